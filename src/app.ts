@@ -1,0 +1,117 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { KubeClusters, type Clusters } from './cluster/client.ts';
+import type { Config } from './config.ts';
+import type { Deps } from './deps.ts';
+import { systemClock, type Clock } from './domain.ts';
+import type { RuntimeEnv } from './env.ts';
+import { SlipwayError } from './errors.ts';
+import * as decideHandlers from './handlers/decide.ts';
+import * as platformCommand from './handlers/platform-command.ts';
+import * as requestHandlers from './handlers/request.ts';
+import type { Logger } from './log.ts';
+import { Store } from './store/store.ts';
+import { resumeRuns } from './workflows/provision.ts';
+
+export interface SlipwayOptions {
+  env: RuntimeEnv;
+  config: Config;
+  log: Logger;
+  clock?: Clock;
+  clusters?: Clusters;
+  sleep?: (ms: number) => Promise<void>;
+  /** Passed to the Slack WebClient; tests turn retries down. */
+  slackRetries?: number;
+}
+
+export interface Slipway {
+  app: App;
+  deps: Deps;
+  /** Connects to Slack, resumes unfinished runs and listens; returns the HTTP server. */
+  start(): Promise<Server | undefined>;
+  stop(): Promise<void>;
+}
+
+/** Bolt logs through the app's pino logger, so there is one log stream. */
+function boltLogger(log: Logger): BoltLogger {
+  const child = log.child({ component: 'bolt' });
+  let level = LogLevel.INFO;
+  const text = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
+  return {
+    debug: (...msg: unknown[]) => child.debug(text(msg)),
+    info: (...msg: unknown[]) => child.info(text(msg)),
+    warn: (...msg: unknown[]) => child.warn(text(msg)),
+    error: (...msg: unknown[]) => child.error(text(msg)),
+    setLevel: (l: LogLevel) => void (level = l),
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
+
+/** Builds the bot: store, cluster clients, the Bolt app and its listeners. Nothing connects yet. */
+export function createSlipway(options: SlipwayOptions): Slipway {
+  const { env, config, log } = options;
+  const store = Store.open(env.databasePath);
+  const socketMode = env.slackAppToken !== undefined;
+  const healthz = {
+    path: '/healthz',
+    method: ['GET'],
+    handler: (_req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok');
+    },
+  };
+
+  const app = new App({
+    token: env.slackBotToken,
+    ...(socketMode ? { socketMode: true, appToken: env.slackAppToken } : { signingSecret: env.slackSigningSecret }),
+    deferInitialization: true,
+    logger: boltLogger(log),
+    customRoutes: [healthz],
+    ...(socketMode ? { installerOptions: { port: env.port } } : {}),
+    clientOptions: {
+      slackApiUrl: env.slackApiUrl,
+      ...(options.slackRetries !== undefined ? { retryConfig: { retries: options.slackRetries } } : {}),
+    },
+  });
+
+  const deps: Deps = {
+    config,
+    store,
+    clusters: options.clusters ?? new KubeClusters(config),
+    slack: app.client,
+    clock: options.clock ?? systemClock,
+    log,
+    sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+  };
+
+  platformCommand.register(app, deps);
+  requestHandlers.register(app, deps);
+  decideHandlers.register(app, deps);
+  app.error(async (err) => {
+    log.error({ err, code: err.code }, 'unhandled error in a Slack listener');
+  });
+
+  return {
+    app,
+    deps,
+    async start() {
+      try {
+        await app.init();
+      } catch (err) {
+        throw new SlipwayError(
+          'slack_auth_failed',
+          `Slack rejected SLACK_BOT_TOKEN (${err instanceof Error ? err.message : String(err)}). Check the Bot User OAuth Token on your app's "OAuth & Permissions" page and that the app is installed to the workspace.`,
+          { cause: err },
+        );
+      }
+      const server = (await app.start(env.port)) as Server | undefined;
+      void resumeRuns(deps).catch((err: unknown) => log.error({ err }, 'could not resume runs'));
+      return socketMode ? undefined : server;
+    },
+    async stop() {
+      await app.stop().catch(() => undefined);
+      store.close();
+    },
+  };
+}

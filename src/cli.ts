@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { createSlipway } from './app.ts';
+import { buildGoldenPath, goldenPathObjects, renderYaml, UnknownSettingError } from './cluster/manifests.ts';
+import { loadConfig, type Config } from './config.ts';
+import { readEnv, type RuntimeEnv } from './env.ts';
+import { ConfigError, EnvError, SlipwayError } from './errors.ts';
+import { createLogger } from './log.ts';
+import { Store } from './store/store.ts';
+import { nameProblem } from './workflows/validate.ts';
+import { STEPS } from './workflows/steps.ts';
+
+const USAGE = `Usage: slipway <command> [options]
+
+Commands:
+  serve                 run the bot (default)
+  migrate               apply database migrations and exit
+  render                print the manifests a request would get, as YAML
+      --team T --env E --tier S --name N [--config PATH]
+      [--requester U] [--purpose TEXT] [--expires YYYY-MM-DD]
+
+Environment: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN (Socket Mode), SLACK_API_URL,
+PORT (3000), SLIPWAY_CONFIG (./slipway.config.yaml), DATABASE_PATH (./data/slipway.db), LOG_LEVEL.`;
+
+class UsageError extends SlipwayError {
+  constructor(message: string) {
+    super('usage', `${message}\n\n${USAGE}`);
+  }
+}
+
+function configPath(): string {
+  return process.env.SLIPWAY_CONFIG?.trim() || './slipway.config.yaml';
+}
+
+/** Reads env and config together, so one message lists every problem with both. */
+function loadStartup(): { env: RuntimeEnv; config: Config } {
+  const problems: string[] = [];
+  let env: RuntimeEnv | undefined;
+  let config: Config | undefined;
+  try {
+    env = readEnv();
+  } catch (err) {
+    if (!(err instanceof EnvError)) throw err;
+    problems.push(...err.problems);
+  }
+  const path = env?.configPath ?? configPath();
+  try {
+    config = loadConfig(path);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems.map((p) => `${path}: ${p}`));
+  }
+  if (!env || !config) {
+    throw new SlipwayError('startup', `Slipway cannot start (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+  return { env, config };
+}
+
+async function serve(): Promise<void> {
+  const { env, config } = loadStartup();
+  const log = createLogger(env.logLevel);
+  const slipway = createSlipway({ env, config, log });
+  await slipway.start();
+  log.info(
+    { port: env.port, mode: env.slackAppToken ? 'socket' : 'http', clusters: config.clusters.map((c) => c.name) },
+    env.slackAppToken ? 'Slipway is running in Socket Mode' : `Slipway is listening on :${env.port}/slack/events`,
+  );
+  const shutdown = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    void slipway.stop().finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+function migrate(): void {
+  const path = process.env.DATABASE_PATH?.trim() || './data/slipway.db';
+  Store.open(path).close();
+  console.log(`Database ${path} is up to date.`);
+}
+
+function render(args: string[]): void {
+  const { values } = parseArgs({
+    args,
+    options: {
+      team: { type: 'string' },
+      env: { type: 'string' },
+      tier: { type: 'string' },
+      name: { type: 'string' },
+      requester: { type: 'string' },
+      purpose: { type: 'string' },
+      expires: { type: 'string' },
+      config: { type: 'string' },
+    },
+  });
+  const missing = (['team', 'env', 'tier', 'name'] as const).filter((k) => !values[k]);
+  if (missing.length > 0) throw new UsageError(`render needs ${missing.map((m) => `--${m}`).join(', ')}`);
+  const config = loadConfig(values.config ?? configPath());
+  const name = values.name ?? '';
+  const problem = nameProblem(config, name);
+  if (problem) throw new UsageError(`--name "${name}": ${problem}`);
+  try {
+    const path = buildGoldenPath(config, {
+      namespace: name,
+      team: values.team ?? '',
+      environment: values.env ?? '',
+      tier: values.tier ?? '',
+      requester: values.requester,
+      purpose: values.purpose,
+      expiresOn: values.expires,
+    });
+    const input = { cluster: '(any)', requestId: undefined, path };
+    const header = ['# Rendered by `slipway render`: what Slipway applies (server-side apply, field manager "slipway").', ...STEPS.map((s, i) => `# ${i + 1}. ${s.name}: ${s.describe(input).replace(/`/g, '')}`)];
+    process.stdout.write(`${header.join('\n')}\n---\n${renderYaml(goldenPathObjects(path))}`);
+  } catch (err) {
+    if (err instanceof UnknownSettingError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command = 'serve', ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve();
+    case 'migrate':
+      return migrate();
+    case 'render':
+      return render(rest);
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return;
+    default:
+      throw new UsageError(`Unknown command "${command}".`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof SlipwayError) {
+    console.error(err.userMessage);
+  } else {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  }
+  process.exit(1);
+});

@@ -1,0 +1,183 @@
+import {
+  ApiException,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import type { ClusterConfig, Config } from '../config.ts';
+import { ClusterError } from '../errors.ts';
+
+export const FIELD_MANAGER = 'slipway';
+
+export interface ExistingNamespace {
+  name: string;
+  labels: Record<string, string>;
+}
+
+/** What workflows need from a cluster; tests use the real implementation against an emulator. */
+export interface Clusters {
+  /** The namespace as it stands, or undefined when it does not exist. */
+  readNamespace(cluster: string, name: string, options?: { timeoutMs?: number }): Promise<ExistingNamespace | undefined>;
+  /** Server-side apply as field manager `slipway`; re-applying the same object changes nothing. */
+  apply(cluster: string, object: KubernetesObject): Promise<void>;
+}
+
+/** Kubernetes API access for the clusters in config, one client per cluster, built on first use. */
+export class KubeClusters implements Clusters {
+  private readonly clients = new Map<string, { core: CoreV1Api; objects: KubernetesObjectApi }>();
+
+  constructor(private readonly config: Config) {}
+
+  private client(name: string) {
+    let client = this.clients.get(name);
+    if (!client) {
+      const cluster = this.config.clusters.find((c) => c.name === name);
+      if (!cluster) throw new ClusterError(`There is no cluster named "${name}" in the config.`, { transient: false });
+      const kc = loadKubeConfig(cluster);
+      client = { core: kc.makeApiClient(CoreV1Api), objects: KubernetesObjectApi.makeApiClient(kc) };
+      this.clients.set(name, client);
+    }
+    return client;
+  }
+
+  async readNamespace(cluster: string, name: string, options: { timeoutMs?: number } = {}) {
+    try {
+      const ns = await withTimeout(this.client(cluster).core.readNamespace({ name }), options.timeoutMs, cluster);
+      return { name, labels: ns.metadata?.labels ?? {} };
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return undefined;
+      throw toClusterError(err, { verb: 'get', resource: 'namespaces', name, cluster });
+    }
+  }
+
+  async apply(cluster: string, object: KubernetesObject): Promise<void> {
+    try {
+      await this.client(cluster).objects.patch(
+        object,
+        undefined,
+        undefined,
+        FIELD_MANAGER,
+        true,
+        PatchStrategy.ServerSideApply,
+      );
+    } catch (err) {
+      throw toClusterError(err, {
+        verb: 'apply',
+        resource: object.kind ?? 'object',
+        name: object.metadata?.name,
+        namespace: object.metadata?.namespace,
+        cluster,
+      });
+    }
+  }
+}
+
+export function loadKubeConfig(cluster: ClusterConfig): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    kc.loadFromFile(cluster.path);
+  } catch (err) {
+    throw new ClusterError(`Cannot read the kubeconfig for cluster "${cluster.name}" at ${cluster.path}.`, {
+      transient: false,
+      cause: err,
+    });
+  }
+  if (!kc.getContexts().some((c) => c.name === cluster.context)) {
+    throw new ClusterError(
+      `The kubeconfig ${cluster.path} has no context "${cluster.context}" (cluster "${cluster.name}").`,
+      { transient: false },
+    );
+  }
+  kc.setCurrentContext(cluster.context);
+  return kc;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number | undefined, cluster: string): Promise<T> {
+  if (!ms) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ClusterError(`Cluster "${cluster}" did not answer within ${ms} ms.`, { transient: true })),
+      ms,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+interface CallContext {
+  verb: string;
+  resource: string;
+  name?: string | undefined;
+  namespace?: string | undefined;
+  cluster: string;
+}
+
+interface StatusBody {
+  message?: string;
+  reason?: string;
+}
+
+function parseStatus(body: unknown): StatusBody {
+  if (typeof body !== 'string') return {};
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return parsed && typeof parsed === 'object' ? (parsed as StatusBody) : {};
+  } catch {
+    return {};
+  }
+}
+
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+
+/** Turns a client-node failure into a plain-words error that says whether a retry may help. */
+export function toClusterError(err: unknown, ctx: CallContext): ClusterError {
+  if (err instanceof ClusterError) return err;
+  const target = `${ctx.resource}${ctx.name ? ` "${ctx.name}"` : ''}${ctx.namespace ? ` in namespace "${ctx.namespace}"` : ''}`;
+  if (err instanceof ApiException) {
+    const status = parseStatus(err.body);
+    const detail = status.message ?? `HTTP ${err.code}`;
+    const code = err.code;
+    if (code === 401) {
+      return new ClusterError(
+        `Cluster "${ctx.cluster}" rejected Slipway's credentials (401 Unauthorized). Check the kubeconfig user for this cluster.`,
+        { status: code, transient: false, cause: err },
+      );
+    }
+    if (code === 403) {
+      return new ClusterError(
+        `Slipway is not allowed to ${ctx.verb} ${target} on cluster "${ctx.cluster}": ${detail}. Grant the bot this permission (see deploy/ for its ClusterRole).`,
+        { status: code, transient: false, cause: err },
+      );
+    }
+    const transient = code === 429 || code === 409 || code >= 500;
+    return new ClusterError(`Cluster "${ctx.cluster}" refused to ${ctx.verb} ${target}: ${detail}.`, {
+      status: code,
+      transient,
+      retryAfterMs: retryAfterMs(err.headers),
+      cause: err,
+    });
+  }
+  const code = findErrorCode(err);
+  const transient = code !== undefined && TRANSIENT_CODES.has(code);
+  const reason = err instanceof Error ? err.message : String(err);
+  return new ClusterError(`Could not reach cluster "${ctx.cluster}" to ${ctx.verb} ${target}: ${reason}.`, {
+    transient: transient || code === undefined,
+    cause: err,
+  });
+}
+
+function retryAfterMs(headers: Record<string, string> | undefined): number | undefined {
+  const value = headers?.['retry-after'] ?? headers?.['Retry-After'];
+  const seconds = value === undefined ? NaN : Number(value);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+}
+
+function findErrorCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
+    if (typeof e === 'object' && 'code' in e && typeof e.code === 'string') return e.code;
+    e = typeof e === 'object' && 'cause' in e ? e.cause : undefined;
+  }
+  return undefined;
+}

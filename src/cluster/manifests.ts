@@ -1,0 +1,221 @@
+import { dumpYaml } from '@kubernetes/client-node';
+import type {
+  KubernetesObject,
+  V1LimitRange,
+  V1Namespace,
+  V1NetworkPolicy,
+  V1ResourceQuota,
+  V1RoleBinding,
+} from '@kubernetes/client-node';
+import type { Config } from '../config.ts';
+import { requestRef } from '../domain.ts';
+
+/** What a namespace is built from; the workflow and `slipway render` fill it the same way. */
+export interface GoldenPathInput {
+  namespace: string;
+  team: string;
+  environment: string;
+  tier: string;
+  requestId?: number | undefined;
+  requester?: string | undefined;
+  purpose?: string | undefined;
+  expiresOn?: string | undefined;
+}
+
+export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'slipway' } as const;
+export const LABEL = {
+  team: 'slipway.dev/team',
+  environment: 'slipway.dev/environment',
+  costCenter: 'slipway.dev/cost-center',
+  requester: 'slipway.dev/requester',
+  requestId: 'slipway.dev/request-id',
+} as const;
+export const ANNOTATION = {
+  purpose: 'slipway.dev/purpose',
+  expiresOn: 'slipway.dev/expires-on',
+} as const;
+
+export const OBJECT_NAMES = {
+  quota: 'slipway-quota',
+  limits: 'slipway-limits',
+  denyIngress: 'default-deny-ingress',
+  sameNamespace: 'allow-same-namespace',
+  fromNamespaces: 'allow-from-platform-namespaces',
+  dnsEgress: 'allow-dns-egress',
+  openEgress: 'allow-all-egress',
+  teamAccess: 'slipway-team-access',
+} as const;
+
+/** Everything the golden path applies, grouped by the provisioning step that applies it. */
+export interface GoldenPath {
+  namespace: V1Namespace;
+  quota: V1ResourceQuota;
+  limitRange: V1LimitRange;
+  networkPolicies: V1NetworkPolicy[];
+  roleBinding: V1RoleBinding;
+}
+
+export class UnknownSettingError extends Error {}
+
+function pick<T>(record: Readonly<Record<string, T>>, key: string, what: string): T {
+  const value = record[key];
+  if (value === undefined) {
+    throw new UnknownSettingError(`unknown ${what} "${key}" (known: ${Object.keys(record).join(', ')})`);
+  }
+  return value;
+}
+
+export function buildGoldenPath(config: Config, input: GoldenPathInput): GoldenPath {
+  const team = config.teams.find((t) => t.name === input.team);
+  if (!team) {
+    throw new UnknownSettingError(`unknown team "${input.team}" (known: ${config.teams.map((t) => t.name).join(', ')})`);
+  }
+  const env = pick(config.environments, input.environment, 'environment');
+  const tier = pick(config.tiers, input.tier, 'tier');
+  const ns = input.namespace;
+
+  const labels: Record<string, string> = {
+    ...MANAGED_BY,
+    [LABEL.team]: team.name,
+    [LABEL.environment]: input.environment,
+    [LABEL.costCenter]: team.costCenter,
+  };
+  if (input.requester) labels[LABEL.requester] = input.requester;
+  if (input.requestId !== undefined) labels[LABEL.requestId] = requestRef(input.requestId);
+  const objectMeta = (name: string) => ({ name, namespace: ns, labels: { ...MANAGED_BY } });
+
+  const annotations: Record<string, string> = {};
+  if (input.purpose) annotations[ANNOTATION.purpose] = input.purpose;
+  if (input.expiresOn) annotations[ANNOTATION.expiresOn] = input.expiresOn;
+
+  const psaVersion = config.namespaces.podSecurityVersion;
+  const namespace: V1Namespace = {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: ns,
+      labels: {
+        ...labels,
+        // Enforce the environment's level; audit and warn at restricted so teams see what
+        // would break before an environment is tightened.
+        'pod-security.kubernetes.io/enforce': env.podSecurity,
+        'pod-security.kubernetes.io/enforce-version': psaVersion,
+        'pod-security.kubernetes.io/audit': 'restricted',
+        'pod-security.kubernetes.io/audit-version': psaVersion,
+        'pod-security.kubernetes.io/warn': 'restricted',
+        'pod-security.kubernetes.io/warn-version': psaVersion,
+      },
+      ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+    },
+  };
+
+  const quota: V1ResourceQuota = {
+    apiVersion: 'v1',
+    kind: 'ResourceQuota',
+    metadata: objectMeta(OBJECT_NAMES.quota),
+    spec: { hard: { ...tier.quota } },
+  };
+
+  const limitRange: V1LimitRange = {
+    apiVersion: 'v1',
+    kind: 'LimitRange',
+    metadata: objectMeta(OBJECT_NAMES.limits),
+    spec: {
+      limits: [
+        {
+          type: 'Container',
+          defaultRequest: { ...tier.limits.defaultRequest },
+          _default: { ...tier.limits.default },
+          ...(tier.limits.max ? { max: { ...tier.limits.max } } : {}),
+        },
+      ],
+    },
+  };
+
+  const networkPolicies = buildNetworkPolicies(config, ns, env.egress, objectMeta);
+
+  const roleBinding: V1RoleBinding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: objectMeta(OBJECT_NAMES.teamAccess),
+    roleRef: {
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: team.clusterRole ?? config.namespaces.clusterRole,
+    },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: team.group }],
+  };
+
+  return { namespace, quota, limitRange, networkPolicies, roleBinding };
+}
+
+function buildNetworkPolicies(
+  config: Config,
+  ns: string,
+  egress: 'open' | 'restricted',
+  objectMeta: (name: string) => V1NetworkPolicy['metadata'],
+): V1NetworkPolicy[] {
+  const policy = (name: string, spec: NonNullable<V1NetworkPolicy['spec']>): V1NetworkPolicy => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: objectMeta(name),
+    spec,
+  });
+  const allPods = {};
+  const byName = (name: string) => ({ matchLabels: { 'kubernetes.io/metadata.name': name } });
+
+  const policies = [
+    policy(OBJECT_NAMES.denyIngress, { podSelector: allPods, policyTypes: ['Ingress'] }),
+    policy(OBJECT_NAMES.sameNamespace, {
+      podSelector: allPods,
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ _from: [{ podSelector: allPods }] }],
+      egress: [{ to: [{ podSelector: allPods }] }],
+    }),
+  ];
+  const allowed = config.namespaces.allowFromNamespaces;
+  if (allowed.length > 0) {
+    policies.push(
+      policy(OBJECT_NAMES.fromNamespaces, {
+        podSelector: allPods,
+        policyTypes: ['Ingress'],
+        ingress: [{ _from: allowed.map((name) => ({ namespaceSelector: byName(name) })) }],
+      }),
+    );
+  }
+  // Any policy with an Egress type isolates egress for the pods it selects, so DNS is allowed
+  // explicitly and "open" environments get an explicit allow-all next to it.
+  policies.push(
+    policy(OBJECT_NAMES.dnsEgress, {
+      podSelector: allPods,
+      policyTypes: ['Egress'],
+      egress: [
+        {
+          to: [{ namespaceSelector: byName('kube-system'), podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+          ports: [
+            { protocol: 'UDP', port: 53 },
+            { protocol: 'TCP', port: 53 },
+          ],
+        },
+      ],
+    }),
+  );
+  if (egress === 'open') {
+    policies.push(policy(OBJECT_NAMES.openEgress, { podSelector: allPods, policyTypes: ['Egress'], egress: [{}] }));
+  }
+  return policies;
+}
+
+/** The manifests in apply order. */
+export function goldenPathObjects(path: GoldenPath): KubernetesObject[] {
+  return [path.namespace, path.quota, path.limitRange, ...path.networkPolicies, path.roleBinding];
+}
+
+/**
+ * Multi-document YAML of the manifests, as the API server receives them. client-node's model
+ * types rename fields that clash with keywords (`_default`, `_from`); `dumpYaml` serializes
+ * through the same model mapping that the apply request uses.
+ */
+export function renderYaml(objects: readonly KubernetesObject[]): string {
+  return objects.map((obj) => dumpYaml(obj, { noRefs: true, lineWidth: -1 })).join('---\n');
+}

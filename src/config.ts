@@ -1,0 +1,203 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+// Names that end up in Kubernetes object names and label values.
+const dnsLabel = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase DNS label (a-z, 0-9, "-")');
+const labelValue = z
+  .string()
+  .max(63)
+  .regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, 'must be a valid Kubernetes label value');
+const slackUserId = z.string().regex(/^[UW][A-Z0-9]+$/, 'must be a Slack user id like U0123ABCD');
+const slackChannelId = z.string().regex(/^[CG][A-Z0-9]+$/, 'must be a Slack channel id like C0123ABCD');
+const quantity = z.union([z.string(), z.number()]).transform(String);
+const resourceList = z.record(z.string(), quantity);
+const podSecurityLevel = z.enum(['privileged', 'baseline', 'restricted']);
+
+const clusterSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('kubeconfig'),
+    name: dnsLabel,
+    displayName: z.string().min(1).max(75).optional(),
+    path: z.string().min(1),
+    context: z.string().min(1),
+    environments: z.array(z.string()).optional(),
+    connectCommand: z.string().optional(),
+  }),
+]);
+
+const teamSchema = z.object({
+  name: dnsLabel,
+  displayName: z.string().min(1).max(75).optional(),
+  costCenter: labelValue,
+  group: z.string().min(1),
+  clusterRole: z.string().min(1).optional(),
+});
+
+const tierSchema = z.object({
+  description: z.string().max(75).optional(),
+  quota: resourceList,
+  limits: z.object({
+    defaultRequest: resourceList,
+    default: resourceList,
+    max: resourceList.optional(),
+  }),
+});
+
+const environmentSchema = z.object({
+  podSecurity: podSecurityLevel.default('baseline'),
+  // "open" keeps egress to anywhere; "restricted" allows DNS and the namespace itself only.
+  egress: z.enum(['open', 'restricted']).default('open'),
+});
+
+const autoApproveRule = z
+  .object({
+    environments: z.array(z.string()).optional(),
+    tiers: z.array(z.string()).optional(),
+    teams: z.array(z.string()).optional(),
+  })
+  .refine((rule) => rule.environments ?? rule.tiers ?? rule.teams, {
+    message: 'an auto-approve rule needs at least one of environments, tiers or teams',
+  });
+
+export const configSchema = z
+  .object({
+    slack: z.object({
+      approvalsChannel: slackChannelId,
+      platformChannel: slackChannelId.optional(),
+    }),
+    approvers: z
+      .object({
+        users: z.array(slackUserId).default([]),
+        userGroups: z.array(z.string().regex(/^S[A-Z0-9]+$/, 'must be a Slack user group id like S0123ABCD')).default([]),
+      })
+      .refine((a) => a.users.length + a.userGroups.length > 0, {
+        message: 'list at least one approver in users or userGroups',
+      }),
+    clusters: z.array(clusterSchema).min(1),
+    teams: z.array(teamSchema).min(1),
+    environments: z.record(dnsLabel, environmentSchema).refine((envs) => Object.keys(envs).length > 0, {
+      message: 'define at least one environment',
+    }),
+    tiers: z.record(dnsLabel, tierSchema).refine((tiers) => Object.keys(tiers).length > 0, {
+      message: 'define at least one tier',
+    }),
+    namespaces: z
+      .object({
+        reserved: z.array(z.string()).default([]),
+        clusterRole: z.string().min(1).default('edit'),
+        allowFromNamespaces: z.array(dnsLabel).default([]),
+        podSecurityVersion: z.string().default('latest'),
+        maxExpiryDays: z.number().int().positive().default(90),
+      })
+      .default({
+        reserved: [],
+        clusterRole: 'edit',
+        allowFromNamespaces: [],
+        podSecurityVersion: 'latest',
+        maxExpiryDays: 90,
+      }),
+    policy: z
+      .object({ autoApprove: z.array(autoApproveRule).default([]) })
+      .default({ autoApprove: [] }),
+  })
+  .superRefine((config, ctx) => {
+    const unique = (names: string[], path: string) => {
+      const seen = new Set<string>();
+      names.forEach((name, i) => {
+        if (seen.has(name)) ctx.addIssue({ code: 'custom', path: [path, i, 'name'], message: `duplicate name "${name}"` });
+        seen.add(name);
+      });
+    };
+    unique(config.clusters.map((c) => c.name), 'clusters');
+    unique(config.teams.map((t) => t.name), 'teams');
+
+    const envs = Object.keys(config.environments);
+    const tiers = Object.keys(config.tiers);
+    const teams = config.teams.map((t) => t.name);
+    const mustBeIn = (values: string[] | undefined, known: string[], path: (string | number)[], what: string) =>
+      values?.forEach((value, i) => {
+        if (!known.includes(value)) {
+          ctx.addIssue({ code: 'custom', path: [...path, i], message: `unknown ${what} "${value}" (known: ${known.join(', ')})` });
+        }
+      });
+    config.clusters.forEach((c, i) => mustBeIn(c.environments, envs, ['clusters', i, 'environments'], 'environment'));
+    config.policy.autoApprove.forEach((rule, i) => {
+      mustBeIn(rule.environments, envs, ['policy', 'autoApprove', i, 'environments'], 'environment');
+      mustBeIn(rule.tiers, tiers, ['policy', 'autoApprove', i, 'tiers'], 'tier');
+      mustBeIn(rule.teams, teams, ['policy', 'autoApprove', i, 'teams'], 'team');
+    });
+  });
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+export type ClusterConfig = Config['clusters'][number];
+export type TeamConfig = Config['teams'][number];
+export type TierConfig = Config['tiers'][string];
+export type EnvironmentConfig = Config['environments'][string];
+
+/** Turns zod's issues into `path: message` lines, e.g. `clusters[0].context: required`. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    const path = issue.path.reduce<string>(
+      (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)),
+      '',
+    );
+    const message =
+      issue.code === 'invalid_type' && issue.message.includes('received undefined') ? 'required' : issue.message;
+    return `${path || '(root)'}: ${message}`;
+  });
+}
+
+/** Validates an already-parsed YAML document; relative kubeconfig paths resolve against `baseDir`. */
+export function parseConfig(raw: unknown, source: string, baseDir = process.cwd()): Config {
+  const result = configSchema.safeParse(raw ?? {});
+  if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues));
+  const config = result.data;
+  return Object.freeze({
+    ...config,
+    clusters: config.clusters.map((c) => ({ ...c, path: resolvePath(c.path, baseDir) })),
+  });
+}
+
+export function loadConfig(path: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(err);
+    throw new ConfigError(path, [
+      `${reason}. Copy slipway.config.example.yaml to ${path} and edit it, or point SLIPWAY_CONFIG at your config`,
+    ]);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    if (err instanceof YAMLParseError) throw new ConfigError(path, [`not valid YAML: ${err.message}`]);
+    throw err;
+  }
+  return parseConfig(raw, path, dirname(resolve(path)));
+}
+
+function resolvePath(path: string, baseDir: string): string {
+  if (path === '~' || path.startsWith('~/')) return resolve(homedir(), path.slice(2));
+  return resolve(baseDir, path);
+}
+
+export function findTeam(config: Config, name: string): TeamConfig | undefined {
+  return config.teams.find((t) => t.name === name);
+}
+
+export function findCluster(config: Config, name: string): ClusterConfig | undefined {
+  return config.clusters.find((c) => c.name === name);
+}
+
+export function clustersFor(config: Config, environment: string): ClusterConfig[] {
+  return config.clusters.filter((c) => !c.environments || c.environments.includes(environment));
+}

@@ -1,0 +1,18 @@
+import type { WebClient } from '@slack/web-api';
+import type { Clusters } from './cluster/client.ts';
+import type { Config } from './config.ts';
+import type { Clock } from './domain.ts';
+import type { Logger } from './log.ts';
+import type { Store } from './store/store.ts';
+
+/** Everything a workflow needs, built once in main and passed down; tests build the same. */
+export interface Deps {
+  config: Config;
+  store: Store;
+  clusters: Clusters;
+  slack: WebClient;
+  clock: Clock;
+  log: Logger;
+  /** Waits between retries of a step; tests pass a fast one. */
+  sleep: (ms: number) => Promise<void>;
+}

@@ -1,0 +1,60 @@
+import { EnvError } from './errors.ts';
+
+export interface RuntimeEnv {
+  slackBotToken: string;
+  slackSigningSecret: string;
+  /** Set to run in Socket Mode (no public URL needed). */
+  slackAppToken: string | undefined;
+  /** Base URL of the Slack Web API, ending in `/`. */
+  slackApiUrl: string;
+  port: number;
+  configPath: string;
+  databasePath: string;
+  logLevel: string;
+}
+
+const SLACK_API_URL = 'https://slack.com/api/';
+
+/** Reads the runtime contract from the environment, listing every problem at once. */
+export function readEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv {
+  const problems: string[] = [];
+  const botToken = env.SLACK_BOT_TOKEN?.trim() ?? '';
+  const signingSecret = env.SLACK_SIGNING_SECRET?.trim() ?? '';
+  const appToken = env.SLACK_APP_TOKEN?.trim() || undefined;
+
+  if (!botToken) {
+    problems.push('SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) from your Slack app\'s "OAuth & Permissions" page');
+  } else if (!botToken.startsWith('xoxb-')) {
+    problems.push('SLACK_BOT_TOKEN does not look like a bot token: it should start with "xoxb-"');
+  }
+  // Socket Mode connections are authenticated by the app token; HTTP mode needs the signing secret.
+  if (!signingSecret && !appToken) {
+    problems.push('SLACK_SIGNING_SECRET is not set: copy the Signing Secret from your Slack app\'s "Basic Information" page (or set SLACK_APP_TOKEN to use Socket Mode)');
+  }
+  if (appToken && !appToken.startsWith('xapp-')) {
+    problems.push('SLACK_APP_TOKEN does not look like an app-level token: it should start with "xapp-" and have the connections:write scope');
+  }
+
+  const port = Number(env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT must be a port number, got "${env.PORT}"`);
+
+  let slackApiUrl = env.SLACK_API_URL?.trim() || SLACK_API_URL;
+  try {
+    new URL(slackApiUrl);
+  } catch {
+    problems.push(`SLACK_API_URL must be a URL like ${SLACK_API_URL}, got "${slackApiUrl}"`);
+  }
+  if (!slackApiUrl.endsWith('/')) slackApiUrl += '/';
+
+  if (problems.length > 0) throw new EnvError(problems);
+  return {
+    slackBotToken: botToken,
+    slackSigningSecret: signingSecret,
+    slackAppToken: appToken,
+    slackApiUrl,
+    port,
+    configPath: env.SLIPWAY_CONFIG?.trim() || './slipway.config.yaml',
+    databasePath: env.DATABASE_PATH?.trim() || './data/slipway.db',
+    logLevel: env.LOG_LEVEL?.trim() || 'info',
+  };
+}

@@ -1,0 +1,38 @@
+import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import type { Deps } from '../deps.ts';
+import { readValue } from '../slack/form-state.ts';
+import { ACTION, BLOCK, CALLBACK } from '../slack/ids.ts';
+import { announceDenial, approve, deny, openDenyForm, retryRun } from '../workflows/decide.ts';
+
+function clickOf(body: BlockAction<ButtonAction>) {
+  return { user: body.user.id, channel: body.channel?.id ?? body.container.channel_id ?? '' };
+}
+
+/** Approve, Deny (with its reason modal) and Retry on the request card and its thread. */
+export function register(app: App, deps: Deps): void {
+  app.action<BlockAction<ButtonAction>>(ACTION.approve, async ({ ack, body, action }) => {
+    await ack();
+    await approve(deps, Number(action.value), clickOf(body));
+  });
+
+  app.action<BlockAction<ButtonAction>>(ACTION.deny, async ({ ack, body, action }) => {
+    await ack();
+    await openDenyForm(deps, Number(action.value), { ...clickOf(body), triggerId: body.trigger_id });
+  });
+
+  app.view(CALLBACK.denyReason, async ({ ack, body, view }) => {
+    const { requestId } = JSON.parse(view.private_metadata) as { requestId: number };
+    const errors = await deny(deps, requestId, body.user.id, readValue(view.state.values, BLOCK.denyReason) ?? '');
+    if (Object.keys(errors).length > 0) {
+      await ack({ response_action: 'errors', errors });
+      return;
+    }
+    await ack();
+    await announceDenial(deps, requestId);
+  });
+
+  app.action<BlockAction<ButtonAction>>(ACTION.retry, async ({ ack, body, action }) => {
+    await ack();
+    await retryRun(deps, Number(action.value), clickOf(body));
+  });
+}

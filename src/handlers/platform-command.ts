@@ -1,0 +1,38 @@
+import type { App, RespondFn, SlashCommand } from '@slack/bolt';
+import type { Deps } from '../deps.ts';
+import { errorMessage } from '../errors.ts';
+import { usageMessage } from '../slack/usage.ts';
+import { requestForm } from '../workflows/request.ts';
+
+type Subcommand = (deps: Deps, command: SlashCommand, args: string, respond: RespondFn) => Promise<void>;
+
+/** `/platform new-namespace [name]`: the request form must open within the trigger's 3 s. */
+const newNamespace: Subcommand = async (deps, command, args, respond) => {
+  try {
+    await deps.slack.views.open({ trigger_id: command.trigger_id, view: requestForm(deps, command.user_id, args) });
+  } catch (err) {
+    deps.log.error({ err, user: command.user_id }, 'could not open the request form');
+    await respond({ response_type: 'ephemeral', text: `Sorry, I could not open the request form (${errorMessage(err)}). Please try again.` }).catch(
+      (respondErr: unknown) => deps.log.warn({ err: respondErr }, 'could not tell the user'),
+    );
+  }
+};
+
+const SUBCOMMANDS: Record<string, Subcommand> = {
+  'new-namespace': newNamespace,
+};
+
+/** Routes `/platform <subcommand>`; help, no subcommand and unknown ones get the usage message. */
+export function register(app: App, deps: Deps): void {
+  app.command('/platform', async ({ command, ack, respond }) => {
+    const [sub = '', ...rest] = command.text.trim().split(/\s+/);
+    const handler = SUBCOMMANDS[sub.toLowerCase()];
+    if (!handler) {
+      const unknown = sub && sub.toLowerCase() !== 'help' ? sub : undefined;
+      await ack({ response_type: 'ephemeral', ...usageMessage(command.command, unknown) });
+      return;
+    }
+    await ack();
+    await handler(deps, command, rest.join(' '), respond);
+  });
+}

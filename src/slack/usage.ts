@@ -1,0 +1,25 @@
+import type { KnownBlock } from '@slack/types';
+import { mrkdwn } from './text.ts';
+
+export interface SlackMessage {
+  text: string;
+  blocks: KnownBlock[];
+}
+
+/** The ephemeral answer to `/platform`, `/platform help` and unknown subcommands. */
+export function usageMessage(command: string, unknown?: string): SlackMessage {
+  const intro = unknown
+    ? `I don't know \`${command} ${unknown}\`. Here is what I can do:`
+    : 'Slipway gets you a ready-to-use Kubernetes namespace without a ticket.';
+  const commands = [
+    `\`${command} new-namespace [name]\`: request a namespace (opens a short form)`,
+    `\`${command} help\`: show this message`,
+  ];
+  return {
+    text: `${intro}\n${commands.join('\n')}`,
+    blocks: [
+      { type: 'section', text: mrkdwn(intro) },
+      { type: 'section', text: mrkdwn(commands.map((c) => `• ${c}`).join('\n')) },
+    ],
+  };
+}

@@ -1,0 +1,358 @@
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import type {
+  NamespaceRequest,
+  RequestInput,
+  RequestStatus,
+  Run,
+  RunStatus,
+  RunStep,
+  StepStatus,
+} from '../domain.ts';
+
+const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'db');
+
+interface RequestRow {
+  id: number;
+  namespace: string;
+  cluster: string;
+  team: string;
+  environment: string;
+  tier: string;
+  purpose: string;
+  expires_on: string | null;
+  requester: string;
+  status: RequestStatus;
+  auto_approved: number;
+  decided_by: string | null;
+  decided_at: string | null;
+  decision_reason: string | null;
+  card_channel: string | null;
+  card_ts: string | null;
+  created_at: string;
+}
+
+interface RunRow {
+  id: number;
+  request_id: number;
+  status: RunStatus;
+  progress_ts: string | null;
+}
+
+interface StepRow {
+  position: number;
+  name: string;
+  status: StepStatus;
+  attempts: number;
+  last_error: string | null;
+}
+
+export interface EventInput {
+  type: string;
+  at: Date;
+  actor?: string | undefined;
+  team?: string | undefined;
+  requestId?: number | undefined;
+  data?: Record<string, unknown>;
+}
+
+export interface StoredEvent {
+  id: number;
+  at: string;
+  type: string;
+  actor: string | undefined;
+  team: string | undefined;
+  requestId: number | undefined;
+  data: Record<string, unknown>;
+}
+
+export type InsertResult =
+  | { created: true; request: NamespaceRequest }
+  | { created: false; reason: 'duplicate_submission' | 'name_taken'; request: NamespaceRequest };
+
+export type Decision = { status: 'approved' | 'denied'; by: string; reason?: string | undefined; auto?: boolean };
+
+function toRequest(row: RequestRow): NamespaceRequest {
+  return {
+    id: row.id,
+    namespace: row.namespace,
+    cluster: row.cluster,
+    team: row.team,
+    environment: row.environment,
+    tier: row.tier,
+    purpose: row.purpose,
+    expiresOn: row.expires_on ?? undefined,
+    requester: row.requester,
+    status: row.status,
+    autoApproved: row.auto_approved === 1,
+    decidedBy: row.decided_by ?? undefined,
+    decidedAt: row.decided_at ?? undefined,
+    decisionReason: row.decision_reason ?? undefined,
+    card: row.card_channel && row.card_ts ? { channel: row.card_channel, ts: row.card_ts } : undefined,
+    createdAt: row.created_at,
+  };
+}
+
+/**
+ * The only place with SQL. Statements are prepared once; rows become domain types here.
+ * State changes are compare-and-set, so concurrent clicks resolve in the database.
+ */
+export class Store {
+  readonly db: Database.Database;
+  private readonly stmts;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+    this.stmts = {
+      insertRequest: db.prepare(
+        `INSERT INTO requests (namespace, cluster, team, environment, tier, purpose, expires_on, requester, source_view_id, created_at, updated_at)
+         VALUES (@namespace, @cluster, @team, @environment, @tier, @purpose, @expiresOn, @requester, @sourceViewId, @now, @now)`,
+      ),
+      requestById: db.prepare<[number], RequestRow>('SELECT * FROM requests WHERE id = ?'),
+      requestBySourceView: db.prepare<[string], RequestRow>('SELECT * FROM requests WHERE source_view_id = ?'),
+      liveRequestByName: db.prepare<[string, string], RequestRow>(
+        `SELECT * FROM requests WHERE cluster = ? AND namespace = ? AND status <> 'denied'`,
+      ),
+      latestRequestByNamespace: db.prepare<[string], RequestRow>(
+        'SELECT * FROM requests WHERE namespace = ? ORDER BY id DESC LIMIT 1',
+      ),
+      lastRequestBy: db.prepare<[string], RequestRow>(
+        'SELECT * FROM requests WHERE requester = ? ORDER BY id DESC LIMIT 1',
+      ),
+      setCard: db.prepare('UPDATE requests SET card_channel = ?, card_ts = ?, updated_at = ? WHERE id = ?'),
+      decide: db.prepare(
+        `UPDATE requests SET status = @status, decided_by = @by, decision_reason = @reason, auto_approved = @auto,
+                decided_at = @now, updated_at = @now
+         WHERE id = @id AND status = 'pending'`,
+      ),
+      setStatus: db.prepare('UPDATE requests SET status = ?, updated_at = ? WHERE id = ? AND status = ?'),
+      insertRun: db.prepare(`INSERT INTO runs (request_id, status, started_at) VALUES (?, 'running', ?)`),
+      insertStep: db.prepare('INSERT INTO run_steps (run_id, position, name) VALUES (?, ?, ?)'),
+      runById: db.prepare<[number], RunRow>('SELECT * FROM runs WHERE id = ?'),
+      latestRun: db.prepare<[number], RunRow>('SELECT * FROM runs WHERE request_id = ? ORDER BY id DESC LIMIT 1'),
+      activeRuns: db.prepare<[], RunRow>(`SELECT * FROM runs WHERE status = 'running' ORDER BY id`),
+      stepsOf: db.prepare<[number], StepRow>('SELECT * FROM run_steps WHERE run_id = ? ORDER BY position'),
+      startStep: db.prepare(
+        `UPDATE run_steps SET status = 'running', attempts = attempts + 1, started_at = ?, finished_at = NULL
+         WHERE run_id = ? AND position = ?`,
+      ),
+      finishStep: db.prepare(
+        'UPDATE run_steps SET status = ?, last_error = ?, finished_at = ? WHERE run_id = ? AND position = ?',
+      ),
+      resetFailedSteps: db.prepare(
+        `UPDATE run_steps SET status = 'pending' WHERE run_id = ? AND status IN ('failed', 'running')`,
+      ),
+      finishRun: db.prepare(`UPDATE runs SET status = ?, finished_at = ? WHERE id = ? AND status = 'running'`),
+      reopenRun: db.prepare(`UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ? AND status = 'failed'`),
+      setProgressTs: db.prepare('UPDATE runs SET progress_ts = ? WHERE id = ?'),
+      insertEvent: db.prepare(
+        'INSERT INTO events (at, type, actor, team, request_id, data) VALUES (@at, @type, @actor, @team, @requestId, @data)',
+      ),
+      eventsOf: db.prepare<[number], { id: number; at: string; type: string; actor: string | null; team: string | null; request_id: number | null; data: string | null }>(
+        'SELECT * FROM events WHERE request_id = ? ORDER BY id',
+      ),
+    };
+  }
+
+  /** Opens (creating the directory if needed) and migrates the database. */
+  static open(path: string): Store {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path, { timeout: 5000 });
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+    return new Store(db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  insertRequest(input: RequestInput & { sourceViewId?: string | undefined }, now: Date): InsertResult {
+    return this.db.transaction((): InsertResult => {
+      if (input.sourceViewId) {
+        const existing = this.stmts.requestBySourceView.get(input.sourceViewId);
+        if (existing) return { created: false, reason: 'duplicate_submission', request: toRequest(existing) };
+      }
+      const taken = this.stmts.liveRequestByName.get(input.cluster, input.namespace);
+      if (taken) return { created: false, reason: 'name_taken', request: toRequest(taken) };
+      const info = this.stmts.insertRequest.run({
+        ...input,
+        expiresOn: input.expiresOn ?? null,
+        sourceViewId: input.sourceViewId ?? null,
+        now: now.toISOString(),
+      });
+      return { created: true, request: this.mustGetRequest(Number(info.lastInsertRowid)) };
+    }).immediate();
+  }
+
+  getRequest(id: number): NamespaceRequest | undefined {
+    const row = this.stmts.requestById.get(id);
+    return row && toRequest(row);
+  }
+
+  private mustGetRequest(id: number): NamespaceRequest {
+    const request = this.getRequest(id);
+    if (!request) throw new Error(`request ${id} does not exist`);
+    return request;
+  }
+
+  findLiveRequest(cluster: string, namespace: string): NamespaceRequest | undefined {
+    const row = this.stmts.liveRequestByName.get(cluster, namespace);
+    return row && toRequest(row);
+  }
+
+  findLatestRequestForNamespace(namespace: string): NamespaceRequest | undefined {
+    const row = this.stmts.latestRequestByNamespace.get(namespace);
+    return row && toRequest(row);
+  }
+
+  lastRequestBy(user: string): NamespaceRequest | undefined {
+    const row = this.stmts.lastRequestBy.get(user);
+    return row && toRequest(row);
+  }
+
+  setCard(id: number, card: { channel: string; ts: string }, now: Date): void {
+    this.stmts.setCard.run(card.channel, card.ts, now.toISOString(), id);
+  }
+
+  /**
+   * Records a decision if the request is still pending. Returns the request as it now stands and
+   * whether this call made the decision; `decided: false` means someone else decided first.
+   */
+  decide(id: number, decision: Decision, now: Date): { decided: boolean; request: NamespaceRequest } {
+    const info = this.stmts.decide.run({
+      id,
+      status: decision.status,
+      by: decision.by,
+      reason: decision.reason ?? null,
+      auto: decision.auto ? 1 : 0,
+      now: now.toISOString(),
+    });
+    return { decided: info.changes === 1, request: this.mustGetRequest(id) };
+  }
+
+  /** Compare-and-set of the request status; false when it was not `from`. */
+  transition(id: number, from: RequestStatus, to: RequestStatus, now: Date): boolean {
+    return this.stmts.setStatus.run(to, now.toISOString(), id, from).changes === 1;
+  }
+
+  /** Starts a run with its steps; undefined when the request already has an active run. */
+  startRun(requestId: number, stepNames: readonly string[], now: Date): Run | undefined {
+    try {
+      return this.db.transaction(() => {
+        const info = this.stmts.insertRun.run(requestId, now.toISOString());
+        const runId = Number(info.lastInsertRowid);
+        stepNames.forEach((name, position) => this.stmts.insertStep.run(runId, position, name));
+        return this.mustGetRun(runId);
+      }).immediate();
+    } catch (err) {
+      if (isUniqueViolation(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Reopens a failed run so it continues from its failed step; false if it was not failed. */
+  reopenRun(runId: number): boolean {
+    return this.db.transaction(() => {
+      if (this.stmts.reopenRun.run(runId).changes !== 1) return false;
+      this.stmts.resetFailedSteps.run(runId);
+      return true;
+    }).immediate();
+  }
+
+  getRun(id: number): Run | undefined {
+    const row = this.stmts.runById.get(id);
+    return row && this.toRun(row);
+  }
+
+  private mustGetRun(id: number): Run {
+    const run = this.getRun(id);
+    if (!run) throw new Error(`run ${id} does not exist`);
+    return run;
+  }
+
+  latestRun(requestId: number): Run | undefined {
+    const row = this.stmts.latestRun.get(requestId);
+    return row && this.toRun(row);
+  }
+
+  activeRuns(): Run[] {
+    return this.stmts.activeRuns.all().map((row) => this.toRun(row));
+  }
+
+  startStep(runId: number, position: number, now: Date): void {
+    this.stmts.startStep.run(now.toISOString(), runId, position);
+  }
+
+  finishStep(runId: number, position: number, status: 'done' | 'failed', error: string | undefined, now: Date): void {
+    this.stmts.finishStep.run(status, error ?? null, now.toISOString(), runId, position);
+  }
+
+  finishRun(runId: number, status: 'done' | 'failed', now: Date): boolean {
+    return this.stmts.finishRun.run(status, now.toISOString(), runId).changes === 1;
+  }
+
+  setRunProgressTs(runId: number, ts: string): void {
+    this.stmts.setProgressTs.run(ts, runId);
+  }
+
+  appendEvent(event: EventInput): void {
+    this.stmts.insertEvent.run({
+      at: event.at.toISOString(),
+      type: event.type,
+      actor: event.actor ?? null,
+      team: event.team ?? null,
+      requestId: event.requestId ?? null,
+      data: event.data ? JSON.stringify(event.data) : null,
+    });
+  }
+
+  eventsFor(requestId: number): StoredEvent[] {
+    return this.stmts.eventsOf.all(requestId).map((row) => ({
+      id: row.id,
+      at: row.at,
+      type: row.type,
+      actor: row.actor ?? undefined,
+      team: row.team ?? undefined,
+      requestId: row.request_id ?? undefined,
+      data: row.data ? (JSON.parse(row.data) as Record<string, unknown>) : {},
+    }));
+  }
+
+  private toRun(row: RunRow): Run {
+    const steps: RunStep[] = this.stmts.stepsOf.all(row.id).map((s) => ({
+      position: s.position,
+      name: s.name,
+      status: s.status,
+      attempts: s.attempts,
+      lastError: s.last_error ?? undefined,
+    }));
+    return { id: row.id, requestId: row.request_id, status: row.status, progressTs: row.progress_ts ?? undefined, steps };
+  }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return err instanceof Error && 'code' in err && err.code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+/** Applies numbered migrations from `db/` that have not run yet, each in its own transaction. */
+export function migrate(db: Database.Database, dir = MIGRATIONS_DIR): string[] {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');
+  const applied = new Set(
+    db.prepare<[], { name: string }>('SELECT name FROM schema_migrations').all().map((r) => r.name),
+  );
+  const pending = readdirSync(dir)
+    .filter((f) => /^\d+_.*\.sql$/.test(f) && !applied.has(f))
+    .sort();
+  for (const file of pending) {
+    const sql = readFileSync(join(dir, file), 'utf8');
+    db.transaction(() => {
+      db.exec(sql);
+      db.prepare('INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)').run(file, new Date().toISOString());
+    }).immediate();
+  }
+  return pending;
+}

@@ -1,0 +1,99 @@
+import type { KnownBlock } from '@slack/types';
+import { buildGoldenPath } from '../cluster/manifests.ts';
+import type { NamespaceRequest, Run } from '../domain.ts';
+import type { Deps } from '../deps.ts';
+import { requestCard, type CardContext } from '../slack/request-card.ts';
+import { findStep, STEPS, type StepInput } from './steps.ts';
+
+export function stepInput(deps: Pick<Deps, 'config'>, request: NamespaceRequest): StepInput {
+  return {
+    cluster: request.cluster,
+    requestId: request.id,
+    path: buildGoldenPath(deps.config, {
+      namespace: request.namespace,
+      team: request.team,
+      environment: request.environment,
+      tier: request.tier,
+      requestId: request.id,
+      requester: request.requester,
+      purpose: request.purpose,
+      expiresOn: request.expiresOn,
+    }),
+  };
+}
+
+export function clusterName(deps: Pick<Deps, 'config'>, name: string): string {
+  const cluster = deps.config.clusters.find((c) => c.name === name);
+  return cluster?.displayName ?? name;
+}
+
+export function cardContext(deps: Pick<Deps, 'config'>, request: NamespaceRequest, run?: Run): CardContext {
+  const input = stepInput(deps, request);
+  const team = deps.config.teams.find((t) => t.name === request.team);
+  return {
+    teamName: team?.displayName ?? request.team,
+    clusterName: clusterName(deps, request.cluster),
+    defaults: STEPS.map((s) => s.describe(input)),
+    run,
+  };
+}
+
+/** Describes a step by name for one request, for progress messages. */
+export function stepDescriber(deps: Pick<Deps, 'config'>, request: NamespaceRequest): (name: string) => string {
+  const input = stepInput(deps, request);
+  return (name) => findStep(name)?.describe(input) ?? name;
+}
+
+interface Message {
+  text: string;
+  blocks: KnownBlock[];
+}
+
+/**
+ * Slack calls made on the side of a workflow. The store already holds the truth, so a Slack
+ * failure is logged and the workflow goes on; it never leaves a request half-done.
+ */
+export function notifier(deps: Pick<Deps, 'slack' | 'log'>) {
+  const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await fn();
+    } catch (err) {
+      deps.log.warn({ err, what }, 'slack call failed');
+      return undefined;
+    }
+  };
+  return {
+    post: (channel: string, message: Message, threadTs?: string) =>
+      attempt(`post to ${channel}`, async () => {
+        const res = await deps.slack.chat.postMessage({
+          channel,
+          text: message.text,
+          blocks: message.blocks,
+          ...(threadTs ? { thread_ts: threadTs } : {}),
+          unfurl_links: false,
+        });
+        return res.ts;
+      }),
+    update: (channel: string, ts: string, message: Message) =>
+      attempt(`update ${channel}/${ts}`, () =>
+        deps.slack.chat.update({ channel, ts, text: message.text, blocks: message.blocks }),
+      ),
+    ephemeral: (channel: string, user: string, message: Message) =>
+      attempt(`ephemeral to ${user}`, () =>
+        deps.slack.chat.postEphemeral({ channel, user, text: message.text, blocks: message.blocks }),
+      ),
+    /** Messages the person in the app's DM. */
+    dm: (user: string, message: Message) =>
+      attempt(`dm ${user}`, () =>
+        deps.slack.chat.postMessage({ channel: user, text: message.text, blocks: message.blocks, unfurl_links: false }),
+      ),
+  };
+}
+
+/** Redraws the request card from the store's current state. */
+export async function refreshCard(deps: Deps, requestId: number): Promise<void> {
+  const request = deps.store.getRequest(requestId);
+  if (!request?.card) return;
+  const run = deps.store.latestRun(requestId);
+  await notifier(deps).update(request.card.channel, request.card.ts, requestCard(request, cardContext(deps, request, run)));
+}
