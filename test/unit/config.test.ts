@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadConfig, parseConfig } from '../../src/config.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../support/config.ts';
+
+function problemsOf(doc: unknown): readonly string[] {
+  try {
+    parseConfig(doc, 'test.yaml');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    return err.problems;
+  }
+  assert.fail('config was accepted');
+}
+
+test('the documented example config is valid as is', () => {
+  const config = loadConfig(EXAMPLE_CONFIG_PATH);
+  assert.deepEqual(config.teams.map((t) => t.name), ['payments', 'search']);
+  assert.deepEqual(Object.keys(config.tiers), ['small', 'medium', 'large']);
+  assert.deepEqual(Object.keys(config.environments), ['dev', 'staging', 'prod']);
+  assert.equal(config.clusters[0]?.type, 'kubeconfig');
+  assert.ok(config.clusters[0]?.path.startsWith('/'), 'kubeconfig path is resolved against the config file');
+  assert.deepEqual(config.policy.autoApprove, [{ environments: ['dev'], tiers: ['small'] }]);
+});
+
+test('every problem is listed by its path in one error', () => {
+  const doc = exampleConfigDocument();
+  const clusters = doc.clusters as Record<string, unknown>[];
+  delete clusters[0]?.context;
+  (doc.slack as Record<string, unknown>).approvalsChannel = '#approvals';
+  (doc.teams as Record<string, unknown>[])[1] = { name: 'Search Team', costCenter: 'cc-2077', group: 'search-devs' };
+  const problems = problemsOf(doc);
+  assert.ok(problems.includes('clusters[0].context: required'), problems.join('\n'));
+  assert.ok(problems.some((p) => p.startsWith('slack.approvalsChannel: must be a Slack channel id')), problems.join('\n'));
+  assert.ok(problems.some((p) => p.startsWith('teams[1].name: must be a lowercase DNS label')), problems.join('\n'));
+  assert.equal(problems.length, 3);
+});
+
+test('policy rules must name known environments, tiers and teams', () => {
+  const doc = exampleConfigDocument();
+  doc.policy = { autoApprove: [{ environments: ['dev'], tiers: ['tiny'] }, {}] };
+  const problems = problemsOf(doc);
+  assert.ok(problems.some((p) => p.startsWith('policy.autoApprove[0].tiers[0]: unknown tier "tiny"')), problems.join('\n'));
+  assert.ok(problems.some((p) => p.startsWith('policy.autoApprove[1]: an auto-approve rule needs')), problems.join('\n'));
+});
+
+test('an approver is required and duplicate names are refused', () => {
+  const doc = exampleConfigDocument();
+  doc.approvers = { users: [] };
+  (doc.teams as unknown[]).push({ name: 'payments', costCenter: 'cc-1', group: 'g' });
+  const problems = problemsOf(doc);
+  assert.ok(problems.includes('approvers: list at least one approver in users or userGroups'), problems.join('\n'));
+  assert.ok(problems.includes('teams[2].name: duplicate name "payments"'), problems.join('\n'));
+});
+
+test('a missing file and bad YAML say what to do', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-config-'));
+  assert.throws(() => loadConfig(join(dir, 'nope.yaml')), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.match(err.userMessage, /file not found\. Copy slipway\.config\.example\.yaml/);
+    return true;
+  });
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, 'slack: [unclosed');
+  assert.throws(() => loadConfig(bad), /not valid YAML/);
+});

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { EXAMPLE_CONFIG_PATH } from '../support/config.ts';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: Record<string, unknown>;
+  roleRef?: { kind: string; name: string };
+  subjects?: { kind: string; name: string }[];
+}
+
+function render(...args: string[]) {
+  const result = spawnSync(process.execPath, ['bin/slipway.js', 'render', '--config', EXAMPLE_CONFIG_PATH, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function objects(yaml: string): K8sObject[] {
+  return parseAllDocuments(yaml)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
+}
+
+test('render prints the golden path for a prod namespace as YAML', () => {
+  const out = render('--team', 'payments', '--env', 'prod', '--tier', 'medium', '--name', 'payments-prod');
+  assert.equal(out.status, 0, out.stderr);
+  const objs = objects(out.stdout);
+  assert.deepEqual(
+    objs.map((o) => `${o.kind}/${o.metadata.name}`),
+    [
+      'Namespace/payments-prod',
+      'ResourceQuota/slipway-quota',
+      'LimitRange/slipway-limits',
+      'NetworkPolicy/default-deny-ingress',
+      'NetworkPolicy/allow-same-namespace',
+      'NetworkPolicy/allow-from-platform-namespaces',
+      'NetworkPolicy/allow-dns-egress',
+      'RoleBinding/slipway-team-access',
+    ],
+  );
+  const [ns, quota, limits] = objs;
+  assert.deepEqual(ns?.metadata.labels, {
+    'app.kubernetes.io/managed-by': 'slipway',
+    'slipway.dev/team': 'payments',
+    'slipway.dev/environment': 'prod',
+    'slipway.dev/cost-center': 'cc-1042',
+    'pod-security.kubernetes.io/enforce': 'restricted',
+    'pod-security.kubernetes.io/enforce-version': 'latest',
+    'pod-security.kubernetes.io/audit': 'restricted',
+    'pod-security.kubernetes.io/audit-version': 'latest',
+    'pod-security.kubernetes.io/warn': 'restricted',
+    'pod-security.kubernetes.io/warn-version': 'latest',
+  });
+  assert.deepEqual(quota?.spec, {
+    hard: {
+      'requests.cpu': '4',
+      'requests.memory': '8Gi',
+      'limits.cpu': '8',
+      'limits.memory': '16Gi',
+      pods: '50',
+      persistentvolumeclaims: '10',
+      'services.loadbalancers': '0',
+    },
+  });
+  // The wire names, not client-node's model names (`_default`).
+  assert.deepEqual(limits?.spec, {
+    limits: [
+      {
+        type: 'Container',
+        default: { cpu: '500m', memory: '512Mi' },
+        defaultRequest: { cpu: '100m', memory: '128Mi' },
+        max: { cpu: '2', memory: '4Gi' },
+      },
+    ],
+  });
+  for (const obj of objs.slice(1)) assert.equal(obj.metadata.namespace, 'payments-prod', `${obj.kind} is namespaced`);
+  const fromPlatform = objs.find((o) => o.metadata.name === 'allow-from-platform-namespaces');
+  assert.deepEqual(fromPlatform?.spec?.ingress, [
+    {
+      from: [
+        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } },
+        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+      ],
+    },
+  ]);
+  const binding = objs.at(-1);
+  assert.deepEqual(binding?.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' });
+  assert.deepEqual(binding?.subjects, [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'payments-devs' }]);
+  assert.match(out.stdout, /^# 1\. namespace: /m, 'each step is described in a comment');
+});
+
+test('dev namespaces are baseline with open egress next to the DNS rule', () => {
+  const out = render('--team', 'search', '--env', 'dev', '--tier', 'small', '--name', 'search-dev', '--purpose', 'Try the new ranker', '--expires', '2026-12-31');
+  assert.equal(out.status, 0, out.stderr);
+  const objs = objects(out.stdout);
+  const ns = objs[0];
+  assert.equal(ns?.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'baseline');
+  assert.deepEqual(ns?.metadata.annotations, { 'slipway.dev/purpose': 'Try the new ranker', 'slipway.dev/expires-on': '2026-12-31' });
+  const open = objs.find((o) => o.metadata.name === 'allow-all-egress');
+  assert.deepEqual(open?.spec, { podSelector: {}, policyTypes: ['Egress'], egress: [{}] });
+});
+
+test('render refuses unknown settings and bad names with a usage message', () => {
+  const unknownTier = render('--team', 'payments', '--env', 'dev', '--tier', 'huge', '--name', 'x');
+  assert.equal(unknownTier.status, 1);
+  assert.match(unknownTier.stderr, /unknown tier "huge" \(known: small, medium, large\)/);
+  const badName = render('--team', 'payments', '--env', 'dev', '--tier', 'small', '--name', 'kube-mine');
+  assert.equal(badName.status, 1);
+  assert.match(badName.stderr, /--name "kube-mine": Names starting with "kube-" are reserved/);
+  const missing = render('--team', 'payments');
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /render needs --env, --tier, --name/);
+});

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BLOCK } from '../../src/slack/ids.ts';
+import { checkRequestFields, nameProblem, type RequestFields } from '../../src/workflows/validate.ts';
+import { exampleConfig } from '../support/config.ts';
+
+const config = exampleConfig();
+const now = new Date('2026-11-26T10:00:00Z');
+const valid: RequestFields = {
+  team: 'payments',
+  environment: 'dev',
+  cluster: 'dev-eu',
+  tier: 'small',
+  purpose: 'Load tests for checkout',
+};
+
+test('a complete form passes and an empty name becomes <team>-<environment>', () => {
+  const checked = checkRequestFields(config, valid, now);
+  assert.equal(checked.ok, true);
+  assert.ok(checked.ok);
+  assert.equal(checked.input.namespace, 'payments-dev');
+  assert.equal(checked.derivedName, true);
+  assert.equal(checked.input.expiresOn, undefined);
+});
+
+test('names must be DNS-1123 labels of at most 63 characters', () => {
+  assert.equal(nameProblem(config, 'checkout-load-1'), undefined);
+  assert.equal(nameProblem(config, 'a'.repeat(63)), undefined);
+  assert.match(nameProblem(config, 'a'.repeat(64)) ?? '', /Too long: 64 characters, at most 63/);
+  assert.match(nameProblem(config, 'Checkout_Load') ?? '', /Use lowercase letters, digits and "-".*Try "checkout-load"/);
+  assert.match(nameProblem(config, '-leading') ?? '', /starting and ending with a letter or digit/);
+  assert.match(nameProblem(config, 'trailing-') ?? '', /starting and ending/);
+});
+
+test('reserved names are refused: default, kube-* and the configured list', () => {
+  assert.match(nameProblem(config, 'default') ?? '', /"default" is reserved/);
+  assert.match(nameProblem(config, 'kube-anything') ?? '', /reserved for Kubernetes/);
+  assert.match(nameProblem(config, 'monitoring') ?? '', /"monitoring" is reserved/);
+  assert.match(nameProblem(config, 'com') ?? '', /"com" is reserved/);
+});
+
+test('each bad field gets its own error under its block', () => {
+  const checked = checkRequestFields(
+    config,
+    { name: 'Bad Name', team: 'nobody', environment: 'qa', cluster: 'mars', tier: 'huge', purpose: 'x' },
+    now,
+  );
+  assert.equal(checked.ok, false);
+  assert.ok(!checked.ok);
+  assert.deepEqual(Object.keys(checked.errors).sort(), [
+    BLOCK.cluster,
+    BLOCK.environment,
+    BLOCK.name,
+    BLOCK.purpose,
+    BLOCK.team,
+    BLOCK.tier,
+  ].sort());
+});
+
+test('purpose has a length limit', () => {
+  const checked = checkRequestFields(config, { ...valid, purpose: 'x'.repeat(501) }, now);
+  assert.ok(!checked.ok);
+  assert.match(checked.errors[BLOCK.purpose] ?? '', /under 500 characters \(now 501\)/);
+});
+
+test('expiry must be after today and within the configured maximum', () => {
+  const past = checkRequestFields(config, { ...valid, expiresOn: '2026-11-26' }, now);
+  assert.ok(!past.ok);
+  assert.equal(past.errors[BLOCK.expiry], 'Pick a date after today.');
+  const far = checkRequestFields(config, { ...valid, expiresOn: '2027-06-01' }, now);
+  assert.ok(!far.ok);
+  assert.equal(far.errors[BLOCK.expiry], 'Pick a date at most 90 days ahead.');
+  const ok = checkRequestFields(config, { ...valid, expiresOn: '2026-12-24' }, now);
+  assert.ok(ok.ok);
+  assert.equal(ok.input.expiresOn, '2026-12-24');
+});
