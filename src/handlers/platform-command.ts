@@ -1,7 +1,8 @@
 import type { App, RespondFn, SlashCommand } from '@slack/bolt';
 import type { Deps } from '../deps.ts';
 import { errorMessage } from '../errors.ts';
-import { usageMessage } from '../slack/usage.ts';
+import { usageMessage, type SlackMessage } from '../slack/usage.ts';
+import { requestStatus } from '../workflows/status.ts';
 import { requestForm } from '../workflows/request.ts';
 
 type Subcommand = (deps: Deps, command: SlashCommand, args: string, respond: RespondFn) => Promise<void>;
@@ -22,10 +23,20 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   'new-namespace': newNamespace,
 };
 
+/** Subcommands answered in the acknowledgement itself, visible only to the person who asked. */
+const INSTANT: Record<string, (deps: Deps, args: string) => SlackMessage> = {
+  status: (deps, args) => requestStatus(deps, args),
+};
+
 /** Routes `/platform <subcommand>`; help, no subcommand and unknown ones get the usage message. */
 export function register(app: App, deps: Deps): void {
   app.command('/platform', async ({ command, ack, respond }) => {
     const [sub = '', ...rest] = command.text.trim().split(/\s+/);
+    const instant = INSTANT[sub.toLowerCase()];
+    if (instant) {
+      await ack({ response_type: 'ephemeral', ...instant(deps, rest.join(' ')) });
+      return;
+    }
     const handler = SUBCOMMANDS[sub.toLowerCase()];
     if (!handler) {
       const unknown = sub && sub.toLowerCase() !== 'help' ? sub : undefined;

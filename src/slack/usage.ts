@@ -13,6 +13,7 @@ export function usageMessage(command: string, unknown?: string): SlackMessage {
     : 'Slipway gets you a ready-to-use Kubernetes namespace without a ticket.';
   const commands = [
     `\`${command} new-namespace [name]\`: request a namespace (opens a short form)`,
+    `\`${command} status <request id or namespace>\`: where a request stands, step by step`,
     `\`${command} help\`: show this message`,
   ];
   return {
