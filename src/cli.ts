@@ -2,13 +2,14 @@
 import { parseArgs } from 'node:util';
 import { createSlipway } from './app.ts';
 import { buildGoldenPath, goldenPathObjects, renderYaml, UnknownSettingError } from './cluster/manifests.ts';
-import { loadConfig, type Config } from './config.ts';
+import { clustersFor, findCluster, loadConfig, type Config } from './config.ts';
 import { readEnv, type RuntimeEnv } from './env.ts';
 import { ConfigError, EnvError, SlipwayError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { Store } from './store/store.ts';
 import { nameProblem } from './workflows/validate.ts';
-import { STEPS } from './workflows/steps.ts';
+import { eksAccess } from './workflows/present.ts';
+import { stepsFor } from './workflows/steps.ts';
 
 const USAGE = `Usage: slipway <command> [options]
 
@@ -16,7 +17,7 @@ Commands:
   serve                 run the bot (default)
   migrate               apply database migrations and exit
   render                print the manifests a request would get, as YAML
-      --team T --env E --tier S --name N [--config PATH]
+      --team T --env E --tier S --name N [--cluster C] [--config PATH]
       [--requester U] [--purpose TEXT] [--expires YYYY-MM-DD]
 
 Environment: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN (Socket Mode), SLACK_API_URL,
@@ -91,6 +92,7 @@ function render(args: string[]): void {
       purpose: { type: 'string' },
       expires: { type: 'string' },
       config: { type: 'string' },
+      cluster: { type: 'string' },
     },
   });
   const missing = (['team', 'env', 'tier', 'name'] as const).filter((k) => !values[k]);
@@ -109,8 +111,13 @@ function render(args: string[]): void {
       purpose: values.purpose,
       expiresOn: values.expires,
     });
-    const input = { cluster: '(any)', requestId: undefined, path };
-    const header = ['# Rendered by `slipway render`: what Slipway applies (server-side apply, field manager "slipway").', ...STEPS.map((s, i) => `# ${i + 1}. ${s.name}: ${s.describe(input).replace(/`/g, '')}`)];
+    const cluster = values.cluster ? findCluster(config, values.cluster) : clustersFor(config, values.env ?? '')[0];
+    if (!cluster) throw new UsageError(`unknown cluster "${values.cluster}" (known: ${config.clusters.map((c) => c.name).join(', ')})`);
+    const input = { cluster: cluster.name, requestId: undefined, path, access: eksAccess(config, cluster.name, values.team ?? '') };
+    const header = [
+      `# Rendered by \`slipway render\` for cluster ${cluster.name}: what Slipway applies (server-side apply, field manager "slipway").`,
+      ...stepsFor(input).map((s, i) => `# ${i + 1}. ${s.name}: ${s.describe(input).replace(/`/g, '')}`),
+    ];
     process.stdout.write(`${header.join('\n')}\n---\n${renderYaml(goldenPathObjects(path))}`);
   } catch (err) {
     if (err instanceof UnknownSettingError) throw new UsageError(err.message);

@@ -20,15 +20,29 @@ const quantity = z.union([z.string(), z.number()]).transform(String);
 const resourceList = z.record(z.string(), quantity);
 const podSecurityLevel = z.enum(['privileged', 'baseline', 'restricted']);
 
+const clusterCommon = {
+  name: dnsLabel,
+  displayName: z.string().min(1).max(75).optional(),
+  environments: z.array(z.string()).optional(),
+  connectCommand: z.string().optional(),
+};
+const iamRoleArn = z.string().regex(/^arn:aws[\w-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN like arn:aws:iam::123456789012:role/name');
+
 const clusterSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('kubeconfig'),
-    name: dnsLabel,
-    displayName: z.string().min(1).max(75).optional(),
+    ...clusterCommon,
     path: z.string().min(1),
     context: z.string().min(1),
-    environments: z.array(z.string()).optional(),
-    connectCommand: z.string().optional(),
+  }),
+  z.object({
+    type: z.literal('eks'),
+    ...clusterCommon,
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region like eu-west-1'),
+    /** The EKS cluster's name in AWS (DescribeCluster). */
+    clusterName: z.string().min(1).max(100),
+    /** A role to assume for this cluster, on top of the standard AWS credential chain. */
+    roleArn: iamRoleArn.optional(),
   }),
 ]);
 
@@ -38,6 +52,9 @@ const teamSchema = z.object({
   costCenter: labelValue,
   group: z.string().min(1),
   clusterRole: z.string().min(1).optional(),
+  /** On EKS clusters: the team's IAM role gets an access entry scoped to its namespaces. */
+  iamRoleArn: iamRoleArn.optional(),
+  accessPolicyArn: z.string().regex(/^arn:aws[\w-]*:eks::aws:cluster-access-policy\/.+$/, 'must be an EKS access policy ARN').optional(),
 });
 
 const tierSchema = z.object({
@@ -161,7 +178,7 @@ export function parseConfig(raw: unknown, source: string, baseDir = process.cwd(
   const config = result.data;
   return Object.freeze({
     ...config,
-    clusters: config.clusters.map((c) => ({ ...c, path: resolvePath(c.path, baseDir) })),
+    clusters: config.clusters.map((c) => (c.type === 'kubeconfig' ? { ...c, path: resolvePath(c.path, baseDir) } : c)),
   });
 }
 
@@ -200,4 +217,12 @@ export function findCluster(config: Config, name: string): ClusterConfig | undef
 
 export function clustersFor(config: Config, environment: string): ClusterConfig[] {
   return config.clusters.filter((c) => !c.environments || c.environments.includes(environment));
+}
+
+/** The command a developer runs to get credentials for a cluster, shown when a namespace is ready. */
+export function connectCommand(cluster: ClusterConfig): string {
+  if (cluster.connectCommand) return cluster.connectCommand;
+  return cluster.type === 'eks'
+    ? `aws eks update-kubeconfig --region ${cluster.region} --name ${cluster.clusterName}`
+    : `kubectl config use-context ${cluster.context}`;
 }

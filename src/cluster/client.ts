@@ -8,6 +8,7 @@ import {
 } from '@kubernetes/client-node';
 import type { ClusterConfig, Config } from '../config.ts';
 import { ClusterError } from '../errors.ts';
+import { EksCluster } from './eks.ts';
 
 export const FIELD_MANAGER = 'slipway';
 
@@ -16,65 +17,127 @@ export interface ExistingNamespace {
   labels: Record<string, string>;
 }
 
+export interface NamespaceAccessGrant {
+  principalArn: string;
+  policyArn: string;
+  namespace: string;
+}
+
 /** What workflows need from a cluster; tests use the real implementation against an emulator. */
 export interface Clusters {
   /** The namespace as it stands, or undefined when it does not exist. */
   readNamespace(cluster: string, name: string, options?: { timeoutMs?: number }): Promise<ExistingNamespace | undefined>;
   /** Server-side apply as field manager `slipway`; re-applying the same object changes nothing. */
   apply(cluster: string, object: KubernetesObject): Promise<void>;
+  /** EKS only: an access entry for the role, with the policy scoped to (also) this namespace. */
+  grantNamespaceAccess(cluster: string, grant: NamespaceAccessGrant): Promise<string>;
+}
+
+interface ApiClients {
+  core: CoreV1Api;
+  objects: KubernetesObjectApi;
+}
+
+type EksClusterConfig = Extract<ClusterConfig, { type: 'eks' }>;
+
+export interface KubeClustersOptions {
+  /** Builds the EKS client for a cluster; tests pass fixed credentials. */
+  eks?: (cluster: EksClusterConfig) => EksCluster;
 }
 
 /** Kubernetes API access for the clusters in config, one client per cluster, built on first use. */
 export class KubeClusters implements Clusters {
-  private readonly clients = new Map<string, { core: CoreV1Api; objects: KubernetesObjectApi }>();
+  private readonly clients = new Map<string, Promise<ApiClients>>();
+  private readonly eksClusters = new Map<string, EksCluster>();
 
-  constructor(private readonly config: Config) {}
+  constructor(
+    private readonly config: Config,
+    private readonly options: KubeClustersOptions = {},
+  ) {}
 
-  private client(name: string) {
+  private cluster(name: string): ClusterConfig {
+    const cluster = this.config.clusters.find((c) => c.name === name);
+    if (!cluster) throw new ClusterError(`There is no cluster named "${name}" in the config.`, { transient: false });
+    return cluster;
+  }
+
+  private eks(cluster: EksClusterConfig): EksCluster {
+    let eks = this.eksClusters.get(cluster.name);
+    if (!eks) {
+      eks =
+        this.options.eks?.(cluster) ??
+        new EksCluster({ clusterName: cluster.clusterName, region: cluster.region, roleArn: cluster.roleArn });
+      this.eksClusters.set(cluster.name, eks);
+    }
+    return eks;
+  }
+
+  private client(name: string): Promise<ApiClients> {
     let client = this.clients.get(name);
     if (!client) {
-      const cluster = this.config.clusters.find((c) => c.name === name);
-      if (!cluster) throw new ClusterError(`There is no cluster named "${name}" in the config.`, { transient: false });
-      const kc = loadKubeConfig(cluster);
-      client = { core: kc.makeApiClient(CoreV1Api), objects: KubernetesObjectApi.makeApiClient(kc) };
+      const cluster = this.cluster(name);
+      client = (async () => {
+        const kc = cluster.type === 'eks' ? await this.eks(cluster).kubeConfig() : loadKubeConfig(cluster);
+        return { core: kc.makeApiClient(CoreV1Api), objects: KubernetesObjectApi.makeApiClient(kc) };
+      })();
+      // A failed set-up (EKS unreachable, bad kubeconfig) is tried afresh on the next call.
+      client.catch(() => this.clients.delete(name));
       this.clients.set(name, client);
     }
     return client;
   }
 
+  /** After a connection failure or a 401, an EKS endpoint, CA or token may be stale. */
+  private forgetOnFailure(name: string, error: ClusterError): void {
+    const cluster = this.config.clusters.find((c) => c.name === name);
+    if (cluster?.type !== 'eks' || (error.status !== undefined && error.status !== 401)) return;
+    this.clients.delete(name);
+    this.eks(cluster).invalidate();
+  }
+
   async readNamespace(cluster: string, name: string, options: { timeoutMs?: number } = {}) {
     try {
-      const ns = await withTimeout(this.client(cluster).core.readNamespace({ name }), options.timeoutMs, cluster);
+      const api = await withTimeout(this.client(cluster), options.timeoutMs, cluster);
+      const ns = await withTimeout(api.core.readNamespace({ name }), options.timeoutMs, cluster);
       return { name, labels: ns.metadata?.labels ?? {} };
     } catch (err) {
       if (err instanceof ApiException && err.code === 404) return undefined;
-      throw toClusterError(err, { verb: 'get', resource: 'namespaces', name, cluster });
+      const error = toClusterError(err, { verb: 'get', resource: 'namespaces', name, cluster });
+      this.forgetOnFailure(cluster, error);
+      throw error;
     }
   }
 
   async apply(cluster: string, object: KubernetesObject): Promise<void> {
     try {
-      await this.client(cluster).objects.patch(
-        object,
-        undefined,
-        undefined,
-        FIELD_MANAGER,
-        true,
-        PatchStrategy.ServerSideApply,
-      );
+      const api = await this.client(cluster);
+      await api.objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
     } catch (err) {
-      throw toClusterError(err, {
+      const error = toClusterError(err, {
         verb: 'apply',
         resource: object.kind ?? 'object',
         name: object.metadata?.name,
         namespace: object.metadata?.namespace,
         cluster,
       });
+      this.forgetOnFailure(cluster, error);
+      throw error;
     }
+  }
+
+  async grantNamespaceAccess(name: string, grant: NamespaceAccessGrant): Promise<string> {
+    const cluster = this.cluster(name);
+    if (cluster.type !== 'eks') {
+      throw new ClusterError(`Cluster "${name}" is not an EKS cluster, so it has no access entries.`, { transient: false });
+    }
+    const eks = this.eks(cluster);
+    await eks.ensureAccessEntry({ principalArn: grant.principalArn });
+    const result = await eks.grantNamespaceAccess(grant);
+    return result.summary;
   }
 }
 
-export function loadKubeConfig(cluster: ClusterConfig): KubeConfig {
+export function loadKubeConfig(cluster: Extract<ClusterConfig, { type: 'kubeconfig' }>): KubeConfig {
   const kc = new KubeConfig();
   try {
     kc.loadFromFile(cluster.path);

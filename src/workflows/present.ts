@@ -1,14 +1,17 @@
 import type { KnownBlock } from '@slack/types';
+import { DEFAULT_ACCESS_POLICY_ARN } from '../cluster/eks.ts';
 import { buildGoldenPath } from '../cluster/manifests.ts';
+import type { Config } from '../config.ts';
 import type { NamespaceRequest, Run } from '../domain.ts';
 import type { Deps } from '../deps.ts';
 import { requestCard, type CardContext } from '../slack/request-card.ts';
-import { findStep, STEPS, type StepInput } from './steps.ts';
+import { findStep, stepsFor, type StepInput } from './steps.ts';
 
 export function stepInput(deps: Pick<Deps, 'config'>, request: NamespaceRequest): StepInput {
   return {
     cluster: request.cluster,
     requestId: request.id,
+    access: eksAccess(deps.config, request.cluster, request.team),
     path: buildGoldenPath(deps.config, {
       namespace: request.namespace,
       team: request.team,
@@ -22,6 +25,14 @@ export function stepInput(deps: Pick<Deps, 'config'>, request: NamespaceRequest)
   };
 }
 
+/** The EKS access a team gets on a cluster: only on EKS clusters, only for teams with a role. */
+export function eksAccess(config: Config, clusterName: string, teamName: string): StepInput['access'] {
+  const cluster = config.clusters.find((c) => c.name === clusterName);
+  const team = config.teams.find((t) => t.name === teamName);
+  if (cluster?.type !== 'eks' || !team?.iamRoleArn) return undefined;
+  return { principalArn: team.iamRoleArn, policyArn: team.accessPolicyArn ?? DEFAULT_ACCESS_POLICY_ARN };
+}
+
 export function clusterName(deps: Pick<Deps, 'config'>, name: string): string {
   const cluster = deps.config.clusters.find((c) => c.name === name);
   return cluster?.displayName ?? name;
@@ -33,7 +44,7 @@ export function cardContext(deps: Pick<Deps, 'config'>, request: NamespaceReques
   return {
     teamName: team?.displayName ?? request.team,
     clusterName: clusterName(deps, request.cluster),
-    defaults: STEPS.map((s) => s.describe(input)),
+    defaults: stepsFor(input).map((s) => s.describe(input)),
     run,
   };
 }

@@ -1,3 +1,4 @@
+import { connectCommand } from '../config.ts';
 import type { NamespaceRequest, Run, RunStep } from '../domain.ts';
 import type { Deps } from '../deps.ts';
 import { ClusterError, errorMessage } from '../errors.ts';
@@ -9,7 +10,7 @@ import {
   runProgress,
 } from '../slack/messages.ts';
 import { clusterName, notifier, refreshCard, stepDescriber, stepInput } from './present.ts';
-import { findStep, STEP_NAMES } from './steps.ts';
+import { findStep, stepsFor } from './steps.ts';
 
 /** Attempts per step for failures that may pass (5xx, 429, 409, timeouts, resets). */
 export const MAX_ATTEMPTS = 5;
@@ -24,7 +25,8 @@ export function backoffMs(attempt: number, retryAfterMs: number | undefined, ran
 
 /** Starts provisioning an approved request; does nothing if a run is already active. */
 export async function startProvisioning(deps: Deps, request: NamespaceRequest): Promise<void> {
-  const run = deps.store.startRun(request.id, STEP_NAMES, deps.clock.now());
+  const steps = stepsFor(stepInput(deps, request)).map((s) => s.name);
+  const run = deps.store.startRun(request.id, steps, deps.clock.now());
   if (!run) {
     deps.log.info({ requestId: request.id }, 'provisioning already running');
     return;
@@ -78,7 +80,7 @@ export async function executeRun(deps: Deps, runId: number): Promise<void> {
   if (ready.card) await slack.post(ready.card.channel, readyPosted(ready), ready.card.ts);
   await slack.dm(ready.requester, namespaceReady(ready, {
     clusterName: clusterName(deps, request.cluster),
-    connectCommand: cluster?.connectCommand ?? `kubectl config use-context ${cluster?.context ?? request.cluster}`,
+    connectCommand: cluster ? connectCommand(cluster) : `kubectl config use-context ${request.cluster}`,
   }));
 }
 

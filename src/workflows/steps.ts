@@ -9,6 +9,8 @@ export interface StepInput {
   cluster: string;
   requestId: number | undefined;
   path: GoldenPath;
+  /** On EKS, when the team has an IAM role: the access entry and the namespace-scoped policy. */
+  access: { principalArn: string; policyArn: string } | undefined;
 }
 
 /**
@@ -18,6 +20,8 @@ export interface StepInput {
  */
 export interface Step {
   name: string;
+  /** Whether the step belongs in a run for this input; most always do. */
+  appliesTo?(input: StepInput): boolean;
   describe(input: StepInput): string;
   objects(input: StepInput): KubernetesObject[];
   apply(input: StepInput, clusters: Clusters): Promise<void>;
@@ -112,9 +116,23 @@ export const STEPS: readonly Step[] = [
     ({ path }) =>
       `RoleBinding: group \`${path.roleBinding.subjects?.[0]?.name}\` gets ClusterRole \`${path.roleBinding.roleRef.name}\``,
   ),
+  {
+    name: 'eks-access',
+    appliesTo: (input) => input.access !== undefined,
+    describe: ({ access, path }) =>
+      `EKS access entry for \`${access?.principalArn}\` with \`${access?.policyArn.split('/').pop()}\` scoped to namespace \`${path.namespace.metadata?.name}\` (added to its existing namespaces)`,
+    objects: () => [],
+    async apply(input, clusters) {
+      if (!input.access) return;
+      await clusters.grantNamespaceAccess(input.cluster, { ...input.access, namespace: input.path.namespace.metadata?.name ?? '' });
+    },
+  },
 ];
 
-export const STEP_NAMES = STEPS.map((s) => s.name);
+/** The steps a run for this input consists of, in order. */
+export function stepsFor(input: StepInput): Step[] {
+  return STEPS.filter((s) => !s.appliesTo || s.appliesTo(input));
+}
 
 export function findStep(name: string): Step | undefined {
   return STEPS.find((s) => s.name === name);
