@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+
+/** Runs `slipway serve` as `npm start` does, with only the given environment. */
+function serve(env: Record<string, string>) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 20_000,
+    env: { PATH: process.env.PATH ?? '', ...env },
+  });
+  return { status: result.status, stderr: result.stderr };
+}
+
+test('missing credentials and config stop start-up with every problem in one message', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-start-'));
+  const out = serve({ SLIPWAY_CONFIG: join(dir, 'missing.yaml') });
+  assert.equal(out.status, 1);
+  assert.match(out.stderr, /^Slipway cannot start \(3 problems\):/);
+  assert.match(out.stderr, /- SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token/);
+  assert.match(out.stderr, /- SLACK_SIGNING_SECRET is not set/);
+  assert.match(out.stderr, /missing\.yaml: file not found\. Copy slipway\.config\.example\.yaml/);
+  assert.doesNotMatch(out.stderr, /at .*\.ts:\d+/, 'no stack trace for an operator error');
+});
+
+test('a bad config lists its problems by path', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-start-'));
+  const config = join(dir, 'slipway.config.yaml');
+  writeFileSync(
+    config,
+    [
+      'slack: { approvalsChannel: C0APPROVALS }',
+      'approvers: { users: [U0ALICE] }',
+      'clusters: [{ name: dev, type: kubeconfig, path: ./kc.yaml }]',
+      'teams: [{ name: payments, costCenter: cc-1, group: payments-devs }]',
+      'environments: { dev: {} }',
+      'tiers: { small: { quota: { pods: 10 } } }',
+    ].join('\n'),
+  );
+  const out = serve({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', SLIPWAY_CONFIG: config });
+  assert.equal(out.status, 1);
+  assert.match(out.stderr, /Slipway cannot start \(2 problems\):/);
+  assert.match(out.stderr, /slipway\.config\.yaml: clusters\[0\]\.context: required/);
+  assert.match(out.stderr, /slipway\.config\.yaml: tiers\.small\.limits: required/);
+});
+
+test('a token of the wrong kind is named', () => {
+  const out = serve({ SLACK_BOT_TOKEN: 'xoxp-user-token', SLACK_SIGNING_SECRET: 's', SLIPWAY_CONFIG: join(ROOT, 'slipway.config.example.yaml') });
+  assert.equal(out.status, 1);
+  assert.match(out.stderr, /SLACK_BOT_TOKEN does not look like a bot token: it should start with "xoxb-"/);
+});

@@ -1,0 +1,195 @@
+import { mkdtempSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig, type Config } from '../../src/config.ts';
+import { createSlipway, type Slipway } from '../../src/app.ts';
+import type { RuntimeEnv } from '../../src/env.ts';
+import { createLogger } from '../../src/log.ts';
+import { KubeApiEmulator, writeKubeconfig, type KubeApiEmulatorOptions } from '../emulators/kube-api.ts';
+import { SlackApiEmulator, type EmulatedMessage, type EmulatedView } from '../emulators/slack-api.ts';
+import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './config.ts';
+import {
+  sendBlockAction,
+  sendSlashCommand,
+  sendViewSubmission,
+  valuesFor,
+  type Answer,
+  type DeliveryOptions,
+  type SlackReply,
+} from './slack-requests.ts';
+
+export const SIGNING_SECRET = 'test-signing-secret';
+export const APPROVALS = 'C0APPROVALS';
+export const PLATFORM = 'C0PLATFORM';
+export const DEV_CHANNEL = 'C0DEV';
+
+/** People in the test workspace; approvers match the example config. */
+export const PEOPLE = {
+  dev: 'U0DEV', // a developer on the payments team
+  alice: 'U0ALICE', // approver (listed by id)
+  bob: 'U0BOB', // approver (listed by id)
+  carol: 'U0CAROL', // approver through the S0PLATFORM user group
+  mallory: 'U0MALLORY', // not an approver
+} as const;
+
+interface TestContext {
+  after(fn: () => unknown): void;
+}
+
+export interface HarnessOptions {
+  /** Edits the example config document before it is validated. */
+  configure?: (doc: Record<string, unknown>) => void;
+  kube?: KubeApiEmulatorOptions;
+}
+
+/**
+ * The running bot wired to local emulators: the Slack Web API emulator, the Kubernetes API
+ * emulator (through a kubeconfig file) and a SQLite file, with signed requests going in over HTTP.
+ */
+export interface Harness {
+  slack: SlackApiEmulator;
+  kube: KubeApiEmulator;
+  slipway: Slipway;
+  config: Config;
+  baseUrl: string;
+  command(user: string, text: string, options?: DeliveryOptions & { channel?: string }): Promise<SlackReply>;
+  /** Submits the last modal the bot opened, answering by block id. */
+  submit(user: string, answers: Record<string, Answer>, options?: DeliveryOptions & { view?: EmulatedView }): Promise<SlackReply>;
+  /** Clicks a button in a message the bot posted. */
+  click(user: string, message: EmulatedMessage, actionId: string, options?: DeliveryOptions): Promise<SlackReply>;
+  /** The latest request card in the approvals channel. */
+  card(): EmulatedMessage;
+  /** Waits until the condition holds (background work after an ack), or fails with `what`. */
+  waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs?: number): Promise<T>;
+}
+
+export async function startHarness(t: TestContext, options: HarnessOptions = {}): Promise<Harness> {
+  const everyone = [...Object.values(PEOPLE)];
+  const slack = await SlackApiEmulator.start({
+    channels: [
+      { id: APPROVALS, name: 'platform-approvals', members: ['U0BOT', PEOPLE.alice, PEOPLE.bob, PEOPLE.carol, PEOPLE.mallory, PEOPLE.dev] },
+      { id: PLATFORM, name: 'platform', members: ['U0BOT', PEOPLE.alice, PEOPLE.bob] },
+      { id: DEV_CHANNEL, name: 'payments-dev', members: [PEOPLE.dev, PEOPLE.alice] },
+    ],
+    users: everyone.map((id) => ({ id, name: id.slice(2).toLowerCase() })),
+    userGroups: [{ id: 'S0PLATFORM', handle: 'platform-team', users: [PEOPLE.carol] }],
+  });
+  t.after(() => slack.close());
+  const kube = await KubeApiEmulator.start(options.kube);
+  t.after(() => kube.close());
+
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-e2e-'));
+  const kubeconfig = join(dir, 'kubeconfig.yaml');
+  await writeKubeconfig(kube, kubeconfig, { context: 'dev-eu' });
+  const doc = exampleConfigDocument();
+  const clusters = doc.clusters as Record<string, unknown>[];
+  clusters[0] = { ...clusters[0], path: kubeconfig, context: 'dev-eu' };
+  options.configure?.(doc);
+  const config = parseConfig(doc, EXAMPLE_CONFIG_PATH);
+
+  const env: RuntimeEnv = {
+    slackBotToken: slack.token,
+    slackSigningSecret: SIGNING_SECRET,
+    slackAppToken: undefined,
+    slackApiUrl: slack.url,
+    port: 0,
+    configPath: EXAMPLE_CONFIG_PATH,
+    databasePath: join(dir, 'slipway.db'),
+    logLevel: 'silent',
+  };
+  const slipway = createSlipway({
+    env,
+    config,
+    log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    sleep: () => new Promise((resolve) => setImmediate(resolve)),
+    slackRetries: 0,
+  });
+  const server = await slipway.start();
+  t.after(() => slipway.stop());
+  if (!server) throw new Error('expected an HTTP server');
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const harness: Harness = {
+    slack,
+    kube,
+    slipway,
+    config,
+    baseUrl,
+    command: (user, text, opts = {}) =>
+      sendSlashCommand(baseUrl, SIGNING_SECRET, {
+        ...opts,
+        text,
+        userId: user,
+        channelId: opts.channel ?? DEV_CHANNEL,
+        triggerId: slack.issueTriggerId(user),
+        responseUrl: slack.issueResponseUrl({ channelId: opts.channel ?? DEV_CHANNEL, userId: user }),
+      }),
+    async submit(user, answers, opts = {}) {
+      const view = opts.view ?? slack.lastViewOpened();
+      const reply = await sendViewSubmission(baseUrl, SIGNING_SECRET, {
+        ...opts,
+        view,
+        values: valuesFor(view, answers),
+        userId: user,
+      });
+      slack.applySubmissionAck(view.id, reply.body);
+      return reply;
+    },
+    click: (user, message, actionId, opts = {}) =>
+      sendBlockAction(baseUrl, SIGNING_SECRET, {
+        ...opts,
+        userId: user,
+        message,
+        actionId,
+        triggerId: slack.issueTriggerId(user),
+        responseUrl: slack.issueResponseUrl({ channelId: message.channel, userId: user, messageTs: message.ts }),
+      }),
+    card() {
+      const card = slack.messages(APPROVALS).at(-1);
+      if (!card) throw new Error('no request card was posted');
+      return card;
+    },
+    async waitFor(what, check, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const value = check();
+        if (value !== undefined && value !== false) return value;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    },
+  };
+  return harness;
+}
+
+/** The text of a message including its blocks, for assertions on what a person reads. */
+export function readable(message: { text: string; blocks: readonly unknown[] }): string {
+  const texts: string[] = [message.text];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node && typeof node === 'object') {
+      for (const [key, value] of Object.entries(node)) {
+        if (key === 'text' && typeof value === 'string') texts.push(value);
+        else walk(value);
+      }
+    }
+  };
+  walk(message.blocks);
+  return texts.join('\n');
+}
+
+/** The action ids of the buttons in a message. */
+export function buttons(message: { blocks: readonly unknown[] }): string[] {
+  const ids: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node && typeof node === 'object') {
+      const record = node as Record<string, unknown>;
+      if (record.type === 'button' && typeof record.action_id === 'string') ids.push(record.action_id);
+      Object.values(record).forEach(walk);
+    }
+  };
+  walk(message.blocks);
+  return ids;
+}
