@@ -118,6 +118,7 @@ export class KubeClusters implements Clusters {
         resource: object.kind ?? 'object',
         name: object.metadata?.name,
         namespace: object.metadata?.namespace,
+        roleRef: roleRefName(object),
         cluster,
       });
       this.forgetOnFailure(cluster, error);
@@ -157,6 +158,11 @@ export function loadKubeConfig(cluster: Extract<ClusterConfig, { type: 'kubeconf
   return kc;
 }
 
+function roleRefName(object: KubernetesObject): string | undefined {
+  const roleRef: unknown = (object as { roleRef?: unknown }).roleRef;
+  return roleRef && typeof roleRef === 'object' && 'name' in roleRef && typeof roleRef.name === 'string' ? roleRef.name : undefined;
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number | undefined, cluster: string): Promise<T> {
   if (!ms) return promise;
   let timer: NodeJS.Timeout | undefined;
@@ -170,6 +176,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number | undefined, cluster: st
 }
 
 interface CallContext {
+  /** For RoleBindings: the ClusterRole bound, named in an escalation refusal. */
+  roleRef?: string | undefined;
   verb: string;
   resource: string;
   name?: string | undefined;
@@ -205,6 +213,14 @@ export function toClusterError(err: unknown, ctx: CallContext): ClusterError {
     if (code === 401) {
       return new ClusterError(
         `Cluster "${ctx.cluster}" rejected Slipway's credentials (401 Unauthorized). Check the kubeconfig user for this cluster.`,
+        { status: code, transient: false, cause: err },
+      );
+    }
+    if (code === 403 && detail.includes('attempting to grant RBAC permissions not currently held')) {
+      // The escalation check lists every rule of the role; the fix is one line of RBAC.
+      const role = typeof ctx.roleRef === 'string' ? `ClusterRole "${ctx.roleRef}"` : 'the ClusterRole it refers to';
+      return new ClusterError(
+        `Cluster "${ctx.cluster}" refused ${target}: binding ${role} would grant permissions Slipway does not hold. Give Slipway \`bind\` on ${role} (see deploy/rbac.yaml), or hold those permissions.`,
         { status: code, transient: false, cause: err },
       );
     }
