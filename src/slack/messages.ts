@@ -84,7 +84,7 @@ export function namespaceReady(request: NamespaceRequest, info: ReadyInfo): Slac
   const commands = [info.connectCommand, `kubectl config set-context --current --namespace ${request.namespace}`];
   const text =
     `🎉 Your namespace \`${request.namespace}\` is ready on *${escape(info.clusterName)}* (*${requestRef(request.id)}*).\n` +
-    `To start using it:\n\`\`\`${commands.join('\n')}\`\`\`\n` +
+    `To start using it:\n\`\`\`\n${commands.join('\n')}\n\`\`\`\n` +
     `It comes with a ${request.tier} quota, container defaults, network policies and ${request.team} access. ` +
     'Pods without resource requests get sensible defaults.';
   return simple(text);
