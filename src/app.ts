@@ -12,6 +12,7 @@ import * as requestHandlers from './handlers/request.ts';
 import type { Logger } from './log.ts';
 import { Store } from './store/store.ts';
 import { resumeRuns } from './workflows/provision.ts';
+import { RunTracker } from './workflows/run-tracker.ts';
 
 export interface SlipwayOptions {
   env: RuntimeEnv;
@@ -22,6 +23,8 @@ export interface SlipwayOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Passed to the Slack WebClient; tests turn retries down. */
   slackRetries?: number;
+  /** How long shutdown waits for provisioning steps in flight. */
+  shutdownTimeoutMs?: number;
 }
 
 export interface Slipway {
@@ -29,6 +32,10 @@ export interface Slipway {
   deps: Deps;
   /** Connects to Slack, resumes unfinished runs and listens; returns the HTTP server. */
   start(): Promise<Server | undefined>;
+  /**
+   * Stops taking requests, lets provisioning steps in flight finish (runs pause between steps
+   * and resume at the next start), then closes the database.
+   */
   stop(): Promise<void>;
 }
 
@@ -83,6 +90,8 @@ export function createSlipway(options: SlipwayOptions): Slipway {
     clock: options.clock ?? systemClock,
     log,
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    runs: new RunTracker(),
+    progressIntervalMs: 1000,
   };
 
   platformCommand.register(app, deps);
@@ -110,7 +119,10 @@ export function createSlipway(options: SlipwayOptions): Slipway {
       return socketMode ? undefined : server;
     },
     async stop() {
-      await app.stop().catch(() => undefined);
+      await app.stop().catch((err: unknown) => log.warn({ err }, 'error while stopping the Slack listener'));
+      const inFlight = deps.runs.size;
+      const finished = await deps.runs.drain(options.shutdownTimeoutMs ?? 20_000);
+      if (inFlight > 0) log.info({ runs: inFlight, finished }, finished ? 'runs paused cleanly' : 'runs still busy at shutdown; they resume at the next start');
       store.close();
     },
   };

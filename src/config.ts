@@ -123,6 +123,16 @@ export const configSchema = z
     policy: z
       .object({ autoApprove: z.array(autoApproveRule).default([]) })
       .default({ autoApprove: [] }),
+    provisioning: z
+      .object({
+        /** Attempts per step for failures that may pass (5xx, 429, 409, timeouts, resets). */
+        maxAttempts: z.number().int().min(1).max(20).default(5),
+        /** First backoff; it doubles per attempt (with jitter), capped at 30 s. */
+        backoffBaseMs: z.number().int().min(0).default(500),
+        /** A Kubernetes call that takes longer counts as a timeout and is retried. */
+        requestTimeoutMs: z.number().int().positive().default(30_000),
+      })
+      .default({ maxAttempts: 5, backoffBaseMs: 500, requestTimeoutMs: 30_000 }),
   })
   .superRefine((config, ctx) => {
     const unique = (names: string[], path: string) => {

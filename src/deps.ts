@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import type { Clock } from './domain.ts';
 import type { Logger } from './log.ts';
 import type { Store } from './store/store.ts';
+import type { RunTracker } from './workflows/run-tracker.ts';
 
 /** Everything a workflow needs, built once in main and passed down; tests build the same. */
 export interface Deps {
@@ -15,4 +16,8 @@ export interface Deps {
   log: Logger;
   /** Waits between retries of a step; tests pass a fast one. */
   sleep: (ms: number) => Promise<void>;
+  /** Provisioning runs executing in this process, for a clean shutdown. */
+  runs: RunTracker;
+  /** Least time between two progress updates of one run in Slack. */
+  progressIntervalMs: number;
 }

@@ -71,6 +71,7 @@ test('a developer requests a namespace, an approver approves, and it is provisio
   assert.deepEqual(buttons(updated), []);
   assert.match(readable(updated), /Approved by <@U0ALICE>/);
   assert.match(readable(updated), /Ready: checkout-load/);
+  await h.waitFor('the ready note in the thread', () => h.slack.thread(APPROVALS, card.ts).some((m) => m.text.startsWith('🎉')));
   const thread = h.slack.thread(APPROVALS, card.ts).map(readable);
   assert.ok(thread.some((m) => /✅ Approved by <@U0ALICE>/.test(m)), thread.join('\n---\n'));
   assert.ok(thread.some((m) => /Provisioned `checkout-load` on Dev \(eu-west-1\)/.test(m)), thread.join('\n---\n'));

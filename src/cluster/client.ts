@@ -110,8 +110,13 @@ export class KubeClusters implements Clusters {
 
   async apply(cluster: string, object: KubernetesObject): Promise<void> {
     try {
-      const api = await this.client(cluster);
-      await api.objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+      const timeoutMs = this.config.provisioning.requestTimeoutMs;
+      const api = await withTimeout(this.client(cluster), timeoutMs, cluster);
+      await withTimeout(
+        api.objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
+        timeoutMs,
+        cluster,
+      );
     } catch (err) {
       const error = toClusterError(err, {
         verb: 'apply',

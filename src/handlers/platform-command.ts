@@ -5,6 +5,10 @@ import { usageMessage, type SlackMessage } from '../slack/usage.ts';
 import { requestStatus } from '../workflows/status.ts';
 import { requestForm } from '../workflows/request.ts';
 
+function isPlatformError(err: unknown, code: string): boolean {
+  return err instanceof Error && 'data' in err && typeof err.data === 'object' && err.data !== null && 'error' in err.data && err.data.error === code;
+}
+
 type Subcommand = (deps: Deps, command: SlashCommand, args: string, respond: RespondFn) => Promise<void>;
 
 /** `/platform new-namespace [name]`: the request form must open within the trigger's 3 s. */
@@ -12,6 +16,11 @@ const newNamespace: Subcommand = async (deps, command, args, respond) => {
   try {
     await deps.slack.views.open({ trigger_id: command.trigger_id, view: requestForm(deps, command.user_id, args) });
   } catch (err) {
+    if (isPlatformError(err, 'exchanged_trigger_id')) {
+      // A redelivery of a command whose form is already open: the first delivery used the trigger.
+      deps.log.info({ user: command.user_id }, 'duplicate command delivery ignored');
+      return;
+    }
     deps.log.error({ err, user: command.user_id }, 'could not open the request form');
     await respond({ response_type: 'ephemeral', text: `Sorry, I could not open the request form (${errorMessage(err)}). Please try again.` }).catch(
       (respondErr: unknown) => deps.log.warn({ err: respondErr }, 'could not tell the user'),

@@ -147,6 +147,10 @@ export class Store {
       finishRun: db.prepare(`UPDATE runs SET status = ?, finished_at = ? WHERE id = ? AND status = 'running'`),
       reopenRun: db.prepare(`UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ? AND status = 'failed'`),
       setProgressTs: db.prepare('UPDATE runs SET progress_ts = ? WHERE id = ?'),
+      pendingOutcomes: db.prepare<[], RequestRow>(
+        `SELECT * FROM requests WHERE status IN ('ready', 'failed') AND notified_status IS NOT status ORDER BY id`,
+      ),
+      markNotified: db.prepare('UPDATE requests SET notified_status = ? WHERE id = ? AND status = ?'),
       insertEvent: db.prepare(
         'INSERT INTO events (at, type, actor, team, request_id, data) VALUES (@at, @type, @actor, @team, @requestId, @data)',
       ),
@@ -254,11 +258,16 @@ export class Store {
     }
   }
 
-  /** Reopens a failed run so it continues from its failed step; false if it was not failed. */
-  reopenRun(runId: number): boolean {
+  /**
+   * Reopens a failed run so it continues from its failed step, and its request with it; false
+   * if the run was not failed (another Retry got there first).
+   */
+  reopenRun(runId: number, now: Date): boolean {
     return this.db.transaction(() => {
-      if (this.stmts.reopenRun.run(runId).changes !== 1) return false;
+      const run = this.stmts.runById.get(runId);
+      if (!run || this.stmts.reopenRun.run(runId).changes !== 1) return false;
       this.stmts.resetFailedSteps.run(runId);
+      this.transition(run.request_id, 'failed', 'approved', now);
       return true;
     }).immediate();
   }
@@ -293,6 +302,28 @@ export class Store {
 
   finishRun(runId: number, status: 'done' | 'failed', now: Date): boolean {
     return this.stmts.finishRun.run(status, now.toISOString(), runId).changes === 1;
+  }
+
+  /**
+   * Ends a run and moves its request to `ready` or `failed` in one transaction, so the two never
+   * disagree after a crash. False when the run was not running (someone else finished it).
+   */
+  completeRun(runId: number, requestId: number, outcome: 'done' | 'failed', now: Date): boolean {
+    return this.db.transaction(() => {
+      if (!this.finishRun(runId, outcome, now)) return false;
+      this.transition(requestId, 'approved', outcome === 'done' ? 'ready' : 'failed', now);
+      return true;
+    }).immediate();
+  }
+
+  /** Requests whose outcome the requester has not been told about yet. */
+  pendingOutcomes(): NamespaceRequest[] {
+    return this.stmts.pendingOutcomes.all().map(toRequest);
+  }
+
+  /** Records that the requester was told about this outcome. */
+  markNotified(requestId: number, status: 'ready' | 'failed'): void {
+    this.stmts.markNotified.run(status, requestId, status);
   }
 
   setRunProgressTs(runId: number, ts: string): void {

@@ -132,8 +132,9 @@ export async function retryRun(deps: Deps, runId: number, click: Click): Promise
   const slack = notifier(deps);
   if (!run || !request) return void (await slack.ephemeral(click.channel, click.user, clickRefusals.unknown(String(runId))));
   if (!(await isApprover(deps, click.user))) return refuse(deps, click, request, 'notApprover');
-  if (!deps.store.reopenRun(runId)) return void (await slack.ephemeral(click.channel, click.user, clickRefusals.notRetryable()));
-  deps.store.transition(request.id, 'failed', 'approved', deps.clock.now());
+  if (!deps.store.reopenRun(runId, deps.clock.now())) {
+    return void (await slack.ephemeral(click.channel, click.user, clickRefusals.notRetryable()));
+  }
   deps.store.appendEvent({ type: 'run_retried', at: deps.clock.now(), actor: click.user, team: request.team, requestId: request.id, data: { runId } });
   if (request.card) await slack.post(request.card.channel, runRetried(click.user), request.card.ts);
   await executeRun(deps, runId);

@@ -1,5 +1,5 @@
 import { connectCommand } from '../config.ts';
-import type { NamespaceRequest, Run, RunStep } from '../domain.ts';
+import type { NamespaceRequest, RunStep } from '../domain.ts';
 import type { Deps } from '../deps.ts';
 import { ClusterError, errorMessage } from '../errors.ts';
 import {
@@ -9,17 +9,15 @@ import {
   runFailed,
   runProgress,
 } from '../slack/messages.ts';
+import { coalesce } from './coalesce.ts';
 import { clusterName, notifier, refreshCard, stepDescriber, stepInput } from './present.ts';
 import { findStep, stepsFor } from './steps.ts';
 
-/** Attempts per step for failures that may pass (5xx, 429, 409, timeouts, resets). */
-export const MAX_ATTEMPTS = 5;
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_CAP_MS = 15_000;
+const BACKOFF_CAP_MS = 30_000;
 
 /** Exponential backoff with full jitter, never shorter than the server's Retry-After. */
-export function backoffMs(attempt: number, retryAfterMs: number | undefined, random = Math.random): number {
-  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+export function backoffMs(attempt: number, baseMs: number, retryAfterMs: number | undefined, random = Math.random): number {
+  const ceiling = Math.min(BACKOFF_CAP_MS, baseMs * 2 ** (attempt - 1));
   return Math.max(retryAfterMs ?? 0, Math.round(ceiling * random()));
 }
 
@@ -36,7 +34,11 @@ export async function startProvisioning(deps: Deps, request: NamespaceRequest): 
 }
 
 /** Runs the steps of a run that are not done yet, recording each before and after it runs. */
-export async function executeRun(deps: Deps, runId: number): Promise<void> {
+export function executeRun(deps: Deps, runId: number): Promise<void> {
+  return deps.runs.track(runSteps(deps, runId));
+}
+
+async function runSteps(deps: Deps, runId: number): Promise<void> {
   const initial = deps.store.getRun(runId);
   const request = initial && deps.store.getRequest(initial.requestId);
   if (!initial || !request || initial.status !== 'running') return;
@@ -44,93 +46,130 @@ export async function executeRun(deps: Deps, runId: number): Promise<void> {
   const progress = progressReporter(deps, request, runId);
   const input = stepInput(deps, request);
 
-  await progress.show();
+  progress.poke();
   for (const step of initial.steps) {
     if (step.status === 'done') continue;
-    const failure = await runStep(deps, runId, step, async () => {
+    if (deps.runs.draining) {
+      // Shutting down: the run stays `running` and continues from this step at the next start.
+      log.info({ step: step.name }, 'run paused for shutdown');
+      await progress.flush();
+      return;
+    }
+    const started = Date.now();
+    const failure = await runStep(deps, runId, step, progress.poke, async () => {
       const def = findStep(step.name);
       if (!def) throw new ClusterError(`Slipway does not know the step "${step.name}".`, { transient: false });
       await def.apply(input, deps.clusters);
-    }, () => progress.show());
+    });
     if (failure) {
       log.warn({ step: step.name, err: failure }, 'provisioning step failed');
-      deps.store.finishRun(runId, 'failed', deps.clock.now());
-      deps.store.transition(request.id, 'approved', 'failed', deps.clock.now());
-      deps.store.appendEvent({ type: 'run_failed', at: deps.clock.now(), team: request.team, requestId: request.id, data: { runId, step: step.name, error: errorMessage(failure) } });
-      await progress.show();
-      await refreshCard(deps, request.id);
-      const run = deps.store.getRun(runId);
-      const slack = notifier(deps);
-      if (request.card && run) await slack.post(request.card.channel, runFailed(step.name, errorMessage(failure), run), request.card.ts);
-      await slack.dm(request.requester, requesterRunFailed(request));
+      if (!deps.store.completeRun(runId, request.id, 'failed', deps.clock.now())) return;
+      deps.store.appendEvent({
+        type: 'run_failed',
+        at: deps.clock.now(),
+        team: request.team,
+        requestId: request.id,
+        data: { runId, step: step.name, error: errorMessage(failure), status: failure instanceof ClusterError ? failure.status : undefined },
+      });
+      progress.poke();
+      await progress.flush();
+      await announceOutcome(deps, request.id);
       return;
     }
+    deps.store.appendEvent({ type: 'step_done', at: deps.clock.now(), team: request.team, requestId: request.id, data: { runId, step: step.name, ms: Date.now() - started } });
     log.info({ step: step.name }, 'step applied');
   }
 
-  deps.store.finishRun(runId, 'done', deps.clock.now());
-  deps.store.transition(request.id, 'approved', 'ready', deps.clock.now());
+  if (!deps.store.completeRun(runId, request.id, 'done', deps.clock.now())) return;
   deps.store.appendEvent({ type: 'namespace_ready', at: deps.clock.now(), team: request.team, requestId: request.id, data: { runId, namespace: request.namespace, cluster: request.cluster } });
   log.info('namespace ready');
-  await progress.show();
-  await refreshCard(deps, request.id);
-  const ready = deps.store.getRequest(request.id) ?? request;
-  const cluster = deps.config.clusters.find((c) => c.name === request.cluster);
-  const slack = notifier(deps);
-  if (ready.card) await slack.post(ready.card.channel, readyPosted(ready), ready.card.ts);
-  await slack.dm(ready.requester, namespaceReady(ready, {
-    clusterName: clusterName(deps, request.cluster),
-    connectCommand: cluster ? connectCommand(cluster) : `kubectl config use-context ${request.cluster}`,
-  }));
+  progress.poke();
+  await progress.flush();
+  await announceOutcome(deps, request.id);
 }
 
-/** Runs one step with retries for transient failures; returns the error that stopped it, if any. */
+/**
+ * Runs one step, retrying failures that may pass with backoff; returns the error that stopped
+ * it, if any. Every attempt is recorded before it starts and after it ends.
+ */
 async function runStep(
   deps: Deps,
   runId: number,
   step: RunStep,
+  onChange: () => void,
   apply: () => Promise<void>,
-  onChange: () => Promise<void>,
 ): Promise<unknown> {
+  const { maxAttempts, backoffBaseMs } = deps.config.provisioning;
   for (let attempt = 1; ; attempt++) {
     deps.store.startStep(runId, step.position, deps.clock.now());
-    await onChange();
+    onChange();
     try {
       await apply();
       deps.store.finishStep(runId, step.position, 'done', undefined, deps.clock.now());
+      onChange();
       return undefined;
     } catch (err) {
       deps.store.finishStep(runId, step.position, 'failed', errorMessage(err), deps.clock.now());
+      onChange();
       const transient = !(err instanceof ClusterError) || err.transient;
-      if (!transient || attempt >= MAX_ATTEMPTS) return err;
+      if (!transient || attempt >= maxAttempts || deps.runs.draining) return err;
       const retryAfter = err instanceof ClusterError ? err.retryAfterMs : undefined;
-      await deps.sleep(backoffMs(attempt, retryAfter));
+      await deps.sleep(backoffMs(attempt, backoffBaseMs, retryAfter));
     }
   }
 }
 
-/** Keeps one progress message in the card's thread up to date instead of posting per step. */
+/** One progress message in the card's thread and the card itself, updated at most once a second. */
 function progressReporter(deps: Deps, request: NamespaceRequest, runId: number) {
   const describe = stepDescriber(deps, request);
   const slack = notifier(deps);
-  return {
-    async show(): Promise<void> {
-      const run: Run | undefined = deps.store.getRun(runId);
-      if (!run || !request.card) return;
-      const message = runProgress(request, clusterName(deps, request.cluster), run, describe);
-      if (run.progressTs) {
-        await slack.update(request.card.channel, run.progressTs, message);
-      } else {
-        const ts = await slack.post(request.card.channel, message, request.card.ts);
-        if (ts) deps.store.setRunProgressTs(runId, ts);
-      }
-    },
-  };
+  return coalesce(async () => {
+    const run = deps.store.getRun(runId);
+    if (!run || !request.card) return;
+    const message = runProgress(request, clusterName(deps, request.cluster), run, describe);
+    if (run.progressTs) {
+      await slack.update(request.card.channel, run.progressTs, message);
+    } else {
+      const ts = await slack.post(request.card.channel, message, request.card.ts);
+      if (ts) deps.store.setRunProgressTs(runId, ts);
+    }
+    await refreshCard(deps, request.id);
+  }, deps.progressIntervalMs);
 }
 
-/** Continues every run that was in progress when the bot stopped. */
+/**
+ * Tells the thread and the requester how provisioning ended, once: the outcome is marked as
+ * told only after the requester's message went out, and untold outcomes are sent at start-up.
+ */
+export async function announceOutcome(deps: Deps, requestId: number): Promise<void> {
+  const request = deps.store.getRequest(requestId);
+  if (!request || (request.status !== 'ready' && request.status !== 'failed')) return;
+  const slack = notifier(deps);
+  const run = deps.store.latestRun(requestId);
+  if (request.status === 'ready') {
+    const cluster = deps.config.clusters.find((c) => c.name === request.cluster);
+    const sent = await slack.dm(request.requester, namespaceReady(request, {
+      clusterName: clusterName(deps, request.cluster),
+      connectCommand: cluster ? connectCommand(cluster) : `kubectl config use-context ${request.cluster}`,
+    }));
+    if (!sent) return;
+    deps.store.markNotified(requestId, 'ready');
+    if (request.card) await slack.post(request.card.channel, readyPosted(request), request.card.ts);
+    return;
+  }
+  const failed = run?.steps.find((s) => s.status === 'failed');
+  const sent = await slack.dm(request.requester, requesterRunFailed(request));
+  if (!sent) return;
+  deps.store.markNotified(requestId, 'failed');
+  if (request.card && run && failed) {
+    await slack.post(request.card.channel, runFailed(failed.name, failed.lastError ?? 'unknown error', run), request.card.ts);
+  }
+}
+
+/** At start-up: continues every run that was in progress and sends outcomes not yet told. */
 export async function resumeRuns(deps: Deps): Promise<void> {
   const runs = deps.store.activeRuns();
   if (runs.length > 0) deps.log.info({ runs: runs.map((r) => r.id) }, 'resuming provisioning runs');
   await Promise.all(runs.map((run) => executeRun(deps, run.id)));
+  for (const request of deps.store.pendingOutcomes()) await announceOutcome(deps, request.id);
 }

@@ -1,0 +1,37 @@
+/**
+ * Knows which provisioning runs are executing in this process, so shutdown can stop new steps
+ * (the run stays `running` in the database and resumes at the next start) and wait for the
+ * steps in flight to finish.
+ */
+export class RunTracker {
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private stopping = false;
+
+  get draining(): boolean {
+    return this.stopping;
+  }
+
+  /** Runs `work` as tracked; returns its promise. */
+  track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work)).catch(() => undefined);
+    return work;
+  }
+
+  get size(): number {
+    return this.inFlight.size;
+  }
+
+  /** Stops new steps and waits up to `timeoutMs` for the ones in flight; true if all finished. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.stopping = true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const settled = Promise.allSettled([...this.inFlight]).then(() => true as const);
+    const done = await Promise.race([settled, timeout]);
+    clearTimeout(timer);
+    return done;
+  }
+}
