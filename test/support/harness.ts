@@ -41,6 +41,8 @@ export interface HarnessOptions {
   /** Edits the example config document before it is validated. */
   configure?: (doc: Record<string, unknown>) => void;
   kube?: KubeApiEmulatorOptions;
+  /** Retries of the bot's Slack WebClient (default 0); 429s are waited out when above 0. */
+  slackRetries?: number;
 }
 
 /**
@@ -53,6 +55,8 @@ export interface Harness {
   slipway: Slipway;
   config: Config;
   baseUrl: string;
+  /** Every backoff the bot asked to sleep, in ms (the harness does not really wait). */
+  sleeps: number[];
   command(user: string, text: string, options?: DeliveryOptions & { channel?: string }): Promise<SlackReply>;
   /** Submits the last modal the bot opened, answering by block id. */
   submit(user: string, answers: Record<string, Answer>, options?: DeliveryOptions & { view?: EmulatedView }): Promise<SlackReply>;
@@ -75,9 +79,13 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
     users: everyone.map((id) => ({ id, name: id.slice(2).toLowerCase() })),
     userGroups: [{ id: 'S0PLATFORM', handle: 'platform-team', users: [PEOPLE.carol] }],
   });
-  t.after(() => slack.close());
+  // Torn down in reverse: the bot first (it drains its runs), then the servers it talks to.
+  const teardown: (() => unknown)[] = [() => slack.close()];
+  t.after(async () => {
+    for (const step of teardown.reverse()) await step();
+  });
   const kube = await KubeApiEmulator.start(options.kube);
-  t.after(() => kube.close());
+  teardown.push(() => kube.close());
 
   const dir = mkdtempSync(join(tmpdir(), 'slipway-e2e-'));
   const kubeconfig = join(dir, 'kubeconfig.yaml');
@@ -98,15 +106,19 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
     databasePath: join(dir, 'slipway.db'),
     logLevel: 'silent',
   };
+  const sleeps: number[] = [];
   const slipway = createSlipway({
     env,
     config,
     log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
-    sleep: () => new Promise((resolve) => setImmediate(resolve)),
-    slackRetries: 0,
+    sleep: (ms) => {
+      sleeps.push(ms);
+      return new Promise((resolve) => setImmediate(resolve));
+    },
+    slackRetries: options.slackRetries ?? 0,
   });
   const server = await slipway.start();
-  t.after(() => slipway.stop());
+  teardown.push(() => slipway.stop());
   if (!server) throw new Error('expected an HTTP server');
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -116,6 +128,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
     slipway,
     config,
     baseUrl,
+    sleeps,
     command: (user, text, opts = {}) =>
       sendSlashCommand(baseUrl, SIGNING_SECRET, {
         ...opts,

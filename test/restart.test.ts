@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { ACTION, BLOCK } from '../src/slack/ids.ts';
+import { KubeApiEmulator, writeKubeconfig } from './emulators/kube-api.ts';
+import { SlackApiEmulator } from './emulators/slack-api.ts';
+import { startBotProcess, writeConfig, type BotProcess } from './support/bot-process.ts';
+import { exampleConfigDocument } from './support/config.ts';
+import { APPROVALS, DEV_CHANNEL, PEOPLE, SIGNING_SECRET } from './support/harness.ts';
+import { sendBlockAction, sendSlashCommand, sendViewSubmission, valuesFor } from './support/slack-requests.ts';
+
+async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Emulators, a config file and a database that outlive the bot processes started on them. */
+async function setUp(t: { after(fn: () => unknown): void }) {
+  const slack = await SlackApiEmulator.start({
+    channels: [
+      { id: APPROVALS, name: 'platform-approvals', members: ['U0BOT', PEOPLE.alice, PEOPLE.dev] },
+      { id: DEV_CHANNEL, name: 'payments-dev', members: [PEOPLE.dev] },
+    ],
+    users: [PEOPLE.dev, PEOPLE.alice].map((id) => ({ id, name: id.toLowerCase() })),
+    userGroups: [{ id: 'S0PLATFORM', handle: 'platform-team', users: [] }],
+  });
+  const kube = await KubeApiEmulator.start();
+  const bots: BotProcess[] = [];
+  t.after(async () => {
+    for (const bot of bots) if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
+    await Promise.all(bots.map((b) => b.exited));
+    await slack.close();
+    await kube.close();
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-restart-'));
+  await writeKubeconfig(kube, join(dir, 'kubeconfig.yaml'), { context: 'dev-eu' });
+  const doc = exampleConfigDocument();
+  const clusters = doc.clusters as Record<string, unknown>[];
+  clusters[0] = { ...clusters[0], path: join(dir, 'kubeconfig.yaml'), context: 'dev-eu' };
+  const env = {
+    SLACK_BOT_TOKEN: slack.token,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.url,
+    SLIPWAY_CONFIG: writeConfig(dir, doc),
+    DATABASE_PATH: join(dir, 'data', 'slipway.db'),
+  };
+  const start = async () => {
+    const bot = await startBotProcess(env);
+    bots.push(bot);
+    return bot;
+  };
+  return { slack, kube, start, databasePath: env.DATABASE_PATH };
+}
+
+type Setup = Awaited<ReturnType<typeof setUp>>;
+
+/** Requests payments-staging as the developer and approves it as Alice. */
+async function requestAndApprove(s: Setup, bot: BotProcess) {
+  await sendSlashCommand(bot.baseUrl, SIGNING_SECRET, {
+    text: 'new-namespace',
+    userId: PEOPLE.dev,
+    channelId: DEV_CHANNEL,
+    triggerId: s.slack.issueTriggerId(PEOPLE.dev),
+  });
+  const view = await waitFor('the form', () => s.slack.views[0]?.view);
+  const values = valuesFor(view, {
+    [BLOCK.team]: 'payments',
+    [BLOCK.environment]: 'staging',
+    [BLOCK.cluster]: 'dev-eu',
+    [BLOCK.tier]: 'medium',
+    [BLOCK.purpose]: 'Survives restarts',
+  });
+  await sendViewSubmission(bot.baseUrl, SIGNING_SECRET, { view, values, userId: PEOPLE.dev });
+  const card = await waitFor('the card', () => s.slack.messages(APPROVALS)[0]);
+  await sendBlockAction(bot.baseUrl, SIGNING_SECRET, {
+    userId: PEOPLE.alice,
+    message: card,
+    actionId: ACTION.approve,
+    triggerId: s.slack.issueTriggerId(PEOPLE.alice),
+  });
+}
+
+function runState(databasePath: string) {
+  const db = new Database(databasePath, { readonly: true });
+  try {
+    const run = db.prepare('SELECT id, status FROM runs ORDER BY id DESC LIMIT 1').get() as { id: number; status: string } | undefined;
+    const steps = run
+      ? (db.prepare('SELECT name, status, attempts FROM run_steps WHERE run_id = ? ORDER BY position').all(run.id) as { name: string; status: string; attempts: number }[])
+      : [];
+    return { run, steps };
+  } finally {
+    db.close();
+  }
+}
+
+const readyDms = (s: Setup) => s.slack.dmWith(PEOPLE.dev).filter((m) => m.text.startsWith('🎉'));
+
+test('a bot killed mid-run resumes the run after a restart, and the requester gets one final message', async (t) => {
+  const s = await setUp(t);
+  const first = await s.start();
+  const slowQuota = s.kube.setLatency(60_000, { path: /\/resourcequotas\// });
+  await requestAndApprove(s, first);
+  await waitFor('the namespace step', () => s.kube.get('namespaces', 'payments-staging'));
+  await waitFor('the quota step in flight', () => s.kube.requests.some((r) => r.path.includes('/resourcequotas/')) || undefined);
+
+  first.child.kill('SIGKILL');
+  await first.exited;
+  const killed = runState(s.databasePath);
+  assert.equal(killed.run?.status, 'running', 'the run was interrupted');
+  assert.deepEqual(killed.steps.slice(0, 2).map((x) => [x.name, x.status]), [['namespace', 'done'], ['resource-quota', 'running']]);
+  assert.equal(readyDms(s).length, 0);
+
+  slowQuota();
+  await s.start();
+  await waitFor('the ready DM', () => readyDms(s)[0], 20_000);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(readyDms(s).length, 1, 'exactly one final message');
+  const resumed = runState(s.databasePath);
+  assert.equal(resumed.run?.status, 'done');
+  assert.equal(resumed.steps.find((x) => x.name === 'resource-quota')?.attempts, 2);
+  assert.equal(resumed.steps.find((x) => x.name === 'namespace')?.attempts, 1, 'done steps are not repeated');
+  assert.equal(s.kube.list('networkpolicies', 'payments-staging').length, 5);
+  assert.ok(s.kube.get('rolebindings', 'payments-staging', 'slipway-team-access'));
+});
+
+test('SIGTERM lets the step in flight finish, exits cleanly, and the run continues at the next start', async (t) => {
+  const s = await setUp(t);
+  const first = await s.start();
+  const slowQuota = s.kube.setLatency(1500, { path: /\/resourcequotas\// });
+  await requestAndApprove(s, first);
+  await waitFor('the quota step in flight', () => s.kube.requests.some((r) => r.path.includes('/resourcequotas/')) || undefined);
+
+  const signalled = Date.now();
+  first.child.kill('SIGTERM');
+  const exit = await first.exited;
+  assert.equal(exit.code, 0, first.output());
+  assert.ok(Date.now() - signalled < 15_000, 'exits within a bounded time');
+  const paused = runState(s.databasePath);
+  assert.equal(paused.steps.find((x) => x.name === 'resource-quota')?.status, 'done', 'the step in flight finished');
+  assert.ok(s.kube.get('resourcequotas', 'payments-staging', 'slipway-quota'));
+  assert.equal(paused.run?.status, 'running', 'the rest waits for the next start');
+  assert.match(first.output(), /runs paused cleanly/);
+
+  slowQuota();
+  await s.start();
+  await waitFor('the ready DM', () => readyDms(s)[0], 20_000);
+  assert.equal(runState(s.databasePath).run?.status, 'done');
+  assert.equal(readyDms(s).length, 1);
+});
