@@ -134,9 +134,12 @@ test('a bot killed mid-run resumes the run after a restart, and the requester ge
 test('SIGTERM lets the step in flight finish, exits cleanly, and the run continues at the next start', async (t) => {
   const s = await setUp(t);
   const first = await s.start();
-  const slowQuota = s.kube.setLatency(1500, { path: /\/resourcequotas\// });
+  const namespacePath = /^\/api\/v1\/namespaces\/payments-staging$/;
+  const slowNamespace = s.kube.setLatency(1500, { method: 'PATCH', path: namespacePath });
   await requestAndApprove(s, first);
-  await waitFor('the quota step in flight', () => s.kube.requests.some((r) => r.path.includes('/resourcequotas/')) || undefined);
+  // The namespace step reads the namespace, then applies it (slowly): stop in between.
+  await waitFor('the namespace step in flight', () => s.kube.requests.some((r) => r.method === 'GET' && namespacePath.test(r.path)) || undefined);
+  await new Promise((resolve) => setTimeout(resolve, 300));
 
   const signalled = Date.now();
   first.child.kill('SIGTERM');
@@ -144,12 +147,18 @@ test('SIGTERM lets the step in flight finish, exits cleanly, and the run continu
   assert.equal(exit.code, 0, first.output());
   assert.ok(Date.now() - signalled < 15_000, 'exits within a bounded time');
   const paused = runState(s.databasePath);
-  assert.equal(paused.steps.find((x) => x.name === 'resource-quota')?.status, 'done', 'the step in flight finished');
-  assert.ok(s.kube.get('resourcequotas', 'payments-staging', 'slipway-quota'));
+  assert.equal(paused.steps.find((x) => x.name === 'namespace')?.status, 'done', 'the step in flight finished');
+  assert.ok(s.kube.get('namespaces', 'payments-staging'));
+  assert.deepEqual(paused.steps.filter((x) => x.status !== 'done').map((x) => [x.name, x.attempts]), [
+    ['resource-quota', 0],
+    ['limit-range', 0],
+    ['network-policies', 0],
+    ['role-binding', 0],
+  ], 'no new step started after SIGTERM');
   assert.equal(paused.run?.status, 'running', 'the rest waits for the next start');
   assert.match(first.output(), /runs paused cleanly/);
 
-  slowQuota();
+  slowNamespace();
   await s.start();
   await waitFor('the ready DM', () => readyDms(s)[0], 20_000);
   assert.equal(runState(s.databasePath).run?.status, 'done');

@@ -47,37 +47,55 @@ async function runSteps(deps: Deps, runId: number): Promise<void> {
   const input = stepInput(deps, request);
 
   progress.poke();
-  for (const step of initial.steps) {
-    if (step.status === 'done') continue;
+  const done = new Set(initial.steps.filter((s) => s.status === 'done').map((s) => s.name));
+  let remaining = initial.steps.filter((s) => s.status !== 'done');
+  while (remaining.length > 0) {
     if (deps.runs.draining) {
-      // Shutting down: the run stays `running` and continues from this step at the next start.
-      log.info({ step: step.name }, 'run paused for shutdown');
+      // Shutting down: the run stays `running` and continues from here at the next start.
+      log.info({ steps: remaining.map((s) => s.name) }, 'run paused for shutdown');
       await progress.flush();
       return;
     }
-    const started = Date.now();
-    const failure = await runStep(deps, runId, step, progress.poke, async () => {
-      const def = findStep(step.name);
-      if (!def) throw new ClusterError(`Slipway does not know the step "${step.name}".`, { transient: false });
-      await def.apply(input, deps.clusters);
-    });
-    if (failure) {
-      log.warn({ step: step.name, err: failure }, 'provisioning step failed');
+    // Every step whose dependencies are done runs now, side by side.
+    const wave = remaining.filter((s) => (findStep(s.name)?.after ?? []).every((d) => done.has(d) || !remaining.some((r) => r.name === d)));
+    const results = await Promise.all(
+      wave.map(async (step) => {
+        const started = Date.now();
+        const failure = await runStep(deps, runId, step, progress.poke, async () => {
+          const def = findStep(step.name);
+          if (!def) throw new ClusterError(`Slipway does not know the step "${step.name}".`, { transient: false });
+          await def.apply(input, deps.clusters);
+        });
+        if (!failure) {
+          done.add(step.name);
+          deps.store.appendEvent({ type: 'step_done', at: deps.clock.now(), team: request.team, requestId: request.id, data: { runId, step: step.name, ms: Date.now() - started } });
+          log.info({ step: step.name }, 'step applied');
+        }
+        return { step, failure };
+      }),
+    );
+    const failed = results.find((r) => r.failure !== undefined);
+    if (failed) {
+      log.warn({ step: failed.step.name, err: failed.failure }, 'provisioning step failed');
       if (!deps.store.completeRun(runId, request.id, 'failed', deps.clock.now())) return;
       deps.store.appendEvent({
         type: 'run_failed',
         at: deps.clock.now(),
         team: request.team,
         requestId: request.id,
-        data: { runId, step: step.name, error: errorMessage(failure), status: failure instanceof ClusterError ? failure.status : undefined },
+        data: {
+          runId,
+          step: failed.step.name,
+          error: errorMessage(failed.failure),
+          status: failed.failure instanceof ClusterError ? failed.failure.status : undefined,
+        },
       });
       progress.poke();
       await progress.flush();
       await announceOutcome(deps, request.id);
       return;
     }
-    deps.store.appendEvent({ type: 'step_done', at: deps.clock.now(), team: request.team, requestId: request.id, data: { runId, step: step.name, ms: Date.now() - started } });
-    log.info({ step: step.name }, 'step applied');
+    remaining = remaining.filter((s) => !done.has(s.name));
   }
 
   if (!deps.store.completeRun(runId, request.id, 'done', deps.clock.now())) return;

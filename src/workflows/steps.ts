@@ -20,6 +20,8 @@ export interface StepInput {
  */
 export interface Step {
   name: string;
+  /** Steps that must be done first; steps whose dependencies are met run concurrently. */
+  after?: readonly string[];
   /** Whether the step belongs in a run for this input; most always do. */
   appliesTo?(input: StepInput): boolean;
   describe(input: StepInput): string;
@@ -32,9 +34,13 @@ const join = (record: Record<string, string> | undefined) =>
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
 
+/** The objects of one step do not depend on each other, so they are applied concurrently. */
 async function applyAll(input: StepInput, clusters: Clusters, objects: KubernetesObject[]) {
-  for (const object of objects) await clusters.apply(input.cluster, object);
+  await Promise.all(objects.map((object) => clusters.apply(input.cluster, object)));
 }
+
+/** Everything inside a namespace needs the namespace, and nothing else. */
+const IN_NAMESPACE = ['namespace'] as const;
 
 function step(
   name: string,
@@ -44,6 +50,7 @@ function step(
 ): Step {
   return {
     name,
+    ...(name === 'namespace' ? {} : { after: IN_NAMESPACE }),
     describe,
     objects,
     async apply(input, clusters) {
@@ -118,6 +125,7 @@ export const STEPS: readonly Step[] = [
   ),
   {
     name: 'eks-access',
+    after: IN_NAMESPACE,
     appliesTo: (input) => input.access !== undefined,
     describe: ({ access, path }) =>
       `EKS access entry for \`${access?.principalArn}\` with \`${access?.policyArn.split('/').pop()}\` scoped to namespace \`${path.namespace.metadata?.name}\` (added to its existing namespaces)`,
