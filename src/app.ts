@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { WebClientEvent } from '@slack/web-api';
 import { KubeClusters, type Clusters } from './cluster/client.ts';
 import type { Config } from './config.ts';
 import type { Deps } from './deps.ts';
@@ -11,7 +12,9 @@ import * as platformCommand from './handlers/platform-command.ts';
 import * as requestHandlers from './handlers/request.ts';
 import type { Logger } from './log.ts';
 import { Store } from './store/store.ts';
+import { createMetrics } from './metrics.ts';
 import { resumeRuns } from './workflows/provision.ts';
+import { checkReadiness } from './workflows/readiness.ts';
 import { RunTracker } from './workflows/run-tracker.ts';
 
 export interface SlipwayOptions {
@@ -60,21 +63,47 @@ export function createSlipway(options: SlipwayOptions): Slipway {
   const { env, config, log } = options;
   const store = Store.open(env.databasePath);
   const socketMode = env.slackAppToken !== undefined;
-  const healthz = {
-    path: '/healthz',
-    method: ['GET'],
-    handler: (_req: IncomingMessage, res: ServerResponse) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('ok');
+  const metrics = createMetrics();
+  let slackAuthenticated = false;
+  const routes = [
+    {
+      // Liveness: the process answers. Nothing external is checked, so a Slack or cluster
+      // outage never gets the pod restarted.
+      path: '/healthz',
+      method: ['GET'],
+      handler: (_req: IncomingMessage, res: ServerResponse) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('ok');
+      },
     },
-  };
+    {
+      path: '/readyz',
+      method: ['GET'],
+      handler: (_req: IncomingMessage, res: ServerResponse) => {
+        void checkReadiness(deps, slackAuthenticated).then((readiness) => {
+          res.writeHead(readiness.ready ? 200 : 503, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ status: readiness.ready ? 'ready' : 'not ready', checks: readiness.checks }));
+        });
+      },
+    },
+    {
+      path: '/metrics',
+      method: ['GET'],
+      handler: (_req: IncomingMessage, res: ServerResponse) => {
+        void metrics.registry.metrics().then((text) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType });
+          res.end(text);
+        });
+      },
+    },
+  ];
 
   const app = new App({
     token: env.slackBotToken,
     ...(socketMode ? { socketMode: true, appToken: env.slackAppToken } : { signingSecret: env.slackSigningSecret }),
     deferInitialization: true,
     logger: boltLogger(log),
-    customRoutes: [healthz],
+    customRoutes: routes,
     ...(socketMode ? { installerOptions: { port: env.port } } : {}),
     clientOptions: {
       slackApiUrl: env.slackApiUrl,
@@ -85,14 +114,16 @@ export function createSlipway(options: SlipwayOptions): Slipway {
   const deps: Deps = {
     config,
     store,
-    clusters: options.clusters ?? new KubeClusters(config),
+    clusters: options.clusters ?? new KubeClusters(config, { onApiError: (status) => metrics.kubernetesErrors.inc({ status: String(status) }) }),
     slack: app.client,
     clock: options.clock ?? systemClock,
     log,
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     runs: new RunTracker(),
     progressIntervalMs: 1000,
+    metrics,
   };
+  app.client.on(WebClientEvent.RATE_LIMITED, () => metrics.slackRateLimited.inc());
 
   platformCommand.register(app, deps);
   requestHandlers.register(app, deps);
@@ -107,6 +138,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
     async start() {
       try {
         await app.init();
+        slackAuthenticated = true;
       } catch (err) {
         throw new SlipwayError(
           'slack_auth_failed',

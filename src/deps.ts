@@ -3,6 +3,7 @@ import type { Clusters } from './cluster/client.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './domain.ts';
 import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
 import type { Store } from './store/store.ts';
 import type { RunTracker } from './workflows/run-tracker.ts';
 
@@ -20,4 +21,5 @@ export interface Deps {
   runs: RunTracker;
   /** Least time between two progress updates of one run in Slack. */
   progressIntervalMs: number;
+  metrics: Metrics;
 }

@@ -43,6 +43,8 @@ type EksClusterConfig = Extract<ClusterConfig, { type: 'eks' }>;
 export interface KubeClustersOptions {
   /** Builds the EKS client for a cluster; tests pass fixed credentials. */
   eks?: (cluster: EksClusterConfig) => EksCluster;
+  /** Counts failed API calls by HTTP status (0: network error or timeout). */
+  onApiError?: (status: number) => void;
 }
 
 /** Kubernetes API access for the clusters in config, one client per cluster, built on first use. */
@@ -89,6 +91,7 @@ export class KubeClusters implements Clusters {
 
   /** After a connection failure or a 401, an EKS endpoint, CA or token may be stale. */
   private forgetOnFailure(name: string, error: ClusterError): void {
+    this.options.onApiError?.(error.status ?? 0);
     const cluster = this.config.clusters.find((c) => c.name === name);
     if (cluster?.type !== 'eks' || (error.status !== undefined && error.status !== 401)) return;
     this.clients.delete(name);

@@ -40,19 +40,22 @@ const INSTANT: Record<string, (deps: Deps, args: string) => SlackMessage> = {
 /** Routes `/platform <subcommand>`; help, no subcommand and unknown ones get the usage message. */
 export function register(app: App, deps: Deps): void {
   app.command('/platform', async ({ command, ack, respond }) => {
+    const started = performance.now();
     const [sub = '', ...rest] = command.text.trim().split(/\s+/);
-    const instant = INSTANT[sub.toLowerCase()];
-    if (instant) {
-      await ack({ response_type: 'ephemeral', ...instant(deps, rest.join(' ')) });
-      return;
-    }
-    const handler = SUBCOMMANDS[sub.toLowerCase()];
+    const name = sub.toLowerCase();
+    // Only known subcommand names become metric labels, never what people typed.
+    const timed = async (label: string, response?: Parameters<typeof ack>[0]) => {
+      await ack(response);
+      deps.metrics.commandAcks.observe({ subcommand: label }, (performance.now() - started) / 1000);
+    };
+    const instant = INSTANT[name];
+    if (instant) return timed(name, { response_type: 'ephemeral', ...instant(deps, rest.join(' ')) });
+    const handler = SUBCOMMANDS[name];
     if (!handler) {
-      const unknown = sub && sub.toLowerCase() !== 'help' ? sub : undefined;
-      await ack({ response_type: 'ephemeral', ...usageMessage(command.command, unknown) });
-      return;
+      const unknown = sub && name !== 'help' ? sub : undefined;
+      return timed(unknown ? 'unknown' : 'help', { response_type: 'ephemeral', ...usageMessage(command.command, unknown) });
     }
-    await ack();
+    await timed(name);
     await handler(deps, command, rest.join(' '), respond);
   });
 }

@@ -174,6 +174,12 @@ export class Store {
     this.db.close();
   }
 
+  /** Whether the database is open and every migration in `db/` has been applied. */
+  isReady(): boolean {
+    if (!this.db.open) return false;
+    return pendingMigrations(this.db).length === 0;
+  }
+
   insertRequest(input: RequestInput & { sourceViewId?: string | undefined }, now: Date): InsertResult {
     return this.db.transaction((): InsertResult => {
       if (input.sourceViewId) {
@@ -369,15 +375,19 @@ function isUniqueViolation(err: unknown): boolean {
   return err instanceof Error && 'code' in err && err.code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
-/** Applies numbered migrations from `db/` that have not run yet, each in its own transaction. */
-export function migrate(db: Database.Database, dir = MIGRATIONS_DIR): string[] {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');
+function pendingMigrations(db: Database.Database, dir = MIGRATIONS_DIR): string[] {
   const applied = new Set(
     db.prepare<[], { name: string }>('SELECT name FROM schema_migrations').all().map((r) => r.name),
   );
-  const pending = readdirSync(dir)
+  return readdirSync(dir)
     .filter((f) => /^\d+_.*\.sql$/.test(f) && !applied.has(f))
     .sort();
+}
+
+/** Applies numbered migrations from `db/` that have not run yet, each in its own transaction. */
+export function migrate(db: Database.Database, dir = MIGRATIONS_DIR): string[] {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');
+  const pending = pendingMigrations(db, dir);
   for (const file of pending) {
     const sql = readFileSync(join(dir, file), 'utf8');
     db.transaction(() => {

@@ -67,6 +67,7 @@ export async function approve(deps: Deps, requestId: number, click: Click): Prom
 
   const { decided, request: now } = deps.store.decide(requestId, { status: 'approved', by: click.user }, deps.clock.now());
   if (!decided) return refuse(deps, click, now, 'alreadyDecided');
+  deps.metrics.requests.inc({ outcome: 'approved' });
   deps.store.appendEvent({ type: 'request_approved', at: deps.clock.now(), actor: click.user, team: now.team, requestId, data: { auto: false } });
   deps.log.info({ requestId, by: click.user }, 'request approved');
 
@@ -110,6 +111,7 @@ export async function deny(deps: Deps, requestId: number, user: string, reason: 
   if (Object.keys(errors).length > 0) return errors;
   const { decided, request } = deps.store.decide(requestId, { status: 'denied', by: user, reason: reason.trim() }, deps.clock.now());
   if (!decided) return { [BLOCK.denyReason]: clickRefusals.alreadyDecided(request).text.replace(/\*/g, '') };
+  deps.metrics.requests.inc({ outcome: 'denied' });
   deps.store.appendEvent({ type: 'request_denied', at: deps.clock.now(), actor: user, team: request.team, requestId });
   deps.log.info({ requestId, by: user }, 'request denied');
   return {};

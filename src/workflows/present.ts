@@ -64,18 +64,19 @@ interface Message {
  * Slack calls made on the side of a workflow. The store already holds the truth, so a Slack
  * failure is logged and the workflow goes on; it never leaves a request half-done.
  */
-export function notifier(deps: Pick<Deps, 'slack' | 'log'>) {
-  const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
+export function notifier(deps: Pick<Deps, 'slack' | 'log' | 'metrics'>) {
+  const attempt = async <T>(method: string, what: string, fn: () => Promise<T>): Promise<T | undefined> => {
     try {
       return await fn();
     } catch (err) {
       deps.log.warn({ err, what }, 'slack call failed');
+      deps.metrics.slackErrors.inc({ method, error: slackErrorCode(err) });
       return undefined;
     }
   };
   return {
     post: (channel: string, message: Message, threadTs?: string) =>
-      attempt(`post to ${channel}`, async () => {
+      attempt('chat.postMessage', `post to ${channel}`, async () => {
         const res = await deps.slack.chat.postMessage({
           channel,
           text: message.text,
@@ -86,19 +87,29 @@ export function notifier(deps: Pick<Deps, 'slack' | 'log'>) {
         return res.ts;
       }),
     update: (channel: string, ts: string, message: Message) =>
-      attempt(`update ${channel}/${ts}`, () =>
+      attempt('chat.update', `update ${channel}/${ts}`, () =>
         deps.slack.chat.update({ channel, ts, text: message.text, blocks: message.blocks }),
       ),
     ephemeral: (channel: string, user: string, message: Message) =>
-      attempt(`ephemeral to ${user}`, () =>
+      attempt('chat.postEphemeral', `ephemeral to ${user}`, () =>
         deps.slack.chat.postEphemeral({ channel, user, text: message.text, blocks: message.blocks }),
       ),
     /** Messages the person in the app's DM. */
     dm: (user: string, message: Message) =>
-      attempt(`dm ${user}`, () =>
+      attempt('chat.postMessage', `dm ${user}`, () =>
         deps.slack.chat.postMessage({ channel: user, text: message.text, blocks: message.blocks, unfurl_links: false }),
       ),
   };
+}
+
+/** Slack's error code (`channel_not_found`, `ratelimited`…) or the client's error kind. */
+export function slackErrorCode(err: unknown): string {
+  if (err && typeof err === 'object') {
+    const data = 'data' in err ? err.data : undefined;
+    if (data && typeof data === 'object' && 'error' in data && typeof data.error === 'string') return data.error;
+    if ('code' in err && typeof err.code === 'string') return err.code;
+  }
+  return 'unknown';
 }
 
 /** Redraws the request card from the store's current state. */

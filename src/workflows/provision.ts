@@ -67,6 +67,7 @@ async function runSteps(deps: Deps, runId: number): Promise<void> {
           await def.apply(input, deps.clusters);
         });
         if (!failure) {
+          deps.metrics.stepDuration.observe({ step: step.name }, (Date.now() - started) / 1000);
           done.add(step.name);
           deps.store.appendEvent({ type: 'step_done', at: deps.clock.now(), team: request.team, requestId: request.id, data: { runId, step: step.name, ms: Date.now() - started } });
           log.info({ step: step.name }, 'step applied');
@@ -78,6 +79,7 @@ async function runSteps(deps: Deps, runId: number): Promise<void> {
     if (failed) {
       log.warn({ step: failed.step.name, err: failed.failure }, 'provisioning step failed');
       if (!deps.store.completeRun(runId, request.id, 'failed', deps.clock.now())) return;
+      deps.metrics.requests.inc({ outcome: 'failed' });
       deps.store.appendEvent({
         type: 'run_failed',
         at: deps.clock.now(),
@@ -99,6 +101,7 @@ async function runSteps(deps: Deps, runId: number): Promise<void> {
   }
 
   if (!deps.store.completeRun(runId, request.id, 'done', deps.clock.now())) return;
+  deps.metrics.requests.inc({ outcome: 'ready' });
   deps.store.appendEvent({ type: 'namespace_ready', at: deps.clock.now(), team: request.team, requestId: request.id, data: { runId, namespace: request.namespace, cluster: request.cluster } });
   log.info('namespace ready');
   progress.poke();
@@ -128,6 +131,7 @@ async function runStep(
       return undefined;
     } catch (err) {
       deps.store.finishStep(runId, step.position, 'failed', errorMessage(err), deps.clock.now());
+      deps.metrics.stepFailures.inc({ step: step.name, cause: failureCause(err) });
       onChange();
       const transient = !(err instanceof ClusterError) || err.transient;
       if (!transient || attempt >= maxAttempts || deps.runs.draining) return err;
@@ -135,6 +139,15 @@ async function runStep(
       await deps.sleep(backoffMs(attempt, backoffBaseMs, retryAfter));
     }
   }
+}
+
+/** A label for why an attempt failed: the HTTP status, or timeout / network / other. */
+function failureCause(err: unknown): string {
+  if (err instanceof ClusterError) {
+    if (err.status !== undefined) return String(err.status);
+    return /did not answer within/.test(err.userMessage) ? 'timeout' : 'network';
+  }
+  return 'other';
 }
 
 /** One progress message in the card's thread and the card itself, updated at most once a second. */

@@ -45,6 +45,7 @@ export async function submitRequest(
     return { ok: false, errors: { [BLOCK.name]: `${checked.input.namespace} was just requested by someone else. Pick another name.` } };
   }
   if (result.created) {
+    deps.metrics.requests.inc({ outcome: 'submitted' });
     deps.store.appendEvent({
       type: 'request_submitted',
       at: deps.clock.now(),
@@ -73,6 +74,7 @@ export async function announceRequest(deps: Deps, stored: NamespaceRequest): Pro
     );
     request = decision.request;
     if (decision.decided) {
+      deps.metrics.requests.inc({ outcome: 'auto_approved' });
       deps.store.appendEvent({ type: 'request_approved', at: deps.clock.now(), actor: 'policy', team: request.team, requestId: request.id, data: { auto: true } });
     }
   }
