@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { WebClient } from '@slack/web-api';
 import { createSlipway } from './app.ts';
+import { KubeClusters } from './cluster/client.ts';
+import { formatDoctor, runDoctor } from './workflows/doctor.ts';
 import { buildGoldenPath, goldenPathObjects, renderYaml, UnknownSettingError } from './cluster/manifests.ts';
 import { clustersFor, findCluster, loadConfig, type Config } from './config.ts';
 import { readEnv, type RuntimeEnv } from './env.ts';
@@ -16,6 +19,8 @@ const USAGE = `Usage: slipway <command> [options]
 Commands:
   serve                 run the bot (default)
   migrate               apply database migrations and exit
+  doctor                check the config, Slack (token, scopes, channels) and each cluster
+                        (reachable, version, RBAC); exits 1 when something is missing
   render                print the manifests a request would get, as YAML
       --team T --env E --tier S --name N [--cluster C] [--config PATH]
       [--requester U] [--purpose TEXT] [--expires YYYY-MM-DD]
@@ -34,12 +39,12 @@ function configPath(): string {
 }
 
 /** Reads env and config together, so one message lists every problem with both. */
-function loadStartup(): { env: RuntimeEnv; config: Config } {
+function loadStartup(options: { signingSecret?: boolean } = {}): { env: RuntimeEnv; config: Config } {
   const problems: string[] = [];
   let env: RuntimeEnv | undefined;
   let config: Config | undefined;
   try {
-    env = readEnv();
+    env = readEnv(process.env, options);
   } catch (err) {
     if (!(err instanceof EnvError)) throw err;
     problems.push(...err.problems);
@@ -72,6 +77,16 @@ async function serve(): Promise<void> {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** `slipway doctor`: checks config, Slack and every cluster; exit 1 when anything is missing. */
+async function doctor(): Promise<void> {
+  // Doctor talks to Slack's Web API only, so it needs the bot token but not the signing secret.
+  const { env, config } = loadStartup({ signingSecret: false });
+  const slack = new WebClient(env.slackBotToken, { slackApiUrl: env.slackApiUrl, retryConfig: { retries: 1 } });
+  const lines = await runDoctor({ config, slack, clusters: new KubeClusters(config) });
+  console.log(formatDoctor(lines));
+  if (lines.some((l) => l.verdict === 'fail')) process.exitCode = 1;
 }
 
 function migrate(): void {
@@ -132,6 +147,8 @@ async function main(argv: string[]): Promise<void> {
       return serve();
     case 'migrate':
       return migrate();
+    case 'doctor':
+      return doctor();
     case 'render':
       return render(rest);
     case 'help':

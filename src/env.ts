@@ -16,7 +16,7 @@ export interface RuntimeEnv {
 const SLACK_API_URL = 'https://slack.com/api/';
 
 /** Reads the runtime contract from the environment, listing every problem at once. */
-export function readEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv {
+export function readEnv(env: NodeJS.ProcessEnv = process.env, options: { signingSecret?: boolean } = {}): RuntimeEnv {
   const problems: string[] = [];
   const botToken = env.SLACK_BOT_TOKEN?.trim() ?? '';
   const signingSecret = env.SLACK_SIGNING_SECRET?.trim() ?? '';
@@ -28,7 +28,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv {
     problems.push('SLACK_BOT_TOKEN does not look like a bot token: it should start with "xoxb-"');
   }
   // Socket Mode connections are authenticated by the app token; HTTP mode needs the signing secret.
-  if (!signingSecret && !appToken) {
+  if (!signingSecret && !appToken && options.signingSecret !== false) {
     problems.push('SLACK_SIGNING_SECRET is not set: copy the Signing Secret from your Slack app\'s "Basic Information" page (or set SLACK_APP_TOKEN to use Socket Mode)');
   }
   if (appToken && !appToken.startsWith('xapp-')) {

@@ -1,6 +1,8 @@
 import {
   ApiException,
+  AuthorizationV1Api,
   CoreV1Api,
+  VersionApi,
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
@@ -36,6 +38,8 @@ export interface Clusters {
 interface ApiClients {
   core: CoreV1Api;
   objects: KubernetesObjectApi;
+  version: VersionApi;
+  authorization: AuthorizationV1Api;
 }
 
 type EksClusterConfig = Extract<ClusterConfig, { type: 'eks' }>;
@@ -80,7 +84,12 @@ export class KubeClusters implements Clusters {
       const cluster = this.cluster(name);
       client = (async () => {
         const kc = cluster.type === 'eks' ? await this.eks(cluster).kubeConfig() : loadKubeConfig(cluster);
-        return { core: kc.makeApiClient(CoreV1Api), objects: KubernetesObjectApi.makeApiClient(kc) };
+        return {
+          core: kc.makeApiClient(CoreV1Api),
+          objects: KubernetesObjectApi.makeApiClient(kc),
+          version: kc.makeApiClient(VersionApi),
+          authorization: kc.makeApiClient(AuthorizationV1Api),
+        };
       })();
       // A failed set-up (EKS unreachable, bad kubeconfig) is tried afresh on the next call.
       client.catch(() => this.clients.delete(name));
@@ -132,6 +141,47 @@ export class KubeClusters implements Clusters {
       this.forgetOnFailure(cluster, error);
       throw error;
     }
+  }
+
+  /** The API server's version (e.g. `v1.30.2`): proves it answers. */
+  async serverVersion(cluster: string, options: { timeoutMs?: number } = {}): Promise<string> {
+    try {
+      const api = await withTimeout(this.client(cluster), options.timeoutMs, cluster);
+      const info = await withTimeout(api.version.getCode(), options.timeoutMs, cluster);
+      return info.gitVersion;
+    } catch (err) {
+      throw toClusterError(err, { verb: 'get', resource: 'version', cluster });
+    }
+  }
+
+  /** Asks the API server (SelfSubjectAccessReview) whether Slipway's identity may do this. */
+  async canI(cluster: string, permission: { verb: string; resource: string; group: string; name?: string | undefined }): Promise<boolean> {
+    try {
+      const api = await this.client(cluster);
+      const review = await api.authorization.createSelfSubjectAccessReview({
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          spec: {
+            resourceAttributes: {
+              verb: permission.verb,
+              resource: permission.resource,
+              group: permission.group,
+              ...(permission.name ? { name: permission.name } : {}),
+            },
+          },
+        },
+      });
+      return review.status?.allowed === true;
+    } catch (err) {
+      throw toClusterError(err, { verb: 'create', resource: 'selfsubjectaccessreviews', cluster });
+    }
+  }
+
+  /** The EKS cluster behind a `type: eks` entry, for checks that talk to AWS. */
+  eksCluster(name: string): EksCluster | undefined {
+    const cluster = this.cluster(name);
+    return cluster.type === 'eks' ? this.eks(cluster) : undefined;
   }
 
   async grantNamespaceAccess(name: string, grant: NamespaceAccessGrant): Promise<string> {

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { requiredPermissions } from '../src/cluster/permissions.ts';
+import { KubeApiEmulator, writeKubeconfig } from './emulators/kube-api.ts';
+import { SlackApiEmulator } from './emulators/slack-api.ts';
+import { writeConfig } from './support/bot-process.ts';
+import { exampleConfig, exampleConfigDocument } from './support/config.ts';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+
+/** Runs `slipway doctor` as an operator would, against the emulators. */
+function doctor(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'doctor'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function setUp(t: { after(fn: () => unknown): void }, botInApprovals: boolean) {
+  const slack = await SlackApiEmulator.start({
+    channels: [
+      { id: 'C0APPROVALS', name: 'platform-approvals', members: botInApprovals ? ['U0BOT', 'U0ALICE'] : ['U0ALICE'] },
+      { id: 'C0PLATFORM', name: 'platform', members: ['U0BOT'] },
+    ],
+    users: [{ id: 'U0ALICE', name: 'alice' }],
+    userGroups: [{ id: 'S0PLATFORM', handle: 'platform', users: [] }],
+  });
+  const kube = await KubeApiEmulator.start({ token: 'bot-token' });
+  t.after(async () => {
+    await slack.close();
+    await kube.close();
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-doctor-'));
+  await writeKubeconfig(kube, join(dir, 'kubeconfig.yaml'), { context: 'dev-eu', token: 'bot-token' });
+  const doc = exampleConfigDocument();
+  const clusters = doc.clusters as Record<string, unknown>[];
+  clusters[0] = { ...clusters[0], path: join(dir, 'kubeconfig.yaml'), context: 'dev-eu' };
+  const env = { SLACK_BOT_TOKEN: slack.token, SLACK_API_URL: slack.url, SLIPWAY_CONFIG: writeConfig(dir, doc) };
+  return { slack, kube, env };
+}
+
+test('doctor is all green when Slack, the channels and the cluster are set up', async (t) => {
+  const { env } = await setUp(t, true);
+  const out = await doctor(env);
+  assert.equal(out.code, 0, out.stdout + out.stderr);
+  assert.match(out.stdout, /^AREA\s+CHECK\s+RESULT\s+DETAIL/);
+  assert.match(out.stdout, /slack\s+auth\.test\s+✔ ok\s+signed in as/);
+  assert.match(out.stdout, /slack\s+scopes\s+✔ ok/);
+  assert.match(out.stdout, /slack\s+approvals channel\s+✔ ok\s+#platform-approvals exists and the bot is in it/);
+  assert.match(out.stdout, /cluster dev-eu\s+API server\s+✔ ok\s+reachable, Kubernetes v1\./);
+  assert.match(out.stdout, /cluster dev-eu\s+RBAC\s+✔ ok\s+all 18 permissions Slipway needs are granted/);
+  assert.match(out.stdout, /All checks passed\.$/m);
+  assert.doesNotMatch(out.stdout, /FAIL/);
+});
+
+test('doctor names a missing permission and a channel the bot is not in, and exits non-zero', async (t) => {
+  const { env, kube } = await setUp(t, false);
+  kube.deny({ verb: 'bind', resource: 'clusterroles', group: 'rbac.authorization.k8s.io' });
+  kube.deny({ verb: 'list', resource: 'pods' });
+  const out = await doctor(env);
+  assert.equal(out.code, 1);
+  assert.match(out.stdout, /slack\s+approvals channel\s+✘ FAIL\s+#platform-approvals exists but the bot is not in it: \/invite the bot there/);
+  assert.match(out.stdout, /cluster dev-eu\s+RBAC\s+✘ FAIL\s+missing: bind clusterroles\.rbac\.authorization\.k8s\.io "edit" \(to bind teams to ClusterRole edit\); see deploy\/rbac\.yaml/);
+  assert.match(out.stdout, /cluster dev-eu\s+RBAC\s+✘ FAIL\s+missing: list pods \(to see which namespaces run workloads\)/);
+  assert.match(out.stdout, /3 check\(s\) failed/);
+});
+
+test('doctor says when the cluster does not answer or the token is refused', async (t) => {
+  const { env, kube } = await setUp(t, true);
+  await kube.close();
+  const out = await doctor({ ...env, SLACK_BOT_TOKEN: 'xoxb-wrong' });
+  assert.equal(out.code, 1);
+  assert.match(out.stdout, /slack\s+auth\.test\s+✘ FAIL\s+Slack rejected SLACK_BOT_TOKEN: invalid_auth/);
+  assert.match(out.stdout, /cluster dev-eu\s+API server\s+✘ FAIL\s+Could not reach cluster "dev-eu"/);
+});
+
+test('deploy/rbac.yaml grants every permission the workflows need, and no wildcard', () => {
+  const docs = parseAllDocuments(readFileSync(join(ROOT, 'deploy/rbac.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; rules?: { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[] });
+  const rules = docs.find((d) => d.kind === 'ClusterRole')?.rules ?? [];
+  for (const rule of rules) {
+    assert.ok(![...rule.apiGroups, ...rule.resources, ...rule.verbs].includes('*'), 'no wildcards');
+    assert.ok(!rule.verbs.some((v) => ['escalate', 'impersonate', 'delete', 'deletecollection'].includes(v)), `no dangerous verbs: ${rule.verbs.join(',')}`);
+  }
+  for (const p of requiredPermissions(exampleConfig())) {
+    const granted = rules.some(
+      (r) => r.apiGroups.includes(p.group) && r.resources.includes(p.resource) && r.verbs.includes(p.verb) && (!r.resourceNames || (p.name !== undefined && r.resourceNames.includes(p.name))),
+    );
+    assert.ok(granted, `deploy/rbac.yaml grants ${p.verb} ${p.resource}${p.name ? ` ${p.name}` : ''}`);
+  }
+});
