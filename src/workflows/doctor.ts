@@ -43,7 +43,11 @@ async function checkSlack(deps: DoctorDeps): Promise<DoctorLine[]> {
     scopes = auth.response_metadata?.scopes;
     lines.push({ area: 'slack', check: 'auth.test', verdict: 'ok', detail: `signed in as ${auth.user ?? auth.user_id} in ${auth.team ?? auth.team_id}` });
   } catch (err) {
-    return [{ area: 'slack', check: 'auth.test', verdict: 'fail', detail: `Slack rejected SLACK_BOT_TOKEN: ${slackErrorCode(err)}` }];
+    const code = slackErrorCode(err);
+    const detail = code.startsWith('slack_webapi_')
+      ? `could not reach the Slack API (${code}): check SLACK_API_URL and the network`
+      : `Slack rejected SLACK_BOT_TOKEN: ${code}`;
+    return [{ area: 'slack', check: 'auth.test', verdict: 'fail', detail }];
   }
   const missing = Object.entries(requiredScopes(deps.config)).filter(([scope]) => !scopes?.includes(scope));
   lines.push(
