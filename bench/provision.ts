@@ -3,8 +3,7 @@
 // - Slipway runs in this process, built with `createSlipway` as the tests build it, but with the
 //   production defaults the tests turn off: real `setTimeout` backoff sleeps and the Slack
 //   WebClient's default retry policy (429s are waited out as in production). Its HTTP listener is
-//   bound to 127.0.0.1 only, so it is started with `app.init()` + `app.start({ host })` (what
-//   `Slipway.start()` does, minus the bind address it does not let callers choose).
+//   bound to 127.0.0.1 only (`host` in its runtime env).
 // - The Slack Web API emulator and the Kubernetes API emulator (5 ms added latency per request,
 //   reached through a kubeconfig by the real client-node) run in this process on 127.0.0.1.
 // - Every request goes in as Slack sends it: a signed `/platform new-namespace <name>`, a signed
@@ -36,7 +35,6 @@
 // profile of the burst phase, with a summary of where the time went).
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -48,7 +46,6 @@ import { createSlipway, type Slipway } from '../src/app.ts';
 import { parseConfig } from '../src/config.ts';
 import type { RuntimeEnv } from '../src/env.ts';
 import { ACTION, BLOCK } from '../src/slack/ids.ts';
-import { resumeRuns } from '../src/workflows/provision.ts';
 import { KubeApiEmulator, writeKubeconfig, type RecordedRequest } from '../test/emulators/kube-api.ts';
 import { SlackApiEmulator, type EmulatedMessage } from '../test/emulators/slack-api.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../test/support/config.ts';
@@ -325,16 +322,16 @@ async function main(): Promise<number> {
       slackAppToken: undefined,
       slackApiUrl: slack.url,
       port: 0,
+      host: '127.0.0.1',
       configPath: EXAMPLE_CONFIG_PATH,
       databasePath: join(tmp, 'slipway.db'),
       logLevel: 'warn',
     };
     // Production defaults: no `sleep` (real setTimeout backoff), no `slackRetries` (WebClient's own policy).
     const slipway: Slipway = createSlipway({ env, config, log: pino({ level: 'warn', base: { app: 'slipway' } }, logStream) });
-    await slipway.app.init();
-    const server = (await slipway.app.start({ port: 0, host: '127.0.0.1' })) as Server;
+    const server = await slipway.start();
     cleanups.push(() => slipway.stop());
-    void resumeRuns(slipway.deps);
+    if (!server) throw new Error('expected an HTTP server');
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const { store } = slipway.deps;
 

@@ -8,6 +8,8 @@ export interface RuntimeEnv {
   /** Base URL of the Slack Web API, ending in `/`. */
   slackApiUrl: string;
   port: number;
+  /** Address to listen on; all interfaces when unset (what a container wants). */
+  host: string | undefined;
   configPath: string;
   databasePath: string;
   logLevel: string;
@@ -53,6 +55,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, options: { signing
     slackAppToken: appToken,
     slackApiUrl,
     port,
+    host: env.HOST?.trim() || undefined,
     configPath: env.SLIPWAY_CONFIG?.trim() || './slipway.config.yaml',
     databasePath: env.DATABASE_PATH?.trim() || './data/slipway.db',
     logLevel: env.LOG_LEVEL?.trim() || 'info',

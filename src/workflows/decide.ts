@@ -71,11 +71,14 @@ export async function approve(deps: Deps, requestId: number, click: Click): Prom
   deps.store.appendEvent({ type: 'request_approved', at: deps.clock.now(), actor: click.user, team: now.team, requestId, data: { auto: false } });
   deps.log.info({ requestId, by: click.user }, 'request approved');
 
+  // The cluster work starts at once; Slack (which may be rate limiting) catches up beside it.
   const slack = notifier(deps);
-  await refreshCard(deps, requestId);
-  if (now.card) await slack.post(now.card.channel, decisionPosted(now), now.card.ts);
-  await slack.dm(now.requester, requestApproved(now));
-  await startProvisioning(deps, now);
+  const announced = (async () => {
+    await refreshCard(deps, requestId);
+    if (now.card) await slack.post(now.card.channel, decisionPosted(now), now.card.ts);
+    await slack.dm(now.requester, requestApproved(now));
+  })();
+  await Promise.all([announced, startProvisioning(deps, now, announced)]);
 }
 
 /** An approver's Deny click: opens the reason modal, or says why they cannot deny. */

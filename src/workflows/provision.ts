@@ -21,8 +21,12 @@ export function backoffMs(attempt: number, baseMs: number, retryAfterMs: number 
   return Math.max(retryAfterMs ?? 0, Math.round(ceiling * random()));
 }
 
-/** Starts provisioning an approved request; does nothing if a run is already active. */
-export async function startProvisioning(deps: Deps, request: NamespaceRequest): Promise<void> {
+/**
+ * Starts provisioning an approved request; does nothing if a run is already active. Slack
+ * messages about the decision may still be on their way (`announced`): the cluster work does not
+ * wait for them, only the first progress message does, so the thread reads in order.
+ */
+export async function startProvisioning(deps: Deps, request: NamespaceRequest, announced?: Promise<unknown>): Promise<void> {
   const steps = stepsFor(stepInput(deps, request)).map((s) => s.name);
   const run = deps.store.startRun(request.id, steps, deps.clock.now());
   if (!run) {
@@ -30,20 +34,20 @@ export async function startProvisioning(deps: Deps, request: NamespaceRequest): 
     return;
   }
   deps.store.appendEvent({ type: 'run_started', at: deps.clock.now(), team: request.team, requestId: request.id, data: { runId: run.id } });
-  await executeRun(deps, run.id);
+  await executeRun(deps, run.id, announced);
 }
 
 /** Runs the steps of a run that are not done yet, recording each before and after it runs. */
-export function executeRun(deps: Deps, runId: number): Promise<void> {
-  return deps.runs.track(runSteps(deps, runId));
+export function executeRun(deps: Deps, runId: number, announced?: Promise<unknown>): Promise<void> {
+  return deps.runs.track(runSteps(deps, runId, announced));
 }
 
-async function runSteps(deps: Deps, runId: number): Promise<void> {
+async function runSteps(deps: Deps, runId: number, announced: Promise<unknown> | undefined): Promise<void> {
   const initial = deps.store.getRun(runId);
   const request = initial && deps.store.getRequest(initial.requestId);
   if (!initial || !request || initial.status !== 'running') return;
   const log = deps.log.child({ requestId: request.id, runId });
-  const progress = progressReporter(deps, request, runId);
+  const progress = progressReporter(deps, request, runId, announced);
   const input = stepInput(deps, request);
 
   progress.poke();
@@ -150,21 +154,30 @@ function failureCause(err: unknown): string {
   return 'other';
 }
 
-/** One progress message in the card's thread and the card itself, updated at most once a second. */
-function progressReporter(deps: Deps, request: NamespaceRequest, runId: number) {
+/**
+ * One progress message in the card's thread, updated at most once per interval. The card is
+ * redrawn when the run starts and when it ends, not per step: many runs at once (a team
+ * onboarding) would otherwise spend the channel's Slack rate limit on intermediate states.
+ */
+function progressReporter(deps: Deps, request: NamespaceRequest, runId: number, announced: Promise<unknown> | undefined) {
   const describe = stepDescriber(deps, request);
   const slack = notifier(deps);
+  let cardShown = false;
   return coalesce(async () => {
+    await announced;
     const run = deps.store.getRun(runId);
-    if (!run || !request.card) return;
+    // The card may have been posted after the run started (auto-approval), so read it now.
+    const card = deps.store.getRequest(request.id)?.card;
+    if (!run || !card) return;
     const message = runProgress(request, clusterName(deps, request.cluster), run, describe);
     if (run.progressTs) {
-      await slack.update(request.card.channel, run.progressTs, message);
+      await slack.update(card.channel, run.progressTs, message);
     } else {
-      const ts = await slack.post(request.card.channel, message, request.card.ts);
+      const ts = await slack.post(card.channel, message, card.ts);
       if (ts) deps.store.setRunProgressTs(runId, ts);
     }
-    await refreshCard(deps, request.id);
+    if (!cardShown || run.status !== 'running') await refreshCard(deps, request.id);
+    cardShown = true;
   }, deps.progressIntervalMs);
 }
 

@@ -79,14 +79,15 @@ export async function announceRequest(deps: Deps, stored: NamespaceRequest): Pro
     }
   }
 
-  await slack.dm(request.requester, requestReceived(request, request.autoApproved, deps.config.slack.approvalsChannel));
-
   const channel = deps.config.slack.approvalsChannel;
-  const ts = await slack.post(channel, requestCard(request, cardContext(deps, request)));
-  if (ts) {
-    deps.store.setCard(request.id, { channel, ts }, deps.clock.now());
-    request = deps.store.getRequest(request.id) ?? request;
-    if (request.autoApproved) await slack.post(channel, decisionPosted(request), ts);
-  }
-  if (request.status === 'approved') await startProvisioning(deps, request);
+  const decided = request;
+  const announced = (async () => {
+    await slack.dm(decided.requester, requestReceived(decided, decided.autoApproved, channel));
+    const ts = await slack.post(channel, requestCard(decided, cardContext(deps, decided)));
+    if (!ts) return;
+    deps.store.setCard(decided.id, { channel, ts }, deps.clock.now());
+    if (decided.autoApproved) await slack.post(channel, decisionPosted(decided), ts);
+  })();
+  // An auto-approved request is provisioned at once; its progress joins the card's thread.
+  await Promise.all([announced, decided.status === 'approved' ? startProvisioning(deps, decided, announced) : undefined]);
 }

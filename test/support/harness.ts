@@ -102,6 +102,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
     slackAppToken: undefined,
     slackApiUrl: slack.url,
     port: 0,
+    host: '127.0.0.1',
     configPath: EXAMPLE_CONFIG_PATH,
     databasePath: join(dir, 'slipway.db'),
     logLevel: 'silent',
