@@ -24,6 +24,7 @@
  * - Strategic merge patch is treated as a JSON merge patch (no `$patch` directives, no merge keys).
  */
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { writeFile } from 'node:fs/promises';
@@ -1538,6 +1539,8 @@ export type NamespaceDeletion =
   | { afterMs: number };
 
 export interface KubeApiEmulatorOptions {
+  /** Serve HTTPS with this key and certificate (PEM), as real API servers do; default plain HTTP. */
+  tls?: { key: string; cert: string };
   /** Bearer token clients must send: a wrong one gets 401, none makes the caller `system:anonymous`. Unset: anything goes. */
   token?: string;
   /** Who the token belongs to, as RBAC messages print it. Default `slipway`. */
@@ -1903,11 +1906,12 @@ export class KubeApiEmulator {
     this.options = options;
     this.identity = { name: options.user ?? 'slipway', anonymous: false };
     this.random = seededRandom(options.seed ?? 1);
-    this.server = createServer((req, res) => {
+    const handle = (req: IncomingMessage, res: ServerResponse) => {
       this.onRequest(req, res).catch((error: unknown) => {
         if (!res.headersSent) writeReply(res, { status: 500, body: statusBody(500, 'InternalError', `Internal error occurred: ${errorMessage(error)}`) });
       });
-    });
+    };
+    this.server = options.tls ? createTlsServer(options.tls, handle) : createServer(handle);
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -1928,9 +1932,9 @@ export class KubeApiEmulator {
     return emulator;
   }
 
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>`, or `https://…` when started with `tls`. */
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.options.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   /** The bearer token the server expects, if any. */

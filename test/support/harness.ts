@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { createSlipway, type Slipway } from '../../src/app.ts';
+import type { Clusters } from '../../src/cluster/client.ts';
 import type { RuntimeEnv } from '../../src/env.ts';
 import { createLogger } from '../../src/log.ts';
 import { KubeApiEmulator, writeKubeconfig, type KubeApiEmulatorOptions } from '../emulators/kube-api.ts';
@@ -43,6 +44,8 @@ export interface HarnessOptions {
   kube?: KubeApiEmulatorOptions;
   /** Retries of the bot's Slack WebClient (default 0); 429s are waited out when above 0. */
   slackRetries?: number;
+  /** Builds the cluster access (e.g. with EKS credentials fixed); default from the config. */
+  clusters?: (config: Config) => Clusters;
 }
 
 /**
@@ -117,6 +120,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
       return new Promise((resolve) => setImmediate(resolve));
     },
     slackRetries: options.slackRetries ?? 0,
+    ...(options.clusters ? { clusters: options.clusters(config) } : {}),
   });
   const server = await slipway.start();
   teardown.push(() => slipway.stop());

@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { createServer, type RequestOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import {
   AccessDeniedException,
@@ -24,6 +20,7 @@ import {
 import { CoreV1Api } from '@kubernetes/client-node';
 import { mockClient } from 'aws-sdk-client-mock';
 import { presignEksToken, type AwsCredentialIdentity } from '../../src/cluster/eks-token.ts';
+import { selfSignedCert } from '../support/tls.ts';
 import {
   DEFAULT_ACCESS_POLICY_ARN,
   EksCluster,
@@ -155,26 +152,6 @@ test('kubeConfig() points at the endpoint with the CA and signs every request wi
   assert.equal(second, await expected());
   assert.notEqual(second, first);
 });
-
-/**
- * A self-signed certificate for 127.0.0.1, made with the openssl CLI; undefined when openssl
- * is not installed, in which case the TLS test is skipped.
- */
-function selfSignedCert(): { key: string; cert: string } | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'slipway-eks-tls-'));
-  try {
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
-      { stdio: 'ignore' },
-    );
-  } catch {
-    return undefined;
-  }
-  return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
-}
 
 test('a real CoreV1Api call over TLS to the described endpoint carries the EKS token', async (t) => {
   const tls = selfSignedCert();

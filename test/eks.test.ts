@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, test } from 'node:test';
+import {
+  AccessDeniedException,
+  AssociateAccessPolicyCommand,
+  CreateAccessEntryCommand,
+  DescribeClusterCommand,
+  EKSClient,
+  ListAssociatedAccessPoliciesCommand,
+  ResourceInUseException,
+} from '@aws-sdk/client-eks';
+import { mockClient } from 'aws-sdk-client-mock';
+import { KubeClusters } from '../src/cluster/client.ts';
+import { EksCluster } from '../src/cluster/eks.ts';
+import { presignEksToken, type AwsCredentialIdentity } from '../src/cluster/eks-token.ts';
+import { BLOCK } from '../src/slack/ids.ts';
+import { KubeApiEmulator } from './emulators/kube-api.ts';
+import { APPROVALS, PEOPLE, readable, startHarness } from './support/harness.ts';
+import { selfSignedCert } from './support/tls.ts';
+
+const ROLE = 'arn:aws:iam::123456789012:role/payments-developers';
+const EDIT = 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy';
+const credentials: AwsCredentialIdentity = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
+const clock = { now: () => new Date('2026-11-26T10:00:00Z') };
+const eks = mockClient(EKSClient);
+
+beforeEach(() => eks.reset());
+afterEach(() => eks.reset());
+
+/** The bot with one EKS cluster whose API server is the emulator, over TLS, requiring the token. */
+async function eksHarness(t: Parameters<typeof startHarness>[0]) {
+  const tls = selfSignedCert();
+  if (!tls) return undefined;
+  const { token } = await presignEksToken({ clusterName: 'prod-eu', region: 'eu-west-1', credentials, now: clock.now() });
+  const apiServer = await KubeApiEmulator.start({ tls, token });
+  t.after(() => apiServer.close());
+  eks.on(DescribeClusterCommand, { name: 'prod-eu' }).resolves({
+    cluster: {
+      name: 'prod-eu',
+      status: 'ACTIVE',
+      endpoint: apiServer.url,
+      certificateAuthority: { data: Buffer.from(tls.cert).toString('base64') },
+      accessConfig: { authenticationMode: 'API' },
+    },
+  });
+  const h = await startHarness(t, {
+    configure: (doc) => {
+      doc.clusters = [{ name: 'prod-eu', displayName: 'Production (eu-west-1)', type: 'eks', region: 'eu-west-1', clusterName: 'prod-eu' }];
+      const teams = doc.teams as Record<string, unknown>[];
+      teams[0] = { ...teams[0], iamRoleArn: ROLE };
+    },
+    clusters: (config) =>
+      new KubeClusters(config, {
+        eks: (c) => new EksCluster({ clusterName: c.clusterName, region: c.region, credentials: async () => credentials, clock }),
+      }),
+  });
+  return { h, apiServer };
+}
+
+async function requestDevNamespace(h: Awaited<ReturnType<typeof startHarness>>) {
+  await h.command(PEOPLE.dev, 'new-namespace');
+  await h.waitFor('the form', () => h.slack.views[0]);
+  await h.submit(PEOPLE.dev, {
+    [BLOCK.team]: 'payments',
+    [BLOCK.environment]: 'dev',
+    [BLOCK.cluster]: 'prod-eu',
+    [BLOCK.tier]: 'small',
+    [BLOCK.purpose]: 'Checkout on EKS',
+  });
+}
+
+test('an EKS cluster is reached with the generated token and the team role gets namespace-scoped access', async (t) => {
+  const setup = await eksHarness(t);
+  if (!setup) return t.skip('openssl is not installed');
+  const { h, apiServer } = setup;
+  eks.on(CreateAccessEntryCommand).rejects(new ResourceInUseException({ message: 'The specified access entry resource is already in use on this cluster.', $metadata: {} }));
+  eks.on(ListAssociatedAccessPoliciesCommand).resolves({
+    associatedAccessPolicies: [{ policyArn: EDIT, accessScope: { type: 'namespace', namespaces: ['payments-old'] } }],
+  });
+  eks.on(AssociateAccessPolicyCommand).resolves({});
+
+  await requestDevNamespace(h);
+  const ready = await h.waitFor('the ready DM', () => h.slack.dmWith(PEOPLE.dev).find((m) => m.text.startsWith('🎉')));
+  assert.match(ready.text, /aws eks update-kubeconfig --region eu-west-1 --name prod-eu/);
+
+  assert.ok(apiServer.get('namespaces', 'payments-dev'), 'the namespace exists on the EKS API server');
+  assert.ok(apiServer.requests.length > 0);
+  assert.ok(apiServer.requests.every((r) => r.status !== 401 && r.user === 'slipway'), 'every call carried the valid EKS token');
+  assert.deepEqual(eks.commandCalls(CreateAccessEntryCommand).map((c) => c.args[0].input), [
+    { clusterName: 'prod-eu', principalArn: ROLE, type: 'STANDARD' },
+  ]);
+  assert.deepEqual(eks.commandCalls(AssociateAccessPolicyCommand).map((c) => c.args[0].input), [
+    { clusterName: 'prod-eu', principalArn: ROLE, policyArn: EDIT, accessScope: { type: 'namespace', namespaces: ['payments-old', 'payments-dev'] } },
+  ]);
+  const card = readable(h.card());
+  assert.match(card, /EKS access entry for `arn:aws:iam::123456789012:role\/payments-developers` with `AmazonEKSEditPolicy` scoped to namespace `payments-dev`/);
+  assert.equal(h.slipway.deps.store.latestRun(1)?.steps.find((s) => s.name === 'eks-access')?.status, 'done');
+});
+
+test('an EKS permission the bot lacks stops the run with the IAM action named', async (t) => {
+  const setup = await eksHarness(t);
+  if (!setup) return t.skip('openssl is not installed');
+  const { h } = setup;
+  eks.on(CreateAccessEntryCommand).resolves({});
+  eks.on(ListAssociatedAccessPoliciesCommand).resolves({ associatedAccessPolicies: [] });
+  eks.on(AssociateAccessPolicyCommand).rejects(
+    new AccessDeniedException({ message: 'User: arn:aws:sts::123456789012:assumed-role/slipway/x is not authorized to perform: eks:AssociateAccessPolicy', $metadata: { httpStatusCode: 403 } }),
+  );
+
+  await requestDevNamespace(h);
+  const card = await h.waitFor('the card', () => h.slack.messages(APPROVALS)[0]);
+  const failure = await h.waitFor('the failure', () => h.slack.thread(APPROVALS, card.ts).find((m) => m.text.startsWith('❌ Step')));
+  assert.match(failure.text, /Step \*eks-access\* failed: .*eks:AssociateAccessPolicy/);
+  assert.equal(eks.commandCalls(AssociateAccessPolicyCommand).length, 1, 'a permanent failure is not retried');
+  const run = h.slipway.deps.store.latestRun(1);
+  assert.equal(run?.status, 'failed');
+  assert.deepEqual(run.steps.filter((s) => s.status === 'done').map((s) => s.name).sort(), ['limit-range', 'namespace', 'network-policies', 'resource-quota', 'role-binding']);
+});
