@@ -2,9 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import { requestRef, type NamespaceRequest, type Run } from '../domain.ts';
 import { decisionLine, retryActions } from './request-card.ts';
 import type { SlackMessage } from './usage.ts';
-import { escape, mrkdwn, user } from './text.ts';
-
-const STEP_ICON = { pending: '▫️', running: '⏳', done: '✅', failed: '❌' } as const;
+import { STEP_ICON, escape, mrkdwn, user } from './text.ts';
 
 const simple = (text: string, extra: KnownBlock[] = []): SlackMessage => ({
   text,

@@ -2,7 +2,7 @@ import type { ActionsBlock, ContextBlock, KnownBlock, SectionBlock } from '@slac
 import { requestRef, type NamespaceRequest, type Run } from '../domain.ts';
 import { ACTION, BLOCK } from './ids.ts';
 import type { SlackMessage } from './usage.ts';
-import { escape, mrkdwn, plain, truncate, user } from './text.ts';
+import { STEP_ICON, escape, mrkdwn, plain, truncate, user } from './text.ts';
 
 /** What a request card shows besides the request itself; names are display names. */
 export interface CardContext {
@@ -12,8 +12,6 @@ export interface CardContext {
   defaults: readonly string[];
   run?: Run | undefined;
 }
-
-const STEP_ICON = { pending: '▫️', running: '⏳', done: '✅', failed: '❌' } as const;
 
 /** The request card posted to the approvals channel, in its current state. */
 export function requestCard(request: NamespaceRequest, ctx: CardContext): SlackMessage {

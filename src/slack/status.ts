@@ -2,7 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import { requestRef, type NamespaceRequest, type Run } from '../domain.ts';
 import { decisionLine } from './request-card.ts';
 import type { SlackMessage } from './usage.ts';
-import { escape, mrkdwn, truncate, user } from './text.ts';
+import { STEP_ICON, escape, mrkdwn, truncate, user } from './text.ts';
 
 const STATUS_WORD = {
   pending: '⏳ waiting for approval',
@@ -11,8 +11,6 @@ const STATUS_WORD = {
   ready: '✅ ready',
   failed: '⚠️ provisioning failed',
 } as const;
-
-const STEP_ICON = { pending: '▫️', running: '⏳', done: '✅', failed: '❌' } as const;
 
 /** `/platform status …`: the request, its decision and each step of its latest run. */
 export function statusMessage(request: NamespaceRequest, clusterName: string, run: Run | undefined): SlackMessage {

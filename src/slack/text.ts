@@ -14,3 +14,6 @@ export function escape(text: string): string {
 }
 
 export const user = (id: string): string => `<@${id}>`;
+
+/** How a provisioning step's state shows in Slack. */
+export const STEP_ICON = { pending: '▫️', running: '⏳', done: '✅', failed: '❌' } as const;
