@@ -5,6 +5,7 @@ import { clickRefusals, decisionPosted, requestApproved, requestDenied, runRetri
 import { denyReasonModal } from '../slack/new-namespace-modal.ts';
 import { notifier, refreshCard } from './present.ts';
 import { executeRun, startProvisioning } from './provision.ts';
+import type { SlackMessage } from '../slack/usage.ts';
 import type { FieldErrors } from './validate.ts';
 
 /** Where a click came from: refusals are answered to the clicker, in that channel, ephemerally. */
@@ -50,18 +51,19 @@ async function refusal(deps: Deps, request: NamespaceRequest, user: string): Pro
   return undefined;
 }
 
-async function refuse(deps: Deps, click: Click, request: NamespaceRequest, why: Refusal): Promise<void> {
-  await notifier(deps).ephemeral(click.channel, click.user, clickRefusals[why](request));
+/** Answers the clicker only, where they clicked. */
+async function tell(deps: Deps, click: Click, message: SlackMessage): Promise<void> {
+  await notifier(deps).ephemeral(click.channel, click.user, message);
 }
 
-function lookup(deps: Deps, requestId: number) {
-  return deps.store.getRequest(requestId);
+function refuse(deps: Deps, click: Click, request: NamespaceRequest, why: Refusal): Promise<void> {
+  return tell(deps, click, clickRefusals[why](request));
 }
 
 /** An approver's Approve click: one decision wins, even when several approvers click at once. */
 export async function approve(deps: Deps, requestId: number, click: Click): Promise<void> {
-  const request = lookup(deps, requestId);
-  if (!request) return void (await notifier(deps).ephemeral(click.channel, click.user, clickRefusals.unknown(String(requestId))));
+  const request = deps.store.getRequest(requestId);
+  if (!request) return tell(deps, click, clickRefusals.unknown(String(requestId)));
   const why = await refusal(deps, request, click.user);
   if (why) return refuse(deps, click, request, why);
 
@@ -83,8 +85,8 @@ export async function approve(deps: Deps, requestId: number, click: Click): Prom
 
 /** An approver's Deny click: opens the reason modal, or says why they cannot deny. */
 export async function openDenyForm(deps: Deps, requestId: number, click: Click & { triggerId: string }): Promise<void> {
-  const request = lookup(deps, requestId);
-  if (!request) return void (await notifier(deps).ephemeral(click.channel, click.user, clickRefusals.unknown(String(requestId))));
+  const request = deps.store.getRequest(requestId);
+  if (!request) return tell(deps, click, clickRefusals.unknown(String(requestId)));
   const why = await refusal(deps, request, click.user);
   if (why) return refuse(deps, click, request, why);
   await deps.slack.views.open({
@@ -98,7 +100,7 @@ export async function checkDeny(deps: Deps, requestId: number, user: string, rea
   const trimmed = reason.trim();
   if (trimmed.length < 3) return { [BLOCK.denyReason]: 'Tell the requester why, in a few words.' };
   if (trimmed.length > LIMITS.denyReason) return { [BLOCK.denyReason]: `Keep it under ${LIMITS.denyReason} characters.` };
-  const request = lookup(deps, requestId);
+  const request = deps.store.getRequest(requestId);
   if (!request) return { [BLOCK.denyReason]: `Request ${requestRef(requestId)} no longer exists.` };
   const why = await refusal(deps, request, user);
   if (why) return { [BLOCK.denyReason]: clickRefusals[why](request).text.replace(/\*/g, '') };
@@ -122,7 +124,7 @@ export async function deny(deps: Deps, requestId: number, user: string, reason: 
 
 /** After a denial is recorded: update the card, post in the thread, tell the requester. */
 export async function announceDenial(deps: Deps, requestId: number): Promise<void> {
-  const request = lookup(deps, requestId);
+  const request = deps.store.getRequest(requestId);
   if (!request || request.status !== 'denied') return;
   const slack = notifier(deps);
   await refreshCard(deps, requestId);
@@ -133,14 +135,11 @@ export async function announceDenial(deps: Deps, requestId: number): Promise<voi
 /** An approver's Retry click on a failed run: continues from the failed step. */
 export async function retryRun(deps: Deps, runId: number, click: Click): Promise<void> {
   const run = deps.store.getRun(runId);
-  const request = run && lookup(deps, run.requestId);
-  const slack = notifier(deps);
-  if (!run || !request) return void (await slack.ephemeral(click.channel, click.user, clickRefusals.unknown(String(runId))));
+  const request = run && deps.store.getRequest(run.requestId);
+  if (!run || !request) return tell(deps, click, clickRefusals.unknown(String(runId)));
   if (!(await isApprover(deps, click.user))) return refuse(deps, click, request, 'notApprover');
-  if (!deps.store.reopenRun(runId, deps.clock.now())) {
-    return void (await slack.ephemeral(click.channel, click.user, clickRefusals.notRetryable()));
-  }
+  if (!deps.store.reopenRun(runId, deps.clock.now())) return tell(deps, click, clickRefusals.notRetryable());
   deps.store.appendEvent({ type: 'run_retried', at: deps.clock.now(), actor: click.user, team: request.team, requestId: request.id, data: { runId } });
-  if (request.card) await slack.post(request.card.channel, runRetried(click.user), request.card.ts);
+  if (request.card) await notifier(deps).post(request.card.channel, runRetried(click.user), request.card.ts);
   await executeRun(deps, runId);
 }
