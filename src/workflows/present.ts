@@ -1,10 +1,10 @@
-import type { KnownBlock } from '@slack/types';
 import { DEFAULT_ACCESS_POLICY_ARN } from '../cluster/eks.ts';
 import { buildGoldenPath } from '../cluster/manifests.ts';
 import type { Config } from '../config.ts';
 import type { NamespaceRequest, Run } from '../domain.ts';
 import type { Deps } from '../deps.ts';
 import { requestCard, type CardContext } from '../slack/request-card.ts';
+import type { SlackMessage } from '../slack/usage.ts';
 import { findStep, stepsFor, type StepInput } from './steps.ts';
 
 export function stepInput(deps: Pick<Deps, 'config'>, request: NamespaceRequest): StepInput {
@@ -55,11 +55,6 @@ export function stepDescriber(deps: Pick<Deps, 'config'>, request: NamespaceRequ
   return (name) => findStep(name)?.describe(input) ?? name;
 }
 
-interface Message {
-  text: string;
-  blocks: KnownBlock[];
-}
-
 /**
  * Slack calls made on the side of a workflow. The store already holds the truth, so a Slack
  * failure is logged and the workflow goes on; it never leaves a request half-done.
@@ -75,7 +70,7 @@ export function notifier(deps: Pick<Deps, 'slack' | 'log' | 'metrics'>) {
     }
   };
   return {
-    post: (channel: string, message: Message, threadTs?: string) =>
+    post: (channel: string, message: SlackMessage, threadTs?: string) =>
       attempt('chat.postMessage', `post to ${channel}`, async () => {
         const res = await deps.slack.chat.postMessage({
           channel,
@@ -86,16 +81,16 @@ export function notifier(deps: Pick<Deps, 'slack' | 'log' | 'metrics'>) {
         });
         return res.ts;
       }),
-    update: (channel: string, ts: string, message: Message) =>
+    update: (channel: string, ts: string, message: SlackMessage) =>
       attempt('chat.update', `update ${channel}/${ts}`, () =>
         deps.slack.chat.update({ channel, ts, text: message.text, blocks: message.blocks }),
       ),
-    ephemeral: (channel: string, user: string, message: Message) =>
+    ephemeral: (channel: string, user: string, message: SlackMessage) =>
       attempt('chat.postEphemeral', `ephemeral to ${user}`, () =>
         deps.slack.chat.postEphemeral({ channel, user, text: message.text, blocks: message.blocks }),
       ),
     /** Messages the person in the app's DM. */
-    dm: (user: string, message: Message) =>
+    dm: (user: string, message: SlackMessage) =>
       attempt('chat.postMessage', `dm ${user}`, () =>
         deps.slack.chat.postMessage({ channel: user, text: message.text, blocks: message.blocks, unfurl_links: false }),
       ),
