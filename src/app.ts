@@ -10,6 +10,7 @@ import { SlipwayError } from './errors.ts';
 import * as decideHandlers from './handlers/decide.ts';
 import * as platformCommand from './handlers/platform-command.ts';
 import * as requestHandlers from './handlers/request.ts';
+import { Scheduler } from './jobs/scheduler.ts';
 import type { Logger } from './log.ts';
 import { Store } from './store/store.ts';
 import { createMetrics } from './metrics.ts';
@@ -28,11 +29,15 @@ export interface SlipwayOptions {
   slackRetries?: number;
   /** How long shutdown waits for provisioning steps in flight. */
   shutdownTimeoutMs?: number;
+  /** Start the job scheduler (digest, usage refresh) with the bot; default true. */
+  scheduler?: boolean;
 }
 
 export interface Slipway {
   app: App;
   deps: Deps;
+  /** The scheduled jobs; started by `start()` unless turned off. */
+  scheduler: Scheduler;
   /** Connects to Slack, resumes unfinished runs and listens; returns the HTTP server. */
   start(): Promise<Server | undefined>;
   /**
@@ -125,6 +130,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
   };
   app.client.on(WebClientEvent.RATE_LIMITED, () => metrics.slackRateLimited.inc());
 
+  const scheduler = new Scheduler(deps);
   platformCommand.register(app, deps);
   requestHandlers.register(app, deps);
   decideHandlers.register(app, deps);
@@ -135,6 +141,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
   return {
     app,
     deps,
+    scheduler,
     async start() {
       try {
         await app.init();
@@ -146,8 +153,9 @@ export function createSlipway(options: SlipwayOptions): Slipway {
           { cause: err },
         );
       }
-      const server = (await app.start(env.port)) as Server | undefined;
+      const server = (await app.start(env.host ? { port: env.port, host: env.host } : env.port)) as Server | undefined;
       void resumeRuns(deps).catch((err: unknown) => log.error({ err }, 'could not resume runs'));
+      if (options.scheduler !== false) scheduler.start();
       return socketMode ? undefined : server;
     },
     async stop() {
@@ -155,6 +163,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
       const inFlight = deps.runs.size;
       const finished = await deps.runs.drain(options.shutdownTimeoutMs ?? 20_000);
       if (inFlight > 0) log.info({ runs: inFlight, finished }, finished ? 'runs paused cleanly' : 'runs still busy at shutdown; they resume at the next start');
+      await scheduler.stop();
       store.close();
     },
   };

@@ -8,6 +8,7 @@ import { buildGoldenPath, goldenPathObjects, renderYaml, UnknownSettingError } f
 import { clustersFor, findCluster, loadConfig, type Config } from './config.ts';
 import { readEnv, type RuntimeEnv } from './env.ts';
 import { ConfigError, EnvError, SlipwayError } from './errors.ts';
+import { digestCommand, jobsCommand, type CommandContext } from './jobs/commands.ts';
 import { createLogger } from './log.ts';
 import { Store } from './store/store.ts';
 import { nameProblem } from './workflows/validate.ts';
@@ -24,6 +25,10 @@ Commands:
   render                print the manifests a request would get, as YAML
       --team T --env E --tier S --name N [--cluster C] [--config PATH]
       [--requester U] [--purpose TEXT] [--expires YYYY-MM-DD]
+  digest                post last week's adoption digest to the platform channel now
+      --dry-run [--chart PATH]   print it here instead (no Slack needed); write the chart PNG
+  jobs                  list the scheduled jobs with their last and next run
+  jobs run NAME         run a job now (digest, usage-refresh)
 
 Environment: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN (Socket Mode), SLACK_API_URL,
 PORT (3000), SLIPWAY_CONFIG (./slipway.config.yaml), DATABASE_PATH (./data/slipway.db), LOG_LEVEL.`;
@@ -140,6 +145,13 @@ function render(args: string[]): void {
   }
 }
 
+/** The digest and job commands read config and the database; posting also needs SLACK_BOT_TOKEN. */
+const commandContext: CommandContext = {
+  config: () => loadConfig(configPath()),
+  startup: () => loadStartup({ signingSecret: false }),
+  databasePath: () => process.env.DATABASE_PATH?.trim() || './data/slipway.db',
+};
+
 async function main(argv: string[]): Promise<void> {
   const [command = 'serve', ...rest] = argv;
   switch (command) {
@@ -151,6 +163,10 @@ async function main(argv: string[]): Promise<void> {
       return doctor();
     case 'render':
       return render(rest);
+    case 'digest':
+      return digestCommand(rest, commandContext);
+    case 'jobs':
+      return jobsCommand(rest, commandContext);
     case 'help':
     case '--help':
     case '-h':

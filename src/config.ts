@@ -4,6 +4,8 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { isCronExpression } from './jobs/schedule.ts';
+import { isTimeZone } from './workflows/calendar.ts';
 
 // Names that end up in Kubernetes object names and label values.
 const dnsLabel = z
@@ -83,6 +85,29 @@ const autoApproveRule = z
     message: 'an auto-approve rule needs at least one of environments, tiers or teams',
   });
 
+// A cron expression, or `false` to turn the job off.
+const jobSchedule = z.union([
+  z.literal(false),
+  z.string().refine(isCronExpression, 'must be a cron expression with 5 fields (minute hour day-of-month month day-of-week), e.g. "0 9 * * 1", or false'),
+]);
+const SCHEDULE_DEFAULTS = {
+  timezone: 'UTC',
+  missedRunGraceMinutes: 360,
+  jobs: { digest: '0 9 * * 1', usageRefresh: '*/30 * * * *' },
+} as const;
+const scheduleSchema = z.object({
+  /** IANA zone of the job schedules and of the digest's weeks (Monday to Monday). */
+  timezone: z.string().refine(isTimeZone, 'must be an IANA time zone like Europe/Berlin or UTC').default(SCHEDULE_DEFAULTS.timezone),
+  /** A run missed while the bot was down runs once at start-up if its slot is at most this old. */
+  missedRunGraceMinutes: z.number().int().min(0).max(10_080).default(SCHEDULE_DEFAULTS.missedRunGraceMinutes),
+  jobs: z
+    .object({
+      digest: jobSchedule.default(SCHEDULE_DEFAULTS.jobs.digest),
+      usageRefresh: jobSchedule.default(SCHEDULE_DEFAULTS.jobs.usageRefresh),
+    })
+    .default(SCHEDULE_DEFAULTS.jobs),
+});
+
 export const configSchema = z
   .object({
     slack: z.object({
@@ -133,6 +158,15 @@ export const configSchema = z
         requestTimeoutMs: z.number().int().positive().default(30_000),
       })
       .default({ maxAttempts: 5, backoffBaseMs: 500, requestTimeoutMs: 30_000 }),
+    schedule: scheduleSchema.default(SCHEDULE_DEFAULTS),
+    adoption: z
+      .object({
+        /** A namespace counts as active if it ran pods within this many days. */
+        activeDays: z.number().int().min(1).max(90).default(7),
+        /** A namespace with no running pods for this many days is listed as idle. */
+        idleDays: z.number().int().min(1).max(365).default(14),
+      })
+      .default({ activeDays: 7, idleDays: 14 }),
   })
   .superRefine((config, ctx) => {
     const unique = (names: string[], path: string) => {

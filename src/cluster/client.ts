@@ -33,7 +33,24 @@ export interface Clusters {
   apply(cluster: string, object: KubernetesObject): Promise<void>;
   /** EKS only: an access entry for the role, with the policy scoped to (also) this namespace. */
   grantNamespaceAccess(cluster: string, grant: NamespaceAccessGrant): Promise<string>;
+  /**
+   * The namespaces labelled `app.kubernetes.io/managed-by=slipway` and their running pods: one
+   * namespace list and one pod list across all namespaces (paged), never a call per namespace.
+   */
+  listManaged(cluster: string): Promise<ManagedNamespace[]>;
 }
+
+export interface ManagedNamespace {
+  name: string;
+  labels: Record<string, string>;
+  /** Being deleted (`deletionTimestamp` set): counted as gone. */
+  terminating: boolean;
+  runningPods: number;
+}
+
+export const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=slipway';
+// kubectl's default chunk size: a page of 500 pods is a few MB, one request for most clusters.
+const POD_PAGE_SIZE = 500;
 
 interface ApiClients {
   core: CoreV1Api;
@@ -138,6 +155,43 @@ export class KubeClusters implements Clusters {
         roleRef: roleRefName(object),
         cluster,
       });
+      this.forgetOnFailure(cluster, error);
+      throw error;
+    }
+  }
+
+  async listManaged(cluster: string): Promise<ManagedNamespace[]> {
+    let resource = 'namespaces';
+    try {
+      const timeoutMs = this.config.provisioning.requestTimeoutMs;
+      const api = await withTimeout(this.client(cluster), timeoutMs, cluster);
+      const namespaces = await withTimeout(api.core.listNamespace({ labelSelector: MANAGED_SELECTOR }), timeoutMs, cluster);
+      resource = 'pods';
+      const running = new Map<string, number>();
+      let page: string | undefined;
+      do {
+        const pods = await withTimeout(
+          api.core.listPodForAllNamespaces({ fieldSelector: 'status.phase=Running', limit: POD_PAGE_SIZE, _continue: page }),
+          timeoutMs,
+          cluster,
+        );
+        for (const pod of pods.items) {
+          const ns = pod.metadata?.namespace;
+          if (ns) running.set(ns, (running.get(ns) ?? 0) + 1);
+        }
+        page = pods.metadata?._continue || undefined;
+      } while (page);
+      return namespaces.items.map((ns) => {
+        const name = ns.metadata?.name ?? '';
+        return {
+          name,
+          labels: ns.metadata?.labels ?? {},
+          terminating: ns.metadata?.deletionTimestamp !== undefined || ns.status?.phase === 'Terminating',
+          runningPods: running.get(name) ?? 0,
+        };
+      });
+    } catch (err) {
+      const error = toClusterError(err, { verb: 'list', resource, cluster });
       this.forgetOnFailure(cluster, error);
       throw error;
     }

@@ -1,7 +1,9 @@
 import type { App, RespondFn, SlashCommand } from '@slack/bolt';
 import type { Deps } from '../deps.ts';
 import { errorMessage } from '../errors.ts';
+import { statsFailed } from '../slack/stats.ts';
 import { usageMessage, type SlackMessage } from '../slack/usage.ts';
+import { platformStats } from '../workflows/digest.ts';
 import { requestStatus } from '../workflows/status.ts';
 import { requestForm } from '../workflows/request.ts';
 
@@ -28,8 +30,24 @@ const newNamespace: Subcommand = async (deps, command, args, respond) => {
   }
 };
 
+/**
+ * `/platform stats`: the digest's numbers, only for the person who asked. They are computed after
+ * the ack, since they read the event log and usage snapshots, and sent with `respond()`.
+ */
+const stats: Subcommand = async (deps, command, _args, respond) => {
+  let message: SlackMessage;
+  try {
+    message = platformStats(deps, deps.clock.now());
+  } catch (err) {
+    deps.log.error({ err, user: command.user_id }, 'could not compute /platform stats');
+    message = statsFailed(errorMessage(err));
+  }
+  await respond({ response_type: 'ephemeral', ...message }).catch((err: unknown) => deps.log.warn({ err }, 'could not send the stats'));
+};
+
 const SUBCOMMANDS: Record<string, Subcommand> = {
   'new-namespace': newNamespace,
+  stats,
 };
 
 /** Subcommands answered in the acknowledgement itself, visible only to the person who asked. */

@@ -14,6 +14,7 @@ export function usageMessage(command: string, unknown?: string): SlackMessage {
   const commands = [
     `\`${command} new-namespace [name]\`: request a namespace (opens a short form)`,
     `\`${command} status <request id or namespace>\`: where a request stands, step by step`,
+    `\`${command} stats\`: adoption numbers for last week (what the weekly digest shows)`,
     `\`${command} help\`: show this message`,
   ];
   return {

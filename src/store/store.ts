@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { AdoptionStore } from './adoption.ts';
 import type {
   NamespaceRequest,
   RequestInput,
@@ -102,6 +103,7 @@ function toRequest(row: RequestRow): NamespaceRequest {
 export class Store {
   readonly db: Database.Database;
   private readonly stmts;
+  private adoptionStore: AdoptionStore | undefined;
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -172,6 +174,11 @@ export class Store {
 
   close(): void {
     this.db.close();
+  }
+
+  /** Adoption metrics, usage snapshots and job runs (src/store/adoption.ts). */
+  get adoption(): AdoptionStore {
+    return (this.adoptionStore ??= new AdoptionStore(this.db));
   }
 
   /** Whether the database is open and every migration in `db/` has been applied. */

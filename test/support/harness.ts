@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { createSlipway, type Slipway } from '../../src/app.ts';
 import type { Clusters } from '../../src/cluster/client.ts';
+import type { Clock } from '../../src/domain.ts';
 import type { RuntimeEnv } from '../../src/env.ts';
 import { createLogger } from '../../src/log.ts';
 import { KubeApiEmulator, writeKubeconfig, type KubeApiEmulatorOptions } from '../emulators/kube-api.ts';
@@ -46,6 +47,10 @@ export interface HarnessOptions {
   slackRetries?: number;
   /** Builds the cluster access (e.g. with EKS credentials fixed); default from the config. */
   clusters?: (config: Config) => Clusters;
+  /** The bot's clock (default the wall clock). */
+  clock?: Clock;
+  /** Start the job scheduler with the bot (default false: tests run jobs themselves). */
+  scheduler?: boolean;
 }
 
 /**
@@ -121,6 +126,8 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
     },
     slackRetries: options.slackRetries ?? 0,
     ...(options.clusters ? { clusters: options.clusters(config) } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    scheduler: options.scheduler ?? false,
   });
   const server = await slipway.start();
   teardown.push(() => slipway.stop());

@@ -1,0 +1,403 @@
+// Benchmark: computing the weekly digest and `/platform stats` over a large history
+// (`npm run bench:digest`).
+//
+// - Generates a seeded, realistic history: 2 years, 500 teams in config (they onboard over time, so
+//   adoption grows), up to 20,000 namespace names (40 per team, re-requested after deletion),
+//   3 clusters (one per environment), and exactly 1,000,000 events as the workflows write them (request_submitted,
+//   request_approved with data.auto, request_denied, run_started, step_done, run_failed,
+//   run_retried, namespace_ready, namespace_deleted), plus exactly 100,000 usage snapshots: the
+//   rows the usage refresh writes (appeared, started or stopped running pods, deleted) for a
+//   seeded sample of the namespace incarnations.
+// - Writes it through the Store (`appendEvent`, `adoption.insertSnapshots`), in one transaction
+//   per database, into three SQLite files: the first 10%, 50% and 100% of the events (in time
+//   order) with the snapshots up to the same moment.
+// - On each, "now" is the first Monday 09:00 (Europe/Berlin) after the data ends, as for the
+//   scheduled digest, and it times (median of BENCH_DIGEST_RUNS, after one warm-up):
+//   report (every metric, both weeks, the 8-week trend, idle namespaces), blocks (Block Kit),
+//   chart (Vega-Lite → SVG → PNG), digest = the three together (what the job computes before it
+//   talks to Slack), and stats (what `/platform stats` computes after its ack).
+//
+// Prints a table, then as the last line one JSON object. Exits 1 if the digest breaks a Block Kit
+// limit or the run exceeds its time bound. Missing the target (digest < 250 ms at 100%) is
+// reported, and fails the run only with BENCH_ENFORCE_TARGETS=1.
+//
+// Knobs: BENCH_DIGEST_EVENTS (default 1000000), BENCH_DIGEST_SNAPSHOTS (100000), BENCH_DIGEST_RUNS (7),
+// BENCH_DIGEST_DIR=dir (write the databases there, empty, and keep them, e.g. to profile queries).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseConfig, type Config } from '../src/config.ts';
+import { digestMessage } from '../src/slack/digest.ts';
+import type { UsageSnapshotInput } from '../src/store/adoption.ts';
+import { Store } from '../src/store/store.ts';
+import { adoptionReport } from '../src/workflows/adoption-metrics.ts';
+import { weekContaining, shiftWeek, zonedTime, localParts, addDays } from '../src/workflows/calendar.ts';
+import { renderTrendChart } from '../src/chart/trend-chart.ts';
+import { digestChart, platformStats } from '../src/workflows/digest.ts';
+import { validateMessageBlocks } from '../test/emulators/slack-api.ts';
+import { exampleConfigDocument } from '../test/support/config.ts';
+
+const EVENTS = positiveInt(process.env.BENCH_DIGEST_EVENTS, 1_000_000);
+const SNAPSHOTS = positiveInt(process.env.BENCH_DIGEST_SNAPSHOTS, 100_000);
+const RUNS = positiveInt(process.env.BENCH_DIGEST_RUNS, 7);
+const TEAMS = 500;
+const NAMES_PER_TEAM = 40;
+// Name slots 0-23 are dev namespaces, 24-33 staging, 34-39 prod: each name lives on one cluster.
+const envOfSlot = (slot: number) => (slot < 24 ? 0 : slot < 34 ? 1 : 2);
+const CLUSTERS = ['dev-eu', 'staging-eu', 'prod-eu'] as const;
+const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
+const TIME_ZONE = 'Europe/Berlin';
+const TARGET_MS = 250;
+const DEADLINE_MS = 170_000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const WEEK = 7 * DAY;
+const START = Date.parse('2024-11-25T08:00:00Z');
+const SPAN = 104 * WEEK;
+const STEPS = ['namespace', 'resource-quota', 'limit-range', 'network-policies', 'role-binding'];
+
+function positiveInt(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+// Deterministic: mulberry32.
+let seed = 0x5eed;
+function random(): number {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+/** Log-normal with the given median; spread 1 ≈ a factor e either way. */
+const lognormal = (median: number, spread = 1) => {
+  const u = Math.max(1e-12, random());
+  const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+  return median * Math.exp(spread * z);
+};
+
+interface GenEvent {
+  at: number;
+  type: string;
+  actor: string | undefined;
+  team: string;
+  requestId: number;
+  data: Record<string, unknown> | undefined;
+}
+
+interface Incarnation {
+  requestId: number;
+  team: string;
+  cluster: string;
+  namespace: string;
+  readyAt: number;
+  deletedAt: number | undefined;
+}
+
+const teamName = (i: number) => `team-${String(i).padStart(3, '0')}`;
+
+/** Requests through the office hours of weekdays, like people send them. */
+function officeHours(t: number): number {
+  const p = localParts(new Date(t), TIME_ZONE);
+  const day = p.weekday >= 6 ? addDays(p.year, p.month, p.day, 8 - p.weekday) : { year: p.year, month: p.month, day: p.day };
+  const hour = 8 + Math.floor(random() * 10);
+  return zonedTime(day.year, day.month, day.day, hour, Math.floor(random() * 60), TIME_ZONE).getTime() + Math.floor(random() * 60_000);
+}
+
+function generate(): { events: GenEvent[]; incarnations: Incarnation[] } {
+  const events: GenEvent[] = [];
+  const incarnations: Incarnation[] = [];
+  // Onboarding spreads over the first 85% of the span, slowly at first.
+  const requests: { at: number; team: number }[] = [];
+  // ~9.2 events per request plus deletions: the per-team rate is set so that 2 years hold EVENTS.
+  const teamWeeks = Array.from({ length: TEAMS }, (_, i) => (SPAN - 0.9 * SPAN * (i / TEAMS) ** 1.3) / WEEK).reduce((a, b) => a + b, 0);
+  const perTeamWeek = EVENTS / 10.6 / teamWeeks;
+  for (let i = 0; i < TEAMS; i++) {
+    const onboard = START + 0.9 * SPAN * (i / TEAMS) ** 1.3;
+    const rate = (perTeamWeek * lognormal(1, 0.5)) / WEEK;
+    for (let t = onboard + -Math.log(1 - random()) / rate; t < START + SPAN; t += -Math.log(1 - random()) / rate) {
+      requests.push({ at: officeHours(t), team: i });
+    }
+  }
+  requests.sort((a, b) => a.at - b.at);
+
+  const live = new Map<string, Incarnation>();
+  const counters = new Array<number>(TEAMS).fill(0);
+  let requestId = 0;
+  for (const r of requests) {
+    requestId += 1;
+    const team = teamName(r.team);
+    const requester = `U${String(r.team).padStart(3, '0')}${Math.floor(random() * 8)}`;
+    const slot = (counters[r.team] = (counters[r.team] ?? 0) + 1) % NAMES_PER_TEAM;
+    const envIndex = envOfSlot(slot);
+    const cluster = CLUSTERS[envIndex] ?? 'dev-eu';
+    const namespace = `${team}-${ENVIRONMENTS[envIndex]}-${slot}`;
+    const tier = envIndex === 0 ? (random() < 0.8 ? 'small' : 'medium') : pick(['small', 'medium', 'large']);
+    const push = (at: number, type: string, actor?: string, data?: Record<string, unknown>) => events.push({ at, type, actor, team, requestId, data });
+    push(r.at, 'request_submitted', requester, { namespace, cluster, environment: ENVIRONMENTS[envIndex], tier });
+
+    const auto = envIndex === 0 && tier === 'small';
+    const roll = random();
+    if (!auto && roll < 0.03) continue; // still pending
+    let t = r.at;
+    if (auto) {
+      t += 300 + random() * 700;
+      push(t, 'request_approved', 'policy', { auto: true });
+    } else {
+      t += Math.min(5 * DAY, lognormal(25 * 60_000, 1.2));
+      const approver = pick(['U0ALICE', 'U0BOB', 'U0CAROL']);
+      if (roll < 0.1) {
+        push(t, 'request_denied', approver);
+        continue;
+      }
+      push(t, 'request_approved', approver, { auto: false });
+    }
+    // A name in use by an earlier incarnation: the team deleted that one first.
+    const key = `${cluster}/${namespace}`;
+    const before = live.get(key);
+    if (before && (before.deletedAt === undefined || before.deletedAt > t)) before.deletedAt = t - 60_000;
+    const runId = requestId;
+    t += 200;
+    push(t, 'run_started', undefined, { runId });
+    const failAt = random() < 0.06 ? 1 + Math.floor(random() * 3) : -1;
+    for (let s = 0; s < STEPS.length; s++) {
+      if (s === failAt) {
+        t += 30_000 + random() * 60_000;
+        push(t, 'run_failed', undefined, { runId, step: STEPS[s], error: 'Cluster refused to apply: 503 Service Unavailable.' });
+        t += lognormal(20 * 60_000, 0.8);
+        push(t, 'run_retried', pick(['U0ALICE', 'U0BOB']), { runId });
+      }
+      const ms = 500 + lognormal(1500, 0.6);
+      t += ms;
+      push(t, 'step_done', undefined, { runId, step: STEPS[s], ms: Math.round(ms) });
+    }
+    t += 100;
+    push(t, 'namespace_ready', undefined, { runId, namespace, cluster });
+    const lifetime = random() < 0.3 ? Infinity : lognormal(12 * DAY, 1);
+    const inc: Incarnation = { requestId, team, cluster, namespace, readyAt: t, deletedAt: lifetime === Infinity ? undefined : t + lifetime };
+    live.set(key, inc);
+    incarnations.push(inc);
+  }
+  for (const inc of incarnations) {
+    if (inc.deletedAt !== undefined && inc.deletedAt < START + SPAN) {
+      events.push({ at: inc.deletedAt, type: 'namespace_deleted', actor: undefined, team: inc.team, requestId: inc.requestId, data: { namespace: inc.namespace, cluster: inc.cluster, outsideSlipway: true } });
+    }
+  }
+  events.sort((a, b) => a.at - b.at);
+  events.length = Math.min(events.length, EVENTS);
+  return { events, incarnations };
+}
+
+/** The rows a 30-minute usage refresh writes for one incarnation. */
+function snapshotRows(inc: Incarnation): UsageSnapshotInput[] {
+  const base = { cluster: inc.cluster, namespace: inc.namespace, team: inc.team, requestId: inc.requestId };
+  const end = inc.deletedAt ?? Infinity;
+  const rows: UsageSnapshotInput[] = [];
+  const row = (at: number, present: boolean, runningPods: number) => {
+    if (at < end || !present) rows.push({ ...base, at: new Date(at), present, runningPods });
+  };
+  const firstSeen = inc.readyAt + random() * 30 * 60_000;
+  const workload = random() < 0.75 ? inc.readyAt + lognormal(3 * HOUR, 1.5) : Infinity;
+  if (workload <= firstSeen) row(firstSeen, true, 1 + Math.floor(random() * 6));
+  else {
+    row(firstSeen, true, 0);
+    if (workload < end) row(workload, true, 1 + Math.floor(random() * 6));
+  }
+  if (workload < end && random() < 0.4) {
+    const stop = workload + lognormal(6 * DAY, 1);
+    if (stop < end) row(stop, true, 0);
+  }
+  if (inc.deletedAt !== undefined) row(inc.deletedAt, false, 0);
+  return rows.filter((r) => r.at.getTime() < START + SPAN);
+}
+
+function benchConfig(): Config {
+  const doc = exampleConfigDocument();
+  const cluster = (doc.clusters as Record<string, unknown>[])[0] ?? {};
+  doc.clusters = CLUSTERS.map((name) => ({ ...cluster, name, displayName: name, environments: undefined }));
+  doc.teams = Array.from({ length: TEAMS }, (_, i) => ({ name: teamName(i), displayName: `Team ${i}`, costCenter: `cc-${i}`, group: `${teamName(i)}-devs` }));
+  doc.schedule = { timezone: TIME_ZONE };
+  return parseConfig(doc, 'bench');
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+}
+
+async function time<T>(fn: () => T | Promise<T>): Promise<{ ms: number[]; value: T }> {
+  let value = await fn(); // warm-up
+  const ms: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = performance.now();
+    value = await fn();
+    ms.push(performance.now() - t);
+  }
+  return { ms, value };
+}
+
+interface Row {
+  share: number;
+  events: number;
+  snapshots: number;
+  namespaces: number;
+  weeks: number;
+  build_s: number;
+  report_ms: number;
+  blocks_ms: number;
+  chart_ms: number;
+  digest_ms: number;
+  stats_ms: number;
+  blocks: number;
+  block_chars: number;
+}
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  const deadline = setTimeout(() => {
+    console.error(`bench:digest: exceeded ${DEADLINE_MS / 1000} s`);
+    process.exit(1);
+  }, DEADLINE_MS);
+  deadline.unref();
+  const keep = process.env.BENCH_DIGEST_DIR;
+  const dir = keep ?? mkdtempSync(join(tmpdir(), 'slipway-bench-digest-'));
+  try {
+    const config = benchConfig();
+    const t0 = performance.now();
+    const { events, incarnations } = generate();
+    // A seeded sample of incarnations is observed, until the snapshot budget is spent exactly.
+    const end = (events.at(-1)?.at ?? START) + 1;
+    const order = incarnations.map((inc, i) => ({ i, k: random() })).sort((a, b) => a.k - b.k);
+    const snapshots: UsageSnapshotInput[] = [];
+    for (const { i } of order) {
+      const inc = incarnations[i];
+      if (!inc) continue;
+      for (const row of snapshotRows(inc)) if (snapshots.length < SNAPSHOTS && row.at.getTime() < end) snapshots.push(row);
+      if (snapshots.length >= SNAPSHOTS) break;
+    }
+    snapshots.sort((a, b) => a.at.getTime() - b.at.getTime());
+    console.log(`Generated ${events.length} events and ${snapshots.length} usage snapshots in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${availableParallelism()} cores.`);
+
+    // Vega and resvg load and JIT on first use: warm them up before any measurement.
+    const sample = Array.from({ length: 8 }, (_, i) => ({ label: `W${i}`, requests: i * 10, medianTimeToReadyMs: i * 60_000 }));
+    for (let i = 0; i < 5; i++) await renderTrendChart(sample, 'warm-up');
+    const rows: Row[] = [];
+    let problems: string[] = [];
+    for (const share of [0.1, 0.5, 1]) {
+      const count = Math.round(events.length * share);
+      const cutoff = (events[count - 1]?.at ?? START) + 1;
+      const path = join(dir, `history-${share * 100}.db`);
+      const b0 = performance.now();
+      const store = Store.open(path);
+      store.db.transaction(() => {
+        for (let i = 0; i < count; i++) {
+          const e = events[i];
+          if (!e) break;
+          store.appendEvent({ type: e.type, at: new Date(e.at), actor: e.actor, team: e.team, requestId: e.requestId, data: e.data });
+        }
+        store.adoption.insertSnapshots(snapshots.filter((s) => s.at.getTime() < cutoff));
+      })();
+      const buildS = (performance.now() - b0) / 1000;
+      const last = events[count - 1]?.at ?? START;
+      // The scheduled digest: the Monday 09:00 after the data ends.
+      const week = shiftWeek(weekContaining(new Date(last), TIME_ZONE), 1, TIME_ZONE);
+      const now = new Date(week.start.getTime() + 9 * HOUR);
+      const deps = { store, config };
+
+      const report = await time(() => adoptionReport(deps, now));
+      const blocks = await time(() => digestMessage(report.value, { surface: 'digest' }, { idleDays: config.adoption.idleDays }));
+      const chart = await time(() => digestChart(report.value));
+      const digest = await time(async () => {
+        const r = adoptionReport(deps, now);
+        const message = digestMessage(r, { surface: 'digest' }, { idleDays: config.adoption.idleDays });
+        await digestChart(r);
+        return message;
+      });
+      const stats = await time(() => platformStats(deps, now));
+      problems = [...problems, ...validateMessageBlocks(digest.value.blocks).map((p) => `${share * 100}%: ${p.message} at ${p.pointer}`)];
+      const chars = JSON.stringify(digest.value.blocks).length;
+      rows.push({
+        share,
+        events: count,
+        snapshots: store.adoption.snapshotCount(),
+        namespaces: new Set(incarnations.filter((i) => i.readyAt < cutoff).map((i) => `${i.cluster}/${i.namespace}`)).size,
+        weeks: Math.round((last - START) / WEEK),
+        build_s: buildS,
+        report_ms: median(report.ms),
+        blocks_ms: median(blocks.ms),
+        chart_ms: median(chart.ms),
+        digest_ms: median(digest.ms),
+        stats_ms: median(stats.ms),
+        blocks: digest.value.blocks.length,
+        block_chars: chars,
+      });
+      const m = report.value.current;
+      console.log(
+        `  ${share * 100}%: week of ${m.week.label}: ${m.requests} requests, ${m.namespacesReady} ready, median ${Math.round((m.timeToReady.median ?? 0) / 1000)} s, ` +
+          `${m.activeNamespaces} active / ${m.idleNamespaces} idle namespaces, ${m.activeTeams.length}/${m.teamsInConfig} teams, ${report.value.regressions.length} regression(s)`,
+      );
+      store.close();
+    }
+
+    const pad = (v: string | number, n: number) => String(v).padStart(n);
+    const f1 = (n: number) => n.toFixed(1);
+    console.log(
+      `\n${pad('data', 5)} ${pad('events', 9)} ${pad('snapshots', 9)} ${pad('ns names', 8)} ${pad('weeks', 5)} ${pad('write s', 7)} ` +
+        `${pad('report', 7)} ${pad('blocks', 7)} ${pad('chart', 7)} ${pad('digest', 7)} ${pad('stats', 7)}   (ms, median of ${RUNS})`,
+    );
+    for (const r of rows) {
+      console.log(
+        `${pad(`${r.share * 100}%`, 5)} ${pad(r.events, 9)} ${pad(r.snapshots, 9)} ${pad(r.namespaces, 8)} ${pad(r.weeks, 5)} ${pad(f1(r.build_s), 7)} ` +
+          `${pad(f1(r.report_ms), 7)} ${pad(f1(r.blocks_ms), 7)} ${pad(f1(r.chart_ms), 7)} ${pad(f1(r.digest_ms), 7)} ${pad(f1(r.stats_ms), 7)}`,
+      );
+    }
+    const full = rows.at(-1);
+    const at10 = rows[0];
+    const at50 = rows[1];
+    if (!full || !at10 || !at50) throw new Error('missing rows');
+    const met = full.digest_ms < TARGET_MS;
+    console.log(
+      `\ndigest = report + blocks + chart (what the job computes before it talks to Slack); stats = what /platform stats computes after its ack.\n` +
+        `Digest message: ${full.blocks} blocks, ${full.block_chars} characters of Block Kit JSON; Block Kit problems: ${problems.length === 0 ? 'none' : problems.join('; ')}.\n` +
+        `Growth from 10% to 100% of the data (10x): digest ${f1(full.digest_ms / at10.digest_ms)}x, report ${f1(full.report_ms / at10.report_ms)}x.\n` +
+        `Target (digest < ${TARGET_MS} ms at 100%): ${met ? 'met' : 'NOT MET'}. Total ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+    );
+    console.log(
+      JSON.stringify({
+        bench: 'digest',
+        events: full.events,
+        snapshots: full.snapshots,
+        teams: TEAMS,
+        namespaces: full.namespaces,
+        digest_ms: Math.round(full.digest_ms * 10) / 10,
+        report_ms: Math.round(full.report_ms * 10) / 10,
+        chart_ms: Math.round(full.chart_ms * 10) / 10,
+        stats_ms: Math.round(full.stats_ms * 10) / 10,
+        digest_ms_at_10pct: Math.round(at10.digest_ms * 10) / 10,
+        digest_ms_at_50pct: Math.round(at50.digest_ms * 10) / 10,
+        report_ms_at_10pct: Math.round(at10.report_ms * 10) / 10,
+        report_ms_at_50pct: Math.round(at50.report_ms * 10) / 10,
+        target_ms: TARGET_MS,
+        target_met: met,
+      }),
+    );
+    const enforce = process.env.BENCH_ENFORCE_TARGETS === '1';
+    return problems.length === 0 && (met || !enforce) ? 0 : 1;
+  } finally {
+    clearTimeout(deadline);
+    if (!keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+process.stdout.on('error', () => undefined);
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exit(1);
+  },
+);

@@ -1,0 +1,145 @@
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { WebClient } from '@slack/web-api';
+import { KubeClusters } from '../cluster/client.ts';
+import type { Config } from '../config.ts';
+import type { Deps } from '../deps.ts';
+import { systemClock } from '../domain.ts';
+import type { RuntimeEnv } from '../env.ts';
+import { SlipwayError } from '../errors.ts';
+import { createLogger } from '../log.ts';
+import { createMetrics } from '../metrics.ts';
+import { digestForTerminal } from '../slack/digest.ts';
+import { Store } from '../store/store.ts';
+import { formatLocal } from '../workflows/calendar.ts';
+import { digestChart, prepareDigest } from '../workflows/digest.ts';
+import { RunTracker } from '../workflows/run-tracker.ts';
+import { JOBS } from './jobs.ts';
+import { Scheduler, type JobStatus } from './scheduler.ts';
+
+/** What the CLI hands these commands: config alone, or config with the Slack credentials. */
+export interface CommandContext {
+  config(): Config;
+  startup(): { env: RuntimeEnv; config: Config };
+  databasePath(): string;
+}
+
+/** parseArgs' own errors (an unknown flag) as usage errors, without a stack trace. */
+function options<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new SlipwayError('usage', `${err instanceof Error ? err.message : String(err)}. Usage: slipway digest [--dry-run [--chart PATH]]`);
+  }
+}
+
+function depsFor(config: Config, store: Store, env: RuntimeEnv | undefined): Deps {
+  return {
+    config,
+    store,
+    clusters: new KubeClusters(config),
+    // Without credentials (listing jobs) the client is never called.
+    slack: new WebClient(env?.slackBotToken, { slackApiUrl: env?.slackApiUrl, retryConfig: { retries: 2 } }),
+    clock: systemClock,
+    log: createLogger(env?.logLevel ?? process.env.LOG_LEVEL ?? 'warn'),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    runs: new RunTracker(),
+    progressIntervalMs: 1000,
+    metrics: createMetrics(),
+  };
+}
+
+/**
+ * `slipway digest [--dry-run] [--chart PATH]`: prints last week's digest (dry run: no Slack
+ * needed, nothing recorded) or posts it to the platform channel now, as a recorded manual run.
+ */
+export async function digestCommand(args: string[], ctx: CommandContext): Promise<void> {
+  const values = options(() => parseArgs({ args, options: { 'dry-run': { type: 'boolean' }, chart: { type: 'string' } } }).values);
+  if (values['dry-run']) {
+    const config = ctx.config();
+    const store = Store.open(ctx.databasePath());
+    try {
+      const { report, message } = prepareDigest({ store, config }, systemClock.now());
+      process.stdout.write(digestForTerminal(message));
+      if (values.chart) {
+        const chart = await digestChart(report);
+        writeFileSync(values.chart, chart.png);
+        process.stdout.write(`\nChart (${Math.round(chart.png.length / 1024)} kB PNG) written to ${values.chart}\n`);
+      }
+      process.stdout.write(`\nDry run: nothing was posted${config.slack.platformChannel ? ` to ${config.slack.platformChannel}` : ''}.\n`);
+    } finally {
+      store.close();
+    }
+    return;
+  }
+  if (values.chart) throw new SlipwayError('usage', '--chart only goes with --dry-run (a posted digest uploads its chart to Slack).');
+  await runByHand('digest', ctx);
+}
+
+/** `slipway jobs` lists the jobs with their last and next run; `slipway jobs run NAME` runs one now. */
+export async function jobsCommand(args: string[], ctx: CommandContext): Promise<void> {
+  const [sub, name, ...rest] = args;
+  if (sub === 'run') {
+    if (!name || rest.length > 0) throw new SlipwayError('usage', `Usage: slipway jobs run <${JOBS.map((j) => j.name).join('|')}>`);
+    if (!JOBS.some((j) => j.name === name)) throw new SlipwayError('usage', `There is no job "${name}" (jobs: ${JOBS.map((j) => j.name).join(', ')}).`);
+    await runByHand(name, ctx);
+    return;
+  }
+  if (sub !== undefined) throw new SlipwayError('usage', 'Usage: slipway jobs [run <name>]');
+  const config = ctx.config();
+  const store = Store.open(ctx.databasePath());
+  try {
+    const scheduler = new Scheduler(depsFor(config, store, undefined));
+    process.stdout.write(formatJobs(scheduler.list(systemClock.now()), config.schedule.timezone));
+  } finally {
+    store.close();
+  }
+}
+
+async function runByHand(name: string, ctx: CommandContext): Promise<void> {
+  const { env, config } = ctx.startup();
+  const store = Store.open(ctx.databasePath());
+  try {
+    const scheduler = new Scheduler(depsFor(config, store, env));
+    const outcome = await scheduler.run(name, 'manual');
+    if (outcome.status === 'ok') {
+      process.stdout.write(`${name}: ${outcome.summary ?? 'done'}\n`);
+      return;
+    }
+    throw new SlipwayError(`job_${outcome.status}`, `${name} ${outcome.status === 'skipped' ? 'did not run' : 'failed'}: ${outcome.error ?? 'unknown error'}`);
+  } finally {
+    store.close();
+  }
+}
+
+function duration(run: { startedAt: string; finishedAt: string | undefined }): string {
+  if (!run.finishedAt) return 'running';
+  const ms = Date.parse(run.finishedAt) - Date.parse(run.startedAt);
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+export function formatJobs(jobs: readonly JobStatus[], timeZone: string): string {
+  const lines = [`Jobs (times in ${timeZone}):`, ''];
+  for (const job of jobs) {
+    lines.push(`${job.name.padEnd(15)} ${(job.schedule === false ? 'off' : job.schedule).padEnd(15)} ${job.description}`);
+    const last = job.lastRun;
+    lines.push(
+      `  last run      ${
+        last
+          ? [
+              formatLocal(new Date(last.startedAt), timeZone).replace(/ \(.*\)$/, ''),
+              last.status,
+              last.reason,
+              duration(last),
+              last.error ?? last.summary ?? '',
+            ]
+              .filter(Boolean)
+              .join(' · ')
+          : 'never'
+      }`,
+    );
+    lines.push(`  next run      ${job.nextRun ? formatLocal(job.nextRun, timeZone).replace(/ \(.*\)$/, '') : job.schedule === false ? 'turned off' : 'none within a year'}`);
+    lines.push('');
+  }
+  return `${lines.join('\n').trimEnd()}\n`;
+}

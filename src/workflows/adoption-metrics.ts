@@ -1,0 +1,388 @@
+import type { Deps } from '../deps.ts';
+import type { AdoptionStore, NamespaceState, TimedDuration } from '../store/adoption.ts';
+import { lastCompleteWeek, shiftWeek, type Week } from './calendar.ts';
+
+/**
+ * Adoption metrics: the one place they are defined, from events and usage snapshots only. Every
+ * definition here is written down in docs/metrics.md; change both together.
+ */
+
+export const TREND_WEEKS = 8;
+const DAY_MS = 86_400_000;
+
+export interface Distribution {
+  /** How many values the figures are computed from. */
+  count: number;
+  median: number | undefined;
+  p90: number | undefined;
+}
+
+export interface NewTeam {
+  team: string;
+  firstRequestAt: string;
+  /** First request → the team's first namespace ready; undefined while it has none. */
+  timeToFirstNamespaceMs: number | undefined;
+}
+
+export interface WeekMetrics {
+  week: Week;
+  requests: number;
+  /** Decisions in the week: approvals (by people and by policy) and denials. */
+  approved: number;
+  autoApproved: number;
+  denied: number;
+  /** Auto-approved share of the week's decisions; undefined when nothing was decided. */
+  selfServeShare: number | undefined;
+  namespacesReady: number;
+  /** Request submitted → namespace ready, ms, for namespaces ready in the week. */
+  timeToReady: Distribution;
+  /** Request submitted → a person's decision, ms, for decisions in the week. */
+  approvalWait: Distribution;
+  /** Namespace ready → first running pod seen, ms, for first workloads seen in the week. */
+  timeToFirstWorkload: Distribution;
+  /** Namespaces with running pods within `activeDays` before the week's end. */
+  activeNamespaces: number;
+  /** Namespaces present for `idleDays` before the week's end without a running pod. */
+  idleNamespaces: number;
+  /** Teams in config with a request in the week or an active namespace. */
+  activeTeams: string[];
+  teamsInConfig: number;
+  /** Active teams out of the teams in config. */
+  adoption: number | undefined;
+  newTeams: NewTeam[];
+  runsFailed: number;
+  /** Runs that ended in the week: ready or failed. */
+  runsEnded: number;
+  failureRate: number | undefined;
+}
+
+export interface TrendPoint {
+  week: Week;
+  requests: number;
+  namespacesReady: number;
+  medianTimeToReadyMs: number | undefined;
+}
+
+export interface IdleNamespace {
+  cluster: string;
+  namespace: string;
+  team: string | undefined;
+  requestId: number | undefined;
+  /** The requester, from the request's events. */
+  owner: string | undefined;
+  /** Since when it has had no running pod (or existed without ever running one). */
+  idleSince: string;
+  neverRan: boolean;
+}
+
+export type MetricKey =
+  | 'requests'
+  | 'selfServeShare'
+  | 'namespacesReady'
+  | 'timeToReadyMedian'
+  | 'timeToReadyP90'
+  | 'approvalWaitMedian'
+  | 'timeToFirstWorkloadMedian'
+  | 'activeNamespaces'
+  | 'idleNamespaces'
+  | 'activeTeams'
+  | 'adoption'
+  | 'newTeams'
+  | 'failureRate';
+
+export type MetricUnit = 'count' | 'share' | 'duration';
+
+export interface MetricChange {
+  key: MetricKey;
+  label: string;
+  unit: MetricUnit;
+  current: number | undefined;
+  previous: number | undefined;
+  /** current − previous, when both exist. */
+  delta: number | undefined;
+  /** delta / previous, when previous is not 0. */
+  relative: number | undefined;
+  /** Moved the wrong way past its threshold (see REGRESSION_RULES). */
+  regression: boolean;
+  /** Why it is a regression, in words: `up 35%`. */
+  reason: string | undefined;
+}
+
+export interface AdoptionReport {
+  timeZone: string;
+  current: WeekMetrics;
+  previous: WeekMetrics;
+  changes: Record<MetricKey, MetricChange>;
+  regressions: MetricChange[];
+  /** The last TREND_WEEKS weeks, oldest first, ending with the current week. Empty weeks are zeros. */
+  trend: TrendPoint[];
+  /** Idle at the end of the current week, longest idle first (at most `idleLimit`), and how many in all. */
+  idle: { total: number; namespaces: IdleNamespace[] };
+  /** Whether the current week had any activity at all (requests, decisions, runs, running namespaces). */
+  quiet: boolean;
+}
+
+type Rule =
+  | { kind: 'rise-percent'; percent: number }
+  | { kind: 'drop-percent'; percent: number }
+  | { kind: 'rise-points'; points: number }
+  | { kind: 'drop-points'; points: number }
+  | { kind: 'drop' };
+
+interface MetricDefinition {
+  key: MetricKey;
+  label: string;
+  unit: MetricUnit;
+  value(m: WeekMetrics): number | undefined;
+  /** When it counts as a regression; none: shown with its change but never highlighted. */
+  rule?: Rule;
+}
+
+/** The compared metrics and their regression thresholds (docs/metrics.md, "Regressions"). */
+export const METRICS: readonly MetricDefinition[] = [
+  { key: 'requests', label: 'Requests', unit: 'count', value: (m) => m.requests },
+  { key: 'selfServeShare', label: 'Self-serve share', unit: 'share', value: (m) => m.selfServeShare, rule: { kind: 'drop-points', points: 0.1 } },
+  { key: 'namespacesReady', label: 'Namespaces ready', unit: 'count', value: (m) => m.namespacesReady },
+  { key: 'timeToReadyMedian', label: 'Median time to ready', unit: 'duration', value: (m) => m.timeToReady.median, rule: { kind: 'rise-percent', percent: 20 } },
+  { key: 'timeToReadyP90', label: 'p90 time to ready', unit: 'duration', value: (m) => m.timeToReady.p90, rule: { kind: 'rise-percent', percent: 20 } },
+  { key: 'approvalWaitMedian', label: 'Median approval wait', unit: 'duration', value: (m) => m.approvalWait.median, rule: { kind: 'rise-percent', percent: 20 } },
+  { key: 'timeToFirstWorkloadMedian', label: 'Median time to first workload', unit: 'duration', value: (m) => m.timeToFirstWorkload.median, rule: { kind: 'rise-percent', percent: 20 } },
+  { key: 'activeNamespaces', label: 'Active namespaces', unit: 'count', value: (m) => m.activeNamespaces, rule: { kind: 'drop-percent', percent: 20 } },
+  { key: 'idleNamespaces', label: 'Idle namespaces', unit: 'count', value: (m) => m.idleNamespaces },
+  { key: 'activeTeams', label: 'Active teams', unit: 'count', value: (m) => m.activeTeams.length },
+  { key: 'adoption', label: 'Adoption', unit: 'share', value: (m) => m.adoption, rule: { kind: 'drop' } },
+  { key: 'newTeams', label: 'New teams', unit: 'count', value: (m) => m.newTeams.length },
+  { key: 'failureRate', label: 'Failure rate', unit: 'share', value: (m) => m.failureRate, rule: { kind: 'rise-points', points: 0.05 } },
+];
+
+export interface MetricsSettings {
+  timeZone: string;
+  teams: readonly string[];
+  activeDays: number;
+  idleDays: number;
+}
+
+export function metricsSettings(config: Deps['config']): MetricsSettings {
+  return {
+    timeZone: config.schedule.timezone,
+    teams: config.teams.map((t) => t.name),
+    activeDays: config.adoption.activeDays,
+    idleDays: config.adoption.idleDays,
+  };
+}
+
+/**
+ * The report behind the digest and `/platform stats`: the last complete week before `now` (or the
+ * given week), the week before it, their changes, the 8-week trend and the idle namespaces.
+ */
+export function adoptionReport(
+  deps: Pick<Deps, 'store' | 'config'>,
+  now: Date,
+  options: { week?: Week; idleLimit?: number } = {},
+): AdoptionReport {
+  const settings = metricsSettings(deps.config);
+  const store = deps.store.adoption;
+  const week = options.week ?? lastCompleteWeek(now, settings.timeZone);
+  const before = shiftWeek(week, -1, settings.timeZone);
+  const usage = new UsageView(store, new Date(before.end.getTime() - Math.max(settings.activeDays, settings.idleDays) * DAY_MS), week.end);
+  const weeks = Array.from({ length: TREND_WEEKS }, (_, i) => shiftWeek(week, i - (TREND_WEEKS - 1), settings.timeZone));
+  const ready = store.readyDurations(weeks[0]?.start ?? before.start, week.end);
+  const current = weekMetrics(store, usage, ready, settings, week);
+  const previous = weekMetrics(store, usage, ready, settings, before);
+  const changes = compare(current, previous);
+  const idleStates = usage.idle(new Date(week.end.getTime() - settings.idleDays * DAY_MS), week.end);
+  const quiet =
+    current.requests === 0 &&
+    current.approved + current.denied === 0 &&
+    current.runsEnded === 0 &&
+    current.activeNamespaces === 0;
+  return {
+    timeZone: settings.timeZone,
+    current,
+    previous,
+    changes,
+    regressions: METRICS.map((m) => changes[m.key]).filter((c) => c.regression),
+    trend: weeks.map((w) => {
+      const inWeek = durationsIn(ready, w);
+      return { week: w, requests: store.countRequests(w.start, w.end), namespacesReady: inWeek.length, medianTimeToReadyMs: distribution(inWeek).median };
+    }),
+    idle: { total: idleStates.length, namespaces: describeIdle(store, idleStates, week.end, options.idleLimit ?? 10) },
+    quiet,
+  };
+}
+
+const stateKey = (s: Pick<NamespaceState, 'cluster' | 'namespace'>) => `${s.cluster}/${s.namespace}`;
+
+/**
+ * Usage as the snapshots tell it, for windows ending by `to`: which namespaces were present at a
+ * cut-off (each one's latest snapshot before it) and the rows written since `from`. A snapshot's
+ * state holds until the namespace's next snapshot.
+ */
+class UsageView {
+  private readonly present = new Map<number, NamespaceState[]>();
+  private readonly rows: NamespaceState[];
+  private readonly initial: NamespaceState[];
+
+  constructor(
+    store: AdoptionStore,
+    private readonly from: Date,
+    to: Date,
+  ) {
+    // One pass over the snapshots for the earliest cut-off; later ones roll forward from it.
+    this.initial = store.presentAt(from);
+    this.rows = store.snapshotsBetween(from, to);
+  }
+
+  presentAt(at: Date): NamespaceState[] {
+    let states = this.present.get(at.getTime());
+    if (!states) {
+      const byKey = new Map(this.initial.map((s) => [stateKey(s), s]));
+      for (const r of this.rowsIn(this.from, at)) {
+        if (r.present) byKey.set(stateKey(r), r);
+        else byKey.delete(stateKey(r));
+      }
+      states = [...byKey.values()];
+      this.present.set(at.getTime(), states);
+    }
+    return states;
+  }
+
+  private rowsIn(from: Date, to: Date): NamespaceState[] {
+    if (from < this.from) throw new Error('usage window starts before the rows loaded');
+    const a = from.toISOString();
+    const b = to.toISOString();
+    return this.rows.filter((r) => r.at >= a && r.at < b);
+  }
+
+  /** Namespaces that had running pods at some moment of the window, with their team. */
+  active(from: Date, to: Date): Map<string, string | undefined> {
+    const active = new Map<string, string | undefined>();
+    for (const s of this.presentAt(from)) if (s.runningPods > 0) active.set(stateKey(s), s.team);
+    for (const r of this.rowsIn(from, to)) if (r.present && r.runningPods > 0) active.set(stateKey(r), r.team);
+    return active;
+  }
+
+  /** Namespaces present through the whole window (the same incarnation) without a running pod. */
+  idle(from: Date, to: Date): NamespaceState[] {
+    const candidates = new Map<string, NamespaceState>();
+    for (const s of this.presentAt(from)) if (s.runningPods === 0) candidates.set(stateKey(s), s);
+    for (const r of this.rowsIn(from, to)) {
+      const s = candidates.get(stateKey(r));
+      if (s && (r.runningPods > 0 || !r.present || r.requestId !== s.requestId)) candidates.delete(stateKey(r));
+    }
+    return [...candidates.values()];
+  }
+}
+
+/** Every metric of one week (`week.start <= t < week.end`, local Monday to Monday). */
+function durationsIn(durations: readonly TimedDuration[], week: Week): number[] {
+  const from = week.start.toISOString();
+  const to = week.end.toISOString();
+  return durations.filter((d) => d.at >= from && d.at < to).map((d) => d.ms);
+}
+
+function weekMetrics(store: AdoptionStore, usage: UsageView, ready: readonly TimedDuration[], settings: MetricsSettings, week: Week): WeekMetrics {
+  const { start, end } = week;
+  const counts = store.eventCounts(start, end);
+  const decisions = counts.approved + counts.denied;
+  const runsEnded = counts.ready + counts.runsFailed;
+
+  const active = usage.active(new Date(end.getTime() - settings.activeDays * DAY_MS), end);
+  const configTeams = new Set(settings.teams);
+  const activeTeams = new Set<string>();
+  for (const team of active.values()) if (team && configTeams.has(team)) activeTeams.add(team);
+  for (const team of store.teamsWithRequests(start, end)) if (configTeams.has(team)) activeTeams.add(team);
+
+  const idleFrom = new Date(end.getTime() - settings.idleDays * DAY_MS);
+  return {
+    week,
+    requests: counts.requests,
+    approved: counts.approved,
+    autoApproved: counts.autoApproved,
+    denied: counts.denied,
+    selfServeShare: decisions > 0 ? counts.autoApproved / decisions : undefined,
+    namespacesReady: counts.ready,
+    timeToReady: distribution(durationsIn(ready, week)),
+    approvalWait: distribution(store.approvalWaits(start, end).map((d) => d.ms)),
+    timeToFirstWorkload: distribution(store.firstWorkloads(start, end).map((d) => d.ms)),
+    activeNamespaces: active.size,
+    idleNamespaces: usage.idle(idleFrom, end).length,
+    activeTeams: [...activeTeams].sort(),
+    teamsInConfig: configTeams.size,
+    adoption: configTeams.size > 0 ? activeTeams.size / configTeams.size : undefined,
+    newTeams: store.newTeams(start, end).map((t) => ({
+      team: t.team,
+      firstRequestAt: t.firstRequestAt,
+      timeToFirstNamespaceMs: t.firstReadyAt === undefined ? undefined : Date.parse(t.firstReadyAt) - Date.parse(t.firstRequestAt),
+    })),
+    runsFailed: counts.runsFailed,
+    runsEnded,
+    failureRate: runsEnded > 0 ? counts.runsFailed / runsEnded : undefined,
+  };
+}
+
+function describeIdle(store: AdoptionStore, states: NamespaceState[], end: Date, limit: number): IdleNamespace[] {
+  // A namespace's latest snapshot before the idle window is when it stopped running pods, or
+  // when it appeared if it never ran any: that is how long it has been idle.
+  return [...states]
+    .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.namespace.localeCompare(b.namespace)))
+    .slice(0, limit)
+    .map((s) => ({
+      cluster: s.cluster,
+      namespace: s.namespace,
+      team: s.team,
+      requestId: s.requestId,
+      owner: s.requestId === undefined ? undefined : store.requester(s.requestId),
+      idleSince: s.at,
+      neverRan: store.lastRunning(s, end) === undefined,
+    }));
+}
+
+/** Median and p90 by linear interpolation between the closest ranks (numpy's default, Excel's PERCENTILE.INC). */
+export function distribution(values: readonly number[]): Distribution {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { count: sorted.length, median: percentile(sorted, 0.5), p90: percentile(sorted, 0.9) };
+}
+
+export function percentile(sorted: readonly number[], p: number): number | undefined {
+  if (sorted.length === 0) return undefined;
+  const rank = (sorted.length - 1) * p;
+  const low = Math.floor(rank);
+  const high = Math.ceil(rank);
+  const a = sorted[low] ?? 0;
+  const b = sorted[high] ?? a;
+  return a + (b - a) * (rank - low);
+}
+
+function compare(current: WeekMetrics, previous: WeekMetrics): Record<MetricKey, MetricChange> {
+  const out = {} as Record<MetricKey, MetricChange>;
+  for (const def of METRICS) {
+    const cur = def.value(current);
+    const prev = def.value(previous);
+    const delta = cur !== undefined && prev !== undefined ? cur - prev : undefined;
+    const relative = delta !== undefined && prev !== undefined && prev !== 0 ? delta / prev : undefined;
+    const reason = def.rule ? regressionReason(def.rule, delta, relative) : undefined;
+    out[def.key] = { key: def.key, label: def.label, unit: def.unit, current: cur, previous: prev, delta, relative, regression: reason !== undefined, reason };
+  }
+  return out;
+}
+
+function regressionReason(rule: Rule, delta: number | undefined, relative: number | undefined): string | undefined {
+  if (delta === undefined) return undefined;
+  const pct = (x: number) => `${Math.round(Math.abs(x) * 100)}%`;
+  const pts = (x: number) => `${Math.round(Math.abs(x) * 100)} points`;
+  // A tiny tolerance so that exactly 20% (from rounded inputs) still counts.
+  const eps = 1e-9;
+  switch (rule.kind) {
+    case 'rise-percent':
+      return relative !== undefined && relative * 100 >= rule.percent - eps ? `up ${pct(relative)}` : undefined;
+    case 'drop-percent':
+      return relative !== undefined && -relative * 100 >= rule.percent - eps ? `down ${pct(relative)}` : undefined;
+    case 'rise-points':
+      return delta >= rule.points - eps ? `up ${pts(delta)}` : undefined;
+    case 'drop-points':
+      return -delta >= rule.points - eps ? `down ${pts(delta)}` : undefined;
+    case 'drop':
+      return delta < -eps ? (relative !== undefined ? `down ${pct(relative)}` : 'down') : undefined;
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Wall-clock time in an IANA time zone, without a date library: weeks for the adoption metrics and
+ * slots for the job schedules. Weeks run Monday 00:00 to Monday 00:00 local time, so the week of
+ * a DST change has 167 or 169 hours.
+ */
+
+const DAY_MS = 86_400_000;
+
+export interface LocalParts {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  /** 1 = Monday … 7 = Sunday (ISO). */
+  weekday: number;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      weekday: 'short',
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/** Whether the runtime knows this IANA zone (`Europe/Berlin`); `UTC` is one. */
+export function isTimeZone(timeZone: string): boolean {
+  try {
+    formatter(timeZone);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const WEEKDAYS: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
+
+export function localParts(instant: Date, timeZone: string): LocalParts & { second: number } {
+  const parts: Record<string, string> = {};
+  for (const p of formatter(timeZone).formatToParts(instant)) parts[p.type] = p.value;
+  return {
+    year: Number(parts.year),
+    month: Number(parts.month),
+    day: Number(parts.day),
+    hour: Number(parts.hour),
+    minute: Number(parts.minute),
+    second: Number(parts.second),
+    weekday: WEEKDAYS[parts.weekday ?? ''] ?? 1,
+  };
+}
+
+/** Minutes the zone is ahead of UTC at this instant (+60 for Berlin in winter). */
+export function offsetMinutes(instant: Date, timeZone: string): number {
+  const p = localParts(instant, timeZone);
+  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  return Math.round((asUtc - Math.floor(instant.getTime() / 1000) * 1000) / 60_000);
+}
+
+/**
+ * The instant a local wall-clock time happens. In a DST gap (02:30 on the spring-forward night)
+ * the result reads an hour later; in the repeated hour it is the first of the two.
+ */
+export function zonedTime(year: number, month: number, day: number, hour: number, minute: number, timeZone: string): Date {
+  const guess = Date.UTC(year, month - 1, day, hour, minute);
+  // The offsets in force a day before and a day after cover both sides of any change that day.
+  const readings = [guess - DAY_MS, guess + DAY_MS].map((t) => guess - offsetMinutes(new Date(t), timeZone) * 60_000);
+  const valid = readings.filter((t) => {
+    const p = localParts(new Date(t), timeZone);
+    return p.hour === hour && p.minute === minute && p.day === day;
+  });
+  // Both are valid in the repeated hour: the earlier one. Neither in a gap: the later one.
+  return new Date(valid.length > 0 ? Math.min(...valid) : Math.max(...readings));
+}
+
+/** Adds whole days to a calendar date (no time zone involved). */
+export function addDays(year: number, month: number, day: number, days: number): { year: number; month: number; day: number } {
+  const d = new Date(Date.UTC(year, month - 1, day) + days * DAY_MS);
+  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
+}
+
+export interface Week {
+  /** Monday 00:00 local time. */
+  start: Date;
+  /** The next Monday 00:00 local time (exclusive). */
+  end: Date;
+  /** The Monday's local date, `2026-11-16`. */
+  monday: string;
+  /** `Nov 16 – 22, 2026`, for people. */
+  label: string;
+  /** The Monday as `Nov 16`, for axes and trends. */
+  short: string;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+function weekFromMonday(monday: { year: number; month: number; day: number }, timeZone: string): Week {
+  const next = addDays(monday.year, monday.month, monday.day, 7);
+  const sunday = addDays(monday.year, monday.month, monday.day, 6);
+  const m1 = MONTHS[monday.month - 1] ?? '';
+  const m2 = MONTHS[sunday.month - 1] ?? '';
+  const label =
+    monday.year !== sunday.year
+      ? `${m1} ${monday.day}, ${monday.year} – ${m2} ${sunday.day}, ${sunday.year}`
+      : monday.month !== sunday.month
+        ? `${m1} ${monday.day} – ${m2} ${sunday.day}, ${sunday.year}`
+        : `${m1} ${monday.day} – ${sunday.day}, ${sunday.year}`;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return {
+    start: zonedTime(monday.year, monday.month, monday.day, 0, 0, timeZone),
+    end: zonedTime(next.year, next.month, next.day, 0, 0, timeZone),
+    monday: `${monday.year}-${pad(monday.month)}-${pad(monday.day)}`,
+    label,
+    short: `${m1} ${monday.day}`,
+  };
+}
+
+/** The week (Monday to Monday, local time) that contains `instant`. */
+export function weekContaining(instant: Date, timeZone: string): Week {
+  const p = localParts(instant, timeZone);
+  const monday = addDays(p.year, p.month, p.day, 1 - p.weekday);
+  const week = weekFromMonday(monday, timeZone);
+  // Where midnight does not exist (a DST change at 00:00) the week starts at 01:00; an instant
+  // in the missing hour still belongs to the week it reads as.
+  return instant < week.start ? weekFromMonday(addDays(monday.year, monday.month, monday.day, -7), timeZone) : week;
+}
+
+/** The week `n` weeks after (negative: before) the given one. */
+export function shiftWeek(week: Week, n: number, timeZone: string): Week {
+  const [y, m, d] = week.monday.split('-').map(Number) as [number, number, number];
+  return weekFromMonday(addDays(y, m, d, 7 * n), timeZone);
+}
+
+/** The last complete week before `instant`: what a Monday-morning digest reports on. */
+export function lastCompleteWeek(instant: Date, timeZone: string): Week {
+  return shiftWeek(weekContaining(instant, timeZone), -1, timeZone);
+}
+
+/** `Mon Nov 23, 09:00 (Europe/Berlin)`. */
+export function formatLocal(instant: Date, timeZone: string): string {
+  const p = localParts(instant, timeZone);
+  const day = Object.keys(WEEKDAYS)[p.weekday - 1] ?? '';
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${day} ${MONTHS[p.month - 1]} ${p.day} ${p.year}, ${pad(p.hour)}:${pad(p.minute)} (${timeZone})`;
+}

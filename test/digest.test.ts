@@ -1,0 +1,281 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { inflateSync } from 'node:zlib';
+import { Store } from '../src/store/store.ts';
+import type { EmulatedMessage } from './emulators/slack-api.ts';
+import { SlackApiEmulator } from './emulators/slack-api.ts';
+import { writeConfig } from './support/bot-process.ts';
+import { exampleConfigDocument } from './support/config.ts';
+import { PEOPLE, PLATFORM, readable, startHarness, type Harness } from './support/harness.ts';
+import { appendRequest } from './support/history.ts';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const NOW = new Date('2026-11-23T09:00:00Z'); // Monday morning: the digest reports Nov 16 – 22
+const clock = { now: () => NOW };
+const M = 60_000;
+
+/** Two ordinary weeks: last week busier and slower than the week before. */
+function seedTwoWeeks(h: Harness): void {
+  const store = h.slipway.deps.store;
+  appendRequest(store, { team: 'payments', at: '2026-10-01T09:00:00Z', auto: true, decideAfter: 1000, readyAfter: 40_000 });
+  appendRequest(store, { team: 'payments', at: '2026-11-10T09:00:00Z', auto: true, decideAfter: 1000, readyAfter: 60_000 });
+  appendRequest(store, { team: 'payments', at: '2026-11-11T09:00:00Z', decideAfter: 10 * M, readyAfter: 12 * M });
+  appendRequest(store, { team: 'payments', at: '2026-11-16T09:00:00Z', auto: true, decideAfter: 1000, readyAfter: 90_000 });
+  appendRequest(store, { team: 'search', at: '2026-11-17T09:00:00Z', decideAfter: 45 * M, readyAfter: 48 * M });
+  appendRequest(store, { team: 'search', at: '2026-11-18T09:00:00Z', decideAfter: 20 * M, deny: true });
+}
+
+/** Checks a PNG the way a decoder would: signature, chunk CRCs, and IDAT inflating to the pixel rows. */
+function assertValidPng(bytes: Buffer): { width: number; height: number } {
+  assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
+  let offset = 8;
+  let width = 0;
+  let height = 0;
+  let channels = 0;
+  const idat: Buffer[] = [];
+  const types: string[] = [];
+  while (offset < bytes.length) {
+    const length = bytes.readUInt32BE(offset);
+    const type = bytes.subarray(offset + 4, offset + 8).toString('latin1');
+    const data = bytes.subarray(offset + 8, offset + 8 + length);
+    assert.equal(bytes.readUInt32BE(offset + 8 + length), crc32(bytes.subarray(offset + 4, offset + 8 + length)), `CRC of ${type}`);
+    types.push(type);
+    if (type === 'IHDR') {
+      width = data.readUInt32BE(0);
+      height = data.readUInt32BE(4);
+      assert.equal(data[8], 8, '8 bits per channel');
+      channels = ({ 2: 3, 6: 4 } as Record<number, number>)[data[9] ?? 0] ?? 0;
+    }
+    if (type === 'IDAT') idat.push(data);
+    offset += 12 + length;
+  }
+  assert.equal(types[0], 'IHDR');
+  assert.equal(types.at(-1), 'IEND');
+  assert.ok(channels > 0, 'RGB or RGBA');
+  assert.equal(inflateSync(Buffer.concat(idat)).length, height * (1 + width * channels), 'pixel data for every row');
+  return { width, height };
+}
+
+function crc32(buf: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of buf) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** Every text a reader sees in the blocks, and the limits Slack enforces on them (REFERENCE §1.6). */
+function assertWithinLimits(message: EmulatedMessage): void {
+  const blocks = message.blocks as { type: string; text?: { text: string }; fields?: { text: string }[]; elements?: { text?: string }[] }[];
+  assert.ok(blocks.length <= 50, `${blocks.length} blocks`);
+  let total = 0;
+  for (const b of blocks) {
+    if (b.type === 'header') assert.ok((b.text?.text.length ?? 0) <= 150);
+    if (b.text) assert.ok(b.text.text.length <= 3000, `section of ${b.text.text.length}`);
+    if (b.fields) {
+      assert.ok(b.fields.length <= 10);
+      for (const f of b.fields) assert.ok(f.text.length <= 2000);
+    }
+    total += (b.text?.text.length ?? 0) + (b.fields ?? []).reduce((n, f) => n + f.text.length, 0) + (b.elements ?? []).reduce((n, e) => n + (e.text?.length ?? 0), 0);
+  }
+  // Slack refuses messages whose blocks hold ~13k characters in all (msg_blocks_too_long, bolt-js#2509).
+  assert.ok(total <= 12_000, `${total} characters in the blocks`);
+}
+
+test('the weekly digest goes to the platform channel, readable at a glance, with its chart uploaded as a PNG', async (t) => {
+  const h = await startHarness(t, { clock });
+  seedTwoWeeks(h);
+  const outcome = await h.slipway.scheduler.run('digest', 'manual');
+  assert.equal(outcome.status, 'ok', outcome.error);
+
+  const [digest, chartPost] = h.slack.messages(PLATFORM);
+  assert.ok(digest && chartPost, 'the digest, then the chart under it');
+  assertWithinLimits(digest);
+  const text = readable(digest);
+  assert.match(text, /📊 Platform adoption · Nov 16 – 22, 2026/);
+  // The notification line says it all in one sentence.
+  assert.equal(digest.text, 'Platform adoption, Nov 16 – 22, 2026: 3 requests, 33% self-serve, median time to ready 24m, 2 of 2 teams active · ⚠️ 4 metrics got worse');
+  // What got worse comes first, with the numbers behind it.
+  assert.match(text, /⚠️ \*Needs attention\*\n• \*Self-serve share\* down 17 points \(50% → 33%\)\n• \*Median time to ready\* up 281% \(6m 30s → 24m\)\n• \*p90 time to ready\* up 298% \(10m → 43m\)\n• \*Median approval wait\* up 225% \(10m → 32m\)/);
+  // Key numbers with their week-over-week arrows.
+  assert.match(text, /\*Requests\*\n3\n↑ 1 \(\+50%\)/);
+  assert.match(text, /\*Self-serve\*\n33% auto-approved \(1 of 3 decisions; 1 denied\)\n↓ 17 pts ⚠️/);
+  assert.match(text, /\*Time to ready\*\nmedian 24m · p90 43m\nmedian ↑ 281% ⚠️ · p90 ↑ 298% ⚠️/);
+  assert.match(text, /\*Teams\*\n2 of 2 active · 100% adoption\nadoption ↑ 50 pts/);
+  // The trend, drawn with text, and who is new.
+  assert.match(text, /`▃▁▁▁▁▁▆█` {2}requests per week: 1, 0, 0, 0, 0, 0, 2, 3/);
+  assert.match(text, /`▁·····▃█` {2}median time to ready: 40s → 24m \(· = nothing became ready\)/);
+  assert.match(text, /🎉 \*New to the platform:\* Search \(first namespace 48m after the first request\)/);
+  assert.match(text, /How each number is computed: `docs\/metrics.md`/);
+
+  // The chart: the documented upload flow, completed into the channel, a real PNG.
+  assert.deepEqual(
+    h.slack.calls.filter((c) => c.method.startsWith('files.')).map((c) => [c.method, c.ok]),
+    [['files.getUploadURLExternal', true], ['files.completeUploadExternal', true]],
+  );
+  const [file] = h.slack.uploadedFiles;
+  assert.ok(file?.bytes, 'bytes were uploaded');
+  assert.equal(file.completed, true);
+  assert.equal(file.channelId, PLATFORM);
+  assert.equal(file.filename, 'slipway-adoption-2026-11-16.png');
+  assert.equal(file.bytes.length, file.declaredLength);
+  const { width, height } = assertValidPng(file.bytes);
+  assert.ok(width >= 1000 && height >= 400, `${width}x${height}`);
+  assert.deepEqual(chartPost.files, [file.id]);
+  const upload = h.slack.calls.find((c) => c.method === 'files.getUploadURLExternal');
+  assert.match(String(upload?.args.alt_text), /^Bar and line chart\. Sep 28: 1 request, median time to ready 40s; Oct 5: 0 requests, median time to ready none; .*Nov 16: 3 requests, median time to ready 24m\.$/);
+
+  assert.deepEqual(h.slack.warnings, []);
+  const [run] = h.slipway.deps.store.adoption.jobRuns('digest');
+  assert.deepEqual(run && [run.reason, run.status], ['manual', 'ok']);
+  assert.match(run?.summary ?? '', /^week of Nov 16 – 22, 2026 posted to C0PLATFORM; chart uploaded \(\d+ kB\)$/);
+});
+
+test('a week without activity reads as a quiet week, not a wall of zeros', async (t) => {
+  const h = await startHarness(t, { clock });
+  appendRequest(h.slipway.deps.store, { team: 'payments', at: '2026-11-10T09:00:00Z', auto: true, decideAfter: 1000, readyAfter: 60_000 });
+  const outcome = await h.slipway.scheduler.run('digest', 'manual');
+  assert.equal(outcome.status, 'ok', outcome.error);
+  const [digest] = h.slack.messages(PLATFORM);
+  assert.ok(digest);
+  assertWithinLimits(digest);
+  const text = readable(digest);
+  assert.match(text, /😴 \*A quiet week\.\* No requests, no decisions, nothing provisioned, and no namespace ran pods\. The week before: 1 request, 1 namespace ready\./);
+  assert.doesNotMatch(text, /\*Requests\*/, 'no grid of zeros');
+  assert.match(text, /⚠️ \*Needs attention\*\n• \*Adoption\* down 100% \(50% → 0%\)/);
+  assert.match(text, /requests per week: 0, 0, 0, 0, 0, 0, 1, 0/);
+  assert.equal(h.slack.uploadedFiles.length, 1, 'the chart still goes out');
+
+  // And with no history at all.
+  const empty = await startHarness(t, { clock });
+  assert.equal((await empty.slipway.scheduler.run('digest', 'manual')).status, 'ok');
+  const [first] = empty.slack.messages(PLATFORM);
+  assert.ok(first);
+  assert.match(readable(first), /A quiet week/);
+  assert.doesNotMatch(readable(first), /Needs attention/);
+});
+
+test('a huge week stays within Slack limits: lists are cut and say how many more', async (t) => {
+  const teams = Array.from({ length: 300 }, (_, i) => `team-with-a-rather-long-name-to-stretch-the-layout-${String(i).padStart(3, '0')}`);
+  const h = await startHarness(t, {
+    clock,
+    configure: (doc) => {
+      doc.teams = teams.map((name, i) => ({ name, displayName: `${name} (display)`, costCenter: `cc-${i}`, group: `${name}-devs` }));
+    },
+  });
+  const store = h.slipway.deps.store;
+  store.db.transaction(() => {
+    teams.forEach((team, i) => {
+      const at = new Date(Date.parse('2026-11-16T08:00:00Z') + i * 60_000).toISOString();
+      const id = appendRequest(store, { team, at, auto: true, decideAfter: 1000, readyAfter: (i + 1) * 1000, namespace: `${team.slice(0, 55)}-ns` });
+      // Every namespace ran nothing for weeks: each one is idle, with its owner.
+      const namespace = `${String(i).padStart(3, '0')}-${'long-namespace-name-'.repeat(3).slice(0, 59)}`;
+      store.adoption.insertSnapshots([{ at: new Date('2026-10-01T00:00:00Z'), cluster: 'dev-eu', namespace, team, requestId: id, present: true, runningPods: 0 }]);
+    });
+  })();
+  const outcome = await h.slipway.scheduler.run('digest', 'manual');
+  assert.equal(outcome.status, 'ok', outcome.error);
+  const [digest] = h.slack.messages(PLATFORM);
+  assert.ok(digest);
+  assertWithinLimits(digest);
+  const text = readable(digest);
+  assert.match(text, /🎉 \*New to the platform:\* .* and 290 more/);
+  assert.match(text, /💤 \*Idle namespaces\* \(no running pods for 14\+ days\): 300\n/);
+  assert.match(text, /…and 290 more/);
+  assert.match(text, /\*Teams\*\n300 of 300 active · 100% adoption/);
+});
+
+test('when the chart upload fails, the text digest still goes out', async (t) => {
+  const h = await startHarness(t, { clock });
+  seedTwoWeeks(h);
+  h.slack.failNextWithStatus('files.getUploadURLExternal', 500);
+  const outcome = await h.slipway.scheduler.run('digest', 'manual');
+  assert.equal(outcome.status, 'ok');
+  assert.match(outcome.summary ?? '', /chart not uploaded: /);
+  assert.equal(h.slack.messages(PLATFORM).length, 1);
+  assert.match(readable(h.slack.messages(PLATFORM)[0] ?? { text: '', blocks: [] }), /Platform adoption · Nov 16 – 22/);
+  assert.equal(h.slack.uploadedFiles.length, 0);
+
+  // A failure later in the flow (completing the upload) is no different.
+  h.slack.failNext('files.completeUploadExternal', 'file_not_found');
+  assert.equal((await h.slipway.scheduler.run('digest', 'manual')).status, 'ok');
+  assert.equal(h.slack.messages(PLATFORM).length, 2);
+});
+
+test('/platform stats answers the same numbers, only to the person who asked', async (t) => {
+  const h = await startHarness(t, { clock });
+  seedTwoWeeks(h);
+  const reply = await h.command(PEOPLE.dev, 'stats');
+  assert.equal(reply.status, 200);
+  assert.equal(reply.body, '', 'acknowledged at once; the answer follows');
+  const answer = await h.waitFor('the stats', () => h.slack.ephemerals(PEOPLE.dev).find((e) => e.via === 'response_url'));
+  const text = readable(answer);
+  assert.match(text, /📊 Platform adoption · Nov 16 – 22, 2026/);
+  assert.match(text, /\*Requests\*\n3\n↑ 1 \(\+50%\)/);
+  assert.match(text, /posted every week in <#C0PLATFORM>/);
+  assert.equal(h.slack.messages(PLATFORM).length, 0, 'nothing is posted in a channel');
+  assert.ok(h.slack.responseUrlPosts.every((p) => p.status === 200), 'Slack accepted the blocks');
+
+  const help = await h.command(PEOPLE.dev, 'help');
+  assert.match(JSON.stringify(help.body), /\/platform stats/);
+});
+
+/** Runs the CLI as `npx slipway` does, without blocking this process (the emulator answers it). */
+function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('slipway digest --dry-run prints the digest without Slack; slipway digest posts it; slipway jobs lists the runs', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-digest-cli-'));
+  const databasePath = join(dir, 'slipway.db');
+  const store = Store.open(databasePath);
+  // Relative to the real clock: the CLI reports the week before the current one.
+  const lastWeek = new Date(Date.now() - 7 * 86_400_000).toISOString();
+  appendRequest(store, { team: 'payments', at: lastWeek, auto: true, decideAfter: 1000, readyAfter: 61_000 });
+  store.close();
+  const doc = exampleConfigDocument();
+  const config = writeConfig(dir, doc);
+  const env = { DATABASE_PATH: databasePath, SLIPWAY_CONFIG: config };
+
+  const chartPath = join(dir, 'chart.png');
+  const dry = await cli(['digest', '--dry-run', '--chart', chartPath], env);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /^📊 Platform adoption · /);
+  assert.match(dry.stdout, /Requests {2}· {2}1/);
+  assert.match(dry.stdout, /Dry run: nothing was posted to C0PLATFORM\./);
+  assert.match(dry.stdout, /Chart \(\d+ kB PNG\) written to /);
+  assertValidPng(readFileSync(chartPath));
+
+  const slack = await SlackApiEmulator.start({ channels: [{ id: 'C0PLATFORM', name: 'platform', members: ['U0BOT'] }] });
+  t.after(() => slack.close());
+  const posted = await cli(['digest'], { ...env, SLACK_BOT_TOKEN: slack.token, SLACK_API_URL: slack.url });
+  assert.equal(posted.code, 0, posted.stderr);
+  assert.match(posted.stdout, /^digest: week of .* posted to C0PLATFORM; chart uploaded/);
+  assert.equal(slack.messages('C0PLATFORM').length, 2);
+
+  const jobs = await cli(['jobs'], env);
+  assert.equal(jobs.code, 0, jobs.stderr);
+  assert.match(jobs.stdout, /^Jobs \(times in UTC\):/);
+  assert.match(jobs.stdout, /digest +0 9 \* \* 1 +posts the weekly adoption digest/);
+  assert.match(jobs.stdout, /last run +\w{3} \w{3} \d+ \d{4}, \d\d:\d\d · ok · manual · [\d.]+ (ms|s) · week of/);
+  assert.match(jobs.stdout, /usage-refresh +\*\/30 \* \* \* \*[\s\S]*last run +never\n +next run +\w{3} \w{3} \d+ \d{4}, \d\d:(00|30)/);
+
+  const unknown = await cli(['jobs', 'run', 'nope'], env);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /There is no job "nope" \(jobs: digest, usage-refresh\)/);
+});
