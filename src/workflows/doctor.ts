@@ -32,6 +32,7 @@ function requiredScopes(config: Config): Record<string, string> {
     'channels:read': 'checking public channels',
     'groups:read': 'checking private channels',
     ...(config.approvers.userGroups.length > 0 ? { 'usergroups:read': 'approvers listed as user groups' } : {}),
+    ...(config.slack.platformChannel ? { 'files:write': "the digest's chart" } : {}),
   };
 }
 
