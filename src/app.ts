@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
-import { WebClientEvent } from '@slack/web-api';
+import { WebClient, WebClientEvent } from '@slack/web-api';
 import { KubeClusters, type Clusters } from './cluster/client.ts';
 import type { Config } from './config.ts';
 import type { Deps } from './deps.ts';
@@ -15,6 +15,7 @@ import type { Logger } from './log.ts';
 import { Store } from './store/store.ts';
 import { createMetrics } from './metrics.ts';
 import { resumeRuns } from './workflows/provision.ts';
+import { slackErrorCode } from './workflows/present.ts';
 import { checkReadiness } from './workflows/readiness.ts';
 import { RunTracker } from './workflows/run-tracker.ts';
 
@@ -144,14 +145,21 @@ export function createSlipway(options: SlipwayOptions): Slipway {
     scheduler,
     async start() {
       try {
+        // A short, bounded check first: the app's own client retries for up to 30 minutes,
+        // which at start-up would look like a hang when Slack is unreachable.
+        await new WebClient(env.slackBotToken, {
+          slackApiUrl: env.slackApiUrl,
+          retryConfig: { retries: 2, minTimeout: 500, maxTimeout: 2000 },
+          logLevel: LogLevel.ERROR,
+        }).auth.test();
         await app.init();
         slackAuthenticated = true;
       } catch (err) {
-        throw new SlipwayError(
-          'slack_auth_failed',
-          `Slack rejected SLACK_BOT_TOKEN (${err instanceof Error ? err.message : String(err)}). Check the Bot User OAuth Token on your app's "OAuth & Permissions" page and that the app is installed to the workspace.`,
-          { cause: err },
-        );
+        const code = slackErrorCode(err);
+        const message = code.startsWith('slack_webapi_')
+          ? `Slipway could not reach the Slack API at ${env.slackApiUrl} (${err instanceof Error ? err.message : code}). Check SLACK_API_URL and the network.`
+          : `Slack rejected SLACK_BOT_TOKEN (${code}). Check the Bot User OAuth Token on your app's "OAuth & Permissions" page and that the app is installed to the workspace.`;
+        throw new SlipwayError('slack_auth_failed', message, { cause: err });
       }
       const server = (await app.start(env.host ? { port: env.port, host: env.host } : env.port)) as Server | undefined;
       void resumeRuns(deps).catch((err: unknown) => log.error({ err }, 'could not resume runs'));
@@ -159,11 +167,12 @@ export function createSlipway(options: SlipwayOptions): Slipway {
       return socketMode ? undefined : server;
     },
     async stop() {
+      // Intake first (Slack requests, scheduled jobs), then the provisioning already under way.
       await app.stop().catch((err: unknown) => log.warn({ err }, 'error while stopping the Slack listener'));
+      await scheduler.stop(5000);
       const inFlight = deps.runs.size;
       const finished = await deps.runs.drain(options.shutdownTimeoutMs ?? 20_000);
       if (inFlight > 0) log.info({ runs: inFlight, finished }, finished ? 'runs paused cleanly' : 'runs still busy at shutdown; they resume at the next start');
-      await scheduler.stop();
       store.close();
     },
   };

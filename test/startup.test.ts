@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,3 +55,40 @@ test('a token of the wrong kind is named', () => {
   assert.equal(out.status, 1);
   assert.match(out.stderr, /SLACK_BOT_TOKEN does not look like a bot token: it should start with "xoxb-"/);
 });
+
+test('an unreachable Slack API and a rejected token are told apart', async (t) => {
+  const { SlackApiEmulator } = await import('./emulators/slack-api.ts');
+  const { freePort } = await import('./support/bot-process.ts');
+  const slack = await SlackApiEmulator.start();
+  t.after(() => slack.close());
+  const config = join(ROOT, 'slipway.config.example.yaml');
+  const base = { SLACK_SIGNING_SECRET: 's', SLIPWAY_CONFIG: config, HOST: '127.0.0.1', PORT: String(await freePort()) };
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-start-'));
+
+  const closedPort = await freePort();
+  const unreachable = await serveAsync({ ...base, SLACK_BOT_TOKEN: 'xoxb-1', SLACK_API_URL: `http://127.0.0.1:${closedPort}/api/`, DATABASE_PATH: join(dir, 'a.db') });
+  assert.equal(unreachable.status, 1);
+  assert.match(unreachable.stderr, new RegExp(`Slipway could not reach the Slack API at http://127\\.0\\.0\\.1:${closedPort}/api/`));
+
+  const rejected = await serveAsync({ ...base, SLACK_BOT_TOKEN: 'xoxb-wrong', SLACK_API_URL: slack.url, DATABASE_PATH: join(dir, 'b.db') });
+  assert.equal(rejected.status, 1);
+  assert.match(rejected.stderr, /Slack rejected SLACK_BOT_TOKEN \(invalid_auth\)\. Check the Bot User OAuth Token/);
+  assert.doesNotMatch(rejected.stderr, /xoxb-wrong/, 'the token is never printed');
+});
+
+/** Like `serve`, but without blocking this process (an emulator may be running in it). */
+function serveAsync(env: Record<string, string>): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...env },
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('exit', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stderr });
+    });
+  });
+}
