@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import { WebClient, WebClientEvent } from '@slack/web-api';
 import { KubeClusters, type Clusters } from './cluster/client.ts';
@@ -39,7 +39,7 @@ export interface Slipway {
   deps: Deps;
   /** The scheduled jobs; started by `start()` unless turned off. */
   scheduler: Scheduler;
-  /** Connects to Slack, resumes unfinished runs and listens; returns the HTTP server. */
+  /** Connects to Slack, resumes unfinished runs and listens; returns the HTTP server (HTTP mode). */
   start(): Promise<Server | undefined>;
   /**
    * Stops taking requests, lets provisioning steps in flight finish (runs pause between steps
@@ -71,6 +71,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
   const socketMode = env.slackAppToken !== undefined;
   const metrics = createMetrics();
   let slackAuthenticated = false;
+  let routeServer: Server | undefined;
   const routes = [
     {
       // Liveness: the process answers. Nothing external is checked, so a Slack or cluster
@@ -109,8 +110,15 @@ export function createSlipway(options: SlipwayOptions): Slipway {
     ...(socketMode ? { socketMode: true, appToken: env.slackAppToken } : { signingSecret: env.slackSigningSecret }),
     deferInitialization: true,
     logger: boltLogger(log),
-    customRoutes: routes,
-    ...(socketMode ? { installerOptions: { port: env.port } } : {}),
+    // In HTTP mode Bolt serves the routes next to /slack/events. In Socket Mode its HTTP server
+    // cannot be given a bind address, so Slipway serves them itself (see `start`).
+    ...(socketMode
+      ? {
+          // Socket Mode's own client (apps.connections.open) reads its options from
+          // installerOptions: without this it would always call slack.com, ignoring SLACK_API_URL.
+          installerOptions: { clientOptions: { slackApiUrl: env.slackApiUrl } },
+        }
+      : { customRoutes: routes }),
     clientOptions: {
       slackApiUrl: env.slackApiUrl,
       ...(options.slackRetries !== undefined ? { retryConfig: { retries: options.slackRetries } } : {}),
@@ -161,14 +169,28 @@ export function createSlipway(options: SlipwayOptions): Slipway {
           : `Slack rejected SLACK_BOT_TOKEN (${code}). Check the Bot User OAuth Token on your app's "OAuth & Permissions" page and that the app is installed to the workspace.`;
         throw new SlipwayError('slack_auth_failed', message, { cause: err });
       }
-      const server = (await app.start(env.host ? { port: env.port, host: env.host } : env.port)) as Server | undefined;
+      const listen = env.host ? { port: env.port, host: env.host } : { port: env.port };
+      let server: Server | undefined;
+      if (socketMode) {
+        await app.start();
+        routeServer = createServer((req, res) => {
+          const route = routes.find((r) => r.path === new URL(req.url ?? '/', 'http://localhost').pathname && r.method.includes(req.method ?? ''));
+          if (route) return route.handler(req, res);
+          res.writeHead(404).end();
+        });
+        await new Promise<void>((resolve) => routeServer?.listen(listen, resolve));
+      } else {
+        server = (await app.start(listen)) as Server;
+      }
       void resumeRuns(deps).catch((err: unknown) => log.error({ err }, 'could not resume runs'));
       if (options.scheduler !== false) scheduler.start();
-      return socketMode ? undefined : server;
+      return server;
     },
     async stop() {
       // Intake first (Slack requests, scheduled jobs), then the provisioning already under way.
       await app.stop().catch((err: unknown) => log.warn({ err }, 'error while stopping the Slack listener'));
+      routeServer?.closeAllConnections();
+      await new Promise((resolve) => (routeServer ? routeServer.close(resolve) : resolve(undefined)));
       await scheduler.stop(5000);
       const inFlight = deps.runs.size;
       const finished = await deps.runs.drain(options.shutdownTimeoutMs ?? 20_000);

@@ -13,9 +13,10 @@
  * archived channels, `chat.delete`, scheduled messages, Events API deliveries, and the
  * undocumented aggregate block-text limit (`msg_blocks_too_long`, bolt-js#2509).
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -50,6 +51,8 @@ export interface SlackApiEmulatorOptions {
   readonly teamId?: string;
   readonly teamDomain?: string;
   readonly appId?: string;
+  /** The app-level token (`xapp-…`) that opens Socket Mode connections. Default `xapp-test`. */
+  readonly appToken?: string;
   readonly scopes?: readonly string[];
   readonly channels?: readonly ChannelSpec[];
   readonly users?: readonly UserSpec[];
@@ -189,6 +192,7 @@ const MAX_VIEW_STACK = 3;
 // response_url: at most 5 responses within 30 minutes (REFERENCE §1.4).
 const RESPONSE_URL_USES = 5;
 const UPLOAD_PATH = '/upload/v1/';
+const SOCKET_PATH = '/socket-mode';
 const RESPONSE_URL_PATH = '/commands/';
 
 // Methods that accept application/json bodies ("json_input_supported" in the method specs).
@@ -374,6 +378,11 @@ export class SlackApiEmulator {
     for (const group of options.userGroups ?? []) this.userGroups.set(group.id, group);
     this.handlers = this.buildHandlers();
     this.server = createServer((req, res) => this.onRequest(req, res));
+    this.appToken = options.appToken ?? 'xapp-test';
+    this.server.on('upgrade', (req, socket, head) => {
+      if (!(req.url ?? '').startsWith(SOCKET_PATH)) return socket.destroy();
+      this.socketServer.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws));
+    });
   }
 
   /** Starts an emulator listening on an ephemeral port of 127.0.0.1. */
@@ -396,6 +405,8 @@ export class SlackApiEmulator {
   async close(): Promise<void> {
     if (this.port === undefined) return;
     this.port = undefined;
+    for (const ws of this.sockets) ws.terminate();
+    this.socketServer.close();
     // WebClient keeps connections alive; close them or server.close() waits for them.
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -614,6 +625,7 @@ export class SlackApiEmulator {
 
   private answer(method: string, requestError: string | undefined, args: Args, token: string | undefined): Reply {
     if (requestError !== undefined) return platformReply(requestError);
+    if (method === 'apps.connections.open') return this.appsConnectionsOpen(token);
     const handler = this.handlers.get(method);
     if (handler === undefined) {
       this.warn(`${method} was called, but the emulator does not implement it (answered unknown_method)`);
@@ -706,6 +718,67 @@ export class SlackApiEmulator {
       ['files.getUploadURLExternal', (args) => this.filesGetUploadUrlExternal(args)],
       ['files.completeUploadExternal', (args) => this.filesCompleteUploadExternal(args)],
     ]);
+  }
+
+  // ---------------------------------------------------------------- Socket Mode
+  // https://docs.slack.dev/apis/events-api/using-socket-mode: apps.connections.open takes the
+  // app-level token (xapp-) and returns a WebSocket URL; the server says `hello`, then sends
+  // envelopes, and the app acknowledges each with `{ envelope_id, payload? }`.
+
+  private readonly appToken: string;
+  private readonly socketServer = new WebSocketServer({ noServer: true });
+  private readonly sockets = new Set<WebSocket>();
+  private readonly pendingAcks = new Map<string, (ack: JsonObject) => void>();
+  private envelopeCount = 0;
+
+  private appsConnectionsOpen(token: string | undefined): Reply {
+    if (token === undefined) return platformReply('not_authed');
+    // A bot token is the wrong kind of token for this method.
+    if (token !== this.appToken) return platformReply(token.startsWith('xapp-') ? 'invalid_auth' : 'not_allowed_token_type');
+    return { status: 200, headers: {}, body: { ok: true, url: `ws://127.0.0.1:${this.port ?? 0}${SOCKET_PATH}?ticket=${randomUUID()}` } };
+  }
+
+  private onSocket(ws: WebSocket): void {
+    this.sockets.add(ws);
+    ws.on('close', () => this.sockets.delete(ws));
+    ws.on('message', (data) => {
+      let ack: unknown;
+      try {
+        ack = JSON.parse(String(data));
+      } catch {
+        return this.warn('Socket Mode: the app sent a message that is not JSON');
+      }
+      if (!isObject(ack) || typeof ack.envelope_id !== 'string') return this.warn('Socket Mode: a message without envelope_id');
+      this.pendingAcks.get(ack.envelope_id)?.(ack);
+      this.pendingAcks.delete(ack.envelope_id);
+    });
+    ws.send(JSON.stringify({ type: 'hello', num_connections: this.sockets.size, connection_info: { app_id: this.appId } }));
+  }
+
+  /** Open Socket Mode connections. */
+  get socketConnections(): number {
+    return this.sockets.size;
+  }
+
+  /**
+   * Delivers an envelope over Socket Mode (`slash_commands`, `interactive` or `events_api`) and
+   * resolves with the app's acknowledgement; rejects when none comes within `timeoutMs`.
+   */
+  sendEnvelope(type: 'slash_commands' | 'interactive' | 'events_api', payload: JsonObject, timeoutMs = 3000): Promise<JsonObject> {
+    const ws = [...this.sockets][0];
+    if (!ws) return Promise.reject(new Error('no Socket Mode connection is open'));
+    const envelopeId = `env-${++this.envelopeCount}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingAcks.delete(envelopeId);
+        reject(new Error(`no acknowledgement of ${envelopeId} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pendingAcks.set(envelopeId, (ack) => {
+        clearTimeout(timer);
+        resolve(ack);
+      });
+      ws.send(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: type !== 'events_api' }));
+    });
   }
 
   private authTest(): JsonObject {
