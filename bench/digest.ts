@@ -8,20 +8,28 @@
 //   run_retried, namespace_ready, namespace_deleted), plus exactly 100,000 usage snapshots: the
 //   rows the usage refresh writes (appeared, started or stopped running pods, deleted) for a
 //   seeded sample of the namespace incarnations.
+// - Surveys, written through `store.surveys` as the workflows write them: a weekly pulse of two
+//   questions (one a week, each open three days, closed with its low ratings settled) holding
+//   exactly 100,000 answers from the requesters of onboarded teams, scores drifting up over time;
+//   the question after provisioning asked for 40,000 ready namespaces and answered for exactly
+//   20,000; and 400 comments, 150 of them marked done ("you said → we did").
 // - Writes it through the Store (`appendEvent`, `adoption.insertSnapshots`), in one transaction
 //   per database, into three SQLite files: the first 10%, 50% and 100% of the events (in time
 //   order) with the snapshots up to the same moment.
 // - On each, "now" is the first Monday 09:00 (Europe/Berlin) after the data ends, as for the
 //   scheduled digest, and it times (median of BENCH_DIGEST_RUNS, after one warm-up):
-//   report (every metric, both weeks, the 8-week trend, idle namespaces), blocks (Block Kit),
-//   chart (Vega-Lite → SVG → PNG), digest = the three together (what the job computes before it
-//   talks to Slack), and stats (what `/platform stats` computes after its ack).
+//   report (every metric, both weeks, the 8-week trend, idle namespaces), surveys (the survey
+//   section: latest pulse and its trend, the question after provisioning by time to ready and
+//   approval, done items), blocks (Block Kit), chart (Vega-Lite → SVG → PNG), digest = all of
+//   them together (`prepareDigest` and the chart: what the job computes before it talks to
+//   Slack), and stats (what `/platform stats` computes after its ack).
 //
 // Prints a table, then as the last line one JSON object. Exits 1 if the digest breaks a Block Kit
 // limit or the run exceeds its time bound. Missing the target (digest < 250 ms at 100%) is
 // reported, and fails the run only with BENCH_ENFORCE_TARGETS=1.
 //
 // Knobs: BENCH_DIGEST_EVENTS (default 1000000), BENCH_DIGEST_SNAPSHOTS (100000), BENCH_DIGEST_RUNS (7),
+// BENCH_DIGEST_SURVEY_ANSWERS (100000), BENCH_DIGEST_PROVISIONING_ANSWERS (20000),
 // BENCH_DIGEST_DIR=dir (write the databases there, empty, and keep them, e.g. to profile queries).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -34,13 +42,17 @@ import { Store } from '../src/store/store.ts';
 import { adoptionReport } from '../src/workflows/adoption-metrics.ts';
 import { weekContaining, shiftWeek, zonedTime, localParts, addDays } from '../src/workflows/calendar.ts';
 import { renderTrendChart } from '../src/chart/trend-chart.ts';
-import { digestChart, platformStats } from '../src/workflows/digest.ts';
+import { digestChart, platformStats, prepareDigest } from '../src/workflows/digest.ts';
+import { surveyDigest } from '../src/workflows/survey-report.ts';
+import type { RequestTiming, SurveyQuestion } from '../src/store/surveys.ts';
 import { validateMessageBlocks } from '../test/emulators/slack-api.ts';
 import { exampleConfigDocument } from '../test/support/config.ts';
 
 const EVENTS = positiveInt(process.env.BENCH_DIGEST_EVENTS, 1_000_000);
 const SNAPSHOTS = positiveInt(process.env.BENCH_DIGEST_SNAPSHOTS, 100_000);
 const RUNS = positiveInt(process.env.BENCH_DIGEST_RUNS, 7);
+const SURVEY_ANSWERS = positiveInt(process.env.BENCH_DIGEST_SURVEY_ANSWERS, 100_000);
+const PROVISIONING_ANSWERS = positiveInt(process.env.BENCH_DIGEST_PROVISIONING_ANSWERS, 20_000);
 const TEAMS = 500;
 const NAMES_PER_TEAM = 40;
 // Name slots 0-23 are dev namespaces, 24-33 staging, 34-39 prod: each name lives on one cluster.
@@ -214,6 +226,148 @@ function snapshotRows(inc: Incarnation): UsageSnapshotInput[] {
   return rows.filter((r) => r.at.getTime() < START + SPAN);
 }
 
+// ------------------------------------------------------------------ surveys
+
+const QUESTIONS: SurveyQuestion[] = [
+  { id: 'ease', text: 'How easy was it to get what you needed from the platform this week?', labels: ['Very hard', 'Hard', 'OK', 'Easy', 'Very easy'] },
+  { id: 'docs', text: 'Did the docs answer your questions?', labels: ['Never', 'Rarely', 'Sometimes', 'Mostly', 'Always'] },
+];
+
+interface GenPulse {
+  week: string;
+  openedAt: number;
+  closesAt: number;
+  eligible: number;
+  answers: { user: string; question: string; score: number; at: number }[];
+}
+
+interface GenAsk {
+  requestId: number;
+  requester: string;
+  askedAt: number;
+  timing: RequestTiming;
+  answer: { score: number; at: number } | undefined;
+}
+
+interface GenComment {
+  user: string;
+  text: string;
+  at: number;
+  doneAt: number | undefined;
+}
+
+/** A 1-5 score around `mean`, as people answer: mostly 3 to 5. */
+function score(mean: number): number {
+  return Math.min(5, Math.max(1, Math.round(mean + (random() + random() + random() - 1.5) * 1.6)));
+}
+
+function generateSurveys(events: readonly GenEvent[]): { pulses: GenPulse[]; asks: GenAsk[]; comments: GenComment[] } {
+  // Who can answer a pulse: the requesters seen so far (up to eight people per team).
+  const firstSeen = new Map<string, number>();
+  const requesterOf = new Map<number, string>();
+  // How each request went, as `requestTiming` reads it from the events when the question is asked.
+  const submittedAt = new Map<number, number>();
+  const approvedBy = new Map<number, { at: number; auto: boolean }>();
+  for (const e of events) {
+    if (e.type === 'request_approved') approvedBy.set(e.requestId, { at: e.at, auto: e.data?.auto === true });
+    if (e.type !== 'request_submitted' || !e.actor) continue;
+    if (!firstSeen.has(e.actor)) firstSeen.set(e.actor, e.at);
+    requesterOf.set(e.requestId, e.actor);
+    submittedAt.set(e.requestId, e.at);
+  }
+  const timingOf = (requestId: number, readyAt: number): RequestTiming => {
+    const submitted = submittedAt.get(requestId);
+    const approval = approvedBy.get(requestId);
+    const selfServe = approval?.auto === true;
+    return {
+      readyMs: submitted === undefined ? undefined : readyAt - submitted,
+      approvalWaitMs: !selfServe && submitted !== undefined && approval ? approval.at - submitted : undefined,
+      selfServe,
+    };
+  };
+  const people = [...firstSeen.entries()].sort((a, b) => a[1] - b[1]);
+  const end = events.at(-1)?.at ?? START;
+  const weeks: { openedAt: number; pool: string[] }[] = [];
+  for (let w = weekContaining(new Date(START), TIME_ZONE); ; w = shiftWeek(w, 1, TIME_ZONE)) {
+    const [y, m, d] = w.monday.split('-').map(Number) as [number, number, number];
+    const tuesday = addDays(y, m, d, 1);
+    const openedAt = zonedTime(tuesday.year, tuesday.month, tuesday.day, 10, 0, TIME_ZONE).getTime();
+    // Only pulses that closed before the data ends, so every answer is in every share's history.
+    if (openedAt + 3 * DAY >= end) break;
+    const pool = people.filter(([, at]) => at <= openedAt).map(([u]) => u);
+    if (pool.length > 0) weeks.push({ openedAt, pool });
+  }
+  // Respondents per week in proportion to the people who could answer, then the rounding left
+  // over given to the latest weeks: exactly SURVEY_ANSWERS answers in all.
+  const totalPool = weeks.reduce((n, w) => n + w.pool.length, 0);
+  const wanted = Math.ceil(SURVEY_ANSWERS / QUESTIONS.length);
+  const counts = weeks.map((w) => Math.min(w.pool.length, Math.floor((wanted * w.pool.length) / totalPool)));
+  for (let i = weeks.length - 1, left = wanted - counts.reduce((a, b) => a + b, 0); left > 0 && i >= 0; i--) {
+    const extra = Math.min(left, (weeks[i]?.pool.length ?? 0) - (counts[i] ?? 0));
+    counts[i] = (counts[i] ?? 0) + extra;
+    left -= extra;
+  }
+  const pulses: GenPulse[] = [];
+  let left = SURVEY_ANSWERS;
+  weeks.forEach((w, i) => {
+    const chosen = w.pool.map((u) => ({ u, k: random() })).sort((a, b) => a.k - b.k).slice(0, counts[i] ?? 0);
+    const mean = 3.2 + (0.8 * i) / weeks.length;
+    const answers = chosen.flatMap(({ u }) => {
+      const at = w.openedAt + random() * 3 * DAY;
+      return QUESTIONS.map((q) => ({ user: u, question: q.id, score: score(q.id === 'ease' ? mean : mean - 0.3), at }));
+    });
+    answers.length = Math.min(answers.length, left);
+    left -= answers.length;
+    pulses.push({ week: weekContaining(new Date(w.openedAt), TIME_ZONE).monday, openedAt: w.openedAt, closesAt: w.openedAt + 3 * DAY, eligible: w.pool.length, answers });
+  });
+
+  // The question after provisioning: asked for a seeded sample of ready namespaces, half answered.
+  const ready = events.filter((e) => e.type === 'namespace_ready' && e.at + 1000 < end);
+  const sample = ready.map((e) => ({ e, k: random() })).sort((a, b) => a.k - b.k).slice(0, Math.min(ready.length, PROVISIONING_ANSWERS * 2));
+  const asks: GenAsk[] = sample.map(({ e }, i) => ({
+    requestId: e.requestId,
+    requester: requesterOf.get(e.requestId) ?? 'U0000',
+    askedAt: e.at + 1000,
+    timing: timingOf(e.requestId, e.at),
+    // Answered before the data ends, so every answer is in the full history.
+    answer: i < PROVISIONING_ANSWERS ? { score: score(4), at: Math.min(end - 1, e.at + 2000 + lognormal(20 * 60_000, 1.5)) } : undefined,
+  }));
+  asks.sort((a, b) => a.askedAt - b.askedAt);
+
+  const comments: GenComment[] = Array.from({ length: 400 }, (_, i) => {
+    const at = START + random() * (end - START);
+    const user = people[Math.floor(random() * people.length)]?.[0] ?? 'U0000';
+    return { user, text: `Comment ${i}: the staging quota is too small for our load tests`, at, doneAt: i < 150 ? at + lognormal(5 * DAY, 0.8) : undefined };
+  });
+  return { pulses, asks, comments };
+}
+
+/** Writes the surveys up to `cutoff` through the store, as the workflows do. */
+function writeSurveys(store: Store, data: ReturnType<typeof generateSurveys>, cutoff: number): void {
+  const surveys = store.surveys;
+  for (const p of data.pulses) {
+    if (p.openedAt >= cutoff) continue;
+    const { survey } = surveys.openPulse({ week: p.week, openedAt: new Date(p.openedAt), closesAt: new Date(p.closesAt), questions: QUESTIONS, minAnswers: 5 });
+    surveys.setEligible(survey.id, p.eligible);
+    for (const a of p.answers) if (a.at < cutoff) surveys.recordPulseAnswer({ surveyId: survey.id, question: a.question, user: a.user, score: a.score, now: new Date(a.at) });
+    if (p.closesAt < cutoff) {
+      for (const q of QUESTIONS) surveys.settleHeldRatings(survey.id, q.id, true);
+      surveys.closePulse(survey.id, new Date(p.closesAt), { respondents: surveys.respondents(survey.id), eligible: p.eligible });
+    }
+  }
+  for (const a of data.asks) {
+    if (a.askedAt >= cutoff) continue;
+    surveys.claimProvisioningQuestion({ requestId: a.requestId, requester: a.requester, since: new Date(a.askedAt - 14 * DAY), now: new Date(a.askedAt), timing: a.timing });
+    surveys.setProvisioningMessage(a.requestId, `D${a.requester}`, `${Math.floor(a.askedAt / 1000)}.000100`);
+    if (a.answer && a.answer.at < cutoff) surveys.recordProvisioningAnswer({ requestId: a.requestId, author: a.requester, score: a.answer.score, now: new Date(a.answer.at) });
+  }
+  for (const c of data.comments) {
+    if (c.at >= cutoff) continue;
+    const item = surveys.addFeedback({ source: 'command', text: c.text, author: c.user, anonymous: true, status: 'pending', now: new Date(c.at) });
+    if (c.doneAt !== undefined && c.doneAt < cutoff) surveys.markDone(item.id, 'U0ALICE', 'Staging quotas are now twice as large', new Date(c.doneAt));
+  }
+}
+
 function benchConfig(): Config {
   const doc = exampleConfigDocument();
   const cluster = (doc.clusters as Record<string, unknown>[])[0] ?? {};
@@ -250,10 +404,13 @@ interface Row {
   report_ms: number;
   blocks_ms: number;
   chart_ms: number;
+  survey_ms: number;
   digest_ms: number;
   stats_ms: number;
   blocks: number;
   block_chars: number;
+  survey_answers: number;
+  provisioning_answers: number;
 }
 
 async function main(): Promise<number> {
@@ -280,6 +437,7 @@ async function main(): Promise<number> {
       if (snapshots.length >= SNAPSHOTS) break;
     }
     snapshots.sort((a, b) => a.at.getTime() - b.at.getTime());
+    const surveyData = generateSurveys(events);
     console.log(`Generated ${events.length} events and ${snapshots.length} usage snapshots in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${availableParallelism()} cores.`);
 
     // Vega and resvg load and JIT on first use: warm them up before any measurement.
@@ -300,6 +458,7 @@ async function main(): Promise<number> {
           store.appendEvent({ type: e.type, at: new Date(e.at), actor: e.actor, team: e.team, requestId: e.requestId, data: e.data });
         }
         store.adoption.insertSnapshots(snapshots.filter((s) => s.at.getTime() < cutoff));
+        writeSurveys(store, surveyData, cutoff);
       })();
       const buildS = (performance.now() - b0) / 1000;
       const last = events[count - 1]?.at ?? START;
@@ -311,11 +470,12 @@ async function main(): Promise<number> {
       const report = await time(() => adoptionReport(deps, now));
       const blocks = await time(() => digestMessage(report.value, { surface: 'digest' }, { idleDays: config.adoption.idleDays }));
       const chart = await time(() => digestChart(report.value));
+      const reported = report.value.current.week;
+      const surveysTimed = await time(() => surveyDigest(deps, now, reported, report.value.trend[0]?.week.start ?? reported.start, report.value.trend.length));
       const digest = await time(async () => {
-        const r = adoptionReport(deps, now);
-        const message = digestMessage(r, { surface: 'digest' }, { idleDays: config.adoption.idleDays });
-        await digestChart(r);
-        return message;
+        const prepared = prepareDigest(deps, now);
+        await digestChart(prepared.report);
+        return prepared.message;
       });
       const stats = await time(() => platformStats(deps, now));
       problems = [...problems, ...validateMessageBlocks(digest.value.blocks).map((p) => `${share * 100}%: ${p.message} at ${p.pointer}`)];
@@ -330,15 +490,20 @@ async function main(): Promise<number> {
         report_ms: median(report.ms),
         blocks_ms: median(blocks.ms),
         chart_ms: median(chart.ms),
+        survey_ms: median(surveysTimed.ms),
         digest_ms: median(digest.ms),
         stats_ms: median(stats.ms),
         blocks: digest.value.blocks.length,
         block_chars: chars,
+        survey_answers: (store.db.prepare('SELECT COUNT(*) AS n FROM pulse_answers').get() as { n: number }).n,
+        provisioning_answers: (store.db.prepare('SELECT COUNT(*) AS n FROM provisioning_answers WHERE score IS NOT NULL').get() as { n: number }).n,
       });
       const m = report.value.current;
       console.log(
         `  ${share * 100}%: week of ${m.week.label}: ${m.requests} requests, ${m.namespacesReady} ready, median ${Math.round((m.timeToReady.median ?? 0) / 1000)} s, ` +
-          `${m.activeNamespaces} active / ${m.idleNamespaces} idle namespaces, ${m.activeTeams.length}/${m.teamsInConfig} teams, ${report.value.regressions.length} regression(s)`,
+          `${m.activeNamespaces} active / ${m.idleNamespaces} idle namespaces, ${m.activeTeams.length}/${m.teamsInConfig} teams, ${report.value.regressions.length} regression(s); ` +
+          `pulse ${surveysTimed.value.pulse?.results[0]?.summary.mean?.toFixed(2) ?? '–'} (${surveysTimed.value.pulse?.respondents ?? 0} of ${surveysTimed.value.pulse?.eligible ?? 0}), ` +
+          `after provisioning ${surveysTimed.value.provisioning?.summary.mean?.toFixed(2) ?? '–'} (${surveysTimed.value.provisioning?.answered ?? 0} of ${surveysTimed.value.provisioning?.asked ?? 0} asked)`,
       );
       store.close();
     }
@@ -346,13 +511,13 @@ async function main(): Promise<number> {
     const pad = (v: string | number, n: number) => String(v).padStart(n);
     const f1 = (n: number) => n.toFixed(1);
     console.log(
-      `\n${pad('data', 5)} ${pad('events', 9)} ${pad('snapshots', 9)} ${pad('ns names', 8)} ${pad('weeks', 5)} ${pad('write s', 7)} ` +
-        `${pad('report', 7)} ${pad('blocks', 7)} ${pad('chart', 7)} ${pad('digest', 7)} ${pad('stats', 7)}   (ms, median of ${RUNS})`,
+      `\n${pad('data', 5)} ${pad('events', 9)} ${pad('snapshots', 9)} ${pad('answers', 8)} ${pad('ns names', 8)} ${pad('weeks', 5)} ${pad('write s', 7)} ` +
+        `${pad('report', 7)} ${pad('surveys', 7)} ${pad('blocks', 7)} ${pad('chart', 7)} ${pad('digest', 7)} ${pad('stats', 7)}   (ms, median of ${RUNS})`,
     );
     for (const r of rows) {
       console.log(
-        `${pad(`${r.share * 100}%`, 5)} ${pad(r.events, 9)} ${pad(r.snapshots, 9)} ${pad(r.namespaces, 8)} ${pad(r.weeks, 5)} ${pad(f1(r.build_s), 7)} ` +
-          `${pad(f1(r.report_ms), 7)} ${pad(f1(r.blocks_ms), 7)} ${pad(f1(r.chart_ms), 7)} ${pad(f1(r.digest_ms), 7)} ${pad(f1(r.stats_ms), 7)}`,
+        `${pad(`${r.share * 100}%`, 5)} ${pad(r.events, 9)} ${pad(r.snapshots, 9)} ${pad(r.survey_answers + r.provisioning_answers, 8)} ${pad(r.namespaces, 8)} ${pad(r.weeks, 5)} ${pad(f1(r.build_s), 7)} ` +
+          `${pad(f1(r.report_ms), 7)} ${pad(f1(r.survey_ms), 7)} ${pad(f1(r.blocks_ms), 7)} ${pad(f1(r.chart_ms), 7)} ${pad(f1(r.digest_ms), 7)} ${pad(f1(r.stats_ms), 7)}`,
       );
     }
     const full = rows.at(-1);
@@ -361,7 +526,7 @@ async function main(): Promise<number> {
     if (!full || !at10 || !at50) throw new Error('missing rows');
     const met = full.digest_ms < TARGET_MS;
     console.log(
-      `\ndigest = report + blocks + chart (what the job computes before it talks to Slack); stats = what /platform stats computes after its ack.\n` +
+      `\ndigest = report + surveys + blocks + chart (what the job computes before it talks to Slack); stats = what /platform stats computes after its ack.\n` +
         `Digest message: ${full.blocks} blocks, ${full.block_chars} characters of Block Kit JSON; Block Kit problems: ${problems.length === 0 ? 'none' : problems.join('; ')}.\n` +
         `Growth from 10% to 100% of the data (10x): digest ${f1(full.digest_ms / at10.digest_ms)}x, report ${f1(full.report_ms / at10.report_ms)}x.\n` +
         `Target (digest < ${TARGET_MS} ms at 100%): ${met ? 'met' : 'NOT MET'}. Total ${((Date.now() - started) / 1000).toFixed(1)} s.`,
@@ -371,11 +536,14 @@ async function main(): Promise<number> {
         bench: 'digest',
         events: full.events,
         snapshots: full.snapshots,
+        survey_answers: full.survey_answers,
+        post_provisioning_answers: full.provisioning_answers,
         teams: TEAMS,
         namespaces: full.namespaces,
         digest_ms: Math.round(full.digest_ms * 10) / 10,
         report_ms: Math.round(full.report_ms * 10) / 10,
         chart_ms: Math.round(full.chart_ms * 10) / 10,
+        survey_ms: Math.round(full.survey_ms * 10) / 10,
         stats_ms: Math.round(full.stats_ms * 10) / 10,
         digest_ms_at_10pct: Math.round(at10.digest_ms * 10) / 10,
         digest_ms_at_50pct: Math.round(at50.digest_ms * 10) / 10,

@@ -8,12 +8,15 @@ import { systemClock, type Clock } from './domain.ts';
 import type { RuntimeEnv } from './env.ts';
 import { SlipwayError } from './errors.ts';
 import * as decideHandlers from './handlers/decide.ts';
+import * as feedbackHandlers from './handlers/feedback.ts';
 import * as platformCommand from './handlers/platform-command.ts';
 import * as requestHandlers from './handlers/request.ts';
+import * as surveyHandlers from './handlers/survey.ts';
 import { Scheduler } from './jobs/scheduler.ts';
 import type { Logger } from './log.ts';
 import { Store } from './store/store.ts';
 import { createMetrics } from './metrics.ts';
+import { resumeFeedback } from './workflows/feedback.ts';
 import { resumeRuns } from './workflows/provision.ts';
 import { slackErrorCode } from './workflows/present.ts';
 import { checkReadiness } from './workflows/readiness.ts';
@@ -48,13 +51,20 @@ export interface Slipway {
   stop(): Promise<void>;
 }
 
+// At debug level the Slack clients dump whole request and response bodies: people's answers to
+// surveys, their feedback and who they are. Those lines never reach the log (no whole payloads).
+const PAYLOAD_DUMP = /^(http request (body|result)|Received a message on the WebSocket|Unable to parse an incoming WebSocket message|Calling ack\(\)|Sending a WebSocket message)/;
+
 /** Bolt logs through the app's pino logger, so there is one log stream. */
 function boltLogger(log: Logger): BoltLogger {
   const child = log.child({ component: 'bolt' });
   let level = LogLevel.INFO;
   const text = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
   return {
-    debug: (...msg: unknown[]) => child.debug(text(msg)),
+    debug: (...msg: unknown[]) => {
+      const line = text(msg);
+      if (!PAYLOAD_DUMP.test(line)) child.debug(line);
+    },
     info: (...msg: unknown[]) => child.info(text(msg)),
     warn: (...msg: unknown[]) => child.warn(text(msg)),
     error: (...msg: unknown[]) => child.error(text(msg)),
@@ -143,6 +153,8 @@ export function createSlipway(options: SlipwayOptions): Slipway {
   platformCommand.register(app, deps);
   requestHandlers.register(app, deps);
   decideHandlers.register(app, deps);
+  surveyHandlers.register(app, deps);
+  feedbackHandlers.register(app, deps);
   app.error(async (err) => {
     log.error({ err, code: err.code }, 'unhandled error in a Slack listener');
   });
@@ -183,6 +195,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
         server = (await app.start(listen)) as Server;
       }
       void resumeRuns(deps).catch((err: unknown) => log.error({ err }, 'could not resume runs'));
+      void resumeFeedback(deps).catch((err: unknown) => log.error({ err }, 'could not post waiting feedback'));
       if (options.scheduler !== false) scheduler.start();
       return server;
     },

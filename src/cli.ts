@@ -9,6 +9,7 @@ import { clustersFor, findCluster, loadConfig, type Config } from './config.ts';
 import { readEnv, type RuntimeEnv } from './env.ts';
 import { ConfigError, EnvError, SlipwayError } from './errors.ts';
 import { digestCommand, jobsCommand, type CommandContext } from './jobs/commands.ts';
+import { surveyCommand } from './jobs/survey-commands.ts';
 import { createLogger } from './log.ts';
 import { Store } from './store/store.ts';
 import { nameProblem } from './workflows/validate.ts';
@@ -28,7 +29,9 @@ Commands:
   digest                post last week's adoption digest to the platform channel now
       --dry-run [--chart PATH]   print it here instead (no Slack needed); write the chart PNG
   jobs                  list the scheduled jobs with their last and next run
-  jobs run NAME         run a job now (digest, usage-refresh)
+  jobs run NAME         run a job now (digest, usage-refresh, survey-open, survey-close, survey-remind)
+  survey open           open this week's pulse survey now (or post it where it was missed)
+  survey close          close the open pulse now and post its results
 
 Environment: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN (Socket Mode), SLACK_API_URL,
 PORT (3000), SLIPWAY_CONFIG (./slipway.config.yaml), DATABASE_PATH (./data/slipway.db), LOG_LEVEL.`;
@@ -167,6 +170,8 @@ async function main(argv: string[]): Promise<void> {
       return digestCommand(rest, commandContext);
     case 'jobs':
       return jobsCommand(rest, commandContext);
+    case 'survey':
+      return surveyCommand(rest, commandContext);
     case 'help':
     case '--help':
     case '-h':

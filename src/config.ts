@@ -108,6 +108,58 @@ const scheduleSchema = z.object({
     .default(SCHEDULE_DEFAULTS.jobs),
 });
 
+// Surveys (README "Listening to developers"): a weekly pulse in channels, one question after a
+// namespace is ready, and `/platform feedback`. Every field has a default.
+const SURVEY_LABELS = ['Very hard', 'Hard', 'OK', 'Easy', 'Very easy'] as const;
+const surveyLabels = z.array(z.string().trim().min(1).max(40)).length(5, 'must list 5 labels, for 1 to 5');
+const surveyQuestion = z.object({
+  /** Stable key: answers to the same id are compared from one pulse to the next. */
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be a short key like "ease" (a-z, 0-9, "-")'),
+  text: z.string().trim().min(1).max(150),
+  labels: surveyLabels.optional(),
+});
+const surveySchema = z.object({
+  /** Fewer answers than this: "not enough answers yet", and nothing else is shown. */
+  minAnswers: z.number().int().min(2).max(1000).default(5),
+  /** Labels of the 1-5 buttons, from 1 to 5. */
+  labels: surveyLabels.default([...SURVEY_LABELS]),
+  pulse: z
+    .object({
+      /** Channels the weekly pulse is posted to; the bot must be a member. None: no pulse. */
+      channels: z.array(slackChannelId).default([]),
+      /** When a pulse opens (cron, in schedule.timezone), or false. At most one opens a week. */
+      schedule: jobSchedule.default('0 10 * * 2'),
+      /** How long a pulse takes answers before it closes with its results. */
+      durationDays: z.number().int().min(1).max(6).default(3),
+      questions: z
+        .array(surveyQuestion)
+        .min(1)
+        .max(2, 'a pulse asks one or two questions')
+        .refine((qs) => new Set(qs.map((q) => q.id)).size === qs.length, 'question ids must differ')
+        .default([{ id: 'ease', text: 'How easy was it to get what you needed from the platform this week?' }]),
+    })
+    .prefault({}),
+  postProvisioning: z
+    .object({
+      /** Ask the requester one question when their namespace is ready. */
+      enabled: z.boolean().default(true),
+      question: z.string().trim().min(1).max(150).default('How easy was that?'),
+      /** A person is asked at most once in this many days. */
+      cooldownDays: z.number().int().min(0).max(365).default(14),
+      /** One reminder after this many hours without an answer, or false for none. */
+      reminderAfterHours: z.union([z.literal(false), z.number().int().min(1).max(168)]).default(24),
+    })
+    .prefault({}),
+  feedback: z
+    .object({
+      /** `ask`: a modal with a "without my name" box (ticked); `always`: always anonymous, no modal. */
+      anonymous: z.enum(['ask', 'always']).default('ask'),
+    })
+    .prefault({}),
+  /** How often pulses that are due are closed and reminders sent (cron), or false. */
+  checkSchedule: jobSchedule.default('*/15 * * * *'),
+});
+
 export const configSchema = z
   .object({
     slack: z.object({
@@ -167,6 +219,7 @@ export const configSchema = z
         idleDays: z.number().int().min(1).max(365).default(14),
       })
       .default({ activeDays: 7, idleDays: 14 }),
+    survey: surveySchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     const unique = (names: string[], path: string) => {
@@ -201,6 +254,7 @@ export type ClusterConfig = Config['clusters'][number];
 export type TeamConfig = Config['teams'][number];
 export type TierConfig = Config['tiers'][string];
 export type EnvironmentConfig = Config['environments'][string];
+export type SurveyConfig = Config['survey'];
 
 /** Turns zod's issues into `path: message` lines, e.g. `clusters[0].context: required`. */
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {

@@ -53,6 +53,18 @@ export function createMetrics() {
       labelNames: ['status'],
       registers,
     }),
+    surveyAnswers: new Counter({
+      name: 'slipway_survey_answers_total',
+      help: 'Survey answers recorded (changes included), by survey: pulse or post_provisioning. Never by person or score',
+      labelNames: ['survey'],
+      registers,
+    }),
+    feedbackPosted: new Counter({
+      name: 'slipway_feedback_posted_total',
+      help: 'Feedback items posted to the platform channel, by source: pulse, provisioning or command',
+      labelNames: ['source'],
+      registers,
+    }),
     jobRuns: new Counter({
       name: 'slipway_job_runs_total',
       help: 'Scheduled job runs by job and outcome',

@@ -277,5 +277,5 @@ test('slipway digest --dry-run prints the digest without Slack; slipway digest p
 
   const unknown = await cli(['jobs', 'run', 'nope'], env);
   assert.equal(unknown.code, 1);
-  assert.match(unknown.stderr, /There is no job "nope" \(jobs: digest, usage-refresh\)/);
+  assert.match(unknown.stderr, /There is no job "nope" \(jobs: digest, usage-refresh, survey-open, survey-close, survey-remind\)/);
 });

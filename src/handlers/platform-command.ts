@@ -6,6 +6,8 @@ import { usageMessage, type SlackMessage } from '../slack/usage.ts';
 import { platformStats } from '../workflows/digest.ts';
 import { requestStatus } from '../workflows/status.ts';
 import { requestForm } from '../workflows/request.ts';
+import { feedbackCommand } from './feedback.ts';
+import { surveysCommand } from './survey.ts';
 
 function isPlatformError(err: unknown, code: string): boolean {
   return err instanceof Error && 'data' in err && typeof err.data === 'object' && err.data !== null && 'error' in err.data && err.data.error === code;
@@ -48,6 +50,8 @@ const stats: Subcommand = async (deps, command, _args, respond) => {
 const SUBCOMMANDS: Record<string, Subcommand> = {
   'new-namespace': newNamespace,
   stats,
+  feedback: feedbackCommand,
+  surveys: surveysCommand,
 };
 
 /** Subcommands answered in the acknowledgement itself, visible only to the person who asked. */

@@ -33,7 +33,7 @@ function options<T>(parse: () => T): T {
   }
 }
 
-function depsFor(config: Config, store: Store, env: RuntimeEnv | undefined): Deps {
+export function depsFor(config: Config, store: Store, env: RuntimeEnv | undefined): Deps {
   return {
     config,
     store,

@@ -2,6 +2,8 @@ import type { Config } from '../config.ts';
 import type { Deps } from '../deps.ts';
 import { postDigest } from '../workflows/digest.ts';
 import { refreshUsage } from '../workflows/usage.ts';
+import { closeDuePulses, openPulse } from '../workflows/survey.ts';
+import { sendReminders } from '../workflows/survey-provisioning.ts';
 
 /**
  * A scheduled job: a workflow function of `deps` and `now`, nothing else. The scheduler decides
@@ -30,6 +32,25 @@ export const JOBS: readonly Job[] = [
     description: 'records which Slipway namespaces run pods, and notices namespaces deleted outside Slipway',
     schedule: (config) => config.schedule.jobs.usageRefresh,
     run: async (deps, now) => (await refreshUsage(deps, now)).summary,
+  },
+  {
+    name: 'survey-open',
+    description: "opens the week's pulse survey in survey.pulse.channels (at most one a week)",
+    schedule: (config) => (config.survey.pulse.channels.length === 0 ? false : config.survey.pulse.schedule),
+    run: async (deps, now) => (await openPulse(deps, now)).summary,
+  },
+  {
+    name: 'survey-close',
+    description: 'closes pulses whose time is up (results in their thread) and posts feedback waiting for the platform channel',
+    schedule: (config) => config.survey.checkSchedule,
+    run: (deps, now) => closeDuePulses(deps, now),
+  },
+  {
+    name: 'survey-remind',
+    description: 'sends the one reminder of the question after provisioning',
+    schedule: (config) =>
+      config.survey.postProvisioning.enabled && config.survey.postProvisioning.reminderAfterHours !== false ? config.survey.checkSchedule : false,
+    run: (deps, now) => sendReminders(deps, now),
   },
 ];
 

@@ -33,3 +33,28 @@ export const LIMITS = {
   denyReason: 500,
   name: 63,
 } as const;
+
+/** Surveys and feedback (src/slack/survey*.ts). Buttons of a scale end in `_1` … `_5`. */
+export const SURVEY = {
+  pulseAnswer: 'pulse_answer',
+  pulseComment: 'pulse_comment',
+  readyAnswer: 'ready_answer',
+  readyComment: 'ready_comment',
+  /** The comment modal of a pulse or of the question after provisioning. */
+  commentModal: 'survey_comment',
+  commentText: 'survey_comment_text',
+  /** `/platform feedback`'s modal. */
+  feedbackModal: 'platform_feedback',
+  feedbackText: 'feedback_text',
+  feedbackAnonymous: 'feedback_anonymous',
+  /** "Mark done" on a comment in the platform channel, and its modal. */
+  markDone: 'feedback_mark_done',
+  doneModal: 'feedback_done',
+  doneText: 'feedback_done_text',
+} as const;
+
+/** Limits of survey free text, checked in the modal and again on submission. */
+export const SURVEY_LIMITS = {
+  comment: 1000,
+  doneText: 500,
+} as const;

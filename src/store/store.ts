@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { AdoptionStore } from './adoption.ts';
+import { SurveyStore } from './surveys.ts';
 import type {
   NamespaceRequest,
   RequestInput,
@@ -104,6 +105,7 @@ export class Store {
   readonly db: Database.Database;
   private readonly stmts;
   private adoptionStore: AdoptionStore | undefined;
+  private surveyStore: SurveyStore | undefined;
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -179,6 +181,11 @@ export class Store {
   /** Adoption metrics, usage snapshots and job runs (src/store/adoption.ts). */
   get adoption(): AdoptionStore {
     return (this.adoptionStore ??= new AdoptionStore(this.db));
+  }
+
+  /** Pulse surveys, the question after provisioning, feedback and mutes (src/store/surveys.ts). */
+  get surveys(): SurveyStore {
+    return (this.surveyStore ??= new SurveyStore(this.db));
   }
 
   /** Whether the database is open and every migration in `db/` has been applied. */

@@ -5,6 +5,8 @@ import { digestMessage, formatDuration } from '../slack/digest.ts';
 import { statsMessage } from '../slack/stats.ts';
 import type { SlackMessage } from '../slack/usage.ts';
 import { adoptionReport, type AdoptionReport, type TrendPoint } from './adoption-metrics.ts';
+import { hasSurveyNews, surveyDigest } from './survey-report.ts';
+import { surveyDigestBlocks, surveySummaryText } from '../slack/survey-digest.ts';
 
 export interface PreparedDigest {
   report: AdoptionReport;
@@ -31,6 +33,19 @@ function teamNames(config: Deps['config']): Record<string, string> {
   return Object.fromEntries(config.teams.map((t) => [t.name, t.displayName ?? t.name]));
 }
 
+/**
+ * Adds the survey section (latest pulse score and trend, the question after provisioning, "you
+ * said → we did") before the message's closing context line.
+ */
+function withSurveys(deps: Pick<Deps, 'store' | 'config'>, now: Date, report: AdoptionReport, message: SlackMessage): SlackMessage {
+  const surveys = surveyDigest(deps, now, report.current.week, report.trend[0]?.week.start ?? report.current.week.start, report.trend.length);
+  if (!hasSurveyNews(surveys)) return message;
+  const blocks = [...message.blocks];
+  blocks.splice(Math.max(0, blocks.length - 1), 0, ...surveyDigestBlocks(surveys));
+  const score = surveySummaryText(surveys);
+  return { text: score ? `${message.text} · ${score}` : message.text, blocks };
+}
+
 /** The digest for the last complete week before `now`: its numbers and its Block Kit message. */
 export function prepareDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date): PreparedDigest {
   const report = adoptionReport(deps, now);
@@ -39,17 +54,18 @@ export function prepareDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date): 
     { surface: 'digest', teamNames: teamNames(deps.config) },
     { idleDays: deps.config.adoption.idleDays },
   );
-  return { report, message };
+  return { report, message: withSurveys(deps, now, report, message) };
 }
 
 /** `/platform stats`: the same numbers, as an ephemeral answer. */
 export function platformStats(deps: Pick<Deps, 'store' | 'config'>, now: Date): SlackMessage {
   const report = adoptionReport(deps, now);
-  return statsMessage(
+  const message = statsMessage(
     report,
     { teamNames: teamNames(deps.config), platformChannel: deps.config.slack.platformChannel },
     { idleDays: deps.config.adoption.idleDays },
   );
+  return withSurveys(deps, now, report, message);
 }
 
 function chartWeeks(trend: readonly TrendPoint[]): ChartWeek[] {

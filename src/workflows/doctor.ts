@@ -4,6 +4,7 @@ import { describePermission, requiredPermissions } from '../cluster/permissions.
 import type { Config } from '../config.ts';
 import { errorMessage } from '../errors.ts';
 import { slackErrorCode } from './present.ts';
+import { checkSurveys } from './survey-doctor.ts';
 
 export type Verdict = 'ok' | 'fail' | 'warn';
 
@@ -147,8 +148,9 @@ export async function runDoctor(deps: DoctorDeps): Promise<DoctorLine[]> {
     detail: `${deps.config.clusters.length} cluster(s), ${deps.config.teams.length} team(s), ${Object.keys(deps.config.tiers).length} tier(s)`,
   };
   const slack = await checkSlack(deps);
+  const surveys = slack.some((l) => l.check === 'auth.test' && l.verdict === 'ok') ? await checkSurveys(deps) : [];
   const clusters = await Promise.all(deps.config.clusters.map((c) => checkCluster(deps, c.name)));
-  return [config, ...slack, ...clusters.flat()];
+  return [config, ...slack, ...surveys, ...clusters.flat()];
 }
 
 const MARK: Record<Verdict, string> = { ok: '✔ ok', fail: '✘ FAIL', warn: '! warn' };

@@ -12,6 +12,7 @@ import {
 import { coalesce } from './coalesce.ts';
 import { clusterName, notifier, refreshCard, stepDescriber, stepInput } from './present.ts';
 import { findStep, stepsFor } from './steps.ts';
+import { withProvisioningQuestion } from './survey-provisioning.ts';
 
 const BACKOFF_CAP_MS = 30_000;
 
@@ -192,11 +193,14 @@ export async function announceOutcome(deps: Deps, requestId: number): Promise<vo
   const run = deps.store.latestRun(requestId);
   if (request.status === 'ready') {
     const cluster = deps.config.clusters.find((c) => c.name === request.cluster);
-    const sent = await slack.dm(request.requester, namespaceReady(request, {
+    // The ready DM carries the one question after provisioning, when the requester may be asked.
+    const ready = withProvisioningQuestion(deps, request, namespaceReady(request, {
       clusterName: clusterName(deps, request.cluster),
       connectCommand: cluster ? connectCommand(cluster) : `kubectl config use-context ${request.cluster}`,
     }));
+    const sent = await slack.dm(request.requester, ready.message);
     if (!sent) return;
+    ready.delivered(sent);
     deps.store.markNotified(requestId, 'ready');
     if (request.card) await slack.post(request.card.channel, readyPosted(request), request.card.ts);
     return;

@@ -71,6 +71,8 @@ export const DEFAULT_BOT_SCOPES: readonly string[] = [
   'channels:read',
   'groups:read',
   'files:write',
+  'channels:history',
+  'groups:history',
 ];
 
 export interface RecordedCall {

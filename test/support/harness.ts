@@ -7,9 +7,9 @@ import { createSlipway, type Slipway } from '../../src/app.ts';
 import type { Clusters } from '../../src/cluster/client.ts';
 import type { Clock } from '../../src/domain.ts';
 import type { RuntimeEnv } from '../../src/env.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger, type Logger } from '../../src/log.ts';
 import { KubeApiEmulator, writeKubeconfig, type KubeApiEmulatorOptions } from '../emulators/kube-api.ts';
-import { SlackApiEmulator, type EmulatedMessage, type EmulatedView } from '../emulators/slack-api.ts';
+import { SlackApiEmulator, type ChannelSpec, type EmulatedMessage, type EmulatedView, type UserSpec } from '../emulators/slack-api.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './config.ts';
 import {
   sendBlockAction,
@@ -51,6 +51,11 @@ export interface HarnessOptions {
   clock?: Clock;
   /** Start the job scheduler with the bot (default false: tests run jobs themselves). */
   scheduler?: boolean;
+  /** More channels and users in the Slack emulator (e.g. a pulse channel with a bot member). */
+  channels?: ChannelSpec[];
+  users?: UserSpec[];
+  /** The bot's logger (default a silent one, or TEST_LOG_LEVEL). */
+  log?: Logger;
 }
 
 /**
@@ -68,8 +73,8 @@ export interface Harness {
   command(user: string, text: string, options?: DeliveryOptions & { channel?: string }): Promise<SlackReply>;
   /** Submits the last modal the bot opened, answering by block id. */
   submit(user: string, answers: Record<string, Answer>, options?: DeliveryOptions & { view?: EmulatedView }): Promise<SlackReply>;
-  /** Clicks a button in a message the bot posted. */
-  click(user: string, message: EmulatedMessage, actionId: string, options?: DeliveryOptions): Promise<SlackReply>;
+  /** Clicks a button in a message the bot posted (`blockId` when the action id is in several blocks). */
+  click(user: string, message: EmulatedMessage, actionId: string, options?: DeliveryOptions & { blockId?: string }): Promise<SlackReply>;
   /** The latest request card in the approvals channel. */
   card(): EmulatedMessage;
   /** Waits until the condition holds (background work after an ack), or fails with `what`. */
@@ -83,8 +88,9 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
       { id: APPROVALS, name: 'platform-approvals', members: ['U0BOT', PEOPLE.alice, PEOPLE.bob, PEOPLE.carol, PEOPLE.mallory, PEOPLE.dev] },
       { id: PLATFORM, name: 'platform', members: ['U0BOT', PEOPLE.alice, PEOPLE.bob] },
       { id: DEV_CHANNEL, name: 'payments-dev', members: [PEOPLE.dev, PEOPLE.alice] },
+      ...(options.channels ?? []),
     ],
-    users: everyone.map((id) => ({ id, name: id.slice(2).toLowerCase() })),
+    users: [...everyone.map((id) => ({ id, name: id.slice(2).toLowerCase() })), ...(options.users ?? [])],
     userGroups: [{ id: 'S0PLATFORM', handle: 'platform-team', users: [PEOPLE.carol] }],
   });
   // Torn down in reverse: the bot first (it drains its runs), then the servers it talks to.
@@ -119,7 +125,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
   const slipway = createSlipway({
     env,
     config,
-    log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    log: options.log ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
     sleep: (ms) => {
       sleeps.push(ms);
       return new Promise((resolve) => setImmediate(resolve));

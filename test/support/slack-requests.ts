@@ -134,6 +134,15 @@ export interface ViewClosedInput extends DeliveryOptions, WorkspaceOptions {
   readonly isCleared?: boolean;
 }
 
+export interface EventInput extends DeliveryOptions, WorkspaceOptions {
+  /** The inner event, e.g. a `message` (its `event_ts` defaults to its `ts`). */
+  readonly event: Readonly<Record<string, unknown>>;
+  /** Default a fresh `Ev…` id; pass the same id to redeliver an event. */
+  readonly eventId?: string;
+  /** The bot user the event was delivered for (the `authorizations` entry). */
+  readonly botUserId?: string;
+}
+
 type JsonObject = Record<string, unknown>;
 
 const DEFAULT_PATH = '/slack/events';
@@ -223,6 +232,45 @@ export async function sendViewClosed(baseUrl: string, secret: string, input: Vie
     enterprise: null,
   };
   return postToBot(baseUrl, secret, payloadBody(payload), input);
+}
+
+/**
+ * An Events API delivery: a signed JSON `event_callback` POST, as Slack sends it
+ * (https://docs.slack.dev/apis/events-api/#callback-field). Bolt acknowledges it with an empty 200
+ * before its listeners run.
+ */
+export async function sendEvent(baseUrl: string, secret: string, input: EventInput): Promise<SlackReply> {
+  const team = workspace(input);
+  const eventTs = typeof input.event.ts === 'string' ? input.event.ts : actionTs();
+  const body = JSON.stringify({
+    token: VERIFICATION_TOKEN,
+    team_id: team.teamId,
+    context_team_id: team.teamId,
+    api_app_id: team.apiAppId,
+    event: { event_ts: eventTs, ...input.event },
+    type: 'event_callback',
+    event_id: input.eventId ?? `Ev${randomBytes(5).toString('hex').toUpperCase()}`,
+    event_time: nowSeconds(),
+    authorizations: [{ enterprise_id: null, team_id: team.teamId, user_id: input.botUserId ?? 'U0BOT', is_bot: true, is_enterprise_install: false }],
+    is_ext_shared_channel: false,
+    event_context: `4-${randomBytes(16).toString('base64url')}`,
+  });
+  return postToBot(baseUrl, secret, body, { ...input, headers: { 'content-type': 'application/json', ...input.headers } });
+}
+
+/** A person's reply in a thread, as the `message` event (message.channels) carries it. */
+export function threadReplyEvent(input: { channel: string; user: string; text: string; ts: string; threadTs: string; channelType?: 'channel' | 'group' }): Record<string, unknown> {
+  return {
+    type: 'message',
+    channel: input.channel,
+    user: input.user,
+    text: input.text,
+    ts: input.ts,
+    thread_ts: input.threadTs,
+    parent_user_id: 'U0BOT',
+    channel_type: input.channelType ?? 'channel',
+    blocks: [{ type: 'rich_text', block_id: 'r1', elements: [{ type: 'rich_text_section', elements: [{ type: 'text', text: input.text }] }] }],
+  };
 }
 
 /** Builds the `block_actions` payload (exported for tests that post it themselves). */

@@ -1,0 +1,107 @@
+import type { App, BlockAction, ButtonAction, RespondFn, SlashCommand } from '@slack/bolt';
+import type { Deps } from '../deps.ts';
+import { errorMessage } from '../errors.ts';
+import { readValue } from '../slack/form-state.ts';
+import { ACTION, SURVEY } from '../slack/ids.ts';
+import { feedbackModal, feedbackThanks, feedbackThanksView } from '../slack/survey-feedback.ts';
+import { announceDone, checkFeedbackText, markDone, openDoneForm, platformChannelLabel, relayReply, submitFeedback } from '../workflows/feedback.ts';
+
+/** A human's reply in a thread, as the Events API `message` event carries it. */
+interface ThreadReply {
+  channel: string;
+  ts: string;
+  thread_ts: string;
+  user: string;
+  text: string;
+}
+
+/**
+ * Only plain replies by people: no subtype (edits, joins, bot messages all have one), no bot_id,
+ * and inside a thread.
+ */
+function isThreadReply(event: unknown): event is ThreadReply {
+  if (!event || typeof event !== 'object') return false;
+  const e = event as Record<string, unknown>;
+  return (
+    e.subtype === undefined &&
+    e.bot_id === undefined &&
+    typeof e.channel === 'string' &&
+    typeof e.ts === 'string' &&
+    typeof e.thread_ts === 'string' &&
+    typeof e.user === 'string' &&
+    typeof e.text === 'string'
+  );
+}
+
+function isAnonymous(values: Parameters<typeof readValue>[0]): boolean {
+  const state = values[SURVEY.feedbackAnonymous]?.[ACTION.input];
+  return (state?.selected_options ?? []).some((o) => o.value === 'anonymous');
+}
+
+/** `/platform feedback`'s modal, "Mark done" and its modal, and replies in feedback threads. */
+export function register(app: App, deps: Deps): void {
+  app.view(SURVEY.feedbackModal, async ({ ack, body, view }) => {
+    const text = readValue(view.state.values, SURVEY.feedbackText);
+    const errors = checkFeedbackText(text, SURVEY.feedbackText);
+    if (Object.keys(errors).length > 0) {
+      await ack({ response_action: 'errors', errors });
+      return;
+    }
+    const anonymous = deps.config.survey.feedback.anonymous === 'always' || isAnonymous(view.state.values);
+    await ack({ response_action: 'update', view: feedbackThanksView({ anonymous, where: platformChannelLabel(deps) }) });
+    await submitFeedback(deps, { user: body.user.id, text: text ?? '', anonymous });
+  });
+
+  app.action<BlockAction<ButtonAction>>(SURVEY.markDone, async ({ ack, body, action }) => {
+    await ack();
+    const channel = body.channel?.id ?? body.container.channel_id ?? '';
+    await openDoneForm(deps, { feedbackId: Number(action.value), user: body.user.id, channel, triggerId: body.trigger_id });
+  });
+
+  app.view(SURVEY.doneModal, async ({ ack, body, view }) => {
+    const { feedbackId } = JSON.parse(view.private_metadata) as { feedbackId: number };
+    const errors = await markDone(deps, { feedbackId, user: body.user.id, text: readValue(view.state.values, SURVEY.doneText) });
+    if (Object.keys(errors).length > 0) {
+      await ack({ response_action: 'errors', errors });
+      return;
+    }
+    await ack();
+    await announceDone(deps, feedbackId);
+  });
+
+  // Events API `message` (message.channels / message.groups); Bolt acks it before this runs
+  // and drops the bot's own messages.
+  app.event('message', async ({ event }) => {
+    if (!isThreadReply(event)) return;
+    await relayReply(deps, { channel: event.channel, threadTs: event.thread_ts, ts: event.ts, user: event.user, text: event.text });
+  });
+}
+
+/**
+ * `/platform feedback [text]`: opens the modal (text prefilled, "without my name" ticked). With
+ * `survey.feedback.anonymous: always` and a text, it is sent at once, without a name.
+ */
+export async function feedbackCommand(deps: Deps, command: SlashCommand, args: string, respond: RespondFn): Promise<void> {
+  const always = deps.config.survey.feedback.anonymous === 'always';
+  const reply = (message: { text: string }) =>
+    respond({ response_type: 'ephemeral', ...message }).catch((err: unknown) => deps.log.warn({ err }, 'could not answer /platform feedback'));
+  if (always && Object.keys(checkFeedbackText(args, SURVEY.feedbackText)).length === 0) {
+    const { where } = await submitFeedback(deps, { user: command.user_id, text: args, anonymous: true });
+    await reply(feedbackThanks({ anonymous: true, where }));
+    return;
+  }
+  try {
+    await deps.slack.views.open({
+      trigger_id: command.trigger_id,
+      view: feedbackModal({
+        text: args.trim(),
+        askName: !always,
+        channelName: platformChannelLabel(deps) ?? 'the platform channel',
+        privateMetadata: JSON.stringify({ channel: command.channel_id }),
+      }),
+    });
+  } catch (err) {
+    deps.log.error({ err }, 'could not open the feedback form');
+    await reply({ text: `Sorry, I could not open the feedback form (${errorMessage(err)}). Please try again.` });
+  }
+}

@@ -1,0 +1,685 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import type Database from 'better-sqlite3';
+
+/**
+ * The SQL behind surveys (db/0004_surveys.sql), reached through `store.surveys`. Statements are
+ * prepared once; times are ISO strings, so string order is time order.
+ *
+ * Anonymity lives here: a pulse answer is stored under a pseudonym computed in this module (an
+ * HMAC of the survey and the person with a key that never leaves it), so nothing that reads
+ * answers can tell whose they are. `feedback.author` is the one column naming a person; it is
+ * read only to relay a reply or a "done" note to that person.
+ */
+
+export interface SurveyQuestion {
+  id: string;
+  text: string;
+  labels: readonly string[];
+}
+
+export interface PulseSurvey {
+  id: number;
+  /** The local Monday of the week it opened, `2026-11-16`. */
+  week: string;
+  openedAt: string;
+  closesAt: string;
+  closedAt: string | undefined;
+  questions: SurveyQuestion[];
+  minAnswers: number;
+  eligible: number | undefined;
+  respondents: number | undefined;
+}
+
+export interface PulsePost {
+  surveyId: number;
+  channel: string;
+  ts: string | undefined;
+  members: number | undefined;
+  skipped: string | undefined;
+  resultsTs: string | undefined;
+}
+
+export interface ScoreCount {
+  question: string;
+  score: number;
+  n: number;
+}
+
+export interface ProvisioningQuestion {
+  requestId: number;
+  requester: string;
+  namespace: string;
+  askedAt: string;
+  channel: string | undefined;
+  ts: string | undefined;
+  remindedAt: string | undefined;
+  score: number | undefined;
+  answeredAt: string | undefined;
+}
+
+export type FeedbackSource = 'pulse' | 'provisioning' | 'command';
+export type FeedbackStatus = 'held' | 'pending' | 'posting' | 'posted' | 'dropped';
+
+export interface FeedbackItem {
+  id: number;
+  source: FeedbackSource;
+  surveyId: number | undefined;
+  question: string | undefined;
+  requestId: number | undefined;
+  /** A low rating this item stands for (a comment has none). */
+  score: number | undefined;
+  text: string | undefined;
+  anonymous: boolean;
+  status: FeedbackStatus;
+  createdAt: string;
+  channel: string | undefined;
+  ts: string | undefined;
+  doneAt: string | undefined;
+  doneBy: string | undefined;
+  doneText: string | undefined;
+}
+
+export interface NewFeedback {
+  source: FeedbackSource;
+  surveyId?: number | undefined;
+  question?: string | undefined;
+  requestId?: number | undefined;
+  text: string;
+  author: string;
+  anonymous: boolean;
+  status: 'held' | 'pending';
+  now: Date;
+}
+
+/** How a request went, recorded with its question when it is asked (from the request's events). */
+export interface RequestTiming {
+  /** Request submitted → namespace ready, ms. */
+  readyMs: number | undefined;
+  /** Request submitted → a person's approval, ms; undefined when the policy approved it. */
+  approvalWaitMs: number | undefined;
+  /** Approved by the policy (no wait for a person). */
+  selfServe: boolean;
+}
+
+/** How many answers gave a score, for one combination of how fast and how approved. */
+export interface TimedScoreCount {
+  score: number;
+  /** Ready within the threshold; undefined when the time to ready is unknown. */
+  fast: boolean | undefined;
+  /** `self-serve`, `quick` (a person approved within the threshold), `slow`; undefined if unknown. */
+  approval: 'self-serve' | 'quick' | 'slow' | undefined;
+  n: number;
+}
+
+export type QuestionClaim =
+  | { outcome: 'claimed' }
+  /** Asked before but the message never went out (the bot stopped): ask in this message. */
+  | { outcome: 'undelivered' }
+  | { outcome: 'already-asked' }
+  | { outcome: 'cooldown' };
+
+interface PulseRow {
+  id: number;
+  week: string;
+  opened_at: string;
+  closes_at: string;
+  closed_at: string | null;
+  questions: string;
+  min_answers: number;
+  eligible: number | null;
+  respondents: number | null;
+}
+
+interface PostRow {
+  survey_id: number;
+  channel: string;
+  ts: string | null;
+  members: number | null;
+  skipped: string | null;
+  results_ts: string | null;
+}
+
+interface QuestionRow {
+  request_id: number;
+  requester: string;
+  namespace: string;
+  asked_at: string;
+  channel: string | null;
+  ts: string | null;
+  reminded_at: string | null;
+  score: number | null;
+  answered_at: string | null;
+}
+
+interface FeedbackRow {
+  id: number;
+  source: FeedbackSource;
+  survey_id: number | null;
+  question: string | null;
+  request_id: number | null;
+  score: number | null;
+  text: string | null;
+  anonymous: number;
+  status: FeedbackStatus;
+  created_at: string;
+  channel: string | null;
+  ts: string | null;
+  done_at: string | null;
+  done_by: string | null;
+  done_text: string | null;
+}
+
+const toPulse = (r: PulseRow): PulseSurvey => ({
+  id: r.id,
+  week: r.week,
+  openedAt: r.opened_at,
+  closesAt: r.closes_at,
+  closedAt: r.closed_at ?? undefined,
+  questions: JSON.parse(r.questions) as SurveyQuestion[],
+  minAnswers: r.min_answers,
+  eligible: r.eligible ?? undefined,
+  respondents: r.respondents ?? undefined,
+});
+
+const toPost = (r: PostRow): PulsePost => ({
+  surveyId: r.survey_id,
+  channel: r.channel,
+  ts: r.ts ?? undefined,
+  members: r.members ?? undefined,
+  skipped: r.skipped ?? undefined,
+  resultsTs: r.results_ts ?? undefined,
+});
+
+const toQuestion = (r: QuestionRow): ProvisioningQuestion => ({
+  requestId: r.request_id,
+  requester: r.requester,
+  namespace: r.namespace,
+  askedAt: r.asked_at,
+  channel: r.channel ?? undefined,
+  ts: r.ts ?? undefined,
+  remindedAt: r.reminded_at ?? undefined,
+  score: r.score ?? undefined,
+  answeredAt: r.answered_at ?? undefined,
+});
+
+// Every column but `author`: nothing that lists feedback can see who wrote it.
+const FEEDBACK_COLUMNS =
+  'id, source, survey_id, question, request_id, score, text, anonymous, status, created_at, channel, ts, done_at, done_by, done_text';
+
+const toFeedback = (r: FeedbackRow): FeedbackItem => ({
+  id: r.id,
+  source: r.source,
+  surveyId: r.survey_id ?? undefined,
+  question: r.question ?? undefined,
+  requestId: r.request_id ?? undefined,
+  score: r.score ?? undefined,
+  text: r.text ?? undefined,
+  anonymous: r.anonymous === 1,
+  status: r.status,
+  createdAt: r.created_at,
+  channel: r.channel ?? undefined,
+  ts: r.ts ?? undefined,
+  doneAt: r.done_at ?? undefined,
+  doneBy: r.done_by ?? undefined,
+  doneText: r.done_text ?? undefined,
+});
+
+const QUESTION_SELECT = `SELECT p.request_id, r.requester, r.namespace, p.asked_at, p.channel, p.ts, p.reminded_at, p.score, p.answered_at
+  FROM provisioning_answers p JOIN requests r ON r.id = p.request_id`;
+
+const LOW = 2;
+
+export class SurveyStore {
+  private readonly stmts;
+  private secret: Buffer | undefined;
+
+  constructor(private readonly db: Database.Database) {
+    this.stmts = {
+      secret: db.prepare<[], { secret: Buffer }>('SELECT secret FROM survey_secret WHERE id = 1'),
+      insertSecret: db.prepare('INSERT OR IGNORE INTO survey_secret (id, secret) VALUES (1, ?)'),
+
+      pulseById: db.prepare<[number], PulseRow>('SELECT * FROM pulse_surveys WHERE id = ?'),
+      pulseByWeek: db.prepare<[string], PulseRow>('SELECT * FROM pulse_surveys WHERE week = ?'),
+      insertPulse: db.prepare(
+        `INSERT INTO pulse_surveys (week, opened_at, closes_at, questions, min_answers)
+         VALUES (@week, @openedAt, @closesAt, @questions, @minAnswers)`,
+      ),
+      openPulses: db.prepare<[], PulseRow>('SELECT * FROM pulse_surveys WHERE closed_at IS NULL ORDER BY id'),
+      duePulses: db.prepare<[string], PulseRow>('SELECT * FROM pulse_surveys WHERE closed_at IS NULL AND closes_at <= ? ORDER BY id'),
+      closedPulses: db.prepare<[string, number], PulseRow>(
+        'SELECT * FROM pulse_surveys WHERE closed_at IS NOT NULL AND closed_at < ? ORDER BY closed_at DESC, id DESC LIMIT ?',
+      ),
+      closePulse: db.prepare('UPDATE pulse_surveys SET closed_at = ?, respondents = ?, eligible = coalesce(?, eligible) WHERE id = ? AND closed_at IS NULL'),
+      setEligible: db.prepare('UPDATE pulse_surveys SET eligible = ? WHERE id = ?'),
+      upsertPost: db.prepare(
+        `INSERT INTO pulse_posts (survey_id, channel, ts, members, skipped) VALUES (@surveyId, @channel, @ts, @members, @skipped)
+         ON CONFLICT (survey_id, channel) DO UPDATE SET ts = excluded.ts, members = excluded.members, skipped = excluded.skipped`,
+      ),
+      postsOf: db.prepare<[number], PostRow>('SELECT * FROM pulse_posts WHERE survey_id = ? ORDER BY rowid'),
+      setResultsTs: db.prepare('UPDATE pulse_posts SET results_ts = ? WHERE survey_id = ? AND channel = ?'),
+      answerOf: db.prepare<[number, string, string], { score: number }>(
+        'SELECT score FROM pulse_answers WHERE survey_id = ? AND question = ? AND respondent = ?',
+      ),
+      upsertAnswer: db.prepare(
+        `INSERT INTO pulse_answers (survey_id, question, respondent, score, answered_at) VALUES (@surveyId, @question, @respondent, @score, @now)
+         ON CONFLICT (survey_id, question, respondent) DO UPDATE SET score = excluded.score, answered_at = excluded.answered_at`,
+      ),
+      answeredAny: db.prepare<[number, string], { n: number }>(
+        'SELECT COUNT(*) AS n FROM pulse_answers WHERE survey_id = ? AND respondent = ?',
+      ),
+      scoreCounts: db.prepare<[number], ScoreCount>(
+        'SELECT question, score, COUNT(*) AS n FROM pulse_answers WHERE survey_id = ? GROUP BY question, score',
+      ),
+      respondents: db.prepare<[number], { n: number }>('SELECT COUNT(DISTINCT respondent) AS n FROM pulse_answers WHERE survey_id = ?'),
+
+      questionOf: db.prepare<[number], QuestionRow>(`${QUESTION_SELECT} WHERE p.request_id = ?`),
+      askedSince: db.prepare<{ requester: string; since: string; requestId: number }, { n: number }>(
+        `SELECT COUNT(*) AS n FROM provisioning_answers p JOIN requests r ON r.id = p.request_id
+         WHERE r.requester = @requester AND p.asked_at >= @since AND p.request_id <> @requestId`,
+      ),
+      answeredProvisioningSince: db.prepare<{ requester: string; since: string }, { n: number }>(
+        `SELECT COUNT(*) AS n FROM provisioning_answers p JOIN requests r ON r.id = p.request_id
+         WHERE r.requester = @requester AND p.answered_at >= @since`,
+      ),
+      insertQuestion: db.prepare(
+        `INSERT INTO provisioning_answers (request_id, asked_at, ready_ms, approval_wait_ms, self_serve)
+         VALUES (@requestId, @askedAt, @readyMs, @approvalWaitMs, @selfServe)`,
+      ),
+      setQuestionMessage: db.prepare('UPDATE provisioning_answers SET channel = ?, ts = ? WHERE request_id = ?'),
+      answerQuestion: db.prepare('UPDATE provisioning_answers SET score = ?, answered_at = ? WHERE request_id = ?'),
+      dueReminders: db.prepare<[string], QuestionRow>(
+        `${QUESTION_SELECT} WHERE p.asked_at < ? AND p.answered_at IS NULL AND p.reminded_at IS NULL AND p.ts IS NOT NULL ORDER BY p.asked_at`,
+      ),
+      markReminded: db.prepare('UPDATE provisioning_answers SET reminded_at = ? WHERE request_id = ? AND reminded_at IS NULL'),
+      unreleased: db.prepare<[], { n: number }>(
+        'SELECT COUNT(*) AS n FROM provisioning_answers WHERE answered_at IS NOT NULL AND released_at IS NULL',
+      ),
+      release: db.prepare('UPDATE provisioning_answers SET released_at = ? WHERE answered_at IS NOT NULL AND released_at IS NULL'),
+      askedBetween: db.prepare<{ from: string; to: string }, { asked: number; answered: number }>(
+        `SELECT COUNT(*) AS asked, COUNT(score) AS answered FROM provisioning_answers
+         WHERE asked_at >= @from AND asked_at < @to AND ts IS NOT NULL`,
+      ),
+      scoresAskedBetween: db.prepare<{ from: string; to: string }, { score: number }>(
+        'SELECT score FROM provisioning_answers WHERE asked_at >= @from AND asked_at < @to AND score IS NOT NULL',
+      ),
+      ratedWithTiming: db.prepare<{ from: string; to: string; fastReadyMs: number; fastApprovalMs: number }, { score: number; fast: number | null; approval: string | null; n: number }>(
+        // Timing was recorded with each question, so this is one range of a covering index,
+        // counted in SQL (a few dozen rows come back, whatever the volume).
+        `SELECT score,
+                CASE WHEN ready_ms IS NULL THEN NULL WHEN ready_ms <= @fastReadyMs THEN 1 ELSE 0 END AS fast,
+                CASE WHEN self_serve = 1 THEN 'self-serve' WHEN approval_wait_ms IS NULL THEN NULL
+                     WHEN approval_wait_ms <= @fastApprovalMs THEN 'quick' ELSE 'slow' END AS approval,
+                COUNT(*) AS n
+         FROM provisioning_answers
+         WHERE asked_at >= @from AND asked_at < @to AND score IS NOT NULL
+         GROUP BY score, fast, approval`,
+      ),
+
+      insertFeedback: db.prepare(
+        `INSERT INTO feedback (source, survey_id, question, request_id, score, text, author, anonymous, status, created_at)
+         VALUES (@source, @surveyId, @question, @requestId, @score, @text, @author, @anonymous, @status, @now)`,
+      ),
+      heldRating: db.prepare<{ source: string; surveyId: number | null; question: string | null; requestId: number | null; author: string }, { id: number }>(
+        `SELECT id FROM feedback WHERE source = @source AND status = 'held' AND text IS NULL AND author = @author
+           AND survey_id IS @surveyId AND question IS @question AND request_id IS @requestId`,
+      ),
+      setHeldScore: db.prepare(`UPDATE feedback SET score = ? WHERE id = ? AND status = 'held'`),
+      deleteHeld: db.prepare(`DELETE FROM feedback WHERE id = ? AND status = 'held'`),
+      feedbackById: db.prepare<[number], FeedbackRow>(`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE id = ?`),
+      feedbackByMessage: db.prepare<[string, string], FeedbackRow>(`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE channel = ? AND ts = ?`),
+      authorOf: db.prepare<[number], { author: string | null }>('SELECT author FROM feedback WHERE id = ?'),
+      pendingFeedback: db.prepare<[], { id: number }>(`SELECT id FROM feedback WHERE status = 'pending' ORDER BY id`),
+      claimFeedback: db.prepare(`UPDATE feedback SET status = 'posting' WHERE id = ? AND status = 'pending'`),
+      unclaimFeedback: db.prepare(`UPDATE feedback SET status = 'pending' WHERE id = ? AND status = 'posting'`),
+      postedFeedback: db.prepare(`UPDATE feedback SET status = 'posted', channel = ?, ts = ?, posted_at = ? WHERE id = ? AND status = 'posting'`),
+      // A crash between claiming and posting leaves `posting`; it is posted again at the next start.
+      resetPosting: db.prepare(`UPDATE feedback SET status = 'pending' WHERE status = 'posting'`),
+      releaseHeld: db.prepare<[string], { id: number }>(`UPDATE feedback SET status = 'pending' WHERE source = ? AND status = 'held' RETURNING id`),
+      releaseHeldPulse: db.prepare(`UPDATE feedback SET status = 'pending' WHERE source = 'pulse' AND status = 'held' AND survey_id = ? AND question = ?`),
+      dropHeldPulse: db.prepare(`UPDATE feedback SET status = 'dropped', author = NULL WHERE source = 'pulse' AND status = 'held' AND survey_id = ? AND question = ?`),
+      pulseComments: db.prepare<[number], { text: string }>(
+        `SELECT text FROM feedback WHERE source = 'pulse' AND survey_id = ? AND text IS NOT NULL ORDER BY id`,
+      ),
+      markDone: db.prepare('UPDATE feedback SET done_at = ?, done_by = ?, done_text = ? WHERE id = ? AND done_at IS NULL AND text IS NOT NULL'),
+      doneBetween: db.prepare<{ from: string; to: string; limit: number }, FeedbackRow>(
+        `SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE done_at >= @from AND done_at < @to ORDER BY done_at LIMIT @limit`,
+      ),
+      countDoneBetween: db.prepare<{ from: string; to: string }, { n: number }>('SELECT COUNT(*) AS n FROM feedback WHERE done_at >= @from AND done_at < @to'),
+      recordRelay: db.prepare('INSERT OR IGNORE INTO feedback_replies (channel, ts, feedback_id, relayed_at) VALUES (?, ?, ?, ?)'),
+
+      mute: db.prepare('INSERT OR IGNORE INTO survey_mutes (user, muted_at) VALUES (?, ?)'),
+      unmute: db.prepare('DELETE FROM survey_mutes WHERE user = ?'),
+      isMuted: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM survey_mutes WHERE user = ?'),
+    };
+  }
+
+  // ------------------------------------------------------------------ pseudonyms
+
+  /** The pseudonym of a person in one survey; unrelated across surveys, meaningless without the key. */
+  private respondent(surveyId: number, user: string): string {
+    if (!this.secret) {
+      this.stmts.insertSecret.run(randomBytes(32));
+      this.secret = this.stmts.secret.get()?.secret;
+      if (!this.secret) throw new Error('survey_secret is missing');
+    }
+    return createHmac('sha256', this.secret).update(`pulse:${surveyId}:${user}`).digest('base64url').slice(0, 22);
+  }
+
+  // ------------------------------------------------------------------ pulse surveys
+
+  /** Opens the week's pulse, or returns the one already opened that week. */
+  openPulse(input: { week: string; openedAt: Date; closesAt: Date; questions: readonly SurveyQuestion[]; minAnswers: number }): { created: boolean; survey: PulseSurvey } {
+    return this.db.transaction(() => {
+      const existing = this.stmts.pulseByWeek.get(input.week);
+      if (existing) return { created: false, survey: toPulse(existing) };
+      const info = this.stmts.insertPulse.run({
+        week: input.week,
+        openedAt: input.openedAt.toISOString(),
+        closesAt: input.closesAt.toISOString(),
+        questions: JSON.stringify(input.questions),
+        minAnswers: input.minAnswers,
+      });
+      return { created: true, survey: this.mustGetPulse(Number(info.lastInsertRowid)) };
+    }).immediate();
+  }
+
+  getPulse(id: number): PulseSurvey | undefined {
+    const row = this.stmts.pulseById.get(id);
+    return row && toPulse(row);
+  }
+
+  private mustGetPulse(id: number): PulseSurvey {
+    const pulse = this.getPulse(id);
+    if (!pulse) throw new Error(`pulse ${id} does not exist`);
+    return pulse;
+  }
+
+  pulseForWeek(week: string): PulseSurvey | undefined {
+    const row = this.stmts.pulseByWeek.get(week);
+    return row && toPulse(row);
+  }
+
+  openPulses(): PulseSurvey[] {
+    return this.stmts.openPulses.all().map(toPulse);
+  }
+
+  /** Open pulses whose time is up at `now`. */
+  duePulses(now: Date): PulseSurvey[] {
+    return this.stmts.duePulses.all(now.toISOString()).map(toPulse);
+  }
+
+  /** The latest pulses closed before `before`, newest first. */
+  closedPulses(before: Date, limit: number): PulseSurvey[] {
+    return this.stmts.closedPulses.all(before.toISOString(), limit).map(toPulse);
+  }
+
+  /** Closes a pulse if it is still open; false when someone else closed it first. */
+  closePulse(id: number, now: Date, counts: { respondents: number; eligible: number | undefined }): boolean {
+    return this.stmts.closePulse.run(now.toISOString(), counts.respondents, counts.eligible ?? null, id).changes === 1;
+  }
+
+  setEligible(id: number, eligible: number): void {
+    this.stmts.setEligible.run(eligible, id);
+  }
+
+  recordPost(post: { surveyId: number; channel: string; ts?: string | undefined; members?: number | undefined; skipped?: string | undefined }): void {
+    this.stmts.upsertPost.run({ surveyId: post.surveyId, channel: post.channel, ts: post.ts ?? null, members: post.members ?? null, skipped: post.skipped ?? null });
+  }
+
+  postsOf(surveyId: number): PulsePost[] {
+    return this.stmts.postsOf.all(surveyId).map(toPost);
+  }
+
+  setResultsTs(surveyId: number, channel: string, ts: string): void {
+    this.stmts.setResultsTs.run(ts, surveyId, channel);
+  }
+
+  /**
+   * Records (or changes) a person's answer to one question. A rating of 1 or 2 is also kept as a
+   * held feedback item, so that it can be posted (without a name) when the pulse closes with
+   * enough answers; changing it to 3 or more withdraws it. Returns the previous score, if any.
+   */
+  recordPulseAnswer(input: { surveyId: number; question: string; user: string; score: number; now: Date }): { previous: number | undefined } {
+    const respondent = this.respondent(input.surveyId, input.user);
+    return this.db.transaction(() => {
+      const previous = this.stmts.answerOf.get(input.surveyId, input.question, respondent)?.score;
+      this.stmts.upsertAnswer.run({ surveyId: input.surveyId, question: input.question, respondent, score: input.score, now: input.now.toISOString() });
+      this.holdRating({ source: 'pulse', surveyId: input.surveyId, question: input.question, requestId: null, author: input.user, score: input.score, now: input.now });
+      return { previous };
+    }).immediate();
+  }
+
+  /** Whether the person answered any question of the pulse. */
+  answeredPulse(surveyId: number, user: string): boolean {
+    return (this.stmts.answeredAny.get(surveyId, this.respondent(surveyId, user))?.n ?? 0) > 0;
+  }
+
+  /** How many answers each score got, per question. */
+  scoreCounts(surveyId: number): ScoreCount[] {
+    return this.stmts.scoreCounts.all(surveyId);
+  }
+
+  /** People who answered at least one question. */
+  respondents(surveyId: number): number {
+    return this.stmts.respondents.get(surveyId)?.n ?? 0;
+  }
+
+  /** The comments written on a pulse, oldest first (no names: the store has none to give). */
+  pulseComments(surveyId: number): string[] {
+    return this.stmts.pulseComments.all(surveyId).map((r) => r.text);
+  }
+
+  /** At closing: a question's held low ratings go out (enough answers) or are dropped, author erased. */
+  settleHeldRatings(surveyId: number, question: string, post: boolean): void {
+    (post ? this.stmts.releaseHeldPulse : this.stmts.dropHeldPulse).run(surveyId, question);
+  }
+
+  // ------------------------------------------------------------------ the question after provisioning
+
+  /**
+   * Claims asking the requester about this request, unless they were asked about another one
+   * within the cool-down (`since`). One transaction, so two namespaces ready at once ask once.
+   */
+  claimProvisioningQuestion(input: { requestId: number; requester: string; since: Date; now: Date; timing: RequestTiming }): QuestionClaim {
+    return this.db.transaction((): QuestionClaim => {
+      const existing = this.stmts.questionOf.get(input.requestId);
+      if (existing) return existing.ts ? { outcome: 'already-asked' } : { outcome: 'undelivered' };
+      const recent = this.stmts.askedSince.get({ requester: input.requester, since: input.since.toISOString(), requestId: input.requestId })?.n ?? 0;
+      if (recent > 0) return { outcome: 'cooldown' };
+      this.stmts.insertQuestion.run({
+        requestId: input.requestId,
+        askedAt: input.now.toISOString(),
+        readyMs: input.timing.readyMs ?? null,
+        approvalWaitMs: input.timing.approvalWaitMs ?? null,
+        selfServe: input.timing.selfServe ? 1 : 0,
+      });
+      return { outcome: 'claimed' };
+    }).immediate();
+  }
+
+  /** Whether the person answered a question after provisioning since `since`. */
+  answeredProvisioningSince(requester: string, since: Date): boolean {
+    return (this.stmts.answeredProvisioningSince.get({ requester, since: since.toISOString() })?.n ?? 0) > 0;
+  }
+
+  setProvisioningMessage(requestId: number, channel: string, ts: string): void {
+    this.stmts.setQuestionMessage.run(channel, ts, requestId);
+  }
+
+  provisioningQuestion(requestId: number): ProvisioningQuestion | undefined {
+    const row = this.stmts.questionOf.get(requestId);
+    return row && toQuestion(row);
+  }
+
+  /** Records (or changes) the requester's answer; a 1 or 2 is held for the next batch. */
+  recordProvisioningAnswer(input: { requestId: number; author: string; score: number; now: Date }): { previous: number | undefined } {
+    return this.db.transaction(() => {
+      const row = this.stmts.questionOf.get(input.requestId);
+      const previous = row?.score ?? undefined;
+      this.stmts.answerQuestion.run(input.score, input.now.toISOString(), input.requestId);
+      this.holdRating({ source: 'provisioning', surveyId: null, question: null, requestId: input.requestId, author: input.author, score: input.score, now: input.now });
+      return { previous };
+    }).immediate();
+  }
+
+  /** Questions asked before `askedBefore`, delivered, unanswered and never reminded. */
+  dueReminders(askedBefore: Date): ProvisioningQuestion[] {
+    return this.stmts.dueReminders.all(askedBefore.toISOString()).map(toQuestion);
+  }
+
+  /** Claims the one reminder of a question; false if it was already sent. */
+  markReminded(requestId: number, now: Date): boolean {
+    return this.stmts.markReminded.run(now.toISOString(), requestId).changes === 1;
+  }
+
+  /**
+   * When at least `min` answers have come in since the last batch, they form a batch: the held
+   * low ratings and comments after provisioning become `pending` (to be posted) and their ids
+   * are returned. Otherwise nothing changes and the list is empty.
+   */
+  releaseProvisioningBatch(min: number, now: Date): number[] {
+    return this.db.transaction(() => {
+      if ((this.stmts.unreleased.get()?.n ?? 0) < min) return [];
+      this.stmts.release.run(now.toISOString());
+      return this.stmts.releaseHeld.all('provisioning').map((r) => r.id);
+    }).immediate();
+  }
+
+  /** Questions asked in the window (delivered) and how many of them were answered. */
+  provisioningParticipation(from: Date, to: Date): { asked: number; answered: number } {
+    return this.stmts.askedBetween.get(window(from, to)) ?? { asked: 0, answered: 0 };
+  }
+
+  /** The scores of questions asked in the window. */
+  provisioningScores(from: Date, to: Date): number[] {
+    return this.stmts.scoresAskedBetween.all(window(from, to)).map((r) => r.score);
+  }
+
+  /**
+   * Answers to questions asked in the window, counted by score and by how their request went:
+   * ready within `fastReadyMs` or not, approved by the policy, by a person within
+   * `fastApprovalMs`, or later.
+   */
+  provisioningScoresByTiming(from: Date, to: Date, thresholds: { fastReadyMs: number; fastApprovalMs: number }): TimedScoreCount[] {
+    return this.stmts.ratedWithTiming.all({ ...window(from, to), ...thresholds }).map((r) => ({
+      score: r.score,
+      fast: r.fast === null ? undefined : r.fast === 1,
+      approval: r.approval === 'self-serve' || r.approval === 'quick' || r.approval === 'slow' ? r.approval : undefined,
+      n: r.n,
+    }));
+  }
+
+  // ------------------------------------------------------------------ feedback
+
+  private holdRating(input: { source: FeedbackSource; surveyId: number | null; question: string | null; requestId: number | null; author: string; score: number; now: Date }): void {
+    const held = this.stmts.heldRating.get({ source: input.source, surveyId: input.surveyId, question: input.question, requestId: input.requestId, author: input.author });
+    if (input.score > LOW) {
+      if (held) this.stmts.deleteHeld.run(held.id);
+      return;
+    }
+    if (held) {
+      this.stmts.setHeldScore.run(input.score, held.id);
+      return;
+    }
+    this.stmts.insertFeedback.run({
+      source: input.source,
+      surveyId: input.surveyId,
+      question: input.question,
+      requestId: input.requestId,
+      score: input.score,
+      text: null,
+      author: input.author,
+      anonymous: 1,
+      status: 'held',
+      now: input.now.toISOString(),
+    });
+  }
+
+  addFeedback(input: NewFeedback): FeedbackItem {
+    const info = this.stmts.insertFeedback.run({
+      source: input.source,
+      surveyId: input.surveyId ?? null,
+      question: input.question ?? null,
+      requestId: input.requestId ?? null,
+      score: null,
+      text: input.text,
+      author: input.author,
+      anonymous: input.anonymous ? 1 : 0,
+      status: input.status,
+      now: input.now.toISOString(),
+    });
+    const item = this.getFeedback(Number(info.lastInsertRowid));
+    if (!item) throw new Error('feedback was not stored');
+    return item;
+  }
+
+  getFeedback(id: number): FeedbackItem | undefined {
+    const row = this.stmts.feedbackById.get(id);
+    return row && toFeedback(row);
+  }
+
+  /** The feedback item a platform-channel message stands for. */
+  feedbackByMessage(channel: string, ts: string): FeedbackItem | undefined {
+    const row = this.stmts.feedbackByMessage.get(channel, ts);
+    return row && toFeedback(row);
+  }
+
+  /** Who wrote an item: only for relaying a reply or a "done" note to them, never for display. */
+  authorOf(id: number): string | undefined {
+    return this.stmts.authorOf.get(id)?.author ?? undefined;
+  }
+
+  /** Ids of items waiting to be posted. */
+  pendingFeedback(): number[] {
+    return this.stmts.pendingFeedback.all().map((r) => r.id);
+  }
+
+  /** Claims an item for posting; false when another poster has it. */
+  claimFeedback(id: number): boolean {
+    return this.stmts.claimFeedback.run(id).changes === 1;
+  }
+
+  unclaimFeedback(id: number): void {
+    this.stmts.unclaimFeedback.run(id);
+  }
+
+  markFeedbackPosted(id: number, channel: string, ts: string, now: Date): void {
+    this.stmts.postedFeedback.run(channel, ts, now.toISOString(), id);
+  }
+
+  /** Items left `posting` by a process that stopped become `pending` again. */
+  resetPostingFeedback(): void {
+    this.stmts.resetPosting.run();
+  }
+
+  /** Marks a comment done with what changed; false when it was already done (or is not a comment). */
+  markDone(id: number, by: string, text: string, now: Date): boolean {
+    return this.stmts.markDone.run(now.toISOString(), by, text, id).changes === 1;
+  }
+
+  /** Comments marked done in the window, oldest first (at most `limit`), and how many in all. */
+  doneBetween(from: Date, to: Date, limit: number): { total: number; items: FeedbackItem[] } {
+    const w = window(from, to);
+    return { total: this.stmts.countDoneBetween.get(w)?.n ?? 0, items: this.stmts.doneBetween.all({ ...w, limit }).map(toFeedback) };
+  }
+
+  /** Records that a thread reply was relayed; false when it already was (a redelivered event). */
+  recordRelay(channel: string, ts: string, feedbackId: number, now: Date): boolean {
+    return this.stmts.recordRelay.run(channel, ts, feedbackId, now.toISOString()).changes === 1;
+  }
+
+  // ------------------------------------------------------------------ muting
+
+  setMuted(user: string, muted: boolean, now: Date): void {
+    if (muted) this.stmts.mute.run(user, now.toISOString());
+    else this.stmts.unmute.run(user);
+  }
+
+  isMuted(user: string): boolean {
+    return (this.stmts.isMuted.get(user)?.n ?? 0) > 0;
+  }
+}
+
+function window(from: Date, to: Date): { from: string; to: string } {
+  return { from: from.toISOString(), to: to.toISOString() };
+}

@@ -1,0 +1,107 @@
+import type { Deps } from '../deps.ts';
+import type { FeedbackItem, PulseSurvey, TimedScoreCount } from '../store/surveys.ts';
+import type { Week } from './calendar.ts';
+import { pulseResults, pulseSummaries } from './survey.ts';
+import { distributionOf, emptyDistribution, summarize, type ScoreSummary } from './survey-stats.ts';
+import type { QuestionResult } from '../slack/survey.ts';
+
+/**
+ * What the digest and `/platform stats` say about surveys (docs/metrics.md, "Surveys"): the
+ * latest closed pulse with its trend, the question after provisioning in the reported week and
+ * how it relates to time to ready and approval wait, and "you said → we did".
+ */
+
+export const PULSE_TREND = 8;
+/** Time to ready, and approval wait, that count as fast, for relating satisfaction to them. */
+export const FAST_READY_MS = 60 * 60_000;
+export const FAST_APPROVAL_MS = 60 * 60_000;
+
+export interface PulseDigest {
+  survey: PulseSurvey;
+  period: string;
+  respondents: number;
+  eligible: number | undefined;
+  /** Every question of the latest pulse, with the pulse before it. */
+  results: QuestionResult[];
+  /** The first question's average over the last pulses (oldest first); undefined below the minimum. */
+  trend: { week: string; mean: number | undefined }[];
+}
+
+export interface ProvisioningDigest {
+  question: string;
+  /** Questions asked in the reported week, and how many were answered so far. */
+  asked: number;
+  answered: number;
+  summary: ScoreSummary;
+  /** Answers to questions asked in the trend window, split by how the request went. */
+  window: {
+    weeks: number;
+    /** By time to ready: within FAST_READY_MS, or slower. */
+    fast: ScoreSummary;
+    slow: ScoreSummary;
+    /** By approval wait: none (the policy approved), within FAST_APPROVAL_MS, or longer. */
+    selfServe: ScoreSummary;
+    quickApproval: ScoreSummary;
+    slowApproval: ScoreSummary;
+  };
+}
+
+export interface SurveyDigest {
+  minAnswers: number;
+  pulse: PulseDigest | undefined;
+  provisioning: ProvisioningDigest | undefined;
+  /** Comments marked done in the reported week. */
+  done: { total: number; items: FeedbackItem[] };
+}
+
+/**
+ * The survey part of the digest for `week` (the last complete week before `now`), the trend
+ * window starting at `trendStart`. Every figure is held back below `survey.minAnswers`.
+ */
+export function surveyDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date, week: Week, trendStart: Date, trendWeeks: number): SurveyDigest {
+  const min = deps.config.survey.minAnswers;
+  const surveys = deps.store.surveys;
+  const closed = surveys.closedPulses(now, PULSE_TREND);
+  const latest = closed[0];
+  let pulse: PulseDigest | undefined;
+  if (latest) {
+    const r = pulseResults(deps, latest);
+    const first = latest.questions[0]?.id ?? '';
+    const trend = [...closed].reverse().map((s) => {
+      const summary = pulseSummaries(deps, s).get(first);
+      return { week: s.week, mean: summary?.enough ? summary.mean : undefined };
+    });
+    pulse = { survey: latest, period: r.period, respondents: r.respondents, eligible: r.eligible, results: r.results, trend };
+  }
+
+  const participation = surveys.provisioningParticipation(week.start, week.end);
+  const rated = surveys.provisioningScoresByTiming(trendStart, week.end, { fastReadyMs: FAST_READY_MS, fastApprovalMs: FAST_APPROVAL_MS });
+  let provisioning: ProvisioningDigest | undefined;
+  if (participation.asked > 0 || rated.length > 0) {
+    const split = (keep: (r: TimedScoreCount) => boolean) => {
+      const d = emptyDistribution();
+      for (const r of rated) if (keep(r)) d[r.score - 1] = (d[r.score - 1] ?? 0) + r.n;
+      return summarize(d, min);
+    };
+    provisioning = {
+      question: deps.config.survey.postProvisioning.question,
+      asked: participation.asked,
+      answered: participation.answered,
+      summary: summarize(distributionOf(surveys.provisioningScores(week.start, week.end)), min),
+      window: {
+        weeks: trendWeeks,
+        fast: split((r) => r.fast === true),
+        slow: split((r) => r.fast === false),
+        selfServe: split((r) => r.approval === 'self-serve'),
+        quickApproval: split((r) => r.approval === 'quick'),
+        slowApproval: split((r) => r.approval === 'slow'),
+      },
+    };
+  }
+  return { minAnswers: min, pulse, provisioning, done: surveys.doneBetween(week.start, week.end, 5) };
+}
+
+/** Whether there is anything to say (no survey ever, nothing asked, nothing done: no section). */
+export function hasSurveyNews(d: SurveyDigest): boolean {
+  return d.pulse !== undefined || d.provisioning !== undefined || d.done.total > 0;
+}
