@@ -35,6 +35,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { SlackApiEmulator } from '../test/emulators/slack-api.ts';
 import type { ChildMessage, Invocation, ParentMessage, RunMessage, RunResult } from './load.ts';
+import { machineBusyMs } from './machine.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const REQUESTS = positiveInt(process.env.BENCH_ACK_REQUESTS, 2000);
@@ -184,17 +185,6 @@ function procCpuMs(pid: number | undefined): number | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU time used by the whole machine (all cores, excluding idle and iowait) in ms, or undefined. */
-function machineBusyMs(): number | undefined {
-  try {
-    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
-    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
-    return (user + nice + system + irq + softirq + steal) * 10;
   } catch {
     return undefined;
   }

@@ -34,7 +34,7 @@
 // (100), BENCH_PROVISION_429=0 (skip the rate-limited burst), BENCH_PROVISION_CPU_PROF=file (V8 CPU
 // profile of the burst phase, with a summary of where the time went).
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -51,6 +51,7 @@ import { SlackApiEmulator, type EmulatedMessage } from '../test/emulators/slack-
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../test/support/config.ts';
 import { readable } from '../test/support/harness.ts';
 import { sendBlockAction, sendSlashCommand, sendViewSubmission, valuesFor } from '../test/support/slack-requests.ts';
+import { machineBusyMs } from './machine.ts';
 
 const WARMUP = positiveInt(process.env.BENCH_PROVISION_WARMUP, 5);
 const SINGLE = positiveInt(process.env.BENCH_PROVISION_SINGLE, 30);
@@ -107,15 +108,6 @@ function percentile(values: readonly number[], p: number): number {
 }
 
 /** CPU time used by the whole machine (all cores, excluding idle and iowait) in ms, or undefined. */
-function machineBusyMs(): number | undefined {
-  try {
-    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
-    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
-    return (user + nice + system + irq + softirq + steal) * 10;
-  } catch {
-    return undefined;
-  }
-}
 
 async function waitFor(what: string, check: () => boolean, timeoutMs: number, everyMs = POLL_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
