@@ -74,8 +74,11 @@ test('a developer requests a namespace, an approver approves, and it is provisio
   await h.waitFor('the ready note in the thread', () => h.slack.thread(APPROVALS, card.ts).some((m) => m.text.startsWith('🎉')));
   const thread = h.slack.thread(APPROVALS, card.ts).map(readable);
   assert.ok(thread.some((m) => /✅ Approved by <@U0ALICE>/.test(m)), thread.join('\n---\n'));
-  assert.ok(thread.some((m) => /Provisioned `checkout-load` on Dev \(eu-west-1\)/.test(m)), thread.join('\n---\n'));
-  assert.ok(thread.some((m) => /`checkout-load` is ready/.test(m)), thread.join('\n---\n'));
+  assert.ok(
+    thread.some((m) => /🎉 Provisioned `checkout-load` on Dev \(eu-west-1\); <@U0DEV> has the commands to start/.test(m)),
+    thread.join('\n---\n'),
+  );
+  assert.equal(thread.length, 2, 'the decision and one progress message, nothing more');
   assert.equal(h.slack.messages(APPROVALS).length, 1, 'progress stays in the thread');
 
   // The cluster holds every object, labelled as promised.

@@ -45,7 +45,7 @@ export function runProgress(request: NamespaceRequest, clusterName: string, run:
   });
   const title =
     run.status === 'done'
-      ? `Provisioned \`${request.namespace}\` on ${escape(clusterName)}:`
+      ? `🎉 Provisioned \`${request.namespace}\` on ${escape(clusterName)}; ${user(request.requester)} has the commands to start:`
       : run.status === 'failed'
         ? `Provisioning \`${request.namespace}\` on ${escape(clusterName)} stopped:`
         : `Provisioning \`${request.namespace}\` on ${escape(clusterName)}…`;
@@ -86,11 +86,6 @@ export function namespaceReady(request: NamespaceRequest, info: ReadyInfo): Slac
     `It comes with a ${request.tier} quota, container defaults, network policies and ${request.team} access. ` +
     'Pods without resource requests get sensible defaults.';
   return simple(text);
-}
-
-/** In the thread, closing the loop for approvers. */
-export function readyPosted(request: NamespaceRequest): SlackMessage {
-  return simple(`🎉 \`${request.namespace}\` is ready. ${user(request.requester)} has the commands to start.`);
 }
 
 /** Ephemeral answers to approver clicks that change nothing. */

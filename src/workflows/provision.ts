@@ -4,7 +4,6 @@ import type { Deps } from '../deps.ts';
 import { ClusterError, errorMessage } from '../errors.ts';
 import {
   namespaceReady,
-  readyPosted,
   requesterRunFailed,
   runFailed,
   runProgress,
@@ -202,7 +201,6 @@ export async function announceOutcome(deps: Deps, requestId: number): Promise<vo
     if (!sent) return;
     ready.delivered(sent);
     deps.store.markNotified(requestId, 'ready');
-    if (request.card) await slack.post(request.card.channel, readyPosted(request), request.card.ts);
     return;
   }
   const failed = run?.steps.find((s) => s.status === 'failed');
