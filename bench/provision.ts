@@ -151,11 +151,16 @@ class SlackWatch {
     for (let i = this.seen; i < calls.length; i++) {
       const call = calls[i];
       this.arrivedAt[i] = now;
-      if (!call || call.method !== 'chat.postMessage' || !call.ok || typeof call.args.text !== 'string') continue;
-      const dm = /^🎉 Your namespace `([^`]+)` is ready/.exec(call.args.text);
-      if (dm?.[1] && !this.readyDmAt.has(dm[1])) this.readyDmAt.set(dm[1], now);
-      const note = /^🎉 `([^`]+)` is ready\./.exec(call.args.text);
-      if (note?.[1] && call.args.thread_ts !== undefined && !this.readyNoteAt.has(note[1])) this.readyNoteAt.set(note[1], now);
+      if (!call || !call.ok || typeof call.args.text !== 'string') continue;
+      if (call.method === 'chat.postMessage') {
+        const dm = /^🎉 Your namespace `([^`]+)` is ready/.exec(call.args.text);
+        if (dm?.[1] && !this.readyDmAt.has(dm[1])) this.readyDmAt.set(dm[1], now);
+      }
+      // The thread's progress message, in its final state, is the ready note for approvers.
+      if (call.method === 'chat.postMessage' || call.method === 'chat.update') {
+        const note = /^🎉 Provisioned `([^`]+)`/.exec(call.args.text);
+        if (note?.[1] && !this.readyNoteAt.has(note[1])) this.readyNoteAt.set(note[1], now);
+      }
     }
     this.seen = calls.length;
   }
@@ -399,15 +404,15 @@ async function main(): Promise<number> {
       `SELECT COUNT(*) AS n FROM runs WHERE status = 'failed' AND request_id IN (SELECT value FROM json_each(?))`,
     );
     /**
-     * Every request of a phase is through: its ready note (the last message Slipway sends) was
-     * posted, or a run failed. The store is read at most every 100 ms so that waiting costs the
+     * Every request of a phase is through: its ready note in the thread and its ready DM (the
+     * last message Slipway sends) arrived, or a run failed. The store is read at most every 100 ms so that waiting costs the
      * bot's thread next to nothing.
      */
     const allSettled = (reqs: readonly { id: number; name: string }[]) => {
       let checkedAt = 0;
       const ids = JSON.stringify(reqs.map((r) => r.id));
       return () => {
-        if (reqs.every((r) => watch.readyNoteAt.has(r.name))) return true;
+        if (reqs.every((r) => watch.readyNoteAt.has(r.name) && watch.readyDmAt.has(r.name))) return true;
         if (Date.now() - checkedAt < 100) return false;
         checkedAt = Date.now();
         return (countFailed.get(ids)?.n ?? 0) > 0;
@@ -440,8 +445,7 @@ async function main(): Promise<number> {
           if (n > 1) duplicates.push(`${r.name}: thread ${what} x${n}`);
         };
         expectReply('decision', (t) => t.startsWith(`✅ Approved by <@${APPROVER}>`));
-        expectReply('progress (final)', (t) => t.startsWith(`Provisioned \`${r.name}\``));
-        expectReply('ready note', (t) => t.startsWith(`🎉 \`${r.name}\` is ready.`));
+        expectReply('progress (final, the ready note)', (t) => t.startsWith(`🎉 Provisioned \`${r.name}\``));
       }
       return { missing, duplicates };
     };
