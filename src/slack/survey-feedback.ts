@@ -2,6 +2,7 @@ import type { KnownBlock, ModalView } from '@slack/types';
 import type { FeedbackItem } from '../store/surveys.ts';
 import { ACTION, SURVEY, SURVEY_LIMITS } from './ids.ts';
 import { escape, mrkdwn, plain, truncate, user } from './text.ts';
+import { commentInput } from './survey.ts';
 import type { SlackMessage } from './usage.ts';
 
 /**
@@ -136,20 +137,7 @@ export function feedbackModal(input: { text: string; privateMetadata: string; ch
     submit: plain('Send'),
     close: plain('Cancel'),
     blocks: [
-      {
-        type: 'input',
-        block_id: SURVEY.feedbackText,
-        label: plain('Your feedback for the platform team'),
-        element: {
-          type: 'plain_text_input',
-          action_id: ACTION.input,
-          multiline: true,
-          min_length: 2,
-          max_length: SURVEY_LIMITS.comment,
-          ...(input.text ? { initial_value: truncate(input.text, SURVEY_LIMITS.comment) } : {}),
-          placeholder: plain('What worked, what got in your way, what you wish existed'),
-        },
-      },
+      commentInput(SURVEY.feedbackText, 'Your feedback for the platform team', input.text),
       ...(input.askName ? [nameBlock] : []),
       context(
         `It is posted in ${input.channelName}${input.askName ? '' : ' without your name'}. The platform team can reply in its thread; I pass replies on to you by DM${input.askName ? '' : ' without telling them who you are'}.`,

@@ -215,21 +215,27 @@ export function commentModal(input: { question: string; privateMetadata: string;
     close: plain('Cancel'),
     blocks: [
       section(`*${escape(input.question)}*`),
-      {
-        type: 'input',
-        block_id: SURVEY.commentText,
-        label: plain('What would make it better?'),
-        element: {
-          type: 'plain_text_input',
-          action_id: ACTION.input,
-          multiline: true,
-          min_length: 2,
-          max_length: SURVEY_LIMITS.comment,
-          placeholder: plain('What worked, what got in your way, what you wish existed'),
-        },
-      },
+      commentInput(SURVEY.commentText, 'What would make it better?'),
       context(`Posted in ${input.where} without your name. The platform team can reply in its thread; I pass replies on to you by DM without telling them who you are.`),
     ],
+  };
+}
+
+/** The free-text field of the comment and feedback modals: same limits, same prompt. */
+export function commentInput(blockId: string, label: string, initial?: string): KnownBlock {
+  return {
+    type: 'input',
+    block_id: blockId,
+    label: plain(label),
+    element: {
+      type: 'plain_text_input',
+      action_id: ACTION.input,
+      multiline: true,
+      min_length: 2,
+      max_length: SURVEY_LIMITS.comment,
+      ...(initial ? { initial_value: truncate(initial, SURVEY_LIMITS.comment) } : {}),
+      placeholder: plain('What worked, what got in your way, what you wish existed'),
+    },
   };
 }
 
