@@ -16,15 +16,8 @@ export interface UsageSnapshotInput {
   runningPods: number;
 }
 
-export interface NamespaceState {
-  cluster: string;
-  namespace: string;
-  team: string | undefined;
-  requestId: number | undefined;
-  present: boolean;
-  runningPods: number;
-  at: string;
-}
+/** The latest snapshot of a namespace, as stored (`at` an ISO string). */
+export type NamespaceState = Omit<UsageSnapshotInput, 'at'> & { at: string };
 
 export interface ReadyNamespace {
   requestId: number;
