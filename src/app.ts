@@ -16,6 +16,7 @@ import { Scheduler } from './jobs/scheduler.ts';
 import type { Logger } from './log.ts';
 import { Store } from './store/store.ts';
 import { createMetrics } from './metrics.ts';
+import { createModalOpener } from './modal-opener.ts';
 import { resumeFeedback } from './workflows/feedback.ts';
 import { resumeRuns } from './workflows/provision.ts';
 import { slackErrorCode } from './workflows/present.ts';
@@ -119,6 +120,9 @@ export function createSlipway(options: SlipwayOptions): Slipway {
     token: env.slackBotToken,
     ...(socketMode ? { socketMode: true, appToken: env.slackAppToken } : { signingSecret: env.slackSigningSecret }),
     deferInitialization: true,
+    // No listener reads context.conversation; the default in-memory store would look up (and
+    // throw for) every event's channel on the way to each ack.
+    convoStore: false,
     logger: boltLogger(log),
     // In HTTP mode Bolt serves the routes next to /slack/events. In Socket Mode its HTTP server
     // cannot be given a bind address, so Slipway serves them itself (see `start`).
@@ -140,6 +144,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
     store,
     clusters: options.clusters ?? new KubeClusters(config, { onApiError: (status) => metrics.kubernetesErrors.inc({ status: String(status) }) }),
     slack: app.client,
+    modals: createModalOpener({ token: env.slackBotToken, apiUrl: env.slackApiUrl, onRateLimited: () => metrics.slackRateLimited.inc() }),
     clock: options.clock ?? systemClock,
     log,
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
@@ -205,6 +210,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
       routeServer?.closeAllConnections();
       await new Promise((resolve) => (routeServer ? routeServer.close(resolve) : resolve(undefined)));
       await scheduler.stop(5000);
+      await deps.modals.close().catch((err: unknown) => log.warn({ err }, 'error while closing Slack connections'));
       const inFlight = deps.runs.size;
       const finished = await deps.runs.drain(options.shutdownTimeoutMs ?? 20_000);
       if (inFlight > 0) log.info({ runs: inFlight, finished }, finished ? 'runs paused cleanly' : 'runs still busy at shutdown; they resume at the next start');

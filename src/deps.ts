@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import type { Clock } from './domain.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
+import type { ModalOpener } from './modal-opener.ts';
 import type { Store } from './store/store.ts';
 import type { RunTracker } from './workflows/run-tracker.ts';
 
@@ -13,6 +14,8 @@ export interface Deps {
   store: Store;
   clusters: Clusters;
   slack: WebClient;
+  /** `views.open` with a trigger id, within the trigger's 3 s. */
+  modals: ModalOpener;
   clock: Clock;
   log: Logger;
   /** Waits between retries of a step; tests pass a fast one. */

@@ -44,7 +44,7 @@ export function createMetrics() {
     }),
     slackRateLimited: new Counter({
       name: 'slipway_slack_rate_limited_total',
-      help: 'HTTP 429 answers from Slack (waited out by the client)',
+      help: 'HTTP 429 answers from Slack (waited out while the call can still succeed)',
       registers,
     }),
     kubernetesErrors: new Counter({

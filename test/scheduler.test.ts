@@ -15,6 +15,7 @@ import { createMetrics } from '../src/metrics.ts';
 import { Store } from '../src/store/store.ts';
 import { RunTracker } from '../src/workflows/run-tracker.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './support/config.ts';
+import { withoutModals } from '../src/modal-opener.ts';
 
 /**
  * The scheduler under a controllable clock: node:test's mock timers drive `Date` and `setTimeout`,
@@ -39,6 +40,7 @@ function setUp(t: TestContext, start: string, jobs: { name: string; cron: string
     store,
     clusters: new KubeClusters(config),
     slack: new WebClient('xoxb-unused'),
+    modals: withoutModals,
     clock: { now: () => new Date() },
     log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
     sleep: async () => undefined,

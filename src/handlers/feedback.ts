@@ -91,15 +91,15 @@ export async function feedbackCommand(deps: Deps, command: SlashCommand, args: s
     return;
   }
   try {
-    await deps.slack.views.open({
-      trigger_id: command.trigger_id,
-      view: feedbackModal({
+    await deps.modals.open(
+      command.trigger_id,
+      feedbackModal({
         text: args.trim(),
         askName: !always,
         channelName: platformChannelLabel(deps) ?? 'the platform channel',
         privateMetadata: JSON.stringify({ channel: command.channel_id }),
       }),
-    });
+    );
   } catch (err) {
     deps.log.error({ err }, 'could not open the feedback form');
     await reply({ text: `Sorry, I could not open the feedback form (${errorMessage(err)}). Please try again.` });

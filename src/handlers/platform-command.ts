@@ -1,6 +1,7 @@
 import type { App, RespondFn, SlashCommand } from '@slack/bolt';
 import type { Deps } from '../deps.ts';
 import { errorMessage } from '../errors.ts';
+import { SlackCallError } from '../modal-opener.ts';
 import { statsFailed } from '../slack/stats.ts';
 import { usageMessage, type SlackMessage } from '../slack/usage.ts';
 import { platformStats } from '../workflows/digest.ts';
@@ -9,18 +10,14 @@ import { requestForm } from '../workflows/request.ts';
 import { feedbackCommand } from './feedback.ts';
 import { surveysCommand } from './survey.ts';
 
-function isPlatformError(err: unknown, code: string): boolean {
-  return err instanceof Error && 'data' in err && typeof err.data === 'object' && err.data !== null && 'error' in err.data && err.data.error === code;
-}
-
 type Subcommand = (deps: Deps, command: SlashCommand, args: string, respond: RespondFn) => Promise<void>;
 
 /** `/platform new-namespace [name]`: the request form must open within the trigger's 3 s. */
 const newNamespace: Subcommand = async (deps, command, args, respond) => {
   try {
-    await deps.slack.views.open({ trigger_id: command.trigger_id, view: requestForm(deps, command.user_id, args) });
+    await deps.modals.open(command.trigger_id, requestForm(deps, command.user_id, args));
   } catch (err) {
-    if (isPlatformError(err, 'exchanged_trigger_id')) {
+    if (err instanceof SlackCallError && err.code === 'exchanged_trigger_id') {
       // A redelivery of a command whose form is already open: the first delivery used the trigger.
       deps.log.info({ user: command.user_id }, 'duplicate command delivery ignored');
       return;

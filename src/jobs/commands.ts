@@ -16,6 +16,7 @@ import { digestChart, prepareDigest } from '../workflows/digest.ts';
 import { RunTracker } from '../workflows/run-tracker.ts';
 import { JOBS } from './jobs.ts';
 import { Scheduler, type JobStatus } from './scheduler.ts';
+import { withoutModals } from '../modal-opener.ts';
 
 /** What the CLI hands these commands: config alone, or config with the Slack credentials. */
 export interface CommandContext {
@@ -40,6 +41,7 @@ export function depsFor(config: Config, store: Store, env: RuntimeEnv | undefine
     clusters: new KubeClusters(config),
     // Without credentials (listing jobs) the client is never called.
     slack: new WebClient(env?.slackBotToken, { slackApiUrl: env?.slackApiUrl, retryConfig: { retries: 2 } }),
+    modals: withoutModals,
     clock: systemClock,
     log: createLogger(env?.logLevel ?? process.env.LOG_LEVEL ?? 'warn'),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),

@@ -89,10 +89,7 @@ export async function openDenyForm(deps: Deps, requestId: number, click: Click &
   if (!request) return tell(deps, click, clickRefusals.unknown(String(requestId)));
   const why = await refusal(deps, request, click.user);
   if (why) return refuse(deps, click, request, why);
-  await deps.slack.views.open({
-    trigger_id: click.triggerId,
-    view: denyReasonModal(requestRef(requestId), JSON.stringify({ requestId, channel: click.channel })),
-  });
+  await deps.modals.open(click.triggerId, denyReasonModal(requestRef(requestId), JSON.stringify({ requestId, channel: click.channel })));
 }
 
 /** Checks a deny reason before the modal closes; errors show under the reason field. */

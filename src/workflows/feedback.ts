@@ -152,7 +152,7 @@ export async function openDoneForm(deps: Deps, input: { feedbackId: number; user
   if (!item || item.text === undefined) return void (await tell(notPlatformTeam()));
   if (!(await isApprover(deps, input.user))) return void (await tell(notPlatformTeam()));
   if (item.doneAt) return void (await tell(alreadyDone(item)));
-  await deps.slack.views.open({ trigger_id: input.triggerId, view: doneModal(item) });
+  await deps.modals.open(input.triggerId, doneModal(item));
 }
 
 /** Records what changed; field errors keep the modal open. */

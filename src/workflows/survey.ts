@@ -233,7 +233,7 @@ export function parseCommentTarget(metadata: string): CommentTarget | undefined 
 }
 
 /** "Add a comment": opens the modal, unless the pulse closed or the question is someone else's. */
-export async function openCommentForm(deps: SurveyDeps, input: Click & { triggerId: string; target: CommentTarget }): Promise<void> {
+export async function openCommentForm(deps: SurveyDeps & Pick<Deps, 'modals'>, input: Click & { triggerId: string; target: CommentTarget }): Promise<void> {
   const slack = notifier(deps);
   const where = platformChannelLabel(deps) ?? 'the platform channel';
   let question: string;
@@ -246,10 +246,7 @@ export async function openCommentForm(deps: SurveyDeps, input: Click & { trigger
     if (asked?.requester !== input.user) return;
     question = deps.config.survey.postProvisioning.question;
   }
-  await deps.slack.views.open({
-    trigger_id: input.triggerId,
-    view: commentModal({ question, where, privateMetadata: JSON.stringify(input.target) }),
-  });
+  await deps.modals.open(input.triggerId, commentModal({ question, where, privateMetadata: JSON.stringify(input.target) }));
 }
 
 /**

@@ -357,6 +357,7 @@ export class SlackApiEmulator {
   private readonly responseUrls = new Map<string, ResponseUrlRecord>();
   private readonly responseLog: ResponseUrlPost[] = [];
   private readonly rateLimits = new Map<string, { remaining: number; retryAfterSeconds: number }>();
+  private readonly stalls = new Map<string, { remaining: number; ms: number }>();
   private readonly failures = new Map<string, Failure[]>();
   private readonly warningLog: string[] = [];
   private lastOpenedViewId: string | undefined;
@@ -445,6 +446,14 @@ export class SlackApiEmulator {
   /** The next `times` calls to `method` answer HTTP 429 with `Retry-After`. */
   rateLimit(method: string, options: RateLimitOptions): void {
     this.rateLimits.set(method, { remaining: options.times, retryAfterSeconds: options.retryAfterSeconds });
+  }
+
+  /**
+   * The next `times` calls to `method` are carried out at once but answered only after `ms`, as
+   * when the network or Slack is slow: the caller cannot tell whether the call took effect.
+   */
+  stall(method: string, ms: number, times = 1): void {
+    this.stalls.set(method, { remaining: times, ms });
   }
 
   /** The next call to `method` answers `{ ok: false, error }` (queued; one per call). */
@@ -621,8 +630,14 @@ export class SlackApiEmulator {
     const reply = this.answer(method, request.error, args, bearerToken(req.headers.authorization) ?? request.formToken);
     const error = typeof reply.body.error === 'string' ? reply.body.error : undefined;
     this.callLog.push({ method, args, status: reply.status, ok: reply.body.ok === true, ...(error === undefined ? {} : { error }) });
-    res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', ...reply.headers });
-    res.end(JSON.stringify(reply.body));
+    const answer = () => {
+      res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', ...reply.headers });
+      res.end(JSON.stringify(reply.body));
+    };
+    const stall = this.stalls.get(method);
+    if (stall === undefined || stall.remaining <= 0) return answer();
+    stall.remaining -= 1;
+    setTimeout(answer, stall.ms).unref();
   }
 
   private answer(method: string, requestError: string | undefined, args: Args, token: string | undefined): Reply {
