@@ -3,9 +3,9 @@
 // Slipway, so the ack ratio measures what Slipway adds. Env: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET,
 // SLACK_API_URL, PORT.
 //
-// With BARE_OPEN_VIEW=1 it is the diagnostic control instead (bench/ack.ts, BENCH_ACK_CONTROL=1):
-// it acks, then opens Slipway's request form with `views.open` through `app.client`, as Slipway
-// does, but with the form built once at start-up from SLIPWAY_CONFIG and no database lookup. The
+// With BARE_OPEN_VIEW=1 it is the diagnostic control instead (bench/ack.ts runs it beside the other two):
+// it acks, then opens Slipway's request form with `views.open` the way Slipway does (its modal
+// opener), but with the form built once at start-up from SLIPWAY_CONFIG and no database lookup. The
 // difference between it and bare is the cost of the views.open call; between it and Slipway, the
 // cost of Slipway's own code.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -38,10 +38,12 @@ const app = new App({
 if (process.env.BARE_OPEN_VIEW === '1') {
   const { loadConfig } = await import('../src/config.ts');
   const { newNamespaceModal } = await import('../src/slack/new-namespace-modal.ts');
+  const { createModalOpener } = await import('../src/modal-opener.ts');
   const view = newNamespaceModal(loadConfig(required('SLIPWAY_CONFIG')));
+  const modals = createModalOpener({ token: required('SLACK_BOT_TOKEN'), apiUrl: required('SLACK_API_URL') });
   app.command('/platform', async ({ ack, command }) => {
     await ack();
-    await app.client.views.open({ trigger_id: command.trigger_id, view });
+    await modals.open(command.trigger_id, view);
   });
 } else {
   app.command('/platform', async ({ ack }) => ack());
