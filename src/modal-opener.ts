@@ -14,7 +14,8 @@ import { SlipwayError } from './errors.ts';
  * - It costs about 1.5 ms of CPU per call there (the whole view is serialised for a debug line
  *   even when debug is off, form-encoded, then sent through `fetch`), which is most of the CPU a
  *   command costs. Here the view is sent once as JSON, with the token in the Authorization header
- *   as Slack requires for JSON bodies.
+ *   as Slack requires for JSON bodies (api.slack.com/methods/views.open lists application/json;
+ *   python-slack-sdk's `views_open` sends the view that way).
  */
 export interface ModalOpener {
   /** Opens `view` for the person who triggered `triggerId`; throws a `SlackCallError` if Slack did not. */
