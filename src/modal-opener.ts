@@ -73,7 +73,7 @@ export function createModalOpener(options: ModalOpenerOptions): ModalOpener {
     'content-type': 'application/json; charset=utf-8',
   };
 
-  async function attempt(body: string, timeoutMs: number): Promise<Attempt> {
+  async function attempt(body: string, timeoutMs: number, retry: boolean): Promise<Attempt> {
     let response;
     try {
       response = await request(url, { method: 'POST', headers, body, dispatcher, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
@@ -82,7 +82,7 @@ export function createModalOpener(options: ModalOpenerOptions): ModalOpener {
         throw new SlackCallError('timeout', `Slack did not answer within ${deadlineMs / 1000} s`, { cause: err });
       }
       // The request may not have reached Slack (e.g. a kept-alive connection it had closed). If it
-      // did and the modal opened, the next attempt gets `exchanged_trigger_id`, which callers expect.
+      // did and the modal opened, the next attempt is told `exchanged_trigger_id` (see below).
       const reason = err instanceof Error ? err.message : String(err);
       return { done: false, waitMs: RETRY_PAUSE_MS, error: new SlackCallError('unreachable', `Slack could not be reached (${reason})`, { cause: err }) };
     }
@@ -106,6 +106,9 @@ export function createModalOpener(options: ModalOpenerOptions): ModalOpener {
     }
     if (answer.ok === true) return { done: true };
     const code = answer.error ?? `http_${statusCode}`;
+    // On a retry this means an earlier attempt whose answer was lost (or a redelivery of the same
+    // command) opened the modal: it is open either way.
+    if (retry && code === 'exchanged_trigger_id') return { done: true };
     throw new SlackCallError(code, PLAIN[code] ?? `Slack answered ${code}`, { details: answer.response_metadata?.messages ?? [] });
   }
 
@@ -114,7 +117,7 @@ export function createModalOpener(options: ModalOpenerOptions): ModalOpener {
       const started = performance.now();
       const body = JSON.stringify({ trigger_id: triggerId, view });
       for (let attempts = 1; ; attempts++) {
-        const outcome = await attempt(body, Math.max(1, deadlineMs - (performance.now() - started)));
+        const outcome = await attempt(body, Math.max(1, deadlineMs - (performance.now() - started)), attempts > 1);
         if (outcome.done) return;
         // Another attempt only if it could still start, and get an answer, before the deadline.
         const left = deadlineMs - (performance.now() - started);

@@ -52,3 +52,18 @@ test('when Slack does not answer in time the person hears so before the trigger 
   assert.equal(reply.text, 'Sorry, I could not open the request form (Slack did not answer within 2.5 s). Please try again.');
   assert.equal(h.slack.callsTo('views.open').length, 1, 'a call that may have worked is not repeated');
 });
+
+test('an answer lost on the way back is not an error: the retry finds the trigger used, and the feedback form is open', async (t) => {
+  const h = await startHarness(t);
+  h.slack.loseAnswer('views.open');
+  await h.command(PEOPLE.dev, 'feedback');
+  await h.waitFor('the retry', () => h.slack.callsTo('views.open').length === 2);
+  assert.deepEqual(
+    h.slack.callsTo('views.open').map((c) => c.error ?? 'ok'),
+    ['ok', 'exchanged_trigger_id'],
+  );
+  // Let the handler finish: an error would be posted to the response_url right after the retry.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(h.slack.views.length, 1, 'one form, open');
+  assert.equal(h.slack.responseUrlPosts.length, 0, 'no error message');
+});

@@ -358,6 +358,7 @@ export class SlackApiEmulator {
   private readonly responseLog: ResponseUrlPost[] = [];
   private readonly rateLimits = new Map<string, { remaining: number; retryAfterSeconds: number }>();
   private readonly stalls = new Map<string, { remaining: number; ms: number }>();
+  private readonly lostAnswers = new Map<string, number>();
   private readonly failures = new Map<string, Failure[]>();
   private readonly warningLog: string[] = [];
   private lastOpenedViewId: string | undefined;
@@ -454,6 +455,14 @@ export class SlackApiEmulator {
    */
   stall(method: string, ms: number, times = 1): void {
     this.stalls.set(method, { remaining: times, ms });
+  }
+
+  /**
+   * The next `times` calls to `method` are carried out, then the connection is reset before the
+   * answer is sent, as when a connection drops on the way back.
+   */
+  loseAnswer(method: string, times = 1): void {
+    this.lostAnswers.set(method, times);
   }
 
   /** The next call to `method` answers `{ ok: false, error }` (queued; one per call). */
@@ -634,6 +643,12 @@ export class SlackApiEmulator {
       res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', ...reply.headers });
       res.end(JSON.stringify(reply.body));
     };
+    const lost = this.lostAnswers.get(method) ?? 0;
+    if (lost > 0) {
+      this.lostAnswers.set(method, lost - 1);
+      req.socket.destroy();
+      return;
+    }
     const stall = this.stalls.get(method);
     if (stall === undefined || stall.remaining <= 0) return answer();
     stall.remaining -= 1;
