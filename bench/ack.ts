@@ -587,15 +587,15 @@ async function main(): Promise<number> {
     console.log(`Targets (Slipway p99 <= ${P99_RATIO_MAX}x bare Bolt's, req/s >= ${RPS_RATIO_MIN}x): ${targetsMet ? 'met' : 'NOT MET'}.`);
     if (!targetsMet && !RATE) {
       // What any app that opens a modal can reach here: its own process needs the CPU of the ack
-      // plus the views.open exchange, so even with Slack on another machine its single thread
-      // caps its throughput at bare's CPU per request over its own.
+      // plus the views.open exchange, so even with Slack on another machine its one JavaScript
+      // thread caps its throughput at about bare's CPU per request over its own.
       for (const run of runs) {
         const [bare, control] = [run.stats.get('bare'), run.stats.get('control')];
         if (!bare?.cpu || !control?.cpu) continue;
         const cap = (bare.cpu.app / bare.requests) / (control.cpu.app / control.requests);
         console.log(
           `Floor at ${run.concurrency}: bare Bolt + one views.open reached req/s x${(control.rps / bare.rps).toFixed(2)} and p99 x${(control.p99 / bare.p99).toFixed(2)} of bare Bolt; ` +
-            `its CPU per request alone caps it at x${cap.toFixed(2)}.`,
+            `its CPU per request alone caps it at about x${cap.toFixed(2)}.`,
         );
       }
     }

@@ -3,9 +3,9 @@
 // Slipway, so the ack ratio measures what Slipway adds. Env: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET,
 // SLACK_API_URL, PORT.
 //
-// With BARE_OPEN_VIEW=1 it is the diagnostic control instead (bench/ack.ts runs it beside the other two):
-// it acks, then opens Slipway's request form with `views.open` the way Slipway does (its modal
-// opener), but with the form built once at start-up from SLIPWAY_CONFIG and no database lookup. The
+// With BARE_OPEN_VIEW=1 it is the control that bench/ack.ts runs beside the other two: it acks,
+// then opens Slipway's request form with `views.open` the way Slipway does (its modal opener),
+// but with the form built once at start-up from SLIPWAY_CONFIG and no database lookup. The
 // difference between it and bare is the cost of the views.open call; between it and Slipway, the
 // cost of Slipway's own code.
 import type { IncomingMessage, ServerResponse } from 'node:http';
