@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.ts';
-import { renderTrendChart, type ChartWeek } from '../chart/trend-chart.ts';
+import type { ChartWeek } from '../chart/trend-chart.ts';
 import { errorMessage, SlipwayError } from '../errors.ts';
 import { digestMessage, formatDuration } from '../slack/digest.ts';
 import { statsMessage } from '../slack/stats.ts';
@@ -72,8 +72,12 @@ function chartWeeks(trend: readonly TrendPoint[]): ChartWeek[] {
   return trend.map((t) => ({ label: t.week.short, requests: t.requests, medianTimeToReadyMs: t.medianTimeToReadyMs }));
 }
 
-/** The 8-week chart as a PNG. */
+/**
+ * The 8-week chart as a PNG. The chart libraries (vega, vega-lite, resvg: about 20 MB of heap and
+ * half a second) load with the first digest rather than with the bot.
+ */
 export async function digestChart(report: AdoptionReport): Promise<DigestChart> {
+  const { renderTrendChart } = await import('../chart/trend-chart.ts');
   const weeks = chartWeeks(report.trend);
   const png = await renderTrendChart(weeks, `Slipway adoption · last ${weeks.length} weeks`, `Weeks start on Monday (${report.timeZone})`);
   const described = weeks
