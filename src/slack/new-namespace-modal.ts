@@ -1,7 +1,7 @@
 import type { ModalView, Option, PlainTextOption } from '@slack/types';
 import type { Config } from '../config.ts';
 import { ACTION, BLOCK, CALLBACK, LIMITS } from './ids.ts';
-import { plain, truncate } from './text.ts';
+import { multilineInput, plain, truncate } from './text.ts';
 
 export interface ModalDefaults {
   name?: string | undefined;
@@ -69,20 +69,14 @@ export function newNamespaceModal(config: Config, defaults: ModalDefaults = {}):
           ...(defaults.name ? { initial_value: truncate(defaults.name, LIMITS.name) } : {}),
         },
       },
-      {
-        type: 'input',
-        block_id: BLOCK.purpose,
-        label: plain('What is it for?'),
-        hint: plain('Shown to approvers and kept on the namespace.'),
-        element: {
-          type: 'plain_text_input',
-          action_id: ACTION.input,
-          multiline: true,
-          min_length: 3,
-          max_length: LIMITS.purpose,
-          placeholder: plain('e.g. Load tests for the new checkout service'),
-        },
-      },
+      multilineInput({
+        blockId: BLOCK.purpose,
+        label: 'What is it for?',
+        hint: 'Shown to approvers and kept on the namespace.',
+        minLength: 3,
+        maxLength: LIMITS.purpose,
+        placeholder: 'e.g. Load tests for the new checkout service',
+      }),
       {
         type: 'input',
         block_id: BLOCK.expiry,
@@ -105,19 +99,13 @@ export function denyReasonModal(requestRef: string, privateMetadata: string): Mo
     submit: plain('Deny'),
     close: plain('Cancel'),
     blocks: [
-      {
-        type: 'input',
-        block_id: BLOCK.denyReason,
-        label: plain('Why? The requester will see this.'),
-        element: {
-          type: 'plain_text_input',
-          action_id: ACTION.input,
-          multiline: true,
-          min_length: 3,
-          max_length: LIMITS.denyReason,
-          placeholder: plain('e.g. Please use the shared staging namespace for this'),
-        },
-      },
+      multilineInput({
+        blockId: BLOCK.denyReason,
+        label: 'Why? The requester will see this.',
+        minLength: 3,
+        maxLength: LIMITS.denyReason,
+        placeholder: 'e.g. Please use the shared staging namespace for this',
+      }),
     ],
   };
 }

@@ -1,7 +1,7 @@
 import type { KnownBlock, ModalView } from '@slack/types';
 import type { FeedbackItem } from '../store/surveys.ts';
 import { ACTION, SURVEY, SURVEY_LIMITS } from './ids.ts';
-import { escape, mrkdwn, plain, truncate, user } from './text.ts';
+import { escape, mrkdwn, multilineInput, plain, truncate, user } from './text.ts';
 import { commentInput } from './survey.ts';
 import type { SlackMessage } from './usage.ts';
 
@@ -67,20 +67,14 @@ export function doneModal(item: FeedbackItem): ModalView {
     close: plain('Cancel'),
     blocks: [
       section(`*They said*\n${quote(item.text ?? '', 1500)}`),
-      {
-        type: 'input',
-        block_id: SURVEY.doneText,
-        label: plain('What did you change?'),
-        hint: plain('They get it by DM ("you said → we did"), and it is listed in the weekly digest.'),
-        element: {
-          type: 'plain_text_input',
-          action_id: ACTION.input,
-          multiline: true,
-          min_length: 3,
-          max_length: SURVEY_LIMITS.doneText,
-          placeholder: plain('e.g. The ready message now says how to get kubectl access'),
-        },
-      },
+      multilineInput({
+        blockId: SURVEY.doneText,
+        label: 'What did you change?',
+        hint: 'They get it by DM ("you said → we did"), and it is listed in the weekly digest.',
+        minLength: 3,
+        maxLength: SURVEY_LIMITS.doneText,
+        placeholder: 'e.g. The ready message now says how to get kubectl access',
+      }),
     ],
   };
 }

@@ -1,8 +1,8 @@
 import type { ActionsBlock, Button, KnownBlock, ModalView } from '@slack/types';
 import type { PulseSurvey, SurveyQuestion } from '../store/surveys.ts';
 import { PARTICIPATION_AIM, type ScoreSummary } from '../workflows/survey-stats.ts';
-import { ACTION, SURVEY, SURVEY_LIMITS } from './ids.ts';
-import { escape, mrkdwn, plain, truncate } from './text.ts';
+import { SURVEY, SURVEY_LIMITS } from './ids.ts';
+import { escape, mrkdwn, multilineInput, plain, truncate } from './text.ts';
 import type { SlackMessage } from './usage.ts';
 
 /**
@@ -223,20 +223,14 @@ export function commentModal(input: { question: string; privateMetadata: string;
 
 /** The free-text field of the comment and feedback modals: same limits, same prompt. */
 export function commentInput(blockId: string, label: string, initial?: string): KnownBlock {
-  return {
-    type: 'input',
-    block_id: blockId,
-    label: plain(label),
-    element: {
-      type: 'plain_text_input',
-      action_id: ACTION.input,
-      multiline: true,
-      min_length: 2,
-      max_length: SURVEY_LIMITS.comment,
-      ...(initial ? { initial_value: truncate(initial, SURVEY_LIMITS.comment) } : {}),
-      placeholder: plain('What worked, what got in your way, what you wish existed'),
-    },
-  };
+  return multilineInput({
+    blockId,
+    label,
+    minLength: 2,
+    maxLength: SURVEY_LIMITS.comment,
+    initial,
+    placeholder: 'What worked, what got in your way, what you wish existed',
+  });
 }
 
 // ------------------------------------------------------------------ the question after provisioning

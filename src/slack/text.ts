@@ -1,4 +1,5 @@
-import type { PlainTextElement, MrkdwnElement } from '@slack/types';
+import type { InputBlock, MrkdwnElement, PlainTextElement } from '@slack/types';
+import { ACTION } from './ids.ts';
 
 export const plain = (text: string): PlainTextElement => ({ type: 'plain_text', text: truncate(text, 3000), emoji: true });
 export const mrkdwn = (text: string): MrkdwnElement => ({ type: 'mrkdwn', text: truncate(text, 3000) });
@@ -14,6 +15,33 @@ export function escape(text: string): string {
 }
 
 export const user = (id: string): string => `<@${id}>`;
+
+/** A modal's free-text question: an input block around a multi-line field with its length limits. */
+export function multilineInput(input: {
+  blockId: string;
+  label: string;
+  hint?: string;
+  minLength: number;
+  maxLength: number;
+  placeholder: string;
+  initial?: string | undefined;
+}): InputBlock {
+  return {
+    type: 'input',
+    block_id: input.blockId,
+    label: plain(input.label),
+    ...(input.hint ? { hint: plain(input.hint) } : {}),
+    element: {
+      type: 'plain_text_input',
+      action_id: ACTION.input,
+      multiline: true,
+      min_length: input.minLength,
+      max_length: input.maxLength,
+      ...(input.initial ? { initial_value: truncate(input.initial, input.maxLength) } : {}),
+      placeholder: plain(input.placeholder),
+    },
+  };
+}
 
 /** How a provisioning step's state shows in Slack. */
 export const STEP_ICON = { pending: '▫️', running: '⏳', done: '✅', failed: '❌' } as const;
