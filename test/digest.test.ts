@@ -70,6 +70,16 @@ function crc32(buf: Buffer): number {
 }
 
 /** Every text a reader sees in the blocks, and the limits Slack enforces on them (REFERENCE §1.6). */
+/** Runs the digest job and returns the digest as people read it, checked against Slack's limits. */
+async function postedDigest(h: Harness): Promise<string> {
+  const outcome = await h.slipway.scheduler.run('digest', 'manual');
+  assert.equal(outcome.status, 'ok', outcome.error);
+  const [digest] = h.slack.messages(PLATFORM);
+  assert.ok(digest);
+  assertWithinLimits(digest);
+  return readable(digest);
+}
+
 function assertWithinLimits(message: EmulatedMessage): void {
   const blocks = message.blocks as { type: string; text?: { text: string }; fields?: { text: string }[]; elements?: { text?: string }[] }[];
   assert.ok(blocks.length <= 50, `${blocks.length} blocks`);
@@ -139,12 +149,7 @@ test('the weekly digest goes to the platform channel, readable at a glance, with
 test('a week without activity reads as a quiet week, not a wall of zeros', async (t) => {
   const h = await startHarness(t, { clock });
   appendRequest(h.slipway.deps.store, { team: 'payments', at: '2026-11-10T09:00:00Z', auto: true, decideAfter: 1000, readyAfter: 60_000 });
-  const outcome = await h.slipway.scheduler.run('digest', 'manual');
-  assert.equal(outcome.status, 'ok', outcome.error);
-  const [digest] = h.slack.messages(PLATFORM);
-  assert.ok(digest);
-  assertWithinLimits(digest);
-  const text = readable(digest);
+  const text = await postedDigest(h);
   assert.match(text, /😴 \*A quiet week\.\* No requests, no decisions, nothing provisioned, and no namespace ran pods\. The week before: 1 request, 1 namespace ready\./);
   assert.doesNotMatch(text, /\*Requests\*/, 'no grid of zeros');
   assert.match(text, /⚠️ \*Needs attention\*\n• \*Adoption\* down 100% \(50% → 0%\)/);
@@ -178,12 +183,7 @@ test('a huge week stays within Slack limits: lists are cut and say how many more
       store.adoption.insertSnapshots([{ at: new Date('2026-10-01T00:00:00Z'), cluster: 'dev-eu', namespace, team, requestId: id, present: true, runningPods: 0 }]);
     });
   })();
-  const outcome = await h.slipway.scheduler.run('digest', 'manual');
-  assert.equal(outcome.status, 'ok', outcome.error);
-  const [digest] = h.slack.messages(PLATFORM);
-  assert.ok(digest);
-  assertWithinLimits(digest);
-  const text = readable(digest);
+  const text = await postedDigest(h);
   assert.match(text, /🎉 \*New to the platform:\* .* and 290 more/);
   assert.match(text, /💤 \*Idle namespaces\* \(no running pods for 14\+ days\): 300\n/);
   assert.match(text, /…and 290 more/);

@@ -201,36 +201,18 @@ export async function sendBlockAction(baseUrl: string, secret: string, input: Bl
 
 /** A `view_submission` of `view` with `values` as its state. */
 export async function sendViewSubmission(baseUrl: string, secret: string, input: ViewSubmissionInput): Promise<SlackReply> {
-  const team = workspace(input);
   const payload = {
-    type: 'view_submission',
-    team: { id: team.teamId, domain: team.teamDomain },
-    user: userJson(input.userId, input.userName, team.teamId),
-    api_app_id: team.apiAppId,
-    token: VERIFICATION_TOKEN,
+    ...interaction('view_submission', input),
     trigger_id: input.triggerId ?? fakeTriggerId(),
     view: { ...input.view, state: { values: input.values } },
     response_urls: [],
-    is_enterprise_install: false,
-    enterprise: null,
   };
   return postToBot(baseUrl, secret, payloadBody(payload), input);
 }
 
 /** A `view_closed` event (sent only for views opened with `notify_on_close: true`). */
 export async function sendViewClosed(baseUrl: string, secret: string, input: ViewClosedInput): Promise<SlackReply> {
-  const team = workspace(input);
-  const payload = {
-    type: 'view_closed',
-    team: { id: team.teamId, domain: team.teamDomain },
-    user: userJson(input.userId, input.userName, team.teamId),
-    api_app_id: team.apiAppId,
-    token: VERIFICATION_TOKEN,
-    view: input.view,
-    is_cleared: input.isCleared === true,
-    is_enterprise_install: false,
-    enterprise: null,
-  };
+  const payload = { ...interaction('view_closed', input), view: input.view, is_cleared: input.isCleared === true };
   return postToBot(baseUrl, secret, payloadBody(payload), input);
 }
 
@@ -280,16 +262,7 @@ export function blockActionPayload(input: BlockActionInput): JsonObject {
   if (source === undefined) throw new Error('sendBlockAction: pass the message or the view the element is in');
   const { block, element } = findElement(source.blocks ?? [], input.actionId, input.blockId);
   const action = { ...actionFields(element, input.value, `action ${input.actionId}`), action_id: input.actionId, block_id: String(block.block_id), action_ts: input.actionTs ?? actionTs() };
-  const common = {
-    type: 'block_actions',
-    user: userJson(input.userId, input.userName, team.teamId),
-    api_app_id: team.apiAppId,
-    token: VERIFICATION_TOKEN,
-    trigger_id: input.triggerId ?? fakeTriggerId(),
-    team: { id: team.teamId, domain: team.teamDomain },
-    enterprise: null,
-    is_enterprise_install: false,
-  };
+  const common = { ...interaction('block_actions', input), trigger_id: input.triggerId ?? fakeTriggerId() };
   if (input.message !== undefined) {
     const message = input.message;
     return {
@@ -495,6 +468,20 @@ function messageJson(message: MessageLike, teamId: string): JsonObject {
     team: teamId,
     blocks: message.blocks ?? [],
     ...(message.threadTs === undefined ? {} : { thread_ts: message.threadTs }),
+  };
+}
+
+/** What every interaction payload carries (block_actions, view_submission, view_closed). */
+function interaction(type: string, input: WorkspaceOptions & { userId: string; userName?: string | undefined }): JsonObject {
+  const team = workspace(input);
+  return {
+    type,
+    team: { id: team.teamId, domain: team.teamDomain },
+    user: userJson(input.userId, input.userName, team.teamId),
+    api_app_id: team.apiAppId,
+    token: VERIFICATION_TOKEN,
+    is_enterprise_install: false,
+    enterprise: null,
   };
 }
 
