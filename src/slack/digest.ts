@@ -1,6 +1,6 @@
 import type { KnownBlock, MrkdwnElement } from '@slack/types';
 import type { AdoptionReport, IdleNamespace, MetricChange, NewTeam, TrendPoint } from '../workflows/adoption-metrics.ts';
-import { escape, mrkdwn, plain, truncate, user } from './text.ts';
+import { context, escape, mrkdwn, plain, plural, section, truncate, user } from './text.ts';
 import type { SlackMessage } from './usage.ts';
 
 /**
@@ -24,7 +24,6 @@ export interface DigestOptions {
 
 const SPARK = '▁▂▃▄▅▆▇█';
 const MAX_FIELD = 2000;
-const MAX_SECTION = 3000;
 
 /** `45s`, `4m 10s`, `42m`, `3h 5m`, `2d 4h`. */
 export function formatDuration(ms: number | undefined): string {
@@ -78,13 +77,6 @@ function field(title: string, value: string, ...changes: string[]): MrkdwnElemen
   return mrkdwn(truncate(`*${title}*\n${value}${change ? `\n${change}` : ''}`, MAX_FIELD));
 }
 
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
-function section(text: string): KnownBlock {
-  return { type: 'section', text: mrkdwn(truncate(text, MAX_SECTION)) };
-}
 
 function regressionLine(c: MetricChange): string {
   const value = (v: number | undefined) => (c.unit === 'duration' ? formatDuration(v) : c.unit === 'share' ? formatShare(v) : String(v ?? '–'));
@@ -218,7 +210,7 @@ export function digestMessage(report: AdoptionReport, options: DigestOptions, se
         ? ` The week before: ${plural(before.requests, 'request')}, ${plural(before.namespacesReady, 'namespace')} ready.`
         : '';
     blocks.push(section(`😴 *A quiet week.* No requests, no decisions, nothing provisioned, and no namespace ran pods.${last}`));
-    blocks.push({ type: 'context', elements: [mrkdwn(`${m.activeTeams.length} of ${teamCount} teams active · ${formatShare(m.adoption)} adoption`)] });
+    blocks.push(context(`${m.activeTeams.length} of ${teamCount} teams active · ${formatShare(m.adoption)} adoption`));
   } else {
     blocks.push({ type: 'section', fields: keyNumbers(report, teamCount) });
   }

@@ -2,11 +2,11 @@ import type { KnownBlock } from '@slack/types';
 import { requestRef, type NamespaceRequest, type Run } from '../domain.ts';
 import { decisionLine, retryActions } from './request-card.ts';
 import type { SlackMessage } from './usage.ts';
-import { STEP_ICON, escape, mrkdwn, user } from './text.ts';
+import { STEP_ICON, escape, section, user } from './text.ts';
 
 const simple = (text: string, extra: KnownBlock[] = []): SlackMessage => ({
   text,
-  blocks: [{ type: 'section', text: mrkdwn(text) }, ...extra],
+  blocks: [section(text), ...extra],
 });
 
 /** To the requester, right after a valid submission. */
@@ -49,7 +49,7 @@ export function runProgress(request: NamespaceRequest, clusterName: string, run:
       : run.status === 'failed'
         ? `Provisioning \`${request.namespace}\` on ${escape(clusterName)} stopped:`
         : `Provisioning \`${request.namespace}\` on ${escape(clusterName)}…`;
-  return { text: `${title}\n${lines.join('\n')}`, blocks: [{ type: 'section', text: mrkdwn(`${title}\n${lines.join('\n')}`) }] };
+  return { text: `${title}\n${lines.join('\n')}`, blocks: [section(`${title}\n${lines.join('\n')}`)] };
 }
 
 /** In the card's thread: what failed, in plain words, with a Retry button for approvers. */

@@ -1,8 +1,8 @@
-import type { ActionsBlock, ContextBlock, KnownBlock, SectionBlock } from '@slack/types';
+import type { ActionsBlock, KnownBlock } from '@slack/types';
 import { requestRef, type NamespaceRequest, type Run } from '../domain.ts';
 import { ACTION, BLOCK } from './ids.ts';
 import type { SlackMessage } from './usage.ts';
-import { STEP_ICON, escape, mrkdwn, plain, truncate, user } from './text.ts';
+import { STEP_ICON, context, escape, mrkdwn, plain, section, truncate, user } from './text.ts';
 
 /** What a request card shows besides the request itself; names are display names. */
 export interface CardContext {
@@ -27,7 +27,7 @@ export function requestCard(request: NamespaceRequest, ctx: CardContext): SlackM
   const blocks: KnownBlock[] = [
     { type: 'header', text: plain(truncate(`${ref}: namespace ${request.namespace}`, 150)) },
     { type: 'section', fields: fields.map(mrkdwn) },
-    { type: 'section', text: mrkdwn(`*Why*\n>${escape(request.purpose).replace(/\n/g, '\n>')}`) },
+    section(`*Why*\n>${escape(request.purpose).replace(/\n/g, '\n>')}`),
     {
       type: 'section',
       text: mrkdwn(truncate(`*What it gets*\n${ctx.defaults.map((d) => `• ${d}`).join('\n')}`, 3000)),
@@ -60,15 +60,15 @@ function statusBlocks(request: NamespaceRequest, run: Run | undefined): KnownBlo
       ],
     };
     return [
-      { type: 'context', elements: [mrkdwn('Waiting for an approver. Discuss in the thread.')] },
+      context('Waiting for an approver. Discuss in the thread.'),
       actions,
     ];
   }
-  const blocks: KnownBlock[] = [{ type: 'context', elements: [mrkdwn(decisionLine(request))] } satisfies ContextBlock];
+  const blocks: KnownBlock[] = [context(decisionLine(request))];
   if (request.status === 'denied') return blocks;
   if (run) {
     const steps = run.steps.map((s) => `${STEP_ICON[s.status]} ${s.name}`).join('   ');
-    blocks.push({ type: 'section', text: mrkdwn(`*${statusTitle(request, run)}*\n${steps}`) } satisfies SectionBlock);
+    blocks.push(section(`*${statusTitle(request, run)}*\n${steps}`));
   }
   if (run?.status === 'failed') blocks.push(retryActions(run));
   return blocks;

@@ -2,7 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import { requestRef, type NamespaceRequest, type Run } from '../domain.ts';
 import { decisionLine } from './request-card.ts';
 import type { SlackMessage } from './usage.ts';
-import { STEP_ICON, escape, mrkdwn, truncate, user } from './text.ts';
+import { STEP_ICON, context, escape, section, truncate, user } from './text.ts';
 
 const STATUS_WORD = {
   pending: '⏳ waiting for approval',
@@ -18,15 +18,15 @@ export function statusMessage(request: NamespaceRequest, clusterName: string, ru
   const summary =
     `*${ref}* · namespace \`${request.namespace}\` on ${escape(clusterName)} · ${STATUS_WORD[request.status]}\n` +
     `Requested by ${user(request.requester)} for ${request.team} (${request.environment}, ${request.tier}) on ${request.createdAt.slice(0, 16).replace('T', ' ')} UTC`;
-  const blocks: KnownBlock[] = [{ type: 'section', text: mrkdwn(summary) }];
-  if (request.status !== 'pending') blocks.push({ type: 'context', elements: [mrkdwn(decisionLine(request))] });
+  const blocks: KnownBlock[] = [section(summary)];
+  if (request.status !== 'pending') blocks.push(context(decisionLine(request)));
   if (run) {
     const lines = run.steps.map((s) => {
       const attempts = s.attempts === 1 ? '1 attempt' : `${s.attempts} attempts`;
       const error = s.lastError && s.status !== 'done' ? `\n      last error: ${escape(truncate(s.lastError, 300))}` : '';
       return `${STEP_ICON[s.status]} *${s.name}*: ${s.status}, ${attempts}${error}`;
     });
-    blocks.push({ type: 'section', text: mrkdwn(truncate(`*Run ${run.id}* (${run.status})\n${lines.join('\n')}`, 3000)) });
+    blocks.push(section(`*Run ${run.id}* (${run.status})\n${lines.join('\n')}`));
   }
   return { text: summary, blocks };
 }
@@ -35,5 +35,5 @@ export function statusNotFound(query: string): SlackMessage {
   const text = query
     ? `I found no request or namespace called \`${escape(query)}\`. Use a request id like \`R-12\` or a namespace name.`
     : 'Which request? Try `/platform status R-12` or `/platform status <namespace>`.';
-  return { text, blocks: [{ type: 'section', text: mrkdwn(text) }] };
+  return { text, blocks: [section(text)] };
 }

@@ -2,7 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import type { SurveyDigest } from '../workflows/survey-report.ts';
 import { PARTICIPATION_AIM, type ScoreSummary } from '../workflows/survey-stats.ts';
 import { changeLine, formatInterval, formatMean, formatPercent, notEnough, participationLine, scoreLine } from './survey.ts';
-import { escape, mrkdwn, truncate } from './text.ts';
+import { escape, section, truncate } from './text.ts';
 
 /**
  * The survey section of the weekly digest and `/platform stats` (pure): the latest pulse with its
@@ -11,9 +11,7 @@ import { escape, mrkdwn, truncate } from './text.ts';
  */
 
 const SPARK = '▁▂▃▄▅▆▇█';
-const MAX_SECTION = 3000;
 
-const section = (text: string): KnownBlock => ({ type: 'section', text: mrkdwn(truncate(text, MAX_SECTION)) });
 
 /** Averages on the 1-5 scale as bars (1 = ▁, 5 = █); `·` where there were too few answers. */
 export function scoreSparkline(means: readonly (number | undefined)[]): string {

@@ -1,7 +1,7 @@
 import type { KnownBlock, ModalView } from '@slack/types';
 import type { FeedbackItem } from '../store/surveys.ts';
 import { ACTION, SURVEY, SURVEY_LIMITS } from './ids.ts';
-import { escape, mrkdwn, multilineInput, plain, truncate, user } from './text.ts';
+import { context, escape, multilineInput, plain, section, truncate, user } from './text.ts';
 import { commentInput } from './survey.ts';
 import type { SlackMessage } from './usage.ts';
 
@@ -11,8 +11,6 @@ import type { SlackMessage } from './usage.ts';
  * `/platform feedback` sent without the anonymous box ticked; `named` is undefined otherwise.
  */
 
-const section = (text: string): KnownBlock => ({ type: 'section', text: mrkdwn(truncate(text, 3000)) });
-const context = (text: string): KnownBlock => ({ type: 'context', elements: [mrkdwn(truncate(text, 3000))] });
 const quote = (text: string, max = 2000) => `>${truncate(escape(text), max).replace(/\n/g, '\n>')}`;
 
 export interface FeedbackContext {

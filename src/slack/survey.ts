@@ -2,7 +2,7 @@ import type { ActionsBlock, Button, KnownBlock, ModalView } from '@slack/types';
 import type { PulseSurvey, SurveyQuestion } from '../store/surveys.ts';
 import { PARTICIPATION_AIM, type ScoreSummary } from '../workflows/survey-stats.ts';
 import { SURVEY, SURVEY_LIMITS } from './ids.ts';
-import { escape, mrkdwn, multilineInput, plain, truncate } from './text.ts';
+import { context, escape, multilineInput, plain, plural, section, truncate } from './text.ts';
 import type { SlackMessage } from './usage.ts';
 
 /**
@@ -11,10 +11,7 @@ import type { SlackMessage } from './usage.ts';
  * and summaries are built from counts.
  */
 
-const MAX_SECTION = 3000;
 
-const section = (text: string): KnownBlock => ({ type: 'section', text: mrkdwn(truncate(text, MAX_SECTION)) });
-const context = (text: string): KnownBlock => ({ type: 'context', elements: [mrkdwn(truncate(text, MAX_SECTION))] });
 
 /** `3.9`; the 1-5 mean with one decimal. */
 export function formatMean(mean: number | undefined): string {
@@ -59,9 +56,6 @@ export function participationLine(answered: number, eligible: number | undefined
   return `${answered} of ${eligible} ${who} answered (${formatPercent(share)})${flag}`;
 }
 
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
 
 /** The five answer buttons: `1 · Very hard` … `5 · Very easy`. */
 function scaleButtons(actionPrefix: string, labels: readonly string[], value: (score: number) => string): Button[] {

@@ -1,8 +1,15 @@
-import type { InputBlock, MrkdwnElement, PlainTextElement } from '@slack/types';
+import type { InputBlock, KnownBlock, MrkdwnElement, PlainTextElement } from '@slack/types';
 import { ACTION } from './ids.ts';
 
 export const plain = (text: string): PlainTextElement => ({ type: 'plain_text', text: truncate(text, 3000), emoji: true });
 export const mrkdwn = (text: string): MrkdwnElement => ({ type: 'mrkdwn', text: truncate(text, 3000) });
+export const section = (text: string): KnownBlock => ({ type: 'section', text: mrkdwn(text) });
+export const context = (text: string): KnownBlock => ({ type: 'context', elements: [mrkdwn(text)] });
+
+/** `1 request`, `2 requests`. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
 
 /** Cuts text to Slack's limit for a field, marking the cut. */
 export function truncate(text: string, max: number): string {

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import { mrkdwn } from './text.ts';
+import { section } from './text.ts';
 
 export interface SlackMessage {
   text: string;
@@ -22,8 +22,8 @@ export function usageMessage(command: string, unknown?: string): SlackMessage {
   return {
     text: `${intro}\n${commands.join('\n')}`,
     blocks: [
-      { type: 'section', text: mrkdwn(intro) },
-      { type: 'section', text: mrkdwn(commands.map((c) => `• ${c}`).join('\n')) },
+      section(intro),
+      section(commands.map((c) => `• ${c}`).join('\n')),
     ],
   };
 }
