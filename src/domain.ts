@@ -55,6 +55,12 @@ export function requestRef(id: number): string {
   return `R-${id}`;
 }
 
+/** Where a button click came from: answers to it go to the clicker, in that channel, ephemerally. */
+export interface Click {
+  user: string;
+  channel: string;
+}
+
 /** Accepts `R-42`, `r-42`, `#42` or `42`. */
 export function parseRequestRef(text: string): number | undefined {
   const match = /^(?:r-|#)?(\d+)$/i.exec(text.trim());

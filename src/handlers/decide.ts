@@ -3,10 +3,7 @@ import type { Deps } from '../deps.ts';
 import { readValue } from '../slack/form-state.ts';
 import { ACTION, BLOCK, CALLBACK } from '../slack/ids.ts';
 import { announceDenial, approve, deny, openDenyForm, retryRun } from '../workflows/decide.ts';
-
-function clickOf(body: BlockAction<ButtonAction>) {
-  return { user: body.user.id, channel: body.channel?.id ?? body.container.channel_id ?? '' };
-}
+import { clickOf } from './click.ts';
 
 /** Approve, Deny (with its reason modal) and Retry on the request card and its thread. */
 export function register(app: App, deps: Deps): void {

@@ -5,6 +5,7 @@ import { readValue } from '../slack/form-state.ts';
 import { ACTION, SURVEY } from '../slack/ids.ts';
 import { feedbackModal, feedbackThanks, feedbackThanksView } from '../slack/survey-feedback.ts';
 import { announceDone, checkFeedbackText, markDone, openDoneForm, platformChannelLabel, relayReply, submitFeedback } from '../workflows/feedback.ts';
+import { clickOf } from './click.ts';
 
 /** A human's reply in a thread, as the Events API `message` event carries it. */
 interface ThreadReply {
@@ -54,8 +55,7 @@ export function register(app: App, deps: Deps): void {
 
   app.action<BlockAction<ButtonAction>>(SURVEY.markDone, async ({ ack, body, action }) => {
     await ack();
-    const channel = body.channel?.id ?? body.container.channel_id ?? '';
-    await openDoneForm(deps, { feedbackId: Number(action.value), user: body.user.id, channel, triggerId: body.trigger_id });
+    await openDoneForm(deps, { feedbackId: Number(action.value), ...clickOf(body), triggerId: body.trigger_id });
   });
 
   app.view(SURVEY.doneModal, async ({ ack, body, view }) => {

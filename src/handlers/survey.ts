@@ -5,11 +5,7 @@ import { SURVEY } from '../slack/ids.ts';
 import { surveysPreference } from '../slack/survey.ts';
 import { answerPulse, openCommentForm, parseCommentTarget, setSurveys, submitComment } from '../workflows/survey.ts';
 import { answerProvisioning } from '../workflows/survey-provisioning.ts';
-
-/** Where a click came from: confirmations are answered to the clicker, there, ephemerally. */
-function clickOf(body: BlockAction<ButtonAction>) {
-  return { user: body.user.id, channel: body.channel?.id ?? body.container.channel_id ?? '' };
-}
+import { clickOf } from './click.ts';
 
 const scale = (prefix: string) => new RegExp(`^${prefix}_[1-5]$`);
 

@@ -1,4 +1,4 @@
-import { requestRef, type NamespaceRequest } from '../domain.ts';
+import { requestRef, type Click, type NamespaceRequest } from '../domain.ts';
 import type { Deps } from '../deps.ts';
 import { BLOCK, LIMITS } from '../slack/ids.ts';
 import { clickRefusals, decisionPosted, requestApproved, requestDenied, runRetried } from '../slack/messages.ts';
@@ -8,11 +8,6 @@ import { executeRun, startProvisioning } from './provision.ts';
 import type { SlackMessage } from '../slack/usage.ts';
 import type { FieldErrors } from './validate.ts';
 
-/** Where a click came from: refusals are answered to the clicker, in that channel, ephemerally. */
-export interface Click {
-  user: string;
-  channel: string;
-}
 
 const GROUP_CACHE_MS = 5 * 60 * 1000;
 const groupCache = new WeakMap<Deps['slack'], Map<string, { users: string[]; at: number }>>();

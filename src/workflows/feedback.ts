@@ -16,6 +16,7 @@ import type { SlackMessage } from '../slack/usage.ts';
 import type { FeedbackItem } from '../store/surveys.ts';
 import { isApprover } from './decide.ts';
 import { notifier } from './present.ts';
+import type { Click } from '../domain.ts';
 
 /**
  * Closing the loop: feedback items (comments, ratings of 1 or 2, `/platform feedback`) each
@@ -146,7 +147,7 @@ export async function relayReply(
 }
 
 /** "Mark done": the platform team says what changed. Only approvers may. */
-export async function openDoneForm(deps: Deps, input: { feedbackId: number; user: string; channel: string; triggerId: string }): Promise<void> {
+export async function openDoneForm(deps: Deps, input: Click & { feedbackId: number; triggerId: string }): Promise<void> {
   const item = deps.store.surveys.getFeedback(input.feedbackId);
   const tell = (m: SlackMessage) => notifier(deps).ephemeral(input.channel, input.user, m);
   if (!item || item.text === undefined) return void (await tell(notPlatformTeam()));

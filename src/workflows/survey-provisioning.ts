@@ -1,5 +1,5 @@
 import type { ChatPostMessageResponse } from '@slack/web-api';
-import type { NamespaceRequest } from '../domain.ts';
+import type { Click, NamespaceRequest } from '../domain.ts';
 import type { Deps } from '../deps.ts';
 import { answerConfirmation, parseReadyValue, provisioningQuestionBlocks, provisioningReminder } from '../slack/survey.ts';
 import type { SlackMessage } from '../slack/usage.ts';
@@ -92,7 +92,7 @@ export function withProvisioningQuestion(
 }
 
 /** A click on the question's scale: only the requester may answer; they can change it. */
-export async function answerProvisioning(deps: SurveyDeps, click: { user: string; channel: string; value: string | undefined }): Promise<void> {
+export async function answerProvisioning(deps: SurveyDeps, click: Click & { value: string | undefined }): Promise<void> {
   const slack = notifier(deps);
   const parsed = parseReadyValue(click.value);
   const asked = parsed && deps.store.surveys.provisioningQuestion(parsed.requestId);

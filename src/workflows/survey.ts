@@ -21,6 +21,7 @@ import { checkFeedbackText, platformChannelLabel, postPendingFeedback, type Moda
 import { notifier, slackErrorCode } from './present.ts';
 import { emptyDistribution, summarize, type Distribution, type ScoreSummary } from './survey-stats.ts';
 import { releaseProvisioningFeedback } from './survey-provisioning.ts';
+import type { Click } from '../domain.ts';
 
 /**
  * The weekly pulse: opened on a schedule in the configured channels (never one the bot is not
@@ -192,11 +193,6 @@ export async function membershipProblem(deps: Pick<Deps, 'slack'>, channel: stri
 }
 
 // ------------------------------------------------------------------ answering
-
-export interface Click {
-  user: string;
-  channel: string;
-}
 
 /** A click on a pulse's scale: records (or changes) the answer and tells only the clicker. */
 export async function answerPulse(deps: SurveyDeps, click: Click & { value: string | undefined }): Promise<void> {
