@@ -2,8 +2,9 @@ import type { App, RespondFn, SlashCommand } from '@slack/bolt';
 import type { Deps } from '../deps.ts';
 import { errorMessage } from '../errors.ts';
 import { SlackCallError } from '../modal-opener.ts';
-import { statsFailed } from '../slack/stats.ts';
+import { statsFailed, statsWeekProblem } from '../slack/stats.ts';
 import { usageMessage, type SlackMessage } from '../slack/usage.ts';
+import { chooseWeek, parseWeekChoice } from '../workflows/calendar.ts';
 import { platformStats } from '../workflows/digest.ts';
 import { requestStatus } from '../workflows/status.ts';
 import { requestForm } from '../workflows/request.ts';
@@ -30,16 +31,24 @@ const newNamespace: Subcommand = async (deps, command, args, respond) => {
 };
 
 /**
- * `/platform stats`: the digest's numbers, only for the person who asked. They are computed after
- * the ack, since they read the event log and usage snapshots, and sent with `respond()`.
+ * `/platform stats [current|last|YYYY-MM-DD]`: the digest's numbers for a week (default: the last
+ * complete one), only for the person who asked. They are computed after the ack, since they read
+ * the event log and usage snapshots, and sent with `respond()`.
  */
-const stats: Subcommand = async (deps, command, _args, respond) => {
+const stats: Subcommand = async (deps, command, args, respond) => {
   let message: SlackMessage;
-  try {
-    message = platformStats(deps, deps.clock.now());
-  } catch (err) {
-    deps.log.error({ err, user: command.user_id }, 'could not compute /platform stats');
-    message = statsFailed(errorMessage(err));
+  const now = deps.clock.now();
+  const choice = args.trim() === '' ? 'last' : parseWeekChoice(args);
+  const chosen = choice ? chooseWeek(choice, now, deps.config.schedule.timezone) : undefined;
+  if (!chosen || 'problem' in chosen) {
+    message = statsWeekProblem(command.command, args, chosen?.problem);
+  } else {
+    try {
+      message = platformStats(deps, now, chosen);
+    } catch (err) {
+      deps.log.error({ err, user: command.user_id }, 'could not compute /platform stats');
+      message = statsFailed(errorMessage(err));
+    }
   }
   await respond({ response_type: 'ephemeral', ...message }).catch((err: unknown) => deps.log.warn({ err }, 'could not send the stats'));
 };

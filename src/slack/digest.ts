@@ -20,6 +20,11 @@ export interface DigestOptions {
   platformChannel?: string | undefined;
   /** Most idle namespaces and new teams listed by name. */
   listLimit?: number;
+  /**
+   * Which week this is: the last complete one (the default), an earlier one, or the week in
+   * progress with the local time its numbers run to.
+   */
+  period?: { kind: 'last' | 'past' } | { kind: 'so-far'; until: string };
 }
 
 const SPARK = '▁▂▃▄▅▆▇█';
@@ -170,14 +175,14 @@ function idleText(report: AdoptionReport, names: Readonly<Record<string, string>
   return `💤 *Idle namespaces* (no running pods for ${idleDays}+ days): ${total}\n${namespaces.map(line).join('\n')}${more}`;
 }
 
-function summaryText(report: AdoptionReport, teamCount: number): string {
+function summaryText(report: AdoptionReport, teamCount: number, soFar: boolean): string {
   const m = report.current;
   const parts = [`${plural(m.requests, 'request')}`];
   if (m.selfServeShare !== undefined) parts.push(`${formatShare(m.selfServeShare)} self-serve`);
   if (m.timeToReady.median !== undefined) parts.push(`median time to ready ${formatDuration(m.timeToReady.median)}`);
   parts.push(`${m.activeTeams.length} of ${teamCount} teams active`);
   const regressions = report.regressions.length > 0 ? ` · ⚠️ ${plural(report.regressions.length, 'metric')} got worse` : '';
-  return `Platform adoption, ${m.week.label}: ${parts.join(', ')}${regressions}`;
+  return `Platform adoption, ${m.week.label}${soFar ? ' (so far)' : ''}: ${parts.join(', ')}${regressions}`;
 }
 
 /** The digest (or the `/platform stats` answer) for a report. */
@@ -186,13 +191,19 @@ export function digestMessage(report: AdoptionReport, options: DigestOptions, se
   const limit = options.listLimit ?? 10;
   const m = report.current;
   const teamCount = m.teamsInConfig;
+  const period = options.period ?? { kind: 'last' };
+  const soFar = period.kind === 'so-far';
+  const which =
+    period.kind === 'so-far'
+      ? `This week so far (to ${escape(period.until)}), compared with the whole of ${report.previous.week.label} · survey results come once the week is over`
+      : `${period.kind === 'last' ? 'The last complete week, compared' : 'Compared'} with ${report.previous.week.label}`;
   const blocks: KnownBlock[] = [
-    { type: 'header', text: plain(truncate(`📊 Platform adoption · ${m.week.label}`, 150)) },
+    { type: 'header', text: plain(truncate(`📊 Platform adoption · ${m.week.label}${soFar ? ' · so far' : ''}`, 150)) },
     {
       type: 'context',
       elements: [
         mrkdwn(
-          `Compared with ${report.previous.week.label} · weeks start on Monday, 00:00 ${escape(report.timeZone)}` +
+          `${which} · weeks start on Monday, 00:00 ${escape(report.timeZone)}` +
             (options.surface === 'stats' && options.platformChannel ? ` · posted every week in <#${options.platformChannel}>` : ''),
         ),
       ],
@@ -209,7 +220,7 @@ export function digestMessage(report: AdoptionReport, options: DigestOptions, se
       before.requests + before.namespacesReady > 0
         ? ` The week before: ${plural(before.requests, 'request')}, ${plural(before.namespacesReady, 'namespace')} ready.`
         : '';
-    blocks.push(section(`😴 *A quiet week.* No requests, no decisions, nothing provisioned, and no namespace ran pods.${last}`));
+    blocks.push(section(`😴 *${soFar ? 'Quiet so far' : 'A quiet week'}.* No requests, no decisions, nothing provisioned, and no namespace ran pods.${last}`));
     blocks.push(context(`${m.activeTeams.length} of ${teamCount} teams active · ${formatShare(m.adoption)} adoption`));
   } else {
     blocks.push({ type: 'section', fields: keyNumbers(report, teamCount) });
@@ -218,18 +229,16 @@ export function digestMessage(report: AdoptionReport, options: DigestOptions, se
   blocks.push(section(trendText(report.trend)));
   if (m.newTeams.length > 0) blocks.push(section(newTeamsText(m.newTeams, names, limit)));
   if (report.idle.total > 0) blocks.push(section(idleText(report, names, settings.idleDays)));
-  blocks.push({
-    type: 'context',
-    elements: [
-      mrkdwn(
-        options.surface === 'digest'
-          ? 'How each number is computed: `docs/metrics.md` · Ask any time with `/platform stats`'
-          : 'How each number is computed: `docs/metrics.md`',
-      ),
-    ],
-  });
+  const otherWeek = soFar ? 'the last complete week: `/platform stats`' : 'this week so far: `/platform stats current`';
+  blocks.push(
+    context(
+      options.surface === 'digest'
+        ? 'How each number is computed: `docs/metrics.md` · Ask any time: `/platform stats` for the last complete week, `/platform stats current` for this week so far'
+        : `How each number is computed: \`docs/metrics.md\` · For ${otherWeek} · for the week containing a date: \`/platform stats YYYY-MM-DD\``,
+    ),
+  );
 
-  return { text: summaryText(report, teamCount), blocks };
+  return { text: summaryText(report, teamCount, soFar), blocks };
 }
 
 /**

@@ -156,3 +156,46 @@ export function formatLocal(instant: Date, timeZone: string): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${day} ${MONTHS[p.month - 1]} ${p.day} ${p.year}, ${pad(p.hour)}:${pad(p.minute)} (${timeZone})`;
 }
+
+/**
+ * Which week a digest or `/platform stats` reports: the last complete one (what the Monday digest
+ * posts), the one in progress, or the week that contains a date.
+ */
+export type WeekChoice = 'last' | 'current' | { date: string; year: number; month: number; day: number };
+
+export const WEEK_CHOICES = 'current, last or a date (YYYY-MM-DD)';
+
+/** `current`, `last` or a real calendar date `YYYY-MM-DD`; anything else is undefined. */
+export function parseWeekChoice(text: string): WeekChoice | undefined {
+  const value = text.trim().toLowerCase();
+  if (value === 'current' || value === 'last') return value;
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!match) return undefined;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const d = new Date(Date.UTC(year, month - 1, day));
+  // Date.UTC rolls 2026-02-30 over into March: only a date that reads back the same exists.
+  if (d.getUTCFullYear() !== year || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day) return undefined;
+  return { date: value, year, month, day };
+}
+
+/** A week to report on; one in progress has started and not ended, so its numbers run to now. */
+export interface ReportWeek {
+  week: Week;
+  inProgress: boolean;
+}
+
+export type ChosenWeek = ReportWeek | { problem: string };
+
+/**
+ * The week a choice means at `now`. A week in progress is one that has started but not ended; a
+ * week that has not started has no numbers yet, so it is a problem rather than an empty report.
+ */
+export function chooseWeek(choice: WeekChoice, now: Date, timeZone: string): ChosenWeek {
+  const current = weekContaining(now, timeZone);
+  if (choice === 'last') return { week: shiftWeek(current, -1, timeZone), inProgress: false };
+  if (choice === 'current') return { week: current, inProgress: true };
+  const weekday = new Date(Date.UTC(choice.year, choice.month - 1, choice.day)).getUTCDay() || 7;
+  const week = weekFromMonday(addDays(choice.year, choice.month, choice.day, 1 - weekday), timeZone);
+  if (week.monday > current.monday) return { problem: `the week of ${choice.date} (${week.label}) has not started yet` };
+  return { week, inProgress: week.monday === current.monday };
+}

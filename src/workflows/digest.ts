@@ -1,10 +1,11 @@
 import type { Deps } from '../deps.ts';
 import type { ChartWeek } from '../chart/trend-chart.ts';
 import { errorMessage, SlipwayError } from '../errors.ts';
-import { digestMessage, formatDuration } from '../slack/digest.ts';
+import { digestMessage, formatDuration, type DigestOptions } from '../slack/digest.ts';
 import { statsMessage } from '../slack/stats.ts';
 import type { SlackMessage } from '../slack/usage.ts';
 import { adoptionReport, type AdoptionReport, type TrendPoint } from './adoption-metrics.ts';
+import { formatLocal, lastCompleteWeek, type ReportWeek } from './calendar.ts';
 import { hasSurveyNews, surveyDigest } from './survey-report.ts';
 import { surveyDigestBlocks, surveySummaryText } from '../slack/survey-digest.ts';
 
@@ -46,26 +47,51 @@ function withSurveys(deps: Pick<Deps, 'store' | 'config'>, now: Date, report: Ad
   return { text: score ? `${message.text} · ${score}` : message.text, blocks };
 }
 
-/** The digest for the last complete week before `now`: its numbers and its Block Kit message. */
-export function prepareDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date): PreparedDigest {
-  const report = adoptionReport(deps, now);
-  const message = digestMessage(
-    report,
-    { surface: 'digest', teamNames: teamNames(deps.config) },
-    { idleDays: deps.config.adoption.idleDays },
-  );
-  return { report, message: withSurveys(deps, now, report, message) };
+/**
+ * The report for the chosen week (default: the last complete week before `now`). A week in
+ * progress is counted up to `now`, so its idle days and activity windows end now, not next Monday.
+ */
+function reportFor(deps: Pick<Deps, 'store' | 'config'>, now: Date, chosen: ReportWeek | undefined): AdoptionReport {
+  if (!chosen) return adoptionReport(deps, now);
+  return adoptionReport(deps, now, { week: chosen.inProgress ? { ...chosen.week, end: now } : chosen.week });
 }
 
-/** `/platform stats`: the same numbers, as an ephemeral answer. */
-export function platformStats(deps: Pick<Deps, 'store' | 'config'>, now: Date): SlackMessage {
-  const report = adoptionReport(deps, now);
-  const message = statsMessage(
+/** How the message names the week: the last complete one, one in progress (to when), or another. */
+function period(deps: Pick<Deps, 'config'>, now: Date, chosen: ReportWeek | undefined): DigestOptions['period'] {
+  if (!chosen) return { kind: 'last' };
+  if (chosen.inProgress) return { kind: 'so-far', until: formatLocal(now, deps.config.schedule.timezone).replace(/ \(.*\)$/, '') };
+  const last = lastCompleteWeek(now, deps.config.schedule.timezone);
+  return { kind: chosen.week.monday === last.monday ? 'last' : 'past' };
+}
+
+/**
+ * Survey results only come with a complete week: the answers of a week in progress would change
+ * from one reading to the next and give away who just answered.
+ */
+function withSurveysOf(deps: Pick<Deps, 'store' | 'config'>, now: Date, chosen: ReportWeek | undefined, report: AdoptionReport, message: SlackMessage): SlackMessage {
+  return chosen?.inProgress ? message : withSurveys(deps, now, report, message);
+}
+
+/** The digest for the chosen week (default: the last complete week before `now`): its numbers and its Block Kit message. */
+export function prepareDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date, chosen?: ReportWeek): PreparedDigest {
+  const report = reportFor(deps, now, chosen);
+  const message = digestMessage(
     report,
-    { teamNames: teamNames(deps.config), platformChannel: deps.config.slack.platformChannel },
+    { surface: 'digest', teamNames: teamNames(deps.config), period: period(deps, now, chosen) },
     { idleDays: deps.config.adoption.idleDays },
   );
-  return withSurveys(deps, now, report, message);
+  return { report, message: withSurveysOf(deps, now, chosen, report, message) };
+}
+
+/** `/platform stats [current|last|YYYY-MM-DD]`: the same numbers, as an ephemeral answer. */
+export function platformStats(deps: Pick<Deps, 'store' | 'config'>, now: Date, chosen?: ReportWeek): SlackMessage {
+  const report = reportFor(deps, now, chosen);
+  const message = statsMessage(
+    report,
+    { teamNames: teamNames(deps.config), platformChannel: deps.config.slack.platformChannel, period: period(deps, now, chosen) },
+    { idleDays: deps.config.adoption.idleDays },
+  );
+  return withSurveysOf(deps, now, chosen, report, message);
 }
 
 function chartWeeks(trend: readonly TrendPoint[]): ChartWeek[] {
@@ -96,7 +122,7 @@ export async function digestChart(report: AdoptionReport): Promise<DigestChart> 
  * text goes out first and on its own, so a chart that cannot be rendered or uploaded costs only
  * the picture.
  */
-export async function postDigest(deps: Pick<Deps, 'store' | 'config' | 'slack' | 'log'>, now: Date): Promise<PostedDigest> {
+export async function postDigest(deps: Pick<Deps, 'store' | 'config' | 'slack' | 'log'>, now: Date, chosen?: ReportWeek): Promise<PostedDigest> {
   const channel = deps.config.slack.platformChannel;
   if (!channel) {
     throw new SlipwayError(
@@ -104,7 +130,7 @@ export async function postDigest(deps: Pick<Deps, 'store' | 'config' | 'slack' |
       'The digest has nowhere to go: set slack.platformChannel in the config (or turn the job off with schedule.jobs.digest: false).',
     );
   }
-  const prepared = prepareDigest(deps, now);
+  const prepared = prepareDigest(deps, now, chosen);
   // Rendered before posting, so the picture follows the text within a second.
   const rendered = await digestChart(prepared.report).then(
     (chart) => ({ chart, err: undefined }),
@@ -139,6 +165,6 @@ export async function postDigest(deps: Pick<Deps, 'store' | 'config' | 'slack' |
     channel,
     ts,
     chart: result,
-    summary: `week of ${prepared.report.current.week.label} posted to ${channel}; ${chartNote}`,
+    summary: `week of ${prepared.report.current.week.label}${chosen?.inProgress ? ' (so far)' : ''} posted to ${channel}; ${chartNote}`,
   };
 }
