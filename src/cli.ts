@@ -1,192 +1,160 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
-import { WebClient } from '@slack/web-api';
-import { createSlipway } from './app.ts';
-import { KubeClusters } from './cluster/client.ts';
-import { formatDoctor, runDoctor } from './workflows/doctor.ts';
-import { buildGoldenPath, goldenPathObjects, renderYaml, UnknownSettingError } from './cluster/manifests.ts';
-import { clustersFor, findCluster, loadConfig, type Config } from './config.ts';
-import { readEnv, type RuntimeEnv } from './env.ts';
-import { ConfigError, EnvError, SlipwayError } from './errors.ts';
-import { digestCommand, jobsCommand, type CommandContext } from './jobs/commands.ts';
-import { surveyCommand } from './jobs/survey-commands.ts';
-import { createLogger } from './log.ts';
-import { Store } from './store/store.ts';
-import { nameProblem } from './workflows/validate.ts';
-import { eksAccess } from './workflows/present.ts';
-import { stepsFor } from './workflows/steps.ts';
+/**
+ * The `slipway` command line: commands, options and help with commander; the work itself is in
+ * modules loaded only when a command runs, so `--help` and `--version` answer at once.
+ *
+ * Exit codes: 0 done (and `--help`, `--version`), 1 the command failed (doctor found a problem, a
+ * job failed, the config is invalid), 2 the command line is wrong (unknown command or option,
+ * missing or invalid value): one line saying what, plus the usage where the line itself is unknown.
+ */
+import { readFileSync } from 'node:fs';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { RenderOptions } from './cli/actions.ts';
+import { SlipwayError } from './errors.ts';
+import { JOB_NAMES } from './jobs/names.ts';
+import { parseWeekChoice, WEEK_CHOICES, type WeekChoice } from './workflows/calendar.ts';
 
-const USAGE = `Usage: slipway <command> [options]
-
-Commands:
-  serve                 run the bot (default)
-  migrate               apply database migrations and exit
-  doctor                check the config, Slack (token, scopes, channels) and each cluster
-                        (reachable, version, RBAC); exits 1 when something is missing
-  render                print the manifests a request would get, as YAML
-      --team T --env E --tier S --name N [--cluster C] [--config PATH]
-      [--requester U] [--purpose TEXT] [--expires YYYY-MM-DD]
-  digest                post last week's adoption digest to the platform channel now
-      --dry-run [--chart PATH]   print it here instead (no Slack needed); write the chart PNG
-  jobs                  list the scheduled jobs with their last and next run
-  jobs run NAME         run a job now (digest, usage-refresh, survey-open, survey-close, survey-remind)
-  survey open           open this week's pulse survey now (or post it where it was missed)
-  survey close          close the open pulse now and post its results
-
+const ENVIRONMENT = `
 Environment: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN (Socket Mode), SLACK_API_URL,
-PORT (3000), SLIPWAY_CONFIG (./slipway.config.yaml), DATABASE_PATH (./data/slipway.db), LOG_LEVEL.`;
+PORT (3000), SLIPWAY_CONFIG (./slipway.config.yaml), DATABASE_PATH (./data/slipway.db), LOG_LEVEL.
+Without a command, slipway runs serve.`;
 
-class UsageError extends SlipwayError {
-  constructor(message: string) {
-    super('usage', `${message}\n\n${USAGE}`);
-  }
+/** Errors after which the whole usage of the command helps: the command line itself was not understood. */
+const SHOW_USAGE = new Set(['commander.unknownOption', 'commander.unknownCommand', 'commander.excessArguments', 'commander.missingArgument']);
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
-function configPath(): string {
-  return process.env.SLIPWAY_CONFIG?.trim() || './slipway.config.yaml';
+function weekChoice(value: string): WeekChoice {
+  const choice = parseWeekChoice(value);
+  if (!choice) throw new InvalidArgumentError(`Expected ${WEEK_CHOICES}.`);
+  return choice;
 }
 
-/** Reads env and config together, so one message lists every problem with both. */
-function loadStartup(options: { signingSecret?: boolean } = {}): { env: RuntimeEnv; config: Config } {
-  const problems: string[] = [];
-  let env: RuntimeEnv | undefined;
-  let config: Config | undefined;
-  try {
-    env = readEnv(process.env, options);
-  } catch (err) {
-    if (!(err instanceof EnvError)) throw err;
-    problems.push(...err.problems);
-  }
-  const path = env?.configPath ?? configPath();
-  try {
-    config = loadConfig(path);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    problems.push(...err.problems.map((p) => `${path}: ${p}`));
-  }
-  if (!env || !config) {
-    throw new SlipwayError('startup', `Slipway cannot start (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  }
-  return { env, config };
-}
+const actions = () => import('./cli/actions.ts');
+const jobCommands = () => import('./jobs/commands.ts');
 
-async function serve(): Promise<void> {
-  const { env, config } = loadStartup();
-  const log = createLogger(env.logLevel);
-  const slipway = createSlipway({ env, config, log });
-  await slipway.start();
-  log.info(
-    { port: env.port, mode: env.slackAppToken ? 'socket' : 'http', clusters: config.clusters.map((c) => c.name) },
-    env.slackAppToken ? 'Slipway is running in Socket Mode' : `Slipway is listening on :${env.port}/slack/events`,
-  );
-  const shutdown = (signal: string) => {
-    log.info({ signal }, 'shutting down');
-    void slipway.stop().finally(() => process.exit(0));
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
-}
+function buildProgram(): Command {
+  const program = new Command('slipway')
+    .description('Self-serve Kubernetes namespaces from Slack, with approvals, adoption metrics and pulse surveys.')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show the options of a command')
+    .helpCommand('help [command]', 'show the help of a command')
+    .addHelpText('after', ENVIRONMENT);
 
-/** `slipway doctor`: checks config, Slack and every cluster; exit 1 when anything is missing. */
-async function doctor(): Promise<void> {
-  // Doctor talks to Slack's Web API only, so it needs the bot token but not the signing secret.
-  const { env, config } = loadStartup({ signingSecret: false });
-  const slack = new WebClient(env.slackBotToken, { slackApiUrl: env.slackApiUrl, retryConfig: { retries: 1 } });
-  const lines = await runDoctor({ config, slack, clusters: new KubeClusters(config) });
-  console.log(formatDoctor(lines));
-  if (lines.some((l) => l.verdict === 'fail')) process.exitCode = 1;
-}
+  program
+    .command('serve')
+    .description('run the bot (the default; what `npm start` runs)')
+    .action(async () => (await actions()).serve());
 
-function migrate(): void {
-  const path = process.env.DATABASE_PATH?.trim() || './data/slipway.db';
-  Store.open(path).close();
-  console.log(`Database ${path} is up to date.`);
-}
+  program
+    .command('migrate')
+    .description('apply database migrations and exit')
+    .action(async () => (await actions()).migrate());
 
-function render(args: string[]): void {
-  const { values } = parseArgs({
-    args,
-    options: {
-      team: { type: 'string' },
-      env: { type: 'string' },
-      tier: { type: 'string' },
-      name: { type: 'string' },
-      requester: { type: 'string' },
-      purpose: { type: 'string' },
-      expires: { type: 'string' },
-      config: { type: 'string' },
-      cluster: { type: 'string' },
-    },
-  });
-  const missing = (['team', 'env', 'tier', 'name'] as const).filter((k) => !values[k]);
-  if (missing.length > 0) throw new UsageError(`render needs ${missing.map((m) => `--${m}`).join(', ')}`);
-  const config = loadConfig(values.config ?? configPath());
-  const name = values.name ?? '';
-  const problem = nameProblem(config, name);
-  if (problem) throw new UsageError(`--name "${name}": ${problem}`);
-  try {
-    const path = buildGoldenPath(config, {
-      namespace: name,
-      team: values.team ?? '',
-      environment: values.env ?? '',
-      tier: values.tier ?? '',
-      requester: values.requester,
-      purpose: values.purpose,
-      expiresOn: values.expires,
+  program
+    .command('doctor')
+    .description('check the config, Slack (token, scopes, channels) and each cluster (reachable, version, RBAC); exits 1 when something is missing')
+    .action(async () => (await actions()).doctor());
+
+  program
+    .command('render')
+    .description('print the manifests a request would get, as YAML')
+    .option('--team <team>', 'the team that owns it (required)')
+    .option('--env <environment>', 'its environment (required)')
+    .option('--tier <tier>', 'its size tier (required)')
+    .option('--name <name>', 'the namespace name (required)')
+    .option('--cluster <cluster>', 'render for this cluster (default: the first for the environment)')
+    .option('--requester <user>', 'the Slack user id recorded as requester')
+    .option('--purpose <text>', 'the purpose annotation')
+    .option('--expires <YYYY-MM-DD>', 'the expiry annotation')
+    .option('--config <path>', 'use another config file (default: $SLIPWAY_CONFIG)')
+    .action(async (options: RenderOptions) => (await actions()).render(options));
+
+  program
+    .command('digest')
+    .description("post a week's adoption digest to the platform channel now (needs SLACK_BOT_TOKEN)")
+    .addOption(
+      new Option('--week <week>', 'which week: current (so far), last (the last complete one) or the week containing a date YYYY-MM-DD')
+        .default('last')
+        .argParser(weekChoice),
+    )
+    .option('--dry-run', 'print the digest here instead (config and database only, no Slack)')
+    .option('--chart <path>', 'with --dry-run: also write the chart PNG to this file')
+    .action(async (options: { week: WeekChoice; dryRun?: boolean; chart?: string }) => {
+      const [{ digestCommand }, { commandContext }] = await Promise.all([jobCommands(), actions()]);
+      await digestCommand(options, commandContext);
     });
-    const cluster = values.cluster ? findCluster(config, values.cluster) : clustersFor(config, values.env ?? '')[0];
-    if (!cluster) throw new UsageError(`unknown cluster "${values.cluster}" (known: ${config.clusters.map((c) => c.name).join(', ')})`);
-    const input = { cluster: cluster.name, requestId: undefined, path, access: eksAccess(config, cluster.name, values.team ?? '') };
-    const header = [
-      `# Rendered by \`slipway render\` for cluster ${cluster.name}: what Slipway applies (server-side apply, field manager "slipway").`,
-      ...stepsFor(input).map((s, i) => `# ${i + 1}. ${s.name}: ${s.describe(input).replace(/`/g, '')}`),
-    ];
-    process.stdout.write(`${header.join('\n')}\n---\n${renderYaml(goldenPathObjects(path))}`);
-  } catch (err) {
-    if (err instanceof UnknownSettingError) throw new UsageError(err.message);
-    throw err;
-  }
+
+  const jobs = program
+    .command('jobs')
+    .description('list the scheduled jobs with their last and next run')
+    .action(async () => {
+      const [{ listJobs }, { commandContext }] = await Promise.all([jobCommands(), actions()]);
+      listJobs(commandContext);
+    });
+  jobs
+    .command('run')
+    .description('run a job now (recorded as a manual run)')
+    .addArgument(new Argument('<name>', 'the job').choices(JOB_NAMES))
+    .action(async (name: string) => {
+      const [{ runJob }, { commandContext }] = await Promise.all([jobCommands(), actions()]);
+      await runJob(name, commandContext);
+    });
+
+  const survey = program.command('survey').description('open or close the pulse survey now');
+  survey
+    .command('open')
+    .description("open this week's pulse survey now (or post it where it was missed)")
+    .action(async () => runSurvey('open'));
+  survey
+    .command('close')
+    .description('close the open pulse now and post its results')
+    .action(async () => runSurvey('close'));
+
+  // Every command throws instead of exiting, so main() chooses the exit code; a command line that
+  // was not understood is followed by that command's usage.
+  const each = (command: Command) => {
+    command.exitOverride((err) => {
+      if (SHOW_USAGE.has(err.code)) process.stderr.write(`\n${command.helpInformation()}`);
+      throw err;
+    });
+    command.commands.forEach(each);
+  };
+  each(program);
+  return program;
 }
 
-/** The digest and job commands read config and the database; posting also needs SLACK_BOT_TOKEN. */
-const commandContext: CommandContext = {
-  config: () => loadConfig(configPath()),
-  startup: () => loadStartup({ signingSecret: false }),
-  databasePath: () => process.env.DATABASE_PATH?.trim() || './data/slipway.db',
-};
+async function runSurvey(sub: 'open' | 'close'): Promise<void> {
+  const [{ surveyCommand }, { commandContext }] = await Promise.all([import('./jobs/survey-commands.ts'), actions()]);
+  await surveyCommand(sub, commandContext);
+}
 
 async function main(argv: string[]): Promise<void> {
-  const [command = 'serve', ...rest] = argv;
-  switch (command) {
-    case 'serve':
-      return serve();
-    case 'migrate':
-      return migrate();
-    case 'doctor':
-      return doctor();
-    case 'render':
-      return render(rest);
-    case 'digest':
-      return digestCommand(rest, commandContext);
-    case 'jobs':
-      return jobsCommand(rest, commandContext);
-    case 'survey':
-      return surveyCommand(rest, commandContext);
-    case 'help':
-    case '--help':
-    case '-h':
-      console.log(USAGE);
+  try {
+    // No command runs the bot, as the container image and `npm start` always have.
+    await buildProgram().parseAsync(argv.length > 0 ? argv : ['serve'], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander has printed the help, the version or the error already.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
-    default:
-      throw new UsageError(`Unknown command "${command}".`);
+    }
+    if (err instanceof SlipwayError && err.code === 'usage') {
+      console.error(`error: ${err.userMessage}`);
+      process.exit(2);
+    }
+    console.error(err instanceof SlipwayError ? err.userMessage : err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exit(1);
   }
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof SlipwayError) {
-    console.error(err.userMessage);
-  } else {
-    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
-  }
-  process.exit(1);
+// Output piped into `head` and the like: a closed pipe ends the command quietly, as it does for other tools.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
 });
+
+await main(process.argv.slice(2));

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { inflateSync } from 'node:zlib';
 import { Store } from '../src/store/store.ts';
+import { pulseQuestions } from '../src/workflows/survey.ts';
 import type { EmulatedMessage } from './emulators/slack-api.ts';
 import { SlackApiEmulator } from './emulators/slack-api.ts';
 import { writeConfig } from './support/bot-process.ts';
@@ -276,6 +277,101 @@ test('slipway digest --dry-run prints the digest without Slack; slipway digest p
   assert.match(jobs.stdout, /usage-refresh +\*\/30 \* \* \* \*[\s\S]*last run +never\n +next run +\w{3} \w{3} \d+ \d{4}, \d\d:(00|30)/);
 
   const unknown = await cli(['jobs', 'run', 'nope'], env);
-  assert.equal(unknown.code, 1);
-  assert.match(unknown.stderr, /There is no job "nope" \(jobs: digest, usage-refresh, survey-open, survey-close, survey-remind\)/);
+  assert.equal(unknown.code, 2, 'a command line that is not understood');
+  assert.match(unknown.stderr, /^error: .*'nope' is invalid .* Allowed choices are digest, usage-refresh, survey-open, survey-close, survey-remind\.\n$/);
+});
+
+test('/platform stats names its week and how to see another: current (so far), a date, and a clear answer for anything else', async (t) => {
+  const h = await startHarness(t, { clock });
+  seedTwoWeeks(h);
+  // This week (it began on Monday 00:00; NOW is Monday 09:00): one request an hour ago.
+  appendRequest(h.slipway.deps.store, { team: 'search', at: '2026-11-23T08:00:00Z', auto: true, decideAfter: 1000, readyAfter: 30_000 });
+  // A pulse that closed last week: its results belong with complete weeks.
+  const { survey } = h.slipway.deps.store.surveys.openPulse({
+    week: '2026-11-16',
+    openedAt: new Date('2026-11-17T10:00:00Z'),
+    closesAt: new Date('2026-11-20T10:00:00Z'),
+    questions: pulseQuestions(h.slipway.deps.config),
+    minAnswers: 5,
+  });
+  h.slipway.deps.store.surveys.closePulse(survey.id, new Date('2026-11-20T10:00:00Z'), { respondents: 0, eligible: 10 });
+
+  const answer = async (args: string) => {
+    const before = h.slack.ephemerals(PEOPLE.dev).length;
+    await h.command(PEOPLE.dev, `stats ${args}`.trim());
+    const reply = await h.waitFor(`the answer to stats ${args}`, () => h.slack.ephemerals(PEOPLE.dev).slice(before).find((e) => e.via === 'response_url'));
+    return readable(reply);
+  };
+
+  const last = await answer('');
+  assert.match(last, /📊 Platform adoption · Nov 16 – 22, 2026\n/);
+  assert.match(last, /The last complete week, compared with Nov 9 – 15, 2026 · weeks start on Monday, 00:00 UTC/);
+  assert.match(last, /For this week so far: `\/platform stats current` · for the week containing a date: `\/platform stats YYYY-MM-DD`/);
+  assert.match(last, /What developers say/);
+
+  const current = await answer('current');
+  assert.match(current, /📊 Platform adoption · Nov 23 – 29, 2026 · so far\n/);
+  assert.match(current, /This week so far \(to Mon Nov 23 2026, 09:00\), compared with the whole of Nov 16 – 22, 2026 · survey results come once the week is over/);
+  assert.match(current, /\*Requests\*\n1\n↓ 2 \(−67%\)/);
+  assert.match(current, /\*Time to ready\*\nmedian 30s/);
+  assert.doesNotMatch(current, /What developers say/, 'no survey results for a week in progress');
+  assert.match(current, /For the last complete week: `\/platform stats`/);
+
+  const byDate = await answer('2026-11-12');
+  assert.match(byDate, /📊 Platform adoption · Nov 9 – 15, 2026\n/);
+  assert.match(byDate, /Compared with Nov 2 – 8, 2026/);
+  assert.match(byDate, /\*Requests\*\n2\n/);
+  assert.equal(await answer('2026-11-25'), current, 'a date this week is this week so far');
+
+  assert.match(await answer('tomorrow'), /^`tomorrow` is not a week I know\. Try `\/platform stats` \(the last complete week\), `\/platform stats current` \(this week so far\) or `\/platform stats YYYY-MM-DD`/);
+  assert.match(await answer('2026-12-01'), /^The week of 2026-12-01 \(Nov 30 – Dec 6, 2026\) has not started yet\. Try `\/platform stats`/);
+  assert.ok(h.slack.responseUrlPosts.every((p) => p.status === 200), 'Slack accepted every answer');
+});
+
+test('slipway digest --week: last by default, current shows this week so far on a fresh install, a date picks its week, a week not started is refused', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-digest-week-'));
+  const databasePath = join(dir, 'slipway.db');
+  const store = Store.open(databasePath);
+  // A fresh install where someone has just made the first request (the real clock: the CLI's).
+  const justNow = new Date(Date.now() - 1000);
+  appendRequest(store, { team: 'payments', at: justNow.toISOString() });
+  store.close();
+  const env = { DATABASE_PATH: databasePath, SLIPWAY_CONFIG: writeConfig(dir, exampleConfigDocument()) };
+  const day = (d: Date) => d.toISOString().slice(0, 10);
+
+  const [byDefault, last, current, today, lastWeek] = await Promise.all([
+    cli(['digest', '--dry-run'], env),
+    cli(['digest', '--dry-run', '--week', 'last'], env),
+    cli(['digest', '--dry-run', '--week', 'current'], env),
+    cli(['digest', '--dry-run', '--week', day(justNow)], env),
+    cli(['digest', '--dry-run', '--week', day(new Date(justNow.getTime() - 7 * 86_400_000))], env),
+  ]);
+  for (const out of [byDefault, last, current, today, lastWeek]) assert.equal(out.code, 0, out.stderr);
+  assert.match(byDefault.stdout, /The last complete week, compared with/);
+  assert.match(byDefault.stdout, /A quiet week\./, 'the last complete week had nothing');
+  assert.equal(last.stdout, byDefault.stdout);
+  assert.equal(lastWeek.stdout, byDefault.stdout, 'a date last week is the last complete week');
+
+  assert.match(current.stdout, /^📊 Platform adoption · .* · so far\n/);
+  assert.match(current.stdout, /This week so far \(to \w{3} \w{3} \d+ \d{4}, \d\d:\d\d\), compared with the whole of /);
+  assert.match(current.stdout, /Requests {2}· {2}1 {2}· {2}↑ 1 \(from 0\)/);
+  assert.match(current.stdout, /Dry run: nothing was posted to C0PLATFORM\./);
+  assert.equal(today.stdout.replace(/\d\d:\d\d\)/, ''), current.stdout.replace(/\d\d:\d\d\)/, ''), 'a date this week is this week so far');
+
+  const nextWeek = day(new Date(justNow.getTime() + 7 * 86_400_000));
+  const future = await cli(['digest', '--dry-run', '--week', nextWeek], env);
+  assert.equal(future.code, 2);
+  assert.match(future.stderr, new RegExp(`^error: --week: the week of ${nextWeek} \\(.*\\) has not started yet\\n$`));
+
+  // Posting: the same week choice, recorded as a manual run of the digest job.
+  const slack = await SlackApiEmulator.start({ channels: [{ id: 'C0PLATFORM', name: 'platform', members: ['U0BOT'] }] });
+  t.after(() => slack.close());
+  const posted = await cli(['digest', '--week', 'current'], { ...env, SLACK_BOT_TOKEN: slack.token, SLACK_API_URL: slack.url });
+  assert.equal(posted.code, 0, posted.stderr);
+  assert.match(posted.stdout, /^digest: week of .* \(so far\) posted to C0PLATFORM; chart uploaded/);
+  const [message] = slack.messages('C0PLATFORM');
+  assert.match(message?.text ?? '', /^Platform adoption, .* \(so far\): 1 request, /);
+  const refused = await cli(['digest', '--week', nextWeek], { ...env, SLACK_BOT_TOKEN: slack.token, SLACK_API_URL: slack.url });
+  assert.equal(refused.code, 2, 'refused before anything runs');
+  assert.equal(slack.messages('C0PLATFORM').length, 2, 'the digest and its chart, nothing more');
 });

@@ -71,8 +71,8 @@ test('slipway survey open posts the pulse now, slipway survey close closes it wi
   assert.equal(none.code, 1);
   assert.match(none.stderr, /There is no open pulse to close\./);
   const usage = await cli(['survey', 'reopen'], env);
-  assert.equal(usage.code, 1);
-  assert.match(usage.stderr, /Usage: slipway survey open \| close/);
+  assert.equal(usage.code, 2, 'a command line that is not understood');
+  assert.match(usage.stderr, /^error: unknown command 'reopen'\n\(Did you mean open\?\)\n\nUsage: slipway survey \[options\] \[command\]/);
 
   const jobs = await cli(['jobs'], { DATABASE_PATH: env.DATABASE_PATH, SLIPWAY_CONFIG: env.SLIPWAY_CONFIG });
   assert.equal(jobs.code, 0, jobs.stderr);

@@ -1,5 +1,4 @@
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { WebClient } from '@slack/web-api';
 import { KubeClusters } from '../cluster/client.ts';
 import type { Config } from '../config.ts';
@@ -11,10 +10,10 @@ import { createLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
 import { digestForTerminal } from '../slack/digest.ts';
 import { Store } from '../store/store.ts';
-import { formatLocal } from '../workflows/calendar.ts';
-import { digestChart, prepareDigest } from '../workflows/digest.ts';
+import { chooseWeek, formatLocal, type ReportWeek, type WeekChoice } from '../workflows/calendar.ts';
+import { digestChart, postDigest, prepareDigest } from '../workflows/digest.ts';
 import { RunTracker } from '../workflows/run-tracker.ts';
-import { JOBS } from './jobs.ts';
+import { findJob, JOBS, type Job } from './jobs.ts';
 import { Scheduler, type JobStatus } from './scheduler.ts';
 import { withoutModals } from '../modal-opener.ts';
 
@@ -23,15 +22,6 @@ export interface CommandContext {
   config(): Config;
   startup(): { env: RuntimeEnv; config: Config };
   databasePath(): string;
-}
-
-/** parseArgs' own errors (an unknown flag) as usage errors, without a stack trace. */
-function options<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (err) {
-    throw new SlipwayError('usage', `${err instanceof Error ? err.message : String(err)}. Usage: slipway digest [--dry-run [--chart PATH]]`);
-  }
 }
 
 export function depsFor(config: Config, store: Store, env: RuntimeEnv | undefined): Deps {
@@ -51,17 +41,34 @@ export function depsFor(config: Config, store: Store, env: RuntimeEnv | undefine
   };
 }
 
+/** `slipway digest`'s options, as the CLI parsed them. */
+export interface DigestOptions {
+  dryRun?: boolean;
+  chart?: string;
+  week?: WeekChoice;
+}
+
+/** The chosen week at `now`, or a usage error naming why it cannot be reported. */
+function weekFor(choice: WeekChoice, now: Date, config: Config): ReportWeek {
+  const chosen = chooseWeek(choice, now, config.schedule.timezone);
+  if ('problem' in chosen) throw new SlipwayError('usage', `--week: ${chosen.problem}`);
+  return chosen;
+}
+
 /**
- * `slipway digest [--dry-run] [--chart PATH]`: prints last week's digest (dry run: no Slack
- * needed, nothing recorded) or posts it to the platform channel now, as a recorded manual run.
+ * `slipway digest [--week current|last|YYYY-MM-DD] [--dry-run [--chart PATH]]`: prints the week's
+ * digest (dry run: no Slack needed, nothing recorded) or posts it to the platform channel now, as
+ * a recorded manual run. The default week is the last complete one, as the Monday digest posts.
  */
-export async function digestCommand(args: string[], ctx: CommandContext): Promise<void> {
-  const values = options(() => parseArgs({ args, options: { 'dry-run': { type: 'boolean' }, chart: { type: 'string' } } }).values);
-  if (values['dry-run']) {
+export async function digestCommand(values: DigestOptions, ctx: CommandContext): Promise<void> {
+  const choice = values.week ?? 'last';
+  if (values.dryRun) {
     const config = ctx.config();
+    const now = systemClock.now();
+    const week = weekFor(choice, now, config);
     const store = Store.open(ctx.databasePath());
     try {
-      const { report, message } = prepareDigest({ store, config }, systemClock.now());
+      const { report, message } = prepareDigest({ store, config }, now, week);
       process.stdout.write(digestForTerminal(message));
       if (values.chart) {
         const chart = await digestChart(report);
@@ -75,19 +82,18 @@ export async function digestCommand(args: string[], ctx: CommandContext): Promis
     return;
   }
   if (values.chart) throw new SlipwayError('usage', '--chart only goes with --dry-run (a posted digest uploads its chart to Slack).');
-  await runByHand('digest', ctx);
+  // The digest job, recorded as usual, with the week resolved when it runs; a week that cannot be
+  // reported is a usage error before anything runs.
+  const digest = findJob('digest');
+  if (!digest) throw new Error('the digest job is missing');
+  await runByHand('digest', ctx, (config) => {
+    weekFor(choice, systemClock.now(), config);
+    return [{ ...digest, run: async (deps, now) => (await postDigest(deps, now, weekFor(choice, now, deps.config))).summary }];
+  });
 }
 
-/** `slipway jobs` lists the jobs with their last and next run; `slipway jobs run NAME` runs one now. */
-export async function jobsCommand(args: string[], ctx: CommandContext): Promise<void> {
-  const [sub, name, ...rest] = args;
-  if (sub === 'run') {
-    if (!name || rest.length > 0) throw new SlipwayError('usage', `Usage: slipway jobs run <${JOBS.map((j) => j.name).join('|')}>`);
-    if (!JOBS.some((j) => j.name === name)) throw new SlipwayError('usage', `There is no job "${name}" (jobs: ${JOBS.map((j) => j.name).join(', ')}).`);
-    await runByHand(name, ctx);
-    return;
-  }
-  if (sub !== undefined) throw new SlipwayError('usage', 'Usage: slipway jobs [run <name>]');
+/** `slipway jobs`: the jobs with their last and next run. */
+export function listJobs(ctx: CommandContext): void {
   const config = ctx.config();
   const store = Store.open(ctx.databasePath());
   try {
@@ -98,11 +104,19 @@ export async function jobsCommand(args: string[], ctx: CommandContext): Promise<
   }
 }
 
-async function runByHand(name: string, ctx: CommandContext): Promise<void> {
+/** `slipway jobs run NAME`: runs one job now, recorded as a manual run. */
+export async function runJob(name: string, ctx: CommandContext): Promise<void> {
+  if (!findJob(name)) throw new SlipwayError('usage', `There is no job "${name}" (jobs: ${JOBS.map((j) => j.name).join(', ')}).`);
+  await runByHand(name, ctx);
+}
+
+/** Runs a job by hand; `jobs` replaces the registered ones (a job run with other arguments). */
+async function runByHand(name: string, ctx: CommandContext, jobs?: (config: Config) => readonly Job[]): Promise<void> {
   const { env, config } = ctx.startup();
+  const only = jobs?.(config);
   const store = Store.open(ctx.databasePath());
   try {
-    const scheduler = new Scheduler(depsFor(config, store, env));
+    const scheduler = new Scheduler(depsFor(config, store, env), only);
     const outcome = await scheduler.run(name, 'manual');
     if (outcome.status === 'ok') {
       process.stdout.write(`${name}: ${outcome.summary ?? 'done'}\n`);

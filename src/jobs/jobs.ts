@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts';
 import type { Deps } from '../deps.ts';
 import { postDigest } from '../workflows/digest.ts';
+import type { JOB_NAMES } from './names.ts';
 import { refreshUsage } from '../workflows/usage.ts';
 import { closeDuePulses, openPulse } from '../workflows/survey.ts';
 import { sendReminders } from '../workflows/survey-provisioning.ts';
@@ -20,7 +21,8 @@ export interface Job {
   timeoutMs?: number;
 }
 
-export const JOBS: readonly Job[] = [
+/** Every job, each under a name the CLI offers (`JOB_NAMES`). */
+export const JOBS: readonly (Job & { name: (typeof JOB_NAMES)[number] })[] = [
   {
     name: 'digest',
     description: 'posts the weekly adoption digest and its chart to the platform channel',

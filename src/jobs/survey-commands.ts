@@ -5,17 +5,13 @@ import { depsFor, type CommandContext } from './commands.ts';
 import { findJob, type Job } from './jobs.ts';
 import { Scheduler } from './scheduler.ts';
 
-const USAGE = 'Usage: slipway survey open | close';
-
 /**
  * `slipway survey open`: opens this week's pulse now (or posts it to channels it missed);
  * `slipway survey close`: closes the open pulse now, whatever its closing time, with its results.
  * Both are recorded as manual runs of the `survey-open` / `survey-close` jobs, so they never run
  * beside the scheduled ones.
  */
-export async function surveyCommand(args: string[], ctx: CommandContext): Promise<void> {
-  const [sub, ...rest] = args;
-  if ((sub !== 'open' && sub !== 'close') || rest.length > 0) throw new SlipwayError('usage', USAGE);
+export async function surveyCommand(sub: 'open' | 'close', ctx: CommandContext): Promise<void> {
   const { env, config } = ctx.startup();
   const store = Store.open(ctx.databasePath());
   try {
