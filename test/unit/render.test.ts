@@ -110,12 +110,12 @@ test('dev namespaces are baseline with open egress next to the DNS rule', () => 
 
 test('render refuses unknown settings and bad names with a usage message', () => {
   const unknownTier = render('--team', 'payments', '--env', 'dev', '--tier', 'huge', '--name', 'x');
-  assert.equal(unknownTier.status, 1);
+  assert.equal(unknownTier.status, 2);
   assert.match(unknownTier.stderr, /unknown tier "huge" \(known: small, medium, large\)/);
   const badName = render('--team', 'payments', '--env', 'dev', '--tier', 'small', '--name', 'kube-mine');
-  assert.equal(badName.status, 1);
+  assert.equal(badName.status, 2);
   assert.match(badName.stderr, /--name "kube-mine": Names starting with "kube-" are reserved/);
   const missing = render('--team', 'payments');
-  assert.equal(missing.status, 1);
+  assert.equal(missing.status, 2);
   assert.match(missing.stderr, /render needs --env, --tier, --name/);
 });
