@@ -326,6 +326,8 @@ test('/platform stats names its week and how to see another: current (so far), a
   assert.match(await answer('tomorrow'), /^`tomorrow` is not a week I know\. Try `\/platform stats` \(the last complete week\), `\/platform stats current` \(this week so far\) or `\/platform stats YYYY-MM-DD`/);
   assert.match(await answer('2026-12-01'), /^The week of 2026-12-01 \(Nov 30 – Dec 6, 2026\) has not started yet\. Try `\/platform stats`/);
   assert.ok(h.slack.responseUrlPosts.every((p) => p.status === 200), 'Slack accepted every answer');
+  const help = await h.command(PEOPLE.dev, 'help');
+  assert.match(JSON.stringify(help.body), /\/platform stats \[current \| YYYY-MM-DD\]`: adoption numbers for last week \(what the weekly digest shows\), this week so far, or the week of a date/);
 });
 
 test('slipway digest --week: last by default, current shows this week so far on a fresh install, a date picks its week, a week not started is refused', async (t) => {
