@@ -234,3 +234,25 @@ test('/platform subcommands are looked up among its own: constructor and __proto
     assert.equal(body.text?.split('\n')[0], `I don't know \`/platform ${sub}\`. Here is what I can do:`, sub);
   }
 });
+
+test('a team label on a cluster namespace that is not a configured team is printed as is in the digest', async (t) => {
+  let now = new Date('2026-11-02T10:00:00Z');
+  const h = await startHarness(t, { clock: { now: () => now } });
+  // A namespace labelled by hand as Slipway's, with a team the config does not define.
+  const res = await fetch(`${h.kube.url}/api/v1/namespaces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'hand-made', labels: { 'app.kubernetes.io/managed-by': 'slipway', 'slipway.dev/team': 'constructor' } },
+    }),
+  });
+  assert.ok(res.ok);
+  assert.equal((await h.slipway.scheduler.run('usage-refresh', 'manual')).status, 'ok');
+  now = new Date('2026-11-23T09:00:00Z');
+  const outcome = await h.slipway.scheduler.run('digest', 'manual');
+  assert.equal(outcome.status, 'ok', outcome.error);
+  const digest = h.slack.messages(PLATFORM).map((m) => JSON.stringify(m.blocks)).join('\n');
+  assert.match(digest, /`hand-made` on dev-eu · constructor · never ran a pod/);
+});
