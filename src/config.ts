@@ -75,11 +75,15 @@ const environmentSchema = z.object({
   egress: z.enum(['open', 'restricted']).default('open'),
 });
 
+// An empty list would match nothing, so the rule would silently never apply: leave the key out
+// to mean "any", or list at least one value.
+const ruleList = (what: string) =>
+  z.array(z.string()).min(1, `an empty list matches no ${what}: list at least one, or leave the key out to allow any`).optional();
 const autoApproveRule = z
   .object({
-    environments: z.array(z.string()).optional(),
-    tiers: z.array(z.string()).optional(),
-    teams: z.array(z.string()).optional(),
+    environments: ruleList('environment'),
+    tiers: ruleList('tier'),
+    teams: ruleList('team'),
   })
   .refine((rule) => rule.environments ?? rule.tiers ?? rule.teams, {
     message: 'an auto-approve rule needs at least one of environments, tiers or teams',

@@ -57,8 +57,9 @@ export interface GoldenPath {
 
 export class UnknownSettingError extends Error {}
 
+/** A config entry by key; only the record's own keys count, never `constructor` or `__proto__`. */
 function pick<T>(record: Readonly<Record<string, T>>, key: string, what: string): T {
-  const value = record[key];
+  const value = Object.hasOwn(record, key) ? record[key] : undefined;
   if (value === undefined) {
     throw new UnknownSettingError(`unknown ${what} "${key}" (known: ${Object.keys(record).join(', ')})`);
   }

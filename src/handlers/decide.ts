@@ -1,24 +1,29 @@
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { Deps } from '../deps.ts';
-import { readValue } from '../slack/form-state.ts';
+import { readId, readMetadata, readValue } from '../slack/form-state.ts';
 import { ACTION, BLOCK, CALLBACK } from '../slack/ids.ts';
-import { announceDenial, approve, deny, openDenyForm, retryRun } from '../workflows/decide.ts';
+import { announceDenial, approve, deny, denyFormMetadata, openDenyForm, retryRun, staleDenyForm } from '../workflows/decide.ts';
 import { clickOf } from './click.ts';
 
 /** Approve, Deny (with its reason modal) and Retry on the request card and its thread. */
 export function register(app: App, deps: Deps): void {
   app.action<BlockAction<ButtonAction>>(ACTION.approve, async ({ ack, body, action }) => {
     await ack();
-    await approve(deps, Number(action.value), clickOf(body));
+    await approve(deps, readId(action.value), clickOf(body));
   });
 
   app.action<BlockAction<ButtonAction>>(ACTION.deny, async ({ ack, body, action }) => {
     await ack();
-    await openDenyForm(deps, Number(action.value), { ...clickOf(body), triggerId: body.trigger_id });
+    await openDenyForm(deps, readId(action.value), { ...clickOf(body), triggerId: body.trigger_id });
   });
 
   app.view(CALLBACK.denyReason, async ({ ack, body, view }) => {
-    const { requestId } = JSON.parse(view.private_metadata) as { requestId: number };
+    const metadata = readMetadata(denyFormMetadata, view.private_metadata);
+    if (!metadata) {
+      await ack({ response_action: 'errors', errors: staleDenyForm });
+      return;
+    }
+    const { requestId } = metadata;
     const errors = await deny(deps, requestId, body.user.id, readValue(view.state.values, BLOCK.denyReason) ?? '');
     if (Object.keys(errors).length > 0) {
       await ack({ response_action: 'errors', errors });
@@ -30,6 +35,6 @@ export function register(app: App, deps: Deps): void {
 
   app.action<BlockAction<ButtonAction>>(ACTION.retry, async ({ ack, body, action }) => {
     await ack();
-    await retryRun(deps, Number(action.value), clickOf(body));
+    await retryRun(deps, readId(action.value), clickOf(body));
   });
 }

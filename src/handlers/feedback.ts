@@ -1,8 +1,9 @@
 import type { App, BlockAction, ButtonAction, RespondFn, SlashCommand } from '@slack/bolt';
+import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { errorMessage } from '../errors.ts';
-import { readValue } from '../slack/form-state.ts';
-import { ACTION, SURVEY } from '../slack/ids.ts';
+import { readId, readMetadata, readSelected, readValue } from '../slack/form-state.ts';
+import { SURVEY } from '../slack/ids.ts';
 import { feedbackModal, feedbackThanks, feedbackThanksView } from '../slack/survey-feedback.ts';
 import { announceDone, checkFeedbackText, markDone, openDoneForm, platformChannelLabel, relayReply, submitFeedback } from '../workflows/feedback.ts';
 import { clickOf } from './click.ts';
@@ -34,10 +35,12 @@ function isThreadReply(event: unknown): event is ThreadReply {
   );
 }
 
-function isAnonymous(values: Parameters<typeof readValue>[0]): boolean {
-  const state = values[SURVEY.feedbackAnonymous]?.[ACTION.input];
-  return (state?.selected_options ?? []).some((o) => o.value === 'anonymous');
+function isAnonymous(values: unknown): boolean {
+  return readSelected(values, SURVEY.feedbackAnonymous).includes('anonymous');
 }
+
+/** What the "Mark done" form carries in its private_metadata (see `doneModal`). */
+const doneFormMetadata = z.object({ feedbackId: z.number().int().positive() });
 
 /** `/platform feedback`'s modal, "Mark done" and its modal, and replies in feedback threads. */
 export function register(app: App, deps: Deps): void {
@@ -55,11 +58,16 @@ export function register(app: App, deps: Deps): void {
 
   app.action<BlockAction<ButtonAction>>(SURVEY.markDone, async ({ ack, body, action }) => {
     await ack();
-    await openDoneForm(deps, { feedbackId: Number(action.value), ...clickOf(body), triggerId: body.trigger_id });
+    await openDoneForm(deps, { feedbackId: readId(action.value), ...clickOf(body), triggerId: body.trigger_id });
   });
 
   app.view(SURVEY.doneModal, async ({ ack, body, view }) => {
-    const { feedbackId } = JSON.parse(view.private_metadata) as { feedbackId: number };
+    const metadata = readMetadata(doneFormMetadata, view.private_metadata);
+    if (!metadata) {
+      await ack({ response_action: 'errors', errors: { [SURVEY.doneText]: 'This form is out of date. Close it and click "Mark done" again.' } });
+      return;
+    }
+    const { feedbackId } = metadata;
     const errors = await markDone(deps, { feedbackId, user: body.user.id, text: readValue(view.state.values, SURVEY.doneText) });
     if (Object.keys(errors).length > 0) {
       await ack({ response_action: 'errors', errors });

@@ -76,9 +76,10 @@ export function register(app: App, deps: Deps): void {
       await ack(response);
       deps.metrics.commandAcks.observe({ subcommand: label }, (performance.now() - started) / 1000);
     };
-    const instant = INSTANT[name];
+    // Own keys only: `/platform constructor` or `__proto__` must not find Object.prototype's.
+    const instant = Object.hasOwn(INSTANT, name) ? INSTANT[name] : undefined;
     if (instant) return timed(name, { response_type: 'ephemeral', ...instant(deps, rest.join(' ')) });
-    const handler = SUBCOMMANDS[name];
+    const handler = Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
     if (!handler) {
       const unknown = sub && name !== 'help' ? sub : undefined;
       return timed(unknown ? 'unknown' : 'help', { response_type: 'ephemeral', ...usageMessage(command.command, unknown) });

@@ -1,7 +1,8 @@
 import type { App, BlockAction, ButtonAction, RespondFn, SlashCommand } from '@slack/bolt';
 import type { Deps } from '../deps.ts';
-import { readValue } from '../slack/form-state.ts';
+import { readId, readValue } from '../slack/form-state.ts';
 import { SURVEY } from '../slack/ids.ts';
+import { unknownButton } from '../slack/messages.ts';
 import { surveysPreference } from '../slack/survey.ts';
 import { answerPulse, openCommentForm, parseCommentTarget, setSurveys, submitComment } from '../workflows/survey.ts';
 import { answerProvisioning } from '../workflows/survey-provisioning.ts';
@@ -21,22 +22,32 @@ export function register(app: App, deps: Deps): void {
     await answerProvisioning(deps, { ...clickOf(body), value: action.value });
   });
 
-  app.action<BlockAction<ButtonAction>>(SURVEY.pulseComment, async ({ ack, body, action }) => {
+  // A forged value (not an id the bot wrote) is answered where the click was, and goes no further.
+  const forged = (respond: RespondFn) =>
+    respond({ response_type: 'ephemeral', replace_original: false, ...unknownButton() }).catch((err: unknown) =>
+      deps.log.warn({ err }, 'could not answer a click'),
+    );
+
+  app.action<BlockAction<ButtonAction>>(SURVEY.pulseComment, async ({ ack, body, action, respond }) => {
     await ack();
     const click = clickOf(body);
-    await openCommentForm(deps, { ...click, triggerId: body.trigger_id, target: { kind: 'pulse', surveyId: Number(action.value), channel: click.channel } });
+    const surveyId = readId(action.value);
+    if (surveyId === undefined) return void (await forged(respond));
+    await openCommentForm(deps, { ...click, triggerId: body.trigger_id, target: { kind: 'pulse', surveyId, channel: click.channel } });
   });
 
-  app.action<BlockAction<ButtonAction>>(SURVEY.readyComment, async ({ ack, body, action }) => {
+  app.action<BlockAction<ButtonAction>>(SURVEY.readyComment, async ({ ack, body, action, respond }) => {
     await ack();
     const click = clickOf(body);
-    await openCommentForm(deps, { ...click, triggerId: body.trigger_id, target: { kind: 'ready', requestId: Number(action.value), channel: click.channel } });
+    const requestId = readId(action.value);
+    if (requestId === undefined) return void (await forged(respond));
+    await openCommentForm(deps, { ...click, triggerId: body.trigger_id, target: { kind: 'ready', requestId, channel: click.channel } });
   });
 
   app.view(SURVEY.commentModal, async ({ ack, body, view }) => {
     const target = parseCommentTarget(view.private_metadata);
     if (!target) {
-      await ack();
+      await ack({ response_action: 'errors', errors: { [SURVEY.commentText]: 'This form is out of date. Close it and click "Add a comment" again.' } });
       return;
     }
     const text = readValue(view.state.values, SURVEY.commentText);

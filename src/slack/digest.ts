@@ -148,7 +148,8 @@ function trendText(trend: readonly TrendPoint[]): string {
 }
 
 function teamName(team: string, names: Readonly<Record<string, string>>): string {
-  return escape(names[team] ?? team);
+  // Own keys only: a team read back from a cluster label must not find Object.prototype's.
+  return escape((Object.hasOwn(names, team) ? names[team] : undefined) ?? team);
 }
 
 function newTeamsText(teams: readonly NewTeam[], names: Readonly<Record<string, string>>, limit: number): string {

@@ -96,6 +96,18 @@ export const clickRefusals = {
     simple(`You can't approve or deny your own request (*${requestRef(request.id)}*); another approver has to.`),
   alreadyDecided: (request: NamespaceRequest) =>
     simple(`*${requestRef(request.id)}* was already decided: ${decisionLine(request)}${request.decidedAt ? ` (${request.decidedAt.slice(0, 16).replace('T', ' ')} UTC)` : ''}.`),
-  unknown: (id: string) => simple(`I can't find request ${escape(id)}. It may have been removed.`),
+  unknown: (id: number | undefined) =>
+    simple(`I can't find ${id === undefined ? 'that request' : `request ${requestRef(id)}`}. It may have been removed.`),
+  unknownRun: () => simple("I can't find that run. It may have been removed."),
   notRetryable: () => simple('That run is not failed any more, so there is nothing to retry.'),
 };
+
+/** To the person who clicked a button whose value is not one the bot wrote (a forged click). */
+export function unknownButton(): SlackMessage {
+  return simple("I don't recognise that button, so nothing happened.");
+}
+
+/** To the person who clicked a button whose form Slack would not open, where they clicked. */
+export function modalNotOpened(what: string, reason: string): SlackMessage {
+  return simple(`Sorry, I could not open ${what} (${escape(reason)}). Please try again.`);
+}

@@ -1,8 +1,10 @@
+import { z } from 'zod';
 import { requestRef, type Click, type NamespaceRequest } from '../domain.ts';
 import type { Deps } from '../deps.ts';
 import { BLOCK, LIMITS } from '../slack/ids.ts';
 import { clickRefusals, decisionPosted, requestApproved, requestDenied, runRetried } from '../slack/messages.ts';
 import { denyReasonModal } from '../slack/new-namespace-modal.ts';
+import { openFormAfterClick } from './open-form.ts';
 import { notifier, refreshCard } from './present.ts';
 import { executeRun, startProvisioning } from './provision.ts';
 import type { SlackMessage } from '../slack/usage.ts';
@@ -55,10 +57,13 @@ function refuse(deps: Deps, click: Click, request: NamespaceRequest, why: Refusa
   return tell(deps, click, clickRefusals[why](request));
 }
 
-/** An approver's Approve click: one decision wins, even when several approvers click at once. */
-export async function approve(deps: Deps, requestId: number, click: Click): Promise<void> {
-  const request = deps.store.getRequest(requestId);
-  if (!request) return tell(deps, click, clickRefusals.unknown(String(requestId)));
+/**
+ * An approver's Approve click: one decision wins, even when several approvers click at once.
+ * `requestId` is undefined when the button's value was not an id (a forged click).
+ */
+export async function approve(deps: Deps, requestId: number | undefined, click: Click): Promise<void> {
+  const request = requestId === undefined ? undefined : deps.store.getRequest(requestId);
+  if (requestId === undefined || !request) return tell(deps, click, clickRefusals.unknown(requestId));
   const why = await refusal(deps, request, click.user);
   if (why) return refuse(deps, click, request, why);
 
@@ -79,13 +84,21 @@ export async function approve(deps: Deps, requestId: number, click: Click): Prom
 }
 
 /** An approver's Deny click: opens the reason modal, or says why they cannot deny. */
-export async function openDenyForm(deps: Deps, requestId: number, click: Click & { triggerId: string }): Promise<void> {
-  const request = deps.store.getRequest(requestId);
-  if (!request) return tell(deps, click, clickRefusals.unknown(String(requestId)));
+export async function openDenyForm(deps: Deps, requestId: number | undefined, click: Click & { triggerId: string }): Promise<void> {
+  const request = requestId === undefined ? undefined : deps.store.getRequest(requestId);
+  if (requestId === undefined || !request) return tell(deps, click, clickRefusals.unknown(requestId));
   const why = await refusal(deps, request, click.user);
   if (why) return refuse(deps, click, request, why);
-  await deps.modals.open(click.triggerId, denyReasonModal(requestRef(requestId), JSON.stringify({ requestId, channel: click.channel })));
+  const metadata: DenyFormMetadata = { requestId, channel: click.channel };
+  await openFormAfterClick(deps, click, denyReasonModal(requestRef(requestId), JSON.stringify(metadata)), 'the deny form');
 }
+
+/** What the deny form carries in its private_metadata; read back with `readMetadata`. */
+export const denyFormMetadata = z.object({ requestId: z.number().int().positive(), channel: z.string() });
+export type DenyFormMetadata = z.infer<typeof denyFormMetadata>;
+
+/** The deny form's answer when its private_metadata is not what the bot wrote (forged or stale). */
+export const staleDenyForm: FieldErrors = { [BLOCK.denyReason]: 'This form is out of date. Close it and click Deny on the request again.' };
 
 /** Checks a deny reason before the modal closes; errors show under the reason field. */
 export async function checkDeny(deps: Deps, requestId: number, user: string, reason: string): Promise<FieldErrors> {
@@ -125,10 +138,10 @@ export async function announceDenial(deps: Deps, requestId: number): Promise<voi
 }
 
 /** An approver's Retry click on a failed run: continues from the failed step. */
-export async function retryRun(deps: Deps, runId: number, click: Click): Promise<void> {
-  const run = deps.store.getRun(runId);
+export async function retryRun(deps: Deps, runId: number | undefined, click: Click): Promise<void> {
+  const run = runId === undefined ? undefined : deps.store.getRun(runId);
   const request = run && deps.store.getRequest(run.requestId);
-  if (!run || !request) return tell(deps, click, clickRefusals.unknown(String(runId)));
+  if (runId === undefined || !run || !request) return tell(deps, click, clickRefusals.unknownRun());
   if (!(await isApprover(deps, click.user))) return refuse(deps, click, request, 'notApprover');
   if (!deps.store.reopenRun(runId, deps.clock.now())) return tell(deps, click, clickRefusals.notRetryable());
   deps.store.appendEvent({ type: 'run_retried', at: deps.clock.now(), actor: click.user, team: request.team, requestId: request.id, data: { runId } });

@@ -15,6 +15,7 @@ import {
 import type { SlackMessage } from '../slack/usage.ts';
 import type { FeedbackItem } from '../store/surveys.ts';
 import { isApprover } from './decide.ts';
+import { openFormAfterClick } from './open-form.ts';
 import { notifier } from './present.ts';
 import type { Click } from '../domain.ts';
 
@@ -147,13 +148,13 @@ export async function relayReply(
 }
 
 /** "Mark done": the platform team says what changed. Only approvers may. */
-export async function openDoneForm(deps: Deps, input: Click & { feedbackId: number; triggerId: string }): Promise<void> {
-  const item = deps.store.surveys.getFeedback(input.feedbackId);
+export async function openDoneForm(deps: Deps, input: Click & { feedbackId: number | undefined; triggerId: string }): Promise<void> {
+  const item = input.feedbackId === undefined ? undefined : deps.store.surveys.getFeedback(input.feedbackId);
   const tell = (m: SlackMessage) => notifier(deps).ephemeral(input.channel, input.user, m);
   if (!item || item.text === undefined) return void (await tell(notPlatformTeam()));
   if (!(await isApprover(deps, input.user))) return void (await tell(notPlatformTeam()));
   if (item.doneAt) return void (await tell(alreadyDone(item)));
-  await deps.modals.open(input.triggerId, doneModal(item));
+  await openFormAfterClick(deps, input, doneModal(item), 'the "Mark done" form');
 }
 
 /** Records what changed; field errors keep the modal open. */

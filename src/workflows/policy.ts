@@ -11,6 +11,12 @@ export function matchAutoApprove(
   config: Config,
   request: Pick<RequestInput, 'environment' | 'tier' | 'team'>,
 ): AutoApproveRule | undefined {
+  // A rule that leaves a dimension out allows any value of the config's, never an unknown one.
+  const known =
+    Object.hasOwn(config.environments, request.environment) &&
+    Object.hasOwn(config.tiers, request.tier) &&
+    config.teams.some((t) => t.name === request.team);
+  if (!known) return undefined;
   return config.policy.autoApprove.find(
     (rule) =>
       (!rule.environments || rule.environments.includes(request.environment)) &&

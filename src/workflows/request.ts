@@ -1,6 +1,7 @@
 import type { ModalView } from '@slack/types';
 import type { NamespaceRequest } from '../domain.ts';
 import type { Deps } from '../deps.ts';
+import { errorMessage } from '../errors.ts';
 import { newNamespaceModal } from '../slack/new-namespace-modal.ts';
 import { requestCard } from '../slack/request-card.ts';
 import { decisionPosted, requestReceived } from '../slack/messages.ts';
@@ -23,7 +24,8 @@ export function requestForm(deps: Pick<Deps, 'config' | 'store'>, user: string, 
 export type SubmitResult = { ok: true; request: NamespaceRequest; duplicate: boolean } | { ok: false; errors: FieldErrors };
 
 /**
- * Validates a submitted form and stores the request. Nothing is stored when there are errors.
+ * Validates a submitted form, builds what the request will need, and stores it. Nothing is stored
+ * when there are errors.
  * A redelivered submission of the same view returns the request it already created.
  */
 export async function submitRequest(
@@ -32,6 +34,30 @@ export async function submitRequest(
 ): Promise<SubmitResult> {
   const checked = checkRequestFields(deps.config, submission.fields, deps.clock.now());
   if (!checked.ok) return { ok: false, errors: checked.errors };
+
+  // Everything a stored request needs is built first (the objects to apply, the card): a request
+  // that could not be provisioned or shown to approvers is refused here, not stored for good.
+  const draft: NamespaceRequest = {
+    ...checked.input,
+    requester: submission.user,
+    id: 0,
+    status: 'pending',
+    autoApproved: false,
+    decidedBy: undefined,
+    decidedAt: undefined,
+    decisionReason: undefined,
+    card: undefined,
+    createdAt: deps.clock.now().toISOString(),
+  };
+  try {
+    requestCard(draft, cardContext(deps, draft));
+  } catch (err) {
+    deps.log.error({ err, user: submission.user }, 'a submitted request could not be prepared; nothing was stored');
+    return {
+      ok: false,
+      errors: { [BLOCK.name]: `Slipway could not prepare this request (${errorMessage(err)}). Nothing was saved; please tell the platform team.` },
+    };
+  }
 
   const nameErrors = await checkNameFree(deps, checked.input, checked.derivedName);
   if (Object.keys(nameErrors).length > 0) return { ok: false, errors: nameErrors };

@@ -1,6 +1,8 @@
+import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Deps } from '../deps.ts';
 import { errorMessage, SlipwayError } from '../errors.ts';
+import { readMetadata } from '../slack/form-state.ts';
 import { SURVEY } from '../slack/ids.ts';
 import {
   answerConfirmation,
@@ -18,6 +20,7 @@ import type { SlackMessage } from '../slack/usage.ts';
 import type { PulseSurvey, ScoreCount, SurveyQuestion } from '../store/surveys.ts';
 import { formatLocal, localParts, weekContaining } from './calendar.ts';
 import { checkFeedbackText, platformChannelLabel, postPendingFeedback, type ModalErrors } from './feedback.ts';
+import { openFormAfterClick } from './open-form.ts';
 import { notifier, slackErrorCode } from './present.ts';
 import { emptyDistribution, summarize, type Distribution, type ScoreSummary } from './survey-stats.ts';
 import { releaseProvisioningFeedback } from './survey-provisioning.ts';
@@ -216,16 +219,14 @@ export async function answerPulse(deps: SurveyDeps, click: Click & { value: stri
 /** What a comment modal is about, carried in its private_metadata. */
 export type CommentTarget = { kind: 'pulse'; surveyId: number; channel: string } | { kind: 'ready'; requestId: number; channel: string };
 
-export function parseCommentTarget(metadata: string): CommentTarget | undefined {
-  try {
-    const raw = JSON.parse(metadata) as Record<string, unknown>;
-    const channel = typeof raw.channel === 'string' ? raw.channel : '';
-    if (raw.kind === 'pulse' && typeof raw.surveyId === 'number') return { kind: 'pulse', surveyId: raw.surveyId, channel };
-    if (raw.kind === 'ready' && typeof raw.requestId === 'number') return { kind: 'ready', requestId: raw.requestId, channel };
-  } catch {
-    // Not ours: ignored below.
-  }
-  return undefined;
+const commentTarget = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('pulse'), surveyId: z.number().int().positive(), channel: z.string() }),
+  z.object({ kind: z.literal('ready'), requestId: z.number().int().positive(), channel: z.string() }),
+]);
+
+/** The target the bot wrote into a comment modal, or undefined for anything else (forged, stale). */
+export function parseCommentTarget(metadata: unknown): CommentTarget | undefined {
+  return readMetadata(commentTarget, metadata);
 }
 
 /** "Add a comment": opens the modal, unless the pulse closed or the question is someone else's. */
@@ -242,7 +243,7 @@ export async function openCommentForm(deps: SurveyDeps & Pick<Deps, 'modals'>, i
     if (asked?.requester !== input.user) return;
     question = deps.config.survey.postProvisioning.question;
   }
-  await deps.modals.open(input.triggerId, commentModal({ question, where, privateMetadata: JSON.stringify(input.target) }));
+  await openFormAfterClick(deps, input, commentModal({ question, where, privateMetadata: JSON.stringify(input.target) }), 'the comment form');
 }
 
 /**

@@ -24,17 +24,34 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const ALWAYS_RESERVED = ['default'];
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** Why a namespace name is not acceptable, or undefined when it is. */
-export function nameProblem(config: Config, name: string): string | undefined {
-  if (name.length > LIMITS.name) return `Too long: ${name.length} characters, at most ${LIMITS.name}.`;
+/**
+ * Why a namespace name is not acceptable, or undefined when it is. Names in
+ * `namespaces.allowFromNamespaces` are reserved too: every Slipway namespace lets their pods in.
+ * `derived` is for the name made from team and environment when none was typed, so the message
+ * speaks of that name rather than of something the person wrote.
+ */
+export function nameProblem(config: Config, name: string, derived = false): string | undefined {
+  const subject = derived ? `Without a name typed here it would be "${name}", which` : undefined;
+  if (name.length > LIMITS.name) {
+    return subject
+      ? `${subject} is too long (${name.length} characters, at most ${LIMITS.name}). Type a shorter name.`
+      : `Too long: ${name.length} characters, at most ${LIMITS.name}.`;
+  }
   if (!DNS_LABEL.test(name)) {
     const lower = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
     const hint = lower && DNS_LABEL.test(lower) && lower !== name ? ` Try "${lower}".` : '';
     return `Use lowercase letters, digits and "-", starting and ending with a letter or digit.${hint}`;
   }
-  if (name.startsWith('kube-')) return 'Names starting with "kube-" are reserved for Kubernetes itself.';
-  if (ALWAYS_RESERVED.includes(name) || config.namespaces.reserved.includes(name)) {
-    return `"${name}" is reserved. Pick a name that says what it is for, e.g. "${name}-sandbox".`;
+  if (name.startsWith('kube-')) {
+    return subject
+      ? `${subject} starts with "kube-": such names are reserved for Kubernetes itself. Type another name.`
+      : 'Names starting with "kube-" are reserved for Kubernetes itself.';
+  }
+  const { reserved, allowFromNamespaces } = config.namespaces;
+  if (ALWAYS_RESERVED.includes(name) || reserved.includes(name) || allowFromNamespaces.includes(name)) {
+    return subject
+      ? `${subject} is reserved. Type a name that says what it is for, e.g. "${name}-sandbox".`
+      : `"${name}" is reserved. Pick a name that says what it is for, e.g. "${name}-sandbox".`;
   }
   return undefined;
 }
@@ -44,9 +61,11 @@ export function checkRequestFields(config: Config, fields: RequestFields, now: D
   const errors: FieldErrors = {};
   const team = config.teams.find((t) => t.name === fields.team);
   if (!team) errors[BLOCK.team] = 'Choose your team.';
-  const environment = fields.environment && config.environments[fields.environment] ? fields.environment : undefined;
+  // Only the config's own keys: a crafted value such as `constructor` or `__proto__` would
+  // otherwise find something on Object.prototype.
+  const environment = fields.environment !== undefined && Object.hasOwn(config.environments, fields.environment) ? fields.environment : undefined;
   if (!environment) errors[BLOCK.environment] = 'Choose an environment.';
-  const tier = fields.tier && config.tiers[fields.tier] ? fields.tier : undefined;
+  const tier = fields.tier !== undefined && Object.hasOwn(config.tiers, fields.tier) ? fields.tier : undefined;
   if (!tier) errors[BLOCK.tier] = 'Choose a size.';
   const cluster = config.clusters.find((c) => c.name === fields.cluster);
   if (!cluster) {
@@ -61,8 +80,9 @@ export function checkRequestFields(config: Config, fields: RequestFields, now: D
   const typed = fields.name?.trim() ?? '';
   const derivedName = typed === '';
   const name = derivedName && team && environment ? `${team.name}-${environment}` : typed;
-  if (!derivedName) {
-    const problem = nameProblem(config, name);
+  // A derived name is checked like a typed one: `<team>-<environment>` can be reserved too.
+  if (name !== '') {
+    const problem = nameProblem(config, name, derivedName);
     if (problem) errors[BLOCK.name] = problem;
   }
 

@@ -48,6 +48,16 @@ test('policy rules must name known environments, tiers and teams', () => {
   assert.ok(problems.some((p) => p.startsWith('policy.autoApprove[1]: an auto-approve rule needs')), problems.join('\n'));
 });
 
+test('an auto-approve rule with an empty list is refused by its path, since it could never match', () => {
+  const doc = exampleConfigDocument();
+  doc.policy = { autoApprove: [{ environments: [], tiers: ['small'] }, { teams: [] }] };
+  const problems = problemsOf(doc);
+  assert.deepEqual(problems, [
+    'policy.autoApprove[0].environments: an empty list matches no environment: list at least one, or leave the key out to allow any',
+    'policy.autoApprove[1].teams: an empty list matches no team: list at least one, or leave the key out to allow any',
+  ]);
+});
+
 test('an approver is required and duplicate names are refused', () => {
   const doc = exampleConfigDocument();
   doc.approvers = { users: [] };

@@ -27,3 +27,14 @@ test('no rules means every request waits for a person', () => {
   const config = parseConfig(doc, EXAMPLE_CONFIG_PATH);
   assert.equal(matchAutoApprove(config, { environment: 'dev', tier: 'small', team: 'payments' }), undefined);
 });
+
+test('a rule that leaves a dimension out allows only values the config defines', () => {
+  const doc = exampleConfigDocument();
+  doc.policy = { autoApprove: [{ tiers: ['small'] }] };
+  const config = parseConfig(doc, EXAMPLE_CONFIG_PATH);
+  assert.ok(matchAutoApprove(config, { environment: 'prod', tier: 'small', team: 'search' }));
+  for (const environment of ['constructor', '__proto__', 'toString', 'qa']) {
+    assert.equal(matchAutoApprove(config, { environment, tier: 'small', team: 'payments' }), undefined, environment);
+  }
+  assert.equal(matchAutoApprove(config, { environment: 'dev', tier: 'small', team: 'constructor' }), undefined);
+});

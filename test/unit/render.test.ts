@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseAllDocuments } from 'yaml';
-import { EXAMPLE_CONFIG_PATH } from '../support/config.ts';
+import { parseAllDocuments, stringify } from 'yaml';
+import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../support/config.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -118,4 +121,27 @@ test('render refuses unknown settings and bad names with a usage message', () =>
   const missing = render('--team', 'payments');
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /render needs --env, --tier, --name/);
+});
+
+test('render refuses names allowed into every namespace and settings that are not the config\'s own', () => {
+  // A config where ingress-nginx is only listed as allowed into every namespace, not as reserved.
+  const doc = exampleConfigDocument();
+  doc.namespaces = { ...(doc.namespaces as object), reserved: [], allowFromNamespaces: ['ingress-nginx'] };
+  const path = join(mkdtempSync(join(tmpdir(), 'slipway-render-')), 'slipway.config.yaml');
+  writeFileSync(path, stringify(doc));
+  const run = (...args: string[]) => spawnSync(process.execPath, ['bin/slipway.js', 'render', ...args, '--config', path], { cwd: ROOT, encoding: 'utf8' });
+
+  const door = run('--team', 'payments', '--env', 'dev', '--tier', 'small', '--name', 'ingress-nginx');
+  assert.notEqual(door.status, 0);
+  assert.match(door.stderr, /--name "ingress-nginx": "ingress-nginx" is reserved/);
+  assert.equal(door.stdout, '', 'no manifests');
+
+  const env = run('--team', 'payments', '--env', 'constructor', '--tier', 'small', '--name', 'x');
+  assert.notEqual(env.status, 0);
+  assert.match(env.stderr, /unknown environment "constructor" \(known: dev, staging, prod\)/);
+  assert.equal(env.stdout, '', 'no manifests without a pod security level');
+
+  const tier = run('--team', 'payments', '--env', 'dev', '--tier', 'toString', '--name', 'x');
+  assert.notEqual(tier.status, 0);
+  assert.match(tier.stderr, /unknown tier "toString" \(known: small, medium, large\)/);
 });

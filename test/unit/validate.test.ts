@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BLOCK } from '../../src/slack/ids.ts';
 import { checkRequestFields, nameProblem, type RequestFields } from '../../src/workflows/validate.ts';
-import { exampleConfig } from '../support/config.ts';
+import { parseConfig } from '../../src/config.ts';
+import { EXAMPLE_CONFIG_PATH, exampleConfig, exampleConfigDocument } from '../support/config.ts';
 
 const config = exampleConfig();
 const now = new Date('2026-11-26T10:00:00Z');
@@ -37,6 +38,34 @@ test('reserved names are refused: default, kube-* and the configured list', () =
   assert.match(nameProblem(config, 'kube-anything') ?? '', /reserved for Kubernetes/);
   assert.match(nameProblem(config, 'monitoring') ?? '', /"monitoring" is reserved/);
   assert.match(nameProblem(config, 'com') ?? '', /"com" is reserved/);
+});
+
+test('names in allowFromNamespaces are reserved: pods there may reach every Slipway namespace', () => {
+  const doc = exampleConfigDocument();
+  doc.namespaces = { ...(doc.namespaces as object), reserved: [], allowFromNamespaces: ['ingress-nginx'] };
+  const own = parseConfig(doc, EXAMPLE_CONFIG_PATH);
+  assert.match(nameProblem(own, 'ingress-nginx') ?? '', /"ingress-nginx" is reserved/);
+  assert.equal(nameProblem(own, 'ingress-nginx-2'), undefined);
+});
+
+test('a name made from team and environment is checked too, with words for someone who typed none', () => {
+  const doc = exampleConfigDocument();
+  doc.namespaces = { ...(doc.namespaces as object), reserved: ['payments-dev'] };
+  const own = parseConfig(doc, EXAMPLE_CONFIG_PATH);
+  const checked = checkRequestFields(own, valid, now);
+  assert.ok(!checked.ok);
+  assert.deepEqual(checked.errors, {
+    [BLOCK.name]: 'Without a name typed here it would be "payments-dev", which is reserved. Type a name that says what it is for, e.g. "payments-dev-sandbox".',
+  });
+  assert.ok(checkRequestFields(own, { ...valid, name: 'payments-dev-2' }, now).ok);
+});
+
+test('choices are the config\'s own keys: constructor, toString and __proto__ are not environments or tiers', () => {
+  for (const value of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+    const checked = checkRequestFields(config, { ...valid, environment: value, tier: value }, now);
+    assert.ok(!checked.ok, value);
+    assert.deepEqual(Object.keys(checked.errors).sort(), [BLOCK.environment, BLOCK.tier].sort(), value);
+  }
 });
 
 test('each bad field gets its own error under its block', () => {
