@@ -154,21 +154,21 @@ test("Slipway's identity cannot create kube-system, default or a reserved namesp
 });
 
 test("Slipway's identity cannot take over, release or delete a namespace that is not labelled as Slipway's", () => {
-  assertDenied(admit({ user: BOT, operation: 'UPDATE', oldObject: unlabelled('ingress-nginx'), object: labelled('ingress-nginx') }), /only create or change namespaces labelled app\.kubernetes\.io\/managed-by=slipway, and "ingress-nginx"/);
+  assertDenied(admit({ user: BOT, operation: 'UPDATE', oldObject: unlabelled('legacy-app'), object: labelled('legacy-app') }), /only create or change namespaces labelled app\.kubernetes\.io\/managed-by=slipway, and "legacy-app"/);
   assertDenied(admit({ user: BOT, operation: 'UPDATE', oldObject: unlabelled('team-x'), object: unlabelled('team-x') }), /"team-x" is not/);
   assertDenied(admit({ user: BOT, operation: 'CREATE', object: unlabelled('payments-dev') }), /"payments-dev" is not/);
   assertDenied(admit({ user: BOT, operation: 'UPDATE', oldObject: labelled('payments-dev'), object: unlabelled('payments-dev') }), /would not stay/);
-  assertDenied(admit({ user: BOT, operation: 'DELETE', oldObject: unlabelled('monitoring') }), /"monitoring" is not/);
+  assertDenied(admit({ user: BOT, operation: 'DELETE', oldObject: unlabelled('observability') }), /"observability" is not/);
   assertDenied(admit({ user: SERVICE_ACCOUNT, operation: 'UPDATE', oldObject: unlabelled('team-x'), object: labelled('team-x') }), /"team-x" is not/);
 });
 
 test("Slipway's identity cannot write quotas, network policies or RoleBindings outside its namespaces", () => {
   assertDenied(admit({ user: BOT, operation: 'CREATE', object: rolebinding('kube-system'), namespace: labelled('kube-system') }), /namespace "kube-system"/);
-  assertDenied(admit({ user: BOT, operation: 'CREATE', object: rolebinding('ingress-nginx'), namespace: unlabelled('ingress-nginx') }), /only write rolebindings in namespaces labelled app\.kubernetes\.io\/managed-by=slipway, and "ingress-nginx" is not/);
-  const quota: Obj = { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'slipway-quota', namespace: 'monitoring' }, spec: { hard: { pods: '1' } } };
-  assertDenied(admit({ user: BOT, operation: 'UPDATE', object: quota, oldObject: quota, namespace: unlabelled('monitoring') }), /only write resourcequotas/);
-  const netpol: Obj = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'allow-all-egress', namespace: 'monitoring' }, spec: {} };
-  assertDenied(admit({ user: SERVICE_ACCOUNT, operation: 'CREATE', object: netpol, namespace: unlabelled('monitoring') }), /only write networkpolicies/);
+  assertDenied(admit({ user: BOT, operation: 'CREATE', object: rolebinding('legacy-app'), namespace: unlabelled('legacy-app') }), /only write rolebindings in namespaces labelled app\.kubernetes\.io\/managed-by=slipway, and "legacy-app" is not/);
+  const quota: Obj = { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'slipway-quota', namespace: 'observability' }, spec: { hard: { pods: '1' } } };
+  assertDenied(admit({ user: BOT, operation: 'UPDATE', object: quota, oldObject: quota, namespace: unlabelled('observability') }), /only write resourcequotas/);
+  const netpol: Obj = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'allow-all-egress', namespace: 'observability' }, spec: {} };
+  assertDenied(admit({ user: SERVICE_ACCOUNT, operation: 'CREATE', object: netpol, namespace: unlabelled('observability') }), /only write networkpolicies/);
 });
 
 test('everything Slipway applies for a request, and deleting its own namespace later, is allowed', () => {
@@ -183,6 +183,17 @@ test('everything Slipway applies for a request, and deleting its own namespace l
   }
   assert.deepEqual(admit({ user: BOT, operation: 'CREATE', object: rolebinding('payments-dev'), namespace: labelled('payments-dev') }), { allowed: true, matched: true });
   assert.deepEqual(admit({ user: BOT, operation: 'DELETE', oldObject: labelled('payments-dev') }), { allowed: true, matched: true });
+});
+
+test("the policy reserves the example config's reserved and platform namespaces", () => {
+  assert.ok(policy);
+  const expression = policy.spec.variables.find((v) => v.name === 'reserved')?.expression ?? '[]';
+  const reserved = evaluate(expression) as string[];
+  const { namespaces } = exampleConfig();
+  for (const name of [...namespaces.reserved, ...namespaces.allowFromNamespaces, 'default', 'slipway']) {
+    assert.ok(reserved.includes(name), `${name} is reserved in deploy/admission-policy.yaml`);
+    assertDenied(admit({ user: BOT, operation: 'CREATE', object: labelled(name) }), new RegExp(`namespace "${name}"`));
+  }
 });
 
 test('other identities and other kinds are not matched: the policy limits Slipway only', () => {
