@@ -60,7 +60,7 @@ test('doctor is all green when Slack, the channels and the cluster are set up', 
   assert.match(out.stdout, /slack\s+scopes\s+✔ ok/);
   assert.match(out.stdout, /slack\s+approvals channel\s+✔ ok\s+#platform-approvals exists and the bot is in it/);
   assert.match(out.stdout, /cluster dev-eu\s+API server\s+✔ ok\s+reachable, Kubernetes v1\./);
-  assert.match(out.stdout, /cluster dev-eu\s+RBAC\s+✔ ok\s+all 18 permissions Slipway needs are granted/);
+  assert.match(out.stdout, /cluster dev-eu\s+RBAC\s+✔ ok\s+all 30 permissions Slipway needs are granted/);
   assert.match(out.stdout, /All checks passed\.$/m);
   assert.doesNotMatch(out.stdout, /FAIL/);
 });
@@ -86,12 +86,26 @@ test('doctor says when the cluster does not answer or the token is refused', asy
   assert.match(out.stdout, /cluster dev-eu\s+API server\s+✘ FAIL\s+Could not reach cluster "dev-eu"/);
 });
 
+test('doctor asks about each object Slipway writes by name, as RBAC grants them', async (t) => {
+  const { env, kube } = await setUp(t, true);
+  // RBAC that grants network policies by name answers for each name; one name not granted.
+  kube.deny({ verb: 'create', resource: 'networkpolicies', group: 'networking.k8s.io', name: 'allow-dns-egress' });
+  const out = await doctor(env);
+  assert.equal(out.code, 1, out.stdout);
+  assert.match(out.stdout, /cluster dev-eu\s+RBAC\s+✘ FAIL\s+missing: create networkpolicies\.networking\.k8s\.io "allow-dns-egress" \(to create network policies \(server-side apply\)\); see deploy\/rbac\.yaml/);
+  assert.match(out.stdout, /1 check\(s\) failed/);
+});
+
 test('deploy/rbac.yaml grants every permission the workflows need, and no wildcard', () => {
   const docs = parseAllDocuments(readFileSync(join(ROOT, 'deploy/rbac.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; rules?: { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[] });
   const rules = docs.find((d) => d.kind === 'ClusterRole')?.rules ?? [];
   for (const rule of rules) {
     assert.ok(![...rule.apiGroups, ...rule.resources, ...rule.verbs].includes('*'), 'no wildcards');
     assert.ok(!rule.verbs.some((v) => ['escalate', 'impersonate', 'delete', 'deletecollection'].includes(v)), `no dangerous verbs: ${rule.verbs.join(',')}`);
+    // Only namespaces (named by requests) may be written without naming the objects.
+    if (rule.verbs.some((v) => ['create', 'patch', 'update'].includes(v)) && !rule.resources.every((r) => r === 'namespaces')) {
+      assert.ok(rule.resourceNames && rule.resourceNames.length > 0, `${rule.resources.join(',')} are granted by name`);
+    }
   }
   for (const p of requiredPermissions(exampleConfig())) {
     const granted = rules.some(

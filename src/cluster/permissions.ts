@@ -1,33 +1,46 @@
 import type { Config } from '../config.ts';
+import { OBJECT_NAMES } from './manifests.ts';
 
 /** One Kubernetes permission the bot needs, as a SelfSubjectAccessReview asks about it. */
 export interface Permission {
   verb: string;
   resource: string;
   group: string;
-  /** For `bind`: the ClusterRole it is needed on. */
-  name?: string;
+  /** The object's name where RBAC grants it by name; for `bind`, the ClusterRole. */
+  name?: string | undefined;
   why: string;
 }
 
 /**
  * Exactly what the workflows do with the cluster, kept in step with deploy/rbac.yaml (a test
  * checks that the ClusterRole there grants each of these). Server-side apply is authorized as
- * `patch`, and also as `create` when the object does not exist yet.
+ * `patch`, and also as `create` when the object does not exist yet, both with the object's name,
+ * so the objects inside a namespace are granted by name (`resourceNames`) and checked by name:
+ * RBAC answers "no" to a question without a name when it grants only named objects.
  */
 export function requiredPermissions(config: Config): Permission[] {
-  const apply = (resource: string, group: string, what: string): Permission[] => [
-    { verb: 'get', resource, group, why: `read ${what}` },
-    { verb: 'create', resource, group, why: `create ${what} (server-side apply)` },
-    { verb: 'patch', resource, group, why: `update ${what} (server-side apply)` },
-  ];
+  const apply = (resource: string, group: string, what: string, names: readonly (string | undefined)[]): Permission[] =>
+    names.flatMap((name) => [
+      { verb: 'get', resource, group, name, why: `read ${what}` },
+      { verb: 'create', resource, group, name, why: `create ${what} (server-side apply)` },
+      { verb: 'patch', resource, group, name, why: `update ${what} (server-side apply)` },
+    ]);
   const roles = [...new Set([config.namespaces.clusterRole, ...config.teams.flatMap((t) => (t.clusterRole ? [t.clusterRole] : []))])];
+  const networkPolicies = [
+    OBJECT_NAMES.denyIngress,
+    OBJECT_NAMES.sameNamespace,
+    OBJECT_NAMES.fromNamespaces,
+    OBJECT_NAMES.dnsEgress,
+    OBJECT_NAMES.openEgress,
+  ];
   return [
-    ...apply('namespaces', '', 'namespaces'),
-    ...apply('resourcequotas', '', 'resource quotas'),
-    ...apply('limitranges', '', 'limit ranges'),
-    ...apply('networkpolicies', 'networking.k8s.io', 'network policies'),
-    ...apply('rolebindings', 'rbac.authorization.k8s.io', 'team role bindings'),
+    // Namespace names come from requests, so RBAC cannot name them; deploy/admission-policy.yaml
+    // limits these to Slipway's labelled namespaces on Kubernetes 1.30 and later.
+    ...apply('namespaces', '', 'namespaces', [undefined]),
+    ...apply('resourcequotas', '', 'the resource quota', [OBJECT_NAMES.quota]),
+    ...apply('limitranges', '', 'the limit range', [OBJECT_NAMES.limits]),
+    ...apply('networkpolicies', 'networking.k8s.io', 'network policies', networkPolicies),
+    ...apply('rolebindings', 'rbac.authorization.k8s.io', 'the team role binding', [OBJECT_NAMES.teamAccess]),
     ...roles.map((name) => ({
       verb: 'bind',
       resource: 'clusterroles',

@@ -408,6 +408,26 @@ describe('kube-api emulator through @kubernetes/client-node', () => {
     assert.equal((await review('get')).status?.allowed, true);
   });
 
+  it('answers a SelfSubjectAccessReview about one object by name, echoing it without empty fields', async () => {
+    const { authz } = clients();
+    emulator().deny({ verb: 'patch', resource: 'resourcequotas', group: '', name: 'other-quota' });
+    const review = (name: string) => authz.createSelfSubjectAccessReview({
+      body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'patch', resource: 'resourcequotas', group: '', name } } },
+    });
+    const denied = await review('other-quota');
+    assert.equal(denied.status?.allowed, false);
+    assert.equal((await review('slipway-quota')).status?.allowed, true);
+    // As v1.20.2 answers: the core group's "" is omitted from the echo and from managedFields.
+    const response = await fetch(`${emulator().url}/apis/authorization.k8s.io/v1/selfsubjectaccessreviews`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'patch', resource: 'resourcequotas', group: '', name: 'other-quota' } } }),
+    });
+    const body = (await response.json()) as { spec: unknown; metadata: { managedFields: { fieldsV1: unknown }[] } };
+    assert.deepEqual(body.spec, { resourceAttributes: { verb: 'patch', resource: 'resourcequotas', name: 'other-quota' } });
+    assert.deepEqual(body.metadata.managedFields[0]?.fieldsV1, { 'f:spec': { 'f:resourceAttributes': { '.': {}, 'f:name': {}, 'f:resource': {}, 'f:verb': {} } } });
+  });
+
   it('authorizes a server-side apply that creates for create as well as patch', async () => {
     const { core, objects } = clients();
     await core.createNamespace({ body: { metadata: { name: 'team-a' } } });

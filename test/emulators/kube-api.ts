@@ -1729,6 +1729,20 @@ function ruleMatches(rule: DenyRule, a: AccessAttributes): boolean {
     (rule.name === undefined || rule.name === a.name);
 }
 
+/**
+ * Every field of ResourceAttributes and NonResourceAttributes is a Go string with `omitempty`, so
+ * the real server drops an empty one (`group: ""` for the core group) from the review it echoes and
+ * from its managedFields (checked on v1.20.2).
+ */
+function withoutEmptyAttributes(spec: JsonObject): JsonObject {
+  const out: JsonObject = { ...spec };
+  for (const key of ['resourceAttributes', 'nonResourceAttributes']) {
+    const attributes = out[key];
+    if (isObject(attributes)) out[key] = Object.fromEntries(Object.entries(attributes).filter(([, v]) => v !== ''));
+  }
+  return out;
+}
+
 /** The RBAC denial text (endpoints/handlers/responsewriters forbiddenMessage). */
 function forbiddenMessage(user: UserInfo, a: AccessAttributes): string {
   const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
@@ -2692,7 +2706,7 @@ export class KubeApiEmulator {
     const options = writeOptions(ctx.url.searchParams, 'CreateOptions');
     const rt = ACCESS_REVIEWS;
     const review = this.decodeBody(ctx, rt);
-    const spec = isObject(review.spec) ? review.spec : {};
+    const spec = isObject(review.spec) ? withoutEmptyAttributes(review.spec) : {};
     const attributes = spec.resourceAttributes;
     if (!isObject(attributes) && !isObject(spec.nonResourceAttributes)) {
       // The real server has already cleared the kind here, so its message starts ".authorization.k8s.io".
