@@ -68,6 +68,8 @@ export interface Harness {
   slipway: Slipway;
   config: Config;
   baseUrl: string;
+  /** Where `/readyz` and `/metrics` are served (METRICS_PORT, not the Slack port). */
+  metricsUrl: string;
   /** Every backoff the bot asked to sleep, in ms (the harness does not really wait). */
   sleeps: number[];
   command(user: string, text: string, options?: DeliveryOptions & { channel?: string }): Promise<SlackReply>;
@@ -116,6 +118,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
     slackAppToken: undefined,
     slackApiUrl: slack.url,
     port: 0,
+    metricsPort: 0,
     host: '127.0.0.1',
     configPath: EXAMPLE_CONFIG_PATH,
     databasePath: join(dir, 'slipway.db'),
@@ -139,6 +142,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
   teardown.push(() => slipway.stop());
   if (!server) throw new Error('expected an HTTP server');
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const metricsUrl = `http://127.0.0.1:${slipway.metricsPort() ?? 0}`;
 
   const harness: Harness = {
     slack,
@@ -146,6 +150,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
     slipway,
     config,
     baseUrl,
+    metricsUrl,
     sleeps,
     command: (user, text, opts = {}) =>
       sendSlashCommand(baseUrl, SIGNING_SECRET, {
