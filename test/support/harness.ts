@@ -9,7 +9,7 @@ import type { Clock } from '../../src/domain.ts';
 import type { RuntimeEnv } from '../../src/env.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
 import { KubeApiEmulator, writeKubeconfig, type KubeApiEmulatorOptions } from '../emulators/kube-api.ts';
-import { SlackApiEmulator, type ChannelSpec, type EmulatedMessage, type EmulatedView, type UserSpec } from '../emulators/slack-api.ts';
+import { SlackApiEmulator, type ChannelSpec, type EmulatedMessage, type EmulatedView, type UserGroupSpec, type UserSpec } from '../emulators/slack-api.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './config.ts';
 import {
   sendBlockAction,
@@ -54,6 +54,8 @@ export interface HarnessOptions {
   /** More channels and users in the Slack emulator (e.g. a pulse channel with a bot member). */
   channels?: ChannelSpec[];
   users?: UserSpec[];
+  /** More Slack user groups (e.g. a team's). */
+  userGroups?: UserGroupSpec[];
   /** The bot's logger (default a silent one, or TEST_LOG_LEVEL). */
   log?: Logger;
 }
@@ -93,7 +95,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
       ...(options.channels ?? []),
     ],
     users: [...everyone.map((id) => ({ id, name: id.slice(2).toLowerCase() })), ...(options.users ?? [])],
-    userGroups: [{ id: 'S0PLATFORM', handle: 'platform-team', users: [PEOPLE.carol] }],
+    userGroups: [{ id: 'S0PLATFORM', handle: 'platform-team', users: [PEOPLE.carol] }, ...(options.userGroups ?? [])],
   });
   // Torn down in reverse: the bot first (it drains its runs), then the servers it talks to.
   const teardown: (() => unknown)[] = [() => slack.close()];
