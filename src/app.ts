@@ -1,4 +1,4 @@
-import { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { App, ErrorCode, HTTPReceiver, LogLevel, type CustomRoute, type Logger as BoltLogger } from '@slack/bolt';
 import { WebClient, WebClientEvent } from '@slack/web-api';
 import { KubeClusters, type Clusters } from './cluster/client.ts';
