@@ -17,6 +17,7 @@ COPY src ./src
 # The image's own user, not root; the data volume is mounted at /var/lib/slipway.
 RUN mkdir -p /var/lib/slipway && chown node:node /var/lib/slipway
 USER node
-EXPOSE 3000
+# 3000: Slack and /healthz; 9090 (METRICS_PORT): /readyz and /metrics, for the kubelet and Prometheus.
+EXPOSE 3000 9090
 ENV DATABASE_PATH=/var/lib/slipway/slipway.db
 CMD ["node", "--import", "tsx", "src/cli.ts", "serve"]

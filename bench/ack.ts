@@ -408,7 +408,7 @@ async function main(): Promise<number> {
       const port = await freePort();
       const env =
         name === 'slipway'
-          ? { ...common, PORT: String(port), HOST: '127.0.0.1', SLIPWAY_CONFIG: CONFIG, DATABASE_PATH: join(tmp, 'slipway.db'), LOG_LEVEL: 'warn' }
+          ? { ...common, PORT: String(port), METRICS_PORT: '0', HOST: '127.0.0.1', SLIPWAY_CONFIG: CONFIG, DATABASE_PATH: join(tmp, 'slipway.db'), LOG_LEVEL: 'warn' }
           : { ...common, PORT: String(port), ...(name === 'control' ? { BARE_OPEN_VIEW: '1', SLIPWAY_CONFIG: CONFIG } : {}) };
       // Slipway exactly as `npm start` runs it.
       const script = name === 'slipway' ? ['src/cli.ts', 'serve'] : ['bench/bare-bolt.ts'];

@@ -319,6 +319,7 @@ async function main(): Promise<number> {
       slackAppToken: undefined,
       slackApiUrl: slack.url,
       port: 0,
+      metricsPort: 0,
       host: '127.0.0.1',
       configPath: EXAMPLE_CONFIG_PATH,
       databasePath: join(tmp, 'slipway.db'),

@@ -1,12 +1,12 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { App, ErrorCode, HTTPReceiver, LogLevel, type CustomRoute, type Logger as BoltLogger } from '@slack/bolt';
 import { WebClient, WebClientEvent } from '@slack/web-api';
 import { KubeClusters, type Clusters } from './cluster/client.ts';
 import type { Config } from './config.ts';
 import type { Deps } from './deps.ts';
 import { systemClock, type Clock } from './domain.ts';
 import type { RuntimeEnv } from './env.ts';
-import { SlipwayError } from './errors.ts';
+import { errorMessage, SlipwayError } from './errors.ts';
 import * as decideHandlers from './handlers/decide.ts';
 import * as feedbackHandlers from './handlers/feedback.ts';
 import * as platformCommand from './handlers/platform-command.ts';
@@ -17,10 +17,11 @@ import type { Logger } from './log.ts';
 import { Store } from './store/store.ts';
 import { createMetrics } from './metrics.ts';
 import { createModalOpener } from './modal-opener.ts';
+import { close, createProbeServer, listen, type ProbeRoute } from './probe-server.ts';
 import { resumeFeedback } from './workflows/feedback.ts';
 import { resumeRuns } from './workflows/provision.ts';
 import { slackErrorCode } from './workflows/present.ts';
-import { checkReadiness } from './workflows/readiness.ts';
+import { readinessProbe, type Readiness } from './workflows/readiness.ts';
 import { RunTracker } from './workflows/run-tracker.ts';
 
 export interface SlipwayOptions {
@@ -45,6 +46,8 @@ export interface Slipway {
   scheduler: Scheduler;
   /** Connects to Slack, resumes unfinished runs and listens; returns the HTTP server (HTTP mode). */
   start(): Promise<Server | undefined>;
+  /** The port `/readyz` and `/metrics` are served on, once started (METRICS_PORT may be 0). */
+  metricsPort(): number | undefined;
   /**
    * Stops taking requests, lets provisioning steps in flight finish (runs pause between steps
    * and resume at the next start), then closes the database.
@@ -75,6 +78,25 @@ function boltLogger(log: Logger): BoltLogger {
   };
 }
 
+/**
+ * The receiver Bolt would build for HTTP mode, except for requests it cannot route: a target
+ * that is not a URL or a path with broken percent-encoding is the caller's mistake (400, where
+ * Bolt answers 500), and the target itself is not logged (anyone on the internet chooses it).
+ */
+function httpReceiver(signingSecret: string, healthz: CustomRoute, logger: BoltLogger): HTTPReceiver {
+  return new HTTPReceiver({
+    signingSecret,
+    customRoutes: [healthz],
+    logger,
+    dispatchErrorHandler: ({ error, response }) => {
+      const code = (error as { code?: unknown }).code;
+      const status = code === ErrorCode.HTTPReceiverDeferredRequestError ? 404 : code === 'ERR_INVALID_URL' || error instanceof URIError ? 400 : 500;
+      if (status === 500) logger.error(`could not route a request: ${error.message}`);
+      response.writeHead(status).end();
+    },
+  });
+}
+
 /** Builds the bot: store, cluster clients, the Bolt app and its listeners. Nothing connects yet. */
 export function createSlipway(options: SlipwayOptions): Slipway {
   const { env, config, log } = options;
@@ -83,56 +105,64 @@ export function createSlipway(options: SlipwayOptions): Slipway {
   const metrics = createMetrics();
   let slackAuthenticated = false;
   let routeServer: Server | undefined;
-  const routes = [
-    {
-      // Liveness: the process answers. Nothing external is checked, so a Slack or cluster
-      // outage never gets the pod restarted.
-      path: '/healthz',
-      method: ['GET'],
-      handler: (_req: IncomingMessage, res: ServerResponse) => {
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        res.end('ok');
-      },
+  // Liveness: the process answers. Nothing external is checked, so a Slack or cluster outage
+  // never gets the pod restarted. Served on both ports.
+  const healthz = {
+    path: '/healthz',
+    method: ['GET'],
+    handler: (_req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok');
     },
+  };
+  // Readiness and metrics call every cluster and describe the bot's insides, so they live on
+  // METRICS_PORT, which is never exposed the way the Slack port is.
+  const probeRoutes: ProbeRoute[] = [
+    healthz,
     {
       path: '/readyz',
-      method: ['GET'],
-      handler: (_req: IncomingMessage, res: ServerResponse) => {
-        void checkReadiness(deps, slackAuthenticated).then((readiness) => {
-          res.writeHead(readiness.ready ? 200 : 503, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ status: readiness.ready ? 'ready' : 'not ready', checks: readiness.checks }));
-        });
+      handler: async (_req, res) => {
+        let readiness: Readiness;
+        try {
+          readiness = await probeReadiness();
+        } catch (err) {
+          log.error({ err }, 'readiness check failed');
+          res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'not ready', checks: [] }));
+          return;
+        }
+        res.writeHead(readiness.ready ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: readiness.ready ? 'ready' : 'not ready', checks: readiness.checks }));
       },
     },
     {
       path: '/metrics',
-      method: ['GET'],
-      handler: (_req: IncomingMessage, res: ServerResponse) => {
-        void metrics.registry.metrics().then((text) => {
-          res.writeHead(200, { 'content-type': metrics.registry.contentType });
-          res.end(text);
-        });
+      handler: async (_req, res) => {
+        const text = await metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(text);
       },
     },
   ];
+  let probeServer: Server | undefined;
 
+  const logger = boltLogger(log);
   const app = new App({
     token: env.slackBotToken,
-    ...(socketMode ? { socketMode: true, appToken: env.slackAppToken } : { signingSecret: env.slackSigningSecret }),
+    ...(socketMode ? { socketMode: true, appToken: env.slackAppToken } : { receiver: httpReceiver(env.slackSigningSecret, healthz, logger) }),
     deferInitialization: true,
     // No listener reads context.conversation; the default in-memory store would look up (and
     // throw for) every event's channel on the way to each ack.
     convoStore: false,
-    logger: boltLogger(log),
-    // In HTTP mode Bolt serves the routes next to /slack/events. In Socket Mode its HTTP server
-    // cannot be given a bind address, so Slipway serves them itself (see `start`).
+    logger,
+    // In HTTP mode Bolt serves /healthz next to /slack/events. In Socket Mode its HTTP server
+    // cannot be given a bind address, so Slipway serves it itself (see `start`).
     ...(socketMode
       ? {
           // Socket Mode's own client (apps.connections.open) reads its options from
           // installerOptions: without this it would always call slack.com, ignoring SLACK_API_URL.
           installerOptions: { clientOptions: { slackApiUrl: env.slackApiUrl } },
         }
-      : { customRoutes: routes }),
+      : {}),
     clientOptions: {
       slackApiUrl: env.slackApiUrl,
       ...(options.slackRetries !== undefined ? { retryConfig: { retries: options.slackRetries } } : {}),
@@ -152,6 +182,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
     progressIntervalMs: 1000,
     metrics,
   };
+  const probeReadiness = readinessProbe(deps, () => slackAuthenticated);
   app.client.on(WebClientEvent.RATE_LIMITED, () => metrics.slackRateLimited.inc());
 
   const scheduler = new Scheduler(deps);
@@ -168,6 +199,10 @@ export function createSlipway(options: SlipwayOptions): Slipway {
     app,
     deps,
     scheduler,
+    metricsPort() {
+      const address = probeServer?.address();
+      return address && typeof address === 'object' ? address.port : undefined;
+    },
     async start() {
       try {
         // A short, bounded check first: the app's own client retries for up to 30 minutes,
@@ -186,18 +221,20 @@ export function createSlipway(options: SlipwayOptions): Slipway {
           : `Slack rejected SLACK_BOT_TOKEN (${code}). Check the Bot User OAuth Token on your app's "OAuth & Permissions" page and that the app is installed to the workspace.`;
         throw new SlipwayError('slack_auth_failed', message, { cause: err });
       }
-      const listen = env.host ? { port: env.port, host: env.host } : { port: env.port };
+      const listenOn = env.host ? { port: env.port, host: env.host } : { port: env.port };
       let server: Server | undefined;
       if (socketMode) {
         await app.start();
-        routeServer = createServer((req, res) => {
-          const route = routes.find((r) => r.path === new URL(req.url ?? '/', 'http://localhost').pathname && r.method.includes(req.method ?? ''));
-          if (route) return route.handler(req, res);
-          res.writeHead(404).end();
-        });
-        await new Promise<void>((resolve) => routeServer?.listen(listen, resolve));
+        routeServer = createProbeServer([healthz], log);
+        await listen(routeServer, env.port, env.host);
       } else {
-        server = (await app.start(listen)) as Server;
+        server = (await app.start(listenOn)) as Server;
+      }
+      probeServer = createProbeServer(probeRoutes, log);
+      try {
+        await listen(probeServer, env.metricsPort, env.host);
+      } catch (err) {
+        throw new SlipwayError('metrics_port', `Slipway could not listen on METRICS_PORT ${env.metricsPort} (${errorMessage(err)}). Choose a free port.`, { cause: err });
       }
       void resumeRuns(deps).catch((err: unknown) => log.error({ err }, 'could not resume runs'));
       void resumeFeedback(deps).catch((err: unknown) => log.error({ err }, 'could not post waiting feedback'));
@@ -207,8 +244,8 @@ export function createSlipway(options: SlipwayOptions): Slipway {
     async stop() {
       // Intake first (Slack requests, scheduled jobs), then the provisioning already under way.
       await app.stop().catch((err: unknown) => log.warn({ err }, 'error while stopping the Slack listener'));
-      routeServer?.closeAllConnections();
-      await new Promise((resolve) => (routeServer ? routeServer.close(resolve) : resolve(undefined)));
+      await close(routeServer);
+      await close(probeServer);
       await scheduler.stop(5000);
       await deps.modals.close().catch((err: unknown) => log.warn({ err }, 'error while closing Slack connections'));
       const inFlight = deps.runs.size;

@@ -56,6 +56,8 @@ const teamSchema = z.object({
   clusterRole: z.string().min(1).optional(),
   /** On EKS clusters: the team's IAM role gets an access entry scoped to its namespaces. */
   iamRoleArn: iamRoleArn.optional(),
+  /** The team's Slack user group: its members see the team's requests in full in `/platform status`. */
+  slackUserGroup: z.string().regex(/^S[A-Z0-9]+$/, 'must be a Slack user group id like S0123ABCD').optional(),
   accessPolicyArn: z.string().regex(/^arn:aws[\w-]*:eks::aws:cluster-access-policy\/.+$/, 'must be an EKS access policy ARN').optional(),
 });
 

@@ -8,6 +8,8 @@ export interface RuntimeEnv {
   /** Base URL of the Slack Web API, ending in `/`. */
   slackApiUrl: string;
   port: number;
+  /** Port of `/readyz`, `/metrics` (and `/healthz`), kept off the port Slack reaches. */
+  metricsPort: number;
   /** Address to listen on; all interfaces when unset (what a container wants). */
   host: string | undefined;
   configPath: string;
@@ -39,6 +41,13 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, options: { signing
 
   const port = Number(env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT must be a port number, got "${env.PORT}"`);
+  const metricsPort = Number(env.METRICS_PORT?.trim() || 9090);
+  if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) {
+    problems.push(`METRICS_PORT must be a port number, got "${env.METRICS_PORT}"`);
+  } else if (metricsPort === port && port !== 0) {
+    // Readiness and metrics must not be reachable where Slack (and so the internet) reaches the bot.
+    problems.push(`METRICS_PORT must differ from PORT (both are ${port}): /readyz and /metrics are kept off the port Slack reaches`);
+  }
 
   let slackApiUrl = env.SLACK_API_URL?.trim() || SLACK_API_URL;
   try {
@@ -55,6 +64,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, options: { signing
     slackAppToken: appToken,
     slackApiUrl,
     port,
+    metricsPort,
     host: env.HOST?.trim() || undefined,
     configPath: env.SLIPWAY_CONFIG?.trim() || './slipway.config.yaml',
     databasePath: env.DATABASE_PATH?.trim() || './data/slipway.db',

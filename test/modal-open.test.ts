@@ -29,7 +29,7 @@ test('the request form still opens when Slack answers 503, then 429 with a short
     [503, 200, 429, 200],
   );
   assert.equal(h.slack.responseUrlPosts.length, 0, 'no error message');
-  assert.match(await (await fetch(`${h.baseUrl}/metrics`)).text(), /^slipway_slack_rate_limited_total 1$/m);
+  assert.match(await (await fetch(`${h.metricsUrl}/metrics`)).text(), /^slipway_slack_rate_limited_total 1$/m);
 });
 
 test('a trigger id Slack refuses gets a plain reply in the channel, and nothing is tried again', async (t) => {

@@ -23,7 +23,7 @@ async function waitFor<T>(what: string, check: () => T | undefined | false, time
 }
 
 /** Emulators, a config file and a database that outlive the bot processes started on them. */
-async function setUp(t: { after(fn: () => unknown): void }) {
+async function setUp(t: { after(fn: () => unknown): void }, configure?: (doc: Record<string, unknown>) => void) {
   const slack = await SlackApiEmulator.start({
     channels: [
       { id: APPROVALS, name: 'platform-approvals', members: ['U0BOT', PEOPLE.alice, PEOPLE.dev] },
@@ -45,6 +45,7 @@ async function setUp(t: { after(fn: () => unknown): void }) {
   const doc = exampleConfigDocument();
   const clusters = doc.clusters as Record<string, unknown>[];
   clusters[0] = { ...clusters[0], path: join(dir, 'kubeconfig.yaml'), context: 'dev-eu' };
+  configure?.(doc);
   const env = {
     SLACK_BOT_TOKEN: slack.token,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
@@ -163,4 +164,37 @@ test('SIGTERM lets the step in flight finish, exits cleanly, and the run continu
   await waitFor('the ready DM', () => readyDms(s)[0], 20_000);
   assert.equal(runState(s.databasePath).run?.status, 'done');
   assert.equal(readyDms(s).length, 1);
+});
+
+test('SIGTERM while a step is being retried leaves the run unfinished, and the next start finishes it with one message', async (t) => {
+  const s = await setUp(t, (doc) => {
+    doc.provisioning = { maxAttempts: 20, backoffBaseMs: 200 };
+  });
+  const first = await s.start();
+  const quotaWrites = /\/resourcequotas\//;
+  const outage = s.kube.injectFault({ method: 'PATCH', path: quotaWrites, status: 503 });
+  await requestAndApprove(s, first);
+  await waitFor('the quota step retried', () => outage.hits >= 2 || undefined);
+
+  first.child.kill('SIGTERM');
+  const exit = await first.exited;
+  assert.equal(exit.code, 0, first.output());
+  const paused = runState(s.databasePath);
+  assert.equal(paused.run?.status, 'running', 'a transient error during shutdown does not fail the run');
+  const quota = paused.steps.find((x) => x.name === 'resource-quota');
+  assert.ok(quota && quota.attempts >= 2);
+  assert.notEqual(quota.status, 'failed', 'the step is not marked failed');
+  const told = () => s.slack.dmWith(PEOPLE.dev).filter((m) => /hit a problem|failed/i.test(m.text));
+  assert.deepEqual(told(), [], 'the requester is not told of a failure');
+  assert.ok(!s.slack.thread(APPROVALS, s.slack.messages(APPROVALS)[0]?.ts ?? '').some((m) => m.text.startsWith('❌ Step')), 'no failure in the thread');
+
+  outage.remove();
+  await s.start();
+  await waitFor('the ready DM', () => readyDms(s)[0], 20_000);
+  const done = runState(s.databasePath);
+  assert.equal(done.run?.status, 'done');
+  assert.equal(done.steps.find((x) => x.name === 'resource-quota')?.status, 'done');
+  assert.equal(readyDms(s).length, 1, 'exactly one final message');
+  assert.deepEqual(told(), []);
+  assert.equal(s.kube.list('resourcequotas', 'payments-staging').length, 1);
 });

@@ -20,6 +20,7 @@ test('in Socket Mode the bot connects through SLACK_API_URL and answers commands
       slackAppToken: 'xapp-1-test',
       slackApiUrl: slack.url,
       port,
+      metricsPort: 0,
       host: '127.0.0.1',
       configPath: '',
       databasePath: join(mkdtempSync(join(tmpdir(), 'slipway-socket-')), 'slipway.db'),

@@ -3,6 +3,7 @@ import type { Deps } from '../deps.ts';
 import { errorMessage } from '../errors.ts';
 import { SlackCallError } from '../modal-opener.ts';
 import { statsFailed, statsWeekProblem } from '../slack/stats.ts';
+import { statusFailed } from '../slack/status.ts';
 import { usageMessage, type SlackMessage } from '../slack/usage.ts';
 import { chooseWeek, parseWeekChoice } from '../workflows/calendar.ts';
 import { platformStats } from '../workflows/digest.ts';
@@ -53,16 +54,27 @@ const stats: Subcommand = async (deps, command, args, respond) => {
   await respond({ response_type: 'ephemeral', ...message }).catch((err: unknown) => deps.log.warn({ err }, 'could not send the stats'));
 };
 
+/**
+ * `/platform status …`: how much it shows depends on who asks, which may take a Slack call
+ * (user groups), so it is answered after the ack.
+ */
+const status: Subcommand = async (deps, command, args, respond) => {
+  let message: SlackMessage;
+  try {
+    message = await requestStatus(deps, command.user_id, args);
+  } catch (err) {
+    deps.log.error({ err, user: command.user_id }, 'could not look up a request status');
+    message = statusFailed();
+  }
+  await respond({ response_type: 'ephemeral', ...message }).catch((err: unknown) => deps.log.warn({ err }, 'could not send the status'));
+};
+
 const SUBCOMMANDS: Record<string, Subcommand> = {
   'new-namespace': newNamespace,
   stats,
+  status,
   feedback: feedbackCommand,
   surveys: surveysCommand,
-};
-
-/** Subcommands answered in the acknowledgement itself, visible only to the person who asked. */
-const INSTANT: Record<string, (deps: Deps, args: string) => SlackMessage> = {
-  status: (deps, args) => requestStatus(deps, args),
 };
 
 /** Routes `/platform <subcommand>`; help, no subcommand and unknown ones get the usage message. */
@@ -77,8 +89,6 @@ export function register(app: App, deps: Deps): void {
       deps.metrics.commandAcks.observe({ subcommand: label }, (performance.now() - started) / 1000);
     };
     // Own keys only: `/platform constructor` or `__proto__` must not find Object.prototype's.
-    const instant = Object.hasOwn(INSTANT, name) ? INSTANT[name] : undefined;
-    if (instant) return timed(name, { response_type: 'ephemeral', ...instant(deps, rest.join(' ')) });
     const handler = Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
     if (!handler) {
       const unknown = sub && name !== 'help' ? sub : undefined;

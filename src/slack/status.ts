@@ -31,9 +31,23 @@ export function statusMessage(request: NamespaceRequest, clusterName: string, ru
   return { text: summary, blocks };
 }
 
+/** `/platform status …` for someone who is not the requester, on the team or an approver. */
+export function statusSummary(request: NamespaceRequest): SlackMessage {
+  const summary = `*${requestRef(request.id)}* · namespace \`${request.namespace}\` · ${STATUS_WORD[request.status]}`;
+  return {
+    text: summary,
+    blocks: [section(summary), context('The requester, their team and the approvers see the details.')],
+  };
+}
+
 export function statusNotFound(query: string): SlackMessage {
   const text = query
     ? `I found no request or namespace called \`${escape(query)}\`. Use a request id like \`R-12\` or a namespace name.`
     : 'Which request? Try `/platform status R-12` or `/platform status <namespace>`.';
+  return { text, blocks: [section(text)] };
+}
+
+export function statusFailed(): SlackMessage {
+  const text = 'Sorry, I could not look that request up. Please try again.';
   return { text, blocks: [section(text)] };
 }

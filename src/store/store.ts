@@ -316,7 +316,8 @@ export class Store {
     this.stmts.startStep.run(now.toISOString(), runId, position);
   }
 
-  finishStep(runId: number, position: number, status: 'done' | 'failed', error: string | undefined, now: Date): void {
+  /** Ends an attempt: `pending` when the step will be tried again at the next start. */
+  finishStep(runId: number, position: number, status: 'done' | 'failed' | 'pending', error: string | undefined, now: Date): void {
     this.stmts.finishStep.run(status, error ?? null, now.toISOString(), runId, position);
   }
 

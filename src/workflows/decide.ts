@@ -17,7 +17,14 @@ const groupCache = new WeakMap<Deps['slack'], Map<string, { users: string[]; at:
 /** Whether the user is an approver: listed in config, or a member of a listed user group. */
 export async function isApprover(deps: Deps, user: string): Promise<boolean> {
   const { users, userGroups } = deps.config.approvers;
-  if (users.includes(user)) return true;
+  return users.includes(user) || inUserGroups(deps, userGroups, user);
+}
+
+/**
+ * Whether the user is in one of these Slack user groups. Members are cached for a few minutes;
+ * a group that cannot be listed counts as not containing the user.
+ */
+export async function inUserGroups(deps: Deps, userGroups: readonly string[], user: string): Promise<boolean> {
   let cache = groupCache.get(deps.slack);
   if (!cache) groupCache.set(deps.slack, (cache = new Map()));
   for (const group of userGroups) {

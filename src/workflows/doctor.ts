@@ -23,7 +23,7 @@ export interface DoctorDeps {
 
 const CLUSTER_TIMEOUT_MS = 5000;
 
-/** Bot scopes the workflows use, and why; user groups are read only when approvers use them. */
+/** Bot scopes the workflows use, and why; user groups are read only when approvers or teams use them. */
 function requiredScopes(config: Config): Record<string, string> {
   return {
     commands: '/platform',
@@ -32,7 +32,9 @@ function requiredScopes(config: Config): Record<string, string> {
     'users:read': 'names of people',
     'channels:read': 'checking public channels',
     'groups:read': 'checking private channels',
-    ...(config.approvers.userGroups.length > 0 ? { 'usergroups:read': 'approvers listed as user groups' } : {}),
+    ...(config.approvers.userGroups.length > 0 || config.teams.some((t) => t.slackUserGroup)
+      ? { 'usergroups:read': 'approvers and teams listed as user groups' }
+      : {}),
     ...(config.slack.platformChannel ? { 'files:write': "the digest's chart" } : {}),
   };
 }

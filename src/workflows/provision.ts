@@ -15,6 +15,9 @@ import { withProvisioningQuestion } from './survey-provisioning.ts';
 
 const BACKOFF_CAP_MS = 30_000;
 
+/** What `runStep` returns when shutdown stopped a step that may still pass: not a failure. */
+const PAUSED = Symbol('paused for shutdown');
+
 /** Exponential backoff with full jitter, never shorter than the server's Retry-After. */
 export function backoffMs(attempt: number, baseMs: number, retryAfterMs: number | undefined, random = Math.random): number {
   const ceiling = Math.min(BACKOFF_CAP_MS, baseMs * 2 ** (attempt - 1));
@@ -79,7 +82,14 @@ async function runSteps(deps: Deps, runId: number, announced: Promise<unknown> |
         return { step, failure };
       }),
     );
-    const failed = results.find((r) => r.failure !== undefined);
+    const failed = results.find((r) => r.failure !== undefined && r.failure !== PAUSED);
+    if (!failed && results.some((r) => r.failure === PAUSED)) {
+      // A step was between attempts when shutdown began: the run stays `running`, nobody is told
+      // it failed, and the step is tried again at the next start (as the README promises).
+      log.info({ steps: results.filter((r) => r.failure === PAUSED).map((r) => r.step.name) }, 'run paused for shutdown during retries');
+      await progress.flush();
+      return;
+    }
     if (failed) {
       log.warn({ step: failed.step.name, err: failed.failure }, 'provisioning step failed');
       if (!deps.store.completeRun(runId, request.id, 'failed', deps.clock.now())) return;
@@ -115,7 +125,8 @@ async function runSteps(deps: Deps, runId: number, announced: Promise<unknown> |
 
 /**
  * Runs one step, retrying failures that may pass with backoff; returns the error that stopped
- * it, if any. Every attempt is recorded before it starts and after it ends.
+ * it, if any, or PAUSED when shutdown began while it could still pass. Every attempt is
+ * recorded before it starts and after it ends.
  */
 async function runStep(
   deps: Deps,
@@ -138,9 +149,16 @@ async function runStep(
       deps.metrics.stepFailures.inc({ step: step.name, cause: failureCause(err) });
       onChange();
       const transient = !(err instanceof ClusterError) || err.transient;
-      if (!transient || attempt >= maxAttempts || deps.runs.draining) return err;
-      const retryAfter = err instanceof ClusterError ? err.retryAfterMs : undefined;
-      await deps.sleep(backoffMs(attempt, backoffBaseMs, retryAfter));
+      if (!transient || attempt >= maxAttempts) return err;
+      if (!deps.runs.draining) {
+        const retryAfter = err instanceof ClusterError ? err.retryAfterMs : undefined;
+        await Promise.race([deps.sleep(backoffMs(attempt, backoffBaseMs, retryAfter)), deps.runs.stopped]);
+      }
+      if (deps.runs.draining) {
+        deps.store.finishStep(runId, step.position, 'pending', errorMessage(err), deps.clock.now());
+        onChange();
+        return PAUSED;
+      }
     }
   }
 }

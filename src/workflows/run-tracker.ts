@@ -6,6 +6,9 @@
 export class RunTracker {
   private readonly inFlight = new Set<Promise<unknown>>();
   private stopping = false;
+  private markStopped: () => void = () => undefined;
+  /** Resolves when shutdown begins: a backoff waiting for the next attempt ends early. */
+  readonly stopped = new Promise<void>((resolve) => (this.markStopped = resolve));
 
   get draining(): boolean {
     return this.stopping;
@@ -25,6 +28,7 @@ export class RunTracker {
   /** Stops new steps and waits up to `timeoutMs` for the ones in flight; true if all finished. */
   async drain(timeoutMs: number): Promise<boolean> {
     this.stopping = true;
+    this.markStopped();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);

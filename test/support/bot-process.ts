@@ -21,6 +21,8 @@ export function freePort(): Promise<number> {
 export interface BotProcess {
   child: ChildProcess;
   baseUrl: string;
+  /** Where `/readyz` and `/metrics` are served (METRICS_PORT). */
+  metricsUrl: string;
   output(): string;
   /** Resolves with the exit code (or signal) once the process has ended. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -36,9 +38,11 @@ export function writeConfig(dir: string, doc: Record<string, unknown>): string {
 /** Starts the bot as `npm start` runs it, in its own process, and waits for `/healthz`. */
 export async function startBotProcess(env: Record<string, string>): Promise<BotProcess> {
   const port = await freePort();
+  let metricsPort = await freePort();
+  while (metricsPort === port) metricsPort = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env, PORT: String(port), HOST: '127.0.0.1' },
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env, PORT: String(port), METRICS_PORT: String(metricsPort), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -62,5 +66,5 @@ export async function startBotProcess(env: Record<string, string>): Promise<BotP
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { child, baseUrl, output: () => output, exited };
+  return { child, baseUrl, metricsUrl: `http://127.0.0.1:${metricsPort}`, output: () => output, exited };
 }

@@ -9,7 +9,7 @@ import type { Clock } from '../../src/domain.ts';
 import type { RuntimeEnv } from '../../src/env.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
 import { KubeApiEmulator, writeKubeconfig, type KubeApiEmulatorOptions } from '../emulators/kube-api.ts';
-import { SlackApiEmulator, type ChannelSpec, type EmulatedMessage, type EmulatedView, type UserSpec } from '../emulators/slack-api.ts';
+import { SlackApiEmulator, type ChannelSpec, type EmulatedMessage, type EmulatedView, type UserGroupSpec, type UserSpec } from '../emulators/slack-api.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './config.ts';
 import {
   sendBlockAction,
@@ -54,6 +54,8 @@ export interface HarnessOptions {
   /** More channels and users in the Slack emulator (e.g. a pulse channel with a bot member). */
   channels?: ChannelSpec[];
   users?: UserSpec[];
+  /** More Slack user groups (e.g. a team's). */
+  userGroups?: UserGroupSpec[];
   /** The bot's logger (default a silent one, or TEST_LOG_LEVEL). */
   log?: Logger;
 }
@@ -68,6 +70,8 @@ export interface Harness {
   slipway: Slipway;
   config: Config;
   baseUrl: string;
+  /** Where `/readyz` and `/metrics` are served (METRICS_PORT, not the Slack port). */
+  metricsUrl: string;
   /** Every backoff the bot asked to sleep, in ms (the harness does not really wait). */
   sleeps: number[];
   command(user: string, text: string, options?: DeliveryOptions & { channel?: string }): Promise<SlackReply>;
@@ -91,7 +95,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
       ...(options.channels ?? []),
     ],
     users: [...everyone.map((id) => ({ id, name: id.slice(2).toLowerCase() })), ...(options.users ?? [])],
-    userGroups: [{ id: 'S0PLATFORM', handle: 'platform-team', users: [PEOPLE.carol] }],
+    userGroups: [{ id: 'S0PLATFORM', handle: 'platform-team', users: [PEOPLE.carol] }, ...(options.userGroups ?? [])],
   });
   // Torn down in reverse: the bot first (it drains its runs), then the servers it talks to.
   const teardown: (() => unknown)[] = [() => slack.close()];
@@ -116,6 +120,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
     slackAppToken: undefined,
     slackApiUrl: slack.url,
     port: 0,
+    metricsPort: 0,
     host: '127.0.0.1',
     configPath: EXAMPLE_CONFIG_PATH,
     databasePath: join(dir, 'slipway.db'),
@@ -139,6 +144,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
   teardown.push(() => slipway.stop());
   if (!server) throw new Error('expected an HTTP server');
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const metricsUrl = `http://127.0.0.1:${slipway.metricsPort() ?? 0}`;
 
   const harness: Harness = {
     slack,
@@ -146,6 +152,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
     slipway,
     config,
     baseUrl,
+    metricsUrl,
     sleeps,
     command: (user, text, opts = {}) =>
       sendSlashCommand(baseUrl, SIGNING_SECRET, {
