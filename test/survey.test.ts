@@ -131,12 +131,13 @@ test('a pulse closes on schedule: buttons replaced, results in the thread, nothi
   const closed = h.slack.messages(PULSE)[0];
   assert.ok(closed);
   assert.deepEqual(buttons(closed), [], 'no more buttons');
-  assert.match(readable(closed), /🔒 This pulse closed\. 2 of 10 people answered \(20%\) · below the 25% aim\. The results are in this thread\./);
+  // Below the minimum not even the count is shown (nor a share, which would give it away).
+  assert.match(readable(closed), /🔒 This pulse closed\. fewer than 5 of 10 people answered\. The results are in this thread\./);
   const [below] = h.slack.thread(PULSE, first.ts);
   assert.ok(below);
   const belowText = readable(below);
-  assert.match(belowText, /Not enough answers yet: 2 answers, results are shown from 5\. Nothing else is shown/);
-  assert.doesNotMatch(belowText, /CI|answered 4–5|█|\/ 5/, 'no average, interval, share or distribution');
+  assert.match(belowText, /Not enough answers: results are shown from 5\. Nothing else is shown, not even how many/);
+  assert.doesNotMatch(belowText, /CI|answered 4–5|█|\/ 5|\b2\b|20%/, 'no average, interval, share, distribution or count');
   assert.equal(h.slack.messages(PLATFORM).length, 0, 'the rating of 1 is not posted: too few answers to hide it');
 
   // A late click is not counted.
@@ -192,7 +193,7 @@ test('a pulse closes on schedule: buttons replaced, results in the thread, nothi
   assert.deepEqual(h.slack.warnings, []);
 });
 
-test('a comment goes to the platform channel without a name; a reply in its thread reaches the author by DM only; done is "you said → we did"', async (t) => {
+test('a comment goes to the platform channel without a name when the pulse closes; a reply in its thread reaches the author by DM only; done is "you said → we did"', async (t) => {
   const time = mutableClock('2026-11-17T10:00:00Z');
   const h = await pulseHarness(t, { clock: time.clock });
   await runJob(h, 'survey-open');
@@ -204,13 +205,18 @@ test('a comment goes to the platform channel without a name; a reply in its thre
   assert.deepEqual(tooShort.body, { response_action: 'errors', errors: { [SURVEY.commentText]: 'Write a few words.' } });
   const sent = await h.submit(P[0], { [SURVEY.commentText]: 'Quota errors <are> hard to read & fix' }, { view: modal });
   assert.equal(sent.body, '');
+  const thanks = await h.waitFor('the thanks', () => h.slack.ephemerals(P[0])[0]);
+  assert.match(thanks.text, /Your comment will appear in <#C0PLATFORM> without your name when the pulse closes, among the others in random order, and only if at least 5 people answered/);
+  // Held: a comment posted the moment it is written says who wrote it to anyone watching the pulse.
+  assert.equal(h.slack.messages(PLATFORM).length, 0, 'nothing is posted while the pulse is open');
 
+  for (const [user, score] of [[P[0], 4], [P[1], 4], [P[2], 3], [P[3], 5], [P[4], 4]] as const) await answer(h, user, score);
+  time.advance(3 * DAY);
+  assert.match(await runJob(h, 'survey-close'), /^pulse #1 closed: 5 answered of 10; ease 4\.0; 1 feedback item\(s\) posted/);
   const post = await h.waitFor('the comment', () => h.slack.messages(PLATFORM)[0]);
   assert.match(readable(post), /💬 \*A comment from the weekly pulse\* on “How easy was it[^”]*”\n>Quota errors &lt;are&gt; hard to read &amp; fix/);
   assert.deepEqual(buttons(post), [SURVEY.markDone]);
   assert.ok(!JSON.stringify(post).includes(P[0]), 'the post does not name the author');
-  const thanks = await h.waitFor('the thanks', () => h.slack.ephemerals(P[0])[0]);
-  assert.match(thanks.text, /Your comment is in <#C0PLATFORM>, without your name/);
 
   // Alice replies in the thread; Slack delivers the message event (twice, as it may).
   const reply = { channel: PLATFORM, user: PEOPLE.alice, text: 'Thanks! Which error did you hit?', threadTs: post.ts };

@@ -55,18 +55,18 @@ export function register(app: App, deps: Deps): void {
 
   app.action<BlockAction<ButtonAction>>(SURVEY.markDone, async ({ ack, body, action }) => {
     await ack();
-    await openDoneForm(deps, { feedbackId: Number(action.value), ...clickOf(body), triggerId: body.trigger_id });
+    await openDoneForm(deps, { token: action.value ?? '', ...clickOf(body), triggerId: body.trigger_id });
   });
 
   app.view(SURVEY.doneModal, async ({ ack, body, view }) => {
-    const { feedbackId } = JSON.parse(view.private_metadata) as { feedbackId: number };
-    const errors = await markDone(deps, { feedbackId, user: body.user.id, text: readValue(view.state.values, SURVEY.doneText) });
+    const { token } = JSON.parse(view.private_metadata) as { token: string };
+    const errors = await markDone(deps, { token, user: body.user.id, text: readValue(view.state.values, SURVEY.doneText) });
     if (Object.keys(errors).length > 0) {
       await ack({ response_action: 'errors', errors });
       return;
     }
     await ack();
-    await announceDone(deps, feedbackId);
+    await announceDone(deps, token);
   });
 
   // Events API `message` (message.channels / message.groups); Bolt acks it before this runs

@@ -2,7 +2,7 @@ import type { Deps } from '../deps.ts';
 import type { FeedbackItem, PulseSurvey, TimedScoreCount } from '../store/surveys.ts';
 import type { Week } from './calendar.ts';
 import { pulseResults, pulseSummaries } from './survey.ts';
-import { distributionOf, emptyDistribution, summarize, type ScoreSummary } from './survey-stats.ts';
+import { distributionOf, emptyDistribution, summarize, withheld, withoutSmallComplements, type ScoreSummary } from './survey-stats.ts';
 import type { QuestionResult } from '../slack/survey.ts';
 
 /**
@@ -29,13 +29,20 @@ export interface PulseDigest {
 
 export interface ProvisioningDigest {
   question: string;
-  /** Questions asked in the reported week, and how many were answered so far. */
+  /**
+   * False while the reported week is not over: nothing about it is shown yet, since figures that
+   * move from one reading to the next single out whoever answered in between.
+   */
+  complete: boolean;
+  /** Questions asked in the reported week, and how many of them were answered before it ended. */
   asked: number;
   answered: number;
   summary: ScoreSummary;
   /** Answers to questions asked in the trend window, split by how the request went. */
   window: {
     weeks: number;
+    /** Answers in the window (never shown: it is what the cells are hidden against). */
+    total: number;
     /** By time to ready: within FAST_READY_MS, or slower. */
     fast: ScoreSummary;
     slow: ScoreSummary;
@@ -56,7 +63,10 @@ export interface SurveyDigest {
 
 /**
  * The survey part of the digest for `week` (the last complete week before `now`), the trend
- * window starting at `trendStart`. Every figure is held back below `survey.minAnswers`.
+ * window starting at `trendStart`. Only what can no longer change is reported: closed pulses,
+ * and answers after provisioning given before the reported week ended (they cannot be changed
+ * once their week is over). Every figure is held back below `survey.minAnswers`, and so is a
+ * cell whose complement in its split is below it.
  */
 export function surveyDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date, week: Week, trendStart: Date, trendWeeks: number): SurveyDigest {
   const min = deps.config.survey.minAnswers;
@@ -74,29 +84,47 @@ export function surveyDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date, we
     pulse = { survey: latest, period: r.period, respondents: r.respondents, eligible: r.eligible, results: r.results, trend };
   }
 
-  const participation = surveys.provisioningParticipation(week.start, week.end);
-  const rated = surveys.provisioningScoresByTiming(trendStart, week.end, { fastReadyMs: FAST_READY_MS, fastApprovalMs: FAST_APPROVAL_MS });
+  const question = deps.config.survey.postProvisioning.question;
+  const none = () => withheld(min);
   let provisioning: ProvisioningDigest | undefined;
-  if (participation.asked > 0 || rated.length > 0) {
-    const split = (keep: (r: TimedScoreCount) => boolean) => {
-      const d = emptyDistribution();
-      for (const r of rated) if (keep(r)) d[r.score - 1] = (d[r.score - 1] ?? 0) + r.n;
-      return summarize(d, min);
-    };
-    provisioning = {
-      question: deps.config.survey.postProvisioning.question,
-      asked: participation.asked,
-      answered: participation.answered,
-      summary: summarize(distributionOf(surveys.provisioningScores(week.start, week.end)), min),
-      window: {
-        weeks: trendWeeks,
-        fast: split((r) => r.fast === true),
-        slow: split((r) => r.fast === false),
-        selfServe: split((r) => r.approval === 'self-serve'),
-        quickApproval: split((r) => r.approval === 'quick'),
-        slowApproval: split((r) => r.approval === 'slow'),
-      },
-    };
+  if (week.end.getTime() > now.getTime()) {
+    // The week is still on: asked and answered move with every click.
+    const asked = surveys.provisioningParticipation(week.start, now).asked;
+    if (asked > 0) {
+      provisioning = {
+        question,
+        complete: false,
+        asked,
+        answered: 0,
+        summary: none(),
+        window: { weeks: trendWeeks, total: 0, fast: none(), slow: none(), selfServe: none(), quickApproval: none(), slowApproval: none() },
+      };
+    }
+  } else {
+    const participation = surveys.provisioningParticipation(week.start, week.end);
+    const rated = surveys.provisioningScoresByTiming(trendStart, week.end, { fastReadyMs: FAST_READY_MS, fastApprovalMs: FAST_APPROVAL_MS });
+    if (participation.asked > 0 || rated.length > 0) {
+      const total = rated.reduce((sum, r) => sum + r.n, 0);
+      const split = (keep: (r: TimedScoreCount) => boolean) => {
+        const d = emptyDistribution();
+        for (const r of rated) if (keep(r)) d[r.score - 1] = (d[r.score - 1] ?? 0) + r.n;
+        return summarize(d, min);
+      };
+      const [fast = none(), slow = none()] = withoutSmallComplements([split((r) => r.fast === true), split((r) => r.fast === false)], total, min);
+      const [selfServe = none(), quickApproval = none(), slowApproval = none()] = withoutSmallComplements(
+        [split((r) => r.approval === 'self-serve'), split((r) => r.approval === 'quick'), split((r) => r.approval === 'slow')],
+        total,
+        min,
+      );
+      provisioning = {
+        question,
+        complete: true,
+        asked: participation.asked,
+        answered: participation.answered,
+        summary: summarize(distributionOf(surveys.provisioningScores(week.start, week.end)), min),
+        window: { weeks: trendWeeks, total, fast, slow, selfServe, quickApproval, slowApproval },
+      };
+    }
   }
   return { minAnswers: min, pulse, provisioning, done: surveys.doneBetween(week.start, week.end, 5) };
 }
