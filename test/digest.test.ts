@@ -267,6 +267,26 @@ test('/platform stats shows only frozen survey figures: no count below the minim
   assert.equal(await read(2), first, 'two readings with an answer in between are the same');
 });
 
+test('the weekly reports of the split after provisioning cannot be subtracted: a week with one answer adds nothing to the window', async (t) => {
+  let now = new Date('2026-11-18T12:00:00Z'); // reports Nov 9 – 15
+  const h = await startHarness(t, { clock: { now: () => now } });
+  [4, 4, 5, 3, 4].forEach((score, i) => seedQuestion(h, 20 + i, { askedAt: `2026-11-1${0 + i}T10:00:00Z`, readyMs: 60_000, score }));
+  // The next week, one person answers: a 1, for a namespace ready within the hour.
+  seedQuestion(h, 30, { askedAt: '2026-11-17T10:00:00Z', readyMs: 60_000, score: 1 });
+
+  const read = async (n: number) => {
+    await h.command(PEOPLE.dev, 'stats');
+    return readable(await h.waitFor(`stats reading ${n}`, () => h.slack.ephemerals(PEOPLE.dev).filter((e) => e.via === 'response_url')[n - 1]));
+  };
+  const fast = (text: string) => /by time to ready: within 1 h ([^·]*) ·/.exec(text)?.[1];
+  const before = fast(await read(1));
+  assert.match(before ?? '', /^\*4\.0\* \(CI [\d.–]+, 5\)$/);
+  now = new Date('2026-11-25T12:00:00Z'); // reports Nov 16 – 22
+  const after = await read(2);
+  assert.match(after, /not enough answers \(fewer than the 5 needed/, 'the week itself shows nothing');
+  assert.equal(fast(after), before, 'the one answer of Nov 16 – 22 is not in the window: subtracting the two reports gives nothing');
+});
+
 /** Runs the CLI as `npx slipway` does, without blocking this process (the emulator answers it). */
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

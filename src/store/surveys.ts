@@ -525,11 +525,12 @@ export class SurveyStore {
   /**
    * Records (or changes) a person's answer to one question. A rating of 1 or 2 is also kept as a
    * held feedback item, so that it can be posted (without a name) when the pulse closes with
-   * enough answers; changing it to 3 or more withdraws it. Returns the previous score, if any.
+   * enough answers; changing it to 3 or more withdraws it. Returns the previous score, if any, or
+   * undefined when the pulse has closed (nothing recorded).
    */
-  recordPulseAnswer(input: { surveyId: number; question: string; user: string; score: number; now: Date }): { previous: number | undefined } {
+  recordPulseAnswer(input: { surveyId: number; question: string; user: string; score: number; now: Date }): { previous: number | undefined } | undefined {
     const respondent = this.respondent(input.surveyId, input.user);
-    if (!respondent) throw new Error(`pulse ${input.surveyId} is closed`);
+    if (!respondent) return undefined;
     return this.db.transaction(() => {
       const previous = this.stmts.answerOf.get(input.surveyId, input.question, respondent)?.score;
       this.stmts.upsertAnswer.run({ surveyId: input.surveyId, question: input.question, respondent, score: input.score, now: input.now.toISOString() });

@@ -1,8 +1,8 @@
 import type { Deps } from '../deps.ts';
 import type { FeedbackItem, PulseSurvey, TimedScoreCount } from '../store/surveys.ts';
-import type { Week } from './calendar.ts';
+import { shiftWeek, weekContaining, type Week } from './calendar.ts';
 import { pulseResults, pulseSummaries } from './survey.ts';
-import { distributionOf, emptyDistribution, summarize, withheld, withoutSmallComplements, type ScoreSummary } from './survey-stats.ts';
+import { distributionOf, emptyDistribution, summarize, withheld, withoutSmallComplements, type Distribution, type ScoreSummary } from './survey-stats.ts';
 import type { QuestionResult } from '../slack/survey.ts';
 
 /**
@@ -102,20 +102,11 @@ export function surveyDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date, we
     }
   } else {
     const participation = surveys.provisioningParticipation(week.start, week.end);
-    const rated = surveys.provisioningScoresByTiming(trendStart, week.end, { fastReadyMs: FAST_READY_MS, fastApprovalMs: FAST_APPROVAL_MS });
-    if (participation.asked > 0 || rated.length > 0) {
-      const total = rated.reduce((sum, r) => sum + r.n, 0);
-      const split = (keep: (r: TimedScoreCount) => boolean) => {
-        const d = emptyDistribution();
-        for (const r of rated) if (keep(r)) d[r.score - 1] = (d[r.score - 1] ?? 0) + r.n;
-        return summarize(d, min);
-      };
-      const [fast = none(), slow = none()] = withoutSmallComplements([split((r) => r.fast === true), split((r) => r.fast === false)], total, min);
-      const [selfServe = none(), quickApproval = none(), slowApproval = none()] = withoutSmallComplements(
-        [split((r) => r.approval === 'self-serve'), split((r) => r.approval === 'quick'), split((r) => r.approval === 'slow')],
-        total,
-        min,
-      );
+    const split = splitWindow(deps, trendStart, week, min);
+    if (participation.asked > 0 || split.total > 0) {
+      const { total } = split;
+      const [fast = none(), slow = none()] = withoutSmallComplements(split.byReady, total, min);
+      const [selfServe = none(), quickApproval = none(), slowApproval = none()] = withoutSmallComplements(split.byApproval, total, min);
       provisioning = {
         question,
         complete: true,
@@ -127,6 +118,41 @@ export function surveyDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date, we
     }
   }
   return { minAnswers: min, pulse, provisioning, done: surveys.doneBetween(week.start, week.end, 5) };
+}
+
+/**
+ * The trend window's answers split by time to ready and by approval wait, built week by week: in
+ * each week (answers to questions asked in it, given before it ended) a group counts only if it
+ * is shown by the rules of a single report (at the minimum, and no small complement within that
+ * week). So every window is a sum of groups of at least the minimum, and subtracting the windows
+ * of two reports (this week's and last week's, or any two `--week`s) reveals no small group.
+ */
+function splitWindow(deps: Pick<Deps, 'store' | 'config'>, trendStart: Date, week: Week, min: number) {
+  const tz = deps.config.schedule.timezone;
+  const thresholds = { fastReadyMs: FAST_READY_MS, fastApprovalMs: FAST_APPROVAL_MS };
+  const byReady: Distribution[] = [emptyDistribution(), emptyDistribution()];
+  const byApproval: Distribution[] = [emptyDistribution(), emptyDistribution(), emptyDistribution()];
+  let total = 0;
+  for (let w = weekContaining(trendStart, tz); w.start < week.end; w = shiftWeek(w, 1, tz)) {
+    const rated = deps.store.surveys.provisioningScoresByTiming(w.start, w.end, thresholds);
+    const weekTotal = rated.reduce((sum, r) => sum + r.n, 0);
+    // A week below the minimum adds nothing (none of its groups can reach it), not even to the
+    // total the window's groups are checked against.
+    if (weekTotal >= min) total += weekTotal;
+    const cell = (keep: (r: TimedScoreCount) => boolean) => {
+      const d = emptyDistribution();
+      for (const r of rated) if (keep(r)) d[r.score - 1] = (d[r.score - 1] ?? 0) + r.n;
+      return summarize(d, min);
+    };
+    const add = (into: Distribution[], cells: ScoreSummary[]) =>
+      withoutSmallComplements(cells, weekTotal, min).forEach((c, i) => {
+        const sum = into[i];
+        if (sum) c.distribution.forEach((n, score) => (sum[score] = (sum[score] ?? 0) + n));
+      });
+    add(byReady, [cell((r) => r.fast === true), cell((r) => r.fast === false)]);
+    add(byApproval, [cell((r) => r.approval === 'self-serve'), cell((r) => r.approval === 'quick'), cell((r) => r.approval === 'slow')]);
+  }
+  return { total, byReady: byReady.map((d) => summarize(d, min)), byApproval: byApproval.map((d) => summarize(d, min)) };
 }
 
 /** Whether there is anything to say (no survey ever, nothing asked, nothing done: no section). */

@@ -202,7 +202,10 @@ export async function answerPulse(deps: SurveyDeps, click: Click & { value: stri
   const question = survey?.questions.find((q) => q.id === parsed?.question);
   if (!parsed || !survey || !question) return void (await slack.ephemeral(click.channel, click.user, surveyClosedNotice()));
   if (survey.closedAt) return void (await slack.ephemeral(click.channel, click.user, surveyClosedNotice()));
-  const { previous } = deps.store.surveys.recordPulseAnswer({ surveyId: survey.id, question: question.id, user: click.user, score: parsed.score, now: deps.clock.now() });
+  const recorded = deps.store.surveys.recordPulseAnswer({ surveyId: survey.id, question: question.id, user: click.user, score: parsed.score, now: deps.clock.now() });
+  // Closed since it was read: its key material is gone, so the answer cannot be recorded.
+  if (!recorded) return void (await slack.ephemeral(click.channel, click.user, surveyClosedNotice()));
+  const { previous } = recorded;
   deps.metrics.surveyAnswers.inc({ survey: 'pulse' });
   deps.store.appendEvent({ type: 'survey_answered', at: deps.clock.now(), data: { survey: 'pulse', surveyId: survey.id, question: question.id, score: parsed.score, changed: previous !== undefined } });
   // No user id and no score in the log: a log line must not say who answered what.
