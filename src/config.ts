@@ -160,6 +160,11 @@ const surveySchema = z.object({
     .object({
       /** `ask`: a modal with a "without my name" box (ticked); `always`: always anonymous, no modal. */
       anonymous: z.enum(['ask', 'always']).default('ask'),
+      /**
+       * Days after an anonymous item is posted during which replies in its thread are passed on
+       * to its author; then the author is forgotten for good.
+       */
+      relayDays: z.number().int().min(1).max(365).default(30),
     })
     .prefault({}),
   /** How often pulses that are due are closed and reminders sent (cron), or false. */

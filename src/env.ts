@@ -1,4 +1,5 @@
 import { EnvError } from './errors.ts';
+import { surveyKeyProblem } from './store/survey-key.ts';
 
 export interface RuntimeEnv {
   slackBotToken: string;
@@ -15,6 +16,10 @@ export interface RuntimeEnv {
   configPath: string;
   databasePath: string;
   logLevel: string;
+  /** SLIPWAY_SURVEY_KEY: the survey key itself (base64 or hex), kept outside the database. */
+  surveyKey?: string | undefined;
+  /** SLIPWAY_SURVEY_KEY_FILE: where the survey key file is (default `survey.key` next to the database). */
+  surveyKeyFile?: string | undefined;
 }
 
 const SLACK_API_URL = 'https://slack.com/api/';
@@ -57,6 +62,10 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, options: { signing
   }
   if (!slackApiUrl.endsWith('/')) slackApiUrl += '/';
 
+  const surveyKey = env.SLIPWAY_SURVEY_KEY?.trim() || undefined;
+  const keyProblem = surveyKey && surveyKeyProblem(surveyKey);
+  if (keyProblem) problems.push(keyProblem);
+
   if (problems.length > 0) throw new EnvError(problems);
   return {
     slackBotToken: botToken,
@@ -69,5 +78,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, options: { signing
     configPath: env.SLIPWAY_CONFIG?.trim() || './slipway.config.yaml',
     databasePath: env.DATABASE_PATH?.trim() || './data/slipway.db',
     logLevel: env.LOG_LEVEL?.trim() || 'info',
+    surveyKey,
+    surveyKeyFile: env.SLIPWAY_SURVEY_KEY_FILE?.trim() || undefined,
   };
 }

@@ -226,6 +226,68 @@ test('/platform stats answers the same numbers, only to the person who asked', a
   assert.match(JSON.stringify(help.body), /\/platform stats/);
 });
 
+/** A question after provisioning, asked (and answered) at the given times, seeded through the store. */
+function seedQuestion(h: Harness, i: number, q: { askedAt: string; readyMs: number; score?: number; answeredAt?: string }): number {
+  const store = h.slipway.deps.store;
+  const requester = `U0REQ${i}`;
+  const inserted = store.insertRequest(
+    { namespace: `payments-q${i}`, cluster: 'dev-eu', team: 'payments', environment: 'dev', tier: 'small', purpose: 'Trying it', expiresOn: undefined, requester },
+    new Date(q.askedAt),
+  );
+  const requestId = inserted.request.id;
+  const timing = { readyMs: q.readyMs, approvalWaitMs: undefined, selfServe: true };
+  assert.equal(store.surveys.claimProvisioningQuestion({ requestId, requester, since: new Date(q.askedAt), now: new Date(q.askedAt), timing }).outcome, 'claimed');
+  store.surveys.setProvisioningMessage(requestId, `D0${i}`, `${i}.000100`);
+  if (q.score !== undefined) store.surveys.recordProvisioningAnswer({ requestId, author: requester, score: q.score, now: new Date(q.answeredAt ?? q.askedAt) });
+  return requestId;
+}
+
+test('/platform stats shows only frozen survey figures: no count below the minimum, no cell whose complement is below it, the same reading after a new answer', async (t) => {
+  const now = new Date('2026-11-25T12:00:00Z'); // Wednesday: the stats report Nov 16 – 22
+  const h = await startHarness(t, { clock: { now: () => now } });
+  // Last week: six answers for namespaces ready within the hour, one for a slow one (a 1), all
+  // approved by the policy, and one question not answered yet.
+  [4, 4, 5, 3, 4, 5].forEach((score, i) => seedQuestion(h, i, { askedAt: `2026-11-1${7 + (i % 3)}T10:00:00Z`, readyMs: 60_000, score }));
+  seedQuestion(h, 6, { askedAt: '2026-11-18T11:00:00Z', readyMs: 3 * 3_600_000, score: 1 });
+  const late = seedQuestion(h, 7, { askedAt: '2026-11-19T11:00:00Z', readyMs: 60_000 });
+
+  const read = async (n: number) => {
+    await h.command(PEOPLE.dev, 'stats');
+    return readable(await h.waitFor(`stats reading ${n}`, () => h.slack.ephemerals(PEOPLE.dev).filter((e) => e.via === 'response_url')[n - 1]));
+  };
+  const first = await read(1);
+  assert.match(first, /\*After provisioning\* \(“How easy was that\?”\) · 7 of 8 asked answered \(88%\)/);
+  // The slow namespace's one answer is not shown; nor is the fast group, since the total minus
+  // it would be that one answer.
+  assert.match(first, /Last 8 weeks, by time to ready: within 1 h – · slower –\n/);
+  assert.match(first, /By approval wait: none \(self-serve\) \*3\.7\* \(CI [\d.–]+, 7\) · within 1 h – · longer –/);
+  assert.doesNotMatch(first, /too few answers \(\d+\)|, 6\)|\(1\)/, 'no count below the minimum, and nothing to subtract from');
+
+  // An answer given this week to last week's question does not move last week's figures.
+  h.slipway.deps.store.surveys.recordProvisioningAnswer({ requestId: late, author: 'U0REQ7', score: 1, now });
+  assert.equal(await read(2), first, 'two readings with an answer in between are the same');
+});
+
+test('the weekly reports of the split after provisioning cannot be subtracted: a week with one answer adds nothing to the window', async (t) => {
+  let now = new Date('2026-11-18T12:00:00Z'); // reports Nov 9 – 15
+  const h = await startHarness(t, { clock: { now: () => now } });
+  [4, 4, 5, 3, 4].forEach((score, i) => seedQuestion(h, 20 + i, { askedAt: `2026-11-1${0 + i}T10:00:00Z`, readyMs: 60_000, score }));
+  // The next week, one person answers: a 1, for a namespace ready within the hour.
+  seedQuestion(h, 30, { askedAt: '2026-11-17T10:00:00Z', readyMs: 60_000, score: 1 });
+
+  const read = async (n: number) => {
+    await h.command(PEOPLE.dev, 'stats');
+    return readable(await h.waitFor(`stats reading ${n}`, () => h.slack.ephemerals(PEOPLE.dev).filter((e) => e.via === 'response_url')[n - 1]));
+  };
+  const fast = (text: string) => /by time to ready: within 1 h ([^·]*) ·/.exec(text)?.[1];
+  const before = fast(await read(1));
+  assert.match(before ?? '', /^\*4\.0\* \(CI [\d.–]+, 5\)$/);
+  now = new Date('2026-11-25T12:00:00Z'); // reports Nov 16 – 22
+  const after = await read(2);
+  assert.match(after, /not enough answers \(fewer than the 5 needed/, 'the week itself shows nothing');
+  assert.equal(fast(after), before, 'the one answer of Nov 16 – 22 is not in the window: subtracting the two reports gives nothing');
+});
+
 /** Runs the CLI as `npx slipway` does, without blocking this process (the emulator answers it). */
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

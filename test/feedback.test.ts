@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { pino } from 'pino';
 import { BLOCK, SURVEY } from '../src/slack/ids.ts';
 import type { EmulatedMessage } from './emulators/slack-api.ts';
 import { buttons, PEOPLE, PLATFORM, readable, SIGNING_SECRET, startHarness, type Harness } from './support/harness.ts';
@@ -11,6 +12,7 @@ import { sendEvent, threadReplyEvent } from './support/slack-requests.ts';
  */
 
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 
 function mutableClock(start: string) {
   let now = new Date(start);
@@ -64,7 +66,7 @@ test('the requester is asked one question when the namespace is ready: stored wi
   assert.equal(h.slack.dmWith(PEOPLE.dev).filter((m) => m.text.startsWith('🎉')).length, 1, 'one message: the question rides on the ready DM');
 
   // Answer 2, stored with the request; confirmed to the requester only.
-  assert.match(await clickAndWait(h, PEOPLE.dev, ready, `${SURVEY.readyAnswer}_2`), /You answered \*2 · Hard\* to “How easy was that\?”\. Click another number any time to change it\./);
+  assert.match(await clickAndWait(h, PEOPLE.dev, ready, `${SURVEY.readyAnswer}_2`), /You answered \*2 · Hard\* to “How easy was that\?”\. Click another number before Mon Nov 23, 00:00 \(UTC\) to change it\./);
   assert.equal(surveys.provisioningQuestion(1)?.score, 2);
   // Stored with how the request went: approved by the policy, ready at once (the clock stood still).
   assert.deepEqual(h.slipway.deps.store.db.prepare('SELECT ready_ms, approval_wait_ms, self_serve FROM provisioning_answers WHERE request_id = 1').get(), {
@@ -119,7 +121,11 @@ test('the requester is asked one question when the namespace is ready: stored wi
   assert.ok(digest);
   const text = readable(digest);
   assert.match(text, /\*After provisioning\* \(“How easy was that\?”\) · 3 of 3 asked answered \(100%\)\n\*3\.7\* \/ 5 \(95% CI 1\.0–5\.0\) · 67% answered 4–5 · 3 answers/);
-  assert.match(text, /Last 8 weeks, by time to ready: within 1 h \*3\.7\* \(CI 1\.0–5\.0, 3\) · slower: too few answers \(0\)\nBy approval wait: none \(self-serve\) \*3\.7\* \(CI 1\.0–5\.0, 3\) · within 1 h: too few answers \(0\) · longer: too few answers \(0\)/);
+  assert.match(text, /Last 8 weeks, by time to ready: within 1 h \*3\.7\* \(CI 1\.0–5\.0, 3\) · slower –\nBy approval wait: none \(self-serve\) \*3\.7\* \(CI 1\.0–5\.0, 3\) · within 1 h – · longer –\n\(– = fewer than 2 answers/);
+
+  // Once its week is over an answer is in a report: changing it would move the report and give it away.
+  assert.match(await clickAndWait(h, PEOPLE.dev, ready, `${SURVEY.readyAnswer}_5`), /Your answer \(2 · Hard\) is already counted in a weekly report, so it stays as it is/);
+  assert.equal(surveys.provisioningQuestion(1)?.score, 2);
   assert.deepEqual(h.slack.warnings, []);
 });
 
@@ -200,4 +206,59 @@ test('/platform surveys off stops the question and the reminder; on brings them 
   const help = await h.command(PEOPLE.dev, 'surveys sometimes');
   assert.equal(help.status, 200);
   await h.waitFor('the usage', () => h.slack.ephemerals(PEOPLE.dev).some((e) => /Use `\/platform surveys off` or `\/platform surveys on`/.test(e.text)));
+});
+
+test('anonymous feedback: escaped in notifications, a random token on Mark done, no author in the logs, and forgotten after the relay window', async (t) => {
+  const lines: string[] = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+  const time = mutableClock('2026-11-17T10:00:00Z');
+  const h = await startHarness(t, {
+    clock: time.clock,
+    log,
+    configure: (doc) => {
+      doc.survey = { ...(doc.survey as object), feedback: { anonymous: 'always', relayDays: 30 } };
+    },
+  });
+  await h.command(PEOPLE.dev, 'feedback Ping <!channel> and read <https://evil.example/login|the quota docs>');
+  const post = await h.waitFor('the post', () => h.slack.messages(PLATFORM)[0]);
+
+  // The fallback text is what push notifications show: no mention, no disguised link.
+  assert.doesNotMatch(post.text, /<!channel>|<https:/);
+  assert.match(post.text, /Ping &lt;!channel&gt; and read &lt;https:\/\/evil\.example\/login\|the quota docs&gt;/);
+
+  // "Mark done" carries a random token, not the sequential id that gives the order of writing.
+  const actions = post.blocks.find((b) => b.type === 'actions') as { elements: { action_id: string; value?: string }[] } | undefined;
+  const token = actions?.elements.find((e) => e.action_id === SURVEY.markDone)?.value ?? '';
+  assert.ok(token.length >= 20 && !/^\d+$/.test(token), `a random token, not ${token}`);
+  // A forged click with the id opens nothing.
+  const forged = { ...post, blocks: JSON.parse(JSON.stringify(post.blocks).replace(token, '1')) as EmulatedMessage['blocks'] };
+  const viewsBefore = h.slack.callsTo('views.open').length;
+  await h.click(PEOPLE.alice, forged, SURVEY.markDone);
+  await h.waitFor('the refusal', () => h.slack.ephemerals(PEOPLE.alice).length > 0);
+  assert.equal(h.slack.callsTo('views.open').length, viewsBefore, 'no modal for a guessed id');
+
+  // Slack refuses the DM of a relayed reply: the log says so without naming the author.
+  h.slack.failNext('chat.postMessage', 'ratelimited');
+  const reply = { channel: PLATFORM, user: PEOPLE.bob, text: 'Which docs page?', threadTs: post.ts };
+  const first = h.slack.seedMessage(PLATFORM, reply);
+  await sendEvent(h.baseUrl, SIGNING_SECRET, { event: threadReplyEvent({ ...reply, ts: first }) });
+  await h.waitFor('the failed DM in the log', () => lines.some((l) => /slack call failed/.test(l)));
+  const authorLines = lines.filter((l) => l.includes(PEOPLE.dev));
+  assert.deepEqual(authorLines, [], 'no log line names the author of anonymous feedback');
+
+  // Within the relay window a reply reaches the author.
+  time.advance(29 * DAY);
+  const second = h.slack.seedMessage(PLATFORM, reply);
+  await sendEvent(h.baseUrl, SIGNING_SECRET, { event: threadReplyEvent({ ...reply, ts: second }) });
+  await h.waitFor('the relayed reply', () => h.slack.dmWith(PEOPLE.dev).find((m) => /replied to your feedback/.test(m.text)));
+
+  // After it, Slipway forgets who wrote it: the replier is told, and the database names nobody.
+  time.advance(2 * DAY);
+  assert.equal((await h.slipway.scheduler.run('survey-close', 'scheduled')).status, 'ok');
+  assert.deepEqual(h.slipway.deps.store.db.prepare('SELECT author FROM feedback').all(), [{ author: null }]);
+  const third = h.slack.seedMessage(PLATFORM, reply);
+  await sendEvent(h.baseUrl, SIGNING_SECRET, { event: threadReplyEvent({ ...reply, ts: third }) });
+  const told = await h.waitFor('the replier is told', () => h.slack.ephemerals(PEOPLE.bob).find((e) => /no longer know who wrote this/.test(e.text)));
+  assert.equal(told.threadTs, post.ts);
+  assert.equal(h.slack.dmWith(PEOPLE.dev).filter((m) => /replied to your feedback/.test(m.text)).length, 1, 'nothing relayed after the window');
 });

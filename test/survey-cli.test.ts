@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { WebClient } from '@slack/web-api';
+import Database from 'better-sqlite3';
 import { KubeClusters } from '../src/cluster/client.ts';
 import { parseConfig } from '../src/config.ts';
 import { Store } from '../src/store/store.ts';
 import { checkSurveys } from '../src/workflows/survey-doctor.ts';
+import { KubeApiEmulator, writeKubeconfig } from './emulators/kube-api.ts';
 import { DEFAULT_BOT_SCOPES, SlackApiEmulator } from './emulators/slack-api.ts';
-import { writeConfig } from './support/bot-process.ts';
+import { startBotProcess, writeConfig, type BotProcess } from './support/bot-process.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './support/config.ts';
 import { readable } from './support/harness.ts';
 
@@ -118,4 +121,54 @@ test('doctor warns about a pulse channel the bot is not in, and a missing histor
   t.after(() => full.close());
   const ok = await checkSurveys({ config, slack: new WebClient(full.token, { slackApiUrl: full.url, retryConfig: { retries: 0 } }), clusters: new KubeClusters(config) });
   assert.deepEqual(ok.at(-1), { area: 'surveys', check: 'feedback replies', verdict: 'ok', detail: 'replies in feedback threads are relayed to their authors' });
+});
+
+test('the bot keeps the survey key outside the database: made at first start with a message saying where, or taken from SLIPWAY_SURVEY_KEY', async (t) => {
+  const slack = await SlackApiEmulator.start({ channels: [{ id: 'C0APPROVALS', name: 'platform-approvals', members: ['U0BOT'] }], users: [] });
+  const kube = await KubeApiEmulator.start();
+  const bots: BotProcess[] = [];
+  t.after(async () => {
+    for (const bot of bots) if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
+    await Promise.all(bots.map((b) => b.exited));
+    await slack.close();
+    await kube.close();
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-survey-key-'));
+  await writeKubeconfig(kube, join(dir, 'kubeconfig.yaml'), { context: 'dev-eu' });
+  const doc = exampleConfigDocument();
+  const clusters = doc.clusters as Record<string, unknown>[];
+  clusters[0] = { ...clusters[0], path: join(dir, 'kubeconfig.yaml'), context: 'dev-eu' };
+  const env = {
+    SLACK_BOT_TOKEN: slack.token,
+    SLACK_SIGNING_SECRET: 'test-signing-secret',
+    SLACK_API_URL: slack.url,
+    SLIPWAY_CONFIG: writeConfig(dir, doc),
+    DATABASE_PATH: join(dir, 'data', 'slipway.db'),
+  };
+  const keyFile = join(dir, 'secrets', 'survey.key');
+  const first = await startBotProcess({ ...env, SLIPWAY_SURVEY_KEY_FILE: keyFile });
+  bots.push(first);
+  assert.match(first.output(), new RegExp(`made a new survey key in ${keyFile.replace(/[.\\/]/g, '\\$&')}: back it up, and keep it out of database backups`));
+  assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+  assert.ok(!existsSync(join(dir, 'data', 'survey.key')), 'not next to the database when a file is configured');
+  const db = new Database(env.DATABASE_PATH, { readonly: true });
+  const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[];
+  db.close();
+  assert.ok(!tables.includes('survey_secret'), 'no key in the database');
+  first.child.kill('SIGTERM');
+  await first.exited;
+
+  // A key given in the environment: no file is made.
+  const fresh = { ...env, DATABASE_PATH: join(dir, 'other', 'slipway.db'), SLIPWAY_SURVEY_KEY: randomBytes(32).toString('base64') };
+  const second = await startBotProcess(fresh);
+  bots.push(second);
+  assert.doesNotMatch(second.output(), /made a new survey key/);
+  assert.ok(!existsSync(join(dir, 'other', 'survey.key')));
+  second.child.kill('SIGTERM');
+  await second.exited;
+
+  // A key too short to be one stops start-up with the reason.
+  const bad = await cli(['serve'], { ...env, SLIPWAY_SURVEY_KEY: 'secret' });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /SLIPWAY_SURVEY_KEY must hold at least 32 random bytes, base64 or hex/);
 });

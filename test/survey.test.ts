@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import { SURVEY } from '../src/slack/ids.ts';
 import type { EmulatedMessage } from './emulators/slack-api.ts';
@@ -131,12 +133,13 @@ test('a pulse closes on schedule: buttons replaced, results in the thread, nothi
   const closed = h.slack.messages(PULSE)[0];
   assert.ok(closed);
   assert.deepEqual(buttons(closed), [], 'no more buttons');
-  assert.match(readable(closed), /🔒 This pulse closed\. 2 of 10 people answered \(20%\) · below the 25% aim\. The results are in this thread\./);
+  // Below the minimum not even the count is shown (nor a share, which would give it away).
+  assert.match(readable(closed), /🔒 This pulse closed\. fewer than 5 of 10 people answered\. The results are in this thread\./);
   const [below] = h.slack.thread(PULSE, first.ts);
   assert.ok(below);
   const belowText = readable(below);
-  assert.match(belowText, /Not enough answers yet: 2 answers, results are shown from 5\. Nothing else is shown/);
-  assert.doesNotMatch(belowText, /CI|answered 4–5|█|\/ 5/, 'no average, interval, share or distribution');
+  assert.match(belowText, /Not enough answers: results are shown from 5\. Nothing else is shown, not even how many/);
+  assert.doesNotMatch(belowText, /CI|answered 4–5|█|\/ 5|\b2\b|20%/, 'no average, interval, share, distribution or count');
   assert.equal(h.slack.messages(PLATFORM).length, 0, 'the rating of 1 is not posted: too few answers to hide it');
 
   // A late click is not counted.
@@ -192,7 +195,7 @@ test('a pulse closes on schedule: buttons replaced, results in the thread, nothi
   assert.deepEqual(h.slack.warnings, []);
 });
 
-test('a comment goes to the platform channel without a name; a reply in its thread reaches the author by DM only; done is "you said → we did"', async (t) => {
+test('a comment goes to the platform channel without a name when the pulse closes; a reply in its thread reaches the author by DM only; done is "you said → we did"', async (t) => {
   const time = mutableClock('2026-11-17T10:00:00Z');
   const h = await pulseHarness(t, { clock: time.clock });
   await runJob(h, 'survey-open');
@@ -204,13 +207,18 @@ test('a comment goes to the platform channel without a name; a reply in its thre
   assert.deepEqual(tooShort.body, { response_action: 'errors', errors: { [SURVEY.commentText]: 'Write a few words.' } });
   const sent = await h.submit(P[0], { [SURVEY.commentText]: 'Quota errors <are> hard to read & fix' }, { view: modal });
   assert.equal(sent.body, '');
+  const thanks = await h.waitFor('the thanks', () => h.slack.ephemerals(P[0])[0]);
+  assert.match(thanks.text, /Your comment will appear in <#C0PLATFORM> without your name when the pulse closes, among the others in random order, and only if at least 5 people answered/);
+  // Held: a comment posted the moment it is written says who wrote it to anyone watching the pulse.
+  assert.equal(h.slack.messages(PLATFORM).length, 0, 'nothing is posted while the pulse is open');
 
+  for (const [user, score] of [[P[0], 4], [P[1], 4], [P[2], 3], [P[3], 5], [P[4], 4]] as const) await answer(h, user, score);
+  time.advance(3 * DAY);
+  assert.match(await runJob(h, 'survey-close'), /^pulse #1 closed: 5 answered of 10; ease 4\.0; 1 feedback item\(s\) posted/);
   const post = await h.waitFor('the comment', () => h.slack.messages(PLATFORM)[0]);
   assert.match(readable(post), /💬 \*A comment from the weekly pulse\* on “How easy was it[^”]*”\n>Quota errors &lt;are&gt; hard to read &amp; fix/);
   assert.deepEqual(buttons(post), [SURVEY.markDone]);
   assert.ok(!JSON.stringify(post).includes(P[0]), 'the post does not name the author');
-  const thanks = await h.waitFor('the thanks', () => h.slack.ephemerals(P[0])[0]);
-  assert.match(thanks.text, /Your comment is in <#C0PLATFORM>, without your name/);
 
   // Alice replies in the thread; Slack delivers the message event (twice, as it may).
   const reply = { channel: PLATFORM, user: PEOPLE.alice, text: 'Thanks! Which error did you hit?', threadTs: post.ts };
@@ -254,4 +262,55 @@ test('a comment goes to the platform channel without a name; a reply in its thre
   assert.match(readable(digest), /✅ \*You said → we did\*\n• “Quota errors &lt;are&gt; hard to read &amp; fix” → Quota errors now name the limit and how to raise it/);
   assert.ok(!JSON.stringify(digest).includes(P[0]));
   assert.deepEqual(h.slack.warnings, []);
+});
+
+test('with too few answers a pulse posts no comment and no rating, erases their authors, and leaves nothing that links an answer to a person, even with the survey key', async (t) => {
+  const lines: string[] = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+  const time = mutableClock('2026-11-17T10:00:00Z');
+  const h = await pulseHarness(t, { clock: time.clock, log });
+  const db = h.slipway.deps.store.db;
+
+  // The key is made at first start outside the database, and the log says where and what to do.
+  const keyFile = join(dirname(db.name), 'survey.key');
+  assert.equal(statSync(keyFile).mode & 0o777, 0o600, 'only the owner can read the key file');
+  assert.ok(lines.some((l) => l.includes(`made a new survey key in ${keyFile}: back it up, and keep it out of database backups`)));
+  const tables = db.prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`).all().map((r) => r.name);
+  assert.deepEqual(tables.filter((n) => /secret|key/.test(n)), [], 'no table holds a key');
+
+  await runJob(h, 'survey-open');
+  await answer(h, P[0], 1);
+  await answer(h, P[1], 4);
+  await h.click(P[1], pulsePost(h), SURVEY.pulseComment);
+  const modal = await h.waitFor('the comment modal', () => h.slack.views.find((v) => v.view.callback_id === SURVEY.commentModal)?.view);
+  assert.equal((await h.submit(P[1], { [SURVEY.commentText]: 'The pulse is too long' }, { view: modal })).body, '');
+  await h.waitFor('the thanks', () => h.slack.ephemerals(P[1]).find((e) => /Your comment will appear/.test(e.text)));
+  assert.equal(h.slack.messages(PLATFORM).length, 0, 'the comment waits for the close');
+
+  // While the pulse is open the database names nobody: pseudonyms, and sealed authors.
+  const authors = db.prepare<[], { author: string }>('SELECT author FROM feedback').all();
+  assert.equal(authors.length, 2, 'the rating of 1 and the comment');
+  for (const { author } of authors) assert.ok(!HUMANS.some((u) => author.includes(u)), `author stored sealed, not ${author}`);
+  const pseudonyms = () => db.prepare<[], { respondent: string }>('SELECT respondent FROM pulse_answers ORDER BY respondent').all().map((r) => r.respondent);
+  const open = pseudonyms();
+  assert.equal(open.length, 2);
+
+  time.advance(3 * DAY);
+  assert.match(await runJob(h, 'survey-close'), /^pulse #1 closed: 2 answered of 10; ease: not enough answers$/);
+  assert.equal(h.slack.messages(PLATFORM).length, 0, 'nothing posted: two answers could be traced');
+  assert.deepEqual(db.prepare('SELECT status, author, text FROM feedback ORDER BY id').all(), [
+    { status: 'dropped', author: null, text: null },
+    { status: 'dropped', author: null, text: '' },
+  ]);
+  // The pulse's key material is gone and its pseudonyms are random: with the survey key and the
+  // database together, nobody can tell whose its answers were.
+  assert.deepEqual(db.prepare('SELECT key_salt FROM pulse_surveys WHERE id = 1').get(), { key_salt: null });
+  const closed = pseudonyms();
+  assert.equal(closed.length, 2);
+  assert.deepEqual(closed.filter((p) => open.includes(p)), [], 'every pseudonym was replaced');
+  assert.deepEqual(h.slipway.deps.store.surveys.scoreCounts(1).sort((a, b) => a.score - b.score), [
+    { question: 'ease', score: 1, n: 1 },
+    { question: 'ease', score: 4, n: 1 },
+  ]);
+  assert.ok(!h.slipway.deps.store.surveys.answeredPulse(1, P[0]), 'not even the bot can tell who answered a closed pulse');
 });

@@ -2,7 +2,7 @@ import type { App, BlockAction, ButtonAction, RespondFn, SlashCommand } from '@s
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { errorMessage } from '../errors.ts';
-import { readId, readMetadata, readSelected, readValue } from '../slack/form-state.ts';
+import { readMetadata, readSelected, readValue } from '../slack/form-state.ts';
 import { SURVEY } from '../slack/ids.ts';
 import { feedbackModal, feedbackThanks, feedbackThanksView } from '../slack/survey-feedback.ts';
 import { announceDone, checkFeedbackText, markDone, openDoneForm, platformChannelLabel, relayReply, submitFeedback } from '../workflows/feedback.ts';
@@ -40,7 +40,7 @@ function isAnonymous(values: unknown): boolean {
 }
 
 /** What the "Mark done" form carries in its private_metadata (see `doneModal`). */
-const doneFormMetadata = z.object({ feedbackId: z.number().int().positive() });
+const doneFormMetadata = z.object({ token: z.string().min(1).max(100) });
 
 /** `/platform feedback`'s modal, "Mark done" and its modal, and replies in feedback threads. */
 export function register(app: App, deps: Deps): void {
@@ -58,7 +58,7 @@ export function register(app: App, deps: Deps): void {
 
   app.action<BlockAction<ButtonAction>>(SURVEY.markDone, async ({ ack, body, action }) => {
     await ack();
-    await openDoneForm(deps, { feedbackId: readId(action.value), ...clickOf(body), triggerId: body.trigger_id });
+    await openDoneForm(deps, { token: action.value ?? '', ...clickOf(body), triggerId: body.trigger_id });
   });
 
   app.view(SURVEY.doneModal, async ({ ack, body, view }) => {
@@ -67,14 +67,13 @@ export function register(app: App, deps: Deps): void {
       await ack({ response_action: 'errors', errors: { [SURVEY.doneText]: 'This form is out of date. Close it and click "Mark done" again.' } });
       return;
     }
-    const { feedbackId } = metadata;
-    const errors = await markDone(deps, { feedbackId, user: body.user.id, text: readValue(view.state.values, SURVEY.doneText) });
+    const errors = await markDone(deps, { token: metadata.token, user: body.user.id, text: readValue(view.state.values, SURVEY.doneText) });
     if (Object.keys(errors).length > 0) {
       await ack({ response_action: 'errors', errors });
       return;
     }
     await ack();
-    await announceDone(deps, feedbackId);
+    await announceDone(deps, metadata.token);
   });
 
   // Events API `message` (message.channels / message.groups); Bolt acks it before this runs

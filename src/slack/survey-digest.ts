@@ -18,14 +18,15 @@ export function scoreSparkline(means: readonly (number | undefined)[]): string {
   return means.map((m) => (m === undefined ? '·' : (SPARK[Math.round(((Math.min(5, Math.max(1, m)) - 1) / 4) * (SPARK.length - 1))] ?? '·'))).join('');
 }
 
+/** A cell of a split; a withheld one shows `–` and no count (see `withoutSmallComplements`). */
 function group(label: string, s: ScoreSummary): string {
-  return s.enough ? `${label} *${formatMean(s.mean)}* (CI ${formatInterval(s.ci)}, ${s.n})` : `${label}: too few answers (${s.n})`;
+  return s.enough ? `${label} *${formatMean(s.mean)}* (CI ${formatInterval(s.ci)}, ${s.n})` : `${label} –`;
 }
 
 function pulseText(d: SurveyDigest): string | undefined {
   const p = d.pulse;
   if (!p) return undefined;
-  const lines = [`*Weekly pulse* · ${p.period} · ${participationLine(p.respondents, p.eligible, PARTICIPATION_AIM.pulse)}`];
+  const lines = [`*Weekly pulse* · ${p.period} · ${participationLine(p.respondents, p.eligible, PARTICIPATION_AIM.pulse, p.survey.minAnswers)}`];
   for (const r of p.results) {
     const change = changeLine(r.summary, r.previous, 'the pulse before');
     lines.push(`“${escape(truncate(r.question.text, 120))}” ${scoreLine(r.summary, p.survey.minAnswers)}${change ? ` · ${change}` : ''}`);
@@ -41,15 +42,22 @@ function pulseText(d: SurveyDigest): string | undefined {
 function provisioningText(d: SurveyDigest): string | undefined {
   const p = d.provisioning;
   if (!p) return undefined;
-  const asked = p.asked > 0 ? participationLine(p.answered, p.asked, PARTICIPATION_AIM.provisioning, 'asked') : 'nobody was asked this week';
+  if (!p.complete) {
+    return `*After provisioning* (“${escape(p.question)}”) · answers of a week are shown once it is over, when they can no longer change`;
+  }
+  const asked = p.asked > 0 ? participationLine(p.answered, p.asked, PARTICIPATION_AIM.provisioning, d.minAnswers, 'asked') : 'nobody was asked this week';
   const lines = [`*After provisioning* (“${escape(p.question)}”) · ${asked}`];
-  if (p.asked > 0) lines.push(p.summary.enough ? scoreLine(p.summary, d.minAnswers) : notEnough(p.summary.n, d.minAnswers));
+  if (p.asked > 0) lines.push(p.summary.enough ? scoreLine(p.summary, d.minAnswers) : notEnough(d.minAnswers));
   const w = p.window;
-  if (w.fast.n + w.slow.n + w.selfServe.n + w.quickApproval.n + w.slowApproval.n > 0) {
+  if (w.total > 0) {
+    const cells = [w.fast, w.slow, w.selfServe, w.quickApproval, w.slowApproval];
     lines.push(
       `Last ${w.weeks} weeks, by time to ready: ${group('within 1 h', w.fast)} · ${group('slower', w.slow)}`,
       `By approval wait: ${group('none (self-serve)', w.selfServe)} · ${group('within 1 h', w.quickApproval)} · ${group('longer', w.slowApproval)}`,
     );
+    if (cells.some((c) => !c.enough)) {
+      lines.push(`(– = fewer than ${d.minAnswers} answers, or showing it would reveal a group of fewer than ${d.minAnswers} by subtraction)`);
+    }
   }
   return lines.join('\n');
 }
@@ -75,6 +83,7 @@ export function surveyDigestBlocks(d: SurveyDigest): KnownBlock[] {
 export function surveySummaryText(d: SurveyDigest): string | undefined {
   const first = d.pulse?.results[0];
   if (!d.pulse || !first) return undefined;
-  const share = d.pulse.eligible ? ` (${formatPercent(d.pulse.respondents / d.pulse.eligible)} answered)` : '';
+  // Below the minimum the share would give the count away.
+  const share = d.pulse.eligible && d.pulse.respondents >= d.pulse.survey.minAnswers ? ` (${formatPercent(d.pulse.respondents / d.pulse.eligible)} answered)` : '';
   return first.summary.enough ? `pulse ${formatMean(first.summary.mean)}/5${share}` : `pulse: not enough answers${share}`;
 }

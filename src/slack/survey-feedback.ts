@@ -45,13 +45,16 @@ export function feedbackPost(item: FeedbackItem, ctx: FeedbackContext): SlackMes
     blocks.push({
       type: 'actions',
       block_id: 'feedback_actions',
-      elements: [{ type: 'button', action_id: SURVEY.markDone, text: plain('✅ Mark done'), value: String(item.id) }],
+      // The random token, never the id: ids are sequential and would give away the order of writing.
+      elements: [{ type: 'button', action_id: SURVEY.markDone, text: plain('✅ Mark done'), value: item.token }],
     });
   }
   const rating = item.text === undefined ? 'the person who gave it, without telling you who they are' : who;
   blocks.push(context(`Reply in this thread and I'll pass it on to ${rating}, by DM.${item.text !== undefined && !item.doneAt ? ' When you have changed something, press *Mark done*: it goes in the digest as "you said → we did".' : ''}`));
   const plainTitle = title.replace(/\*/g, '');
-  return { text: item.text !== undefined ? `${plainTitle}: ${truncate(item.text, 200)}` : plainTitle, blocks };
+  // The fallback text is what notifications show: escaped like the block, so `<!channel>` or a
+  // disguised link in the feedback stays plain text.
+  return { text: item.text !== undefined ? `${plainTitle}: ${escape(truncate(item.text, 200))}` : plainTitle, blocks };
 }
 
 /** Asks a platform engineer what changed. */
@@ -59,7 +62,7 @@ export function doneModal(item: FeedbackItem): ModalView {
   return {
     type: 'modal',
     callback_id: SURVEY.doneModal,
-    private_metadata: JSON.stringify({ feedbackId: item.id }),
+    private_metadata: JSON.stringify({ token: item.token }),
     title: plain('Mark done'),
     submit: plain('Done'),
     close: plain('Cancel'),

@@ -31,13 +31,17 @@ export function formatPercent(share: number | undefined): string {
 
 /** `*3.9* / 5 (95% CI 3.4–4.3) · 68% answered 4–5`, or the reason there is no number. */
 export function scoreLine(summary: ScoreSummary, minAnswers: number): string {
-  if (!summary.enough) return notEnough(summary.n, minAnswers);
+  if (!summary.enough) return notEnough(minAnswers);
   const ci = summary.ci ? ` (95% CI ${formatInterval(summary.ci)})` : '';
   return `*${formatMean(summary.mean)}* / 5${ci} · ${formatPercent(summary.topTwo)} answered 4–5 · ${plural(summary.n, 'answer')}`;
 }
 
-export function notEnough(n: number, minAnswers: number): string {
-  return `not enough answers yet (${n} of the ${minAnswers} needed before anything is shown)`;
+/**
+ * Below the minimum not even the count is shown: two readings of a count (or a count and a
+ * total) are enough to single one person out.
+ */
+export function notEnough(minAnswers: number): string {
+  return `not enough answers (fewer than the ${minAnswers} needed before anything is shown)`;
 }
 
 /** `↑ 0.3 since the last pulse (3.6)`; empty without a comparable number. */
@@ -48,8 +52,12 @@ export function changeLine(current: ScoreSummary, previous: ScoreSummary | undef
   return delta === 0 ? `→ same as ${since} (${formatMean(previous.mean)})` : `${arrow} ${Math.abs(delta).toFixed(1)} since ${since} (${formatMean(previous.mean)})`;
 }
 
-/** `22 of 70 people answered (31%)`, flagged below the aim. */
-export function participationLine(answered: number, eligible: number | undefined, aim: number, who = 'people'): string {
+/** `22 of 70 people answered (31%)`, flagged below the aim; below `minAnswers`, no count and no share. */
+export function participationLine(answered: number, eligible: number | undefined, aim: number, minAnswers: number, who = 'people'): string {
+  if (answered < minAnswers) {
+    const of = eligible !== undefined && eligible > 0 ? ` of ${eligible} ${who}` : '';
+    return `fewer than ${minAnswers}${of} answered`;
+  }
   if (eligible === undefined || eligible === 0) return `${answered} ${answered === 1 ? 'person' : 'people'} answered`;
   const share = answered / eligible;
   const flag = share < aim ? ` · below the ${Math.round(aim * 100)}% aim` : '';
@@ -130,7 +138,7 @@ export interface PulseResults {
 
 /** The pulse after it closed: the questions stay, the buttons go, a pointer to the results. */
 export function closedPulseMessage(r: PulseResults): SlackMessage {
-  const text = `🔒 This pulse closed. ${participationLine(r.respondents, r.eligible, PARTICIPATION_AIM.pulse)}. The results are in this thread.`;
+  const text = `🔒 This pulse closed. ${participationLine(r.respondents, r.eligible, PARTICIPATION_AIM.pulse, r.survey.minAnswers)}. The results are in this thread.`;
   const blocks: KnownBlock[] = [
     { type: 'header', text: plain('📋 Weekly platform pulse (closed)') },
     ...r.survey.questions.map((q) => section(`*${escape(q.text)}*`)),
@@ -154,12 +162,12 @@ export function distributionBars(summary: ScoreSummary, labels: readonly string[
 /** The results, in the pulse's thread. Below the minimum: the count, and nothing else. */
 export function pulseResultsMessage(r: PulseResults): SlackMessage {
   const blocks: KnownBlock[] = [
-    section(`📊 *Pulse results* · ${r.period}\n${participationLine(r.respondents, r.eligible, PARTICIPATION_AIM.pulse)}`),
+    section(`📊 *Pulse results* · ${r.period}\n${participationLine(r.respondents, r.eligible, PARTICIPATION_AIM.pulse, r.survey.minAnswers)}`),
   ];
   const summaryParts: string[] = [];
   for (const { question, summary, previous } of r.results) {
     if (!summary.enough) {
-      blocks.push(section(`*${escape(question.text)}*\nNot enough answers yet: ${plural(summary.n, 'answer')}, results are shown from ${r.survey.minAnswers}. Nothing else is shown, so no answer can be traced to anyone.`));
+      blocks.push(section(`*${escape(question.text)}*\nNot enough answers: results are shown from ${r.survey.minAnswers}. Nothing else is shown, not even how many, so no answer can be traced to anyone.`));
       summaryParts.push(`not enough answers yet`);
       continue;
     }
@@ -174,7 +182,7 @@ export function pulseResultsMessage(r: PulseResults): SlackMessage {
     blocks.push(section(`💬 *Comments* (without names)\n${shown.join('\n')}${more}`));
   }
   if (enough) blocks.push(context('95% CI: where the average of everyone asked most likely lies (a t-interval on the answers). How each number is computed: `docs/metrics.md`.'));
-  return { text: `📊 Pulse results, ${r.period}: ${summaryParts.join(', ')} · ${participationLine(r.respondents, r.eligible, PARTICIPATION_AIM.pulse)}`, blocks };
+  return { text: `📊 Pulse results, ${r.period}: ${summaryParts.join(', ')} · ${participationLine(r.respondents, r.eligible, PARTICIPATION_AIM.pulse, r.survey.minAnswers)}`, blocks };
 }
 
 /** To the clicker only: what they chose, and that they can change it. */
@@ -191,10 +199,10 @@ export function surveyClosedNotice(): SlackMessage {
   return { text, blocks: [section(text)] };
 }
 
-export function commentThanks(where: string, held: boolean): SlackMessage {
+export function commentThanks(where: string, held: boolean, minAnswers: number): SlackMessage {
   const text = held
     ? `💬 Thanks! Your comment will appear in ${where} without your name, together with the next few answers so it can't be matched to your namespace. If the platform team replies, I'll pass it on to you here.`
-    : `💬 Thanks! Your comment is in ${where}, without your name. If the platform team replies in its thread, I'll pass it on to you here without telling them who you are.`;
+    : `💬 Thanks! Your comment will appear in ${where} without your name when the pulse closes, among the others in random order, and only if at least ${minAnswers} people answered. If the platform team replies in its thread, I'll pass it on to you here without telling them who you are.`;
   return { text, blocks: [section(text)] };
 }
 

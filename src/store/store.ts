@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { AdoptionStore } from './adoption.ts';
+import { loadSurveyKey, surveyKeyCreatedMessage } from './survey-key.ts';
 import { SurveyStore } from './surveys.ts';
 import type {
   NamespaceRequest,
@@ -106,6 +107,10 @@ export class Store {
   private readonly stmts;
   private adoptionStore: AdoptionStore | undefined;
   private surveyStore: SurveyStore | undefined;
+  /** The survey key, read once on first use (see `open`). */
+  private surveyKey: () => Buffer = () => {
+    throw new Error('the survey key is not configured');
+  };
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -164,14 +169,28 @@ export class Store {
     };
   }
 
-  /** Opens (creating the directory if needed) and migrates the database. */
-  static open(path: string): Store {
+  /**
+   * Opens (creating the directory if needed) and migrates the database. `surveyKey`: the key kept
+   * outside the database (src/store/survey-key.ts); without it, it is read (or made) on first use
+   * from SLIPWAY_SURVEY_KEY or the key file, as the bot itself does.
+   */
+  static open(path: string, options: { surveyKey?: Buffer } = {}): Store {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path, { timeout: 5000 });
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
+    // Erased values (pulse key material, authors) are overwritten on disk, not left in free pages.
+    db.pragma('secure_delete = ON');
     migrate(db);
-    return new Store(db);
+    const store = new Store(db);
+    store.surveyKey = options.surveyKey
+      ? () => options.surveyKey as Buffer
+      : () => {
+          const loaded = loadSurveyKey({ databasePath: path, key: process.env.SLIPWAY_SURVEY_KEY, file: process.env.SLIPWAY_SURVEY_KEY_FILE });
+          if (loaded.created) process.stderr.write(`slipway: ${surveyKeyCreatedMessage(loaded.source)}\n`);
+          return loaded.key;
+        };
+    return store;
   }
 
   close(): void {
@@ -185,7 +204,7 @@ export class Store {
 
   /** Pulse surveys, the question after provisioning, feedback and mutes (src/store/surveys.ts). */
   get surveys(): SurveyStore {
-    return (this.surveyStore ??= new SurveyStore(this.db));
+    return (this.surveyStore ??= new SurveyStore(this.db, this.surveyKey));
   }
 
   /** Whether the database is open and every migration in `db/` has been applied. */

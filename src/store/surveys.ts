@@ -1,14 +1,17 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 
 /**
  * The SQL behind surveys (db/0004_surveys.sql), reached through `store.surveys`. Statements are
  * prepared once; times are ISO strings, so string order is time order.
  *
- * Anonymity lives here: a pulse answer is stored under a pseudonym computed in this module (an
- * HMAC of the survey and the person with a key that never leaves it), so nothing that reads
- * answers can tell whose they are. `feedback.author` is the one column naming a person; it is
- * read only to relay a reply or a "done" note to that person.
+ * Anonymity lives here. A pulse answer is stored under a pseudonym: an HMAC of the person, keyed
+ * by the survey key (kept outside the database, src/store/survey-key.ts) mixed with the pulse's
+ * own key material (`pulse_surveys.key_salt`). When the pulse closes its key material is erased
+ * and its pseudonyms are replaced by random values, so from then on nobody, with or without the
+ * survey key, can link its answers to people. `feedback.author` is the one column naming a
+ * person; it is sealed with the survey key (AES-256-GCM), opened only to relay a reply or a "done"
+ * note, and cleared `survey.feedback.relayDays` after the item was posted.
  */
 
 export interface SurveyQuestion {
@@ -62,6 +65,8 @@ export type FeedbackStatus = 'held' | 'pending' | 'posting' | 'posted' | 'droppe
 
 export interface FeedbackItem {
   id: number;
+  /** Random, for the item's buttons: unlike the id, it says nothing about when it was written. */
+  token: string;
   source: FeedbackSource;
   surveyId: number | undefined;
   question: string | undefined;
@@ -128,6 +133,7 @@ interface PulseRow {
   min_answers: number;
   eligible: number | null;
   respondents: number | null;
+  key_salt: Buffer | null;
 }
 
 interface PostRow {
@@ -153,6 +159,7 @@ interface QuestionRow {
 
 interface FeedbackRow {
   id: number;
+  token: string;
   source: FeedbackSource;
   survey_id: number | null;
   question: string | null;
@@ -204,10 +211,11 @@ const toQuestion = (r: QuestionRow): ProvisioningQuestion => ({
 
 // Every column but `author`: nothing that lists feedback can see who wrote it.
 const FEEDBACK_COLUMNS =
-  'id, source, survey_id, question, request_id, score, text, anonymous, status, created_at, channel, ts, done_at, done_by, done_text';
+  'id, token, source, survey_id, question, request_id, score, text, anonymous, status, created_at, channel, ts, done_at, done_by, done_text';
 
 const toFeedback = (r: FeedbackRow): FeedbackItem => ({
   id: r.id,
+  token: r.token,
   source: r.source,
   surveyId: r.survey_id ?? undefined,
   question: r.question ?? undefined,
@@ -228,21 +236,34 @@ const QUESTION_SELECT = `SELECT p.request_id, r.requester, r.namespace, p.asked_
   FROM provisioning_answers p JOIN requests r ON r.id = p.request_id`;
 
 const LOW = 2;
+/** Sealed authors: `v1.` + base64url(iv ‖ tag ‖ ciphertext). Anything else is from before 0005. */
+const SEALED = 'v1.';
+
+const randomPseudonym = () => randomBytes(16).toString('base64url').slice(0, 22);
+const randomToken = () => randomBytes(16).toString('base64url');
 
 export class SurveyStore {
   private readonly stmts;
-  private secret: Buffer | undefined;
+  private key: Buffer | undefined;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly surveyKey: () => Buffer,
+  ) {
     this.stmts = {
-      secret: db.prepare<[], { secret: Buffer }>('SELECT secret FROM survey_secret WHERE id = 1'),
-      insertSecret: db.prepare('INSERT OR IGNORE INTO survey_secret (id, secret) VALUES (1, ?)'),
+      keySalt: db.prepare<[number], { key_salt: Buffer | null }>('SELECT key_salt FROM pulse_surveys WHERE id = ? AND closed_at IS NULL'),
+      pulseRespondents: db.prepare<[number], { respondent: string }>('SELECT DISTINCT respondent FROM pulse_answers WHERE survey_id = ?'),
+      renameRespondent: db.prepare('UPDATE pulse_answers SET respondent = ? WHERE survey_id = ? AND respondent = ?'),
+      // Answer times would let a reader line answers up with other traces: all become the closing time.
+      freezeAnswers: db.prepare('UPDATE pulse_answers SET answered_at = ? WHERE survey_id = ?'),
+      eraseKeySalt: db.prepare('UPDATE pulse_surveys SET key_salt = NULL WHERE id = ?'),
+      forgetHeldRespondents: db.prepare('UPDATE feedback SET respondent = NULL WHERE survey_id = ? AND source = \'pulse\''),
 
       pulseById: db.prepare<[number], PulseRow>('SELECT * FROM pulse_surveys WHERE id = ?'),
       pulseByWeek: db.prepare<[string], PulseRow>('SELECT * FROM pulse_surveys WHERE week = ?'),
       insertPulse: db.prepare(
-        `INSERT INTO pulse_surveys (week, opened_at, closes_at, questions, min_answers)
-         VALUES (@week, @openedAt, @closesAt, @questions, @minAnswers)`,
+        `INSERT INTO pulse_surveys (week, opened_at, closes_at, questions, min_answers, key_salt)
+         VALUES (@week, @openedAt, @closesAt, @questions, @minAnswers, @keySalt)`,
       ),
       openPulses: db.prepare<[], PulseRow>('SELECT * FROM pulse_surveys WHERE closed_at IS NULL ORDER BY id'),
       duePulses: db.prepare<[string], PulseRow>('SELECT * FROM pulse_surveys WHERE closed_at IS NULL AND closes_at <= ? ORDER BY id'),
@@ -296,11 +317,11 @@ export class SurveyStore {
       ),
       release: db.prepare('UPDATE provisioning_answers SET released_at = ? WHERE answered_at IS NOT NULL AND released_at IS NULL'),
       askedBetween: db.prepare<{ from: string; to: string }, { asked: number; answered: number }>(
-        `SELECT COUNT(*) AS asked, COUNT(score) AS answered FROM provisioning_answers
+        `SELECT COUNT(*) AS asked, COUNT(CASE WHEN answered_at < @to THEN score END) AS answered FROM provisioning_answers
          WHERE asked_at >= @from AND asked_at < @to AND ts IS NOT NULL`,
       ),
       scoresAskedBetween: db.prepare<{ from: string; to: string }, { score: number }>(
-        'SELECT score FROM provisioning_answers WHERE asked_at >= @from AND asked_at < @to AND score IS NOT NULL',
+        'SELECT score FROM provisioning_answers WHERE asked_at >= @from AND asked_at < @to AND score IS NOT NULL AND answered_at < @to',
       ),
       ratedWithTiming: db.prepare<{ from: string; to: string; fastReadyMs: number; fastApprovalMs: number }, { score: number; fast: number | null; approval: string | null; n: number }>(
         // Timing was recorded with each question, so this is one range of a covering index,
@@ -311,22 +332,28 @@ export class SurveyStore {
                      WHEN approval_wait_ms <= @fastApprovalMs THEN 'quick' ELSE 'slow' END AS approval,
                 COUNT(*) AS n
          FROM provisioning_answers
-         WHERE asked_at >= @from AND asked_at < @to AND score IS NOT NULL
+         WHERE asked_at >= @from AND asked_at < @to AND score IS NOT NULL AND answered_at < @to
          GROUP BY score, fast, approval`,
       ),
 
       insertFeedback: db.prepare(
-        `INSERT INTO feedback (source, survey_id, question, request_id, score, text, author, anonymous, status, created_at)
-         VALUES (@source, @surveyId, @question, @requestId, @score, @text, @author, @anonymous, @status, @now)`,
+        `INSERT INTO feedback (token, source, survey_id, question, request_id, score, text, author, respondent, anonymous, status, created_at)
+         VALUES (@token, @source, @surveyId, @question, @requestId, @score, @text, @author, @respondent, @anonymous, @status, @now)`,
       ),
-      heldRating: db.prepare<{ source: string; surveyId: number | null; question: string | null; requestId: number | null; author: string }, { id: number }>(
-        `SELECT id FROM feedback WHERE source = @source AND status = 'held' AND text IS NULL AND author = @author
+      // A pulse rating is found by the pseudonym of its pulse; a rating after provisioning by its
+      // request (only the requester answers it).
+      heldRating: db.prepare<{ source: string; surveyId: number | null; question: string | null; requestId: number | null; respondent: string | null }, { id: number }>(
+        `SELECT id FROM feedback WHERE source = @source AND status = 'held' AND text IS NULL AND respondent IS @respondent
            AND survey_id IS @surveyId AND question IS @question AND request_id IS @requestId`,
       ),
       setHeldScore: db.prepare(`UPDATE feedback SET score = ? WHERE id = ? AND status = 'held'`),
       deleteHeld: db.prepare(`DELETE FROM feedback WHERE id = ? AND status = 'held'`),
       feedbackById: db.prepare<[number], FeedbackRow>(`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE id = ?`),
       feedbackByMessage: db.prepare<[string, string], FeedbackRow>(`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE channel = ? AND ts = ?`),
+      feedbackByToken: db.prepare<[string], FeedbackRow>(`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE token = ?`),
+      forgetAuthors: db.prepare(`UPDATE feedback SET author = NULL WHERE anonymous = 1 AND author IS NOT NULL AND posted_at IS NOT NULL AND posted_at < ?`),
+      plainAuthors: db.prepare<[], { id: number; author: string }>(`SELECT id, author FROM feedback WHERE author IS NOT NULL AND author NOT LIKE '${SEALED}%'`),
+      setAuthor: db.prepare('UPDATE feedback SET author = ? WHERE id = ?'),
       authorOf: db.prepare<[number], { author: string | null }>('SELECT author FROM feedback WHERE id = ?'),
       pendingFeedback: db.prepare<[], { id: number }>(`SELECT id FROM feedback WHERE status = 'pending' ORDER BY id`),
       claimFeedback: db.prepare(`UPDATE feedback SET status = 'posting' WHERE id = ? AND status = 'pending'`),
@@ -335,10 +362,14 @@ export class SurveyStore {
       // A crash between claiming and posting leaves `posting`; it is posted again at the next start.
       resetPosting: db.prepare(`UPDATE feedback SET status = 'pending' WHERE status = 'posting'`),
       releaseHeld: db.prepare<[string], { id: number }>(`UPDATE feedback SET status = 'pending' WHERE source = ? AND status = 'held' RETURNING id`),
-      releaseHeldPulse: db.prepare(`UPDATE feedback SET status = 'pending' WHERE source = 'pulse' AND status = 'held' AND survey_id = ? AND question = ?`),
-      dropHeldPulse: db.prepare(`UPDATE feedback SET status = 'dropped', author = NULL WHERE source = 'pulse' AND status = 'held' AND survey_id = ? AND question = ?`),
+      releaseHeldPulse: db.prepare(`UPDATE feedback SET status = 'pending' WHERE source = 'pulse' AND status = 'held' AND survey_id = ? AND question IS ?`),
+      // A dropped comment keeps nothing of what was written, nor who wrote it.
+      dropHeldPulse: db.prepare(
+        `UPDATE feedback SET status = 'dropped', author = NULL, text = CASE WHEN text IS NULL THEN NULL ELSE '' END
+         WHERE source = 'pulse' AND status = 'held' AND survey_id = ? AND question IS ?`,
+      ),
       pulseComments: db.prepare<[number], { text: string }>(
-        `SELECT text FROM feedback WHERE source = 'pulse' AND survey_id = ? AND text IS NOT NULL ORDER BY id`,
+        `SELECT text FROM feedback WHERE source = 'pulse' AND survey_id = ? AND text IS NOT NULL AND status <> 'dropped' ORDER BY random()`,
       ),
       markDone: db.prepare('UPDATE feedback SET done_at = ?, done_by = ?, done_text = ? WHERE id = ? AND done_at IS NULL AND text IS NOT NULL'),
       doneBetween: db.prepare<{ from: string; to: string; limit: number }, FeedbackRow>(
@@ -353,16 +384,60 @@ export class SurveyStore {
     };
   }
 
-  // ------------------------------------------------------------------ pseudonyms
+  // ------------------------------------------------------------------ pseudonyms and sealed authors
 
-  /** The pseudonym of a person in one survey; unrelated across surveys, meaningless without the key. */
-  private respondent(surveyId: number, user: string): string {
-    if (!this.secret) {
-      this.stmts.insertSecret.run(randomBytes(32));
-      this.secret = this.stmts.secret.get()?.secret;
-      if (!this.secret) throw new Error('survey_secret is missing');
+  private masterKey(): Buffer {
+    return (this.key ??= this.surveyKey());
+  }
+
+  private subkey(purpose: string): Buffer {
+    return createHmac('sha256', this.masterKey()).update(`slipway:${purpose}`).digest();
+  }
+
+  /**
+   * The pseudonym of a person in an open pulse: unrelated across pulses, and meaningless without
+   * both the survey key and the pulse's key material. Undefined once the pulse closed (its key
+   * material is gone: nobody can tell any more whose its answers were).
+   */
+  private respondent(surveyId: number, user: string): string | undefined {
+    const salt = this.stmts.keySalt.get(surveyId)?.key_salt;
+    if (!salt) return undefined;
+    const pulseKey = createHmac('sha256', this.subkey('pulse')).update(salt).update(`:${surveyId}`).digest();
+    return createHmac('sha256', pulseKey).update(user).digest('base64url').slice(0, 22);
+  }
+
+  private sealAuthor(user: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.subkey('author'), iv);
+    const sealed = Buffer.concat([cipher.update(user, 'utf8'), cipher.final()]);
+    return SEALED + Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url');
+  }
+
+  private openAuthor(stored: string): string | undefined {
+    if (!stored.startsWith(SEALED)) return stored;
+    const raw = Buffer.from(stored.slice(SEALED.length), 'base64url');
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.subkey('author'), raw.subarray(0, 12));
+      decipher.setAuthTag(raw.subarray(12, 28));
+      return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+    } catch {
+      // Sealed with another key (the key was replaced): the author is unknown, as after the relay window.
+      return undefined;
     }
-    return createHmac('sha256', this.secret).update(`pulse:${surveyId}:${user}`).digest('base64url').slice(0, 22);
+  }
+
+  /** Authors stored in plain text before migration 0005 are sealed; returns how many. */
+  sealPlainAuthors(): number {
+    return this.db.transaction(() => {
+      const rows = this.stmts.plainAuthors.all();
+      for (const r of rows) this.stmts.setAuthor.run(this.sealAuthor(r.author), r.id);
+      return rows.length;
+    }).immediate();
+  }
+
+  /** The relay window: anonymous items posted before `before` forget their author. Returns how many. */
+  forgetAuthors(before: Date): number {
+    return this.stmts.forgetAuthors.run(before.toISOString()).changes;
   }
 
   // ------------------------------------------------------------------ pulse surveys
@@ -378,6 +453,7 @@ export class SurveyStore {
         closesAt: input.closesAt.toISOString(),
         questions: JSON.stringify(input.questions),
         minAnswers: input.minAnswers,
+        keySalt: randomBytes(32),
       });
       return { created: true, survey: this.mustGetPulse(Number(info.lastInsertRowid)) };
     }).immediate();
@@ -413,9 +489,21 @@ export class SurveyStore {
     return this.stmts.closedPulses.all(before.toISOString(), limit).map(toPulse);
   }
 
-  /** Closes a pulse if it is still open; false when someone else closed it first. */
+  /**
+   * Closes a pulse if it is still open; false when someone else closed it first. In the same
+   * transaction its pseudonyms become random values (one per person, so counts stay), its key
+   * material is erased and its answer times become the closing time: from then on its answers
+   * belong to nobody, even for someone holding the survey key.
+   */
   closePulse(id: number, now: Date, counts: { respondents: number; eligible: number | undefined }): boolean {
-    return this.stmts.closePulse.run(now.toISOString(), counts.respondents, counts.eligible ?? null, id).changes === 1;
+    return this.db.transaction(() => {
+      if (this.stmts.closePulse.run(now.toISOString(), counts.respondents, counts.eligible ?? null, id).changes !== 1) return false;
+      for (const { respondent } of this.stmts.pulseRespondents.all(id)) this.stmts.renameRespondent.run(randomPseudonym(), id, respondent);
+      this.stmts.freezeAnswers.run(now.toISOString(), id);
+      this.stmts.eraseKeySalt.run(id);
+      this.stmts.forgetHeldRespondents.run(id);
+      return true;
+    }).immediate();
   }
 
   setEligible(id: number, eligible: number): void {
@@ -437,21 +525,24 @@ export class SurveyStore {
   /**
    * Records (or changes) a person's answer to one question. A rating of 1 or 2 is also kept as a
    * held feedback item, so that it can be posted (without a name) when the pulse closes with
-   * enough answers; changing it to 3 or more withdraws it. Returns the previous score, if any.
+   * enough answers; changing it to 3 or more withdraws it. Returns the previous score, if any, or
+   * undefined when the pulse has closed (nothing recorded).
    */
-  recordPulseAnswer(input: { surveyId: number; question: string; user: string; score: number; now: Date }): { previous: number | undefined } {
+  recordPulseAnswer(input: { surveyId: number; question: string; user: string; score: number; now: Date }): { previous: number | undefined } | undefined {
     const respondent = this.respondent(input.surveyId, input.user);
+    if (!respondent) return undefined;
     return this.db.transaction(() => {
       const previous = this.stmts.answerOf.get(input.surveyId, input.question, respondent)?.score;
       this.stmts.upsertAnswer.run({ surveyId: input.surveyId, question: input.question, respondent, score: input.score, now: input.now.toISOString() });
-      this.holdRating({ source: 'pulse', surveyId: input.surveyId, question: input.question, requestId: null, author: input.user, score: input.score, now: input.now });
+      this.holdRating({ source: 'pulse', surveyId: input.surveyId, question: input.question, requestId: null, respondent, author: input.user, score: input.score, now: input.now });
       return { previous };
     }).immediate();
   }
 
-  /** Whether the person answered any question of the pulse. */
+  /** Whether the person answered any question of the pulse; always false once it closed. */
   answeredPulse(surveyId: number, user: string): boolean {
-    return (this.stmts.answeredAny.get(surveyId, this.respondent(surveyId, user))?.n ?? 0) > 0;
+    const respondent = this.respondent(surveyId, user);
+    return respondent !== undefined && (this.stmts.answeredAny.get(surveyId, respondent)?.n ?? 0) > 0;
   }
 
   /** How many answers each score got, per question. */
@@ -464,7 +555,7 @@ export class SurveyStore {
     return this.stmts.respondents.get(surveyId)?.n ?? 0;
   }
 
-  /** The comments written on a pulse, oldest first (no names: the store has none to give). */
+  /** The comments written on a pulse, in random order (no names: the store has none to give). */
   pulseComments(surveyId: number): string[] {
     return this.stmts.pulseComments.all(surveyId).map((r) => r.text);
   }
@@ -472,6 +563,11 @@ export class SurveyStore {
   /** At closing: a question's held low ratings go out (enough answers) or are dropped, author erased. */
   settleHeldRatings(surveyId: number, question: string, post: boolean): void {
     (post ? this.stmts.releaseHeldPulse : this.stmts.dropHeldPulse).run(surveyId, question);
+  }
+
+  /** At closing: the pulse's comments go out (enough answers) or are dropped, text and author erased. */
+  settleHeldComments(surveyId: number, post: boolean): void {
+    (post ? this.stmts.releaseHeldPulse : this.stmts.dropHeldPulse).run(surveyId, null);
   }
 
   // ------------------------------------------------------------------ the question after provisioning
@@ -511,14 +607,19 @@ export class SurveyStore {
     return row && toQuestion(row);
   }
 
-  /** Records (or changes) the requester's answer; a 1 or 2 is held for the next batch. */
-  recordProvisioningAnswer(input: { requestId: number; author: string; score: number; now: Date }): { previous: number | undefined } {
+  /**
+   * Records (or changes) the requester's answer; a 1 or 2 is held for the next batch. An answer
+   * given before `changeableFrom` (the start of the current week) is already in a weekly report
+   * and stays as it is (`locked`): a report that changed afterwards would give away the change.
+   */
+  recordProvisioningAnswer(input: { requestId: number; author: string; score: number; now: Date; changeableFrom?: Date }): { previous: number | undefined; locked: boolean } {
     return this.db.transaction(() => {
       const row = this.stmts.questionOf.get(input.requestId);
       const previous = row?.score ?? undefined;
+      if (row?.answered_at && input.changeableFrom && row.answered_at < input.changeableFrom.toISOString()) return { previous, locked: true };
       this.stmts.answerQuestion.run(input.score, input.now.toISOString(), input.requestId);
-      this.holdRating({ source: 'provisioning', surveyId: null, question: null, requestId: input.requestId, author: input.author, score: input.score, now: input.now });
-      return { previous };
+      this.holdRating({ source: 'provisioning', surveyId: null, question: null, requestId: input.requestId, respondent: null, author: input.author, score: input.score, now: input.now });
+      return { previous, locked: false };
     }).immediate();
   }
 
@@ -545,18 +646,21 @@ export class SurveyStore {
     }).immediate();
   }
 
-  /** Questions asked in the window (delivered) and how many of them were answered. */
+  /**
+   * Questions asked in the window (delivered) and how many of them were answered before its end
+   * (so a window that is over always gives the same figures).
+   */
   provisioningParticipation(from: Date, to: Date): { asked: number; answered: number } {
     return this.stmts.askedBetween.get(window(from, to)) ?? { asked: 0, answered: 0 };
   }
 
-  /** The scores of questions asked in the window. */
+  /** The scores of questions asked in the window, answered before its end. */
   provisioningScores(from: Date, to: Date): number[] {
     return this.stmts.scoresAskedBetween.all(window(from, to)).map((r) => r.score);
   }
 
   /**
-   * Answers to questions asked in the window, counted by score and by how their request went:
+   * Answers to questions asked in the window (given before its end), counted by score and by how their request went:
    * ready within `fastReadyMs` or not, approved by the policy, by a person within
    * `fastApprovalMs`, or later.
    */
@@ -571,8 +675,17 @@ export class SurveyStore {
 
   // ------------------------------------------------------------------ feedback
 
-  private holdRating(input: { source: FeedbackSource; surveyId: number | null; question: string | null; requestId: number | null; author: string; score: number; now: Date }): void {
-    const held = this.stmts.heldRating.get({ source: input.source, surveyId: input.surveyId, question: input.question, requestId: input.requestId, author: input.author });
+  private holdRating(input: {
+    source: FeedbackSource;
+    surveyId: number | null;
+    question: string | null;
+    requestId: number | null;
+    respondent: string | null;
+    author: string;
+    score: number;
+    now: Date;
+  }): void {
+    const held = this.stmts.heldRating.get({ source: input.source, surveyId: input.surveyId, question: input.question, requestId: input.requestId, respondent: input.respondent });
     if (input.score > LOW) {
       if (held) this.stmts.deleteHeld.run(held.id);
       return;
@@ -582,13 +695,15 @@ export class SurveyStore {
       return;
     }
     this.stmts.insertFeedback.run({
+      token: randomToken(),
       source: input.source,
       surveyId: input.surveyId,
       question: input.question,
       requestId: input.requestId,
       score: input.score,
       text: null,
-      author: input.author,
+      author: this.sealAuthor(input.author),
+      respondent: input.respondent,
       anonymous: 1,
       status: 'held',
       now: input.now.toISOString(),
@@ -597,13 +712,15 @@ export class SurveyStore {
 
   addFeedback(input: NewFeedback): FeedbackItem {
     const info = this.stmts.insertFeedback.run({
+      token: randomToken(),
       source: input.source,
       surveyId: input.surveyId ?? null,
       question: input.question ?? null,
       requestId: input.requestId ?? null,
       score: null,
       text: input.text,
-      author: input.author,
+      author: this.sealAuthor(input.author),
+      respondent: null,
       anonymous: input.anonymous ? 1 : 0,
       status: input.status,
       now: input.now.toISOString(),
@@ -624,9 +741,19 @@ export class SurveyStore {
     return row && toFeedback(row);
   }
 
-  /** Who wrote an item: only for relaying a reply or a "done" note to them, never for display. */
+  /** The item a button stands for, by its random token. */
+  feedbackByToken(token: string): FeedbackItem | undefined {
+    const row = this.stmts.feedbackByToken.get(token);
+    return row && toFeedback(row);
+  }
+
+  /**
+   * Who wrote an item: only for relaying a reply or a "done" note to them, or naming them when
+   * they chose to be named; never for display otherwise. Undefined after the relay window.
+   */
   authorOf(id: number): string | undefined {
-    return this.stmts.authorOf.get(id)?.author ?? undefined;
+    const stored = this.stmts.authorOf.get(id)?.author;
+    return stored ? this.openAuthor(stored) : undefined;
   }
 
   /** Ids of items waiting to be posted. */

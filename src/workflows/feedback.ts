@@ -96,8 +96,25 @@ export async function postPendingFeedback(deps: FeedbackDeps): Promise<number> {
   return posted;
 }
 
-/** At start-up: items left half-posted by a stopped process go out now. */
+/**
+ * The relay window: `survey.feedback.relayDays` after an anonymous item was posted, its author is
+ * forgotten (replies can no longer be passed on). Run by the `survey-close` job and at start-up.
+ */
+export function forgetOldAuthors(deps: Pick<Deps, 'config' | 'store' | 'log'>, now: Date): number {
+  const forgotten = deps.store.surveys.forgetAuthors(new Date(now.getTime() - deps.config.survey.feedback.relayDays * 86_400_000));
+  if (forgotten > 0) deps.log.info({ items: forgotten }, 'relay window over: authors of anonymous feedback forgotten');
+  return forgotten;
+}
+
+/**
+ * At start-up: authors stored in plain text by an older version are sealed with the survey key,
+ * authors past the relay window are forgotten, and items left half-posted by a stopped process
+ * go out now.
+ */
 export async function resumeFeedback(deps: FeedbackDeps): Promise<void> {
+  const sealed = deps.store.surveys.sealPlainAuthors();
+  if (sealed > 0) deps.log.info({ items: sealed }, 'feedback authors stored in plain text are now sealed with the survey key');
+  forgetOldAuthors(deps, deps.clock.now());
   deps.store.surveys.resetPostingFeedback();
   await postPendingFeedback(deps);
 }
@@ -148,8 +165,8 @@ export async function relayReply(
 }
 
 /** "Mark done": the platform team says what changed. Only approvers may. */
-export async function openDoneForm(deps: Deps, input: Click & { feedbackId: number | undefined; triggerId: string }): Promise<void> {
-  const item = input.feedbackId === undefined ? undefined : deps.store.surveys.getFeedback(input.feedbackId);
+export async function openDoneForm(deps: Deps, input: Click & { token: string; triggerId: string }): Promise<void> {
+  const item = deps.store.surveys.feedbackByToken(input.token);
   const tell = (m: SlackMessage) => notifier(deps).ephemeral(input.channel, input.user, m);
   if (!item || item.text === undefined) return void (await tell(notPlatformTeam()));
   if (!(await isApprover(deps, input.user))) return void (await tell(notPlatformTeam()));
@@ -158,14 +175,14 @@ export async function openDoneForm(deps: Deps, input: Click & { feedbackId: numb
 }
 
 /** Records what changed; field errors keep the modal open. */
-export async function markDone(deps: Deps, input: { feedbackId: number; user: string; text: string | undefined }): Promise<ModalErrors> {
+export async function markDone(deps: Deps, input: { token: string; user: string; text: string | undefined }): Promise<ModalErrors> {
   const text = (input.text ?? '').trim();
   if (text.length < 3) return { [SURVEY.doneText]: 'Say in a few words what changed.' };
   if (text.length > SURVEY_LIMITS.doneText) return { [SURVEY.doneText]: `Keep it under ${SURVEY_LIMITS.doneText} characters.` };
   if (!(await isApprover(deps, input.user))) return { [SURVEY.doneText]: notPlatformTeam().text };
-  const item = deps.store.surveys.getFeedback(input.feedbackId);
+  const item = deps.store.surveys.feedbackByToken(input.token);
   if (!item) return { [SURVEY.doneText]: 'This feedback no longer exists.' };
-  if (!deps.store.surveys.markDone(input.feedbackId, input.user, text, deps.clock.now())) {
+  if (!deps.store.surveys.markDone(item.id, input.user, text, deps.clock.now())) {
     return { [SURVEY.doneText]: alreadyDone(item).text.replace(/\*/g, '') };
   }
   deps.store.appendEvent({ type: 'feedback_done', at: deps.clock.now(), actor: input.user, data: { feedbackId: item.id, source: item.source } });
@@ -174,8 +191,8 @@ export async function markDone(deps: Deps, input: { feedbackId: number; user: st
 }
 
 /** After "done" is recorded: the post shows it, and the author hears "you said → we did". */
-export async function announceDone(deps: FeedbackDeps, feedbackId: number): Promise<void> {
-  const item = deps.store.surveys.getFeedback(feedbackId);
+export async function announceDone(deps: FeedbackDeps, token: string): Promise<void> {
+  const item = deps.store.surveys.feedbackByToken(token);
   if (!item?.doneAt) return;
   const slack = notifier(deps);
   if (item.channel && item.ts) await slack.update(item.channel, item.ts, feedbackPost(item, feedbackContext(deps, item)));

@@ -5,6 +5,7 @@ import type { NamespaceRequest, Run } from '../domain.ts';
 import type { Deps } from '../deps.ts';
 import { requestCard, type CardContext } from '../slack/request-card.ts';
 import type { SlackMessage } from '../slack/usage.ts';
+import { errorMessage } from '../errors.ts';
 import { findStep, stepsFor, type StepInput } from './steps.ts';
 
 export function stepInput(deps: Pick<Deps, 'config'>, request: NamespaceRequest): StepInput {
@@ -58,13 +59,17 @@ export function stepDescriber(deps: Pick<Deps, 'config'>, request: NamespaceRequ
 /**
  * Slack calls made on the side of a workflow. The store already holds the truth, so a Slack
  * failure is logged and the workflow goes on; it never leaves a request half-done.
+ *
+ * A failure is logged without the person (a DM may be the relay of an anonymous reply, an
+ * ephemeral the confirmation of a pulse answer) and without the error object, whose request
+ * (kept on network errors) holds the recipient and the text.
  */
 export function notifier(deps: Pick<Deps, 'slack' | 'log' | 'metrics'>) {
   const attempt = async <T>(method: string, what: string, fn: () => Promise<T>): Promise<T | undefined> => {
     try {
       return await fn();
     } catch (err) {
-      deps.log.warn({ err, what }, 'slack call failed');
+      deps.log.warn({ error: slackErrorCode(err), reason: errorMessage(err), what }, 'slack call failed');
       deps.metrics.slackErrors.inc({ method, error: slackErrorCode(err) });
       return undefined;
     }
@@ -86,12 +91,12 @@ export function notifier(deps: Pick<Deps, 'slack' | 'log' | 'metrics'>) {
         deps.slack.chat.update({ channel, ts, text: message.text, blocks: message.blocks }),
       ),
     ephemeral: (channel: string, user: string, message: SlackMessage) =>
-      attempt('chat.postEphemeral', `ephemeral to ${user}`, () =>
+      attempt('chat.postEphemeral', `ephemeral in ${channel}`, () =>
         deps.slack.chat.postEphemeral({ channel, user, text: message.text, blocks: message.blocks }),
       ),
     /** Messages the person in the app's DM. */
     dm: (user: string, message: SlackMessage) =>
-      attempt('chat.postMessage', `dm ${user}`, () =>
+      attempt('chat.postMessage', 'dm', () =>
         deps.slack.chat.postMessage({ channel: user, text: message.text, blocks: message.blocks, unfurl_links: false }),
       ),
   };

@@ -5,7 +5,7 @@ import { answerConfirmation, parseReadyValue, provisioningQuestionBlocks, provis
 import type { SlackMessage } from '../slack/usage.ts';
 import { escape, mrkdwn } from '../slack/text.ts';
 import type { RequestTiming } from '../store/surveys.ts';
-import { weekContaining } from './calendar.ts';
+import { formatLocal, weekContaining } from './calendar.ts';
 import { postPendingFeedback } from './feedback.ts';
 import { notifier } from './present.ts';
 
@@ -101,15 +101,23 @@ export async function answerProvisioning(deps: SurveyDeps, click: Click & { valu
     return void (await slack.ephemeral(click.channel, click.user, { text, blocks: [{ type: 'section', text: mrkdwn(escape(text)) }] }));
   }
   const now = deps.clock.now();
-  const { previous } = deps.store.surveys.recordProvisioningAnswer({ requestId: asked.requestId, author: click.user, score: parsed.score, now });
+  const tz = deps.config.schedule.timezone;
+  const week = weekContaining(now, tz);
+  const labels = deps.config.survey.labels;
+  const { previous, locked } = deps.store.surveys.recordProvisioningAnswer({ requestId: asked.requestId, author: click.user, score: parsed.score, now, changeableFrom: week.start });
+  if (locked) {
+    const text = `Your answer (${previous ?? '?'} · ${labels[(previous ?? 1) - 1] ?? ''}) is already counted in a weekly report, so it stays as it is. Thanks for it!`;
+    return void (await slack.ephemeral(click.channel, click.user, { text, blocks: [{ type: 'section', text: mrkdwn(escape(text)) }] }));
+  }
   deps.metrics.surveyAnswers.inc({ survey: 'post_provisioning' });
   deps.store.appendEvent({ type: 'survey_answered', at: now, requestId: asked.requestId, data: { survey: 'post_provisioning', score: parsed.score, changed: previous !== undefined } });
   deps.log.info('answer after provisioning recorded');
-  const labels = deps.config.survey.labels;
+  // Changeable until its week is over: from then on it is in a weekly report.
+  const until = `before ${formatLocal(week.end, tz).replace(/ \d{4},/, ',')}`;
   await slack.ephemeral(
     click.channel,
     click.user,
-    answerConfirmation({ question: deps.config.survey.postProvisioning.question, score: parsed.score, label: labels[parsed.score - 1] ?? '', previous, until: 'any time' }),
+    answerConfirmation({ question: deps.config.survey.postProvisioning.question, score: parsed.score, label: labels[parsed.score - 1] ?? '', previous, until }),
   );
   await releaseProvisioningFeedback(deps, now);
 }

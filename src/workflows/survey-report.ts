@@ -1,8 +1,8 @@
 import type { Deps } from '../deps.ts';
 import type { FeedbackItem, PulseSurvey, TimedScoreCount } from '../store/surveys.ts';
-import type { Week } from './calendar.ts';
+import { shiftWeek, weekContaining, type Week } from './calendar.ts';
 import { pulseResults, pulseSummaries } from './survey.ts';
-import { distributionOf, emptyDistribution, summarize, type ScoreSummary } from './survey-stats.ts';
+import { distributionOf, emptyDistribution, summarize, withheld, withoutSmallComplements, type Distribution, type ScoreSummary } from './survey-stats.ts';
 import type { QuestionResult } from '../slack/survey.ts';
 
 /**
@@ -29,13 +29,20 @@ export interface PulseDigest {
 
 export interface ProvisioningDigest {
   question: string;
-  /** Questions asked in the reported week, and how many were answered so far. */
+  /**
+   * False while the reported week is not over: nothing about it is shown yet, since figures that
+   * move from one reading to the next single out whoever answered in between.
+   */
+  complete: boolean;
+  /** Questions asked in the reported week, and how many of them were answered before it ended. */
   asked: number;
   answered: number;
   summary: ScoreSummary;
   /** Answers to questions asked in the trend window, split by how the request went. */
   window: {
     weeks: number;
+    /** Answers in the window (never shown: it is what the cells are hidden against). */
+    total: number;
     /** By time to ready: within FAST_READY_MS, or slower. */
     fast: ScoreSummary;
     slow: ScoreSummary;
@@ -56,7 +63,10 @@ export interface SurveyDigest {
 
 /**
  * The survey part of the digest for `week` (the last complete week before `now`), the trend
- * window starting at `trendStart`. Every figure is held back below `survey.minAnswers`.
+ * window starting at `trendStart`. Only what can no longer change is reported: closed pulses,
+ * and answers after provisioning given before the reported week ended (they cannot be changed
+ * once their week is over). Every figure is held back below `survey.minAnswers`, and so is a
+ * cell whose complement in its split is below it.
  */
 export function surveyDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date, week: Week, trendStart: Date, trendWeeks: number): SurveyDigest {
   const min = deps.config.survey.minAnswers;
@@ -74,31 +84,75 @@ export function surveyDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date, we
     pulse = { survey: latest, period: r.period, respondents: r.respondents, eligible: r.eligible, results: r.results, trend };
   }
 
-  const participation = surveys.provisioningParticipation(week.start, week.end);
-  const rated = surveys.provisioningScoresByTiming(trendStart, week.end, { fastReadyMs: FAST_READY_MS, fastApprovalMs: FAST_APPROVAL_MS });
+  const question = deps.config.survey.postProvisioning.question;
+  const none = () => withheld(min);
   let provisioning: ProvisioningDigest | undefined;
-  if (participation.asked > 0 || rated.length > 0) {
-    const split = (keep: (r: TimedScoreCount) => boolean) => {
+  if (week.end.getTime() > now.getTime()) {
+    // The week is still on: asked and answered move with every click.
+    const asked = surveys.provisioningParticipation(week.start, now).asked;
+    if (asked > 0) {
+      provisioning = {
+        question,
+        complete: false,
+        asked,
+        answered: 0,
+        summary: none(),
+        window: { weeks: trendWeeks, total: 0, fast: none(), slow: none(), selfServe: none(), quickApproval: none(), slowApproval: none() },
+      };
+    }
+  } else {
+    const participation = surveys.provisioningParticipation(week.start, week.end);
+    const split = splitWindow(deps, trendStart, week, min);
+    if (participation.asked > 0 || split.total > 0) {
+      const { total } = split;
+      const [fast = none(), slow = none()] = withoutSmallComplements(split.byReady, total, min);
+      const [selfServe = none(), quickApproval = none(), slowApproval = none()] = withoutSmallComplements(split.byApproval, total, min);
+      provisioning = {
+        question,
+        complete: true,
+        asked: participation.asked,
+        answered: participation.answered,
+        summary: summarize(distributionOf(surveys.provisioningScores(week.start, week.end)), min),
+        window: { weeks: trendWeeks, total, fast, slow, selfServe, quickApproval, slowApproval },
+      };
+    }
+  }
+  return { minAnswers: min, pulse, provisioning, done: surveys.doneBetween(week.start, week.end, 5) };
+}
+
+/**
+ * The trend window's answers split by time to ready and by approval wait, built week by week: in
+ * each week (answers to questions asked in it, given before it ended) a group counts only if it
+ * is shown by the rules of a single report (at the minimum, and no small complement within that
+ * week). So every window is a sum of groups of at least the minimum, and subtracting the windows
+ * of two reports (this week's and last week's, or any two `--week`s) reveals no small group.
+ */
+function splitWindow(deps: Pick<Deps, 'store' | 'config'>, trendStart: Date, week: Week, min: number) {
+  const tz = deps.config.schedule.timezone;
+  const thresholds = { fastReadyMs: FAST_READY_MS, fastApprovalMs: FAST_APPROVAL_MS };
+  const byReady: Distribution[] = [emptyDistribution(), emptyDistribution()];
+  const byApproval: Distribution[] = [emptyDistribution(), emptyDistribution(), emptyDistribution()];
+  let total = 0;
+  for (let w = weekContaining(trendStart, tz); w.start < week.end; w = shiftWeek(w, 1, tz)) {
+    const rated = deps.store.surveys.provisioningScoresByTiming(w.start, w.end, thresholds);
+    const weekTotal = rated.reduce((sum, r) => sum + r.n, 0);
+    // A week below the minimum adds nothing (none of its groups can reach it), not even to the
+    // total the window's groups are checked against.
+    if (weekTotal >= min) total += weekTotal;
+    const cell = (keep: (r: TimedScoreCount) => boolean) => {
       const d = emptyDistribution();
       for (const r of rated) if (keep(r)) d[r.score - 1] = (d[r.score - 1] ?? 0) + r.n;
       return summarize(d, min);
     };
-    provisioning = {
-      question: deps.config.survey.postProvisioning.question,
-      asked: participation.asked,
-      answered: participation.answered,
-      summary: summarize(distributionOf(surveys.provisioningScores(week.start, week.end)), min),
-      window: {
-        weeks: trendWeeks,
-        fast: split((r) => r.fast === true),
-        slow: split((r) => r.fast === false),
-        selfServe: split((r) => r.approval === 'self-serve'),
-        quickApproval: split((r) => r.approval === 'quick'),
-        slowApproval: split((r) => r.approval === 'slow'),
-      },
-    };
+    const add = (into: Distribution[], cells: ScoreSummary[]) =>
+      withoutSmallComplements(cells, weekTotal, min).forEach((c, i) => {
+        const sum = into[i];
+        if (sum) c.distribution.forEach((n, score) => (sum[score] = (sum[score] ?? 0) + n));
+      });
+    add(byReady, [cell((r) => r.fast === true), cell((r) => r.fast === false)]);
+    add(byApproval, [cell((r) => r.approval === 'self-serve'), cell((r) => r.approval === 'quick'), cell((r) => r.approval === 'slow')]);
   }
-  return { minAnswers: min, pulse, provisioning, done: surveys.doneBetween(week.start, week.end, 5) };
+  return { total, byReady: byReady.map((d) => summarize(d, min)), byApproval: byApproval.map((d) => summarize(d, min)) };
 }
 
 /** Whether there is anything to say (no survey ever, nothing asked, nothing done: no section). */

@@ -49,6 +49,31 @@ export function summarize(distribution: Readonly<Distribution>, minAnswers: numb
   return { n, enough, distribution: d, mean, sd, ci, topTwo: (d[3] + d[4]) / n };
 }
 
+/** A cell held back: nothing in it, not even its count. */
+export function withheld(minAnswers: number): ScoreSummary {
+  return summarize(emptyDistribution(), minAnswers);
+}
+
+/**
+ * The cells of one split of `total` answers (e.g. fast / slow), as they may be shown. A cell
+ * below the minimum is withheld; so is a shown cell when the answers left out of the shown cells
+ * (the total minus them) would be a group below the minimum, since subtracting the shown cells
+ * from a total would reveal that group (the smallest shown cells go first, until the rest is
+ * empty or big enough). Withheld cells carry no count.
+ */
+export function withoutSmallComplements(cells: readonly ScoreSummary[], total: number, minAnswers: number): ScoreSummary[] {
+  const shown = cells.map((c) => c.enough);
+  const rest = () => total - cells.reduce((sum, c, i) => sum + (shown[i] ? c.n : 0), 0);
+  while (rest() > 0 && rest() < minAnswers && shown.some(Boolean)) {
+    let smallest = -1;
+    cells.forEach((c, i) => {
+      if (shown[i] && (smallest < 0 || c.n < (cells[smallest]?.n ?? Infinity))) smallest = i;
+    });
+    shown[smallest] = false;
+  }
+  return cells.map((c, i) => (shown[i] ? c : withheld(minAnswers)));
+}
+
 /** The two-sided 95% Student t confidence interval of a mean. */
 export function tInterval(mean: number, sd: number, n: number, confidence = 0.95): { low: number; high: number } {
   const t = studentTQuantile(1 - (1 - confidence) / 2, n - 1);

@@ -19,7 +19,7 @@ import {
 import type { SlackMessage } from '../slack/usage.ts';
 import type { PulseSurvey, ScoreCount, SurveyQuestion } from '../store/surveys.ts';
 import { formatLocal, localParts, weekContaining } from './calendar.ts';
-import { checkFeedbackText, platformChannelLabel, postPendingFeedback, type ModalErrors } from './feedback.ts';
+import { checkFeedbackText, forgetOldAuthors, platformChannelLabel, postPendingFeedback, type ModalErrors } from './feedback.ts';
 import { openFormAfterClick } from './open-form.ts';
 import { notifier, slackErrorCode } from './present.ts';
 import { emptyDistribution, summarize, type Distribution, type ScoreSummary } from './survey-stats.ts';
@@ -205,7 +205,10 @@ export async function answerPulse(deps: SurveyDeps, click: Click & { value: stri
   const question = survey?.questions.find((q) => q.id === parsed?.question);
   if (!parsed || !survey || !question) return void (await slack.ephemeral(click.channel, click.user, surveyClosedNotice()));
   if (survey.closedAt) return void (await slack.ephemeral(click.channel, click.user, surveyClosedNotice()));
-  const { previous } = deps.store.surveys.recordPulseAnswer({ surveyId: survey.id, question: question.id, user: click.user, score: parsed.score, now: deps.clock.now() });
+  const recorded = deps.store.surveys.recordPulseAnswer({ surveyId: survey.id, question: question.id, user: click.user, score: parsed.score, now: deps.clock.now() });
+  // Closed since it was read: its key material is gone, so the answer cannot be recorded.
+  if (!recorded) return void (await slack.ephemeral(click.channel, click.user, surveyClosedNotice()));
+  const { previous } = recorded;
   deps.metrics.surveyAnswers.inc({ survey: 'pulse' });
   deps.store.appendEvent({ type: 'survey_answered', at: deps.clock.now(), data: { survey: 'pulse', surveyId: survey.id, question: question.id, score: parsed.score, changed: previous !== undefined } });
   // No user id and no score in the log: a log line must not say who answered what.
@@ -248,8 +251,9 @@ export async function openCommentForm(deps: SurveyDeps & Pick<Deps, 'modals'>, i
 
 /**
  * A submitted comment: checked and stored before the modal closes; `announce` (after the ack)
- * posts it and thanks the person. A pulse comment is posted at once without a name; one after
- * provisioning waits for the next batch of answers (see `releaseProvisioningFeedback`).
+ * thanks the person. A pulse comment is held until the pulse closes, then posted without a name
+ * among the others in random order, and only if the pulse had enough answers (see `closePulse`);
+ * one after provisioning waits for the next batch of answers (see `releaseProvisioningFeedback`).
  */
 export function submitComment(
   deps: SurveyDeps,
@@ -264,14 +268,13 @@ export function submitComment(
   if (target.kind === 'pulse') {
     const survey = deps.store.surveys.getPulse(target.surveyId);
     if (!survey || survey.closedAt) return { errors: { [SURVEY.commentText]: 'This pulse has closed, so it takes no more comments. `/platform feedback` reaches the platform team any time.' } };
-    const item = deps.store.surveys.addFeedback({ source: 'pulse', surveyId: survey.id, text, author: input.user, anonymous: true, status: 'pending', now });
+    const item = deps.store.surveys.addFeedback({ source: 'pulse', surveyId: survey.id, text, author: input.user, anonymous: true, status: 'held', now });
     deps.store.appendEvent({ type: 'feedback_received', at: now, data: { feedbackId: item.id, source: 'pulse', surveyId: survey.id } });
-    deps.log.info({ feedbackId: item.id, surveyId: survey.id }, 'pulse comment received');
+    deps.log.info({ surveyId: survey.id }, 'pulse comment received; held until the pulse closes');
     return {
       errors: {},
       announce: async () => {
-        await postPendingFeedback(deps);
-        await notifier(deps).ephemeral(target.channel, input.user, commentThanks(where, false));
+        await notifier(deps).ephemeral(target.channel, input.user, commentThanks(where, false, survey.minAnswers));
       },
     };
   }
@@ -279,11 +282,11 @@ export function submitComment(
   if (asked?.requester !== input.user) return { errors: { [SURVEY.commentText]: 'This question was asked to someone else.' } };
   const item = deps.store.surveys.addFeedback({ source: 'provisioning', requestId: asked.requestId, text, author: input.user, anonymous: true, status: 'held', now });
   deps.store.appendEvent({ type: 'feedback_received', at: now, requestId: asked.requestId, data: { feedbackId: item.id, source: 'provisioning' } });
-  deps.log.info({ feedbackId: item.id }, 'comment after provisioning received; held for the next batch');
+  deps.log.info('comment after provisioning received; held for the next batch');
   return {
     errors: {},
     announce: async () => {
-      await notifier(deps).dm(input.user, commentThanks(where, true));
+      await notifier(deps).dm(input.user, commentThanks(where, true, deps.config.survey.minAnswers));
       await releaseProvisioningFeedback(deps, now);
     },
   };
@@ -329,8 +332,9 @@ export function pulseResults(deps: Pick<Deps, 'store' | 'config'>, survey: Pulse
 
 /**
  * Closes a pulse: counts who could and who did answer, replaces each post's buttons with a closed
- * notice, posts the results in its thread, and sends the week's low ratings to the platform
- * channel (only for questions with enough answers; the others are dropped, authors erased).
+ * notice, posts the results in its thread, and sends the week's low ratings (only for questions
+ * with enough answers) and its comments (only when some question had enough) to the platform
+ * channel, all in random order; the others are dropped, authors erased.
  */
 export async function closePulse(deps: SurveyDeps, survey: PulseSurvey, now: Date): Promise<string> {
   const log = deps.log.child({ surveyId: survey.id });
@@ -341,6 +345,7 @@ export async function closePulse(deps: SurveyDeps, survey: PulseSurvey, now: Dat
   const closed = deps.store.surveys.getPulse(survey.id) ?? survey;
   const results = pulseResults(deps, closed);
   for (const r of results.results) deps.store.surveys.settleHeldRatings(survey.id, r.question.id, r.summary.enough);
+  deps.store.surveys.settleHeldComments(survey.id, results.results.some((r) => r.summary.enough));
   deps.store.appendEvent({ type: 'pulse_closed', at: now, data: { surveyId: survey.id, respondents, eligible: closed.eligible ?? null } });
   log.info({ respondents, eligible: closed.eligible }, 'pulse closed');
 
@@ -372,6 +377,7 @@ export async function closeDuePulses(deps: SurveyDeps, now: Date): Promise<strin
   }
   await releaseProvisioningFeedback(deps, now);
   const posted = await postPendingFeedback(deps);
+  forgetOldAuthors(deps, now);
   const open = deps.store.surveys.openPulses().length;
   return [...closed, closed.length === 0 ? `nothing to close${open > 0 ? ` (${open} pulse open)` : ''}` : '', posted > 0 ? `${posted} feedback item(s) posted` : '']
     .filter(Boolean)

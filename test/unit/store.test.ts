@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { Store } from '../../src/store/store.ts';
+import { migrate, Store } from '../../src/store/store.ts';
 
 const now = new Date('2026-11-26T10:00:00Z');
 const input = {
@@ -96,4 +96,36 @@ test('events are append-only', (t) => {
   assert.deepEqual(store.eventsFor(1).map((e) => [e.type, e.actor, e.data]), [['request_submitted', 'U0DEV', { a: 1 }]]);
   assert.throws(() => store.db.prepare('UPDATE events SET type = ?').run('x'), /append-only/);
   assert.throws(() => store.db.prepare('DELETE FROM events').run(), /append-only/);
+});
+
+test('migration 0005 drops the key kept in the database, replaces its pseudonyms, and the next start seals plain-text authors', (t) => {
+  // A database as version 0004 left it: the key in survey_secret, an open pulse, a plain author.
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-0004-'));
+  const old = join(dir, 'db');
+  mkdirSync(old);
+  const all = readdirSync(new URL('../../db', import.meta.url)).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
+  for (const f of all.filter((f) => f < '0005')) copyFileSync(new URL(`../../db/${f}`, import.meta.url), join(old, f));
+  const path = join(dir, 'slipway.db');
+  const raw = new Database(path);
+  migrate(raw, old);
+  raw.prepare('INSERT INTO survey_secret (id, secret) VALUES (1, ?)').run(Buffer.alloc(32, 7));
+  raw.prepare(`INSERT INTO pulse_surveys (week, opened_at, closes_at, questions, min_answers) VALUES ('2026-11-23', ?, ?, '[]', 5)`).run(now.toISOString(), now.toISOString());
+  raw.prepare(`INSERT INTO pulse_answers (survey_id, question, respondent, score, answered_at) VALUES (1, 'ease', 'hmac-of-dev', 2, ?), (1, 'ease', 'hmac-of-ann', 4, ?)`).run(now.toISOString(), now.toISOString());
+  raw.prepare(`INSERT INTO feedback (source, survey_id, question, score, author, anonymous, status, created_at) VALUES ('pulse', 1, 'ease', 2, 'U0DEV', 1, 'held', ?)`).run(now.toISOString());
+  raw.close();
+
+  const store = Store.open(path, { surveyKey: Buffer.alloc(32, 1) });
+  t.after(() => store.close());
+  const db = store.db;
+  assert.equal(db.prepare(`SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'survey_secret'`).pluck().get(), 0, 'the old key is gone');
+  const respondents = db.prepare('SELECT respondent FROM pulse_answers').pluck().all() as string[];
+  assert.equal(new Set(respondents).size, 2, 'still two people');
+  assert.ok(respondents.every((r) => !r.startsWith('hmac-of')), 'pseudonyms made with the old key are replaced');
+  assert.ok((db.prepare('SELECT key_salt FROM pulse_surveys WHERE id = 1').pluck().get() as Buffer).length === 32, 'the open pulse gets key material');
+  assert.match(db.prepare('SELECT token FROM feedback').pluck().get() as string, /^[0-9a-f]{32}$/);
+
+  assert.equal(store.surveys.sealPlainAuthors(), 1);
+  const sealed = db.prepare('SELECT author FROM feedback').pluck().get() as string;
+  assert.ok(!sealed.includes('U0DEV'), sealed);
+  assert.equal(store.surveys.authorOf(1), 'U0DEV', 'opened with the key outside the database');
 });

@@ -49,10 +49,10 @@ test('a summary matches a hand-computed 95% t-interval', () => {
   assert.equal(formatInterval({ low: 0.6, high: 5.4 }), '1.0–5.0');
 });
 
-test('below the minimum a summary holds the count and nothing else', () => {
+test('below the minimum a summary holds the count and nothing else, and the count is not shown', () => {
   const s = summarize(distributionOf([1, 5, 5, 5]), 5);
   assert.deepEqual(s, { n: 4, enough: false, distribution: [0, 0, 0, 0, 0], mean: undefined, sd: undefined, ci: undefined, topTwo: undefined });
-  assert.equal(scoreLine(s, 5), 'not enough answers yet (4 of the 5 needed before anything is shown)');
+  assert.equal(scoreLine(s, 5), 'not enough answers (fewer than the 5 needed before anything is shown)');
   assert.equal(summarize(distributionOf([]), 2).enough, false);
   assert.equal(summarize(distributionOf([3, 4]), 2).enough, true, 'at the minimum');
   assert.equal(scoreSparkline([1, 3, 5, undefined]), '▁▅█·');
@@ -72,7 +72,7 @@ test('survey settings default when left out, and bad ones are named by path', ()
       questions: [{ id: 'ease', text: 'How easy was it to get what you needed from the platform this week?' }],
     },
     postProvisioning: { enabled: true, question: 'How easy was that?', cooldownDays: 14, reminderAfterHours: 24 },
-    feedback: { anonymous: 'ask' },
+    feedback: { anonymous: 'ask', relayDays: 30 },
     checkSchedule: '*/15 * * * *',
   });
 
