@@ -28,7 +28,7 @@ function doctor(env: Record<string, string>): Promise<{ code: number | null; std
   });
 }
 
-async function setUp(t: { after(fn: () => unknown): void }, botInApprovals: boolean) {
+async function setUp(t: { after(fn: () => unknown): void }, botInApprovals: boolean, gitVersion?: string) {
   const slack = await SlackApiEmulator.start({
     channels: [
       { id: 'C0APPROVALS', name: 'platform-approvals', members: botInApprovals ? ['U0BOT', 'U0ALICE'] : ['U0ALICE'] },
@@ -37,7 +37,7 @@ async function setUp(t: { after(fn: () => unknown): void }, botInApprovals: bool
     users: [{ id: 'U0ALICE', name: 'alice' }],
     userGroups: [{ id: 'S0PLATFORM', handle: 'platform', users: [] }],
   });
-  const kube = await KubeApiEmulator.start({ token: 'bot-token' });
+  const kube = await KubeApiEmulator.start({ token: 'bot-token', ...(gitVersion ? { gitVersion } : {}) });
   t.after(async () => {
     await slack.close();
     await kube.close();
@@ -51,8 +51,20 @@ async function setUp(t: { after(fn: () => unknown): void }, botInApprovals: bool
   return { slack, kube, env };
 }
 
+/** How a Kubernetes 1.30+ API server answers a write that deploy/admission-policy.yaml refuses. */
+function admissionPolicyInForce(kube: KubeApiEmulator) {
+  kube.injectFault({
+    method: 'POST',
+    path: '/api/v1/namespaces',
+    status: 403,
+    message:
+      'namespaces "kube-slipway-doctor" is forbidden: ValidatingAdmissionPolicy \'slipway-managed-namespaces-only\' with binding \'slipway-managed-namespaces-only\' denied request: Slipway may not write to namespace "kube-slipway-doctor": kube-*, default and the reserved names are off limits',
+  });
+}
+
 test('doctor is all green when Slack, the channels and the cluster are set up', async (t) => {
-  const { env } = await setUp(t, true);
+  const { env, kube } = await setUp(t, true);
+  admissionPolicyInForce(kube);
   const out = await doctor(env);
   assert.equal(out.code, 0, out.stdout + out.stderr);
   assert.match(out.stdout, /^AREA\s+CHECK\s+RESULT\s+DETAIL/);
@@ -61,8 +73,24 @@ test('doctor is all green when Slack, the channels and the cluster are set up', 
   assert.match(out.stdout, /slack\s+approvals channel\s+✔ ok\s+#platform-approvals exists and the bot is in it/);
   assert.match(out.stdout, /cluster dev-eu\s+API server\s+✔ ok\s+reachable, Kubernetes v1\./);
   assert.match(out.stdout, /cluster dev-eu\s+RBAC\s+✔ ok\s+all 30 permissions Slipway needs are granted/);
+  assert.match(out.stdout, /cluster dev-eu\s+admission policy\s+✔ ok\s+deploy\/admission-policy\.yaml is in force: it refused namespace "kube-slipway-doctor" \(dry run\)/);
   assert.match(out.stdout, /All checks passed\.$/m);
   assert.doesNotMatch(out.stdout, /FAIL/);
+  assert.deepEqual(kube.list('namespaces').map((n) => n.metadata?.name).filter((n) => n?.startsWith('kube-slipway')), [], 'the probe stored nothing');
+});
+
+test('doctor warns when the admission policy is not in force, and when the cluster is too old for it', async (t) => {
+  const current = await setUp(t, true);
+  const out = await doctor(current.env);
+  assert.equal(out.code, 0, 'a warning does not fail doctor');
+  assert.match(out.stdout, /cluster dev-eu\s+admission policy\s+! warn\s+deploy\/admission-policy\.yaml is not in force: apply it; until then Slipway's identity can write into any namespace, kube-system included/);
+  const dryRuns = current.kube.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/namespaces');
+  assert.equal(dryRuns.length, 1);
+  assert.equal(current.kube.get('namespaces', 'kube-slipway-doctor'), undefined, 'a dry run stores nothing');
+
+  const old = await setUp(t, true, 'v1.20.2');
+  const outOld = await doctor(old.env);
+  assert.match(outOld.stdout, /cluster dev-eu\s+admission policy\s+! warn\s+Kubernetes v1\.20\.2 cannot enforce deploy\/admission-policy\.yaml \(it needs 1\.30\): Slipway's identity can write into any namespace/);
 });
 
 test('doctor names a missing permission and a channel the bot is not in, and exits non-zero', async (t) => {

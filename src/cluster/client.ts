@@ -11,6 +11,7 @@ import {
 import type { ClusterConfig, Config } from '../config.ts';
 import { ClusterError } from '../errors.ts';
 import { EksCluster } from './eks.ts';
+import { MANAGED_BY } from './manifests.ts';
 
 export const FIELD_MANAGER = 'slipway';
 
@@ -205,6 +206,20 @@ export class KubeClusters implements Clusters {
       return info.gitVersion;
     } catch (err) {
       throw toClusterError(err, { verb: 'get', resource: 'version', cluster });
+    }
+  }
+
+  /**
+   * A server-side dry run of creating `name` as a Slipway namespace: authorization and admission
+   * run as for a real write and nothing is stored. Resolves when the server would accept it.
+   */
+  async dryRunCreateNamespace(cluster: string, name: string, options: { timeoutMs?: number } = {}): Promise<void> {
+    try {
+      const api = await withTimeout(this.client(cluster), options.timeoutMs, cluster);
+      const body = { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { ...MANAGED_BY } } };
+      await withTimeout(api.core.createNamespace({ body, dryRun: 'All', fieldManager: FIELD_MANAGER }), options.timeoutMs, cluster);
+    } catch (err) {
+      throw toClusterError(err, { verb: 'create', resource: 'namespaces', name, cluster });
     }
   }
 

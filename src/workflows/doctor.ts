@@ -22,6 +22,10 @@ export interface DoctorDeps {
 }
 
 const CLUSTER_TIMEOUT_MS = 5000;
+/** The ValidatingAdmissionPolicy in deploy/admission-policy.yaml; a refusal by it names it. */
+const ADMISSION_POLICY = 'slipway-managed-namespaces-only';
+/** A name the policy refuses; only ever used in a dry run. */
+const PROBE_NAMESPACE = 'kube-slipway-doctor';
 
 /** Bot scopes the workflows use, and why; user groups are read only when approvers or teams use them. */
 function requiredScopes(config: Config): Record<string, string> {
@@ -110,8 +114,9 @@ async function checkCluster(deps: DoctorDeps, name: string): Promise<DoctorLine[
       return [...lines, { area, check: 'DescribeCluster', verdict: 'fail', detail: errorMessage(err) }];
     }
   }
+  let version: string;
   try {
-    const version = await deps.clusters.serverVersion(name, { timeoutMs: CLUSTER_TIMEOUT_MS });
+    version = await deps.clusters.serverVersion(name, { timeoutMs: CLUSTER_TIMEOUT_MS });
     lines.push({ area, check: 'API server', verdict: 'ok', detail: `reachable, Kubernetes ${version}` });
   } catch (err) {
     return [...lines, { area, check: 'API server', verdict: 'fail', detail: errorMessage(err) }];
@@ -138,7 +143,33 @@ async function checkCluster(deps: DoctorDeps, name: string): Promise<DoctorLine[
       detail: error ? `could not check ${describePermission(p)}: ${error}` : `missing: ${describePermission(p)} (to ${p.why}); see deploy/rbac.yaml`,
     });
   }
+  // The probe is a create: without that permission it would only repeat the RBAC failure.
+  const canCreateNamespaces = answers.some((a) => a.allowed && a.p.verb === 'create' && a.p.resource === 'namespaces');
+  if (canCreateNamespaces) lines.push(await checkAdmissionPolicy(deps, name, version));
   return lines;
+}
+
+/**
+ * Whether deploy/admission-policy.yaml is in force, found by a dry-run create of a namespace it
+ * refuses (nothing is stored, and no permission beyond rbac.yaml is needed). A warning, not a
+ * failure: Slipway works without it, but RBAC alone lets its identity write into any namespace.
+ */
+async function checkAdmissionPolicy(deps: DoctorDeps, name: string, version: string): Promise<DoctorLine> {
+  const line = (verdict: Verdict, detail: string): DoctorLine => ({ area: `cluster ${name}`, check: 'admission policy', verdict, detail });
+  try {
+    await deps.clusters.dryRunCreateNamespace(name, PROBE_NAMESPACE, { timeoutMs: CLUSTER_TIMEOUT_MS });
+  } catch (err) {
+    const message = errorMessage(err);
+    if (message.includes(ADMISSION_POLICY)) {
+      return line('ok', `deploy/admission-policy.yaml is in force: it refused namespace "${PROBE_NAMESPACE}" (dry run)`);
+    }
+    return line('warn', `could not check deploy/admission-policy.yaml: ${message}`);
+  }
+  const [, major = '0', minor = '0'] = /^v?(\d+)\.(\d+)/.exec(version) ?? [];
+  const risk = "Slipway's identity can write into any namespace, kube-system included (see the README's Security section)";
+  return Number(major) > 1 || Number(minor) >= 30
+    ? line('warn', `deploy/admission-policy.yaml is not in force: apply it; until then ${risk}`)
+    : line('warn', `Kubernetes ${version} cannot enforce deploy/admission-policy.yaml (it needs 1.30): ${risk}`);
 }
 
 /** Every check `slipway doctor` runs, in order: config is valid by the time this is called. */
