@@ -202,7 +202,7 @@ test('a comment goes to the platform channel without a name when the pulse close
 
   await h.click(P[0], pulsePost(h), SURVEY.pulseComment);
   const modal = await h.waitFor('the comment modal', () => h.slack.views.find((v) => v.view.callback_id === SURVEY.commentModal)?.view);
-  assert.match(readable({ text: '', blocks: modal.blocks }), /Posted in <#C0PLATFORM> without your name/);
+  assert.match(readable({ text: '', blocks: modal.blocks }), /Posted in <#C0PLATFORM> without your name, when the pulse closes, and only if at least 5 people answered/);
   const tooShort = await h.submit(P[0], { [SURVEY.commentText]: ' x ' }, { view: modal });
   assert.deepEqual(tooShort.body, { response_action: 'errors', errors: { [SURVEY.commentText]: 'Write a few words.' } });
   const sent = await h.submit(P[0], { [SURVEY.commentText]: 'Quota errors <are> hard to read & fix' }, { view: modal });

@@ -207,7 +207,7 @@ export function commentThanks(where: string, held: boolean, minAnswers: number):
 }
 
 /** The comment modal, for a pulse or the question after provisioning. */
-export function commentModal(input: { question: string; privateMetadata: string; where: string }): ModalView {
+export function commentModal(input: { question: string; privateMetadata: string; where: string; when: string }): ModalView {
   return {
     type: 'modal',
     callback_id: SURVEY.commentModal,
@@ -218,7 +218,7 @@ export function commentModal(input: { question: string; privateMetadata: string;
     blocks: [
       section(`*${escape(input.question)}*`),
       commentInput(SURVEY.commentText, 'What would make it better?'),
-      context(`Posted in ${input.where} without your name. The platform team can reply in its thread; I pass replies on to you by DM without telling them who you are.`),
+      context(`Posted in ${input.where} without your name, ${input.when}. The platform team can reply in its thread; I pass replies on to you by DM without telling them who you are.`),
     ],
   };
 }

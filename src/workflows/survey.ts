@@ -237,16 +237,19 @@ export async function openCommentForm(deps: SurveyDeps & Pick<Deps, 'modals'>, i
   const slack = notifier(deps);
   const where = platformChannelLabel(deps) ?? 'the platform channel';
   let question: string;
+  let when: string;
   if (input.target.kind === 'pulse') {
     const survey = deps.store.surveys.getPulse(input.target.surveyId);
     if (!survey || survey.closedAt) return void (await slack.ephemeral(input.channel, input.user, surveyClosedNotice()));
     question = survey.questions.map((q) => q.text).join(' / ');
+    when = `when the pulse closes, and only if at least ${survey.minAnswers} people answered`;
   } else {
     const asked = deps.store.surveys.provisioningQuestion(input.target.requestId);
     if (asked?.requester !== input.user) return;
     question = deps.config.survey.postProvisioning.question;
+    when = 'together with the next few answers';
   }
-  await openFormAfterClick(deps, input, commentModal({ question, where, privateMetadata: JSON.stringify(input.target) }), 'the comment form');
+  await openFormAfterClick(deps, input, commentModal({ question, where, when, privateMetadata: JSON.stringify(input.target) }), 'the comment form');
 }
 
 /**
