@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import { SURVEY } from '../src/slack/ids.ts';
@@ -294,6 +294,8 @@ test('with too few answers a pulse posts no comment and no rating, erases their 
   const pseudonyms = () => db.prepare<[], { respondent: string }>('SELECT respondent FROM pulse_answers ORDER BY respondent').all().map((r) => r.respondent);
   const open = pseudonyms();
   assert.equal(open.length, 2);
+  const salt = (db.prepare('SELECT key_salt FROM pulse_surveys WHERE id = 1').get() as { key_salt: Buffer }).key_salt;
+  assert.equal(salt.length, 32);
 
   time.advance(3 * DAY);
   assert.match(await runJob(h, 'survey-close'), /^pulse #1 closed: 2 answered of 10; ease: not enough answers$/);
@@ -305,6 +307,11 @@ test('with too few answers a pulse posts no comment and no rating, erases their 
   // The pulse's key material is gone and its pseudonyms are random: with the survey key and the
   // database together, nobody can tell whose its answers were.
   assert.deepEqual(db.prepare('SELECT key_salt FROM pulse_surveys WHERE id = 1').get(), { key_salt: null });
+  for (const file of [db.name, `${db.name}-wal`]) {
+    const bytes = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
+    assert.equal(bytes.indexOf(salt), -1, `the key material is gone from ${file}, not just unlinked`);
+    for (const p of open) assert.equal(bytes.indexOf(p), -1, `the pseudonym ${p} is gone from ${file}`);
+  }
   const closed = pseudonyms();
   assert.equal(closed.length, 2);
   assert.deepEqual(closed.filter((p) => open.includes(p)), [], 'every pseudonym was replaced');

@@ -496,7 +496,7 @@ export class SurveyStore {
    * belong to nobody, even for someone holding the survey key.
    */
   closePulse(id: number, now: Date, counts: { respondents: number; eligible: number | undefined }): boolean {
-    return this.db.transaction(() => {
+    const closed = this.db.transaction(() => {
       if (this.stmts.closePulse.run(now.toISOString(), counts.respondents, counts.eligible ?? null, id).changes !== 1) return false;
       for (const { respondent } of this.stmts.pulseRespondents.all(id)) this.stmts.renameRespondent.run(randomPseudonym(), id, respondent);
       this.stmts.freezeAnswers.run(now.toISOString(), id);
@@ -504,6 +504,11 @@ export class SurveyStore {
       this.stmts.forgetHeldRespondents.run(id);
       return true;
     }).immediate();
+    // The old pages (key material, pseudonyms) also sit in the write-ahead log until it is
+    // checkpointed: copy them into the database file (where secure_delete overwrote them) and
+    // empty the log. Best effort: a reader holding an old snapshot makes it wait for a later one.
+    if (closed && !this.db.memory) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return closed;
   }
 
   setEligible(id: number, eligible: number): void {
