@@ -320,4 +320,9 @@ test('with too few answers a pulse posts no comment and no rating, erases their 
     { question: 'ease', score: 4, n: 1 },
   ]);
   assert.ok(!h.slipway.deps.store.surveys.answeredPulse(1, P[0]), 'not even the bot can tell who answered a closed pulse');
+  // The append-only event log keeps when each answer came, so it must not keep what it was either:
+  // a click seen at 10:03 would otherwise give that person's score.
+  const answered = db.prepare<[], { actor: string | null; data: string }>(`SELECT actor, data FROM events WHERE type = 'survey_answered'`).all();
+  assert.equal(answered.length, 2);
+  for (const e of answered) assert.deepEqual({ actor: e.actor, data: JSON.parse(e.data) as unknown }, { actor: null, data: { survey: 'pulse', surveyId: 1 } });
 });

@@ -210,8 +210,9 @@ export async function answerPulse(deps: SurveyDeps, click: Click & { value: stri
   if (!recorded) return void (await slack.ephemeral(click.channel, click.user, surveyClosedNotice()));
   const { previous } = recorded;
   deps.metrics.surveyAnswers.inc({ survey: 'pulse' });
-  deps.store.appendEvent({ type: 'survey_answered', at: deps.clock.now(), data: { survey: 'pulse', surveyId: survey.id, question: question.id, score: parsed.score, changed: previous !== undefined } });
-  // No user id and no score in the log: a log line must not say who answered what.
+  // The event and the log say that an answer came, never what it was: both keep the time, which
+  // anyone who saw the click could match to the person.
+  deps.store.appendEvent({ type: 'survey_answered', at: deps.clock.now(), data: { survey: 'pulse', surveyId: survey.id } });
   deps.log.info({ surveyId: survey.id }, 'pulse answer recorded');
   const until = `before ${formatLocal(new Date(survey.closesAt), deps.config.schedule.timezone).replace(/ \d{4},/, ',')}`;
   await slack.ephemeral(click.channel, click.user, answerConfirmation({ question: question.text, score: parsed.score, label: question.labels[parsed.score - 1] ?? '', previous, until }));
