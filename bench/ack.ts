@@ -26,6 +26,13 @@
 // here (BENCH_ACK_CONTROL=0 leaves it out); BENCH_ACK_RATE=n
 // offers n requests/s open-loop (concurrency is then only a cap) instead of saturating the apps;
 // BENCH_CPU_PROF_DIR=dir writes V8 CPU profiles of the apps to dir/<app>/.
+//
+// Memory: after the measured runs it reads each app's resident set size (RSS, /proc) and reports it
+// next to bare+open's (target: Slipway <= 1.3x). BENCH_ACK_SOAK=n (`npm run bench:ack:soak` sends
+// 100000) then sends n more commands to bare+open and Slipway each, at concurrency 10 in blocks of
+// 10000, and reads both RSS after every block: a leak shows as growth (target: the last reading at
+// most 1.1x the one at 20000). The soak is bounded by n (at most 1,000,000) and by the time bound,
+// which grows with n.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -48,7 +55,18 @@ const CONCURRENCY = [10, 50] as const;
 const P99_RATIO_MAX = 1.5;
 const RPS_RATIO_MIN = 0.8;
 const TRIGGER_TTL_MS = 3_000;
-const DEADLINE_MS = 170_000;
+const SOAK = Math.min(1_000_000, Number.isInteger(Number(process.env.BENCH_ACK_SOAK)) ? Math.max(0, Number(process.env.BENCH_ACK_SOAK)) : 0);
+const SOAK_CONCURRENCY = 10;
+const SOAK_BLOCK = 10_000;
+/** The soak's RSS target: the last reading at most this times the reading after 20000 commands. */
+const SOAK_GROWTH_MAX = 1.1;
+const SOAK_BASE_AT = 20_000;
+const RSS_RATIO_MAX = 1.3;
+/**
+ * The time bound: the measured runs, plus 10 ms for each soak command and app (apps here manage
+ * 400-600/s alone; 100000 took 19 minutes on a machine busy with other work).
+ */
+const DEADLINE_MS = 170_000 + SOAK * 2 * 10;
 const STARTUP_TIMEOUT_MS = 30_000;
 const SETTLE_TIMEOUT_MS = 5_000;
 const USERS = Array.from({ length: 50 }, (_, i) => `U0BENCH${String(i).padStart(3, '0')}`);
@@ -191,6 +209,17 @@ function procCpuMs(pid: number | undefined): number | undefined {
   }
 }
 
+/** Resident set size of a child process in MB from /proc (Linux), or undefined. */
+function procRssMb(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
 function ownCpuMs(): number {
   const usage = process.cpuUsage();
   return (usage.user + usage.system) / 1000;
@@ -306,6 +335,12 @@ class ViewsOpenWatch {
       if (typeof trigger === 'string') this.seenAt.set(trigger, now);
     }
     this.seen = calls.length;
+  }
+
+  /** After the emulator forgot its call log (soak): start counting again from its empty log. */
+  reset(): void {
+    this.seen = 0;
+    this.seenAt.clear();
   }
 
   stop(): void {
@@ -483,6 +518,31 @@ async function main(): Promise<number> {
     const viewErrors = [...new Set(viewsOpenFailed.map((c) => c.error ?? `HTTP ${c.status}`))];
     const openers = APPS.filter((name) => OPENS_VIEW[name]);
     const expectedOpens = runs.length * (REQUESTS + WARMUP) * openers.length;
+    const rss = new Map<AppName, number | undefined>(APPS.map((name) => [name, procRssMb(service(name).proc.pid)]));
+
+    // ---- soak: blocks of SOAK_BLOCK commands to bare+open and Slipway in turn, RSS after each
+    const soakApps = APPS.filter((name) => name !== 'bare');
+    const soakReadings: { sent: number; rss: Map<AppName, number | undefined>; stats: Map<AppName, Stats> }[] = [];
+    const soakViews = { expected: 0, received: 0, failed: 0 };
+    for (let sent = 0; sent < SOAK; ) {
+      const block = Math.min(SOAK_BLOCK, SOAK - sent);
+      // The emulator keeps every call and view: forget them between blocks (this process's memory
+      // is not what is measured, but it must not grow into swap or long GC pauses either).
+      emulator.forgetHistory();
+      watch.reset();
+      expectedViewsOpen = 0;
+      const stats = new Map<AppName, Stats>();
+      // Alternate which app goes first, so drift hits both alike.
+      for (const name of soakReadings.length % 2 ? [...soakApps].reverse() : soakApps) {
+        stats.set(name, summarize([await runBlock(name, block, SOAK_CONCURRENCY)], undefined, undefined));
+      }
+      const calls = emulator.callsTo('views.open');
+      soakViews.expected += expectedViewsOpen;
+      soakViews.received += calls.length;
+      soakViews.failed += calls.filter((c) => !c.ok).length;
+      sent += block;
+      soakReadings.push({ sent, rss: new Map(soakApps.map((name) => [name, procRssMb(service(name).proc.pid)])), stats });
+    }
 
     // ---- report
     console.log(`\nSlash-command ack latency: signed "/platform new-namespace", ${REQUESTS} measured requests per app and`);
@@ -566,10 +626,77 @@ async function main(): Promise<number> {
               control_p50_ms: round(control.p50),
               control_p99_ms: round(control.p99),
               control_rps: round(control.rps, 1),
+              control_p99_ratio: round(slipway.p99 / control.p99),
               ...(control.cpu ? { control_cpu_us_per_req: round((control.cpu.app * 1000) / control.requests, 0) } : {}),
             }
           : {}),
       });
+    }
+    const rssOf = (name: AppName) => rss.get(name);
+    const rssText = APPS.map((name) => `${LABEL[name]} ${rssOf(name)?.toFixed(1) ?? '-'} MB`).join(', ');
+    const rssSlipway = rssOf('slipway');
+    const rssControl = rssOf('control');
+    const rssRatio = rssSlipway !== undefined && rssControl !== undefined ? rssSlipway / rssControl : undefined;
+    const rssOk = rssRatio === undefined || rssRatio <= RSS_RATIO_MAX;
+    console.log(
+      `\nResident memory (RSS) after the runs: ${rssText}` +
+        (rssRatio !== undefined ? `; slipway/bare+open x${rssRatio.toFixed(2)} (target <= ${RSS_RATIO_MAX}: ${rssOk ? 'met' : 'NOT MET'})` : ''),
+    );
+    let soakJson: Record<string, unknown> | undefined;
+    let soakOk = true;
+    if (SOAK > 0) {
+      console.log(`\nSoak: ${SOAK} more commands per app at concurrency ${SOAK_CONCURRENCY}, RSS after every ${SOAK_BLOCK} (bare+open and slipway in turn).`);
+      console.log(`${pad('sent', 8)}${soakApps.map((name) => `${pad(`${LABEL[name]} MB`, 14)}${pad('p99 ms', 9)}${pad('req/s', 7)}`).join('')}`);
+      for (const reading of soakReadings) {
+        const cells = soakApps.map((name) => {
+          const s = reading.stats.get(name);
+          return `${pad(reading.rss.get(name)?.toFixed(1) ?? '-', 14)}${pad(s?.p99.toFixed(2) ?? '-', 9)}${pad(s?.rps.toFixed(0) ?? '-', 7)}`;
+        });
+        console.log(`${pad(reading.sent, 8)}${cells.join('')}`);
+        for (const name of soakApps) {
+          const s = reading.stats.get(name);
+          if (!s) continue;
+          errors += s.non2xx + s.failures;
+          for (const m of s.failureMessages) console.log(`     ${LABEL[name]} failure: ${m}`);
+        }
+      }
+      // Growth of Slipway's RSS from the reading at SOAK_BASE_AT (the first one if the soak is shorter) to the last.
+      const base = soakReadings.find((r) => r.sent >= SOAK_BASE_AT) ?? soakReadings[0];
+      const last = soakReadings.at(-1);
+      const growthOf = (name: AppName) => {
+        const [from, to] = [base?.rss.get(name), last?.rss.get(name)];
+        return from !== undefined && to !== undefined ? to / from : undefined;
+      };
+      const growth = growthOf('slipway');
+      const controlGrowth = growthOf('control');
+      const lastRatio = last?.rss.get('slipway') !== undefined && last.rss.get('control') !== undefined ? (last.rss.get('slipway') ?? 0) / (last.rss.get('control') ?? 1) : undefined;
+      const flat = growth === undefined || growth <= SOAK_GROWTH_MAX;
+      const viewsFine = soakViews.received === soakViews.expected && soakViews.failed === 0;
+      soakOk = flat && (lastRatio === undefined || lastRatio <= RSS_RATIO_MAX) && viewsFine;
+      console.log(
+        `Slipway RSS ${last?.sent ?? 0} vs ${base?.sent ?? 0} commands: x${growth?.toFixed(2) ?? '-'} (target <= ${SOAK_GROWTH_MAX}: ${flat ? 'met' : 'NOT MET'})` +
+          (controlGrowth !== undefined ? `; bare+open x${controlGrowth.toFixed(2)}` : '') +
+          (lastRatio !== undefined ? `; slipway/bare+open at the end x${lastRatio.toFixed(2)} (target <= ${RSS_RATIO_MAX})` : '') +
+          `; views.open ${soakViews.received} for ${soakViews.expected}, ${soakViews.failed} failed: ${viewsFine ? 'OK' : 'MISMATCH'}`,
+      );
+      const mb = (n: number | undefined) => (n === undefined ? null : round(n, 1));
+      soakJson = {
+        commands: SOAK,
+        concurrency: SOAK_CONCURRENCY,
+        every: SOAK_BLOCK,
+        readings: soakReadings.map((r) => ({
+          sent: r.sent,
+          rss_mb: mb(r.rss.get('slipway')),
+          ...(CONTROL ? { control_rss_mb: mb(r.rss.get('control')) } : {}),
+          p99_ms: round(r.stats.get('slipway')?.p99 ?? NaN),
+          ...(CONTROL ? { control_p99_ms: round(r.stats.get('control')?.p99 ?? NaN) } : {}),
+        })),
+        ...(growth !== undefined ? { growth: round(growth, 3), growth_from: base?.sent } : {}),
+        ...(controlGrowth !== undefined ? { control_growth: round(controlGrowth, 3) } : {}),
+        ...(lastRatio !== undefined ? { rss_ratio: round(lastRatio) } : {}),
+        flat,
+        views_open: soakViews,
+      };
     }
     console.log(
       `\nCPU µs/req: CPU time of the app's process per measured request, including its work after the ack (views.open).\n` +
@@ -609,12 +736,19 @@ async function main(): Promise<number> {
         ...(RATE ? { open_loop_rate: RATE } : {}),
         runs: json,
         views_open: { expected: expectedOpens, received: viewsOpen.length, failed: viewsOpenFailed.length },
+        ...(rssSlipway !== undefined ? { rss_mb: round(rssSlipway, 1) } : {}),
+        ...(rss.get('bare') !== undefined ? { bare_rss_mb: round(rss.get('bare') ?? 0, 1) } : {}),
+        ...(rssControl !== undefined ? { control_rss_mb: round(rssControl, 1) } : {}),
+        ...(rssRatio !== undefined ? { rss_ratio: round(rssRatio) } : {}),
+        ...(soakJson ? { soak: soakJson } : {}),
         targets_met: targetsMet,
+        memory_targets_met: rssOk && soakOk,
       }),
     );
     const loggedErrors = [...services.values()].some((s) => s.errorLines.length > 0);
     const enforce = process.env.BENCH_ENFORCE_TARGETS === '1';
-    return errors === 0 && viewsOk && !loggedErrors && (targetsMet || !enforce) ? 0 : 1;
+    const soakViewsOk = soakViews.received === soakViews.expected && soakViews.failed === 0;
+    return errors === 0 && viewsOk && soakViewsOk && !loggedErrors && ((targetsMet && rssOk && soakOk) || !enforce) ? 0 : 1;
   } finally {
     clearTimeout(deadline);
     await cleanup();

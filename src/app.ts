@@ -11,6 +11,7 @@ import * as decideHandlers from './handlers/decide.ts';
 import * as feedbackHandlers from './handlers/feedback.ts';
 import * as platformCommand from './handlers/platform-command.ts';
 import * as requestHandlers from './handlers/request.ts';
+import { routedApp } from './handlers/router.ts';
 import * as surveyHandlers from './handlers/survey.ts';
 import { Scheduler } from './jobs/scheduler.ts';
 import type { Logger } from './log.ts';
@@ -67,6 +68,8 @@ function boltLogger(log: Logger): BoltLogger {
   const text = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
   return {
     debug: (...msg: unknown[]) => {
+      // Bolt logs at debug twice per request; building the line costs more than the check.
+      if (!child.isLevelEnabled('debug')) return;
       const line = text(msg);
       if (!PAYLOAD_DUMP.test(line)) child.debug(line);
     },
@@ -190,11 +193,13 @@ export function createSlipway(options: SlipwayOptions): Slipway {
   app.client.on(WebClientEvent.RATE_LIMITED, () => metrics.slackRateLimited.inc());
 
   const scheduler = new Scheduler(deps);
-  platformCommand.register(app, deps);
-  requestHandlers.register(app, deps);
-  decideHandlers.register(app, deps);
-  surveyHandlers.register(app, deps);
-  feedbackHandlers.register(app, deps);
+  // One Bolt listener per kind of interaction, not one per button and form (see routedApp).
+  const listeners = routedApp(app);
+  platformCommand.register(listeners, deps);
+  requestHandlers.register(listeners, deps);
+  decideHandlers.register(listeners, deps);
+  surveyHandlers.register(listeners, deps);
+  feedbackHandlers.register(listeners, deps);
   app.error(async (err) => {
     log.error({ err, code: err.code }, 'unhandled error in a Slack listener');
   });

@@ -248,6 +248,18 @@ test('/platform, help and unknown subcommands answer with an ephemeral usage mes
   assert.equal(h.slack.callsTo('views.open').length, 0);
 });
 
+test('subcommands named like Object properties (constructor, __proto__) are unknown subcommands', async (t) => {
+  const h = await startHarness(t);
+  for (const text of ['constructor', '__proto__', 'hasOwnProperty']) {
+    const reply = await h.command(PEOPLE.dev, text);
+    assert.equal(reply.status, 200);
+    const body = reply.body as { response_type?: string; text?: string };
+    assert.equal(body.response_type, 'ephemeral', `/platform ${text}`);
+    assert.match(body.text ?? '', new RegExp(`I don't know \`/platform ${text}\``));
+  }
+  assert.equal(h.slack.callsTo('views.open').length, 0);
+});
+
 test('the name typed after the command prefills the form', async (t) => {
   const h = await startHarness(t);
   await h.command(PEOPLE.dev, 'new-namespace checkout-load');

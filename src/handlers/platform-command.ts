@@ -79,22 +79,21 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
 
 /** Routes `/platform <subcommand>`; help, no subcommand and unknown ones get the usage message. */
 export function register(app: App, deps: Deps): void {
+  // Only known subcommand names become metric labels, never what people typed.
+  const observeAck = (label: string, started: number) => deps.metrics.commandAcks.observe({ subcommand: label }, (performance.now() - started) / 1000);
   app.command('/platform', async ({ command, ack, respond }) => {
     const started = performance.now();
     const [sub = '', ...rest] = command.text.trim().split(/\s+/);
     const name = sub.toLowerCase();
-    // Only known subcommand names become metric labels, never what people typed.
-    const timed = async (label: string, response?: Parameters<typeof ack>[0]) => {
-      await ack(response);
-      deps.metrics.commandAcks.observe({ subcommand: label }, (performance.now() - started) / 1000);
-    };
     // Own keys only: `/platform constructor` or `__proto__` must not find Object.prototype's.
     const handler = Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
     if (!handler) {
       const unknown = sub && name !== 'help' ? sub : undefined;
-      return timed(unknown ? 'unknown' : 'help', { response_type: 'ephemeral', ...usageMessage(command.command, unknown) });
+      await ack({ response_type: 'ephemeral', ...usageMessage(command.command, unknown) });
+      return observeAck(unknown ? 'unknown' : 'help', started);
     }
-    await timed(name);
+    await ack();
+    observeAck(name, started);
     await handler(deps, command, rest.join(' '), respond);
   });
 }

@@ -34,14 +34,38 @@ function select(blockId: string, label: string, options: PlainTextOption[], init
   };
 }
 
+interface FormOptions {
+  teams: PlainTextOption[];
+  environments: PlainTextOption[];
+  clusters: PlainTextOption[];
+  tiers: PlainTextOption[];
+}
+
+/**
+ * The form's choices depend on the config only, and the form opens on every command: they are
+ * built once per config (the views that share them are only serialised, never changed).
+ */
+const optionsByConfig = new WeakMap<Config, FormOptions>();
+
+function formOptions(config: Config): FormOptions {
+  let options = optionsByConfig.get(config);
+  if (!options) {
+    options = {
+      teams: config.teams.map((t) => option(t.displayName ?? t.name, t.name)),
+      environments: Object.keys(config.environments).map((e) => option(e, e)),
+      clusters: config.clusters.map((c) =>
+        option(c.displayName ?? c.name, c.name, c.environments ? `For ${c.environments.join(', ')}` : undefined),
+      ),
+      tiers: Object.entries(config.tiers).map(([name, tier]) => option(name, name, tier.description)),
+    };
+    optionsByConfig.set(config, options);
+  }
+  return options;
+}
+
 /** The request form opened by `/platform new-namespace`. */
 export function newNamespaceModal(config: Config, defaults: ModalDefaults = {}): ModalView {
-  const teams = config.teams.map((t) => option(t.displayName ?? t.name, t.name));
-  const environments = Object.keys(config.environments).map((e) => option(e, e));
-  const clusters = config.clusters.map((c) =>
-    option(c.displayName ?? c.name, c.name, c.environments ? `For ${c.environments.join(', ')}` : undefined),
-  );
-  const tiers = Object.entries(config.tiers).map(([name, tier]) => option(name, name, tier.description));
+  const { teams, environments, clusters, tiers } = formOptions(config);
   const onlyOne = (options: PlainTextOption[]) => (options.length === 1 ? options[0]?.value : undefined);
 
   return {

@@ -369,6 +369,34 @@ test('views.open returns the view as Slack does, and keeps it for building a sub
   assert.deepEqual(emulator.views.map((record) => [record.userId, record.openedWith, record.isOpen]), [['U0ALICE', 'views.open', true]]);
 });
 
+test('forgetHistory drops the call log, closed views and old trigger ids, and keeps open views working', async (t) => {
+  let now = 1_700_000_000_000;
+  const emulator = await startEmulator(t, { now: () => now });
+  const client = clientFor(emulator);
+  const first = await client.views.open({ trigger_id: emulator.issueTriggerId('U0ALICE'), view: modal() });
+  const used = emulator.issueTriggerId('U0ALICE');
+  const second = await client.views.open({ trigger_id: used, view: modal() });
+  const fresh = emulator.issueTriggerId('U0BOB');
+  now += 3001;
+  const recent = emulator.issueTriggerId('U0BOB');
+
+  emulator.forgetHistory();
+  assert.equal(emulator.calls.length, 0);
+  assert.deepEqual(
+    emulator.views.map((record) => record.isOpen),
+    [true],
+    'the first modal was closed when the second opened for the same person',
+  );
+  assert.equal((await platformError(client.views.update({ view_id: first.view?.id ?? '', view: modal() }))).error, 'not_found');
+  assert.equal((await client.views.update({ view_id: second.view?.id ?? '', view: modal() })).ok, true);
+  assert.equal((await platformError(client.views.open({ trigger_id: fresh, view: modal() }))).error, 'invalid_trigger_id');
+  assert.equal((await client.views.open({ trigger_id: recent, view: modal() })).ok, true);
+  assert.deepEqual(
+    emulator.calls.map((call) => call.method),
+    ['views.update', 'views.update', 'views.open', 'views.open'],
+  );
+});
+
 test('views.update takes the latest hash, and rejects a stale one with hash_conflict', async (t) => {
   const emulator = await startEmulator(t);
   const client = clientFor(emulator);

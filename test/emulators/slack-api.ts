@@ -521,6 +521,21 @@ export class SlackApiEmulator {
     this.createModal(input, stored.userId, 'views.push', stack);
   }
 
+  /**
+   * Drops what piles up over a long run and no later call can use: the call log, closed views and
+   * trigger ids past their 3 s. A soak of many commands (bench:ack) calls it between blocks so the
+   * emulator's own memory stays bounded; inspection afterwards sees only later calls.
+   */
+  forgetHistory(): void {
+    this.callLog.length = 0;
+    const home = new Set(this.homeViewByUser.values());
+    for (const [id, stored] of this.viewStore) {
+      if (!stored.isOpen && !home.has(id) && id !== this.lastOpenedViewId) this.viewStore.delete(id);
+    }
+    const now = this.now();
+    for (const [id, trigger] of this.triggers) if (now - trigger.issuedAt > TRIGGER_TTL_MS) this.triggers.delete(id);
+  }
+
   // ---------------------------------------------------------------- inspection
 
   get calls(): readonly RecordedCall[] {
