@@ -89,6 +89,23 @@ test('a schedule is read in the configured time zone, summer time included', () 
   assert.equal(schedule('*/30 * * * *', 'Asia/Kolkata').next(new Date('2026-11-26T10:07:00Z'))?.toISOString(), '2026-11-26T10:30:00.000Z');
 });
 
+test('the nights the clocks change in schedule.timezone: a skipped time is no slot, a repeated one is one slot', () => {
+  // Europe/Berlin, 2026: clocks go forward at 02:00 on Sunday 29 March, back at 03:00 on Sunday 25 October.
+  const nightly = schedule('30 2 * * *', TZ);
+  assert.equal(nightly.next(new Date('2026-03-28T12:00:00Z'))?.toISOString(), '2026-03-30T00:30:00.000Z', '02:30 does not exist on 29 March');
+  assert.equal(nightly.previous(new Date('2026-03-30T00:29:00Z'), 2 * 86_400_000)?.toISOString(), '2026-03-28T01:30:00.000Z', '02:30 CET the day before');
+  assert.equal(nightly.next(new Date('2026-10-24T12:00:00Z'))?.toISOString(), '2026-10-25T00:30:00.000Z', 'the first 02:30 (CEST)');
+  assert.equal(nightly.next(new Date('2026-10-25T00:30:00Z'))?.toISOString(), '2026-10-26T01:30:00.000Z', 'not again at 02:30 CET');
+  assert.equal(nightly.previous(new Date('2026-10-25T01:45:00Z'), 86_400_000)?.toISOString(), '2026-10-25T00:30:00.000Z');
+  assert.equal(nightly.previous(new Date('2026-10-26T01:30:00Z'), 86_400_000)?.toISOString(), '2026-10-26T01:30:00.000Z', 'a slot is at or before');
+  const halfHourly = schedule('*/30 * * * *', TZ);
+  assert.equal(halfHourly.next(new Date('2026-03-29T00:30:00Z'))?.toISOString(), '2026-03-29T01:00:00.000Z', '01:30 CET, then 03:00 CEST');
+  assert.equal(halfHourly.previous(new Date('2026-03-29T00:59:59Z'), 3_600_000)?.toISOString(), '2026-03-29T00:30:00.000Z');
+  const sundays = schedule('0 3 * * 0', TZ);
+  assert.equal(sundays.next(new Date('2026-10-18T12:00:00Z'))?.toISOString(), '2026-10-25T02:00:00.000Z', '03:00 CET, after the repeated hour');
+  assert.equal(sundays.previous(new Date('2026-10-25T01:59:00Z'), 8 * 86_400_000)?.toISOString(), '2026-10-18T01:00:00.000Z', '03:00 CEST a week before');
+});
+
 test('jobs fire on their cron schedule in the configured zone, and each run is recorded', async (t) => {
   const digest = recorder();
   // Monday 08:59 in Berlin (CET, UTC+1).

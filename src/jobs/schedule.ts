@@ -1,15 +1,24 @@
+import { Cron } from 'croner';
 import cron from 'node-cron';
-import { addDays, localParts, zonedTime } from '../workflows/calendar.ts';
+import { localParts, offsetMinutes } from '../workflows/calendar.ts';
 
 /**
  * Slots of a cron schedule in a time zone, computed from any instant (node-cron only counts from
- * the real clock). node-cron's own matcher decides what matches, so this agrees with when its
- * timers fire, DST included.
+ * the real clock). croner walks the calendar; node-cron's own matcher then has the last word, so
+ * the slots agree with when its timers fire: both read day-of-month AND day-of-week, a local time
+ * that a spring-forward night skips is no slot, and a local time the autumn night repeats is one
+ * slot, at its first occurrence.
  */
 
-/** Five fields (minute hour day-of-month month day-of-week), as node-cron reads them. */
+/** Five fields (minute hour day-of-month month day-of-week), as node-cron reads them and croner too. */
 export function isCronExpression(expression: string): boolean {
-  return expression.trim().split(/\s+/).length === 5 && cron.validate(expression);
+  if (expression.trim().split(/\s+/).length !== 5 || !cron.validate(expression)) return false;
+  try {
+    walker(expression, 'UTC');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface Schedule {
@@ -21,7 +30,18 @@ export interface Schedule {
   previous(at: Date, lookbackMs: number): Date | undefined;
 }
 
-const HORIZON_DAYS = 366;
+const HORIZON_MS = 366 * 86_400_000;
+const HOUR_MS = 3_600_000;
+
+// node-cron also takes full day and month names ("monday", "january"); croner takes the first three letters.
+const FULL_NAMES =
+  /\b(sun|mon|tue|wed|thu|fri|sat)(?:day|sday|nesday|rsday|urday)\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)(?:uary|ruary|ch|il|e|y|ust|tember|ober|ember)\b/gi;
+
+function walker(expression: string, timeZone: string): Cron {
+  const pattern = expression.replace(FULL_NAMES, (_, day?: string, month?: string) => day ?? month ?? '');
+  // No callback: croner only computes, it starts no timer.
+  return new Cron(pattern, { timezone: timeZone, mode: '5-part', domAndDow: true });
+}
 
 // node-cron keeps every task it creates in a registry of its own, so each schedule's matcher task
 // is made once and reused.
@@ -39,47 +59,39 @@ function matcherFor(expression: string, timeZone: string) {
 }
 
 export function schedule(expression: string, timeZone: string): Schedule {
-  const fields = cron.parse(expression);
+  const runs = walker(expression, timeZone);
   const matcher = matcherFor(expression, timeZone);
-  const times = fields.hour.flatMap((hour) => fields.minute.map((minute) => ({ hour, minute })));
-  const matches = (instant: Date) => matcher.match(instant);
 
-  /** Candidate instants of one local day, in order; `keep` filters by local time first. */
-  const slotsOfDay = (day: { year: number; month: number; day: number }, keep: (minuteOfDay: number) => boolean) => {
-    const out: Date[] = [];
-    for (const t of times) {
-      if (!keep(t.hour * 60 + t.minute)) continue;
-      const instant = zonedTime(day.year, day.month, day.day, t.hour, t.minute, timeZone);
-      if (matches(instant)) out.push(instant);
-    }
-    return out;
+  /** Whether this instant's local time already happened earlier the same night (clocks went back). */
+  const repeated = (instant: Date) => {
+    const shift = offsetMinutes(new Date(instant.getTime() - 3 * HOUR_MS), timeZone) - offsetMinutes(instant, timeZone);
+    if (shift <= 0) return false;
+    const a = localParts(instant, timeZone);
+    const b = localParts(new Date(instant.getTime() - shift * 60_000), timeZone);
+    return a.day === b.day && a.hour === b.hour && a.minute === b.minute;
   };
+  const isSlot = (instant: Date) => matcher.match(instant) && !repeated(instant);
 
   return {
     expression,
     timeZone,
     next(after) {
-      const p = localParts(after, timeZone);
-      const nowMinute = p.hour * 60 + p.minute;
-      for (let i = 0; i <= HORIZON_DAYS; i++) {
-        const day = addDays(p.year, p.month, p.day, i);
-        // On the first day, skip times well before now (two hours of slack covers any DST shift).
-        const slot = slotsOfDay(day, (m) => i > 0 || m >= nowMinute - 120).find((s) => s > after);
-        if (slot) return slot;
+      const horizon = after.getTime() + HORIZON_MS;
+      for (let t = runs.nextRun(after); t && t.getTime() <= horizon; t = runs.nextRun(t)) {
+        if (isSlot(t)) return t;
       }
       return undefined;
     },
     previous(at, lookbackMs) {
-      const p = localParts(at, timeZone);
-      const nowMinute = p.hour * 60 + p.minute;
-      const days = Math.ceil(lookbackMs / 86_400_000) + 1;
-      for (let i = 0; i <= days; i++) {
-        const day = addDays(p.year, p.month, p.day, -i);
-        const slots = slotsOfDay(day, (m) => i > 0 || m <= nowMinute + 120).filter((s) => s <= at);
-        const slot = slots.at(-1);
-        if (slot) return at.getTime() - slot.getTime() <= lookbackMs ? slot : undefined;
+      const oldest = at.getTime() - lookbackMs;
+      // croner counts back from strictly before its reference; one second later includes `at`.
+      let from = new Date(Math.floor(at.getTime() / 1000) * 1000 + 1000);
+      for (;;) {
+        const [t] = runs.previousRuns(1, from);
+        if (!t || t.getTime() < oldest) return undefined;
+        if (t <= at && isSlot(t)) return t;
+        from = t;
       }
-      return undefined;
     },
   };
 }

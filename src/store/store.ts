@@ -4,53 +4,28 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { AdoptionStore } from './adoption.ts';
 import { loadSurveyKey, surveyKeyCreatedMessage } from './survey-key.ts';
+import { present, type Row } from './rows.ts';
 import { SurveyStore } from './surveys.ts';
 import type {
   NamespaceRequest,
   RequestInput,
   RequestStatus,
   Run,
-  RunStatus,
   RunStep,
-  StepStatus,
 } from '../domain.ts';
+
+type RunRow = Omit<Run, 'steps'>;
 
 const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'db');
 
-interface RequestRow {
-  id: number;
-  namespace: string;
-  cluster: string;
-  team: string;
-  environment: string;
-  tier: string;
-  purpose: string;
-  expires_on: string | null;
-  requester: string;
-  status: RequestStatus;
-  auto_approved: number;
-  decided_by: string | null;
-  decided_at: string | null;
-  decision_reason: string | null;
-  card_channel: string | null;
-  card_ts: string | null;
-  created_at: string;
-}
-
-interface RunRow {
-  id: number;
-  request_id: number;
-  status: RunStatus;
-  progress_ts: string | null;
-}
-
-interface StepRow {
-  position: number;
-  name: string;
-  status: StepStatus;
-  attempts: number;
-  last_error: string | null;
-}
+// The columns of each domain type, named as its fields.
+const REQUEST = `SELECT id, namespace, cluster, team, environment, tier, purpose, expires_on AS expiresOn, requester, status,
+  auto_approved AS autoApproved, decided_by AS decidedBy, decided_at AS decidedAt, decision_reason AS decisionReason,
+  CASE WHEN card_channel IS NOT NULL AND card_ts IS NOT NULL THEN json_object('channel', card_channel, 'ts', card_ts) END AS card,
+  created_at AS createdAt FROM requests`;
+const RUN = 'SELECT id, request_id AS requestId, status, progress_ts AS progressTs FROM runs';
+const STEP = 'SELECT position, name, status, attempts, last_error AS lastError FROM run_steps';
+const EVENT = 'SELECT id, at, type, actor, team, request_id AS requestId, data FROM events';
 
 export interface EventInput {
   type: string;
@@ -77,25 +52,9 @@ export type InsertResult =
 
 export type Decision = { status: 'approved' | 'denied'; by: string; reason?: string | undefined; auto?: boolean };
 
-function toRequest(row: RequestRow): NamespaceRequest {
-  return {
-    id: row.id,
-    namespace: row.namespace,
-    cluster: row.cluster,
-    team: row.team,
-    environment: row.environment,
-    tier: row.tier,
-    purpose: row.purpose,
-    expiresOn: row.expires_on ?? undefined,
-    requester: row.requester,
-    status: row.status,
-    autoApproved: row.auto_approved === 1,
-    decidedBy: row.decided_by ?? undefined,
-    decidedAt: row.decided_at ?? undefined,
-    decisionReason: row.decision_reason ?? undefined,
-    card: row.card_channel && row.card_ts ? { channel: row.card_channel, ts: row.card_ts } : undefined,
-    createdAt: row.created_at,
-  };
+function toRequest(row: Row<NamespaceRequest>): NamespaceRequest {
+  const card = row.card === null ? undefined : (JSON.parse(row.card) as NamespaceRequest['card']);
+  return present<NamespaceRequest>(row, { autoApproved: row.autoApproved === 1, card });
 }
 
 /**
@@ -119,16 +78,16 @@ export class Store {
         `INSERT INTO requests (namespace, cluster, team, environment, tier, purpose, expires_on, requester, source_view_id, created_at, updated_at)
          VALUES (@namespace, @cluster, @team, @environment, @tier, @purpose, @expiresOn, @requester, @sourceViewId, @now, @now)`,
       ),
-      requestById: db.prepare<[number], RequestRow>('SELECT * FROM requests WHERE id = ?'),
-      requestBySourceView: db.prepare<[string], RequestRow>('SELECT * FROM requests WHERE source_view_id = ?'),
-      liveRequestByName: db.prepare<[string, string], RequestRow>(
-        `SELECT * FROM requests WHERE cluster = ? AND namespace = ? AND status <> 'denied'`,
+      requestById: db.prepare<[number], Row<NamespaceRequest>>(`${REQUEST} WHERE id = ?`),
+      requestBySourceView: db.prepare<[string], Row<NamespaceRequest>>(`${REQUEST} WHERE source_view_id = ?`),
+      liveRequestByName: db.prepare<[string, string], Row<NamespaceRequest>>(
+        `${REQUEST} WHERE cluster = ? AND namespace = ? AND status <> 'denied'`,
       ),
-      latestRequestByNamespace: db.prepare<[string], RequestRow>(
-        'SELECT * FROM requests WHERE namespace = ? ORDER BY id DESC LIMIT 1',
+      latestRequestByNamespace: db.prepare<[string], Row<NamespaceRequest>>(
+        `${REQUEST} WHERE namespace = ? ORDER BY id DESC LIMIT 1`,
       ),
-      lastRequestBy: db.prepare<[string], RequestRow>(
-        'SELECT * FROM requests WHERE requester = ? ORDER BY id DESC LIMIT 1',
+      lastRequestBy: db.prepare<[string], Row<NamespaceRequest>>(
+        `${REQUEST} WHERE requester = ? ORDER BY id DESC LIMIT 1`,
       ),
       setCard: db.prepare('UPDATE requests SET card_channel = ?, card_ts = ?, updated_at = ? WHERE id = ?'),
       decide: db.prepare(
@@ -139,10 +98,10 @@ export class Store {
       setStatus: db.prepare('UPDATE requests SET status = ?, updated_at = ? WHERE id = ? AND status = ?'),
       insertRun: db.prepare(`INSERT INTO runs (request_id, status, started_at) VALUES (?, 'running', ?)`),
       insertStep: db.prepare('INSERT INTO run_steps (run_id, position, name) VALUES (?, ?, ?)'),
-      runById: db.prepare<[number], RunRow>('SELECT * FROM runs WHERE id = ?'),
-      latestRun: db.prepare<[number], RunRow>('SELECT * FROM runs WHERE request_id = ? ORDER BY id DESC LIMIT 1'),
-      activeRuns: db.prepare<[], RunRow>(`SELECT * FROM runs WHERE status = 'running' ORDER BY id`),
-      stepsOf: db.prepare<[number], StepRow>('SELECT * FROM run_steps WHERE run_id = ? ORDER BY position'),
+      runById: db.prepare<[number], Row<RunRow>>(`${RUN} WHERE id = ?`),
+      latestRun: db.prepare<[number], Row<RunRow>>(`${RUN} WHERE request_id = ? ORDER BY id DESC LIMIT 1`),
+      activeRuns: db.prepare<[], Row<RunRow>>(`${RUN} WHERE status = 'running' ORDER BY id`),
+      stepsOf: db.prepare<[number], Row<RunStep>>(`${STEP} WHERE run_id = ? ORDER BY position`),
       startStep: db.prepare(
         `UPDATE run_steps SET status = 'running', attempts = attempts + 1, started_at = ?, finished_at = NULL
          WHERE run_id = ? AND position = ?`,
@@ -156,15 +115,15 @@ export class Store {
       finishRun: db.prepare(`UPDATE runs SET status = ?, finished_at = ? WHERE id = ? AND status = 'running'`),
       reopenRun: db.prepare(`UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ? AND status = 'failed'`),
       setProgressTs: db.prepare('UPDATE runs SET progress_ts = ? WHERE id = ?'),
-      pendingOutcomes: db.prepare<[], RequestRow>(
-        `SELECT * FROM requests WHERE status IN ('ready', 'failed') AND notified_status IS NOT status ORDER BY id`,
+      pendingOutcomes: db.prepare<[], Row<NamespaceRequest>>(
+        `${REQUEST} WHERE status IN ('ready', 'failed') AND notified_status IS NOT status ORDER BY id`,
       ),
       markNotified: db.prepare('UPDATE requests SET notified_status = ? WHERE id = ? AND status = ?'),
       insertEvent: db.prepare(
         'INSERT INTO events (at, type, actor, team, request_id, data) VALUES (@at, @type, @actor, @team, @requestId, @data)',
       ),
-      eventsOf: db.prepare<[number], { id: number; at: string; type: string; actor: string | null; team: string | null; request_id: number | null; data: string | null }>(
-        'SELECT * FROM events WHERE request_id = ? ORDER BY id',
+      eventsOf: db.prepare<[number], Row<StoredEvent>>(
+        `${EVENT} WHERE request_id = ? ORDER BY id`,
       ),
     };
   }
@@ -306,7 +265,7 @@ export class Store {
       const run = this.stmts.runById.get(runId);
       if (!run || this.stmts.reopenRun.run(runId).changes !== 1) return false;
       this.stmts.resetFailedSteps.run(runId);
-      this.transition(run.request_id, 'failed', 'approved', now);
+      this.transition(run.requestId, 'failed', 'approved', now);
       return true;
     }).immediate();
   }
@@ -382,26 +341,13 @@ export class Store {
   }
 
   eventsFor(requestId: number): StoredEvent[] {
-    return this.stmts.eventsOf.all(requestId).map((row) => ({
-      id: row.id,
-      at: row.at,
-      type: row.type,
-      actor: row.actor ?? undefined,
-      team: row.team ?? undefined,
-      requestId: row.request_id ?? undefined,
-      data: row.data ? (JSON.parse(row.data) as Record<string, unknown>) : {},
-    }));
+    return this.stmts.eventsOf.all(requestId).map((row) =>
+      present<StoredEvent>(row, { data: row.data ? (JSON.parse(row.data) as Record<string, unknown>) : {} }),
+    );
   }
 
-  private toRun(row: RunRow): Run {
-    const steps: RunStep[] = this.stmts.stepsOf.all(row.id).map((s) => ({
-      position: s.position,
-      name: s.name,
-      status: s.status,
-      attempts: s.attempts,
-      lastError: s.last_error ?? undefined,
-    }));
-    return { id: row.id, requestId: row.request_id, status: row.status, progressTs: row.progress_ts ?? undefined, steps };
+  private toRun(row: Row<RunRow>): Run {
+    return { ...present<RunRow>(row), steps: this.stmts.stepsOf.all(row.id).map((step) => present<RunStep>(step)) };
   }
 }
 

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { present, type Row } from './rows.ts';
 
 /**
  * The SQL behind surveys (db/0004_surveys.sql), reached through `store.surveys`. Statements are
@@ -123,117 +124,19 @@ export type QuestionClaim =
   | { outcome: 'already-asked' }
   | { outcome: 'cooldown' };
 
-interface PulseRow {
-  id: number;
-  week: string;
-  opened_at: string;
-  closes_at: string;
-  closed_at: string | null;
-  questions: string;
-  min_answers: number;
-  eligible: number | null;
-  respondents: number | null;
-  key_salt: Buffer | null;
-}
-
-interface PostRow {
-  survey_id: number;
-  channel: string;
-  ts: string | null;
-  members: number | null;
-  skipped: string | null;
-  results_ts: string | null;
-}
-
-interface QuestionRow {
-  request_id: number;
-  requester: string;
-  namespace: string;
-  asked_at: string;
-  channel: string | null;
-  ts: string | null;
-  reminded_at: string | null;
-  score: number | null;
-  answered_at: string | null;
-}
-
-interface FeedbackRow {
-  id: number;
-  token: string;
-  source: FeedbackSource;
-  survey_id: number | null;
-  question: string | null;
-  request_id: number | null;
-  score: number | null;
-  text: string | null;
-  anonymous: number;
-  status: FeedbackStatus;
-  created_at: string;
-  channel: string | null;
-  ts: string | null;
-  done_at: string | null;
-  done_by: string | null;
-  done_text: string | null;
-}
-
-const toPulse = (r: PulseRow): PulseSurvey => ({
-  id: r.id,
-  week: r.week,
-  openedAt: r.opened_at,
-  closesAt: r.closes_at,
-  closedAt: r.closed_at ?? undefined,
-  questions: JSON.parse(r.questions) as SurveyQuestion[],
-  minAnswers: r.min_answers,
-  eligible: r.eligible ?? undefined,
-  respondents: r.respondents ?? undefined,
-});
-
-const toPost = (r: PostRow): PulsePost => ({
-  surveyId: r.survey_id,
-  channel: r.channel,
-  ts: r.ts ?? undefined,
-  members: r.members ?? undefined,
-  skipped: r.skipped ?? undefined,
-  resultsTs: r.results_ts ?? undefined,
-});
-
-const toQuestion = (r: QuestionRow): ProvisioningQuestion => ({
-  requestId: r.request_id,
-  requester: r.requester,
-  namespace: r.namespace,
-  askedAt: r.asked_at,
-  channel: r.channel ?? undefined,
-  ts: r.ts ?? undefined,
-  remindedAt: r.reminded_at ?? undefined,
-  score: r.score ?? undefined,
-  answeredAt: r.answered_at ?? undefined,
-});
-
-// Every column but `author`: nothing that lists feedback can see who wrote it.
-const FEEDBACK_COLUMNS =
-  'id, token, source, survey_id, question, request_id, score, text, anonymous, status, created_at, channel, ts, done_at, done_by, done_text';
-
-const toFeedback = (r: FeedbackRow): FeedbackItem => ({
-  id: r.id,
-  token: r.token,
-  source: r.source,
-  surveyId: r.survey_id ?? undefined,
-  question: r.question ?? undefined,
-  requestId: r.request_id ?? undefined,
-  score: r.score ?? undefined,
-  text: r.text ?? undefined,
-  anonymous: r.anonymous === 1,
-  status: r.status,
-  createdAt: r.created_at,
-  channel: r.channel ?? undefined,
-  ts: r.ts ?? undefined,
-  doneAt: r.done_at ?? undefined,
-  doneBy: r.done_by ?? undefined,
-  doneText: r.done_text ?? undefined,
-});
-
-const QUESTION_SELECT = `SELECT p.request_id, r.requester, r.namespace, p.asked_at, p.channel, p.ts, p.reminded_at, p.score, p.answered_at
+// The columns of each domain type, named as its fields (never `key_salt`, nor feedback's `author`:
+// nothing that reads pulses or lists feedback can see them).
+const PULSE = `SELECT id, week, opened_at AS openedAt, closes_at AS closesAt, closed_at AS closedAt, questions,
+  min_answers AS minAnswers, eligible, respondents FROM pulse_surveys`;
+const POST = 'SELECT survey_id AS surveyId, channel, ts, members, skipped, results_ts AS resultsTs FROM pulse_posts';
+const QUESTION = `SELECT p.request_id AS requestId, r.requester, r.namespace, p.asked_at AS askedAt, p.channel, p.ts,
+  p.reminded_at AS remindedAt, p.score, p.answered_at AS answeredAt
   FROM provisioning_answers p JOIN requests r ON r.id = p.request_id`;
+const FEEDBACK = `SELECT id, token, source, survey_id AS surveyId, question, request_id AS requestId, score, text, anonymous,
+  status, created_at AS createdAt, channel, ts, done_at AS doneAt, done_by AS doneBy, done_text AS doneText FROM feedback`;
+
+const toPulse = (r: Row<PulseSurvey>): PulseSurvey => present<PulseSurvey>(r, { questions: JSON.parse(r.questions) as SurveyQuestion[] });
+const toFeedback = (r: Row<FeedbackItem>): FeedbackItem => present<FeedbackItem>(r, { anonymous: r.anonymous === 1 });
 
 const LOW = 2;
 /** Sealed authors: `v1.` + base64url(iv ‖ tag ‖ ciphertext). Anything else is from before 0005. */
@@ -259,16 +162,16 @@ export class SurveyStore {
       eraseKeySalt: db.prepare('UPDATE pulse_surveys SET key_salt = NULL WHERE id = ?'),
       forgetHeldRespondents: db.prepare('UPDATE feedback SET respondent = NULL WHERE survey_id = ? AND source = \'pulse\''),
 
-      pulseById: db.prepare<[number], PulseRow>('SELECT * FROM pulse_surveys WHERE id = ?'),
-      pulseByWeek: db.prepare<[string], PulseRow>('SELECT * FROM pulse_surveys WHERE week = ?'),
+      pulseById: db.prepare<[number], Row<PulseSurvey>>(`${PULSE} WHERE id = ?`),
+      pulseByWeek: db.prepare<[string], Row<PulseSurvey>>(`${PULSE} WHERE week = ?`),
       insertPulse: db.prepare(
         `INSERT INTO pulse_surveys (week, opened_at, closes_at, questions, min_answers, key_salt)
          VALUES (@week, @openedAt, @closesAt, @questions, @minAnswers, @keySalt)`,
       ),
-      openPulses: db.prepare<[], PulseRow>('SELECT * FROM pulse_surveys WHERE closed_at IS NULL ORDER BY id'),
-      duePulses: db.prepare<[string], PulseRow>('SELECT * FROM pulse_surveys WHERE closed_at IS NULL AND closes_at <= ? ORDER BY id'),
-      closedPulses: db.prepare<[string, number], PulseRow>(
-        'SELECT * FROM pulse_surveys WHERE closed_at IS NOT NULL AND closed_at < ? ORDER BY closed_at DESC, id DESC LIMIT ?',
+      openPulses: db.prepare<[], Row<PulseSurvey>>(`${PULSE} WHERE closed_at IS NULL ORDER BY id`),
+      duePulses: db.prepare<[string], Row<PulseSurvey>>(`${PULSE} WHERE closed_at IS NULL AND closes_at <= ? ORDER BY id`),
+      closedPulses: db.prepare<[string, number], Row<PulseSurvey>>(
+        `${PULSE} WHERE closed_at IS NOT NULL AND closed_at < ? ORDER BY closed_at DESC, id DESC LIMIT ?`,
       ),
       closePulse: db.prepare('UPDATE pulse_surveys SET closed_at = ?, respondents = ?, eligible = coalesce(?, eligible) WHERE id = ? AND closed_at IS NULL'),
       setEligible: db.prepare('UPDATE pulse_surveys SET eligible = ? WHERE id = ?'),
@@ -276,7 +179,7 @@ export class SurveyStore {
         `INSERT INTO pulse_posts (survey_id, channel, ts, members, skipped) VALUES (@surveyId, @channel, @ts, @members, @skipped)
          ON CONFLICT (survey_id, channel) DO UPDATE SET ts = excluded.ts, members = excluded.members, skipped = excluded.skipped`,
       ),
-      postsOf: db.prepare<[number], PostRow>('SELECT * FROM pulse_posts WHERE survey_id = ? ORDER BY rowid'),
+      postsOf: db.prepare<[number], Row<PulsePost>>(`${POST} WHERE survey_id = ? ORDER BY rowid`),
       setResultsTs: db.prepare('UPDATE pulse_posts SET results_ts = ? WHERE survey_id = ? AND channel = ?'),
       answerOf: db.prepare<[number, string, string], { score: number }>(
         'SELECT score FROM pulse_answers WHERE survey_id = ? AND question = ? AND respondent = ?',
@@ -293,7 +196,7 @@ export class SurveyStore {
       ),
       respondents: db.prepare<[number], { n: number }>('SELECT COUNT(DISTINCT respondent) AS n FROM pulse_answers WHERE survey_id = ?'),
 
-      questionOf: db.prepare<[number], QuestionRow>(`${QUESTION_SELECT} WHERE p.request_id = ?`),
+      questionOf: db.prepare<[number], Row<ProvisioningQuestion>>(`${QUESTION} WHERE p.request_id = ?`),
       askedSince: db.prepare<{ requester: string; since: string; requestId: number }, { n: number }>(
         `SELECT COUNT(*) AS n FROM provisioning_answers p JOIN requests r ON r.id = p.request_id
          WHERE r.requester = @requester AND p.asked_at >= @since AND p.request_id <> @requestId`,
@@ -308,8 +211,8 @@ export class SurveyStore {
       ),
       setQuestionMessage: db.prepare('UPDATE provisioning_answers SET channel = ?, ts = ? WHERE request_id = ?'),
       answerQuestion: db.prepare('UPDATE provisioning_answers SET score = ?, answered_at = ? WHERE request_id = ?'),
-      dueReminders: db.prepare<[string], QuestionRow>(
-        `${QUESTION_SELECT} WHERE p.asked_at < ? AND p.answered_at IS NULL AND p.reminded_at IS NULL AND p.ts IS NOT NULL ORDER BY p.asked_at`,
+      dueReminders: db.prepare<[string], Row<ProvisioningQuestion>>(
+        `${QUESTION} WHERE p.asked_at < ? AND p.answered_at IS NULL AND p.reminded_at IS NULL AND p.ts IS NOT NULL ORDER BY p.asked_at`,
       ),
       markReminded: db.prepare('UPDATE provisioning_answers SET reminded_at = ? WHERE request_id = ? AND reminded_at IS NULL'),
       unreleased: db.prepare<[], { n: number }>(
@@ -348,9 +251,9 @@ export class SurveyStore {
       ),
       setHeldScore: db.prepare(`UPDATE feedback SET score = ? WHERE id = ? AND status = 'held'`),
       deleteHeld: db.prepare(`DELETE FROM feedback WHERE id = ? AND status = 'held'`),
-      feedbackById: db.prepare<[number], FeedbackRow>(`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE id = ?`),
-      feedbackByMessage: db.prepare<[string, string], FeedbackRow>(`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE channel = ? AND ts = ?`),
-      feedbackByToken: db.prepare<[string], FeedbackRow>(`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE token = ?`),
+      feedbackById: db.prepare<[number], Row<FeedbackItem>>(`${FEEDBACK} WHERE id = ?`),
+      feedbackByMessage: db.prepare<[string, string], Row<FeedbackItem>>(`${FEEDBACK} WHERE channel = ? AND ts = ?`),
+      feedbackByToken: db.prepare<[string], Row<FeedbackItem>>(`${FEEDBACK} WHERE token = ?`),
       forgetAuthors: db.prepare(`UPDATE feedback SET author = NULL WHERE anonymous = 1 AND author IS NOT NULL AND posted_at IS NOT NULL AND posted_at < ?`),
       plainAuthors: db.prepare<[], { id: number; author: string }>(`SELECT id, author FROM feedback WHERE author IS NOT NULL AND author NOT LIKE '${SEALED}%'`),
       setAuthor: db.prepare('UPDATE feedback SET author = ? WHERE id = ?'),
@@ -372,8 +275,8 @@ export class SurveyStore {
         `SELECT text FROM feedback WHERE source = 'pulse' AND survey_id = ? AND text IS NOT NULL AND status <> 'dropped' ORDER BY random()`,
       ),
       markDone: db.prepare('UPDATE feedback SET done_at = ?, done_by = ?, done_text = ? WHERE id = ? AND done_at IS NULL AND text IS NOT NULL'),
-      doneBetween: db.prepare<{ from: string; to: string; limit: number }, FeedbackRow>(
-        `SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE done_at >= @from AND done_at < @to ORDER BY done_at LIMIT @limit`,
+      doneBetween: db.prepare<{ from: string; to: string; limit: number }, Row<FeedbackItem>>(
+        `${FEEDBACK} WHERE done_at >= @from AND done_at < @to ORDER BY done_at LIMIT @limit`,
       ),
       countDoneBetween: db.prepare<{ from: string; to: string }, { n: number }>('SELECT COUNT(*) AS n FROM feedback WHERE done_at >= @from AND done_at < @to'),
       recordRelay: db.prepare('INSERT OR IGNORE INTO feedback_replies (channel, ts, feedback_id, relayed_at) VALUES (?, ?, ?, ?)'),
@@ -520,7 +423,7 @@ export class SurveyStore {
   }
 
   postsOf(surveyId: number): PulsePost[] {
-    return this.stmts.postsOf.all(surveyId).map(toPost);
+    return this.stmts.postsOf.all(surveyId).map((r) => present<PulsePost>(r));
   }
 
   setResultsTs(surveyId: number, channel: string, ts: string): void {
@@ -609,7 +512,7 @@ export class SurveyStore {
 
   provisioningQuestion(requestId: number): ProvisioningQuestion | undefined {
     const row = this.stmts.questionOf.get(requestId);
-    return row && toQuestion(row);
+    return row && present<ProvisioningQuestion>(row);
   }
 
   /**
@@ -621,7 +524,7 @@ export class SurveyStore {
     return this.db.transaction(() => {
       const row = this.stmts.questionOf.get(input.requestId);
       const previous = row?.score ?? undefined;
-      if (row?.answered_at && input.changeableFrom && row.answered_at < input.changeableFrom.toISOString()) return { previous, locked: true };
+      if (row?.answeredAt && input.changeableFrom && row.answeredAt < input.changeableFrom.toISOString()) return { previous, locked: true };
       this.stmts.answerQuestion.run(input.score, input.now.toISOString(), input.requestId);
       this.holdRating({ source: 'provisioning', surveyId: null, question: null, requestId: input.requestId, respondent: null, author: input.author, score: input.score, now: input.now });
       return { previous, locked: false };
@@ -630,7 +533,7 @@ export class SurveyStore {
 
   /** Questions asked before `askedBefore`, delivered, unanswered and never reminded. */
   dueReminders(askedBefore: Date): ProvisioningQuestion[] {
-    return this.stmts.dueReminders.all(askedBefore.toISOString()).map(toQuestion);
+    return this.stmts.dueReminders.all(askedBefore.toISOString()).map((r) => present<ProvisioningQuestion>(r));
   }
 
   /** Claims the one reminder of a question; false if it was already sent. */

@@ -105,26 +105,39 @@ export interface Week {
   short: string;
 }
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+// Dates for people, in US English as all of Slipway's text: `Nov 16`, `Nov 16, 2026`.
+const monthDayFormats = new Map<string, Intl.DateTimeFormat>();
+const MONTH_DAY_YEAR = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', month: 'short', day: 'numeric', year: 'numeric' });
+
+/** `Nov 17`: the local date of an instant. */
+export function monthDay(instant: Date, timeZone: string): string {
+  let f = monthDayFormats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone, month: 'short', day: 'numeric' });
+    monthDayFormats.set(timeZone, f);
+  }
+  return f.format(instant);
+}
 
 function weekFromMonday(monday: { year: number; month: number; day: number }, timeZone: string): Week {
   const next = addDays(monday.year, monday.month, monday.day, 7);
   const sunday = addDays(monday.year, monday.month, monday.day, 6);
-  const m1 = MONTHS[monday.month - 1] ?? '';
-  const m2 = MONTHS[sunday.month - 1] ?? '';
+  // Calendar dates, so read at midnight UTC.
+  const first = new Date(Date.UTC(monday.year, monday.month - 1, monday.day));
+  const last = new Date(Date.UTC(sunday.year, sunday.month - 1, sunday.day));
   const label =
     monday.year !== sunday.year
-      ? `${m1} ${monday.day}, ${monday.year} – ${m2} ${sunday.day}, ${sunday.year}`
+      ? `${MONTH_DAY_YEAR.format(first)} – ${MONTH_DAY_YEAR.format(last)}`
       : monday.month !== sunday.month
-        ? `${m1} ${monday.day} – ${m2} ${sunday.day}, ${sunday.year}`
-        : `${m1} ${monday.day} – ${sunday.day}, ${sunday.year}`;
+        ? `${monthDay(first, 'UTC')} – ${MONTH_DAY_YEAR.format(last)}`
+        : `${monthDay(first, 'UTC')} – ${sunday.day}, ${sunday.year}`;
   const pad = (n: number) => String(n).padStart(2, '0');
   return {
     start: zonedTime(monday.year, monday.month, monday.day, 0, 0, timeZone),
     end: zonedTime(next.year, next.month, next.day, 0, 0, timeZone),
     monday: `${monday.year}-${pad(monday.month)}-${pad(monday.day)}`,
     label,
-    short: `${m1} ${monday.day}`,
+    short: monthDay(first, 'UTC'),
   };
 }
 
@@ -149,12 +162,28 @@ export function lastCompleteWeek(instant: Date, timeZone: string): Week {
   return shiftWeek(weekContaining(instant, timeZone), -1, timeZone);
 }
 
-/** `Mon Nov 23, 09:00 (Europe/Berlin)`. */
+const localFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** `Mon Nov 23 2026, 09:00 (Europe/Berlin)`. */
 export function formatLocal(instant: Date, timeZone: string): string {
-  const p = localParts(instant, timeZone);
-  const day = Object.keys(WEEKDAYS)[p.weekday - 1] ?? '';
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${day} ${MONTHS[p.month - 1]} ${p.day} ${p.year}, ${pad(p.hour)}:${pad(p.minute)} (${timeZone})`;
+  let f = localFormats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      weekday: 'short',
+      month: 'short',
+      day: 'numeric',
+      year: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+    });
+    localFormats.set(timeZone, f);
+  }
+  // The parts in Slipway's own order and punctuation (en-US would put commas after the weekday and day).
+  const p: Record<string, string> = {};
+  for (const part of f.formatToParts(instant)) p[part.type] = part.value;
+  return `${p.weekday} ${p.month} ${p.day} ${p.year}, ${p.hour}:${p.minute} (${timeZone})`;
 }
 
 /**

@@ -18,7 +18,7 @@ import {
 } from '../slack/survey.ts';
 import type { SlackMessage } from '../slack/usage.ts';
 import type { PulseSurvey, ScoreCount, SurveyQuestion } from '../store/surveys.ts';
-import { formatLocal, localParts, weekContaining } from './calendar.ts';
+import { formatLocal, monthDay, weekContaining } from './calendar.ts';
 import { checkFeedbackText, forgetOldAuthors, platformChannelLabel, postPendingFeedback, type ModalErrors } from './feedback.ts';
 import { openFormAfterClick } from './open-form.ts';
 import { notifier, slackErrorCode } from './present.ts';
@@ -34,7 +34,6 @@ import type { Click } from '../domain.ts';
  */
 
 const DAY_MS = 86_400_000;
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 type SurveyDeps = Pick<Deps, 'config' | 'store' | 'slack' | 'log' | 'metrics' | 'clock'>;
 
@@ -43,16 +42,10 @@ export function pulseQuestions(config: Config): SurveyQuestion[] {
   return config.survey.pulse.questions.map((q) => ({ id: q.id, text: q.text, labels: q.labels ?? config.survey.labels }));
 }
 
-/** `Nov 17`, local. */
-function shortDate(instant: Date, timeZone: string): string {
-  const p = localParts(instant, timeZone);
-  return `${MONTHS[p.month - 1] ?? ''} ${p.day}`;
-}
-
 /** `Nov 17 – 20`. */
 export function pulsePeriod(survey: PulseSurvey, timeZone: string): string {
-  const from = shortDate(new Date(survey.openedAt), timeZone);
-  const to = shortDate(new Date(survey.closedAt ?? survey.closesAt), timeZone);
+  const from = monthDay(new Date(survey.openedAt), timeZone);
+  const to = monthDay(new Date(survey.closedAt ?? survey.closesAt), timeZone);
   if (from === to) return from;
   const [fromMonth] = from.split(' ');
   const [toMonth, toDay] = to.split(' ');

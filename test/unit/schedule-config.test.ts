@@ -33,6 +33,13 @@ test('a job can be turned off, and the zone is any IANA zone', () => {
   assert.deepEqual(config.schedule.jobs, { digest: false, usageRefresh: '*/30 * * * *' });
 });
 
+test('day and month names are read in full or in three letters', () => {
+  const doc = exampleConfigDocument();
+  doc.schedule = { jobs: { digest: '0 9 * january,Feb monday', usageRefresh: '*/30 9-17 * * MON-FRI' } };
+  const config = parseConfig(doc, EXAMPLE_CONFIG_PATH);
+  assert.deepEqual(config.schedule.jobs, { digest: '0 9 * january,Feb monday', usageRefresh: '*/30 9-17 * * MON-FRI' });
+});
+
 test('a bad time zone or cron expression is named by its path', () => {
   assert.deepEqual(
     problems((doc) => {

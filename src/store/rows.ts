@@ -1,0 +1,21 @@
+/**
+ * Rows to domain objects. Statements name their columns with the domain's field names
+ * (`created_at AS createdAt`), so what is left is what SQLite cannot say: an absent value is NULL
+ * where the domain has `undefined`, a flag is 0 or 1, a nested value is JSON text.
+ */
+
+type Column<V> = [V] extends [boolean] ? number : undefined extends V ? Stored<Exclude<V, undefined>> | null : Stored<V>;
+type Stored<V> = V extends object ? string : V;
+
+/** The row a statement returns for the domain type `T`, before `present`. */
+export type Row<T> = { [K in keyof T]: Column<T[K]> };
+
+/**
+ * NULL columns become `undefined` and `fields` (the converted flags and JSON) replace theirs, in
+ * place, so the object keeps the statement's column order.
+ */
+export function present<T>(row: Row<T>, fields: Partial<T> = {}): T {
+  const out = row as Record<string, unknown>;
+  for (const key of Object.keys(out)) if (out[key] === null) out[key] = undefined;
+  return Object.assign(out, fields) as T;
+}
