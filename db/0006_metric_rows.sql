@@ -1,0 +1,94 @@
+-- Rows the adoption metrics read by time range, so that a digest or `/platform stats` costs what
+-- the weeks it shows hold, not what the whole history holds (docs/metrics.md, "How it is
+-- computed"). Both tables are derived: triggers write them as events and usage snapshots are
+-- written, and this migration fills them from the rows already there. They hold nothing that
+-- `events` and `usage_snapshots` do not; dropping and refilling them gives the same rows.
+
+-- The durations measured at an event, one row per event and its request's submission (as the
+-- join of the two would give): 'ready' at a namespace_ready (submitted → ready), 'approval_wait'
+-- at a person's decision (submitted → approved or denied; policy approvals are not waits).
+CREATE TABLE metric_durations (
+  kind TEXT NOT NULL CHECK (kind IN ('ready', 'approval_wait')),
+  at   TEXT NOT NULL,
+  ms   INTEGER
+);
+
+-- A window's durations of a kind, from the index alone.
+CREATE INDEX metric_durations_kind_at ON metric_durations (kind, at, ms);
+
+CREATE TRIGGER events_metric_durations AFTER INSERT ON events
+WHEN NEW.request_id IS NOT NULL AND NEW.type IN ('namespace_ready', 'request_approved', 'request_denied', 'request_submitted')
+BEGIN
+  INSERT INTO metric_durations (kind, at, ms)
+  SELECT 'ready', NEW.at, ROUND((julianday(NEW.at) - julianday(s.at)) * 86400000.0)
+  FROM events s
+  WHERE NEW.type = 'namespace_ready' AND s.request_id = NEW.request_id AND s.type = 'request_submitted';
+
+  INSERT INTO metric_durations (kind, at, ms)
+  SELECT 'approval_wait', NEW.at, ROUND((julianday(NEW.at) - julianday(s.at)) * 86400000.0)
+  FROM events s
+  WHERE NEW.type IN ('request_approved', 'request_denied') AND NOT coalesce(json_extract(NEW.data, '$.auto'), 0)
+    AND s.request_id = NEW.request_id AND s.type = 'request_submitted';
+
+  -- A submission written after its request's later events (the workflows never do, an imported
+  -- log may): the pairs it completes.
+  INSERT INTO metric_durations (kind, at, ms)
+  SELECT CASE r.type WHEN 'namespace_ready' THEN 'ready' ELSE 'approval_wait' END, r.at,
+         ROUND((julianday(r.at) - julianday(NEW.at)) * 86400000.0)
+  FROM events r
+  WHERE NEW.type = 'request_submitted' AND r.request_id = NEW.request_id
+    AND (r.type = 'namespace_ready'
+         OR (r.type IN ('request_approved', 'request_denied') AND NOT coalesce(json_extract(r.data, '$.auto'), 0)));
+END;
+
+INSERT INTO metric_durations (kind, at, ms)
+SELECT 'ready', r.at, ROUND((julianday(r.at) - julianday(s.at)) * 86400000.0)
+FROM events r JOIN events s ON s.request_id = r.request_id AND s.type = 'request_submitted'
+WHERE r.type = 'namespace_ready';
+
+INSERT INTO metric_durations (kind, at, ms)
+SELECT 'approval_wait', d.at, ROUND((julianday(d.at) - julianday(s.at)) * 86400000.0)
+FROM events d JOIN events s ON s.request_id = d.request_id AND s.type = 'request_submitted'
+WHERE d.type IN ('request_approved', 'request_denied') AND NOT coalesce(json_extract(d.data, '$.auto'), 0);
+
+-- The state each present usage snapshot describes, from its time (`at`) until the namespace's next
+-- snapshot (`next_at`; NULL while it is the latest). The namespaces present at a cut-off are the
+-- states open at it, found by `next_at` instead of by reading every snapshot before it. Of two
+-- snapshots of a namespace at the same moment, the one written later holds.
+CREATE TABLE usage_states (
+  snapshot_id  INTEGER PRIMARY KEY,
+  cluster      TEXT NOT NULL,
+  namespace    TEXT NOT NULL,
+  team         TEXT,
+  request_id   INTEGER,
+  running_pods INTEGER NOT NULL,
+  at           TEXT NOT NULL,
+  next_at      TEXT
+);
+
+-- The states open at a cut-off, from the index alone.
+CREATE INDEX usage_states_open ON usage_states (next_at, at, cluster, namespace, team, request_id, running_pods);
+-- A namespace's states, to close the one a new snapshot follows.
+CREATE INDEX usage_states_namespace ON usage_states (cluster, namespace, at);
+
+CREATE TRIGGER usage_snapshots_states AFTER INSERT ON usage_snapshots
+BEGIN
+  -- The state open at the new snapshot's time ends there (usually the namespace's latest one; an
+  -- older one when a snapshot is written out of time order).
+  UPDATE usage_states SET next_at = NEW.at
+  WHERE cluster = NEW.cluster AND namespace = NEW.namespace AND at <= NEW.at AND (next_at IS NULL OR next_at > NEW.at);
+
+  INSERT INTO usage_states (snapshot_id, cluster, namespace, team, request_id, running_pods, at, next_at)
+  SELECT NEW.id, NEW.cluster, NEW.namespace, NEW.team, NEW.request_id, NEW.running_pods, NEW.at,
+         (SELECT MIN(n.at) FROM usage_snapshots n WHERE n.cluster = NEW.cluster AND n.namespace = NEW.namespace AND n.at > NEW.at)
+  WHERE NEW.present = 1;
+END;
+
+INSERT INTO usage_states (snapshot_id, cluster, namespace, team, request_id, running_pods, at, next_at)
+SELECT id, cluster, namespace, team, request_id, running_pods, at, next_at
+FROM (
+  SELECT id, cluster, namespace, team, request_id, present, running_pods, at,
+         LEAD(at) OVER (PARTITION BY cluster, namespace ORDER BY at, id) AS next_at
+  FROM usage_snapshots
+)
+WHERE present = 1;
