@@ -113,16 +113,21 @@ interface Window {
 
 // The namespaces present without running pods through a window [@from, @to): the states without
 // pods open at its start (see presentAt) that no snapshot in the window ends, by pods, deletion or
-// another request id. One seek in usage_snapshots_namespace per candidate.
+// another request id. A state whose next snapshot comes after the window (or none yet) lasts
+// through it; only the others are looked up in usage_snapshots_namespace.
 const IDLE = `
-  SELECT s.cluster, s.namespace, s.team, s.request_id, s.at FROM (
-    SELECT cluster, namespace, team, request_id, at FROM usage_states WHERE next_at >= @from AND at < @from AND running_pods = 0
-    UNION ALL
-    SELECT cluster, namespace, team, request_id, at FROM usage_states WHERE next_at IS NULL AND at < @from AND running_pods = 0) s
-  WHERE NOT EXISTS (
-    SELECT 1 FROM usage_snapshots u
-    WHERE u.cluster = s.cluster AND u.namespace = s.namespace AND u.at >= @from AND u.at < @to
-      AND (u.running_pods > 0 OR u.present = 0 OR u.request_id IS NOT s.request_id))`;
+  SELECT cluster, namespace, team, request_id, at FROM usage_states
+  WHERE next_at IS NULL AND at < @from AND running_pods = 0
+  UNION ALL
+  SELECT cluster, namespace, team, request_id, at FROM usage_states
+  WHERE next_at >= @to AND at < @from AND running_pods = 0
+  UNION ALL
+  SELECT s.cluster, s.namespace, s.team, s.request_id, s.at FROM usage_states s
+  WHERE s.next_at >= @from AND s.next_at < @to AND s.at < @from AND s.running_pods = 0
+    AND NOT EXISTS (
+      SELECT 1 FROM usage_snapshots u
+      WHERE u.cluster = s.cluster AND u.namespace = s.namespace AND u.at >= @from AND u.at < @to
+        AND (u.running_pods > 0 OR u.present = 0 OR u.request_id IS NOT s.request_id))`;
 
 /** SQLite's BINARY collation: code unit order, as `<` compares strings. */
 const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -136,7 +141,9 @@ export class AdoptionStore {
     this.stmts = {
       eventCounts: db.prepare<{ from: string; to: string }, { type: string; n: number; auto: number }>(
         `SELECT type, COUNT(*) AS n,
-                SUM(CASE WHEN type = 'request_approved' AND json_extract(data, '$.auto') THEN 1 ELSE 0 END) AS auto
+                -- Policy approvals from their own partial index (events_auto_approved), not each one's data.
+                (SELECT COUNT(*) FROM events a INDEXED BY events_auto_approved
+                 WHERE a.type = 'request_approved' AND json_extract(a.data, '$.auto') AND a.at >= @from AND a.at < @to) AS auto
          FROM events
          WHERE type IN ('request_submitted', 'request_approved', 'request_denied', 'namespace_ready', 'run_failed')
            AND at >= @from AND at < @to
@@ -160,25 +167,29 @@ export class AdoptionStore {
         )
         .pluck(),
       newTeams: db.prepare<{ from: string; to: string }, { team: string; first_request: string; first_ready: string | null }>(
-        `SELECT e.team AS team, MIN(e.at) AS first_request,
-                (SELECT MIN(r.at) FROM events r WHERE r.type = 'namespace_ready' AND r.team = e.team AND r.at >= @from) AS first_ready
-         FROM events e
-         WHERE e.type = 'request_submitted' AND e.at >= @from AND e.at < @to AND e.team IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM events p WHERE p.type = 'request_submitted' AND p.team = e.team AND p.at < @from)
-         GROUP BY e.team
-         ORDER BY first_request`,
+        `SELECT f.team AS team, f.at AS first_request,
+                (SELECT MIN(r.at) FROM events r WHERE r.type = 'namespace_ready' AND r.team = f.team AND r.at >= @from) AS first_ready
+         FROM team_first_requests f
+         WHERE f.at >= @from AND f.at < @to
+         ORDER BY f.at, f.team`,
       ),
       requester: db.prepare<[number], { actor: string | null }>(
         `SELECT actor FROM events WHERE request_id = ? AND type = 'request_submitted' LIMIT 1`,
       ),
-      // Two ranges of usage_states_open; sorted by the caller, since an ORDER BY here makes SQLite
-      // walk the whole table in namespace order instead.
+      // Ranges of usage_states_running and usage_states_stopped; sorted by the caller, since an
+      // ORDER BY here makes SQLite walk the whole table in namespace order instead.
       presentAt: db.prepare<{ before: string }, StateRow>(
-        `SELECT cluster, namespace, team, request_id, 1 AS present, running_pods, at
-         FROM usage_states WHERE next_at >= @before AND at < @before
-         UNION ALL
-         SELECT cluster, namespace, team, request_id, 1 AS present, running_pods, at
-         FROM usage_states WHERE next_at IS NULL AND at < @before`,
+        [
+          'next_at >= @before AND running_pods > 0',
+          'next_at IS NULL AND running_pods > 0',
+          'next_at >= @before AND running_pods = 0',
+          'next_at IS NULL AND running_pods = 0',
+        ]
+          .map(
+            (open) => `SELECT cluster, namespace, team, request_id, 1 AS present, running_pods, at
+                       FROM usage_states WHERE ${open} AND at < @before`,
+          )
+          .join(' UNION ALL '),
       ),
       snapshotsBetween: db.prepare<{ from: string; to: string }, StateRow>(
         `SELECT cluster, namespace, team, request_id, present, running_pods, at
@@ -196,28 +207,30 @@ export class AdoptionStore {
       ),
       firstWorkloadMs: db
         .prepare<Window, number>(
-          // CROSS JOIN keeps the week's snapshots as the outer loop (SQLite would rather scan every
-          // namespace_ready event); the ready event is then one seek in events_request_type.
-          `SELECT ${MS_BETWEEN('u.at', 'r.at')} AS ms
-         FROM usage_snapshots u
-         CROSS JOIN events r ON r.request_id = u.request_id AND r.type = 'namespace_ready'
-         WHERE u.at >= @from AND u.at < @to AND u.running_pods > 0
-           AND NOT EXISTS (
-             SELECT 1 FROM usage_snapshots p
-             WHERE p.cluster = u.cluster AND p.namespace = u.namespace AND p.request_id IS u.request_id
-               AND p.running_pods > 0 AND p.at < u.at)`,
+          // CROSS JOIN keeps the week's first workloads as the outer loop; the ready event is then
+          // one seek in events_request_type.
+          `SELECT ${MS_BETWEEN('f.at', 'r.at')} AS ms
+           FROM first_workloads f
+           CROSS JOIN events r ON r.request_id = f.request_id AND r.type = 'namespace_ready'
+           WHERE f.at >= @from AND f.at < @to`,
         )
         .pluck(),
-      // The namespaces that ran pods at some moment of the window, by team (each namespace under
-      // the team of its latest state with running pods): the states with pods open at the window's
-      // start or begun in it, i.e. begun before its end and not ended before its start.
+      // The namespaces that ran pods at some moment of the window, by team: each namespace's
+      // latest state with pods begun before the window's end, if it had not ended before the
+      // window's start. A state that lasts past the window's end is its namespace's latest; one
+      // that ended inside the window is unless a later one with pods follows.
       activeByTeam: db.prepare<Window, { team: string | null; n: number }>(
         `SELECT team, COUNT(*) AS n FROM (
-           SELECT team, MAX(at) FROM (
-             SELECT cluster, namespace, team, at FROM usage_states WHERE next_at >= @from AND at < @to AND running_pods > 0
-             UNION ALL
-             SELECT cluster, namespace, team, at FROM usage_states WHERE next_at IS NULL AND at < @to AND running_pods > 0)
-           GROUP BY cluster, namespace)
+           SELECT team FROM usage_states WHERE next_at IS NULL AND at < @to AND running_pods > 0
+           UNION ALL
+           SELECT team FROM usage_states WHERE next_at >= @to AND at < @to AND running_pods > 0
+           UNION ALL
+           SELECT s.team FROM usage_states s
+           WHERE s.next_at >= @from AND s.next_at < @to AND s.at < @to AND s.running_pods > 0
+             AND NOT EXISTS (
+               SELECT 1 FROM usage_states l
+               WHERE l.cluster = s.cluster AND l.namespace = s.namespace AND l.at >= s.at AND l.at < @to AND l.running_pods > 0
+                 AND (l.at > s.at OR l.snapshot_id > s.snapshot_id)))
          GROUP BY team`,
       ),
       idleCount: db.prepare<Window, { n: number }>(`SELECT COUNT(*) AS n FROM (${IDLE})`),

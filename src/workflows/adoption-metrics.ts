@@ -274,11 +274,12 @@ function describeIdle(store: AdoptionStore, states: readonly NamespaceState[], e
 
 /** Median and p90 by linear interpolation between the closest ranks (numpy's default, Excel's PERCENTILE.INC). */
 export function distribution(values: readonly number[]): Distribution {
-  const sorted = [...values].sort((a, b) => a - b);
+  // A typed array sorts numbers natively, several times faster than a compare function.
+  const sorted = Float64Array.from(values).sort();
   return { count: sorted.length, median: percentile(sorted, 0.5), p90: percentile(sorted, 0.9) };
 }
 
-export function percentile(sorted: readonly number[], p: number): number | undefined {
+export function percentile(sorted: ArrayLike<number>, p: number): number | undefined {
   if (sorted.length === 0) return undefined;
   const rank = (sorted.length - 1) * p;
   const low = Math.floor(rank);

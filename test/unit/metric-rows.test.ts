@@ -225,8 +225,10 @@ test('the migration fills the metric rows exactly as the triggers write them', (
   const rows = (store: Store) => ({
     durations: store.db.prepare('SELECT kind, at, ms FROM metric_durations ORDER BY kind, at, ms').all(),
     states: store.db.prepare('SELECT * FROM usage_states ORDER BY snapshot_id').all(),
+    firstWorkloads: store.db.prepare('SELECT * FROM first_workloads ORDER BY cluster, namespace, request_id').all(),
+    teams: store.db.prepare('SELECT * FROM team_first_requests ORDER BY team').all(),
   });
   const fromTriggers = rows(written);
-  assert.ok(fromTriggers.durations.length > 200 && fromTriggers.states.length > 200);
+  assert.ok(fromTriggers.durations.length > 200 && fromTriggers.states.length > 200 && fromTriggers.firstWorkloads.length > 50);
   assert.deepEqual(rows(backfilled), fromTriggers);
 });
