@@ -16,27 +16,36 @@ CREATE TABLE metric_durations (
 -- A window's durations of a kind, from the index alone.
 CREATE INDEX metric_durations_kind_at ON metric_durations (kind, at, ms);
 
-CREATE TRIGGER events_metric_durations AFTER INSERT ON events
-WHEN NEW.request_id IS NOT NULL AND NEW.type IN ('namespace_ready', 'request_approved', 'request_denied', 'request_submitted')
+-- One trigger per kind of event, each firing only for its own.
+CREATE TRIGGER events_ready_duration AFTER INSERT ON events
+WHEN NEW.type = 'namespace_ready' AND NEW.request_id IS NOT NULL
 BEGIN
   INSERT INTO metric_durations (kind, at, ms)
   SELECT 'ready', NEW.at, ROUND((julianday(NEW.at) - julianday(s.at)) * 86400000.0)
   FROM events s
-  WHERE NEW.type = 'namespace_ready' AND s.request_id = NEW.request_id AND s.type = 'request_submitted';
+  WHERE s.request_id = NEW.request_id AND s.type = 'request_submitted';
+END;
 
+CREATE TRIGGER events_approval_wait AFTER INSERT ON events
+WHEN NEW.type IN ('request_approved', 'request_denied') AND NEW.request_id IS NOT NULL
+  AND NOT coalesce(json_extract(NEW.data, '$.auto'), 0)
+BEGIN
   INSERT INTO metric_durations (kind, at, ms)
   SELECT 'approval_wait', NEW.at, ROUND((julianday(NEW.at) - julianday(s.at)) * 86400000.0)
   FROM events s
-  WHERE NEW.type IN ('request_approved', 'request_denied') AND NOT coalesce(json_extract(NEW.data, '$.auto'), 0)
-    AND s.request_id = NEW.request_id AND s.type = 'request_submitted';
+  WHERE s.request_id = NEW.request_id AND s.type = 'request_submitted';
+END;
 
-  -- A submission written after its request's later events (the workflows never do, an imported
-  -- log may): the pairs it completes.
+-- A submission written after its request's later events (the workflows never do, an imported
+-- log may): the pairs it completes.
+CREATE TRIGGER events_late_submission AFTER INSERT ON events
+WHEN NEW.type = 'request_submitted' AND NEW.request_id IS NOT NULL
+BEGIN
   INSERT INTO metric_durations (kind, at, ms)
   SELECT CASE r.type WHEN 'namespace_ready' THEN 'ready' ELSE 'approval_wait' END, r.at,
          ROUND((julianday(r.at) - julianday(NEW.at)) * 86400000.0)
   FROM events r
-  WHERE NEW.type = 'request_submitted' AND r.request_id = NEW.request_id
+  WHERE r.request_id = NEW.request_id
     AND (r.type = 'namespace_ready'
          OR (r.type IN ('request_approved', 'request_denied') AND NOT coalesce(json_extract(r.data, '$.auto'), 0)));
 END;
