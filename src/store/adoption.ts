@@ -327,7 +327,7 @@ export class AdoptionStore {
    * snapshots before.
    */
   presentAt(at: Date): NamespaceState[] {
-    // In (cluster, namespace) order, as the states of every namespace are read elsewhere.
+    // By cluster, then namespace, in SQLite's BINARY order (as the snapshots are indexed).
     return this.stmts.presentAt
       .all({ before: at.toISOString() })
       .sort((a, b) => compareText(a.cluster, b.cluster) || compareText(a.namespace, b.namespace))

@@ -170,9 +170,6 @@ export class Store {
     const db = new Database(path, { timeout: 5000 });
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
-    // Inserts into events and usage_snapshots fire triggers (db/0006_metric_rows.sql), so each
-    // opens a statement journal; in memory it costs a fraction of a temporary file.
-    db.pragma('temp_store = MEMORY');
     migrate(db);
     return new Store(db);
   }
