@@ -234,8 +234,9 @@ export class AdoptionStore {
          GROUP BY team`,
       ),
       idleCount: db.prepare<Window, { n: number }>(`SELECT COUNT(*) AS n FROM (${IDLE})`),
-      idleOldest: db.prepare<Window & { limit: number }, StateRow>(
-        `SELECT cluster, namespace, team, request_id, 1 AS present, 0 AS running_pods, at FROM (${IDLE})
+      idleOldest: db.prepare<Window & { limit: number }, StateRow & { total: number }>(
+        `SELECT cluster, namespace, team, request_id, 1 AS present, 0 AS running_pods, at, COUNT(*) OVER () AS total
+         FROM (${IDLE})
          ORDER BY at, namespace, cluster LIMIT @limit`,
       ),
       latestStates: db.prepare<{ before: string }, StateRow>(STATE_BEFORE),
@@ -369,12 +370,14 @@ export class AdoptionStore {
   }
 
   /**
-   * The namespaces idle through the window (as idleCount counts them) that have been idle
-   * longest: oldest state first, then by name (namespace names are DNS labels, whose code-unit
-   * order is their alphabetical order), at most `limit`.
+   * The namespaces idle through the window (as idleCount counts them), how many, and the ones
+   * idle longest: oldest state first, then by name (namespace names are DNS labels, whose
+   * code-unit order is their alphabetical order), at most `limit`.
    */
-  idleOldest(from: Date, to: Date, limit: number): NamespaceState[] {
-    return this.stmts.idleOldest.all({ ...window(from, to), limit }).map(toState);
+  idleNamespaces(from: Date, to: Date, limit: number): { total: number; oldest: NamespaceState[] } {
+    if (limit <= 0) return { total: this.idleCount(from, to), oldest: [] };
+    const rows = this.stmts.idleOldest.all({ ...window(from, to), limit });
+    return { total: rows[0]?.total ?? 0, oldest: rows.map(toState) };
   }
 
   /** Every namespace's latest snapshot before `before`. */

@@ -190,10 +190,12 @@ export function adoptionReport(
   // Each week's times to ready, read once for the trend and the two compared weeks.
   const readyByWeek = new Map(weeks.map((w) => [w.monday, store.readyMs(w.start, w.end)]));
   const readyIn = (w: Week) => readyByWeek.get(w.monday) ?? store.readyMs(w.start, w.end);
-  const current = weekMetrics(store, readyIn(week), settings, week);
-  const previous = weekMetrics(store, readyIn(before), settings, before);
+  const idleFrom = (w: Week) => new Date(w.end.getTime() - settings.idleDays * DAY_MS);
+  // The current week's idle namespaces, counted and listed in one pass.
+  const idle = store.idleNamespaces(idleFrom(week), week.end, options.idleLimit ?? 10);
+  const current = weekMetrics(store, readyIn(week), idle.total, settings, week);
+  const previous = weekMetrics(store, readyIn(before), store.idleCount(idleFrom(before), before.end), settings, before);
   const changes = compare(current, previous);
-  const idleFrom = new Date(week.end.getTime() - settings.idleDays * DAY_MS);
   const quiet =
     current.requests === 0 &&
     current.approved + current.denied === 0 &&
@@ -209,13 +211,13 @@ export function adoptionReport(
       const inWeek = readyIn(w);
       return { week: w, requests: store.countRequests(w.start, w.end), namespacesReady: inWeek.length, medianTimeToReadyMs: distribution(inWeek).median };
     }),
-    idle: { total: current.idleNamespaces, namespaces: describeIdle(store, store.idleOldest(idleFrom, week.end, options.idleLimit ?? 10), week.end) },
+    idle: { total: idle.total, namespaces: describeIdle(store, idle.oldest, week.end) },
     quiet,
   };
 }
 
 /** Every metric of one week (`week.start <= t < week.end`, local Monday to Monday). */
-function weekMetrics(store: AdoptionStore, readyMs: readonly number[], settings: MetricsSettings, week: Week): WeekMetrics {
+function weekMetrics(store: AdoptionStore, readyMs: readonly number[], idleNamespaces: number, settings: MetricsSettings, week: Week): WeekMetrics {
   const { start, end } = week;
   const counts = store.eventCounts(start, end);
   const decisions = counts.approved + counts.denied;
@@ -227,7 +229,6 @@ function weekMetrics(store: AdoptionStore, readyMs: readonly number[], settings:
   for (const { team } of active) if (team && configTeams.has(team)) activeTeams.add(team);
   for (const team of store.teamsWithRequests(start, end)) if (configTeams.has(team)) activeTeams.add(team);
 
-  const idleFrom = new Date(end.getTime() - settings.idleDays * DAY_MS);
   return {
     week,
     requests: counts.requests,
@@ -240,7 +241,7 @@ function weekMetrics(store: AdoptionStore, readyMs: readonly number[], settings:
     approvalWait: distribution(store.approvalWaitMs(start, end)),
     timeToFirstWorkload: distribution(store.firstWorkloadMs(start, end)),
     activeNamespaces: active.reduce((n, a) => n + a.namespaces, 0),
-    idleNamespaces: store.idleCount(idleFrom, end),
+    idleNamespaces,
     activeTeams: [...activeTeams].sort(),
     teamsInConfig: configTeams.size,
     adoption: configTeams.size > 0 ? activeTeams.size / configTeams.size : undefined,
