@@ -36,11 +36,6 @@ export interface EventCounts {
   runsFailed: number;
 }
 
-export interface TimedDuration {
-  at: string;
-  ms: number;
-}
-
 export interface NewTeam {
   team: string;
   firstRequestAt: string;
@@ -111,6 +106,32 @@ const toJobRun = (r: JobRunRow): JobRun => ({
 const STATE_BEFORE = `SELECT cluster, namespace, team, request_id, present, running_pods, MAX(at) AS at
   FROM usage_snapshots WHERE at < @before GROUP BY cluster, namespace`;
 
+interface Window {
+  from: string;
+  to: string;
+}
+
+// The namespaces present without running pods through a window [@from, @to): the states without
+// pods open at its start (see presentAt) that no snapshot in the window ends, by pods, deletion or
+// another request id. A state whose next snapshot comes after the window (or none yet) lasts
+// through it; only the others are looked up in usage_snapshots_namespace.
+const IDLE = `
+  SELECT cluster, namespace, team, request_id, at FROM usage_states
+  WHERE next_at IS NULL AND at < @from AND running_pods = 0
+  UNION ALL
+  SELECT cluster, namespace, team, request_id, at FROM usage_states
+  WHERE next_at >= @to AND at < @from AND running_pods = 0
+  UNION ALL
+  SELECT s.cluster, s.namespace, s.team, s.request_id, s.at FROM usage_states s
+  WHERE s.next_at >= @from AND s.next_at < @to AND s.at < @from AND s.running_pods = 0
+    AND NOT EXISTS (
+      SELECT 1 FROM usage_snapshots u
+      WHERE u.cluster = s.cluster AND u.namespace = s.namespace AND u.at >= @from AND u.at < @to
+        AND (u.running_pods > 0 OR u.present = 0 OR u.request_id IS NOT s.request_id))`;
+
+/** SQLite's BINARY collation: code unit order, as `<` compares strings. */
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 const MS_BETWEEN = (later: string, earlier: string) => `ROUND((julianday(${later}) - julianday(${earlier})) * 86400000.0)`;
 
 export class AdoptionStore {
@@ -120,7 +141,9 @@ export class AdoptionStore {
     this.stmts = {
       eventCounts: db.prepare<{ from: string; to: string }, { type: string; n: number; auto: number }>(
         `SELECT type, COUNT(*) AS n,
-                SUM(CASE WHEN type = 'request_approved' AND json_extract(data, '$.auto') THEN 1 ELSE 0 END) AS auto
+                -- Policy approvals from their own partial index (events_auto_approved), not each one's data.
+                (SELECT COUNT(*) FROM events a INDEXED BY events_auto_approved
+                 WHERE a.type = 'request_approved' AND json_extract(a.data, '$.auto') AND a.at >= @from AND a.at < @to) AS auto
          FROM events
          WHERE type IN ('request_submitted', 'request_approved', 'request_denied', 'namespace_ready', 'run_failed')
            AND at >= @from AND at < @to
@@ -129,34 +152,45 @@ export class AdoptionStore {
       countRequests: db.prepare<{ from: string; to: string }, { n: number }>(
         `SELECT COUNT(*) AS n FROM events WHERE type = 'request_submitted' AND at >= @from AND at < @to`,
       ),
-      readyDurations: db.prepare<{ from: string; to: string }, { at: string; ms: number }>(
-        `SELECT r.at AS at, ${MS_BETWEEN('r.at', 's.at')} AS ms
-         FROM events r JOIN events s ON s.request_id = r.request_id AND s.type = 'request_submitted'
-         WHERE r.type = 'namespace_ready' AND r.at >= @from AND r.at < @to`,
-      ),
-      approvalWaits: db.prepare<{ from: string; to: string }, { at: string; ms: number }>(
-        `SELECT d.at AS at, ${MS_BETWEEN('d.at', 's.at')} AS ms
-         FROM events d JOIN events s ON s.request_id = d.request_id AND s.type = 'request_submitted'
-         WHERE d.type IN ('request_approved', 'request_denied') AND d.at >= @from AND d.at < @to
-           AND NOT coalesce(json_extract(d.data, '$.auto'), 0)`,
-      ),
-      teamsWithRequests: db.prepare<{ from: string; to: string }, { team: string }>(
-        `SELECT DISTINCT team FROM events
-         WHERE type = 'request_submitted' AND at >= @from AND at < @to AND team IS NOT NULL`,
-      ),
+      // Durations are written with their events (db/0006_metric_rows.sql): a window of them is one
+      // range of an index, however long the history.
+      readyMs: db
+        .prepare<Window, number>(`SELECT ms FROM metric_durations WHERE kind = 'ready' AND at >= @from AND at < @to`)
+        .pluck(),
+      approvalWaitMs: db
+        .prepare<Window, number>(`SELECT ms FROM metric_durations WHERE kind = 'approval_wait' AND at >= @from AND at < @to`)
+        .pluck(),
+      teamsWithRequests: db
+        .prepare<Window, string>(
+          `SELECT DISTINCT team FROM events
+           WHERE type = 'request_submitted' AND at >= @from AND at < @to AND team IS NOT NULL`,
+        )
+        .pluck(),
       newTeams: db.prepare<{ from: string; to: string }, { team: string; first_request: string; first_ready: string | null }>(
-        `SELECT e.team AS team, MIN(e.at) AS first_request,
-                (SELECT MIN(r.at) FROM events r WHERE r.type = 'namespace_ready' AND r.team = e.team AND r.at >= @from) AS first_ready
-         FROM events e
-         WHERE e.type = 'request_submitted' AND e.at >= @from AND e.at < @to AND e.team IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM events p WHERE p.type = 'request_submitted' AND p.team = e.team AND p.at < @from)
-         GROUP BY e.team
-         ORDER BY first_request`,
+        `SELECT f.team AS team, f.at AS first_request,
+                (SELECT MIN(r.at) FROM events r WHERE r.type = 'namespace_ready' AND r.team = f.team AND r.at >= @from) AS first_ready
+         FROM team_first_requests f
+         WHERE f.at >= @from AND f.at < @to
+         ORDER BY f.at, f.team`,
       ),
       requester: db.prepare<[number], { actor: string | null }>(
         `SELECT actor FROM events WHERE request_id = ? AND type = 'request_submitted' LIMIT 1`,
       ),
-      presentAt: db.prepare<{ before: string }, StateRow>(`SELECT * FROM (${STATE_BEFORE}) WHERE present = 1`),
+      // Ranges of usage_states_running and usage_states_stopped; sorted by the caller, since an
+      // ORDER BY here makes SQLite walk the whole table in namespace order instead.
+      presentAt: db.prepare<{ before: string }, StateRow>(
+        [
+          'next_at >= @before AND running_pods > 0',
+          'next_at IS NULL AND running_pods > 0',
+          'next_at >= @before AND running_pods = 0',
+          'next_at IS NULL AND running_pods = 0',
+        ]
+          .map(
+            (open) => `SELECT cluster, namespace, team, request_id, 1 AS present, running_pods, at
+                       FROM usage_states WHERE ${open} AND at < @before`,
+          )
+          .join(' UNION ALL '),
+      ),
       snapshotsBetween: db.prepare<{ from: string; to: string }, StateRow>(
         `SELECT cluster, namespace, team, request_id, present, running_pods, at
          FROM usage_snapshots WHERE at >= @from AND at < @to ORDER BY at, id`,
@@ -171,17 +205,39 @@ export class AdoptionStore {
          WHERE cluster = @cluster AND namespace = @namespace AND request_id IS @requestId AND present = 1 AND at < @before
          ORDER BY at LIMIT 1`,
       ),
-      firstWorkloads: db.prepare<{ from: string; to: string }, { at: string; ms: number }>(
-        // CROSS JOIN keeps the week's snapshots as the outer loop (SQLite would rather scan every
-        // namespace_ready event); the ready event is then one seek in events_request_type.
-        `SELECT u.at AS at, ${MS_BETWEEN('u.at', 'r.at')} AS ms
-         FROM usage_snapshots u
-         CROSS JOIN events r ON r.request_id = u.request_id AND r.type = 'namespace_ready'
-         WHERE u.at >= @from AND u.at < @to AND u.running_pods > 0
-           AND NOT EXISTS (
-             SELECT 1 FROM usage_snapshots p
-             WHERE p.cluster = u.cluster AND p.namespace = u.namespace AND p.request_id IS u.request_id
-               AND p.running_pods > 0 AND p.at < u.at)`,
+      firstWorkloadMs: db
+        .prepare<Window, number>(
+          // CROSS JOIN keeps the week's first workloads as the outer loop; the ready event is then
+          // one seek in events_request_type.
+          `SELECT ${MS_BETWEEN('f.at', 'r.at')} AS ms
+           FROM first_workloads f
+           CROSS JOIN events r ON r.request_id = f.request_id AND r.type = 'namespace_ready'
+           WHERE f.at >= @from AND f.at < @to`,
+        )
+        .pluck(),
+      // The namespaces that ran pods at some moment of the window, by team: each namespace's
+      // latest state with pods begun before the window's end, if it had not ended before the
+      // window's start. A state that lasts past the window's end is its namespace's latest; one
+      // that ended inside the window is unless a later one with pods follows.
+      activeByTeam: db.prepare<Window, { team: string | null; n: number }>(
+        `SELECT team, COUNT(*) AS n FROM (
+           SELECT team FROM usage_states WHERE next_at IS NULL AND at < @to AND running_pods > 0
+           UNION ALL
+           SELECT team FROM usage_states WHERE next_at >= @to AND at < @to AND running_pods > 0
+           UNION ALL
+           SELECT s.team FROM usage_states s
+           WHERE s.next_at >= @from AND s.next_at < @to AND s.at < @to AND s.running_pods > 0
+             AND NOT EXISTS (
+               SELECT 1 FROM usage_states l
+               WHERE l.cluster = s.cluster AND l.namespace = s.namespace AND l.at >= s.at AND l.at < @to AND l.running_pods > 0
+                 AND (l.at > s.at OR l.snapshot_id > s.snapshot_id)))
+         GROUP BY team`,
+      ),
+      idleCount: db.prepare<Window, { n: number }>(`SELECT COUNT(*) AS n FROM (${IDLE})`),
+      idleOldest: db.prepare<Window & { limit: number }, StateRow & { total: number }>(
+        `SELECT cluster, namespace, team, request_id, 1 AS present, 0 AS running_pods, at, COUNT(*) OVER () AS total
+         FROM (${IDLE})
+         ORDER BY at, namespace, cluster LIMIT @limit`,
       ),
       latestStates: db.prepare<{ before: string }, StateRow>(STATE_BEFORE),
       readyWithoutSnapshot: db.prepare<{ from: string; to: string }, { request_id: number; team: string | null; cluster: string | null; namespace: string | null; at: string }>(
@@ -237,18 +293,18 @@ export class AdoptionStore {
     return this.stmts.countRequests.get(window(from, to))?.n ?? 0;
   }
 
-  /** Request submitted → namespace ready, for namespaces that became ready in the window. */
-  readyDurations(from: Date, to: Date): TimedDuration[] {
-    return this.stmts.readyDurations.all(window(from, to));
+  /** Request submitted → namespace ready, ms, for namespaces that became ready in the window. */
+  readyMs(from: Date, to: Date): number[] {
+    return this.stmts.readyMs.all(window(from, to));
   }
 
-  /** Request submitted → a person's decision, for decisions in the window (auto-approvals excluded). */
-  approvalWaits(from: Date, to: Date): TimedDuration[] {
-    return this.stmts.approvalWaits.all(window(from, to));
+  /** Request submitted → a person's decision, ms, for decisions in the window (auto-approvals excluded). */
+  approvalWaitMs(from: Date, to: Date): number[] {
+    return this.stmts.approvalWaitMs.all(window(from, to));
   }
 
   teamsWithRequests(from: Date, to: Date): string[] {
-    return this.stmts.teamsWithRequests.all(window(from, to)).map((r) => r.team);
+    return this.stmts.teamsWithRequests.all(window(from, to));
   }
 
   /** Teams whose first request ever was in the window, with their first ready namespace (any time after). */
@@ -266,9 +322,17 @@ export class AdoptionStore {
 
   // ------------------------------------------------------------------ usage
 
-  /** The namespaces present at `at`: each one's latest snapshot before it, if that says present. */
+  /**
+   * The namespaces present at `at`: each one's latest snapshot before it, if that says present.
+   * Read from the states open at `at` (usage_states), so it costs the namespaces there, not the
+   * snapshots before.
+   */
   presentAt(at: Date): NamespaceState[] {
-    return this.stmts.presentAt.all({ before: at.toISOString() }).map(toState);
+    // By cluster, then namespace, in SQLite's BINARY order (as the snapshots are indexed).
+    return this.stmts.presentAt
+      .all({ before: at.toISOString() })
+      .sort((a, b) => compareText(a.cluster, b.cluster) || compareText(a.namespace, b.namespace))
+      .map(toState);
   }
 
   /** Snapshot rows written in the window, oldest first. */
@@ -286,9 +350,34 @@ export class AdoptionStore {
     return this.stmts.firstSeen.get({ ...key(state), before: before.toISOString() })?.at;
   }
 
-  /** Namespace ready → first running pods seen, for first workloads seen in the window. */
-  firstWorkloads(from: Date, to: Date): TimedDuration[] {
-    return this.stmts.firstWorkloads.all(window(from, to));
+  /** Namespace ready → first running pods seen, ms, for first workloads seen in the window. */
+  firstWorkloadMs(from: Date, to: Date): number[] {
+    return this.stmts.firstWorkloadMs.all(window(from, to));
+  }
+
+  /**
+   * Namespaces with running pods at some moment of the window: running at its start (each one's
+   * latest snapshot before it) or in a snapshot inside it. Counted per team, each namespace under
+   * the team of its latest such snapshot.
+   */
+  activeByTeam(from: Date, to: Date): { team: string | undefined; namespaces: number }[] {
+    return this.stmts.activeByTeam.all(window(from, to)).map((r) => ({ team: r.team ?? undefined, namespaces: r.n }));
+  }
+
+  /** How many namespaces were present through the whole window (same incarnation) without a running pod. */
+  idleCount(from: Date, to: Date): number {
+    return this.stmts.idleCount.get(window(from, to))?.n ?? 0;
+  }
+
+  /**
+   * The namespaces idle through the window (as idleCount counts them), how many, and the ones
+   * idle longest: oldest state first, then by name (namespace names are DNS labels, whose
+   * code-unit order is their alphabetical order), at most `limit`.
+   */
+  idleNamespaces(from: Date, to: Date, limit: number): { total: number; oldest: NamespaceState[] } {
+    if (limit <= 0) return { total: this.idleCount(from, to), oldest: [] };
+    const rows = this.stmts.idleOldest.all({ ...window(from, to), limit });
+    return { total: rows[0]?.total ?? 0, oldest: rows.map(toState) };
   }
 
   /** Every namespace's latest snapshot before `before`. */
@@ -378,7 +467,7 @@ export class AdoptionStore {
   }
 }
 
-function window(from: Date, to: Date): { from: string; to: string } {
+function window(from: Date, to: Date): Window {
   return { from: from.toISOString(), to: to.toISOString() };
 }
 

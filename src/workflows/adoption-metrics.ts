@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.ts';
-import type { AdoptionStore, NamespaceState, TimedDuration } from '../store/adoption.ts';
+import type { AdoptionStore, NamespaceState } from '../store/adoption.ts';
 import { lastCompleteWeek, shiftWeek, type Week } from './calendar.ts';
 
 /**
@@ -173,7 +173,9 @@ export function metricsSettings(config: Deps['config']): MetricsSettings {
 
 /**
  * The report behind the digest and `/platform stats`: the last complete week before `now` (or the
- * given week), the week before it, their changes, the 8-week trend and the idle namespaces.
+ * given week), the week before it, their changes, the 8-week trend and the idle namespaces. Every
+ * figure is read for its own window (ranges of indexes, and rows the store writes as events and
+ * snapshots come in), so its cost follows the weeks shown, not the length of the history.
  */
 export function adoptionReport(
   deps: Pick<Deps, 'store' | 'config'>,
@@ -184,13 +186,16 @@ export function adoptionReport(
   const store = deps.store.adoption;
   const week = options.week ?? lastCompleteWeek(now, settings.timeZone);
   const before = shiftWeek(week, -1, settings.timeZone);
-  const usage = new UsageView(store, new Date(before.end.getTime() - Math.max(settings.activeDays, settings.idleDays) * DAY_MS), week.end);
   const weeks = Array.from({ length: TREND_WEEKS }, (_, i) => shiftWeek(week, i - (TREND_WEEKS - 1), settings.timeZone));
-  const ready = store.readyDurations(weeks[0]?.start ?? before.start, week.end);
-  const current = weekMetrics(store, usage, ready, settings, week);
-  const previous = weekMetrics(store, usage, ready, settings, before);
+  // Each week's times to ready, read once for the trend and the two compared weeks.
+  const readyByWeek = new Map(weeks.map((w) => [w.monday, store.readyMs(w.start, w.end)]));
+  const readyIn = (w: Week) => readyByWeek.get(w.monday) ?? store.readyMs(w.start, w.end);
+  const idleFrom = (w: Week) => new Date(w.end.getTime() - settings.idleDays * DAY_MS);
+  // The current week's idle namespaces, counted and listed in one pass.
+  const idle = store.idleNamespaces(idleFrom(week), week.end, options.idleLimit ?? 10);
+  const current = weekMetrics(store, readyIn(week), idle.total, settings, week);
+  const previous = weekMetrics(store, readyIn(before), store.idleCount(idleFrom(before), before.end), settings, before);
   const changes = compare(current, previous);
-  const idleStates = usage.idle(new Date(week.end.getTime() - settings.idleDays * DAY_MS), week.end);
   const quiet =
     current.requests === 0 &&
     current.approved + current.denied === 0 &&
@@ -203,97 +208,27 @@ export function adoptionReport(
     changes,
     regressions: METRICS.map((m) => changes[m.key]).filter((c) => c.regression),
     trend: weeks.map((w) => {
-      const inWeek = durationsIn(ready, w);
+      const inWeek = readyIn(w);
       return { week: w, requests: store.countRequests(w.start, w.end), namespacesReady: inWeek.length, medianTimeToReadyMs: distribution(inWeek).median };
     }),
-    idle: { total: idleStates.length, namespaces: describeIdle(store, idleStates, week.end, options.idleLimit ?? 10) },
+    idle: { total: idle.total, namespaces: describeIdle(store, idle.oldest, week.end) },
     quiet,
   };
 }
 
-const stateKey = (s: Pick<NamespaceState, 'cluster' | 'namespace'>) => `${s.cluster}/${s.namespace}`;
-
-/**
- * Usage as the snapshots tell it, for windows ending by `to`: which namespaces were present at a
- * cut-off (each one's latest snapshot before it) and the rows written since `from`. A snapshot's
- * state holds until the namespace's next snapshot.
- */
-class UsageView {
-  private readonly present = new Map<number, NamespaceState[]>();
-  private readonly rows: NamespaceState[];
-  private readonly initial: NamespaceState[];
-
-  constructor(
-    store: AdoptionStore,
-    private readonly from: Date,
-    to: Date,
-  ) {
-    // One pass over the snapshots for the earliest cut-off; later ones roll forward from it.
-    this.initial = store.presentAt(from);
-    this.rows = store.snapshotsBetween(from, to);
-  }
-
-  presentAt(at: Date): NamespaceState[] {
-    let states = this.present.get(at.getTime());
-    if (!states) {
-      const byKey = new Map(this.initial.map((s) => [stateKey(s), s]));
-      for (const r of this.rowsIn(this.from, at)) {
-        if (r.present) byKey.set(stateKey(r), r);
-        else byKey.delete(stateKey(r));
-      }
-      states = [...byKey.values()];
-      this.present.set(at.getTime(), states);
-    }
-    return states;
-  }
-
-  private rowsIn(from: Date, to: Date): NamespaceState[] {
-    if (from < this.from) throw new Error('usage window starts before the rows loaded');
-    const a = from.toISOString();
-    const b = to.toISOString();
-    return this.rows.filter((r) => r.at >= a && r.at < b);
-  }
-
-  /** Namespaces that had running pods at some moment of the window, with their team. */
-  active(from: Date, to: Date): Map<string, string | undefined> {
-    const active = new Map<string, string | undefined>();
-    for (const s of this.presentAt(from)) if (s.runningPods > 0) active.set(stateKey(s), s.team);
-    for (const r of this.rowsIn(from, to)) if (r.present && r.runningPods > 0) active.set(stateKey(r), r.team);
-    return active;
-  }
-
-  /** Namespaces present through the whole window (the same incarnation) without a running pod. */
-  idle(from: Date, to: Date): NamespaceState[] {
-    const candidates = new Map<string, NamespaceState>();
-    for (const s of this.presentAt(from)) if (s.runningPods === 0) candidates.set(stateKey(s), s);
-    for (const r of this.rowsIn(from, to)) {
-      const s = candidates.get(stateKey(r));
-      if (s && (r.runningPods > 0 || !r.present || r.requestId !== s.requestId)) candidates.delete(stateKey(r));
-    }
-    return [...candidates.values()];
-  }
-}
-
 /** Every metric of one week (`week.start <= t < week.end`, local Monday to Monday). */
-function durationsIn(durations: readonly TimedDuration[], week: Week): number[] {
-  const from = week.start.toISOString();
-  const to = week.end.toISOString();
-  return durations.filter((d) => d.at >= from && d.at < to).map((d) => d.ms);
-}
-
-function weekMetrics(store: AdoptionStore, usage: UsageView, ready: readonly TimedDuration[], settings: MetricsSettings, week: Week): WeekMetrics {
+function weekMetrics(store: AdoptionStore, readyMs: readonly number[], idleNamespaces: number, settings: MetricsSettings, week: Week): WeekMetrics {
   const { start, end } = week;
   const counts = store.eventCounts(start, end);
   const decisions = counts.approved + counts.denied;
   const runsEnded = counts.ready + counts.runsFailed;
 
-  const active = usage.active(new Date(end.getTime() - settings.activeDays * DAY_MS), end);
+  const active = store.activeByTeam(new Date(end.getTime() - settings.activeDays * DAY_MS), end);
   const configTeams = new Set(settings.teams);
   const activeTeams = new Set<string>();
-  for (const team of active.values()) if (team && configTeams.has(team)) activeTeams.add(team);
+  for (const { team } of active) if (team && configTeams.has(team)) activeTeams.add(team);
   for (const team of store.teamsWithRequests(start, end)) if (configTeams.has(team)) activeTeams.add(team);
 
-  const idleFrom = new Date(end.getTime() - settings.idleDays * DAY_MS);
   return {
     week,
     requests: counts.requests,
@@ -302,11 +237,11 @@ function weekMetrics(store: AdoptionStore, usage: UsageView, ready: readonly Tim
     denied: counts.denied,
     selfServeShare: decisions > 0 ? counts.autoApproved / decisions : undefined,
     namespacesReady: counts.ready,
-    timeToReady: distribution(durationsIn(ready, week)),
-    approvalWait: distribution(store.approvalWaits(start, end).map((d) => d.ms)),
-    timeToFirstWorkload: distribution(store.firstWorkloads(start, end).map((d) => d.ms)),
-    activeNamespaces: active.size,
-    idleNamespaces: usage.idle(idleFrom, end).length,
+    timeToReady: distribution(readyMs),
+    approvalWait: distribution(store.approvalWaitMs(start, end)),
+    timeToFirstWorkload: distribution(store.firstWorkloadMs(start, end)),
+    activeNamespaces: active.reduce((n, a) => n + a.namespaces, 0),
+    idleNamespaces,
     activeTeams: [...activeTeams].sort(),
     teamsInConfig: configTeams.size,
     adoption: configTeams.size > 0 ? activeTeams.size / configTeams.size : undefined,
@@ -321,30 +256,31 @@ function weekMetrics(store: AdoptionStore, usage: UsageView, ready: readonly Tim
   };
 }
 
-function describeIdle(store: AdoptionStore, states: NamespaceState[], end: Date, limit: number): IdleNamespace[] {
-  // A namespace's latest snapshot before the idle window is when it stopped running pods, or
-  // when it appeared if it never ran any: that is how long it has been idle.
-  return [...states]
-    .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.namespace.localeCompare(b.namespace)))
-    .slice(0, limit)
-    .map((s) => ({
-      cluster: s.cluster,
-      namespace: s.namespace,
-      team: s.team,
-      requestId: s.requestId,
-      owner: s.requestId === undefined ? undefined : store.requester(s.requestId),
-      idleSince: s.at,
-      neverRan: store.lastRunning(s, end) === undefined,
-    }));
+/**
+ * The listed idle namespaces, longest idle first (as the store orders them). A namespace's latest
+ * snapshot before the idle window is when it stopped running pods, or when it appeared if it
+ * never ran any: that is how long it has been idle.
+ */
+function describeIdle(store: AdoptionStore, states: readonly NamespaceState[], end: Date): IdleNamespace[] {
+  return states.map((s) => ({
+    cluster: s.cluster,
+    namespace: s.namespace,
+    team: s.team,
+    requestId: s.requestId,
+    owner: s.requestId === undefined ? undefined : store.requester(s.requestId),
+    idleSince: s.at,
+    neverRan: store.lastRunning(s, end) === undefined,
+  }));
 }
 
 /** Median and p90 by linear interpolation between the closest ranks (numpy's default, Excel's PERCENTILE.INC). */
 export function distribution(values: readonly number[]): Distribution {
-  const sorted = [...values].sort((a, b) => a - b);
+  // A typed array sorts numbers natively, several times faster than a compare function.
+  const sorted = Float64Array.from(values).sort();
   return { count: sorted.length, median: percentile(sorted, 0.5), p90: percentile(sorted, 0.9) };
 }
 
-export function percentile(sorted: readonly number[], p: number): number | undefined {
+export function percentile(sorted: ArrayLike<number>, p: number): number | undefined {
   if (sorted.length === 0) return undefined;
   const rank = (sorted.length - 1) * p;
   const low = Math.floor(rank);
