@@ -3,6 +3,7 @@ import { requestRef, type RequestInput } from '../domain.ts';
 import type { Deps } from '../deps.ts';
 import { errorMessage } from '../errors.ts';
 import { BLOCK, LIMITS } from '../slack/ids.ts';
+import { DAY_MS } from './calendar.ts';
 
 /** What the request form holds, before validation. */
 export interface RequestFields {
@@ -22,7 +23,6 @@ export type Checked = { ok: true; input: Omit<RequestInput, 'requester'>; derive
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const ALWAYS_RESERVED = ['default'];
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Why a namespace name is not acceptable, or undefined when it is. Names in
