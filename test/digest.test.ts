@@ -70,7 +70,7 @@ function crc32(buf: Buffer): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-/** Every text a reader sees in the blocks, and the limits Slack enforces on them (REFERENCE §1.6). */
+/** Every text a reader sees in the blocks, and the limits Slack enforces on them (https://docs.slack.dev/reference/block-kit/blocks). */
 /** Runs the digest job and returns the digest as people read it, checked against Slack's limits. */
 async function postedDigest(h: Harness): Promise<string> {
   const outcome = await h.slipway.scheduler.run('digest', 'manual');

@@ -4,8 +4,9 @@ import { ACTION, BLOCK, SURVEY } from '../src/slack/ids.ts';
 import type { EmulatedMessage } from './emulators/slack-api.ts';
 import { APPROVALS, DEV_CHANNEL, PEOPLE, PLATFORM, startHarness, type Harness } from './support/harness.ts';
 
-// Opening a modal races the trigger id's 3 s (REFERENCE 1.4): Slipway tries again only while that
-// window lasts, and otherwise tells the person in the channel, so no command goes unanswered.
+// Opening a modal races the trigger id's 3 s (https://api.slack.com/docs/triggers): Slipway tries
+// again only while that window lasts, and otherwise tells the person in the channel, so no command
+// goes unanswered.
 
 const opened = (h: Awaited<ReturnType<typeof startHarness>>) => h.slack.callsTo('views.open').filter((c) => c.ok);
 

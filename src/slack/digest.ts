@@ -8,7 +8,7 @@ import type { SlackMessage } from './usage.ts';
  * attention first, then the key numbers with their week-over-week change, the 8-week trend, new
  * teams and idle namespaces. Lists are capped, every text is cut to Slack's limits, and the
  * whole message stays well under the ~12k characters Slack accepts in one message's blocks
- * (REFERENCE §1.6), whatever the data.
+ * (beyond that it answers `msg_blocks_too_long`, an undocumented limit), whatever the data.
  */
 
 export interface DigestOptions {

@@ -115,7 +115,7 @@ export function alreadyDone(item: FeedbackItem): SlackMessage {
 }
 
 /** `/platform feedback`: the text, and whether to post it without the name. */
-export function feedbackModal(input: { text: string; privateMetadata: string; channelName: string; askName: boolean }): ModalView {
+export function feedbackModal(input: { text: string; channelName: string; askName: boolean }): ModalView {
   const option = { text: plain('Post it without my name'), value: 'anonymous' };
   const nameBlock: KnownBlock = {
     type: 'input',
@@ -127,7 +127,6 @@ export function feedbackModal(input: { text: string; privateMetadata: string; ch
   return {
     type: 'modal',
     callback_id: SURVEY.feedbackModal,
-    private_metadata: input.privateMetadata,
     title: plain('Feedback'),
     submit: plain('Send'),
     close: plain('Cancel'),

@@ -166,11 +166,6 @@ export class AdoptionStore {
          WHERE cluster = @cluster AND namespace = @namespace AND request_id IS @requestId AND running_pods > 0 AND at < @before
          ORDER BY at DESC LIMIT 1`,
       ),
-      firstSeen: db.prepare<{ cluster: string; namespace: string; requestId: number | null; before: string }, { at: string }>(
-        `SELECT at FROM usage_snapshots
-         WHERE cluster = @cluster AND namespace = @namespace AND request_id IS @requestId AND present = 1 AND at < @before
-         ORDER BY at LIMIT 1`,
-      ),
       firstWorkloads: db.prepare<{ from: string; to: string }, { at: string; ms: number }>(
         // CROSS JOIN keeps the week's snapshots as the outer loop (SQLite would rather scan every
         // namespace_ready event); the ready event is then one seek in events_request_type.
@@ -279,11 +274,6 @@ export class AdoptionStore {
   /** When a namespace (this incarnation of it) last had running pods before `before`. */
   lastRunning(state: Pick<NamespaceState, 'cluster' | 'namespace' | 'requestId'>, before: Date): string | undefined {
     return this.stmts.lastRunningBefore.get({ ...key(state), before: before.toISOString() })?.at;
-  }
-
-  /** When a refresh first saw this incarnation of a namespace. */
-  firstSeen(state: Pick<NamespaceState, 'cluster' | 'namespace' | 'requestId'>, before: Date): string | undefined {
-    return this.stmts.firstSeen.get({ ...key(state), before: before.toISOString() })?.at;
   }
 
   /** Namespace ready → first running pods seen, for first workloads seen in the window. */
