@@ -1,14 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { ACTION, BLOCK } from '../src/slack/ids.ts';
-import { KubeApiEmulator, writeKubeconfig } from './emulators/kube-api.ts';
-import { SlackApiEmulator } from './emulators/slack-api.ts';
-import { startBotProcess, writeConfig, type BotProcess } from './support/bot-process.ts';
-import { exampleConfigDocument } from './support/config.ts';
+import { setUpBotProcesses, writeConfig, type BotProcess } from './support/bot-process.ts';
 import { APPROVALS, DEV_CHANNEL, PEOPLE, SIGNING_SECRET } from './support/harness.ts';
 import { sendBlockAction, sendSlashCommand, sendViewSubmission, valuesFor } from './support/slack-requests.ts';
 import { waitFor } from './support/wait.ts';
@@ -18,27 +13,18 @@ const waitForBot = <T>(what: string, check: () => T | undefined | false, timeout
 
 /** Emulators, a config file and a database that outlive the bot processes started on them. */
 async function setUp(t: { after(fn: () => unknown): void }, configure?: (doc: Record<string, unknown>) => void) {
-  const slack = await SlackApiEmulator.start({
-    channels: [
-      { id: APPROVALS, name: 'platform-approvals', members: ['U0BOT', PEOPLE.alice, PEOPLE.dev] },
-      { id: DEV_CHANNEL, name: 'payments-dev', members: [PEOPLE.dev] },
-    ],
-    users: [PEOPLE.dev, PEOPLE.alice].map((id) => ({ id, name: id.toLowerCase() })),
-    userGroups: [{ id: 'S0PLATFORM', handle: 'platform-team', users: [] }],
-  });
-  const kube = await KubeApiEmulator.start();
-  const bots: BotProcess[] = [];
-  t.after(async () => {
-    for (const bot of bots) if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
-    await Promise.all(bots.map((b) => b.exited));
-    await slack.close();
-    await kube.close();
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'slipway-restart-'));
-  await writeKubeconfig(kube, join(dir, 'kubeconfig.yaml'), { context: 'dev-eu' });
-  const doc = exampleConfigDocument();
-  const clusters = doc.clusters as Record<string, unknown>[];
-  clusters[0] = { ...clusters[0], path: join(dir, 'kubeconfig.yaml'), context: 'dev-eu' };
+  const { slack, kube, dir, doc, start: startBot } = await setUpBotProcesses(
+    t,
+    {
+      channels: [
+        { id: APPROVALS, name: 'platform-approvals', members: ['U0BOT', PEOPLE.alice, PEOPLE.dev] },
+        { id: DEV_CHANNEL, name: 'payments-dev', members: [PEOPLE.dev] },
+      ],
+      users: [PEOPLE.dev, PEOPLE.alice].map((id) => ({ id, name: id.toLowerCase() })),
+      userGroups: [{ id: 'S0PLATFORM', handle: 'platform-team', users: [] }],
+    },
+    'slipway-restart-',
+  );
   configure?.(doc);
   const env = {
     SLACK_BOT_TOKEN: slack.token,
@@ -47,11 +33,7 @@ async function setUp(t: { after(fn: () => unknown): void }, configure?: (doc: Re
     SLIPWAY_CONFIG: writeConfig(dir, doc),
     DATABASE_PATH: join(dir, 'data', 'slipway.db'),
   };
-  const start = async () => {
-    const bot = await startBotProcess(env);
-    bots.push(bot);
-    return bot;
-  };
+  const start = () => startBot(env);
   return { slack, kube, start, databasePath: env.DATABASE_PATH };
 }
 

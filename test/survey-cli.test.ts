@@ -11,9 +11,8 @@ import { KubeClusters } from '../src/cluster/client.ts';
 import { parseConfig } from '../src/config.ts';
 import { Store } from '../src/store/store.ts';
 import { checkSurveys } from '../src/workflows/survey-doctor.ts';
-import { KubeApiEmulator, writeKubeconfig } from './emulators/kube-api.ts';
 import { DEFAULT_BOT_SCOPES, SlackApiEmulator } from './emulators/slack-api.ts';
-import { startBotProcess, writeConfig, type BotProcess } from './support/bot-process.ts';
+import { setUpBotProcesses, writeConfig } from './support/bot-process.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './support/config.ts';
 import { readable } from './support/harness.ts';
 
@@ -124,20 +123,11 @@ test('doctor warns about a pulse channel the bot is not in, and a missing histor
 });
 
 test('the bot keeps the survey key outside the database: made at first start with a message saying where, or taken from SLIPWAY_SURVEY_KEY', async (t) => {
-  const slack = await SlackApiEmulator.start({ channels: [{ id: 'C0APPROVALS', name: 'platform-approvals', members: ['U0BOT'] }], users: [] });
-  const kube = await KubeApiEmulator.start();
-  const bots: BotProcess[] = [];
-  t.after(async () => {
-    for (const bot of bots) if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
-    await Promise.all(bots.map((b) => b.exited));
-    await slack.close();
-    await kube.close();
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'slipway-survey-key-'));
-  await writeKubeconfig(kube, join(dir, 'kubeconfig.yaml'), { context: 'dev-eu' });
-  const doc = exampleConfigDocument();
-  const clusters = doc.clusters as Record<string, unknown>[];
-  clusters[0] = { ...clusters[0], path: join(dir, 'kubeconfig.yaml'), context: 'dev-eu' };
+  const { slack, dir, doc, start } = await setUpBotProcesses(
+    t,
+    { channels: [{ id: 'C0APPROVALS', name: 'platform-approvals', members: ['U0BOT'] }], users: [] },
+    'slipway-survey-key-',
+  );
   const env = {
     SLACK_BOT_TOKEN: slack.token,
     SLACK_SIGNING_SECRET: 'test-signing-secret',
@@ -146,8 +136,7 @@ test('the bot keeps the survey key outside the database: made at first start wit
     DATABASE_PATH: join(dir, 'data', 'slipway.db'),
   };
   const keyFile = join(dir, 'secrets', 'survey.key');
-  const first = await startBotProcess({ ...env, SLIPWAY_SURVEY_KEY_FILE: keyFile });
-  bots.push(first);
+  const first = await start({ ...env, SLIPWAY_SURVEY_KEY_FILE: keyFile });
   assert.match(first.output(), new RegExp(`made a new survey key in ${keyFile.replace(/[.\\/]/g, '\\$&')}: back it up, and keep it out of database backups`));
   assert.equal(statSync(keyFile).mode & 0o777, 0o600);
   assert.ok(!existsSync(join(dir, 'data', 'survey.key')), 'not next to the database when a file is configured');
@@ -160,8 +149,7 @@ test('the bot keeps the survey key outside the database: made at first start wit
 
   // A key given in the environment: no file is made.
   const fresh = { ...env, DATABASE_PATH: join(dir, 'other', 'slipway.db'), SLIPWAY_SURVEY_KEY: randomBytes(32).toString('base64') };
-  const second = await startBotProcess(fresh);
-  bots.push(second);
+  const second = await start(fresh);
   assert.doesNotMatch(second.output(), /made a new survey key/);
   assert.ok(!existsSync(join(dir, 'other', 'survey.key')));
   second.child.kill('SIGTERM');
