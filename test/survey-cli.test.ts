@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,20 +13,8 @@ import { checkSurveys } from '../src/workflows/survey-doctor.ts';
 import { DEFAULT_BOT_SCOPES, SlackApiEmulator } from './emulators/slack-api.ts';
 import { setUpBotProcesses, writeConfig } from './support/bot-process.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './support/config.ts';
+import { runCli } from './support/cli.ts';
 import { readable } from './support/harness.ts';
-
-const ROOT = new URL('..', import.meta.url).pathname;
-
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function surveyDoc(channels: string[]): Record<string, unknown> {
   const doc = exampleConfigDocument();
@@ -53,30 +40,30 @@ test('slipway survey open posts the pulse now, slipway survey close closes it wi
     SLACK_API_URL: slack.url,
   };
 
-  const open = await cli(['survey', 'open'], env);
+  const open = await runCli(['survey', 'open'], env);
   assert.equal(open.code, 0, open.stderr);
   assert.match(open.stdout, /^survey open: pulse #1 posted to C0PULSE \(2 people can answer\); not posted to C0ELSEWHERE: the channel does not exist, or is private and Slipway is not in it\n$/);
   const [post] = slack.messages('C0PULSE');
   assert.ok(post);
   assert.match(readable(post), /Weekly platform pulse/);
 
-  const again = await cli(['survey', 'open'], env);
+  const again = await runCli(['survey', 'open'], env);
   assert.match(again.stdout, /nothing new posted/, 'one pulse a week');
 
-  const close = await cli(['survey', 'close'], env);
+  const close = await runCli(['survey', 'close'], env);
   assert.equal(close.code, 0, close.stderr);
   assert.match(close.stdout, /^survey close: pulse #1 closed: 0 answered of 2; ease: not enough answers\n$/);
   assert.match(readable(slack.messages('C0PULSE')[0] ?? { text: '', blocks: [] }), /This pulse closed/);
   assert.equal(slack.thread('C0PULSE', post.ts).length, 1, 'results in the thread');
 
-  const none = await cli(['survey', 'close'], env);
+  const none = await runCli(['survey', 'close'], env);
   assert.equal(none.code, 1);
   assert.match(none.stderr, /There is no open pulse to close\./);
-  const usage = await cli(['survey', 'reopen'], env);
+  const usage = await runCli(['survey', 'reopen'], env);
   assert.equal(usage.code, 2, 'a command line that is not understood');
   assert.match(usage.stderr, /^error: unknown command 'reopen'\n\(Did you mean open\?\)\n\nUsage: slipway survey \[options\] \[command\]/);
 
-  const jobs = await cli(['jobs'], { DATABASE_PATH: env.DATABASE_PATH, SLIPWAY_CONFIG: env.SLIPWAY_CONFIG });
+  const jobs = await runCli(['jobs'], { DATABASE_PATH: env.DATABASE_PATH, SLIPWAY_CONFIG: env.SLIPWAY_CONFIG });
   assert.equal(jobs.code, 0, jobs.stderr);
   assert.match(jobs.stdout, /survey-open +0 10 \* \* 2 +opens the week's pulse survey[\s\S]*last run +\w{3} \w{3} \d+ \d{4}, \d\d:\d\d · ok · manual/);
   assert.match(jobs.stdout, /survey-close +\*\/15 \* \* \* \* +closes pulses whose time is up/);
@@ -156,7 +143,7 @@ test('the bot keeps the survey key outside the database: made at first start wit
   await second.exited;
 
   // A key too short to be one stops start-up with the reason.
-  const bad = await cli(['serve'], { ...env, SLIPWAY_SURVEY_KEY: 'secret' });
+  const bad = await runCli(['serve'], { ...env, SLIPWAY_SURVEY_KEY: 'secret' });
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /SLIPWAY_SURVEY_KEY must hold at least 32 random bytes, base64 or hex/);
 });
