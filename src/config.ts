@@ -316,11 +316,11 @@ function resolvePath(path: string, baseDir: string): string {
   return resolve(baseDir, path);
 }
 
-export function findTeam(config: Config, name: string): TeamConfig | undefined {
+export function findTeam(config: Config, name: string | undefined): TeamConfig | undefined {
   return config.teams.find((t) => t.name === name);
 }
 
-export function findCluster(config: Config, name: string): ClusterConfig | undefined {
+export function findCluster(config: Config, name: string | undefined): ClusterConfig | undefined {
   return config.clusters.find((c) => c.name === name);
 }
 

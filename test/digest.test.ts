@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,9 +11,9 @@ import { SlackApiEmulator } from './emulators/slack-api.ts';
 import { writeConfig } from './support/bot-process.ts';
 import { exampleConfigDocument } from './support/config.ts';
 import { PEOPLE, PLATFORM, readable, startHarness, type Harness } from './support/harness.ts';
+import { runCli } from './support/cli.ts';
 import { appendRequest } from './support/history.ts';
 
-const ROOT = new URL('..', import.meta.url).pathname;
 const NOW = new Date('2026-11-23T09:00:00Z'); // Monday morning: the digest reports Nov 16 – 22
 const clock = { now: () => NOW };
 const M = 60_000;
@@ -70,7 +69,7 @@ function crc32(buf: Buffer): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-/** Every text a reader sees in the blocks, and the limits Slack enforces on them (REFERENCE §1.6). */
+/** Every text a reader sees in the blocks, and the limits Slack enforces on them (https://docs.slack.dev/reference/block-kit/blocks). */
 /** Runs the digest job and returns the digest as people read it, checked against Slack's limits. */
 async function postedDigest(h: Harness): Promise<string> {
   const outcome = await h.slipway.scheduler.run('digest', 'manual');
@@ -288,21 +287,6 @@ test('the weekly reports of the split after provisioning cannot be subtracted: a
   assert.equal(fast(after), before, 'the one answer of Nov 16 – 22 is not in the window: subtracting the two reports gives nothing');
 });
 
-/** Runs the CLI as `npx slipway` does, without blocking this process (the emulator answers it). */
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 test('slipway digest --dry-run prints the digest without Slack; slipway digest posts it; slipway jobs lists the runs', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-digest-cli-'));
   const databasePath = join(dir, 'slipway.db');
@@ -316,7 +300,7 @@ test('slipway digest --dry-run prints the digest without Slack; slipway digest p
   const env = { DATABASE_PATH: databasePath, SLIPWAY_CONFIG: config };
 
   const chartPath = join(dir, 'chart.png');
-  const dry = await cli(['digest', '--dry-run', '--chart', chartPath], env);
+  const dry = await runCli(['digest', '--dry-run', '--chart', chartPath], env);
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, /^📊 Platform adoption · /);
   assert.match(dry.stdout, /Requests {2}· {2}1/);
@@ -326,19 +310,19 @@ test('slipway digest --dry-run prints the digest without Slack; slipway digest p
 
   const slack = await SlackApiEmulator.start({ channels: [{ id: 'C0PLATFORM', name: 'platform', members: ['U0BOT'] }] });
   t.after(() => slack.close());
-  const posted = await cli(['digest'], { ...env, SLACK_BOT_TOKEN: slack.token, SLACK_API_URL: slack.url });
+  const posted = await runCli(['digest'], { ...env, SLACK_BOT_TOKEN: slack.token, SLACK_API_URL: slack.url });
   assert.equal(posted.code, 0, posted.stderr);
   assert.match(posted.stdout, /^digest: week of .* posted to C0PLATFORM; chart uploaded/);
   assert.equal(slack.messages('C0PLATFORM').length, 2);
 
-  const jobs = await cli(['jobs'], env);
+  const jobs = await runCli(['jobs'], env);
   assert.equal(jobs.code, 0, jobs.stderr);
   assert.match(jobs.stdout, /^Jobs \(times in UTC\):/);
   assert.match(jobs.stdout, /digest +0 9 \* \* 1 +posts the weekly adoption digest/);
   assert.match(jobs.stdout, /last run +\w{3} \w{3} \d+ \d{4}, \d\d:\d\d · ok · manual · [\d.]+ (ms|s) · week of/);
   assert.match(jobs.stdout, /usage-refresh +\*\/30 \* \* \* \*[\s\S]*last run +never\n +next run +\w{3} \w{3} \d+ \d{4}, \d\d:(00|30)/);
 
-  const unknown = await cli(['jobs', 'run', 'nope'], env);
+  const unknown = await runCli(['jobs', 'run', 'nope'], env);
   assert.equal(unknown.code, 2, 'a command line that is not understood');
   assert.match(unknown.stderr, /^error: .*'nope' is invalid .* Allowed choices are digest, usage-refresh, survey-open, survey-close, survey-remind\.\n$/);
 });
@@ -404,11 +388,11 @@ test('slipway digest --week: last by default, current shows this week so far on 
   const day = (d: Date) => d.toISOString().slice(0, 10);
 
   const [byDefault, last, current, today, lastWeek] = await Promise.all([
-    cli(['digest', '--dry-run'], env),
-    cli(['digest', '--dry-run', '--week', 'last'], env),
-    cli(['digest', '--dry-run', '--week', 'current'], env),
-    cli(['digest', '--dry-run', '--week', day(justNow)], env),
-    cli(['digest', '--dry-run', '--week', day(new Date(justNow.getTime() - 7 * 86_400_000))], env),
+    runCli(['digest', '--dry-run'], env),
+    runCli(['digest', '--dry-run', '--week', 'last'], env),
+    runCli(['digest', '--dry-run', '--week', 'current'], env),
+    runCli(['digest', '--dry-run', '--week', day(justNow)], env),
+    runCli(['digest', '--dry-run', '--week', day(new Date(justNow.getTime() - 7 * 86_400_000))], env),
   ]);
   for (const out of [byDefault, last, current, today, lastWeek]) assert.equal(out.code, 0, out.stderr);
   assert.match(byDefault.stdout, /The last complete week, compared with/);
@@ -423,19 +407,19 @@ test('slipway digest --week: last by default, current shows this week so far on 
   assert.equal(today.stdout.replace(/\d\d:\d\d\)/, ''), current.stdout.replace(/\d\d:\d\d\)/, ''), 'a date this week is this week so far');
 
   const nextWeek = day(new Date(justNow.getTime() + 7 * 86_400_000));
-  const future = await cli(['digest', '--dry-run', '--week', nextWeek], env);
+  const future = await runCli(['digest', '--dry-run', '--week', nextWeek], env);
   assert.equal(future.code, 2);
   assert.match(future.stderr, new RegExp(`^error: --week: the week of ${nextWeek} \\(.*\\) has not started yet\\n$`));
 
   // Posting: the same week choice, recorded as a manual run of the digest job.
   const slack = await SlackApiEmulator.start({ channels: [{ id: 'C0PLATFORM', name: 'platform', members: ['U0BOT'] }] });
   t.after(() => slack.close());
-  const posted = await cli(['digest', '--week', 'current'], { ...env, SLACK_BOT_TOKEN: slack.token, SLACK_API_URL: slack.url });
+  const posted = await runCli(['digest', '--week', 'current'], { ...env, SLACK_BOT_TOKEN: slack.token, SLACK_API_URL: slack.url });
   assert.equal(posted.code, 0, posted.stderr);
   assert.match(posted.stdout, /^digest: week of .* \(so far\) posted to C0PLATFORM; chart uploaded/);
   const [message] = slack.messages('C0PLATFORM');
   assert.match(message?.text ?? '', /^Platform adoption, .* \(so far\): 1 request, /);
-  const refused = await cli(['digest', '--week', nextWeek], { ...env, SLACK_BOT_TOKEN: slack.token, SLACK_API_URL: slack.url });
+  const refused = await runCli(['digest', '--week', nextWeek], { ...env, SLACK_BOT_TOKEN: slack.token, SLACK_API_URL: slack.url });
   assert.equal(refused.code, 2, 'refused before anything runs');
   assert.equal(slack.messages('C0PLATFORM').length, 2, 'the digest and its chart, nothing more');
 });

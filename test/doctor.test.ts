@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,24 +8,13 @@ import { requiredPermissions } from '../src/cluster/permissions.ts';
 import { KubeApiEmulator, writeKubeconfig } from './emulators/kube-api.ts';
 import { SlackApiEmulator } from './emulators/slack-api.ts';
 import { writeConfig } from './support/bot-process.ts';
+import { runCli } from './support/cli.ts';
 import { exampleConfig, exampleConfigDocument } from './support/config.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
-/** Runs `slipway doctor` as an operator would, against the emulators. */
-function doctor(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'doctor'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** Runs `slipway doctor` as an operator would (logging at its default level), against the emulators. */
+const doctor = (env: Record<string, string>) => runCli(['doctor'], { LOG_LEVEL: 'info', ...env });
 
 async function setUp(t: { after(fn: () => unknown): void }, botInApprovals: boolean, gitVersion?: string) {
   const slack = await SlackApiEmulator.start({

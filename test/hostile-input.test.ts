@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { KubeApiEmulator, writeKubeconfig } from './emulators/kube-api.ts';
-import { SlackApiEmulator } from './emulators/slack-api.ts';
-import { startBotProcess, writeConfig, type BotProcess } from './support/bot-process.ts';
-import { exampleConfigDocument } from './support/config.ts';
+import { setUpBotProcesses, writeConfig, type BotProcess } from './support/bot-process.ts';
 import { SIGNING_SECRET } from './support/harness.ts';
 import { signRequest } from './support/slack-requests.ts';
 
@@ -86,28 +81,14 @@ function hostileRequests(): { name: string; bytes: string | Buffer; expect?: (st
 }
 
 async function setUp(t: { after(fn: () => unknown): void }, socketMode: boolean) {
-  const slack = await SlackApiEmulator.start(socketMode ? { appToken: 'xapp-1-test' } : {});
-  const kube = await KubeApiEmulator.start();
-  const bots: BotProcess[] = [];
-  t.after(async () => {
-    for (const bot of bots) if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
-    await Promise.all(bots.map((b) => b.exited));
-    await slack.close();
-    await kube.close();
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'slipway-hostile-'));
-  await writeKubeconfig(kube, join(dir, 'kubeconfig.yaml'), { context: 'dev-eu' });
-  const doc = exampleConfigDocument();
-  const clusters = doc.clusters as Record<string, unknown>[];
-  clusters[0] = { ...clusters[0], path: join(dir, 'kubeconfig.yaml'), context: 'dev-eu' };
-  const bot = await startBotProcess({
+  const { slack, dir, doc, start } = await setUpBotProcesses(t, socketMode ? { appToken: 'xapp-1-test' } : {}, 'slipway-hostile-');
+  const bot = await start({
     SLACK_BOT_TOKEN: slack.token,
     ...(socketMode ? { SLACK_APP_TOKEN: 'xapp-1-test' } : { SLACK_SIGNING_SECRET: SIGNING_SECRET }),
     SLACK_API_URL: slack.url,
     SLIPWAY_CONFIG: writeConfig(dir, doc),
     DATABASE_PATH: join(dir, 'slipway.db'),
   });
-  bots.push(bot);
   return { slack, bot };
 }
 

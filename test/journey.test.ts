@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ACTION, BLOCK } from '../src/slack/ids.ts';
-import { APPROVALS, buttons, DEV_CHANNEL, PEOPLE, readable, SIGNING_SECRET, startHarness, type Harness } from './support/harness.ts';
+import { APPROVALS, buttons, DEV_CHANNEL, PEOPLE, readable, SIGNING_SECRET, REQUEST_FORM, startHarness, type Harness } from './support/harness.ts';
 import { sendSlashCommand } from './support/slack-requests.ts';
 
-const FORM = {
-  [BLOCK.team]: 'payments',
-  [BLOCK.environment]: 'staging',
-  [BLOCK.cluster]: 'dev-eu',
-  [BLOCK.tier]: 'medium',
-  [BLOCK.purpose]: 'Load tests for the new checkout service',
-};
 
 /** Opens the form as `user` and submits it; returns the reply to the submission. */
 async function request(h: Harness, user: string, answers: Record<string, string | null>, text = 'new-namespace') {
@@ -37,7 +30,7 @@ test('a developer requests a namespace, an approver approves, and it is provisio
     [BLOCK.team, BLOCK.environment, BLOCK.cluster, BLOCK.tier, BLOCK.name, BLOCK.purpose, BLOCK.expiry],
   );
 
-  const reply = await h.submit(PEOPLE.dev, { ...FORM, [BLOCK.name]: 'checkout-load', [BLOCK.expiry]: null });
+  const reply = await h.submit(PEOPLE.dev, { ...REQUEST_FORM, [BLOCK.name]: 'checkout-load', [BLOCK.expiry]: null });
   assert.equal(reply.status, 200);
   assert.equal(reply.body, '', 'a valid submission closes the modal');
 
@@ -128,7 +121,7 @@ test('a developer requests a namespace, an approver approves, and it is provisio
 
 test('dev + small is approved by policy and provisioned without waiting', async (t) => {
   const h = await startHarness(t);
-  await request(h, PEOPLE.dev, { ...FORM, [BLOCK.environment]: 'dev', [BLOCK.tier]: 'small', [BLOCK.name]: null });
+  await request(h, PEOPLE.dev, { ...REQUEST_FORM, [BLOCK.environment]: 'dev', [BLOCK.tier]: 'small', [BLOCK.name]: null });
   const ready = await h.waitFor('the ready DM', () => dmTexts(h, PEOPLE.dev).find((m) => m.startsWith('🎉')));
   assert.match(ready, /`payments-dev` is ready/, 'an empty name becomes <team>-<environment>');
   assert.match(dmTexts(h, PEOPLE.dev)[0] ?? '', /matches the self-serve policy/);
@@ -144,20 +137,20 @@ test('bad input comes back as field errors in the modal and nothing is stored', 
   const h = await startHarness(t);
   h.kube.seed([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'taken-ns' } }]);
 
-  const bad = await request(h, PEOPLE.dev, { ...FORM, [BLOCK.name]: 'Checkout_Load' });
+  const bad = await request(h, PEOPLE.dev, { ...REQUEST_FORM, [BLOCK.name]: 'Checkout_Load' });
   assert.deepEqual(bad.body, {
     response_action: 'errors',
     errors: { [BLOCK.name]: 'Use lowercase letters, digits and "-", starting and ending with a letter or digit. Try "checkout-load".' },
   });
 
   const view = h.slack.lastViewOpened();
-  const reserved = await h.submit(PEOPLE.dev, { ...FORM, [BLOCK.name]: 'kube-tools' }, { view });
+  const reserved = await h.submit(PEOPLE.dev, { ...REQUEST_FORM, [BLOCK.name]: 'kube-tools' }, { view });
   assert.deepEqual(reserved.body, { response_action: 'errors', errors: { [BLOCK.name]: 'Names starting with "kube-" are reserved for Kubernetes itself.' } });
 
-  const exists = await h.submit(PEOPLE.dev, { ...FORM, [BLOCK.name]: 'taken-ns' }, { view });
+  const exists = await h.submit(PEOPLE.dev, { ...REQUEST_FORM, [BLOCK.name]: 'taken-ns' }, { view });
   assert.deepEqual(exists.body, { response_action: 'errors', errors: { [BLOCK.name]: 'taken-ns already exists on Dev (eu-west-1). Pick another name.' } });
 
-  const wrongCluster = await h.submit(PEOPLE.dev, { ...FORM, [BLOCK.purpose]: 'ok', [BLOCK.name]: 'fine-name' }, { view }).catch((err: unknown) => err);
+  const wrongCluster = await h.submit(PEOPLE.dev, { ...REQUEST_FORM, [BLOCK.purpose]: 'ok', [BLOCK.name]: 'fine-name' }, { view }).catch((err: unknown) => err);
   assert.ok(wrongCluster instanceof Error, 'the modal itself refuses a purpose below its min_length');
 
   assert.equal(h.slack.messages(APPROVALS).length, 0, 'no card');
@@ -165,16 +158,16 @@ test('bad input comes back as field errors in the modal and nothing is stored', 
   assert.equal(h.slipway.deps.store.getRequest(1), undefined, 'nothing stored');
 
   // The same form, corrected, goes through.
-  const good = await h.submit(PEOPLE.dev, { ...FORM, [BLOCK.name]: 'checkout-load' }, { view });
+  const good = await h.submit(PEOPLE.dev, { ...REQUEST_FORM, [BLOCK.name]: 'checkout-load' }, { view });
   assert.equal(good.body, '');
   await h.waitFor('the card', () => h.slack.messages(APPROVALS)[0]);
 });
 
 test('a name that is already requested is refused, with a suggestion when it was derived', async (t) => {
   const h = await startHarness(t);
-  await request(h, PEOPLE.dev, FORM);
+  await request(h, PEOPLE.dev, REQUEST_FORM);
   await h.waitFor('the card', () => h.slack.messages(APPROVALS)[0]);
-  const again = await request(h, PEOPLE.bob, FORM);
+  const again = await request(h, PEOPLE.bob, REQUEST_FORM);
   assert.deepEqual(again.body, {
     response_action: 'errors',
     errors: { [BLOCK.name]: 'payments-staging is already requested on Dev (eu-west-1) (R-1). Enter another name, e.g. "payments-staging-2".' },
@@ -183,7 +176,7 @@ test('a name that is already requested is refused, with a suggestion when it was
 
 test('an approver denies with a reason that reaches the requester', async (t) => {
   const h = await startHarness(t);
-  await request(h, PEOPLE.dev, FORM);
+  await request(h, PEOPLE.dev, REQUEST_FORM);
   const card = await h.waitFor('the card', () => h.slack.messages(APPROVALS)[0]);
 
   await h.click(PEOPLE.bob, card, ACTION.deny);
@@ -210,7 +203,7 @@ test('an approver denies with a reason that reaches the requester', async (t) =>
 
 test('only approvers decide, nobody approves their own request, and a second click says who decided', async (t) => {
   const h = await startHarness(t);
-  await request(h, PEOPLE.alice, FORM); // an approver asking for herself
+  await request(h, PEOPLE.alice, REQUEST_FORM); // an approver asking for herself
   const card = await h.waitFor('the card', () => h.slack.messages(APPROVALS)[0]);
 
   await h.click(PEOPLE.mallory, card, ACTION.approve);

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ACTION, BLOCK, SURVEY } from '../src/slack/ids.ts';
 import type { EmulatedMessage } from './emulators/slack-api.ts';
-import { APPROVALS, DEV_CHANNEL, PEOPLE, PLATFORM, startHarness, type Harness } from './support/harness.ts';
+import { APPROVALS, DEV_CHANNEL, PEOPLE, PLATFORM, REQUEST_FORM, startHarness, type Harness } from './support/harness.ts';
 
-// Opening a modal races the trigger id's 3 s (REFERENCE 1.4): Slipway tries again only while that
-// window lasts, and otherwise tells the person in the channel, so no command goes unanswered.
+// Opening a modal races the trigger id's 3 s (https://api.slack.com/docs/triggers): Slipway tries
+// again only while that window lasts, and otherwise tells the person in the channel, so no command
+// goes unanswered.
 
 const opened = (h: Awaited<ReturnType<typeof startHarness>>) => h.slack.callsTo('views.open').filter((c) => c.ok);
 
@@ -73,14 +74,7 @@ test('an answer lost on the way back is not an error: the retry finds the trigge
 // The same holds after a button: Deny, "Mark done" and "Add a comment" open a form from a click's
 // trigger id, and a form Slack does not open is reported where the person clicked.
 
-const FORM = {
-  [BLOCK.team]: 'payments',
-  [BLOCK.environment]: 'staging',
-  [BLOCK.cluster]: 'dev-eu',
-  [BLOCK.tier]: 'medium',
-  [BLOCK.name]: 'checkout-load',
-  [BLOCK.purpose]: 'Load tests for the new checkout service',
-};
+const FORM = { ...REQUEST_FORM, [BLOCK.name]: 'checkout-load' };
 
 /** Requests a namespace as the developer and returns the card in the approvals channel. */
 async function pendingCard(h: Harness, answers: Record<string, string> = FORM): Promise<EmulatedMessage> {

@@ -1,23 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ACTION, BLOCK } from '../src/slack/ids.ts';
-import { APPROVALS, buttons, DEV_CHANNEL, PEOPLE, readable, SIGNING_SECRET, startHarness, type Harness } from './support/harness.ts';
+import { APPROVALS, buttons, DEV_CHANNEL, PEOPLE, readable, SIGNING_SECRET, REQUEST_FORM, startHarness, type Harness } from './support/harness.ts';
 import { sendSlashCommand } from './support/slack-requests.ts';
 
-const FORM = {
-  [BLOCK.team]: 'payments',
-  [BLOCK.environment]: 'staging',
-  [BLOCK.cluster]: 'dev-eu',
-  [BLOCK.tier]: 'medium',
-  [BLOCK.purpose]: 'Load tests for the new checkout service',
-};
 const NS = 'payments-staging';
 
 /** Requests the staging namespace and returns the card, waiting for approval. */
 async function requestCard(h: Harness, timeoutMs?: number) {
   await h.command(PEOPLE.dev, 'new-namespace');
   await h.waitFor('the request form', () => h.slack.callsTo('views.open').some((c) => c.ok));
-  const reply = await h.submit(PEOPLE.dev, FORM);
+  const reply = await h.submit(PEOPLE.dev, REQUEST_FORM);
   assert.equal(reply.body, '');
   return h.waitFor('the request card', () => h.slack.messages(APPROVALS)[0], timeoutMs);
 }
@@ -113,7 +106,7 @@ test('a redelivered slash command and a double submission create nothing twice',
   const view = await h.waitFor('the form', () => h.slack.views[0]?.view);
 
   // Slack redelivers the same submission (same view) while the first is being handled.
-  const values = { ...FORM };
+  const values = { ...REQUEST_FORM };
   const [a, b] = await Promise.all([
     h.submit(PEOPLE.dev, values, { view }),
     h.submit(PEOPLE.dev, values, { view, retry: { num: 1, reason: 'http_timeout' } }),

@@ -1,50 +1,30 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { ACTION, BLOCK } from '../src/slack/ids.ts';
-import { KubeApiEmulator, writeKubeconfig } from './emulators/kube-api.ts';
-import { SlackApiEmulator } from './emulators/slack-api.ts';
-import { startBotProcess, writeConfig, type BotProcess } from './support/bot-process.ts';
-import { exampleConfigDocument } from './support/config.ts';
+import { setUpBotProcesses, writeConfig, type BotProcess } from './support/bot-process.ts';
 import { APPROVALS, DEV_CHANNEL, PEOPLE, SIGNING_SECRET } from './support/harness.ts';
 import { sendBlockAction, sendSlashCommand, sendViewSubmission, valuesFor } from './support/slack-requests.ts';
+import { waitFor } from './support/wait.ts';
 
-async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+/** A bot in its own process, started cold, takes longer to answer than one inside the test. */
+const waitForBot = <T>(what: string, check: () => T | undefined | false, timeoutMs = 15_000) => waitFor(what, check, timeoutMs);
 
 /** Emulators, a config file and a database that outlive the bot processes started on them. */
 async function setUp(t: { after(fn: () => unknown): void }, configure?: (doc: Record<string, unknown>) => void) {
-  const slack = await SlackApiEmulator.start({
-    channels: [
-      { id: APPROVALS, name: 'platform-approvals', members: ['U0BOT', PEOPLE.alice, PEOPLE.dev] },
-      { id: DEV_CHANNEL, name: 'payments-dev', members: [PEOPLE.dev] },
-    ],
-    users: [PEOPLE.dev, PEOPLE.alice].map((id) => ({ id, name: id.toLowerCase() })),
-    userGroups: [{ id: 'S0PLATFORM', handle: 'platform-team', users: [] }],
-  });
-  const kube = await KubeApiEmulator.start();
-  const bots: BotProcess[] = [];
-  t.after(async () => {
-    for (const bot of bots) if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
-    await Promise.all(bots.map((b) => b.exited));
-    await slack.close();
-    await kube.close();
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'slipway-restart-'));
-  await writeKubeconfig(kube, join(dir, 'kubeconfig.yaml'), { context: 'dev-eu' });
-  const doc = exampleConfigDocument();
-  const clusters = doc.clusters as Record<string, unknown>[];
-  clusters[0] = { ...clusters[0], path: join(dir, 'kubeconfig.yaml'), context: 'dev-eu' };
+  const { slack, kube, dir, doc, start: startBot } = await setUpBotProcesses(
+    t,
+    {
+      channels: [
+        { id: APPROVALS, name: 'platform-approvals', members: ['U0BOT', PEOPLE.alice, PEOPLE.dev] },
+        { id: DEV_CHANNEL, name: 'payments-dev', members: [PEOPLE.dev] },
+      ],
+      users: [PEOPLE.dev, PEOPLE.alice].map((id) => ({ id, name: id.toLowerCase() })),
+      userGroups: [{ id: 'S0PLATFORM', handle: 'platform-team', users: [] }],
+    },
+    'slipway-restart-',
+  );
   configure?.(doc);
   const env = {
     SLACK_BOT_TOKEN: slack.token,
@@ -53,11 +33,7 @@ async function setUp(t: { after(fn: () => unknown): void }, configure?: (doc: Re
     SLIPWAY_CONFIG: writeConfig(dir, doc),
     DATABASE_PATH: join(dir, 'data', 'slipway.db'),
   };
-  const start = async () => {
-    const bot = await startBotProcess(env);
-    bots.push(bot);
-    return bot;
-  };
+  const start = () => startBot(env);
   return { slack, kube, start, databasePath: env.DATABASE_PATH };
 }
 
@@ -71,7 +47,7 @@ async function requestAndApprove(s: Setup, bot: BotProcess) {
     channelId: DEV_CHANNEL,
     triggerId: s.slack.issueTriggerId(PEOPLE.dev),
   });
-  const view = await waitFor('the form', () => s.slack.views[0]?.view);
+  const view = await waitForBot('the form', () => s.slack.views[0]?.view);
   const values = valuesFor(view, {
     [BLOCK.team]: 'payments',
     [BLOCK.environment]: 'staging',
@@ -80,7 +56,7 @@ async function requestAndApprove(s: Setup, bot: BotProcess) {
     [BLOCK.purpose]: 'Survives restarts',
   });
   await sendViewSubmission(bot.baseUrl, SIGNING_SECRET, { view, values, userId: PEOPLE.dev });
-  const card = await waitFor('the card', () => s.slack.messages(APPROVALS)[0]);
+  const card = await waitForBot('the card', () => s.slack.messages(APPROVALS)[0]);
   await sendBlockAction(bot.baseUrl, SIGNING_SECRET, {
     userId: PEOPLE.alice,
     message: card,
@@ -109,8 +85,8 @@ test('a bot killed mid-run resumes the run after a restart, and the requester ge
   const first = await s.start();
   const slowQuota = s.kube.setLatency(60_000, { path: /\/resourcequotas\// });
   await requestAndApprove(s, first);
-  await waitFor('the namespace step', () => s.kube.get('namespaces', 'payments-staging'));
-  await waitFor('the quota step in flight', () => s.kube.requests.some((r) => r.path.includes('/resourcequotas/')) || undefined);
+  await waitForBot('the namespace step', () => s.kube.get('namespaces', 'payments-staging'));
+  await waitForBot('the quota step in flight', () => s.kube.requests.some((r) => r.path.includes('/resourcequotas/')) || undefined);
 
   first.child.kill('SIGKILL');
   await first.exited;
@@ -121,7 +97,7 @@ test('a bot killed mid-run resumes the run after a restart, and the requester ge
 
   slowQuota();
   await s.start();
-  await waitFor('the ready DM', () => readyDms(s)[0], 20_000);
+  await waitForBot('the ready DM', () => readyDms(s)[0], 20_000);
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(readyDms(s).length, 1, 'exactly one final message');
   const resumed = runState(s.databasePath);
@@ -139,7 +115,7 @@ test('SIGTERM lets the step in flight finish, exits cleanly, and the run continu
   const slowNamespace = s.kube.setLatency(1500, { method: 'PATCH', path: namespacePath });
   await requestAndApprove(s, first);
   // The namespace step reads the namespace, then applies it (slowly): stop in between.
-  await waitFor('the namespace step in flight', () => s.kube.requests.some((r) => r.method === 'GET' && namespacePath.test(r.path)) || undefined);
+  await waitForBot('the namespace step in flight', () => s.kube.requests.some((r) => r.method === 'GET' && namespacePath.test(r.path)) || undefined);
   await new Promise((resolve) => setTimeout(resolve, 300));
 
   const signalled = Date.now();
@@ -161,7 +137,7 @@ test('SIGTERM lets the step in flight finish, exits cleanly, and the run continu
 
   slowNamespace();
   await s.start();
-  await waitFor('the ready DM', () => readyDms(s)[0], 20_000);
+  await waitForBot('the ready DM', () => readyDms(s)[0], 20_000);
   assert.equal(runState(s.databasePath).run?.status, 'done');
   assert.equal(readyDms(s).length, 1);
 });
@@ -174,7 +150,7 @@ test('SIGTERM while a step is being retried leaves the run unfinished, and the n
   const quotaWrites = /\/resourcequotas\//;
   const outage = s.kube.injectFault({ method: 'PATCH', path: quotaWrites, status: 503 });
   await requestAndApprove(s, first);
-  await waitFor('the quota step retried', () => outage.hits >= 2 || undefined);
+  await waitForBot('the quota step retried', () => outage.hits >= 2 || undefined);
 
   first.child.kill('SIGTERM');
   const exit = await first.exited;
@@ -190,7 +166,7 @@ test('SIGTERM while a step is being retried leaves the run unfinished, and the n
 
   outage.remove();
   await s.start();
-  await waitFor('the ready DM', () => readyDms(s)[0], 20_000);
+  await waitForBot('the ready DM', () => readyDms(s)[0], 20_000);
   const done = runState(s.databasePath);
   assert.equal(done.run?.status, 'done');
   assert.equal(done.steps.find((x) => x.name === 'resource-quota')?.status, 'done');

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,24 +10,11 @@ import { KubeClusters } from '../src/cluster/client.ts';
 import { parseConfig } from '../src/config.ts';
 import { Store } from '../src/store/store.ts';
 import { checkSurveys } from '../src/workflows/survey-doctor.ts';
-import { KubeApiEmulator, writeKubeconfig } from './emulators/kube-api.ts';
 import { DEFAULT_BOT_SCOPES, SlackApiEmulator } from './emulators/slack-api.ts';
-import { startBotProcess, writeConfig, type BotProcess } from './support/bot-process.ts';
+import { setUpBotProcesses, writeConfig } from './support/bot-process.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './support/config.ts';
+import { runCli } from './support/cli.ts';
 import { readable } from './support/harness.ts';
-
-const ROOT = new URL('..', import.meta.url).pathname;
-
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function surveyDoc(channels: string[]): Record<string, unknown> {
   const doc = exampleConfigDocument();
@@ -54,30 +40,30 @@ test('slipway survey open posts the pulse now, slipway survey close closes it wi
     SLACK_API_URL: slack.url,
   };
 
-  const open = await cli(['survey', 'open'], env);
+  const open = await runCli(['survey', 'open'], env);
   assert.equal(open.code, 0, open.stderr);
   assert.match(open.stdout, /^survey open: pulse #1 posted to C0PULSE \(2 people can answer\); not posted to C0ELSEWHERE: the channel does not exist, or is private and Slipway is not in it\n$/);
   const [post] = slack.messages('C0PULSE');
   assert.ok(post);
   assert.match(readable(post), /Weekly platform pulse/);
 
-  const again = await cli(['survey', 'open'], env);
+  const again = await runCli(['survey', 'open'], env);
   assert.match(again.stdout, /nothing new posted/, 'one pulse a week');
 
-  const close = await cli(['survey', 'close'], env);
+  const close = await runCli(['survey', 'close'], env);
   assert.equal(close.code, 0, close.stderr);
   assert.match(close.stdout, /^survey close: pulse #1 closed: 0 answered of 2; ease: not enough answers\n$/);
   assert.match(readable(slack.messages('C0PULSE')[0] ?? { text: '', blocks: [] }), /This pulse closed/);
   assert.equal(slack.thread('C0PULSE', post.ts).length, 1, 'results in the thread');
 
-  const none = await cli(['survey', 'close'], env);
+  const none = await runCli(['survey', 'close'], env);
   assert.equal(none.code, 1);
   assert.match(none.stderr, /There is no open pulse to close\./);
-  const usage = await cli(['survey', 'reopen'], env);
+  const usage = await runCli(['survey', 'reopen'], env);
   assert.equal(usage.code, 2, 'a command line that is not understood');
   assert.match(usage.stderr, /^error: unknown command 'reopen'\n\(Did you mean open\?\)\n\nUsage: slipway survey \[options\] \[command\]/);
 
-  const jobs = await cli(['jobs'], { DATABASE_PATH: env.DATABASE_PATH, SLIPWAY_CONFIG: env.SLIPWAY_CONFIG });
+  const jobs = await runCli(['jobs'], { DATABASE_PATH: env.DATABASE_PATH, SLIPWAY_CONFIG: env.SLIPWAY_CONFIG });
   assert.equal(jobs.code, 0, jobs.stderr);
   assert.match(jobs.stdout, /survey-open +0 10 \* \* 2 +opens the week's pulse survey[\s\S]*last run +\w{3} \w{3} \d+ \d{4}, \d\d:\d\d · ok · manual/);
   assert.match(jobs.stdout, /survey-close +\*\/15 \* \* \* \* +closes pulses whose time is up/);
@@ -124,20 +110,11 @@ test('doctor warns about a pulse channel the bot is not in, and a missing histor
 });
 
 test('the bot keeps the survey key outside the database: made at first start with a message saying where, or taken from SLIPWAY_SURVEY_KEY', async (t) => {
-  const slack = await SlackApiEmulator.start({ channels: [{ id: 'C0APPROVALS', name: 'platform-approvals', members: ['U0BOT'] }], users: [] });
-  const kube = await KubeApiEmulator.start();
-  const bots: BotProcess[] = [];
-  t.after(async () => {
-    for (const bot of bots) if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
-    await Promise.all(bots.map((b) => b.exited));
-    await slack.close();
-    await kube.close();
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'slipway-survey-key-'));
-  await writeKubeconfig(kube, join(dir, 'kubeconfig.yaml'), { context: 'dev-eu' });
-  const doc = exampleConfigDocument();
-  const clusters = doc.clusters as Record<string, unknown>[];
-  clusters[0] = { ...clusters[0], path: join(dir, 'kubeconfig.yaml'), context: 'dev-eu' };
+  const { slack, dir, doc, start } = await setUpBotProcesses(
+    t,
+    { channels: [{ id: 'C0APPROVALS', name: 'platform-approvals', members: ['U0BOT'] }], users: [] },
+    'slipway-survey-key-',
+  );
   const env = {
     SLACK_BOT_TOKEN: slack.token,
     SLACK_SIGNING_SECRET: 'test-signing-secret',
@@ -146,8 +123,7 @@ test('the bot keeps the survey key outside the database: made at first start wit
     DATABASE_PATH: join(dir, 'data', 'slipway.db'),
   };
   const keyFile = join(dir, 'secrets', 'survey.key');
-  const first = await startBotProcess({ ...env, SLIPWAY_SURVEY_KEY_FILE: keyFile });
-  bots.push(first);
+  const first = await start({ ...env, SLIPWAY_SURVEY_KEY_FILE: keyFile });
   assert.match(first.output(), new RegExp(`made a new survey key in ${keyFile.replace(/[.\\/]/g, '\\$&')}: back it up, and keep it out of database backups`));
   assert.equal(statSync(keyFile).mode & 0o777, 0o600);
   assert.ok(!existsSync(join(dir, 'data', 'survey.key')), 'not next to the database when a file is configured');
@@ -160,15 +136,14 @@ test('the bot keeps the survey key outside the database: made at first start wit
 
   // A key given in the environment: no file is made.
   const fresh = { ...env, DATABASE_PATH: join(dir, 'other', 'slipway.db'), SLIPWAY_SURVEY_KEY: randomBytes(32).toString('base64') };
-  const second = await startBotProcess(fresh);
-  bots.push(second);
+  const second = await start(fresh);
   assert.doesNotMatch(second.output(), /made a new survey key/);
   assert.ok(!existsSync(join(dir, 'other', 'survey.key')));
   second.child.kill('SIGTERM');
   await second.exited;
 
   // A key too short to be one stops start-up with the reason.
-  const bad = await cli(['serve'], { ...env, SLIPWAY_SURVEY_KEY: 'secret' });
+  const bad = await runCli(['serve'], { ...env, SLIPWAY_SURVEY_KEY: 'secret' });
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /SLIPWAY_SURVEY_KEY must hold at least 32 random bytes, base64 or hex/);
 });

@@ -8,7 +8,7 @@ import {
   PatchStrategy,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import type { ClusterConfig, Config } from '../config.ts';
+import { findCluster, type ClusterConfig, type Config } from '../config.ts';
 import { ClusterError } from '../errors.ts';
 import { EksCluster } from './eks.ts';
 import { MANAGED_BY } from './manifests.ts';
@@ -80,7 +80,7 @@ export class KubeClusters implements Clusters {
   ) {}
 
   private cluster(name: string): ClusterConfig {
-    const cluster = this.config.clusters.find((c) => c.name === name);
+    const cluster = findCluster(this.config, name);
     if (!cluster) throw new ClusterError(`There is no cluster named "${name}" in the config.`, { transient: false });
     return cluster;
   }
@@ -119,7 +119,7 @@ export class KubeClusters implements Clusters {
   /** After a connection failure or a 401, an EKS endpoint, CA or token may be stale. */
   private forgetOnFailure(name: string, error: ClusterError): void {
     this.options.onApiError?.(error.status ?? 0);
-    const cluster = this.config.clusters.find((c) => c.name === name);
+    const cluster = findCluster(this.config, name);
     if (cluster?.type !== 'eks' || (error.status !== undefined && error.status !== 401)) return;
     this.clients.delete(name);
     this.eks(cluster).invalidate();

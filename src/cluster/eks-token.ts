@@ -4,8 +4,8 @@
  * A token is `k8s-aws-v1.` + unpadded base64url of a presigned STS GetCallerIdentity URL whose
  * signed headers include `x-k8s-aws-id: <cluster name>`. The API server's authenticator replays
  * the URL against STS to learn who is calling. Sources: aws-cli
- * `awscli/customizations/eks/get_token.py`, kubernetes-sigs/aws-iam-authenticator
- * `pkg/token/token.go`, and REFERENCE.md §4.1.
+ * `awscli/customizations/eks/get_token.py` and kubernetes-sigs/aws-iam-authenticator
+ * `pkg/token/token.go`.
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';

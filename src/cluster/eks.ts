@@ -1,7 +1,8 @@
 /**
  * Amazon EKS: finding a cluster's API server, a kubeconfig that signs in with short-lived IAM
  * tokens, and access entries that give a team's IAM role namespace-scoped rights.
- * See REFERENCE.md §4 for the API details and the quirks this module works around.
+ * API: https://docs.aws.amazon.com/eks/latest/APIReference/ and, for access entries,
+ * https://docs.aws.amazon.com/eks/latest/userguide/access-entries.html
  */
 import {
   AssociateAccessPolicyCommand,
@@ -9,7 +10,6 @@ import {
   DescribeClusterCommand,
   EKSClient,
   paginateListAssociatedAccessPolicies,
-  paginateListClusters,
   type AssociatedAccessPolicy,
 } from '@aws-sdk/client-eks';
 import { fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
@@ -269,17 +269,6 @@ function isOurUser(user: User, clusterName: string): boolean {
   );
 }
 
-/** Every cluster name visible to these credentials in the client's region. */
-export async function listEksClusters(client: EKSClient): Promise<string[]> {
-  const names: string[] = [];
-  try {
-    for await (const page of paginateListClusters({ client }, {})) names.push(...(page.clusters ?? []));
-  } catch (err) {
-    throw await toEksClusterError(err, client, { action: 'ListClusters' });
-  }
-  return names;
-}
-
 /** Creates a STANDARD access entry; one that already exists (ResourceInUseException) is kept. */
 export async function ensureAccessEntry(client: EKSClient, input: EnsureAccessEntryInput): Promise<EnsureAccessEntryResult> {
   rejectSessionArn(input.principalArn, input.clusterName);
@@ -307,7 +296,7 @@ export async function ensureAccessEntry(client: EKSClient, input: EnsureAccessEn
 /**
  * Adds `namespace` to the namespace scope of `policyArn` for the principal, keeping the
  * namespaces already there. Whether AssociateAccessPolicy merges or replaces the list is not
- * documented (REFERENCE.md §4.2), so the full list is always sent.
+ * documented, so the full list is always sent.
  */
 export async function grantNamespaceAccess(
   client: EKSClient,

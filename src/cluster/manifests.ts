@@ -7,7 +7,7 @@ import type {
   V1ResourceQuota,
   V1RoleBinding,
 } from '@kubernetes/client-node';
-import type { Config } from '../config.ts';
+import { findTeam, type Config } from '../config.ts';
 import { requestRef } from '../domain.ts';
 
 /** What a namespace is built from; the workflow and `slipway render` fill it the same way. */
@@ -67,7 +67,7 @@ function pick<T>(record: Readonly<Record<string, T>>, key: string, what: string)
 }
 
 export function buildGoldenPath(config: Config, input: GoldenPathInput): GoldenPath {
-  const team = config.teams.find((t) => t.name === input.team);
+  const team = findTeam(config, input.team);
   if (!team) {
     throw new UnknownSettingError(`unknown team "${input.team}" (known: ${config.teams.map((t) => t.name).join(', ')})`);
   }

@@ -104,7 +104,6 @@ export async function feedbackCommand(deps: Deps, command: SlashCommand, args: s
         text: args.trim(),
         askName: !always,
         channelName: platformChannelLabel(deps) ?? 'the platform channel',
-        privateMetadata: JSON.stringify({ channel: command.channel_id }),
       }),
     );
   } catch (err) {

@@ -6,7 +6,7 @@ import { JOBS, type Job } from './jobs.ts';
 import { schedule, type Schedule } from './schedule.ts';
 
 /**
- * Runs the jobs on their node-cron schedules in the configured time zone (REFERENCE §6.1), and
+ * Runs the jobs on their node-cron schedules in the configured time zone (node-cron's `timezone` option), and
  * adds what node-cron leaves out:
  * - every run is recorded in `job_runs` (scheduled, caught up, or by hand), with its outcome;
  * - a slot missed while the bot was down runs once at start-up if it is within

@@ -1,6 +1,6 @@
 import type { KnownBlock, MrkdwnElement } from '@slack/types';
 import type { AdoptionReport, IdleNamespace, MetricChange, NewTeam, TrendPoint } from '../workflows/adoption-metrics.ts';
-import { context, escape, mrkdwn, plain, plural, section, truncate, user } from './text.ts';
+import { context, escape, formatPercent, mrkdwn, plain, plural, section, truncate, user } from './text.ts';
 import type { SlackMessage } from './usage.ts';
 
 /**
@@ -8,7 +8,7 @@ import type { SlackMessage } from './usage.ts';
  * attention first, then the key numbers with their week-over-week change, the 8-week trend, new
  * teams and idle namespaces. Lists are capped, every text is cut to Slack's limits, and the
  * whole message stays well under the ~12k characters Slack accepts in one message's blocks
- * (REFERENCE §1.6), whatever the data.
+ * (beyond that it answers `msg_blocks_too_long`, an undocumented limit), whatever the data.
  */
 
 export interface DigestOptions {
@@ -42,10 +42,6 @@ export function formatDuration(ms: number | undefined): string {
   if (h < 24) return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
   const d = Math.floor(h / 24);
   return h % 24 ? `${d}d ${h % 24}h` : `${d}d`;
-}
-
-export function formatShare(share: number | undefined): string {
-  return share === undefined ? '–' : `${Math.round(share * 100)}%`;
 }
 
 /** Bars scaled to the largest value; a week with no data (undefined) is `·`. */
@@ -84,7 +80,7 @@ function field(title: string, value: string, ...changes: string[]): MrkdwnElemen
 
 
 function regressionLine(c: MetricChange): string {
-  const value = (v: number | undefined) => (c.unit === 'duration' ? formatDuration(v) : c.unit === 'share' ? formatShare(v) : String(v ?? '–'));
+  const value = (v: number | undefined) => (c.unit === 'duration' ? formatDuration(v) : c.unit === 'share' ? formatPercent(v) : String(v ?? '–'));
   return `• *${c.label}* ${c.reason ?? 'worse'} (${value(c.previous)} → ${value(c.current)})`;
 }
 
@@ -96,7 +92,7 @@ function keyNumbers(report: AdoptionReport, teamCount: number): MrkdwnElement[] 
     field(
       'Self-serve',
       decisions > 0
-        ? `${formatShare(m.selfServeShare)} auto-approved (${m.autoApproved} of ${plural(decisions, 'decision')}; ${m.denied} denied)`
+        ? `${formatPercent(m.selfServeShare)} auto-approved (${m.autoApproved} of ${plural(decisions, 'decision')}; ${m.denied} denied)`
         : 'no decisions',
       changeText(c.selfServeShare),
     ),
@@ -113,7 +109,7 @@ function keyNumbers(report: AdoptionReport, teamCount: number): MrkdwnElement[] 
     ),
     field(
       'Namespaces ready',
-      `${m.namespacesReady}${m.runsEnded > 0 ? ` · ${m.runsFailed} of ${plural(m.runsEnded, 'run')} failed (${formatShare(m.failureRate)})` : ''}`,
+      `${m.namespacesReady}${m.runsEnded > 0 ? ` · ${m.runsFailed} of ${plural(m.runsEnded, 'run')} failed (${formatPercent(m.failureRate)})` : ''}`,
       changeText(c.namespacesReady),
       c.failureRate.regression ? `failure rate ${changeText(c.failureRate)}` : '',
     ),
@@ -127,7 +123,7 @@ function keyNumbers(report: AdoptionReport, teamCount: number): MrkdwnElement[] 
     field('Namespaces in use', `${m.activeNamespaces} active · ${m.idleNamespaces} idle`, changeText(c.activeNamespaces)),
     field(
       'Teams',
-      `${m.activeTeams.length} of ${teamCount} active · ${formatShare(m.adoption)} adoption`,
+      `${m.activeTeams.length} of ${teamCount} active · ${formatPercent(m.adoption)} adoption`,
       c.adoption.delta !== undefined ? `adoption ${changeText(c.adoption)}` : '',
     ),
   ];
@@ -179,7 +175,7 @@ function idleText(report: AdoptionReport, names: Readonly<Record<string, string>
 function summaryText(report: AdoptionReport, teamCount: number, soFar: boolean): string {
   const m = report.current;
   const parts = [`${plural(m.requests, 'request')}`];
-  if (m.selfServeShare !== undefined) parts.push(`${formatShare(m.selfServeShare)} self-serve`);
+  if (m.selfServeShare !== undefined) parts.push(`${formatPercent(m.selfServeShare)} self-serve`);
   if (m.timeToReady.median !== undefined) parts.push(`median time to ready ${formatDuration(m.timeToReady.median)}`);
   parts.push(`${m.activeTeams.length} of ${teamCount} teams active`);
   const regressions = report.regressions.length > 0 ? ` · ⚠️ ${plural(report.regressions.length, 'metric')} got worse` : '';
@@ -222,7 +218,7 @@ export function digestMessage(report: AdoptionReport, options: DigestOptions, se
         ? ` The week before: ${plural(before.requests, 'request')}, ${plural(before.namespacesReady, 'namespace')} ready.`
         : '';
     blocks.push(section(`😴 *${soFar ? 'Quiet so far' : 'A quiet week'}.* No requests, no decisions, nothing provisioned, and no namespace ran pods.${last}`));
-    blocks.push(context(`${m.activeTeams.length} of ${teamCount} teams active · ${formatShare(m.adoption)} adoption`));
+    blocks.push(context(`${m.activeTeams.length} of ${teamCount} teams active · ${formatPercent(m.adoption)} adoption`));
   } else {
     blocks.push({ type: 'section', fields: keyNumbers(report, teamCount) });
   }

@@ -2,7 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import { requestRef, type NamespaceRequest, type Run } from '../domain.ts';
 import { decisionLine } from './request-card.ts';
 import type { SlackMessage } from './usage.ts';
-import { STEP_ICON, context, escape, section, truncate, user } from './text.ts';
+import { STEP_ICON, context, escape, section, truncate, user, textMessage } from './text.ts';
 
 const STATUS_WORD = {
   pending: '⏳ waiting for approval',
@@ -44,10 +44,10 @@ export function statusNotFound(query: string): SlackMessage {
   const text = query
     ? `I found no request or namespace called \`${escape(query)}\`. Use a request id like \`R-12\` or a namespace name.`
     : 'Which request? Try `/platform status R-12` or `/platform status <namespace>`.';
-  return { text, blocks: [section(text)] };
+  return textMessage(text);
 }
 
 export function statusFailed(): SlackMessage {
   const text = 'Sorry, I could not look that request up. Please try again.';
-  return { text, blocks: [section(text)] };
+  return textMessage(text);
 }

@@ -1,8 +1,8 @@
 import type { KnownBlock } from '@slack/types';
 import type { SurveyDigest } from '../workflows/survey-report.ts';
 import { PARTICIPATION_AIM, type ScoreSummary } from '../workflows/survey-stats.ts';
-import { changeLine, formatInterval, formatMean, formatPercent, notEnough, participationLine, scoreLine } from './survey.ts';
-import { escape, section, truncate } from './text.ts';
+import { changeLine, formatInterval, formatMean, notEnough, participationLine, scoreLine } from './survey.ts';
+import { escape, formatPercent, section, truncate } from './text.ts';
 
 /**
  * The survey section of the weekly digest and `/platform stats` (pure): the latest pulse with its

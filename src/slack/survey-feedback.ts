@@ -1,7 +1,7 @@
 import type { KnownBlock, ModalView } from '@slack/types';
 import type { FeedbackItem } from '../store/surveys.ts';
 import { ACTION, SURVEY, SURVEY_LIMITS } from './ids.ts';
-import { context, escape, multilineInput, plain, section, truncate, user } from './text.ts';
+import { context, escape, multilineInput, plain, section, truncate, user, textMessage } from './text.ts';
 import { commentInput } from './survey.ts';
 import type { SlackMessage } from './usage.ts';
 
@@ -84,38 +84,38 @@ export function doneModal(item: FeedbackItem): ModalView {
 export function relayedReply(input: { original: string | undefined; reply: string; by: string }): SlackMessage {
   const about = input.original ? `your feedback “${escape(truncate(input.original, 120))}”` : 'your rating';
   const text = `💬 ${user(input.by)} from the platform team replied to ${about}:\n${quote(input.reply, 2500)}\nThey don't know it was you. To answer, send \`/platform feedback\`.`;
-  return { text, blocks: [section(text)] };
+  return textMessage(text);
 }
 
 /** To the replier only: it went through, and the author stays unknown. */
 export function relayConfirmation(): SlackMessage {
   const text = '📨 Passed on by DM to the person who wrote this. They stay anonymous to you.';
-  return { text, blocks: [section(text)] };
+  return textMessage(text);
 }
 
 export function relayImpossible(): SlackMessage {
   const text = "I can't pass this reply on: I no longer know who wrote this.";
-  return { text, blocks: [section(text)] };
+  return textMessage(text);
 }
 
 /** To the author, when their comment is marked done. */
 export function doneNotice(input: { said: string; did: string; by: string }): SlackMessage {
   const text = `✅ *You said → we did*\nYou said: ${quote(input.said, 1000)}\nWe did (${user(input.by)}): ${escape(input.did)}\nThanks for telling us.`;
-  return { text, blocks: [section(text)] };
+  return textMessage(text);
 }
 
 export function notPlatformTeam(): SlackMessage {
   const text = 'Only the platform team (the approvers in Slipway\'s config) can mark feedback done.';
-  return { text, blocks: [section(text)] };
+  return textMessage(text);
 }
 
 export function alreadyDone(item: FeedbackItem): SlackMessage {
   const text = `This was already marked done by ${item.doneBy ? user(item.doneBy) : 'someone'}: ${escape(item.doneText ?? '')}`;
-  return { text, blocks: [section(text)] };
+  return textMessage(text);
 }
 
 /** `/platform feedback`: the text, and whether to post it without the name. */
-export function feedbackModal(input: { text: string; privateMetadata: string; channelName: string; askName: boolean }): ModalView {
+export function feedbackModal(input: { text: string; channelName: string; askName: boolean }): ModalView {
   const option = { text: plain('Post it without my name'), value: 'anonymous' };
   const nameBlock: KnownBlock = {
     type: 'input',
@@ -127,7 +127,6 @@ export function feedbackModal(input: { text: string; privateMetadata: string; ch
   return {
     type: 'modal',
     callback_id: SURVEY.feedbackModal,
-    private_metadata: input.privateMetadata,
     title: plain('Feedback'),
     submit: plain('Send'),
     close: plain('Cancel'),
@@ -153,5 +152,5 @@ export function feedbackThanks(input: { anonymous: boolean; where: string | unde
   const text = input.where
     ? `🙏 Thanks! Your feedback is in ${input.where}${input.anonymous ? ', without your name' : ''}. If the platform team replies, I'll pass it on to you by DM.`
     : '🙏 Thanks! Your feedback is stored for the platform team.';
-  return { text, blocks: [section(text)] };
+  return textMessage(text);
 }

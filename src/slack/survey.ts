@@ -2,7 +2,7 @@ import type { ActionsBlock, Button, KnownBlock, ModalView } from '@slack/types';
 import type { PulseSurvey, SurveyQuestion } from '../store/surveys.ts';
 import { PARTICIPATION_AIM, type ScoreSummary } from '../workflows/survey-stats.ts';
 import { SURVEY, SURVEY_LIMITS } from './ids.ts';
-import { context, escape, multilineInput, plain, plural, section, truncate } from './text.ts';
+import { context, escape, formatPercent, multilineInput, plain, plural, section, truncate, textMessage } from './text.ts';
 import type { SlackMessage } from './usage.ts';
 
 /**
@@ -23,10 +23,6 @@ export function formatInterval(ci: { low: number; high: number } | undefined): s
   if (!ci) return '–';
   const clamp = (x: number) => Math.min(5, Math.max(1, x));
   return `${clamp(ci.low).toFixed(1)}–${clamp(ci.high).toFixed(1)}`;
-}
-
-export function formatPercent(share: number | undefined): string {
-  return share === undefined ? '–' : `${Math.round(share * 100)}%`;
 }
 
 /** `*3.9* / 5 (95% CI 3.4–4.3) · 68% answered 4–5`, or the reason there is no number. */
@@ -191,19 +187,19 @@ export function answerConfirmation(input: { question: string; score: number; lab
   const text =
     `✅ You answered *${input.score} · ${escape(input.label)}*${changed} to “${escape(input.question)}”. ` +
     `Click another number ${input.until} to change it. Only you can see this; the platform team sees totals, never who answered what.`;
-  return { text, blocks: [section(text)] };
+  return textMessage(text);
 }
 
 export function surveyClosedNotice(): SlackMessage {
   const text = 'This survey is closed, so your click was not counted. Thanks anyway! The results are in its thread.';
-  return { text, blocks: [section(text)] };
+  return textMessage(text);
 }
 
 export function commentThanks(where: string, held: boolean, minAnswers: number): SlackMessage {
   const text = held
     ? `💬 Thanks! Your comment will appear in ${where} without your name, together with the next few answers so it can't be matched to your namespace. If the platform team replies, I'll pass it on to you here.`
     : `💬 Thanks! Your comment will appear in ${where} without your name when the pulse closes, among the others in random order, and only if at least ${minAnswers} people answered. If the platform team replies in its thread, I'll pass it on to you here without telling them who you are.`;
-  return { text, blocks: [section(text)] };
+  return textMessage(text);
 }
 
 /** The comment modal, for a pulse or the question after provisioning. */
@@ -266,7 +262,7 @@ export function provisioningQuestionBlocks(input: { requestId: number; question:
 /** The one reminder, a day later by default. */
 export function provisioningReminder(input: { requestId: number; namespace: string; question: string; labels: readonly string[] }): SlackMessage {
   const text = `👋 In case you missed it: how easy was getting \`${input.namespace}\`? One click helps the platform team.`;
-  return { text, blocks: [section(text), ...provisioningQuestionBlocks(input).slice(1)] };
+  return textMessage(text, provisioningQuestionBlocks(input).slice(1));
 }
 
 /** The answer to `/platform surveys [off|on]`. */
@@ -276,5 +272,5 @@ export function surveysPreference(input: { muted: boolean; changed: boolean; com
     : '🔔 Surveys are on for you: after a namespace is ready I may ask one question (at most once every couple of weeks, with at most one reminder).';
   const how = input.muted ? `\`${input.command} surveys on\` turns them back on.` : `\`${input.command} surveys off\` turns them off.`;
   const text = `${input.changed ? '' : 'No change. '}${state} ${how}`;
-  return { text, blocks: [section(text)] };
+  return textMessage(text);
 }

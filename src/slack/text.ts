@@ -6,6 +6,15 @@ export const mrkdwn = (text: string): MrkdwnElement => ({ type: 'mrkdwn', text: 
 export const section = (text: string): KnownBlock => ({ type: 'section', text: mrkdwn(text) });
 export const context = (text: string): KnownBlock => ({ type: 'context', elements: [mrkdwn(text)] });
 
+/** A message for chat.postMessage and friends: `text` is the notification and fallback, `blocks` what shows. */
+export interface SlackMessage {
+  text: string;
+  blocks: KnownBlock[];
+}
+
+/** A message whose blocks say the same as its text, optionally followed by more blocks. */
+export const textMessage = (text: string, extra: KnownBlock[] = []): SlackMessage => ({ text, blocks: [section(text), ...extra] });
+
 /** `1 request`, `2 requests`. */
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
@@ -22,6 +31,11 @@ export function escape(text: string): string {
 }
 
 export const user = (id: string): string => `<@${id}>`;
+
+/** `68%`: a share from 0 to 1, rounded to a whole percent; `–` when there is none. */
+export function formatPercent(share: number | undefined): string {
+  return share === undefined ? '–' : `${Math.round(share * 100)}%`;
+}
 
 /** A modal's free-text question: an input block around a multi-line field with its length limits. */
 export function multilineInput(input: {

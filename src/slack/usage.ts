@@ -1,10 +1,6 @@
-import type { KnownBlock } from '@slack/types';
-import { section } from './text.ts';
+import { section, type SlackMessage } from './text.ts';
 
-export interface SlackMessage {
-  text: string;
-  blocks: KnownBlock[];
-}
+export type { SlackMessage };
 
 /** The ephemeral answer to `/platform`, `/platform help` and unknown subcommands. */
 export function usageMessage(command: string, unknown?: string): SlackMessage {

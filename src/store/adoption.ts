@@ -200,11 +200,6 @@ export class AdoptionStore {
          WHERE cluster = @cluster AND namespace = @namespace AND request_id IS @requestId AND running_pods > 0 AND at < @before
          ORDER BY at DESC LIMIT 1`,
       ),
-      firstSeen: db.prepare<{ cluster: string; namespace: string; requestId: number | null; before: string }, { at: string }>(
-        `SELECT at FROM usage_snapshots
-         WHERE cluster = @cluster AND namespace = @namespace AND request_id IS @requestId AND present = 1 AND at < @before
-         ORDER BY at LIMIT 1`,
-      ),
       firstWorkloadMs: db
         .prepare<Window, number>(
           // CROSS JOIN keeps the week's first workloads as the outer loop; the ready event is then
@@ -343,11 +338,6 @@ export class AdoptionStore {
   /** When a namespace (this incarnation of it) last had running pods before `before`. */
   lastRunning(state: Pick<NamespaceState, 'cluster' | 'namespace' | 'requestId'>, before: Date): string | undefined {
     return this.stmts.lastRunningBefore.get({ ...key(state), before: before.toISOString() })?.at;
-  }
-
-  /** When a refresh first saw this incarnation of a namespace. */
-  firstSeen(state: Pick<NamespaceState, 'cluster' | 'namespace' | 'requestId'>, before: Date): string | undefined {
-    return this.stmts.firstSeen.get({ ...key(state), before: before.toISOString() })?.at;
   }
 
   /** Namespace ready → first running pods seen, ms, for first workloads seen in the window. */

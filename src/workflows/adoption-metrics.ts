@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.ts';
 import type { AdoptionStore, NamespaceState } from '../store/adoption.ts';
-import { lastCompleteWeek, shiftWeek, type Week } from './calendar.ts';
+import { DAY_MS, lastCompleteWeek, shiftWeek, type Week } from './calendar.ts';
 
 /**
  * Adoption metrics: the one place they are defined, from events and usage snapshots only. Every
@@ -8,7 +8,6 @@ import { lastCompleteWeek, shiftWeek, type Week } from './calendar.ts';
  */
 
 export const TREND_WEEKS = 8;
-const DAY_MS = 86_400_000;
 
 export interface Distribution {
   /** How many values the figures are computed from. */

@@ -4,7 +4,8 @@
  * a DST change has 167 or 169 hours.
  */
 
-const DAY_MS = 86_400_000;
+/** A day in milliseconds: 24 hours, for durations (a local calendar day can be 23 or 25 hours). */
+export const DAY_MS = 86_400_000;
 
 export interface LocalParts {
   year: number;

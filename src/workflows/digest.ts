@@ -2,7 +2,6 @@ import type { Deps } from '../deps.ts';
 import type { ChartWeek } from '../chart/trend-chart.ts';
 import { errorMessage, SlipwayError } from '../errors.ts';
 import { digestMessage, formatDuration, type DigestOptions } from '../slack/digest.ts';
-import { statsMessage } from '../slack/stats.ts';
 import type { SlackMessage } from '../slack/usage.ts';
 import { adoptionReport, type AdoptionReport, type TrendPoint } from './adoption-metrics.ts';
 import { formatLocal, lastCompleteWeek, type ReportWeek } from './calendar.ts';
@@ -86,9 +85,9 @@ export function prepareDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date, c
 /** `/platform stats [current|last|YYYY-MM-DD]`: the same numbers, as an ephemeral answer. */
 export function platformStats(deps: Pick<Deps, 'store' | 'config'>, now: Date, chosen?: ReportWeek): SlackMessage {
   const report = reportFor(deps, now, chosen);
-  const message = statsMessage(
+  const message = digestMessage(
     report,
-    { teamNames: teamNames(deps.config), platformChannel: deps.config.slack.platformChannel, period: period(deps, now, chosen) },
+    { surface: 'stats', teamNames: teamNames(deps.config), platformChannel: deps.config.slack.platformChannel, period: period(deps, now, chosen) },
     { idleDays: deps.config.adoption.idleDays },
   );
   return withSurveysOf(deps, now, chosen, report, message);

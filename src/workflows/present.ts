@@ -1,6 +1,6 @@
 import { DEFAULT_ACCESS_POLICY_ARN } from '../cluster/eks.ts';
 import { buildGoldenPath } from '../cluster/manifests.ts';
-import type { Config } from '../config.ts';
+import { findCluster, findTeam, type Config } from '../config.ts';
 import type { NamespaceRequest, Run } from '../domain.ts';
 import type { Deps } from '../deps.ts';
 import { requestCard, type CardContext } from '../slack/request-card.ts';
@@ -28,20 +28,20 @@ export function stepInput(deps: Pick<Deps, 'config'>, request: NamespaceRequest)
 
 /** The EKS access a team gets on a cluster: only on EKS clusters, only for teams with a role. */
 export function eksAccess(config: Config, clusterName: string, teamName: string): StepInput['access'] {
-  const cluster = config.clusters.find((c) => c.name === clusterName);
-  const team = config.teams.find((t) => t.name === teamName);
+  const cluster = findCluster(config, clusterName);
+  const team = findTeam(config, teamName);
   if (cluster?.type !== 'eks' || !team?.iamRoleArn) return undefined;
   return { principalArn: team.iamRoleArn, policyArn: team.accessPolicyArn ?? DEFAULT_ACCESS_POLICY_ARN };
 }
 
 export function clusterName(deps: Pick<Deps, 'config'>, name: string): string {
-  const cluster = deps.config.clusters.find((c) => c.name === name);
+  const cluster = findCluster(deps.config, name);
   return cluster?.displayName ?? name;
 }
 
 export function cardContext(deps: Pick<Deps, 'config'>, request: NamespaceRequest, run?: Run): CardContext {
   const input = stepInput(deps, request);
-  const team = deps.config.teams.find((t) => t.name === request.team);
+  const team = findTeam(deps.config, request.team);
   return {
     teamName: team?.displayName ?? request.team,
     clusterName: clusterName(deps, request.cluster),

@@ -1,4 +1,4 @@
-import { connectCommand } from '../config.ts';
+import { findCluster, connectCommand } from '../config.ts';
 import type { NamespaceRequest, RunStep } from '../domain.ts';
 import type { Deps } from '../deps.ts';
 import { ClusterError, errorMessage } from '../errors.ts';
@@ -209,7 +209,7 @@ export async function announceOutcome(deps: Deps, requestId: number): Promise<vo
   const slack = notifier(deps);
   const run = deps.store.latestRun(requestId);
   if (request.status === 'ready') {
-    const cluster = deps.config.clusters.find((c) => c.name === request.cluster);
+    const cluster = findCluster(deps.config, request.cluster);
     // The ready DM carries the one question after provisioning, when the requester may be asked.
     const ready = withProvisioningQuestion(deps, request, namespaceReady(request, {
       clusterName: clusterName(deps, request.cluster),

@@ -5,7 +5,7 @@ import { answerConfirmation, parseReadyValue, provisioningQuestionBlocks, provis
 import type { SlackMessage } from '../slack/usage.ts';
 import { escape, mrkdwn } from '../slack/text.ts';
 import type { RequestTiming } from '../store/surveys.ts';
-import { formatLocal, weekContaining } from './calendar.ts';
+import { DAY_MS, formatLocal, weekContaining } from './calendar.ts';
 import { postPendingFeedback } from './feedback.ts';
 import { notifier } from './present.ts';
 
@@ -16,7 +16,6 @@ import { notifier } from './present.ts';
  * survey this week, and at most one reminder.
  */
 
-const DAY_MS = 86_400_000;
 /** Reminders are not sent for questions older than this (the bot was down a long time). */
 const REMINDER_HORIZON_MS = 7 * DAY_MS;
 

@@ -165,8 +165,3 @@ export function studentTQuantile(p: number, df: number): number {
 
 /** Participation to aim for (issue 7): a share of the people asked who answered. */
 export const PARTICIPATION_AIM = { pulse: 0.25, provisioning: 0.4 } as const;
-
-/** Answers ÷ people who could answer; undefined without a known denominator. */
-export function participation(answered: number, eligible: number | undefined): number | undefined {
-  return eligible !== undefined && eligible > 0 ? answered / eligible : undefined;
-}

@@ -18,7 +18,7 @@ import {
 } from '../slack/survey.ts';
 import type { SlackMessage } from '../slack/usage.ts';
 import type { PulseSurvey, ScoreCount, SurveyQuestion } from '../store/surveys.ts';
-import { formatLocal, monthDay, weekContaining } from './calendar.ts';
+import { DAY_MS, formatLocal, monthDay, weekContaining } from './calendar.ts';
 import { checkFeedbackText, forgetOldAuthors, platformChannelLabel, postPendingFeedback, type ModalErrors } from './feedback.ts';
 import { openFormAfterClick } from './open-form.ts';
 import { notifier, slackErrorCode } from './present.ts';
@@ -33,7 +33,6 @@ import type { Click } from '../domain.ts';
  * and of the question after provisioning.
  */
 
-const DAY_MS = 86_400_000;
 
 type SurveyDeps = Pick<Deps, 'config' | 'store' | 'slack' | 'log' | 'metrics' | 'clock'>;
 

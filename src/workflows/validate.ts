@@ -1,8 +1,9 @@
-import type { Config } from '../config.ts';
+import { clustersFor, findCluster, findTeam, type Config } from '../config.ts';
 import { requestRef, type RequestInput } from '../domain.ts';
 import type { Deps } from '../deps.ts';
 import { errorMessage } from '../errors.ts';
 import { BLOCK, LIMITS } from '../slack/ids.ts';
+import { DAY_MS } from './calendar.ts';
 
 /** What the request form holds, before validation. */
 export interface RequestFields {
@@ -22,7 +23,6 @@ export type Checked = { ok: true; input: Omit<RequestInput, 'requester'>; derive
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const ALWAYS_RESERVED = ['default'];
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Why a namespace name is not acceptable, or undefined when it is. Names in
@@ -59,7 +59,7 @@ export function nameProblem(config: Config, name: string, derived = false): stri
 /** Checks what can be checked without I/O: known choices, the name's form, lengths, the expiry. */
 export function checkRequestFields(config: Config, fields: RequestFields, now: Date): Checked {
   const errors: FieldErrors = {};
-  const team = config.teams.find((t) => t.name === fields.team);
+  const team = findTeam(config, fields.team);
   if (!team) errors[BLOCK.team] = 'Choose your team.';
   // Only the config's own keys: a crafted value such as `constructor` or `__proto__` would
   // otherwise find something on Object.prototype.
@@ -67,11 +67,11 @@ export function checkRequestFields(config: Config, fields: RequestFields, now: D
   if (!environment) errors[BLOCK.environment] = 'Choose an environment.';
   const tier = fields.tier !== undefined && Object.hasOwn(config.tiers, fields.tier) ? fields.tier : undefined;
   if (!tier) errors[BLOCK.tier] = 'Choose a size.';
-  const cluster = config.clusters.find((c) => c.name === fields.cluster);
+  const cluster = findCluster(config, fields.cluster);
   if (!cluster) {
     errors[BLOCK.cluster] = 'Choose a cluster.';
   } else if (environment && cluster.environments && !cluster.environments.includes(environment)) {
-    const fits = config.clusters.filter((c) => !c.environments || c.environments.includes(environment));
+    const fits = clustersFor(config, environment);
     errors[BLOCK.cluster] =
       `${cluster.displayName ?? cluster.name} is not for ${environment}.` +
       (fits.length ? ` Choose ${fits.map((c) => c.displayName ?? c.name).join(' or ')}.` : '');
@@ -122,7 +122,7 @@ export async function checkNameFree(
   input: Omit<RequestInput, 'requester'>,
   derivedName: boolean,
 ): Promise<FieldErrors> {
-  const cluster = deps.config.clusters.find((c) => c.name === input.cluster);
+  const cluster = findCluster(deps.config, input.cluster);
   const clusterName = cluster?.displayName ?? input.cluster;
   const taken = (why: string): FieldErrors => ({
     [BLOCK.name]: derivedName

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { Server } from 'node:http';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { App, LogLevel, webApi } from '@slack/bolt';
 import type { BlockButtonAction, Logger, types } from '@slack/bolt';
 import { sendBlockAction, sendSlashCommand, sendViewSubmission, signRequest, valuesFor } from '../support/slack-requests.ts';
+import { waitFor } from '../support/wait.ts';
 import { DEFAULT_BOT_SCOPES, SlackApiEmulator } from './slack-api.ts';
 import type { EmulatedView, JsonObject, SlackApiEmulatorOptions } from './slack-api.ts';
 
@@ -568,23 +568,13 @@ async function startBoltApp(t: TestContext, emulator: SlackApiEmulator): Promise
   return `http://127.0.0.1:${address.port}`;
 }
 
-async function waitFor<T>(probe: () => T | undefined, what: string): Promise<T> {
-  const deadline = Date.now() + 3000;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) return assert.fail(`timed out waiting for ${what}`);
-    await delay(10);
-  }
-}
-
 test('a Bolt app driven by the request helpers opens a modal, validates it and acts on a button', async (t) => {
   const emulator = await startEmulator(t);
   const bot = await startBoltApp(t, emulator);
 
   const command = await sendSlashCommand(bot, SECRET, { text: 'new', userId: 'U0ALICE', channelId: 'C0PLATFORM', triggerId: emulator.issueTriggerId('U0ALICE') });
   assert.equal(command.status, 200);
-  const view = await waitFor(() => (emulator.callsTo('views.open').length > 0 ? emulator.lastViewOpened() : undefined), 'views.open');
+  const view = await waitFor('views.open', () => (emulator.callsTo('views.open').length > 0 ? emulator.lastViewOpened() : undefined));
 
   const taken = await sendViewSubmission(bot, SECRET, { view, userId: 'U0ALICE', values: valuesFor(view, { name: 'taken', env: 'staging' }) });
   assert.deepEqual(taken.body, { response_action: 'errors', errors: { name: 'That name is taken' } });
@@ -595,11 +585,11 @@ test('a Bolt app driven by the request helpers opens a modal, validates it and a
   assert.equal(accepted.status, 200);
   emulator.applySubmissionAck(view.id, accepted.body);
   assert.equal(emulator.views[0]?.isOpen, false);
-  const card = await waitFor(() => emulator.messages('C0PLATFORM')[0], 'the request card');
+  const card = await waitFor('the request card', () => emulator.messages('C0PLATFORM')[0]);
   assert.equal(card.text, 'team-a (production) requested');
 
   await sendBlockAction(bot, SECRET, { userId: 'U0BOB', actionId: 'approve', message: card });
-  await waitFor(() => (emulator.messages('C0PLATFORM')[0]?.text.includes('approved') === true ? true : undefined), 'the approval update');
+  await waitFor('the approval update', () => emulator.messages('C0PLATFORM')[0]?.text.includes('approved') === true);
   assert.equal(emulator.messages('C0PLATFORM')[0]?.text, 'team-a approved by <@U0BOB>');
   assert.deepEqual(emulator.warnings, []);
 });

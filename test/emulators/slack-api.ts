@@ -172,7 +172,7 @@ export interface RateLimitOptions {
 }
 
 // Limits. Sources: docs.slack.dev/reference/block-kit/*, method pages, python-slack-sdk
-// slack_sdk/models/{blocks,views} (see /work/shared/REFERENCE.md §1.6).
+// slack_sdk/models/{blocks,views}.
 const TRIGGER_TTL_MS = 3_000;
 // "The expected format for the trigger_id argument is "132456.7890123.abcdef"" (views.open errors).
 const TRIGGER_FORMAT = /^\d+\.\d+\.[0-9a-f]+$/i;
@@ -191,7 +191,7 @@ const MAX_ATTACHMENTS = 100;
 const MAX_VIEW_BYTES = 250 * 1024;
 // views.push: "push_limit_reached … Currently the limit is 3."
 const MAX_VIEW_STACK = 3;
-// response_url: at most 5 responses within 30 minutes (REFERENCE §1.4).
+// response_url: at most 5 responses within 30 minutes (https://api.slack.com/interactivity/handling#message_responses).
 const RESPONSE_URL_USES = 5;
 const UPLOAD_PATH = '/upload/v1/';
 const SOCKET_PATH = '/socket-mode';

@@ -1,8 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { KubeApiEmulator, writeKubeconfig } from '../emulators/kube-api.ts';
+import { SlackApiEmulator, type SlackApiEmulatorOptions } from '../emulators/slack-api.ts';
+import { exampleConfigDocument } from './config.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -67,4 +71,33 @@ export async function startBotProcess(env: Record<string, string>): Promise<BotP
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return { child, baseUrl, metricsUrl: `http://127.0.0.1:${metricsPort}`, output: () => output, exited };
+}
+
+/**
+ * What bots started as processes run against: both emulators, a temporary folder (named from
+ * `dirPrefix`) with a kubeconfig for the emulated cluster, and the example config pointing its
+ * first cluster at it. `start` runs a bot; when the test ends, bots still running are killed and
+ * the emulators closed.
+ */
+export async function setUpBotProcesses(t: { after(fn: () => unknown): void }, slackOptions: SlackApiEmulatorOptions, dirPrefix: string) {
+  const slack = await SlackApiEmulator.start(slackOptions);
+  const kube = await KubeApiEmulator.start();
+  const bots: BotProcess[] = [];
+  t.after(async () => {
+    for (const bot of bots) if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
+    await Promise.all(bots.map((b) => b.exited));
+    await slack.close();
+    await kube.close();
+  });
+  const dir = mkdtempSync(join(tmpdir(), dirPrefix));
+  await writeKubeconfig(kube, join(dir, 'kubeconfig.yaml'), { context: 'dev-eu' });
+  const doc = exampleConfigDocument();
+  const clusters = doc.clusters as Record<string, unknown>[];
+  clusters[0] = { ...clusters[0], path: join(dir, 'kubeconfig.yaml'), context: 'dev-eu' };
+  const start = async (env: Record<string, string>): Promise<BotProcess> => {
+    const bot = await startBotProcess(env);
+    bots.push(bot);
+    return bot;
+  };
+  return { slack, kube, dir, doc, start };
 }

@@ -6,6 +6,7 @@ import { parseConfig, type Config } from '../../src/config.ts';
 import { createSlipway, type Slipway } from '../../src/app.ts';
 import type { Clusters } from '../../src/cluster/client.ts';
 import type { Clock } from '../../src/domain.ts';
+import { BLOCK } from '../../src/slack/ids.ts';
 import type { RuntimeEnv } from '../../src/env.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
 import { KubeApiEmulator, writeKubeconfig, type KubeApiEmulatorOptions } from '../emulators/kube-api.ts';
@@ -20,11 +21,21 @@ import {
   type DeliveryOptions,
   type SlackReply,
 } from './slack-requests.ts';
+import { waitFor } from './wait.ts';
 
 export const SIGNING_SECRET = 'test-signing-secret';
 export const APPROVALS = 'C0APPROVALS';
 export const PLATFORM = 'C0PLATFORM';
 export const DEV_CHANNEL = 'C0DEV';
+
+/** The request form's answers for a medium staging namespace for payments on dev-eu (name left to the form). */
+export const REQUEST_FORM = {
+  [BLOCK.team]: 'payments',
+  [BLOCK.environment]: 'staging',
+  [BLOCK.cluster]: 'dev-eu',
+  [BLOCK.tier]: 'medium',
+  [BLOCK.purpose]: 'Load tests for the new checkout service',
+};
 
 /** People in the test workspace; approvers match the example config. */
 export const PEOPLE = {
@@ -188,15 +199,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
       if (!card) throw new Error('no request card was posted');
       return card;
     },
-    async waitFor(what, check, timeoutMs = 5000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const value = check();
-        if (value !== undefined && value !== false) return value;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    },
+    waitFor,
   };
   return harness;
 }

@@ -2,7 +2,7 @@
  * Requests into the bot exactly as Slack sends them: signed (`v0:{timestamp}:{body}`,
  * HMAC-SHA256), `Content-Type: application/x-www-form-urlencoded` (exactly: Bolt answers 400 to
  * `…; charset=UTF-8`), the body sent as a string. Slash commands are plain form bodies;
- * interactions are `payload=<json>`. See /work/shared/REFERENCE.md §1.3 and §2.5.
+ * interactions are `payload=<json>`. See https://api.slack.com/authentication/verifying-requests-from-slack.
  *
  * Modal answers are built from the view the bot really opened (`valuesFor`), so tests never
  * hand-write block ids, and an answer Slack's client would not allow fails loudly.

@@ -10,7 +10,6 @@ import {
   DescribeClusterCommand,
   EKSClient,
   ListAssociatedAccessPoliciesCommand,
-  ListClustersCommand,
   ResourceInUseException,
   ResourceNotFoundException,
   ServerException,
@@ -26,7 +25,6 @@ import {
   EksCluster,
   ensureAccessEntry,
   grantNamespaceAccess,
-  listEksClusters,
   memoizeCredentials,
 } from '../../src/cluster/eks.ts';
 import { ClusterError } from '../../src/errors.ts';
@@ -189,20 +187,6 @@ test('assumed-role credentials are reused until five minutes before they expire'
   assert.equal((await provider()).sessionToken, 'session-1');
   clock.advance(1);
   assert.equal((await provider()).sessionToken, 'session-2');
-});
-
-// --- ListClusters ----------------------------------------------------------------------------
-
-test('listEksClusters follows nextToken across pages', async () => {
-  eks
-    .on(ListClustersCommand)
-    .resolvesOnce({ clusters: ['dev-eu', 'dev-us'], nextToken: 'page-2' })
-    .resolvesOnce({ clusters: ['prod-eu'] });
-  assert.deepEqual(await listEksClusters(client()), ['dev-eu', 'dev-us', 'prod-eu']);
-  // The paginator reuses one input object, so only the last call's token can be checked.
-  const calls = eks.commandCalls(ListClustersCommand);
-  assert.equal(calls.length, 2);
-  assert.equal(calls[1]?.args[0].input.nextToken, 'page-2');
 });
 
 // --- Access entries --------------------------------------------------------------------------
