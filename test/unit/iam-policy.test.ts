@@ -18,9 +18,16 @@ const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array
 const allows = (action: string) => policy.Statement.filter((s) => s.Effect === 'Allow' && list(s.Action).includes(action));
 const denies = (action: string) => policy.Statement.filter((s) => s.Effect === 'Deny' && list(s.Action).includes(action));
 
-test('every action but ListClusters is granted on named clusters and team-role access entries, not on any', () => {
+test('the policy allows exactly the EKS calls Slipway makes', () => {
+  // Each command the code sends, found the way a reader would: by its name in src/cluster/eks.ts.
+  const code = readFileSync(`${ROOT}src/cluster/eks.ts`, 'utf8');
+  const called = [...code.matchAll(/\bnew (\w+)Command\(|\bpaginate(\w+)\(/g)].map((m) => `eks:${m[1] ?? m[2] ?? ''}`);
+  const allowed = policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => list(s.Action));
+  assert.deepEqual([...new Set(allowed)].sort(), [...new Set(called)].sort());
+});
+
+test('every action is granted on named clusters and team-role access entries, not on any', () => {
   for (const s of policy.Statement.filter((st) => st.Effect === 'Allow')) {
-    if (list(s.Action).every((a) => a === 'eks:ListClusters')) continue; // has no resource-level permissions
     for (const arn of list(s.Resource)) {
       assert.doesNotMatch(arn, /^\*$|:\*:|cluster\/\*|access-entry\/\*/, `${s.Sid}: ${arn} names the region, account and cluster`);
     }
