@@ -1,12 +1,12 @@
 import type { WebClient } from '@slack/web-api';
 import type { Clusters } from './cluster/client.ts';
 import type { Config } from './config.ts';
-import type { Clock } from './domain.ts';
+import type { Clock } from './domain/requests.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
-import type { ModalOpener } from './modal-opener.ts';
+import type { ModalOpener } from './slack/io/modal-opener.ts';
 import type { Store } from './store/store.ts';
-import type { RunTracker } from './workflows/run-tracker.ts';
+import type { RunTracker } from './workflows/provisioning/run-tracker.ts';
 
 /** Everything a workflow needs, built once in main and passed down; tests build the same. */
 export interface Deps {

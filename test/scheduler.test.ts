@@ -9,13 +9,13 @@ import { parseConfig } from '../src/config.ts';
 import type { Deps } from '../src/deps.ts';
 import type { Job } from '../src/jobs/jobs.ts';
 import { Scheduler } from '../src/jobs/scheduler.ts';
-import { schedule } from '../src/jobs/schedule.ts';
+import { schedule } from '../src/lib/schedule.ts';
 import { createLogger } from '../src/log.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { Store } from '../src/store/store.ts';
-import { RunTracker } from '../src/workflows/run-tracker.ts';
+import { RunTracker } from '../src/workflows/provisioning/run-tracker.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './support/config.ts';
-import { withoutModals } from '../src/modal-opener.ts';
+import { withoutModals } from '../src/slack/io/modal-opener.ts';
 
 /**
  * The scheduler under a controllable clock: node:test's mock timers drive `Date` and `setTimeout`,

@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-eks';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { mockClient } from 'aws-sdk-client-mock';
-import { presignEksToken, type AwsCredentialIdentity } from '../../src/cluster/eks-token.ts';
+import { presignEksToken, type AwsCredentialIdentity } from '../../src/cluster/eks/token.ts';
 import { selfSignedCert } from '../support/tls.ts';
 import {
   DEFAULT_ACCESS_POLICY_ARN,
@@ -26,7 +26,7 @@ import {
   ensureAccessEntry,
   grantNamespaceAccess,
   memoizeCredentials,
-} from '../../src/cluster/eks.ts';
+} from '../../src/cluster/eks/eks.ts';
 import { ClusterError } from '../../src/errors.ts';
 
 const eks = mockClient(EKSClient);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BLOCK } from '../../src/slack/ids.ts';
-import { checkRequestFields, nameProblem, type RequestFields } from '../../src/workflows/validate.ts';
+import { checkRequestFields, nameProblem, type RequestFields } from '../../src/workflows/provisioning/validate.ts';
 import { parseConfig } from '../../src/config.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfig, exampleConfigDocument } from '../support/config.ts';
 
