@@ -48,7 +48,7 @@ import { weekContaining, shiftWeek, zonedTime, localParts, addDays } from '../sr
 import { renderTrendChart } from '../src/chart/trend-chart.ts';
 import { digestChart, platformStats, prepareDigest } from '../src/workflows/adoption/digest.ts';
 import { surveyDigest } from '../src/workflows/surveys/report.ts';
-import type { RequestTiming, SurveyQuestion } from '../src/store/surveys.ts';
+import type { RequestTiming, SurveyQuestion } from '../src/domain/surveys.ts';
 import { validateMessageBlocks } from '../test/emulators/slack-api.ts';
 import { exampleConfigDocument } from '../test/support/config.ts';
 

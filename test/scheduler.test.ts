@@ -7,6 +7,7 @@ import { WebClient } from '@slack/web-api';
 import { KubeClusters } from '../src/cluster/client.ts';
 import { parseConfig } from '../src/config.ts';
 import type { Deps } from '../src/deps.ts';
+import { featureHooks } from '../src/hooks.ts';
 import type { Job } from '../src/jobs/jobs.ts';
 import { Scheduler } from '../src/jobs/scheduler.ts';
 import { schedule } from '../src/lib/schedule.ts';
@@ -47,6 +48,7 @@ function setUp(t: TestContext, start: string, jobs: { name: string; cron: string
     runs: new RunTracker(),
     progressIntervalMs: 0,
     metrics: createMetrics(),
+    hooks: featureHooks,
   };
   const defs: Job[] = jobs.map((j) => ({ name: j.name, description: j.name, schedule: () => j.cron, run: j.run, ...(j.timeoutMs ? { timeoutMs: j.timeoutMs } : {}) }));
   const make = () => new Scheduler(deps, defs);

@@ -3,6 +3,7 @@ import { WebClient } from '@slack/web-api';
 import { KubeClusters } from '../cluster/client.ts';
 import type { Config } from '../config.ts';
 import type { Deps } from '../deps.ts';
+import { featureHooks } from '../hooks.ts';
 import { systemClock } from '../domain/requests.ts';
 import type { RuntimeEnv } from '../env.ts';
 import { SlipwayError } from '../errors.ts';
@@ -38,6 +39,7 @@ export function depsFor(config: Config, store: Store, env: RuntimeEnv | undefine
     runs: new RunTracker(),
     progressIntervalMs: 1000,
     metrics: createMetrics(),
+    hooks: featureHooks,
   };
 }
 

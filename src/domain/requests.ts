@@ -66,3 +66,14 @@ export function parseRequestRef(text: string): number | undefined {
   const match = /^(?:r-|#)?(\d+)$/i.exec(text.trim());
   return match ? Number(match[1]) : undefined;
 }
+
+/** What the request form holds, before validation. */
+export interface RequestFields {
+  name?: string | undefined;
+  team?: string | undefined;
+  environment?: string | undefined;
+  cluster?: string | undefined;
+  tier?: string | undefined;
+  purpose?: string | undefined;
+  expiresOn?: string | undefined;
+}

@@ -1,5 +1,5 @@
 import type { KnownBlock, MrkdwnElement } from '@slack/types';
-import type { AdoptionReport, IdleNamespace, MetricChange, NewTeam, TrendPoint } from '../../workflows/adoption/metrics.ts';
+import type { AdoptionReport, IdleNamespace, MetricChange, NewTeam, TrendPoint } from '../../domain/adoption.ts';
 import { context, escape, formatPercent, mrkdwn, plain, plural, section, truncate, user } from '../text.ts';
 import type { SlackMessage } from '../usage.ts';
 

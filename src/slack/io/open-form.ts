@@ -4,7 +4,7 @@ import type { Deps } from '../../deps.ts';
 import { errorMessage } from '../../errors.ts';
 import { SlackCallError } from './modal-opener.ts';
 import { modalNotOpened } from '../provisioning/messages.ts';
-import { notifier } from '../../workflows/provisioning/present.ts';
+import { notifier } from './notifier.ts';
 
 /**
  * Opens the form a button leads to. When Slack does not open it (the trigger expired, Slack was

@@ -1,5 +1,5 @@
 import type { ActionsBlock, Button, KnownBlock, ModalView } from '@slack/types';
-import type { PulseSurvey, SurveyQuestion } from '../../store/surveys.ts';
+import type { PulseResults, PulseSurvey } from '../../domain/surveys.ts';
 import { PARTICIPATION_AIM, type ScoreSummary } from '../../lib/survey-stats.ts';
 import { SURVEY, SURVEY_LIMITS } from '../ids.ts';
 import { context, escape, formatPercent, multilineInput, plain, plural, section, truncate, textMessage } from '../text.ts';
@@ -113,23 +113,6 @@ export function pulseMessage(view: PulseView): SlackMessage {
   );
   const questions = survey.questions.map((q) => q.text).join(' / ');
   return { text: `📋 Weekly platform pulse: ${questions} (1-5, anonymous, open until ${view.closesLabel})`, blocks };
-}
-
-export interface QuestionResult {
-  question: SurveyQuestion;
-  summary: ScoreSummary;
-  previous: ScoreSummary | undefined;
-}
-
-export interface PulseResults {
-  survey: PulseSurvey;
-  /** `Nov 17 – 20`. */
-  period: string;
-  respondents: number;
-  eligible: number | undefined;
-  results: QuestionResult[];
-  /** Comments without names; shown only when the pulse had enough answers. */
-  comments: readonly string[];
 }
 
 /** The pulse after it closed: the questions stay, the buttons go, a pointer to the results. */

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import type { SurveyDigest } from '../../workflows/surveys/report.ts';
+import type { SurveyDigest } from '../../domain/surveys.ts';
 import { PARTICIPATION_AIM, type ScoreSummary } from '../../lib/survey-stats.ts';
 import { changeLine, formatInterval, formatMean, notEnough, participationLine, scoreLine } from './blocks.ts';
 import { escape, formatPercent, section, truncate } from '../text.ts';

@@ -1,5 +1,5 @@
 import type { KnownBlock, ModalView } from '@slack/types';
-import type { FeedbackItem } from '../../store/surveys.ts';
+import type { FeedbackItem } from '../../domain/surveys.ts';
 import { ACTION, SURVEY, SURVEY_LIMITS } from '../ids.ts';
 import { context, escape, multilineInput, plain, section, truncate, user, textMessage } from '../text.ts';
 import { commentInput } from './blocks.ts';

@@ -1,4 +1,4 @@
-import type { DoctorDeps, DoctorLine } from './doctor.ts';
+import type { DoctorDeps, DoctorLine } from './doctor-lines.ts';
 import { membershipProblem } from '../surveys/pulse.ts';
 
 /**

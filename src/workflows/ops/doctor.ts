@@ -1,25 +1,11 @@
-import type { WebClient } from '@slack/web-api';
-import type { KubeClusters } from '../../cluster/client.ts';
 import { describePermission, requiredPermissions } from '../../cluster/permissions.ts';
 import type { Config } from '../../config.ts';
 import { errorMessage } from '../../errors.ts';
-import { slackErrorCode } from '../provisioning/present.ts';
+import { slackErrorCode } from '../../slack/io/notifier.ts';
 import { checkSurveys } from './doctor-surveys.ts';
+import type { DoctorDeps, DoctorLine, Verdict } from './doctor-lines.ts';
 
-export type Verdict = 'ok' | 'fail' | 'warn';
-
-export interface DoctorLine {
-  area: string;
-  check: string;
-  verdict: Verdict;
-  detail: string;
-}
-
-export interface DoctorDeps {
-  config: Config;
-  slack: WebClient;
-  clusters: KubeClusters;
-}
+export type { DoctorDeps, DoctorLine, Verdict } from './doctor-lines.ts';
 
 const CLUSTER_TIMEOUT_MS = 5000;
 /** The ValidatingAdmissionPolicy in deploy/admission-policy.yaml; a refusal by it names it. */

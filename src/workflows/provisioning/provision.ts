@@ -9,9 +9,9 @@ import {
   runProgress,
 } from '../../slack/provisioning/messages.ts';
 import { coalesce } from '../../lib/coalesce.ts';
-import { clusterName, notifier, refreshCard, stepDescriber, stepInput } from './present.ts';
+import { clusterName, refreshCard, stepDescriber, stepInput } from './present.ts';
+import { notifier } from '../../slack/io/notifier.ts';
 import { findStep, stepsFor } from './steps.ts';
-import { withProvisioningQuestion } from '../surveys/post-provisioning.ts';
 
 const BACKOFF_CAP_MS = 30_000;
 
@@ -210,8 +210,8 @@ export async function announceOutcome(deps: Deps, requestId: number): Promise<vo
   const run = deps.store.latestRun(requestId);
   if (request.status === 'ready') {
     const cluster = findCluster(deps.config, request.cluster);
-    // The ready DM carries the one question after provisioning, when the requester may be asked.
-    const ready = withProvisioningQuestion(deps, request, namespaceReady(request, {
+    // Other features may add to the ready DM (the survey asks its question there).
+    const ready = deps.hooks.onNamespaceReady(deps, request, namespaceReady(request, {
       clusterName: clusterName(deps, request.cluster),
       connectCommand: cluster ? connectCommand(cluster) : `kubectl config use-context ${request.cluster}`,
     }));

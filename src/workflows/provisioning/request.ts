@@ -7,9 +7,11 @@ import { requestCard } from '../../slack/provisioning/request-card.ts';
 import { decisionPosted, requestReceived } from '../../slack/provisioning/messages.ts';
 import { BLOCK } from '../../slack/ids.ts';
 import { matchAutoApprove, describeRule } from './policy.ts';
-import { cardContext, notifier } from './present.ts';
+import { cardContext } from './present.ts';
+import { notifier } from '../../slack/io/notifier.ts';
 import { startProvisioning } from './provision.ts';
-import { checkNameFree, checkRequestFields, type FieldErrors, type RequestFields } from './validate.ts';
+import { checkNameFree, checkRequestFields, type FieldErrors } from './validate.ts';
+import type { RequestFields } from '../../domain/requests.ts';
 
 /** The request form, prefilled with the name typed after the command and the user's last choices. */
 export function requestForm(deps: Pick<Deps, 'config' | 'store'>, user: string, name?: string): ModalView {

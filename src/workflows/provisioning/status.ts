@@ -3,7 +3,7 @@ import { parseRequestRef, type NamespaceRequest } from '../../domain/requests.ts
 import type { Deps } from '../../deps.ts';
 import { statusMessage, statusNotFound, statusSummary } from '../../slack/provisioning/status.ts';
 import type { SlackMessage } from '../../slack/usage.ts';
-import { inUserGroups, isApprover } from './decide.ts';
+import { inUserGroups, isApprover } from './approvers.ts';
 import { clusterName } from './present.ts';
 
 /**

@@ -4,17 +4,7 @@ import type { Deps } from '../../deps.ts';
 import { errorMessage } from '../../errors.ts';
 import { BLOCK, LIMITS } from '../../slack/ids.ts';
 import { DAY_MS } from '../../lib/calendar.ts';
-
-/** What the request form holds, before validation. */
-export interface RequestFields {
-  name?: string | undefined;
-  team?: string | undefined;
-  environment?: string | undefined;
-  cluster?: string | undefined;
-  tier?: string | undefined;
-  purpose?: string | undefined;
-  expiresOn?: string | undefined;
-}
+import type { RequestFields } from '../../domain/requests.ts';
 
 /** Field errors keyed by the input block they belong under. */
 export type FieldErrors = Partial<Record<(typeof BLOCK)[keyof typeof BLOCK], string>>;

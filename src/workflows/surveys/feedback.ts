@@ -13,10 +13,10 @@ import {
   type FeedbackContext,
 } from '../../slack/surveys/feedback.ts';
 import type { SlackMessage } from '../../slack/usage.ts';
-import type { FeedbackItem } from '../../store/surveys.ts';
-import { isApprover } from '../provisioning/decide.ts';
+import type { FeedbackItem } from '../../domain/surveys.ts';
+import { isApprover } from '../provisioning/approvers.ts';
 import { openFormAfterClick } from '../../slack/io/open-form.ts';
-import { notifier } from '../provisioning/present.ts';
+import { notifier } from '../../slack/io/notifier.ts';
 import type { Click } from '../../domain/requests.ts';
 
 /**

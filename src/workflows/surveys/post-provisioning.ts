@@ -4,10 +4,10 @@ import type { Deps } from '../../deps.ts';
 import { answerConfirmation, parseReadyValue, provisioningQuestionBlocks, provisioningReminder } from '../../slack/surveys/blocks.ts';
 import type { SlackMessage } from '../../slack/usage.ts';
 import { escape, mrkdwn } from '../../slack/text.ts';
-import type { RequestTiming } from '../../store/surveys.ts';
+import type { RequestTiming } from '../../domain/surveys.ts';
 import { DAY_MS, formatLocal, weekContaining } from '../../lib/calendar.ts';
 import { postPendingFeedback } from './feedback.ts';
-import { notifier } from '../provisioning/present.ts';
+import { notifier } from '../../slack/io/notifier.ts';
 
 /**
  * The one question after provisioning: "How easy was that?" under the "ready" DM, stored with

@@ -4,24 +4,13 @@ import type { Deps } from '../../deps.ts';
 import { errorMessage, SlipwayError } from '../../errors.ts';
 import { readMetadata } from '../../slack/form-state.ts';
 import { SURVEY } from '../../slack/ids.ts';
-import {
-  answerConfirmation,
-  closedPulseMessage,
-  commentModal,
-  commentThanks,
-  parsePulseValue,
-  pulseMessage,
-  pulseResultsMessage,
-  surveyClosedNotice,
-  type PulseResults,
-  type QuestionResult,
-} from '../../slack/surveys/blocks.ts';
+import { answerConfirmation, closedPulseMessage, commentModal, commentThanks, parsePulseValue, pulseMessage, pulseResultsMessage, surveyClosedNotice } from '../../slack/surveys/blocks.ts';
+import type { PulseResults, PulseSurvey, QuestionResult, ScoreCount, SurveyQuestion } from '../../domain/surveys.ts';
 import type { SlackMessage } from '../../slack/usage.ts';
-import type { PulseSurvey, ScoreCount, SurveyQuestion } from '../../store/surveys.ts';
 import { DAY_MS, formatLocal, monthDay, weekContaining } from '../../lib/calendar.ts';
 import { checkFeedbackText, forgetOldAuthors, platformChannelLabel, postPendingFeedback, type ModalErrors } from './feedback.ts';
 import { openFormAfterClick } from '../../slack/io/open-form.ts';
-import { notifier, slackErrorCode } from '../provisioning/present.ts';
+import { notifier, slackErrorCode } from '../../slack/io/notifier.ts';
 import { emptyDistribution, summarize, type Distribution, type ScoreSummary } from '../../lib/survey-stats.ts';
 import { releaseProvisioningFeedback } from './post-provisioning.ts';
 import type { Click } from '../../domain/requests.ts';

@@ -1,9 +1,8 @@
 import type { Deps } from '../../deps.ts';
-import type { FeedbackItem, PulseSurvey, TimedScoreCount } from '../../store/surveys.ts';
+import type { ProvisioningDigest, PulseDigest, SurveyDigest, TimedScoreCount } from '../../domain/surveys.ts';
 import { shiftWeek, weekContaining, type Week } from '../../lib/calendar.ts';
 import { pulseResults, pulseSummaries } from './pulse.ts';
 import { distributionOf, emptyDistribution, summarize, withheld, withoutSmallComplements, type Distribution, type ScoreSummary } from '../../lib/survey-stats.ts';
-import type { QuestionResult } from '../../slack/surveys/blocks.ts';
 
 /**
  * What the digest and `/platform stats` say about surveys (docs/metrics.md, "Surveys"): the
@@ -15,51 +14,6 @@ export const PULSE_TREND = 8;
 /** Time to ready, and approval wait, that count as fast, for relating satisfaction to them. */
 export const FAST_READY_MS = 60 * 60_000;
 export const FAST_APPROVAL_MS = 60 * 60_000;
-
-export interface PulseDigest {
-  survey: PulseSurvey;
-  period: string;
-  respondents: number;
-  eligible: number | undefined;
-  /** Every question of the latest pulse, with the pulse before it. */
-  results: QuestionResult[];
-  /** The first question's average over the last pulses (oldest first); undefined below the minimum. */
-  trend: { week: string; mean: number | undefined }[];
-}
-
-export interface ProvisioningDigest {
-  question: string;
-  /**
-   * False while the reported week is not over: nothing about it is shown yet, since figures that
-   * move from one reading to the next single out whoever answered in between.
-   */
-  complete: boolean;
-  /** Questions asked in the reported week, and how many of them were answered before it ended. */
-  asked: number;
-  answered: number;
-  summary: ScoreSummary;
-  /** Answers to questions asked in the trend window, split by how the request went. */
-  window: {
-    weeks: number;
-    /** Answers in the window (never shown: it is what the cells are hidden against). */
-    total: number;
-    /** By time to ready: within FAST_READY_MS, or slower. */
-    fast: ScoreSummary;
-    slow: ScoreSummary;
-    /** By approval wait: none (the policy approved), within FAST_APPROVAL_MS, or longer. */
-    selfServe: ScoreSummary;
-    quickApproval: ScoreSummary;
-    slowApproval: ScoreSummary;
-  };
-}
-
-export interface SurveyDigest {
-  minAnswers: number;
-  pulse: PulseDigest | undefined;
-  provisioning: ProvisioningDigest | undefined;
-  /** Comments marked done in the reported week. */
-  done: { total: number; items: FeedbackItem[] };
-}
 
 /**
  * The survey part of the digest for `week` (the last complete week before `now`), the trend
