@@ -1,4 +1,4 @@
-import { DEFAULT_ACCESS_POLICY_ARN } from '../../cluster/eks/eks.ts';
+import { DEFAULT_ACCESS_POLICY_ARN } from '../../cluster/eks/access-entries.ts';
 import { buildGoldenPath } from '../../cluster/manifests.ts';
 import { findCluster, findTeam, type Config } from '../../config.ts';
 import type { NamespaceRequest, Run } from '../../domain/requests.ts';
