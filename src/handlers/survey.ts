@@ -4,7 +4,8 @@ import { readId, readValue } from '../slack/form-state.ts';
 import { SURVEY } from '../slack/ids.ts';
 import { unknownButton } from '../slack/provisioning/messages.ts';
 import { surveysPreference } from '../slack/surveys/blocks.ts';
-import { answerPulse, openCommentForm, parseCommentTarget, setSurveys, submitComment } from '../workflows/surveys/pulse.ts';
+import { answerPulse, setSurveys } from '../workflows/surveys/pulse.ts';
+import { openCommentForm, parseCommentTarget, submitComment } from '../workflows/surveys/comments.ts';
 import { answerProvisioning } from '../workflows/surveys/post-provisioning.ts';
 import { clickOf } from './click.ts';
 

@@ -1,25 +1,21 @@
-import { z } from 'zod';
 import type { Config } from '../../config.ts';
 import type { Deps } from '../../deps.ts';
 import { errorMessage, SlipwayError } from '../../errors.ts';
-import { readMetadata } from '../../slack/form-state.ts';
-import { SURVEY } from '../../slack/ids.ts';
-import { answerConfirmation, closedPulseMessage, commentModal, commentThanks, parsePulseValue, pulseMessage, pulseResultsMessage, surveyClosedNotice } from '../../slack/surveys/blocks.ts';
+import { answerConfirmation, closedPulseMessage, parsePulseValue, pulseMessage, pulseResultsMessage, surveyClosedNotice } from '../../slack/surveys/blocks.ts';
 import type { PulseResults, PulseSurvey, QuestionResult, ScoreCount, SurveyQuestion } from '../../domain/surveys.ts';
 import type { SlackMessage } from '../../slack/usage.ts';
 import { DAY_MS, formatLocal, monthDay, weekContaining } from '../../lib/calendar.ts';
-import { checkFeedbackText, forgetOldAuthors, platformChannelLabel, postPendingFeedback, type ModalErrors } from './feedback.ts';
-import { openFormAfterClick } from '../../slack/io/open-form.ts';
+import { forgetOldAuthors, postPendingFeedback } from './feedback.ts';
 import { notifier, slackErrorCode } from '../../slack/io/notifier.ts';
 import { emptyDistribution, summarize, type Distribution, type ScoreSummary } from '../../lib/survey-stats.ts';
 import { releaseProvisioningFeedback } from './post-provisioning.ts';
+import { eligibleFor, humansIn } from '../../slack/io/members.ts';
 import type { Click } from '../../domain/requests.ts';
 
 /**
  * The weekly pulse: opened on a schedule in the configured channels (never one the bot is not
  * in), answered with one click per question (one answer per person, changeable), closed after
- * `survey.pulse.durationDays` with its results in its thread. Also the comment modal of a pulse
- * and of the question after provisioning.
+ * `survey.pulse.durationDays` with its results in its thread (comments on it: comments.ts).
  */
 
 
@@ -38,52 +34,6 @@ export function pulsePeriod(survey: PulseSurvey, timeZone: string): string {
   const [fromMonth] = from.split(' ');
   const [toMonth, toDay] = to.split(' ');
   return fromMonth === toMonth ? `${from} – ${toDay}` : `${from} – ${to}`;
-}
-
-// ------------------------------------------------------------------ channel members
-
-/**
- * The people in a channel who could answer: its members minus bots (and deleted users). One
- * `conversations.members` page at a time and `users.info` per member, cached for the call.
- */
-async function humansIn(deps: SurveyDeps, channel: string, cache: Map<string, boolean>): Promise<Set<string>> {
-  const members: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await deps.slack.conversations.members({ channel, limit: 200, ...(cursor ? { cursor } : {}) });
-    members.push(...(page.members ?? []));
-    cursor = page.response_metadata?.next_cursor || undefined;
-  } while (cursor);
-  const unknown = members.filter((m) => !cache.has(m));
-  // A few lookups at a time: users.info is Tier 4 (100+ per minute).
-  for (let i = 0; i < unknown.length; i += 8) {
-    await Promise.all(
-      unknown.slice(i, i + 8).map(async (id) => {
-        try {
-          const info = await deps.slack.users.info({ user: id });
-          cache.set(id, !(info.user?.is_bot || info.user?.deleted || id === 'USLACKBOT'));
-        } catch (err) {
-          // Unknown to users.info: not counted, rather than guessed.
-          deps.log.warn({ err, channel }, 'could not look up a channel member; not counted');
-          cache.set(id, false);
-        }
-      }),
-    );
-  }
-  return new Set(members.filter((m) => cache.get(m)));
-}
-
-/** Distinct people across the channels a pulse was posted to; undefined if any lookup failed. */
-async function eligibleFor(deps: SurveyDeps, channels: readonly string[]): Promise<number | undefined> {
-  const cache = new Map<string, boolean>();
-  const everyone = new Set<string>();
-  try {
-    for (const channel of channels) for (const id of await humansIn(deps, channel, cache)) everyone.add(id);
-  } catch (err) {
-    deps.log.warn({ err }, 'could not count the people in the pulse channels');
-    return undefined;
-  }
-  return everyone.size;
 }
 
 // ------------------------------------------------------------------ opening
@@ -197,84 +147,6 @@ export async function answerPulse(deps: SurveyDeps, click: Click & { value: stri
   deps.log.info({ surveyId: survey.id }, 'pulse answer recorded');
   const until = `before ${formatLocal(new Date(survey.closesAt), deps.config.schedule.timezone).replace(/ \d{4},/, ',')}`;
   await slack.ephemeral(click.channel, click.user, answerConfirmation({ question: question.text, score: parsed.score, label: question.labels[parsed.score - 1] ?? '', previous, until }));
-}
-
-// ------------------------------------------------------------------ comments
-
-/** What a comment modal is about, carried in its private_metadata. */
-export type CommentTarget = { kind: 'pulse'; surveyId: number; channel: string } | { kind: 'ready'; requestId: number; channel: string };
-
-const commentTarget = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('pulse'), surveyId: z.number().int().positive(), channel: z.string() }),
-  z.object({ kind: z.literal('ready'), requestId: z.number().int().positive(), channel: z.string() }),
-]);
-
-/** The target the bot wrote into a comment modal, or undefined for anything else (forged, stale). */
-export function parseCommentTarget(metadata: unknown): CommentTarget | undefined {
-  return readMetadata(commentTarget, metadata);
-}
-
-/** "Add a comment": opens the modal, unless the pulse closed or the question is someone else's. */
-export async function openCommentForm(deps: SurveyDeps & Pick<Deps, 'modals'>, input: Click & { triggerId: string; target: CommentTarget }): Promise<void> {
-  const slack = notifier(deps);
-  const where = platformChannelLabel(deps) ?? 'the platform channel';
-  let question: string;
-  let when: string;
-  if (input.target.kind === 'pulse') {
-    const survey = deps.store.surveys.getPulse(input.target.surveyId);
-    if (!survey || survey.closedAt) return void (await slack.ephemeral(input.channel, input.user, surveyClosedNotice()));
-    question = survey.questions.map((q) => q.text).join(' / ');
-    when = `when the pulse closes, and only if at least ${survey.minAnswers} people answered`;
-  } else {
-    const asked = deps.store.surveys.provisioningQuestion(input.target.requestId);
-    if (asked?.requester !== input.user) return;
-    question = deps.config.survey.postProvisioning.question;
-    when = 'together with the next few answers';
-  }
-  await openFormAfterClick(deps, input, commentModal({ question, where, when, privateMetadata: JSON.stringify(input.target) }), 'the comment form');
-}
-
-/**
- * A submitted comment: checked and stored before the modal closes; `announce` (after the ack)
- * thanks the person. A pulse comment is held until the pulse closes, then posted without a name
- * among the others in random order, and only if the pulse had enough answers (see `closePulse`);
- * one after provisioning waits for the next batch of answers (see `releaseProvisioningFeedback`).
- */
-export function submitComment(
-  deps: SurveyDeps,
-  input: { user: string; target: CommentTarget; text: string | undefined },
-): { errors: ModalErrors; announce?: () => Promise<void> } {
-  const errors = checkFeedbackText(input.text, SURVEY.commentText);
-  if (Object.keys(errors).length > 0) return { errors };
-  const text = (input.text ?? '').trim();
-  const now = deps.clock.now();
-  const where = platformChannelLabel(deps) ?? 'the platform channel';
-  const { target } = input;
-  if (target.kind === 'pulse') {
-    const survey = deps.store.surveys.getPulse(target.surveyId);
-    if (!survey || survey.closedAt) return { errors: { [SURVEY.commentText]: 'This pulse has closed, so it takes no more comments. `/platform feedback` reaches the platform team any time.' } };
-    const item = deps.store.surveys.addFeedback({ source: 'pulse', surveyId: survey.id, text, author: input.user, anonymous: true, status: 'held', now });
-    deps.store.appendEvent({ type: 'feedback_received', at: now, data: { feedbackId: item.id, source: 'pulse', surveyId: survey.id } });
-    deps.log.info({ surveyId: survey.id }, 'pulse comment received; held until the pulse closes');
-    return {
-      errors: {},
-      announce: async () => {
-        await notifier(deps).ephemeral(target.channel, input.user, commentThanks(where, false, survey.minAnswers));
-      },
-    };
-  }
-  const asked = deps.store.surveys.provisioningQuestion(target.requestId);
-  if (asked?.requester !== input.user) return { errors: { [SURVEY.commentText]: 'This question was asked to someone else.' } };
-  const item = deps.store.surveys.addFeedback({ source: 'provisioning', requestId: asked.requestId, text, author: input.user, anonymous: true, status: 'held', now });
-  deps.store.appendEvent({ type: 'feedback_received', at: now, requestId: asked.requestId, data: { feedbackId: item.id, source: 'provisioning' } });
-  deps.log.info('comment after provisioning received; held for the next batch');
-  return {
-    errors: {},
-    announce: async () => {
-      await notifier(deps).dm(input.user, commentThanks(where, true, deps.config.survey.minAnswers));
-      await releaseProvisioningFeedback(deps, now);
-    },
-  };
 }
 
 // ------------------------------------------------------------------ closing
