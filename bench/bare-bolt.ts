@@ -37,8 +37,8 @@ const app = new App({
 
 if (process.env.BARE_OPEN_VIEW === '1') {
   const { loadConfig } = await import('../src/config.ts');
-  const { newNamespaceModal } = await import('../src/slack/new-namespace-modal.ts');
-  const { createModalOpener } = await import('../src/modal-opener.ts');
+  const { newNamespaceModal } = await import('../src/slack/provisioning/new-namespace-modal.ts');
+  const { createModalOpener } = await import('../src/slack/io/modal-opener.ts');
   const view = newNamespaceModal(loadConfig(required('SLIPWAY_CONFIG')));
   const modals = createModalOpener({ token: required('SLACK_BOT_TOKEN'), apiUrl: required('SLACK_API_URL') });
   app.command('/platform', async ({ ack, command }) => {

@@ -4,7 +4,8 @@ import { WebClient, WebClientEvent } from '@slack/web-api';
 import { KubeClusters, type Clusters } from './cluster/client.ts';
 import type { Config } from './config.ts';
 import type { Deps } from './deps.ts';
-import { systemClock, type Clock } from './domain.ts';
+import { featureHooks } from './hooks.ts';
+import { systemClock, type Clock } from './domain/requests.ts';
 import type { RuntimeEnv } from './env.ts';
 import { errorMessage, SlipwayError } from './errors.ts';
 import * as decideHandlers from './handlers/decide.ts';
@@ -18,13 +19,13 @@ import type { Logger } from './log.ts';
 import { Store } from './store/store.ts';
 import { loadSurveyKey, surveyKeyCreatedMessage } from './store/survey-key.ts';
 import { createMetrics } from './metrics.ts';
-import { createModalOpener } from './modal-opener.ts';
+import { createModalOpener } from './slack/io/modal-opener.ts';
 import { close, createProbeServer, listen, type ProbeRoute } from './probe-server.ts';
-import { resumeFeedback } from './workflows/feedback.ts';
-import { resumeRuns } from './workflows/provision.ts';
-import { slackErrorCode } from './workflows/present.ts';
-import { readinessProbe, type Readiness } from './workflows/readiness.ts';
-import { RunTracker } from './workflows/run-tracker.ts';
+import { resumeFeedback } from './workflows/surveys/feedback.ts';
+import { resumeRuns } from './workflows/provisioning/provision.ts';
+import { slackErrorCode } from './slack/io/notifier.ts';
+import { readinessProbe, type Readiness } from './workflows/ops/readiness.ts';
+import { RunTracker } from './workflows/provisioning/run-tracker.ts';
 
 export interface SlipwayOptions {
   env: RuntimeEnv;
@@ -188,6 +189,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
     runs: new RunTracker(),
     progressIntervalMs: 1000,
     metrics,
+    hooks: featureHooks,
   };
   const probeReadiness = readinessProbe(deps, () => slackAuthenticated);
   app.client.on(WebClientEvent.RATE_LIMITED, () => metrics.slackRateLimited.inc());

@@ -12,7 +12,7 @@ import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 
 import type { RenderOptions } from './cli/actions.ts';
 import { SlipwayError } from './errors.ts';
 import { JOB_NAMES } from './jobs/names.ts';
-import { parseWeekChoice, WEEK_CHOICES, type WeekChoice } from './workflows/calendar.ts';
+import { parseWeekChoice, WEEK_CHOICES, type WeekChoice } from './lib/calendar.ts';
 
 const ENVIRONMENT = `
 Environment: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN (Socket Mode), SLACK_API_URL,
@@ -34,7 +34,7 @@ function weekChoice(value: string): WeekChoice {
 }
 
 const actions = () => import('./cli/actions.ts');
-const jobCommands = () => import('./jobs/commands.ts');
+const jobCommands = () => import('./cli/jobs.ts');
 
 function buildProgram(): Command {
   const program = new Command('slipway')
@@ -128,7 +128,7 @@ function buildProgram(): Command {
 }
 
 async function runSurvey(sub: 'open' | 'close'): Promise<void> {
-  const [{ surveyCommand }, { commandContext }] = await Promise.all([import('./jobs/survey-commands.ts'), actions()]);
+  const [{ surveyCommand }, { commandContext }] = await Promise.all([import('./cli/surveys.ts'), actions()]);
   await surveyCommand(sub, commandContext);
 }
 

@@ -4,8 +4,8 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
-import { isCronExpression } from './jobs/schedule.ts';
-import { isTimeZone } from './workflows/calendar.ts';
+import { isCronExpression } from './lib/schedule.ts';
+import { isTimeZone } from './lib/calendar.ts';
 
 // Names that end up in Kubernetes object names and label values.
 const dnsLabel = z

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { inflateSync } from 'node:zlib';
 import { Store } from '../src/store/store.ts';
-import { pulseQuestions } from '../src/workflows/survey.ts';
+import { pulseQuestions } from '../src/workflows/surveys/pulse.ts';
 import type { EmulatedMessage } from './emulators/slack-api.ts';
 import { SlackApiEmulator } from './emulators/slack-api.ts';
 import { writeConfig } from './support/bot-process.ts';

@@ -11,8 +11,8 @@ import {
 } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
 import { KubeClusters } from '../src/cluster/client.ts';
-import { EksCluster } from '../src/cluster/eks.ts';
-import { presignEksToken, type AwsCredentialIdentity } from '../src/cluster/eks-token.ts';
+import { EksCluster } from '../src/cluster/eks/cluster.ts';
+import { presignEksToken, type AwsCredentialIdentity } from '../src/cluster/eks/token.ts';
 import { BLOCK } from '../src/slack/ids.ts';
 import { KubeApiEmulator } from './emulators/kube-api.ts';
 import { APPROVALS, PEOPLE, readable, startHarness } from './support/harness.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ACTION, BLOCK } from '../src/slack/ids.ts';
-import { READINESS_CACHE_MS } from '../src/workflows/readiness.ts';
+import { READINESS_CACHE_MS } from '../src/workflows/ops/readiness.ts';
 import { APPROVALS, PEOPLE, startHarness } from './support/harness.ts';
 
 interface Sample {

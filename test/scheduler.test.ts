@@ -7,15 +7,16 @@ import { WebClient } from '@slack/web-api';
 import { KubeClusters } from '../src/cluster/client.ts';
 import { parseConfig } from '../src/config.ts';
 import type { Deps } from '../src/deps.ts';
+import { featureHooks } from '../src/hooks.ts';
 import type { Job } from '../src/jobs/jobs.ts';
 import { Scheduler } from '../src/jobs/scheduler.ts';
-import { schedule } from '../src/jobs/schedule.ts';
+import { schedule } from '../src/lib/schedule.ts';
 import { createLogger } from '../src/log.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { Store } from '../src/store/store.ts';
-import { RunTracker } from '../src/workflows/run-tracker.ts';
+import { RunTracker } from '../src/workflows/provisioning/run-tracker.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './support/config.ts';
-import { withoutModals } from '../src/modal-opener.ts';
+import { withoutModals } from '../src/slack/io/modal-opener.ts';
 
 /**
  * The scheduler under a controllable clock: node:test's mock timers drive `Date` and `setTimeout`,
@@ -47,6 +48,7 @@ function setUp(t: TestContext, start: string, jobs: { name: string; cron: string
     runs: new RunTracker(),
     progressIntervalMs: 0,
     metrics: createMetrics(),
+    hooks: featureHooks,
   };
   const defs: Job[] = jobs.map((j) => ({ name: j.name, description: j.name, schedule: () => j.cron, run: j.run, ...(j.timeoutMs ? { timeoutMs: j.timeoutMs } : {}) }));
   const make = () => new Scheduler(deps, defs);

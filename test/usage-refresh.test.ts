@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BLOCK } from '../src/slack/ids.ts';
-import { adoptionReport } from '../src/workflows/adoption-metrics.ts';
-import { refreshUsage } from '../src/workflows/usage.ts';
+import { adoptionReport } from '../src/workflows/adoption/metrics.ts';
+import { refreshUsage } from '../src/workflows/adoption/usage.ts';
 import { PEOPLE, startHarness, type Harness } from './support/harness.ts';
 
 /** A developer gets `payments-dev` through the golden path (dev + small: approved by policy). */

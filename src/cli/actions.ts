@@ -6,17 +6,17 @@
 import { WebClient } from '@slack/web-api';
 import { createSlipway } from '../app.ts';
 import { KubeClusters } from '../cluster/client.ts';
-import { formatDoctor, runDoctor } from '../workflows/doctor.ts';
+import { formatDoctor, runDoctor } from '../workflows/ops/doctor.ts';
 import { buildGoldenPath, goldenPathObjects, renderYaml, UnknownSettingError } from '../cluster/manifests.ts';
 import { clustersFor, findCluster, loadConfig, type Config } from '../config.ts';
 import { readEnv, type RuntimeEnv } from '../env.ts';
 import { ConfigError, EnvError, SlipwayError } from '../errors.ts';
-import type { CommandContext } from '../jobs/commands.ts';
+import type { CommandContext } from './jobs.ts';
 import { createLogger } from '../log.ts';
 import { Store } from '../store/store.ts';
-import { nameProblem } from '../workflows/validate.ts';
-import { eksAccess } from '../workflows/present.ts';
-import { stepsFor } from '../workflows/steps.ts';
+import { nameProblem } from '../workflows/provisioning/validate.ts';
+import { eksAccess } from '../workflows/provisioning/present.ts';
+import { stepsFor } from '../workflows/provisioning/steps.ts';
 
 /** A command line that cannot work: one line, exit 2 (see src/cli.ts). */
 class UsageError extends SlipwayError {

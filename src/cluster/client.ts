@@ -10,7 +10,7 @@ import {
 } from '@kubernetes/client-node';
 import { findCluster, type ClusterConfig, type Config } from '../config.ts';
 import { ClusterError } from '../errors.ts';
-import { EksCluster } from './eks.ts';
+import { EksCluster } from './eks/cluster.ts';
 import { MANAGED_BY } from './manifests.ts';
 
 export const FIELD_MANAGER = 'slipway';

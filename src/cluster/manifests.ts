@@ -8,7 +8,7 @@ import type {
   V1RoleBinding,
 } from '@kubernetes/client-node';
 import { findTeam, type Config } from '../config.ts';
-import { requestRef } from '../domain.ts';
+import { requestRef } from '../domain/requests.ts';
 
 /** What a namespace is built from; the workflow and `slipway render` fill it the same way. */
 export interface GoldenPathInput {

@@ -2,7 +2,7 @@ import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { Deps } from '../deps.ts';
 import { readId, readMetadata, readValue } from '../slack/form-state.ts';
 import { ACTION, BLOCK, CALLBACK } from '../slack/ids.ts';
-import { announceDenial, approve, deny, denyFormMetadata, openDenyForm, retryRun, staleDenyForm } from '../workflows/decide.ts';
+import { announceDenial, approve, deny, denyFormMetadata, openDenyForm, retryRun, staleDenyForm } from '../workflows/provisioning/decide.ts';
 import { clickOf } from './click.ts';
 
 /** Approve, Deny (with its reason modal) and Retry on the request card and its thread. */

@@ -4,8 +4,8 @@ import type { Deps } from '../deps.ts';
 import { errorMessage } from '../errors.ts';
 import { readMetadata, readSelected, readValue } from '../slack/form-state.ts';
 import { SURVEY } from '../slack/ids.ts';
-import { feedbackModal, feedbackThanks, feedbackThanksView } from '../slack/survey-feedback.ts';
-import { announceDone, checkFeedbackText, markDone, openDoneForm, platformChannelLabel, relayReply, submitFeedback } from '../workflows/feedback.ts';
+import { feedbackModal, feedbackThanks, feedbackThanksView } from '../slack/surveys/feedback.ts';
+import { announceDone, checkFeedbackText, markDone, openDoneForm, platformChannelLabel, relayReply, submitFeedback } from '../workflows/surveys/feedback.ts';
 import { clickOf } from './click.ts';
 
 /** A human's reply in a thread, as the Events API `message` event carries it. */

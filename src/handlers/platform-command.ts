@@ -1,14 +1,14 @@
 import type { App, RespondFn, SlashCommand } from '@slack/bolt';
 import type { Deps } from '../deps.ts';
 import { errorMessage } from '../errors.ts';
-import { SlackCallError } from '../modal-opener.ts';
-import { statsFailed, statsWeekProblem } from '../slack/stats.ts';
-import { statusFailed } from '../slack/status.ts';
+import { SlackCallError } from '../slack/io/modal-opener.ts';
+import { statsFailed, statsWeekProblem } from '../slack/adoption/stats.ts';
+import { statusFailed } from '../slack/provisioning/status.ts';
 import { usageMessage, type SlackMessage } from '../slack/usage.ts';
-import { chooseWeek, parseWeekChoice } from '../workflows/calendar.ts';
-import { platformStats } from '../workflows/digest.ts';
-import { requestStatus } from '../workflows/status.ts';
-import { requestForm } from '../workflows/request.ts';
+import { chooseWeek, parseWeekChoice } from '../lib/calendar.ts';
+import { platformStats } from '../workflows/adoption/digest.ts';
+import { requestStatus } from '../workflows/provisioning/status.ts';
+import { requestForm } from '../workflows/provisioning/request.ts';
 import { feedbackCommand } from './feedback.ts';
 import { surveysCommand } from './survey.ts';
 

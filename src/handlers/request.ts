@@ -2,7 +2,7 @@ import type { App } from '@slack/bolt';
 import type { Deps } from '../deps.ts';
 import { readRequestFields } from '../slack/form-state.ts';
 import { CALLBACK } from '../slack/ids.ts';
-import { announceRequest, submitRequest } from '../workflows/request.ts';
+import { announceRequest, submitRequest } from '../workflows/provisioning/request.ts';
 
 /** The request form's submission: field errors stay in the modal; a valid request closes it. */
 export function register(app: App, deps: Deps): void {

@@ -2,10 +2,11 @@ import type { App, BlockAction, ButtonAction, RespondFn, SlashCommand } from '@s
 import type { Deps } from '../deps.ts';
 import { readId, readValue } from '../slack/form-state.ts';
 import { SURVEY } from '../slack/ids.ts';
-import { unknownButton } from '../slack/messages.ts';
-import { surveysPreference } from '../slack/survey.ts';
-import { answerPulse, openCommentForm, parseCommentTarget, setSurveys, submitComment } from '../workflows/survey.ts';
-import { answerProvisioning } from '../workflows/survey-provisioning.ts';
+import { unknownButton } from '../slack/provisioning/messages.ts';
+import { surveysPreference } from '../slack/surveys/blocks.ts';
+import { answerPulse, setSurveys } from '../workflows/surveys/pulse.ts';
+import { openCommentForm, parseCommentTarget, submitComment } from '../workflows/surveys/comments.ts';
+import { answerProvisioning } from '../workflows/surveys/post-provisioning.ts';
 import { clickOf } from './click.ts';
 
 const scale = (prefix: string) => new RegExp(`^${prefix}_[1-5]$`);

@@ -1,10 +1,10 @@
 import type { Config } from '../config.ts';
 import type { Deps } from '../deps.ts';
-import { postDigest } from '../workflows/digest.ts';
+import { postDigest } from '../workflows/adoption/digest.ts';
 import type { JOB_NAMES } from './names.ts';
-import { refreshUsage } from '../workflows/usage.ts';
-import { closeDuePulses, openPulse } from '../workflows/survey.ts';
-import { sendReminders } from '../workflows/survey-provisioning.ts';
+import { refreshUsage } from '../workflows/adoption/usage.ts';
+import { closeDuePulses, openPulse } from '../workflows/surveys/pulse.ts';
+import { sendReminders } from '../workflows/surveys/post-provisioning.ts';
 
 /**
  * A scheduled job: a workflow function of `deps` and `now`, nothing else. The scheduler decides

@@ -3,7 +3,7 @@ import type { Deps } from '../deps.ts';
 import { errorMessage, SlipwayError } from '../errors.ts';
 import type { JobReason, JobRun } from '../store/adoption.ts';
 import { JOBS, type Job } from './jobs.ts';
-import { schedule, type Schedule } from './schedule.ts';
+import { schedule, type Schedule } from '../lib/schedule.ts';
 
 /**
  * Runs the jobs on their node-cron schedules in the configured time zone (node-cron's `timezone` option), and

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { RequestFields } from '../workflows/validate.ts';
+import type { RequestFields } from '../domain/requests.ts';
 import { ACTION, BLOCK } from './ids.ts';
 
 /**

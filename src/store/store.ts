@@ -12,7 +12,7 @@ import type {
   RequestStatus,
   Run,
   RunStep,
-} from '../domain.ts';
+} from '../domain/requests.ts';
 
 type RunRow = Omit<Run, 'steps'>;
 

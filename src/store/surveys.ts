@@ -1,6 +1,9 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { present, type Row } from './rows.ts';
+import type {
+  FeedbackItem, FeedbackSource, NewFeedback, ProvisioningQuestion, PulsePost, PulseSurvey, QuestionClaim, RequestTiming, ScoreCount, SurveyQuestion, TimedScoreCount,
+} from '../domain/surveys.ts';
 
 /**
  * The SQL behind surveys (db/0004_surveys.sql), reached through `store.surveys`. Statements are
@@ -14,115 +17,6 @@ import { present, type Row } from './rows.ts';
  * person; it is sealed with the survey key (AES-256-GCM), opened only to relay a reply or a "done"
  * note, and cleared `survey.feedback.relayDays` after the item was posted.
  */
-
-export interface SurveyQuestion {
-  id: string;
-  text: string;
-  labels: readonly string[];
-}
-
-export interface PulseSurvey {
-  id: number;
-  /** The local Monday of the week it opened, `2026-11-16`. */
-  week: string;
-  openedAt: string;
-  closesAt: string;
-  closedAt: string | undefined;
-  questions: SurveyQuestion[];
-  minAnswers: number;
-  eligible: number | undefined;
-  respondents: number | undefined;
-}
-
-export interface PulsePost {
-  surveyId: number;
-  channel: string;
-  ts: string | undefined;
-  members: number | undefined;
-  skipped: string | undefined;
-  resultsTs: string | undefined;
-}
-
-export interface ScoreCount {
-  question: string;
-  score: number;
-  n: number;
-}
-
-export interface ProvisioningQuestion {
-  requestId: number;
-  requester: string;
-  namespace: string;
-  askedAt: string;
-  channel: string | undefined;
-  ts: string | undefined;
-  remindedAt: string | undefined;
-  score: number | undefined;
-  answeredAt: string | undefined;
-}
-
-export type FeedbackSource = 'pulse' | 'provisioning' | 'command';
-export type FeedbackStatus = 'held' | 'pending' | 'posting' | 'posted' | 'dropped';
-
-export interface FeedbackItem {
-  id: number;
-  /** Random, for the item's buttons: unlike the id, it says nothing about when it was written. */
-  token: string;
-  source: FeedbackSource;
-  surveyId: number | undefined;
-  question: string | undefined;
-  requestId: number | undefined;
-  /** A low rating this item stands for (a comment has none). */
-  score: number | undefined;
-  text: string | undefined;
-  anonymous: boolean;
-  status: FeedbackStatus;
-  createdAt: string;
-  channel: string | undefined;
-  ts: string | undefined;
-  doneAt: string | undefined;
-  doneBy: string | undefined;
-  doneText: string | undefined;
-}
-
-export interface NewFeedback {
-  source: FeedbackSource;
-  surveyId?: number | undefined;
-  question?: string | undefined;
-  requestId?: number | undefined;
-  text: string;
-  author: string;
-  anonymous: boolean;
-  status: 'held' | 'pending';
-  now: Date;
-}
-
-/** How a request went, recorded with its question when it is asked (from the request's events). */
-export interface RequestTiming {
-  /** Request submitted → namespace ready, ms. */
-  readyMs: number | undefined;
-  /** Request submitted → a person's approval, ms; undefined when the policy approved it. */
-  approvalWaitMs: number | undefined;
-  /** Approved by the policy (no wait for a person). */
-  selfServe: boolean;
-}
-
-/** How many answers gave a score, for one combination of how fast and how approved. */
-export interface TimedScoreCount {
-  score: number;
-  /** Ready within the threshold; undefined when the time to ready is unknown. */
-  fast: boolean | undefined;
-  /** `self-serve`, `quick` (a person approved within the threshold), `slow`; undefined if unknown. */
-  approval: 'self-serve' | 'quick' | 'slow' | undefined;
-  n: number;
-}
-
-export type QuestionClaim =
-  | { outcome: 'claimed' }
-  /** Asked before but the message never went out (the bot stopped): ask in this message. */
-  | { outcome: 'undelivered' }
-  | { outcome: 'already-asked' }
-  | { outcome: 'cooldown' };
 
 // The columns of each domain type, named as its fields (never `key_salt`, nor feedback's `author`:
 // nothing that reads pulses or lists feedback can see them).

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { createSlipway, type Slipway } from '../../src/app.ts';
 import type { Clusters } from '../../src/cluster/client.ts';
-import type { Clock } from '../../src/domain.ts';
+import type { Clock } from '../../src/domain/requests.ts';
 import { BLOCK } from '../../src/slack/ids.ts';
 import type { RuntimeEnv } from '../../src/env.ts';
 import { createLogger, type Logger } from '../../src/log.ts';

@@ -1,7 +1,8 @@
 import type { UsageSnapshotInput } from '../../src/store/adoption.ts';
 import type { EventInput } from '../../src/store/store.ts';
-import { distribution, type IdleNamespace, type MetricsSettings, type TrendPoint, type WeekMetrics } from '../../src/workflows/adoption-metrics.ts';
-import type { Week } from '../../src/workflows/calendar.ts';
+import { distribution, type MetricsSettings } from '../../src/workflows/adoption/metrics.ts';
+import type { IdleNamespace, TrendPoint, WeekMetrics } from '../../src/domain/adoption.ts';
+import type { Week } from '../../src/lib/calendar.ts';
 
 /**
  * The adoption metrics computed the plain way, straight from docs/metrics.md, over every raw event

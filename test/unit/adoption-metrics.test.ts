@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { Store } from '../../src/store/store.ts';
-import { adoptionReport, distribution, TREND_WEEKS } from '../../src/workflows/adoption-metrics.ts';
-import { lastCompleteWeek, weekContaining, zonedTime } from '../../src/workflows/calendar.ts';
+import { adoptionReport, distribution, TREND_WEEKS } from '../../src/workflows/adoption/metrics.ts';
+import { lastCompleteWeek, weekContaining, zonedTime } from '../../src/lib/calendar.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../support/config.ts';
 import { appendRequest } from '../support/history.ts';
 

@@ -9,7 +9,7 @@ import {
   EksTokenCache,
   presignEksToken,
   type AwsCredentialIdentity,
-} from '../../src/cluster/eks-token.ts';
+} from '../../src/cluster/eks/token.ts';
 
 // The example keys from the AWS SigV4 documentation; they sign nothing real.
 const staticCredentials: AwsCredentialIdentity = {

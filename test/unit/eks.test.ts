@@ -18,15 +18,11 @@ import {
 } from '@aws-sdk/client-eks';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { mockClient } from 'aws-sdk-client-mock';
-import { presignEksToken, type AwsCredentialIdentity } from '../../src/cluster/eks-token.ts';
+import { presignEksToken, type AwsCredentialIdentity } from '../../src/cluster/eks/token.ts';
 import { selfSignedCert } from '../support/tls.ts';
-import {
-  DEFAULT_ACCESS_POLICY_ARN,
-  EksCluster,
-  ensureAccessEntry,
-  grantNamespaceAccess,
-  memoizeCredentials,
-} from '../../src/cluster/eks.ts';
+import { EksCluster } from '../../src/cluster/eks/cluster.ts';
+import { memoizeCredentials } from '../../src/cluster/eks/auth.ts';
+import { DEFAULT_ACCESS_POLICY_ARN, ensureAccessEntry, grantNamespaceAccess } from '../../src/cluster/eks/access-entries.ts';
 import { ClusterError } from '../../src/errors.ts';
 
 const eks = mockClient(EKSClient);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { DEFAULT_ACCESS_POLICY_ARN } from '../../src/cluster/eks.ts';
+import { DEFAULT_ACCESS_POLICY_ARN } from '../../src/cluster/eks/access-entries.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 

@@ -7,8 +7,9 @@ import Database from 'better-sqlite3';
 import { parseConfig, type Config } from '../../src/config.ts';
 import type { UsageSnapshotInput } from '../../src/store/adoption.ts';
 import { migrate, Store, type EventInput } from '../../src/store/store.ts';
-import { adoptionReport, metricsSettings, type AdoptionReport } from '../../src/workflows/adoption-metrics.ts';
-import { shiftWeek, weekContaining, type Week } from '../../src/workflows/calendar.ts';
+import { adoptionReport, metricsSettings } from '../../src/workflows/adoption/metrics.ts';
+import type { AdoptionReport } from '../../src/domain/adoption.ts';
+import { shiftWeek, weekContaining, type Week } from '../../src/lib/calendar.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../support/config.ts';
 import { RawMetrics } from '../support/raw-metrics.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../src/config.ts';
-import { describeRule, matchAutoApprove } from '../../src/workflows/policy.ts';
+import { describeRule, matchAutoApprove } from '../../src/workflows/provisioning/policy.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfig, exampleConfigDocument } from '../support/config.ts';
 
 test('the example policy auto-approves dev + small and nothing else', () => {

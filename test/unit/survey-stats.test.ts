@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { distributionOf, regularizedBeta, studentTCdf, studentTQuantile, summarize } from '../../src/workflows/survey-stats.ts';
-import { formatInterval, scoreLine } from '../../src/slack/survey.ts';
-import { scoreSparkline } from '../../src/slack/survey-digest.ts';
+import { distributionOf, regularizedBeta, studentTCdf, studentTQuantile, summarize } from '../../src/lib/survey-stats.ts';
+import { formatInterval, scoreLine } from '../../src/slack/surveys/blocks.ts';
+import { scoreSparkline } from '../../src/slack/surveys/digest.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../support/config.ts';
 
 const close = (actual: number | undefined, expected: number, digits: number, what: string) =>

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BLOCK } from '../../src/slack/ids.ts';
-import { checkRequestFields, nameProblem, type RequestFields } from '../../src/workflows/validate.ts';
+import { checkRequestFields, nameProblem } from '../../src/workflows/provisioning/validate.ts';
+import type { RequestFields } from '../../src/domain/requests.ts';
 import { parseConfig } from '../../src/config.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfig, exampleConfigDocument } from '../support/config.ts';
 

@@ -1,0 +1,10 @@
+import type { Hooks } from './deps.ts';
+import { withProvisioningQuestion } from './workflows/surveys/post-provisioning.ts';
+
+/**
+ * How the features hook into each other, wired once for the bot and the CLI. Provisioning
+ * announces a ready namespace without knowing about surveys; the survey adds its question here.
+ */
+export const featureHooks: Hooks = {
+  onNamespaceReady: withProvisioningQuestion,
+};

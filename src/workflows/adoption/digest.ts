@@ -1,0 +1,170 @@
+import type { Deps } from '../../deps.ts';
+import type { ChartWeek } from '../../chart/trend-chart.ts';
+import { errorMessage, SlipwayError } from '../../errors.ts';
+import { digestMessage, formatDuration, type DigestOptions } from '../../slack/adoption/digest.ts';
+import type { SlackMessage } from '../../slack/usage.ts';
+import { adoptionReport } from './metrics.ts';
+import type { AdoptionReport, TrendPoint } from '../../domain/adoption.ts';
+import { formatLocal, lastCompleteWeek, type ReportWeek } from '../../lib/calendar.ts';
+import { hasSurveyNews, surveyDigest } from '../surveys/report.ts';
+import { surveyDigestBlocks, surveySummaryText } from '../../slack/surveys/digest.ts';
+
+export interface PreparedDigest {
+  report: AdoptionReport;
+  message: SlackMessage;
+}
+
+export interface DigestChart {
+  png: Buffer;
+  filename: string;
+  title: string;
+  /** What the picture shows, for screen readers (Slack's `alt_text`). */
+  altText: string;
+}
+
+export interface PostedDigest extends PreparedDigest {
+  channel: string;
+  ts: string;
+  chart: { uploaded: true; fileId: string | undefined; bytes: number } | { uploaded: false; error: string };
+  /** One line for `slipway jobs` and the logs. */
+  summary: string;
+}
+
+function teamNames(config: Deps['config']): Record<string, string> {
+  return Object.fromEntries(config.teams.map((t) => [t.name, t.displayName ?? t.name]));
+}
+
+/**
+ * Adds the survey section (latest pulse score and trend, the question after provisioning, "you
+ * said → we did") before the message's closing context line.
+ */
+function withSurveys(deps: Pick<Deps, 'store' | 'config'>, now: Date, report: AdoptionReport, message: SlackMessage): SlackMessage {
+  const surveys = surveyDigest(deps, now, report.current.week, report.trend[0]?.week.start ?? report.current.week.start, report.trend.length);
+  if (!hasSurveyNews(surveys)) return message;
+  const blocks = [...message.blocks];
+  blocks.splice(Math.max(0, blocks.length - 1), 0, ...surveyDigestBlocks(surveys));
+  const score = surveySummaryText(surveys);
+  return { text: score ? `${message.text} · ${score}` : message.text, blocks };
+}
+
+/**
+ * The report for the chosen week (default: the last complete week before `now`). A week in
+ * progress is counted up to `now`, so its idle days and activity windows end now, not next Monday.
+ */
+function reportFor(deps: Pick<Deps, 'store' | 'config'>, now: Date, chosen: ReportWeek | undefined): AdoptionReport {
+  if (!chosen) return adoptionReport(deps, now);
+  return adoptionReport(deps, now, { week: chosen.inProgress ? { ...chosen.week, end: now } : chosen.week });
+}
+
+/** How the message names the week: the last complete one, one in progress (to when), or another. */
+function period(deps: Pick<Deps, 'config'>, now: Date, chosen: ReportWeek | undefined): DigestOptions['period'] {
+  if (!chosen) return { kind: 'last' };
+  if (chosen.inProgress) return { kind: 'so-far', until: formatLocal(now, deps.config.schedule.timezone).replace(/ \(.*\)$/, '') };
+  const last = lastCompleteWeek(now, deps.config.schedule.timezone);
+  return { kind: chosen.week.monday === last.monday ? 'last' : 'past' };
+}
+
+/**
+ * Survey results only come with a complete week: the answers of a week in progress would change
+ * from one reading to the next and give away who just answered.
+ */
+function withSurveysOf(deps: Pick<Deps, 'store' | 'config'>, now: Date, chosen: ReportWeek | undefined, report: AdoptionReport, message: SlackMessage): SlackMessage {
+  return chosen?.inProgress ? message : withSurveys(deps, now, report, message);
+}
+
+/** The digest for the chosen week (default: the last complete week before `now`): its numbers and its Block Kit message. */
+export function prepareDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date, chosen?: ReportWeek): PreparedDigest {
+  const report = reportFor(deps, now, chosen);
+  const message = digestMessage(
+    report,
+    { surface: 'digest', teamNames: teamNames(deps.config), period: period(deps, now, chosen) },
+    { idleDays: deps.config.adoption.idleDays },
+  );
+  return { report, message: withSurveysOf(deps, now, chosen, report, message) };
+}
+
+/** `/platform stats [current|last|YYYY-MM-DD]`: the same numbers, as an ephemeral answer. */
+export function platformStats(deps: Pick<Deps, 'store' | 'config'>, now: Date, chosen?: ReportWeek): SlackMessage {
+  const report = reportFor(deps, now, chosen);
+  const message = digestMessage(
+    report,
+    { surface: 'stats', teamNames: teamNames(deps.config), platformChannel: deps.config.slack.platformChannel, period: period(deps, now, chosen) },
+    { idleDays: deps.config.adoption.idleDays },
+  );
+  return withSurveysOf(deps, now, chosen, report, message);
+}
+
+function chartWeeks(trend: readonly TrendPoint[]): ChartWeek[] {
+  return trend.map((t) => ({ label: t.week.short, requests: t.requests, medianTimeToReadyMs: t.medianTimeToReadyMs }));
+}
+
+/**
+ * The 8-week chart as a PNG. The chart libraries (vega, vega-lite, resvg: about 20 MB of heap and
+ * half a second) load with the first digest rather than with the bot.
+ */
+export async function digestChart(report: AdoptionReport): Promise<DigestChart> {
+  const { renderTrendChart } = await import('../../chart/trend-chart.ts');
+  const weeks = chartWeeks(report.trend);
+  const png = await renderTrendChart(weeks, `Slipway adoption · last ${weeks.length} weeks`, `Weeks start on Monday (${report.timeZone})`);
+  const described = weeks
+    .map((w) => `${w.label}: ${w.requests} request${w.requests === 1 ? '' : 's'}, median time to ready ${w.medianTimeToReadyMs === undefined ? 'none' : formatDuration(w.medianTimeToReadyMs)}`)
+    .join('; ');
+  return {
+    png,
+    filename: `slipway-adoption-${report.current.week.monday}.png`,
+    title: `Adoption, last ${weeks.length} weeks: requests per week (bars), median time to ready (line)`,
+    altText: `Bar and line chart. ${described}.`.slice(0, 1000),
+  };
+}
+
+/**
+ * The digest job: posts the week's digest to the platform channel, then the chart under it. The
+ * text goes out first and on its own, so a chart that cannot be rendered or uploaded costs only
+ * the picture.
+ */
+export async function postDigest(deps: Pick<Deps, 'store' | 'config' | 'slack' | 'log'>, now: Date, chosen?: ReportWeek): Promise<PostedDigest> {
+  const channel = deps.config.slack.platformChannel;
+  if (!channel) {
+    throw new SlipwayError(
+      'digest_no_channel',
+      'The digest has nowhere to go: set slack.platformChannel in the config (or turn the job off with schedule.jobs.digest: false).',
+    );
+  }
+  const prepared = prepareDigest(deps, now, chosen);
+  // Rendered before posting, so the picture follows the text within a second.
+  const rendered = await digestChart(prepared.report).then(
+    (chart) => ({ chart, err: undefined }),
+    (err: unknown) => ({ chart: undefined, err }),
+  );
+  const posted = await deps.slack.chat.postMessage({ channel, text: prepared.message.text, blocks: prepared.message.blocks, unfurl_links: false });
+  const ts = posted.ts ?? '';
+  const log = deps.log.child({ job: 'digest', week: prepared.report.current.week.monday });
+  log.info({ channel, ts }, 'digest posted');
+
+  let result: PostedDigest['chart'];
+  try {
+    const { chart } = rendered;
+    if (!chart) throw rendered.err;
+    const upload = await deps.slack.filesUploadV2({
+      channel_id: channel,
+      file: chart.png,
+      filename: chart.filename,
+      title: chart.title,
+      alt_text: chart.altText,
+    });
+    const fileId = upload.files.flatMap((f) => f.files ?? []).find((f) => f.id)?.id;
+    result = { uploaded: true, fileId, bytes: chart.png.length };
+    log.info({ fileId, bytes: chart.png.length }, 'digest chart uploaded');
+  } catch (err) {
+    result = { uploaded: false, error: errorMessage(err) };
+    log.warn({ err }, 'digest chart not uploaded; the text digest went out');
+  }
+  const chartNote = result.uploaded ? `chart uploaded (${Math.round(result.bytes / 1024)} kB)` : `chart not uploaded: ${result.error}`;
+  return {
+    ...prepared,
+    channel,
+    ts,
+    chart: result,
+    summary: `week of ${prepared.report.current.week.label}${chosen?.inProgress ? ' (so far)' : ''} posted to ${channel}; ${chartNote}`,
+  };
+}

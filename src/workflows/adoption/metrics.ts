@@ -1,0 +1,212 @@
+import type { Deps } from '../../deps.ts';
+import type { AdoptionStore, NamespaceState } from '../../store/adoption.ts';
+import { DAY_MS, lastCompleteWeek, shiftWeek, type Week } from '../../lib/calendar.ts';
+import type { AdoptionReport, Distribution, IdleNamespace, MetricChange, MetricKey, MetricUnit, WeekMetrics } from '../../domain/adoption.ts';
+
+/**
+ * Adoption metrics: the one place they are defined, from events and usage snapshots only. Every
+ * definition here is written down in docs/metrics.md; change both together.
+ */
+
+export const TREND_WEEKS = 8;
+
+type Rule =
+  | { kind: 'rise-percent'; percent: number }
+  | { kind: 'drop-percent'; percent: number }
+  | { kind: 'rise-points'; points: number }
+  | { kind: 'drop-points'; points: number }
+  | { kind: 'drop' };
+
+interface MetricDefinition {
+  key: MetricKey;
+  label: string;
+  unit: MetricUnit;
+  value(m: WeekMetrics): number | undefined;
+  /** When it counts as a regression; none: shown with its change but never highlighted. */
+  rule?: Rule;
+}
+
+/** The compared metrics and their regression thresholds (docs/metrics.md, "Regressions"). */
+export const METRICS: readonly MetricDefinition[] = [
+  { key: 'requests', label: 'Requests', unit: 'count', value: (m) => m.requests },
+  { key: 'selfServeShare', label: 'Self-serve share', unit: 'share', value: (m) => m.selfServeShare, rule: { kind: 'drop-points', points: 0.1 } },
+  { key: 'namespacesReady', label: 'Namespaces ready', unit: 'count', value: (m) => m.namespacesReady },
+  { key: 'timeToReadyMedian', label: 'Median time to ready', unit: 'duration', value: (m) => m.timeToReady.median, rule: { kind: 'rise-percent', percent: 20 } },
+  { key: 'timeToReadyP90', label: 'p90 time to ready', unit: 'duration', value: (m) => m.timeToReady.p90, rule: { kind: 'rise-percent', percent: 20 } },
+  { key: 'approvalWaitMedian', label: 'Median approval wait', unit: 'duration', value: (m) => m.approvalWait.median, rule: { kind: 'rise-percent', percent: 20 } },
+  { key: 'timeToFirstWorkloadMedian', label: 'Median time to first workload', unit: 'duration', value: (m) => m.timeToFirstWorkload.median, rule: { kind: 'rise-percent', percent: 20 } },
+  { key: 'activeNamespaces', label: 'Active namespaces', unit: 'count', value: (m) => m.activeNamespaces, rule: { kind: 'drop-percent', percent: 20 } },
+  { key: 'idleNamespaces', label: 'Idle namespaces', unit: 'count', value: (m) => m.idleNamespaces },
+  { key: 'activeTeams', label: 'Active teams', unit: 'count', value: (m) => m.activeTeams.length },
+  { key: 'adoption', label: 'Adoption', unit: 'share', value: (m) => m.adoption, rule: { kind: 'drop' } },
+  { key: 'newTeams', label: 'New teams', unit: 'count', value: (m) => m.newTeams.length },
+  { key: 'failureRate', label: 'Failure rate', unit: 'share', value: (m) => m.failureRate, rule: { kind: 'rise-points', points: 0.05 } },
+];
+
+export interface MetricsSettings {
+  timeZone: string;
+  teams: readonly string[];
+  activeDays: number;
+  idleDays: number;
+}
+
+export function metricsSettings(config: Deps['config']): MetricsSettings {
+  return {
+    timeZone: config.schedule.timezone,
+    teams: config.teams.map((t) => t.name),
+    activeDays: config.adoption.activeDays,
+    idleDays: config.adoption.idleDays,
+  };
+}
+
+/**
+ * The report behind the digest and `/platform stats`: the last complete week before `now` (or the
+ * given week), the week before it, their changes, the 8-week trend and the idle namespaces. Every
+ * figure is read for its own window (ranges of indexes, and rows the store writes as events and
+ * snapshots come in), so its cost follows the weeks shown, not the length of the history.
+ */
+export function adoptionReport(
+  deps: Pick<Deps, 'store' | 'config'>,
+  now: Date,
+  options: { week?: Week; idleLimit?: number } = {},
+): AdoptionReport {
+  const settings = metricsSettings(deps.config);
+  const store = deps.store.adoption;
+  const week = options.week ?? lastCompleteWeek(now, settings.timeZone);
+  const before = shiftWeek(week, -1, settings.timeZone);
+  const weeks = Array.from({ length: TREND_WEEKS }, (_, i) => shiftWeek(week, i - (TREND_WEEKS - 1), settings.timeZone));
+  // Each week's times to ready, read once for the trend and the two compared weeks.
+  const readyByWeek = new Map(weeks.map((w) => [w.monday, store.readyMs(w.start, w.end)]));
+  const readyIn = (w: Week) => readyByWeek.get(w.monday) ?? store.readyMs(w.start, w.end);
+  const idleFrom = (w: Week) => new Date(w.end.getTime() - settings.idleDays * DAY_MS);
+  // The current week's idle namespaces, counted and listed in one pass.
+  const idle = store.idleNamespaces(idleFrom(week), week.end, options.idleLimit ?? 10);
+  const current = weekMetrics(store, readyIn(week), idle.total, settings, week);
+  const previous = weekMetrics(store, readyIn(before), store.idleCount(idleFrom(before), before.end), settings, before);
+  const changes = compare(current, previous);
+  const quiet =
+    current.requests === 0 &&
+    current.approved + current.denied === 0 &&
+    current.runsEnded === 0 &&
+    current.activeNamespaces === 0;
+  return {
+    timeZone: settings.timeZone,
+    current,
+    previous,
+    changes,
+    regressions: METRICS.map((m) => changes[m.key]).filter((c) => c.regression),
+    trend: weeks.map((w) => {
+      const inWeek = readyIn(w);
+      return { week: w, requests: store.countRequests(w.start, w.end), namespacesReady: inWeek.length, medianTimeToReadyMs: distribution(inWeek).median };
+    }),
+    idle: { total: idle.total, namespaces: describeIdle(store, idle.oldest, week.end) },
+    quiet,
+  };
+}
+
+/** Every metric of one week (`week.start <= t < week.end`, local Monday to Monday). */
+function weekMetrics(store: AdoptionStore, readyMs: readonly number[], idleNamespaces: number, settings: MetricsSettings, week: Week): WeekMetrics {
+  const { start, end } = week;
+  const counts = store.eventCounts(start, end);
+  const decisions = counts.approved + counts.denied;
+  const runsEnded = counts.ready + counts.runsFailed;
+
+  const active = store.activeByTeam(new Date(end.getTime() - settings.activeDays * DAY_MS), end);
+  const configTeams = new Set(settings.teams);
+  const activeTeams = new Set<string>();
+  for (const { team } of active) if (team && configTeams.has(team)) activeTeams.add(team);
+  for (const team of store.teamsWithRequests(start, end)) if (configTeams.has(team)) activeTeams.add(team);
+
+  return {
+    week,
+    requests: counts.requests,
+    approved: counts.approved,
+    autoApproved: counts.autoApproved,
+    denied: counts.denied,
+    selfServeShare: decisions > 0 ? counts.autoApproved / decisions : undefined,
+    namespacesReady: counts.ready,
+    timeToReady: distribution(readyMs),
+    approvalWait: distribution(store.approvalWaitMs(start, end)),
+    timeToFirstWorkload: distribution(store.firstWorkloadMs(start, end)),
+    activeNamespaces: active.reduce((n, a) => n + a.namespaces, 0),
+    idleNamespaces,
+    activeTeams: [...activeTeams].sort(),
+    teamsInConfig: configTeams.size,
+    adoption: configTeams.size > 0 ? activeTeams.size / configTeams.size : undefined,
+    newTeams: store.newTeams(start, end).map((t) => ({
+      team: t.team,
+      firstRequestAt: t.firstRequestAt,
+      timeToFirstNamespaceMs: t.firstReadyAt === undefined ? undefined : Date.parse(t.firstReadyAt) - Date.parse(t.firstRequestAt),
+    })),
+    runsFailed: counts.runsFailed,
+    runsEnded,
+    failureRate: runsEnded > 0 ? counts.runsFailed / runsEnded : undefined,
+  };
+}
+
+/**
+ * The listed idle namespaces, longest idle first (as the store orders them). A namespace's latest
+ * snapshot before the idle window is when it stopped running pods, or when it appeared if it
+ * never ran any: that is how long it has been idle.
+ */
+function describeIdle(store: AdoptionStore, states: readonly NamespaceState[], end: Date): IdleNamespace[] {
+  return states.map((s) => ({
+    cluster: s.cluster,
+    namespace: s.namespace,
+    team: s.team,
+    requestId: s.requestId,
+    owner: s.requestId === undefined ? undefined : store.requester(s.requestId),
+    idleSince: s.at,
+    neverRan: store.lastRunning(s, end) === undefined,
+  }));
+}
+
+/** Median and p90 by linear interpolation between the closest ranks (numpy's default, Excel's PERCENTILE.INC). */
+export function distribution(values: readonly number[]): Distribution {
+  // A typed array sorts numbers natively, several times faster than a compare function.
+  const sorted = Float64Array.from(values).sort();
+  return { count: sorted.length, median: percentile(sorted, 0.5), p90: percentile(sorted, 0.9) };
+}
+
+export function percentile(sorted: ArrayLike<number>, p: number): number | undefined {
+  if (sorted.length === 0) return undefined;
+  const rank = (sorted.length - 1) * p;
+  const low = Math.floor(rank);
+  const high = Math.ceil(rank);
+  const a = sorted[low] ?? 0;
+  const b = sorted[high] ?? a;
+  return a + (b - a) * (rank - low);
+}
+
+function compare(current: WeekMetrics, previous: WeekMetrics): Record<MetricKey, MetricChange> {
+  const out = {} as Record<MetricKey, MetricChange>;
+  for (const def of METRICS) {
+    const cur = def.value(current);
+    const prev = def.value(previous);
+    const delta = cur !== undefined && prev !== undefined ? cur - prev : undefined;
+    const relative = delta !== undefined && prev !== undefined && prev !== 0 ? delta / prev : undefined;
+    const reason = def.rule ? regressionReason(def.rule, delta, relative) : undefined;
+    out[def.key] = { key: def.key, label: def.label, unit: def.unit, current: cur, previous: prev, delta, relative, regression: reason !== undefined, reason };
+  }
+  return out;
+}
+
+function regressionReason(rule: Rule, delta: number | undefined, relative: number | undefined): string | undefined {
+  if (delta === undefined) return undefined;
+  const pct = (x: number) => `${Math.round(Math.abs(x) * 100)}%`;
+  const pts = (x: number) => `${Math.round(Math.abs(x) * 100)} points`;
+  // A tiny tolerance so that exactly 20% (from rounded inputs) still counts.
+  const eps = 1e-9;
+  switch (rule.kind) {
+    case 'rise-percent':
+      return relative !== undefined && relative * 100 >= rule.percent - eps ? `up ${pct(relative)}` : undefined;
+    case 'drop-percent':
+      return relative !== undefined && -relative * 100 >= rule.percent - eps ? `down ${pct(relative)}` : undefined;
+    case 'rise-points':
+      return delta >= rule.points - eps ? `up ${pts(delta)}` : undefined;
+    case 'drop-points':
+      return -delta >= rule.points - eps ? `down ${pts(delta)}` : undefined;
+    case 'drop':
+      return delta < -eps ? (relative !== undefined ? `down ${pct(relative)}` : 'down') : undefined;
+  }
+}

@@ -1,0 +1,64 @@
+import { DEFAULT_ACCESS_POLICY_ARN } from '../../cluster/eks/access-entries.ts';
+import { buildGoldenPath } from '../../cluster/manifests.ts';
+import { findCluster, findTeam, type Config } from '../../config.ts';
+import type { NamespaceRequest, Run } from '../../domain/requests.ts';
+import type { Deps } from '../../deps.ts';
+import { notifier } from '../../slack/io/notifier.ts';
+import { requestCard, type CardContext } from '../../slack/provisioning/request-card.ts';
+import { findStep, stepsFor, type StepInput } from './steps.ts';
+
+export function stepInput(deps: Pick<Deps, 'config'>, request: NamespaceRequest): StepInput {
+  return {
+    cluster: request.cluster,
+    requestId: request.id,
+    access: eksAccess(deps.config, request.cluster, request.team),
+    path: buildGoldenPath(deps.config, {
+      namespace: request.namespace,
+      team: request.team,
+      environment: request.environment,
+      tier: request.tier,
+      requestId: request.id,
+      requester: request.requester,
+      purpose: request.purpose,
+      expiresOn: request.expiresOn,
+    }),
+  };
+}
+
+/** The EKS access a team gets on a cluster: only on EKS clusters, only for teams with a role. */
+export function eksAccess(config: Config, clusterName: string, teamName: string): StepInput['access'] {
+  const cluster = findCluster(config, clusterName);
+  const team = findTeam(config, teamName);
+  if (cluster?.type !== 'eks' || !team?.iamRoleArn) return undefined;
+  return { principalArn: team.iamRoleArn, policyArn: team.accessPolicyArn ?? DEFAULT_ACCESS_POLICY_ARN };
+}
+
+export function clusterName(deps: Pick<Deps, 'config'>, name: string): string {
+  const cluster = findCluster(deps.config, name);
+  return cluster?.displayName ?? name;
+}
+
+export function cardContext(deps: Pick<Deps, 'config'>, request: NamespaceRequest, run?: Run): CardContext {
+  const input = stepInput(deps, request);
+  const team = findTeam(deps.config, request.team);
+  return {
+    teamName: team?.displayName ?? request.team,
+    clusterName: clusterName(deps, request.cluster),
+    defaults: stepsFor(input).map((s) => s.describe(input)),
+    run,
+  };
+}
+
+/** Describes a step by name for one request, for progress messages. */
+export function stepDescriber(deps: Pick<Deps, 'config'>, request: NamespaceRequest): (name: string) => string {
+  const input = stepInput(deps, request);
+  return (name) => findStep(name)?.describe(input) ?? name;
+}
+
+/** Redraws the request card from the store's current state. */
+export async function refreshCard(deps: Deps, requestId: number): Promise<void> {
+  const request = deps.store.getRequest(requestId);
+  if (!request?.card) return;
+  const run = deps.store.latestRun(requestId);
+  await notifier(deps).update(request.card.channel, request.card.ts, requestCard(request, cardContext(deps, request, run)));
+}
