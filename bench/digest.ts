@@ -20,7 +20,7 @@
 //   scheduled digest, and it times (median of BENCH_DIGEST_RUNS, after one warm-up):
 //   report (every metric, both weeks, the 8-week trend, idle namespaces), surveys (the survey
 //   section: latest pulse and its trend, the question after provisioning by time to ready and
-//   approval, done items), blocks (Block Kit), chart (Vega-Lite → SVG → PNG), digest = all of
+//   approval, done items), blocks (Block Kit), chart (SVG → PNG), digest = all of
 //   them together (`prepareDigest` and the chart: what the job computes before it talks to
 //   Slack), text = `prepareDigest` alone (digest without the chart), and stats (what
 //   `/platform stats` computes after its ack: synchronous, so also how long it holds the event
@@ -448,7 +448,7 @@ async function main(): Promise<number> {
     const surveyData = generateSurveys(events);
     console.log(`Generated ${events.length} events and ${snapshots.length} usage snapshots in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${availableParallelism()} cores.`);
 
-    // Vega and resvg load and JIT on first use: warm them up before any measurement.
+    // The chart code and resvg load and JIT on first use: warm them up before any measurement.
     const sample = Array.from({ length: 8 }, (_, i) => ({ label: `W${i}`, requests: i * 10, medianTimeToReadyMs: i * 60_000 }));
     for (let i = 0; i < 5; i++) await renderTrendChart(sample, 'warm-up');
     const rows: Row[] = [];

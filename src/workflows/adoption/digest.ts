@@ -99,8 +99,8 @@ function chartWeeks(trend: readonly TrendPoint[]): ChartWeek[] {
 }
 
 /**
- * The 8-week chart as a PNG. The chart libraries (vega, vega-lite, resvg: about 20 MB of heap and
- * half a second) load with the first digest rather than with the bot.
+ * The 8-week chart as a PNG. The chart module (resvg's native addon and d3-scale: about 8 MB of
+ * memory and 60 ms to load) loads with the first digest rather than with the bot.
  */
 export async function digestChart(report: AdoptionReport): Promise<DigestChart> {
   const { renderTrendChart } = await import('../../chart/trend-chart.ts');
