@@ -303,8 +303,9 @@ export class SurveyStore {
     }).immediate();
     // The old pages (key material, pseudonyms) also sit in the write-ahead log until it is
     // checkpointed: copy them into the database file (where secure_delete overwrote them) and
-    // empty the log. Best effort: a reader holding an old snapshot makes it wait for a later one.
-    if (closed && !this.db.memory) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    // empty the log. Best effort: a reader holding an old snapshot makes it wait for a later one,
+    // and inside a caller's transaction (bulk loads) SQLite refuses it until that commits.
+    if (closed && !this.db.memory && !this.db.inTransaction) this.db.pragma('wal_checkpoint(TRUNCATE)');
     return closed;
   }
 
