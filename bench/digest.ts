@@ -21,7 +21,7 @@
 //   report (every metric, both weeks, the 8-week trend, idle namespaces), surveys (the survey
 //   section: latest pulse and its trend, the question after provisioning by time to ready and
 //   approval, done items), blocks (Block Kit), chart (SVG → PNG), digest = all of
-//   them together (`prepareDigest` and the chart: what the job computes before it talks to
+//   them together (`composeDigest`, the chart drawn while the text is built: what the job computes before it talks to
 //   Slack), text = `prepareDigest` alone (digest without the chart), and stats (what
 //   `/platform stats` computes after its ack: synchronous, so also how long it holds the event
 //   loop; stats_max_ms is the slowest run).
@@ -46,7 +46,7 @@ import { Store } from '../src/store/store.ts';
 import { adoptionReport } from '../src/workflows/adoption/metrics.ts';
 import { weekContaining, shiftWeek, zonedTime, localParts, addDays } from '../src/lib/calendar.ts';
 import { renderTrendChart } from '../src/chart/trend-chart.ts';
-import { digestChart, platformStats, prepareDigest } from '../src/workflows/adoption/digest.ts';
+import { composeDigest, digestChart, platformStats, prepareDigest } from '../src/workflows/adoption/digest.ts';
 import { surveyDigest } from '../src/workflows/surveys/report.ts';
 import type { RequestTiming, SurveyQuestion } from '../src/domain/surveys.ts';
 import { validateMessageBlocks } from '../test/emulators/slack-api.ts';
@@ -421,6 +421,71 @@ interface Row {
   provisioning_answers: number;
 }
 
+/** What measuring one database needs to know about the history written into it. */
+interface Built {
+  share: number;
+  path: string;
+  events: number;
+  namespaces: number;
+  weeks: number;
+  build_s: number;
+  last: number;
+}
+
+/**
+ * Generates the history and writes one database per share of it. The generated history (a
+ * million events as objects) stays in this function: measured with it in the heap, every
+ * garbage collection during a timed run would walk it, which a running bot never holds.
+ */
+function buildDatabases(dir: string): Built[] {
+  const t0 = performance.now();
+  const { events, incarnations } = generate();
+  // A seeded sample of incarnations is observed, until the snapshot budget is spent exactly.
+  const end = (events.at(-1)?.at ?? START) + 1;
+  const order = incarnations.map((inc, i) => ({ i, k: random() })).sort((a, b) => a.k - b.k);
+  const snapshots: UsageSnapshotInput[] = [];
+  for (const { i } of order) {
+    const inc = incarnations[i];
+    if (!inc) continue;
+    for (const row of snapshotRows(inc)) if (snapshots.length < SNAPSHOTS && row.at.getTime() < end) snapshots.push(row);
+    if (snapshots.length >= SNAPSHOTS) break;
+  }
+  snapshots.sort((a, b) => a.at.getTime() - b.at.getTime());
+  const surveyData = generateSurveys(events);
+  console.log(`Generated ${events.length} events and ${snapshots.length} usage snapshots in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${availableParallelism()} cores.`);
+
+  const built: Built[] = [];
+  for (const share of [0.1, 0.5, 1]) {
+    const count = Math.round(events.length * share);
+    const cutoff = (events[count - 1]?.at ?? START) + 1;
+    const path = join(dir, `history-${share * 100}.db`);
+    const b0 = performance.now();
+    const store = Store.open(path);
+    store.db.transaction(() => {
+      for (let i = 0; i < count; i++) {
+        const e = events[i];
+        if (!e) break;
+        store.appendEvent({ type: e.type, at: new Date(e.at), actor: e.actor, team: e.team, requestId: e.requestId, data: e.data });
+      }
+      store.adoption.insertSnapshots(snapshots.filter((s) => s.at.getTime() < cutoff));
+      writeSurveys(store, surveyData, cutoff);
+    })();
+    const buildS = (performance.now() - b0) / 1000;
+    const last = events[count - 1]?.at ?? START;
+    store.close();
+    built.push({
+      share,
+      path,
+      events: count,
+      namespaces: new Set(incarnations.filter((i) => i.readyAt < cutoff).map((i) => `${i.cluster}/${i.namespace}`)).size,
+      weeks: Math.round((last - START) / WEEK),
+      build_s: buildS,
+      last,
+    });
+  }
+  return built;
+}
+
 async function main(): Promise<number> {
   const started = Date.now();
   const deadline = setTimeout(() => {
@@ -432,44 +497,15 @@ async function main(): Promise<number> {
   const dir = keep ?? mkdtempSync(join(tmpdir(), 'slipway-bench-digest-'));
   try {
     const config = benchConfig();
-    const t0 = performance.now();
-    const { events, incarnations } = generate();
-    // A seeded sample of incarnations is observed, until the snapshot budget is spent exactly.
-    const end = (events.at(-1)?.at ?? START) + 1;
-    const order = incarnations.map((inc, i) => ({ i, k: random() })).sort((a, b) => a.k - b.k);
-    const snapshots: UsageSnapshotInput[] = [];
-    for (const { i } of order) {
-      const inc = incarnations[i];
-      if (!inc) continue;
-      for (const row of snapshotRows(inc)) if (snapshots.length < SNAPSHOTS && row.at.getTime() < end) snapshots.push(row);
-      if (snapshots.length >= SNAPSHOTS) break;
-    }
-    snapshots.sort((a, b) => a.at.getTime() - b.at.getTime());
-    const surveyData = generateSurveys(events);
-    console.log(`Generated ${events.length} events and ${snapshots.length} usage snapshots in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${availableParallelism()} cores.`);
+    const built = buildDatabases(dir);
 
     // The chart code and resvg load and JIT on first use: warm them up before any measurement.
     const sample = Array.from({ length: 8 }, (_, i) => ({ label: `W${i}`, requests: i * 10, medianTimeToReadyMs: i * 60_000 }));
     for (let i = 0; i < 5; i++) await renderTrendChart(sample, 'warm-up');
     const rows: Row[] = [];
     let problems: string[] = [];
-    for (const share of [0.1, 0.5, 1]) {
-      const count = Math.round(events.length * share);
-      const cutoff = (events[count - 1]?.at ?? START) + 1;
-      const path = join(dir, `history-${share * 100}.db`);
-      const b0 = performance.now();
+    for (const { share, path, events: count, namespaces, weeks, build_s: buildS, last } of built) {
       const store = Store.open(path);
-      store.db.transaction(() => {
-        for (let i = 0; i < count; i++) {
-          const e = events[i];
-          if (!e) break;
-          store.appendEvent({ type: e.type, at: new Date(e.at), actor: e.actor, team: e.team, requestId: e.requestId, data: e.data });
-        }
-        store.adoption.insertSnapshots(snapshots.filter((s) => s.at.getTime() < cutoff));
-        writeSurveys(store, surveyData, cutoff);
-      })();
-      const buildS = (performance.now() - b0) / 1000;
-      const last = events[count - 1]?.at ?? START;
       // The scheduled digest: the Monday 09:00 after the data ends.
       const week = shiftWeek(weekContaining(new Date(last), TIME_ZONE), 1, TIME_ZONE);
       const now = new Date(week.start.getTime() + 9 * HOUR);
@@ -481,9 +517,9 @@ async function main(): Promise<number> {
       const reported = report.value.current.week;
       const surveysTimed = await time(() => surveyDigest(deps, now, reported, report.value.trend[0]?.week.start ?? reported.start, report.value.trend.length));
       const digest = await time(async () => {
-        const prepared = prepareDigest(deps, now);
-        await digestChart(prepared.report);
-        return prepared.message;
+        const composed = await composeDigest(deps, now);
+        await composed.chart;
+        return composed.message;
       });
       const text = await time(() => prepareDigest(deps, now));
       const stats = await time(() => platformStats(deps, now));
@@ -493,8 +529,8 @@ async function main(): Promise<number> {
         share,
         events: count,
         snapshots: store.adoption.snapshotCount(),
-        namespaces: new Set(incarnations.filter((i) => i.readyAt < cutoff).map((i) => `${i.cluster}/${i.namespace}`)).size,
-        weeks: Math.round((last - START) / WEEK),
+        namespaces,
+        weeks,
         build_s: buildS,
         report_ms: median(report.ms),
         blocks_ms: median(blocks.ms),

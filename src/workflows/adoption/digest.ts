@@ -75,12 +75,16 @@ function withSurveysOf(deps: Pick<Deps, 'store' | 'config'>, now: Date, chosen: 
 /** The digest for the chosen week (default: the last complete week before `now`): its numbers and its Block Kit message. */
 export function prepareDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date, chosen?: ReportWeek): PreparedDigest {
   const report = reportFor(deps, now, chosen);
+  return { report, message: digestMessageFor(deps, now, chosen, report) };
+}
+
+function digestMessageFor(deps: Pick<Deps, 'store' | 'config'>, now: Date, chosen: ReportWeek | undefined, report: AdoptionReport): SlackMessage {
   const message = digestMessage(
     report,
     { surface: 'digest', teamNames: teamNames(deps.config), period: period(deps, now, chosen) },
     { idleDays: deps.config.adoption.idleDays },
   );
-  return { report, message: withSurveysOf(deps, now, chosen, report, message) };
+  return withSurveysOf(deps, now, chosen, report, message);
 }
 
 /** `/platform stats [current|last|YYYY-MM-DD]`: the same numbers, as an ephemeral answer. */
@@ -99,22 +103,48 @@ function chartWeeks(trend: readonly TrendPoint[]): ChartWeek[] {
 }
 
 /**
- * The 8-week chart as a PNG. The chart module (resvg's native addon and d3-scale: about 8 MB of
- * memory and 60 ms to load) loads with the first digest rather than with the bot.
+ * The chart module (resvg's native addon and d3-scale: about 8 MB of memory and 60 ms to load)
+ * loads with the first digest rather than with the bot.
  */
+const chartModule = () => import('../../chart/trend-chart.ts');
+
+/** The 8-week chart as a PNG. */
 export async function digestChart(report: AdoptionReport): Promise<DigestChart> {
-  const { renderTrendChart } = await import('../../chart/trend-chart.ts');
+  return drawChart(await chartModule(), report);
+}
+
+/**
+ * Starts drawing at once: resvg rasterises on its own thread and the PNG is compressed on the
+ * thread pool, so the caller can go on (e.g. build the message) while the picture is made.
+ */
+function drawChart(chart: Awaited<ReturnType<typeof chartModule>>, report: AdoptionReport): Promise<DigestChart> {
   const weeks = chartWeeks(report.trend);
-  const png = await renderTrendChart(weeks, `Slipway adoption · last ${weeks.length} weeks`, `Weeks start on Monday (${report.timeZone})`);
+  const png = chart.renderTrendChart(weeks, `Slipway adoption · last ${weeks.length} weeks`, `Weeks start on Monday (${report.timeZone})`);
   const described = weeks
     .map((w) => `${w.label}: ${w.requests} request${w.requests === 1 ? '' : 's'}, median time to ready ${w.medianTimeToReadyMs === undefined ? 'none' : formatDuration(w.medianTimeToReadyMs)}`)
     .join('; ');
-  return {
-    png,
+  return png.then((bytes) => ({
+    png: bytes,
     filename: `slipway-adoption-${report.current.week.monday}.png`,
     title: `Adoption, last ${weeks.length} weeks: requests per week (bars), median time to ready (line)`,
     altText: `Bar and line chart. ${described}.`.slice(0, 1000),
-  };
+  }));
+}
+
+/**
+ * The digest and its chart, as the job sends them. The chart is started as soon as the numbers are
+ * known, so it is drawn while the message (surveys included) is built on the event loop.
+ */
+export async function composeDigest(
+  deps: Pick<Deps, 'store' | 'config'>,
+  now: Date,
+  chosen?: ReportWeek,
+): Promise<PreparedDigest & { chart: Promise<DigestChart> }> {
+  const report = reportFor(deps, now, chosen);
+  const chart = drawChart(await chartModule(), report);
+  // A failed chart is the caller's to handle when it awaits it; until then it is not unhandled.
+  chart.catch(() => undefined);
+  return { report, message: digestMessageFor(deps, now, chosen, report), chart };
 }
 
 /**
@@ -130,9 +160,9 @@ export async function postDigest(deps: Pick<Deps, 'store' | 'config' | 'slack' |
       'The digest has nowhere to go: set slack.platformChannel in the config (or turn the job off with schedule.jobs.digest: false).',
     );
   }
-  const prepared = prepareDigest(deps, now, chosen);
+  const { chart: drawn, ...prepared } = await composeDigest(deps, now, chosen);
   // Rendered before posting, so the picture follows the text within a second.
-  const rendered = await digestChart(prepared.report).then(
+  const rendered = await drawn.then(
     (chart) => ({ chart, err: undefined }),
     (err: unknown) => ({ chart: undefined, err }),
   );
