@@ -443,7 +443,15 @@ async function main(): Promise<number> {
       const port = await freePort();
       const env =
         name === 'slipway'
-          ? { ...common, PORT: String(port), METRICS_PORT: '0', HOST: '127.0.0.1', SLIPWAY_CONFIG: CONFIG, DATABASE_PATH: join(tmp, 'slipway.db'), LOG_LEVEL: 'warn' }
+          ? {
+              ...common,
+              PORT: String(port),
+              METRICS_PORT: '0',
+              HOST: '127.0.0.1',
+              SLIPWAY_CONFIG: CONFIG,
+              DATABASE_PATH: join(tmp, 'slipway.db'),
+              LOG_LEVEL: 'warn',
+            }
           : { ...common, PORT: String(port), ...(name === 'control' ? { BARE_OPEN_VIEW: '1', SLIPWAY_CONFIG: CONFIG } : {}) };
       // Slipway exactly as `npm start` runs it.
       const script = name === 'slipway' ? ['src/cli.ts', 'serve'] : ['bench/bare-bolt.ts'];
@@ -524,7 +532,7 @@ async function main(): Promise<number> {
     const soakApps = APPS.filter((name) => name !== 'bare');
     const soakReadings: { sent: number; rss: Map<AppName, number | undefined>; stats: Map<AppName, Stats> }[] = [];
     const soakViews = { expected: 0, received: 0, failed: 0 };
-    for (let sent = 0; sent < SOAK; ) {
+    for (let sent = 0; sent < SOAK;) {
       const block = Math.min(SOAK_BLOCK, SOAK - sent);
       // The emulator keeps every call and view: forget them between blocks (this process's memory
       // is not what is measured, but it must not grow into swap or long GC pauses either).
@@ -669,7 +677,10 @@ async function main(): Promise<number> {
       };
       const growth = growthOf('slipway');
       const controlGrowth = growthOf('control');
-      const lastRatio = last?.rss.get('slipway') !== undefined && last.rss.get('control') !== undefined ? (last.rss.get('slipway') ?? 0) / (last.rss.get('control') ?? 1) : undefined;
+      const lastRatio =
+        last?.rss.get('slipway') !== undefined && last.rss.get('control') !== undefined
+          ? (last.rss.get('slipway') ?? 0) / (last.rss.get('control') ?? 1)
+          : undefined;
       const flat = growth === undefined || growth <= SOAK_GROWTH_MAX;
       const viewsFine = soakViews.received === soakViews.expected && soakViews.failed === 0;
       soakOk = flat && (lastRatio === undefined || lastRatio <= RSS_RATIO_MAX) && viewsFine;

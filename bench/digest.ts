@@ -201,7 +201,14 @@ function generate(): { events: GenEvent[]; incarnations: Incarnation[] } {
   }
   for (const inc of incarnations) {
     if (inc.deletedAt !== undefined && inc.deletedAt < START + SPAN) {
-      events.push({ at: inc.deletedAt, type: 'namespace_deleted', actor: undefined, team: inc.team, requestId: inc.requestId, data: { namespace: inc.namespace, cluster: inc.cluster, outsideSlipway: true } });
+      events.push({
+        at: inc.deletedAt,
+        type: 'namespace_deleted',
+        actor: undefined,
+        team: inc.team,
+        requestId: inc.requestId,
+        data: { namespace: inc.namespace, cluster: inc.cluster, outsideSlipway: true },
+      });
     }
   }
   events.sort((a, b) => a.at - b.at);
@@ -316,7 +323,10 @@ function generateSurveys(events: readonly GenEvent[]): { pulses: GenPulse[]; ask
   const pulses: GenPulse[] = [];
   let left = SURVEY_ANSWERS;
   weeks.forEach((w, i) => {
-    const chosen = w.pool.map((u) => ({ u, k: random() })).sort((a, b) => a.k - b.k).slice(0, counts[i] ?? 0);
+    const chosen = w.pool
+      .map((u) => ({ u, k: random() }))
+      .sort((a, b) => a.k - b.k)
+      .slice(0, counts[i] ?? 0);
     const mean = 3.2 + (0.8 * i) / weeks.length;
     const answers = chosen.flatMap(({ u }) => {
       const at = w.openedAt + random() * 3 * DAY;
@@ -324,12 +334,21 @@ function generateSurveys(events: readonly GenEvent[]): { pulses: GenPulse[]; ask
     });
     answers.length = Math.min(answers.length, left);
     left -= answers.length;
-    pulses.push({ week: weekContaining(new Date(w.openedAt), TIME_ZONE).monday, openedAt: w.openedAt, closesAt: w.openedAt + 3 * DAY, eligible: w.pool.length, answers });
+    pulses.push({
+      week: weekContaining(new Date(w.openedAt), TIME_ZONE).monday,
+      openedAt: w.openedAt,
+      closesAt: w.openedAt + 3 * DAY,
+      eligible: w.pool.length,
+      answers,
+    });
   });
 
   // The question after provisioning: asked for a seeded sample of ready namespaces, half answered.
   const ready = events.filter((e) => e.type === 'namespace_ready' && e.at + 1000 < end);
-  const sample = ready.map((e) => ({ e, k: random() })).sort((a, b) => a.k - b.k).slice(0, Math.min(ready.length, PROVISIONING_ANSWERS * 2));
+  const sample = ready
+    .map((e) => ({ e, k: random() }))
+    .sort((a, b) => a.k - b.k)
+    .slice(0, Math.min(ready.length, PROVISIONING_ANSWERS * 2));
   const asks: GenAsk[] = sample.map(({ e }, i) => ({
     requestId: e.requestId,
     requester: requesterOf.get(e.requestId) ?? 'U0000',
@@ -355,7 +374,8 @@ function writeSurveys(store: Store, data: ReturnType<typeof generateSurveys>, cu
     if (p.openedAt >= cutoff) continue;
     const { survey } = surveys.openPulse({ week: p.week, openedAt: new Date(p.openedAt), closesAt: new Date(p.closesAt), questions: QUESTIONS, minAnswers: 5 });
     surveys.setEligible(survey.id, p.eligible);
-    for (const a of p.answers) if (a.at < cutoff) surveys.recordPulseAnswer({ surveyId: survey.id, question: a.question, user: a.user, score: a.score, now: new Date(a.at) });
+    for (const a of p.answers)
+      if (a.at < cutoff) surveys.recordPulseAnswer({ surveyId: survey.id, question: a.question, user: a.user, score: a.score, now: new Date(a.at) });
     if (p.closesAt < cutoff) {
       for (const q of QUESTIONS) surveys.settleHeldRatings(survey.id, q.id, true);
       surveys.closePulse(survey.id, new Date(p.closesAt), { respondents: surveys.respondents(survey.id), eligible: p.eligible });
@@ -363,9 +383,16 @@ function writeSurveys(store: Store, data: ReturnType<typeof generateSurveys>, cu
   }
   for (const a of data.asks) {
     if (a.askedAt >= cutoff) continue;
-    surveys.claimProvisioningQuestion({ requestId: a.requestId, requester: a.requester, since: new Date(a.askedAt - 14 * DAY), now: new Date(a.askedAt), timing: a.timing });
+    surveys.claimProvisioningQuestion({
+      requestId: a.requestId,
+      requester: a.requester,
+      since: new Date(a.askedAt - 14 * DAY),
+      now: new Date(a.askedAt),
+      timing: a.timing,
+    });
     surveys.setProvisioningMessage(a.requestId, `D${a.requester}`, `${Math.floor(a.askedAt / 1000)}.000100`);
-    if (a.answer && a.answer.at < cutoff) surveys.recordProvisioningAnswer({ requestId: a.requestId, author: a.requester, score: a.answer.score, now: new Date(a.answer.at) });
+    if (a.answer && a.answer.at < cutoff)
+      surveys.recordProvisioningAnswer({ requestId: a.requestId, author: a.requester, score: a.answer.score, now: new Date(a.answer.at) });
   }
   for (const c of data.comments) {
     if (c.at >= cutoff) continue;
@@ -452,7 +479,9 @@ function buildDatabases(dir: string): Built[] {
   }
   snapshots.sort((a, b) => a.at.getTime() - b.at.getTime());
   const surveyData = generateSurveys(events);
-  console.log(`Generated ${events.length} events and ${snapshots.length} usage snapshots in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${availableParallelism()} cores.`);
+  console.log(
+    `Generated ${events.length} events and ${snapshots.length} usage snapshots in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${availableParallelism()} cores.`,
+  );
 
   const built: Built[] = [];
   for (const share of [0.1, 0.5, 1]) {
@@ -572,7 +601,12 @@ async function main(): Promise<number> {
     const at50 = rows[1];
     if (!full || !at10 || !at50) throw new Error('missing rows');
     const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
-    const growth = { digest: full.digest_ms / at10.digest_ms, text: full.text_ms / at10.text_ms, report: full.report_ms / at10.report_ms, stats: full.stats_ms / at10.stats_ms };
+    const growth = {
+      digest: full.digest_ms / at10.digest_ms,
+      text: full.text_ms / at10.text_ms,
+      report: full.report_ms / at10.report_ms,
+      stats: full.stats_ms / at10.stats_ms,
+    };
     const targets = [
       { name: `digest < ${TARGET_DIGEST_MS} ms`, met: full.digest_ms < TARGET_DIGEST_MS },
       { name: `stats < ${TARGET_STATS_MS} ms`, met: full.stats_ms < TARGET_STATS_MS },

@@ -387,7 +387,9 @@ async function main(): Promise<number> {
       return { ...r, clickAt, ackAt: Date.now(), ackStatus: reply.status, latencyMs };
     };
 
-    const progressRow = store.db.prepare<[number], { progress_ts: string | null }>('SELECT progress_ts FROM runs WHERE request_id = ? ORDER BY id DESC LIMIT 1');
+    const progressRow = store.db.prepare<[number], { progress_ts: string | null }>(
+      'SELECT progress_ts FROM runs WHERE request_id = ? ORDER BY id DESC LIMIT 1',
+    );
     const runRow = store.db.prepare<[number], { status: string; started_at: string; finished_at: string | null }>(
       'SELECT status, started_at, finished_at FROM runs WHERE request_id = ? ORDER BY id DESC LIMIT 1',
     );
@@ -397,7 +399,10 @@ async function main(): Promise<number> {
     );
     /** The steps that need only the namespace: how many, and ms between the first and the last start. */
     const stepStartSpread = (id: number) => {
-      const starts = stepRows.all(id).filter((row) => row.name !== 'namespace' && row.started_at).map((row) => Date.parse(row.started_at ?? ''));
+      const starts = stepRows
+        .all(id)
+        .filter((row) => row.name !== 'namespace' && row.started_at)
+        .map((row) => Date.parse(row.started_at ?? ''));
       return { steps: starts.length, spread: Math.max(...starts) - Math.min(...starts) };
     };
     const progressOf = { get: (id: number) => progressRow.get(id) };
@@ -466,7 +471,9 @@ async function main(): Promise<number> {
         const after = recs.filter((rec) => (arrivals.get(rec) ?? 0) >= r.clickAt).sort((a, b) => (arrivals.get(a) ?? 0) - (arrivals.get(b) ?? 0));
         const times = after.map((rec) => arrivals.get(rec) ?? 0);
         const peakInFlight = Math.max(0, ...times.map((t) => times.filter((u) => u <= t && u + r.latencyMs > t).length));
-        const appliedPaths = new Set(after.filter((rec) => rec.method === 'PATCH' && rec.contentType?.startsWith('application/apply-patch')).map((rec) => rec.path));
+        const appliedPaths = new Set(
+          after.filter((rec) => rec.method === 'PATCH' && rec.contentType?.startsWith('application/apply-patch')).map((rec) => rec.path),
+        );
         const managed = (o: { metadata?: { managedFields?: { manager: string }[] } } | undefined) =>
           o?.metadata?.managedFields?.some((f) => f.manager === 'slipway') === true;
         const stored =
@@ -479,7 +486,9 @@ async function main(): Promise<number> {
           applied: appliedPaths.size,
           stored,
           peakInFlight,
-          non2xx: recs.filter((rec) => rec.status >= 300 && !(rec.method === 'GET' && rec.status === 404)).map((rec) => `${rec.method} ${rec.path} ${rec.status}`),
+          non2xx: recs
+            .filter((rec) => rec.status >= 300 && !(rec.method === 'GET' && rec.status === 404))
+            .map((rec) => `${rec.method} ${rec.path} ${rec.status}`),
         });
       }
       return { shapes, count };
@@ -644,8 +653,14 @@ async function main(): Promise<number> {
     const singleShapes = [...single.kube.values()];
     const peaks = singleShapes.map((s) => s.peakInFlight);
     const provisionCalls = Number(mostCommon(singleShapes.map((s) => String(s.provisionCalls))));
-    const runP50 = percentile(probe.timings.filter((t) => t.latencyMs === KUBE_LATENCY_MS).map((t) => t.run), 0.5);
-    const probeRunP50 = percentile(probe.timings.filter((t) => t.latencyMs === PROBE_LATENCY_MS).map((t) => t.run), 0.5);
+    const runP50 = percentile(
+      probe.timings.filter((t) => t.latencyMs === KUBE_LATENCY_MS).map((t) => t.run),
+      0.5,
+    );
+    const probeRunP50 = percentile(
+      probe.timings.filter((t) => t.latencyMs === PROBE_LATENCY_MS).map((t) => t.run),
+      0.5,
+    );
     /** Round trips a run waits for one after another: its growth per ms of added latency. */
     const rounds = (probeRunP50 - runP50) / (PROBE_LATENCY_MS - KUBE_LATENCY_MS);
     const sequentialFloor = provisionCalls * KUBE_LATENCY_MS;
@@ -654,11 +669,15 @@ async function main(): Promise<number> {
     // ---- report
     const stats = (values: number[]) => ({ p50: percentile(values, 0.5), p99: percentile(values, 0.99), max: percentile(values, 1) });
     console.log(`\nProvisioning after Approve: Slipway in-process (real WebClient retries, real backoff sleeps), Kubernetes API`);
-    console.log(`emulator with ${KUBE_LATENCY_MS} ms latency per request, Slack API emulator; all on 127.0.0.1. Node ${process.version}, setup ${(setupMs / 1000).toFixed(1)} s.`);
+    console.log(
+      `emulator with ${KUBE_LATENCY_MS} ms latency per request, Slack API emulator; all on 127.0.0.1. Node ${process.version}, setup ${(setupMs / 1000).toFixed(1)} s.`,
+    );
     console.log(`Times in ms from sending the signed Approve click: done = run done in the store, DM = "🎉 … is ready" DM at Slack,`);
     console.log(`pre-run = click -> run started (approve() updates the card, posts the decision and DMs first), run = steps, post = done -> DM.`);
     const rank = (n: number) => n - Math.ceil(0.99 * n) + 1;
-    console.log(`p99 is nearest-rank: with ${SINGLE} samples the ${rank(SINGLE) === 1 ? 'largest' : `${rank(SINGLE)}th largest`}, with ${BURST} the ${rank(BURST) === 2 ? '2nd' : rank(BURST)} largest.\n`);
+    console.log(
+      `p99 is nearest-rank: with ${SINGLE} samples the ${rank(SINGLE) === 1 ? 'largest' : `${rank(SINGLE)}th largest`}, with ${BURST} the ${rank(BURST) === 2 ? '2nd' : rank(BURST)} largest.\n`,
+    );
     console.log(
       `${'phase'.padEnd(10)}${pad('n', 4)}${pad('done p50', 10)}${pad('p99', 8)}${pad('DM p50', 9)}${pad('p99', 8)}${pad('pre-run p50/p99', 17)}` +
         `${pad('run p50/p99', 14)}${pad('post p50/p99', 15)}${pad('ack p99', 9)}${pad('all done', 10)}${pad('all DMs', 9)}${pad('429s', 6)}${pad('missing', 9)}${pad('other cores', 13)}`,
@@ -679,12 +698,16 @@ async function main(): Promise<number> {
     }
     const noisy = phases.filter((p) => (p.otherCores ?? 0) > 0.1);
     if (noisy.length > 0) {
-      console.log(`(WARNING: other processes on this machine kept ${noisy.map((p) => `${fmt(p.otherCores ?? NaN, 2)} cores busy during ${p.label}`).join(', ')}: timings are noisy.)`);
+      console.log(
+        `(WARNING: other processes on this machine kept ${noisy.map((p) => `${fmt(p.otherCores ?? NaN, 2)} cores busy during ${p.label}`).join(', ')}: timings are noisy.)`,
+      );
     }
     console.log('');
     for (const p of phases.filter((x) => x.label.startsWith('burst'))) {
       const cores = p.cpuMs / p.wallMs;
-      const methods = Object.entries(p.slackCalls).map(([m, n]) => `${m} ${n}`).join(', ');
+      const methods = Object.entries(p.slackCalls)
+        .map(([m, n]) => `${m} ${n}`)
+        .join(', ');
       console.log(
         `${p.label}: ${p.kubeRequests} Kubernetes requests, Slack calls: ${methods} (${p.approvalsPosts} posts in the approvals channel); ` +
           `CPU ${fmt(p.cpuMs, 0)} ms over ${fmt(p.wallMs, 0)} ms (${fmt(cores, 2)} cores, ${fmt(p.cpuMs / p.reqs.length, 1)} ms/request, bot and emulators together); ` +
@@ -711,10 +734,17 @@ async function main(): Promise<number> {
       const notHit = limited.timings.filter((t) => !limited?.hit429.has(t.name)).map((t) => t.preRun);
       console.log(
         `Rate-limited burst: ${limited.hit429.size} of ${BURST} requests had one of their own Slack calls answered 429; the ${notHit.length} others ` +
-          `waited ${fmt(percentile(notHit, 0.5))} ms (p50) from click to run start, vs ${fmt(percentile(burst.timings.map((t) => t.preRun), 0.5))} ms in the burst without 429s.`,
+          `waited ${fmt(percentile(notHit, 0.5))} ms (p50) from click to run start, vs ${fmt(
+            percentile(
+              burst.timings.map((t) => t.preRun),
+              0.5,
+            ),
+          )} ms in the burst without 429s.`,
       );
       console.log(
-        `Rate-limited burst: ${limited.slack429} HTTP 429s (${Object.entries(INJECTED_429).map(([m, n]) => `${m} x${n}`).join(', ')}, Retry-After 1 s); ` +
+        `Rate-limited burst: ${limited.slack429} HTTP 429s (${Object.entries(INJECTED_429)
+          .map(([m, n]) => `${m} x${n}`)
+          .join(', ')}, Retry-After 1 s); ` +
           `every namespace done in ${fmt(limited.allDoneMs / 1000, 2)} s, every DM in ${fmt(limited.allDmMs / 1000, 2)} s, ` +
           `every message in ${fmt(limited.allMessagesMs / 1000, 2)} s; click -> run start p50/p99 ${fmt(slowSlack.p50)}/${fmt(slowSlack.p99)} ms.`,
       );
@@ -747,15 +777,31 @@ async function main(): Promise<number> {
 
     const extraMax = Math.max(...extraPer);
     const targets = [
-      { name: `burst: ${BURST} namespaces done within ${BURST_TARGET_MS / 1000} s of the first click`, met: burst.failedRuns.length === 0 && burst.allDoneMs <= BURST_TARGET_MS, value: `${fmt(burst.allDoneMs / 1000, 2)} s` },
-      { name: `API calls per namespace <= objects applied + ${EXTRA_CALLS_MAX}, the same for every namespace`, met: extraPer.length === 1 && extraMax <= EXTRA_CALLS_MAX, value: `extra ${extraPer.join('/')}` },
+      {
+        name: `burst: ${BURST} namespaces done within ${BURST_TARGET_MS / 1000} s of the first click`,
+        met: burst.failedRuns.length === 0 && burst.allDoneMs <= BURST_TARGET_MS,
+        value: `${fmt(burst.allDoneMs / 1000, 2)} s`,
+      },
+      {
+        name: `API calls per namespace <= objects applied + ${EXTRA_CALLS_MAX}, the same for every namespace`,
+        met: extraPer.length === 1 && extraMax <= EXTRA_CALLS_MAX,
+        value: `extra ${extraPer.join('/')}`,
+      },
       {
         name: 'independent objects applied concurrently: <= 3 sequential round trips (read, namespace, the rest together)',
         met: rounds <= 3.5 && percentile(peaks, 0.5) >= 2,
         value: `${fmt(rounds, 2)} round trips, peak in flight p50 ${percentile(peaks, 0.5)}`,
       },
       { name: 'no user-facing message missing (all phases)', met: allMissing.length === 0, value: `${allMissing.length} missing` },
-      ...(limited ? [{ name: 'with 429s injected: every message still arrives', met: limitedMissing === 0 && limited.failedRuns.length === 0, value: `${fmt(limited.allMessagesMs / 1000, 2)} s, ${limitedMissing} missing` }] : []),
+      ...(limited
+        ? [
+            {
+              name: 'with 429s injected: every message still arrives',
+              met: limitedMissing === 0 && limited.failedRuns.length === 0,
+              value: `${fmt(limited.allMessagesMs / 1000, 2)} s, ${limitedMissing} missing`,
+            },
+          ]
+        : []),
     ];
     console.log('\nTargets:');
     for (const t of targets) console.log(`  ${t.met ? 'met    ' : 'NOT MET'}  ${t.name}: ${t.value}`);
@@ -769,7 +815,12 @@ async function main(): Promise<number> {
     for (const m of allMissing.slice(0, 10)) console.log(`  missing: ${m}`);
     for (const p of problems.slice(0, 20)) console.log(`  PROBLEM: ${p}`);
 
-    const s = (p: PhaseResult) => ({ done: stats(p.timings.map((t) => t.done)), dm: stats(p.timings.map((t) => t.dm)), pre: stats(p.timings.map((t) => t.preRun)), run: stats(p.timings.map((t) => t.run)) });
+    const s = (p: PhaseResult) => ({
+      done: stats(p.timings.map((t) => t.done)),
+      dm: stats(p.timings.map((t) => t.dm)),
+      pre: stats(p.timings.map((t) => t.preRun)),
+      run: stats(p.timings.map((t) => t.run)),
+    });
     const ss = s(single);
     const bs = s(burst);
     const ls = limited ? s(limited) : undefined;
@@ -872,7 +923,8 @@ function profileSummary(profile: { nodes: ProfileNode[]; samples?: number[]; tim
     if (known) return known;
     const node = byId.get(id);
     const up = parent.get(id);
-    const found = (node && ownerOf(node.callFrame.url, node.callFrame.functionName)) ?? (up === undefined ? 'Node, unattributed (sockets, parsers, timers)' : owner(up));
+    const found =
+      (node && ownerOf(node.callFrame.url, node.callFrame.functionName)) ?? (up === undefined ? 'Node, unattributed (sockets, parsers, timers)' : owner(up));
     owners.set(id, found);
     return found;
   };
@@ -908,7 +960,9 @@ function profileSummary(profile: { nodes: ProfileNode[]; samples?: number[]; tim
   return [
     `\nCPU profile of the burst (${file}; the profiler slows the run): ${fmt(busy, 0)} ms busy. Self time by owner (nearest owning caller):`,
     ...top(byOwner, 10).map(([who, ms]) => `  ${pad(fmt(ms, 0), 7)} ms ${pad(fmt((100 * ms) / busy, 0), 3)}%  ${who}`),
-    `Slipway's share by package / file: ${top(slipwayBy, 8).map(([area, ms]) => `${area} ${fmt(ms, 0)}`).join(', ')} (ms)`,
+    `Slipway's share by package / file: ${top(slipwayBy, 8)
+      .map(([area, ms]) => `${area} ${fmt(ms, 0)}`)
+      .join(', ')} (ms)`,
     'Top functions by self time:',
     ...top(byFunction, 12).map(([fn, ms]) => `  ${pad(fmt(ms, 0), 7)} ms  ${fn}`),
   ];

@@ -22,10 +22,15 @@ const skippedFile = join(dir, 'skipped.txt');
 const result = spawnSync(
   process.execPath,
   [
-    '--import', 'tsx', '--test', '--test-concurrency=2',
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=2',
     // The runner's own default (spec on a terminal, TAP otherwise), plus the list of skipped tests.
-    `--test-reporter=${process.stdout.isTTY ? 'spec' : 'tap'}`, '--test-reporter-destination=stdout',
-    `--test-reporter=${pathToFileURL(join(import.meta.dirname, 'skipped-tests-reporter.mjs')).href}`, `--test-reporter-destination=${skippedFile}`,
+    `--test-reporter=${process.stdout.isTTY ? 'spec' : 'tap'}`,
+    '--test-reporter-destination=stdout',
+    `--test-reporter=${pathToFileURL(join(import.meta.dirname, 'skipped-tests-reporter.mjs')).href}`,
+    `--test-reporter-destination=${skippedFile}`,
     ...files,
   ],
   { stdio: 'inherit', env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' } },

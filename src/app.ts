@@ -60,7 +60,8 @@ export interface Slipway {
 
 // At debug level the Slack clients dump whole request and response bodies: people's answers to
 // surveys, their feedback and who they are. Those lines never reach the log (no whole payloads).
-const PAYLOAD_DUMP = /^(http request (body|result)|Received a message on the WebSocket|Unable to parse an incoming WebSocket message|Calling ack\(\)|Sending a WebSocket message)/;
+const PAYLOAD_DUMP =
+  /^(http request (body|result)|Received a message on the WebSocket|Unable to parse an incoming WebSocket message|Calling ack\(\)|Sending a WebSocket message)/;
 
 /** Bolt logs through the app's pino logger, so there is one log stream. */
 function boltLogger(log: Logger): BoltLogger {
@@ -245,7 +246,9 @@ export function createSlipway(options: SlipwayOptions): Slipway {
       try {
         await listen(probeServer, env.metricsPort, env.host);
       } catch (err) {
-        throw new SlipwayError('metrics_port', `Slipway could not listen on METRICS_PORT ${env.metricsPort} (${errorMessage(err)}). Choose a free port.`, { cause: err });
+        throw new SlipwayError('metrics_port', `Slipway could not listen on METRICS_PORT ${env.metricsPort} (${errorMessage(err)}). Choose a free port.`, {
+          cause: err,
+        });
       }
       void resumeRuns(deps).catch((err: unknown) => log.error({ err }, 'could not resume runs'));
       void resumeFeedback(deps).catch((err: unknown) => log.error({ err }, 'could not post waiting feedback'));

@@ -57,8 +57,14 @@ const teamSchema = z.object({
   /** On EKS clusters: the team's IAM role gets an access entry scoped to its namespaces. */
   iamRoleArn: iamRoleArn.optional(),
   /** The team's Slack user group: its members see the team's requests in full in `/platform status`. */
-  slackUserGroup: z.string().regex(/^S[A-Z0-9]+$/, 'must be a Slack user group id like S0123ABCD').optional(),
-  accessPolicyArn: z.string().regex(/^arn:aws[\w-]*:eks::aws:cluster-access-policy\/.+$/, 'must be an EKS access policy ARN').optional(),
+  slackUserGroup: z
+    .string()
+    .regex(/^S[A-Z0-9]+$/, 'must be a Slack user group id like S0123ABCD')
+    .optional(),
+  accessPolicyArn: z
+    .string()
+    .regex(/^arn:aws[\w-]*:eks::aws:cluster-access-policy\/.+$/, 'must be an EKS access policy ARN')
+    .optional(),
 });
 
 const tierSchema = z.object({
@@ -208,9 +214,7 @@ export const configSchema = z
         podSecurityVersion: 'latest',
         maxExpiryDays: 90,
       }),
-    policy: z
-      .object({ autoApprove: z.array(autoApproveRule).default([]) })
-      .default({ autoApprove: [] }),
+    policy: z.object({ autoApprove: z.array(autoApproveRule).default([]) }).default({ autoApprove: [] }),
     provisioning: z
       .object({
         /** Attempts per step for failures that may pass (5xx, 429, 409, timeouts, resets). */
@@ -240,8 +244,14 @@ export const configSchema = z
         seen.add(name);
       });
     };
-    unique(config.clusters.map((c) => c.name), 'clusters');
-    unique(config.teams.map((t) => t.name), 'teams');
+    unique(
+      config.clusters.map((c) => c.name),
+      'clusters',
+    );
+    unique(
+      config.teams.map((t) => t.name),
+      'teams',
+    );
 
     const envs = Object.keys(config.environments);
     const tiers = Object.keys(config.tiers);
@@ -270,12 +280,8 @@ export type SurveyConfig = Config['survey'];
 /** Turns zod's issues into `path: message` lines, e.g. `clusters[0].context: required`. */
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => {
-    const path = issue.path.reduce<string>(
-      (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)),
-      '',
-    );
-    const message =
-      issue.code === 'invalid_type' && issue.message.includes('received undefined') ? 'required' : issue.message;
+    const path = issue.path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
+    const message = issue.code === 'invalid_type' && issue.message.includes('received undefined') ? 'required' : issue.message;
     return `${path || '(root)'}: ${message}`;
   });
 }
@@ -297,9 +303,7 @@ export function loadConfig(path: string): Config {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(err);
-    throw new ConfigError(path, [
-      `${reason}. Copy slipway.config.example.yaml to ${path} and edit it, or point SLIPWAY_CONFIG at your config`,
-    ]);
+    throw new ConfigError(path, [`${reason}. Copy slipway.config.example.yaml to ${path} and edit it, or point SLIPWAY_CONFIG at your config`]);
   }
   let raw: unknown;
   try {

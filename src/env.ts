@@ -38,7 +38,9 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, options: { signing
   }
   // Socket Mode connections are authenticated by the app token; HTTP mode needs the signing secret.
   if (!signingSecret && !appToken && options.signingSecret !== false) {
-    problems.push('SLACK_SIGNING_SECRET is not set: copy the Signing Secret from your Slack app\'s "Basic Information" page (or set SLACK_APP_TOKEN to use Socket Mode)');
+    problems.push(
+      'SLACK_SIGNING_SECRET is not set: copy the Signing Secret from your Slack app\'s "Basic Information" page (or set SLACK_APP_TOKEN to use Socket Mode)',
+    );
   }
   if (appToken && !appToken.startsWith('xapp-')) {
     problems.push('SLACK_APP_TOKEN does not look like an app-level token: it should start with "xapp-" and have the connections:write scope');

@@ -19,7 +19,10 @@ export class ConfigError extends SlipwayError {
   readonly problems: readonly string[];
 
   constructor(source: string, problems: string[]) {
-    super('config_invalid', `Slipway cannot start: ${source} has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(
+      'config_invalid',
+      `Slipway cannot start: ${source} has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     this.problems = problems;
   }
 }
@@ -41,10 +44,7 @@ export class ClusterError extends SlipwayError {
   /** The server's Retry-After, when it sent one. */
   readonly retryAfterMs: number | undefined;
 
-  constructor(
-    userMessage: string,
-    options: { status?: number; transient: boolean; retryAfterMs?: number | undefined; cause?: unknown },
-  ) {
+  constructor(userMessage: string, options: { status?: number; transient: boolean; retryAfterMs?: number | undefined; cause?: unknown }) {
     super('cluster_error', userMessage, { cause: options.cause });
     this.status = options.status;
     this.transient = options.transient;

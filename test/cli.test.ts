@@ -39,7 +39,9 @@ async function helpTree(): Promise<HelpNode[]> {
     const next: string[] = [];
     level.forEach((path, i) => {
       const help = helps[i] as CliResult;
-      const options = helpSection(help.stdout, 'Options').flatMap((o) => /--[a-z][a-z-]*/.exec(o)?.[0] ?? []).filter((o) => o !== '--help');
+      const options = helpSection(help.stdout, 'Options')
+        .flatMap((o) => /--[a-z][a-z-]*/.exec(o)?.[0] ?? [])
+        .filter((o) => o !== '--help');
       nodes.push({ path, help, options });
       for (const entry of helpSection(help.stdout, 'Commands')) {
         const name = entry.split(' ')[0] ?? '';
@@ -135,7 +137,10 @@ test('a command line that is not understood: one line saying what (and the usage
     [['digest', '--week', '2026-02-30', '--dry-run'], /^error: option '--week <week>' argument '2026-02-30' is invalid\./],
     [['digest', '--week'], /^error: option '--week <week>' argument missing\n$/],
     [['digest', '--chart', 'out.png'], /^error: --chart only goes with --dry-run \(a posted digest uploads its chart to Slack\)\.\n$/],
-    [['jobs', 'run', 'nope'], /^error: command-argument value 'nope' is invalid for argument 'name'\. Allowed choices are digest, usage-refresh, survey-open, survey-close, survey-remind\.\n$/],
+    [
+      ['jobs', 'run', 'nope'],
+      /^error: command-argument value 'nope' is invalid for argument 'name'\. Allowed choices are digest, usage-refresh, survey-open, survey-close, survey-remind\.\n$/,
+    ],
   ];
   const results = await Promise.all(oneLine.map(([args]) => runCli(args)));
   oneLine.forEach(([args, expected], i) => {

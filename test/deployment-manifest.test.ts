@@ -49,7 +49,19 @@ test('deploy/deployment.yaml probes readiness and scrapes metrics on METRICS_POR
   const { metricsPort, port } = readEnv({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' });
   const objects = deployObjects().map((o) => o.object);
   const deployment = objects.find((o) => o.kind === 'Deployment') as {
-    spec: { template: { metadata: { annotations: Record<string, string> }; spec: { containers: { ports: Port[]; env?: { name: string }[]; readinessProbe: { httpGet: { path: string; port: string } }; livenessProbe: { httpGet: { path: string; port: string } } }[] } } };
+    spec: {
+      template: {
+        metadata: { annotations: Record<string, string> };
+        spec: {
+          containers: {
+            ports: Port[];
+            env?: { name: string }[];
+            readinessProbe: { httpGet: { path: string; port: string } };
+            livenessProbe: { httpGet: { path: string; port: string } };
+          }[];
+        };
+      };
+    };
   };
   const container = deployment.spec.template.spec.containers[0];
   assert.ok(container);

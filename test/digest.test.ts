@@ -91,7 +91,8 @@ function assertWithinLimits(message: EmulatedMessage): void {
       assert.ok(b.fields.length <= 10);
       for (const f of b.fields) assert.ok(f.text.length <= 2000);
     }
-    total += (b.text?.text.length ?? 0) + (b.fields ?? []).reduce((n, f) => n + f.text.length, 0) + (b.elements ?? []).reduce((n, e) => n + (e.text?.length ?? 0), 0);
+    total +=
+      (b.text?.text.length ?? 0) + (b.fields ?? []).reduce((n, f) => n + f.text.length, 0) + (b.elements ?? []).reduce((n, e) => n + (e.text?.length ?? 0), 0);
   }
   // Slack refuses messages whose blocks hold ~13k characters in all (msg_blocks_too_long, bolt-js#2509).
   assert.ok(total <= 12_000, `${total} characters in the blocks`);
@@ -109,9 +110,15 @@ test('the weekly digest goes to the platform channel, readable at a glance, with
   const text = readable(digest);
   assert.match(text, /📊 Platform adoption · Nov 16 – 22, 2026/);
   // The notification line says it all in one sentence.
-  assert.equal(digest.text, 'Platform adoption, Nov 16 – 22, 2026: 3 requests, 33% self-serve, median time to ready 24m, 2 of 2 teams active · ⚠️ 4 metrics got worse');
+  assert.equal(
+    digest.text,
+    'Platform adoption, Nov 16 – 22, 2026: 3 requests, 33% self-serve, median time to ready 24m, 2 of 2 teams active · ⚠️ 4 metrics got worse',
+  );
   // What got worse comes first, with the numbers behind it.
-  assert.match(text, /⚠️ \*Needs attention\*\n• \*Self-serve share\* down 17 points \(50% → 33%\)\n• \*Median time to ready\* up 281% \(6m 30s → 24m\)\n• \*p90 time to ready\* up 298% \(10m → 43m\)\n• \*Median approval wait\* up 225% \(10m → 32m\)/);
+  assert.match(
+    text,
+    /⚠️ \*Needs attention\*\n• \*Self-serve share\* down 17 points \(50% → 33%\)\n• \*Median time to ready\* up 281% \(6m 30s → 24m\)\n• \*p90 time to ready\* up 298% \(10m → 43m\)\n• \*Median approval wait\* up 225% \(10m → 32m\)/,
+  );
   // Key numbers with their week-over-week arrows.
   assert.match(text, /\*Requests\*\n3\n↑ 1 \(\+50%\)/);
   assert.match(text, /\*Self-serve\*\n33% auto-approved \(1 of 3 decisions; 1 denied\)\n↓ 17 pts ⚠️/);
@@ -126,7 +133,10 @@ test('the weekly digest goes to the platform channel, readable at a glance, with
   // The chart: the documented upload flow, completed into the channel, a real PNG.
   assert.deepEqual(
     h.slack.calls.filter((c) => c.method.startsWith('files.')).map((c) => [c.method, c.ok]),
-    [['files.getUploadURLExternal', true], ['files.completeUploadExternal', true]],
+    [
+      ['files.getUploadURLExternal', true],
+      ['files.completeUploadExternal', true],
+    ],
   );
   const [file] = h.slack.uploadedFiles;
   assert.ok(file?.bytes, 'bytes were uploaded');
@@ -138,7 +148,10 @@ test('the weekly digest goes to the platform channel, readable at a glance, with
   assert.ok(width >= 1000 && height >= 400, `${width}x${height}`);
   assert.deepEqual(chartPost.files, [file.id]);
   const upload = h.slack.calls.find((c) => c.method === 'files.getUploadURLExternal');
-  assert.match(String(upload?.args.alt_text), /^Bar and line chart\. Sep 28: 1 request, median time to ready 40s; Oct 5: 0 requests, median time to ready none; .*Nov 16: 3 requests, median time to ready 24m\.$/);
+  assert.match(
+    String(upload?.args.alt_text),
+    /^Bar and line chart\. Sep 28: 1 request, median time to ready 40s; Oct 5: 0 requests, median time to ready none; .*Nov 16: 3 requests, median time to ready 24m\.$/,
+  );
 
   assert.deepEqual(h.slack.warnings, []);
   const [run] = h.slipway.deps.store.adoption.jobRuns('digest');
@@ -150,7 +163,10 @@ test('a week without activity reads as a quiet week, not a wall of zeros', async
   const h = await startHarness(t, { clock });
   appendRequest(h.slipway.deps.store, { team: 'payments', at: '2026-11-10T09:00:00Z', auto: true, decideAfter: 1000, readyAfter: 60_000 });
   const text = await postedDigest(h);
-  assert.match(text, /😴 \*A quiet week\.\* No requests, no decisions, nothing provisioned, and no namespace ran pods\. The week before: 1 request, 1 namespace ready\./);
+  assert.match(
+    text,
+    /😴 \*A quiet week\.\* No requests, no decisions, nothing provisioned, and no namespace ran pods\. The week before: 1 request, 1 namespace ready\./,
+  );
   assert.doesNotMatch(text, /\*Requests\*/, 'no grid of zeros');
   assert.match(text, /⚠️ \*Needs attention\*\n• \*Adoption\* down 100% \(50% → 0%\)/);
   assert.match(text, /requests per week: 0, 0, 0, 0, 0, 0, 1, 0/);
@@ -180,7 +196,9 @@ test('a huge week stays within Slack limits: lists are cut and say how many more
       const id = appendRequest(store, { team, at, auto: true, decideAfter: 1000, readyAfter: (i + 1) * 1000, namespace: `${team.slice(0, 55)}-ns` });
       // Every namespace ran nothing for weeks: each one is idle, with its owner.
       const namespace = `${String(i).padStart(3, '0')}-${'long-namespace-name-'.repeat(3).slice(0, 59)}`;
-      store.adoption.insertSnapshots([{ at: new Date('2026-10-01T00:00:00Z'), cluster: 'dev-eu', namespace, team, requestId: id, present: true, runningPods: 0 }]);
+      store.adoption.insertSnapshots([
+        { at: new Date('2026-10-01T00:00:00Z'), cluster: 'dev-eu', namespace, team, requestId: id, present: true, runningPods: 0 },
+      ]);
     });
   })();
   const text = await postedDigest(h);
@@ -219,7 +237,10 @@ test('/platform stats answers the same numbers, only to the person who asked', a
   assert.match(text, /\*Requests\*\n3\n↑ 1 \(\+50%\)/);
   assert.match(text, /posted every week in <#C0PLATFORM>/);
   assert.equal(h.slack.messages(PLATFORM).length, 0, 'nothing is posted in a channel');
-  assert.ok(h.slack.responseUrlPosts.every((p) => p.status === 200), 'Slack accepted the blocks');
+  assert.ok(
+    h.slack.responseUrlPosts.every((p) => p.status === 200),
+    'Slack accepted the blocks',
+  );
 
   const help = await h.command(PEOPLE.dev, 'help');
   assert.match(JSON.stringify(help.body), /\/platform stats/);
@@ -230,12 +251,24 @@ function seedQuestion(h: Harness, i: number, q: { askedAt: string; readyMs: numb
   const store = h.slipway.deps.store;
   const requester = `U0REQ${i}`;
   const inserted = store.insertRequest(
-    { namespace: `payments-q${i}`, cluster: 'dev-eu', team: 'payments', environment: 'dev', tier: 'small', purpose: 'Trying it', expiresOn: undefined, requester },
+    {
+      namespace: `payments-q${i}`,
+      cluster: 'dev-eu',
+      team: 'payments',
+      environment: 'dev',
+      tier: 'small',
+      purpose: 'Trying it',
+      expiresOn: undefined,
+      requester,
+    },
     new Date(q.askedAt),
   );
   const requestId = inserted.request.id;
   const timing = { readyMs: q.readyMs, approvalWaitMs: undefined, selfServe: true };
-  assert.equal(store.surveys.claimProvisioningQuestion({ requestId, requester, since: new Date(q.askedAt), now: new Date(q.askedAt), timing }).outcome, 'claimed');
+  assert.equal(
+    store.surveys.claimProvisioningQuestion({ requestId, requester, since: new Date(q.askedAt), now: new Date(q.askedAt), timing }).outcome,
+    'claimed',
+  );
   store.surveys.setProvisioningMessage(requestId, `D0${i}`, `${i}.000100`);
   if (q.score !== undefined) store.surveys.recordProvisioningAnswer({ requestId, author: requester, score: q.score, now: new Date(q.answeredAt ?? q.askedAt) });
   return requestId;
@@ -345,7 +378,12 @@ test('/platform stats names its week and how to see another: current (so far), a
   const answer = async (args: string) => {
     const before = h.slack.ephemerals(PEOPLE.dev).length;
     await h.command(PEOPLE.dev, `stats ${args}`.trim());
-    const reply = await h.waitFor(`the answer to stats ${args}`, () => h.slack.ephemerals(PEOPLE.dev).slice(before).find((e) => e.via === 'response_url'));
+    const reply = await h.waitFor(`the answer to stats ${args}`, () =>
+      h.slack
+        .ephemerals(PEOPLE.dev)
+        .slice(before)
+        .find((e) => e.via === 'response_url'),
+    );
     return readable(reply);
   };
 
@@ -357,7 +395,10 @@ test('/platform stats names its week and how to see another: current (so far), a
 
   const current = await answer('current');
   assert.match(current, /📊 Platform adoption · Nov 23 – 29, 2026 · so far\n/);
-  assert.match(current, /This week so far \(to Mon Nov 23 2026, 09:00\), compared with the whole of Nov 16 – 22, 2026 · survey results come once the week is over/);
+  assert.match(
+    current,
+    /This week so far \(to Mon Nov 23 2026, 09:00\), compared with the whole of Nov 16 – 22, 2026 · survey results come once the week is over/,
+  );
   assert.match(current, /\*Requests\*\n1\n↓ 2 \(−67%\)/);
   assert.match(current, /\*Time to ready\*\nmedian 30s/);
   assert.doesNotMatch(current, /What developers say/, 'no survey results for a week in progress');
@@ -369,11 +410,20 @@ test('/platform stats names its week and how to see another: current (so far), a
   assert.match(byDate, /\*Requests\*\n2\n/);
   assert.equal(await answer('2026-11-25'), current, 'a date this week is this week so far');
 
-  assert.match(await answer('tomorrow'), /^`tomorrow` is not a week I know\. Try `\/platform stats` \(the last complete week\), `\/platform stats current` \(this week so far\) or `\/platform stats YYYY-MM-DD`/);
+  assert.match(
+    await answer('tomorrow'),
+    /^`tomorrow` is not a week I know\. Try `\/platform stats` \(the last complete week\), `\/platform stats current` \(this week so far\) or `\/platform stats YYYY-MM-DD`/,
+  );
   assert.match(await answer('2026-12-01'), /^The week of 2026-12-01 \(Nov 30 – Dec 6, 2026\) has not started yet\. Try `\/platform stats`/);
-  assert.ok(h.slack.responseUrlPosts.every((p) => p.status === 200), 'Slack accepted every answer');
+  assert.ok(
+    h.slack.responseUrlPosts.every((p) => p.status === 200),
+    'Slack accepted every answer',
+  );
   const help = await h.command(PEOPLE.dev, 'help');
-  assert.match(JSON.stringify(help.body), /\/platform stats \[current \| YYYY-MM-DD\]`: adoption numbers for last week \(what the weekly digest shows\), this week so far, or the week of a date/);
+  assert.match(
+    JSON.stringify(help.body),
+    /\/platform stats \[current \| YYYY-MM-DD\]`: adoption numbers for last week \(what the weekly digest shows\), this week so far, or the week of a date/,
+  );
 });
 
 test('slipway digest --week: last by default, current shows this week so far on a fresh install, a date picks its week, a week not started is refused', async (t) => {

@@ -61,24 +61,40 @@ test('doctor is all green when Slack, the channels and the cluster are set up', 
   assert.match(out.stdout, /slack\s+approvals channel\s+✔ ok\s+#platform-approvals exists and the bot is in it/);
   assert.match(out.stdout, /cluster dev-eu\s+API server\s+✔ ok\s+reachable, Kubernetes v1\./);
   assert.match(out.stdout, /cluster dev-eu\s+RBAC\s+✔ ok\s+all 30 permissions Slipway needs are granted/);
-  assert.match(out.stdout, /cluster dev-eu\s+admission policy\s+✔ ok\s+deploy\/admission-policy\.yaml is in force: it refused namespace "kube-slipway-doctor" \(dry run\)/);
+  assert.match(
+    out.stdout,
+    /cluster dev-eu\s+admission policy\s+✔ ok\s+deploy\/admission-policy\.yaml is in force: it refused namespace "kube-slipway-doctor" \(dry run\)/,
+  );
   assert.match(out.stdout, /All checks passed\.$/m);
   assert.doesNotMatch(out.stdout, /FAIL/);
-  assert.deepEqual(kube.list('namespaces').map((n) => n.metadata?.name).filter((n) => n?.startsWith('kube-slipway')), [], 'the probe stored nothing');
+  assert.deepEqual(
+    kube
+      .list('namespaces')
+      .map((n) => n.metadata?.name)
+      .filter((n) => n?.startsWith('kube-slipway')),
+    [],
+    'the probe stored nothing',
+  );
 });
 
 test('doctor warns when the admission policy is not in force, and when the cluster is too old for it', async (t) => {
   const current = await setUp(t, true);
   const out = await doctor(current.env);
   assert.equal(out.code, 0, 'a warning does not fail doctor');
-  assert.match(out.stdout, /cluster dev-eu\s+admission policy\s+! warn\s+deploy\/admission-policy\.yaml is not in force: apply it; until then Slipway's identity can write into any namespace, kube-system included/);
+  assert.match(
+    out.stdout,
+    /cluster dev-eu\s+admission policy\s+! warn\s+deploy\/admission-policy\.yaml is not in force: apply it; until then Slipway's identity can write into any namespace, kube-system included/,
+  );
   const dryRuns = current.kube.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/namespaces');
   assert.equal(dryRuns.length, 1);
   assert.equal(current.kube.get('namespaces', 'kube-slipway-doctor'), undefined, 'a dry run stores nothing');
 
   const old = await setUp(t, true, 'v1.20.2');
   const outOld = await doctor(old.env);
-  assert.match(outOld.stdout, /cluster dev-eu\s+admission policy\s+! warn\s+Kubernetes v1\.20\.2 cannot enforce deploy\/admission-policy\.yaml \(it needs 1\.30\): Slipway's identity can write into any namespace/);
+  assert.match(
+    outOld.stdout,
+    /cluster dev-eu\s+admission policy\s+! warn\s+Kubernetes v1\.20\.2 cannot enforce deploy\/admission-policy\.yaml \(it needs 1\.30\): Slipway's identity can write into any namespace/,
+  );
 });
 
 test('doctor names a missing permission and a channel the bot is not in, and exits non-zero', async (t) => {
@@ -88,7 +104,10 @@ test('doctor names a missing permission and a channel the bot is not in, and exi
   const out = await doctor(env);
   assert.equal(out.code, 1);
   assert.match(out.stdout, /slack\s+approvals channel\s+✘ FAIL\s+#platform-approvals exists but the bot is not in it: \/invite the bot there/);
-  assert.match(out.stdout, /cluster dev-eu\s+RBAC\s+✘ FAIL\s+missing: bind clusterroles\.rbac\.authorization\.k8s\.io "edit" \(to bind teams to ClusterRole edit\); see deploy\/rbac\.yaml/);
+  assert.match(
+    out.stdout,
+    /cluster dev-eu\s+RBAC\s+✘ FAIL\s+missing: bind clusterroles\.rbac\.authorization\.k8s\.io "edit" \(to bind teams to ClusterRole edit\); see deploy\/rbac\.yaml/,
+  );
   assert.match(out.stdout, /cluster dev-eu\s+RBAC\s+✘ FAIL\s+missing: list pods \(to see which namespaces run workloads\)/);
   assert.match(out.stdout, /3 check\(s\) failed/);
 });
@@ -108,12 +127,17 @@ test('doctor asks about each object Slipway writes by name, as RBAC grants them'
   kube.deny({ verb: 'create', resource: 'networkpolicies', group: 'networking.k8s.io', name: 'allow-dns-egress' });
   const out = await doctor(env);
   assert.equal(out.code, 1, out.stdout);
-  assert.match(out.stdout, /cluster dev-eu\s+RBAC\s+✘ FAIL\s+missing: create networkpolicies\.networking\.k8s\.io "allow-dns-egress" \(to create network policies \(server-side apply\)\); see deploy\/rbac\.yaml/);
+  assert.match(
+    out.stdout,
+    /cluster dev-eu\s+RBAC\s+✘ FAIL\s+missing: create networkpolicies\.networking\.k8s\.io "allow-dns-egress" \(to create network policies \(server-side apply\)\); see deploy\/rbac\.yaml/,
+  );
   assert.match(out.stdout, /1 check\(s\) failed/);
 });
 
 test('deploy/rbac.yaml grants every permission the workflows need, and no wildcard', () => {
-  const docs = parseAllDocuments(readFileSync(join(ROOT, 'deploy/rbac.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; rules?: { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[] });
+  const docs = parseAllDocuments(readFileSync(join(ROOT, 'deploy/rbac.yaml'), 'utf8')).map(
+    (d) => d.toJS() as { kind: string; rules?: { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[] },
+  );
   const rules = docs.find((d) => d.kind === 'ClusterRole')?.rules ?? [];
   for (const rule of rules) {
     assert.ok(![...rule.apiGroups, ...rule.resources, ...rule.verbs].includes('*'), 'no wildcards');
@@ -125,7 +149,11 @@ test('deploy/rbac.yaml grants every permission the workflows need, and no wildca
   }
   for (const p of requiredPermissions(exampleConfig())) {
     const granted = rules.some(
-      (r) => r.apiGroups.includes(p.group) && r.resources.includes(p.resource) && r.verbs.includes(p.verb) && (!r.resourceNames || (p.name !== undefined && r.resourceNames.includes(p.name))),
+      (r) =>
+        r.apiGroups.includes(p.group) &&
+        r.resources.includes(p.resource) &&
+        r.verbs.includes(p.verb) &&
+        (!r.resourceNames || (p.name !== undefined && r.resourceNames.includes(p.name))),
     );
     assert.ok(granted, `deploy/rbac.yaml grants ${p.verb} ${p.resource}${p.name ? ` ${p.name}` : ''}`);
   }

@@ -70,7 +70,9 @@ async function requestDevNamespace(h: Awaited<ReturnType<typeof startHarness>>) 
 
 test('an EKS cluster is reached with the generated token and the team role gets namespace-scoped access', async (t) => {
   const { h, apiServer } = await eksHarness(t);
-  eks.on(CreateAccessEntryCommand).rejects(new ResourceInUseException({ message: 'The specified access entry resource is already in use on this cluster.', $metadata: {} }));
+  eks
+    .on(CreateAccessEntryCommand)
+    .rejects(new ResourceInUseException({ message: 'The specified access entry resource is already in use on this cluster.', $metadata: {} }));
   eks.on(ListAssociatedAccessPoliciesCommand).resolves({
     associatedAccessPolicies: [{ policyArn: EDIT, accessScope: { type: 'namespace', namespaces: ['payments-old'] } }],
   });
@@ -82,15 +84,23 @@ test('an EKS cluster is reached with the generated token and the team role gets 
 
   assert.ok(apiServer.get('namespaces', 'payments-dev'), 'the namespace exists on the EKS API server');
   assert.ok(apiServer.requests.length > 0);
-  assert.ok(apiServer.requests.every((r) => r.status !== 401 && r.user === 'slipway'), 'every call carried the valid EKS token');
-  assert.deepEqual(eks.commandCalls(CreateAccessEntryCommand).map((c) => c.args[0].input), [
-    { clusterName: 'prod-eu', principalArn: ROLE, type: 'STANDARD' },
-  ]);
-  assert.deepEqual(eks.commandCalls(AssociateAccessPolicyCommand).map((c) => c.args[0].input), [
-    { clusterName: 'prod-eu', principalArn: ROLE, policyArn: EDIT, accessScope: { type: 'namespace', namespaces: ['payments-old', 'payments-dev'] } },
-  ]);
+  assert.ok(
+    apiServer.requests.every((r) => r.status !== 401 && r.user === 'slipway'),
+    'every call carried the valid EKS token',
+  );
+  assert.deepEqual(
+    eks.commandCalls(CreateAccessEntryCommand).map((c) => c.args[0].input),
+    [{ clusterName: 'prod-eu', principalArn: ROLE, type: 'STANDARD' }],
+  );
+  assert.deepEqual(
+    eks.commandCalls(AssociateAccessPolicyCommand).map((c) => c.args[0].input),
+    [{ clusterName: 'prod-eu', principalArn: ROLE, policyArn: EDIT, accessScope: { type: 'namespace', namespaces: ['payments-old', 'payments-dev'] } }],
+  );
   const card = readable(h.card());
-  assert.match(card, /EKS access entry for `arn:aws:iam::123456789012:role\/payments-developers` with `AmazonEKSEditPolicy` scoped to namespace `payments-dev`/);
+  assert.match(
+    card,
+    /EKS access entry for `arn:aws:iam::123456789012:role\/payments-developers` with `AmazonEKSEditPolicy` scoped to namespace `payments-dev`/,
+  );
   assert.equal(h.slipway.deps.store.latestRun(1)?.steps.find((s) => s.name === 'eks-access')?.status, 'done');
 });
 
@@ -99,7 +109,10 @@ test('an EKS permission the bot lacks stops the run with the IAM action named', 
   eks.on(CreateAccessEntryCommand).resolves({});
   eks.on(ListAssociatedAccessPoliciesCommand).resolves({ associatedAccessPolicies: [] });
   eks.on(AssociateAccessPolicyCommand).rejects(
-    new AccessDeniedException({ message: 'User: arn:aws:sts::123456789012:assumed-role/slipway/x is not authorized to perform: eks:AssociateAccessPolicy', $metadata: { httpStatusCode: 403 } }),
+    new AccessDeniedException({
+      message: 'User: arn:aws:sts::123456789012:assumed-role/slipway/x is not authorized to perform: eks:AssociateAccessPolicy',
+      $metadata: { httpStatusCode: 403 },
+    }),
   );
 
   await requestDevNamespace(h);
@@ -109,5 +122,11 @@ test('an EKS permission the bot lacks stops the run with the IAM action named', 
   assert.equal(eks.commandCalls(AssociateAccessPolicyCommand).length, 1, 'a permanent failure is not retried');
   const run = h.slipway.deps.store.latestRun(1);
   assert.equal(run?.status, 'failed');
-  assert.deepEqual(run.steps.filter((s) => s.status === 'done').map((s) => s.name).sort(), ['limit-range', 'namespace', 'network-policies', 'resource-quota', 'role-binding']);
+  assert.deepEqual(
+    run.steps
+      .filter((s) => s.status === 'done')
+      .map((s) => s.name)
+      .sort(),
+    ['limit-range', 'namespace', 'network-policies', 'resource-quota', 'role-binding'],
+  );
 });

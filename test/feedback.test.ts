@@ -66,7 +66,10 @@ test('the requester is asked one question when the namespace is ready: stored wi
   assert.equal(h.slack.dmWith(PEOPLE.dev).filter((m) => m.text.startsWith('🎉')).length, 1, 'one message: the question rides on the ready DM');
 
   // Answer 2, stored with the request; confirmed to the requester only.
-  assert.match(await clickAndWait(h, PEOPLE.dev, ready, `${SURVEY.readyAnswer}_2`), /You answered \*2 · Hard\* to “How easy was that\?”\. Click another number before Mon Nov 23, 00:00 \(UTC\) to change it\./);
+  assert.match(
+    await clickAndWait(h, PEOPLE.dev, ready, `${SURVEY.readyAnswer}_2`),
+    /You answered \*2 · Hard\* to “How easy was that\?”\. Click another number before Mon Nov 23, 00:00 \(UTC\) to change it\./,
+  );
   assert.equal(surveys.provisioningQuestion(1)?.score, 2);
   // Stored with how the request went: approved by the policy, ready at once (the clock stood still).
   assert.deepEqual(h.slipway.deps.store.db.prepare('SELECT ready_ms, approval_wait_ms, self_serve FROM provisioning_answers WHERE request_id = 1').get(), {
@@ -80,7 +83,9 @@ test('the requester is asked one question when the namespace is ready: stored wi
   await h.click(PEOPLE.dev, ready, SURVEY.readyComment);
   const modal = await h.waitFor('the comment modal', () => h.slack.views.find((v) => v.view.callback_id === SURVEY.commentModal)?.view);
   assert.equal((await h.submit(PEOPLE.dev, { [SURVEY.commentText]: 'The quota was too small for our queue' }, { view: modal })).body, '');
-  await h.waitFor('the thanks', () => h.slack.dmWith(PEOPLE.dev).find((m) => /Thanks! Your comment will appear in <#C0PLATFORM> without your name/.test(m.text)));
+  await h.waitFor('the thanks', () =>
+    h.slack.dmWith(PEOPLE.dev).find((m) => /Thanks! Your comment will appear in <#C0PLATFORM> without your name/.test(m.text)),
+  );
   assert.equal(h.slack.messages(PLATFORM).length, 0, 'nothing posted yet: one answer could be traced to dev-one');
 
   // A second namespace within 14 days: no question.
@@ -93,8 +98,14 @@ test('the requester is asked one question when the namespace is ready: stored wi
   await clickAndWait(h, PEOPLE.bob, bobs, `${SURVEY.readyAnswer}_4`);
   await h.waitFor('the batch', () => h.slack.messages(PLATFORM).length === 2);
   const posts = h.slack.messages(PLATFORM).map(readable);
-  assert.ok(posts.some((p) => /📉 \*A rating of 2 · Hard\* to “How easy was that\?”, asked when a new namespace was ready/.test(p)), posts.join('\n---\n'));
-  assert.ok(posts.some((p) => /💬 \*A comment after provisioning\*\n>The quota was too small for our queue/.test(p)), posts.join('\n---\n'));
+  assert.ok(
+    posts.some((p) => /📉 \*A rating of 2 · Hard\* to “How easy was that\?”, asked when a new namespace was ready/.test(p)),
+    posts.join('\n---\n'),
+  );
+  assert.ok(
+    posts.some((p) => /💬 \*A comment after provisioning\*\n>The quota was too small for our queue/.test(p)),
+    posts.join('\n---\n'),
+  );
   const platformText = JSON.stringify(h.slack.messages(PLATFORM));
   for (const secret of [PEOPLE.dev, 'dev-one', 'R-1', PEOPLE.bob]) assert.ok(!platformText.includes(secret), `the platform channel does not see ${secret}`);
 
@@ -120,11 +131,20 @@ test('the requester is asked one question when the namespace is ready: stored wi
   const digest = h.slack.messages(PLATFORM).find((m) => m.text.startsWith('Platform adoption'));
   assert.ok(digest);
   const text = readable(digest);
-  assert.match(text, /\*After provisioning\* \(“How easy was that\?”\) · 3 of 3 asked answered \(100%\)\n\*3\.7\* \/ 5 \(95% CI 1\.0–5\.0\) · 67% answered 4–5 · 3 answers/);
-  assert.match(text, /Last 8 weeks, by time to ready: within 1 h \*3\.7\* \(CI 1\.0–5\.0, 3\) · slower –\nBy approval wait: none \(self-serve\) \*3\.7\* \(CI 1\.0–5\.0, 3\) · within 1 h – · longer –\n\(– = fewer than 2 answers/);
+  assert.match(
+    text,
+    /\*After provisioning\* \(“How easy was that\?”\) · 3 of 3 asked answered \(100%\)\n\*3\.7\* \/ 5 \(95% CI 1\.0–5\.0\) · 67% answered 4–5 · 3 answers/,
+  );
+  assert.match(
+    text,
+    /Last 8 weeks, by time to ready: within 1 h \*3\.7\* \(CI 1\.0–5\.0, 3\) · slower –\nBy approval wait: none \(self-serve\) \*3\.7\* \(CI 1\.0–5\.0, 3\) · within 1 h – · longer –\n\(– = fewer than 2 answers/,
+  );
 
   // Once its week is over an answer is in a report: changing it would move the report and give it away.
-  assert.match(await clickAndWait(h, PEOPLE.dev, ready, `${SURVEY.readyAnswer}_5`), /Your answer \(2 · Hard\) is already counted in a weekly report, so it stays as it is/);
+  assert.match(
+    await clickAndWait(h, PEOPLE.dev, ready, `${SURVEY.readyAnswer}_5`),
+    /Your answer \(2 · Hard\) is already counted in a weekly report, so it stays as it is/,
+  );
   assert.equal(surveys.provisioningQuestion(1)?.score, 2);
   assert.deepEqual(h.slack.warnings, []);
 });
@@ -154,8 +174,12 @@ test('/platform feedback opens a modal with the text and "without my name" ticke
   const named = await h.waitFor('the named post', () => h.slack.messages(PLATFORM)[1]);
   assert.match(readable(named), /💬 \*Feedback from <@U0DEV>\*\n>Self-serve namespaces are great/);
   const ts = h.slack.seedMessage(PLATFORM, { user: PEOPLE.bob, text: 'Glad to hear it!', threadTs: named.ts });
-  await sendEvent(h.baseUrl, SIGNING_SECRET, { event: threadReplyEvent({ channel: PLATFORM, user: PEOPLE.bob, text: 'Glad to hear it!', ts, threadTs: named.ts }) });
-  await h.waitFor('the relayed reply', () => h.slack.dmWith(PEOPLE.dev).find((m) => /<@U0BOB> from the platform team replied to your feedback “Self-serve namespaces are great”/.test(m.text)));
+  await sendEvent(h.baseUrl, SIGNING_SECRET, {
+    event: threadReplyEvent({ channel: PLATFORM, user: PEOPLE.bob, text: 'Glad to hear it!', ts, threadTs: named.ts }),
+  });
+  await h.waitFor('the relayed reply', () =>
+    h.slack.dmWith(PEOPLE.dev).find((m) => /<@U0BOB> from the platform team replied to your feedback “Self-serve namespaces are great”/.test(m.text)),
+  );
 
   const stored = h.slipway.deps.store.db.prepare('SELECT source, anonymous, status FROM feedback ORDER BY id').all();
   assert.deepEqual(stored, [

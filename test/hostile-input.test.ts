@@ -61,15 +61,24 @@ function hostileRequests(): { name: string; bytes: string | Buffer; expect?: (st
     { name: 'not HTTP at all', bytes: Buffer.from([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1, 0x03, 0x03, 0x0d, 0x0a, 0x0d, 0x0a]), expect: fourXX },
     { name: 'a header line without a colon', bytes: 'GET /healthz HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n', expect: fourXX },
     { name: 'a negative Content-Length', bytes: 'POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n', expect: fourXX },
-    { name: 'an unsigned event', bytes: 'POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}' },
+    {
+      name: 'an unsigned event',
+      bytes: 'POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}',
+    },
     {
       name: 'a bad signature',
       bytes: signedPost('/slack/events', '{"type":"event_callback"}', 'application/json').replace(/x-slack-signature: v0=./, 'x-slack-signature: v0=0'),
     },
     { name: 'signed JSON that does not parse', bytes: signedPost('/slack/events', '{"type":', 'application/json') },
     { name: 'a signed payload that is not JSON', bytes: signedPost('/slack/events', 'payload=%7Bnot%20json', 'application/x-www-form-urlencoded') },
-    { name: 'a signed interaction with nothing in it', bytes: signedPost('/slack/events', `payload=${encodeURIComponent('{"type":"block_actions"}')}`, 'application/x-www-form-urlencoded') },
-    { name: 'a signed view submission with nothing in it', bytes: signedPost('/slack/events', `payload=${encodeURIComponent('{"type":"view_submission","view":{}}')}`, 'application/x-www-form-urlencoded') },
+    {
+      name: 'a signed interaction with nothing in it',
+      bytes: signedPost('/slack/events', `payload=${encodeURIComponent('{"type":"block_actions"}')}`, 'application/x-www-form-urlencoded'),
+    },
+    {
+      name: 'a signed view submission with nothing in it',
+      bytes: signedPost('/slack/events', `payload=${encodeURIComponent('{"type":"view_submission","view":{}}')}`, 'application/x-www-form-urlencoded'),
+    },
     { name: 'a signed slash command with no text or user', bytes: signedPost('/slack/events', 'command=%2Fplatform', 'application/x-www-form-urlencoded') },
     { name: 'a signed event with nothing in it', bytes: signedPost('/slack/events', '{"type":"event_callback","event":{}}', 'application/json') },
     {

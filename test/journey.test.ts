@@ -4,7 +4,6 @@ import { ACTION, BLOCK } from '../src/slack/ids.ts';
 import { APPROVALS, buttons, DEV_CHANNEL, PEOPLE, readable, SIGNING_SECRET, REQUEST_FORM, startHarness, type Harness } from './support/harness.ts';
 import { sendSlashCommand } from './support/slack-requests.ts';
 
-
 /** Opens the form as `user` and submits it; returns the reply to the submission. */
 async function request(h: Harness, user: string, answers: Record<string, string | null>, text = 'new-namespace') {
   const ack = await h.command(user, text);
@@ -56,7 +55,10 @@ test('a developer requests a namespace, an approver approves, and it is provisio
   assert.match(ready, /Your namespace `checkout-load` is ready on \*Dev \(eu-west-1\)\*/);
   assert.match(ready, /aws eks update-kubeconfig --region eu-west-1 --name dev-eu/);
   assert.match(ready, /kubectl config set-context --current --namespace checkout-load/);
-  assert.ok(dmTexts(h, PEOPLE.dev).some((m) => /<@U0ALICE> approved \*R-1\*/.test(m)), 'the requester hears of the approval');
+  assert.ok(
+    dmTexts(h, PEOPLE.dev).some((m) => /<@U0ALICE> approved \*R-1\*/.test(m)),
+    'the requester hears of the approval',
+  );
 
   // The card shows the decision and the result, without buttons; the thread tells the story.
   const updated = h.slack.messages(APPROVALS)[0];
@@ -66,7 +68,10 @@ test('a developer requests a namespace, an approver approves, and it is provisio
   assert.match(readable(updated), /Ready: checkout-load/);
   await h.waitFor('the ready note in the thread', () => h.slack.thread(APPROVALS, card.ts).some((m) => m.text.startsWith('🎉')));
   const thread = h.slack.thread(APPROVALS, card.ts).map(readable);
-  assert.ok(thread.some((m) => /✅ Approved by <@U0ALICE>/.test(m)), thread.join('\n---\n'));
+  assert.ok(
+    thread.some((m) => /✅ Approved by <@U0ALICE>/.test(m)),
+    thread.join('\n---\n'),
+  );
   assert.ok(
     thread.some((m) => /🎉 Provisioned `checkout-load` on Dev \(eu-west-1\); <@U0DEV> has the commands to start/.test(m)),
     thread.join('\n---\n'),
@@ -108,14 +113,20 @@ test('a developer requests a namespace, an approver approves, and it is provisio
     { type: 'Container', default: { cpu: '500m', memory: '512Mi' }, defaultRequest: { cpu: '100m', memory: '128Mi' }, max: { cpu: '2', memory: '4Gi' } },
   ]);
   assert.deepEqual(
-    h.kube.list('networkpolicies', 'checkout-load').map((p) => p.metadata?.name).sort(),
+    h.kube
+      .list('networkpolicies', 'checkout-load')
+      .map((p) => p.metadata?.name)
+      .sort(),
     ['allow-all-egress', 'allow-dns-egress', 'allow-from-platform-namespaces', 'allow-same-namespace', 'default-deny-ingress'],
   );
   const binding = h.kube.get('rolebindings', 'checkout-load', 'slipway-team-access');
   assert.deepEqual(binding?.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' });
   assert.deepEqual(binding?.subjects, [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'payments-devs' }]);
   for (const obj of [ns, quota, limits, binding]) {
-    assert.ok(obj?.metadata?.managedFields?.some((m) => m.manager === 'slipway' && m.operation === 'Apply'), `${obj?.kind} applied by slipway`);
+    assert.ok(
+      obj?.metadata?.managedFields?.some((m) => m.manager === 'slipway' && m.operation === 'Apply'),
+      `${obj?.kind} applied by slipway`,
+    );
   }
 });
 

@@ -26,9 +26,7 @@ function parsePrometheus(text: string): Sample[] {
 }
 
 function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  return samples
-    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-    .reduce((sum, s) => sum + s.value, 0);
+  return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
 }
 
 async function readyz(baseUrl: string) {
@@ -47,7 +45,14 @@ test('/readyz turns unready when the cluster stops answering, and ready when it 
   const h = await startHarness(t, { clock });
   const ok = await readyz(h.metricsUrl);
   assert.equal(ok.status, 200);
-  assert.deepEqual(ok.body.checks.map((c) => [c.name, c.ok]), [['database', true], ['slack', true], ['cluster:dev-eu', true]]);
+  assert.deepEqual(
+    ok.body.checks.map((c) => [c.name, c.ok]),
+    [
+      ['database', true],
+      ['slack', true],
+      ['cluster:dev-eu', true],
+    ],
+  );
 
   const stall = h.kube.setLatency(5000);
   clock.advance(READINESS_CACHE_MS);

@@ -50,7 +50,10 @@ test('a run survives 30% of API requests failing with 500/503 and 429s with Retr
   assert.ok(h.sleeps.filter((ms) => ms >= 2000).length >= 2, `Retry-After honoured: ${h.sleeps.join(', ')}`);
   const run = h.slipway.deps.store.latestRun(1);
   assert.equal(run?.status, 'done');
-  assert.ok(run.steps.some((s) => s.attempts > 1), 'some step needed more than one attempt');
+  assert.ok(
+    run.steps.some((s) => s.attempts > 1),
+    'some step needed more than one attempt',
+  );
   assert.equal(readyDm(h).length, 1);
 });
 
@@ -60,9 +63,7 @@ test('a 403 on the RoleBinding stops the run at once, names the permission, and 
   const undo = h.kube.deny({ verb: ['create', 'patch'], resource: 'rolebindings', group: 'rbac.authorization.k8s.io' });
 
   await h.click(PEOPLE.alice, card, ACTION.approve);
-  const failure = await h.waitFor('the failure in the thread', () =>
-    h.slack.thread(APPROVALS, card.ts).find((m) => m.text.startsWith('❌ Step')),
-  );
+  const failure = await h.waitFor('the failure in the thread', () => h.slack.thread(APPROVALS, card.ts).find((m) => m.text.startsWith('❌ Step')));
   const text = readable(failure);
   assert.match(text, /Step \*role-binding\* failed: Slipway is not allowed to apply RoleBinding "slipway-team-access" in namespace "payments-staging"/);
   assert.match(text, /cannot patch resource "rolebindings" in API group "rbac\.authorization\.k8s\.io" in the namespace "payments-staging"/);
@@ -72,7 +73,10 @@ test('a 403 on the RoleBinding stops the run at once, names the permission, and 
   const step = h.slipway.deps.store.latestRun(1)?.steps.find((s) => s.name === 'role-binding');
   assert.equal(step?.status, 'failed');
   assert.equal(step?.attempts, 1);
-  assert.ok(h.slack.dmWith(PEOPLE.dev).some((m) => /hit a problem/.test(m.text)), 'the requester is told');
+  assert.ok(
+    h.slack.dmWith(PEOPLE.dev).some((m) => /hit a problem/.test(m.text)),
+    'the requester is told',
+  );
 
   // A non-approver cannot retry; an approver can, once the permission is there.
   await h.click(PEOPLE.mallory, failure, ACTION.retry);
@@ -107,10 +111,7 @@ test('a redelivered slash command and a double submission create nothing twice',
 
   // Slack redelivers the same submission (same view) while the first is being handled.
   const values = { ...REQUEST_FORM };
-  const [a, b] = await Promise.all([
-    h.submit(PEOPLE.dev, values, { view }),
-    h.submit(PEOPLE.dev, values, { view, retry: { num: 1, reason: 'http_timeout' } }),
-  ]);
+  const [a, b] = await Promise.all([h.submit(PEOPLE.dev, values, { view }), h.submit(PEOPLE.dev, values, { view, retry: { num: 1, reason: 'http_timeout' } })]);
   assert.equal(a.status, 200);
   assert.equal(b.status, 200);
   await h.waitFor('the card', () => h.slack.messages(APPROVALS)[0]);

@@ -13,7 +13,13 @@ const waitForBot = <T>(what: string, check: () => T | undefined | false, timeout
 
 /** Emulators, a config file and a database that outlive the bot processes started on them. */
 async function setUp(t: { after(fn: () => unknown): void }, configure?: (doc: Record<string, unknown>) => void) {
-  const { slack, kube, dir, doc, start: startBot } = await setUpBotProcesses(
+  const {
+    slack,
+    kube,
+    dir,
+    doc,
+    start: startBot,
+  } = await setUpBotProcesses(
     t,
     {
       channels: [
@@ -70,7 +76,11 @@ function runState(databasePath: string) {
   try {
     const run = db.prepare('SELECT id, status FROM runs ORDER BY id DESC LIMIT 1').get() as { id: number; status: string } | undefined;
     const steps = run
-      ? (db.prepare('SELECT name, status, attempts FROM run_steps WHERE run_id = ? ORDER BY position').all(run.id) as { name: string; status: string; attempts: number }[])
+      ? (db.prepare('SELECT name, status, attempts FROM run_steps WHERE run_id = ? ORDER BY position').all(run.id) as {
+          name: string;
+          status: string;
+          attempts: number;
+        }[])
       : [];
     return { run, steps };
   } finally {
@@ -92,7 +102,13 @@ test('a bot killed mid-run resumes the run after a restart, and the requester ge
   await first.exited;
   const killed = runState(s.databasePath);
   assert.equal(killed.run?.status, 'running', 'the run was interrupted');
-  assert.deepEqual(killed.steps.slice(0, 2).map((x) => [x.name, x.status]), [['namespace', 'done'], ['resource-quota', 'running']]);
+  assert.deepEqual(
+    killed.steps.slice(0, 2).map((x) => [x.name, x.status]),
+    [
+      ['namespace', 'done'],
+      ['resource-quota', 'running'],
+    ],
+  );
   assert.equal(readyDms(s).length, 0);
 
   slowQuota();
@@ -126,12 +142,16 @@ test('SIGTERM lets the step in flight finish, exits cleanly, and the run continu
   const paused = runState(s.databasePath);
   assert.equal(paused.steps.find((x) => x.name === 'namespace')?.status, 'done', 'the step in flight finished');
   assert.ok(s.kube.get('namespaces', 'payments-staging'));
-  assert.deepEqual(paused.steps.filter((x) => x.status !== 'done').map((x) => [x.name, x.attempts]), [
-    ['resource-quota', 0],
-    ['limit-range', 0],
-    ['network-policies', 0],
-    ['role-binding', 0],
-  ], 'no new step started after SIGTERM');
+  assert.deepEqual(
+    paused.steps.filter((x) => x.status !== 'done').map((x) => [x.name, x.attempts]),
+    [
+      ['resource-quota', 0],
+      ['limit-range', 0],
+      ['network-policies', 0],
+      ['role-binding', 0],
+    ],
+    'no new step started after SIGTERM',
+  );
   assert.equal(paused.run?.status, 'running', 'the rest waits for the next start');
   assert.match(first.output(), /runs paused cleanly/);
 

@@ -50,7 +50,13 @@ function setUp(t: TestContext, start: string, jobs: { name: string; cron: string
     metrics: createMetrics(),
     hooks: featureHooks,
   };
-  const defs: Job[] = jobs.map((j) => ({ name: j.name, description: j.name, schedule: () => j.cron, run: j.run, ...(j.timeoutMs ? { timeoutMs: j.timeoutMs } : {}) }));
+  const defs: Job[] = jobs.map((j) => ({
+    name: j.name,
+    description: j.name,
+    schedule: () => j.cron,
+    run: j.run,
+    ...(j.timeoutMs ? { timeoutMs: j.timeoutMs } : {}),
+  }));
   const make = () => new Scheduler(deps, defs);
   const scheduler = make();
   t.after(async () => {
@@ -122,7 +128,12 @@ test('jobs fire on their cron schedule in the configured zone, and each run is r
   await scheduler.idle();
 
   const [run] = store.adoption.jobRuns('digest');
-  assert.deepEqual(run && [run.reason, run.status, run.scheduledFor, run.summary], ['scheduled', 'ok', '2026-11-23T08:00:00.000Z', 'ran at 2026-11-23T08:00:00.000Z']);
+  assert.deepEqual(run && [run.reason, run.status, run.scheduledFor, run.summary], [
+    'scheduled',
+    'ok',
+    '2026-11-23T08:00:00.000Z',
+    'ran at 2026-11-23T08:00:00.000Z',
+  ]);
   const listed = scheduler.list(new Date());
   assert.equal(listed[0]?.lastRun?.id, run?.id);
   assert.equal(listed[0]?.nextRun?.toISOString(), '2026-11-30T08:00:00.000Z');
@@ -132,7 +143,13 @@ test('a run missed while the bot was down runs once at start-up within the grace
   const digest = recorder();
   // The digest ran last week; the bot was down at 09:00 this Monday and starts again at 11:30 CET.
   const { store, scheduler, make } = setUp(t, '2026-11-23T10:30:00Z', [{ name: 'digest', cron: '0 9 * * 1', run: digest.run }], 180);
-  const lastWeek = store.adoption.claimJobRun({ job: 'digest', reason: 'scheduled', scheduledFor: new Date('2026-11-16T08:00:00Z'), now: new Date('2026-11-16T08:00:00Z'), staleBefore: new Date(0) });
+  const lastWeek = store.adoption.claimJobRun({
+    job: 'digest',
+    reason: 'scheduled',
+    scheduledFor: new Date('2026-11-16T08:00:00Z'),
+    now: new Date('2026-11-16T08:00:00Z'),
+    staleBefore: new Date(0),
+  });
   store.adoption.finishJobRun(lastWeek.run.id, { status: 'ok', summary: 'posted' }, new Date('2026-11-16T08:00:02Z'));
 
   scheduler.start();
@@ -193,11 +210,14 @@ test('a job never overlaps itself: busy slots and manual runs are skipped and re
   release();
   await scheduler.idle();
   const runs = store.adoption.jobRuns('usage-refresh').reverse();
-  assert.deepEqual(runs.map((r) => [r.reason, r.status]), [
-    ['scheduled', 'ok'],
-    ['manual', 'skipped'],
-    ['scheduled', 'ok'],
-  ]);
+  assert.deepEqual(
+    runs.map((r) => [r.reason, r.status]),
+    [
+      ['scheduled', 'ok'],
+      ['manual', 'skipped'],
+      ['scheduled', 'ok'],
+    ],
+  );
 });
 
 test('a job that throws or hangs is recorded as failed, and the other jobs go on', async (t) => {
@@ -221,10 +241,13 @@ test('a job that throws or hangs is recorded as failed, and the other jobs go on
   assert.equal(broken.length, 3);
   assert.ok(broken.every((r) => r.status === 'failed' && r.error === 'database is on fire'));
   const stuck = store.adoption.jobRuns('stuck').reverse();
-  assert.deepEqual(stuck.map((r) => [r.status, r.error]), [
-    ['failed', 'did not finish within 30 s'],
-    ['failed', 'did not finish within 30 s'],
-  ]);
+  assert.deepEqual(
+    stuck.map((r) => [r.status, r.error]),
+    [
+      ['failed', 'did not finish within 30 s'],
+      ['failed', 'did not finish within 30 s'],
+    ],
+  );
   const counted = await deps.metrics.registry.getSingleMetricAsString('slipway_job_runs_total');
   assert.match(counted, /slipway_job_runs_total\{job="broken",outcome="failed"\} 3/);
   assert.match(counted, /slipway_job_runs_total\{job="healthy",outcome="ok"\} 3/);

@@ -32,7 +32,10 @@ test('in Socket Mode the bot connects through SLACK_API_URL and answers commands
   });
   await slipway.start();
   t.after(() => slipway.stop());
-  assert.ok(slack.callsTo('apps.connections.open').some((c) => c.ok), 'the socket URL came from the configured API');
+  assert.ok(
+    slack.callsTo('apps.connections.open').some((c) => c.ok),
+    'the socket URL came from the configured API',
+  );
   const deadline = Date.now() + 5000;
   while (slack.socketConnections === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.equal(slack.socketConnections, 1);

@@ -66,7 +66,12 @@ test('an unreachable Slack API and a rejected token are told apart', async (t) =
   const dir = mkdtempSync(join(tmpdir(), 'slipway-start-'));
 
   const closedPort = await freePort();
-  const unreachable = await serveAsync({ ...base, SLACK_BOT_TOKEN: 'xoxb-1', SLACK_API_URL: `http://127.0.0.1:${closedPort}/api/`, DATABASE_PATH: join(dir, 'a.db') });
+  const unreachable = await serveAsync({
+    ...base,
+    SLACK_BOT_TOKEN: 'xoxb-1',
+    SLACK_API_URL: `http://127.0.0.1:${closedPort}/api/`,
+    DATABASE_PATH: join(dir, 'a.db'),
+  });
   assert.equal(unreachable.status, 1);
   assert.match(unreachable.stderr, new RegExp(`Slipway could not reach the Slack API at http://127\\.0\\.0\\.1:${closedPort}/api/`));
 

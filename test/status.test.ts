@@ -23,7 +23,12 @@ async function statusAs(h: Harness, user: string, query: string): Promise<string
   const before = h.slack.ephemerals(user).length;
   const reply = await h.command(user, `status ${query}`);
   assert.equal(reply.status, 200);
-  const answer = await h.waitFor(`the status for ${user}`, () => h.slack.ephemerals(user).slice(before).find((e) => e.via === 'response_url'));
+  const answer = await h.waitFor(`the status for ${user}`, () =>
+    h.slack
+      .ephemerals(user)
+      .slice(before)
+      .find((e) => e.via === 'response_url'),
+  );
   return readable(answer);
 }
 

@@ -29,7 +29,10 @@ test('slipway survey open posts the pulse now, slipway survey close closes it wi
       { id: 'C0PULSE', name: 'developers', members: ['U0BOT', 'U0ANN', 'U0BEN'] },
       { id: 'C0PLATFORM', name: 'platform', members: ['U0BOT'] },
     ],
-    users: [{ id: 'U0ANN', name: 'ann' }, { id: 'U0BEN', name: 'ben' }],
+    users: [
+      { id: 'U0ANN', name: 'ann' },
+      { id: 'U0BEN', name: 'ben' },
+    ],
   });
   t.after(() => slack.close());
   const dir = mkdtempSync(join(tmpdir(), 'slipway-survey-cli-'));
@@ -42,7 +45,10 @@ test('slipway survey open posts the pulse now, slipway survey close closes it wi
 
   const open = await runCli(['survey', 'open'], env);
   assert.equal(open.code, 0, open.stderr);
-  assert.match(open.stdout, /^survey open: pulse #1 posted to C0PULSE \(2 people can answer\); not posted to C0ELSEWHERE: the channel does not exist, or is private and Slipway is not in it\n$/);
+  assert.match(
+    open.stdout,
+    /^survey open: pulse #1 posted to C0PULSE \(2 people can answer\); not posted to C0ELSEWHERE: the channel does not exist, or is private and Slipway is not in it\n$/,
+  );
   const [post] = slack.messages('C0PULSE');
   assert.ok(post);
   assert.match(readable(post), /Weekly platform pulse/);
@@ -71,7 +77,13 @@ test('slipway survey open posts the pulse now, slipway survey close closes it wi
 
   const store = Store.open(env.DATABASE_PATH);
   try {
-    assert.deepEqual(store.adoption.jobRuns('survey-open').map((r) => [r.reason, r.status]), [['manual', 'ok'], ['manual', 'ok']]);
+    assert.deepEqual(
+      store.adoption.jobRuns('survey-open').map((r) => [r.reason, r.status]),
+      [
+        ['manual', 'ok'],
+        ['manual', 'ok'],
+      ],
+    );
   } finally {
     store.close();
   }
@@ -87,7 +99,11 @@ test('doctor warns about a pulse channel the bot is not in, and a missing histor
   });
   t.after(() => slack.close());
   const config = parseConfig(surveyDoc(['C0PULSE', 'C0OUTSIDE', 'C0GONE']), EXAMPLE_CONFIG_PATH);
-  const lines = await checkSurveys({ config, slack: new WebClient(slack.token, { slackApiUrl: slack.url, retryConfig: { retries: 0 } }), clusters: new KubeClusters(config) });
+  const lines = await checkSurveys({
+    config,
+    slack: new WebClient(slack.token, { slackApiUrl: slack.url, retryConfig: { retries: 0 } }),
+    clusters: new KubeClusters(config),
+  });
   assert.deepEqual(
     lines.map((l) => [l.check, l.verdict, l.detail]),
     [
@@ -105,8 +121,17 @@ test('doctor warns about a pulse channel the bot is not in, and a missing histor
   // With the scopes of manifest.yml, replies are relayed.
   const full = await SlackApiEmulator.start({ channels: [{ id: 'C0PULSE', name: 'developers', members: ['U0BOT'] }] });
   t.after(() => full.close());
-  const ok = await checkSurveys({ config, slack: new WebClient(full.token, { slackApiUrl: full.url, retryConfig: { retries: 0 } }), clusters: new KubeClusters(config) });
-  assert.deepEqual(ok.at(-1), { area: 'surveys', check: 'feedback replies', verdict: 'ok', detail: 'replies in feedback threads are relayed to their authors' });
+  const ok = await checkSurveys({
+    config,
+    slack: new WebClient(full.token, { slackApiUrl: full.url, retryConfig: { retries: 0 } }),
+    clusters: new KubeClusters(config),
+  });
+  assert.deepEqual(ok.at(-1), {
+    area: 'surveys',
+    check: 'feedback replies',
+    verdict: 'ok',
+    detail: 'replies in feedback threads are relayed to their authors',
+  });
 });
 
 test('the bot keeps the survey key outside the database: made at first start with a message saying where, or taken from SLIPWAY_SURVEY_KEY', async (t) => {

@@ -87,7 +87,10 @@ test('the weekly pulse is posted where the bot is a member, one answer per perso
   assert.match(text, /Open until Fri Nov 20, 10:00 \(UTC\)\. Anonymous: the platform team sees totals only, and only once 5 people have answered/);
 
   // Answering, then changing the answer: one answer, the latest.
-  assert.match(await answer(h, P[0], 2), /You answered \*2 · Hard\* to “How easy was it to get what you needed from the platform this week\?”\. Click another number before Fri Nov 20, 10:00 \(UTC\) to change it/);
+  assert.match(
+    await answer(h, P[0], 2),
+    /You answered \*2 · Hard\* to “How easy was it to get what you needed from the platform this week\?”\. Click another number before Fri Nov 20, 10:00 \(UTC\) to change it/,
+  );
   const changed = await answer(h, P[0], 4);
   assert.match(changed, /You answered \*4 · Easy\* \(changed from 2\)/);
   const surveys = h.slipway.deps.store.surveys;
@@ -108,7 +111,8 @@ test('the weekly pulse is posted where the bot is a member, one answer per perso
   const respondents = h.slipway.deps.store.db.prepare('SELECT respondent FROM pulse_answers').all() as { respondent: string }[];
   assert.equal(respondents.length, 3);
   for (const r of respondents) assert.ok(!/^U0/.test(r.respondent) && !HUMANS.some((u) => r.respondent.includes(u)), r.respondent);
-  for (const user of [P[0], P[1], P[2]]) assert.ok(!lines.some((l) => l.includes(user)), `no log line mentions ${user}: ${lines.filter((l) => l.includes(user)).join("\n")}`);
+  for (const user of [P[0], P[1], P[2]])
+    assert.ok(!lines.some((l) => l.includes(user)), `no log line mentions ${user}: ${lines.filter((l) => l.includes(user)).join('\n')}`);
   assert.ok(lines.some((l) => /pulse answer recorded/.test(l) && !/score/.test(l)));
 
   // At most one pulse a week: a second run posts nothing new.
@@ -151,7 +155,14 @@ test('a pulse closes on schedule: buttons replaced, results in the thread, nothi
   time.set('2026-11-10T10:00:00Z');
   await runJob(h, 'survey-open');
   const second = pulsePost(h);
-  for (const [user, score] of [[P[0], 5], [P[1], 4], [P[2], 4], [P[3], 3], [P[4], 1]] as const) await answer(h, user, score, second);
+  for (const [user, score] of [
+    [P[0], 5],
+    [P[1], 4],
+    [P[2], 4],
+    [P[3], 3],
+    [P[4], 1],
+  ] as const)
+    await answer(h, user, score, second);
   time.set('2026-11-13T10:00:00Z');
   await runJob(h, 'survey-close');
   const [atMin] = h.slack.thread(PULSE, second.ts);
@@ -202,17 +213,30 @@ test('a comment goes to the platform channel without a name when the pulse close
 
   await h.click(P[0], pulsePost(h), SURVEY.pulseComment);
   const modal = await h.waitFor('the comment modal', () => h.slack.views.find((v) => v.view.callback_id === SURVEY.commentModal)?.view);
-  assert.match(readable({ text: '', blocks: modal.blocks }), /Posted in <#C0PLATFORM> without your name, when the pulse closes, and only if at least 5 people answered/);
+  assert.match(
+    readable({ text: '', blocks: modal.blocks }),
+    /Posted in <#C0PLATFORM> without your name, when the pulse closes, and only if at least 5 people answered/,
+  );
   const tooShort = await h.submit(P[0], { [SURVEY.commentText]: ' x ' }, { view: modal });
   assert.deepEqual(tooShort.body, { response_action: 'errors', errors: { [SURVEY.commentText]: 'Write a few words.' } });
   const sent = await h.submit(P[0], { [SURVEY.commentText]: 'Quota errors <are> hard to read & fix' }, { view: modal });
   assert.equal(sent.body, '');
   const thanks = await h.waitFor('the thanks', () => h.slack.ephemerals(P[0])[0]);
-  assert.match(thanks.text, /Your comment will appear in <#C0PLATFORM> without your name when the pulse closes, among the others in random order, and only if at least 5 people answered/);
+  assert.match(
+    thanks.text,
+    /Your comment will appear in <#C0PLATFORM> without your name when the pulse closes, among the others in random order, and only if at least 5 people answered/,
+  );
   // Held: a comment posted the moment it is written says who wrote it to anyone watching the pulse.
   assert.equal(h.slack.messages(PLATFORM).length, 0, 'nothing is posted while the pulse is open');
 
-  for (const [user, score] of [[P[0], 4], [P[1], 4], [P[2], 3], [P[3], 5], [P[4], 4]] as const) await answer(h, user, score);
+  for (const [user, score] of [
+    [P[0], 4],
+    [P[1], 4],
+    [P[2], 3],
+    [P[3], 5],
+    [P[4], 4],
+  ] as const)
+    await answer(h, user, score);
   time.advance(3 * DAY);
   assert.match(await runJob(h, 'survey-close'), /^pulse #1 closed: 5 answered of 10; ease 4\.0; 1 feedback item\(s\) posted/);
   const post = await h.waitFor('the comment', () => h.slack.messages(PLATFORM)[0]);
@@ -228,7 +252,10 @@ test('a comment goes to the platform channel without a name when the pulse close
   assert.equal(delivered.status, 200);
   await sendEvent(h.baseUrl, SIGNING_SECRET, { event: threadReplyEvent({ ...reply, ts }), eventId, retry: { num: 1, reason: 'http_timeout' } });
   const relayed = await h.waitFor('the relayed reply', () => h.slack.dmWith(P[0]).find((m) => m.text.includes('replied')));
-  assert.match(relayed.text, /<@U0ALICE> from the platform team replied to your feedback “Quota errors &lt;are&gt; hard to read &amp; fix”:\n>Thanks! Which error did you hit\?\nThey don't know it was you/);
+  assert.match(
+    relayed.text,
+    /<@U0ALICE> from the platform team replied to your feedback “Quota errors &lt;are&gt; hard to read &amp; fix”:\n>Thanks! Which error did you hit\?\nThey don't know it was you/,
+  );
   const confirmation = await h.waitFor('the relay confirmation', () => h.slack.ephemerals(PEOPLE.alice).find((e) => e.threadTs === post.ts));
   assert.match(confirmation.text, /Passed on by DM to the person who wrote this\. They stay anonymous to you\./);
   await new Promise((resolve) => setTimeout(resolve, 100));
@@ -259,7 +286,10 @@ test('a comment goes to the platform channel without a name when the pulse close
   await runJob(h, 'digest');
   const digest = h.slack.messages(PLATFORM).find((m) => m.text.startsWith('Platform adoption'));
   assert.ok(digest);
-  assert.match(readable(digest), /✅ \*You said → we did\*\n• “Quota errors &lt;are&gt; hard to read &amp; fix” → Quota errors now name the limit and how to raise it/);
+  assert.match(
+    readable(digest),
+    /✅ \*You said → we did\*\n• “Quota errors &lt;are&gt; hard to read &amp; fix” → Quota errors now name the limit and how to raise it/,
+  );
   assert.ok(!JSON.stringify(digest).includes(P[0]));
   assert.deepEqual(h.slack.warnings, []);
 });
@@ -275,8 +305,15 @@ test('with too few answers a pulse posts no comment and no rating, erases their 
   const keyFile = join(dirname(db.name), 'survey.key');
   assert.equal(statSync(keyFile).mode & 0o777, 0o600, 'only the owner can read the key file');
   assert.ok(lines.some((l) => l.includes(`made a new survey key in ${keyFile}: back it up, and keep it out of database backups`)));
-  const tables = db.prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`).all().map((r) => r.name);
-  assert.deepEqual(tables.filter((n) => /secret|key/.test(n)), [], 'no table holds a key');
+  const tables = db
+    .prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`)
+    .all()
+    .map((r) => r.name);
+  assert.deepEqual(
+    tables.filter((n) => /secret|key/.test(n)),
+    [],
+    'no table holds a key',
+  );
 
   await runJob(h, 'survey-open');
   await answer(h, P[0], 1);
@@ -291,7 +328,11 @@ test('with too few answers a pulse posts no comment and no rating, erases their 
   const authors = db.prepare<[], { author: string }>('SELECT author FROM feedback').all();
   assert.equal(authors.length, 2, 'the rating of 1 and the comment');
   for (const { author } of authors) assert.ok(!HUMANS.some((u) => author.includes(u)), `author stored sealed, not ${author}`);
-  const pseudonyms = () => db.prepare<[], { respondent: string }>('SELECT respondent FROM pulse_answers ORDER BY respondent').all().map((r) => r.respondent);
+  const pseudonyms = () =>
+    db
+      .prepare<[], { respondent: string }>('SELECT respondent FROM pulse_answers ORDER BY respondent')
+      .all()
+      .map((r) => r.respondent);
   const open = pseudonyms();
   assert.equal(open.length, 2);
   const salt = (db.prepare('SELECT key_salt FROM pulse_surveys WHERE id = 1').get() as { key_salt: Buffer }).key_salt;
@@ -314,11 +355,18 @@ test('with too few answers a pulse posts no comment and no rating, erases their 
   }
   const closed = pseudonyms();
   assert.equal(closed.length, 2);
-  assert.deepEqual(closed.filter((p) => open.includes(p)), [], 'every pseudonym was replaced');
-  assert.deepEqual(h.slipway.deps.store.surveys.scoreCounts(1).sort((a, b) => a.score - b.score), [
-    { question: 'ease', score: 1, n: 1 },
-    { question: 'ease', score: 4, n: 1 },
-  ]);
+  assert.deepEqual(
+    closed.filter((p) => open.includes(p)),
+    [],
+    'every pseudonym was replaced',
+  );
+  assert.deepEqual(
+    h.slipway.deps.store.surveys.scoreCounts(1).sort((a, b) => a.score - b.score),
+    [
+      { question: 'ease', score: 1, n: 1 },
+      { question: 'ease', score: 4, n: 1 },
+    ],
+  );
   assert.ok(!h.slipway.deps.store.surveys.answeredPulse(1, P[0]), 'not even the bot can tell who answered a closed pulse');
   // The append-only event log keeps when each answer came, so it must not keep what it was either:
   // a click seen at 10:03 would otherwise give that person's score.

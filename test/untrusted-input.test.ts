@@ -253,6 +253,9 @@ test('a team label on a cluster namespace that is not a configured team is print
   now = new Date('2026-11-23T09:00:00Z');
   const outcome = await h.slipway.scheduler.run('digest', 'manual');
   assert.equal(outcome.status, 'ok', outcome.error);
-  const digest = h.slack.messages(PLATFORM).map((m) => JSON.stringify(m.blocks)).join('\n');
+  const digest = h.slack
+    .messages(PLATFORM)
+    .map((m) => JSON.stringify(m.blocks))
+    .join('\n');
   assert.match(digest, /`hand-made` on dev-eu · constructor · never ran a pod/);
 });

@@ -118,7 +118,13 @@ test('usage refresh: a managed namespace the event log does not know is tracked 
       kind: 'Namespace',
       metadata: { name: 'legacy-ns', labels: { 'app.kubernetes.io/managed-by': 'slipway', 'slipway.dev/team': 'search', 'slipway.dev/request-id': 'R-77' } },
     },
-    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'legacy-ns' }, spec: { containers: [{ name: 'c', image: 'x' }] }, status: { phase: 'Running' } },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', namespace: 'legacy-ns' },
+      spec: { containers: [{ name: 'c', image: 'x' }] },
+      status: { phase: 'Running' },
+    },
   ]);
   const result = await refreshUsage(h.slipway.deps, new Date('2026-11-02T10:00:00Z'));
   assert.deepEqual(result.clusters[0], { cluster: 'dev-eu', error: undefined, namespaces: 1, running: 1, pods: 1 });

@@ -50,7 +50,7 @@ const POINT_RADIUS = Math.sqrt(45) / 2;
 
 // Without a text layout engine at hand, widths of axis labels (which place the axis titles and
 // the margins) are estimated per character from DejaVu Sans's advance widths.
-const NARROW = new Set([...' .,:;|!\'']);
+const NARROW = new Set([..." .,:;|!'"]);
 const THIN = new Set([...'iljI']);
 const SLIM = new Set([...'ftr()[]-']);
 const WIDE = new Set([...'mwMW%']);
@@ -108,10 +108,20 @@ export function trendChartSvg(weeks: readonly ChartWeek[], title: string, subtit
   const unit = timeUnit(weeks);
   const ready = weeks.map((w) => (w.medianTimeToReadyMs === undefined ? undefined : Math.round((w.medianTimeToReadyMs / unit.ms) * 10) / 10));
 
-  const x = scaleBand<number>().domain(weeks.map((_, i) => i)).range([0, WIDTH]).paddingInner(0.1).paddingOuter(0.05);
+  const x = scaleBand<number>()
+    .domain(weeks.map((_, i) => i))
+    .range([0, WIDTH])
+    .paddingInner(0.1)
+    .paddingOuter(0.05);
   // Fixed domains from 0: an all-zero series still gets an axis that reads 0 at the bottom.
-  const yRequests = scaleLinear().domain([0, Math.max(4, ...weeks.map((w) => w.requests))]).range([HEIGHT, 0]).nice();
-  const yReady = scaleLinear().domain([0, Math.max(1, ...weeks.map((w) => (w.medianTimeToReadyMs ?? 0) / unit.ms))]).range([HEIGHT, 0]).nice();
+  const yRequests = scaleLinear()
+    .domain([0, Math.max(4, ...weeks.map((w) => w.requests))])
+    .range([HEIGHT, 0])
+    .nice();
+  const yReady = scaleLinear()
+    .domain([0, Math.max(1, ...weeks.map((w) => (w.medianTimeToReadyMs ?? 0) / unit.ms))])
+    .range([HEIGHT, 0])
+    .nice();
   const requestTicks = axisTicks(yRequests, 'd', 1);
   const readyTicks = axisTicks(yReady, ',~r');
   const center = (i: number): number => (x(i) ?? 0) + x.bandwidth() / 2;
@@ -144,7 +154,8 @@ export function trendChartSvg(weeks: readonly ChartWeek[], title: string, subtit
 
   // Gridlines of the requests axis, then the axes (lines on half pixels stay crisp).
   out.push(`<g class="grid" stroke="${GRID}">`);
-  for (const t of requestTicks) out.push(`<line x1="0.5" x2="${WIDTH + 0.5}" y1="${Math.round(yRequests(t.value)) + 0.5}" y2="${Math.round(yRequests(t.value)) + 0.5}"/>`);
+  for (const t of requestTicks)
+    out.push(`<line x1="0.5" x2="${WIDTH + 0.5}" y1="${Math.round(yRequests(t.value)) + 0.5}" y2="${Math.round(yRequests(t.value)) + 0.5}"/>`);
   out.push('</g>');
 
   out.push(`<g class="x-axis" ${font} font-size="11" fill="${TEXT}" text-anchor="middle">`);
@@ -156,7 +167,14 @@ export function trendChartSvg(weeks: readonly ChartWeek[], title: string, subtit
   out.push(`<line x1="0.5" x2="${WIDTH + 0.5}" y1="${HEIGHT + 0.5}" y2="${HEIGHT + 0.5}" stroke="${AXIS}"/>`);
   out.push('</g>');
 
-  const yAxis = (side: 'left' | 'right', ticks: { value: number; label: string }[], scale: ScaleLinear<number, number>, name: string, colour: string, titleOffset: number): void => {
+  const yAxis = (
+    side: 'left' | 'right',
+    ticks: { value: number; label: string }[],
+    scale: ScaleLinear<number, number>,
+    name: string,
+    colour: string,
+    titleOffset: number,
+  ): void => {
     const dir = side === 'left' ? -1 : 1;
     const ax = (side === 'left' ? 0 : WIDTH) + 0.5;
     out.push(`<g class="${side}-axis" ${font} font-size="10" fill="${TEXT}" text-anchor="${side === 'left' ? 'end' : 'start'}">`);

@@ -48,7 +48,10 @@ function loadStartup(options: { signingSecret?: boolean } = {}): { env: RuntimeE
     problems.push(...err.problems.map((p) => `${path}: ${p}`));
   }
   if (!env || !config) {
-    throw new SlipwayError('startup', `Slipway cannot start (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    throw new SlipwayError(
+      'startup',
+      `Slipway cannot start (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
   }
   return { env, config };
 }

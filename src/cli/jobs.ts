@@ -156,7 +156,9 @@ export function formatJobs(jobs: readonly JobStatus[], timeZone: string): string
           : 'never'
       }`,
     );
-    lines.push(`  next run      ${job.nextRun ? formatLocal(job.nextRun, timeZone).replace(/ \(.*\)$/, '') : job.schedule === false ? 'turned off' : 'none within a year'}`);
+    lines.push(
+      `  next run      ${job.nextRun ? formatLocal(job.nextRun, timeZone).replace(/ \(.*\)$/, '') : job.schedule === false ? 'turned off' : 'none within a year'}`,
+    );
     lines.push('');
   }
   return `${lines.join('\n').trimEnd()}\n`;

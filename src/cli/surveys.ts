@@ -29,7 +29,10 @@ export async function surveyCommand(sub: 'open' | 'close', ctx: CommandContext):
       process.stdout.write(`survey ${sub}: ${outcome.summary ?? 'done'}\n`);
       return;
     }
-    throw new SlipwayError(`survey_${sub}_${outcome.status}`, `survey ${sub} ${outcome.status === 'skipped' ? 'did not run' : 'failed'}: ${outcome.error ?? 'unknown error'}`);
+    throw new SlipwayError(
+      `survey_${sub}_${outcome.status}`,
+      `survey ${sub} ${outcome.status === 'skipped' ? 'did not run' : 'failed'}: ${outcome.error ?? 'unknown error'}`,
+    );
   } finally {
     store.close();
   }

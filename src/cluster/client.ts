@@ -88,9 +88,7 @@ export class KubeClusters implements Clusters {
   private eks(cluster: EksClusterConfig): EksCluster {
     let eks = this.eksClusters.get(cluster.name);
     if (!eks) {
-      eks =
-        this.options.eks?.(cluster) ??
-        new EksCluster({ clusterName: cluster.clusterName, region: cluster.region, roleArn: cluster.roleArn });
+      eks = this.options.eks?.(cluster) ?? new EksCluster({ clusterName: cluster.clusterName, region: cluster.region, roleArn: cluster.roleArn });
       this.eksClusters.set(cluster.name, eks);
     }
     return eks;
@@ -142,11 +140,7 @@ export class KubeClusters implements Clusters {
     try {
       const timeoutMs = this.config.provisioning.requestTimeoutMs;
       const api = await withTimeout(this.client(cluster), timeoutMs, cluster);
-      await withTimeout(
-        api.objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
-        timeoutMs,
-        cluster,
-      );
+      await withTimeout(api.objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply), timeoutMs, cluster);
     } catch (err) {
       const error = toClusterError(err, {
         verb: 'apply',
@@ -276,10 +270,7 @@ export function loadKubeConfig(cluster: Extract<ClusterConfig, { type: 'kubeconf
     });
   }
   if (!kc.getContexts().some((c) => c.name === cluster.context)) {
-    throw new ClusterError(
-      `The kubeconfig ${cluster.path} has no context "${cluster.context}" (cluster "${cluster.name}").`,
-      { transient: false },
-    );
+    throw new ClusterError(`The kubeconfig ${cluster.path} has no context "${cluster.context}" (cluster "${cluster.name}").`, { transient: false });
   }
   kc.setCurrentContext(cluster.context);
   return kc;
@@ -294,10 +285,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number | undefined, cluster: st
   if (!ms) return promise;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new ClusterError(`Cluster "${cluster}" did not answer within ${ms} ms.`, { transient: true })),
-      ms,
-    );
+    timer = setTimeout(() => reject(new ClusterError(`Cluster "${cluster}" did not answer within ${ms} ms.`, { transient: true })), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -338,10 +326,11 @@ export function toClusterError(err: unknown, ctx: CallContext): ClusterError {
     const detail = status.message ?? `HTTP ${err.code}`;
     const code = err.code;
     if (code === 401) {
-      return new ClusterError(
-        `Cluster "${ctx.cluster}" rejected Slipway's credentials (401 Unauthorized). Check the kubeconfig user for this cluster.`,
-        { status: code, transient: false, cause: err },
-      );
+      return new ClusterError(`Cluster "${ctx.cluster}" rejected Slipway's credentials (401 Unauthorized). Check the kubeconfig user for this cluster.`, {
+        status: code,
+        transient: false,
+        cause: err,
+      });
     }
     if (code === 403 && detail.includes('attempting to grant RBAC permissions not currently held')) {
       // The escalation check lists every rule of the role; the fix is one line of RBAC.

@@ -1,12 +1,5 @@
 import { dumpYaml } from '@kubernetes/client-node';
-import type {
-  KubernetesObject,
-  V1LimitRange,
-  V1Namespace,
-  V1NetworkPolicy,
-  V1ResourceQuota,
-  V1RoleBinding,
-} from '@kubernetes/client-node';
+import type { KubernetesObject, V1LimitRange, V1Namespace, V1NetworkPolicy, V1ResourceQuota, V1RoleBinding } from '@kubernetes/client-node';
 import { findTeam, type Config } from '../config.ts';
 import { requestRef } from '../domain/requests.ts';
 

@@ -26,13 +26,7 @@ export function requiredPermissions(config: Config): Permission[] {
       { verb: 'patch', resource, group, name, why: `update ${what} (server-side apply)` },
     ]);
   const roles = [...new Set([config.namespaces.clusterRole, ...config.teams.flatMap((t) => (t.clusterRole ? [t.clusterRole] : []))])];
-  const networkPolicies = [
-    OBJECT_NAMES.denyIngress,
-    OBJECT_NAMES.sameNamespace,
-    OBJECT_NAMES.fromNamespaces,
-    OBJECT_NAMES.dnsEgress,
-    OBJECT_NAMES.openEgress,
-  ];
+  const networkPolicies = [OBJECT_NAMES.denyIngress, OBJECT_NAMES.sameNamespace, OBJECT_NAMES.fromNamespaces, OBJECT_NAMES.dnsEgress, OBJECT_NAMES.openEgress];
   return [
     // Namespace names come from requests, so RBAC cannot name them; deploy/admission-policy.yaml
     // limits these to Slipway's labelled namespaces on Kubernetes 1.30 and later.

@@ -17,9 +17,6 @@ export function usageMessage(command: string, unknown?: string): SlackMessage {
   ];
   return {
     text: `${intro}\n${commands.join('\n')}`,
-    blocks: [
-      section(intro),
-      section(commands.map((c) => `• ${c}`).join('\n')),
-    ],
+    blocks: [section(intro), section(commands.map((c) => `• ${c}`).join('\n'))],
   };
 }

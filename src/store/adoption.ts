@@ -154,12 +154,8 @@ export class AdoptionStore {
       ),
       // Durations are written with their events (db/0006_metric_rows.sql): a window of them is one
       // range of an index, however long the history.
-      readyMs: db
-        .prepare<Window, number>(`SELECT ms FROM metric_durations WHERE kind = 'ready' AND at >= @from AND at < @to`)
-        .pluck(),
-      approvalWaitMs: db
-        .prepare<Window, number>(`SELECT ms FROM metric_durations WHERE kind = 'approval_wait' AND at >= @from AND at < @to`)
-        .pluck(),
+      readyMs: db.prepare<Window, number>(`SELECT ms FROM metric_durations WHERE kind = 'ready' AND at >= @from AND at < @to`).pluck(),
+      approvalWaitMs: db.prepare<Window, number>(`SELECT ms FROM metric_durations WHERE kind = 'approval_wait' AND at >= @from AND at < @to`).pluck(),
       teamsWithRequests: db
         .prepare<Window, string>(
           `SELECT DISTINCT team FROM events
@@ -173,9 +169,7 @@ export class AdoptionStore {
          WHERE f.at >= @from AND f.at < @to
          ORDER BY f.at, f.team`,
       ),
-      requester: db.prepare<[number], { actor: string | null }>(
-        `SELECT actor FROM events WHERE request_id = ? AND type = 'request_submitted' LIMIT 1`,
-      ),
+      requester: db.prepare<[number], { actor: string | null }>(`SELECT actor FROM events WHERE request_id = ? AND type = 'request_submitted' LIMIT 1`),
       // Ranges of usage_states_running and usage_states_stopped; sorted by the caller, since an
       // ORDER BY here makes SQLite walk the whole table in namespace order instead.
       presentAt: db.prepare<{ before: string }, StateRow>(
@@ -235,7 +229,10 @@ export class AdoptionStore {
          ORDER BY at, namespace, cluster LIMIT @limit`,
       ),
       latestStates: db.prepare<{ before: string }, StateRow>(STATE_BEFORE),
-      readyWithoutSnapshot: db.prepare<{ from: string; to: string }, { request_id: number; team: string | null; cluster: string | null; namespace: string | null; at: string }>(
+      readyWithoutSnapshot: db.prepare<
+        { from: string; to: string },
+        { request_id: number; team: string | null; cluster: string | null; namespace: string | null; at: string }
+      >(
         `SELECT r.request_id, r.team, json_extract(r.data, '$.cluster') AS cluster, json_extract(r.data, '$.namespace') AS namespace, r.at
          FROM events r
          WHERE r.type = 'namespace_ready' AND r.at >= @from AND r.at < @to AND r.request_id IS NOT NULL
@@ -256,9 +253,7 @@ export class AdoptionStore {
          WHERE id = @id AND status = 'running'`,
       ),
       lastJobRun: db.prepare<[string], JobRunRow>(`SELECT * FROM job_runs WHERE job = ? ORDER BY id DESC LIMIT 1`),
-      lastCompletedJobRun: db.prepare<[string], JobRunRow>(
-        `SELECT * FROM job_runs WHERE job = ? AND status <> 'skipped' ORDER BY id DESC LIMIT 1`,
-      ),
+      lastCompletedJobRun: db.prepare<[string], JobRunRow>(`SELECT * FROM job_runs WHERE job = ? AND status <> 'skipped' ORDER BY id DESC LIMIT 1`),
       ranSince: db.prepare<{ job: string; since: string }, { n: number }>(
         `SELECT COUNT(*) AS n FROM job_runs
          WHERE job = @job AND status <> 'skipped' AND (started_at >= @since OR scheduled_for >= @since)`,
@@ -411,25 +406,33 @@ export class AdoptionStore {
    * than `staleBefore` was left by a process that stopped mid-run; it is closed as failed.
    */
   claimJobRun(input: { job: string; reason: JobReason; scheduledFor: Date | undefined; now: Date; staleBefore: Date }): { claimed: boolean; run: JobRun } {
-    return this.db.transaction(() => {
-      const now = input.now.toISOString();
-      let busy: JobRunRow | undefined;
-      for (const row of this.stmts.activeJobRun.all(input.job)) {
-        if (row.started_at < input.staleBefore.toISOString()) {
-          this.stmts.finishJobRun.run({ id: row.id, status: 'failed', finishedAt: now, summary: null, error: 'abandoned: the process stopped while the job ran' });
-        } else {
-          busy ??= row;
+    return this.db
+      .transaction(() => {
+        const now = input.now.toISOString();
+        let busy: JobRunRow | undefined;
+        for (const row of this.stmts.activeJobRun.all(input.job)) {
+          if (row.started_at < input.staleBefore.toISOString()) {
+            this.stmts.finishJobRun.run({
+              id: row.id,
+              status: 'failed',
+              finishedAt: now,
+              summary: null,
+              error: 'abandoned: the process stopped while the job ran',
+            });
+          } else {
+            busy ??= row;
+          }
         }
-      }
-      const base = { job: input.job, reason: input.reason, scheduledFor: input.scheduledFor?.toISOString() ?? null, startedAt: now };
-      if (busy) {
-        const error = `still running since ${busy.started_at} (run ${busy.id})`;
-        const info = this.stmts.insertJobRun.run({ ...base, finishedAt: now, status: 'skipped', summary: null, error });
-        return { claimed: false, run: this.mustGetRun(input.job, Number(info.lastInsertRowid)) };
-      }
-      const info = this.stmts.insertJobRun.run({ ...base, finishedAt: null, status: 'running', summary: null, error: null });
-      return { claimed: true, run: this.mustGetRun(input.job, Number(info.lastInsertRowid)) };
-    }).immediate();
+        const base = { job: input.job, reason: input.reason, scheduledFor: input.scheduledFor?.toISOString() ?? null, startedAt: now };
+        if (busy) {
+          const error = `still running since ${busy.started_at} (run ${busy.id})`;
+          const info = this.stmts.insertJobRun.run({ ...base, finishedAt: now, status: 'skipped', summary: null, error });
+          return { claimed: false, run: this.mustGetRun(input.job, Number(info.lastInsertRowid)) };
+        }
+        const info = this.stmts.insertJobRun.run({ ...base, finishedAt: null, status: 'running', summary: null, error: null });
+        return { claimed: true, run: this.mustGetRun(input.job, Number(info.lastInsertRowid)) };
+      })
+      .immediate();
   }
 
   finishJobRun(id: number, outcome: { status: 'ok' | 'failed'; summary?: string | undefined; error?: string | undefined }, now: Date): void {

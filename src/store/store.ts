@@ -6,13 +6,7 @@ import { AdoptionStore } from './adoption.ts';
 import { loadSurveyKey, surveyKeyCreatedMessage } from './survey-key.ts';
 import { present, type Row } from './rows.ts';
 import { SurveyStore } from './surveys.ts';
-import type {
-  NamespaceRequest,
-  RequestInput,
-  RequestStatus,
-  Run,
-  RunStep,
-} from '../domain/requests.ts';
+import type { NamespaceRequest, RequestInput, RequestStatus, Run, RunStep } from '../domain/requests.ts';
 
 type RunRow = Omit<Run, 'steps'>;
 
@@ -47,8 +41,7 @@ export interface StoredEvent {
 }
 
 export type InsertResult =
-  | { created: true; request: NamespaceRequest }
-  | { created: false; reason: 'duplicate_submission' | 'name_taken'; request: NamespaceRequest };
+  { created: true; request: NamespaceRequest } | { created: false; reason: 'duplicate_submission' | 'name_taken'; request: NamespaceRequest };
 
 export type Decision = { status: 'approved' | 'denied'; by: string; reason?: string | undefined; auto?: boolean };
 
@@ -80,15 +73,9 @@ export class Store {
       ),
       requestById: db.prepare<[number], Row<NamespaceRequest>>(`${REQUEST} WHERE id = ?`),
       requestBySourceView: db.prepare<[string], Row<NamespaceRequest>>(`${REQUEST} WHERE source_view_id = ?`),
-      liveRequestByName: db.prepare<[string, string], Row<NamespaceRequest>>(
-        `${REQUEST} WHERE cluster = ? AND namespace = ? AND status <> 'denied'`,
-      ),
-      latestRequestByNamespace: db.prepare<[string], Row<NamespaceRequest>>(
-        `${REQUEST} WHERE namespace = ? ORDER BY id DESC LIMIT 1`,
-      ),
-      lastRequestBy: db.prepare<[string], Row<NamespaceRequest>>(
-        `${REQUEST} WHERE requester = ? ORDER BY id DESC LIMIT 1`,
-      ),
+      liveRequestByName: db.prepare<[string, string], Row<NamespaceRequest>>(`${REQUEST} WHERE cluster = ? AND namespace = ? AND status <> 'denied'`),
+      latestRequestByNamespace: db.prepare<[string], Row<NamespaceRequest>>(`${REQUEST} WHERE namespace = ? ORDER BY id DESC LIMIT 1`),
+      lastRequestBy: db.prepare<[string], Row<NamespaceRequest>>(`${REQUEST} WHERE requester = ? ORDER BY id DESC LIMIT 1`),
       setCard: db.prepare('UPDATE requests SET card_channel = ?, card_ts = ?, updated_at = ? WHERE id = ?'),
       decide: db.prepare(
         `UPDATE requests SET status = @status, decided_by = @by, decision_reason = @reason, auto_approved = @auto,
@@ -106,25 +93,15 @@ export class Store {
         `UPDATE run_steps SET status = 'running', attempts = attempts + 1, started_at = ?, finished_at = NULL
          WHERE run_id = ? AND position = ?`,
       ),
-      finishStep: db.prepare(
-        'UPDATE run_steps SET status = ?, last_error = ?, finished_at = ? WHERE run_id = ? AND position = ?',
-      ),
-      resetFailedSteps: db.prepare(
-        `UPDATE run_steps SET status = 'pending' WHERE run_id = ? AND status IN ('failed', 'running')`,
-      ),
+      finishStep: db.prepare('UPDATE run_steps SET status = ?, last_error = ?, finished_at = ? WHERE run_id = ? AND position = ?'),
+      resetFailedSteps: db.prepare(`UPDATE run_steps SET status = 'pending' WHERE run_id = ? AND status IN ('failed', 'running')`),
       finishRun: db.prepare(`UPDATE runs SET status = ?, finished_at = ? WHERE id = ? AND status = 'running'`),
       reopenRun: db.prepare(`UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ? AND status = 'failed'`),
       setProgressTs: db.prepare('UPDATE runs SET progress_ts = ? WHERE id = ?'),
-      pendingOutcomes: db.prepare<[], Row<NamespaceRequest>>(
-        `${REQUEST} WHERE status IN ('ready', 'failed') AND notified_status IS NOT status ORDER BY id`,
-      ),
+      pendingOutcomes: db.prepare<[], Row<NamespaceRequest>>(`${REQUEST} WHERE status IN ('ready', 'failed') AND notified_status IS NOT status ORDER BY id`),
       markNotified: db.prepare('UPDATE requests SET notified_status = ? WHERE id = ? AND status = ?'),
-      insertEvent: db.prepare(
-        'INSERT INTO events (at, type, actor, team, request_id, data) VALUES (@at, @type, @actor, @team, @requestId, @data)',
-      ),
-      eventsOf: db.prepare<[number], Row<StoredEvent>>(
-        `${EVENT} WHERE request_id = ? ORDER BY id`,
-      ),
+      insertEvent: db.prepare('INSERT INTO events (at, type, actor, team, request_id, data) VALUES (@at, @type, @actor, @team, @requestId, @data)'),
+      eventsOf: db.prepare<[number], Row<StoredEvent>>(`${EVENT} WHERE request_id = ? ORDER BY id`),
     };
   }
 
@@ -173,21 +150,23 @@ export class Store {
   }
 
   insertRequest(input: RequestInput & { sourceViewId?: string | undefined }, now: Date): InsertResult {
-    return this.db.transaction((): InsertResult => {
-      if (input.sourceViewId) {
-        const existing = this.stmts.requestBySourceView.get(input.sourceViewId);
-        if (existing) return { created: false, reason: 'duplicate_submission', request: toRequest(existing) };
-      }
-      const taken = this.stmts.liveRequestByName.get(input.cluster, input.namespace);
-      if (taken) return { created: false, reason: 'name_taken', request: toRequest(taken) };
-      const info = this.stmts.insertRequest.run({
-        ...input,
-        expiresOn: input.expiresOn ?? null,
-        sourceViewId: input.sourceViewId ?? null,
-        now: now.toISOString(),
-      });
-      return { created: true, request: this.mustGetRequest(Number(info.lastInsertRowid)) };
-    }).immediate();
+    return this.db
+      .transaction((): InsertResult => {
+        if (input.sourceViewId) {
+          const existing = this.stmts.requestBySourceView.get(input.sourceViewId);
+          if (existing) return { created: false, reason: 'duplicate_submission', request: toRequest(existing) };
+        }
+        const taken = this.stmts.liveRequestByName.get(input.cluster, input.namespace);
+        if (taken) return { created: false, reason: 'name_taken', request: toRequest(taken) };
+        const info = this.stmts.insertRequest.run({
+          ...input,
+          expiresOn: input.expiresOn ?? null,
+          sourceViewId: input.sourceViewId ?? null,
+          now: now.toISOString(),
+        });
+        return { created: true, request: this.mustGetRequest(Number(info.lastInsertRowid)) };
+      })
+      .immediate();
   }
 
   getRequest(id: number): NamespaceRequest | undefined {
@@ -244,12 +223,14 @@ export class Store {
   /** Starts a run with its steps; undefined when the request already has an active run. */
   startRun(requestId: number, stepNames: readonly string[], now: Date): Run | undefined {
     try {
-      return this.db.transaction(() => {
-        const info = this.stmts.insertRun.run(requestId, now.toISOString());
-        const runId = Number(info.lastInsertRowid);
-        stepNames.forEach((name, position) => this.stmts.insertStep.run(runId, position, name));
-        return this.mustGetRun(runId);
-      }).immediate();
+      return this.db
+        .transaction(() => {
+          const info = this.stmts.insertRun.run(requestId, now.toISOString());
+          const runId = Number(info.lastInsertRowid);
+          stepNames.forEach((name, position) => this.stmts.insertStep.run(runId, position, name));
+          return this.mustGetRun(runId);
+        })
+        .immediate();
     } catch (err) {
       if (isUniqueViolation(err)) return undefined;
       throw err;
@@ -261,13 +242,15 @@ export class Store {
    * if the run was not failed (another Retry got there first).
    */
   reopenRun(runId: number, now: Date): boolean {
-    return this.db.transaction(() => {
-      const run = this.stmts.runById.get(runId);
-      if (!run || this.stmts.reopenRun.run(runId).changes !== 1) return false;
-      this.stmts.resetFailedSteps.run(runId);
-      this.transition(run.requestId, 'failed', 'approved', now);
-      return true;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const run = this.stmts.runById.get(runId);
+        if (!run || this.stmts.reopenRun.run(runId).changes !== 1) return false;
+        this.stmts.resetFailedSteps.run(runId);
+        this.transition(run.requestId, 'failed', 'approved', now);
+        return true;
+      })
+      .immediate();
   }
 
   getRun(id: number): Run | undefined {
@@ -308,11 +291,13 @@ export class Store {
    * disagree after a crash. False when the run was not running (someone else finished it).
    */
   completeRun(runId: number, requestId: number, outcome: 'done' | 'failed', now: Date): boolean {
-    return this.db.transaction(() => {
-      if (!this.finishRun(runId, outcome, now)) return false;
-      this.transition(requestId, 'approved', outcome === 'done' ? 'ready' : 'failed', now);
-      return true;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        if (!this.finishRun(runId, outcome, now)) return false;
+        this.transition(requestId, 'approved', outcome === 'done' ? 'ready' : 'failed', now);
+        return true;
+      })
+      .immediate();
   }
 
   /** Requests whose outcome the requester has not been told about yet. */
@@ -341,9 +326,9 @@ export class Store {
   }
 
   eventsFor(requestId: number): StoredEvent[] {
-    return this.stmts.eventsOf.all(requestId).map((row) =>
-      present<StoredEvent>(row, { data: row.data ? (JSON.parse(row.data) as Record<string, unknown>) : {} }),
-    );
+    return this.stmts.eventsOf
+      .all(requestId)
+      .map((row) => present<StoredEvent>(row, { data: row.data ? (JSON.parse(row.data) as Record<string, unknown>) : {} }));
   }
 
   private toRun(row: Row<RunRow>): Run {
@@ -357,7 +342,10 @@ function isUniqueViolation(err: unknown): boolean {
 
 function pendingMigrations(db: Database.Database, dir = MIGRATIONS_DIR): string[] {
   const applied = new Set(
-    db.prepare<[], { name: string }>('SELECT name FROM schema_migrations').all().map((r) => r.name),
+    db
+      .prepare<[], { name: string }>('SELECT name FROM schema_migrations')
+      .all()
+      .map((r) => r.name),
   );
   return readdirSync(dir)
     .filter((f) => /^\d+_.*\.sql$/.test(f) && !applied.has(f))

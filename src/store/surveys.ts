@@ -2,7 +2,17 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:
 import type Database from 'better-sqlite3';
 import { present, type Row } from './rows.ts';
 import type {
-  FeedbackItem, FeedbackSource, NewFeedback, ProvisioningQuestion, PulsePost, PulseSurvey, QuestionClaim, RequestTiming, ScoreCount, SurveyQuestion, TimedScoreCount,
+  FeedbackItem,
+  FeedbackSource,
+  NewFeedback,
+  ProvisioningQuestion,
+  PulsePost,
+  PulseSurvey,
+  QuestionClaim,
+  RequestTiming,
+  ScoreCount,
+  SurveyQuestion,
+  TimedScoreCount,
 } from '../domain/surveys.ts';
 
 /**
@@ -54,7 +64,7 @@ export class SurveyStore {
       // Answer times would let a reader line answers up with other traces: all become the closing time.
       freezeAnswers: db.prepare('UPDATE pulse_answers SET answered_at = ? WHERE survey_id = ?'),
       eraseKeySalt: db.prepare('UPDATE pulse_surveys SET key_salt = NULL WHERE id = ?'),
-      forgetHeldRespondents: db.prepare('UPDATE feedback SET respondent = NULL WHERE survey_id = ? AND source = \'pulse\''),
+      forgetHeldRespondents: db.prepare("UPDATE feedback SET respondent = NULL WHERE survey_id = ? AND source = 'pulse'"),
 
       pulseById: db.prepare<[number], Row<PulseSurvey>>(`${PULSE} WHERE id = ?`),
       pulseByWeek: db.prepare<[string], Row<PulseSurvey>>(`${PULSE} WHERE week = ?`),
@@ -82,12 +92,8 @@ export class SurveyStore {
         `INSERT INTO pulse_answers (survey_id, question, respondent, score, answered_at) VALUES (@surveyId, @question, @respondent, @score, @now)
          ON CONFLICT (survey_id, question, respondent) DO UPDATE SET score = excluded.score, answered_at = excluded.answered_at`,
       ),
-      answeredAny: db.prepare<[number, string], { n: number }>(
-        'SELECT COUNT(*) AS n FROM pulse_answers WHERE survey_id = ? AND respondent = ?',
-      ),
-      scoreCounts: db.prepare<[number], ScoreCount>(
-        'SELECT question, score, COUNT(*) AS n FROM pulse_answers WHERE survey_id = ? GROUP BY question, score',
-      ),
+      answeredAny: db.prepare<[number, string], { n: number }>('SELECT COUNT(*) AS n FROM pulse_answers WHERE survey_id = ? AND respondent = ?'),
+      scoreCounts: db.prepare<[number], ScoreCount>('SELECT question, score, COUNT(*) AS n FROM pulse_answers WHERE survey_id = ? GROUP BY question, score'),
       respondents: db.prepare<[number], { n: number }>('SELECT COUNT(DISTINCT respondent) AS n FROM pulse_answers WHERE survey_id = ?'),
 
       questionOf: db.prepare<[number], Row<ProvisioningQuestion>>(`${QUESTION} WHERE p.request_id = ?`),
@@ -109,9 +115,7 @@ export class SurveyStore {
         `${QUESTION} WHERE p.asked_at < ? AND p.answered_at IS NULL AND p.reminded_at IS NULL AND p.ts IS NOT NULL ORDER BY p.asked_at`,
       ),
       markReminded: db.prepare('UPDATE provisioning_answers SET reminded_at = ? WHERE request_id = ? AND reminded_at IS NULL'),
-      unreleased: db.prepare<[], { n: number }>(
-        'SELECT COUNT(*) AS n FROM provisioning_answers WHERE answered_at IS NOT NULL AND released_at IS NULL',
-      ),
+      unreleased: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM provisioning_answers WHERE answered_at IS NOT NULL AND released_at IS NULL'),
       release: db.prepare('UPDATE provisioning_answers SET released_at = ? WHERE answered_at IS NOT NULL AND released_at IS NULL'),
       askedBetween: db.prepare<{ from: string; to: string }, { asked: number; answered: number }>(
         `SELECT COUNT(*) AS asked, COUNT(CASE WHEN answered_at < @to THEN score END) AS answered FROM provisioning_answers
@@ -120,7 +124,10 @@ export class SurveyStore {
       scoresAskedBetween: db.prepare<{ from: string; to: string }, { score: number }>(
         'SELECT score FROM provisioning_answers WHERE asked_at >= @from AND asked_at < @to AND score IS NOT NULL AND answered_at < @to',
       ),
-      ratedWithTiming: db.prepare<{ from: string; to: string; fastReadyMs: number; fastApprovalMs: number }, { score: number; fast: number | null; approval: string | null; n: number }>(
+      ratedWithTiming: db.prepare<
+        { from: string; to: string; fastReadyMs: number; fastApprovalMs: number },
+        { score: number; fast: number | null; approval: string | null; n: number }
+      >(
         // Timing was recorded with each question, so this is one range of a covering index,
         // counted in SQL (a few dozen rows come back, whatever the volume).
         `SELECT score,
@@ -139,7 +146,10 @@ export class SurveyStore {
       ),
       // A pulse rating is found by the pseudonym of its pulse; a rating after provisioning by its
       // request (only the requester answers it).
-      heldRating: db.prepare<{ source: string; surveyId: number | null; question: string | null; requestId: number | null; respondent: string | null }, { id: number }>(
+      heldRating: db.prepare<
+        { source: string; surveyId: number | null; question: string | null; requestId: number | null; respondent: string | null },
+        { id: number }
+      >(
         `SELECT id FROM feedback WHERE source = @source AND status = 'held' AND text IS NULL AND respondent IS @respondent
            AND survey_id IS @surveyId AND question IS @question AND request_id IS @requestId`,
       ),
@@ -225,11 +235,13 @@ export class SurveyStore {
 
   /** Authors stored in plain text before migration 0005 are sealed; returns how many. */
   sealPlainAuthors(): number {
-    return this.db.transaction(() => {
-      const rows = this.stmts.plainAuthors.all();
-      for (const r of rows) this.stmts.setAuthor.run(this.sealAuthor(r.author), r.id);
-      return rows.length;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const rows = this.stmts.plainAuthors.all();
+        for (const r of rows) this.stmts.setAuthor.run(this.sealAuthor(r.author), r.id);
+        return rows.length;
+      })
+      .immediate();
   }
 
   /** The relay window: anonymous items posted before `before` forget their author. Returns how many. */
@@ -240,20 +252,25 @@ export class SurveyStore {
   // ------------------------------------------------------------------ pulse surveys
 
   /** Opens the week's pulse, or returns the one already opened that week. */
-  openPulse(input: { week: string; openedAt: Date; closesAt: Date; questions: readonly SurveyQuestion[]; minAnswers: number }): { created: boolean; survey: PulseSurvey } {
-    return this.db.transaction(() => {
-      const existing = this.stmts.pulseByWeek.get(input.week);
-      if (existing) return { created: false, survey: toPulse(existing) };
-      const info = this.stmts.insertPulse.run({
-        week: input.week,
-        openedAt: input.openedAt.toISOString(),
-        closesAt: input.closesAt.toISOString(),
-        questions: JSON.stringify(input.questions),
-        minAnswers: input.minAnswers,
-        keySalt: randomBytes(32),
-      });
-      return { created: true, survey: this.mustGetPulse(Number(info.lastInsertRowid)) };
-    }).immediate();
+  openPulse(input: { week: string; openedAt: Date; closesAt: Date; questions: readonly SurveyQuestion[]; minAnswers: number }): {
+    created: boolean;
+    survey: PulseSurvey;
+  } {
+    return this.db
+      .transaction(() => {
+        const existing = this.stmts.pulseByWeek.get(input.week);
+        if (existing) return { created: false, survey: toPulse(existing) };
+        const info = this.stmts.insertPulse.run({
+          week: input.week,
+          openedAt: input.openedAt.toISOString(),
+          closesAt: input.closesAt.toISOString(),
+          questions: JSON.stringify(input.questions),
+          minAnswers: input.minAnswers,
+          keySalt: randomBytes(32),
+        });
+        return { created: true, survey: this.mustGetPulse(Number(info.lastInsertRowid)) };
+      })
+      .immediate();
   }
 
   getPulse(id: number): PulseSurvey | undefined {
@@ -293,14 +310,16 @@ export class SurveyStore {
    * belong to nobody, even for someone holding the survey key.
    */
   closePulse(id: number, now: Date, counts: { respondents: number; eligible: number | undefined }): boolean {
-    const closed = this.db.transaction(() => {
-      if (this.stmts.closePulse.run(now.toISOString(), counts.respondents, counts.eligible ?? null, id).changes !== 1) return false;
-      for (const { respondent } of this.stmts.pulseRespondents.all(id)) this.stmts.renameRespondent.run(randomPseudonym(), id, respondent);
-      this.stmts.freezeAnswers.run(now.toISOString(), id);
-      this.stmts.eraseKeySalt.run(id);
-      this.stmts.forgetHeldRespondents.run(id);
-      return true;
-    }).immediate();
+    const closed = this.db
+      .transaction(() => {
+        if (this.stmts.closePulse.run(now.toISOString(), counts.respondents, counts.eligible ?? null, id).changes !== 1) return false;
+        for (const { respondent } of this.stmts.pulseRespondents.all(id)) this.stmts.renameRespondent.run(randomPseudonym(), id, respondent);
+        this.stmts.freezeAnswers.run(now.toISOString(), id);
+        this.stmts.eraseKeySalt.run(id);
+        this.stmts.forgetHeldRespondents.run(id);
+        return true;
+      })
+      .immediate();
     // The old pages (key material, pseudonyms) also sit in the write-ahead log until it is
     // checkpointed: copy them into the database file (where secure_delete overwrote them) and
     // empty the log. Best effort: a reader holding an old snapshot makes it wait for a later one,
@@ -314,7 +333,13 @@ export class SurveyStore {
   }
 
   recordPost(post: { surveyId: number; channel: string; ts?: string | undefined; members?: number | undefined; skipped?: string | undefined }): void {
-    this.stmts.upsertPost.run({ surveyId: post.surveyId, channel: post.channel, ts: post.ts ?? null, members: post.members ?? null, skipped: post.skipped ?? null });
+    this.stmts.upsertPost.run({
+      surveyId: post.surveyId,
+      channel: post.channel,
+      ts: post.ts ?? null,
+      members: post.members ?? null,
+      skipped: post.skipped ?? null,
+    });
   }
 
   postsOf(surveyId: number): PulsePost[] {
@@ -334,12 +359,23 @@ export class SurveyStore {
   recordPulseAnswer(input: { surveyId: number; question: string; user: string; score: number; now: Date }): { previous: number | undefined } | undefined {
     const respondent = this.respondent(input.surveyId, input.user);
     if (!respondent) return undefined;
-    return this.db.transaction(() => {
-      const previous = this.stmts.answerOf.get(input.surveyId, input.question, respondent)?.score;
-      this.stmts.upsertAnswer.run({ surveyId: input.surveyId, question: input.question, respondent, score: input.score, now: input.now.toISOString() });
-      this.holdRating({ source: 'pulse', surveyId: input.surveyId, question: input.question, requestId: null, respondent, author: input.user, score: input.score, now: input.now });
-      return { previous };
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const previous = this.stmts.answerOf.get(input.surveyId, input.question, respondent)?.score;
+        this.stmts.upsertAnswer.run({ surveyId: input.surveyId, question: input.question, respondent, score: input.score, now: input.now.toISOString() });
+        this.holdRating({
+          source: 'pulse',
+          surveyId: input.surveyId,
+          question: input.question,
+          requestId: null,
+          respondent,
+          author: input.user,
+          score: input.score,
+          now: input.now,
+        });
+        return { previous };
+      })
+      .immediate();
   }
 
   /** Whether the person answered any question of the pulse; always false once it closed. */
@@ -380,20 +416,22 @@ export class SurveyStore {
    * within the cool-down (`since`). One transaction, so two namespaces ready at once ask once.
    */
   claimProvisioningQuestion(input: { requestId: number; requester: string; since: Date; now: Date; timing: RequestTiming }): QuestionClaim {
-    return this.db.transaction((): QuestionClaim => {
-      const existing = this.stmts.questionOf.get(input.requestId);
-      if (existing) return existing.ts ? { outcome: 'already-asked' } : { outcome: 'undelivered' };
-      const recent = this.stmts.askedSince.get({ requester: input.requester, since: input.since.toISOString(), requestId: input.requestId })?.n ?? 0;
-      if (recent > 0) return { outcome: 'cooldown' };
-      this.stmts.insertQuestion.run({
-        requestId: input.requestId,
-        askedAt: input.now.toISOString(),
-        readyMs: input.timing.readyMs ?? null,
-        approvalWaitMs: input.timing.approvalWaitMs ?? null,
-        selfServe: input.timing.selfServe ? 1 : 0,
-      });
-      return { outcome: 'claimed' };
-    }).immediate();
+    return this.db
+      .transaction((): QuestionClaim => {
+        const existing = this.stmts.questionOf.get(input.requestId);
+        if (existing) return existing.ts ? { outcome: 'already-asked' } : { outcome: 'undelivered' };
+        const recent = this.stmts.askedSince.get({ requester: input.requester, since: input.since.toISOString(), requestId: input.requestId })?.n ?? 0;
+        if (recent > 0) return { outcome: 'cooldown' };
+        this.stmts.insertQuestion.run({
+          requestId: input.requestId,
+          askedAt: input.now.toISOString(),
+          readyMs: input.timing.readyMs ?? null,
+          approvalWaitMs: input.timing.approvalWaitMs ?? null,
+          selfServe: input.timing.selfServe ? 1 : 0,
+        });
+        return { outcome: 'claimed' };
+      })
+      .immediate();
   }
 
   /** Whether the person answered a question after provisioning since `since`. */
@@ -415,15 +453,29 @@ export class SurveyStore {
    * given before `changeableFrom` (the start of the current week) is already in a weekly report
    * and stays as it is (`locked`): a report that changed afterwards would give away the change.
    */
-  recordProvisioningAnswer(input: { requestId: number; author: string; score: number; now: Date; changeableFrom?: Date }): { previous: number | undefined; locked: boolean } {
-    return this.db.transaction(() => {
-      const row = this.stmts.questionOf.get(input.requestId);
-      const previous = row?.score ?? undefined;
-      if (row?.answeredAt && input.changeableFrom && row.answeredAt < input.changeableFrom.toISOString()) return { previous, locked: true };
-      this.stmts.answerQuestion.run(input.score, input.now.toISOString(), input.requestId);
-      this.holdRating({ source: 'provisioning', surveyId: null, question: null, requestId: input.requestId, respondent: null, author: input.author, score: input.score, now: input.now });
-      return { previous, locked: false };
-    }).immediate();
+  recordProvisioningAnswer(input: { requestId: number; author: string; score: number; now: Date; changeableFrom?: Date }): {
+    previous: number | undefined;
+    locked: boolean;
+  } {
+    return this.db
+      .transaction(() => {
+        const row = this.stmts.questionOf.get(input.requestId);
+        const previous = row?.score ?? undefined;
+        if (row?.answeredAt && input.changeableFrom && row.answeredAt < input.changeableFrom.toISOString()) return { previous, locked: true };
+        this.stmts.answerQuestion.run(input.score, input.now.toISOString(), input.requestId);
+        this.holdRating({
+          source: 'provisioning',
+          surveyId: null,
+          question: null,
+          requestId: input.requestId,
+          respondent: null,
+          author: input.author,
+          score: input.score,
+          now: input.now,
+        });
+        return { previous, locked: false };
+      })
+      .immediate();
   }
 
   /** Questions asked before `askedBefore`, delivered, unanswered and never reminded. */
@@ -442,11 +494,13 @@ export class SurveyStore {
    * are returned. Otherwise nothing changes and the list is empty.
    */
   releaseProvisioningBatch(min: number, now: Date): number[] {
-    return this.db.transaction(() => {
-      if ((this.stmts.unreleased.get()?.n ?? 0) < min) return [];
-      this.stmts.release.run(now.toISOString());
-      return this.stmts.releaseHeld.all('provisioning').map((r) => r.id);
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        if ((this.stmts.unreleased.get()?.n ?? 0) < min) return [];
+        this.stmts.release.run(now.toISOString());
+        return this.stmts.releaseHeld.all('provisioning').map((r) => r.id);
+      })
+      .immediate();
   }
 
   /**
@@ -488,7 +542,13 @@ export class SurveyStore {
     score: number;
     now: Date;
   }): void {
-    const held = this.stmts.heldRating.get({ source: input.source, surveyId: input.surveyId, question: input.question, requestId: input.requestId, respondent: input.respondent });
+    const held = this.stmts.heldRating.get({
+      source: input.source,
+      surveyId: input.surveyId,
+      question: input.question,
+      requestId: input.requestId,
+      respondent: input.respondent,
+    });
     if (input.score > LOW) {
       if (held) this.stmts.deleteHeld.run(held.id);
       return;

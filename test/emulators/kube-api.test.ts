@@ -100,7 +100,12 @@ function useEmulator(options: KubeApiEmulatorOptions = {}): { emulator: () => Ku
 /** A settable clock, so timestamps (and managedFields times) are under the test's control. */
 function fakeClock(start = Date.parse('2026-01-01T00:00:00Z')): { now: () => Date; advance: (ms: number) => void } {
   let current = start;
-  return { now: () => new Date(current), advance: (ms) => { current += ms; } };
+  return {
+    now: () => new Date(current),
+    advance: (ms) => {
+      current += ms;
+    },
+  };
 }
 
 describe('kube-api emulator through @kubernetes/client-node', () => {
@@ -126,10 +131,17 @@ describe('kube-api emulator through @kubernetes/client-node', () => {
     const response = await fetch(`${emulator().url}/api/v1`, { headers: { Authorization: `Bearer ${TOKEN}` } });
     const body: unknown = await response.json();
     const resources = typeof body === 'object' && body !== null && 'resources' in body && Array.isArray(body.resources) ? body.resources : [];
-    assert.deepEqual(resources.find((r: { name?: string }) => r.name === 'namespaces'), {
-      name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace',
-      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], shortNames: ['ns'],
-    });
+    assert.deepEqual(
+      resources.find((r: { name?: string }) => r.name === 'namespaces'),
+      {
+        name: 'namespaces',
+        singularName: 'namespace',
+        namespaced: false,
+        kind: 'Namespace',
+        verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+        shortNames: ['ns'],
+      },
+    );
   });
 
   it('creates a namespace with server fields and the kubernetes.io/metadata.name label, then lists it by label', async () => {
@@ -143,8 +155,7 @@ describe('kube-api emulator through @kubernetes/client-node', () => {
 
     const read = await core.readNamespace({ name: 'team-a' });
     assert.equal(read.metadata?.uid, created.metadata?.uid);
-    const names = async (labelSelector: string): Promise<string[]> =>
-      (await core.listNamespace({ labelSelector })).items.map((ns) => ns.metadata?.name ?? '');
+    const names = async (labelSelector: string): Promise<string[]> => (await core.listNamespace({ labelSelector })).items.map((ns) => ns.metadata?.name ?? '');
     assert.deepEqual(await names('team=a'), ['team-a']);
     assert.deepEqual(await names('team in (a,b)'), ['team-a', 'team-b']);
     assert.deepEqual(await names('team,team!=a'), ['team-b']);
@@ -156,8 +167,14 @@ describe('kube-api emulator through @kubernetes/client-node', () => {
     const missing = await failure(core.readNamespace({ name: 'nope' }));
     assert.equal(missing.code, 404);
     assert.deepEqual(missing.status, {
-      kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'namespaces "nope" not found',
-      reason: 'NotFound', details: { name: 'nope', kind: 'namespaces' }, code: 404,
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'namespaces "nope" not found',
+      reason: 'NotFound',
+      details: { name: 'nope', kind: 'namespaces' },
+      code: 404,
     });
 
     await core.createNamespace({ body: { metadata: { name: 'team-a' } } });
@@ -173,17 +190,23 @@ describe('kube-api emulator through @kubernetes/client-node', () => {
       bad.status?.message,
       `Namespace "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
     );
-    assert.deepEqual(bad.status?.details?.causes?.map((c) => [c.reason, c.field]), [['FieldValueInvalid', 'metadata.name']]);
+    assert.deepEqual(
+      bad.status?.details?.causes?.map((c) => [c.reason, c.field]),
+      [['FieldValueInvalid', 'metadata.name']],
+    );
   });
 
   it('refuses an e-mail address as a label value, as Slipway must put it in an annotation', async () => {
     const { core } = clients();
     const bad = await failure(core.createNamespace({ body: { metadata: { name: 'team-a', labels: { owner: 'ana@example.com' } } } }));
     assert.equal(bad.code, 422);
-    assert.match(bad.status?.message ?? '', /^Namespace "team-a" is invalid: metadata\.labels: Invalid value: "ana@example\.com": a valid label must be an empty string/);
+    assert.match(
+      bad.status?.message ?? '',
+      /^Namespace "team-a" is invalid: metadata\.labels: Invalid value: "ana@example\.com": a valid label must be an empty string/,
+    );
   });
 
-  it('refuses a namespaced object in a missing namespace with that namespace\'s 404', async () => {
+  it("refuses a namespaced object in a missing namespace with that namespace's 404", async () => {
     const { core, objects } = clients();
     const typed = await failure(core.createNamespacedResourceQuota({ namespace: 'ghost', body: quota({ pods: '5' }, 'ghost') }));
     assert.equal(typed.code, 404);
@@ -202,12 +225,18 @@ describe('kube-api emulator through @kubernetes/client-node', () => {
     assert.equal(second.metadata?.resourceVersion, first.metadata?.resourceVersion);
 
     const applies = emulator().requests.filter((r) => r.method === 'PATCH');
-    assert.deepEqual(applies.map((r) => [r.status, r.contentType, r.query.fieldManager, r.query.force]), [
-      [201, 'application/apply-patch+yaml', 'slipway', 'true'],
-      [200, 'application/apply-patch+yaml', 'slipway', 'true'],
-    ]);
+    assert.deepEqual(
+      applies.map((r) => [r.status, r.contentType, r.query.fieldManager, r.query.force]),
+      [
+        [201, 'application/apply-patch+yaml', 'slipway', 'true'],
+        [200, 'application/apply-patch+yaml', 'slipway', 'true'],
+      ],
+    );
     const stored = emulator().get('resourcequotas', 'team-a', 'team-quota');
-    assert.deepEqual(stored?.metadata?.managedFields?.map((m) => [m.manager, m.operation, m.apiVersion, m.fieldsType]), [['slipway', 'Apply', 'v1', 'FieldsV1']]);
+    assert.deepEqual(
+      stored?.metadata?.managedFields?.map((m) => [m.manager, m.operation, m.apiVersion, m.fieldsType]),
+      [['slipway', 'Apply', 'v1', 'FieldsV1']],
+    );
     assert.deepEqual(stored?.metadata?.managedFields?.[0]?.fieldsV1, { 'f:spec': { 'f:hard': { 'f:pods': {}, 'f:requests.cpu': {} } } });
   });
 
@@ -227,7 +256,7 @@ describe('kube-api emulator through @kubernetes/client-node', () => {
     assert.equal(await applyAndAdvance('1536Mi'), canonical);
   });
 
-  it('rejects an apply that changes another manager\'s field with 409, and force takes the field over', async () => {
+  it("rejects an apply that changes another manager's field with 409, and force takes the field over", async () => {
     const { core, objects } = clients();
     await core.createNamespace({ body: { metadata: { name: 'team-a' } } });
     await objects.patch(quota({ pods: '5' }), undefined, undefined, 'slipway', true, PatchStrategy.ServerSideApply);
@@ -235,15 +264,21 @@ describe('kube-api emulator through @kubernetes/client-node', () => {
     const refused = await failure(objects.patch(quota({ pods: '9' }), undefined, undefined, 'other-manager', false, PatchStrategy.ServerSideApply));
     assert.equal(refused.code, 409);
     assert.deepEqual(refused.status, {
-      kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure',
-      message: 'Apply failed with 1 conflict: conflict with "slipway": .spec.hard.pods', reason: 'Conflict',
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'Apply failed with 1 conflict: conflict with "slipway": .spec.hard.pods',
+      reason: 'Conflict',
       details: { causes: [{ reason: 'FieldManagerConflict', message: 'conflict with "slipway"', field: '.spec.hard.pods' }] },
       code: 409,
     });
 
     const forced = await objects.patch(quota({ pods: '9' }), undefined, undefined, 'other-manager', true, PatchStrategy.ServerSideApply);
     assert.deepEqual((forced as ReturnType<typeof quota>).spec.hard, { pods: '9' });
-    const owners = emulator().get('resourcequotas', 'team-a', 'team-quota')?.metadata?.managedFields?.map((m) => m.manager);
+    const owners = emulator()
+      .get('resourcequotas', 'team-a', 'team-quota')
+      ?.metadata?.managedFields?.map((m) => m.manager);
     assert.deepEqual(owners, ['other-manager']);
   });
 
@@ -272,7 +307,10 @@ describe('kube-api emulator through @kubernetes/client-node', () => {
     await core.patchNamespace({ name: 'team-a', body: { metadata: { labels: { x: 'y' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
     const stale = await failure(core.replaceNamespace({ name: 'team-a', body: created }));
     assert.equal(stale.code, 409);
-    assert.equal(stale.status?.message, 'Operation cannot be fulfilled on namespaces "team-a": the object has been modified; please apply your changes to the latest version and try again');
+    assert.equal(
+      stale.status?.message,
+      'Operation cannot be fulfilled on namespaces "team-a": the object has been modified; please apply your changes to the latest version and try again',
+    );
   });
 
   it('creates network policies and role bindings through the typed APIs', async () => {
@@ -293,15 +331,20 @@ describe('kube-api emulator through @kubernetes/client-node', () => {
       },
     });
     assert.equal(binding.subjects?.[0]?.apiGroup, RBAC);
-    const changed = await failure(rbac.patchNamespacedRoleBinding(
-      { name: 'team-a-edit', namespace: 'team-a', body: { roleRef: { name: 'view' } } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    ));
+    const changed = await failure(
+      rbac.patchNamespacedRoleBinding(
+        { name: 'team-a-edit', namespace: 'team-a', body: { roleRef: { name: 'view' } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
     assert.equal(changed.code, 422);
-    assert.match(changed.status?.message ?? '', /roleRef: Invalid value: rbac\.RoleRef\{APIGroup:"rbac\.authorization\.k8s\.io", Kind:"ClusterRole", Name:"view"\}: cannot change roleRef$/);
+    assert.match(
+      changed.status?.message ?? '',
+      /roleRef: Invalid value: rbac\.RoleRef\{APIGroup:"rbac\.authorization\.k8s\.io", Kind:"ClusterRole", Name:"view"\}: cannot change roleRef$/,
+    );
   });
 
-  it('keeps pods\' phases and lists them across namespaces by status.phase', async () => {
+  it("keeps pods' phases and lists them across namespaces by status.phase", async () => {
     const { core } = clients();
     await core.createNamespace({ body: { metadata: { name: 'team-a' } } });
     await core.createNamespace({ body: { metadata: { name: 'team-b' } } });
@@ -311,7 +354,10 @@ describe('kube-api emulator through @kubernetes/client-node', () => {
     await pod('job', 'team-a', 'Succeeded');
     await pod('api', 'team-b', 'Running');
     const running = await core.listPodForAllNamespaces({ fieldSelector: 'status.phase=Running' });
-    assert.deepEqual(running.items.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`), ['team-a/web', 'team-b/api']);
+    assert.deepEqual(
+      running.items.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`),
+      ['team-a/web', 'team-b/api'],
+    );
     const unsupported = await failure(core.listPodForAllNamespaces({ fieldSelector: 'spec.foo=x' }));
     assert.deepEqual([unsupported.code, unsupported.status?.message], [400, 'field label not supported: spec.foo']);
   });
@@ -344,7 +390,15 @@ describe('kube-api emulator through @kubernetes/client-node', () => {
     const retried = await core.readNamespace({ name: 'team-a' });
     assert.equal(retried.metadata?.name, 'team-a');
     assert.equal(fault.hits, 1);
-    assert.deepEqual(emulator().requests.slice(-2).map((r) => [r.status, r.fault]), [[503, 'status'], [200, undefined]]);
+    assert.deepEqual(
+      emulator()
+        .requests.slice(-2)
+        .map((r) => [r.status, r.fault]),
+      [
+        [503, 'status'],
+        [200, undefined],
+      ],
+    );
   });
 
   it('answers 429 with Retry-After, and can reset the connection instead of answering', async () => {
@@ -390,20 +444,29 @@ describe('kube-api emulator through @kubernetes/client-node', () => {
     const { core, rbac, authz } = clients();
     await core.createNamespace({ body: { metadata: { name: 'team-a' } } });
     emulator().deny({ verb: 'create', resource: 'rolebindings', group: RBAC, namespace: 'team-a' });
-    const denied = await failure(rbac.createNamespacedRoleBinding({
-      namespace: 'team-a',
-      body: { metadata: { name: 'rb' }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'edit' }, subjects: [{ kind: 'Group', name: 'devs' }] },
-    }));
+    const denied = await failure(
+      rbac.createNamespacedRoleBinding({
+        namespace: 'team-a',
+        body: { metadata: { name: 'rb' }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'edit' }, subjects: [{ kind: 'Group', name: 'devs' }] },
+      }),
+    );
     assert.equal(denied.code, 403);
     assert.deepEqual(denied.status, {
-      kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure',
-      message: 'rolebindings.rbac.authorization.k8s.io is forbidden: User "slipway" cannot create resource "rolebindings" in API group "rbac.authorization.k8s.io" in the namespace "team-a"',
-      reason: 'Forbidden', details: { group: RBAC, kind: 'rolebindings' }, code: 403,
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message:
+        'rolebindings.rbac.authorization.k8s.io is forbidden: User "slipway" cannot create resource "rolebindings" in API group "rbac.authorization.k8s.io" in the namespace "team-a"',
+      reason: 'Forbidden',
+      details: { group: RBAC, kind: 'rolebindings' },
+      code: 403,
     });
 
-    const review = (verb: string) => authz.createSelfSubjectAccessReview({
-      body: { spec: { resourceAttributes: { namespace: 'team-a', verb, group: RBAC, resource: 'rolebindings' } } },
-    });
+    const review = (verb: string) =>
+      authz.createSelfSubjectAccessReview({
+        body: { spec: { resourceAttributes: { namespace: 'team-a', verb, group: RBAC, resource: 'rolebindings' } } },
+      });
     assert.equal((await review('create')).status?.allowed, false);
     assert.equal((await review('get')).status?.allowed, true);
   });
@@ -411,9 +474,14 @@ describe('kube-api emulator through @kubernetes/client-node', () => {
   it('answers a SelfSubjectAccessReview about one object by name, echoing it without empty fields', async () => {
     const { authz } = clients();
     emulator().deny({ verb: 'patch', resource: 'resourcequotas', group: '', name: 'other-quota' });
-    const review = (name: string) => authz.createSelfSubjectAccessReview({
-      body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'patch', resource: 'resourcequotas', group: '', name } } },
-    });
+    const review = (name: string) =>
+      authz.createSelfSubjectAccessReview({
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          spec: { resourceAttributes: { verb: 'patch', resource: 'resourcequotas', group: '', name } },
+        },
+      });
     const denied = await review('other-quota');
     assert.equal(denied.status?.allowed, false);
     assert.equal((await review('slipway-quota')).status?.allowed, true);
@@ -421,11 +489,17 @@ describe('kube-api emulator through @kubernetes/client-node', () => {
     const response = await fetch(`${emulator().url}/apis/authorization.k8s.io/v1/selfsubjectaccessreviews`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'patch', resource: 'resourcequotas', group: '', name: 'other-quota' } } }),
+      body: JSON.stringify({
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: { resourceAttributes: { verb: 'patch', resource: 'resourcequotas', group: '', name: 'other-quota' } },
+      }),
     });
     const body = (await response.json()) as { spec: unknown; metadata: { managedFields: { fieldsV1: unknown }[] } };
     assert.deepEqual(body.spec, { resourceAttributes: { verb: 'patch', resource: 'resourcequotas', name: 'other-quota' } });
-    assert.deepEqual(body.metadata.managedFields[0]?.fieldsV1, { 'f:spec': { 'f:resourceAttributes': { '.': {}, 'f:name': {}, 'f:resource': {}, 'f:verb': {} } } });
+    assert.deepEqual(body.metadata.managedFields[0]?.fieldsV1, {
+      'f:spec': { 'f:resourceAttributes': { '.': {}, 'f:name': {}, 'f:resource': {}, 'f:verb': {} } },
+    });
   });
 
   it('authorizes a server-side apply that creates for create as well as patch', async () => {
@@ -475,7 +549,10 @@ describe('kube-api emulator namespace termination', () => {
 
     const refused = await failure(objects.patch(quota({ pods: '5' }), undefined, undefined, 'slipway', true, PatchStrategy.ServerSideApply));
     assert.equal(refused.code, 403);
-    assert.equal(refused.status?.message, 'resourcequotas "team-quota" is forbidden: unable to create new content in namespace team-a because it is being terminated');
+    assert.equal(
+      refused.status?.message,
+      'resourcequotas "team-quota" is forbidden: unable to create new content in namespace team-a because it is being terminated',
+    );
     const again = await failure(core.createNamespace({ body: { metadata: { name: 'team-a' } } }));
     assert.equal(again.status?.message, 'object is being deleted: namespaces "team-a" already exists');
 
@@ -493,10 +570,29 @@ describe('kube-api emulator namespace termination', () => {
 describe('canonicalQuantity', () => {
   it('canonicalizes as kube-apiserver v1.20.2 stored these ResourceQuota values', () => {
     const seen: [string, string][] = [
-      ['1000', '1k'], ['1000m', '1'], ['0.5', '500m'], ['1.5Gi', '1536Mi'], ['50', '50'], ['2048', '2048'],
-      ['1024Ki', '1Mi'], ['0.1', '100m'], ['12345678m', '12345678m'], ['1.5', '1500m'], ['0', '0'], ['1000k', '1M'],
-      ['1000Ki', '1000Ki'], ['0.0001', '1m'], ['1048576Ki', '1Gi'], ['5e6', '5e6'], ['10e2', '1e3'], ['4.0', '4'],
-      ['1000000000', '1G'], ['0.5Gi', '512Mi'], ['1.5k', '1500'], ['100000m', '100'], ['1e-3', '1e-3'],
+      ['1000', '1k'],
+      ['1000m', '1'],
+      ['0.5', '500m'],
+      ['1.5Gi', '1536Mi'],
+      ['50', '50'],
+      ['2048', '2048'],
+      ['1024Ki', '1Mi'],
+      ['0.1', '100m'],
+      ['12345678m', '12345678m'],
+      ['1.5', '1500m'],
+      ['0', '0'],
+      ['1000k', '1M'],
+      ['1000Ki', '1000Ki'],
+      ['0.0001', '1m'],
+      ['1048576Ki', '1Gi'],
+      ['5e6', '5e6'],
+      ['10e2', '1e3'],
+      ['4.0', '4'],
+      ['1000000000', '1G'],
+      ['0.5Gi', '512Mi'],
+      ['1.5k', '1500'],
+      ['100000m', '100'],
+      ['1e-3', '1e-3'],
     ];
     for (const [input, stored] of seen) assert.equal(canonicalQuantity(input), stored, input);
     assert.equal(canonicalQuantity('lots'), undefined);

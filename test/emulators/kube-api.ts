@@ -199,61 +199,154 @@ const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
 function rbacType(resource: string, singular: string, kind: string, namespaced: boolean): ResourceType {
   return {
-    group: RBAC_GROUP, version: 'v1', resource, singular, kind, namespaced, verbs: CRUD, subresources: [],
-    nameRule: 'pathSegment', deleteReturnsObject: false, createOnUpdate: true, tracksGeneration: false,
-    fieldLabels: [], fieldLabelError: 'unknown',
+    group: RBAC_GROUP,
+    version: 'v1',
+    resource,
+    singular,
+    kind,
+    namespaced,
+    verbs: CRUD,
+    subresources: [],
+    nameRule: 'pathSegment',
+    deleteReturnsObject: false,
+    createOnUpdate: true,
+    tracksGeneration: false,
+    fieldLabels: [],
+    fieldLabelError: 'unknown',
   };
 }
 
 const RESOURCE_TYPES: readonly ResourceType[] = [
   {
-    group: '', version: 'v1', resource: 'namespaces', singular: 'namespace', kind: 'Namespace', namespaced: false,
-    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], shortNames: ['ns'],
-    subresources: ['status', 'finalize'], nameRule: 'label', deleteReturnsObject: true, createOnUpdate: false,
-    tracksGeneration: false, fieldLabels: ['status.phase'], fieldLabelError: 'unsupported',
+    group: '',
+    version: 'v1',
+    resource: 'namespaces',
+    singular: 'namespace',
+    kind: 'Namespace',
+    namespaced: false,
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+    shortNames: ['ns'],
+    subresources: ['status', 'finalize'],
+    nameRule: 'label',
+    deleteReturnsObject: true,
+    createOnUpdate: false,
+    tracksGeneration: false,
+    fieldLabels: ['status.phase'],
+    fieldLabelError: 'unsupported',
   },
   {
-    group: '', version: 'v1', resource: 'resourcequotas', singular: 'resourcequota', kind: 'ResourceQuota',
-    namespaced: true, verbs: CRUD, shortNames: ['quota'], subresources: ['status'], nameRule: 'subdomain',
-    deleteReturnsObject: true, createOnUpdate: false, tracksGeneration: false, fieldLabels: [],
+    group: '',
+    version: 'v1',
+    resource: 'resourcequotas',
+    singular: 'resourcequota',
+    kind: 'ResourceQuota',
+    namespaced: true,
+    verbs: CRUD,
+    shortNames: ['quota'],
+    subresources: ['status'],
+    nameRule: 'subdomain',
+    deleteReturnsObject: true,
+    createOnUpdate: false,
+    tracksGeneration: false,
+    fieldLabels: [],
     fieldLabelError: 'unknown',
   },
   {
-    group: '', version: 'v1', resource: 'limitranges', singular: 'limitrange', kind: 'LimitRange', namespaced: true,
-    verbs: CRUD, shortNames: ['limits'], subresources: [], nameRule: 'subdomain', deleteReturnsObject: false,
-    createOnUpdate: true, tracksGeneration: false, fieldLabels: [], fieldLabelError: 'unknown',
+    group: '',
+    version: 'v1',
+    resource: 'limitranges',
+    singular: 'limitrange',
+    kind: 'LimitRange',
+    namespaced: true,
+    verbs: CRUD,
+    shortNames: ['limits'],
+    subresources: [],
+    nameRule: 'subdomain',
+    deleteReturnsObject: false,
+    createOnUpdate: true,
+    tracksGeneration: false,
+    fieldLabels: [],
+    fieldLabelError: 'unknown',
   },
   {
-    group: '', version: 'v1', resource: 'pods', singular: 'pod', kind: 'Pod', namespaced: true, verbs: CRUD,
-    shortNames: ['po'], categories: ['all'], subresources: ['status'], nameRule: 'subdomain',
-    deleteReturnsObject: true, createOnUpdate: false, tracksGeneration: false,
+    group: '',
+    version: 'v1',
+    resource: 'pods',
+    singular: 'pod',
+    kind: 'Pod',
+    namespaced: true,
+    verbs: CRUD,
+    shortNames: ['po'],
+    categories: ['all'],
+    subresources: ['status'],
+    nameRule: 'subdomain',
+    deleteReturnsObject: true,
+    createOnUpdate: false,
+    tracksGeneration: false,
     fieldLabels: [
-      'spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'status.phase',
-      'status.podIP', 'status.nominatedNodeName',
+      'spec.nodeName',
+      'spec.restartPolicy',
+      'spec.schedulerName',
+      'spec.serviceAccountName',
+      'status.phase',
+      'status.podIP',
+      'status.nominatedNodeName',
     ],
     fieldLabelError: 'unsupported',
   },
   {
-    group: '', version: 'v1', resource: 'serviceaccounts', singular: 'serviceaccount', kind: 'ServiceAccount',
-    namespaced: true, verbs: CRUD, shortNames: ['sa'], subresources: [], nameRule: 'subdomain',
-    deleteReturnsObject: true, createOnUpdate: true, tracksGeneration: false, fieldLabels: [],
+    group: '',
+    version: 'v1',
+    resource: 'serviceaccounts',
+    singular: 'serviceaccount',
+    kind: 'ServiceAccount',
+    namespaced: true,
+    verbs: CRUD,
+    shortNames: ['sa'],
+    subresources: [],
+    nameRule: 'subdomain',
+    deleteReturnsObject: true,
+    createOnUpdate: true,
+    tracksGeneration: false,
+    fieldLabels: [],
     fieldLabelError: 'unknown',
   },
   {
-    group: 'networking.k8s.io', version: 'v1', resource: 'networkpolicies', singular: 'networkpolicy',
-    kind: 'NetworkPolicy', namespaced: true, verbs: CRUD, shortNames: ['netpol'], subresources: [],
-    nameRule: 'subdomain', deleteReturnsObject: false, createOnUpdate: false, tracksGeneration: true,
-    fieldLabels: [], fieldLabelError: 'unknown',
+    group: 'networking.k8s.io',
+    version: 'v1',
+    resource: 'networkpolicies',
+    singular: 'networkpolicy',
+    kind: 'NetworkPolicy',
+    namespaced: true,
+    verbs: CRUD,
+    shortNames: ['netpol'],
+    subresources: [],
+    nameRule: 'subdomain',
+    deleteReturnsObject: false,
+    createOnUpdate: false,
+    tracksGeneration: true,
+    fieldLabels: [],
+    fieldLabelError: 'unknown',
   },
   rbacType('clusterrolebindings', 'clusterrolebinding', 'ClusterRoleBinding', false),
   rbacType('clusterroles', 'clusterrole', 'ClusterRole', false),
   rbacType('rolebindings', 'rolebinding', 'RoleBinding', true),
   rbacType('roles', 'role', 'Role', true),
   {
-    group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectaccessreviews',
-    singular: 'selfsubjectaccessreview', kind: 'SelfSubjectAccessReview', namespaced: false, verbs: ['create'],
-    subresources: [], nameRule: 'subdomain', deleteReturnsObject: false, createOnUpdate: false,
-    tracksGeneration: false, fieldLabels: [], fieldLabelError: 'unknown',
+    group: 'authorization.k8s.io',
+    version: 'v1',
+    resource: 'selfsubjectaccessreviews',
+    singular: 'selfsubjectaccessreview',
+    kind: 'SelfSubjectAccessReview',
+    namespaced: false,
+    verbs: ['create'],
+    subresources: [],
+    nameRule: 'subdomain',
+    deleteReturnsObject: false,
+    createOnUpdate: false,
+    tracksGeneration: false,
+    fieldLabels: [],
+    fieldLabelError: 'unknown',
   },
 ];
 
@@ -355,19 +448,25 @@ type GroupResource = { group: string; resource: string };
 
 function notFound(gr: GroupResource, name: string): ApiError {
   return new ApiError(404, 'NotFound', `${qualifiedResource(gr)} ${quote(name)} not found`, {
-    name, group: gr.group, kind: gr.resource,
+    name,
+    group: gr.group,
+    kind: gr.resource,
   });
 }
 
 function alreadyExists(gr: GroupResource, name: string): ApiError {
   return new ApiError(409, 'AlreadyExists', `${qualifiedResource(gr)} ${quote(name)} already exists`, {
-    name, group: gr.group, kind: gr.resource,
+    name,
+    group: gr.group,
+    kind: gr.resource,
   });
 }
 
 function conflict(gr: GroupResource, name: string, why: string): ApiError {
   return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(gr)} ${quote(name)}: ${why}`, {
-    name, group: gr.group, kind: gr.resource,
+    name,
+    group: gr.group,
+    kind: gr.resource,
   });
 }
 
@@ -425,7 +524,9 @@ function required(field: string, detail = ''): FieldError {
 
 function notSupported(field: string, value: string, supported: readonly string[]): FieldError {
   return {
-    type: 'FieldValueNotSupported', field, badValue: quote(value),
+    type: 'FieldValueNotSupported',
+    field,
+    badValue: quote(value),
     detail: `supported values: ${supported.map(quote).join(', ')}`,
   };
 }
@@ -435,7 +536,9 @@ function invalid(gk: { group: string; kind: string }, name: string, errors: read
   const texts = errors.map((e) => `${e.field}: ${fieldErrorBody(e)}`);
   const aggregate = texts.length === 1 ? (texts[0] ?? '') : `[${texts.join(', ')}]`;
   return new ApiError(422, 'Invalid', `${qualifiedKind(gk)} ${quote(name)} is invalid: ${aggregate}`, {
-    name, group: gk.group, kind: gk.kind,
+    name,
+    group: gk.group,
+    kind: gk.kind,
     causes: errors.map((e) => ({ reason: e.type, message: fieldErrorBody(e), field: e.field })),
   });
 }
@@ -448,8 +551,7 @@ const DNS1123_LABEL_FMT = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
 const DNS1123_SUBDOMAIN_FMT = `${DNS1123_LABEL_FMT}(\\.${DNS1123_LABEL_FMT})*`;
 const QUALIFIED_NAME_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
 const LABEL_VALUE_FMT = `(${QUALIFIED_NAME_FMT})?`;
-const QUALIFIED_NAME_MSG =
-  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const QUALIFIED_NAME_MSG = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 
 /** validation.RegexError, including its double space before "or". */
 function regexError(message: string, format: string, ...examples: string[]): string {
@@ -469,10 +571,14 @@ function dns1123Label(value: string): string[] {
   const errs: string[] = [];
   if (value.length > 63) errs.push(maxLenError(63));
   if (!matchesWhole(DNS1123_LABEL_FMT, value)) {
-    errs.push(regexError(
-      "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
-      DNS1123_LABEL_FMT, 'my-name', '123-abc',
-    ));
+    errs.push(
+      regexError(
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
+        DNS1123_LABEL_FMT,
+        'my-name',
+        '123-abc',
+      ),
+    );
   }
   return errs;
 }
@@ -481,10 +587,13 @@ function dns1123Subdomain(value: string): string[] {
   const errs: string[] = [];
   if (value.length > 253) errs.push(maxLenError(253));
   if (!matchesWhole(DNS1123_SUBDOMAIN_FMT, value)) {
-    errs.push(regexError(
-      "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
-      DNS1123_SUBDOMAIN_FMT, 'example.com',
-    ));
+    errs.push(
+      regexError(
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
+        DNS1123_SUBDOMAIN_FMT,
+        'example.com',
+      ),
+    );
   }
   return errs;
 }
@@ -499,7 +608,9 @@ function qualifiedName(value: string): string[] {
   const parts = value.split('/');
   const errs: string[] = [];
   if (parts.length > 2) {
-    return [`a qualified name ${regexError(QUALIFIED_NAME_MSG, QUALIFIED_NAME_FMT, 'MyName', 'my.name', '123-abc')} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`];
+    return [
+      `a qualified name ${regexError(QUALIFIED_NAME_MSG, QUALIFIED_NAME_FMT, 'MyName', 'my.name', '123-abc')} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
+    ];
   }
   const name = parts.length === 2 ? (parts[1] ?? '') : value;
   if (parts.length === 2) {
@@ -519,10 +630,15 @@ function labelValue(value: string): string[] {
   const errs: string[] = [];
   if (value.length > 63) errs.push(maxLenError(63));
   if (!matchesWhole(LABEL_VALUE_FMT, value)) {
-    errs.push(regexError(
-      "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
-      LABEL_VALUE_FMT, 'MyValue', 'my_value', '12345',
-    ));
+    errs.push(
+      regexError(
+        "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+        LABEL_VALUE_FMT,
+        'MyValue',
+        'my_value',
+        '12345',
+      ),
+    );
   }
   return errs;
 }
@@ -865,9 +981,11 @@ function parseFieldSelector(rt: ResourceType, text: string): FieldRequirement[] 
     if (!m) throw badRequest(`invalid selector: '${text}'; can't understand '${term}'`);
     const [, field = '', op, value = ''] = m;
     if (!supported.includes(field)) {
-      throw badRequest(rt.fieldLabelError === 'unsupported'
-        ? `field label not supported: ${field}`
-        : `${quote(field)} is not a known field selector: only "metadata.name", "metadata.namespace"`);
+      throw badRequest(
+        rt.fieldLabelError === 'unsupported'
+          ? `field label not supported: ${field}`
+          : `${quote(field)} is not a known field selector: only "metadata.name", "metadata.namespace"`,
+      );
     }
     return { field, negate: op === '!=', value };
   });
@@ -944,10 +1062,20 @@ class FieldSet {
 
 /** Fields the field manager never tracks (internal/stripmeta.go), plus the deletion markers the server sets. */
 const UNTRACKED = new FieldSet([
-  ['apiVersion'], ['kind'], ['metadata'], ['metadata', 'name'], ['metadata', 'namespace'],
-  ['metadata', 'creationTimestamp'], ['metadata', 'selfLink'], ['metadata', 'uid'], ['metadata', 'clusterName'],
-  ['metadata', 'generation'], ['metadata', 'managedFields'], ['metadata', 'resourceVersion'],
-  ['metadata', 'deletionTimestamp'], ['metadata', 'deletionGracePeriodSeconds'],
+  ['apiVersion'],
+  ['kind'],
+  ['metadata'],
+  ['metadata', 'name'],
+  ['metadata', 'namespace'],
+  ['metadata', 'creationTimestamp'],
+  ['metadata', 'selfLink'],
+  ['metadata', 'uid'],
+  ['metadata', 'clusterName'],
+  ['metadata', 'generation'],
+  ['metadata', 'managedFields'],
+  ['metadata', 'resourceVersion'],
+  ['metadata', 'deletionTimestamp'],
+  ['metadata', 'deletionGracePeriodSeconds'],
 ]);
 
 interface FieldsEntry {
@@ -1050,9 +1178,9 @@ function removeField(root: JsonObject, path: FieldPath, config: JsonObject): voi
 
 function managerIdentity(e: { manager: string; operation: string; apiVersion: string }): string {
   // BuildManagerIdentifier: appliers are one manager whatever the version they applied.
-  return JSON.stringify(e.operation === 'Apply'
-    ? { manager: e.manager, operation: e.operation }
-    : { manager: e.manager, operation: e.operation, apiVersion: e.apiVersion });
+  return JSON.stringify(
+    e.operation === 'Apply' ? { manager: e.manager, operation: e.operation } : { manager: e.manager, operation: e.operation, apiVersion: e.apiVersion },
+  );
 }
 
 function printManager(e: FieldsEntry): string {
@@ -1061,10 +1189,11 @@ function printManager(e: FieldsEntry): string {
 
 /** The 409 of a conflicting apply, worded as fieldmanager's NewConflictError. */
 function applyConflict(conflicts: { entry: FieldsEntry; path: FieldPath }[]): ApiError {
-  const sorted = [...conflicts].sort((a, b) =>
-    managerIdentity(a.entry).localeCompare(managerIdentity(b.entry)) || comparePaths(a.path, b.path));
+  const sorted = [...conflicts].sort((a, b) => managerIdentity(a.entry).localeCompare(managerIdentity(b.entry)) || comparePaths(a.path, b.path));
   const causes = sorted.map(({ entry, path }) => ({
-    reason: 'FieldManagerConflict', message: `conflict with ${printManager(entry)}`, field: formatPath(path),
+    reason: 'FieldManagerConflict',
+    message: `conflict with ${printManager(entry)}`,
+    field: formatPath(path),
   }));
   const first = sorted[0];
   if (sorted.length === 1 && first) {
@@ -1088,11 +1217,11 @@ function recordUpdate(entries: readonly FieldsEntry[], before: JsonObject, after
   const cmp = compareObjects(before, after);
   const changed = cmp.added.union(cmp.modified);
   const mine = entries.find((e) => e.operation === 'Update' && e.manager === manager && e.apiVersion === apiVersion);
-  const next = entries
-    .filter((e) => e !== mine)
-    .map((e) => ({ ...e, set: e.set.minus(changed).minus(cmp.removed) }));
+  const next = entries.filter((e) => e !== mine).map((e) => ({ ...e, set: e.set.minus(changed).minus(cmp.removed) }));
   next.push({
-    manager, operation: 'Update', apiVersion,
+    manager,
+    operation: 'Update',
+    apiVersion,
     time: changed.size > 0 ? now : mine?.time,
     set: (mine?.set ?? new FieldSet()).minus(cmp.removed).union(changed),
   });
@@ -1103,7 +1232,16 @@ function recordUpdate(entries: readonly FieldsEntry[], before: JsonObject, after
  * An Apply operation: merge the configuration, drop fields this manager applied last time and
  * nobody owns any more, then refuse (409) to change fields other managers own unless forced.
  */
-function recordApply(entries: readonly FieldsEntry[], live: JsonObject, config: JsonObject, manager: string, apiVersion: string, force: boolean, now: string, looksChanged = false): { object: JsonObject; entries: FieldsEntry[] } {
+function recordApply(
+  entries: readonly FieldsEntry[],
+  live: JsonObject,
+  config: JsonObject,
+  manager: string,
+  apiVersion: string,
+  force: boolean,
+  now: string,
+  looksChanged = false,
+): { object: JsonObject; entries: FieldsEntry[] } {
   const configSet = appliedFields(config);
   const mine = entries.find((e) => e.operation === 'Apply' && e.manager === manager);
   const others = entries.filter((e) => e !== mine);
@@ -1116,13 +1254,20 @@ function recordApply(entries: readonly FieldsEntry[], live: JsonObject, config: 
   }
   const cmp = compareObjects(live, object);
   const changed = cmp.added.union(cmp.modified);
-  const conflicts = others.flatMap((entry) => entry.set.intersect(changed).paths().map((path) => ({ entry, path })));
+  const conflicts = others.flatMap((entry) =>
+    entry.set
+      .intersect(changed)
+      .paths()
+      .map((path) => ({ entry, path })),
+  );
   if (conflicts.length > 0 && !force) throw applyConflict(conflicts);
   // Untracked fields (apiVersion, kind, server metadata) do not make an apply a change.
   const objectChanged = looksChanged || changed.size > 0 || cmp.removed.size > 0;
   const next = others.map((e) => ({ ...e, set: e.set.minus(changed).minus(cmp.removed) }));
   next.push({
-    manager, operation: 'Apply', apiVersion,
+    manager,
+    operation: 'Apply',
+    apiVersion,
     time: objectChanged || !mine || !mine.set.equals(configSet) ? now : mine.time,
     set: configSet,
   });
@@ -1179,11 +1324,13 @@ function timeSeconds(time: string | undefined): number {
 /** The order encodeManagedFields sorts into: operation, time, manager, apiVersion. */
 function renderManagedFields(entries: readonly FieldsEntry[]): JsonObject[] {
   return [...entries]
-    .sort((a, b) =>
-      a.operation.localeCompare(b.operation) ||
-      timeSeconds(a.time) - timeSeconds(b.time) ||
-      (a.manager < b.manager ? -1 : a.manager > b.manager ? 1 : 0) ||
-      a.apiVersion.localeCompare(b.apiVersion))
+    .sort(
+      (a, b) =>
+        a.operation.localeCompare(b.operation) ||
+        timeSeconds(a.time) - timeSeconds(b.time) ||
+        (a.manager < b.manager ? -1 : a.manager > b.manager ? 1 : 0) ||
+        a.apiVersion.localeCompare(b.apiVersion),
+    )
     .map((e) => {
       const out: JsonObject = { manager: e.manager, operation: e.operation, apiVersion: e.apiVersion };
       if (e.time) out.time = e.time;
@@ -1202,7 +1349,9 @@ function decodeManagedFields(value: JsonValue | undefined): FieldsEntry[] | unde
     if (operation !== 'Apply' && operation !== 'Update') return undefined;
     const time = stringAt(item, 'time');
     entries.push({
-      manager, operation, apiVersion: stringAt(item, 'apiVersion'),
+      manager,
+      operation,
+      apiVersion: stringAt(item, 'apiVersion'),
       time: time && !Number.isNaN(Date.parse(time)) ? rfc3339(new Date(time)) : undefined,
       set: decodeFieldsV1(getPath(item, ['fieldsV1'])),
     });
@@ -1234,7 +1383,10 @@ class JsonPatchError extends Error {}
 function pointerSegments(pointer: string): string[] {
   if (pointer === '') return [];
   if (!pointer.startsWith('/')) throw new JsonPatchError(`invalid pointer ${pointer}`);
-  return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 function resolveParent(doc: JsonValue, segments: string[]): { parent: JsonValue; key: string } {
@@ -1360,8 +1512,12 @@ function defaultLimitRange(obj: JsonObject): void {
 function defaultPod(obj: JsonObject): void {
   const spec = mapAt(obj, 'spec');
   const defaults: JsonObject = {
-    restartPolicy: 'Always', terminationGracePeriodSeconds: 30, dnsPolicy: 'ClusterFirst', securityContext: {},
-    schedulerName: 'default-scheduler', enableServiceLinks: true,
+    restartPolicy: 'Always',
+    terminationGracePeriodSeconds: 30,
+    dnsPolicy: 'ClusterFirst',
+    securityContext: {},
+    schedulerName: 'default-scheduler',
+    enableServiceLinks: true,
   };
   for (const [k, v] of Object.entries(defaults)) if (spec[k] === undefined) spec[k] = v;
   for (const c of Array.isArray(spec.containers) ? spec.containers : []) {
@@ -1402,8 +1558,7 @@ function qosClass(pod: JsonObject): string {
     requests: stringMap(getPath(c, ['resources', 'requests'])),
   }));
   if (resources.every((r) => Object.keys(r.limits).length === 0 && Object.keys(r.requests).length === 0)) return 'BestEffort';
-  const guaranteed = resources.every((r) =>
-    ['cpu', 'memory'].every((k) => r.limits[k] !== undefined && (r.requests[k] ?? r.limits[k]) === r.limits[k]));
+  const guaranteed = resources.every((r) => ['cpu', 'memory'].every((k) => r.limits[k] !== undefined && (r.requests[k] ?? r.limits[k]) === r.limits[k]));
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
@@ -1485,8 +1640,20 @@ function stripNulls(value: JsonObject): void {
 }
 
 const METADATA_ORDER = [
-  'name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp',
-  'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers',
+  'name',
+  'generateName',
+  'namespace',
+  'selfLink',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'labels',
+  'annotations',
+  'ownerReferences',
+  'finalizers',
 ];
 
 /** The object as the API returns it, with the real server's key order. */
@@ -1589,23 +1756,23 @@ export type FaultSpec = RequestMatch & {
   /** Let the request take effect, then fail its response (the client sees an error, the cluster changed). */
   afterHandling?: boolean;
 } & (
-  | {
-      /** Answer with this status and a Status body the real server would send for it. */
-      status: number;
-      /** Sets `Retry-After` (and `details.retryAfterSeconds` for 429 and 504). */
-      retryAfterSeconds?: number;
-      /** Replaces the Status body: a string is sent as text/plain, anything else as JSON. */
-      body?: unknown;
-      /** Replaces the Status message. */
-      message?: string;
-      reset?: never;
-    }
-  | {
-      /** Destroy the connection without answering (the client sees ECONNRESET / socket hang up). */
-      reset: true;
-      status?: never;
-    }
-);
+    | {
+        /** Answer with this status and a Status body the real server would send for it. */
+        status: number;
+        /** Sets `Retry-After` (and `details.retryAfterSeconds` for 429 and 504). */
+        retryAfterSeconds?: number;
+        /** Replaces the Status body: a string is sent as text/plain, anything else as JSON. */
+        body?: unknown;
+        /** Replaces the Status message. */
+        message?: string;
+        reset?: never;
+      }
+    | {
+        /** Destroy the connection without answering (the client sees ECONNRESET / socket hang up). */
+        reset: true;
+        status?: never;
+      }
+  );
 
 export interface FaultHandle {
   /** Requests this fault answered so far. */
@@ -1683,9 +1850,7 @@ interface ActiveFault {
 
 type PatchType = 'apply' | 'merge' | 'strategic' | 'json';
 
-type CreateHow =
-  | { kind: 'update'; manager: string | undefined; dryRun: boolean }
-  | { kind: 'apply'; manager: string; force: boolean; dryRun: boolean };
+type CreateHow = { kind: 'update'; manager: string | undefined; dryRun: boolean } | { kind: 'apply'; manager: string; force: boolean; dryRun: boolean };
 
 const ANONYMOUS: UserInfo = { name: 'system:anonymous', anonymous: true };
 const PUBLIC_PATHS = ['/version', '/healthz', '/livez', '/readyz'];
@@ -1722,11 +1887,13 @@ function matchesRequest(match: RequestMatch, method: string, path: string): bool
 function ruleMatches(rule: DenyRule, a: AccessAttributes): boolean {
   const verbs: readonly string[] = typeof rule.verb === 'string' ? [rule.verb] : rule.verb;
   const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
-  return (verbs.includes('*') || verbs.includes(a.verb)) &&
+  return (
+    (verbs.includes('*') || verbs.includes(a.verb)) &&
     (rule.resource === '*' || rule.resource === resource) &&
     (rule.group === undefined || rule.group === '*' || rule.group === a.group) &&
     (rule.namespace === undefined || rule.namespace === a.namespace) &&
-    (rule.name === undefined || rule.name === a.name);
+    (rule.name === undefined || rule.name === a.name)
+  );
 }
 
 /**
@@ -1776,7 +1943,10 @@ function parseTarget(group: string, version: string, rest: readonly string[]): T
 function verbFor(method: string, t: Target, query: URLSearchParams): Verb {
   const watch = ['true', '1'].includes(query.get('watch') ?? '');
   const verbs: Record<string, Verb> = {
-    GET: t.name ? 'get' : watch ? 'watch' : 'list', POST: 'create', PUT: 'update', PATCH: 'patch',
+    GET: t.name ? 'get' : watch ? 'watch' : 'list',
+    POST: 'create',
+    PUT: 'update',
+    PATCH: 'patch',
     DELETE: t.name ? 'delete' : 'deletecollection',
   };
   const verb = verbs[method];
@@ -1830,7 +2000,9 @@ function writeOptions(query: URLSearchParams, kind: string, patchType?: PatchTyp
   const dryRun = query.getAll('dryRun');
   if (dryRun.some((v) => v !== 'All')) {
     errors.push({
-      type: 'FieldValueNotSupported', field: 'dryRun', detail: 'supported values: "All"',
+      type: 'FieldValueNotSupported',
+      field: 'dryRun',
+      detail: 'supported values: "All"',
       badValue: `[]string{${dryRun.map(quote).join(', ')}}`,
     });
   }
@@ -1868,7 +2040,12 @@ function faultError(spec: { status: number; message?: string; retryAfterSeconds?
     case 503:
       return new ApiError(503, 'ServiceUnavailable', message ?? 'the server is currently unable to handle the request');
     case 504:
-      return new ApiError(504, 'Timeout', message ?? 'Timeout: request did not complete within requested timeout - context deadline exceeded', retry ? { retryAfterSeconds: retry } : {});
+      return new ApiError(
+        504,
+        'Timeout',
+        message ?? 'Timeout: request did not complete within requested timeout - context deadline exceeded',
+        retry ? { retryAfterSeconds: retry } : {},
+      );
     default:
       return new ApiError(status, '', message ?? 'injected fault');
   }
@@ -2086,8 +2263,14 @@ export class KubeApiEmulator {
     const body = await readBody(req);
     const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
     const record: RecordedRequest = {
-      method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType: req.headers['content-type'],
-      status: 0, user: '', body: bodyForLog(body, contentType), fault: undefined,
+      method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      contentType: req.headers['content-type'],
+      status: 0,
+      user: '',
+      body: bodyForLog(body, contentType),
+      fault: undefined,
     };
     this.requests.push(record);
     const wait = this.latencyFor(method, url.pathname);
@@ -2258,8 +2441,15 @@ export class KubeApiEmulator {
     const gitVersion = this.options.gitVersion ?? 'v1.30.0';
     const [, major = '1', minor = '30'] = /^v(\d+)\.(\d+)/.exec(gitVersion) ?? [];
     return {
-      major, minor, gitVersion, gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean',
-      buildDate: '2024-01-01T00:00:00Z', goVersion: 'go1.22.0', compiler: 'gc', platform: 'linux/amd64',
+      major,
+      minor,
+      gitVersion,
+      gitCommit: '0000000000000000000000000000000000000000',
+      gitTreeState: 'clean',
+      buildDate: '2024-01-01T00:00:00Z',
+      goVersion: 'go1.22.0',
+      compiler: 'gc',
+      platform: 'linux/amd64',
     };
   }
 
@@ -2276,7 +2466,10 @@ export class KubeApiEmulator {
       out.push(entry);
       for (const sub of rt.subresources) {
         out.push({
-          name: `${rt.resource}/${sub}`, singularName: '', namespaced: rt.namespaced, kind: rt.kind,
+          name: `${rt.resource}/${sub}`,
+          singularName: '',
+          namespaced: rt.namespaced,
+          kind: rt.kind,
           verbs: sub === 'finalize' ? ['update'] : ['get', 'patch', 'update'],
         });
       }
@@ -2375,8 +2568,11 @@ export class KubeApiEmulator {
   /** POST and PUT bodies: JSON (or YAML), of this kind and version, quantities canonicalized. */
   private decodeBody(ctx: RequestContext, rt: ResourceType): JsonObject {
     if (ctx.contentType && !['application/json', 'application/yaml'].includes(ctx.contentType)) {
-      throw new ApiError(415, 'UnsupportedMediaType',
-        'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf');
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf',
+      );
     }
     let value: JsonValue;
     try {
@@ -2385,13 +2581,16 @@ export class KubeApiEmulator {
       // The real text continues with Go's parser error; the start is the same.
       throw badRequest(`the object provided is unrecognized (must be of type ${rt.kind}): couldn't get version/kind; json parse error: ${errorMessage(error)}`);
     }
-    if (!isObject(value)) throw badRequest(`the object provided is unrecognized (must be of type ${rt.kind}): couldn't get version/kind; json parse error: not an object`);
+    if (!isObject(value))
+      throw badRequest(`the object provided is unrecognized (must be of type ${rt.kind}): couldn't get version/kind; json parse error: not an object`);
     const kind = stringAt(value, 'kind') || rt.kind;
     const apiVersion = stringAt(value, 'apiVersion') || apiVersionOf(rt);
     if (kind !== rt.kind || apiVersion !== apiVersionOf(rt)) {
       const version = apiVersion.split('/').pop() ?? '';
       const internal = rt.group === '' ? 'core' : (rt.group.split('.')[0] ?? rt.group);
-      throw badRequest(`${kind} in version ${quote(version)} cannot be handled as a ${rt.kind}: converting (${version}.${kind}) to (${internal}.${rt.kind}): unknown conversion`);
+      throw badRequest(
+        `${kind} in version ${quote(version)} cannot be handled as a ${rt.kind}: converting (${version}.${kind}) to (${internal}.${rt.kind}): unknown conversion`,
+      );
     }
     value.apiVersion = apiVersion;
     value.kind = kind;
@@ -2408,9 +2607,9 @@ export class KubeApiEmulator {
     }
     const given = stringAt(meta, 'namespace');
     if (given && given !== t.namespace) {
-      throw badRequest(verb === 'create'
-        ? 'the namespace of the provided object does not match the namespace sent on the request'
-        : namespaceMismatch(given, t.namespace));
+      throw badRequest(
+        verb === 'create' ? 'the namespace of the provided object does not match the namespace sent on the request' : namespaceMismatch(given, t.namespace),
+      );
     }
     meta.namespace = t.namespace;
   }
@@ -2505,9 +2704,7 @@ export class KubeApiEmulator {
   private updateObject(stored: StoredObject, input: JsonObject, how: { manager: string; dryRun: boolean; subresource: string }): Reply {
     const { rt } = stored;
     const old = stored.object;
-    const next = how.subresource === 'status' ? withStatusFrom(old, input)
-      : how.subresource === 'finalize' ? withFinalizersFrom(old, input)
-      : clone(input);
+    const next = how.subresource === 'status' ? withStatusFrom(old, input) : how.subresource === 'finalize' ? withFinalizersFrom(old, input) : clone(input);
     keepServerMetadata(next, old);
     applyDefaults(rt, next);
     const base = this.explicitFields(stored, input) ?? stored.fields;
@@ -2710,12 +2907,18 @@ export class KubeApiEmulator {
     const attributes = spec.resourceAttributes;
     if (!isObject(attributes) && !isObject(spec.nonResourceAttributes)) {
       // The real server has already cleared the kind here, so its message starts ".authorization.k8s.io".
-      throw invalid({ group: rt.group, kind: '' }, '', [invalidValue('spec.resourceAttributes', 'null', 'exactly one of nonResourceAttributes or resourceAttributes must be specified')]);
+      throw invalid({ group: rt.group, kind: '' }, '', [
+        invalidValue('spec.resourceAttributes', 'null', 'exactly one of nonResourceAttributes or resourceAttributes must be specified'),
+      ]);
     }
     const allowed = isObject(attributes)
       ? this.allowed(user, {
-          verb: stringAt(attributes, 'verb'), group: stringAt(attributes, 'group'), resource: stringAt(attributes, 'resource'),
-          subresource: stringAt(attributes, 'subresource'), namespace: stringAt(attributes, 'namespace'), name: stringAt(attributes, 'name'),
+          verb: stringAt(attributes, 'verb'),
+          group: stringAt(attributes, 'group'),
+          resource: stringAt(attributes, 'resource'),
+          subresource: stringAt(attributes, 'subresource'),
+          namespace: stringAt(attributes, 'namespace'),
+          name: stringAt(attributes, 'name'),
         })
       : !user.anonymous;
     const fields = recordUpdate([], { spec: {} }, { spec }, managerName(options.fieldManager, ctx.userAgent), apiVersionOf(rt), this.timestamp());
@@ -2740,7 +2943,8 @@ export class KubeApiEmulator {
     if (rt.namespaced) {
       const namespace = stringAt(meta, 'namespace') || 'default';
       meta.namespace = namespace;
-      if (!this.store.has(storeKey(NAMESPACES, '', namespace))) throw new Error(`seed: namespace ${quote(namespace)} of ${rt.kind} ${quote(name)} does not exist`);
+      if (!this.store.has(storeKey(NAMESPACES, '', namespace)))
+        throw new Error(`seed: namespace ${quote(namespace)} of ${rt.kind} ${quote(name)} does not exist`);
     } else delete meta.namespace;
     normalizeQuantities(rt, obj);
     applyDefaults(rt, obj);

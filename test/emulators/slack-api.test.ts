@@ -80,7 +80,14 @@ function modal(overrides: Partial<types.ModalView> = {}): types.ModalView {
         type: 'input',
         block_id: 'env',
         label: plain('Environment'),
-        element: { type: 'static_select', action_id: 'value', options: [{ text: plain('Staging'), value: 'staging' }, { text: plain('Production'), value: 'production' }] },
+        element: {
+          type: 'static_select',
+          action_id: 'value',
+          options: [
+            { text: plain('Staging'), value: 'staging' },
+            { text: plain('Production'), value: 'production' },
+          ],
+        },
       },
       { type: 'input', block_id: 'expiry', optional: true, label: plain('Expires on'), element: { type: 'datepicker', action_id: 'value' } },
       section('Quotas follow the tier you pick.'),
@@ -157,7 +164,10 @@ test('a posted message shows its current text and blocks after chat.update', asy
   const [message, ...others] = emulator.messages('C0PLATFORM');
   assert.equal(others.length, 0);
   assert.equal(message?.text, 'Request approved');
-  assert.deepEqual(message?.blocks.map((block) => block.text), [{ type: 'mrkdwn', text: '*Approved*' }]);
+  assert.deepEqual(
+    message?.blocks.map((block) => block.text),
+    [{ type: 'mrkdwn', text: '*Approved*' }],
+  );
   assert.equal(typeof message?.blocks[0]?.block_id, 'string', 'Slack fills in a block_id');
   assert.equal(message?.edited?.user, 'U0BOT');
 });
@@ -182,12 +192,18 @@ test('a thread reply lands under its parent and conversations.replies returns th
   await client.chat.postMessage({ channel: 'C0PLATFORM', thread_ts: parentTs, text: 'Namespace created' });
   emulator.seedMessage('C0PLATFORM', { user: 'U0ALICE', text: 'thanks!', threadTs: parentTs });
 
-  assert.deepEqual(emulator.thread('C0PLATFORM', parentTs).map((m) => m.text), ['Namespace created', 'thanks!']);
+  assert.deepEqual(
+    emulator.thread('C0PLATFORM', parentTs).map((m) => m.text),
+    ['Namespace created', 'thanks!'],
+  );
   assert.equal(emulator.messages('C0PLATFORM').length, 1, 'replies are not top-level messages');
   assert.equal(emulator.messages('C0PLATFORM')[0]?.replies.length, 2);
 
   const replies = await client.conversations.replies({ channel: 'C0PLATFORM', ts: parentTs });
-  assert.deepEqual(replies.messages?.map((m) => m.text), ['Provisioning team-a', 'Namespace created', 'thanks!']);
+  assert.deepEqual(
+    replies.messages?.map((m) => m.text),
+    ['Provisioning team-a', 'Namespace created', 'thanks!'],
+  );
   assert.equal(replies.messages?.[0]?.reply_count, 2);
   assert.equal((await platformError(client.conversations.replies({ channel: 'C0PLATFORM', ts: '9.000009' }))).error, 'thread_not_found');
   assert.deepEqual(emulator.warnings, []);
@@ -198,7 +214,10 @@ test('a reply to a thread_ts that matches no message succeeds, as on Slack, but 
   const result = await clientFor(emulator).chat.postMessage({ channel: 'C0PLATFORM', thread_ts: '1700000000.000001', text: 'lost' });
   assert.equal(result.ok, true);
   assert.deepEqual(emulator.messages('C0PLATFORM'), []);
-  assert.deepEqual(emulator.thread('C0PLATFORM', '1700000000.000001').map((m) => m.text), ['lost']);
+  assert.deepEqual(
+    emulator.thread('C0PLATFORM', '1700000000.000001').map((m) => m.text),
+    ['lost'],
+  );
   assert.match(emulator.warnings.join('\n'), /matches no message/);
 });
 
@@ -211,8 +230,14 @@ test('posting to a user id goes to the bot DM with that user', async (t) => {
   await client.chat.postMessage({ channel: posted.channel ?? '', thread_ts: posted.ts ?? '', text: 'details' });
 
   const dm = emulator.dmWith('U0ALICE');
-  assert.deepEqual(dm.map((m) => m.text), ['Your namespace is ready']);
-  assert.deepEqual(dm[0]?.replies.map((m) => m.text), ['details']);
+  assert.deepEqual(
+    dm.map((m) => m.text),
+    ['Your namespace is ready'],
+  );
+  assert.deepEqual(
+    dm[0]?.replies.map((m) => m.text),
+    ['details'],
+  );
 
   const opened = await client.conversations.open({ users: 'U0ALICE' });
   assert.equal(opened.channel?.id, posted.channel);
@@ -238,7 +263,10 @@ test('an ephemeral message needs its user in the channel', async (t) => {
   const emulator = await startEmulator(t);
   const client = clientFor(emulator);
   await client.chat.postEphemeral({ channel: 'C0PLATFORM', user: 'U0BOB', text: 'Only you can see this' });
-  assert.deepEqual(emulator.ephemerals('U0BOB').map((m) => m.text), ['Only you can see this']);
+  assert.deepEqual(
+    emulator.ephemerals('U0BOB').map((m) => m.text),
+    ['Only you can see this'],
+  );
   assert.equal(emulator.messages('C0PLATFORM').length, 0);
   const other = await platformError(client.chat.postEphemeral({ channel: 'C0PLATFORM', user: 'U0NOBODY', text: 'x' }));
   assert.equal(other.error, 'user_not_in_channel');
@@ -250,7 +278,10 @@ test('chat.getPermalink links messages and thread replies', async (t) => {
   const parent = await client.chat.postMessage({ channel: 'C0PLATFORM', text: 'p' });
   const reply = await client.chat.postMessage({ channel: 'C0PLATFORM', thread_ts: parent.ts ?? '', text: 'r' });
   const link = await client.chat.getPermalink({ channel: 'C0PLATFORM', message_ts: reply.ts ?? '' });
-  assert.equal(link.permalink, `https://slipway-test.slack.com/archives/C0PLATFORM/p${(reply.ts ?? '').replace('.', '')}?thread_ts=${parent.ts}&cid=C0PLATFORM`);
+  assert.equal(
+    link.permalink,
+    `https://slipway-test.slack.com/archives/C0PLATFORM/p${(reply.ts ?? '').replace('.', '')}?thread_ts=${parent.ts}&cid=C0PLATFORM`,
+  );
   assert.equal((await platformError(client.chat.getPermalink({ channel: 'C0PLATFORM', message_ts: '1.1' }))).error, 'message_not_found');
 });
 
@@ -276,7 +307,10 @@ test('message limits answer Slack error codes with json-pointer messages', async
   const duplicate = await post([{ type: 'actions', elements: [button('approve'), button('approve')] }]);
   assert.match(String(messagesOf(duplicate)), /duplicate action_id approve\b.*json-pointer:\/blocks\/0\/elements\/1\/action_id/);
 
-  const sameBlockId = await post([{ ...section('a'), block_id: 'card' }, { ...section('b'), block_id: 'card' }]);
+  const sameBlockId = await post([
+    { ...section('a'), block_id: 'card' },
+    { ...section('b'), block_id: 'card' },
+  ]);
   assert.match(String(messagesOf(sameBlockId)), /duplicate block_id card/);
 
   const longButton = await post([{ type: 'actions', elements: [{ ...button('a'), text: plain('x'.repeat(76)) }] }]);
@@ -314,11 +348,19 @@ test('modal limits answer invalid_arguments with json-pointer messages, without 
 
   assert.match(String(messagesOf(await open({ ...modal(), submit: undefined }))), /missing required field: submit/);
   assert.match(String(messagesOf(await open({ ...modal(), title: { type: 'mrkdwn', text: 'x' } }))), /json-pointer:\/view\/title\/type/);
-  assert.match(String(messagesOf(await open({ ...modal({ private_metadata: 'm'.repeat(3001) }) }))), /less than 3001 characters \[json-pointer:\/view\/private_metadata\]/);
+  assert.match(
+    String(messagesOf(await open({ ...modal({ private_metadata: 'm'.repeat(3001) }) }))),
+    /less than 3001 characters \[json-pointer:\/view\/private_metadata\]/,
+  );
   const dividers = Array.from({ length: 101 }, (): types.DividerBlock => ({ type: 'divider' }));
   assert.match(String(messagesOf(await open({ ...modal({ blocks: dividers }) }))), /no more than 100 items allowed \[json-pointer:\/view\/blocks\]/);
   assert.match(String(messagesOf(await open({ ...modal(), type: undefined }))), /missing required field: type/);
-  const input: types.InputBlock = { type: 'input', block_id: 'a', label: plain('L'), element: { type: 'plain_text_input', action_id: 'v', min_length: 10, max_length: 5 } };
+  const input: types.InputBlock = {
+    type: 'input',
+    block_id: 'a',
+    label: plain('L'),
+    element: { type: 'plain_text_input', action_id: 'v', min_length: 10, max_length: 5 },
+  };
   assert.match(String(messagesOf(await open({ ...modal({ blocks: [input] }) }))), /must not be greater than max_length/);
   const twins = [section('a'), { ...section('c'), block_id: 'x' }, { ...section('d'), block_id: 'x' }];
   assert.match(String(messagesOf(await open({ ...modal({ blocks: twins }) }))), /duplicate block_id x/);
@@ -366,7 +408,10 @@ test('views.open returns the view as Slack does, and keeps it for building a sub
   const last: EmulatedView = emulator.lastViewOpened();
   assert.equal(last.id, view?.id);
   assert.equal(typeof last.blocks[3]?.block_id, 'string', 'Slack generates block ids that tests then read from the view');
-  assert.deepEqual(emulator.views.map((record) => [record.userId, record.openedWith, record.isOpen]), [['U0ALICE', 'views.open', true]]);
+  assert.deepEqual(
+    emulator.views.map((record) => [record.userId, record.openedWith, record.isOpen]),
+    [['U0ALICE', 'views.open', true]],
+  );
 });
 
 test('forgetHistory drops the call log, closed views and old trigger ids, and keeps open views working', async (t) => {
@@ -454,7 +499,13 @@ test('WebClient waits out Retry-After on a 429 and then succeeds', async (t) => 
 
   assert.equal(result.ok, true);
   assert.ok(waited >= 950, `WebClient retried after ${waited} ms; Retry-After said 1 s`);
-  assert.deepEqual(emulator.callsTo('chat.postMessage').map((call) => [call.status, call.error ?? 'ok']), [[429, 'ratelimited'], [200, 'ok']]);
+  assert.deepEqual(
+    emulator.callsTo('chat.postMessage').map((call) => [call.status, call.error ?? 'ok']),
+    [
+      [429, 'ratelimited'],
+      [200, 'ok'],
+    ],
+  );
   assert.equal(emulator.messages('C0PLATFORM').length, 1);
 });
 
@@ -487,7 +538,10 @@ test('failNext and failNextWithStatus each fail one call', async (t) => {
     assert.equal(error.statusCode, 503);
     return true;
   });
-  assert.deepEqual(emulator.messages('C0PLATFORM').map((m) => m.text), ['b']);
+  assert.deepEqual(
+    emulator.messages('C0PLATFORM').map((m) => m.text),
+    ['b'],
+  );
 });
 
 // ---------------------------------------------------------------- lookups and files
@@ -526,8 +580,14 @@ test('files.uploadV2 goes through the upload URL and the bytes are kept', async 
   assert.equal(file?.filename, 'namespace.yaml');
   assert.equal(file?.completed, true);
   assert.deepEqual(file?.bytes, bytes);
-  assert.deepEqual(emulator.messages('C0PLATFORM').map((m) => [m.text, m.files]), [['Manifest', [file?.id]]]);
-  assert.deepEqual(emulator.callsTo('files.completeUploadExternal').map((call) => call.ok), [true]);
+  assert.deepEqual(
+    emulator.messages('C0PLATFORM').map((m) => [m.text, m.files]),
+    [['Manifest', [file?.id]]],
+  );
+  assert.deepEqual(
+    emulator.callsTo('files.completeUploadExternal').map((call) => call.ok),
+    [true],
+  );
 });
 
 // ---------------------------------------------------------------- requests into a Bolt app
@@ -559,7 +619,12 @@ async function startBoltApp(t: TestContext, emulator: SlackApiEmulator): Promise
   app.action<BlockButtonAction>('approve', async ({ ack, body, client }) => {
     await ack();
     if (body.channel === undefined || body.message === undefined) return;
-    await client.chat.update({ channel: body.channel.id, ts: body.message.ts, text: `${body.actions[0]?.value ?? '?'} approved by <@${body.user.id}>`, blocks: [] });
+    await client.chat.update({
+      channel: body.channel.id,
+      ts: body.message.ts,
+      text: `${body.actions[0]?.value ?? '?'} approved by <@${body.user.id}>`,
+      blocks: [],
+    });
   });
   const server = await app.start({ port: 0, host: '127.0.0.1' });
   t.after(() => app.stop());
@@ -572,7 +637,12 @@ test('a Bolt app driven by the request helpers opens a modal, validates it and a
   const emulator = await startEmulator(t);
   const bot = await startBoltApp(t, emulator);
 
-  const command = await sendSlashCommand(bot, SECRET, { text: 'new', userId: 'U0ALICE', channelId: 'C0PLATFORM', triggerId: emulator.issueTriggerId('U0ALICE') });
+  const command = await sendSlashCommand(bot, SECRET, {
+    text: 'new',
+    userId: 'U0ALICE',
+    channelId: 'C0PLATFORM',
+    triggerId: emulator.issueTriggerId('U0ALICE'),
+  });
   assert.equal(command.status, 200);
   const view = await waitFor('views.open', () => (emulator.callsTo('views.open').length > 0 ? emulator.lastViewOpened() : undefined));
 
@@ -581,7 +651,11 @@ test('a Bolt app driven by the request helpers opens a modal, validates it and a
   emulator.applySubmissionAck(view.id, taken.body);
   assert.equal(emulator.views[0]?.isOpen, true);
 
-  const accepted = await sendViewSubmission(bot, SECRET, { view, userId: 'U0ALICE', values: valuesFor(view, { name: 'team-a', env: 'production', expiry: '2026-12-31' }) });
+  const accepted = await sendViewSubmission(bot, SECRET, {
+    view,
+    userId: 'U0ALICE',
+    values: valuesFor(view, { name: 'team-a', env: 'production', expiry: '2026-12-31' }),
+  });
   assert.equal(accepted.status, 200);
   emulator.applySubmissionAck(view.id, accepted.body);
   assert.equal(emulator.views[0]?.isOpen, false);

@@ -477,9 +477,7 @@ export class SlackApiEmulator {
 
   /** Adds a message from someone other than the bot (e.g. a user's thread reply). Returns its ts. */
   seedMessage(channelOrUserId: string, message: { user: string; text: string; threadTs?: string; blocks?: JsonObject[] }): string {
-    const conversation = this.users.has(channelOrUserId)
-      ? this.openDm(channelOrUserId)
-      : this.conversationForTest(channelOrUserId);
+    const conversation = this.users.has(channelOrUserId) ? this.openDm(channelOrUserId) : this.conversationForTest(channelOrUserId);
     const { user, text, threadTs, blocks } = message;
     return this.storeMessage(conversation, { user, text, threadTs, blocks: blocks ? normalizeBlocks(blocks) : [] }).ts;
   }
@@ -974,7 +972,10 @@ export class SlackApiEmulator {
   private conversationsOpen(args: Args): JsonObject {
     this.requireScope('im:write');
     const channelId = stringArg(args, 'channel');
-    const users = stringArg(args, 'users')?.split(',').map((id) => id.trim()).filter((id) => id !== '');
+    const users = stringArg(args, 'users')
+      ?.split(',')
+      .map((id) => id.trim())
+      .filter((id) => id !== '');
     let conversation: Conversation;
     let alreadyOpen = true;
     if (channelId !== undefined) {
@@ -1454,7 +1455,14 @@ function parseContentType(header: string): { mediaType: string; params: Map<stri
   const params = new Map<string, string>();
   for (const param of rest) {
     const equals = param.indexOf('=');
-    if (equals > 0) params.set(param.slice(0, equals).trim().toLowerCase(), param.slice(equals + 1).trim().replace(/^"|"$/g, ''));
+    if (equals > 0)
+      params.set(
+        param.slice(0, equals).trim().toLowerCase(),
+        param
+          .slice(equals + 1)
+          .trim()
+          .replace(/^"|"$/g, ''),
+      );
   }
   return { mediaType: type.trim().toLowerCase(), params };
 }
@@ -1674,9 +1682,7 @@ function plainTextOrNull(value: unknown): JsonObject | null {
 }
 
 function zoneOffsetSeconds(timeZone: string, at: Date): number {
-  const name = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' })
-    .formatToParts(at)
-    .find((part) => part.type === 'timeZoneName')?.value;
+  const name = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' }).formatToParts(at).find((part) => part.type === 'timeZoneName')?.value;
   const match = /GMT([+-])(\d{2}):(\d{2})/.exec(name ?? '');
   if (match === null) return 0;
   const seconds = Number(match[2]) * 3600 + Number(match[3]) * 60;
@@ -1775,7 +1781,12 @@ export function validateView(view: unknown, expectedType: 'modal' | 'home'): Pro
 }
 
 function checkModalFields(checker: Checker, view: JsonObject, ptr: string): void {
-  checkProps(checker, view, ptr, props('title', 'blocks', 'close', 'submit', 'private_metadata', 'callback_id', 'clear_on_close', 'notify_on_close', 'external_id'));
+  checkProps(
+    checker,
+    view,
+    ptr,
+    props('title', 'blocks', 'close', 'submit', 'private_metadata', 'callback_id', 'clear_on_close', 'notify_on_close', 'external_id'),
+  );
   checkTextField(checker, view, 'title', ptr, { types: PLAIN, max: 24, required: true });
   checkTextField(checker, view, 'close', ptr, { types: PLAIN, max: 24 });
   checkTextField(checker, view, 'submit', ptr, { types: PLAIN, max: 24 });
@@ -1875,14 +1886,43 @@ function checkMarkdown(checker: Checker, block: JsonObject, ptr: string): void {
 const SELECTS = ['static_select', 'external_select', 'users_select', 'conversations_select', 'channels_select'];
 const MULTI_SELECTS = SELECTS.map((type) => `multi_${type}`);
 const ACTIONS_ELEMENTS: ReadonlySet<string> = new Set([
-  'button', 'checkboxes', 'datepicker', 'datetimepicker', 'overflow', 'radio_buttons', 'timepicker', 'workflow_button', ...SELECTS, ...MULTI_SELECTS,
+  'button',
+  'checkboxes',
+  'datepicker',
+  'datetimepicker',
+  'overflow',
+  'radio_buttons',
+  'timepicker',
+  'workflow_button',
+  ...SELECTS,
+  ...MULTI_SELECTS,
 ]);
 const SECTION_ACCESSORIES: ReadonlySet<string> = new Set([
-  'button', 'checkboxes', 'datepicker', 'image', 'overflow', 'radio_buttons', 'timepicker', 'workflow_button', ...SELECTS, ...MULTI_SELECTS,
+  'button',
+  'checkboxes',
+  'datepicker',
+  'image',
+  'overflow',
+  'radio_buttons',
+  'timepicker',
+  'workflow_button',
+  ...SELECTS,
+  ...MULTI_SELECTS,
 ]);
 const INPUT_ELEMENTS: ReadonlySet<string> = new Set([
-  'checkboxes', 'datepicker', 'datetimepicker', 'email_text_input', 'file_input', 'number_input', 'plain_text_input',
-  'radio_buttons', 'rich_text_input', 'timepicker', 'url_text_input', ...SELECTS, ...MULTI_SELECTS,
+  'checkboxes',
+  'datepicker',
+  'datetimepicker',
+  'email_text_input',
+  'file_input',
+  'number_input',
+  'plain_text_input',
+  'radio_buttons',
+  'rich_text_input',
+  'timepicker',
+  'url_text_input',
+  ...SELECTS,
+  ...MULTI_SELECTS,
 ]);
 
 type ElementCheck = (checker: Checker, element: JsonObject, ptr: string) => void;
@@ -1897,8 +1937,14 @@ const ELEMENT_CHECKS: ReadonlyMap<string, ElementCheck> = new Map<string, Elemen
   ['multi_external_select', (c, e, p) => checkSelectProps(c, e, p, ['initial_options', 'min_query_length', 'max_selected_items'])],
   ['users_select', (c, e, p) => checkSelectProps(c, e, p, ['initial_user'])],
   ['multi_users_select', (c, e, p) => checkSelectProps(c, e, p, ['initial_users', 'max_selected_items'])],
-  ['conversations_select', (c, e, p) => checkSelectProps(c, e, p, ['initial_conversation', 'default_to_current_conversation', 'response_url_enabled', 'filter'])],
-  ['multi_conversations_select', (c, e, p) => checkSelectProps(c, e, p, ['initial_conversations', 'default_to_current_conversation', 'max_selected_items', 'filter'])],
+  [
+    'conversations_select',
+    (c, e, p) => checkSelectProps(c, e, p, ['initial_conversation', 'default_to_current_conversation', 'response_url_enabled', 'filter']),
+  ],
+  [
+    'multi_conversations_select',
+    (c, e, p) => checkSelectProps(c, e, p, ['initial_conversations', 'default_to_current_conversation', 'max_selected_items', 'filter']),
+  ],
   ['channels_select', (c, e, p) => checkSelectProps(c, e, p, ['initial_channel', 'response_url_enabled'])],
   ['multi_channels_select', (c, e, p) => checkSelectProps(c, e, p, ['initial_channels', 'max_selected_items'])],
   ['overflow', checkOverflow],

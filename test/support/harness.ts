@@ -12,15 +12,7 @@ import { createLogger, type Logger } from '../../src/log.ts';
 import { KubeApiEmulator, writeKubeconfig, type KubeApiEmulatorOptions } from '../emulators/kube-api.ts';
 import { SlackApiEmulator, type ChannelSpec, type EmulatedMessage, type EmulatedView, type UserGroupSpec, type UserSpec } from '../emulators/slack-api.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './config.ts';
-import {
-  sendBlockAction,
-  sendSlashCommand,
-  sendViewSubmission,
-  valuesFor,
-  type Answer,
-  type DeliveryOptions,
-  type SlackReply,
-} from './slack-requests.ts';
+import { sendBlockAction, sendSlashCommand, sendViewSubmission, valuesFor, type Answer, type DeliveryOptions, type SlackReply } from './slack-requests.ts';
 import { waitFor } from './wait.ts';
 
 export const SIGNING_SECRET = 'test-signing-secret';

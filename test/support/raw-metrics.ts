@@ -37,8 +37,19 @@ export class RawMetrics {
   private readonly events: Ev[];
   private readonly snaps: Snap[];
 
-  constructor(events: readonly EventInput[], snapshots: readonly UsageSnapshotInput[], private readonly settings: MetricsSettings) {
-    this.events = events.map((e) => ({ at: e.at.toISOString(), type: e.type, actor: e.actor, team: e.team, requestId: e.requestId, auto: e.data?.auto === true }));
+  constructor(
+    events: readonly EventInput[],
+    snapshots: readonly UsageSnapshotInput[],
+    private readonly settings: MetricsSettings,
+  ) {
+    this.events = events.map((e) => ({
+      at: e.at.toISOString(),
+      type: e.type,
+      actor: e.actor,
+      team: e.team,
+      requestId: e.requestId,
+      auto: e.data?.auto === true,
+    }));
     // Time order; written order among equal times (a stable sort).
     this.snaps = snapshots
       .map((s) => ({ ...s, at: s.at.toISOString(), key: `${s.cluster}/${s.namespace}` }))
@@ -58,7 +69,9 @@ export class RawMetrics {
   }
 
   private readyMs(from: Date, to: Date): number[] {
-    return this.inWindow(this.events, from, to).filter((e) => e.type === 'namespace_ready').flatMap((e) => this.sinceSubmission(e));
+    return this.inWindow(this.events, from, to)
+      .filter((e) => e.type === 'namespace_ready')
+      .flatMap((e) => this.sinceSubmission(e));
   }
 
   /** Each namespace's latest snapshot before `at`, where it says present. */
@@ -114,8 +127,15 @@ export class RawMetrics {
     const newTeams = [...new Set(submitted.map((e) => e.team).filter((t): t is string => t !== undefined))]
       .filter((team) => !this.events.some((e) => e.type === 'request_submitted' && e.team === team && e.at < startIso))
       .map((team) => {
-        const firstRequestAt = submitted.filter((e) => e.team === team).map((e) => e.at).sort()[0] ?? '';
-        const firstReadyAt = this.events.filter((e) => e.type === 'namespace_ready' && e.team === team && e.at >= startIso).map((e) => e.at).sort()[0];
+        const firstRequestAt =
+          submitted
+            .filter((e) => e.team === team)
+            .map((e) => e.at)
+            .sort()[0] ?? '';
+        const firstReadyAt = this.events
+          .filter((e) => e.type === 'namespace_ready' && e.team === team && e.at >= startIso)
+          .map((e) => e.at)
+          .sort()[0];
         return { team, firstRequestAt, timeToFirstNamespaceMs: firstReadyAt === undefined ? undefined : Date.parse(firstReadyAt) - Date.parse(firstRequestAt) };
       })
       .sort((a, b) => (a.firstRequestAt < b.firstRequestAt ? -1 : 1));
@@ -152,8 +172,8 @@ export class RawMetrics {
   /** Idle at the end of `week`, longest idle first, then by namespace and cluster. */
   idleAtEnd(week: Week, limit: number): { total: number; namespaces: IdleNamespace[] } {
     const end = week.end.toISOString();
-    const idle = this.idle(new Date(week.end.getTime() - this.settings.idleDays * DAY_MS), week.end).sort(
-      (a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.namespace.localeCompare(b.namespace) || (a.cluster < b.cluster ? -1 : 1)),
+    const idle = this.idle(new Date(week.end.getTime() - this.settings.idleDays * DAY_MS), week.end).sort((a, b) =>
+      a.at < b.at ? -1 : a.at > b.at ? 1 : a.namespace.localeCompare(b.namespace) || (a.cluster < b.cluster ? -1 : 1),
     );
     return {
       total: idle.length,
@@ -162,7 +182,9 @@ export class RawMetrics {
         namespace: s.namespace,
         team: s.team,
         requestId: s.requestId,
-        owner: this.events.filter((e) => e.type === 'request_submitted' && e.requestId !== undefined && e.requestId === s.requestId).sort((a, b) => (a.at < b.at ? -1 : 1))[0]?.actor,
+        owner: this.events
+          .filter((e) => e.type === 'request_submitted' && e.requestId !== undefined && e.requestId === s.requestId)
+          .sort((a, b) => (a.at < b.at ? -1 : 1))[0]?.actor,
         idleSince: s.at,
         neverRan: !this.snaps.some((r) => r.key === s.key && r.requestId === s.requestId && r.runningPods > 0 && r.at < end),
       })),

@@ -163,9 +163,7 @@ export async function postToBot(baseUrl: string, secret: string, body: string, o
     'content-type': 'application/x-www-form-urlencoded',
     ...signature,
     ...(options.tamperSignature === true ? { 'x-slack-signature': tamper(signature['x-slack-signature'] ?? '') } : {}),
-    ...(options.retry === undefined
-      ? {}
-      : { 'x-slack-retry-num': String(options.retry.num), 'x-slack-retry-reason': options.retry.reason }),
+    ...(options.retry === undefined ? {} : { 'x-slack-retry-num': String(options.retry.num), 'x-slack-retry-reason': options.retry.reason }),
     ...options.headers,
   };
   const response = await fetch(new URL(options.path ?? DEFAULT_PATH, baseUrl), { method: 'POST', headers, body });
@@ -241,7 +239,14 @@ export async function sendEvent(baseUrl: string, secret: string, input: EventInp
 }
 
 /** A person's reply in a thread, as the `message` event (message.channels) carries it. */
-export function threadReplyEvent(input: { channel: string; user: string; text: string; ts: string; threadTs: string; channelType?: 'channel' | 'group' }): Record<string, unknown> {
+export function threadReplyEvent(input: {
+  channel: string;
+  user: string;
+  text: string;
+  ts: string;
+  threadTs: string;
+  channelType?: 'channel' | 'group';
+}): Record<string, unknown> {
   return {
     type: 'message',
     channel: input.channel,
@@ -261,13 +266,24 @@ export function blockActionPayload(input: BlockActionInput): JsonObject {
   const source = input.message ?? input.view;
   if (source === undefined) throw new Error('sendBlockAction: pass the message or the view the element is in');
   const { block, element } = findElement(source.blocks ?? [], input.actionId, input.blockId);
-  const action = { ...actionFields(element, input.value, `action ${input.actionId}`), action_id: input.actionId, block_id: String(block.block_id), action_ts: input.actionTs ?? actionTs() };
+  const action = {
+    ...actionFields(element, input.value, `action ${input.actionId}`),
+    action_id: input.actionId,
+    block_id: String(block.block_id),
+    action_ts: input.actionTs ?? actionTs(),
+  };
   const common = { ...interaction('block_actions', input), trigger_id: input.triggerId ?? fakeTriggerId() };
   if (input.message !== undefined) {
     const message = input.message;
     return {
       ...common,
-      container: { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false, ...(message.threadTs === undefined ? {} : { thread_ts: message.threadTs }) },
+      container: {
+        type: 'message',
+        message_ts: message.ts,
+        channel_id: message.channel,
+        is_ephemeral: false,
+        ...(message.threadTs === undefined ? {} : { thread_ts: message.threadTs }),
+      },
       channel: { id: message.channel, name: input.channelName ?? message.channel },
       message: messageJson(message, team.teamId),
       state: { values: input.values ?? {} },
@@ -317,7 +333,8 @@ export function valuesFor(view: ViewLike, answers: Readonly<Record<string, Answe
 
 function stateElement(block: JsonObject, blockId: string): JsonObject {
   if (block.type === 'input' && isObject(block.element)) return block.element;
-  const candidates = block.type === 'actions' && Array.isArray(block.elements) ? block.elements.filter(isObject) : isObject(block.accessory) ? [block.accessory] : [];
+  const candidates =
+    block.type === 'actions' && Array.isArray(block.elements) ? block.elements.filter(isObject) : isObject(block.accessory) ? [block.accessory] : [];
   const stateful = candidates.filter((element) => element.type !== 'button' && element.type !== 'image' && element.type !== 'overflow');
   const [only, ...others] = stateful;
   if (only === undefined) throw new Error(`valuesFor: block "${blockId}" (${String(block.type)}) has no element that holds a value`);
@@ -330,7 +347,12 @@ function stateElement(block: JsonObject, blockId: string): JsonObject {
 function actionFields(element: JsonObject, answer: Answer | undefined, where: string): JsonObject {
   if (element.type === 'button') {
     if (answer !== undefined) throw new Error(`${where}: a button takes no value; its value comes from the message`);
-    return { type: 'button', text: element.text, ...(element.value === undefined ? {} : { value: element.value }), ...(element.style === undefined ? {} : { style: element.style }) };
+    return {
+      type: 'button',
+      text: element.text,
+      ...(element.value === undefined ? {} : { value: element.value }),
+      ...(element.style === undefined ? {} : { style: element.style }),
+    };
   }
   if (element.type === 'overflow') return { type: 'overflow', selected_option: findOption(element, single(answer, where) ?? '', where) };
   return elementState(element, answer, where);
@@ -352,9 +374,16 @@ function elementState(element: JsonObject, answer: Answer | undefined, where: st
       return { type, selected_option: externalOption(single(answer, where)) ?? optionOrNull(element.initial_option) };
     case 'multi_static_select':
     case 'checkboxes':
-      return { type, selected_options: answer === undefined ? optionList(element.initial_options) : many(answer).map((value) => findOption(element, value, where)) };
+      return {
+        type,
+        selected_options: answer === undefined ? optionList(element.initial_options) : many(answer).map((value) => findOption(element, value, where)),
+      };
     case 'multi_external_select':
-      return { type, selected_options: answer === undefined ? optionList(element.initial_options) : many(answer).map((value) => externalOption(value) ?? { text: value, value }) };
+      return {
+        type,
+        selected_options:
+          answer === undefined ? optionList(element.initial_options) : many(answer).map((value) => externalOption(value) ?? { text: value, value }),
+      };
     case 'datepicker':
       return { type, selected_date: checkedFormat(single(answer, where), /^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD', where) ?? stringOrNull(element.initial_date) };
     case 'timepicker':
@@ -417,7 +446,9 @@ function externalOption(value: string | null): SelectedOption | null {
 // What Slack's client will not submit: an empty required input, text outside min/max length.
 function assertSubmittable(block: JsonObject, element: JsonObject, state: StateValue, blockId: string): void {
   if (block.optional !== true && isEmpty(state)) {
-    throw new Error(`valuesFor: input block "${blockId}" is required (optional is not true) and has no answer or initial value; Slack would not let the user submit`);
+    throw new Error(
+      `valuesFor: input block "${blockId}" is required (optional is not true) and has no answer or initial value; Slack would not let the user submit`,
+    );
   }
   if (state.type !== 'plain_text_input' || state.value === null) return;
   const length = [...state.value].length;
@@ -445,7 +476,9 @@ function findElement(blocks: readonly unknown[], actionId: string, blockId: stri
   const [match, ...others] = matches;
   if (match === undefined) {
     const known = blocks.filter(isObject).flatMap((block) => elementsOf(block).map((element) => String(element.action_id)));
-    throw new Error(`sendBlockAction: no element with action_id "${actionId}"${blockId === undefined ? '' : ` in block "${blockId}"`}; action_ids present: ${known.join(', ') || 'none'}`);
+    throw new Error(
+      `sendBlockAction: no element with action_id "${actionId}"${blockId === undefined ? '' : ` in block "${blockId}"`}; action_ids present: ${known.join(', ') || 'none'}`,
+    );
   }
   if (others.length > 0) throw new Error(`sendBlockAction: action_id "${actionId}" is in several blocks; pass blockId`);
   return match;

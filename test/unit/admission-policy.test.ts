@@ -14,9 +14,21 @@ import { exampleConfig } from '../support/config.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
-interface ResourceRule { apiGroups: string[]; apiVersions: string[]; operations: string[]; resources: string[] }
-interface Named { name: string; expression: string }
-interface Validation { expression: string; messageExpression?: string; reason?: string }
+interface ResourceRule {
+  apiGroups: string[];
+  apiVersions: string[];
+  operations: string[];
+  resources: string[];
+}
+interface Named {
+  name: string;
+  expression: string;
+}
+interface Validation {
+  expression: string;
+  messageExpression?: string;
+  reason?: string;
+}
 interface Policy {
   kind: 'ValidatingAdmissionPolicy';
   apiVersion: string;
@@ -43,7 +55,10 @@ type Obj = { apiVersion?: string; kind?: string; metadata?: { name?: string; nam
 type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
 
 const BOT = { username: 'slipway-bot', groups: ['slipway', 'system:authenticated'] };
-const SERVICE_ACCOUNT = { username: 'system:serviceaccount:slipway:slipway', groups: ['system:serviceaccounts', 'system:serviceaccounts:slipway', 'system:authenticated'] };
+const SERVICE_ACCOUNT = {
+  username: 'system:serviceaccount:slipway:slipway',
+  groups: ['system:serviceaccounts', 'system:serviceaccounts:slipway', 'system:authenticated'],
+};
 const ADMIN = { username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] };
 
 const RESOURCES: Record<string, { group: string; resource: string }> = {
@@ -55,7 +70,11 @@ const RESOURCES: Record<string, { group: string; resource: string }> = {
   ClusterRoleBinding: { group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' },
 };
 
-const labelled = (name: string): Obj => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'slipway', 'kubernetes.io/metadata.name': name } } });
+const labelled = (name: string): Obj => ({
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'slipway', 'kubernetes.io/metadata.name': name } },
+});
 const unlabelled = (name: string): Obj => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name } } });
 const rolebinding = (namespace: string): Obj => ({
   apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -149,12 +168,18 @@ test('the binding puts the policy in force with Deny, and a failing evaluation r
 
 test("Slipway's identity cannot create kube-system, default or a reserved namespace, even labelled", () => {
   for (const name of ['kube-system', 'kube-public', 'kube-node-lease', 'kube-anything', 'default', 'slipway']) {
-    assertDenied(admit({ user: BOT, operation: 'CREATE', object: labelled(name) }), new RegExp(`namespace "${name}": kube-\\*, default and the reserved names`));
+    assertDenied(
+      admit({ user: BOT, operation: 'CREATE', object: labelled(name) }),
+      new RegExp(`namespace "${name}": kube-\\*, default and the reserved names`),
+    );
   }
 });
 
 test("Slipway's identity cannot take over, release or delete a namespace that is not labelled as Slipway's", () => {
-  assertDenied(admit({ user: BOT, operation: 'UPDATE', oldObject: unlabelled('legacy-app'), object: labelled('legacy-app') }), /only create or change namespaces labelled app\.kubernetes\.io\/managed-by=slipway, and "legacy-app"/);
+  assertDenied(
+    admit({ user: BOT, operation: 'UPDATE', oldObject: unlabelled('legacy-app'), object: labelled('legacy-app') }),
+    /only create or change namespaces labelled app\.kubernetes\.io\/managed-by=slipway, and "legacy-app"/,
+  );
   assertDenied(admit({ user: BOT, operation: 'UPDATE', oldObject: unlabelled('team-x'), object: unlabelled('team-x') }), /"team-x" is not/);
   assertDenied(admit({ user: BOT, operation: 'CREATE', object: unlabelled('payments-dev') }), /"payments-dev" is not/);
   assertDenied(admit({ user: BOT, operation: 'UPDATE', oldObject: labelled('payments-dev'), object: unlabelled('payments-dev') }), /would not stay/);
@@ -164,10 +189,23 @@ test("Slipway's identity cannot take over, release or delete a namespace that is
 
 test("Slipway's identity cannot write quotas, network policies or RoleBindings outside its namespaces", () => {
   assertDenied(admit({ user: BOT, operation: 'CREATE', object: rolebinding('kube-system'), namespace: labelled('kube-system') }), /namespace "kube-system"/);
-  assertDenied(admit({ user: BOT, operation: 'CREATE', object: rolebinding('legacy-app'), namespace: unlabelled('legacy-app') }), /only write rolebindings in namespaces labelled app\.kubernetes\.io\/managed-by=slipway, and "legacy-app" is not/);
-  const quota: Obj = { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'slipway-quota', namespace: 'observability' }, spec: { hard: { pods: '1' } } };
+  assertDenied(
+    admit({ user: BOT, operation: 'CREATE', object: rolebinding('legacy-app'), namespace: unlabelled('legacy-app') }),
+    /only write rolebindings in namespaces labelled app\.kubernetes\.io\/managed-by=slipway, and "legacy-app" is not/,
+  );
+  const quota: Obj = {
+    apiVersion: 'v1',
+    kind: 'ResourceQuota',
+    metadata: { name: 'slipway-quota', namespace: 'observability' },
+    spec: { hard: { pods: '1' } },
+  };
   assertDenied(admit({ user: BOT, operation: 'UPDATE', object: quota, oldObject: quota, namespace: unlabelled('observability') }), /only write resourcequotas/);
-  const netpol: Obj = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'allow-all-egress', namespace: 'observability' }, spec: {} };
+  const netpol: Obj = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'allow-all-egress', namespace: 'observability' },
+    spec: {},
+  };
   assertDenied(admit({ user: SERVICE_ACCOUNT, operation: 'CREATE', object: netpol, namespace: unlabelled('observability') }), /only write networkpolicies/);
 });
 
@@ -181,7 +219,10 @@ test('everything Slipway applies for a request, and deleting its own namespace l
     const updated = admit({ user: BOT, operation: 'UPDATE', object, oldObject: object, ...(object.kind === 'Namespace' ? {} : { namespace }) });
     assert.deepEqual(updated, { allowed: true, matched: true }, `update ${object.kind}/${object.metadata?.name}`);
   }
-  assert.deepEqual(admit({ user: BOT, operation: 'CREATE', object: rolebinding('payments-dev'), namespace: labelled('payments-dev') }), { allowed: true, matched: true });
+  assert.deepEqual(admit({ user: BOT, operation: 'CREATE', object: rolebinding('payments-dev'), namespace: labelled('payments-dev') }), {
+    allowed: true,
+    matched: true,
+  });
   assert.deepEqual(admit({ user: BOT, operation: 'DELETE', oldObject: labelled('payments-dev') }), { allowed: true, matched: true });
 });
 
@@ -197,8 +238,14 @@ test("the policy reserves the example config's reserved and platform namespaces"
 });
 
 test('other identities and other kinds are not matched: the policy limits Slipway only', () => {
-  assert.deepEqual(admit({ user: ADMIN, operation: 'CREATE', object: rolebinding('kube-system'), namespace: unlabelled('kube-system') }), { allowed: true, matched: false });
-  assert.deepEqual(admit({ user: { username: 'alice' }, operation: 'UPDATE', oldObject: unlabelled('team-x'), object: unlabelled('team-x') }), { allowed: true, matched: false });
+  assert.deepEqual(admit({ user: ADMIN, operation: 'CREATE', object: rolebinding('kube-system'), namespace: unlabelled('kube-system') }), {
+    allowed: true,
+    matched: false,
+  });
+  assert.deepEqual(admit({ user: { username: 'alice' }, operation: 'UPDATE', oldObject: unlabelled('team-x'), object: unlabelled('team-x') }), {
+    allowed: true,
+    matched: false,
+  });
   // RBAC, not this policy, keeps Slipway from cluster-wide bindings (rbac.yaml grants none).
   const crb: Obj = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'x' } };
   assert.deepEqual(admit({ user: BOT, operation: 'CREATE', object: crb }), { allowed: true, matched: false });

@@ -118,13 +118,25 @@ test('weekly metrics from a hand-built history, in Europe/Berlin across the end 
   assert.equal(report.changes.timeToReadyP90.reason, 'up 37%');
   assert.equal(report.changes.failureRate.regression, true);
   assert.equal(report.changes.adoption.regression, false);
-  assert.deepEqual(report.regressions.map((r) => r.key), ['timeToReadyP90', 'failureRate']);
+  assert.deepEqual(
+    report.regressions.map((r) => r.key),
+    ['timeToReadyP90', 'failureRate'],
+  );
 
   // The trend: 8 weeks, oldest first, empty weeks as zeros.
   assert.equal(report.trend.length, TREND_WEEKS);
-  assert.deepEqual(report.trend.map((w) => w.week.monday), ['2026-08-31', '2026-09-07', '2026-09-14', '2026-09-21', '2026-09-28', '2026-10-05', '2026-10-12', '2026-10-19']);
-  assert.deepEqual(report.trend.map((w) => w.requests), [2, 0, 0, 0, 0, 0, 4, 6]);
-  assert.deepEqual(report.trend.map((w) => w.medianTimeToReadyMs), [40 * S, undefined, undefined, undefined, undefined, undefined, 10 * M, 120 * S]);
+  assert.deepEqual(
+    report.trend.map((w) => w.week.monday),
+    ['2026-08-31', '2026-09-07', '2026-09-14', '2026-09-21', '2026-09-28', '2026-10-05', '2026-10-12', '2026-10-19'],
+  );
+  assert.deepEqual(
+    report.trend.map((w) => w.requests),
+    [2, 0, 0, 0, 0, 0, 4, 6],
+  );
+  assert.deepEqual(
+    report.trend.map((w) => w.medianTimeToReadyMs),
+    [40 * S, undefined, undefined, undefined, undefined, undefined, 10 * M, 120 * S],
+  );
   assert.equal(report.trend.at(-1)?.week.monday, '2026-10-19');
 });
 
@@ -145,7 +157,10 @@ test('a week without activity counts as zeros, and a drop in adoption is a regre
   assert.deepEqual([report.changes.requests.delta, report.changes.requests.relative], [-2, -1]);
   assert.equal(report.changes.adoption.regression, true);
   assert.equal(report.changes.adoption.reason, 'down 100%');
-  assert.deepEqual(report.trend.map((w) => w.requests), [0, 0, 0, 0, 0, 0, 2, 0]);
+  assert.deepEqual(
+    report.trend.map((w) => w.requests),
+    [0, 0, 0, 0, 0, 0, 2, 0],
+  );
 });
 
 test('active and idle namespaces and time to first workload come from the usage snapshots', (t) => {
@@ -163,7 +178,15 @@ test('active and idle namespaces and time to first workload come from the usage 
   snap('2026-10-01T00:15:00Z', 'search-b', b, 'search', 2);
   snap('2026-11-10T12:00:00Z', 'search-b', b, 'search', 0);
   // C: never ran a pod.
-  const c = appendRequest(store, { team: 'payments', at: '2026-10-20T09:59:00Z', requester: 'U0CAROL', auto: true, decideAfter: S, readyAfter: M, namespace: 'pay-c' });
+  const c = appendRequest(store, {
+    team: 'payments',
+    at: '2026-10-20T09:59:00Z',
+    requester: 'U0CAROL',
+    auto: true,
+    decideAfter: S,
+    readyAfter: M,
+    namespace: 'pay-c',
+  });
   snap('2026-10-20T10:30:00Z', 'pay-c', c, 'payments', 0);
   // D: ran pods, deleted outside Slipway on Nov 18.
   const d = appendRequest(store, { team: 'search', at: '2026-10-05T09:59:00Z', auto: true, decideAfter: S, readyAfter: M, namespace: 'search-d' });

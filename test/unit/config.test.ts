@@ -19,7 +19,10 @@ function problemsOf(doc: unknown): readonly string[] {
 
 test('the documented example config is valid as is', () => {
   const config = loadConfig(EXAMPLE_CONFIG_PATH);
-  assert.deepEqual(config.teams.map((t) => t.name), ['payments', 'search']);
+  assert.deepEqual(
+    config.teams.map((t) => t.name),
+    ['payments', 'search'],
+  );
   assert.deepEqual(Object.keys(config.tiers), ['small', 'medium', 'large']);
   assert.deepEqual(Object.keys(config.environments), ['dev', 'staging', 'prod']);
   assert.equal(config.clusters[0]?.type, 'kubeconfig');
@@ -35,8 +38,14 @@ test('every problem is listed by its path in one error', () => {
   (doc.teams as Record<string, unknown>[])[1] = { name: 'Search Team', costCenter: 'cc-2077', group: 'search-devs' };
   const problems = problemsOf(doc);
   assert.ok(problems.includes('clusters[0].context: required'), problems.join('\n'));
-  assert.ok(problems.some((p) => p.startsWith('slack.approvalsChannel: must be a Slack channel id')), problems.join('\n'));
-  assert.ok(problems.some((p) => p.startsWith('teams[1].name: must be a lowercase DNS label')), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => p.startsWith('slack.approvalsChannel: must be a Slack channel id')),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.startsWith('teams[1].name: must be a lowercase DNS label')),
+    problems.join('\n'),
+  );
   assert.equal(problems.length, 3);
 });
 
@@ -44,8 +53,14 @@ test('policy rules must name known environments, tiers and teams', () => {
   const doc = exampleConfigDocument();
   doc.policy = { autoApprove: [{ environments: ['dev'], tiers: ['tiny'] }, {}] };
   const problems = problemsOf(doc);
-  assert.ok(problems.some((p) => p.startsWith('policy.autoApprove[0].tiers[0]: unknown tier "tiny"')), problems.join('\n'));
-  assert.ok(problems.some((p) => p.startsWith('policy.autoApprove[1]: an auto-approve rule needs')), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => p.startsWith('policy.autoApprove[0].tiers[0]: unknown tier "tiny"')),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.startsWith('policy.autoApprove[1]: an auto-approve rule needs')),
+    problems.join('\n'),
+  );
 });
 
 test('an auto-approve rule with an empty list is refused by its path, since it could never match', () => {
@@ -69,11 +84,14 @@ test('an approver is required and duplicate names are refused', () => {
 
 test('a missing file and bad YAML say what to do', () => {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-config-'));
-  assert.throws(() => loadConfig(join(dir, 'nope.yaml')), (err: unknown) => {
-    assert.ok(err instanceof ConfigError);
-    assert.match(err.userMessage, /file not found\. Copy slipway\.config\.example\.yaml/);
-    return true;
-  });
+  assert.throws(
+    () => loadConfig(join(dir, 'nope.yaml')),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.userMessage, /file not found\. Copy slipway\.config\.example\.yaml/);
+      return true;
+    },
+  );
   const bad = join(dir, 'bad.yaml');
   writeFileSync(bad, 'slack: [unclosed');
   assert.throws(() => loadConfig(bad), /not valid YAML/);

@@ -5,11 +5,7 @@ import { test } from 'node:test';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import {
-  EksTokenCache,
-  presignEksToken,
-  type AwsCredentialIdentity,
-} from '../../src/cluster/eks/token.ts';
+import { EksTokenCache, presignEksToken, type AwsCredentialIdentity } from '../../src/cluster/eks/token.ts';
 
 // The example keys from the AWS SigV4 documentation; they sign nothing real.
 const staticCredentials: AwsCredentialIdentity = {
@@ -86,12 +82,7 @@ function expectedQuery(credentials: AwsCredentialIdentity): Map<string, string> 
     'host;x-k8s-aws-id',
     createHash('sha256').update('').digest('hex'),
   ].join('\n');
-  const stringToSign = [
-    'AWS4-HMAC-SHA256',
-    amzDate,
-    scope,
-    createHash('sha256').update(canonicalRequest).digest('hex'),
-  ].join('\n');
+  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonicalRequest).digest('hex')].join('\n');
   const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest();
   const signingKey = hmac(hmac(hmac(hmac(`AWS4${credentials.secretAccessKey}`, date), region), 'sts'), 'aws4_request');
   params.set('X-Amz-Signature', createHmac('sha256', signingKey).update(stringToSign).digest('hex'));

@@ -107,13 +107,8 @@ test('a cluster still being created has no endpoint yet: a transient error that 
 });
 
 test('an unknown cluster is a permanent "not found in region" error', async () => {
-  eks
-    .on(DescribeClusterCommand)
-    .rejects(new ResourceNotFoundException({ message: 'No cluster found for name: dev-eu.', ...meta(404) }));
-  await assert.rejects(
-    newCluster().describe(),
-    clusterError(false, /^EKS cluster "dev-eu" not found in eu-west-1\. Check the cluster name and region/),
-  );
+  eks.on(DescribeClusterCommand).rejects(new ResourceNotFoundException({ message: 'No cluster found for name: dev-eu.', ...meta(404) }));
+  await assert.rejects(newCluster().describe(), clusterError(false, /^EKS cluster "dev-eu" not found in eu-west-1\. Check the cluster name and region/));
 });
 
 test('kubeConfig() points at the endpoint with the CA and signs every request with a fresh token', async () => {
@@ -129,8 +124,7 @@ test('kubeConfig() points at the endpoint with the CA and signs every request wi
   assert.equal(server?.skipTLSVerify, false);
   assert.equal(kc.getCurrentUser()?.token, undefined, 'no static token, which would override the authenticator');
 
-  const expected = async () =>
-    `Bearer ${(await presignEksToken({ clusterName, region, credentials, now: clock.now() })).token}`;
+  const expected = async () => `Bearer ${(await presignEksToken({ clusterName, region, credentials, now: clock.now() })).token}`;
   // The same path client-node takes before each request: applyOptions → applyAuthorizationHeader.
   const authorization = async () => {
     const opts: RequestOptions = {};
@@ -261,9 +255,7 @@ test('grantNamespaceAccess with no association yet scopes the policy to that nam
 });
 
 test('grantNamespaceAccess sends nothing when the namespace is already in scope', async () => {
-  associations([
-    { policyArn: DEFAULT_ACCESS_POLICY_ARN, accessScope: { type: 'namespace', namespaces: ['payments-dev'] } },
-  ]);
+  associations([{ policyArn: DEFAULT_ACCESS_POLICY_ARN, accessScope: { type: 'namespace', namespaces: ['payments-dev'] } }]);
   const result = await grantNamespaceAccess(client(), { clusterName, principalArn, namespace: 'payments-dev' });
   assert.equal(result.outcome, 'already-granted');
   assert.equal(eks.commandCalls(AssociateAccessPolicyCommand).length, 0);
@@ -302,8 +294,7 @@ test('AccessDenied is permanent and names the denied IAM action, the principal a
   associations([]);
   eks.on(AssociateAccessPolicyCommand).rejects(
     new AccessDeniedException({
-      message:
-        'User: arn:aws:sts::111122223333:assumed-role/slipway/bot is not authorized to perform: eks:AssociateAccessPolicy',
+      message: 'User: arn:aws:sts::111122223333:assumed-role/slipway/bot is not authorized to perform: eks:AssociateAccessPolicy',
       ...meta(403),
     }),
   );
@@ -330,13 +321,8 @@ test('a missing access entry is a permanent error that says to create it first',
 });
 
 test('a missing cluster on CreateAccessEntry is "not found in region"', async () => {
-  eks
-    .on(CreateAccessEntryCommand)
-    .rejects(new ResourceNotFoundException({ message: 'No cluster found for name: dev-eu.', ...meta(404) }));
-  await assert.rejects(
-    ensureAccessEntry(client(), { clusterName, principalArn }),
-    clusterError(false, /^EKS cluster "dev-eu" not found in eu-west-1/),
-  );
+  eks.on(CreateAccessEntryCommand).rejects(new ResourceNotFoundException({ message: 'No cluster found for name: dev-eu.', ...meta(404) }));
+  await assert.rejects(ensureAccessEntry(client(), { clusterName, principalArn }), clusterError(false, /^EKS cluster "dev-eu" not found in eu-west-1/));
 });
 
 test('throttling, server errors and network failures are transient', async () => {

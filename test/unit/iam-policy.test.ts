@@ -21,7 +21,9 @@ const denies = (action: string) => policy.Statement.filter((s) => s.Effect === '
 test('the policy allows exactly the EKS calls Slipway makes', () => {
   // Each command the code sends, found the way a reader would: by its name in src/cluster/eks/.
   const dir = `${ROOT}src/cluster/eks/`;
-  const code = readdirSync(dir).map((f) => readFileSync(dir + f, 'utf8')).join('\n');
+  const code = readdirSync(dir)
+    .map((f) => readFileSync(dir + f, 'utf8'))
+    .join('\n');
   const called = [...code.matchAll(/\bnew (\w+)Command\(|\bpaginate(\w+)\(/g)].map((m) => `eks:${m[1] ?? m[2] ?? ''}`);
   const allowed = policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => list(s.Action));
   assert.deepEqual([...new Set(allowed)].sort(), [...new Set(called)].sort());
@@ -54,7 +56,10 @@ test("only namespace-scoped Edit (Slipway's default) is associated, never admin,
   assert.equal(associate.Condition?.StringEquals?.['eks:accessScope'], 'namespace');
   assert.deepEqual(associate.Condition?.ArnEquals?.['eks:policyArn'], [DEFAULT_ACCESS_POLICY_ARN]);
   const deny = denies('eks:AssociateAccessPolicy');
-  assert.ok(deny.some((s) => s.Condition?.StringNotEquals?.['eks:accessScope'] === 'namespace'), 'cluster scope is denied');
+  assert.ok(
+    deny.some((s) => s.Condition?.StringNotEquals?.['eks:accessScope'] === 'namespace'),
+    'cluster scope is denied',
+  );
   const admin = deny.flatMap((s) => list(s.Condition?.ArnLike?.['eks:policyArn']));
   assert.ok(admin.includes('arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy'));
   const namespaces = deny.flatMap((s) => list(s.Condition?.['ForAnyValue:StringLike']?.['eks:namespaces']));

@@ -123,8 +123,24 @@ function history(): { events: EventInput[]; snapshots: UsageSnapshotInput[]; fir
     if (random() < 0.5) row(refresh(seen + 1 + random() * 20 * DAY), false, 0);
   }
   // A namespace Slipway manages that the event log does not know (made before it kept one).
-  snapshots.push({ at: new Date(first.start.getTime() + 3 * HOUR), cluster: 'dev-eu', namespace: 'old-tools', team: 'search', requestId: undefined, present: true, runningPods: 0 });
-  snapshots.push({ at: new Date(first.start.getTime() + span / 2), cluster: 'dev-eu', namespace: 'old-tools', team: 'search', requestId: undefined, present: true, runningPods: 1 });
+  snapshots.push({
+    at: new Date(first.start.getTime() + 3 * HOUR),
+    cluster: 'dev-eu',
+    namespace: 'old-tools',
+    team: 'search',
+    requestId: undefined,
+    present: true,
+    runningPods: 0,
+  });
+  snapshots.push({
+    at: new Date(first.start.getTime() + span / 2),
+    cluster: 'dev-eu',
+    namespace: 'old-tools',
+    team: 'search',
+    requestId: undefined,
+    present: true,
+    runningPods: 1,
+  });
   // Snapshots exactly at the edges of a week's windows (its end, and its end less activeDays and
   // idleDays), which are half-open: a state ending at a window's start was still there at it.
   const edge = shiftWeek(first, 8, TZ).end.getTime();

@@ -13,7 +13,12 @@ test('the example policy auto-approves dev + small and nothing else', () => {
 
 test('a rule matches when every dimension it lists matches; any rule is enough', () => {
   const doc = exampleConfigDocument();
-  doc.policy = { autoApprove: [{ teams: ['search'], environments: ['staging'] }, { tiers: ['small'], environments: ['dev'] }] };
+  doc.policy = {
+    autoApprove: [
+      { teams: ['search'], environments: ['staging'] },
+      { tiers: ['small'], environments: ['dev'] },
+    ],
+  };
   const config = parseConfig(doc, EXAMPLE_CONFIG_PATH);
   const rule = matchAutoApprove(config, { environment: 'staging', tier: 'large', team: 'search' });
   assert.ok(rule);

@@ -101,7 +101,20 @@ test('render prints the golden path for a prod namespace as YAML', () => {
 });
 
 test('dev namespaces are baseline with open egress next to the DNS rule', () => {
-  const out = render('--team', 'search', '--env', 'dev', '--tier', 'small', '--name', 'search-dev', '--purpose', 'Try the new ranker', '--expires', '2026-12-31');
+  const out = render(
+    '--team',
+    'search',
+    '--env',
+    'dev',
+    '--tier',
+    'small',
+    '--name',
+    'search-dev',
+    '--purpose',
+    'Try the new ranker',
+    '--expires',
+    '2026-12-31',
+  );
   assert.equal(out.status, 0, out.stderr);
   const objs = objects(out.stdout);
   const ns = objs[0];
@@ -123,7 +136,7 @@ test('render refuses unknown settings and bad names with a usage message', () =>
   assert.match(missing.stderr, /render needs --env, --tier, --name/);
 });
 
-test('render refuses names allowed into every namespace and settings that are not the config\'s own', () => {
+test("render refuses names allowed into every namespace and settings that are not the config's own", () => {
   // A config where ingress-nginx is only listed as allowed into every namespace, not as reserved.
   const doc = exampleConfigDocument();
   doc.namespaces = { ...(doc.namespaces as object), reserved: [], allowFromNamespaces: ['ingress-nginx'] };

@@ -30,9 +30,14 @@ test('migrations run once and the database directory is created', (t) => {
   store.close();
   const reopened = Store.open(path);
   const applied = reopened.db.prepare('SELECT name FROM schema_migrations').all();
-  const files = readdirSync(new URL('../../db', import.meta.url)).filter((f) => f.endsWith('.sql')).sort();
+  const files = readdirSync(new URL('../../db', import.meta.url))
+    .filter((f) => f.endsWith('.sql'))
+    .sort();
   assert.ok(files.length >= 2);
-  assert.deepEqual(applied, files.map((name) => ({ name })));
+  assert.deepEqual(
+    applied,
+    files.map((name) => ({ name })),
+  );
   reopened.close();
   const raw = new Database(path);
   t.after(() => raw.close());
@@ -74,7 +79,13 @@ test('a request has at most one active run, enforced by the database', (t) => {
   const { request } = store.insertRequest(input, now);
   const run = store.startRun(request.id, ['namespace', 'quota'], now);
   assert.ok(run);
-  assert.deepEqual(run.steps.map((s) => [s.name, s.status, s.attempts]), [['namespace', 'pending', 0], ['quota', 'pending', 0]]);
+  assert.deepEqual(
+    run.steps.map((s) => [s.name, s.status, s.attempts]),
+    [
+      ['namespace', 'pending', 0],
+      ['quota', 'pending', 0],
+    ],
+  );
   assert.equal(store.startRun(request.id, ['namespace'], now), undefined);
   assert.throws(
     () => store.db.prepare(`INSERT INTO runs (request_id, status, started_at) VALUES (?, 'running', ?)`).run(request.id, now.toISOString()),
@@ -86,14 +97,23 @@ test('a request has at most one active run, enforced by the database', (t) => {
   store.finishStep(run.id, 1, 'failed', 'boom', now);
   assert.equal(store.finishRun(run.id, 'failed', now), true);
   assert.equal(store.reopenRun(run.id, now), true);
-  assert.deepEqual(store.getRun(run.id)?.steps.map((s) => [s.status, s.attempts, s.lastError]), [['done', 1, undefined], ['pending', 1, 'boom']]);
+  assert.deepEqual(
+    store.getRun(run.id)?.steps.map((s) => [s.status, s.attempts, s.lastError]),
+    [
+      ['done', 1, undefined],
+      ['pending', 1, 'boom'],
+    ],
+  );
   assert.equal(store.reopenRun(run.id, now), false, 'a running run cannot be reopened');
 });
 
 test('events are append-only', (t) => {
   const { store } = openStore(t);
   store.appendEvent({ type: 'request_submitted', at: now, actor: 'U0DEV', team: 'payments', requestId: 1, data: { a: 1 } });
-  assert.deepEqual(store.eventsFor(1).map((e) => [e.type, e.actor, e.data]), [['request_submitted', 'U0DEV', { a: 1 }]]);
+  assert.deepEqual(
+    store.eventsFor(1).map((e) => [e.type, e.actor, e.data]),
+    [['request_submitted', 'U0DEV', { a: 1 }]],
+  );
   assert.throws(() => store.db.prepare('UPDATE events SET type = ?').run('x'), /append-only/);
   assert.throws(() => store.db.prepare('DELETE FROM events').run(), /append-only/);
 });
@@ -103,15 +123,27 @@ test('migration 0005 drops the key kept in the database, replaces its pseudonyms
   const dir = mkdtempSync(join(tmpdir(), 'slipway-0004-'));
   const old = join(dir, 'db');
   mkdirSync(old);
-  const all = readdirSync(new URL('../../db', import.meta.url)).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
+  const all = readdirSync(new URL('../../db', import.meta.url))
+    .filter((f) => /^\d+_.*\.sql$/.test(f))
+    .sort();
   for (const f of all.filter((f) => f < '0005')) copyFileSync(new URL(`../../db/${f}`, import.meta.url), join(old, f));
   const path = join(dir, 'slipway.db');
   const raw = new Database(path);
   migrate(raw, old);
   raw.prepare('INSERT INTO survey_secret (id, secret) VALUES (1, ?)').run(Buffer.alloc(32, 7));
-  raw.prepare(`INSERT INTO pulse_surveys (week, opened_at, closes_at, questions, min_answers) VALUES ('2026-11-23', ?, ?, '[]', 5)`).run(now.toISOString(), now.toISOString());
-  raw.prepare(`INSERT INTO pulse_answers (survey_id, question, respondent, score, answered_at) VALUES (1, 'ease', 'hmac-of-dev', 2, ?), (1, 'ease', 'hmac-of-ann', 4, ?)`).run(now.toISOString(), now.toISOString());
-  raw.prepare(`INSERT INTO feedback (source, survey_id, question, score, author, anonymous, status, created_at) VALUES ('pulse', 1, 'ease', 2, 'U0DEV', 1, 'held', ?)`).run(now.toISOString());
+  raw
+    .prepare(`INSERT INTO pulse_surveys (week, opened_at, closes_at, questions, min_answers) VALUES ('2026-11-23', ?, ?, '[]', 5)`)
+    .run(now.toISOString(), now.toISOString());
+  raw
+    .prepare(
+      `INSERT INTO pulse_answers (survey_id, question, respondent, score, answered_at) VALUES (1, 'ease', 'hmac-of-dev', 2, ?), (1, 'ease', 'hmac-of-ann', 4, ?)`,
+    )
+    .run(now.toISOString(), now.toISOString());
+  raw
+    .prepare(
+      `INSERT INTO feedback (source, survey_id, question, score, author, anonymous, status, created_at) VALUES ('pulse', 1, 'ease', 2, 'U0DEV', 1, 'held', ?)`,
+    )
+    .run(now.toISOString());
   raw.close();
 
   const store = Store.open(path, { surveyKey: Buffer.alloc(32, 1) });
@@ -120,7 +152,10 @@ test('migration 0005 drops the key kept in the database, replaces its pseudonyms
   assert.equal(db.prepare(`SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'survey_secret'`).pluck().get(), 0, 'the old key is gone');
   const respondents = db.prepare('SELECT respondent FROM pulse_answers').pluck().all() as string[];
   assert.equal(new Set(respondents).size, 2, 'still two people');
-  assert.ok(respondents.every((r) => !r.startsWith('hmac-of')), 'pseudonyms made with the old key are replaced');
+  assert.ok(
+    respondents.every((r) => !r.startsWith('hmac-of')),
+    'pseudonyms made with the old key are replaced',
+  );
   assert.ok((db.prepare('SELECT key_salt FROM pulse_surveys WHERE id = 1').pluck().get() as Buffer).length === 32, 'the open pulse gets key material');
   assert.match(db.prepare('SELECT token FROM feedback').pluck().get() as string, /^[0-9a-f]{32}$/);
 

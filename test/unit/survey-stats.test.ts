@@ -13,8 +13,22 @@ const close = (actual: number | undefined, expected: number, digits: number, wha
 test('Student t quantiles match the published table, for small samples too', () => {
   // t(0.975, df), two-sided 95%: the table every statistics book prints.
   const table: [number, number][] = [
-    [1, 12.706], [2, 4.303], [3, 3.182], [4, 2.776], [5, 2.571], [6, 2.447], [7, 2.365], [8, 2.306], [9, 2.262],
-    [10, 2.228], [15, 2.131], [20, 2.086], [25, 2.06], [30, 2.042], [60, 2.0], [120, 1.98],
+    [1, 12.706],
+    [2, 4.303],
+    [3, 3.182],
+    [4, 2.776],
+    [5, 2.571],
+    [6, 2.447],
+    [7, 2.365],
+    [8, 2.306],
+    [9, 2.262],
+    [10, 2.228],
+    [15, 2.131],
+    [20, 2.086],
+    [25, 2.06],
+    [30, 2.042],
+    [60, 2.0],
+    [120, 1.98],
   ];
   for (const [df, t] of table) close(studentTQuantile(0.975, df), t, 3, `t(0.975, ${df})`);
   close(studentTQuantile(0.975, 1e7), 1.96, 3, 'large df tends to the normal 1.960');
@@ -109,6 +123,9 @@ test('survey settings default when left out, and bad ones are named by path', ()
     'survey.postProvisioning.reminderAfterHours',
     'survey.feedback.anonymous',
   ]) {
-    assert.ok(problems.some((p) => p.startsWith(path)), `${path} in:\n${problems.join('\n')}`);
+    assert.ok(
+      problems.some((p) => p.startsWith(path)),
+      `${path} in:\n${problems.join('\n')}`,
+    );
   }
 });

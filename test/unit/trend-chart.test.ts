@@ -36,7 +36,10 @@ test('one bar per week, as tall as its requests on the left axis, each labelled 
 test('the line breaks at a week in which nothing became ready, and has a point for every other week', () => {
   const svg = trendChartSvg(weeks([3, 7, 12, 0, 9, 15, 11, 6], [4.5 * M, 6 * M, 3.2 * M, undefined, 8 * M, 5.5 * M, 12.3 * M, 7 * M]), 'Adoption');
   const d = /<path class="line" d="([^"]*)"/.exec(svg)?.[1] ?? '';
-  const runs = d.split('M').filter(Boolean).map((run) => run.split('L').length);
+  const runs = d
+    .split('M')
+    .filter(Boolean)
+    .map((run) => run.split('L').length);
   assert.deepEqual(runs, [3, 4], 'weeks 1–3, a gap, weeks 5–8');
   assert.equal([...svg.matchAll(/<circle /g)].length, 7);
   assert.match(svg, />Median time to ready, minutes \(line\)</);
@@ -48,7 +51,10 @@ test('the time axis switches to hours when a median reaches two hours, and to se
   assert.deepEqual(texts(hours, 'right-axis').slice(0, -1), ['0', '5', '10', '15', '20', '25']);
   // 0–26 h over 240 px: each point at its median in hours.
   const ys = [...hours.matchAll(/<circle cx="[\d.]+" cy="([\d.]+)"/g)].map((m) => Number(m[1]));
-  assert.deepEqual(ys, [3, 26, 5.5].map((h) => Math.round((240 - (h / 26) * 240) * 1000) / 1000));
+  assert.deepEqual(
+    ys,
+    [3, 26, 5.5].map((h) => Math.round((240 - (h / 26) * 240) * 1000) / 1000),
+  );
   const seconds = trendChartSvg(weeks([1], [40_000]), 'Adoption');
   assert.match(seconds, />Median time to ready, seconds \(line\)</);
 });

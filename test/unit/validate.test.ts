@@ -61,7 +61,7 @@ test('a name made from team and environment is checked too, with words for someo
   assert.ok(checkRequestFields(own, { ...valid, name: 'payments-dev-2' }, now).ok);
 });
 
-test('choices are the config\'s own keys: constructor, toString and __proto__ are not environments or tiers', () => {
+test("choices are the config's own keys: constructor, toString and __proto__ are not environments or tiers", () => {
   for (const value of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
     const checked = checkRequestFields(config, { ...valid, environment: value, tier: value }, now);
     assert.ok(!checked.ok, value);
@@ -70,21 +70,10 @@ test('choices are the config\'s own keys: constructor, toString and __proto__ ar
 });
 
 test('each bad field gets its own error under its block', () => {
-  const checked = checkRequestFields(
-    config,
-    { name: 'Bad Name', team: 'nobody', environment: 'qa', cluster: 'mars', tier: 'huge', purpose: 'x' },
-    now,
-  );
+  const checked = checkRequestFields(config, { name: 'Bad Name', team: 'nobody', environment: 'qa', cluster: 'mars', tier: 'huge', purpose: 'x' }, now);
   assert.equal(checked.ok, false);
   assert.ok(!checked.ok);
-  assert.deepEqual(Object.keys(checked.errors).sort(), [
-    BLOCK.cluster,
-    BLOCK.environment,
-    BLOCK.name,
-    BLOCK.purpose,
-    BLOCK.team,
-    BLOCK.tier,
-  ].sort());
+  assert.deepEqual(Object.keys(checked.errors).sort(), [BLOCK.cluster, BLOCK.environment, BLOCK.name, BLOCK.purpose, BLOCK.team, BLOCK.tier].sort());
 });
 
 test('purpose has a length limit', () => {

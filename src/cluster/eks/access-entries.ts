@@ -70,18 +70,13 @@ export async function ensureAccessEntry(client: EKSClient, input: EnsureAccessEn
  * namespaces already there. Whether AssociateAccessPolicy merges or replaces the list is not
  * documented, so the full list is always sent.
  */
-export async function grantNamespaceAccess(
-  client: EKSClient,
-  input: GrantNamespaceAccessInput,
-): Promise<GrantNamespaceAccessResult> {
+export async function grantNamespaceAccess(client: EKSClient, input: GrantNamespaceAccessInput): Promise<GrantNamespaceAccessResult> {
   const policyArn = input.policyArn ?? DEFAULT_ACCESS_POLICY_ARN;
   const { clusterName, principalArn, namespace } = input;
   rejectSessionArn(principalArn, clusterName);
   const policyName = policyArn.split('/').pop() ?? policyArn;
 
-  const existing = (await listAssociatedAccessPolicies(client, clusterName, principalArn)).find(
-    (p) => p.policyArn === policyArn,
-  );
+  const existing = (await listAssociatedAccessPolicies(client, clusterName, principalArn)).find((p) => p.policyArn === policyArn);
   if (existing?.accessScope?.type === 'cluster') {
     return {
       outcome: 'cluster-scoped',
@@ -117,11 +112,7 @@ export async function grantNamespaceAccess(
   };
 }
 
-async function listAssociatedAccessPolicies(
-  client: EKSClient,
-  clusterName: string,
-  principalArn: string,
-): Promise<AssociatedAccessPolicy[]> {
+async function listAssociatedAccessPolicies(client: EKSClient, clusterName: string, principalArn: string): Promise<AssociatedAccessPolicy[]> {
   const policies: AssociatedAccessPolicy[] = [];
   try {
     for await (const page of paginateListAssociatedAccessPolicies({ client }, { clusterName, principalArn })) {

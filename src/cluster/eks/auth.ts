@@ -41,8 +41,7 @@ export function memoizeCredentials(provider: AwsCredentialIdentityProvider, cloc
   let current: AwsCredentialIdentity | undefined;
   let pending: Promise<AwsCredentialIdentity> | undefined;
   return async () => {
-    const fresh =
-      current && (!current.expiration || current.expiration.getTime() - clock.now().getTime() > CREDENTIAL_REFRESH_MS);
+    const fresh = current && (!current.expiration || current.expiration.getTime() - clock.now().getTime() > CREDENTIAL_REFRESH_MS);
     if (current && fresh) return current;
     pending ??= provider()
       .then((c) => (current = c))
@@ -58,11 +57,7 @@ export function memoizeCredentials(provider: AwsCredentialIdentityProvider, cloc
  * over the authenticator (client-node 1.4.0 `config.js` `applyAuthorizationHeader` sets it last).
  * The authenticator runs before every request, so the cache decides when to sign a new token.
  */
-export function buildEksKubeConfig(
-  clusterName: string,
-  info: { endpoint: string; caData: string },
-  tokens: Pick<EksTokenCache, 'get'>,
-): KubeConfig {
+export function buildEksKubeConfig(clusterName: string, info: { endpoint: string; caData: string }, tokens: Pick<EksTokenCache, 'get'>): KubeConfig {
   const kc = new KubeConfig();
   // client-node does not export its `Authenticator` interface; take it from the method.
   const authenticator: Parameters<KubeConfig['addAuthenticator']>[0] = {
@@ -88,10 +83,5 @@ function isOurUser(user: User, clusterName: string): boolean {
   const provider: unknown = user.authProvider;
   if (typeof provider !== 'object' || provider === null) return false;
   const { name, config } = provider as { name?: unknown; config?: unknown };
-  return (
-    name === AUTH_PROVIDER_NAME &&
-    typeof config === 'object' &&
-    config !== null &&
-    (config as { clusterName?: unknown }).clusterName === clusterName
-  );
+  return name === AUTH_PROVIDER_NAME && typeof config === 'object' && config !== null && (config as { clusterName?: unknown }).clusterName === clusterName;
 }

@@ -110,9 +110,7 @@ export class EksCluster {
   grantNamespaceAccess(input: Omit<GrantNamespaceAccessInput, 'clusterName'>): Promise<GrantNamespaceAccessResult> {
     const key = `${input.principalArn}\n${input.policyArn ?? DEFAULT_ACCESS_POLICY_ARN}`;
     const previous = this.grants.get(key) ?? Promise.resolve();
-    const run = previous
-      .catch(() => undefined)
-      .then(() => grantNamespaceAccess(this.client, { ...input, clusterName: this.clusterName }));
+    const run = previous.catch(() => undefined).then(() => grantNamespaceAccess(this.client, { ...input, clusterName: this.clusterName }));
     this.grants.set(key, run);
     void run
       .finally(() => {
@@ -143,4 +141,3 @@ export async function describeEksCluster(client: EKSClient, clusterName: string)
   }
   return { endpoint, caData, authenticationMode: cluster?.accessConfig?.authenticationMode };
 }
-

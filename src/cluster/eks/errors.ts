@@ -34,16 +34,7 @@ const BAD_CREDENTIALS = new Set([
   'InvalidClientTokenId',
   'SignatureDoesNotMatch',
 ]);
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 export function awsErrorName(err: unknown): string | undefined {
   return err instanceof Error ? err.name : undefined;
@@ -129,11 +120,7 @@ export async function toEksClusterError(err: unknown, client: EKSClient, ctx: Ek
       opts(network),
     );
   }
-  const transient =
-    THROTTLING.has(e.name) ||
-    e.fault === 'server' ||
-    e.status === 429 ||
-    (e.status !== undefined && e.status >= 500);
+  const transient = THROTTLING.has(e.name) || e.fault === 'server' || e.status === 429 || (e.status !== undefined && e.status >= 500);
   if (transient) {
     return new ClusterError(
       `The EKS API in ${region} is busy or failing (eks:${ctx.action}${ctx.clusterName ? ` on "${ctx.clusterName}"` : ''}, ${e.name}); Slipway can try again.${said}`,

@@ -78,7 +78,6 @@ function field(title: string, value: string, ...changes: string[]): MrkdwnElemen
   return mrkdwn(truncate(`*${title}*\n${value}${change ? `\n${change}` : ''}`, MAX_FIELD));
 }
 
-
 function regressionLine(c: MetricChange): string {
   const value = (v: number | undefined) => (c.unit === 'duration' ? formatDuration(v) : c.unit === 'share' ? formatPercent(v) : String(v ?? '–'));
   return `• *${c.label}* ${c.reason ?? 'worse'} (${value(c.previous)} → ${value(c.current)})`;
@@ -104,7 +103,9 @@ function keyNumbers(report: AdoptionReport, teamCount: number): MrkdwnElement[] 
     ),
     field(
       'Approval wait',
-      m.approvalWait.count > 0 ? `median ${formatDuration(m.approvalWait.median)} (${plural(m.approvalWait.count, 'decision')} by people)` : 'nobody had to wait',
+      m.approvalWait.count > 0
+        ? `median ${formatDuration(m.approvalWait.median)} (${plural(m.approvalWait.count, 'decision')} by people)`
+        : 'nobody had to wait',
       changeText(c.approvalWaitMedian),
     ),
     field(
@@ -149,11 +150,13 @@ function teamName(team: string, names: Readonly<Record<string, string>>): string
 }
 
 function newTeamsText(teams: readonly NewTeam[], names: Readonly<Record<string, string>>, limit: number): string {
-  const shown = teams.slice(0, limit).map((t) =>
-    t.timeToFirstNamespaceMs === undefined
-      ? `${teamName(t.team, names)} (no namespace yet)`
-      : `${teamName(t.team, names)} (first namespace ${formatDuration(t.timeToFirstNamespaceMs)} after the first request)`,
-  );
+  const shown = teams
+    .slice(0, limit)
+    .map((t) =>
+      t.timeToFirstNamespaceMs === undefined
+        ? `${teamName(t.team, names)} (no namespace yet)`
+        : `${teamName(t.team, names)} (first namespace ${formatDuration(t.timeToFirstNamespaceMs)} after the first request)`,
+    );
   const more = teams.length > limit ? ` and ${teams.length - limit} more` : '';
   return `🎉 *New to the platform:* ${shown.join(' · ')}${more}`;
 }

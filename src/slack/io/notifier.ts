@@ -33,18 +33,14 @@ export function notifier(deps: Pick<Deps, 'slack' | 'log' | 'metrics'>) {
         return res.ts;
       }),
     update: (channel: string, ts: string, message: SlackMessage) =>
-      attempt('chat.update', `update ${channel}/${ts}`, () =>
-        deps.slack.chat.update({ channel, ts, text: message.text, blocks: message.blocks }),
-      ),
+      attempt('chat.update', `update ${channel}/${ts}`, () => deps.slack.chat.update({ channel, ts, text: message.text, blocks: message.blocks })),
     ephemeral: (channel: string, user: string, message: SlackMessage) =>
       attempt('chat.postEphemeral', `ephemeral in ${channel}`, () =>
         deps.slack.chat.postEphemeral({ channel, user, text: message.text, blocks: message.blocks }),
       ),
     /** Messages the person in the app's DM. */
     dm: (user: string, message: SlackMessage) =>
-      attempt('chat.postMessage', 'dm', () =>
-        deps.slack.chat.postMessage({ channel: user, text: message.text, blocks: message.blocks, unfurl_links: false }),
-      ),
+      attempt('chat.postMessage', 'dm', () => deps.slack.chat.postMessage({ channel: user, text: message.text, blocks: message.blocks, unfurl_links: false })),
   };
 }
 

@@ -48,10 +48,9 @@ export function runProgress(request: NamespaceRequest, clusterName: string, run:
 
 /** In the card's thread: what failed, in plain words, with a Retry button for approvers. */
 export function runFailed(step: string, reason: string, run: Run): SlackMessage {
-  return textMessage(
-    `❌ Step *${step}* failed: ${escape(reason)}\nFix the cause, then press Retry: provisioning continues from this step (approvers only).`,
-    [retryActions(run)],
-  );
+  return textMessage(`❌ Step *${step}* failed: ${escape(reason)}\nFix the cause, then press Retry: provisioning continues from this step (approvers only).`, [
+    retryActions(run),
+  ]);
 }
 
 /** In the card's thread: an approver pressed Retry. */
@@ -86,10 +85,11 @@ export function namespaceReady(request: NamespaceRequest, info: ReadyInfo): Slac
 export const clickRefusals = {
   notApprover: (request: NamespaceRequest) =>
     textMessage(`Only the approvers in Slipway's config can decide on *${requestRef(request.id)}*. Ask in the thread if it is urgent.`),
-  ownRequest: (request: NamespaceRequest) =>
-    textMessage(`You can't approve or deny your own request (*${requestRef(request.id)}*); another approver has to.`),
+  ownRequest: (request: NamespaceRequest) => textMessage(`You can't approve or deny your own request (*${requestRef(request.id)}*); another approver has to.`),
   alreadyDecided: (request: NamespaceRequest) =>
-    textMessage(`*${requestRef(request.id)}* was already decided: ${decisionLine(request)}${request.decidedAt ? ` (${request.decidedAt.slice(0, 16).replace('T', ' ')} UTC)` : ''}.`),
+    textMessage(
+      `*${requestRef(request.id)}* was already decided: ${decisionLine(request)}${request.decidedAt ? ` (${request.decidedAt.slice(0, 16).replace('T', ' ')} UTC)` : ''}.`,
+    ),
   unknown: (id: number | undefined) =>
     textMessage(`I can't find ${id === undefined ? 'that request' : `request ${requestRef(id)}`}. It may have been removed.`),
   unknownRun: () => textMessage("I can't find that run. It may have been removed."),

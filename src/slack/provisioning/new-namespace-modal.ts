@@ -53,9 +53,7 @@ function formOptions(config: Config): FormOptions {
     options = {
       teams: config.teams.map((t) => option(t.displayName ?? t.name, t.name)),
       environments: Object.keys(config.environments).map((e) => option(e, e)),
-      clusters: config.clusters.map((c) =>
-        option(c.displayName ?? c.name, c.name, c.environments ? `For ${c.environments.join(', ')}` : undefined),
-      ),
+      clusters: config.clusters.map((c) => option(c.displayName ?? c.name, c.name, c.environments ? `For ${c.environments.join(', ')}` : undefined)),
       tiers: Object.entries(config.tiers).map(([name, tier]) => option(name, name, tier.description)),
     };
     optionsByConfig.set(config, options);

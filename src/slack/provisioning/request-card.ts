@@ -59,10 +59,7 @@ function statusBlocks(request: NamespaceRequest, run: Run | undefined): KnownBlo
         { type: 'button', action_id: ACTION.deny, text: plain('Deny'), style: 'danger', value: String(request.id) },
       ],
     };
-    return [
-      context('Waiting for an approver. Discuss in the thread.'),
-      actions,
-    ];
+    return [context('Waiting for an approver. Discuss in the thread.'), actions];
   }
   const blocks: KnownBlock[] = [context(decisionLine(request))];
   if (request.status === 'denied') return blocks;

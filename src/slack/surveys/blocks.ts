@@ -11,8 +11,6 @@ import type { SlackMessage } from '../usage.ts';
  * and summaries are built from counts.
  */
 
-
-
 /** `3.9`; the 1-5 mean with one decimal. */
 export function formatMean(mean: number | undefined): string {
   return mean === undefined ? '–' : mean.toFixed(1);
@@ -45,7 +43,9 @@ export function changeLine(current: ScoreSummary, previous: ScoreSummary | undef
   if (!current.enough || !previous?.enough || current.mean === undefined || previous.mean === undefined) return '';
   const delta = Math.round((current.mean - previous.mean) * 10) / 10;
   const arrow = delta > 0 ? '↑' : delta < 0 ? '↓' : '→';
-  return delta === 0 ? `→ same as ${since} (${formatMean(previous.mean)})` : `${arrow} ${Math.abs(delta).toFixed(1)} since ${since} (${formatMean(previous.mean)})`;
+  return delta === 0
+    ? `→ same as ${since} (${formatMean(previous.mean)})`
+    : `${arrow} ${Math.abs(delta).toFixed(1)} since ${since} (${formatMean(previous.mean)})`;
 }
 
 /** `22 of 70 people answered (31%)`, flagged below the aim; below `minAnswers`, no count and no share. */
@@ -59,7 +59,6 @@ export function participationLine(answered: number, eligible: number | undefined
   const flag = share < aim ? ` · below the ${Math.round(aim * 100)}% aim` : '';
   return `${answered} of ${eligible} ${who} answered (${formatPercent(share)})${flag}`;
 }
-
 
 /** The five answer buttons: `1 · Very hard` … `5 · Very easy`. */
 function scaleButtons(actionPrefix: string, labels: readonly string[], value: (score: number) => string): Button[] {
@@ -97,7 +96,11 @@ export function pulseMessage(view: PulseView): SlackMessage {
   const blocks: KnownBlock[] = [{ type: 'header', text: plain('📋 Weekly platform pulse') }];
   for (const q of survey.questions) {
     blocks.push(section(`*${escape(q.text)}*`));
-    const actions: ActionsBlock = { type: 'actions', block_id: pulseBlockId(q.id), elements: scaleButtons(SURVEY.pulseAnswer, q.labels, (s) => pulseValue(survey.id, q.id, s)) };
+    const actions: ActionsBlock = {
+      type: 'actions',
+      block_id: pulseBlockId(q.id),
+      elements: scaleButtons(SURVEY.pulseAnswer, q.labels, (s) => pulseValue(survey.id, q.id, s)),
+    };
     blocks.push(actions);
   }
   blocks.push({
@@ -146,12 +149,20 @@ export function pulseResultsMessage(r: PulseResults): SlackMessage {
   const summaryParts: string[] = [];
   for (const { question, summary, previous } of r.results) {
     if (!summary.enough) {
-      blocks.push(section(`*${escape(question.text)}*\nNot enough answers: results are shown from ${r.survey.minAnswers}. Nothing else is shown, not even how many, so no answer can be traced to anyone.`));
+      blocks.push(
+        section(
+          `*${escape(question.text)}*\nNot enough answers: results are shown from ${r.survey.minAnswers}. Nothing else is shown, not even how many, so no answer can be traced to anyone.`,
+        ),
+      );
       summaryParts.push(`not enough answers yet`);
       continue;
     }
     const change = changeLine(summary, previous, 'the last pulse');
-    blocks.push(section(`*${escape(question.text)}*\n${scoreLine(summary, r.survey.minAnswers)}${change ? `\n${change}` : ''}\n${distributionBars(summary, question.labels)}`));
+    blocks.push(
+      section(
+        `*${escape(question.text)}*\n${scoreLine(summary, r.survey.minAnswers)}${change ? `\n${change}` : ''}\n${distributionBars(summary, question.labels)}`,
+      ),
+    );
     summaryParts.push(`${formatMean(summary.mean)} / 5`);
   }
   const enough = r.results.some((q) => q.summary.enough);
@@ -160,8 +171,14 @@ export function pulseResultsMessage(r: PulseResults): SlackMessage {
     const more = r.comments.length > shown.length ? `\n…and ${r.comments.length - shown.length} more in the platform channel` : '';
     blocks.push(section(`💬 *Comments* (without names)\n${shown.join('\n')}${more}`));
   }
-  if (enough) blocks.push(context('95% CI: where the average of everyone asked most likely lies (a t-interval on the answers). How each number is computed: `docs/metrics.md`.'));
-  return { text: `📊 Pulse results, ${r.period}: ${summaryParts.join(', ')} · ${participationLine(r.respondents, r.eligible, PARTICIPATION_AIM.pulse, r.survey.minAnswers)}`, blocks };
+  if (enough)
+    blocks.push(
+      context('95% CI: where the average of everyone asked most likely lies (a t-interval on the answers). How each number is computed: `docs/metrics.md`.'),
+    );
+  return {
+    text: `📊 Pulse results, ${r.period}: ${summaryParts.join(', ')} · ${participationLine(r.respondents, r.eligible, PARTICIPATION_AIM.pulse, r.survey.minAnswers)}`,
+    blocks,
+  };
 }
 
 /** To the clicker only: what they chose, and that they can change it. */
@@ -197,7 +214,9 @@ export function commentModal(input: { question: string; privateMetadata: string;
     blocks: [
       section(`*${escape(input.question)}*`),
       commentInput(SURVEY.commentText, 'What would make it better?'),
-      context(`Posted in ${input.where} without your name, ${input.when}. The platform team can reply in its thread; I pass replies on to you by DM without telling them who you are.`),
+      context(
+        `Posted in ${input.where} without your name, ${input.when}. The platform team can reply in its thread; I pass replies on to you by DM without telling them who you are.`,
+      ),
     ],
   };
 }

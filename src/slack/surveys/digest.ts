@@ -12,7 +12,6 @@ import { escape, formatPercent, section, truncate } from '../text.ts';
 
 const SPARK = '▁▂▃▄▅▆▇█';
 
-
 /** Averages on the 1-5 scale as bars (1 = ▁, 5 = █); `·` where there were too few answers. */
 export function scoreSparkline(means: readonly (number | undefined)[]): string {
   return means.map((m) => (m === undefined ? '·' : (SPARK[Math.round(((Math.min(5, Math.max(1, m)) - 1) / 4) * (SPARK.length - 1))] ?? '·'))).join('');
@@ -34,7 +33,9 @@ function pulseText(d: SurveyDigest): string | undefined {
   const known = p.trend.filter((t) => t.mean !== undefined);
   if (p.trend.length > 1) {
     const range = known.length > 0 ? `${formatMean(known[0]?.mean)} → ${formatMean(p.trend.at(-1)?.mean)}` : 'not enough answers yet';
-    lines.push(`\`${scoreSparkline(p.trend.map((t) => t.mean))}\`  last ${p.trend.length} pulses: ${range}${p.trend.some((t) => t.mean === undefined) ? ' (· = too few answers)' : ''}`);
+    lines.push(
+      `\`${scoreSparkline(p.trend.map((t) => t.mean))}\`  last ${p.trend.length} pulses: ${range}${p.trend.some((t) => t.mean === undefined) ? ' (· = too few answers)' : ''}`,
+    );
   }
   return lines.join('\n');
 }
@@ -84,6 +85,7 @@ export function surveySummaryText(d: SurveyDigest): string | undefined {
   const first = d.pulse?.results[0];
   if (!d.pulse || !first) return undefined;
   // Below the minimum the share would give the count away.
-  const share = d.pulse.eligible && d.pulse.respondents >= d.pulse.survey.minAnswers ? ` (${formatPercent(d.pulse.respondents / d.pulse.eligible)} answered)` : '';
+  const share =
+    d.pulse.eligible && d.pulse.respondents >= d.pulse.survey.minAnswers ? ` (${formatPercent(d.pulse.respondents / d.pulse.eligible)} answered)` : '';
   return first.summary.enough ? `pulse ${formatMean(first.summary.mean)}/5${share}` : `pulse: not enough answers${share}`;
 }

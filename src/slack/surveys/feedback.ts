@@ -50,7 +50,11 @@ export function feedbackPost(item: FeedbackItem, ctx: FeedbackContext): SlackMes
     });
   }
   const rating = item.text === undefined ? 'the person who gave it, without telling you who they are' : who;
-  blocks.push(context(`Reply in this thread and I'll pass it on to ${rating}, by DM.${item.text !== undefined && !item.doneAt ? ' When you have changed something, press *Mark done*: it goes in the digest as "you said → we did".' : ''}`));
+  blocks.push(
+    context(
+      `Reply in this thread and I'll pass it on to ${rating}, by DM.${item.text !== undefined && !item.doneAt ? ' When you have changed something, press *Mark done*: it goes in the digest as "you said → we did".' : ''}`,
+    ),
+  );
   const plainTitle = title.replace(/\*/g, '');
   // The fallback text is what notifications show: escaped like the block, so `<!channel>` or a
   // disguised link in the feedback stays plain text.
@@ -105,7 +109,7 @@ export function doneNotice(input: { said: string; did: string; by: string }): Sl
 }
 
 export function notPlatformTeam(): SlackMessage {
-  const text = 'Only the platform team (the approvers in Slipway\'s config) can mark feedback done.';
+  const text = "Only the platform team (the approvers in Slipway's config) can mark feedback done.";
   return textMessage(text);
 }
 

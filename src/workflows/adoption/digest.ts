@@ -68,7 +68,13 @@ function period(deps: Pick<Deps, 'config'>, now: Date, chosen: ReportWeek | unde
  * Survey results only come with a complete week: the answers of a week in progress would change
  * from one reading to the next and give away who just answered.
  */
-function withSurveysOf(deps: Pick<Deps, 'store' | 'config'>, now: Date, chosen: ReportWeek | undefined, report: AdoptionReport, message: SlackMessage): SlackMessage {
+function withSurveysOf(
+  deps: Pick<Deps, 'store' | 'config'>,
+  now: Date,
+  chosen: ReportWeek | undefined,
+  report: AdoptionReport,
+  message: SlackMessage,
+): SlackMessage {
   return chosen?.inProgress ? message : withSurveys(deps, now, report, message);
 }
 
@@ -121,7 +127,10 @@ function drawChart(chart: Awaited<ReturnType<typeof chartModule>>, report: Adopt
   const weeks = chartWeeks(report.trend);
   const png = chart.renderTrendChart(weeks, `Slipway adoption · last ${weeks.length} weeks`, `Weeks start on Monday (${report.timeZone})`);
   const described = weeks
-    .map((w) => `${w.label}: ${w.requests} request${w.requests === 1 ? '' : 's'}, median time to ready ${w.medianTimeToReadyMs === undefined ? 'none' : formatDuration(w.medianTimeToReadyMs)}`)
+    .map(
+      (w) =>
+        `${w.label}: ${w.requests} request${w.requests === 1 ? '' : 's'}, median time to ready ${w.medianTimeToReadyMs === undefined ? 'none' : formatDuration(w.medianTimeToReadyMs)}`,
+    )
     .join('; ');
   return png.then((bytes) => ({
     png: bytes,

@@ -31,10 +31,28 @@ export const METRICS: readonly MetricDefinition[] = [
   { key: 'requests', label: 'Requests', unit: 'count', value: (m) => m.requests },
   { key: 'selfServeShare', label: 'Self-serve share', unit: 'share', value: (m) => m.selfServeShare, rule: { kind: 'drop-points', points: 0.1 } },
   { key: 'namespacesReady', label: 'Namespaces ready', unit: 'count', value: (m) => m.namespacesReady },
-  { key: 'timeToReadyMedian', label: 'Median time to ready', unit: 'duration', value: (m) => m.timeToReady.median, rule: { kind: 'rise-percent', percent: 20 } },
+  {
+    key: 'timeToReadyMedian',
+    label: 'Median time to ready',
+    unit: 'duration',
+    value: (m) => m.timeToReady.median,
+    rule: { kind: 'rise-percent', percent: 20 },
+  },
   { key: 'timeToReadyP90', label: 'p90 time to ready', unit: 'duration', value: (m) => m.timeToReady.p90, rule: { kind: 'rise-percent', percent: 20 } },
-  { key: 'approvalWaitMedian', label: 'Median approval wait', unit: 'duration', value: (m) => m.approvalWait.median, rule: { kind: 'rise-percent', percent: 20 } },
-  { key: 'timeToFirstWorkloadMedian', label: 'Median time to first workload', unit: 'duration', value: (m) => m.timeToFirstWorkload.median, rule: { kind: 'rise-percent', percent: 20 } },
+  {
+    key: 'approvalWaitMedian',
+    label: 'Median approval wait',
+    unit: 'duration',
+    value: (m) => m.approvalWait.median,
+    rule: { kind: 'rise-percent', percent: 20 },
+  },
+  {
+    key: 'timeToFirstWorkloadMedian',
+    label: 'Median time to first workload',
+    unit: 'duration',
+    value: (m) => m.timeToFirstWorkload.median,
+    rule: { kind: 'rise-percent', percent: 20 },
+  },
   { key: 'activeNamespaces', label: 'Active namespaces', unit: 'count', value: (m) => m.activeNamespaces, rule: { kind: 'drop-percent', percent: 20 } },
   { key: 'idleNamespaces', label: 'Idle namespaces', unit: 'count', value: (m) => m.idleNamespaces },
   { key: 'activeTeams', label: 'Active teams', unit: 'count', value: (m) => m.activeTeams.length },
@@ -65,11 +83,7 @@ export function metricsSettings(config: Deps['config']): MetricsSettings {
  * figure is read for its own window (ranges of indexes, and rows the store writes as events and
  * snapshots come in), so its cost follows the weeks shown, not the length of the history.
  */
-export function adoptionReport(
-  deps: Pick<Deps, 'store' | 'config'>,
-  now: Date,
-  options: { week?: Week; idleLimit?: number } = {},
-): AdoptionReport {
+export function adoptionReport(deps: Pick<Deps, 'store' | 'config'>, now: Date, options: { week?: Week; idleLimit?: number } = {}): AdoptionReport {
   const settings = metricsSettings(deps.config);
   const store = deps.store.adoption;
   const week = options.week ?? lastCompleteWeek(now, settings.timeZone);
@@ -84,11 +98,7 @@ export function adoptionReport(
   const current = weekMetrics(store, readyIn(week), idle.total, settings, week);
   const previous = weekMetrics(store, readyIn(before), store.idleCount(idleFrom(before), before.end), settings, before);
   const changes = compare(current, previous);
-  const quiet =
-    current.requests === 0 &&
-    current.approved + current.denied === 0 &&
-    current.runsEnded === 0 &&
-    current.activeNamespaces === 0;
+  const quiet = current.requests === 0 && current.approved + current.denied === 0 && current.runsEnded === 0 && current.activeNamespaces === 0;
   return {
     timeZone: settings.timeZone,
     current,

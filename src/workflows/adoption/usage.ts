@@ -56,10 +56,7 @@ export async function refreshUsage(deps: Pick<Deps, 'config' | 'store' | 'cluste
   );
   const answered = new Set(listed.filter((l) => l.error === undefined).map((l) => l.cluster));
   if (answered.size === 0) {
-    throw new SlipwayError(
-      'usage_refresh_failed',
-      `No cluster answered the usage refresh: ${listed.map((l) => `${l.cluster}: ${l.error}`).join('; ')}`,
-    );
+    throw new SlipwayError('usage_refresh_failed', `No cluster answered the usage refresh: ${listed.map((l) => `${l.cluster}: ${l.error}`).join('; ')}`);
   }
 
   // Read after listing: a namespace that became ready meanwhile is not taken for deleted.
@@ -84,8 +81,7 @@ export async function refreshUsage(deps: Pick<Deps, 'config' | 'store' | 'cluste
       const requestId = parseRequestRef(ns.labels[LABEL.requestId] ?? '');
       const team = ns.labels[LABEL.team];
       const before = previous.get(key(cluster, ns.name));
-      const changed =
-        !before || !before.present || before.runningPods > 0 !== ns.runningPods > 0 || before.requestId !== requestId;
+      const changed = !before || !before.present || before.runningPods > 0 !== ns.runningPods > 0 || before.requestId !== requestId;
       if (changed) rows.push({ at: now, cluster, namespace: ns.name, team, requestId, present: true, runningPods: ns.runningPods });
     }
     const gone = ({ namespace, team, requestId }: DeletedNamespace) => {
@@ -114,9 +110,7 @@ export async function refreshUsage(deps: Pick<Deps, 'config' | 'store' | 'cluste
   }
 
   const parts = clusters.map((c) =>
-    c.error !== undefined
-      ? `${c.cluster}: did not answer (${c.error})`
-      : `${c.cluster}: ${c.namespaces} namespaces, ${c.running} running ${c.pods} pods`,
+    c.error !== undefined ? `${c.cluster}: did not answer (${c.error})` : `${c.cluster}: ${c.namespaces} namespaces, ${c.running} running ${c.pods} pods`,
   );
   if (deleted.length > 0) parts.push(`${deleted.length} deleted outside Slipway`);
   parts.push(`${rows.length} change${rows.length === 1 ? '' : 's'} recorded`);

@@ -35,7 +35,8 @@ export async function checkSurveys(deps: DoctorDeps): Promise<DoctorLine[]> {
               area: 'surveys',
               check: 'feedback replies',
               verdict: 'warn',
-              detail: 'missing channels:history (groups:history for a private platform channel): replies in feedback threads are not relayed; add it and the message.channels event (manifest.yml) and reinstall',
+              detail:
+                'missing channels:history (groups:history for a private platform channel): replies in feedback threads are not relayed; add it and the message.channels event (manifest.yml) and reinstall',
             },
       );
     } catch {

@@ -28,12 +28,8 @@ export async function checkReadiness(
 ): Promise<{ readiness: Readiness; errors: Map<string, unknown> }> {
   const errors = new Map<string, unknown>();
   const checks: ReadinessCheck[] = [
-    deps.store.isReady()
-      ? { name: 'database', ok: true, detail: 'open and migrated' }
-      : { name: 'database', ok: false, detail: 'closed or not migrated' },
-    slackAuthenticated
-      ? { name: 'slack', ok: true, detail: 'auth.test succeeded' }
-      : { name: 'slack', ok: false, detail: 'auth.test has not succeeded' },
+    deps.store.isReady() ? { name: 'database', ok: true, detail: 'open and migrated' } : { name: 'database', ok: false, detail: 'closed or not migrated' },
+    slackAuthenticated ? { name: 'slack', ok: true, detail: 'auth.test succeeded' } : { name: 'slack', ok: false, detail: 'auth.test has not succeeded' },
   ];
   const clusters = await Promise.all(
     deps.config.clusters.map(async (cluster): Promise<ReadinessCheck> => {

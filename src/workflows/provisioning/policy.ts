@@ -7,15 +7,10 @@ export type AutoApproveRule = Config['policy']['autoApprove'][number];
  * The auto-approve rule a request matches, if any. Within a rule every listed dimension must
  * match (environments AND tiers AND teams); a request needs to match one rule.
  */
-export function matchAutoApprove(
-  config: Config,
-  request: Pick<RequestInput, 'environment' | 'tier' | 'team'>,
-): AutoApproveRule | undefined {
+export function matchAutoApprove(config: Config, request: Pick<RequestInput, 'environment' | 'tier' | 'team'>): AutoApproveRule | undefined {
   // A rule that leaves a dimension out allows any value of the config's, never an unknown one.
   const known =
-    Object.hasOwn(config.environments, request.environment) &&
-    Object.hasOwn(config.tiers, request.tier) &&
-    config.teams.some((t) => t.name === request.team);
+    Object.hasOwn(config.environments, request.environment) && Object.hasOwn(config.tiers, request.tier) && config.teams.some((t) => t.name === request.team);
   if (!known) return undefined;
   return config.policy.autoApprove.find(
     (rule) =>

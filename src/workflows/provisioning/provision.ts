@@ -2,12 +2,7 @@ import { findCluster, connectCommand } from '../../config.ts';
 import type { NamespaceRequest, RunStep } from '../../domain/requests.ts';
 import type { Deps } from '../../deps.ts';
 import { ClusterError, errorMessage } from '../../errors.ts';
-import {
-  namespaceReady,
-  requesterRunFailed,
-  runFailed,
-  runProgress,
-} from '../../slack/provisioning/messages.ts';
+import { namespaceReady, requesterRunFailed, runFailed, runProgress } from '../../slack/provisioning/messages.ts';
 import { coalesce } from '../../lib/coalesce.ts';
 import { clusterName, refreshCard, stepDescriber, stepInput } from './present.ts';
 import { notifier } from '../../slack/io/notifier.ts';
@@ -76,7 +71,13 @@ async function runSteps(deps: Deps, runId: number, announced: Promise<unknown> |
         if (!failure) {
           deps.metrics.stepDuration.observe({ step: step.name }, (Date.now() - started) / 1000);
           done.add(step.name);
-          deps.store.appendEvent({ type: 'step_done', at: deps.clock.now(), team: request.team, requestId: request.id, data: { runId, step: step.name, ms: Date.now() - started } });
+          deps.store.appendEvent({
+            type: 'step_done',
+            at: deps.clock.now(),
+            team: request.team,
+            requestId: request.id,
+            data: { runId, step: step.name, ms: Date.now() - started },
+          });
           log.info({ step: step.name }, 'step applied');
         }
         return { step, failure };
@@ -116,7 +117,13 @@ async function runSteps(deps: Deps, runId: number, announced: Promise<unknown> |
 
   if (!deps.store.completeRun(runId, request.id, 'done', deps.clock.now())) return;
   deps.metrics.requests.inc({ outcome: 'ready' });
-  deps.store.appendEvent({ type: 'namespace_ready', at: deps.clock.now(), team: request.team, requestId: request.id, data: { runId, namespace: request.namespace, cluster: request.cluster } });
+  deps.store.appendEvent({
+    type: 'namespace_ready',
+    at: deps.clock.now(),
+    team: request.team,
+    requestId: request.id,
+    data: { runId, namespace: request.namespace, cluster: request.cluster },
+  });
   log.info('namespace ready');
   progress.poke();
   await progress.flush();
@@ -128,13 +135,7 @@ async function runSteps(deps: Deps, runId: number, announced: Promise<unknown> |
  * it, if any, or PAUSED when shutdown began while it could still pass. Every attempt is
  * recorded before it starts and after it ends.
  */
-async function runStep(
-  deps: Deps,
-  runId: number,
-  step: RunStep,
-  onChange: () => void,
-  apply: () => Promise<void>,
-): Promise<unknown> {
+async function runStep(deps: Deps, runId: number, step: RunStep, onChange: () => void, apply: () => Promise<void>): Promise<unknown> {
   const { maxAttempts, backoffBaseMs } = deps.config.provisioning;
   for (let attempt = 1; ; attempt++) {
     deps.store.startStep(runId, step.position, deps.clock.now());
@@ -211,10 +212,14 @@ export async function announceOutcome(deps: Deps, requestId: number): Promise<vo
   if (request.status === 'ready') {
     const cluster = findCluster(deps.config, request.cluster);
     // Other features may add to the ready DM (the survey asks its question there).
-    const ready = deps.hooks.onNamespaceReady(deps, request, namespaceReady(request, {
-      clusterName: clusterName(deps, request.cluster),
-      connectCommand: cluster ? connectCommand(cluster) : `kubectl config use-context ${request.cluster}`,
-    }));
+    const ready = deps.hooks.onNamespaceReady(
+      deps,
+      request,
+      namespaceReady(request, {
+        clusterName: clusterName(deps, request.cluster),
+        connectCommand: cluster ? connectCommand(cluster) : `kubectl config use-context ${request.cluster}`,
+      }),
+    );
     const sent = await slack.dm(request.requester, ready.message);
     if (!sent) return;
     ready.delivered(sent);

@@ -30,10 +30,7 @@ export type SubmitResult = { ok: true; request: NamespaceRequest; duplicate: boo
  * when there are errors.
  * A redelivered submission of the same view returns the request it already created.
  */
-export async function submitRequest(
-  deps: Deps,
-  submission: { user: string; viewId: string; fields: RequestFields },
-): Promise<SubmitResult> {
+export async function submitRequest(deps: Deps, submission: { user: string; viewId: string; fields: RequestFields }): Promise<SubmitResult> {
   const checked = checkRequestFields(deps.config, submission.fields, deps.clock.now());
   if (!checked.ok) return { ok: false, errors: checked.errors };
 
@@ -64,10 +61,7 @@ export async function submitRequest(
   const nameErrors = await checkNameFree(deps, checked.input, checked.derivedName);
   if (Object.keys(nameErrors).length > 0) return { ok: false, errors: nameErrors };
 
-  const result = deps.store.insertRequest(
-    { ...checked.input, requester: submission.user, sourceViewId: submission.viewId },
-    deps.clock.now(),
-  );
+  const result = deps.store.insertRequest({ ...checked.input, requester: submission.user, sourceViewId: submission.viewId }, deps.clock.now());
   if (!result.created && result.reason === 'name_taken') {
     // Someone else took the name between the check and the insert.
     return { ok: false, errors: { [BLOCK.name]: `${checked.input.namespace} was just requested by someone else. Pick another name.` } };
@@ -103,7 +97,14 @@ export async function announceRequest(deps: Deps, stored: NamespaceRequest): Pro
     request = decision.request;
     if (decision.decided) {
       deps.metrics.requests.inc({ outcome: 'auto_approved' });
-      deps.store.appendEvent({ type: 'request_approved', at: deps.clock.now(), actor: 'policy', team: request.team, requestId: request.id, data: { auto: true } });
+      deps.store.appendEvent({
+        type: 'request_approved',
+        at: deps.clock.now(),
+        actor: 'policy',
+        team: request.team,
+        requestId: request.id,
+        data: { auto: true },
+      });
     }
   }
 

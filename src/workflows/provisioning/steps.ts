@@ -120,8 +120,7 @@ export const STEPS: readonly Step[] = [
   step(
     'role-binding',
     ({ path }) => [path.roleBinding],
-    ({ path }) =>
-      `RoleBinding: group \`${path.roleBinding.subjects?.[0]?.name}\` gets ClusterRole \`${path.roleBinding.roleRef.name}\``,
+    ({ path }) => `RoleBinding: group \`${path.roleBinding.subjects?.[0]?.name}\` gets ClusterRole \`${path.roleBinding.roleRef.name}\``,
   ),
   {
     name: 'eks-access',

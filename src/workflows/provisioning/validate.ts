@@ -28,7 +28,10 @@ export function nameProblem(config: Config, name: string, derived = false): stri
       : `Too long: ${name.length} characters, at most ${LIMITS.name}.`;
   }
   if (!DNS_LABEL.test(name)) {
-    const lower = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+    const lower = name
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '');
     const hint = lower && DNS_LABEL.test(lower) && lower !== name ? ` Try "${lower}".` : '';
     return `Use lowercase letters, digits and "-", starting and ending with a letter or digit.${hint}`;
   }
@@ -115,9 +118,7 @@ export async function checkNameFree(
   const cluster = findCluster(deps.config, input.cluster);
   const clusterName = cluster?.displayName ?? input.cluster;
   const taken = (why: string): FieldErrors => ({
-    [BLOCK.name]: derivedName
-      ? `${input.namespace} ${why}. Enter another name, e.g. "${input.namespace}-2".`
-      : `${input.namespace} ${why}. Pick another name.`,
+    [BLOCK.name]: derivedName ? `${input.namespace} ${why}. Enter another name, e.g. "${input.namespace}-2".` : `${input.namespace} ${why}. Pick another name.`,
   });
 
   const live = deps.store.findLiveRequest(input.cluster, input.namespace);

@@ -64,7 +64,10 @@ export function submitComment(
   const { target } = input;
   if (target.kind === 'pulse') {
     const survey = deps.store.surveys.getPulse(target.surveyId);
-    if (!survey || survey.closedAt) return { errors: { [SURVEY.commentText]: 'This pulse has closed, so it takes no more comments. `/platform feedback` reaches the platform team any time.' } };
+    if (!survey || survey.closedAt)
+      return {
+        errors: { [SURVEY.commentText]: 'This pulse has closed, so it takes no more comments. `/platform feedback` reaches the platform team any time.' },
+      };
     const item = deps.store.surveys.addFeedback({ source: 'pulse', surveyId: survey.id, text, author: input.user, anonymous: true, status: 'held', now });
     deps.store.appendEvent({ type: 'feedback_received', at: now, data: { feedbackId: item.id, source: 'pulse', surveyId: survey.id } });
     deps.log.info({ surveyId: survey.id }, 'pulse comment received; held until the pulse closes');
@@ -77,7 +80,15 @@ export function submitComment(
   }
   const asked = deps.store.surveys.provisioningQuestion(target.requestId);
   if (asked?.requester !== input.user) return { errors: { [SURVEY.commentText]: 'This question was asked to someone else.' } };
-  const item = deps.store.surveys.addFeedback({ source: 'provisioning', requestId: asked.requestId, text, author: input.user, anonymous: true, status: 'held', now });
+  const item = deps.store.surveys.addFeedback({
+    source: 'provisioning',
+    requestId: asked.requestId,
+    text,
+    author: input.user,
+    anonymous: true,
+    status: 'held',
+    now,
+  });
   deps.store.appendEvent({ type: 'feedback_received', at: now, requestId: asked.requestId, data: { feedbackId: item.id, source: 'provisioning' } });
   deps.log.info('comment after provisioning received; held for the next batch');
   return {

@@ -121,7 +121,14 @@ export async function resumeFeedback(deps: FeedbackDeps): Promise<void> {
 
 /** `/platform feedback`: stores it, posts it (named or not), and says where it went. */
 export async function submitFeedback(deps: FeedbackDeps, input: { user: string; text: string; anonymous: boolean }): Promise<{ where: string | undefined }> {
-  const item = deps.store.surveys.addFeedback({ source: 'command', text: input.text.trim(), author: input.user, anonymous: input.anonymous, status: 'pending', now: deps.clock.now() });
+  const item = deps.store.surveys.addFeedback({
+    source: 'command',
+    text: input.text.trim(),
+    author: input.user,
+    anonymous: input.anonymous,
+    status: 'pending',
+    now: deps.clock.now(),
+  });
   deps.store.appendEvent({ type: 'feedback_received', at: deps.clock.now(), data: { feedbackId: item.id, source: 'command', anonymous: input.anonymous } });
   deps.log.info({ feedbackId: item.id, anonymous: input.anonymous }, 'feedback received');
   await postPendingFeedback(deps);
@@ -137,10 +144,7 @@ export function checkFeedbackText(text: string | undefined, block: string): Moda
 }
 
 /** A message in the platform channel: if it replies in a feedback item's thread, relay it. */
-export async function relayReply(
-  deps: FeedbackDeps,
-  message: { channel: string; threadTs: string; ts: string; user: string; text: string },
-): Promise<void> {
+export async function relayReply(deps: FeedbackDeps, message: { channel: string; threadTs: string; ts: string; user: string; text: string }): Promise<void> {
   if (message.channel !== deps.config.slack.platformChannel || message.threadTs === message.ts) return;
   const item = deps.store.surveys.feedbackByMessage(message.channel, message.threadTs);
   if (!item) return;

@@ -103,13 +103,24 @@ export async function answerProvisioning(deps: SurveyDeps, click: Click & { valu
   const tz = deps.config.schedule.timezone;
   const week = weekContaining(now, tz);
   const labels = deps.config.survey.labels;
-  const { previous, locked } = deps.store.surveys.recordProvisioningAnswer({ requestId: asked.requestId, author: click.user, score: parsed.score, now, changeableFrom: week.start });
+  const { previous, locked } = deps.store.surveys.recordProvisioningAnswer({
+    requestId: asked.requestId,
+    author: click.user,
+    score: parsed.score,
+    now,
+    changeableFrom: week.start,
+  });
   if (locked) {
     const text = `Your answer (${previous ?? '?'} · ${labels[(previous ?? 1) - 1] ?? ''}) is already counted in a weekly report, so it stays as it is. Thanks for it!`;
     return void (await slack.ephemeral(click.channel, click.user, { text, blocks: [{ type: 'section', text: mrkdwn(escape(text)) }] }));
   }
   deps.metrics.surveyAnswers.inc({ survey: 'post_provisioning' });
-  deps.store.appendEvent({ type: 'survey_answered', at: now, requestId: asked.requestId, data: { survey: 'post_provisioning', score: parsed.score, changed: previous !== undefined } });
+  deps.store.appendEvent({
+    type: 'survey_answered',
+    at: now,
+    requestId: asked.requestId,
+    data: { survey: 'post_provisioning', score: parsed.score, changed: previous !== undefined },
+  });
   deps.log.info('answer after provisioning recorded');
   // Changeable until its week is over: from then on it is in a weekly report.
   const until = `before ${formatLocal(week.end, tz).replace(/ \d{4},/, ',')}`;

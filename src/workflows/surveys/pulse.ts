@@ -18,7 +18,6 @@ import type { Click } from '../../domain/requests.ts';
  * `survey.pulse.durationDays` with its results in its thread (comments on it: comments.ts).
  */
 
-
 type SurveyDeps = Pick<Deps, 'config' | 'store' | 'slack' | 'log' | 'metrics' | 'clock'>;
 
 /** The configured questions with their labels resolved. */
@@ -73,7 +72,12 @@ export async function openPulse(deps: SurveyDeps, now: Date): Promise<OpenedPuls
     deps.store.appendEvent({ type: 'pulse_opened', at: now, data: { surveyId: survey.id, week: week.monday } });
     log.info({ week: week.monday, closesAt: survey.closesAt }, 'pulse opened');
   }
-  const done = new Set(deps.store.surveys.postsOf(survey.id).filter((p) => p.ts).map((p) => p.channel));
+  const done = new Set(
+    deps.store.surveys
+      .postsOf(survey.id)
+      .filter((p) => p.ts)
+      .map((p) => p.channel),
+  );
   const closesLabel = formatLocal(new Date(survey.closesAt), schedule.timezone).replace(/ \d{4},/, ',');
   const message = pulseMessage({ survey, closesLabel });
   const cache = new Map<string, boolean>();
@@ -105,11 +109,16 @@ export async function openPulse(deps: SurveyDeps, now: Date): Promise<OpenedPuls
     posted.push(channel);
     log.info({ channel, members }, 'pulse posted');
   }
-  const postedAll = deps.store.surveys.postsOf(survey.id).filter((p) => p.ts).map((p) => p.channel);
+  const postedAll = deps.store.surveys
+    .postsOf(survey.id)
+    .filter((p) => p.ts)
+    .map((p) => p.channel);
   const eligible = postedAll.length > 0 ? await eligibleFor(deps, postedAll) : undefined;
   if (eligible !== undefined) deps.store.surveys.setEligible(survey.id, eligible);
   const parts = [
-    posted.length > 0 ? `pulse #${survey.id} posted to ${posted.join(', ')}${eligible !== undefined ? ` (${eligible} people can answer)` : ''}` : `pulse #${survey.id}: nothing new posted`,
+    posted.length > 0
+      ? `pulse #${survey.id} posted to ${posted.join(', ')}${eligible !== undefined ? ` (${eligible} people can answer)` : ''}`
+      : `pulse #${survey.id}: nothing new posted`,
     ...skipped.map((s) => `not posted to ${s.channel}: ${s.reason}`),
   ];
   return { survey, posted, skipped, summary: parts.join('; ') };
@@ -136,7 +145,13 @@ export async function answerPulse(deps: SurveyDeps, click: Click & { value: stri
   const question = survey?.questions.find((q) => q.id === parsed?.question);
   if (!parsed || !survey || !question) return void (await slack.ephemeral(click.channel, click.user, surveyClosedNotice()));
   if (survey.closedAt) return void (await slack.ephemeral(click.channel, click.user, surveyClosedNotice()));
-  const recorded = deps.store.surveys.recordPulseAnswer({ surveyId: survey.id, question: question.id, user: click.user, score: parsed.score, now: deps.clock.now() });
+  const recorded = deps.store.surveys.recordPulseAnswer({
+    surveyId: survey.id,
+    question: question.id,
+    user: click.user,
+    score: parsed.score,
+    now: deps.clock.now(),
+  });
   // Closed since it was read: its key material is gone, so the answer cannot be recorded.
   if (!recorded) return void (await slack.ephemeral(click.channel, click.user, surveyClosedNotice()));
   const { previous } = recorded;
@@ -146,7 +161,11 @@ export async function answerPulse(deps: SurveyDeps, click: Click & { value: stri
   deps.store.appendEvent({ type: 'survey_answered', at: deps.clock.now(), data: { survey: 'pulse', surveyId: survey.id } });
   deps.log.info({ surveyId: survey.id }, 'pulse answer recorded');
   const until = `before ${formatLocal(new Date(survey.closesAt), deps.config.schedule.timezone).replace(/ \d{4},/, ',')}`;
-  await slack.ephemeral(click.channel, click.user, answerConfirmation({ question: question.text, score: parsed.score, label: question.labels[parsed.score - 1] ?? '', previous, until }));
+  await slack.ephemeral(
+    click.channel,
+    click.user,
+    answerConfirmation({ question: question.text, score: parsed.score, label: question.labels[parsed.score - 1] ?? '', previous, until }),
+  );
 }
 
 // ------------------------------------------------------------------ closing
@@ -197,12 +216,21 @@ export async function closePulse(deps: SurveyDeps, survey: PulseSurvey, now: Dat
   const log = deps.log.child({ surveyId: survey.id });
   const posts = deps.store.surveys.postsOf(survey.id).filter((p) => p.ts);
   const respondents = deps.store.surveys.respondents(survey.id);
-  const eligible = posts.length > 0 ? await eligibleFor(deps, posts.map((p) => p.channel)) : undefined;
+  const eligible =
+    posts.length > 0
+      ? await eligibleFor(
+          deps,
+          posts.map((p) => p.channel),
+        )
+      : undefined;
   if (!deps.store.surveys.closePulse(survey.id, now, { respondents, eligible })) return `pulse #${survey.id} was already closed`;
   const closed = deps.store.surveys.getPulse(survey.id) ?? survey;
   const results = pulseResults(deps, closed);
   for (const r of results.results) deps.store.surveys.settleHeldRatings(survey.id, r.question.id, r.summary.enough);
-  deps.store.surveys.settleHeldComments(survey.id, results.results.some((r) => r.summary.enough));
+  deps.store.surveys.settleHeldComments(
+    survey.id,
+    results.results.some((r) => r.summary.enough),
+  );
   deps.store.appendEvent({ type: 'pulse_closed', at: now, data: { surveyId: survey.id, respondents, eligible: closed.eligible ?? null } });
   log.info({ respondents, eligible: closed.eligible }, 'pulse closed');
 
@@ -236,7 +264,11 @@ export async function closeDuePulses(deps: SurveyDeps, now: Date): Promise<strin
   const posted = await postPendingFeedback(deps);
   forgetOldAuthors(deps, now);
   const open = deps.store.surveys.openPulses().length;
-  return [...closed, closed.length === 0 ? `nothing to close${open > 0 ? ` (${open} pulse open)` : ''}` : '', posted > 0 ? `${posted} feedback item(s) posted` : '']
+  return [
+    ...closed,
+    closed.length === 0 ? `nothing to close${open > 0 ? ` (${open} pulse open)` : ''}` : '',
+    posted > 0 ? `${posted} feedback item(s) posted` : '',
+  ]
     .filter(Boolean)
     .join('; ');
 }

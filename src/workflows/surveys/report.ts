@@ -2,7 +2,15 @@ import type { Deps } from '../../deps.ts';
 import type { ProvisioningDigest, PulseDigest, SurveyDigest, TimedScoreCount } from '../../domain/surveys.ts';
 import { shiftWeek, weekContaining, type Week } from '../../lib/calendar.ts';
 import { pulseResults, pulseSummaries } from './pulse.ts';
-import { distributionOf, emptyDistribution, summarize, withheld, withoutSmallComplements, type Distribution, type ScoreSummary } from '../../lib/survey-stats.ts';
+import {
+  distributionOf,
+  emptyDistribution,
+  summarize,
+  withheld,
+  withoutSmallComplements,
+  type Distribution,
+  type ScoreSummary,
+} from '../../lib/survey-stats.ts';
 
 /**
  * What the digest and `/platform stats` say about surveys (docs/metrics.md, "Surveys"): the
