@@ -1,7 +1,7 @@
 import type { App, BlockAction, ButtonAction, RespondFn, SlashCommand } from '@slack/bolt';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
-import { errorMessage } from '../errors.ts';
+import { openForm } from '../slack/io/open-form.ts';
 import { readMetadata, readSelected, readValue } from '../slack/form-state.ts';
 import { SURVEY } from '../slack/ids.ts';
 import { feedbackModal, feedbackThanks, feedbackThanksView } from '../slack/surveys/feedback.ts';
@@ -97,17 +97,6 @@ export async function feedbackCommand(deps: Deps, command: SlashCommand, args: s
     await reply(feedbackThanks({ anonymous: true, where }));
     return;
   }
-  try {
-    await deps.modals.open(
-      command.trigger_id,
-      feedbackModal({
-        text: args.trim(),
-        askName: !always,
-        channelName: platformChannelLabel(deps) ?? 'the platform channel',
-      }),
-    );
-  } catch (err) {
-    deps.log.error({ err }, 'could not open the feedback form');
-    await reply({ text: `Sorry, I could not open the feedback form (${errorMessage(err)}). Please try again.` });
-  }
+  const form = feedbackModal({ text: args.trim(), askName: !always, channelName: platformChannelLabel(deps) ?? 'the platform channel' });
+  await openForm(deps, command.trigger_id, form, 'the feedback form', reply);
 }

@@ -1,7 +1,7 @@
 import type { App, RespondFn, SlashCommand } from '@slack/bolt';
 import type { Deps } from '../deps.ts';
 import { errorMessage } from '../errors.ts';
-import { SlackCallError } from '../slack/io/modal-opener.ts';
+import { openForm } from '../slack/io/open-form.ts';
 import { statsFailed, statsWeekProblem } from '../slack/adoption/stats.ts';
 import { statusFailed } from '../slack/provisioning/status.ts';
 import { usageMessage, type SlackMessage } from '../slack/usage.ts';
@@ -15,21 +15,10 @@ import { surveysCommand } from './survey.ts';
 type Subcommand = (deps: Deps, command: SlashCommand, args: string, respond: RespondFn) => Promise<void>;
 
 /** `/platform new-namespace [name]`: the request form must open within the trigger's 3 s. */
-const newNamespace: Subcommand = async (deps, command, args, respond) => {
-  try {
-    await deps.modals.open(command.trigger_id, requestForm(deps, command.user_id, args));
-  } catch (err) {
-    if (err instanceof SlackCallError && err.code === 'exchanged_trigger_id') {
-      // A redelivery of a command whose form is already open: the first delivery used the trigger.
-      deps.log.info({ user: command.user_id }, 'duplicate command delivery ignored');
-      return;
-    }
-    deps.log.error({ err, user: command.user_id }, 'could not open the request form');
-    await respond({ response_type: 'ephemeral', text: `Sorry, I could not open the request form (${errorMessage(err)}). Please try again.` }).catch(
-      (respondErr: unknown) => deps.log.warn({ err: respondErr }, 'could not tell the user'),
-    );
-  }
-};
+const newNamespace: Subcommand = (deps, command, args, respond) =>
+  openForm(deps, command.trigger_id, requestForm(deps, command.user_id, args), 'the request form', (message) =>
+    respond({ response_type: 'ephemeral', ...message }),
+  );
 
 /**
  * `/platform stats [current|last|YYYY-MM-DD]`: the digest's numbers for a week (default: the last
