@@ -17,26 +17,32 @@ export interface LocalParts {
   weekday: number;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-      weekday: 'short',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
+/**
+ * One `Intl.DateTimeFormat` per time zone for a set of options: making one costs far more than
+ * using it, and every date Slipway writes goes through one.
+ */
+function perTimeZone(options: Intl.DateTimeFormatOptions): (timeZone: string) => Intl.DateTimeFormat {
+  const byZone = new Map<string, Intl.DateTimeFormat>();
+  return (timeZone) => {
+    let f = byZone.get(timeZone);
+    if (!f) {
+      f = new Intl.DateTimeFormat('en-US', { ...options, timeZone });
+      byZone.set(timeZone, f);
+    }
+    return f;
+  };
 }
+
+const formatter = perTimeZone({
+  hourCycle: 'h23',
+  year: 'numeric',
+  month: 'numeric',
+  day: 'numeric',
+  hour: 'numeric',
+  minute: 'numeric',
+  second: 'numeric',
+  weekday: 'short',
+});
 
 /** Whether the runtime knows this IANA zone (`Europe/Berlin`); `UTC` is one. */
 export function isTimeZone(timeZone: string): boolean {
@@ -107,17 +113,12 @@ export interface Week {
 }
 
 // Dates for people, in US English as all of Slipway's text: `Nov 16`, `Nov 16, 2026`.
-const monthDayFormats = new Map<string, Intl.DateTimeFormat>();
+const monthDayFormat = perTimeZone({ month: 'short', day: 'numeric' });
 const MONTH_DAY_YEAR = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', month: 'short', day: 'numeric', year: 'numeric' });
 
 /** `Nov 17`: the local date of an instant. */
 export function monthDay(instant: Date, timeZone: string): string {
-  let f = monthDayFormats.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, month: 'short', day: 'numeric' });
-    monthDayFormats.set(timeZone, f);
-  }
-  return f.format(instant);
+  return monthDayFormat(timeZone).format(instant);
 }
 
 function weekFromMonday(monday: { year: number; month: number; day: number }, timeZone: string): Week {
@@ -163,24 +164,19 @@ export function lastCompleteWeek(instant: Date, timeZone: string): Week {
   return shiftWeek(weekContaining(instant, timeZone), -1, timeZone);
 }
 
-const localFormats = new Map<string, Intl.DateTimeFormat>();
+const localFormat = perTimeZone({
+  hourCycle: 'h23',
+  weekday: 'short',
+  month: 'short',
+  day: 'numeric',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+});
 
 /** `Mon Nov 23 2026, 09:00 (Europe/Berlin)`. */
 export function formatLocal(instant: Date, timeZone: string): string {
-  let f = localFormats.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      weekday: 'short',
-      month: 'short',
-      day: 'numeric',
-      year: 'numeric',
-      hour: '2-digit',
-      minute: '2-digit',
-    });
-    localFormats.set(timeZone, f);
-  }
+  const f = localFormat(timeZone);
   // The parts in Slipway's own order and punctuation (en-US would put commas after the weekday and day).
   const p: Record<string, string> = {};
   for (const part of f.formatToParts(instant)) p[part.type] = part.value;
