@@ -22,8 +22,6 @@ const matches = (id: Id, value: string) => (typeof id === 'string' ? id === valu
 export function routedApp(app: App): App {
   const actions: { id: Id; listeners: Listener<ActionArgs>[] }[] = [];
   const views: { id: Id; listeners: Listener<ViewArgs>[] }[] = [];
-  let actionsRegistered = false;
-  let viewsRegistered = false;
 
   const run = async <Args>(routes: { id: Id; listeners: Listener<Args>[] }[], value: string | undefined, args: Args) => {
     if (value === undefined) return;
@@ -32,21 +30,14 @@ export function routedApp(app: App): App {
 
   const action = (id: unknown, ...listeners: Listener<ActionArgs>[]) => {
     if (typeof id !== 'string' && !(id instanceof RegExp)) return (app.action as (...a: unknown[]) => void)(id, ...listeners);
-    actions.push({ id, listeners });
-    if (!actionsRegistered) {
-      actionsRegistered = true;
-      // Bolt's own id constraints match block actions only; so does this.
-      app.action<BlockAction>({ type: 'block_actions' }, (args) => run(actions, args.action.action_id, args));
-    }
+    // The first route registers the one listener. Bolt's own id constraints match block actions
+    // only; so does this.
+    if (actions.push({ id, listeners }) === 1) app.action<BlockAction>({ type: 'block_actions' }, (args) => run(actions, args.action.action_id, args));
   };
   const view = (id: unknown, ...listeners: Listener<ViewArgs>[]) => {
     if (typeof id !== 'string' && !(id instanceof RegExp)) return (app.view as (...a: unknown[]) => void)(id, ...listeners);
-    views.push({ id, listeners });
-    if (!viewsRegistered) {
-      viewsRegistered = true;
-      // A bare callback id means submissions to Bolt (not view_closed); the same here.
-      app.view<ViewSubmitAction>({ type: 'view_submission' }, (args) => run(views, args.view.callback_id, args));
-    }
+    // A bare callback id means submissions to Bolt (not view_closed); the same here.
+    if (views.push({ id, listeners }) === 1) app.view<ViewSubmitAction>({ type: 'view_submission' }, (args) => run(views, args.view.callback_id, args));
   };
 
   return new Proxy(app, {
