@@ -51,6 +51,7 @@ import { surveyDigest } from '../src/workflows/surveys/report.ts';
 import type { RequestTiming, SurveyQuestion } from '../src/domain/surveys.ts';
 import { validateMessageBlocks } from '../test/emulators/slack-api.ts';
 import { exampleConfigDocument } from '../test/support/config.ts';
+import { seededRandom } from '../test/support/random.ts';
 
 const EVENTS = positiveInt(process.env.BENCH_DIGEST_EVENTS, 1_000_000);
 const SNAPSHOTS = positiveInt(process.env.BENCH_DIGEST_SNAPSHOTS, 100_000);
@@ -80,15 +81,8 @@ function positiveInt(value: string | undefined, fallback: number): number {
   return Number.isInteger(n) && n > 0 ? n : fallback;
 }
 
-// Deterministic: mulberry32.
-let seed = 0x5eed;
-function random(): number {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+// Deterministic: the same history every run.
+const random = seededRandom(0x5eed);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 /** Log-normal with the given median; spread 1 ≈ a factor e either way. */
 const lognormal = (median: number, spread = 1) => {

@@ -30,6 +30,7 @@ import type { Socket } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { seededRandom } from '../support/random.ts';
 
 // ---------------------------------------------------------------------------------------------
 // JSON values
@@ -1678,18 +1679,6 @@ function yamlToJson(text: string): JsonValue {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** A seeded pseudo-random generator (mulberry32): the same seed gives the same uids and fault rolls. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

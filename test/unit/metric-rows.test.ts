@@ -12,6 +12,7 @@ import type { AdoptionReport } from '../../src/domain/adoption.ts';
 import { shiftWeek, weekContaining, type Week } from '../../src/lib/calendar.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../support/config.ts';
 import { RawMetrics } from '../support/raw-metrics.ts';
+import { seededRandom } from '../support/random.ts';
 
 // The adoption metrics read rows derived as events and usage snapshots are written
 // (db/0006_metric_rows.sql: durations, and the state each snapshot holds until the next). These
@@ -38,14 +39,7 @@ function config(): Config {
 
 /** A seeded history of 16 weeks across the end of summer time, with what makes metrics tricky. */
 function history(): { events: EventInput[]; snapshots: UsageSnapshotInput[]; first: Week; last: Week } {
-  let seed = 0xd16e57;
-  const random = () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom(0xd16e57);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const first = weekContaining(new Date('2026-08-03T12:00:00Z'), TZ);
   const last = shiftWeek(first, 15, TZ);
