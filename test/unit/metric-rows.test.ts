@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { parseConfig, type Config } from '../../src/config.ts';
 import type { UsageSnapshotInput } from '../../src/store/adoption.ts';
@@ -190,23 +190,27 @@ function databaseBeforeMetricRows(path: string, events: readonly EventInput[], s
   db.close();
 }
 
-test('metrics from the rows written with events and snapshots equal metrics from the raw rows, and so does a database filled by the migration', (t) => {
-  const cfg = config();
-  const { events, snapshots, first, last } = history();
-  const raw = new RawMetrics(events, snapshots, metricsSettings(cfg));
+/**
+ * The same history twice: written as the workflows write it (through the store, one event or
+ * refresh at a time), and written before the migration existed, then opened (and migrated).
+ */
+function writtenAndBackfilled(t: TestContext, events: readonly EventInput[], snapshots: readonly UsageSnapshotInput[]): { written: Store; backfilled: Store } {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-metric-rows-'));
-  mkdirSync(dir, { recursive: true });
-
-  // Written as the workflows write them: through the store, one event or refresh at a time.
   const written = Store.open(join(dir, 'written.db'));
   t.after(() => written.close());
   for (const e of events) written.appendEvent(e);
   for (const s of snapshots) written.adoption.insertSnapshots([s]);
-
-  // Written before the migration existed, then opened (and migrated) by this version.
   databaseBeforeMetricRows(join(dir, 'backfilled.db'), events, snapshots);
   const backfilled = Store.open(join(dir, 'backfilled.db'));
   t.after(() => backfilled.close());
+  return { written, backfilled };
+}
+
+test('metrics from the rows written with events and snapshots equal metrics from the raw rows, and so does a database filled by the migration', (t) => {
+  const cfg = config();
+  const { events, snapshots, first, last } = history();
+  const raw = new RawMetrics(events, snapshots, metricsSettings(cfg));
+  const { written, backfilled } = writtenAndBackfilled(t, events, snapshots);
 
   let busy = 0;
   for (let week = shiftWeek(first, 1, TZ); week.start < shiftWeek(last, 2, TZ).start; week = shiftWeek(week, 1, TZ)) {
@@ -224,14 +228,7 @@ test('metrics from the rows written with events and snapshots equal metrics from
 
 test('the migration fills the metric rows exactly as the triggers write them', (t) => {
   const { events, snapshots } = history();
-  const dir = mkdtempSync(join(tmpdir(), 'slipway-metric-rows-'));
-  const written = Store.open(join(dir, 'written.db'));
-  t.after(() => written.close());
-  for (const e of events) written.appendEvent(e);
-  for (const s of snapshots) written.adoption.insertSnapshots([s]);
-  databaseBeforeMetricRows(join(dir, 'backfilled.db'), events, snapshots);
-  const backfilled = Store.open(join(dir, 'backfilled.db'));
-  t.after(() => backfilled.close());
+  const { written, backfilled } = writtenAndBackfilled(t, events, snapshots);
 
   const rows = (store: Store) => ({
     durations: store.db.prepare('SELECT kind, at, ms FROM metric_durations ORDER BY kind, at, ms').all(),
