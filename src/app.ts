@@ -1,11 +1,11 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { App, ErrorCode, HTTPReceiver, LogLevel, type CustomRoute, type Logger as BoltLogger } from '@slack/bolt';
 import { WebClient, WebClientEvent } from '@slack/web-api';
-import { KubeClusters, type Clusters } from './cluster/client.ts';
+import type { Clusters } from './cluster/client.ts';
+import { buildDeps } from './build-deps.ts';
 import type { Config } from './config.ts';
 import type { Deps } from './deps.ts';
-import { featureHooks } from './hooks.ts';
-import { systemClock, type Clock } from './domain/requests.ts';
+import type { Clock } from './domain/requests.ts';
 import type { RuntimeEnv } from './env.ts';
 import { errorMessage, SlipwayError } from './errors.ts';
 import * as decideHandlers from './handlers/decide.ts';
@@ -25,7 +25,6 @@ import { resumeFeedback } from './workflows/surveys/feedback.ts';
 import { resumeRuns } from './workflows/provisioning/provision.ts';
 import { slackErrorCode } from './slack/io/notifier.ts';
 import { readinessProbe, type Readiness } from './workflows/ops/readiness.ts';
-import { RunTracker } from './workflows/provisioning/run-tracker.ts';
 
 export interface SlipwayOptions {
   env: RuntimeEnv;
@@ -178,20 +177,17 @@ export function createSlipway(options: SlipwayOptions): Slipway {
     },
   });
 
-  const deps: Deps = {
+  const deps = buildDeps({
     config,
     store,
-    clusters: options.clusters ?? new KubeClusters(config, { onApiError: (status) => metrics.kubernetesErrors.inc({ status: String(status) }) }),
     slack: app.client,
-    modals: createModalOpener({ token: env.slackBotToken, apiUrl: env.slackApiUrl, onRateLimited: () => metrics.slackRateLimited.inc() }),
-    clock: options.clock ?? systemClock,
     log,
-    sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-    runs: new RunTracker(),
-    progressIntervalMs: 1000,
     metrics,
-    hooks: featureHooks,
-  };
+    modals: createModalOpener({ token: env.slackBotToken, apiUrl: env.slackApiUrl, onRateLimited: () => metrics.slackRateLimited.inc() }),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.clusters ? { clusters: options.clusters } : {}),
+    ...(options.sleep ? { engine: { sleep: options.sleep } } : {}),
+  });
   const probeReadiness = readinessProbe(deps, () => slackAuthenticated);
   app.client.on(WebClientEvent.RATE_LIMITED, () => metrics.slackRateLimited.inc());
 
@@ -262,8 +258,8 @@ export function createSlipway(options: SlipwayOptions): Slipway {
       await close(probeServer);
       await scheduler.stop(5000);
       await deps.modals.close().catch((err: unknown) => log.warn({ err }, 'error while closing Slack connections'));
-      const inFlight = deps.runs.size;
-      const finished = await deps.runs.drain(options.shutdownTimeoutMs ?? 20_000);
+      const inFlight = deps.engine.runs.size;
+      const finished = await deps.engine.runs.drain(options.shutdownTimeoutMs ?? 20_000);
       if (inFlight > 0) log.info({ runs: inFlight, finished }, finished ? 'runs paused cleanly' : 'runs still busy at shutdown; they resume at the next start');
       store.close();
     },

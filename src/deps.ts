@@ -7,7 +7,7 @@ import type { Metrics } from './metrics.ts';
 import type { ModalOpener } from './slack/io/modal-opener.ts';
 import type { SlackMessage } from './slack/text.ts';
 import type { Store } from './store/store.ts';
-import type { RunTracker } from './workflows/provisioning/run-tracker.ts';
+import type { RunEngine } from './workflows/runs/engine.ts';
 
 /** Everything a workflow needs, built once in main and passed down; tests build the same. */
 export interface Deps {
@@ -19,12 +19,8 @@ export interface Deps {
   modals: ModalOpener;
   clock: Clock;
   log: Logger;
-  /** Waits between retries of a step; tests pass a fast one. */
-  sleep: (ms: number) => Promise<void>;
-  /** Provisioning runs executing in this process, for a clean shutdown. */
-  runs: RunTracker;
-  /** Least time between two progress updates of one run in Slack. */
-  progressIntervalMs: number;
+  /** The durable-run engine's own settings and the runs in flight (src/workflows/runs). */
+  engine: RunEngine;
   metrics: Metrics;
   /** Where other features join provisioning, wired where Deps is built (src/hooks.ts). */
   hooks: Hooks;

@@ -4,19 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mock, test } from 'node:test';
 import { WebClient } from '@slack/web-api';
-import { KubeClusters } from '../src/cluster/client.ts';
+import { buildDeps } from '../src/build-deps.ts';
 import { parseConfig } from '../src/config.ts';
-import type { Deps } from '../src/deps.ts';
-import { featureHooks } from '../src/hooks.ts';
 import type { Job } from '../src/jobs/jobs.ts';
 import { Scheduler } from '../src/jobs/scheduler.ts';
 import { schedule } from '../src/lib/schedule.ts';
 import { createLogger } from '../src/log.ts';
-import { createMetrics } from '../src/metrics.ts';
 import { Store } from '../src/store/store.ts';
-import { RunTracker } from '../src/workflows/provisioning/run-tracker.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './support/config.ts';
-import { withoutModals } from '../src/slack/io/modal-opener.ts';
 
 /**
  * The scheduler under a controllable clock: node:test's mock timers drive `Date` and `setTimeout`,
@@ -36,20 +31,14 @@ function setUp(t: TestContext, start: string, jobs: { name: string; cron: string
   doc.schedule = { timezone: TZ, missedRunGraceMinutes: graceMinutes };
   const config = parseConfig(doc, EXAMPLE_CONFIG_PATH);
   const store = Store.open(join(mkdtempSync(join(tmpdir(), 'slipway-jobs-')), 'slipway.db'));
-  const deps: Deps = {
+  const deps = buildDeps({
     config,
     store,
-    clusters: new KubeClusters(config),
     slack: new WebClient('xoxb-unused'),
-    modals: withoutModals,
-    clock: { now: () => new Date() },
     log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
-    sleep: async () => undefined,
-    runs: new RunTracker(),
-    progressIntervalMs: 0,
-    metrics: createMetrics(),
-    hooks: featureHooks,
-  };
+    clock: { now: () => new Date() },
+    engine: { sleep: async () => undefined, progressIntervalMs: 0 },
+  });
   const defs: Job[] = jobs.map((j) => ({
     name: j.name,
     description: j.name,

@@ -1,22 +1,18 @@
 import { writeFileSync } from 'node:fs';
 import { WebClient } from '@slack/web-api';
-import { KubeClusters } from '../cluster/client.ts';
 import type { Config } from '../config.ts';
 import type { Deps } from '../deps.ts';
-import { featureHooks } from '../hooks.ts';
+import { buildDeps } from '../build-deps.ts';
 import { systemClock } from '../domain/requests.ts';
 import type { RuntimeEnv } from '../env.ts';
 import { SlipwayError } from '../errors.ts';
 import { createLogger } from '../log.ts';
-import { createMetrics } from '../metrics.ts';
 import { digestForTerminal } from '../slack/adoption/digest.ts';
 import { Store } from '../store/store.ts';
 import { chooseWeek, formatLocal, type ReportWeek, type WeekChoice } from '../lib/calendar.ts';
 import { digestChart, postDigest, prepareDigest } from '../workflows/adoption/digest.ts';
-import { RunTracker } from '../workflows/provisioning/run-tracker.ts';
 import { findJob, JOBS, type Job } from '../jobs/jobs.ts';
 import { Scheduler, type JobStatus } from '../jobs/scheduler.ts';
-import { withoutModals } from '../slack/io/modal-opener.ts';
 
 /** What the CLI hands these commands: config alone, or config with the Slack credentials. */
 export interface CommandContext {
@@ -26,21 +22,13 @@ export interface CommandContext {
 }
 
 export function depsFor(config: Config, store: Store, env: RuntimeEnv | undefined): Deps {
-  return {
+  return buildDeps({
     config,
     store,
-    clusters: new KubeClusters(config),
     // Without credentials (listing jobs) the client is never called.
     slack: new WebClient(env?.slackBotToken, { slackApiUrl: env?.slackApiUrl, retryConfig: { retries: 2 } }),
-    modals: withoutModals,
-    clock: systemClock,
     log: createLogger(env?.logLevel ?? process.env.LOG_LEVEL ?? 'warn'),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    runs: new RunTracker(),
-    progressIntervalMs: 1000,
-    metrics: createMetrics(),
-    hooks: featureHooks,
-  };
+  });
 }
 
 /** `slipway digest`'s options, as the CLI parsed them. */

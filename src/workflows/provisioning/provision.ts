@@ -37,7 +37,7 @@ export async function startProvisioning(deps: Deps, request: NamespaceRequest, a
 
 /** Runs the steps of a run that are not done yet, recording each before and after it runs. */
 export function executeRun(deps: Deps, runId: number, announced?: Promise<unknown>): Promise<void> {
-  return deps.runs.track(runSteps(deps, runId, announced));
+  return deps.engine.runs.track(runSteps(deps, runId, announced));
 }
 
 async function runSteps(deps: Deps, runId: number, announced: Promise<unknown> | undefined): Promise<void> {
@@ -52,7 +52,7 @@ async function runSteps(deps: Deps, runId: number, announced: Promise<unknown> |
   const done = new Set(initial.steps.filter((s) => s.status === 'done').map((s) => s.name));
   let remaining = initial.steps.filter((s) => s.status !== 'done');
   while (remaining.length > 0) {
-    if (deps.runs.draining) {
+    if (deps.engine.runs.draining) {
       // Shutting down: the run stays `running` and continues from here at the next start.
       log.info({ steps: remaining.map((s) => s.name) }, 'run paused for shutdown');
       await progress.flush();
@@ -151,11 +151,11 @@ async function runStep(deps: Deps, runId: number, step: RunStep, onChange: () =>
       onChange();
       const transient = !(err instanceof ClusterError) || err.transient;
       if (!transient || attempt >= maxAttempts) return err;
-      if (!deps.runs.draining) {
+      if (!deps.engine.runs.draining) {
         const retryAfter = err instanceof ClusterError ? err.retryAfterMs : undefined;
-        await Promise.race([deps.sleep(backoffMs(attempt, backoffBaseMs, retryAfter)), deps.runs.stopped]);
+        await Promise.race([deps.engine.sleep(backoffMs(attempt, backoffBaseMs, retryAfter)), deps.engine.runs.stopped]);
       }
-      if (deps.runs.draining) {
+      if (deps.engine.runs.draining) {
         deps.store.finishStep(runId, step.position, 'pending', errorMessage(err), deps.clock.now());
         onChange();
         return PAUSED;
@@ -197,7 +197,7 @@ function progressReporter(deps: Deps, request: NamespaceRequest, runId: number, 
     }
     if (!cardShown || run.status !== 'running') await refreshCard(deps, request.id);
     cardShown = true;
-  }, deps.progressIntervalMs);
+  }, deps.engine.progressIntervalMs);
 }
 
 /**
