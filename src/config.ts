@@ -61,6 +61,8 @@ const teamSchema = z.object({
     .string()
     .regex(/^S[A-Z0-9]+$/, 'must be a Slack user group id like S0123ABCD')
     .optional(),
+  /** Where reminders about the team's namespaces go when their owner has left the workspace. */
+  channel: slackChannelId.optional(),
   accessPolicyArn: z
     .string()
     .regex(/^arn:aws[\w-]*:eks::aws:cluster-access-policy\/.+$/, 'must be an EKS access policy ARN')
@@ -81,6 +83,11 @@ const environmentSchema = z.object({
   podSecurity: podSecurityLevel.default('baseline'),
   // "open" keeps egress to anywhere; "restricted" allows DNS and the namespace itself only.
   egress: z.enum(['open', 'restricted']).default('open'),
+  /**
+   * Namespaces here are never deleted without an approver's click, not even at expiry (the
+   * approvers are asked instead). Default: true for an environment named `prod`.
+   */
+  protected: z.boolean().optional(),
 });
 
 // An empty list would match nothing, so the rule would silently never apply: leave the key out
@@ -105,7 +112,7 @@ const jobSchedule = z.union([
 const SCHEDULE_DEFAULTS = {
   timezone: 'UTC',
   missedRunGraceMinutes: 360,
-  jobs: { digest: '0 9 * * 1', usageRefresh: '*/30 * * * *' },
+  jobs: { digest: '0 9 * * 1', usageRefresh: '*/30 * * * *', lifecycle: '*/5 * * * *' },
 } as const;
 const scheduleSchema = z.object({
   /** IANA zone of the job schedules and of the digest's weeks (Monday to Monday). */
@@ -116,6 +123,8 @@ const scheduleSchema = z.object({
     .object({
       digest: jobSchedule.default(SCHEDULE_DEFAULTS.jobs.digest),
       usageRefresh: jobSchedule.default(SCHEDULE_DEFAULTS.jobs.usageRefresh),
+      /** Sends expiry reminders and notices and starts deletions that are due. */
+      lifecycle: jobSchedule.default(SCHEDULE_DEFAULTS.jobs.lifecycle),
     })
     .default(SCHEDULE_DEFAULTS.jobs),
 });
@@ -177,6 +186,35 @@ const surveySchema = z.object({
   checkSchedule: jobSchedule.default('*/15 * * * *'),
 });
 
+// Day 2 (README "After ready"): reminders before a namespace's end date, extensions, the grace
+// period after expiry and how long a deletion may take. Every field has a default.
+const extendLimits = z.object({
+  /** Days one extension may add without an approver. */
+  maxDays: z.number().int().min(0).max(365),
+  /** Days from creation a namespace may live at most, with every extension. */
+  maxLifetimeDays: z.number().int().min(1).max(3650),
+});
+const EXTEND_DEFAULTS = { maxDays: 30, maxLifetimeDays: 180 } as const;
+const lifecycleSchema = z.object({
+  /** Reminders to the owner this many days before the end date, at `reminderTime`. */
+  reminderDaysBefore: z
+    .array(z.number().int().min(1).max(60))
+    .max(5)
+    .refine((days) => new Set(days).size === days.length, 'list each day once')
+    .default([3, 1]),
+  /** Local time (schedule.timezone) of reminders and of the final notice, HH:MM. */
+  reminderTime: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time like 10:00')
+    .default('10:00'),
+  /** Hours between the final notice at expiry and the deletion, with one more chance to extend. */
+  graceHours: z.number().int().min(0).max(720).default(24),
+  /** A namespace still Terminating after this long is reported with what holds it. */
+  terminatingTimeoutMinutes: z.number().int().min(1).max(1440).default(15),
+  /** Extensions an owner may give themselves; `environments` overrides per environment. */
+  extend: extendLimits.extend({ environments: z.record(z.string(), extendLimits.partial()).default({}) }).default({ ...EXTEND_DEFAULTS, environments: {} }),
+});
+
 export const configSchema = z
   .object({
     slack: z.object({
@@ -214,7 +252,14 @@ export const configSchema = z
         podSecurityVersion: 'latest',
         maxExpiryDays: 90,
       }),
-    policy: z.object({ autoApprove: z.array(autoApproveRule).default([]) }).default({ autoApprove: [] }),
+    policy: z
+      .object({
+        autoApprove: z.array(autoApproveRule).default([]),
+        /** Deletions by the owner that need no approver (protected environments always do). */
+        delete: z.object({ autoApprove: z.array(autoApproveRule).default([]) }).default({ autoApprove: [] }),
+      })
+      .default({ autoApprove: [], delete: { autoApprove: [] } }),
+    lifecycle: lifecycleSchema.prefault({}),
     provisioning: z
       .object({
         /** Attempts per step for failures that may pass (5xx, 429, 409, timeouts, resets). */
@@ -268,6 +313,22 @@ export const configSchema = z
       mustBeIn(rule.tiers, tiers, ['policy', 'autoApprove', i, 'tiers'], 'tier');
       mustBeIn(rule.teams, teams, ['policy', 'autoApprove', i, 'teams'], 'team');
     });
+    config.policy.delete.autoApprove.forEach((rule, i) => {
+      const path = ['policy', 'delete', 'autoApprove', i];
+      mustBeIn(rule.environments, envs, [...path, 'environments'], 'environment');
+      mustBeIn(rule.tiers, tiers, [...path, 'tiers'], 'tier');
+      mustBeIn(rule.teams, teams, [...path, 'teams'], 'team');
+      rule.environments?.forEach((env, j) => {
+        if (Object.hasOwn(config.environments, env) && isProtected(config.environments, env)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'environments', j],
+            message: `"${env}" is protected: deleting a namespace there always needs an approver`,
+          });
+        }
+      });
+    });
+    mustBeIn(Object.keys(config.lifecycle.extend.environments), envs, ['lifecycle', 'extend', 'environments'], 'environment');
   });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -276,6 +337,7 @@ export type TeamConfig = Config['teams'][number];
 export type TierConfig = Config['tiers'][string];
 export type EnvironmentConfig = Config['environments'][string];
 export type SurveyConfig = Config['survey'];
+export type LifecycleConfig = Config['lifecycle'];
 
 /** Turns zod's issues into `path: message` lines, e.g. `clusters[0].context: required`. */
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
@@ -318,6 +380,22 @@ export function loadConfig(path: string): Config {
 function resolvePath(path: string, baseDir: string): string {
   if (path === '~' || path.startsWith('~/')) return resolve(homedir(), path.slice(2));
   return resolve(baseDir, path);
+}
+
+/** Whether deleting a namespace in `environment` always needs an approver (default: `prod`). */
+function isProtected(environments: Record<string, { protected?: boolean | undefined }>, environment: string): boolean {
+  return environments[environment]?.protected ?? environment === 'prod';
+}
+
+export function isProtectedEnvironment(config: Config, environment: string): boolean {
+  return Object.hasOwn(config.environments, environment) ? isProtected(config.environments, environment) : true;
+}
+
+/** How far an owner may extend a namespace in `environment` without an approver. */
+export function extendLimitsFor(config: Config, environment: string): { maxDays: number; maxLifetimeDays: number } {
+  const { environments, ...defaults } = config.lifecycle.extend;
+  const own = Object.hasOwn(environments, environment) ? environments[environment] : undefined;
+  return { maxDays: own?.maxDays ?? defaults.maxDays, maxLifetimeDays: own?.maxLifetimeDays ?? defaults.maxLifetimeDays };
 }
 
 export function findTeam(config: Config, name: string | undefined): TeamConfig | undefined {

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { AdoptionStore } from './adoption.ts';
+import { LifecycleStore } from './lifecycle.ts';
 import { loadSurveyKey, surveyKeyCreatedMessage } from './survey-key.ts';
 import { present, type Row } from './rows.ts';
 import { SurveyStore } from './surveys.ts';
@@ -59,6 +60,7 @@ export class Store {
   private readonly stmts;
   private adoptionStore: AdoptionStore | undefined;
   private surveyStore: SurveyStore | undefined;
+  private lifecycleStore: LifecycleStore | undefined;
   /** The survey key, read once on first use (see `open`). */
   private surveyKey: () => Buffer = () => {
     throw new Error('the survey key is not configured');
@@ -73,7 +75,9 @@ export class Store {
       ),
       requestById: db.prepare<[number], Row<NamespaceRequest>>(`${REQUEST} WHERE id = ?`),
       requestBySourceView: db.prepare<[string], Row<NamespaceRequest>>(`${REQUEST} WHERE source_view_id = ?`),
-      liveRequestByName: db.prepare<[string, string], Row<NamespaceRequest>>(`${REQUEST} WHERE cluster = ? AND namespace = ? AND status <> 'denied'`),
+      liveRequestByName: db.prepare<[string, string], Row<NamespaceRequest>>(
+        `${REQUEST} WHERE cluster = ? AND namespace = ? AND status <> 'denied' AND deleted_at IS NULL`,
+      ),
       latestRequestByNamespace: db.prepare<[string], Row<NamespaceRequest>>(`${REQUEST} WHERE namespace = ? ORDER BY id DESC LIMIT 1`),
       lastRequestBy: db.prepare<[string], Row<NamespaceRequest>>(`${REQUEST} WHERE requester = ? ORDER BY id DESC LIMIT 1`),
       setCard: db.prepare('UPDATE requests SET card_channel = ?, card_ts = ?, updated_at = ? WHERE id = ?'),
@@ -141,6 +145,11 @@ export class Store {
   /** Pulse surveys, the question after provisioning, feedback and mutes (src/store/surveys.ts). */
   get surveys(): SurveyStore {
     return (this.surveyStore ??= new SurveyStore(this.db, this.surveyKey));
+  }
+
+  /** Day 2: namespaces' owners, end dates and states, timers, extension and deletion requests (src/store/lifecycle.ts). */
+  get lifecycle(): LifecycleStore {
+    return (this.lifecycleStore ??= new LifecycleStore(this.db, (id) => this.getRequest(id)));
   }
 
   /** Whether the database is open and every migration in `db/` has been applied. */
@@ -295,6 +304,8 @@ export class Store {
       .transaction(() => {
         if (!this.finishRun(runId, outcome, now)) return false;
         this.transition(requestId, 'approved', outcome === 'done' ? 'ready' : 'failed', now);
+        // A ready namespace begins its life with its requester as owner (src/store/lifecycle.ts).
+        if (outcome === 'done') this.lifecycle.track(this.mustGetRequest(requestId), now);
         return true;
       })
       .immediate();

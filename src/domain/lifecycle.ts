@@ -1,0 +1,50 @@
+/** Day 2: what a ready namespace is after provisioning, shared by workflows, builders and the store. */
+
+import type { NamespaceRequest } from './requests.ts';
+
+export type NamespaceLifeState = 'active' | 'expired' | 'deleting' | 'deleted';
+
+/** A namespace Slipway made, as its owner sees it: the request that made it and its life since. */
+export interface ManagedNamespace {
+  request: NamespaceRequest;
+  owner: string;
+  /** YYYY-MM-DD, the last day; undefined when it has no end date. */
+  expiresOn: string | undefined;
+  state: NamespaceLifeState;
+  /** Set by the final notice: deletion begins after this instant unless extended. */
+  graceUntil: string | undefined;
+  deletedAt: string | undefined;
+}
+
+export type TimerKind = 'reminder' | 'expiry' | 'grace_end';
+
+/** One thing due at a time for one namespace (see db/0008_lifecycle.sql). */
+export interface LifecycleTimer {
+  id: number;
+  requestId: number;
+  kind: TimerKind;
+  daysBefore: number | undefined;
+  dueAt: string;
+  attempts: number;
+}
+
+export type LifecycleRequestKind = 'extend' | 'delete';
+export type LifecycleRequestStatus = 'pending' | 'approved' | 'denied' | 'withdrawn';
+
+/** An extension beyond policy or a deletion that needs an approver, decided in the request's thread. */
+export interface LifecycleRequest {
+  id: number;
+  requestId: number;
+  kind: LifecycleRequestKind;
+  requestedBy: string;
+  /** extend: the expiry date asked for. */
+  expiresOn: string | undefined;
+  reason: string | undefined;
+  status: LifecycleRequestStatus;
+  decidedBy: string | undefined;
+  decidedAt: string | undefined;
+  message: { channel: string; ts: string } | undefined;
+  createdAt: string;
+}
+
+export type RunKind = 'provision' | 'delete';

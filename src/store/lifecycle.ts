@@ -1,0 +1,273 @@
+import type Database from 'better-sqlite3';
+import type { LifecycleRequest, LifecycleRequestKind, LifecycleTimer, ManagedNamespace, NamespaceLifeState, TimerKind } from '../domain/lifecycle.ts';
+import type { NamespaceRequest } from '../domain/requests.ts';
+import { present, type Row } from './rows.ts';
+
+/**
+ * The SQL of day 2 (db/0008_lifecycle.sql): namespaces with their owner, end date and state, the
+ * timers of reminders, notices and grace ends, and extension and deletion requests. Reached through
+ * `store.lifecycle`. State changes are compare-and-set, as everywhere in the store.
+ */
+
+type NamespaceRow = Omit<ManagedNamespace, 'request'> & { requestId: number };
+type LifecycleRequestRow = Omit<LifecycleRequest, 'message'> & { messageChannel: string | undefined; messageTs: string | undefined };
+
+const NAMESPACE = `SELECT n.request_id AS requestId, n.owner, n.expires_on AS expiresOn, n.state, n.grace_until AS graceUntil,
+  n.deleted_at AS deletedAt FROM namespaces n`;
+const TIMER = 'SELECT id, request_id AS requestId, kind, days_before AS daysBefore, due_at AS dueAt, attempts FROM lifecycle_timers';
+const LIFECYCLE_REQUEST = `SELECT id, request_id AS requestId, kind, requested_by AS requestedBy, expires_on AS expiresOn, reason, status,
+  decided_by AS decidedBy, decided_at AS decidedAt, message_channel AS messageChannel, message_ts AS messageTs, created_at AS createdAt
+  FROM lifecycle_requests`;
+/** Namespaces that still exist (or are being deleted), newest first. */
+const LIVE = `n.state <> 'deleted'`;
+
+export interface TimerInput {
+  kind: TimerKind;
+  daysBefore?: number | undefined;
+  dueAt: Date;
+}
+
+export interface Page {
+  limit: number;
+  offset: number;
+}
+
+export interface LifecycleRequestInput {
+  requestId: number;
+  kind: LifecycleRequestKind;
+  requestedBy: string;
+  expiresOn?: string | undefined;
+  reason?: string | undefined;
+}
+
+export class LifecycleStore {
+  private readonly stmts;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly getRequest: (id: number) => NamespaceRequest | undefined,
+  ) {
+    this.stmts = {
+      insertNamespace: db.prepare(
+        `INSERT INTO namespaces (request_id, owner, expires_on, updated_at) VALUES (@requestId, @owner, @expiresOn, @now)
+         ON CONFLICT (request_id) DO NOTHING`,
+      ),
+      byId: db.prepare<[number], Row<NamespaceRow>>(`${NAMESPACE} WHERE n.request_id = ?`),
+      byName: db.prepare<[string], Row<NamespaceRow>>(
+        `${NAMESPACE} JOIN requests r ON r.id = n.request_id WHERE r.namespace = ? AND ${LIVE} ORDER BY n.request_id`,
+      ),
+      ownedBy: db.prepare<[string, number, number], Row<NamespaceRow>>(
+        `${NAMESPACE} WHERE n.owner = ? AND ${LIVE} ORDER BY n.request_id DESC LIMIT ? OFFSET ?`,
+      ),
+      countOwnedBy: db.prepare<[string], { count: number }>(`SELECT count(*) AS count FROM namespaces n WHERE n.owner = ? AND ${LIVE}`),
+      ofTeam: db.prepare<[string, number, number], Row<NamespaceRow>>(
+        `${NAMESPACE} JOIN requests r ON r.id = n.request_id WHERE r.team = ? AND ${LIVE} ORDER BY n.request_id DESC LIMIT ? OFFSET ?`,
+      ),
+      countOfTeam: db.prepare<[string], { count: number }>(
+        `SELECT count(*) AS count FROM namespaces n JOIN requests r ON r.id = n.request_id WHERE r.team = ? AND ${LIVE}`,
+      ),
+      all: db.prepare<[number, number], Row<NamespaceRow>>(`${NAMESPACE} WHERE ${LIVE} ORDER BY n.request_id DESC LIMIT ? OFFSET ?`),
+      countAll: db.prepare<[], { count: number }>(`SELECT count(*) AS count FROM namespaces n WHERE ${LIVE}`),
+      setExpiry: db.prepare(
+        `UPDATE namespaces SET expires_on = @expiresOn, state = 'active', grace_until = NULL, updated_at = @now
+         WHERE request_id = @requestId AND state IN ('active', 'expired')`,
+      ),
+      setOwner: db.prepare(`UPDATE namespaces SET owner = @to, updated_at = @now WHERE request_id = @requestId AND owner = @from AND state <> 'deleted'`),
+      setState: db.prepare(
+        `UPDATE namespaces SET state = @to, grace_until = coalesce(@graceUntil, grace_until), updated_at = @now
+         WHERE request_id = @requestId AND state = @from`,
+      ),
+      markDeleted: db.prepare(
+        `UPDATE namespaces SET state = 'deleted', deleted_at = @now, updated_at = @now WHERE request_id = @requestId AND state <> 'deleted'`,
+      ),
+      freeName: db.prepare('UPDATE requests SET deleted_at = @now, updated_at = @now WHERE id = @requestId AND deleted_at IS NULL'),
+      skipTimers: db.prepare(`UPDATE lifecycle_timers SET status = 'skipped', done_at = ? WHERE request_id = ? AND status = 'pending'`),
+      insertTimer: db.prepare(
+        `INSERT INTO lifecycle_timers (request_id, kind, days_before, due_at) VALUES (@requestId, @kind, @daysBefore, @dueAt)
+         ON CONFLICT (request_id, kind, due_at) DO NOTHING`,
+      ),
+      dueTimers: db.prepare<[string, number], Row<LifecycleTimer>>(`${TIMER} WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?`),
+      pendingTimersOf: db.prepare<[number], Row<LifecycleTimer>>(`${TIMER} WHERE request_id = ? AND status = 'pending' ORDER BY due_at`),
+      claimTimer: db.prepare(`UPDATE lifecycle_timers SET status = @status, done_at = @now WHERE id = @id AND status = 'pending'`),
+      releaseTimer: db.prepare(
+        `UPDATE lifecycle_timers SET status = 'pending', done_at = NULL, attempts = attempts + 1, last_error = @error WHERE id = @id AND status = 'done'`,
+      ),
+      insertRequest: db.prepare(
+        `INSERT INTO lifecycle_requests (request_id, kind, requested_by, expires_on, reason, created_at)
+         VALUES (@requestId, @kind, @requestedBy, @expiresOn, @reason, @now)`,
+      ),
+      requestById: db.prepare<[number], Row<LifecycleRequestRow>>(`${LIFECYCLE_REQUEST} WHERE id = ?`),
+      openRequest: db.prepare<[number, string], Row<LifecycleRequestRow>>(`${LIFECYCLE_REQUEST} WHERE request_id = ? AND kind = ? AND status = 'pending'`),
+      openRequests: db.prepare<[number], Row<LifecycleRequestRow>>(`${LIFECYCLE_REQUEST} WHERE status = 'pending' ORDER BY id LIMIT ?`),
+      setRequestMessage: db.prepare('UPDATE lifecycle_requests SET message_channel = ?, message_ts = ? WHERE id = ?'),
+      decideRequest: db.prepare(`UPDATE lifecycle_requests SET status = @status, decided_by = @by, decided_at = @now WHERE id = @id AND status = 'pending'`),
+    };
+  }
+
+  /** Starts the life of a ready namespace; nothing happens if it is already tracked. */
+  track(request: NamespaceRequest, now: Date): void {
+    this.stmts.insertNamespace.run({ requestId: request.id, owner: request.requester, expiresOn: request.expiresOn ?? null, now: now.toISOString() });
+  }
+
+  get(requestId: number): ManagedNamespace | undefined {
+    const row = this.stmts.byId.get(requestId);
+    return row && this.toNamespace(row);
+  }
+
+  /** The live namespaces with this name (one per cluster at most). */
+  findByName(namespace: string): ManagedNamespace[] {
+    return this.toNamespaces(this.stmts.byName.all(namespace));
+  }
+
+  ownedBy(owner: string, page: Page): { namespaces: ManagedNamespace[]; total: number } {
+    return {
+      namespaces: this.toNamespaces(this.stmts.ownedBy.all(owner, page.limit, page.offset)),
+      total: this.stmts.countOwnedBy.get(owner)?.count ?? 0,
+    };
+  }
+
+  ofTeam(team: string, page: Page): { namespaces: ManagedNamespace[]; total: number } {
+    return {
+      namespaces: this.toNamespaces(this.stmts.ofTeam.all(team, page.limit, page.offset)),
+      total: this.stmts.countOfTeam.get(team)?.count ?? 0,
+    };
+  }
+
+  all(page: Page): { namespaces: ManagedNamespace[]; total: number } {
+    return { namespaces: this.toNamespaces(this.stmts.all.all(page.limit, page.offset)), total: this.stmts.countAll.get()?.count ?? 0 };
+  }
+
+  /**
+   * Moves the end date and replaces the pending timers with `timers`, in one transaction; an
+   * expired namespace in its grace period becomes active again. False when it is being deleted.
+   */
+  setExpiry(requestId: number, expiresOn: string | undefined, timers: readonly TimerInput[], now: Date): boolean {
+    return this.db
+      .transaction(() => {
+        if (this.stmts.setExpiry.run({ requestId, expiresOn: expiresOn ?? null, now: now.toISOString() }).changes !== 1) return false;
+        this.replaceTimers(requestId, timers, now);
+        return true;
+      })
+      .immediate();
+  }
+
+  /** Replaces the pending timers of a namespace; timers already sent stay sent (never twice). */
+  replaceTimers(requestId: number, timers: readonly TimerInput[], now: Date): void {
+    this.db.transaction(() => {
+      this.stmts.skipTimers.run(now.toISOString(), requestId);
+      for (const timer of timers) {
+        this.stmts.insertTimer.run({ requestId, kind: timer.kind, daysBefore: timer.daysBefore ?? null, dueAt: timer.dueAt.toISOString() });
+      }
+    })();
+  }
+
+  pendingTimers(requestId: number): LifecycleTimer[] {
+    return this.stmts.pendingTimersOf.all(requestId).map((row) => present<LifecycleTimer>(row));
+  }
+
+  /** Pending timers due at `now`, oldest first. Reads only those (see lifecycle_timers_due). */
+  dueTimers(now: Date, limit: number): LifecycleTimer[] {
+    return this.stmts.dueTimers.all(now.toISOString(), limit).map((row) => present<LifecycleTimer>(row));
+  }
+
+  /**
+   * Takes a due timer before its message goes out (`done`), or drops it (`skipped`); false when
+   * another sweep took it first. A crash after the claim loses the message rather than repeat it.
+   */
+  claimTimer(id: number, status: 'done' | 'skipped', now: Date): boolean {
+    return this.stmts.claimTimer.run({ id, status, now: now.toISOString() }).changes === 1;
+  }
+
+  /** Gives a claimed timer back after its message could not be sent; the next sweep tries again. */
+  releaseTimer(id: number, error: string): void {
+    this.stmts.releaseTimer.run({ id, error });
+  }
+
+  /** Compare-and-set of the owner; recorded by the caller as an event. */
+  transfer(requestId: number, from: string, to: string, now: Date): boolean {
+    return this.stmts.setOwner.run({ requestId, from, to, now: now.toISOString() }).changes === 1;
+  }
+
+  /** Compare-and-set of the state; `graceUntil` is kept unless given. */
+  transition(requestId: number, from: NamespaceLifeState, to: NamespaceLifeState, now: Date, graceUntil?: Date): boolean {
+    return this.stmts.setState.run({ requestId, from, to, graceUntil: graceUntil?.toISOString() ?? null, now: now.toISOString() }).changes === 1;
+  }
+
+  /** The namespace is gone: its state, its name (free for a new request) and its timers, at once. */
+  markDeleted(requestId: number, now: Date): boolean {
+    return this.db
+      .transaction(() => {
+        const at = now.toISOString();
+        if (this.stmts.markDeleted.run({ requestId, now: at }).changes !== 1) return false;
+        this.stmts.freeName.run({ requestId, now: at });
+        this.stmts.skipTimers.run(at, requestId);
+        return true;
+      })
+      .immediate();
+  }
+
+  /** Opens an extension or deletion request; `created: false` returns the one already open. */
+  openRequest(input: LifecycleRequestInput, now: Date): { created: boolean; request: LifecycleRequest } {
+    return this.db
+      .transaction(() => {
+        const open = this.stmts.openRequest.get(input.requestId, input.kind);
+        if (open) return { created: false, request: toLifecycleRequest(open) };
+        const info = this.stmts.insertRequest.run({
+          requestId: input.requestId,
+          kind: input.kind,
+          requestedBy: input.requestedBy,
+          expiresOn: input.expiresOn ?? null,
+          reason: input.reason ?? null,
+          now: now.toISOString(),
+        });
+        return { created: true, request: this.mustGetRequest(Number(info.lastInsertRowid)) };
+      })
+      .immediate();
+  }
+
+  getRequestById(id: number): LifecycleRequest | undefined {
+    const row = this.stmts.requestById.get(id);
+    return row && toLifecycleRequest(row);
+  }
+
+  openRequestFor(requestId: number, kind: LifecycleRequestKind): LifecycleRequest | undefined {
+    const row = this.stmts.openRequest.get(requestId, kind);
+    return row && toLifecycleRequest(row);
+  }
+
+  /** Extension and deletion requests waiting for an approver, oldest first. */
+  openRequests(limit: number): LifecycleRequest[] {
+    return this.stmts.openRequests.all(limit).map(toLifecycleRequest);
+  }
+
+  setRequestMessage(id: number, message: { channel: string; ts: string }): void {
+    this.stmts.setRequestMessage.run(message.channel, message.ts, id);
+  }
+
+  /** Records a decision if the request is still open; `decided: false` means someone else was first. */
+  decideRequest(id: number, status: 'approved' | 'denied' | 'withdrawn', by: string, now: Date): { decided: boolean; request: LifecycleRequest } {
+    const decided = this.stmts.decideRequest.run({ id, status, by, now: now.toISOString() }).changes === 1;
+    return { decided, request: this.mustGetRequest(id) };
+  }
+
+  private mustGetRequest(id: number): LifecycleRequest {
+    const request = this.getRequestById(id);
+    if (!request) throw new Error(`lifecycle request ${id} does not exist`);
+    return request;
+  }
+
+  private toNamespaces(rows: Row<NamespaceRow>[]): ManagedNamespace[] {
+    return rows.flatMap((row) => this.toNamespace(row) ?? []);
+  }
+
+  private toNamespace(row: Row<NamespaceRow>): ManagedNamespace | undefined {
+    const { requestId, ...rest } = present<NamespaceRow>(row);
+    const request = this.getRequest(requestId);
+    return request && { request, ...rest };
+  }
+}
+
+function toLifecycleRequest(row: Row<LifecycleRequestRow>): LifecycleRequest {
+  const { messageChannel, messageTs, ...rest } = present<LifecycleRequestRow>(row);
+  return { ...rest, message: messageChannel && messageTs ? { channel: messageChannel, ts: messageTs } : undefined };
+}

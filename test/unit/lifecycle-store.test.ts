@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Store } from '../../src/store/store.ts';
+
+const now = new Date('2026-12-01T09:00:00Z');
+const at = (iso: string) => new Date(iso);
+
+function readyNamespace(t: { after: (fn: () => void) => void }, name = 'payments-dev', expiresOn: string | undefined = '2026-12-10') {
+  const store = Store.open(join(mkdtempSync(join(tmpdir(), 'slipway-lifecycle-')), 'slipway.db'));
+  t.after(() => store.close());
+  const made = makeReady(store, name, expiresOn);
+  return { store, request: made };
+}
+
+function makeReady(store: Store, name: string, expiresOn: string | undefined) {
+  const input = { namespace: name, cluster: 'dev-eu', team: 'payments', environment: 'dev', tier: 'small', purpose: 'tests', expiresOn, requester: 'U0DEV' };
+  const inserted = store.insertRequest(input, now);
+  assert.ok(inserted.created);
+  store.decide(inserted.request.id, { status: 'approved', by: 'U0ALICE' }, now);
+  const run = store.startRun(inserted.request.id, ['namespace'], now);
+  assert.ok(run);
+  assert.ok(store.completeRun(run.id, inserted.request.id, 'done', now));
+  return inserted.request;
+}
+
+test('a namespace that becomes ready is owned by its requester, with its end date', (t) => {
+  const { store, request } = readyNamespace(t);
+  const ns = store.lifecycle.get(request.id);
+  assert.equal(ns?.owner, 'U0DEV');
+  assert.equal(ns?.expiresOn, '2026-12-10');
+  assert.equal(ns?.state, 'active');
+  assert.equal(ns?.request.namespace, 'payments-dev');
+  assert.deepEqual(
+    store.lifecycle.ownedBy('U0DEV', { limit: 10, offset: 0 }).namespaces.map((n) => n.request.id),
+    [request.id],
+  );
+});
+
+test('a due timer is claimed once, given back when its message failed, and only due ones are read', (t) => {
+  const { store, request } = readyNamespace(t);
+  store.lifecycle.replaceTimers(
+    request.id,
+    [
+      { kind: 'reminder', daysBefore: 3, dueAt: at('2026-12-07T09:00:00Z') },
+      { kind: 'reminder', daysBefore: 1, dueAt: at('2026-12-09T09:00:00Z') },
+    ],
+    now,
+  );
+  const due = store.lifecycle.dueTimers(at('2026-12-08T00:00:00Z'), 100);
+  assert.deepEqual(
+    due.map((d) => d.daysBefore),
+    [3],
+  );
+  const [first] = due;
+  assert.ok(first);
+  assert.equal(store.lifecycle.claimTimer(first.id, 'done', now), true);
+  assert.equal(store.lifecycle.claimTimer(first.id, 'done', now), false, 'a second sweep cannot take it again');
+  store.lifecycle.releaseTimer(first.id, 'channel_not_found');
+  assert.equal(store.lifecycle.dueTimers(at('2026-12-08T00:00:00Z'), 100)[0]?.attempts, 1);
+});
+
+test('a new end date replaces pending timers but never re-arms one already sent', (t) => {
+  const { store, request } = readyNamespace(t);
+  const reminder = { kind: 'reminder' as const, daysBefore: 3, dueAt: at('2026-12-07T09:00:00Z') };
+  store.lifecycle.replaceTimers(request.id, [reminder], now);
+  const [sent] = store.lifecycle.dueTimers(at('2026-12-07T09:00:00Z'), 10);
+  assert.ok(sent && store.lifecycle.claimTimer(sent.id, 'done', now));
+  assert.equal(store.lifecycle.setExpiry(request.id, '2026-12-20', [reminder, { kind: 'expiry', dueAt: at('2026-12-20T09:00:00Z') }], now), true);
+  assert.equal(store.lifecycle.get(request.id)?.expiresOn, '2026-12-20');
+  assert.deepEqual(
+    store.lifecycle.pendingTimers(request.id).map((p) => p.kind),
+    ['expiry'],
+  );
+});
+
+test('a deleted namespace frees its name and drops its timers', (t) => {
+  const { store, request } = readyNamespace(t);
+  store.lifecycle.replaceTimers(request.id, [{ kind: 'expiry', dueAt: at('2026-12-10T09:00:00Z') }], now);
+  assert.equal(store.lifecycle.transition(request.id, 'active', 'deleting', now), true);
+  assert.equal(store.lifecycle.setExpiry(request.id, '2027-01-01', [], now), false, 'no extension while deleting');
+  assert.equal(store.lifecycle.markDeleted(request.id, now), true);
+  assert.equal(store.lifecycle.markDeleted(request.id, now), false);
+  assert.deepEqual(store.lifecycle.pendingTimers(request.id), []);
+  assert.deepEqual(store.lifecycle.findByName('payments-dev'), []);
+  const again = makeReady(store, 'payments-dev', undefined);
+  assert.notEqual(again.id, request.id);
+  assert.equal(store.lifecycle.findByName('payments-dev')[0]?.request.id, again.id);
+});
+
+test('one open extension or deletion request per namespace, decided once', (t) => {
+  const { store, request } = readyNamespace(t);
+  const first = store.lifecycle.openRequest({ requestId: request.id, kind: 'extend', requestedBy: 'U0DEV', expiresOn: '2027-03-01' }, now);
+  const second = store.lifecycle.openRequest({ requestId: request.id, kind: 'extend', requestedBy: 'U0DEV', expiresOn: '2027-04-01' }, now);
+  assert.equal(first.created, true);
+  assert.equal(second.created, false);
+  assert.equal(second.request.id, first.request.id);
+  assert.equal(store.lifecycle.decideRequest(first.request.id, 'approved', 'U0ALICE', now).decided, true);
+  const late = store.lifecycle.decideRequest(first.request.id, 'denied', 'U0BOB', now);
+  assert.equal(late.decided, false);
+  assert.equal(late.request.status, 'approved');
+  assert.equal(late.request.decidedBy, 'U0ALICE');
+});
+
+test('transfer is compare-and-set on the current owner', (t) => {
+  const { store, request } = readyNamespace(t);
+  assert.equal(store.lifecycle.transfer(request.id, 'U0OTHER', 'U0NEW', now), false);
+  assert.equal(store.lifecycle.transfer(request.id, 'U0DEV', 'U0NEW', now), true);
+  assert.equal(store.lifecycle.ownedBy('U0NEW', { limit: 5, offset: 0 }).total, 1);
+  assert.equal(store.lifecycle.ownedBy('U0DEV', { limit: 5, offset: 0 }).total, 0);
+});
