@@ -1,13 +1,13 @@
 import type { ChatPostMessageResponse, WebClient } from '@slack/web-api';
 import type { Clusters } from './cluster/client.ts';
 import type { Config } from './config.ts';
-import type { Clock, NamespaceRequest } from './domain/requests.ts';
+import type { Clock, NamespaceRequest, Run, RunKind } from './domain/requests.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { ModalOpener } from './slack/io/modal-opener.ts';
 import type { SlackMessage } from './slack/text.ts';
 import type { Store } from './store/store.ts';
-import type { RunEngine } from './workflows/runs/engine.ts';
+import type { RunTracker } from './workflows/runs/run-tracker.ts';
 
 /** Everything a workflow needs, built once in main and passed down; tests build the same. */
 export interface Deps {
@@ -36,9 +36,49 @@ export interface Hooks {
    * `delivered` runs once the DM went out. Must not throw: the ready message matters more.
    */
   onNamespaceReady(deps: Deps, request: NamespaceRequest, message: SlackMessage): ReadyMessage;
+  /** The kinds of durable run and how each works (provisioning, deletion). */
+  runKinds: RunKinds;
 }
 
 export interface ReadyMessage {
   message: SlackMessage;
   delivered(sent: ChatPostMessageResponse): void;
 }
+
+/**
+ * What the durable-run engine needs beyond the other dependencies: the runs in flight in this
+ * process (for a clean shutdown), how it waits between attempts, and how often it may redraw a
+ * run's progress in Slack. Only the engine reads these.
+ */
+export interface RunEngine {
+  /** Runs executing in this process; shutdown drains them. */
+  readonly runs: RunTracker;
+  /** Waits between retries of a step; tests pass a fast one. */
+  sleep(ms: number): Promise<void>;
+  /** Least time between two progress updates of one run in Slack. */
+  readonly progressIntervalMs: number;
+}
+
+/** One step of a run, bound to its request. `apply` is idempotent: a resumed run may repeat it. */
+export interface BoundStep {
+  /** Steps that must be done first. */
+  after?: readonly string[] | undefined;
+  apply(): Promise<void>;
+}
+
+/** How one kind of run works on a request: its steps, its progress message and its endings. */
+export interface RunKindHandlers {
+  /** The step named `name` for this request, or undefined if the kind has no such step. */
+  step(deps: Deps, request: NamespaceRequest, name: string): BoundStep | undefined;
+  /** The progress message in the request's thread, redrawn as steps change. */
+  progress(deps: Deps, request: NamespaceRequest, run: Run): SlackMessage;
+  /** After a progress redraw; `first` once per execution (provisioning redraws its card). */
+  afterProgress?(deps: Deps, request: NamespaceRequest, run: Run, first: boolean): Promise<void>;
+  /** The run is recorded as done (store.completeRun): events, metrics, messages. */
+  done(deps: Deps, request: NamespaceRequest, run: Run): Promise<void>;
+  /** The run is recorded as failed at `step`. */
+  failed(deps: Deps, request: NamespaceRequest, run: Run, step: string, error: unknown): Promise<void>;
+}
+
+/** The kinds of run this process can execute; a run of another kind (a newer version's) is left alone. */
+export type RunKinds = Readonly<Partial<Record<RunKind, RunKindHandlers>>>;

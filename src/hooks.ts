@@ -1,4 +1,5 @@
 import type { Hooks } from './deps.ts';
+import { provisioningRuns } from './workflows/provisioning/provision.ts';
 import { withProvisioningQuestion } from './workflows/surveys/post-provisioning.ts';
 
 /**
@@ -7,4 +8,5 @@ import { withProvisioningQuestion } from './workflows/surveys/post-provisioning.
  */
 export const featureHooks: Hooks = {
   onNamespaceReady: withProvisioningQuestion,
+  runKinds: { provision: provisioningRuns },
 };

@@ -46,5 +46,3 @@ export interface LifecycleRequest {
   message: { channel: string; ts: string } | undefined;
   createdAt: string;
 }
-
-export type RunKind = 'provision' | 'delete';

@@ -36,9 +36,13 @@ export interface RunStep {
   lastError: string | undefined;
 }
 
+/** What a durable run does to its request's namespace: make it, or delete it. */
+export type RunKind = 'provision' | 'delete';
+
 export interface Run {
   id: number;
   requestId: number;
+  kind: RunKind;
   status: RunStatus;
   progressTs: string | undefined;
   steps: RunStep[];

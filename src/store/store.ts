@@ -7,7 +7,7 @@ import { LifecycleStore } from './lifecycle.ts';
 import { loadSurveyKey, surveyKeyCreatedMessage } from './survey-key.ts';
 import { present, type Row } from './rows.ts';
 import { SurveyStore } from './surveys.ts';
-import type { NamespaceRequest, RequestInput, RequestStatus, Run, RunStep } from '../domain/requests.ts';
+import type { NamespaceRequest, RequestInput, RequestStatus, Run, RunKind, RunStep } from '../domain/requests.ts';
 
 type RunRow = Omit<Run, 'steps'>;
 
@@ -18,7 +18,7 @@ const REQUEST = `SELECT id, namespace, cluster, team, environment, tier, purpose
   auto_approved AS autoApproved, decided_by AS decidedBy, decided_at AS decidedAt, decision_reason AS decisionReason,
   CASE WHEN card_channel IS NOT NULL AND card_ts IS NOT NULL THEN json_object('channel', card_channel, 'ts', card_ts) END AS card,
   created_at AS createdAt FROM requests`;
-const RUN = 'SELECT id, request_id AS requestId, status, progress_ts AS progressTs FROM runs';
+const RUN = 'SELECT id, request_id AS requestId, kind, status, progress_ts AS progressTs FROM runs';
 const STEP = 'SELECT position, name, status, attempts, last_error AS lastError FROM run_steps';
 const EVENT = 'SELECT id, at, type, actor, team, request_id AS requestId, data FROM events';
 
@@ -87,7 +87,7 @@ export class Store {
          WHERE id = @id AND status = 'pending'`,
       ),
       setStatus: db.prepare('UPDATE requests SET status = ?, updated_at = ? WHERE id = ? AND status = ?'),
-      insertRun: db.prepare(`INSERT INTO runs (request_id, status, started_at) VALUES (?, 'running', ?)`),
+      insertRun: db.prepare(`INSERT INTO runs (request_id, kind, status, started_at) VALUES (?, ?, 'running', ?)`),
       insertStep: db.prepare('INSERT INTO run_steps (run_id, position, name) VALUES (?, ?, ?)'),
       runById: db.prepare<[number], Row<RunRow>>(`${RUN} WHERE id = ?`),
       latestRun: db.prepare<[number], Row<RunRow>>(`${RUN} WHERE request_id = ? ORDER BY id DESC LIMIT 1`),
@@ -230,11 +230,11 @@ export class Store {
   }
 
   /** Starts a run with its steps; undefined when the request already has an active run. */
-  startRun(requestId: number, stepNames: readonly string[], now: Date): Run | undefined {
+  startRun(requestId: number, stepNames: readonly string[], now: Date, kind: RunKind = 'provision'): Run | undefined {
     try {
       return this.db
         .transaction(() => {
-          const info = this.stmts.insertRun.run(requestId, now.toISOString());
+          const info = this.stmts.insertRun.run(requestId, kind, now.toISOString());
           const runId = Number(info.lastInsertRowid);
           stepNames.forEach((name, position) => this.stmts.insertStep.run(runId, position, name));
           return this.mustGetRun(runId);
@@ -247,8 +247,8 @@ export class Store {
   }
 
   /**
-   * Reopens a failed run so it continues from its failed step, and its request with it; false
-   * if the run was not failed (another Retry got there first).
+   * Reopens a failed run so it continues from its failed step, and a failed provisioning's
+   * request with it; false if the run was not failed (another Retry got there first).
    */
   reopenRun(runId: number, now: Date): boolean {
     return this.db
@@ -256,7 +256,7 @@ export class Store {
         const run = this.stmts.runById.get(runId);
         if (!run || this.stmts.reopenRun.run(runId).changes !== 1) return false;
         this.stmts.resetFailedSteps.run(runId);
-        this.transition(run.requestId, 'failed', 'approved', now);
+        if (run.kind === 'provision') this.transition(run.requestId, 'failed', 'approved', now);
         return true;
       })
       .immediate();
@@ -296,13 +296,20 @@ export class Store {
   }
 
   /**
-   * Ends a run and moves its request to `ready` or `failed` in one transaction, so the two never
-   * disagree after a crash. False when the run was not running (someone else finished it).
+   * Ends a run and records what it did in one transaction, so the two never disagree after a
+   * crash: a provisioning moves its request to `ready` or `failed`, a deletion that is done marks
+   * the namespace deleted (a failed one leaves it `deleting`, to be retried). False when the run
+   * was not running (someone else finished it).
    */
   completeRun(runId: number, requestId: number, outcome: 'done' | 'failed', now: Date): boolean {
     return this.db
       .transaction(() => {
-        if (!this.finishRun(runId, outcome, now)) return false;
+        const run = this.stmts.runById.get(runId);
+        if (!run || !this.finishRun(runId, outcome, now)) return false;
+        if (run.kind === 'delete') {
+          if (outcome === 'done') this.lifecycle.markDeleted(requestId, now);
+          return true;
+        }
         this.transition(requestId, 'approved', outcome === 'done' ? 'ready' : 'failed', now);
         // A ready namespace begins its life with its requester as owner (src/store/lifecycle.ts).
         if (outcome === 'done') this.lifecycle.track(this.mustGetRequest(requestId), now);

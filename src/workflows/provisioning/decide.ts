@@ -7,7 +7,8 @@ import { denyReasonModal } from '../../slack/provisioning/new-namespace-modal.ts
 import { openFormAfterClick } from '../../slack/io/open-form.ts';
 import { refreshCard } from './present.ts';
 import { notifier } from '../../slack/io/notifier.ts';
-import { executeRun, startProvisioning } from './provision.ts';
+import { startProvisioning } from './provision.ts';
+import { executeRun } from '../runs/engine.ts';
 import type { SlackMessage } from '../../slack/usage.ts';
 import type { FieldErrors } from './validate.ts';
 import { isApprover } from './approvers.ts';

@@ -1,18 +1,16 @@
+import type { NamespaceRequest, Run, RunKind, RunStep } from '../../domain/requests.ts';
+import type { Deps, RunEngine, RunKindHandlers } from '../../deps.ts';
+import { ClusterError, errorMessage } from '../../errors.ts';
+import { coalesce } from '../../lib/coalesce.ts';
+import { notifier } from '../../slack/io/notifier.ts';
 import { RunTracker } from './run-tracker.ts';
 
 /**
- * What the durable-run engine needs beyond the other dependencies: the runs in flight in this
- * process (for a clean shutdown), how it waits between attempts, and how often it may redraw a
- * run's progress in Slack. Only the engine reads these.
+ * Durable runs: a list of named steps recorded in the store before and after each attempt, so a
+ * run survives a restart (it resumes at the step it was on), a failed step can be retried by an
+ * approver, and steps whose dependencies are done run side by side. Provisioning and deletion are
+ * kinds of run (`RunKindHandlers`), registered where Deps is built (src/hooks.ts).
  */
-export interface RunEngine {
-  /** Runs executing in this process; shutdown drains them. */
-  readonly runs: RunTracker;
-  /** Waits between retries of a step; tests pass a fast one. */
-  sleep(ms: number): Promise<void>;
-  /** Least time between two progress updates of one run in Slack. */
-  readonly progressIntervalMs: number;
-}
 
 export interface RunEngineOptions {
   sleep?: (ms: number) => Promise<void>;
@@ -25,4 +23,191 @@ export function createRunEngine(options: RunEngineOptions = {}): RunEngine {
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     progressIntervalMs: options.progressIntervalMs ?? 1000,
   };
+}
+
+const BACKOFF_CAP_MS = 30_000;
+
+/** What `runStep` returns when shutdown stopped a step that may still pass: not a failure. */
+const PAUSED = Symbol('paused for shutdown');
+
+/** Exponential backoff with full jitter, never shorter than the server's Retry-After. */
+export function backoffMs(attempt: number, baseMs: number, retryAfterMs: number | undefined, random = Math.random): number {
+  const ceiling = Math.min(BACKOFF_CAP_MS, baseMs * 2 ** (attempt - 1));
+  return Math.max(retryAfterMs ?? 0, Math.round(ceiling * random()));
+}
+
+/**
+ * Starts a run of `kind` with `steps` and executes it; false (and nothing runs) when the request
+ * already has an active run. `announced`: Slack messages about the decision still on their way,
+ * which only the first progress message waits for, so the thread reads in order.
+ */
+export async function startRun(deps: Deps, request: NamespaceRequest, kind: RunKind, steps: readonly string[], announced?: Promise<unknown>): Promise<boolean> {
+  const run = deps.store.startRun(request.id, steps, deps.clock.now(), kind);
+  if (!run) {
+    deps.log.info({ requestId: request.id, kind }, 'a run is already active for this request');
+    return false;
+  }
+  deps.store.appendEvent({ type: 'run_started', at: deps.clock.now(), team: request.team, requestId: request.id, data: { runId: run.id, kind } });
+  await executeRun(deps, run.id, announced);
+  return true;
+}
+
+/** Runs the steps of a run that are not done yet, recording each before and after it runs. */
+export function executeRun(deps: Deps, runId: number, announced?: Promise<unknown>): Promise<void> {
+  return deps.engine.runs.track(runSteps(deps, runId, announced));
+}
+
+/** At start-up: continues every run that was in progress, of every kind. */
+export async function resumeActiveRuns(deps: Deps): Promise<void> {
+  const runs = deps.store.activeRuns();
+  if (runs.length > 0) deps.log.info({ runs: runs.map((r) => r.id) }, 'resuming runs');
+  await Promise.all(runs.map((run) => executeRun(deps, run.id)));
+}
+
+async function runSteps(deps: Deps, runId: number, announced: Promise<unknown> | undefined): Promise<void> {
+  const initial = deps.store.getRun(runId);
+  const request = initial && deps.store.getRequest(initial.requestId);
+  if (!initial || !request || initial.status !== 'running') return;
+  const kind = deps.hooks.runKinds[initial.kind];
+  const log = deps.log.child({ requestId: request.id, runId, kind: initial.kind });
+  if (!kind) {
+    log.error('this version of Slipway cannot execute runs of this kind; the run is left as it is');
+    return;
+  }
+  const progress = progressReporter(deps, kind, request, runId, announced);
+
+  progress.poke();
+  const done = new Set(initial.steps.filter((s) => s.status === 'done').map((s) => s.name));
+  let remaining = initial.steps.filter((s) => s.status !== 'done');
+  while (remaining.length > 0) {
+    if (deps.engine.runs.draining) {
+      // Shutting down: the run stays `running` and continues from here at the next start.
+      log.info({ steps: remaining.map((s) => s.name) }, 'run paused for shutdown');
+      await progress.flush();
+      return;
+    }
+    // Every step whose dependencies are done runs now, side by side.
+    const after = (name: string) => kind.step(deps, request, name)?.after ?? [];
+    const wave = remaining.filter((s) => after(s.name).every((d) => done.has(d) || !remaining.some((r) => r.name === d)));
+    const results = await Promise.all(
+      wave.map(async (step) => {
+        const started = Date.now();
+        const failure = await runStep(deps, runId, step, progress.poke, async () => {
+          const bound = kind.step(deps, request, step.name);
+          if (!bound) throw new ClusterError(`Slipway does not know the step "${step.name}".`, { transient: false });
+          await bound.apply();
+        });
+        if (!failure) {
+          deps.metrics.stepDuration.observe({ step: step.name }, (Date.now() - started) / 1000);
+          done.add(step.name);
+          deps.store.appendEvent({
+            type: 'step_done',
+            at: deps.clock.now(),
+            team: request.team,
+            requestId: request.id,
+            data: { runId, step: step.name, ms: Date.now() - started },
+          });
+          log.info({ step: step.name }, 'step applied');
+        }
+        return { step, failure };
+      }),
+    );
+    const failed = results.find((r) => r.failure !== undefined && r.failure !== PAUSED);
+    if (!failed && results.some((r) => r.failure === PAUSED)) {
+      // A step was between attempts when shutdown began: the run stays `running`, nobody is told
+      // it failed, and the step is tried again at the next start.
+      log.info({ steps: results.filter((r) => r.failure === PAUSED).map((r) => r.step.name) }, 'run paused for shutdown during retries');
+      await progress.flush();
+      return;
+    }
+    if (failed) {
+      log.warn({ step: failed.step.name, err: failed.failure }, 'step failed');
+      if (!deps.store.completeRun(runId, request.id, 'failed', deps.clock.now())) return;
+      progress.poke();
+      await progress.flush();
+      await kind.failed(deps, request, mustGetRun(deps, runId), failed.step.name, failed.failure);
+      return;
+    }
+    remaining = remaining.filter((s) => !done.has(s.name));
+  }
+
+  if (!deps.store.completeRun(runId, request.id, 'done', deps.clock.now())) return;
+  progress.poke();
+  await progress.flush();
+  await kind.done(deps, request, mustGetRun(deps, runId));
+}
+
+function mustGetRun(deps: Deps, runId: number): Run {
+  const run = deps.store.getRun(runId);
+  if (!run) throw new Error(`run ${runId} does not exist`);
+  return run;
+}
+
+/**
+ * Runs one step, retrying failures that may pass with backoff; returns the error that stopped
+ * it, if any, or PAUSED when shutdown began while it could still pass. Every attempt is
+ * recorded before it starts and after it ends.
+ */
+async function runStep(deps: Deps, runId: number, step: RunStep, onChange: () => void, apply: () => Promise<void>): Promise<unknown> {
+  const { maxAttempts, backoffBaseMs } = deps.config.provisioning;
+  for (let attempt = 1; ; attempt++) {
+    deps.store.startStep(runId, step.position, deps.clock.now());
+    onChange();
+    try {
+      await apply();
+      deps.store.finishStep(runId, step.position, 'done', undefined, deps.clock.now());
+      onChange();
+      return undefined;
+    } catch (err) {
+      deps.store.finishStep(runId, step.position, 'failed', errorMessage(err), deps.clock.now());
+      deps.metrics.stepFailures.inc({ step: step.name, cause: failureCause(err) });
+      onChange();
+      const transient = !(err instanceof ClusterError) || err.transient;
+      if (!transient || attempt >= maxAttempts) return err;
+      if (!deps.engine.runs.draining) {
+        const retryAfter = err instanceof ClusterError ? err.retryAfterMs : undefined;
+        await Promise.race([deps.engine.sleep(backoffMs(attempt, backoffBaseMs, retryAfter)), deps.engine.runs.stopped]);
+      }
+      if (deps.engine.runs.draining) {
+        deps.store.finishStep(runId, step.position, 'pending', errorMessage(err), deps.clock.now());
+        onChange();
+        return PAUSED;
+      }
+    }
+  }
+}
+
+/** A label for why an attempt failed: the HTTP status, or timeout / network / other. */
+function failureCause(err: unknown): string {
+  if (err instanceof ClusterError) {
+    if (err.status !== undefined) return String(err.status);
+    return /did not answer within/.test(err.userMessage) ? 'timeout' : 'network';
+  }
+  return 'other';
+}
+
+/**
+ * One progress message in the request's thread, updated at most once per interval. Many runs at
+ * once (a team onboarding) would otherwise spend the channel's Slack rate limit on intermediate
+ * states.
+ */
+function progressReporter(deps: Deps, kind: RunKindHandlers, request: NamespaceRequest, runId: number, announced: Promise<unknown> | undefined) {
+  const slack = notifier(deps);
+  let first = true;
+  return coalesce(async () => {
+    await announced;
+    const run = deps.store.getRun(runId);
+    // The card may have been posted after the run started (auto-approval), so read it now.
+    const card = deps.store.getRequest(request.id)?.card;
+    if (!run || !card) return;
+    const message = kind.progress(deps, request, run);
+    if (run.progressTs) {
+      await slack.update(card.channel, run.progressTs, message);
+    } else {
+      const ts = await slack.post(card.channel, message, card.ts);
+      if (ts) deps.store.setRunProgressTs(runId, ts);
+    }
+    await kind.afterProgress?.(deps, request, run, first);
+    first = false;
+  }, deps.engine.progressIntervalMs);
 }
