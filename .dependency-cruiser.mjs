@@ -63,6 +63,15 @@ export default {
       to: { path: '^src/(workflows|slack)/surveys/' },
     },
     {
+      name: 'provisioning-not-lifecycle',
+      severity: 'error',
+      comment:
+        'Provisioning is the core and must work without day 2. Lifecycle (expiry, extend, delete, Home) builds on provisioning and ' +
+        'joins it through hooks (src/hooks.ts) and run kinds (deps.hooks.runKinds), never the other way round.',
+      from: { path: '^src/(workflows|slack)/provisioning/' },
+      to: { path: '^src/(workflows|slack)/lifecycle/' },
+    },
+    {
       name: 'config-no-behaviour',
       severity: 'error',
       comment:
