@@ -38,6 +38,25 @@ export interface Hooks {
   onNamespaceReady(deps: Deps, request: NamespaceRequest, message: SlackMessage): ReadyMessage;
   /** The kinds of durable run and how each works (provisioning, deletion). */
   runKinds: RunKinds;
+  /**
+   * Something about a namespace changed: it became ready, was extended, transferred, expired or
+   * deleted. Lifecycle schedules its timers here, Home redraws. Called through `namespaceChanged`.
+   */
+  namespaceChanged: ((deps: Deps, requestId: number) => Promise<void> | void)[];
+}
+
+/**
+ * Calls every `namespaceChanged` hook. A hook that fails is logged and the others still run: the
+ * change itself is already recorded, and the caller's message to people matters more.
+ */
+export async function namespaceChanged(deps: Deps, requestId: number): Promise<void> {
+  for (const hook of deps.hooks.namespaceChanged) {
+    try {
+      await hook(deps, requestId);
+    } catch (err) {
+      deps.log.error({ err, requestId }, 'a namespaceChanged hook failed');
+    }
+  }
 }
 
 export interface ReadyMessage {

@@ -1,6 +1,7 @@
 import type { Hooks } from './deps.ts';
 import { provisioningRuns } from './workflows/provisioning/provision.ts';
 import { withProvisioningQuestion } from './workflows/surveys/post-provisioning.ts';
+import { scheduleTimers } from './workflows/lifecycle/timers.ts';
 
 /**
  * How the features hook into each other, wired once for the bot and the CLI. Provisioning
@@ -9,4 +10,6 @@ import { withProvisioningQuestion } from './workflows/surveys/post-provisioning.
 export const featureHooks: Hooks = {
   onNamespaceReady: withProvisioningQuestion,
   runKinds: { provision: provisioningRuns },
+  // A namespace that became ready gets its reminders and end-of-life timers.
+  namespaceChanged: [scheduleTimers],
 };

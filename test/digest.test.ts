@@ -357,7 +357,10 @@ test('slipway digest --dry-run prints the digest without Slack; slipway digest p
 
   const unknown = await runCli(['jobs', 'run', 'nope'], env);
   assert.equal(unknown.code, 2, 'a command line that is not understood');
-  assert.match(unknown.stderr, /^error: .*'nope' is invalid .* Allowed choices are digest, usage-refresh, survey-open, survey-close, survey-remind\.\n$/);
+  assert.match(
+    unknown.stderr,
+    /^error: .*'nope' is invalid .* Allowed choices are digest, usage-refresh, survey-open, survey-close, survey-remind, lifecycle\.\n$/,
+  );
 });
 
 test('/platform stats names its week and how to see another: current (so far), a date, and a clear answer for anything else', async (t) => {

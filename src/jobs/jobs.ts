@@ -5,6 +5,7 @@ import type { JOB_NAMES } from './names.ts';
 import { refreshUsage } from '../workflows/adoption/usage.ts';
 import { closeDuePulses, openPulse } from '../workflows/surveys/pulse.ts';
 import { sendReminders } from '../workflows/surveys/post-provisioning.ts';
+import { sweepLifecycle } from '../workflows/lifecycle/expiry.ts';
 
 /**
  * A scheduled job: a workflow function of `deps` and `now`, nothing else. The scheduler decides
@@ -53,6 +54,12 @@ export const JOBS: readonly (Job & { name: (typeof JOB_NAMES)[number] })[] = [
     schedule: (config) =>
       config.survey.postProvisioning.enabled && config.survey.postProvisioning.reminderAfterHours !== false ? config.survey.checkSchedule : false,
     run: (deps, now) => sendReminders(deps, now),
+  },
+  {
+    name: 'lifecycle',
+    description: 'sends expiry reminders and final notices that are due, and deletes namespaces whose grace period is over',
+    schedule: (config) => config.schedule.jobs.lifecycle,
+    run: (deps, now) => sweepLifecycle(deps, now),
   },
 ];
 

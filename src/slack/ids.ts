@@ -27,6 +27,18 @@ export const ACTION = {
   retry: 'run_retry',
 } as const;
 
+/**
+ * Day 2 (src/slack/lifecycle/). Extend buttons carry `{ requestId, days, from }` (the end date the
+ * message was about), extension decisions the lifecycle request's id.
+ */
+export const LIFECYCLE = {
+  extend: 'namespace_extend',
+  /** Opens the deletion form (src/workflows/lifecycle/delete.ts) for the namespace in its value. */
+  delete: 'namespace_delete',
+  extensionApprove: 'extension_approve',
+  extensionDeny: 'extension_deny',
+} as const;
+
 /** Limits of free-text fields, checked in the modal and again on submission. */
 export const LIMITS = {
   purpose: 500,

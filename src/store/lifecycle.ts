@@ -84,7 +84,7 @@ export class LifecycleStore {
       skipTimers: db.prepare(`UPDATE lifecycle_timers SET status = 'skipped', done_at = ? WHERE request_id = ? AND status = 'pending'`),
       insertTimer: db.prepare(
         `INSERT INTO lifecycle_timers (request_id, kind, days_before, due_at) VALUES (@requestId, @kind, @daysBefore, @dueAt)
-         ON CONFLICT (request_id, kind, due_at) DO NOTHING`,
+         ON CONFLICT (request_id, kind, due_at) DO UPDATE SET status = 'pending', done_at = NULL WHERE lifecycle_timers.status = 'skipped'`,
       ),
       dueTimers: db.prepare<[string, number], Row<LifecycleTimer>>(`${TIMER} WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?`),
       pendingTimersOf: db.prepare<[number], Row<LifecycleTimer>>(`${TIMER} WHERE request_id = ? AND status = 'pending' ORDER BY due_at`),
@@ -151,7 +151,10 @@ export class LifecycleStore {
       .immediate();
   }
 
-  /** Replaces the pending timers of a namespace; timers already sent stay sent (never twice). */
+  /**
+   * Replaces the pending timers of a namespace; timers already sent stay sent (never twice), and
+   * a pending one given again stays pending.
+   */
   replaceTimers(requestId: number, timers: readonly TimerInput[], now: Date): void {
     this.db.transaction(() => {
       this.stmts.skipTimers.run(now.toISOString(), requestId);

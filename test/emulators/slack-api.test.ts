@@ -247,6 +247,16 @@ test('posting to a user id goes to the bot DM with that user', async (t) => {
   assert.equal((await platformError(client.chat.postMessage({ channel: 'U0NOBODY', text: 'x' }))).error, 'channel_not_found');
 });
 
+test('a deactivated person is still in users.info, marked deleted, and a DM to them still posts', async (t) => {
+  const emulator = await startEmulator(t);
+  const client = clientFor(emulator);
+  assert.equal((await client.users.info({ user: 'U0BOB' })).user?.deleted, false);
+  emulator.deactivateUser('U0BOB');
+  assert.equal((await client.users.info({ user: 'U0BOB' })).user?.deleted, true);
+  assert.equal((await client.chat.postMessage({ channel: 'U0BOB', text: 'Anyone there?' })).ok, true);
+  assert.equal((await platformError(client.users.info({ user: 'U0NOBODY' }))).error, 'user_not_found');
+});
+
 test('the bot cannot post where it is not a member', async (t) => {
   const emulator = await startEmulator(t);
   const client = clientFor(emulator);

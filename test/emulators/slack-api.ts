@@ -35,6 +35,8 @@ export interface UserSpec {
   readonly isBot?: boolean;
   /** IANA zone, default `UTC`. */
   readonly tz?: string;
+  /** A deactivated account: `users.info` says `deleted: true`; messages to it still post, as on Slack. */
+  readonly deleted?: boolean;
 }
 
 export interface UserGroupSpec {
@@ -445,6 +447,16 @@ export class SlackApiEmulator {
   }
 
   /** The next `times` calls to `method` answer HTTP 429 with `Retry-After`. */
+  /**
+   * Deactivates a person, as a workspace admin does when someone leaves: they stay in `users.info`
+   * with `deleted: true`, and chat.postMessage to them still succeeds (python-slack-sdk#1156).
+   */
+  deactivateUser(userId: string): void {
+    const user = this.users.get(userId);
+    if (user === undefined) throw new Error(`no user ${userId}`);
+    this.users.set(userId, { ...user, deleted: true });
+  }
+
   rateLimit(method: string, options: RateLimitOptions): void {
     this.rateLimits.set(method, { remaining: options.times, retryAfterSeconds: options.retryAfterSeconds });
   }
@@ -1261,7 +1273,7 @@ export class SlackApiEmulator {
       id: user.id,
       team_id: this.teamId,
       name: user.name,
-      deleted: false,
+      deleted: user.deleted === true,
       real_name: realName,
       tz,
       tz_label: zoneLabel(tz, at),

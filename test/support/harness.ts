@@ -84,6 +84,11 @@ export interface Harness {
   click(user: string, message: EmulatedMessage, actionId: string, options?: DeliveryOptions & { blockId?: string }): Promise<SlackReply>;
   /** The latest request card in the approvals channel. */
   card(): EmulatedMessage;
+  /**
+   * Stops the bot and starts a new one on the same database, config and emulators, as a restart
+   * of the process would (`scheduler`: start the job scheduler this time, with its catch-up).
+   */
+  restart(options?: { scheduler?: boolean }): Promise<void>;
   /** Waits until the condition holds (background work after an ack), or fails with `what`. */
   waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs?: number): Promise<T>;
 }
@@ -130,35 +135,43 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
     logLevel: 'silent',
   };
   const sleeps: number[] = [];
-  const slipway = createSlipway({
-    env,
-    config,
-    log: options.log ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
-    sleep: (ms) => {
-      sleeps.push(ms);
-      return new Promise((resolve) => setImmediate(resolve));
-    },
-    slackRetries: options.slackRetries ?? 0,
-    ...(options.clusters ? { clusters: options.clusters(config) } : {}),
-    ...(options.clock ? { clock: options.clock } : {}),
-    scheduler: options.scheduler ?? false,
-  });
-  const server = await slipway.start();
-  teardown.push(() => slipway.stop());
-  if (!server) throw new Error('expected an HTTP server');
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const metricsUrl = `http://127.0.0.1:${slipway.metricsPort() ?? 0}`;
+  const boot = async (scheduler: boolean) => {
+    const slipway = createSlipway({
+      env,
+      config,
+      log: options.log ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+      sleep: (ms) => {
+        sleeps.push(ms);
+        return new Promise((resolve) => setImmediate(resolve));
+      },
+      slackRetries: options.slackRetries ?? 0,
+      ...(options.clusters ? { clusters: options.clusters(config) } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+      scheduler,
+    });
+    const server = await slipway.start();
+    teardown.push(() => slipway.stop());
+    if (!server) throw new Error('expected an HTTP server');
+    return {
+      slipway,
+      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      metricsUrl: `http://127.0.0.1:${slipway.metricsPort() ?? 0}`,
+    };
+  };
+  const booted = await boot(options.scheduler ?? false);
 
   const harness: Harness = {
     slack,
     kube,
-    slipway,
+    ...booted,
     config,
-    baseUrl,
-    metricsUrl,
     sleeps,
+    async restart(restartOptions = {}) {
+      await harness.slipway.stop();
+      Object.assign(harness, await boot(restartOptions.scheduler ?? options.scheduler ?? false));
+    },
     command: (user, text, opts = {}) =>
-      sendSlashCommand(baseUrl, SIGNING_SECRET, {
+      sendSlashCommand(harness.baseUrl, SIGNING_SECRET, {
         ...opts,
         text,
         userId: user,
@@ -168,7 +181,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
       }),
     async submit(user, answers, opts = {}) {
       const view = opts.view ?? slack.lastViewOpened();
-      const reply = await sendViewSubmission(baseUrl, SIGNING_SECRET, {
+      const reply = await sendViewSubmission(harness.baseUrl, SIGNING_SECRET, {
         ...opts,
         view,
         values: valuesFor(view, answers),
@@ -178,7 +191,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
       return reply;
     },
     click: (user, message, actionId, opts = {}) =>
-      sendBlockAction(baseUrl, SIGNING_SECRET, {
+      sendBlockAction(harness.baseUrl, SIGNING_SECRET, {
         ...opts,
         userId: user,
         message,

@@ -76,6 +76,20 @@ test('a new end date replaces pending timers but never re-arms one already sent'
   );
 });
 
+test('replacing pending timers with the same ones keeps them pending', (t) => {
+  const { store, request } = readyNamespace(t);
+  const timers = [
+    { kind: 'reminder' as const, daysBefore: 1, dueAt: at('2026-12-09T09:00:00Z') },
+    { kind: 'expiry' as const, dueAt: at('2026-12-10T09:00:00Z') },
+  ];
+  store.lifecycle.replaceTimers(request.id, timers, now);
+  store.lifecycle.replaceTimers(request.id, timers, now);
+  assert.deepEqual(
+    store.lifecycle.pendingTimers(request.id).map((p) => p.kind),
+    ['reminder', 'expiry'],
+  );
+});
+
 test('a deleted namespace frees its name and drops its timers', (t) => {
   const { store, request } = readyNamespace(t);
   store.lifecycle.replaceTimers(request.id, [{ kind: 'expiry', dueAt: at('2026-12-10T09:00:00Z') }], now);

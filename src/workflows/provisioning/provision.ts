@@ -1,6 +1,6 @@
 import { findCluster, connectCommand } from '../../config.ts';
 import type { NamespaceRequest } from '../../domain/requests.ts';
-import type { Deps, RunKindHandlers } from '../../deps.ts';
+import { namespaceChanged, type Deps, type RunKindHandlers } from '../../deps.ts';
 import { ClusterError, errorMessage } from '../../errors.ts';
 import { namespaceReady, requesterRunFailed, runFailed, runProgress } from '../../slack/provisioning/messages.ts';
 import { notifier } from '../../slack/io/notifier.ts';
@@ -40,6 +40,7 @@ export const provisioningRuns: RunKindHandlers = {
       data: { runId: run.id, namespace: request.namespace, cluster: request.cluster },
     });
     deps.log.info({ requestId: request.id, runId: run.id }, 'namespace ready');
+    await namespaceChanged(deps, request.id);
     await announceOutcome(deps, request.id);
   },
   async failed(deps, request, run, step, error) {

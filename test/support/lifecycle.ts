@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { ACTION, BLOCK } from '../../src/slack/ids.ts';
+import type { EmulatedMessage } from '../emulators/slack-api.ts';
+import { buttons, PEOPLE, readable, REQUEST_FORM, type Harness } from './harness.ts';
+
+/** A clock the test sets and moves; the bot reads it as `deps.clock`. */
+export function movableClock(start: string) {
+  let now = new Date(start);
+  return {
+    clock: { now: () => now },
+    set: (iso: string) => void (now = new Date(iso)),
+  };
+}
+
+/** The DMs the bot sent a person about the end of their namespaces (reminders and notices). */
+export function endMessages(h: Harness, user: string = PEOPLE.dev): EmulatedMessage[] {
+  return h.slack.dmWith(user).filter((m) => /^[⏳⌛]/u.test(m.text));
+}
+
+/** Runs one lifecycle sweep, as the scheduler would, and returns its summary. */
+export async function sweep(h: Harness): Promise<string> {
+  const outcome = await h.slipway.scheduler.run('lifecycle', 'scheduled');
+  assert.equal(outcome.status, 'ok', outcome.error);
+  return outcome.summary ?? '';
+}
+
+/**
+ * Requests a namespace as the developer through the form (dev + small: approved by policy;
+ * anything else: approved by Alice) and waits until it is ready; returns its request id.
+ */
+export async function readyNamespace(h: Harness, input: { name: string; expiresOn: string; environment?: string; tier?: string }): Promise<number> {
+  const ready = () => h.slack.dmWith(PEOPLE.dev).filter((m) => m.text.startsWith('🎉')).length;
+  const before = {
+    ready: ready(),
+    forms: h.slack.callsTo('views.open').filter((c) => c.ok).length,
+    cards: h.slack.messages(h.config.slack.approvalsChannel).length,
+  };
+  await h.command(PEOPLE.dev, 'new-namespace');
+  await h.waitFor('the request form', () => h.slack.callsTo('views.open').filter((c) => c.ok).length > before.forms);
+  const reply = await h.submit(PEOPLE.dev, {
+    ...REQUEST_FORM,
+    [BLOCK.environment]: input.environment ?? 'dev',
+    [BLOCK.tier]: input.tier ?? 'small',
+    [BLOCK.name]: input.name,
+    [BLOCK.expiry]: input.expiresOn,
+  });
+  assert.equal(reply.body, '', `the form was accepted: ${reply.body}`);
+  const card = await h.waitFor('the request card', () => h.slack.messages(h.config.slack.approvalsChannel)[before.cards]);
+  if (buttons(card).includes(ACTION.approve)) await h.click(PEOPLE.alice, card, ACTION.approve);
+  await h.waitFor(`${input.name} ready`, () => ready() > before.ready, 10_000);
+  const match = /R-(\d+)/.exec(readable(card));
+  assert.ok(match, 'the card names the request');
+  return Number(match[1]);
+}
