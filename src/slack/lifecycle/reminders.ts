@@ -1,7 +1,7 @@
-import type { ActionsBlock, Button, KnownBlock } from '@slack/types';
+import type { ActionsBlock, Button } from '@slack/types';
 import { requestRef } from '../../domain/requests.ts';
 import { LIFECYCLE } from '../ids.ts';
-import { context, escape, plain, plural, textMessage, user, type SlackMessage } from '../text.ts';
+import { escape, plain, plural, textMessage, user, type SlackMessage } from '../text.ts';
 
 /**
  * The messages of a namespace's end: reminders before its end date, the final notice on it, and
@@ -100,9 +100,4 @@ export function protectedGraceOver(ns: EndingNamespace): SlackMessage {
     `⌛ ${where(ns)}, owned by ${user(ns.owner)}, passed its end date (${dayLabel(ns.expiresOn)}) and its grace period is over. ${ns.environment} is protected, so Slipway does not delete it on its own: an approver deletes it or extends it.`,
     [endActions(ns, EXTEND_CHOICES, 'Delete')],
   );
-}
-
-/** Replaces the buttons of a reminder or notice once something was done about it. */
-export function settled(message: { text: string; blocks: readonly KnownBlock[] }, outcome: string): SlackMessage {
-  return { text: message.text, blocks: [...message.blocks.filter((b) => b.type !== 'actions'), context(outcome)] };
 }

@@ -172,7 +172,8 @@ function giveBack(deps: Deps, timer: LifecycleTimer, tally: Tally): void {
   else deps.log.warn({ requestId: timer.requestId, kind: timer.kind, attempts: timer.attempts + 1 }, 'lifecycle message not delivered; giving up');
 }
 
-function endingNamespace(deps: Deps, ns: ManagedNamespace, expiresOn: string): EndingNamespace {
+/** A namespace as the messages about its end name it. */
+export function endingNamespace(deps: Deps, ns: ManagedNamespace, expiresOn: string): EndingNamespace {
   return {
     requestId: ns.request.id,
     namespace: ns.request.namespace,
@@ -199,7 +200,7 @@ export async function tellOwner(
   if (await present) return { delivered: (await notifier(deps).dm(owner, message(false))) !== undefined, to: 'owner' };
   const team = findTeam(deps.config, request.team);
   const sent = await Promise.all([team?.channel ? notifier(deps).post(team.channel, message(true)) : undefined, postToApprovers(deps, request, message(true))]);
-  return { delivered: sent.some((ts) => ts !== undefined), to: 'team' };
+  return { delivered: sent.some((place) => place !== undefined), to: 'team' };
 }
 
 /**
@@ -217,9 +218,11 @@ async function isInWorkspace(deps: Deps, user: string): Promise<boolean> {
   }
 }
 
-/** In the original request's thread (the approvals channel when there is no card). */
-export function postToApprovers(deps: Deps, request: NamespaceRequest, message: SlackMessage): Promise<string | undefined> {
-  return request.card ? notifier(deps).post(request.card.channel, message, request.card.ts) : notifier(deps).post(deps.config.slack.approvalsChannel, message);
+/** In the original request's thread (the approvals channel when there is no card); the message's place. */
+export async function postToApprovers(deps: Deps, request: NamespaceRequest, message: SlackMessage): Promise<{ channel: string; ts: string } | undefined> {
+  const channel = request.card?.channel ?? deps.config.slack.approvalsChannel;
+  const ts = await notifier(deps).post(channel, message, request.card?.ts);
+  return ts ? { channel, ts } : undefined;
 }
 
 /** A sweep-wide cache of who is in the workspace (see `tellOwner`). */
