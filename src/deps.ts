@@ -38,6 +38,11 @@ export interface Hooks {
   onNamespaceReady(deps: Deps, request: NamespaceRequest, message: SlackMessage): ReadyMessage;
   /** The kinds of durable run and how each works (provisioning, deletion). */
   runKinds: RunKinds;
+  /**
+   * Called after anything about a managed namespace changed (ready, extended, transferred,
+   * expired, deleted), e.g. to reschedule its timers or redraw its owner's Home.
+   */
+  namespaceChanged: ((deps: Deps, requestId: number) => Promise<void> | void)[];
 }
 
 export interface ReadyMessage {

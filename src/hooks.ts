@@ -1,5 +1,6 @@
 import type { Hooks } from './deps.ts';
 import { provisioningRuns } from './workflows/provisioning/provision.ts';
+import { deletionRuns } from './workflows/lifecycle/delete.ts';
 import { withProvisioningQuestion } from './workflows/surveys/post-provisioning.ts';
 
 /**
@@ -8,5 +9,6 @@ import { withProvisioningQuestion } from './workflows/surveys/post-provisioning.
  */
 export const featureHooks: Hooks = {
   onNamespaceReady: withProvisioningQuestion,
-  runKinds: { provision: provisioningRuns },
+  runKinds: { provision: provisioningRuns, delete: deletionRuns },
+  namespaceChanged: [],
 };

@@ -5,6 +5,8 @@
 export const CALLBACK = {
   newNamespace: 'new_namespace',
   denyReason: 'deny_reason',
+  /** The typed-name confirmation of a deletion (src/slack/lifecycle/delete.ts). */
+  deleteNamespace: 'delete_namespace',
 } as const;
 
 export const BLOCK = {
@@ -17,6 +19,8 @@ export const BLOCK = {
   expiry: 'ns_expiry',
   denyReason: 'deny_reason',
   decision: 'request_decision',
+  deleteConfirm: 'delete_confirm',
+  deleteReason: 'delete_reason',
 } as const;
 
 export const ACTION = {
@@ -25,12 +29,18 @@ export const ACTION = {
   approve: 'request_approve',
   deny: 'request_deny',
   retry: 'run_retry',
+  /** Delete on a namespace (Home, reminders): opens the delete form; the value is the request id. */
+  deleteNamespace: 'namespace_delete',
+  /** Approve / Deny on a deletion request in the original request's thread; the value is its id. */
+  approveDelete: 'delete_approve',
+  denyDelete: 'delete_deny',
 } as const;
 
 /** Limits of free-text fields, checked in the modal and again on submission. */
 export const LIMITS = {
   purpose: 500,
   denyReason: 500,
+  deleteReason: 500,
   name: 63,
 } as const;
 
