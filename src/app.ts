@@ -9,6 +9,7 @@ import type { Clock } from './domain/requests.ts';
 import type { RuntimeEnv } from './env.ts';
 import { errorMessage, SlipwayError } from './errors.ts';
 import * as decideHandlers from './handlers/decide.ts';
+import * as deleteHandlers from './handlers/delete.ts';
 import * as feedbackHandlers from './handlers/feedback.ts';
 import * as platformCommand from './handlers/platform-command.ts';
 import * as requestHandlers from './handlers/request.ts';
@@ -199,6 +200,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
   decideHandlers.register(listeners, deps);
   surveyHandlers.register(listeners, deps);
   feedbackHandlers.register(listeners, deps);
+  deleteHandlers.register(listeners, deps);
   app.error(async (err) => {
     log.error({ err, code: err.code }, 'unhandled error in a Slack listener');
   });
