@@ -3,7 +3,9 @@
  * kube-controller-manager) and to the emulator in test/emulators/kube-api.ts, and compares what
  * they answer: status codes, Status bodies, the Terminating namespace, the namespace
  * controller's conditions, finalizers, delete preconditions, the NamespaceLifecycle refusal and an
- * RBAC denial. Not part of `npm test`: it needs a real server, e.g. /work/shared/realk8s:
+ * RBAC denial. Then it runs Slipway's own client (KubeClusters: deleteNamespace,
+ * namespaceDeletion, canI) against both as the bot user, granted deploy/rbac.yaml's ClusterRole
+ * on the real server. Not part of `npm test`: it needs a real server, e.g. /work/shared/realk8s:
  *
  *   /work/shared/realk8s/up.sh && source /tmp/realk8s/run/env
  *   npm run check:realk8s
@@ -12,10 +14,17 @@
  * (the bot user must hold no RBAC grant on namespaces). Prints one line per check; exits 1 when
  * an answer differs. Uids, resourceVersions and times are compared by shape, not value.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, request } from 'undici';
-import { KubeApiEmulator } from '../test/emulators/kube-api.ts';
+import { parseAllDocuments } from 'yaml';
+import { KubeClusters } from '../src/cluster/client.ts';
+import { requiredPermissions } from '../src/cluster/permissions.ts';
+import { errorMessage } from '../src/errors.ts';
+import { KubeApiEmulator, writeKubeconfig } from '../test/emulators/kube-api.ts';
+import { exampleConfig } from '../test/support/config.ts';
 
 type Who = 'admin' | 'bot';
 
@@ -28,6 +37,8 @@ interface Answer {
 interface Server {
   name: string;
   call(method: string, path: string, body?: unknown, as?: Who): Promise<Answer>;
+  /** A kubeconfig that signs in as the bot user. */
+  botKubeconfig: { path: string; context: string };
 }
 
 function env(name: string): string {
@@ -42,6 +53,7 @@ function realServer(): Server {
   const dispatcher = new Agent({ connect: { ca: readFileSync(env('REALK8S_CA')) } });
   return {
     name: 'kube-apiserver',
+    botKubeconfig: { path: env('REALK8S_BOT_KUBECONFIG'), context: `${env('REALK8S_BOT_USER')}@realk8s` },
     async call(method, path, body, as = 'admin') {
       const response = await request(`${base}${path}`, {
         method: method as 'GET',
@@ -56,10 +68,17 @@ function realServer(): Server {
 
 async function emulatedServer(): Promise<{ server: Server; close: () => Promise<void> }> {
   const emulator = await KubeApiEmulator.start({ token: 'admin', user: env('REALK8S_BOT_USER') });
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-realk8s-'));
+  const botKubeconfig = { path: join(dir, 'kubeconfig.yaml'), context: 'emulator' };
+  await writeKubeconfig(emulator, botKubeconfig.path, { context: botKubeconfig.context, token: 'admin' });
   return {
-    close: () => emulator.close(),
+    close: async () => {
+      await emulator.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
     server: {
       name: 'emulator',
+      botKubeconfig,
       async call(method, path, body, as = 'admin') {
         // The emulator has one identity; the bot's missing grant is a deny rule while it asks.
         const undo = as === 'bot' ? emulator.deny({ verb: '*', resource: '*' }) : () => undefined;
@@ -218,13 +237,95 @@ function scenario(run: string): { name: string; check: (s: Server) => Promise<un
   ];
 }
 
+/**
+ * Slipway's client as the bot user. On the real server the bot first gets deploy/rbac.yaml's
+ * ClusterRole (bound to the user instead of the `slipway` group); the emulator allows it all.
+ */
+function clientScenario(run: string): { name: string; check: (s: Server) => Promise<unknown> }[] {
+  const own = `${run}-own`;
+  const other = `${run}-other`;
+  const role = `${run}-slipway`;
+  const clients = new Map<string, KubeClusters>();
+  const client = (s: Server) => clients.get(s.name) ?? new KubeClusters(exampleConfig(s.botKubeconfig));
+  const outcome = (promise: Promise<unknown>) =>
+    promise.then(
+      (value) => ({ value }),
+      (err: unknown) => ({ error: errorMessage(err) }),
+    );
+  const settle = async (s: Server, done: (status: Awaited<ReturnType<KubeClusters['namespaceDeletion']>>) => boolean) => {
+    for (let i = 0; ; i++) {
+      const status = await client(s).namespaceDeletion('dev-eu', own);
+      if (done(status) || i >= 120) return status;
+      await delay(500);
+    }
+  };
+  return [
+    {
+      name: "the bot user holds deploy/rbac.yaml's ClusterRole; two namespaces, one Slipway's own with a held config map",
+      check: async (s) => {
+        if (s.name === 'kube-apiserver') {
+          const rbac = parseAllDocuments(readFileSync(new URL('../deploy/rbac.yaml', import.meta.url), 'utf8')).map((d) => d.toJS() as Record<string, unknown>);
+          const clusterRole = rbac.find((d) => d.kind === 'ClusterRole');
+          await s.call('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', { ...clusterRole, metadata: { name: role } });
+          await s.call('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+            metadata: { name: role },
+            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+            subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: env('REALK8S_BOT_USER') }],
+          });
+        }
+        clients.set(s.name, client(s));
+        const labels = { 'app.kubernetes.io/managed-by': 'slipway', 'slipway.dev/request-id': 'R-7' };
+        return [
+          (await s.call('POST', '/api/v1/namespaces', { metadata: { name: own, labels } })).status,
+          (await s.call('POST', `/api/v1/namespaces/${own}/configmaps`, { metadata: { name: 'held', finalizers: ['example.com/hold'] } })).status,
+          (await s.call('POST', '/api/v1/namespaces', { metadata: { name: other } })).status,
+        ];
+      },
+    },
+    {
+      name: 'every permission doctor asks about is granted (SelfSubjectAccessReview)',
+      check: async (s) => {
+        const c = client(s);
+        const answers = await Promise.all(
+          requiredPermissions(exampleConfig()).map(async (p) => ((await c.canI('dev-eu', p)) ? undefined : `${p.verb} ${p.resource}`)),
+        );
+        return { denied: answers.filter(Boolean) };
+      },
+    },
+    {
+      name: "deleteNamespace refuses a namespace that is not Slipway's, and one of another request",
+      check: async (s) => [await outcome(client(s).deleteNamespace('dev-eu', other, 7)), await outcome(client(s).deleteNamespace('dev-eu', own, 8))],
+    },
+    {
+      name: "deleteNamespace deletes the request's own namespace; namespaceDeletion says what holds it",
+      check: async (s) => {
+        const deleted = await outcome(client(s).deleteNamespace('dev-eu', own, 7));
+        const held = await settle(s, (status) => !status.gone && status.conditions.length > 0);
+        return [deleted, held.gone ? held : { ...held, since: held.since instanceof Date }];
+      },
+    },
+    {
+      name: 'released, it is gone, and deleting it again is done already',
+      check: async (s) => {
+        await s.call('PATCH', `/api/v1/namespaces/${own}/configmaps/held`, { metadata: { finalizers: null } });
+        const gone = await settle(s, (status) => status.gone);
+        const again = await outcome(client(s).deleteNamespace('dev-eu', own, 7));
+        await s.call('DELETE', `/api/v1/namespaces/${other}`);
+        await s.call('DELETE', `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${role}`);
+        await s.call('DELETE', `/apis/rbac.authorization.k8s.io/v1/clusterroles/${role}`);
+        return [gone, again];
+      },
+    },
+  ];
+}
+
 async function main(): Promise<void> {
   const real = realServer();
   const emulated = await emulatedServer();
   const run = `slipway-cmp-${Date.now().toString(36)}`;
   let differences = 0;
   try {
-    for (const { name, check } of scenario(run)) {
+    for (const { name, check } of [...scenario(run), ...clientScenario(run)]) {
       const [fromReal, fromEmulator] = [normalize(await check(real)), normalize(await check(emulated.server))];
       const same = JSON.stringify(fromReal) === JSON.stringify(fromEmulator);
       if (!same) differences++;

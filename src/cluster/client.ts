@@ -37,6 +37,13 @@ export interface Clusters {
   /** EKS only: an access entry for the role, with the policy scoped to (also) this namespace. */
   grantNamespaceAccess(cluster: string, grant: NamespaceAccessGrant): Promise<string>;
   /**
+   * EKS only, the reverse of `grantNamespaceAccess`: the namespace leaves the policy's scope; the
+   * policy goes when it was the last namespace, and the access entry when nothing is left in it
+   * (no policy, no Kubernetes group). What is already gone counts as done. Resolves a sentence
+   * saying what changed.
+   */
+  revokeNamespaceAccess(cluster: string, grant: NamespaceAccessGrant): Promise<string>;
+  /**
    * Deletes the namespace Slipway made for request `R-<requestId>`. It must be labelled
    * `app.kubernetes.io/managed-by=slipway` and `slipway.dev/request-id=R-<requestId>`; otherwise
    * nothing is deleted and a permanent ClusterError with code `namespace_not_managed` says why.
@@ -326,14 +333,19 @@ export class KubeClusters implements Clusters {
   }
 
   async grantNamespaceAccess(name: string, grant: NamespaceAccessGrant): Promise<string> {
+    return (await this.accessEntries(name).grantNamespaceAccess(grant)).summary;
+  }
+
+  async revokeNamespaceAccess(name: string, grant: NamespaceAccessGrant): Promise<string> {
+    return (await this.accessEntries(name).revokeNamespaceAccess(grant)).summary;
+  }
+
+  private accessEntries(name: string): EksCluster {
     const cluster = this.cluster(name);
     if (cluster.type !== 'eks') {
       throw new ClusterError(`Cluster "${name}" is not an EKS cluster, so it has no access entries.`, { transient: false });
     }
-    const eks = this.eks(cluster);
-    await eks.ensureAccessEntry({ principalArn: grant.principalArn });
-    const result = await eks.grantNamespaceAccess(grant);
-    return result.summary;
+    return this.eks(cluster);
   }
 }
 

@@ -220,6 +220,27 @@ function rbacType(resource: string, singular: string, kind: string, namespaced: 
   };
 }
 
+/** A namespaced v1 kind with no subresources, answered with a Status on DELETE. */
+function plainType(group: string, resource: string, singular: string, kind: string, shortName?: string): ResourceType {
+  return {
+    group,
+    version: 'v1',
+    resource,
+    singular,
+    kind,
+    namespaced: true,
+    verbs: CRUD,
+    ...(shortName ? { shortNames: [shortName] } : {}),
+    subresources: [],
+    nameRule: 'subdomain',
+    deleteReturnsObject: false,
+    createOnUpdate: false,
+    tracksGeneration: false,
+    fieldLabels: [],
+    fieldLabelError: 'unknown',
+  };
+}
+
 const RESOURCE_TYPES: readonly ResourceType[] = [
   {
     group: '',
@@ -315,59 +336,16 @@ const RESOURCE_TYPES: readonly ResourceType[] = [
     fieldLabels: [],
     fieldLabelError: 'unknown',
   },
-  {
-    group: '',
-    version: 'v1',
-    resource: 'configmaps',
-    singular: 'configmap',
-    kind: 'ConfigMap',
-    namespaced: true,
-    verbs: CRUD,
-    shortNames: ['cm'],
-    subresources: [],
-    nameRule: 'subdomain',
-    deleteReturnsObject: false,
-    createOnUpdate: false,
-    tracksGeneration: false,
-    fieldLabels: [],
-    fieldLabelError: 'unknown',
-  },
-  {
-    group: 'networking.k8s.io',
-    version: 'v1',
-    resource: 'networkpolicies',
-    singular: 'networkpolicy',
-    kind: 'NetworkPolicy',
-    namespaced: true,
-    verbs: CRUD,
-    shortNames: ['netpol'],
-    subresources: [],
-    nameRule: 'subdomain',
-    deleteReturnsObject: false,
-    createOnUpdate: false,
-    tracksGeneration: true,
-    fieldLabels: [],
-    fieldLabelError: 'unknown',
-  },
+  plainType('', 'configmaps', 'configmap', 'ConfigMap', 'cm'),
+  { ...plainType('networking.k8s.io', 'networkpolicies', 'networkpolicy', 'NetworkPolicy', 'netpol'), tracksGeneration: true },
   rbacType('clusterrolebindings', 'clusterrolebinding', 'ClusterRoleBinding', false),
   rbacType('clusterroles', 'clusterrole', 'ClusterRole', false),
   rbacType('rolebindings', 'rolebinding', 'RoleBinding', true),
   rbacType('roles', 'role', 'Role', true),
   {
-    group: 'authorization.k8s.io',
-    version: 'v1',
-    resource: 'selfsubjectaccessreviews',
-    singular: 'selfsubjectaccessreview',
-    kind: 'SelfSubjectAccessReview',
+    ...plainType('authorization.k8s.io', 'selfsubjectaccessreviews', 'selfsubjectaccessreview', 'SelfSubjectAccessReview'),
     namespaced: false,
     verbs: ['create'],
-    subresources: [],
-    nameRule: 'subdomain',
-    deleteReturnsObject: false,
-    createOnUpdate: false,
-    tracksGeneration: false,
-    fieldLabels: [],
-    fieldLabelError: 'unknown',
   },
 ];
 
