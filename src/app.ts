@@ -9,6 +9,7 @@ import type { Clock } from './domain/requests.ts';
 import type { RuntimeEnv } from './env.ts';
 import { errorMessage, SlipwayError } from './errors.ts';
 import * as decideHandlers from './handlers/decide.ts';
+import * as deleteHandlers from './handlers/delete.ts';
 import * as feedbackHandlers from './handlers/feedback.ts';
 import * as lifecycleHandlers from './handlers/lifecycle.ts';
 import * as platformCommand from './handlers/platform-command.ts';
@@ -201,6 +202,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
   surveyHandlers.register(listeners, deps);
   feedbackHandlers.register(listeners, deps);
   lifecycleHandlers.register(listeners, deps);
+  deleteHandlers.register(listeners, deps);
   app.error(async (err) => {
     log.error({ err, code: err.code }, 'unhandled error in a Slack listener');
   });

@@ -1,5 +1,6 @@
 import type { Hooks } from './deps.ts';
 import { provisioningRuns } from './workflows/provisioning/provision.ts';
+import { deletionRuns } from './workflows/lifecycle/delete.ts';
 import { withProvisioningQuestion } from './workflows/surveys/post-provisioning.ts';
 import { scheduleTimers } from './workflows/lifecycle/timers.ts';
 
@@ -9,7 +10,7 @@ import { scheduleTimers } from './workflows/lifecycle/timers.ts';
  */
 export const featureHooks: Hooks = {
   onNamespaceReady: withProvisioningQuestion,
-  runKinds: { provision: provisioningRuns },
+  runKinds: { provision: provisioningRuns, delete: deletionRuns },
   // A namespace that became ready gets its reminders and end-of-life timers.
   namespaceChanged: [scheduleTimers],
 };

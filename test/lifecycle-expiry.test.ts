@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LIFECYCLE } from '../src/slack/ids.ts';
+import { ACTION, CALLBACK, LIFECYCLE } from '../src/slack/ids.ts';
 import { APPROVALS, buttons, PEOPLE, readable, startHarness, type HarnessOptions } from './support/harness.ts';
 import { endMessages, movableClock, readyNamespace, sweep } from './support/lifecycle.ts';
 
@@ -43,7 +43,7 @@ test('reminders 3 and 1 days before, at 10:00 Berlin time on both sides of the c
   const [first] = endMessages(h);
   assert.ok(first);
   assert.match(readable(first), /Your namespace `checkout-load` on \*Dev \(eu-west-1\)\* \(dev, R-1\) reaches its end date in 3 days, on Tue Oct 27/);
-  assert.deepEqual(buttons(first), [`${LIFECYCLE.extend}_7`, `${LIFECYCLE.extend}_30`, LIFECYCLE.delete]);
+  assert.deepEqual(buttons(first), [`${LIFECYCLE.extend}_7`, `${LIFECYCLE.extend}_30`, ACTION.deleteNamespace]);
 
   time.set('2026-10-24T08:05:00Z');
   await sweep(h);
@@ -57,6 +57,12 @@ test('reminders 3 and 1 days before, at 10:00 Berlin time on both sides of the c
   assert.match(readable(endMessages(h)[1] ?? first), /reaches its end date tomorrow, on Tue Oct 27/);
   await sweep(h);
   assert.equal(endMessages(h).length, 2);
+
+  // Delete now opens the deletion form, the same as `/platform delete`.
+  const views = h.slack.views.length;
+  await h.click(PEOPLE.dev, first, ACTION.deleteNamespace);
+  const form = await h.waitFor('the delete form', () => h.slack.views.length > views && h.slack.lastViewOpened());
+  assert.equal(form.callback_id, CALLBACK.deleteNamespace);
 
   const reminded = h.slipway.deps.store.eventsFor(1).filter((e) => e.type === 'reminded');
   assert.deepEqual(
@@ -154,7 +160,7 @@ test('on the end date a final notice with one more chance to extend; the grace p
   assert.ok(h.kube.get('namespaces', undefined, 'checkout-load'), 'still there during the grace period');
 
   time.set('2026-10-28T08:59:00Z');
-  await sweep(h);
+  assert.match(await sweep(h), /0 deletions started/);
   assert.equal(endMessages(h).length, 1);
   assert.deepEqual(
     h.slipway.deps.store
@@ -163,6 +169,19 @@ test('on the end date a final notice with one more chance to extend; the grace p
       .map((e) => e.data.graceUntil),
     ['2026-10-28T09:00:00.000Z'],
   );
+
+  // The grace period is over: the namespace is deleted by a durable run, once.
+  time.set('2026-10-28T09:00:00Z');
+  assert.match(await sweep(h), /1 deletions started/);
+  const deleted = await h.waitFor('the deleted DM', () =>
+    h.slack.dmWith(PEOPLE.dev).find((m) => /is deleted, after its expiry date and grace period/.test(m.text)),
+  );
+  assert.match(deleted.text, /checkout-load/);
+  assert.equal(h.kube.get('namespaces', undefined, 'checkout-load'), undefined, 'gone from the cluster');
+  assert.equal(h.slipway.deps.store.lifecycle.get(1)?.state, 'deleted');
+  assert.equal(h.slipway.deps.store.eventsFor(1).find((e) => e.type === 'namespace_deleted')?.actor, 'expiry');
+  time.set('2026-10-28T09:05:00Z');
+  assert.match(await sweep(h), /^0 reminded, 0 final notices, 0 deletions started/);
 });
 
 test('a protected namespace is not deleted when its grace period ends: the approvers are asked in the request thread', async (t) => {
@@ -184,7 +203,7 @@ test('a protected namespace is not deleted when its grace period ends: the appro
   const asked = h.slack.thread(APPROVALS, card.ts).at(-1);
   assert.ok(asked);
   assert.match(readable(asked), /`checkout-prod` .* owned by <@U0DEV>, passed its end date \(Tue Oct 27\) and its grace period is over\. prod is protected/);
-  assert.deepEqual(buttons(asked), [`${LIFECYCLE.extend}_7`, `${LIFECYCLE.extend}_30`, LIFECYCLE.delete]);
+  assert.deepEqual(buttons(asked), [`${LIFECYCLE.extend}_7`, `${LIFECYCLE.extend}_30`, ACTION.deleteNamespace]);
   assert.ok(h.kube.get('namespaces', undefined, 'checkout-prod'), 'not deleted');
   assert.equal(h.slipway.deps.store.lifecycle.get(1)?.state, 'expired');
   await sweep(h);

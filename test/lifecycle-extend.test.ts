@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LIFECYCLE } from '../src/slack/ids.ts';
+import { ACTION, LIFECYCLE } from '../src/slack/ids.ts';
 import type { EmulatedMessage } from './emulators/slack-api.ts';
 import { APPROVALS, buttons, PEOPLE, readable, startHarness, type Harness } from './support/harness.ts';
 import { endMessages, movableClock, readyNamespace, sweep } from './support/lifecycle.ts';
@@ -160,7 +160,7 @@ test('an extension past the maximum lifetime is refused with the reason, and not
   assert.deepEqual(buttons(h.slack.dmWith(PEOPLE.dev).find((m) => m.ts === reminder.ts) ?? reminder), [
     `${LIFECYCLE.extend}_7`,
     `${LIFECYCLE.extend}_30`,
-    LIFECYCLE.delete,
+    ACTION.deleteNamespace,
   ]);
   assert.equal(h.slack.thread(APPROVALS, h.card().ts).filter((m) => m.text.startsWith('🕒')).length, 0, 'not even asked');
 });

@@ -9,6 +9,7 @@ import { chooseWeek, parseWeekChoice } from '../lib/calendar.ts';
 import { platformStats } from '../workflows/adoption/digest.ts';
 import { requestStatus } from '../workflows/provisioning/status.ts';
 import { requestForm } from '../workflows/provisioning/request.ts';
+import { deleteCommand, transferCommand } from './delete.ts';
 import { feedbackCommand } from './feedback.ts';
 import { surveysCommand } from './survey.ts';
 
@@ -64,6 +65,8 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   status,
   feedback: feedbackCommand,
   surveys: surveysCommand,
+  delete: deleteCommand,
+  transfer: transferCommand,
 };
 
 /** Routes `/platform <subcommand>`; help, no subcommand and unknown ones get the usage message. */

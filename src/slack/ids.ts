@@ -5,6 +5,8 @@
 export const CALLBACK = {
   newNamespace: 'new_namespace',
   denyReason: 'deny_reason',
+  /** The typed-name confirmation of a deletion (src/slack/lifecycle/delete.ts). */
+  deleteNamespace: 'delete_namespace',
 } as const;
 
 export const BLOCK = {
@@ -17,6 +19,8 @@ export const BLOCK = {
   expiry: 'ns_expiry',
   denyReason: 'deny_reason',
   decision: 'request_decision',
+  deleteConfirm: 'delete_confirm',
+  deleteReason: 'delete_reason',
 } as const;
 
 export const ACTION = {
@@ -25,16 +29,20 @@ export const ACTION = {
   approve: 'request_approve',
   deny: 'request_deny',
   retry: 'run_retry',
+  /** Delete on a namespace (Home, reminders): opens the delete form; the value is the request id. */
+  deleteNamespace: 'namespace_delete',
+  /** Approve / Deny on a deletion request in the original request's thread; the value is its id. */
+  approveDelete: 'delete_approve',
+  denyDelete: 'delete_deny',
 } as const;
 
 /**
  * Day 2 (src/slack/lifecycle/). Extend buttons carry `{ requestId, days, from }` (the end date the
- * message was about), extension decisions the lifecycle request's id.
+ * message was about), extension decisions the lifecycle request's id. Delete buttons are
+ * `ACTION.deleteNamespace`.
  */
 export const LIFECYCLE = {
   extend: 'namespace_extend',
-  /** Opens the deletion form (src/workflows/lifecycle/delete.ts) for the namespace in its value. */
-  delete: 'namespace_delete',
   extensionApprove: 'extension_approve',
   extensionDeny: 'extension_deny',
 } as const;
@@ -43,6 +51,7 @@ export const LIFECYCLE = {
 export const LIMITS = {
   purpose: 500,
   denyReason: 500,
+  deleteReason: 500,
   name: 63,
 } as const;
 

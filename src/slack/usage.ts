@@ -12,6 +12,8 @@ export function usageMessage(command: string, unknown?: string): SlackMessage {
     `\`${command} status <request id or namespace>\`: where a request stands, step by step`,
     `\`${command} stats [current | YYYY-MM-DD]\`: adoption numbers for last week (what the weekly digest shows), this week so far, or the week of a date`,
     `\`${command} feedback [text]\`: tell the platform team anything (you choose whether your name shows)`,
+    `\`${command} delete <namespace>\`: delete a namespace you own (you type its name to confirm; policy may ask an approver)`,
+    `\`${command} transfer <namespace> @person\`: hand a namespace you own over to someone else`,
     `\`${command} surveys off\` / \`on\`: stop or allow questions by DM`,
     `\`${command} help\`: show this message`,
   ];

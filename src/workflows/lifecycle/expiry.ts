@@ -7,6 +7,7 @@ import { expiryReminder, finalNotice, protectedGraceOver, type EndingNamespace }
 import { notifier, slackErrorCode } from '../../slack/io/notifier.ts';
 import type { SlackMessage } from '../../slack/text.ts';
 import { clusterName } from '../provisioning/present.ts';
+import { deleteExpired } from './delete.ts';
 import { daysBetween, graceEnd, localDate } from './timers.ts';
 
 /**
@@ -154,16 +155,8 @@ async function endGrace(deps: Deps, now: Date, ns: ManagedNamespace, timer: Life
     tally.approversAsked += 1;
     return;
   }
-  await startExpiryDeletion(deps, ns.request.id);
-  tally.deletions += 1;
-}
-
-/**
- * Deletes a namespace whose grace period is over. Set by the deletion feature; until it is there
- * (tests of the sweep alone), the namespace stays expired and says so in the log.
- */
-async function startExpiryDeletion(deps: Deps, requestId: number): Promise<void> {
-  deps.log.warn({ requestId }, 'grace period over; deletion at expiry is not available in this build');
+  // The deletion is a durable run of its own (src/workflows/lifecycle/delete.ts): the sweep only starts it.
+  if (await deleteExpired(deps, ns.request.id)) tally.deletions += 1;
 }
 
 function giveBack(deps: Deps, timer: LifecycleTimer, tally: Tally): void {

@@ -8,11 +8,20 @@ export type AutoApproveRule = Config['policy']['autoApprove'][number];
  * match (environments AND tiers AND teams); a request needs to match one rule.
  */
 export function matchAutoApprove(config: Config, request: Pick<RequestInput, 'environment' | 'tier' | 'team'>): AutoApproveRule | undefined {
+  return matchRule(config, config.policy.autoApprove, request);
+}
+
+/** The first of `rules` (auto-approve rules of any policy) that the request matches, if any. */
+export function matchRule(
+  config: Config,
+  rules: readonly AutoApproveRule[],
+  request: Pick<RequestInput, 'environment' | 'tier' | 'team'>,
+): AutoApproveRule | undefined {
   // A rule that leaves a dimension out allows any value of the config's, never an unknown one.
   const known =
     Object.hasOwn(config.environments, request.environment) && Object.hasOwn(config.tiers, request.tier) && config.teams.some((t) => t.name === request.team);
   if (!known) return undefined;
-  return config.policy.autoApprove.find(
+  return rules.find(
     (rule) =>
       (!rule.environments || rule.environments.includes(request.environment)) &&
       (!rule.tiers || rule.tiers.includes(request.tier)) &&

@@ -1,0 +1,262 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { NamespaceRequest } from '../src/domain/requests.ts';
+import { ACTION, BLOCK, CALLBACK } from '../src/slack/ids.ts';
+import { deleteExpired } from '../src/workflows/lifecycle/delete.ts';
+import { APPROVALS, buttons, PEOPLE, readable, startHarness, type Harness, type HarnessOptions } from './support/harness.ts';
+
+type Environment = 'dev' | 'staging' | 'prod';
+
+/** Requests `payments-<env>` as the developer (approved by Alice when policy asks) and waits until it is ready. */
+async function readyNamespace(h: Harness, environment: Environment, tier = 'small'): Promise<NamespaceRequest> {
+  const views = h.slack.views.length;
+  await h.command(PEOPLE.dev, 'new-namespace');
+  await h.waitFor('the request form', () => h.slack.views.length > views);
+  await h.submit(PEOPLE.dev, {
+    [BLOCK.team]: 'payments',
+    [BLOCK.environment]: environment,
+    [BLOCK.cluster]: 'dev-eu',
+    [BLOCK.tier]: tier,
+    [BLOCK.purpose]: 'Checkout experiments',
+  });
+  const store = h.slipway.deps.store;
+  const request = await h.waitFor('the request', () => store.lastRequestBy(PEOPLE.dev));
+  if (request.status === 'pending') {
+    const card = await h.waitFor('the card', () => {
+      const ts = store.getRequest(request.id)?.card?.ts;
+      return ts !== undefined && h.slack.messages(APPROVALS).find((m) => m.ts === ts);
+    });
+    await h.click(PEOPLE.alice, card, ACTION.approve);
+  }
+  await h.waitFor('the namespace to be ready', () => store.lifecycle.get(request.id));
+  return store.getRequest(request.id) ?? request;
+}
+
+/** Types `/platform delete <args>` and returns the form it opened. */
+async function deleteForm(h: Harness, user: string, args: string) {
+  const views = h.slack.views.length;
+  await h.command(user, `delete ${args}`);
+  const view = await h.waitFor('the delete form', () => h.slack.views.length > views && h.slack.lastViewOpened());
+  assert.equal(view.callback_id, CALLBACK.deleteNamespace);
+  return view;
+}
+
+/** The private answers to slash commands (sent to their response_url). */
+function replies(h: Harness): string[] {
+  return h.slack.responseUrlPosts.map((p) => readable({ text: String(p.body.text ?? ''), blocks: Array.isArray(p.body.blocks) ? p.body.blocks : [] }));
+}
+
+const events = (h: Harness, requestId: number, type: string) => h.slipway.deps.store.eventsFor(requestId).filter((e) => e.type === type);
+const thread = (h: Harness, request: NamespaceRequest) => h.slack.thread(APPROVALS, request.card?.ts ?? '').map(readable);
+const deletedDm = (h: Harness, user: string) => h.slack.dmWith(user).find((m) => /is deleted/.test(m.text));
+
+test('the owner deletes a dev namespace at once after typing its name; a wrong name is refused in the form', async (t) => {
+  const h = await startHarness(t);
+  const request = await readyNamespace(h, 'dev');
+  assert.ok(h.kube.get('namespaces', 'payments-dev'));
+
+  const form = await deleteForm(h, PEOPLE.dev, 'payments-dev');
+  assert.match(readable(form as never), /Policy lets owners delete these namespaces \(environment dev or staging\)/);
+  const wrong = await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-prod', [BLOCK.deleteReason]: null });
+  assert.deepEqual(wrong.body, {
+    response_action: 'errors',
+    errors: { [BLOCK.deleteConfirm]: 'That is not the name. Type payments-dev exactly to confirm.' },
+  });
+  assert.ok(h.kube.get('namespaces', 'payments-dev'), 'nothing is deleted for a wrong name');
+  assert.equal(h.slipway.deps.store.lifecycle.get(request.id)?.state, 'active');
+
+  const right = await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: 'Experiments are over' });
+  assert.equal(right.body, '', 'the form closes');
+
+  const dm = await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
+  assert.match(readable(dm), /Your namespace `payments-dev` on \*Dev \(eu-west-1\)\* \(\*R-1\*\) is deleted, as <@U0DEV> asked\n>Experiments are over/);
+  assert.equal(h.kube.get('namespaces', 'payments-dev'), undefined, 'the namespace is gone from the cluster');
+  const run = h.slipway.deps.store.latestRun(request.id);
+  assert.equal(run?.kind, 'delete');
+  assert.deepEqual(
+    run.steps.map((s) => [s.name, s.status]),
+    [
+      ['delete-namespace', 'done'],
+      ['wait-until-gone', 'done'],
+    ],
+  );
+  const ns = h.slipway.deps.store.lifecycle.get(request.id);
+  assert.equal(ns?.state, 'deleted');
+  assert.deepEqual(h.slipway.deps.store.lifecycle.findByName('payments-dev'), [], 'the name is free again');
+
+  const story = await h.waitFor('the outcome in the thread', () => thread(h, request).some((m) => m.startsWith('🗑️ Deleted')) && thread(h, request));
+  assert.ok(
+    story.some((m) => /<@U0DEV> is deleting `payments-dev`\.\n>Experiments are over/.test(m)),
+    story.join('\n---\n'),
+  );
+  assert.ok(story.some((m) => /🗑️ Deleted `payments-dev` from Dev \(eu-west-1\); its name is free again\.\n✅ Delete namespace/.test(m)));
+  const [asked] = events(h, request.id, 'delete_requested');
+  assert.deepEqual(asked?.data, { namespace: 'payments-dev', cluster: 'dev-eu', reason: 'Experiments are over', auto: true, why: 'policy' });
+  assert.equal(asked.actor, PEOPLE.dev);
+  const [deleted] = events(h, request.id, 'namespace_deleted');
+  assert.equal(deleted?.actor, PEOPLE.dev);
+  assert.deepEqual(deleted.data, { runId: run.id, namespace: 'payments-dev', cluster: 'dev-eu', tier: 'small', outsideSlipway: false });
+});
+
+test('a prod namespace needs an approver: the ask waits in the thread, a late click hears who decided', async (t) => {
+  const h = await startHarness(t);
+  const request = await readyNamespace(h, 'prod');
+
+  const form = await deleteForm(h, PEOPLE.dev, 'payments-prod');
+  assert.match(readable(form as never), /\*prod\* is a protected environment: an approver decides/);
+  await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-prod', [BLOCK.deleteReason]: 'Moved to the new cluster' });
+
+  const ask = await h.waitFor('the deletion request in the thread', () =>
+    h.slack.thread(APPROVALS, request.card?.ts ?? '').find((m) => m.text.includes('asks to delete')),
+  );
+  assert.match(readable(ask), /<@U0DEV> asks to delete `payments-prod` \(prod is protected\)\. An approver decides:\n>Moved to the new cluster/);
+  assert.deepEqual(buttons(ask), [ACTION.approveDelete, ACTION.denyDelete]);
+  assert.ok(h.kube.get('namespaces', 'payments-prod'), 'nothing is deleted before an approver decides');
+  await h.waitFor('the owner hears what happens next', () => h.slack.dmWith(PEOPLE.dev).find((m) => /waiting for an approver/.test(m.text)));
+
+  // Asking again while one is open is answered, not opened twice.
+  await h.command(PEOPLE.dev, 'delete payments-prod');
+  await h.waitFor('the answer', () => replies(h).find((r) => /already asked to delete `payments-prod`/.test(r)));
+
+  // Only approvers decide.
+  await h.click(PEOPLE.mallory, ask, ACTION.approveDelete);
+  await h.waitFor('the refusal', () => h.slack.ephemerals(PEOPLE.mallory).find((m) => /Only the approvers/.test(m.text)));
+  assert.ok(h.kube.get('namespaces', 'payments-prod'));
+
+  await h.click(PEOPLE.alice, ask, ACTION.approveDelete);
+  await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
+  assert.equal(h.kube.get('namespaces', 'payments-prod'), undefined);
+  const decided = h.slack.thread(APPROVALS, request.card?.ts ?? '').find((m) => m.ts === ask.ts);
+  assert.ok(decided);
+  assert.deepEqual(buttons(decided), [], 'the buttons are gone once decided');
+  assert.match(readable(decided), /✅ Approved by <@U0ALICE>/);
+
+  await h.click(PEOPLE.bob, ask, ACTION.approveDelete);
+  await h.waitFor('the late click answer', () => h.slack.ephemerals(PEOPLE.bob).find((m) => /already approved by <@U0ALICE>/.test(m.text)));
+  assert.deepEqual(
+    events(h, request.id, 'delete_decided').map((e) => [e.actor, e.data.status]),
+    [[PEOPLE.alice, 'approved']],
+  );
+});
+
+test('an approver denies a deletion request and the namespace stays', async (t) => {
+  const h = await startHarness(t);
+  const request = await readyNamespace(h, 'prod');
+  await deleteForm(h, PEOPLE.dev, 'payments-prod');
+  await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-prod', [BLOCK.deleteReason]: null });
+  const ask = await h.waitFor('the deletion request', () => h.slack.thread(APPROVALS, request.card?.ts ?? '').find((m) => m.text.includes('asks to delete')));
+
+  await h.click(PEOPLE.bob, ask, ACTION.denyDelete);
+  await h.waitFor('the denial DM', () => h.slack.dmWith(PEOPLE.dev).find((m) => /<@U0BOB> denied deleting `payments-prod`/.test(m.text)));
+  assert.ok(h.kube.get('namespaces', 'payments-prod'));
+  assert.equal(h.slipway.deps.store.lifecycle.get(request.id)?.state, 'active');
+  // Denied, it may be asked again.
+  await deleteForm(h, PEOPLE.dev, 'payments-prod');
+});
+
+test('only the owner or an approver may delete; a namespace Slipway did not make is refused with the reason', async (t) => {
+  const h = await startHarness(t);
+  const request = await readyNamespace(h, 'dev');
+
+  await h.command(PEOPLE.mallory, 'delete payments-dev');
+  await h.waitFor('the refusal', () => replies(h).find((r) => /Only its owner \(<@U0DEV>\) or an approver can delete `payments-dev`/.test(r)));
+
+  await h.command(PEOPLE.alice, 'delete kube-system');
+  await h.waitFor('the refusal', () => replies(h).find((r) => /Slipway has no namespace named `kube-system`\. It deletes only namespaces it created/.test(r)));
+  assert.ok(h.kube.get('namespaces', 'kube-system'));
+  assert.equal(h.kube.requests.filter((r) => r.method === 'DELETE').length, 0);
+
+  // An approver may delete someone else's namespace, at once; here the cluster's copy was
+  // relabelled by someone else since, so the deletion refuses it.
+  h.kube.seed([
+    {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'payments-dev', labels: { 'app.kubernetes.io/managed-by': 'helm', 'slipway.dev/request-id': 'R-1' } },
+    },
+  ]);
+  const form = await deleteForm(h, PEOPLE.alice, 'payments-dev');
+  assert.match(readable(form as never), /You are an approver/);
+  await h.submit(PEOPLE.alice, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
+  const refused = await h.waitFor('the refusal in the thread', () => thread(h, request).find((m) => m.startsWith('🚫')));
+  assert.match(
+    refused,
+    /Slipway did not delete `payments-dev` \(\*R-1\*\): Slipway will not delete namespace "payments-dev" on cluster "dev-eu": it is not labelled app\.kubernetes\.io\/managed-by=slipway \(it says "helm"\)/,
+  );
+  await h.waitFor('the owner hears it', () => h.slack.dmWith(PEOPLE.dev).find((m) => m.text.startsWith('🚫')));
+  assert.ok(h.kube.get('namespaces', 'payments-dev'), 'the namespace is still there');
+  assert.equal(h.kube.requests.filter((r) => r.method === 'DELETE').length, 0);
+  assert.equal(events(h, request.id, 'delete_refused').length, 1);
+});
+
+test('a 403 on delete stops the run with the permission named; Retry finishes it once granted', async (t) => {
+  const h = await startHarness(t);
+  const request = await readyNamespace(h, 'dev');
+  const grant = h.kube.deny({ verb: 'delete', resource: 'namespaces' });
+
+  await deleteForm(h, PEOPLE.dev, 'payments-dev');
+  await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
+  const failure = await h.waitFor('the failure', () => h.slack.thread(APPROVALS, request.card?.ts ?? '').find((m) => m.text.startsWith('❌ Deleting')));
+  assert.match(failure.text, /step \*delete-namespace\* failed: Slipway is not allowed to delete namespaces "payments-dev" on cluster "dev-eu"/);
+  assert.deepEqual(buttons(failure), [ACTION.retry]);
+  await h.waitFor('the owner hears it', () => h.slack.dmWith(PEOPLE.dev).find((m) => /hit a problem/.test(m.text)));
+  assert.equal(h.slipway.deps.store.lifecycle.get(request.id)?.state, 'deleting');
+
+  grant();
+  await h.click(PEOPLE.alice, failure, ACTION.retry);
+  await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
+  assert.equal(h.kube.get('namespaces', 'payments-dev'), undefined);
+  assert.equal(h.slipway.deps.store.lifecycle.get(request.id)?.state, 'deleted');
+});
+
+test('a namespace stuck Terminating is reported with what holds it, and Retry completes once it is freed', async (t) => {
+  let now = new Date('2026-12-01T09:00:00Z');
+  const clock = { now: () => now };
+  const h = await startHarness(t, { clock, kube: { now: clock.now } } satisfies HarnessOptions);
+  const request = await readyNamespace(h, 'dev');
+  h.kube.seed([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', namespace: 'payments-dev', finalizers: ['example.com/backup'] } }]);
+
+  await deleteForm(h, PEOPLE.dev, 'payments-dev');
+  await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
+  await h.waitFor('the wait step', () => h.slipway.deps.store.latestRun(request.id)?.steps.find((s) => s.name === 'wait-until-gone' && s.status === 'running'));
+  assert.equal((h.kube.get('namespaces', 'payments-dev') as { status?: { phase?: string } } | undefined)?.status?.phase, 'Terminating');
+  now = new Date(now.getTime() + 16 * 60_000);
+
+  const failure = await h.waitFor('the failure', () => h.slack.thread(APPROVALS, request.card?.ts ?? '').find((m) => m.text.startsWith('❌ Deleting')));
+  assert.match(
+    failure.text,
+    /step \*wait-until-gone\* failed: Namespace "payments-dev" on cluster "dev-eu" is still Terminating after 15 minutes\. What holds it: .*example\.com\/backup in 1 resource instances/,
+  );
+  assert.deepEqual(buttons(failure), [ACTION.retry]);
+
+  h.kube.removeFinalizers('configmaps', 'payments-dev', 'held');
+  await h.click(PEOPLE.bob, failure, ACTION.retry);
+  await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
+  assert.equal(h.kube.get('namespaces', 'payments-dev'), undefined);
+  assert.deepEqual(
+    h.slipway.deps.store.latestRun(request.id)?.steps.map((s) => [s.name, s.status, s.attempts]),
+    [
+      ['delete-namespace', 'done', 1],
+      ['wait-until-gone', 'done', 2],
+    ],
+  );
+});
+
+test('at the end of its grace period an expired namespace is deleted without a form, never one in a protected environment', async (t) => {
+  const h = await startHarness(t);
+  const dev = await readyNamespace(h, 'dev');
+  const prod = await readyNamespace(h, 'prod');
+  const deps = h.slipway.deps;
+
+  assert.equal(await deleteExpired(deps, prod.id), false);
+  assert.equal(deps.store.lifecycle.get(prod.id)?.state, 'active');
+  assert.ok(h.kube.get('namespaces', 'payments-prod'));
+
+  assert.equal(await deleteExpired(deps, dev.id), true);
+  assert.equal(await deleteExpired(deps, dev.id), false, 'a second sweep starts nothing');
+  const dm = await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
+  assert.match(dm.text, /is deleted, after its expiry date and grace period/);
+  assert.equal(h.kube.get('namespaces', 'payments-dev'), undefined);
+  assert.equal(events(h, dev.id, 'namespace_deleted')[0]?.actor, 'expiry');
+  assert.ok(thread(h, dev).some((m) => /`payments-dev` expired and its grace period is over/.test(m)));
+});
