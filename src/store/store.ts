@@ -1,16 +1,14 @@
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { AdoptionStore } from './adoption.ts';
+import { migrate, pendingMigrations } from './migrate.ts';
 import { loadSurveyKey, surveyKeyCreatedMessage } from './survey-key.ts';
 import { present, type Row } from './rows.ts';
 import { SurveyStore } from './surveys.ts';
 import type { NamespaceRequest, RequestInput, RequestStatus, Run, RunStep } from '../domain/requests.ts';
 
 type RunRow = Omit<Run, 'steps'>;
-
-const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'db');
 
 // The columns of each domain type, named as its fields.
 const REQUEST = `SELECT id, namespace, cluster, team, environment, tier, purpose, expires_on AS expiresOn, requester, status,
@@ -338,30 +336,4 @@ export class Store {
 
 function isUniqueViolation(err: unknown): boolean {
   return err instanceof Error && 'code' in err && err.code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
-
-function pendingMigrations(db: Database.Database, dir = MIGRATIONS_DIR): string[] {
-  const applied = new Set(
-    db
-      .prepare<[], { name: string }>('SELECT name FROM schema_migrations')
-      .all()
-      .map((r) => r.name),
-  );
-  return readdirSync(dir)
-    .filter((f) => /^\d+_.*\.sql$/.test(f) && !applied.has(f))
-    .sort();
-}
-
-/** Applies numbered migrations from `db/` that have not run yet, each in its own transaction. */
-export function migrate(db: Database.Database, dir = MIGRATIONS_DIR): string[] {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');
-  const pending = pendingMigrations(db, dir);
-  for (const file of pending) {
-    const sql = readFileSync(join(dir, file), 'utf8');
-    db.transaction(() => {
-      db.exec(sql);
-      db.prepare('INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)').run(file, new Date().toISOString());
-    }).immediate();
-  }
-  return pending;
 }
