@@ -7,7 +7,7 @@ import { EventStore } from './events.ts';
 import { migrate, pendingMigrations } from './migrate.ts';
 import { RequestStore } from './requests.ts';
 import { RunStore } from './runs.ts';
-import { loadSurveyKey, surveyKeyCreatedMessage } from './survey-key.ts';
+import { loadSurveyKey, surveyKeyCreatedMessage } from './surveys/key.ts';
 import { SurveyStore } from './surveys.ts';
 
 /**
@@ -30,7 +30,7 @@ export interface Store extends Public<RequestStore>, Public<RunStore>, Public<Ev
 export const Store = {
   /**
    * Opens (creating the directory if needed) and migrates the database. `surveyKey`: the key kept
-   * outside the database (src/store/survey-key.ts); without it, it is read (or made) on first use
+   * outside the database (src/store/surveys/key.ts); without it, it is read (or made) on first use
    * from SLIPWAY_SURVEY_KEY or the key file, as the bot itself does.
    */
   open(path: string, options: { surveyKey?: Buffer } = {}): Store {

@@ -20,7 +20,7 @@ import type {
  * prepared once; times are ISO strings, so string order is time order.
  *
  * Anonymity lives here. A pulse answer is stored under a pseudonym: an HMAC of the person, keyed
- * by the survey key (kept outside the database, src/store/survey-key.ts) mixed with the pulse's
+ * by the survey key (kept outside the database, src/store/surveys/key.ts) mixed with the pulse's
  * own key material (`pulse_surveys.key_salt`). When the pulse closes its key material is erased
  * and its pseudonyms are replaced by random values, so from then on nobody, with or without the
  * survey key, can link its answers to people. `feedback.author` is the one column naming a
