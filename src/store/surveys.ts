@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { present, type Row } from './rows.ts';
+import { present, window, type Row } from './rows.ts';
 import type {
   FeedbackItem,
   FeedbackSource,
@@ -668,8 +668,4 @@ export class SurveyStore {
   isMuted(user: string): boolean {
     return (this.stmts.isMuted.get(user)?.n ?? 0) > 0;
   }
-}
-
-function window(from: Date, to: Date): { from: string; to: string } {
-  return { from: from.toISOString(), to: to.toISOString() };
 }
