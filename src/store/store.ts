@@ -8,7 +8,7 @@ import { migrate, pendingMigrations } from './migrate.ts';
 import { RequestStore } from './requests.ts';
 import { RunStore } from './runs.ts';
 import { loadSurveyKey, surveyKeyCreatedMessage } from './surveys/key.ts';
-import { SurveyStore } from './surveys.ts';
+import { surveyStore, type SurveyStore } from './surveys.ts';
 
 /**
  * The database, and the one way into it: `src/store/` is the only place with SQL. Requests, runs
@@ -58,7 +58,7 @@ export const Store = {
         return (adoption ??= new AdoptionStore(db));
       },
       get surveys(): SurveyStore {
-        return (surveys ??= new SurveyStore(db, surveyKey));
+        return (surveys ??= surveyStore(db, surveyKey));
       },
       isReady(): boolean {
         return db.open && pendingMigrations(db).length === 0;
