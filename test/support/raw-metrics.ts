@@ -1,5 +1,5 @@
 import type { UsageSnapshotInput } from '../../src/store/adoption.ts';
-import type { EventInput } from '../../src/store/store.ts';
+import type { EventInput } from '../../src/store/events.ts';
 import { distribution, type MetricsSettings } from '../../src/workflows/adoption/metrics.ts';
 import type { IdleNamespace, TrendPoint, WeekMetrics } from '../../src/domain/adoption.ts';
 import type { Week } from '../../src/lib/calendar.ts';

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { migrate, Store } from '../../src/store/store.ts';
+import { migrate } from '../../src/store/migrate.ts';
+import { Store } from '../../src/store/store.ts';
 
 const now = new Date('2026-11-26T10:00:00Z');
 const input = {
