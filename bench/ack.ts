@@ -43,7 +43,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { SlackApiEmulator } from '../test/emulators/slack-api.ts';
 import type { ChildMessage, Invocation, ParentMessage, RunMessage, RunResult } from './load.ts';
-import { machineBusyMs } from './machine.ts';
+import { machineBusyMs } from './lib/machine.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const REQUESTS = positiveInt(process.env.BENCH_ACK_REQUESTS, 2000);

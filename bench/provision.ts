@@ -51,7 +51,7 @@ import { SlackApiEmulator, type EmulatedMessage } from '../test/emulators/slack-
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../test/support/config.ts';
 import { readable } from '../test/support/harness.ts';
 import { sendBlockAction, sendSlashCommand, sendViewSubmission, valuesFor } from '../test/support/slack-requests.ts';
-import { machineBusyMs } from './machine.ts';
+import { machineBusyMs } from './lib/machine.ts';
 
 const WARMUP = positiveInt(process.env.BENCH_PROVISION_WARMUP, 5);
 const SINGLE = positiveInt(process.env.BENCH_PROVISION_SINGLE, 30);
