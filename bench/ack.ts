@@ -498,6 +498,13 @@ function summarize(results: RunResult[], cpu: Cpu | undefined, watch: ViewsOpenW
   };
 }
 
+/** An app's figures at one level (every app runs at every level). */
+function statsOf(level: Level, name: AppName): Stats {
+  const stats = level.stats.get(name);
+  if (!stats) throw new Error(`no figures for ${name} at concurrency ${level.concurrency}`);
+  return stats;
+}
+
 /** CPU time of one process per request, µs. */
 const usPerRequest = (ms: number, s: Stats) => (ms * 1000) / s.requests;
 
@@ -537,7 +544,7 @@ function reportLevels(levels: readonly Level[]): { json: Record<string, unknown>
   let errors = 0;
   for (const level of levels) {
     for (const name of APPS) {
-      const s = level.stats.get(name) as Stats;
+      const s = statsOf(level, name);
       const cpu = s.cpu ? [s.cpu.app, s.cpu.emulator, s.cpu.generator].map((ms) => usPerRequest(ms, s).toFixed(0)) : ['-', '-', '-'];
       const lag = s.openLag ? `${s.openLag.p50.toFixed(0)}/${s.openLag.p99.toFixed(0)}/${s.openLag.max.toFixed(0)}` : '-';
       console.log(
@@ -546,8 +553,8 @@ function reportLevels(levels: readonly Level[]): { json: Record<string, unknown>
       errors += s.non2xx + s.failures;
       for (const m of s.failureMessages) console.log(`     ${LABEL[name]} failure: ${m}`);
     }
-    const slipway = level.stats.get('slipway') as Stats;
-    const bare = level.stats.get('bare') as Stats;
+    const slipway = statsOf(level, 'slipway');
+    const bare = statsOf(level, 'bare');
     const control = level.stats.get('control');
     const p99Ratio = slipway.p99 / bare.p99;
     const rpsRatio = slipway.rps / bare.rps;
@@ -574,37 +581,45 @@ function reportLevels(levels: readonly Level[]): { json: Record<string, unknown>
     }
     const stale = APPS.reduce((sum, name) => sum + (level.stats.get(name)?.staleTriggers ?? 0), 0);
     if (stale > 0) console.log(`${''.padEnd(15)}(${stale} trigger ids went unused: they aged past 0.5 s in the generator's pool)`);
-    json.push({
-      concurrency: level.concurrency,
-      p50_ms: round(slipway.p50, 2),
-      p99_ms: round(slipway.p99, 2),
-      max_ms: round(slipway.max, 2),
-      rps: round(slipway.rps, 1),
-      bare_p50_ms: round(bare.p50, 2),
-      bare_p99_ms: round(bare.p99, 2),
-      bare_max_ms: round(bare.max, 2),
-      bare_rps: round(bare.rps, 1),
-      p99_ratio: round(p99Ratio, 2),
-      rps_ratio: round(rpsRatio, 2),
-      ...(level.otherCores !== undefined ? { other_load_cores: round(level.otherCores, 2) } : {}),
-      errors: slipway.non2xx + slipway.failures,
-      bare_errors: bare.non2xx + bare.failures,
-      ...(slipway.cpu && bare.cpu
-        ? { cpu_us_per_req: round(usPerRequest(slipway.cpu.app, slipway), 0), bare_cpu_us_per_req: round(usPerRequest(bare.cpu.app, bare), 0) }
-        : {}),
-      ...(slipway.openLag ? { open_lag_p99_ms: round(slipway.openLag.p99, 0), open_lag_max_ms: round(slipway.openLag.max, 0) } : {}),
-      ...(control
-        ? {
-            control_p50_ms: round(control.p50, 2),
-            control_p99_ms: round(control.p99, 2),
-            control_rps: round(control.rps, 1),
-            control_p99_ratio: round(slipway.p99 / control.p99, 2),
-            ...(control.cpu ? { control_cpu_us_per_req: round(usPerRequest(control.cpu.app, control), 0) } : {}),
-          }
-        : {}),
-    });
+    json.push(levelJson(level));
   }
   return { json, targetsMet, errors };
+}
+
+/** One level's figures for the JSON line: Slipway's, bare Bolt's and the control's, and their ratios. */
+function levelJson(level: Level): Record<string, unknown> {
+  const slipway = statsOf(level, 'slipway');
+  const bare = statsOf(level, 'bare');
+  const control = level.stats.get('control');
+  return {
+    concurrency: level.concurrency,
+    p50_ms: round(slipway.p50, 2),
+    p99_ms: round(slipway.p99, 2),
+    max_ms: round(slipway.max, 2),
+    rps: round(slipway.rps, 1),
+    bare_p50_ms: round(bare.p50, 2),
+    bare_p99_ms: round(bare.p99, 2),
+    bare_max_ms: round(bare.max, 2),
+    bare_rps: round(bare.rps, 1),
+    p99_ratio: round(slipway.p99 / bare.p99, 2),
+    rps_ratio: round(slipway.rps / bare.rps, 2),
+    ...(level.otherCores !== undefined ? { other_load_cores: round(level.otherCores, 2) } : {}),
+    errors: slipway.non2xx + slipway.failures,
+    bare_errors: bare.non2xx + bare.failures,
+    ...(slipway.cpu && bare.cpu
+      ? { cpu_us_per_req: round(usPerRequest(slipway.cpu.app, slipway), 0), bare_cpu_us_per_req: round(usPerRequest(bare.cpu.app, bare), 0) }
+      : {}),
+    ...(slipway.openLag ? { open_lag_p99_ms: round(slipway.openLag.p99, 0), open_lag_max_ms: round(slipway.openLag.max, 0) } : {}),
+    ...(control
+      ? {
+          control_p50_ms: round(control.p50, 2),
+          control_p99_ms: round(control.p99, 2),
+          control_rps: round(control.rps, 1),
+          control_p99_ratio: round(slipway.p99 / control.p99, 2),
+          ...(control.cpu ? { control_cpu_us_per_req: round(usPerRequest(control.cpu.app, control), 0) } : {}),
+        }
+      : {}),
+  };
 }
 
 /** Prints each app's RSS after the measured runs; returns its JSON fields and whether Slipway's is within RSS_RATIO_MAX of bare+open's. */
