@@ -22,16 +22,8 @@ interface Ev {
   auto: boolean;
 }
 
-interface Snap {
-  at: string;
-  key: string;
-  cluster: string;
-  namespace: string;
-  team: string | undefined;
-  requestId: number | undefined;
-  present: boolean;
-  runningPods: number;
-}
+/** A usage snapshot with its time as ISO text and the namespace's key (cluster/namespace). */
+type Snap = Omit<UsageSnapshotInput, 'at'> & { at: string; key: string };
 
 export class RawMetrics {
   private readonly events: Ev[];
