@@ -213,11 +213,11 @@ test('a protected namespace is not deleted when its grace period ends: the appro
   await h.click(PEOPLE.mallory, asked, `${LIFECYCLE.extend}_30`);
   await h.waitFor('the refusal', () => h.slack.ephemerals(PEOPLE.mallory)[0]);
   assert.match(h.slack.ephemerals(PEOPLE.mallory)[0]?.text ?? '', /Only <@U0DEV>, who owns `checkout-prod` \(prod, R-1\), or an approver can extend it/);
-  await h.click(PEOPLE.alice, asked, `${LIFECYCLE.extend}_30`);
+  await h.click(PEOPLE.alice, asked, `${LIFECYCLE.extend}_7`);
   const extended = await h.waitFor('the post updated', () => h.slack.thread(APPROVALS, card.ts).find((m) => m.ts === asked.ts && m.text.startsWith('✅')));
-  assert.match(extended.text, /`checkout-prod` \(prod, R-1\) now ends on Thu Nov 26 instead of Tue Oct 27: extended by <@U0ALICE>/);
+  assert.match(extended.text, /`checkout-prod` \(prod, R-1\) now ends on Tue Nov 3 instead of Tue Oct 27: extended by <@U0ALICE>/);
   assert.deepEqual(buttons(extended), []);
   const told = await h.waitFor('the owner told', () => h.slack.dmWith(PEOPLE.dev).find((m) => m.text.includes('now ends on')));
-  assert.match(told.text, /`checkout-prod` \(prod, R-1\) now ends on Thu Nov 26 instead of Tue Oct 27: extended by <@U0ALICE>/);
+  assert.match(told.text, /`checkout-prod` \(prod, R-1\) now ends on Tue Nov 3 instead of Tue Oct 27: extended by <@U0ALICE>/);
   assert.equal(h.slipway.deps.store.lifecycle.get(1)?.state, 'active');
 });
