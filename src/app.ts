@@ -25,6 +25,7 @@ import { createModalOpener } from './slack/io/modal-opener.ts';
 import { close, createProbeServer, listen, type ProbeRoute } from './probe-server.ts';
 import { resumeFeedback } from './workflows/surveys/feedback.ts';
 import { resumeRuns } from './workflows/provisioning/provision.ts';
+import { scheduleUntimed } from './workflows/lifecycle/timers.ts';
 import { slackErrorCode } from './slack/io/notifier.ts';
 import { readinessProbe, type Readiness } from './workflows/ops/readiness.ts';
 
@@ -252,6 +253,12 @@ export function createSlipway(options: SlipwayOptions): Slipway {
       }
       void resumeRuns(deps).catch((err: unknown) => log.error({ err }, 'could not resume runs'));
       void resumeFeedback(deps).catch((err: unknown) => log.error({ err }, 'could not post waiting feedback'));
+      try {
+        const planned = scheduleUntimed(deps);
+        if (planned > 0) log.info({ namespaces: planned }, 'planned the expiry timers of namespaces that had none');
+      } catch (err) {
+        log.error({ err }, 'could not plan expiry timers');
+      }
       if (options.scheduler !== false) scheduler.start();
       return server;
     },

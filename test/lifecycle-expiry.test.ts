@@ -97,6 +97,21 @@ test('after a restart across the reminder time the latest reminder is sent once 
   assert.equal(endMessages(h).length, 1, 'once only, whatever restarts follow');
 });
 
+test('a namespace with an end date and no timers (ready before expiry happened) gets them at start-up', async (t) => {
+  const { time, harness } = setUp(t);
+  const h = await harness;
+  await readyNamespace(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
+  // As db/0008 leaves namespaces that were ready before it: tracked, with their end date, no timers.
+  h.slipway.deps.store.lifecycle.replaceTimers(1, [], time.clock.now());
+  time.set('2026-10-24T07:00:00Z');
+  assert.match(await sweep(h), /^0 reminded/);
+
+  await h.restart();
+  time.set('2026-10-24T08:00:00Z');
+  assert.match(await sweep(h), /^1 reminded/);
+  assert.match(readable(endMessages(h)[0] ?? { text: '', blocks: [] }), /reaches its end date in 3 days/);
+});
+
 test('no reminder for a namespace deleted, or being deleted, before its time', async (t) => {
   const { time, harness } = setUp(t);
   const h = await harness;

@@ -90,6 +90,17 @@ test('replacing pending timers with the same ones keeps them pending', (t) => {
   );
 });
 
+test('untimed: live namespaces with an end date and no pending timer', (t) => {
+  const { store, request } = readyNamespace(t);
+  const endless = makeReady(store, 'payments-forever', undefined);
+  const gone = makeReady(store, 'payments-gone', '2026-12-12');
+  store.lifecycle.markDeleted(gone.id, now);
+  assert.deepEqual(store.lifecycle.untimed(10), [request.id]);
+  store.lifecycle.replaceTimers(request.id, [{ kind: 'expiry', dueAt: at('2026-12-10T09:00:00Z') }], now);
+  assert.deepEqual(store.lifecycle.untimed(10), []);
+  assert.ok(endless);
+});
+
 test('a deleted namespace frees its name and drops its timers', (t) => {
   const { store, request } = readyNamespace(t);
   store.lifecycle.replaceTimers(request.id, [{ kind: 'expiry', dueAt: at('2026-12-10T09:00:00Z') }], now);

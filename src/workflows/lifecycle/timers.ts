@@ -86,3 +86,18 @@ export function scheduleTimers(deps: Deps, requestId: number): void {
   if (!ns || ns.state !== 'active' || !ns.expiresOn || lifecycle.pendingTimers(requestId).length > 0) return;
   lifecycle.replaceTimers(requestId, timersFor(deps.config, ns.expiresOn, deps.clock.now()), deps.clock.now());
 }
+
+/**
+ * At start-up: plans the timers of the live namespaces that have an end date and none. Returns how
+ * many it planned. Not part of the sweep, whose cost must follow what is due, not the fleet.
+ */
+export function scheduleUntimed(deps: Deps): number {
+  const batch = 500;
+  let planned = 0;
+  for (;;) {
+    const ids = deps.store.lifecycle.untimed(batch);
+    for (const id of ids) scheduleTimers(deps, id);
+    planned += ids.length;
+    if (ids.length < batch) return planned;
+  }
+}
