@@ -144,7 +144,8 @@ async function endGrace(deps: Deps, now: Date, ns: ManagedNamespace, timer: Life
   if (!lifecycle.claimTimer(timer.id, 'done', now)) return;
   if (isProtectedEnvironment(deps.config, ns.request.environment)) {
     // Never deleted without an approver's click: they are asked in the request's thread.
-    await postToApprovers(deps, ns.request, protectedGraceOver(endingNamespace(deps, ns, ns.expiresOn)));
+    const asked = await postToApprovers(deps, ns.request, protectedGraceOver(endingNamespace(deps, ns, ns.expiresOn)));
+    if (!asked) return giveBack(deps, timer, tally);
     deps.store.appendEvent({
       type: 'expiring',
       at: now,
