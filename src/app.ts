@@ -10,6 +10,7 @@ import type { RuntimeEnv } from './env.ts';
 import { errorMessage, SlipwayError } from './errors.ts';
 import * as decideHandlers from './handlers/decide.ts';
 import * as feedbackHandlers from './handlers/feedback.ts';
+import * as homeHandlers from './handlers/home.ts';
 import * as platformCommand from './handlers/platform-command.ts';
 import * as requestHandlers from './handlers/request.ts';
 import { routedApp } from './handlers/router.ts';
@@ -199,6 +200,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
   decideHandlers.register(listeners, deps);
   surveyHandlers.register(listeners, deps);
   feedbackHandlers.register(listeners, deps);
+  homeHandlers.register(listeners, deps);
   app.error(async (err) => {
     log.error({ err, code: err.code }, 'unhandled error in a Slack listener');
   });

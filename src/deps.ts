@@ -38,6 +38,12 @@ export interface Hooks {
   onNamespaceReady(deps: Deps, request: NamespaceRequest, message: SlackMessage): ReadyMessage;
   /** The kinds of durable run and how each works (provisioning, deletion). */
   runKinds: RunKinds;
+  /**
+   * Something about the namespace of this request changed: it became ready, was extended,
+   * transferred, expired or deleted. Called by provisioning's `done` and by the lifecycle
+   * workflows; each must not throw (the change itself is already recorded).
+   */
+  namespaceChanged: ((deps: Deps, requestId: number) => Promise<void> | void)[];
 }
 
 export interface ReadyMessage {

@@ -10,6 +10,7 @@ import { platformStats } from '../workflows/adoption/digest.ts';
 import { requestStatus } from '../workflows/provisioning/status.ts';
 import { requestForm } from '../workflows/provisioning/request.ts';
 import { feedbackCommand } from './feedback.ts';
+import { listCommand } from './home.ts';
 import { surveysCommand } from './survey.ts';
 
 type Subcommand = (deps: Deps, command: SlashCommand, args: string, respond: RespondFn) => Promise<void>;
@@ -63,6 +64,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   stats,
   status,
   feedback: feedbackCommand,
+  list: listCommand,
   surveys: surveysCommand,
 };
 

@@ -58,3 +58,25 @@ export const SURVEY_LIMITS = {
   comment: 1000,
   doneText: 500,
 } as const;
+
+/**
+ * Day 2 (src/slack/lifecycle/). The Extend, Delete and Details buttons of a namespace carry its
+ * request id as their value, wherever they are (Home, reminders, `/platform list`).
+ */
+export const LIFECYCLE = {
+  extend7: 'lifecycle_extend_7',
+  extend30: 'lifecycle_extend_30',
+  delete: 'lifecycle_delete',
+  details: 'lifecycle_details',
+  /** The details modal. */
+  detailsModal: 'lifecycle_details_modal',
+  /** Home tab: the next or previous page of namespaces (value: the offset). */
+  homePage: 'home_page',
+  /** Home tab: Approve and Deny on a request waiting for the approver (value: the request id). */
+  homeApprove: 'home_approve',
+  homeDeny: 'home_deny',
+  /** Home tab: opens the request form. */
+  homeRequest: 'home_request_namespace',
+  /** `/platform list`: another page of the answer (value: the scope and offset, as JSON). */
+  listPage: 'list_page',
+} as const;
