@@ -60,8 +60,8 @@ export interface JobRun {
 
 /** Day-2 counts of a week (docs/metrics.md, "Lifecycle"). */
 export interface LifecycleCounts {
-  /** Distinct namespaces deleted in the week, with their request (for their tier's quota) when known. */
-  deleted: { requestId: number | undefined; cluster: string | undefined; namespace: string | undefined }[];
+  /** Distinct namespaces deleted in the week, with their tier (from the request's `request_submitted`) when known. */
+  deleted: { requestId: number | undefined; cluster: string | undefined; namespace: string | undefined; tier: string | undefined }[];
   expired: number;
   extended: number;
 }
@@ -245,12 +245,15 @@ export class AdoptionStore {
                 (SELECT MAX(r.at) FROM usage_snapshots r WHERE r.request_id = u.request_id AND r.running_pods > 0) AS last_running
          FROM usage_snapshots u WHERE u.request_id IN (SELECT value FROM json_each(?)) GROUP BY u.request_id`,
       ),
-      deletedIn: db.prepare<Window, { request_id: number | null; cluster: string | null; namespace: string | null }>(
-        `SELECT DISTINCT request_id, json_extract(data, '$.cluster') AS cluster, json_extract(data, '$.namespace') AS namespace
-         FROM events WHERE type = 'namespace_deleted' AND at >= @from AND at < @to`,
+      deletedIn: db.prepare<Window, { request_id: number | null; cluster: string | null; namespace: string | null; tier: string | null }>(
+        `SELECT d.request_id, json_extract(d.data, '$.cluster') AS cluster, json_extract(d.data, '$.namespace') AS namespace,
+                (SELECT json_extract(s.data, '$.tier') FROM events s
+                 WHERE s.request_id = d.request_id AND s.type = 'request_submitted' LIMIT 1) AS tier
+         FROM events d WHERE d.type = 'namespace_deleted' AND d.at >= @from AND d.at < @to ORDER BY d.at, d.id`,
       ),
       lifecycleCounts: db.prepare<Window, { type: string; n: number }>(
-        `SELECT type, COUNT(DISTINCT coalesce(request_id, id)) AS n FROM events
+        // Namespaces that reached their end date count once each; every extension counts.
+        `SELECT type, COUNT(DISTINCT CASE WHEN type = 'expiring' THEN coalesce(request_id, -id) ELSE id END) AS n FROM events
          WHERE type IN ('expiring', 'extended') AND at >= @from AND at < @to GROUP BY type`,
       ),
       readyWithoutSnapshot: db.prepare<
@@ -417,7 +420,12 @@ export class AdoptionStore {
       const key = row.request_id !== null ? `#${row.request_id}` : `${row.cluster ?? ''}/${row.namespace ?? ''}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      deleted.push({ requestId: row.request_id ?? undefined, cluster: row.cluster ?? undefined, namespace: row.namespace ?? undefined });
+      deleted.push({
+        requestId: row.request_id ?? undefined,
+        cluster: row.cluster ?? undefined,
+        namespace: row.namespace ?? undefined,
+        tier: row.tier ?? undefined,
+      });
     }
     const counts = new Map(this.stmts.lifecycleCounts.all(window).map((row) => [row.type, row.n]));
     return { deleted, expired: counts.get('expiring') ?? 0, extended: counts.get('extended') ?? 0 };

@@ -7,7 +7,8 @@ import { sendBlockAction, sendEvent, type SlackReply } from './slack-requests.ts
 
 /**
  * Ready namespaces written straight into the store, as a finished provisioning run leaves them
- * (request approved, run done, namespace tracked with its owner): for views that list many.
+ * (request approved, run done, namespace tracked with its owner, and the events the workflows
+ * write): for views that list many.
  */
 export function readyNamespaces(store: Store, count: number, input: Partial<RequestInput> & { at?: Date } = {}): NamespaceRequest[] {
   const at = input.at ?? new Date();
@@ -26,11 +27,20 @@ export function readyNamespaces(store: Store, count: number, input: Partial<Requ
       at,
     );
     assert.ok(inserted.created, `namespace ${i + 1} is new`);
-    store.decide(inserted.request.id, { status: 'approved', by: 'U0ALICE' }, at);
-    const run = store.startRun(inserted.request.id, ['namespace'], at);
+    const { request } = inserted;
+    const event = (type: string, data: Record<string, unknown>, actor?: string) =>
+      store.appendEvent({ type, at, actor, team: request.team, requestId: request.id, data });
+    event(
+      'request_submitted',
+      { namespace: request.namespace, cluster: request.cluster, environment: request.environment, tier: request.tier },
+      request.requester,
+    );
+    store.decide(request.id, { status: 'approved', by: 'U0ALICE' }, at);
+    const run = store.startRun(request.id, ['namespace'], at);
     assert.ok(run);
-    assert.ok(store.completeRun(run.id, inserted.request.id, 'done', at));
-    return inserted.request;
+    assert.ok(store.completeRun(run.id, request.id, 'done', at));
+    event('namespace_ready', { runId: run.id, namespace: request.namespace, cluster: request.cluster });
+    return request;
   });
 }
 
