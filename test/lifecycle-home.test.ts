@@ -115,8 +115,11 @@ test('an approver sees the requests waiting on them and approves on Home with th
   assert.match(devHome, /Your open requests[\s\S]*R-1\* `checkout-load` \(staging, medium\): ⏳ waiting for approval/);
   assert.doesNotMatch(devHome, /Waiting for you/);
 
+  await requestNamespace(h, PEOPLE.alice, 'alice-tests');
   const home = await openHome(h, PEOPLE.alice);
   const text = homeText(home);
+  assert.match(text, /R-3\* · <@U0ALICE> asks for `alice-tests`[\s\S]*Your own request: another approver decides/);
+  assert.ok(!home.blocks.some((b) => b.block_id === 'approval_3'), 'no Approve or Deny on her own request');
   assert.match(text, /Waiting for you[\s\S]*R-1\* · <@U0DEV> asks for `checkout-load` \(payments, staging, medium\)/);
   assert.match(text, /<@U0MALLORY> asks to \*extend to 2027-03-01\* `search-dev` \(R-2\)/);
   assert.ok(buttons(home).includes(LIFECYCLE.homeApprove) && buttons(home).includes(LIFECYCLE.homeDeny));

@@ -153,18 +153,20 @@ function openRequestBlocks(requests: readonly NamespaceRequest[]): KnownBlock[] 
   ];
 }
 
-function approvalBlocks(queue: ApproverQueue): KnownBlock[] {
+function approvalBlocks(queue: ApproverQueue, approver: string): KnownBlock[] {
   const blocks: KnownBlock[] = [{ type: 'header', text: plain('Waiting for you') }];
   if (queue.total === 0 && queue.lifecycle.length === 0) return [...blocks, context('Nothing waits for an approver right now.')];
   for (const r of queue.requests.slice(0, HOME_APPROVALS)) {
     const text = `*${requestRef(r.id)}* · ${user(r.requester)} asks for \`${r.namespace}\` (${r.team}, ${r.environment}, ${r.tier})\n${escape(truncate(r.purpose, 300))}`;
     blocks.push(section(text));
-    // The requester cannot approve their own request; the same rule is checked again on the click.
+    // Nobody decides on their own request: no buttons there (the click is checked again anyway).
     blocks.push(
-      actions(`approval_${r.id}`, [
-        button('Approve', LIFECYCLE.homeApprove, String(r.id), 'primary'),
-        button('Deny', LIFECYCLE.homeDeny, String(r.id), 'danger'),
-      ]),
+      r.requester === approver
+        ? context('Your own request: another approver decides.')
+        : actions(`approval_${r.id}`, [
+            button('Approve', LIFECYCLE.homeApprove, String(r.id), 'primary'),
+            button('Deny', LIFECYCLE.homeDeny, String(r.id), 'danger'),
+          ]),
     );
   }
   const moreRequests = queue.total - Math.min(queue.total, HOME_APPROVALS);
@@ -196,7 +198,7 @@ export function homeView(input: HomeInput): HomeView {
   const paging = pagingButtons(page, LIFECYCLE.homePage, String);
   if (paging.length > 0) blocks.push(actions('home_paging', paging));
   blocks.push(...openRequestBlocks(input.openRequests));
-  if (input.approvals) blocks.push({ type: 'divider' }, ...approvalBlocks(input.approvals));
+  if (input.approvals) blocks.push({ type: 'divider' }, ...approvalBlocks(input.approvals, input.user));
   const metadata: HomeMetadata = { offset: page.offset };
   return { type: 'home', blocks: blocks.slice(0, MAX_VIEW_BLOCKS), private_metadata: JSON.stringify(metadata) };
 }
