@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ACTION, BLOCK, LIFECYCLE } from '../src/slack/ids.ts';
+import { ACTION, BLOCK, HOME } from '../src/slack/ids.ts';
 import { APPROVALS, buttons, PEOPLE, readable, REQUEST_FORM, startHarness, type Harness } from './support/harness.ts';
 import { clickHome, openHome, publishedHome, readyNamespaces } from './support/namespaces.ts';
 import type { EmulatedView } from './emulators/slack-api.ts';
@@ -24,11 +24,11 @@ test('Home for someone with no namespaces: says so, offers "Request a namespace"
   const home = await openHome(h, PEOPLE.dev);
   const text = homeText(home);
   assert.match(text, /You don't own any namespaces yet/);
-  assert.deepEqual(buttons(home), [LIFECYCLE.homeRequest]);
+  assert.deepEqual(buttons(home), [HOME.request]);
   assert.doesNotMatch(text, /Waiting for you/, 'only approvers see the queue');
 
   // The button opens the request form, as /platform new-namespace does.
-  await clickHome(h, PEOPLE.dev, home, LIFECYCLE.homeRequest);
+  await clickHome(h, PEOPLE.dev, home, HOME.request);
   await h.waitFor('the request form', () => h.slack.views.some((v) => v.view.callback_id === 'new_namespace' && v.userId === PEOPLE.dev));
 });
 
@@ -55,10 +55,18 @@ test('Home for one namespace: cluster, team, environment, tier, age, expiry and 
   assert.match(text, /R-1 · age 3 days · expires 2026-12-20 \(16 days left\)/);
   assert.match(text, /active: 2 pods running \(seen 2026-12-02\)/);
   assert.match(text, /You own 1 namespace\./);
-  assert.deepEqual(buttons(home), [LIFECYCLE.homeRequest, LIFECYCLE.extend7, LIFECYCLE.extend30, LIFECYCLE.delete, LIFECYCLE.details]);
-  assert.ok(
-    home.blocks.filter((b) => b.block_id === `ns_${active.id}`).every((b) => JSON.stringify(b).includes(`"value":"${active.id}"`)),
-    'every button of the namespace carries its request id',
+  assert.deepEqual(buttons(home), [HOME.request, `${HOME.extend}_7`, `${HOME.extend}_30`, HOME.delete, HOME.details]);
+  // Extend carries what the lifecycle feature checks (the end date shown); the others the request id.
+  const row = home.blocks.find((b) => b.block_id === `ns_${active.id}`) as { elements: { action_id: string; value: string }[] } | undefined;
+  const extend = (days: number) => JSON.stringify({ requestId: active.id, days, from: '2026-12-20' });
+  assert.deepEqual(
+    row?.elements.map((e) => [e.action_id, e.value]),
+    [
+      [`${HOME.extend}_7`, extend(7)],
+      [`${HOME.extend}_30`, extend(30)],
+      [HOME.delete, String(active.id)],
+      [HOME.details, String(active.id)],
+    ],
   );
 
   // Pods stopped since: idle, with the last time they ran.
@@ -68,8 +76,8 @@ test('Home for one namespace: cluster, team, environment, tier, age, expiry and 
   assert.match(homeText(await openHome(h, PEOPLE.dev)), /idle: pods last ran 2026-12-02, none since 2026-12-03/);
 
   // Details opens a modal with the owner and the request as /platform status shows it.
-  await clickHome(h, PEOPLE.dev, home, LIFECYCLE.details);
-  const details = await h.waitFor('the details modal', () => h.slack.views.find((v) => v.view.callback_id === LIFECYCLE.detailsModal)?.view);
+  await clickHome(h, PEOPLE.dev, home, HOME.details);
+  const details = await h.waitFor('the details modal', () => h.slack.views.find((v) => v.view.callback_id === HOME.detailsModal)?.view);
   assert.match(readable({ text: '', blocks: details.blocks }), /owner <@U0DEV>[\s\S]*R-1\* · namespace `checkout-load`/);
 });
 
@@ -83,15 +91,15 @@ test('Home for 200 namespaces stays within 100 blocks, shows the count and pages
   // Newest first: ns-200 … ns-181.
   assert.match(homeText(first), /`ns-200`/);
   assert.doesNotMatch(homeText(first), /`ns-180`/);
-  assert.ok(buttons(first).includes(LIFECYCLE.homePage));
-  assert.ok(!buttons(first).includes(`${LIFECYCLE.homePage}_previous`), 'no Previous on the first page');
+  assert.ok(buttons(first).includes(HOME.page));
+  assert.ok(!buttons(first).includes(`${HOME.page}_previous`), 'no Previous on the first page');
 
   const before = h.slack.callsTo('views.publish').length;
-  await clickHome(h, PEOPLE.dev, first, LIFECYCLE.homePage);
+  await clickHome(h, PEOPLE.dev, first, HOME.page);
   const second = await publishedHome(h, PEOPLE.dev, before);
   assert.match(homeText(second), /showing 21–40 of 200/);
   assert.match(homeText(second), /`ns-180`/);
-  assert.ok(buttons(second).includes(`${LIFECYCLE.homePage}_previous`));
+  assert.ok(buttons(second).includes(`${HOME.page}_previous`));
   assert.ok(second.blocks.length <= 100);
 
   // Reopening the tab keeps the page it shows (Slack sends the current view with the event).
@@ -122,16 +130,16 @@ test('an approver sees the requests waiting on them and approves on Home with th
   assert.ok(!home.blocks.some((b) => b.block_id === 'approval_3'), 'no Approve or Deny on her own request');
   assert.match(text, /Waiting for you[\s\S]*R-1\* · <@U0DEV> asks for `checkout-load` \(payments, staging, medium\)/);
   assert.match(text, /<@U0MALLORY> asks to \*extend to 2027-03-01\* `search-dev` \(R-2\)/);
-  assert.ok(buttons(home).includes(LIFECYCLE.homeApprove) && buttons(home).includes(LIFECYCLE.homeDeny));
+  assert.ok(buttons(home).includes(HOME.approve) && buttons(home).includes(HOME.deny));
 
   // Someone who is not an approver cannot use a forged Home button; they hear why by DM.
-  await clickHome(h, PEOPLE.mallory, home, LIFECYCLE.homeApprove);
+  await clickHome(h, PEOPLE.mallory, home, HOME.approve);
   await h.waitFor('the refusal', () => h.slack.dmWith(PEOPLE.mallory).some((m) => /approver/i.test(readable(m))));
   assert.equal(store.getRequest(1)?.status, 'pending');
 
   const card = await h.waitFor('the request card', () => h.slack.messages(APPROVALS)[0]);
   const before = h.slack.callsTo('views.publish').length;
-  await clickHome(h, PEOPLE.alice, home, LIFECYCLE.homeApprove);
+  await clickHome(h, PEOPLE.alice, home, HOME.approve);
   await h.waitFor('provisioning', () => store.getRequest(1)?.status === 'ready');
   assert.equal(store.getRequest(1)?.decidedBy, PEOPLE.alice);
   const after = await publishedHome(h, PEOPLE.alice, before);
@@ -146,7 +154,7 @@ test('Deny on Home opens the reason form; once denied, the approver’s Home no 
   const h = await startHarness(t, { clock });
   await requestNamespace(h, PEOPLE.dev, 'checkout-load');
   const home = await openHome(h, PEOPLE.alice);
-  await clickHome(h, PEOPLE.alice, home, LIFECYCLE.homeDeny);
+  await clickHome(h, PEOPLE.alice, home, HOME.deny);
   const form = await h.waitFor('the deny form', () => h.slack.views.find((v) => v.view.callback_id === 'deny_reason')?.view);
   const before = h.slack.callsTo('views.publish').length;
   const reply = await h.submit(PEOPLE.alice, { [BLOCK.denyReason]: 'Use the shared staging namespace' }, { view: form });
@@ -179,7 +187,7 @@ test('a Details click on a namespace that is gone is answered, not ignored', asy
   assert.ok(ns);
   const home = await openHome(h, PEOPLE.dev);
   assert.ok(h.slipway.deps.store.lifecycle.markDeleted(ns.id, NOW));
-  await clickHome(h, PEOPLE.dev, home, LIFECYCLE.details);
+  await clickHome(h, PEOPLE.dev, home, HOME.details);
   await h.waitFor('the answer', () => h.slack.dmWith(PEOPLE.dev).some((m) => /R-1 no longer exists/.test(m.text)));
-  assert.ok(!h.slack.views.some((v) => v.view.callback_id === LIFECYCLE.detailsModal));
+  assert.ok(!h.slack.views.some((v) => v.view.callback_id === HOME.detailsModal));
 });

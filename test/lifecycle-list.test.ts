@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LIFECYCLE } from '../src/slack/ids.ts';
+import { HOME } from '../src/slack/ids.ts';
 import { buttons, DEV_CHANNEL, PEOPLE, readable, SIGNING_SECRET, startHarness, type Harness } from './support/harness.ts';
 import { sendBlockAction } from './support/slack-requests.ts';
 import { readyNamespaces } from './support/namespaces.ts';
@@ -32,7 +32,7 @@ async function answerAfter(h: Harness, before: number): Promise<Answer> {
 }
 
 /** Clicks "Show more" (or Previous) in an answer; returns the answer that replaces it. */
-async function page(h: Harness, user: string, answer: Answer, actionId: string = LIFECYCLE.listPage): Promise<Answer> {
+async function page(h: Harness, user: string, answer: Answer, actionId: string = HOME.listPage): Promise<Answer> {
   const before = h.slack.responseUrlPosts.length;
   // The answer is ephemeral: the click carries a response_url that replaces it.
   await sendBlockAction(h.baseUrl, SIGNING_SECRET, {
@@ -52,15 +52,15 @@ test('/platform list: your namespaces, privately, paged within a message’s 50 
   const first = await list(h, PEOPLE.dev, '');
   assert.match(first.text, /Your namespaces: showing 1–20 of 45/);
   assert.match(first.text, /`ns-45`/);
-  assert.deepEqual(buttons({ blocks: first.blocks }).filter((id) => id === LIFECYCLE.details).length, 20, 'a Details button per namespace');
+  assert.deepEqual(buttons({ blocks: first.blocks }).filter((id) => id === HOME.details).length, 20, 'a Details button per namespace');
 
   const second = await page(h, PEOPLE.dev, first);
   assert.ok(second.replaceOriginal, 'the next page replaces the answer');
   assert.match(second.text, /showing 21–40 of 45/);
   const third = await page(h, PEOPLE.dev, second);
   assert.match(third.text, /showing 41–45 of 45/);
-  assert.ok(!buttons({ blocks: third.blocks }).includes(LIFECYCLE.listPage), 'nothing more to show');
-  assert.match((await page(h, PEOPLE.dev, third, `${LIFECYCLE.listPage}_previous`)).text, /showing 21–40 of 45/);
+  assert.ok(!buttons({ blocks: third.blocks }).includes(HOME.listPage), 'nothing more to show');
+  assert.match((await page(h, PEOPLE.dev, third, `${HOME.listPage}_previous`)).text, /showing 21–40 of 45/);
 });
 
 test('/platform list <team> and @person for anyone; all only for approvers', async (t) => {

@@ -2,7 +2,7 @@ import type { App, BlockAction, ButtonAction, RespondFn, SlashCommand } from '@s
 import type { Deps } from '../deps.ts';
 import { errorMessage } from '../errors.ts';
 import { readId, readMetadata } from '../slack/form-state.ts';
-import { LIFECYCLE } from '../slack/ids.ts';
+import { HOME } from '../slack/ids.ts';
 import { textMessage } from '../slack/text.ts';
 import { approveFromHome, denyFromHome, homeMetadata, publishHome, requestFromHome, showNamespaceDetails } from '../workflows/lifecycle/home.ts';
 import { listNamespaces, listPageValue } from '../workflows/lifecycle/list.ts';
@@ -31,32 +31,32 @@ export function register(app: App, deps: Deps): void {
     await publishHome(deps, event.user, readMetadata(homeMetadata, event.view?.private_metadata)?.offset ?? 0);
   });
 
-  app.action<BlockAction<ButtonAction>>(/^home_page(_previous)?$/, async ({ ack, body, action }) => {
+  app.action<BlockAction<ButtonAction>>(new RegExp(`^${HOME.page}(_previous)?$`), async ({ ack, body, action }) => {
     await ack();
     await publishHome(deps, body.user.id, readId(action.value) ?? 0);
   });
 
-  app.action<BlockAction<ButtonAction>>(LIFECYCLE.homeApprove, async ({ ack, body, action }) => {
+  app.action<BlockAction<ButtonAction>>(HOME.approve, async ({ ack, body, action }) => {
     await ack();
     await approveFromHome(deps, readId(action.value), body.user.id);
   });
 
-  app.action<BlockAction<ButtonAction>>(LIFECYCLE.homeDeny, async ({ ack, body, action }) => {
+  app.action<BlockAction<ButtonAction>>(HOME.deny, async ({ ack, body, action }) => {
     await ack();
     await denyFromHome(deps, readId(action.value), body.user.id, body.trigger_id);
   });
 
-  app.action<BlockAction<ButtonAction>>(LIFECYCLE.homeRequest, async ({ ack, body }) => {
+  app.action<BlockAction<ButtonAction>>(HOME.request, async ({ ack, body }) => {
     await ack();
     await requestFromHome(deps, body.user.id, body.trigger_id);
   });
 
-  app.action<BlockAction<ButtonAction>>(LIFECYCLE.details, async ({ ack, body, action }) => {
+  app.action<BlockAction<ButtonAction>>(HOME.details, async ({ ack, body, action }) => {
     await ack();
     await showNamespaceDetails(deps, readId(action.value), { ...clickOf(body), triggerId: body.trigger_id });
   });
 
-  app.action<BlockAction<ButtonAction>>(/^list_page(_previous)?$/, async ({ ack, body, action, respond }) => {
+  app.action<BlockAction<ButtonAction>>(new RegExp(`^${HOME.listPage}(_previous)?$`), async ({ ack, body, action, respond }) => {
     await ack();
     const page = readMetadata(listPageValue, action.value);
     const message = page

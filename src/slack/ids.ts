@@ -60,23 +60,24 @@ export const SURVEY_LIMITS = {
 } as const;
 
 /**
- * Day 2 (src/slack/lifecycle/). The Extend, Delete and Details buttons of a namespace carry its
- * request id as their value, wherever they are (Home, reminders, `/platform list`).
+ * The Home tab and `/platform list` (src/slack/lifecycle/home.ts). Extend and Delete are the
+ * lifecycle feature's buttons, read by its handlers wherever they are (reminders, Home): Extend is
+ * `namespace_extend_<days>` with `{ requestId, days, from }` (the end date shown) as its value,
+ * Delete `namespace_delete` with the request id. Details carries the request id too.
  */
-export const LIFECYCLE = {
-  extend7: 'lifecycle_extend_7',
-  extend30: 'lifecycle_extend_30',
-  delete: 'lifecycle_delete',
+export const HOME = {
+  extend: 'namespace_extend',
+  delete: 'namespace_delete',
   details: 'lifecycle_details',
   /** The details modal. */
   detailsModal: 'lifecycle_details_modal',
-  /** Home tab: the next or previous page of namespaces (value: the offset). */
-  homePage: 'home_page',
-  /** Home tab: Approve and Deny on a request waiting for the approver (value: the request id). */
-  homeApprove: 'home_approve',
-  homeDeny: 'home_deny',
-  /** Home tab: opens the request form. */
-  homeRequest: 'home_request_namespace',
-  /** `/platform list`: another page of the answer (value: the scope and offset, as JSON). */
+  /** The next or previous page of namespaces (value: the offset). */
+  page: 'home_page',
+  /** Approve and Deny on a request waiting for the approver (value: the request id). */
+  approve: 'home_approve',
+  deny: 'home_deny',
+  /** Opens the request form. */
+  request: 'home_request_namespace',
+  /** `/platform list`: another page of the answer (value: the query and offset, as JSON). */
   listPage: 'list_page',
 } as const;

@@ -1,7 +1,7 @@
 import type { ActionsBlock, Button, HomeView, KnownBlock, ModalView } from '@slack/types';
 import type { LifecycleRequest, ManagedNamespace, NamespaceUsage } from '../../domain/lifecycle.ts';
 import { requestRef, type NamespaceRequest } from '../../domain/requests.ts';
-import { LIFECYCLE } from '../ids.ts';
+import { HOME } from '../ids.ts';
 import { STATUS_WORD } from '../provisioning/status.ts';
 import { context, escape, mrkdwn, plain, plural, section, truncate, user, type SlackMessage } from '../text.ts';
 
@@ -107,13 +107,26 @@ function button(text: string, actionId: string, value: string, style?: 'primary'
   return { type: 'button', text: plain(text), action_id: actionId, value, ...(style ? { style } : {}) };
 }
 
+/** The days the Extend buttons offer, as in the reminders. */
+export const EXTEND_DAYS = [7, 30] as const;
+
+/** What an Extend button carries: the lifecycle feature checks `from` is still the end date. */
+export interface ExtendButtonValue {
+  requestId: number;
+  days: number;
+  from: string;
+}
+
 /** Extend 7 / Extend 30 (with an end date), Delete and Details; only Details while it is going away. */
 export function namespaceButtons(namespace: ManagedNamespace): Button[] {
-  const value = String(namespace.request.id);
-  const details = button('Details', LIFECYCLE.details, value);
+  const requestId = namespace.request.id;
+  const details = button('Details', HOME.details, String(requestId));
   if (namespace.state === 'deleting') return [details];
-  const extend = namespace.expiresOn ? [button('Extend 7 days', LIFECYCLE.extend7, value), button('Extend 30 days', LIFECYCLE.extend30, value)] : [];
-  return [...extend, button('Delete', LIFECYCLE.delete, value, 'danger'), details];
+  const from = namespace.expiresOn;
+  const extend = from
+    ? EXTEND_DAYS.map((days) => button(`Extend ${days} days`, `${HOME.extend}_${days}`, JSON.stringify({ requestId, days, from } satisfies ExtendButtonValue)))
+    : [];
+  return [...extend, button('Delete', HOME.delete, String(requestId), 'danger'), details];
 }
 
 function pageLabel(page: NamespacePage): string {
@@ -163,10 +176,7 @@ function approvalBlocks(queue: ApproverQueue, approver: string): KnownBlock[] {
     blocks.push(
       r.requester === approver
         ? context('Your own request: another approver decides.')
-        : actions(`approval_${r.id}`, [
-            button('Approve', LIFECYCLE.homeApprove, String(r.id), 'primary'),
-            button('Deny', LIFECYCLE.homeDeny, String(r.id), 'danger'),
-          ]),
+        : actions(`approval_${r.id}`, [button('Approve', HOME.approve, String(r.id), 'primary'), button('Deny', HOME.deny, String(r.id), 'danger')]),
     );
   }
   const moreRequests = queue.total - Math.min(queue.total, HOME_APPROVALS);
@@ -192,10 +202,10 @@ export function homeView(input: HomeInput): HomeView {
   const blocks: KnownBlock[] = [
     { type: 'header', text: plain('Your namespaces') },
     context(page.total === 0 ? 'None yet.' : `You own ${plural(page.total, 'namespace')}${page.total > page.lines.length ? ` (${pageLabel(page)})` : ''}.`),
-    actions('home_top', [button('Request a namespace', LIFECYCLE.homeRequest, 'new', 'primary')]),
+    actions('home_top', [button('Request a namespace', HOME.request, 'new', 'primary')]),
     ...namespaceBlocks(page, input.today),
   ];
-  const paging = pagingButtons(page, LIFECYCLE.homePage, String);
+  const paging = pagingButtons(page, HOME.page, String);
   if (paging.length > 0) blocks.push(actions('home_paging', paging));
   blocks.push(...openRequestBlocks(input.openRequests));
   if (input.approvals) blocks.push({ type: 'divider' }, ...approvalBlocks(input.approvals, input.user));
@@ -232,10 +242,10 @@ export function namespaceList(scope: ListScope, page: NamespacePage, today: stri
     blocks.push({
       type: 'section',
       text: mrkdwn(namespaceText(line, today, { owner: scope.kind !== 'mine' })),
-      accessory: button('Details', LIFECYCLE.details, String(line.namespace.request.id)),
+      accessory: button('Details', HOME.details, String(line.namespace.request.id)),
     });
   }
-  const paging = pagingButtons(page, LIFECYCLE.listPage, pageValue);
+  const paging = pagingButtons(page, HOME.listPage, pageValue);
   if (paging.length > 0) blocks.push(actions('list_paging', paging));
   return { text: summary, blocks: blocks.slice(0, MAX_MESSAGE_BLOCKS) };
 }
@@ -251,7 +261,7 @@ export function namespaceDetailsModal(line: NamespaceLine, today: string, more: 
   const purpose = ns.request.purpose ? [section(`*Purpose*\n${escape(truncate(ns.request.purpose, 1000))}`)] : [];
   return {
     type: 'modal',
-    callback_id: LIFECYCLE.detailsModal,
+    callback_id: HOME.detailsModal,
     title: plain(truncate(ns.request.namespace, 24)),
     close: plain('Close'),
     blocks: [section(namespaceText(line, today, { owner: true })), ...purpose, ...more].slice(0, MAX_VIEW_BLOCKS),
