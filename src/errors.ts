@@ -37,15 +37,22 @@ export class EnvError extends SlipwayError {
   }
 }
 
-/** A Kubernetes API call failed; `transient` says whether trying again may help. */
+/**
+ * A Kubernetes or EKS call failed, or Slipway refused to make it; `transient` says whether trying
+ * again may help. `code` is `cluster_error`, or `namespace_not_managed` when Slipway refused to
+ * delete a namespace that is not the request's own.
+ */
 export class ClusterError extends SlipwayError {
   readonly status: number | undefined;
   readonly transient: boolean;
   /** The server's Retry-After, when it sent one. */
   readonly retryAfterMs: number | undefined;
 
-  constructor(userMessage: string, options: { status?: number; transient: boolean; retryAfterMs?: number | undefined; cause?: unknown }) {
-    super('cluster_error', userMessage, { cause: options.cause });
+  constructor(
+    userMessage: string,
+    options: { status?: number; transient: boolean; retryAfterMs?: number | undefined; cause?: unknown; code?: 'cluster_error' | 'namespace_not_managed' },
+  ) {
+    super(options.code ?? 'cluster_error', userMessage, { cause: options.cause });
     this.status = options.status;
     this.transient = options.transient;
     this.retryAfterMs = options.retryAfterMs;

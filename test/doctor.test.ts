@@ -60,7 +60,7 @@ test('doctor is all green when Slack, the channels and the cluster are set up', 
   assert.match(out.stdout, /slack\s+scopes\s+✔ ok/);
   assert.match(out.stdout, /slack\s+approvals channel\s+✔ ok\s+#platform-approvals exists and the bot is in it/);
   assert.match(out.stdout, /cluster dev-eu\s+API server\s+✔ ok\s+reachable, Kubernetes v1\./);
-  assert.match(out.stdout, /cluster dev-eu\s+RBAC\s+✔ ok\s+all 30 permissions Slipway needs are granted/);
+  assert.match(out.stdout, /cluster dev-eu\s+RBAC\s+✔ ok\s+all 31 permissions Slipway needs are granted/);
   assert.match(
     out.stdout,
     /cluster dev-eu\s+admission policy\s+✔ ok\s+deploy\/admission-policy\.yaml is in force: it refused namespace "kube-slipway-doctor" \(dry run\)/,
@@ -101,6 +101,7 @@ test('doctor names a missing permission and a channel the bot is not in, and exi
   const { env, kube } = await setUp(t, false);
   kube.deny({ verb: 'bind', resource: 'clusterroles', group: 'rbac.authorization.k8s.io' });
   kube.deny({ verb: 'list', resource: 'pods' });
+  kube.deny({ verb: 'delete', resource: 'namespaces' });
   const out = await doctor(env);
   assert.equal(out.code, 1);
   assert.match(out.stdout, /slack\s+approvals channel\s+✘ FAIL\s+#platform-approvals exists but the bot is not in it: \/invite the bot there/);
@@ -109,7 +110,11 @@ test('doctor names a missing permission and a channel the bot is not in, and exi
     /cluster dev-eu\s+RBAC\s+✘ FAIL\s+missing: bind clusterroles\.rbac\.authorization\.k8s\.io "edit" \(to bind teams to ClusterRole edit\); see deploy\/rbac\.yaml/,
   );
   assert.match(out.stdout, /cluster dev-eu\s+RBAC\s+✘ FAIL\s+missing: list pods \(to see which namespaces run workloads\)/);
-  assert.match(out.stdout, /3 check\(s\) failed/);
+  assert.match(
+    out.stdout,
+    /cluster dev-eu\s+RBAC\s+✘ FAIL\s+missing: delete namespaces \(to delete the namespaces Slipway made, when they are no longer wanted\)/,
+  );
+  assert.match(out.stdout, /4 check\(s\) failed/);
 });
 
 test('doctor says when the cluster does not answer or the token is refused', async (t) => {
@@ -134,20 +139,31 @@ test('doctor asks about each object Slipway writes by name, as RBAC grants them'
   assert.match(out.stdout, /1 check\(s\) failed/);
 });
 
-test('deploy/rbac.yaml grants every permission the workflows need, and no wildcard', () => {
+test('deploy/rbac.yaml grants exactly the permissions the workflows need, no wildcard, and delete only on namespaces', () => {
   const docs = parseAllDocuments(readFileSync(join(ROOT, 'deploy/rbac.yaml'), 'utf8')).map(
     (d) => d.toJS() as { kind: string; rules?: { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[] },
   );
   const rules = docs.find((d) => d.kind === 'ClusterRole')?.rules ?? [];
   for (const rule of rules) {
     assert.ok(![...rule.apiGroups, ...rule.resources, ...rule.verbs].includes('*'), 'no wildcards');
-    assert.ok(!rule.verbs.some((v) => ['escalate', 'impersonate', 'delete', 'deletecollection'].includes(v)), `no dangerous verbs: ${rule.verbs.join(',')}`);
+    assert.ok(!rule.verbs.some((v) => ['escalate', 'impersonate', 'deletecollection'].includes(v)), `no dangerous verbs: ${rule.verbs.join(',')}`);
+    if (rule.verbs.includes('delete')) assert.deepEqual([rule.apiGroups, rule.resources], [[''], ['namespaces']], 'only namespaces are deleted');
     // Only namespaces (named by requests) may be written without naming the objects.
     if (rule.verbs.some((v) => ['create', 'patch', 'update'].includes(v)) && !rule.resources.every((r) => r === 'namespaces')) {
       assert.ok(rule.resourceNames && rule.resourceNames.length > 0, `${rule.resources.join(',')} are granted by name`);
     }
   }
-  for (const p of requiredPermissions(exampleConfig())) {
+  const required = requiredPermissions(exampleConfig());
+  // Nothing more: each verb on each resource (and name) in the ClusterRole is one Slipway uses.
+  for (const rule of rules) {
+    for (const [group, resource, verb, name] of rule.apiGroups.flatMap((g) =>
+      rule.resources.flatMap((r) => rule.verbs.flatMap((v) => (rule.resourceNames ?? [undefined]).map((n) => [g, r, v, n] as const))),
+    )) {
+      const used = required.some((p) => p.group === group && p.resource === resource && p.verb === verb && (name === undefined || p.name === name));
+      assert.ok(used, `deploy/rbac.yaml grants ${verb} ${resource}${name ? ` ${name}` : ''}, which no workflow needs`);
+    }
+  }
+  for (const p of required) {
     const granted = rules.some(
       (r) =>
         r.apiGroups.includes(p.group) &&

@@ -13,9 +13,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { KubeClusters } from '../src/cluster/client.ts';
 import { EksCluster } from '../src/cluster/eks/cluster.ts';
 import { presignEksToken, type AwsCredentialIdentity } from '../src/cluster/eks/token.ts';
+import { parseConfig } from '../src/config.ts';
+import { ClusterError } from '../src/errors.ts';
 import { BLOCK } from '../src/slack/ids.ts';
 import { KubeApiEmulator } from './emulators/kube-api.ts';
 import { APPROVALS, PEOPLE, readable, startHarness } from './support/harness.ts';
+import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './support/config.ts';
+import { FakeAccessEntries } from './support/eks-access-entries.ts';
 import { selfSignedCert } from './support/tls.ts';
 
 const ROLE = 'arn:aws:iam::123456789012:role/payments-developers';
@@ -128,5 +132,28 @@ test('an EKS permission the bot lacks stops the run with the IAM action named', 
       .map((s) => s.name)
       .sort(),
     ['limit-range', 'namespace', 'network-policies', 'resource-quota', 'role-binding'],
+  );
+});
+
+test("revokeNamespaceAccess takes a deleted namespace out of the team role's access on an EKS cluster only", async () => {
+  const doc = exampleConfigDocument();
+  doc.clusters = [...(doc.clusters as unknown[]), { name: 'prod-eu', displayName: 'Production', type: 'eks', region: 'eu-west-1', clusterName: 'prod-eu' }];
+  const clusters = new KubeClusters(parseConfig(doc, EXAMPLE_CONFIG_PATH), {
+    eks: (c) => new EksCluster({ clusterName: c.clusterName, region: c.region, credentials: async () => credentials, clock }),
+  });
+  const entries = new FakeAccessEntries(eks);
+  entries.seed(ROLE, { [EDIT]: ['payments-dev', 'payments-old'] });
+
+  const revoke = (cluster: string, namespace: string) => clusters.revokeNamespaceAccess(cluster, { principalArn: ROLE, policyArn: EDIT, namespace });
+  assert.equal(
+    await revoke('prod-eu', 'payments-dev'),
+    `Took namespace "payments-dev" out of ${ROLE}'s AmazonEKSEditPolicy on cluster "prod-eu" (scope now: payments-old).`,
+  );
+  assert.match(await revoke('prod-eu', 'payments-old'), /deleted its access entry, which had nothing left\.$/);
+  assert.equal(entries.entries.size, 0);
+  assert.equal(await revoke('prod-eu', 'payments-old'), `${ROLE} has no access entry on cluster "prod-eu": nothing to revoke.`);
+  await assert.rejects(
+    revoke('dev-eu', 'payments-dev'),
+    (err: unknown) => err instanceof ClusterError && /"dev-eu" is not an EKS cluster/.test(err.userMessage),
   );
 });

@@ -7,11 +7,13 @@ import {
   KubernetesObjectApi,
   PatchStrategy,
   type KubernetesObject,
+  type V1Namespace,
 } from '@kubernetes/client-node';
 import { findCluster, type ClusterConfig, type Config } from '../config.ts';
 import { ClusterError } from '../errors.ts';
 import { EksCluster } from './eks/cluster.ts';
-import { MANAGED_BY } from './manifests.ts';
+import { requestRef } from '../domain/requests.ts';
+import { LABEL, MANAGED_BY } from './manifests.ts';
 
 export const FIELD_MANAGER = 'slipway';
 
@@ -35,6 +37,24 @@ export interface Clusters {
   /** EKS only: an access entry for the role, with the policy scoped to (also) this namespace. */
   grantNamespaceAccess(cluster: string, grant: NamespaceAccessGrant): Promise<string>;
   /**
+   * EKS only, the reverse of `grantNamespaceAccess`: the namespace leaves the policy's scope; the
+   * policy goes when it was the last namespace, and the access entry when nothing is left in it
+   * (no policy, no Kubernetes group). What is already gone counts as done. Resolves a sentence
+   * saying what changed.
+   */
+  revokeNamespaceAccess(cluster: string, grant: NamespaceAccessGrant): Promise<string>;
+  /**
+   * Deletes the namespace Slipway made for request `R-<requestId>`. It must be labelled
+   * `app.kubernetes.io/managed-by=slipway` and `slipway.dev/request-id=R-<requestId>`; otherwise
+   * nothing is deleted and a permanent ClusterError with code `namespace_not_managed` says why.
+   * Resolves `deleting` once the API server has accepted the deletion (or it was already
+   * Terminating), `already-gone` when there is no such namespace: safe to repeat. The namespace
+   * controller then empties and removes it; follow it with `namespaceDeletion`.
+   */
+  deleteNamespace(cluster: string, name: string, requestId: number): Promise<'deleting' | 'already-gone'>;
+  /** Where a namespace's deletion stands: gone, or still there and, in plain words, what holds it. One read. */
+  namespaceDeletion(cluster: string, name: string): Promise<NamespaceDeletionStatus>;
+  /**
    * The namespaces labelled `app.kubernetes.io/managed-by=slipway` and their running pods: one
    * namespace list and one pod list across all namespaces (paged), never a call per namespace.
    */
@@ -48,6 +68,36 @@ export interface ManagedNamespace {
   terminating: boolean;
   runningPods: number;
 }
+
+/** A namespace's status condition, as the namespace controller reports its deletion. */
+export interface NamespaceCondition {
+  /** E.g. `NamespaceContentRemaining`, `NamespaceFinalizersRemaining`, `NamespaceDeletionContentFailure`. */
+  type: string;
+  /** `True` when this is what holds the deletion. */
+  status: string;
+  reason: string | undefined;
+  message: string | undefined;
+}
+
+/** What `Clusters.namespaceDeletion` finds. */
+export type NamespaceDeletionStatus =
+  | { gone: true }
+  | {
+      gone: false;
+      /** `Terminating` once deletion was asked for, `Active` otherwise. */
+      phase: string;
+      /** When deletion was asked for (metadata.deletionTimestamp). */
+      since: Date | undefined;
+      /** spec.finalizers, then metadata.finalizers: `kubernetes` is the namespace controller's own. */
+      finalizers: string[];
+      conditions: NamespaceCondition[];
+      /**
+       * What holds the deletion, for people: the controller's messages that are True (remaining
+       * resources, finalizers on them, failures), and finalizers of other controllers on the
+       * namespace itself. Empty when nothing is known to hold it (e.g. the controller has not looked yet).
+       */
+      heldBy: string[];
+    };
 
 export const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=slipway';
 // kubectl's default chunk size: a page of 500 pods is a few MB, one request for most clusters.
@@ -192,6 +242,41 @@ export class KubeClusters implements Clusters {
     }
   }
 
+  /**
+   * One call with the provisioning request timeout. A 404 resolves undefined; any other failure
+   * becomes a ClusterError (and may reset an EKS client, see `forgetOnFailure`).
+   */
+  private async requestOrMissing<T>(cluster: string, ctx: Omit<CallContext, 'cluster'>, call: (api: ApiClients) => Promise<T>): Promise<T | undefined> {
+    const timeoutMs = this.config.provisioning.requestTimeoutMs;
+    try {
+      const api = await withTimeout(this.client(cluster), timeoutMs, cluster);
+      return await withTimeout(call(api), timeoutMs, cluster);
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return undefined;
+      const error = toClusterError(err, { ...ctx, cluster });
+      this.forgetOnFailure(cluster, error);
+      throw error;
+    }
+  }
+
+  async deleteNamespace(cluster: string, name: string, requestId: number): Promise<'deleting' | 'already-gone'> {
+    const ctx = { resource: 'namespaces', name };
+    const ns = await this.requestOrMissing(cluster, { ...ctx, verb: 'get' }, (api) => api.core.readNamespace({ name }));
+    if (!ns) return 'already-gone';
+    refuseUnlessOwn(cluster, name, ns.metadata?.labels ?? {}, requestId);
+    if (ns.metadata?.deletionTimestamp) return 'deleting';
+    // The preconditions make the server delete exactly the namespace checked above: not one
+    // relabelled or deleted and made again since (409 Conflict, transient: the retry checks again).
+    const preconditions = { uid: ns.metadata?.uid, resourceVersion: ns.metadata?.resourceVersion };
+    const deleted = await this.requestOrMissing(cluster, { ...ctx, verb: 'delete' }, (api) => api.core.deleteNamespace({ name, body: { preconditions } }));
+    return deleted ? 'deleting' : 'already-gone';
+  }
+
+  async namespaceDeletion(cluster: string, name: string): Promise<NamespaceDeletionStatus> {
+    const ns = await this.requestOrMissing(cluster, { verb: 'get', resource: 'namespaces', name }, (api) => api.core.readNamespace({ name }));
+    return ns ? deletionStatus(ns) : { gone: true };
+  }
+
   /** The API server's version (e.g. `v1.30.2`): proves it answers. */
   async serverVersion(cluster: string, options: { timeoutMs?: number } = {}): Promise<string> {
     try {
@@ -248,14 +333,19 @@ export class KubeClusters implements Clusters {
   }
 
   async grantNamespaceAccess(name: string, grant: NamespaceAccessGrant): Promise<string> {
+    return (await this.accessEntries(name).grantNamespaceAccess(grant)).summary;
+  }
+
+  async revokeNamespaceAccess(name: string, grant: NamespaceAccessGrant): Promise<string> {
+    return (await this.accessEntries(name).revokeNamespaceAccess(grant)).summary;
+  }
+
+  private accessEntries(name: string): EksCluster {
     const cluster = this.cluster(name);
     if (cluster.type !== 'eks') {
       throw new ClusterError(`Cluster "${name}" is not an EKS cluster, so it has no access entries.`, { transient: false });
     }
-    const eks = this.eks(cluster);
-    await eks.ensureAccessEntry({ principalArn: grant.principalArn });
-    const result = await eks.grantNamespaceAccess(grant);
-    return result.summary;
+    return this.eks(cluster);
   }
 }
 
@@ -274,6 +364,39 @@ export function loadKubeConfig(cluster: Extract<ClusterConfig, { type: 'kubeconf
   }
   kc.setCurrentContext(cluster.context);
   return kc;
+}
+
+/** Slipway deletes only what it made for this very request, and says why it will not. */
+function refuseUnlessOwn(cluster: string, name: string, labels: Record<string, string>, requestId: number): void {
+  const managedBy = labels['app.kubernetes.io/managed-by'];
+  const owner = labels[LABEL.requestId];
+  const wanted = requestRef(requestId);
+  let why: string | undefined;
+  if (managedBy !== MANAGED_BY['app.kubernetes.io/managed-by']) {
+    why = `it is not labelled ${MANAGED_SELECTOR}${managedBy ? ` (it says "${managedBy}")` : ''}, so Slipway did not make it`;
+  } else if (!owner) why = `it has no ${LABEL.requestId} label, so no Slipway request made it`;
+  else if (owner !== wanted) why = `it belongs to request ${owner}, not ${wanted}`;
+  if (why) {
+    throw new ClusterError(`Slipway will not delete namespace "${name}" on cluster "${cluster}": ${why}.`, { transient: false, code: 'namespace_not_managed' });
+  }
+}
+
+function deletionStatus(ns: V1Namespace): NamespaceDeletionStatus {
+  const conditions: NamespaceCondition[] = (ns.status?.conditions ?? []).map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message }));
+  const finalizers = [...(ns.spec?.finalizers ?? []), ...(ns.metadata?.finalizers ?? [])];
+  const others = finalizers.filter((f) => f !== 'kubernetes');
+  const heldBy = [
+    ...conditions.filter((c) => c.status === 'True').map((c) => c.message ?? `${c.type}: ${c.reason ?? 'no reason given'}`),
+    ...(others.length > 0 ? [`The namespace still has finalizers of other controllers: ${others.join(', ')}`] : []),
+  ];
+  return {
+    gone: false,
+    phase: ns.status?.phase ?? 'Active',
+    since: ns.metadata?.deletionTimestamp,
+    finalizers,
+    conditions,
+    heldBy,
+  };
 }
 
 function roleRefName(object: KubernetesObject): string | undefined {

@@ -43,6 +43,9 @@ export function requiredPermissions(config: Config): Permission[] {
       why: `bind teams to ClusterRole ${name}`,
     })),
     { verb: 'list', resource: 'namespaces', group: '', why: 'find the namespaces Slipway manages' },
+    // Only namespaces labelled with the request's id are deleted (src/cluster/client.ts); the
+    // namespace controller, not Slipway, then deletes what is inside.
+    { verb: 'delete', resource: 'namespaces', group: '', why: 'delete the namespaces Slipway made, when they are no longer wanted' },
     { verb: 'list', resource: 'pods', group: '', why: 'see which namespaces run workloads' },
   ];
 }

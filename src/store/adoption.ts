@@ -1,5 +1,6 @@
 import type { NamespaceUsage } from '../domain/lifecycle.ts';
 import type Database from 'better-sqlite3';
+import { window, type Window } from './rows.ts';
 
 /**
  * The SQL behind adoption metrics, usage snapshots and job runs (db/0003_adoption.sql). Reached
@@ -114,11 +115,6 @@ const toJobRun = (r: JobRunRow): JobRun => ({
 // that holds the MAX (https://sqlite.org/lang_select.html#bareagg).
 const STATE_BEFORE = `SELECT cluster, namespace, team, request_id, present, running_pods, MAX(at) AS at
   FROM usage_snapshots WHERE at < @before GROUP BY cluster, namespace`;
-
-interface Window {
-  from: string;
-  to: string;
-}
 
 // The namespaces present without running pods through a window [@from, @to): the states without
 // pods open at its start (see presentAt) that no snapshot in the window ends, by pods, deletion or
@@ -518,10 +514,6 @@ export class AdoptionStore {
     if (!run) throw new Error(`job run ${id} does not exist`);
     return toJobRun(run);
   }
-}
-
-function window(from: Date, to: Date): Window {
-  return { from: from.toISOString(), to: to.toISOString() };
 }
 
 function key(state: Pick<NamespaceState, 'cluster' | 'namespace' | 'requestId'>) {

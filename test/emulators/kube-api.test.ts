@@ -536,6 +536,42 @@ describe('kube-api emulator through @kubernetes/client-node', () => {
   });
 });
 
+/** A request as kubectl or curl sends it, for the exact status code and body. */
+async function call(emulator: KubeApiEmulator, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${emulator.url}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+const HOLD = 'example.com/hold';
+
+/** A config map that keeps its namespace Terminating until its finalizer is taken off. */
+function heldConfigMap(namespace: string, name = 'held') {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, finalizers: [HOLD] }, data: { a: 'b' } };
+}
+
+/** status.conditions as the real namespace controller sets them, without the times. */
+function conditionsOf(ns: { status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } }) {
+  return (ns.status?.conditions ?? []).map(({ type, status, reason, message }) => ({ type, status, reason, message }));
+}
+
+/** What kube-controller-manager v1.20.2 reported for a namespace whose content is gone (checked on realk8s). */
+const ALL_CLEAR = [
+  { type: 'NamespaceDeletionDiscoveryFailure', status: 'False', reason: 'ResourcesDiscovered', message: 'All resources successfully discovered' },
+  { type: 'NamespaceDeletionGroupVersionParsingFailure', status: 'False', reason: 'ParsedGroupVersions', message: 'All legacy kube types successfully parsed' },
+  {
+    type: 'NamespaceDeletionContentFailure',
+    status: 'False',
+    reason: 'ContentDeleted',
+    message: 'All content successfully deleted, may be waiting on finalization',
+  },
+  { type: 'NamespaceContentRemaining', status: 'False', reason: 'ContentRemoved', message: 'All content successfully removed' },
+  { type: 'NamespaceFinalizersRemaining', status: 'False', reason: 'ContentHasNoFinalizers', message: 'All content-preserving finalizers finished' },
+];
+
 describe('kube-api emulator namespace termination', () => {
   const { emulator, clients } = useEmulator({ namespaceDeletion: 'manual' });
 
@@ -564,6 +600,231 @@ describe('kube-api emulator namespace termination', () => {
     const { core } = clients();
     const refused = await failure(core.deleteNamespace({ name: 'default' }));
     assert.deepEqual([refused.code, refused.status?.message], [403, 'namespaces "default" is forbidden: this namespace may not be deleted']);
+  });
+
+  it('answers DELETE with 200 and the Terminating Namespace, and a second DELETE the same', async () => {
+    const { core } = clients();
+    await core.createNamespace({ body: { metadata: { name: 'team-a', labels: { 'app.kubernetes.io/managed-by': 'slipway' } } } });
+    const first = await call(emulator(), 'DELETE', '/api/v1/namespaces/team-a');
+    assert.equal(first.status, 200);
+    const ns = first.body as { kind: string; metadata: { deletionTimestamp?: string }; spec: unknown; status: unknown };
+    assert.equal(ns.kind, 'Namespace');
+    assert.ok(ns.metadata.deletionTimestamp);
+    assert.deepEqual(ns.spec, { finalizers: ['kubernetes'] });
+    assert.deepEqual(ns.status, { phase: 'Terminating' });
+    const second = await call(emulator(), 'DELETE', '/api/v1/namespaces/team-a');
+    assert.equal(second.status, 200);
+    assert.deepEqual(second.body, first.body, 'unchanged, resourceVersion included');
+    const creating = await call(emulator(), 'POST', '/api/v1/namespaces/team-a/configmaps', { metadata: { name: 'late' } });
+    assert.equal(creating.status, 403);
+    assert.deepEqual(creating.body, {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'configmaps "late" is forbidden: unable to create new content in namespace team-a because it is being terminated',
+      reason: 'Forbidden',
+      details: {
+        name: 'late',
+        kind: 'configmaps',
+        causes: [{ reason: 'NamespaceTerminating', message: 'namespace team-a is being terminated', field: 'metadata.namespace' }],
+      },
+      code: 403,
+    });
+  });
+
+  it('checks delete preconditions as the namespace registry does', async () => {
+    const { core } = clients();
+    const created = await core.createNamespace({ body: { metadata: { name: 'team-a' } } });
+    const uid = created.metadata?.uid ?? '';
+    const wrongUid = await failure(core.deleteNamespace({ name: 'team-a', body: { preconditions: { uid: '00000000-0000-0000-0000-000000000000' } } }));
+    assert.equal(wrongUid.code, 409);
+    assert.equal(wrongUid.status?.reason, 'Conflict');
+    assert.equal(
+      wrongUid.status?.message,
+      `Operation cannot be fulfilled on namespaces "team-a": Precondition failed: UID in precondition: 00000000-0000-0000-0000-000000000000, UID in object meta: ${uid}`,
+    );
+    const stale = await failure(core.deleteNamespace({ name: 'team-a', body: { preconditions: { uid, resourceVersion: '1' } } }));
+    assert.match(
+      stale.status?.message ?? '',
+      /^Operation cannot be fulfilled on namespaces "team-a": Precondition failed: ResourceVersion in precondition: 1, ResourceVersion in object meta: \d+$/,
+    );
+    assert.equal((await core.readNamespace({ name: 'team-a' })).status?.phase, 'Active', 'a refused delete changes nothing');
+    await core.deleteNamespace({ name: 'team-a', body: { preconditions: { uid, resourceVersion: created.metadata?.resourceVersion ?? '' } } });
+    assert.equal((await core.readNamespace({ name: 'team-a' })).status?.phase, 'Terminating');
+  });
+
+  it('a namespace finalizer of another controller holds it, with every condition clear, until …/finalize takes it off', async () => {
+    const { core } = clients();
+    const created = await core.createNamespace({ body: { metadata: { name: 'team-a' }, spec: { finalizers: ['example.com/ns-hold'] } } });
+    assert.deepEqual(created.spec?.finalizers, ['example.com/ns-hold', 'kubernetes']);
+    await core.deleteNamespace({ name: 'team-a' });
+    assert.equal(emulator().finalizeNamespace('team-a'), false);
+    const held = await core.readNamespace({ name: 'team-a' });
+    assert.deepEqual(held.spec?.finalizers, ['example.com/ns-hold'], 'the controller took its own finalizer off');
+    assert.deepEqual(conditionsOf(held), ALL_CLEAR);
+    assert.equal(emulator().get('serviceaccounts', 'team-a', 'default'), undefined, 'the content is gone');
+    const finalize = await call(emulator(), 'PUT', '/api/v1/namespaces/team-a/finalize', { ...held, spec: { finalizers: [] } });
+    assert.equal(finalize.status, 200);
+    assert.equal((await failure(core.readNamespace({ name: 'team-a' }))).code, 404);
+  });
+
+  it('deletion of the namespace can be refused by RBAC like any other verb', async () => {
+    const { core, authz } = clients();
+    await core.createNamespace({ body: { metadata: { name: 'team-a' } } });
+    emulator().deny({ verb: 'delete', resource: 'namespaces' });
+    const refused = await failure(core.deleteNamespace({ name: 'team-a' }));
+    assert.equal(refused.code, 403);
+    // As v1.20.2 words it for its bot user (there "slack-bot").
+    assert.equal(
+      refused.status?.message,
+      'namespaces "team-a" is forbidden: User "slipway" cannot delete resource "namespaces" in API group "" in the namespace "team-a"',
+    );
+    assert.deepEqual(refused.status?.details, { name: 'team-a', kind: 'namespaces' });
+    const review = await authz.createSelfSubjectAccessReview({
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: { resourceAttributes: { verb: 'delete', resource: 'namespaces', name: 'team-a' } },
+      },
+    });
+    assert.equal(review.status?.allowed, false);
+    assert.equal((await core.readNamespace({ name: 'team-a' })).status?.phase, 'Active');
+  });
+});
+
+describe('kube-api emulator namespace controller', () => {
+  const clock = fakeClock();
+  const { emulator, clients } = useEmulator({ now: clock.now });
+
+  it('empties and removes a deleted namespace, then answers 404 NotFound', async () => {
+    const { core, objects } = clients();
+    await core.createNamespace({ body: { metadata: { name: 'team-a' } } });
+    await objects.patch(quota({ pods: '5' }), undefined, undefined, 'slipway', true, PatchStrategy.ServerSideApply);
+    await core.createNamespacedConfigMap({ namespace: 'team-a', body: { metadata: { name: 'settings' }, data: { a: 'b' } } });
+    await core.deleteNamespace({ name: 'team-a' });
+    const gone = await failure(core.readNamespace({ name: 'team-a' }));
+    assert.equal(gone.code, 404);
+    assert.deepEqual(
+      { message: gone.status?.message, reason: gone.status?.reason, details: gone.status?.details },
+      { message: 'namespaces "team-a" not found', reason: 'NotFound', details: { name: 'team-a', kind: 'namespaces' } },
+    );
+    for (const resource of ['configmaps', 'resourcequotas', 'serviceaccounts'])
+      assert.deepEqual(emulator().list(resource, 'team-a'), [], `${resource} are gone`);
+    assert.equal((await failure(core.deleteNamespace({ name: 'team-a' }))).code, 404);
+  });
+
+  it('an object with a finalizer holds the namespace Terminating, reported in its conditions, until the finalizer is off', async () => {
+    const { core } = clients();
+    await core.createNamespace({ body: { metadata: { name: 'team-a' } } });
+    await core.createNamespacedConfigMap({ namespace: 'team-a', body: heldConfigMap('team-a') });
+    await core.createNamespacedConfigMap({ namespace: 'team-a', body: { metadata: { name: 'plain' } } });
+    const deletedAt = clock.now().toISOString().replace('.000Z', 'Z');
+    await core.deleteNamespace({ name: 'team-a' });
+
+    const held = await core.readNamespace({ name: 'team-a' });
+    assert.equal(held.status?.phase, 'Terminating');
+    assert.deepEqual(held.spec?.finalizers, ['kubernetes']);
+    const expected = ALL_CLEAR.map((c) => ({ ...c }));
+    expected[3] = {
+      type: 'NamespaceContentRemaining',
+      status: 'True',
+      reason: 'SomeResourcesRemain',
+      message: 'Some resources are remaining: configmaps. has 1 resource instances',
+    };
+    expected[4] = {
+      type: 'NamespaceFinalizersRemaining',
+      status: 'True',
+      reason: 'SomeFinalizersRemain',
+      message: 'Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances',
+    };
+    assert.deepEqual(conditionsOf(held), expected);
+    assert.ok(held.status?.conditions?.every((c) => c.lastTransitionTime?.toISOString().replace('.000Z', 'Z') === deletedAt));
+    const controller = held.metadata?.managedFields?.find((m) => m.manager === 'kube-controller-manager');
+    assert.ok(controller?.fieldsV1 && 'f:status' in controller.fieldsV1, 'the controller owns the conditions it wrote');
+    const configMap = emulator().get('configmaps', 'team-a', 'held');
+    assert.equal(configMap?.metadata?.deletionTimestamp, deletedAt);
+    assert.equal(configMap?.metadata?.deletionGracePeriodSeconds, 0);
+    assert.equal(emulator().get('configmaps', 'team-a', 'plain'), undefined, 'content without finalizers is gone');
+
+    // Another pass an hour later reports the same, with the same transition times.
+    clock.advance(3_600_000);
+    assert.equal(emulator().finalizeNamespace('team-a'), false);
+    assert.deepEqual((await core.readNamespace({ name: 'team-a' })).status?.conditions, held.status?.conditions);
+
+    // The finalizer's controller is done: the config map goes, and with it the namespace.
+    await core.patchNamespacedConfigMap(
+      { name: 'held', namespace: 'team-a', body: { metadata: { finalizers: null } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    assert.equal(emulator().get('configmaps', 'team-a', 'held'), undefined);
+    assert.equal((await failure(core.readNamespace({ name: 'team-a' }))).code, 404);
+  });
+
+  it('removeFinalizers releases what holds a namespace, as the finalizer controllers would', async () => {
+    const { core } = clients();
+    await core.createNamespace({ body: { metadata: { name: 'team-a' }, spec: { finalizers: ['example.com/ns-hold'] } } });
+    await core.createNamespacedConfigMap({ namespace: 'team-a', body: heldConfigMap('team-a') });
+    await core.deleteNamespace({ name: 'team-a' });
+    assert.equal(emulator().removeFinalizers('configmaps', 'team-a', 'held'), true);
+    const waiting = await core.readNamespace({ name: 'team-a' });
+    assert.deepEqual(waiting.spec?.finalizers, ['example.com/ns-hold']);
+    assert.deepEqual(conditionsOf(waiting), ALL_CLEAR);
+    assert.equal(emulator().removeFinalizers('namespaces', 'team-a'), true);
+    assert.equal(emulator().get('namespaces', 'team-a'), undefined);
+    assert.equal(emulator().removeFinalizers('namespaces', 'team-a'), false);
+  });
+
+  it('deleting an object with a finalizer marks it, and taking the finalizer off deletes it', async () => {
+    const { core } = clients();
+    await core.createNamespace({ body: { metadata: { name: 'team-a' } } });
+    await core.createNamespacedConfigMap({ namespace: 'team-a', body: heldConfigMap('team-a') });
+    const first = await call(emulator(), 'DELETE', '/api/v1/namespaces/team-a/configmaps/held');
+    assert.equal(first.status, 200);
+    const marked = first.body as { kind: string; metadata: { deletionTimestamp?: string; deletionGracePeriodSeconds?: number; finalizers?: string[] } };
+    assert.equal(marked.kind, 'ConfigMap', 'the object, not a Status, while it waits');
+    assert.ok(marked.metadata.deletionTimestamp);
+    assert.equal(marked.metadata.deletionGracePeriodSeconds, 0);
+    assert.deepEqual(marked.metadata.finalizers, [HOLD]);
+    assert.deepEqual((await call(emulator(), 'DELETE', '/api/v1/namespaces/team-a/configmaps/held')).body, first.body);
+    assert.ok(emulator().get('configmaps', 'team-a', 'held'));
+
+    const wrongUid = await call(emulator(), 'DELETE', '/api/v1/namespaces/team-a/configmaps/held', { preconditions: { uid: 'nope' } });
+    assert.equal(wrongUid.status, 409);
+    assert.match(
+      String(wrongUid.body.message),
+      /^Operation cannot be fulfilled on ConfigMap "held": the UID in the precondition \(nope\) does not match the UID in record \([0-9a-f-]+\)\. The object might have been deleted and then recreated$/,
+    );
+
+    await core.patchNamespacedConfigMap(
+      { name: 'held', namespace: 'team-a', body: { metadata: { finalizers: null } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    assert.equal((await failure(core.readNamespacedConfigMap({ name: 'held', namespace: 'team-a' }))).code, 404);
+    assert.equal((await core.readNamespace({ name: 'team-a' })).status?.phase, 'Active', 'its namespace is untouched');
+
+    await core.createNamespacedConfigMap({ namespace: 'team-a', body: { metadata: { name: 'plain' } } });
+    const plain = await call(emulator(), 'DELETE', '/api/v1/namespaces/team-a/configmaps/plain');
+    assert.deepEqual([plain.status, plain.body.kind, plain.body.status], [200, 'Status', 'Success']);
+  });
+});
+
+describe('kube-api emulator namespace controller after a delay', () => {
+  const { clients } = useEmulator({ namespaceDeletion: { afterMs: 20 } });
+
+  it('removes the namespace once the delay has passed', async () => {
+    const { core } = clients();
+    await core.createNamespace({ body: { metadata: { name: 'team-a' } } });
+    await core.deleteNamespace({ name: 'team-a' });
+    for (;;) {
+      const status = await core.readNamespace({ name: 'team-a' }).then(
+        (ns) => ns.status?.phase,
+        (error: unknown) => (error instanceof ApiException ? error.code : error),
+      );
+      if (status === 404) break;
+      assert.equal(status, 'Terminating');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   });
 });
 

@@ -2,16 +2,19 @@
  * A Kubernetes API server emulator for Slipway's tests: real HTTP on 127.0.0.1, driven by the real
  * `@kubernetes/client-node` through a kubeconfig (see `writeKubeconfig`).
  *
- * It covers what Slipway uses (namespaces, quotas, limit ranges, network policies, RBAC bindings,
- * pods, SelfSubjectAccessReview) and copies the real server's `Status` wording. Requests were sent
+ * It covers what Slipway uses (namespaces and their deletion, quotas, limit ranges, network
+ * policies, RBAC bindings, pods, SelfSubjectAccessReview, and config maps, e.g. to hold a namespace
+ * Terminating with a finalizer) and copies the real server's `Status` wording. Requests were sent
  * side by side to a real kube-apiserver v1.20.2 and to this emulator; codes and Status bodies match
- * except where a comment says otherwise. Deliberate differences:
+ * except where a comment says otherwise. `npm run check:realk8s` (scripts/
+ * check-emulator-against-realk8s.ts) repeats that for namespace deletion against a running server.
+ * Deliberate differences:
  * - It behaves like a current server where v1.20.2 is older: namespaces get the
  *   `kubernetes.io/metadata.name` label (1.21+), discovery fills `singularName` (1.27+).
  * - A pod keeps the `status.phase` it is created with (no kubelet to move it on).
  * - A number is accepted as a quantity in an apply (v1.20.2 answers 500 "expected string").
- * - No controllers besides namespace finalization and each namespace's `default` ServiceAccount:
- *   no ResourceQuota status or quota admission, no LimitRange admission.
+ * - No controllers besides the namespace controller (`finalizeNamespace`) and each namespace's
+ *   `default` ServiceAccount: no ResourceQuota status or quota admission, no LimitRange admission.
  * - JSON key order inside objects follows the request; Go sorts map keys.
  *
  * Simplifications, each chosen to keep the emulator small:
@@ -20,7 +23,7 @@
  *   policyTypes, RoleBinding subjects, LimitRange limits); pod containers and metadata.finalizers
  *   are keyed lists on a real server. A `null` in an apply configuration is dropped.
  * - No schemas: unknown fields are kept, not rejected.
- * - No watch (405), no RBAC escalation check on RoleBindings, no delete preconditions.
+ * - No watch (405), no RBAC escalation check on RoleBindings.
  * - Strategic merge patch is treated as a JSON merge patch (no `$patch` directives, no merge keys).
  */
 import { createServer } from 'node:http';
@@ -217,6 +220,27 @@ function rbacType(resource: string, singular: string, kind: string, namespaced: 
   };
 }
 
+/** A namespaced v1 kind with no subresources, answered with a Status on DELETE. */
+function plainType(group: string, resource: string, singular: string, kind: string, shortName?: string): ResourceType {
+  return {
+    group,
+    version: 'v1',
+    resource,
+    singular,
+    kind,
+    namespaced: true,
+    verbs: CRUD,
+    ...(shortName ? { shortNames: [shortName] } : {}),
+    subresources: [],
+    nameRule: 'subdomain',
+    deleteReturnsObject: false,
+    createOnUpdate: false,
+    tracksGeneration: false,
+    fieldLabels: [],
+    fieldLabelError: 'unknown',
+  };
+}
+
 const RESOURCE_TYPES: readonly ResourceType[] = [
   {
     group: '',
@@ -312,42 +336,16 @@ const RESOURCE_TYPES: readonly ResourceType[] = [
     fieldLabels: [],
     fieldLabelError: 'unknown',
   },
-  {
-    group: 'networking.k8s.io',
-    version: 'v1',
-    resource: 'networkpolicies',
-    singular: 'networkpolicy',
-    kind: 'NetworkPolicy',
-    namespaced: true,
-    verbs: CRUD,
-    shortNames: ['netpol'],
-    subresources: [],
-    nameRule: 'subdomain',
-    deleteReturnsObject: false,
-    createOnUpdate: false,
-    tracksGeneration: true,
-    fieldLabels: [],
-    fieldLabelError: 'unknown',
-  },
+  plainType('', 'configmaps', 'configmap', 'ConfigMap', 'cm'),
+  { ...plainType('networking.k8s.io', 'networkpolicies', 'networkpolicy', 'NetworkPolicy', 'netpol'), tracksGeneration: true },
   rbacType('clusterrolebindings', 'clusterrolebinding', 'ClusterRoleBinding', false),
   rbacType('clusterroles', 'clusterrole', 'ClusterRole', false),
   rbacType('rolebindings', 'rolebinding', 'RoleBinding', true),
   rbacType('roles', 'role', 'Role', true),
   {
-    group: 'authorization.k8s.io',
-    version: 'v1',
-    resource: 'selfsubjectaccessreviews',
-    singular: 'selfsubjectaccessreview',
-    kind: 'SelfSubjectAccessReview',
+    ...plainType('authorization.k8s.io', 'selfsubjectaccessreviews', 'selfsubjectaccessreview', 'SelfSubjectAccessReview'),
     namespaced: false,
     verbs: ['create'],
-    subresources: [],
-    nameRule: 'subdomain',
-    deleteReturnsObject: false,
-    createOnUpdate: false,
-    tracksGeneration: false,
-    fieldLabels: [],
-    fieldLabelError: 'unknown',
   },
 ];
 
@@ -1611,9 +1609,7 @@ function keepServerMetadata(next: JsonObject, old: JsonObject): void {
 /** PUT /api/v1/namespaces/<name>/finalize changes spec.finalizers and nothing else. */
 function withFinalizersFrom(old: JsonObject, next: JsonObject): JsonObject {
   const out = clone(old);
-  const finalizers = getPath(next, ['spec', 'finalizers']);
-  if (finalizers === undefined) delete mapAt(out, 'spec').finalizers;
-  else mapAt(out, 'spec').finalizers = clone(finalizers);
+  setNamespaceFinalizers(out, namespaceFinalizers(next));
   return out;
 }
 
@@ -1622,6 +1618,79 @@ function withStatusFrom(old: JsonObject, next: JsonObject): JsonObject {
   if (next.status === undefined) delete out.status;
   else out.status = clone(next.status);
   return out;
+}
+
+const NAMESPACE_FINALIZER = 'kubernetes';
+
+function isDeleting(obj: JsonObject): boolean {
+  return getPath(obj, ['metadata', 'deletionTimestamp']) !== undefined;
+}
+
+function stringList(value: JsonValue | undefined): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/** `metadata.finalizers`: what must happen before the store may delete the object. */
+function finalizersOf(obj: JsonObject): string[] {
+  return stringList(getPath(obj, ['metadata', 'finalizers']));
+}
+
+/** A namespace's `spec.finalizers` (`kubernetes` is the namespace controller's). */
+function namespaceFinalizers(obj: JsonObject): string[] {
+  return stringList(getPath(obj, ['spec', 'finalizers']));
+}
+
+function setNamespaceFinalizers(obj: JsonObject, finalizers: string[]): void {
+  const spec = mapAt(obj, 'spec');
+  if (finalizers.length > 0) spec.finalizers = finalizers;
+  else delete spec.finalizers; // omitempty
+}
+
+/** Being deleted with nothing left to wait for: the store removes it. */
+function deletionFinished(stored: StoredObject): boolean {
+  return isDeleting(stored.object) && finalizersOf(stored.object).length === 0 && (stored.rt !== NAMESPACES || namespaceFinalizers(stored.object).length === 0);
+}
+
+/**
+ * The namespace controller's five conditions, in its order (pkg/controller/namespace/deletion/
+ * status_condition_utils.go): each is False with its "all is well" reason until something holds
+ * the namespace, and keeps its lastTransitionTime until its status changes.
+ */
+const NAMESPACE_CONDITIONS: readonly (readonly [type: string, reason: string, message: string])[] = [
+  ['NamespaceDeletionDiscoveryFailure', 'ResourcesDiscovered', 'All resources successfully discovered'],
+  ['NamespaceDeletionGroupVersionParsingFailure', 'ParsedGroupVersions', 'All legacy kube types successfully parsed'],
+  ['NamespaceDeletionContentFailure', 'ContentDeleted', 'All content successfully deleted, may be waiting on finalization'],
+  ['NamespaceContentRemaining', 'ContentRemoved', 'All content successfully removed'],
+  ['NamespaceFinalizersRemaining', 'ContentHasNoFinalizers', 'All content-preserving finalizers finished'],
+];
+
+function namespaceConditions(previous: JsonValue | undefined, remaining: Map<string, number>, finalizers: Map<string, number>, now: string): JsonObject[] {
+  const listed = (counts: Map<string, number>, format: (what: string, n: number) => string) =>
+    [...counts]
+      .map(([what, n]) => format(what, n))
+      .sort()
+      .join(', ');
+  const problems: Record<string, [reason: string, message: string]> = {};
+  if (remaining.size > 0) {
+    problems.NamespaceContentRemaining = [
+      'SomeResourcesRemain',
+      `Some resources are remaining: ${listed(remaining, (resource, n) => `${resource} has ${n} resource instances`)}`,
+    ];
+  }
+  if (finalizers.size > 0) {
+    problems.NamespaceFinalizersRemaining = [
+      'SomeFinalizersRemain',
+      `Some content in the namespace has finalizers remaining: ${listed(finalizers, (finalizer, n) => `${finalizer} in ${n} resource instances`)}`,
+    ];
+  }
+  const old = Array.isArray(previous) ? previous : [];
+  return NAMESPACE_CONDITIONS.map(([type, okReason, okMessage]) => {
+    const [reason, message] = problems[type] ?? [okReason, okMessage];
+    const status = problems[type] ? 'True' : 'False';
+    const before = old.find((c) => stringAt(c, 'type') === type);
+    const lastTransitionTime = before && stringAt(before, 'status') === status ? stringAt(before, 'lastTransitionTime') : now;
+    return { type, status, lastTransitionTime, reason, message };
+  });
 }
 
 /** The form objects are stored in: no type fields, no managedFields (kept apart as sets). */
@@ -1685,13 +1754,19 @@ function errorMessage(error: unknown): string {
 // The emulator
 // ---------------------------------------------------------------------------------------------
 
-/** What happens after a namespace is deleted (a real server: Terminating, then gone once emptied). */
+/**
+ * When the namespace controller runs after a namespace is deleted, and again after an object of a
+ * `Terminating` namespace goes (a real server: Terminating, then gone once emptied, a few seconds).
+ * An object with `metadata.finalizers`, or a namespace `spec.finalizers` entry other than
+ * `kubernetes`, holds the namespace `Terminating` in every mode until `removeFinalizers` (or a
+ * client) takes it off.
+ */
 export type NamespaceDeletion =
-  /** The response shows `Terminating`; the namespace and its objects are gone right after. */
+  /** As soon as the request is answered: the answer shows `Terminating`, an empty namespace is gone right after. */
   | 'immediate'
-  /** It stays `Terminating` (new content refused) until `finalizeNamespace(name)`. */
+  /** Only when the test calls `finalizeNamespace(name)`; until then it stays `Terminating` (new content refused). */
   | 'manual'
-  /** It stays `Terminating` for this long, then goes. */
+  /** This long after it was woken. */
   | { afterMs: number };
 
 export interface KubeApiEmulatorOptions {
@@ -1827,8 +1902,6 @@ interface Reply {
   status: number;
   body: JsonValue;
   headers?: Record<string, string>;
-  /** Runs after the reply is built (namespace finalization in `immediate` mode). */
-  then?: () => void;
 }
 
 interface ActiveFault {
@@ -1999,6 +2072,66 @@ function writeOptions(query: URLSearchParams, kind: string, patchType?: PatchTyp
   return { dryRun: dryRun.length > 0, fieldManager, force: force === 'true' || force === '1' };
 }
 
+interface DeleteOptions {
+  dryRun: boolean;
+  preconditions: { uid: string; resourceVersion: string };
+}
+
+/** DeleteOptions from the query and the JSON body (client-node sends preconditions in the body). */
+function deleteOptions(ctx: RequestContext): DeleteOptions {
+  const { dryRun } = writeOptions(ctx.url.searchParams, 'DeleteOptions');
+  let body: JsonValue = null;
+  if (ctx.body.trim() !== '') {
+    try {
+      body = parseJsonText(ctx.body);
+    } catch (error) {
+      // v1.20.2 answers a body that is not JSON with a 500 without a reason (Go's parser words it differently).
+      throw new ApiError(500, '', `couldn't get version/kind; json parse error: ${errorMessage(error)}`);
+    }
+  }
+  return {
+    dryRun: dryRun || stringList(getPath(body, ['dryRun'])).includes('All'),
+    preconditions: { uid: stringAt(body, 'preconditions', 'uid'), resourceVersion: stringAt(body, 'preconditions', 'resourceVersion') },
+  };
+}
+
+/**
+ * A delete whose preconditions the object does not meet is a 409. The namespace registry checks
+ * them itself and words them so; the generic store names the kind (checked on v1.20.2).
+ */
+function checkPreconditions(stored: StoredObject, wanted: DeleteOptions['preconditions']): void {
+  const name = stringAt(stored.object, 'metadata', 'name');
+  const uid = stringAt(stored.object, 'metadata', 'uid');
+  const version = stringAt(stored.object, 'metadata', 'resourceVersion');
+  if (stored.rt === NAMESPACES) {
+    if (wanted.uid && wanted.uid !== uid)
+      throw conflict(NAMESPACES, name, `Precondition failed: UID in precondition: ${wanted.uid}, UID in object meta: ${uid}`);
+    if (wanted.resourceVersion && wanted.resourceVersion !== version) {
+      throw conflict(
+        NAMESPACES,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${wanted.resourceVersion}, ResourceVersion in object meta: ${version}`,
+      );
+    }
+    return;
+  }
+  const kind = { group: stored.rt.group, resource: stored.rt.kind };
+  if (wanted.uid && wanted.uid !== uid) {
+    throw conflict(
+      kind,
+      name,
+      `the UID in the precondition (${wanted.uid}) does not match the UID in record (${uid}). The object might have been deleted and then recreated`,
+    );
+  }
+  if (wanted.resourceVersion && wanted.resourceVersion !== version) {
+    throw conflict(
+      kind,
+      name,
+      `the ResourceVersion in the precondition (${wanted.resourceVersion}) does not match the ResourceVersion in record (${version}). The object might have been modified`,
+    );
+  }
+}
+
 /** The Status a fault answers with, worded like the real server's for that code. */
 function faultError(spec: { status: number; message?: string; retryAfterSeconds?: number }, target: Target | undefined): ApiError {
   const { status, message } = spec;
@@ -2072,7 +2205,10 @@ export class KubeApiEmulator {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly store = new Map<string, StoredObject>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Namespaces the namespace controller is to look at once the current request is answered (`immediate`). */
+  private readonly controllerQueue = new Set<string>();
+  /** Pending controller runs per namespace (`{ afterMs }`). */
+  private readonly controllerTimers = new Map<string, NodeJS.Timeout>();
   private readonly identity: UserInfo;
   private denies: DenyRule[] = [];
   private faults: ActiveFault[] = [];
@@ -2148,8 +2284,9 @@ export class KubeApiEmulator {
   }
 
   private clearTimers(): void {
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+    for (const timer of this.controllerTimers.values()) clearTimeout(timer);
+    this.controllerTimers.clear();
+    this.controllerQueue.clear();
   }
 
   /** Makes matching requests fail with 403 Forbidden, worded as RBAC would. Returns an undo function. */
@@ -2232,15 +2369,74 @@ export class KubeApiEmulator {
     return this.select(rt, namespace ?? '', selectors).map((s) => toKubeObject(this.render(s)));
   }
 
-  /** Finishes deleting a `Terminating` namespace: its objects go, then it does. */
+  /**
+   * One pass of the namespace controller (kube-controller-manager) over a `Terminating` namespace:
+   * it deletes the namespace's objects (one with `metadata.finalizers` is only marked and stays),
+   * reports what remains in `status.conditions` as the real controller words it, and once nothing
+   * remains takes the `kubernetes` finalizer off; with no finalizer left the namespace goes.
+   * It runs by itself after a delete and whenever an object of the namespace goes (see
+   * `namespaceDeletion`); call it to run it now, e.g. in `manual` mode. Returns whether the
+   * namespace went in this pass.
+   */
   finalizeNamespace(name: string): boolean {
-    const stored = this.store.get(storeKey(NAMESPACES, '', name));
-    if (!stored || getPath(stored.object, ['metadata', 'deletionTimestamp']) === undefined) return false;
-    for (const [key, item] of this.store) {
-      if (item.rt.namespaced && stringAt(item.object, 'metadata', 'namespace') === name) this.store.delete(key);
+    const key = storeKey(NAMESPACES, '', name);
+    const ns = this.store.get(key);
+    if (!ns || !isDeleting(ns.object)) return false;
+    const remaining = new Map<string, number>();
+    const finalizers = new Map<string, number>();
+    const count = (counts: Map<string, number>, what: string) => counts.set(what, (counts.get(what) ?? 0) + 1);
+    for (const item of [...this.store.values()]) {
+      if (!item.rt.namespaced || stringAt(item.object, 'metadata', 'namespace') !== name) continue;
+      const held = finalizersOf(item.object);
+      if (held.length === 0) {
+        this.store.delete(keyOf(item));
+        this.nextResourceVersion();
+        continue;
+      }
+      this.markDeleting(item, false);
+      // As the controller names a resource: `<resource>.<group>`, so "configmaps." in the core group.
+      count(remaining, `${item.rt.resource}.${item.rt.group}`);
+      for (const finalizer of held) count(finalizers, finalizer);
     }
-    this.store.delete(keyOf(stored));
-    this.nextResourceVersion();
+    const object = clone(ns.object);
+    if (remaining.size === 0) {
+      const left = namespaceFinalizers(object).filter((f) => f !== NAMESPACE_FINALIZER);
+      if (left.length === 0 && finalizersOf(object).length === 0) {
+        this.store.delete(key);
+        this.nextResourceVersion();
+        return true;
+      }
+      // Another controller's finalizer holds the namespace until that controller takes it off.
+      setNamespaceFinalizers(object, left);
+    }
+    const status = mapAt(object, 'status');
+    status.conditions = namespaceConditions(status.conditions, remaining, finalizers, this.timestamp());
+    if (!deepEqual(object, ns.object)) {
+      const fields = recordUpdate(ns.fields, ns.object, object, 'kube-controller-manager', 'v1', this.timestamp());
+      metadataOf(object).resourceVersion = this.nextResourceVersion();
+      this.store.set(key, { rt: NAMESPACES, object, fields });
+    }
+    return false;
+  }
+
+  /**
+   * What the controller behind a finalizer does when its clean-up is done: takes its finalizers off
+   * the object (for a namespace, the `spec.finalizers` other than `kubernetes`, as a PUT to
+   * `…/finalize` would). An object being deleted then goes, and the namespace controller looks
+   * again (unless `namespaceDeletion` is `manual`). Returns false when there is no such object.
+   */
+  removeFinalizers(resource: string, namespaceOrName: string | undefined, name?: string): boolean {
+    const rt = this.resourceType(resource);
+    const [namespace, objectName] = rt.namespaced ? [namespaceOrName ?? '', name ?? ''] : ['', name ?? namespaceOrName ?? ''];
+    const stored = this.store.get(storeKey(rt, namespace, objectName));
+    if (!stored) return false;
+    const object = clone(stored.object);
+    delete metadataOf(object).finalizers;
+    // The namespace controller's own finalizer stays: it takes it off when the namespace is empty.
+    const controllers = namespaceFinalizers(object).filter((f) => f === NAMESPACE_FINALIZER);
+    if (rt === NAMESPACES) setNamespaceFinalizers(object, controllers);
+    this.commit(stored, object, recordUpdate(stored.fields, stored.object, object, 'kube-controller-manager', apiVersionOf(rt), this.timestamp()), false);
+    this.runNamespaceController();
     return true;
   }
 
@@ -2270,7 +2466,7 @@ export class KubeApiEmulator {
       return;
     }
     const reply = this.respond({ method, url, body, contentType, userAgent: req.headers['user-agent'] ?? '' }, req.headers.authorization, record);
-    reply.then?.();
+    this.runNamespaceController();
     if (fault) {
       this.deliverFault(fault, res, record, url);
       return;
@@ -2677,6 +2873,12 @@ export class KubeApiEmulator {
       meta.generation = (typeof generation === 'number' ? generation : 0) + 1;
     }
     const updated: StoredObject = { rt: stored.rt, object, fields };
+    if (deletionFinished(updated)) {
+      // The last finalizer of an object being deleted is off: the store deletes it instead, and
+      // answers with the object as it was written.
+      if (!dryRun) this.remove(stored);
+      return { status: 200, body: this.render(updated) };
+    }
     if (!dryRun) {
       meta.resourceVersion = this.nextResourceVersion();
       this.store.set(keyOf(updated), updated);
@@ -2810,11 +3012,49 @@ export class KubeApiEmulator {
   }
 
   private deleteReply(t: Target, ctx: RequestContext): Reply {
-    const options = writeOptions(ctx.url.searchParams, 'DeleteOptions');
+    const options = deleteOptions(ctx);
     const stored = this.mustFind(t);
+    checkPreconditions(stored, options.preconditions);
     if (t.rt === NAMESPACES) return this.deleteNamespace(stored, options.dryRun);
-    if (!options.dryRun) this.store.delete(keyOf(stored));
-    return { status: 200, body: this.deletedBody(stored) };
+    return { status: 200, body: this.deleteObject(stored, options.dryRun) };
+  }
+
+  /**
+   * Deletes one object. One with `metadata.finalizers` is only marked as being deleted, and the
+   * answer is the marked object; it goes when its last finalizer is taken off (see `commit`).
+   */
+  private deleteObject(stored: StoredObject, dryRun: boolean): JsonObject {
+    if (finalizersOf(stored.object).length > 0) return this.render(this.markDeleting(stored, dryRun));
+    if (!dryRun) this.remove(stored);
+    return this.deletedBody(stored);
+  }
+
+  /** Sets deletionTimestamp (and a grace period of 0, as for every kind but pods) once. */
+  private markDeleting(stored: StoredObject, dryRun: boolean): StoredObject {
+    if (isDeleting(stored.object)) return stored;
+    const object = clone(stored.object);
+    const meta = metadataOf(object);
+    meta.deletionTimestamp = this.timestamp();
+    meta.deletionGracePeriodSeconds = 0;
+    const marked: StoredObject = { rt: stored.rt, object, fields: stored.fields };
+    if (!dryRun) {
+      meta.resourceVersion = this.nextResourceVersion();
+      this.store.set(keyOf(marked), marked);
+    }
+    return marked;
+  }
+
+  /** Removes an object from the store; the namespace controller looks again at a namespace being emptied. */
+  private remove(stored: StoredObject): void {
+    this.store.delete(keyOf(stored));
+    this.nextResourceVersion();
+    const namespace = stringAt(stored.object, 'metadata', 'namespace');
+    if (stored.rt.namespaced && this.terminating(namespace)) this.wakeNamespaceController(namespace);
+  }
+
+  private terminating(namespace: string): boolean {
+    const ns = this.store.get(storeKey(NAMESPACES, '', namespace));
+    return ns !== undefined && isDeleting(ns.object);
   }
 
   /** What DELETE answers: the object for some kinds, a Success Status for others (as v1.20.2 does). */
@@ -2836,14 +3076,15 @@ export class KubeApiEmulator {
   }
 
   /**
-   * A real server marks the namespace Terminating (answering with it), the namespace controller
-   * deletes its content and then the namespace. `namespaceDeletion` picks how long that takes.
+   * A real server marks the namespace Terminating and answers 200 with it, a second DELETE too
+   * (pkg/registry/core/namespace/storage); the namespace controller then empties and removes it
+   * (`finalizeNamespace`). `namespaceDeletion` picks when the controller runs.
    */
   private deleteNamespace(stored: StoredObject, dryRun: boolean): Reply {
     const name = stringAt(stored.object, 'metadata', 'name');
     if (IMMORTAL_NAMESPACES.includes(name)) throw forbidden(NAMESPACES, name, 'this namespace may not be deleted');
     let current = stored;
-    if (getPath(stored.object, ['metadata', 'deletionTimestamp']) === undefined) {
+    if (!isDeleting(stored.object)) {
       const object = clone(stored.object);
       metadataOf(object).deletionTimestamp = this.timestamp();
       mapAt(object, 'status').phase = 'Terminating';
@@ -2853,35 +3094,47 @@ export class KubeApiEmulator {
         this.store.set(keyOf(current), current);
       }
     }
-    const reply: Reply = { status: 200, body: this.render(current) };
-    if (!dryRun) this.scheduleFinalization(name, reply);
-    return reply;
+    if (!dryRun) this.wakeNamespaceController(name);
+    return { status: 200, body: this.render(current) };
   }
 
-  private scheduleFinalization(name: string, reply: Reply): void {
+  /** Lets the namespace controller run for `name`, when `namespaceDeletion` says it runs by itself. */
+  private wakeNamespaceController(name: string): void {
     const mode = this.options.namespaceDeletion ?? 'immediate';
     if (mode === 'manual') return;
     if (mode === 'immediate') {
-      reply.then = () => this.finalizeNamespace(name);
+      this.controllerQueue.add(name);
       return;
     }
+    if (this.controllerTimers.has(name)) return;
     const timer = setTimeout(() => {
-      this.timers.delete(timer);
+      this.controllerTimers.delete(name);
       this.finalizeNamespace(name);
     }, mode.afterMs);
     timer.unref();
-    this.timers.add(timer);
+    this.controllerTimers.set(name, timer);
+  }
+
+  /** In `immediate` mode the controller runs once the request that woke it has its answer. */
+  private runNamespaceController(): void {
+    for (const name of this.controllerQueue) {
+      this.controllerQueue.delete(name);
+      this.finalizeNamespace(name);
+    }
   }
 
   private deleteCollectionReply(t: Target, ctx: RequestContext): Reply {
-    const options = writeOptions(ctx.url.searchParams, 'DeleteOptions');
+    const options = deleteOptions(ctx);
     const query = ctx.url.searchParams;
     const doomed = this.select(t.rt, t.namespace, {
       labelSelector: query.get('labelSelector') ?? undefined,
       fieldSelector: query.get('fieldSelector') ?? undefined,
     });
-    if (!options.dryRun) for (const s of doomed) this.store.delete(keyOf(s));
-    const items = doomed.map((s) => this.render(s, false));
+    const items = doomed.map((s) => {
+      const held = finalizersOf(s.object).length > 0;
+      if (!held && !options.dryRun) this.remove(s);
+      return this.render(held ? this.markDeleting(s, options.dryRun) : s, false);
+    });
     return {
       status: 200,
       body: { kind: `${t.rt.kind}List`, apiVersion: apiVersionOf(t.rt), metadata: { resourceVersion: String(this.resourceVersion) }, items },

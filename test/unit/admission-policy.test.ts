@@ -166,24 +166,30 @@ test('the binding puts the policy in force with Deny, and a failing evaluation r
   assert.equal(policy.spec.failurePolicy, 'Fail');
 });
 
-test("Slipway's identity cannot create kube-system, default or a reserved namespace, even labelled", () => {
+test("Slipway's identity cannot create or delete kube-system, default or a reserved namespace, even labelled", () => {
   for (const name of ['kube-system', 'kube-public', 'kube-node-lease', 'kube-anything', 'default', 'slipway']) {
-    assertDenied(
-      admit({ user: BOT, operation: 'CREATE', object: labelled(name) }),
-      new RegExp(`namespace "${name}": kube-\\*, default and the reserved names`),
-    );
+    for (const attempt of [
+      { operation: 'CREATE', object: labelled(name) },
+      { operation: 'DELETE', oldObject: labelled(name) },
+    ] as const) {
+      assertDenied(admit({ user: BOT, ...attempt }), new RegExp(`namespace "${name}": kube-\\*, default and the reserved names`));
+    }
   }
 });
 
 test("Slipway's identity cannot take over, release or delete a namespace that is not labelled as Slipway's", () => {
   assertDenied(
     admit({ user: BOT, operation: 'UPDATE', oldObject: unlabelled('legacy-app'), object: labelled('legacy-app') }),
-    /only create or change namespaces labelled app\.kubernetes\.io\/managed-by=slipway, and "legacy-app"/,
+    /only create, change or delete namespaces labelled app\.kubernetes\.io\/managed-by=slipway, and "legacy-app"/,
   );
   assertDenied(admit({ user: BOT, operation: 'UPDATE', oldObject: unlabelled('team-x'), object: unlabelled('team-x') }), /"team-x" is not/);
   assertDenied(admit({ user: BOT, operation: 'CREATE', object: unlabelled('payments-dev') }), /"payments-dev" is not/);
   assertDenied(admit({ user: BOT, operation: 'UPDATE', oldObject: labelled('payments-dev'), object: unlabelled('payments-dev') }), /would not stay/);
-  assertDenied(admit({ user: BOT, operation: 'DELETE', oldObject: unlabelled('observability') }), /"observability" is not/);
+  assertDenied(
+    admit({ user: BOT, operation: 'DELETE', oldObject: unlabelled('observability') }),
+    /^Slipway may only create, change or delete namespaces labelled app\.kubernetes\.io\/managed-by=slipway, and "observability" is not/,
+  );
+  assertDenied(admit({ user: SERVICE_ACCOUNT, operation: 'DELETE', oldObject: unlabelled('team-x') }), /"team-x" is not/);
   assertDenied(admit({ user: SERVICE_ACCOUNT, operation: 'UPDATE', oldObject: unlabelled('team-x'), object: labelled('team-x') }), /"team-x" is not/);
 });
 

@@ -7,7 +7,9 @@ import {
   AccessDeniedException,
   AssociateAccessPolicyCommand,
   CreateAccessEntryCommand,
+  DeleteAccessEntryCommand,
   DescribeClusterCommand,
+  DisassociateAccessPolicyCommand,
   EKSClient,
   ListAssociatedAccessPoliciesCommand,
   ResourceInUseException,
@@ -24,6 +26,7 @@ import { EksCluster } from '../../src/cluster/eks/cluster.ts';
 import { memoizeCredentials } from '../../src/cluster/eks/auth.ts';
 import { DEFAULT_ACCESS_POLICY_ARN, ensureAccessEntry, grantNamespaceAccess } from '../../src/cluster/eks/access-entries.ts';
 import { ClusterError } from '../../src/errors.ts';
+import { FakeAccessEntries } from '../support/eks-access-entries.ts';
 
 const eks = mockClient(EKSClient);
 beforeEach(() => eks.reset());
@@ -286,6 +289,115 @@ test('two grants at once on one EksCluster both end up in the scope', async () =
     cluster.grantNamespaceAccess({ principalArn, namespace: 'payments-perf' }),
   ]);
   assert.deepEqual(stored, ['payments-dev', 'payments-qa', 'payments-perf']);
+});
+
+// --- Revoking -------------------------------------------------------------------------------
+
+const EDIT = DEFAULT_ACCESS_POLICY_ARN;
+const sent = () => eks.calls().map((c) => (c.args[0] as object).constructor.name.replace(/Command$/, ''));
+
+test('revokeNamespaceAccess takes the namespace out of the scope and keeps the others', async () => {
+  const entries = new FakeAccessEntries(eks);
+  entries.seed(principalArn, { [EDIT]: ['payments-dev', 'payments-qa', 'payments-perf'] });
+  const result = await newCluster().revokeNamespaceAccess({ principalArn, namespace: 'payments-qa' });
+  assert.equal(result.outcome, 'narrowed');
+  assert.deepEqual(entries.scope(principalArn, EDIT), ['payments-dev', 'payments-perf']);
+  assert.deepEqual(sent(), ['ListAssociatedAccessPolicies', 'AssociateAccessPolicy']);
+  assert.equal(
+    result.summary,
+    `Took namespace "payments-qa" out of ${principalArn}'s AmazonEKSEditPolicy on cluster "dev-eu" (scope now: payments-dev, payments-perf).`,
+  );
+});
+
+test('revoking the last namespace removes the policy, and the access entry once nothing is left in it', async () => {
+  const entries = new FakeAccessEntries(eks);
+  entries.seed(principalArn, { [EDIT]: ['payments-dev'] });
+  const result = await newCluster().revokeNamespaceAccess({ principalArn, namespace: 'payments-dev' });
+  assert.equal(result.outcome, 'entry-deleted');
+  assert.equal(entries.entries.has(principalArn), false);
+  assert.deepEqual(sent(), ['ListAssociatedAccessPolicies', 'DisassociateAccessPolicy', 'DescribeAccessEntry', 'DeleteAccessEntry']);
+  assert.match(
+    result.summary,
+    /^Took AmazonEKSEditPolicy \(namespace "payments-dev" was its last\) .*, and deleted its access entry, which had nothing left\.$/,
+  );
+
+  eks.resetHistory();
+  const again = await newCluster().revokeNamespaceAccess({ principalArn, namespace: 'payments-dev' });
+  assert.deepEqual([again.outcome, again.summary], ['not-granted', `${principalArn} has no access entry on cluster "dev-eu": nothing to revoke.`]);
+  assert.deepEqual(sent(), ['ListAssociatedAccessPolicies'], 'a repeated run changes nothing');
+});
+
+test('an access entry with another policy or with Kubernetes groups stays when the last namespace goes', async () => {
+  const entries = new FakeAccessEntries(eks);
+  entries.seed(principalArn, { [EDIT]: ['payments-dev'], [VIEW_POLICY]: ['shared'] });
+  const withView = await newCluster().revokeNamespaceAccess({ principalArn, namespace: 'payments-dev' });
+  assert.equal(withView.outcome, 'disassociated');
+  assert.match(withView.summary, /its access entry stays: it still has AmazonEKSViewPolicy\.$/);
+  assert.deepEqual([entries.scope(principalArn, EDIT), entries.scope(principalArn, VIEW_POLICY)], [undefined, ['shared']]);
+
+  entries.seed(principalArn, { [EDIT]: ['payments-dev'] }, ['payments-admins']);
+  const withGroups = await newCluster().revokeNamespaceAccess({ principalArn, namespace: 'payments-dev' });
+  assert.equal(withGroups.outcome, 'disassociated');
+  assert.match(withGroups.summary, /its access entry stays: it has Kubernetes groups \(payments-admins\), which Slipway does not give\.$/);
+  assert.equal(entries.entries.has(principalArn), true);
+  assert.equal(eks.commandCalls(DeleteAccessEntryCommand).length, 0);
+});
+
+test('a revoke interrupted after the policy went finishes by deleting the empty access entry', async () => {
+  const entries = new FakeAccessEntries(eks);
+  entries.seed(principalArn, {});
+  const result = await newCluster().revokeNamespaceAccess({ principalArn, namespace: 'payments-dev' });
+  assert.equal(result.outcome, 'entry-deleted');
+  assert.equal(entries.entries.has(principalArn), false);
+  assert.equal(eks.commandCalls(DisassociateAccessPolicyCommand).length, 0);
+});
+
+test('revoking a namespace outside the scope, or from a cluster-wide association, changes nothing', async () => {
+  const entries = new FakeAccessEntries(eks);
+  entries.seed(principalArn, { [EDIT]: ['payments-dev'] });
+  assert.equal((await newCluster().revokeNamespaceAccess({ principalArn, namespace: 'payments-qa' })).outcome, 'not-granted');
+  entries.seed(principalArn, { [EDIT]: 'cluster' });
+  const cluster = await newCluster().revokeNamespaceAccess({ principalArn, namespace: 'payments-dev' });
+  assert.equal(cluster.outcome, 'cluster-scoped');
+  assert.match(cluster.summary, /has AmazonEKSEditPolicy on all of cluster "dev-eu", which Slipway did not grant; left unchanged\.$/);
+  assert.equal(entries.scope(principalArn, EDIT), 'cluster');
+  assert.deepEqual(sent(), ['ListAssociatedAccessPolicies', 'ListAssociatedAccessPolicies']);
+});
+
+test('if EKS merged a new scope into the old one, the namespace is still taken out', async () => {
+  const entries = new FakeAccessEntries(eks, { associateMerges: true });
+  entries.seed(principalArn, { [EDIT]: ['payments-dev', 'payments-qa'] });
+  const result = await newCluster().revokeNamespaceAccess({ principalArn, namespace: 'payments-qa' });
+  assert.equal(result.outcome, 'narrowed');
+  assert.deepEqual(entries.scope(principalArn, EDIT), ['payments-dev']);
+  assert.deepEqual(sent(), ['ListAssociatedAccessPolicies', 'AssociateAccessPolicy', 'DisassociateAccessPolicy', 'AssociateAccessPolicy']);
+});
+
+test('a grant and a revoke at once for one role on one EksCluster leave the granted namespace in place', async () => {
+  const entries = new FakeAccessEntries(eks);
+  entries.seed(principalArn, { [EDIT]: ['payments-dev'] });
+  const cluster = newCluster();
+  await Promise.all([
+    cluster.revokeNamespaceAccess({ principalArn, namespace: 'payments-dev' }),
+    cluster.grantNamespaceAccess({ principalArn, namespace: 'payments-qa' }),
+  ]);
+  assert.deepEqual(entries.scope(principalArn, EDIT), ['payments-qa']);
+});
+
+test('a revoke Slipway may not make stops with the IAM action to add', async () => {
+  const entries = new FakeAccessEntries(eks);
+  entries.seed(principalArn, { [EDIT]: ['payments-dev'] });
+  eks
+    .on(DisassociateAccessPolicyCommand)
+    .rejects(new AccessDeniedException({ message: 'not authorized to perform: eks:DisassociateAccessPolicy', ...meta(403) }));
+  await assert.rejects(
+    newCluster().revokeNamespaceAccess({ principalArn, namespace: 'payments-dev' }),
+    clusterError(
+      false,
+      /not allowed to call eks:DisassociateAccessPolicy on cluster "dev-eu" in eu-west-1 .*Add eks:DisassociateAccessPolicy to the bot's IAM policy/,
+    ),
+  );
+  assert.deepEqual(entries.scope(principalArn, EDIT), ['payments-dev']);
 });
 
 // --- Errors ----------------------------------------------------------------------------------

@@ -35,8 +35,13 @@ test('every action is granted on named clusters and team-role access entries, no
       assert.doesNotMatch(arn, /^\*$|:\*:|cluster\/\*|access-entry\/\*/, `${s.Sid}: ${arn} names the region, account and cluster`);
     }
   }
-  for (const s of allows('eks:AssociateAccessPolicy')) {
-    for (const arn of list(s.Resource)) assert.match(arn, /:access-entry\/CLUSTER_NAME\/role\/ACCOUNT_ID\/TEAM_ROLE_NAME\//, `${s.Sid} is for team roles only`);
+  // What changes or removes an access entry applies to the team roles' entries only, never Slipway's own.
+  for (const action of ['eks:AssociateAccessPolicy', 'eks:DisassociateAccessPolicy', 'eks:DeleteAccessEntry']) {
+    assert.ok(allows(action).length > 0, `${action} is allowed`);
+    for (const s of allows(action)) {
+      for (const arn of list(s.Resource))
+        assert.match(arn, /:access-entry\/CLUSTER_NAME\/role\/ACCOUNT_ID\/TEAM_ROLE_NAME\//, `${s.Sid} is for team roles only`);
+    }
   }
 });
 

@@ -8,13 +8,15 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { ClusterError } from '../../errors.ts';
 import { EksTokenCache } from './token.ts';
 import {
-  DEFAULT_ACCESS_POLICY_ARN,
   ensureAccessEntry,
   grantNamespaceAccess,
+  revokeNamespaceAccess,
   type EnsureAccessEntryInput,
   type EnsureAccessEntryResult,
   type GrantNamespaceAccessInput,
   type GrantNamespaceAccessResult,
+  type RevokeNamespaceAccessInput,
+  type RevokeNamespaceAccessResult,
 } from './access-entries.ts';
 import { buildEksKubeConfig, eksCredentials, systemClock, type EksCredentialsOptions } from './auth.ts';
 import { regionOf, toEksClusterError } from './errors.ts';
@@ -45,8 +47,8 @@ export class EksCluster {
   readonly tokens: EksTokenCache;
   private info: Promise<EksClusterInfo> | undefined;
   private kc: Promise<KubeConfig> | undefined;
-  /** Grants for one principal and policy run one after another; see `grantNamespaceAccess`. */
-  private readonly grants = new Map<string, Promise<unknown>>();
+  /** Access changes for one principal run one after another; see `oneAtATime`. */
+  private readonly accessChanges = new Map<string, Promise<unknown>>();
 
   constructor(options: EksClusterOptions) {
     this.clusterName = options.clusterName;
@@ -98,23 +100,38 @@ export class EksCluster {
   }
 
   ensureAccessEntry(input: Omit<EnsureAccessEntryInput, 'clusterName'>): Promise<EnsureAccessEntryResult> {
-    return ensureAccessEntry(this.client, { ...input, clusterName: this.clusterName });
+    return this.oneAtATime(input.principalArn, () => ensureAccessEntry(this.client, { ...input, clusterName: this.clusterName }));
   }
 
   /**
-   * Adds `namespace` to the principal's access scope. The EKS API has no compare-and-set, so two
-   * grants racing would each write "what I read + mine" and one would be lost: within this
-   * process they are queued per principal and policy. Another writer (the console, Terraform)
-   * can still race; the read happens just before the write to keep that window small.
+   * The access entry for the principal (kept when it exists), with `namespace` added to its access
+   * scope.
    */
   grantNamespaceAccess(input: Omit<GrantNamespaceAccessInput, 'clusterName'>): Promise<GrantNamespaceAccessResult> {
-    const key = `${input.principalArn}\n${input.policyArn ?? DEFAULT_ACCESS_POLICY_ARN}`;
-    const previous = this.grants.get(key) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => grantNamespaceAccess(this.client, { ...input, clusterName: this.clusterName }));
-    this.grants.set(key, run);
+    return this.oneAtATime(input.principalArn, async () => {
+      await ensureAccessEntry(this.client, { principalArn: input.principalArn, clusterName: this.clusterName });
+      return grantNamespaceAccess(this.client, { ...input, clusterName: this.clusterName });
+    });
+  }
+
+  /** `namespace` out of the principal's access scope; the policy and the entry go when nothing is left. */
+  revokeNamespaceAccess(input: Omit<RevokeNamespaceAccessInput, 'clusterName'>): Promise<RevokeNamespaceAccessResult> {
+    return this.oneAtATime(input.principalArn, () => revokeNamespaceAccess(this.client, { ...input, clusterName: this.clusterName }));
+  }
+
+  /**
+   * The EKS API has no compare-and-set: two changes racing would each write "what I read + mine"
+   * and one would be lost, and a revoke could delete the access entry a grant is about to use.
+   * Within this process the changes for one principal are queued; another writer (the console,
+   * Terraform) can still race, so each change reads just before it writes to keep that window small.
+   */
+  private oneAtATime<T>(principalArn: string, change: () => Promise<T>): Promise<T> {
+    const previous = this.accessChanges.get(principalArn) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(change);
+    this.accessChanges.set(principalArn, run);
     void run
       .finally(() => {
-        if (this.grants.get(key) === run) this.grants.delete(key);
+        if (this.accessChanges.get(principalArn) === run) this.accessChanges.delete(principalArn);
       })
       .catch(() => undefined);
     return run;

@@ -40,6 +40,28 @@ export function awsErrorName(err: unknown): string | undefined {
   return err instanceof Error ? err.name : undefined;
 }
 
+function isNotFound(name: string | undefined): boolean {
+  return name === 'ResourceNotFoundException' || name === 'NotFoundException';
+}
+
+/** EKS found no such cluster, access entry or association. */
+export function isAwsNotFound(err: unknown): boolean {
+  return isNotFound(awsErrorName(err));
+}
+
+/**
+ * The same exception covers a missing cluster and a missing access entry; EKS says which ("The
+ * specified principalArn could not be found…" against "No cluster found for name: …").
+ */
+function namesMissingCluster(message: string): boolean {
+  return /cluster/i.test(message) && !/access ?entry|principal/i.test(message);
+}
+
+/** The principal has no access entry on a cluster that exists. */
+export function isMissingAccessEntry(err: unknown): boolean {
+  return err instanceof Error && isNotFound(err.name) && !namesMissingCluster(err.message);
+}
+
 function awsError(err: unknown): AwsErrorShape {
   if (!(err instanceof Error)) return { name: 'Error', message: String(err), status: undefined, fault: undefined, code: undefined };
   const extra = err as Error & { $metadata?: { httpStatusCode?: unknown }; $fault?: unknown; code?: unknown; cause?: unknown };
@@ -96,13 +118,8 @@ export async function toEksClusterError(err: unknown, client: EKSClient, ctx: Ek
       { transient: false, cause: err },
     );
   }
-  if (e.name === 'ResourceNotFoundException' || e.name === 'NotFoundException') {
-    // The same exception covers a missing cluster and a missing access entry; EKS says which.
-    const clusterMissing =
-      ctx.action === 'DescribeCluster' ||
-      ctx.action === 'CreateAccessEntry' ||
-      !ctx.principalArn ||
-      (/cluster/i.test(e.message) && !/access ?entry|principal/i.test(e.message));
+  if (isNotFound(e.name)) {
+    const clusterMissing = ctx.action === 'DescribeCluster' || ctx.action === 'CreateAccessEntry' || !ctx.principalArn || namesMissingCluster(e.message);
     const message = clusterMissing
       ? `EKS cluster "${ctx.clusterName ?? '?'}" not found in ${region}. Check the cluster name and region in the config.`
       : `There is no access entry for ${ctx.principalArn ?? 'the principal'} on ${cluster}, so eks:${ctx.action} cannot run. Create the access entry first.`;
