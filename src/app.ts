@@ -12,6 +12,7 @@ import * as decideHandlers from './handlers/decide.ts';
 import * as deleteHandlers from './handlers/delete.ts';
 import * as feedbackHandlers from './handlers/feedback.ts';
 import * as lifecycleHandlers from './handlers/lifecycle.ts';
+import * as homeHandlers from './handlers/home.ts';
 import * as platformCommand from './handlers/platform-command.ts';
 import * as requestHandlers from './handlers/request.ts';
 import { routedApp } from './handlers/router.ts';
@@ -204,6 +205,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
   feedbackHandlers.register(listeners, deps);
   lifecycleHandlers.register(listeners, deps);
   deleteHandlers.register(listeners, deps);
+  homeHandlers.register(listeners, deps);
   app.error(async (err) => {
     log.error({ err, code: err.code }, 'unhandled error in a Slack listener');
   });

@@ -220,6 +220,15 @@ export const configSchema = z
     slack: z.object({
       approvalsChannel: slackChannelId,
       platformChannel: slackChannelId.optional(),
+      /** With both, the digest links idle namespaces to Slipway's Home tab (slack://app?team=…&id=…&tab=home). */
+      teamId: z
+        .string()
+        .regex(/^[TE][A-Z0-9]+$/, 'must be a Slack workspace id like T0123ABCD')
+        .optional(),
+      appId: z
+        .string()
+        .regex(/^A[A-Z0-9]+$/, 'must be a Slack app id like A0123ABCD')
+        .optional(),
     }),
     approvers: z
       .object({

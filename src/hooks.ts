@@ -3,6 +3,7 @@ import { provisioningRuns } from './workflows/provisioning/provision.ts';
 import { deletionRuns } from './workflows/lifecycle/delete.ts';
 import { withProvisioningQuestion } from './workflows/surveys/post-provisioning.ts';
 import { scheduleTimers } from './workflows/lifecycle/timers.ts';
+import { refreshHomeFor } from './workflows/lifecycle/home.ts';
 
 /**
  * How the features hook into each other, wired once for the bot and the CLI. Provisioning
@@ -11,6 +12,7 @@ import { scheduleTimers } from './workflows/lifecycle/timers.ts';
 export const featureHooks: Hooks = {
   onNamespaceReady: withProvisioningQuestion,
   runKinds: { provision: provisioningRuns, delete: deletionRuns },
-  // A namespace that became ready gets its reminders and end-of-life timers.
-  namespaceChanged: [scheduleTimers],
+  // A namespace that became ready gets its reminders and end-of-life timers; its owner's Home
+  // tab shows it as it is now.
+  namespaceChanged: [scheduleTimers, refreshHomeFor],
 };

@@ -4,14 +4,15 @@ import type { NamespaceRequest } from '../src/domain/requests.ts';
 import { ACTION, BLOCK, CALLBACK } from '../src/slack/ids.ts';
 import { deleteExpired } from '../src/workflows/lifecycle/delete.ts';
 import { APPROVALS, buttons, PEOPLE, readable, startHarness, type Harness, type HarnessOptions } from './support/harness.ts';
+import { modalsOpened } from './support/lifecycle.ts';
 
 type Environment = 'dev' | 'staging' | 'prod';
 
 /** Requests `payments-<env>` as the developer (approved by Alice when policy asks) and waits until it is ready. */
 async function readyNamespace(h: Harness, environment: Environment, tier = 'small'): Promise<NamespaceRequest> {
-  const views = h.slack.views.length;
+  const views = modalsOpened(h);
   await h.command(PEOPLE.dev, 'new-namespace');
-  await h.waitFor('the request form', () => h.slack.views.length > views);
+  await h.waitFor('the request form', () => modalsOpened(h) > views);
   await h.submit(PEOPLE.dev, {
     [BLOCK.team]: 'payments',
     [BLOCK.environment]: environment,
@@ -34,9 +35,9 @@ async function readyNamespace(h: Harness, environment: Environment, tier = 'smal
 
 /** Types `/platform delete <args>` and returns the form it opened. */
 async function deleteForm(h: Harness, user: string, args: string) {
-  const views = h.slack.views.length;
+  const views = modalsOpened(h);
   await h.command(user, `delete ${args}`);
-  const view = await h.waitFor('the delete form', () => h.slack.views.length > views && h.slack.lastViewOpened());
+  const view = await h.waitFor('the delete form', () => modalsOpened(h) > views && h.slack.lastViewOpened());
   assert.equal(view.callback_id, CALLBACK.deleteNamespace);
   return view;
 }

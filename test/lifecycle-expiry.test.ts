@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ACTION, CALLBACK, LIFECYCLE } from '../src/slack/ids.ts';
 import { APPROVALS, buttons, PEOPLE, readable, startHarness, type HarnessOptions } from './support/harness.ts';
-import { endMessages, movableClock, readyNamespace, sweep } from './support/lifecycle.ts';
+import { endMessages, modalsOpened, movableClock, readyNamespace, sweep } from './support/lifecycle.ts';
 
 /**
  * Expiry through the real interfaces: a namespace requested with an end date through the form,
@@ -59,9 +59,9 @@ test('reminders 3 and 1 days before, at 10:00 Berlin time on both sides of the c
   assert.equal(endMessages(h).length, 2);
 
   // Delete now opens the deletion form, the same as `/platform delete`.
-  const views = h.slack.views.length;
+  const views = modalsOpened(h);
   await h.click(PEOPLE.dev, first, ACTION.deleteNamespace);
-  const form = await h.waitFor('the delete form', () => h.slack.views.length > views && h.slack.lastViewOpened());
+  const form = await h.waitFor('the delete form', () => modalsOpened(h) > views && h.slack.lastViewOpened());
   assert.equal(form.callback_id, CALLBACK.deleteNamespace);
 
   const reminded = h.slipway.deps.store.eventsFor(1).filter((e) => e.type === 'reminded');
@@ -220,6 +220,16 @@ test('a protected namespace is not deleted when its grace period ends: the appro
   assert.match(readable(asked), /`checkout-prod` .* owned by <@U0DEV>, passed its end date \(Tue Oct 27\) and its grace period is over\. prod is protected/);
   assert.deepEqual(buttons(asked), [`${LIFECYCLE.extend}_7`, `${LIFECYCLE.extend}_30`, ACTION.deleteNamespace]);
   assert.ok(h.kube.get('namespaces', undefined, 'checkout-prod'), 'not deleted');
+  assert.deepEqual(
+    h.slipway.deps.store
+      .eventsFor(1)
+      .filter((e) => e.type === 'expiring' || e.type === 'delete_requested')
+      .map((e) => [e.type, e.actor]),
+    [
+      ['expiring', undefined],
+      ['delete_requested', 'expiry'],
+    ],
+  );
   assert.equal(h.slipway.deps.store.lifecycle.get(1)?.state, 'expired');
   await sweep(h);
   assert.equal(h.slack.thread(APPROVALS, card.ts).filter((m) => m.text.startsWith('⌛')).length, 1, 'asked once');

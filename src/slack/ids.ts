@@ -79,3 +79,26 @@ export const SURVEY_LIMITS = {
   comment: 1000,
   doneText: 500,
 } as const;
+
+/**
+ * The Home tab and `/platform list` (src/slack/lifecycle/home.ts). Extend and Delete are the
+ * lifecycle feature's buttons, read by its handlers wherever they are (reminders, Home): Extend is
+ * `namespace_extend_<days>` with `{ requestId, days, from }` (the end date shown) as its value,
+ * Delete `namespace_delete` with the request id. Details carries the request id too.
+ */
+export const HOME = {
+  extend: 'namespace_extend',
+  delete: 'namespace_delete',
+  details: 'lifecycle_details',
+  /** The details modal. */
+  detailsModal: 'lifecycle_details_modal',
+  /** The next or previous page of namespaces (value: the offset). */
+  page: 'home_page',
+  /** Approve and Deny on a request waiting for the approver (value: the request id). */
+  approve: 'home_approve',
+  deny: 'home_deny',
+  /** Opens the request form. */
+  request: 'home_request_namespace',
+  /** `/platform list`: another page of the answer (value: the query and offset, as JSON). */
+  listPage: 'list_page',
+} as const;

@@ -12,6 +12,11 @@ export function movableClock(start: string) {
   };
 }
 
+/** How many modals the bot has opened (`views.open` that succeeded); Home tabs published do not count. */
+export function modalsOpened(h: Harness): number {
+  return h.slack.callsTo('views.open').filter((c) => c.ok).length;
+}
+
 /** The DMs the bot sent a person about the end of their namespaces (reminders and notices). */
 export function endMessages(h: Harness, user: string = PEOPLE.dev): EmulatedMessage[] {
   return h.slack.dmWith(user).filter((m) => /^[⏳⌛]/u.test(m.text));

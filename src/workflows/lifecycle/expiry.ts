@@ -146,12 +146,14 @@ async function endGrace(deps: Deps, now: Date, ns: ManagedNamespace, timer: Life
     // Never deleted without an approver's click: they are asked in the request's thread.
     const asked = await postToApprovers(deps, ns.request, protectedGraceOver(endingNamespace(deps, ns, ns.expiresOn)));
     if (!asked) return giveBack(deps, timer, tally);
+    // The approvers are asked to delete it: a deletion asked by the expiry, decided by a person.
     deps.store.appendEvent({
-      type: 'expiring',
+      type: 'delete_requested',
       at: now,
+      actor: 'expiry',
       team: ns.request.team,
       requestId: ns.request.id,
-      data: { expiresOn: ns.expiresOn, graceOver: true, protected: true, to: 'approvers' },
+      data: { namespace: ns.request.namespace, cluster: ns.request.cluster, why: 'expiry', protected: true, expiresOn: ns.expiresOn },
     });
     tally.approversAsked += 1;
     return;

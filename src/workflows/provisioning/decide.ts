@@ -23,9 +23,9 @@ async function refusal(deps: Deps, request: NamespaceRequest, user: string): Pro
   return undefined;
 }
 
-/** Answers the clicker only, where they clicked. */
+/** Answers the clicker only, where they clicked (by DM from the Home tab). */
 async function tell(deps: Deps, click: Click, message: SlackMessage): Promise<void> {
-  await notifier(deps).ephemeral(click.channel, click.user, message);
+  await notifier(deps).toClicker(click, message);
 }
 
 function refuse(deps: Deps, click: Click, request: NamespaceRequest, why: Refusal): Promise<void> {
