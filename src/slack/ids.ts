@@ -87,8 +87,8 @@ export const SURVEY_LIMITS = {
  * Delete `namespace_delete` with the request id. Details carries the request id too.
  */
 export const HOME = {
-  extend: 'namespace_extend',
-  delete: 'namespace_delete',
+  extend: LIFECYCLE.extend,
+  delete: ACTION.deleteNamespace,
   details: 'lifecycle_details',
   /** The details modal. */
   detailsModal: 'lifecycle_details_modal',
