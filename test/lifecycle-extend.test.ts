@@ -4,6 +4,7 @@ import { ACTION, LIFECYCLE } from '../src/slack/ids.ts';
 import type { EmulatedMessage } from './emulators/slack-api.ts';
 import { APPROVALS, buttons, PEOPLE, readable, startHarness, type Harness } from './support/harness.ts';
 import { endMessages, movableClock, readyNamespace, sweep } from './support/lifecycle.ts';
+import { clickHome, openHome, publishedHome } from './support/namespaces.ts';
 
 /**
  * Extensions through the real interfaces: Extend buttons on the reminder DM clicked with signed
@@ -163,4 +164,18 @@ test('an extension past the maximum lifetime is refused with the reason, and not
     ACTION.deleteNamespace,
   ]);
   assert.equal(h.slack.thread(APPROVALS, h.card().ts).filter((m) => m.text.startsWith('🕒')).length, 0, 'not even asked');
+});
+
+test('Extend on the Home tab extends at once; the owner hears it in the app DM and the Home shows the new end date', async (t) => {
+  const { harness } = setUp(t);
+  const h = await harness;
+  await readyNamespace(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
+  const home = await openHome(h, PEOPLE.dev);
+  const before = h.slack.callsTo('views.publish').length;
+  await clickHome(h, PEOPLE.dev, home, `${LIFECYCLE.extend}_30`);
+  const told = await h.waitFor('the DM', () => h.slack.dmWith(PEOPLE.dev).find((m) => m.text.includes('now ends on')));
+  assert.match(told.text, /`checkout-load` \(dev, R-1\) now ends on Thu Nov 26 instead of Tue Oct 27: extended by <@U0DEV>/);
+  assert.equal(expiresOn(h), '2026-11-26');
+  const redrawn = await publishedHome(h, PEOPLE.dev, before);
+  assert.match(readable({ text: '', blocks: redrawn.blocks }), /Nov 26|2026-11-26/);
 });

@@ -37,7 +37,8 @@ export const extendValue: z.ZodType<ExtendValue> = z.object({
 /** A click on a message, with the message it was on (to redraw it). */
 export type MessageClick = Click & { message: { channel: string; ts: string } | undefined };
 
-const tell = (deps: Deps, click: Click, message: SlackMessage) => notifier(deps).ephemeral(click.channel, click.user, message);
+/** Only to the clicker: where they clicked, or in the app's DM after a click on the Home tab. */
+const tell = (deps: Deps, click: Click, message: SlackMessage) => notifier(deps).toClicker(click, message);
 
 /** The last day a namespace may live with every extension: its creation's local date plus maxLifetimeDays. */
 function lastPossibleDay(deps: Deps, ns: ManagedNamespace, limits: ExtendLimits): string {
