@@ -199,6 +199,22 @@ test('on the end date a final notice with one more chance to extend; the grace p
   assert.match(await sweep(h), /^0 reminded, 0 final notices, 0 deletions started/);
 });
 
+test('a final notice Slack refused is sent at the next sweep, and the end of the grace period still comes', async (t) => {
+  const { time, harness } = setUp(t, undefined, { configure: (doc) => void (doc.lifecycle = { graceHours: 0 }) });
+  const h = await harness;
+  await readyNamespace(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
+  time.set('2026-10-27T09:00:00Z');
+  h.slack.failNext('chat.postMessage', 'ratelimited');
+  assert.match(await sweep(h), /0 final notices.*1 not delivered/);
+  assert.equal(endMessages(h).length, 0);
+
+  // Five minutes later the notice is due again and, with no grace period, so is the deletion.
+  time.set('2026-10-27T09:05:00Z');
+  assert.match(await sweep(h), /1 final notices, 1 deletions started/);
+  assert.equal(endMessages(h).length, 1);
+  await h.waitFor('the deleted DM', () => h.slack.dmWith(PEOPLE.dev).find((m) => /is deleted, after its expiry date/.test(m.text)));
+});
+
 test('a protected namespace is not deleted when its grace period ends: the approvers are asked in the request thread', async (t) => {
   const { time, harness } = setUp(t);
   const h = await harness;

@@ -66,15 +66,18 @@ async function sweepNamespace(deps: Deps, now: Date, requestId: number, timers: 
   const latest = (kind: LifecycleTimer['kind']) => timers.filter((t) => t.kind === kind).at(-1);
   const expiry = latest('expiry');
   const grace = latest('grace_end');
-  if (expiry) {
+  if (expiry && ns.state === 'active') {
     // The notice starts the grace period from now, so a grace end that came due meanwhile waits.
     drop(timers.filter((t) => t !== expiry));
     return sendFinalNotice(deps, now, ns, expiry, tally, presence);
   }
+  // Expired already: a notice Slack refused is sent again, and the grace period ends as planned.
+  if (expiry) await sendFinalNotice(deps, now, ns, expiry, tally, presence);
   if (grace) {
-    drop(timers.filter((t) => t !== grace));
+    drop(timers.filter((t) => t !== grace && t !== expiry));
     return endGrace(deps, now, ns, grace, tally);
   }
+  if (expiry) return drop(timers.filter((t) => t !== expiry));
   const reminders = timers.filter((t) => t.kind === 'reminder');
   const reminder = reminders.at(-1);
   drop(reminders.slice(0, -1));
