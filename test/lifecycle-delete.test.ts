@@ -1,21 +1,25 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { EKSClient } from '@aws-sdk/client-eks';
+import { mockClient } from 'aws-sdk-client-mock';
 import type { NamespaceRequest } from '../src/domain/requests.ts';
 import { ACTION, BLOCK, CALLBACK } from '../src/slack/ids.ts';
 import { deleteExpired } from '../src/workflows/lifecycle/delete.ts';
+import { FakeAccessEntries } from './support/eks-access-entries.ts';
+import { EDIT, ROLE, startEksHarness } from './support/eks-harness.ts';
 import { APPROVALS, buttons, PEOPLE, readable, startHarness, type Harness, type HarnessOptions } from './support/harness.ts';
 
 type Environment = 'dev' | 'staging' | 'prod';
 
 /** Requests `payments-<env>` as the developer (approved by Alice when policy asks) and waits until it is ready. */
-async function readyNamespace(h: Harness, environment: Environment, tier = 'small'): Promise<NamespaceRequest> {
+async function readyNamespace(h: Harness, environment: Environment, tier = 'small', cluster = 'dev-eu'): Promise<NamespaceRequest> {
   const views = h.slack.views.length;
   await h.command(PEOPLE.dev, 'new-namespace');
   await h.waitFor('the request form', () => h.slack.views.length > views);
   await h.submit(PEOPLE.dev, {
     [BLOCK.team]: 'payments',
     [BLOCK.environment]: environment,
-    [BLOCK.cluster]: 'dev-eu',
+    [BLOCK.cluster]: cluster,
     [BLOCK.tier]: tier,
     [BLOCK.purpose]: 'Checkout experiments',
   });
@@ -259,4 +263,36 @@ test('at the end of its grace period an expired namespace is deleted without a f
   assert.equal(h.kube.get('namespaces', 'payments-dev'), undefined);
   assert.equal(events(h, dev.id, 'namespace_deleted')[0]?.actor, 'expiry');
   assert.ok(thread(h, dev).some((m) => /`payments-dev` expired and its grace period is over/.test(m)));
+});
+
+test("on EKS the deleted namespace leaves the team role's access scope; the last one takes the association and the entry with it", async (t) => {
+  const eks = mockClient(EKSClient);
+  t.after(() => eks.restore());
+  const entries = new FakeAccessEntries(eks);
+  const { h, apiServer } = await startEksHarness(t, eks);
+  const dev = await readyNamespace(h, 'dev', 'small', 'prod-eu');
+  const staging = await readyNamespace(h, 'staging', 'small', 'prod-eu');
+  assert.deepEqual(entries.scope(ROLE, EDIT), ['payments-dev', 'payments-staging']);
+
+  await deleteForm(h, PEOPLE.dev, 'payments-dev');
+  await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
+  await h.waitFor('the deletion', () => h.slipway.deps.store.lifecycle.get(dev.id)?.state === 'deleted');
+  assert.deepEqual(entries.scope(ROLE, EDIT), ['payments-staging'], 'the scope shrank to what is left');
+  assert.equal(apiServer.get('namespaces', 'payments-dev'), undefined);
+  assert.deepEqual(
+    h.slipway.deps.store.latestRun(dev.id)?.steps.map((s) => [s.name, s.status]),
+    [
+      ['revoke-eks-access', 'done'],
+      ['delete-namespace', 'done'],
+      ['wait-until-gone', 'done'],
+    ],
+  );
+
+  await deleteForm(h, PEOPLE.dev, 'payments-staging');
+  await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-staging', [BLOCK.deleteReason]: null });
+  await h.waitFor('the deletion', () => h.slipway.deps.store.lifecycle.get(staging.id)?.state === 'deleted');
+  assert.equal(entries.scope(ROLE, EDIT), undefined, 'the association is gone');
+  assert.equal(entries.entries.has(ROLE), false, 'and the access entry with nothing left in it');
+  const progress = await h.waitFor('the outcome in the thread', () => thread(h, staging).find((m) => m.startsWith('🗑️ Deleted')));
+  assert.match(progress, /✅ EKS: `payments-staging` leaves the scope of `AmazonEKSEditPolicy` for `arn:aws:iam::123456789012:role\/payments-developers`/);
 });

@@ -27,7 +27,7 @@ import {
 import type { SlackMessage } from '../../slack/text.ts';
 import { isApprover } from '../provisioning/approvers.ts';
 import { describeRule, matchRule } from '../provisioning/policy.ts';
-import { clusterName } from '../provisioning/present.ts';
+import { clusterName, eksAccess } from '../provisioning/present.ts';
 import type { FieldErrors } from '../provisioning/validate.ts';
 import { startRun } from '../runs/engine.ts';
 
@@ -89,7 +89,21 @@ async function waitUntilGone(deps: Deps, request: NamespaceRequest): Promise<voi
 
 const DELETE_STEPS: readonly DeleteStep[] = [
   {
+    // First, so the team loses its EKS rights in a namespace before the namespace goes.
+    name: 'revoke-eks-access',
+    appliesTo: (deps, request) => eksAccess(deps.config, request.cluster, request.team) !== undefined,
+    describe: (deps, request) => {
+      const access = eksAccess(deps.config, request.cluster, request.team);
+      return `EKS: \`${request.namespace}\` leaves the scope of \`${access?.policyArn.split('/').pop()}\` for \`${access?.principalArn}\` (the association, and the access entry, go when nothing is left in them)`;
+    },
+    async apply(deps, request) {
+      const access = eksAccess(deps.config, request.cluster, request.team);
+      if (access) await deps.clusters.revokeNamespaceAccess(request.cluster, { ...access, namespace: request.namespace });
+    },
+  },
+  {
     name: 'delete-namespace',
+    after: ['revoke-eks-access'],
     describe: (_deps, request) =>
       `Delete namespace \`${request.namespace}\` (only while it is labelled \`app.kubernetes.io/managed-by=slipway\` and \`${'slipway.dev/request-id'}=R-${request.id}\`)`,
     async apply(deps, request) {
