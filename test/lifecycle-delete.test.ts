@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
+import Database from 'better-sqlite3';
 import type { NamespaceRequest } from '../src/domain/requests.ts';
 import { ACTION, BLOCK, CALLBACK } from '../src/slack/ids.ts';
 import { deleteExpired } from '../src/workflows/lifecycle/delete.ts';
+import { setUpBotProcesses, writeConfig, type BotProcess } from './support/bot-process.ts';
 import { FakeAccessEntries } from './support/eks-access-entries.ts';
 import { EDIT, ROLE, startEksHarness } from './support/eks-harness.ts';
-import { APPROVALS, buttons, PEOPLE, readable, startHarness, type Harness, type HarnessOptions } from './support/harness.ts';
+import { APPROVALS, buttons, DEV_CHANNEL, PEOPLE, readable, SIGNING_SECRET, startHarness, type Harness, type HarnessOptions } from './support/harness.ts';
+import { sendSlashCommand, sendViewSubmission, valuesFor, type Answer } from './support/slack-requests.ts';
+import { waitFor } from './support/wait.ts';
 
 type Environment = 'dev' | 'staging' | 'prod';
 
@@ -295,4 +300,82 @@ test("on EKS the deleted namespace leaves the team role's access scope; the last
   assert.equal(entries.entries.has(ROLE), false, 'and the access entry with nothing left in it');
   const progress = await h.waitFor('the outcome in the thread', () => thread(h, staging).find((m) => m.startsWith('🗑️ Deleted')));
   assert.match(progress, /✅ EKS: `payments-staging` leaves the scope of `AmazonEKSEditPolicy` for `arn:aws:iam::123456789012:role\/payments-developers`/);
+});
+
+test('a bot killed while a namespace is Terminating resumes the deletion after a restart, and the owner hears once', async (t) => {
+  const { slack, kube, dir, doc, start } = await setUpBotProcesses(
+    t,
+    {
+      channels: [
+        { id: APPROVALS, name: 'platform-approvals', members: ['U0BOT', PEOPLE.alice, PEOPLE.dev] },
+        { id: DEV_CHANNEL, name: 'payments-dev', members: [PEOPLE.dev] },
+      ],
+      users: [PEOPLE.dev, PEOPLE.alice].map((id) => ({ id, name: id.toLowerCase() })),
+      userGroups: [{ id: 'S0PLATFORM', handle: 'platform-team', users: [] }],
+    },
+    'slipway-delete-restart-',
+  );
+  const databasePath = join(dir, 'data', 'slipway.db');
+  const env = {
+    SLACK_BOT_TOKEN: slack.token,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.url,
+    SLIPWAY_CONFIG: writeConfig(dir, doc),
+    DATABASE_PATH: databasePath,
+  };
+  const slow = <T>(what: string, check: () => T | undefined | false) => waitFor(what, check, 20_000);
+  /** Types a command as the developer and answers the form it opens. */
+  const form = async (bot: BotProcess, text: string, answers: Record<string, Answer>) => {
+    const views = slack.views.length;
+    await sendSlashCommand(bot.baseUrl, SIGNING_SECRET, { text, userId: PEOPLE.dev, channelId: DEV_CHANNEL, triggerId: slack.issueTriggerId(PEOPLE.dev) });
+    const view = await slow('the form', () => slack.views.length > views && slack.lastViewOpened());
+    await sendViewSubmission(bot.baseUrl, SIGNING_SECRET, { view, values: valuesFor(view, answers), userId: PEOPLE.dev });
+  };
+  const deletedDms = () => slack.dmWith(PEOPLE.dev).filter((m) => /is deleted/.test(m.text));
+  const deletion = () => {
+    const db = new Database(databasePath, { readonly: true });
+    try {
+      return db
+        .prepare(
+          `SELECT s.name, s.status, s.attempts, r.status AS run FROM run_steps s JOIN runs r ON r.id = s.run_id WHERE r.kind = 'delete' ORDER BY s.position`,
+        )
+        .all();
+    } finally {
+      db.close();
+    }
+  };
+
+  const first = await start(env);
+  await form(first, 'new-namespace', {
+    [BLOCK.team]: 'payments',
+    [BLOCK.environment]: 'dev',
+    [BLOCK.cluster]: 'dev-eu',
+    [BLOCK.tier]: 'small',
+    [BLOCK.purpose]: 'Survives restarts',
+  });
+  await slow('the ready DM', () => slack.dmWith(PEOPLE.dev).find((m) => m.text.startsWith('🎉')));
+  kube.seed([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', namespace: 'payments-dev', finalizers: ['example.com/backup'] } }]);
+
+  await form(first, 'delete payments-dev', { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
+  const deleted = await slow('the DELETE', () => kube.requests.findIndex((r) => r.method === 'DELETE') + 1 || undefined);
+  await slow('the wait step looking', () => kube.requests.slice(deleted).some((r) => r.method === 'GET' && r.path === '/api/v1/namespaces/payments-dev'));
+  first.child.kill('SIGKILL');
+  await first.exited;
+  assert.deepEqual(deletion(), [
+    { name: 'delete-namespace', status: 'done', attempts: 1, run: 'running' },
+    { name: 'wait-until-gone', status: 'running', attempts: 1, run: 'running' },
+  ]);
+  assert.equal(deletedDms().length, 0);
+
+  kube.removeFinalizers('configmaps', 'payments-dev', 'held');
+  await start(env);
+  await slow('the deleted DM', () => deletedDms()[0]);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(deletedDms().length, 1, 'exactly one final message');
+  assert.equal(kube.get('namespaces', 'payments-dev'), undefined);
+  assert.deepEqual(deletion(), [
+    { name: 'delete-namespace', status: 'done', attempts: 1, run: 'done' },
+    { name: 'wait-until-gone', status: 'done', attempts: 2, run: 'done' },
+  ]);
+  assert.equal(kube.requests.filter((r) => r.method === 'DELETE').length, 1, 'the namespace is deleted once');
 });
