@@ -5,7 +5,7 @@ import { EKSClient } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
 import Database from 'better-sqlite3';
 import type { NamespaceRequest } from '../src/domain/requests.ts';
-import { ACTION, BLOCK, CALLBACK } from '../src/slack/ids.ts';
+import { ACTION, BLOCK } from '../src/slack/ids.ts';
 import { deleteExpired } from '../src/workflows/lifecycle/delete.ts';
 import { setUpBotProcesses, writeConfig, type BotProcess } from './support/bot-process.ts';
 import { FakeAccessEntries } from './support/eks-access-entries.ts';
@@ -13,47 +13,7 @@ import { EDIT, ROLE, startEksHarness } from './support/eks-harness.ts';
 import { APPROVALS, buttons, DEV_CHANNEL, PEOPLE, readable, SIGNING_SECRET, startHarness, type Harness, type HarnessOptions } from './support/harness.ts';
 import { sendSlashCommand, sendViewSubmission, valuesFor, type Answer } from './support/slack-requests.ts';
 import { waitFor } from './support/wait.ts';
-
-type Environment = 'dev' | 'staging' | 'prod';
-
-/** Requests `payments-<env>` as the developer (approved by Alice when policy asks) and waits until it is ready. */
-async function readyNamespace(h: Harness, environment: Environment, tier = 'small', cluster = 'dev-eu'): Promise<NamespaceRequest> {
-  const views = h.slack.views.length;
-  await h.command(PEOPLE.dev, 'new-namespace');
-  await h.waitFor('the request form', () => h.slack.views.length > views);
-  await h.submit(PEOPLE.dev, {
-    [BLOCK.team]: 'payments',
-    [BLOCK.environment]: environment,
-    [BLOCK.cluster]: cluster,
-    [BLOCK.tier]: tier,
-    [BLOCK.purpose]: 'Checkout experiments',
-  });
-  const store = h.slipway.deps.store;
-  const request = await h.waitFor('the request', () => store.lastRequestBy(PEOPLE.dev));
-  if (request.status === 'pending') {
-    const card = await h.waitFor('the card', () => {
-      const ts = store.getRequest(request.id)?.card?.ts;
-      return ts !== undefined && h.slack.messages(APPROVALS).find((m) => m.ts === ts);
-    });
-    await h.click(PEOPLE.alice, card, ACTION.approve);
-  }
-  await h.waitFor('the namespace to be ready', () => store.lifecycle.get(request.id));
-  return store.getRequest(request.id) ?? request;
-}
-
-/** Types `/platform delete <args>` and returns the form it opened. */
-async function deleteForm(h: Harness, user: string, args: string) {
-  const views = h.slack.views.length;
-  await h.command(user, `delete ${args}`);
-  const view = await h.waitFor('the delete form', () => h.slack.views.length > views && h.slack.lastViewOpened());
-  assert.equal(view.callback_id, CALLBACK.deleteNamespace);
-  return view;
-}
-
-/** The private answers to slash commands (sent to their response_url). */
-function replies(h: Harness): string[] {
-  return h.slack.responseUrlPosts.map((p) => readable({ text: String(p.body.text ?? ''), blocks: Array.isArray(p.body.blocks) ? p.body.blocks : [] }));
-}
+import { deleteForm, readyNamespace, replies } from './support/lifecycle.ts';
 
 const events = (h: Harness, requestId: number, type: string) => h.slipway.deps.store.eventsFor(requestId).filter((e) => e.type === type);
 const thread = (h: Harness, request: NamespaceRequest) => h.slack.thread(APPROVALS, request.card?.ts ?? '').map(readable);
