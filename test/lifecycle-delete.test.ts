@@ -6,6 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import Database from 'better-sqlite3';
 import type { NamespaceRequest } from '../src/domain/requests.ts';
 import { ACTION, BLOCK } from '../src/slack/ids.ts';
+import { refreshUsage } from '../src/workflows/adoption/usage.ts';
 import { deleteExpired } from '../src/workflows/lifecycle/delete.ts';
 import { setUpBotProcesses, writeConfig, type BotProcess } from './support/bot-process.ts';
 import { FakeAccessEntries } from './support/eks-access-entries.ts';
@@ -59,6 +60,13 @@ test('the owner deletes a dev namespace at once after typing its name; a wrong n
     story.join('\n---\n'),
   );
   assert.ok(story.some((m) => /🗑️ Deleted `payments-dev` from Dev \(eu-west-1\); its name is free again\.\n✅ Delete namespace/.test(m)));
+  // The usage refresh sees it gone, but Slipway deleted it: not counted as deleted outside Slipway.
+  const refresh = await refreshUsage(h.slipway.deps, new Date());
+  assert.deepEqual(refresh.deleted, []);
+  assert.deepEqual(
+    events(h, request.id, 'namespace_deleted').map((e) => e.data.outsideSlipway),
+    [false],
+  );
   const [asked] = events(h, request.id, 'delete_requested');
   assert.deepEqual(asked?.data, { namespace: 'payments-dev', cluster: 'dev-eu', reason: 'Experiments are over', auto: true, why: 'policy' });
   assert.equal(asked.actor, PEOPLE.dev);

@@ -177,7 +177,8 @@ export const deletionRuns: RunKindHandlers = {
     // A namespace that is not this request's own is refused for good: there is nothing to retry.
     const refused = error instanceof ClusterError && error.code === 'namespace_not_managed';
     deps.store.appendEvent({
-      type: refused ? 'delete_refused' : 'run_failed',
+      // Not `run_failed`: that counts provisioning failures in the digest's failure rate.
+      type: refused ? 'delete_refused' : 'delete_failed',
       at: deps.clock.now(),
       team: request.team,
       requestId: request.id,
