@@ -182,6 +182,7 @@ test('a 403 on delete stops the run with the permission named; Retry finishes it
   grant();
   await h.click(PEOPLE.alice, failure, ACTION.retry);
   await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
+  assert.ok(thread(h, request).some((m) => m.startsWith('🔁 <@U0ALICE> pressed Retry; the run continues from the failed step.')));
   assert.equal(h.kube.get('namespaces', 'payments-dev'), undefined);
   assert.equal(h.slipway.deps.store.lifecycle.get(request.id)?.state, 'deleted');
 });
