@@ -2423,7 +2423,7 @@ export class KubeApiEmulator {
    * What the controller behind a finalizer does when its clean-up is done: takes its finalizers off
    * the object (for a namespace, the `spec.finalizers` other than `kubernetes`, as a PUT to
    * `…/finalize` would). An object being deleted then goes, and the namespace controller looks
-   * again. Returns false when there is no such object.
+   * again (unless `namespaceDeletion` is `manual`). Returns false when there is no such object.
    */
   removeFinalizers(resource: string, namespaceOrName: string | undefined, name?: string): boolean {
     const rt = this.resourceType(resource);
@@ -2432,11 +2432,9 @@ export class KubeApiEmulator {
     if (!stored) return false;
     const object = clone(stored.object);
     delete metadataOf(object).finalizers;
-    if (rt === NAMESPACES)
-      setNamespaceFinalizers(
-        object,
-        namespaceFinalizers(object).filter((f) => f === NAMESPACE_FINALIZER),
-      );
+    // The namespace controller's own finalizer stays: it takes it off when the namespace is empty.
+    const controllers = namespaceFinalizers(object).filter((f) => f === NAMESPACE_FINALIZER);
+    if (rt === NAMESPACES) setNamespaceFinalizers(object, controllers);
     this.commit(stored, object, recordUpdate(stored.fields, stored.object, object, 'kube-controller-manager', apiVersionOf(rt), this.timestamp()), false);
     this.runNamespaceController();
     return true;
