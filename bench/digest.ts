@@ -35,8 +35,7 @@
 // BENCH_DIGEST_DEADLINE_S (300: the time bound; writing the history takes most of it),
 // BENCH_DIGEST_SURVEY_ANSWERS (100000), BENCH_DIGEST_PROVISIONING_ANSWERS (20000),
 // BENCH_DIGEST_DIR=dir (write the databases there, empty, and keep them, e.g. to profile queries).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseConfig, type Config } from '../src/config.ts';
@@ -52,6 +51,9 @@ import type { RequestTiming, SurveyQuestion } from '../src/domain/surveys.ts';
 import { validateMessageBlocks } from '../test/emulators/slack-api.ts';
 import { exampleConfigDocument } from '../test/support/config.ts';
 import { seededRandom } from '../test/support/random.ts';
+import { positiveInt, runBench, endWithSummary, type BenchRun } from './lib/run.ts';
+import { median, round } from './lib/stats.ts';
+import { table } from './lib/table.ts';
 
 const EVENTS = positiveInt(process.env.BENCH_DIGEST_EVENTS, 1_000_000);
 const SNAPSHOTS = positiveInt(process.env.BENCH_DIGEST_SNAPSHOTS, 100_000);
@@ -69,6 +71,8 @@ const TARGET_DIGEST_MS = 60;
 const TARGET_STATS_MS = 20;
 const TARGET_DIGEST_GROWTH = 1.3;
 const DEADLINE_MS = positiveInt(process.env.BENCH_DIGEST_DEADLINE_S, 300) * 1000;
+/** BENCH_DIGEST_DIR: write the databases there, and keep them. */
+const KEEP_DIR = process.env.BENCH_DIGEST_DIR;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const WEEK = 7 * DAY;
@@ -76,10 +80,211 @@ const START = Date.parse('2024-11-25T08:00:00Z');
 const SPAN = 104 * WEEK;
 const STEPS = ['namespace', 'resource-quota', 'limit-range', 'network-policies', 'role-binding'];
 
-function positiveInt(value: string | undefined, fallback: number): number {
-  const n = Number(value);
-  return Number.isInteger(n) && n > 0 ? n : fallback;
+/** One database's figures; the times are medians of RUNS, in ms. */
+interface Row {
+  share: number;
+  events: number;
+  snapshots: number;
+  namespaces: number;
+  weeks: number;
+  build_s: number;
+  report_ms: number;
+  blocks_ms: number;
+  chart_ms: number;
+  survey_ms: number;
+  digest_ms: number;
+  text_ms: number;
+  stats_ms: number;
+  stats_max_ms: number;
+  blocks: number;
+  block_chars: number;
+  survey_answers: number;
+  provisioning_answers: number;
 }
+
+/** What measuring one database needs to know about the history written into it. */
+interface Built {
+  share: number;
+  path: string;
+  events: number;
+  namespaces: number;
+  weeks: number;
+  build_s: number;
+  last: number;
+}
+
+async function main(run: BenchRun): Promise<number> {
+  const dir = KEEP_DIR ?? run.tempDir('slipway-bench-digest-');
+  const config = benchConfig();
+  const built = buildDatabases(dir);
+  await warmUpChart();
+  const rows: Row[] = [];
+  const problems: string[] = [];
+  for (const db of built) {
+    const measured = await measureDatabase(db, config);
+    rows.push(measured.row);
+    problems.push(...measured.problems);
+  }
+  printTable(rows);
+  const [at10, at50, full] = rows;
+  if (!full || !at10 || !at50) throw new Error('missing rows');
+  const growth = {
+    digest: full.digest_ms / at10.digest_ms,
+    text: full.text_ms / at10.text_ms,
+    report: full.report_ms / at10.report_ms,
+    stats: full.stats_ms / at10.stats_ms,
+  };
+  const targets = [
+    { name: `digest < ${TARGET_DIGEST_MS} ms`, met: full.digest_ms < TARGET_DIGEST_MS },
+    { name: `stats < ${TARGET_STATS_MS} ms`, met: full.stats_ms < TARGET_STATS_MS },
+    { name: `digest growth ≤ ${TARGET_DIGEST_GROWTH}x`, met: growth.digest <= TARGET_DIGEST_GROWTH },
+  ];
+  const met = targets.every((t) => t.met);
+  console.log(
+    `\ndigest = report + surveys + blocks + chart (what the job computes before it talks to Slack); stats = what /platform stats computes after its ack.\n` +
+      `Digest message: ${full.blocks} blocks, ${full.block_chars} characters of Block Kit JSON; Block Kit problems: ${problems.length === 0 ? 'none' : problems.join('; ')}.\n` +
+      `Growth from 10% to 100% of the data (10x): digest ${growth.digest.toFixed(2)}x, text ${growth.text.toFixed(2)}x, report ${growth.report.toFixed(2)}x, stats ${growth.stats.toFixed(2)}x.\n` +
+      `Targets at 100%: ${targets.map((t) => `${t.name} ${t.met ? 'met' : 'NOT MET'}`).join('; ')}. Total ${((Date.now() - run.started) / 1000).toFixed(1)} s.`,
+  );
+  const summary = {
+    bench: 'digest',
+    events: full.events,
+    snapshots: full.snapshots,
+    survey_answers: full.survey_answers,
+    post_provisioning_answers: full.provisioning_answers,
+    teams: TEAMS,
+    namespaces: full.namespaces,
+    digest_ms: round(full.digest_ms, 1),
+    report_ms: round(full.report_ms, 1),
+    chart_ms: round(full.chart_ms, 1),
+    survey_ms: round(full.survey_ms, 1),
+    text_ms: round(full.text_ms, 1),
+    stats_ms: round(full.stats_ms, 1),
+    stats_max_ms: round(full.stats_max_ms, 1),
+    digest_ms_at_10pct: round(at10.digest_ms, 1),
+    digest_ms_at_50pct: round(at50.digest_ms, 1),
+    report_ms_at_10pct: round(at10.report_ms, 1),
+    report_ms_at_50pct: round(at50.report_ms, 1),
+    text_ms_at_10pct: round(at10.text_ms, 1),
+    stats_ms_at_10pct: round(at10.stats_ms, 1),
+    stats_ms_at_50pct: round(at50.stats_ms, 1),
+    digest_growth: round(growth.digest, 2),
+    text_growth: round(growth.text, 2),
+    report_growth: round(growth.report, 2),
+    stats_growth: round(growth.stats, 2),
+    target_digest_ms: TARGET_DIGEST_MS,
+    target_stats_ms: TARGET_STATS_MS,
+    target_digest_growth: TARGET_DIGEST_GROWTH,
+    target_met: met,
+  };
+  return endWithSummary(summary, { ok: problems.length === 0, targetsMet: met });
+}
+
+/** The chart code and resvg load and JIT on first use: warm them up before any measurement. */
+async function warmUpChart(): Promise<void> {
+  const sample = Array.from({ length: 8 }, (_, i) => ({ label: `W${i}`, requests: i * 10, medianTimeToReadyMs: i * 60_000 }));
+  for (let i = 0; i < 5; i++) await renderTrendChart(sample, 'warm-up');
+}
+
+/** Times every part of the digest and the stats on one database, and prints what the digest says. */
+async function measureDatabase(db: Built, config: Config): Promise<{ row: Row; problems: string[] }> {
+  const store = Store.open(db.path);
+  try {
+    // The scheduled digest: the Monday 09:00 after the data ends.
+    const week = shiftWeek(weekContaining(new Date(db.last), TIME_ZONE), 1, TIME_ZONE);
+    const now = new Date(week.start.getTime() + 9 * HOUR);
+    const deps = { store, config };
+
+    const report = await time(() => adoptionReport(deps, now));
+    const blocks = await time(() => digestMessage(report.value, { surface: 'digest' }, { idleDays: config.adoption.idleDays }));
+    const chart = await time(() => digestChart(report.value));
+    const reported = report.value.current.week;
+    const surveysTimed = await time(() => surveyDigest(deps, now, reported, report.value.trend[0]?.week.start ?? reported.start, report.value.trend.length));
+    const digest = await time(async () => {
+      const composed = await composeDigest(deps, now);
+      await composed.chart;
+      return composed.message;
+    });
+    const text = await time(() => prepareDigest(deps, now));
+    const stats = await time(() => platformStats(deps, now));
+    const problems = validateMessageBlocks(digest.value.blocks).map((p) => `${db.share * 100}%: ${p.message} at ${p.pointer}`);
+    const row: Row = {
+      share: db.share,
+      events: db.events,
+      snapshots: store.adoption.snapshotCount(),
+      namespaces: db.namespaces,
+      weeks: db.weeks,
+      build_s: db.build_s,
+      report_ms: median(report.ms),
+      blocks_ms: median(blocks.ms),
+      chart_ms: median(chart.ms),
+      survey_ms: median(surveysTimed.ms),
+      digest_ms: median(digest.ms),
+      text_ms: median(text.ms),
+      stats_ms: median(stats.ms),
+      stats_max_ms: Math.max(...stats.ms),
+      blocks: digest.value.blocks.length,
+      block_chars: JSON.stringify(digest.value.blocks).length,
+      survey_answers: (store.db.prepare('SELECT COUNT(*) AS n FROM pulse_answers').get() as { n: number }).n,
+      provisioning_answers: (store.db.prepare('SELECT COUNT(*) AS n FROM provisioning_answers WHERE score IS NOT NULL').get() as { n: number }).n,
+    };
+    const m = report.value.current;
+    const survey = surveysTimed.value;
+    console.log(
+      `  ${db.share * 100}%: week of ${m.week.label}: ${m.requests} requests, ${m.namespacesReady} ready, median ${Math.round((m.timeToReady.median ?? 0) / 1000)} s, ` +
+        `${m.activeNamespaces} active / ${m.idleNamespaces} idle namespaces, ${m.activeTeams.length}/${m.teamsInConfig} teams, ${report.value.regressions.length} regression(s); ` +
+        `pulse ${survey.pulse?.results[0]?.summary.mean?.toFixed(2) ?? '–'} (${survey.pulse?.respondents ?? 0} of ${survey.pulse?.eligible ?? 0}), ` +
+        `after provisioning ${survey.provisioning?.summary.mean?.toFixed(2) ?? '–'} (${survey.provisioning?.answered ?? 0} of ${survey.provisioning?.asked ?? 0} asked)`,
+    );
+    return { row, problems };
+  } finally {
+    store.close();
+  }
+}
+
+/** Runs `fn` once to warm up, then RUNS times timed: the times in ms and the last value. */
+async function time<T>(fn: () => T | Promise<T>): Promise<{ ms: number[]; value: T }> {
+  let value = await fn(); // warm-up
+  const ms: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = performance.now();
+    value = await fn();
+    ms.push(performance.now() - t);
+  }
+  return { ms, value };
+}
+
+function printTable(rows: readonly Row[]): void {
+  const layout = table(
+    [
+      ['data', 5],
+      ['events', 9],
+      ['snapshots', 9],
+      ['answers', 8],
+      ['ns names', 8],
+      ['weeks', 5],
+      ['write s', 7],
+      ['report', 7],
+      ['surveys', 7],
+      ['blocks', 7],
+      ['chart', 7],
+      ['digest', 7],
+      ['text', 7],
+      ['stats', 7],
+      ['max', 7],
+    ],
+    ' ',
+  );
+  console.log(`\n${layout.header}   (ms, median of ${RUNS}; max: slowest stats)`);
+  for (const r of rows) {
+    const ms = [r.report_ms, r.survey_ms, r.blocks_ms, r.chart_ms, r.digest_ms, r.text_ms, r.stats_ms, r.stats_max_ms].map((n) => n.toFixed(1));
+    console.log(
+      layout.row([`${r.share * 100}%`, r.events, r.snapshots, r.survey_answers + r.provisioning_answers, r.namespaces, r.weeks, r.build_s.toFixed(1), ...ms]),
+    );
+  }
+}
+
+// ------------------------------------------------------------------ the history
 
 // Deterministic: the same history every run.
 const random = seededRandom(0x5eed);
@@ -395,6 +600,9 @@ function writeSurveys(store: Store, data: ReturnType<typeof generateSurveys>, cu
   }
 }
 
+// ------------------------------------------------------------------ config and databases
+
+/** The example config with 500 teams and one cluster per environment. */
 function benchConfig(): Config {
   const doc = exampleConfigDocument();
   const cluster = (doc.clusters as Record<string, unknown>[])[0] ?? {};
@@ -402,55 +610,6 @@ function benchConfig(): Config {
   doc.teams = Array.from({ length: TEAMS }, (_, i) => ({ name: teamName(i), displayName: `Team ${i}`, costCenter: `cc-${i}`, group: `${teamName(i)}-devs` }));
   doc.schedule = { timezone: TIME_ZONE };
   return parseConfig(doc, 'bench');
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-}
-
-async function time<T>(fn: () => T | Promise<T>): Promise<{ ms: number[]; value: T }> {
-  let value = await fn(); // warm-up
-  const ms: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t = performance.now();
-    value = await fn();
-    ms.push(performance.now() - t);
-  }
-  return { ms, value };
-}
-
-interface Row {
-  share: number;
-  events: number;
-  snapshots: number;
-  namespaces: number;
-  weeks: number;
-  build_s: number;
-  report_ms: number;
-  blocks_ms: number;
-  chart_ms: number;
-  survey_ms: number;
-  digest_ms: number;
-  text_ms: number;
-  stats_ms: number;
-  stats_max_ms: number;
-  blocks: number;
-  block_chars: number;
-  survey_answers: number;
-  provisioning_answers: number;
-}
-
-/** What measuring one database needs to know about the history written into it. */
-interface Built {
-  share: number;
-  path: string;
-  events: number;
-  namespaces: number;
-  weeks: number;
-  build_s: number;
-  last: number;
 }
 
 /**
@@ -509,156 +668,4 @@ function buildDatabases(dir: string): Built[] {
   return built;
 }
 
-async function main(): Promise<number> {
-  const started = Date.now();
-  const deadline = setTimeout(() => {
-    console.error(`bench:digest: exceeded ${DEADLINE_MS / 1000} s`);
-    process.exit(1);
-  }, DEADLINE_MS);
-  deadline.unref();
-  const keep = process.env.BENCH_DIGEST_DIR;
-  const dir = keep ?? mkdtempSync(join(tmpdir(), 'slipway-bench-digest-'));
-  try {
-    const config = benchConfig();
-    const built = buildDatabases(dir);
-
-    // The chart code and resvg load and JIT on first use: warm them up before any measurement.
-    const sample = Array.from({ length: 8 }, (_, i) => ({ label: `W${i}`, requests: i * 10, medianTimeToReadyMs: i * 60_000 }));
-    for (let i = 0; i < 5; i++) await renderTrendChart(sample, 'warm-up');
-    const rows: Row[] = [];
-    let problems: string[] = [];
-    for (const { share, path, events: count, namespaces, weeks, build_s: buildS, last } of built) {
-      const store = Store.open(path);
-      // The scheduled digest: the Monday 09:00 after the data ends.
-      const week = shiftWeek(weekContaining(new Date(last), TIME_ZONE), 1, TIME_ZONE);
-      const now = new Date(week.start.getTime() + 9 * HOUR);
-      const deps = { store, config };
-
-      const report = await time(() => adoptionReport(deps, now));
-      const blocks = await time(() => digestMessage(report.value, { surface: 'digest' }, { idleDays: config.adoption.idleDays }));
-      const chart = await time(() => digestChart(report.value));
-      const reported = report.value.current.week;
-      const surveysTimed = await time(() => surveyDigest(deps, now, reported, report.value.trend[0]?.week.start ?? reported.start, report.value.trend.length));
-      const digest = await time(async () => {
-        const composed = await composeDigest(deps, now);
-        await composed.chart;
-        return composed.message;
-      });
-      const text = await time(() => prepareDigest(deps, now));
-      const stats = await time(() => platformStats(deps, now));
-      problems = [...problems, ...validateMessageBlocks(digest.value.blocks).map((p) => `${share * 100}%: ${p.message} at ${p.pointer}`)];
-      const chars = JSON.stringify(digest.value.blocks).length;
-      rows.push({
-        share,
-        events: count,
-        snapshots: store.adoption.snapshotCount(),
-        namespaces,
-        weeks,
-        build_s: buildS,
-        report_ms: median(report.ms),
-        blocks_ms: median(blocks.ms),
-        chart_ms: median(chart.ms),
-        survey_ms: median(surveysTimed.ms),
-        digest_ms: median(digest.ms),
-        text_ms: median(text.ms),
-        stats_ms: median(stats.ms),
-        stats_max_ms: Math.max(...stats.ms),
-        blocks: digest.value.blocks.length,
-        block_chars: chars,
-        survey_answers: (store.db.prepare('SELECT COUNT(*) AS n FROM pulse_answers').get() as { n: number }).n,
-        provisioning_answers: (store.db.prepare('SELECT COUNT(*) AS n FROM provisioning_answers WHERE score IS NOT NULL').get() as { n: number }).n,
-      });
-      const m = report.value.current;
-      console.log(
-        `  ${share * 100}%: week of ${m.week.label}: ${m.requests} requests, ${m.namespacesReady} ready, median ${Math.round((m.timeToReady.median ?? 0) / 1000)} s, ` +
-          `${m.activeNamespaces} active / ${m.idleNamespaces} idle namespaces, ${m.activeTeams.length}/${m.teamsInConfig} teams, ${report.value.regressions.length} regression(s); ` +
-          `pulse ${surveysTimed.value.pulse?.results[0]?.summary.mean?.toFixed(2) ?? '–'} (${surveysTimed.value.pulse?.respondents ?? 0} of ${surveysTimed.value.pulse?.eligible ?? 0}), ` +
-          `after provisioning ${surveysTimed.value.provisioning?.summary.mean?.toFixed(2) ?? '–'} (${surveysTimed.value.provisioning?.answered ?? 0} of ${surveysTimed.value.provisioning?.asked ?? 0} asked)`,
-      );
-      store.close();
-    }
-
-    const pad = (v: string | number, n: number) => String(v).padStart(n);
-    const f1 = (n: number) => n.toFixed(1);
-    console.log(
-      `\n${pad('data', 5)} ${pad('events', 9)} ${pad('snapshots', 9)} ${pad('answers', 8)} ${pad('ns names', 8)} ${pad('weeks', 5)} ${pad('write s', 7)} ` +
-        `${pad('report', 7)} ${pad('surveys', 7)} ${pad('blocks', 7)} ${pad('chart', 7)} ${pad('digest', 7)} ${pad('text', 7)} ${pad('stats', 7)} ${pad('max', 7)}   (ms, median of ${RUNS}; max: slowest stats)`,
-    );
-    for (const r of rows) {
-      console.log(
-        `${pad(`${r.share * 100}%`, 5)} ${pad(r.events, 9)} ${pad(r.snapshots, 9)} ${pad(r.survey_answers + r.provisioning_answers, 8)} ${pad(r.namespaces, 8)} ${pad(r.weeks, 5)} ${pad(f1(r.build_s), 7)} ` +
-          `${pad(f1(r.report_ms), 7)} ${pad(f1(r.survey_ms), 7)} ${pad(f1(r.blocks_ms), 7)} ${pad(f1(r.chart_ms), 7)} ${pad(f1(r.digest_ms), 7)} ${pad(f1(r.text_ms), 7)} ${pad(f1(r.stats_ms), 7)} ${pad(f1(r.stats_max_ms), 7)}`,
-      );
-    }
-    const full = rows.at(-1);
-    const at10 = rows[0];
-    const at50 = rows[1];
-    if (!full || !at10 || !at50) throw new Error('missing rows');
-    const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
-    const growth = {
-      digest: full.digest_ms / at10.digest_ms,
-      text: full.text_ms / at10.text_ms,
-      report: full.report_ms / at10.report_ms,
-      stats: full.stats_ms / at10.stats_ms,
-    };
-    const targets = [
-      { name: `digest < ${TARGET_DIGEST_MS} ms`, met: full.digest_ms < TARGET_DIGEST_MS },
-      { name: `stats < ${TARGET_STATS_MS} ms`, met: full.stats_ms < TARGET_STATS_MS },
-      { name: `digest growth ≤ ${TARGET_DIGEST_GROWTH}x`, met: growth.digest <= TARGET_DIGEST_GROWTH },
-    ];
-    const met = targets.every((t) => t.met);
-    console.log(
-      `\ndigest = report + surveys + blocks + chart (what the job computes before it talks to Slack); stats = what /platform stats computes after its ack.\n` +
-        `Digest message: ${full.blocks} blocks, ${full.block_chars} characters of Block Kit JSON; Block Kit problems: ${problems.length === 0 ? 'none' : problems.join('; ')}.\n` +
-        `Growth from 10% to 100% of the data (10x): digest ${growth.digest.toFixed(2)}x, text ${growth.text.toFixed(2)}x, report ${growth.report.toFixed(2)}x, stats ${growth.stats.toFixed(2)}x.\n` +
-        `Targets at 100%: ${targets.map((t) => `${t.name} ${t.met ? 'met' : 'NOT MET'}`).join('; ')}. Total ${((Date.now() - started) / 1000).toFixed(1)} s.`,
-    );
-    console.log(
-      JSON.stringify({
-        bench: 'digest',
-        events: full.events,
-        snapshots: full.snapshots,
-        survey_answers: full.survey_answers,
-        post_provisioning_answers: full.provisioning_answers,
-        teams: TEAMS,
-        namespaces: full.namespaces,
-        digest_ms: Math.round(full.digest_ms * 10) / 10,
-        report_ms: Math.round(full.report_ms * 10) / 10,
-        chart_ms: Math.round(full.chart_ms * 10) / 10,
-        survey_ms: Math.round(full.survey_ms * 10) / 10,
-        text_ms: round(full.text_ms),
-        stats_ms: round(full.stats_ms),
-        stats_max_ms: round(full.stats_max_ms),
-        digest_ms_at_10pct: Math.round(at10.digest_ms * 10) / 10,
-        digest_ms_at_50pct: Math.round(at50.digest_ms * 10) / 10,
-        report_ms_at_10pct: Math.round(at10.report_ms * 10) / 10,
-        report_ms_at_50pct: Math.round(at50.report_ms * 10) / 10,
-        text_ms_at_10pct: round(at10.text_ms),
-        stats_ms_at_10pct: round(at10.stats_ms),
-        stats_ms_at_50pct: round(at50.stats_ms),
-        digest_growth: round(growth.digest, 2),
-        text_growth: round(growth.text, 2),
-        report_growth: round(growth.report, 2),
-        stats_growth: round(growth.stats, 2),
-        target_digest_ms: TARGET_DIGEST_MS,
-        target_stats_ms: TARGET_STATS_MS,
-        target_digest_growth: TARGET_DIGEST_GROWTH,
-        target_met: met,
-      }),
-    );
-    const enforce = process.env.BENCH_ENFORCE_TARGETS === '1';
-    return problems.length === 0 && (met || !enforce) ? 0 : 1;
-  } finally {
-    clearTimeout(deadline);
-    if (!keep) rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-process.stdout.on('error', () => undefined);
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
-    process.exit(1);
-  },
-);
+runBench('digest', DEADLINE_MS, main);

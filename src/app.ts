@@ -18,7 +18,7 @@ import * as surveyHandlers from './handlers/survey.ts';
 import { Scheduler } from './jobs/scheduler.ts';
 import type { Logger } from './log.ts';
 import { Store } from './store/store.ts';
-import { loadSurveyKey, surveyKeyCreatedMessage } from './store/survey-key.ts';
+import { loadSurveyKey, surveyKeyCreatedMessage } from './store/surveys/key.ts';
 import { createMetrics } from './metrics.ts';
 import { createModalOpener } from './slack/io/modal-opener.ts';
 import { close, createProbeServer, listen, type ProbeRoute } from './probe-server.ts';
@@ -106,7 +106,7 @@ function httpReceiver(signingSecret: string, healthz: CustomRoute, logger: BoltL
 /** Builds the bot: store, cluster clients, the Bolt app and its listeners. Nothing connects yet. */
 export function createSlipway(options: SlipwayOptions): Slipway {
   const { env, config, log } = options;
-  // The survey key lives outside the database (src/store/survey-key.ts); made on first start.
+  // The survey key lives outside the database (src/store/surveys/key.ts); made on first start.
   const surveyKey = loadSurveyKey({ databasePath: env.databasePath, key: env.surveyKey, file: env.surveyKeyFile });
   if (surveyKey.created) log.warn({ file: surveyKey.source }, surveyKeyCreatedMessage(surveyKey.source));
   const store = Store.open(env.databasePath, { surveyKey: surveyKey.key });

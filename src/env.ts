@@ -1,5 +1,5 @@
 import { EnvError } from './errors.ts';
-import { surveyKeyProblem } from './store/survey-key.ts';
+import { surveyKeyProblem } from './store/surveys/key.ts';
 
 export interface RuntimeEnv {
   slackBotToken: string;

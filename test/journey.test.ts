@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { ACTION, BLOCK } from '../src/slack/ids.ts';
 import { APPROVALS, buttons, DEV_CHANNEL, PEOPLE, readable, SIGNING_SECRET, REQUEST_FORM, startHarness, type Harness } from './support/harness.ts';
 import { sendSlashCommand } from './support/slack-requests.ts';
+import { MEDIUM_QUOTA } from './support/config.ts';
 
 /** Opens the form as `user` and submits it; returns the reply to the submission. */
 async function request(h: Harness, user: string, answers: Record<string, string | null>, text = 'new-namespace') {
@@ -99,15 +100,7 @@ test('a developer requests a namespace, an approver approves, and it is provisio
   });
   assert.equal(ns.metadata?.annotations?.['slipway.dev/purpose'], 'Load tests for the new checkout service');
   const quota = h.kube.get('resourcequotas', 'checkout-load', 'slipway-quota');
-  assert.deepEqual((quota?.spec as { hard: Record<string, string> }).hard, {
-    'requests.cpu': '4',
-    'requests.memory': '8Gi',
-    'limits.cpu': '8',
-    'limits.memory': '16Gi',
-    pods: '50',
-    persistentvolumeclaims: '10',
-    'services.loadbalancers': '0',
-  });
+  assert.deepEqual((quota?.spec as { hard: Record<string, string> }).hard, MEDIUM_QUOTA);
   const limits = h.kube.get('limitranges', 'checkout-load', 'slipway-limits');
   assert.deepEqual((limits?.spec as { limits: unknown[] }).limits, [
     { type: 'Container', default: { cpu: '500m', memory: '512Mi' }, defaultRequest: { cpu: '100m', memory: '128Mi' }, max: { cpu: '2', memory: '4Gi' } },

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { window, type Window } from './rows.ts';
 
 /**
  * The SQL behind adoption metrics, usage snapshots and job runs (db/0003_adoption.sql). Reached
@@ -105,11 +106,6 @@ const toJobRun = (r: JobRunRow): JobRun => ({
 // that holds the MAX (https://sqlite.org/lang_select.html#bareagg).
 const STATE_BEFORE = `SELECT cluster, namespace, team, request_id, present, running_pods, MAX(at) AS at
   FROM usage_snapshots WHERE at < @before GROUP BY cluster, namespace`;
-
-interface Window {
-  from: string;
-  to: string;
-}
 
 // The namespaces present without running pods through a window [@from, @to): the states without
 // pods open at its start (see presentAt) that no snapshot in the window ends, by pods, deletion or
@@ -458,10 +454,6 @@ export class AdoptionStore {
     if (!run) throw new Error(`job run ${id} does not exist`);
     return toJobRun(run);
   }
-}
-
-function window(from: Date, to: Date): Window {
-  return { from: from.toISOString(), to: to.toISOString() };
 }
 
 function key(state: Pick<NamespaceState, 'cluster' | 'namespace' | 'requestId'>) {

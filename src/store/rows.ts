@@ -1,7 +1,8 @@
 /**
  * Rows to domain objects. Statements name their columns with the domain's field names
  * (`created_at AS createdAt`), so what is left is what SQLite cannot say: an absent value is NULL
- * where the domain has `undefined`, a flag is 0 or 1, a nested value is JSON text.
+ * where the domain has `undefined`, a flag is 0 or 1, a nested value is JSON text. Times go the
+ * other way as ISO strings, whose string order is time order (`window`).
  */
 
 type Column<V> = [V] extends [boolean] ? number : undefined extends V ? Stored<Exclude<V, undefined>> | null : Stored<V>;
@@ -18,4 +19,15 @@ export function present<T>(row: Row<T>, fields: Partial<T> = {}): T {
   const out = row as Record<string, unknown>;
   for (const key of Object.keys(out)) if (out[key] === null) out[key] = undefined;
   return Object.assign(out, fields) as T;
+}
+
+/** A window of time as statement parameters: half-open, `from <= at < to`. */
+export interface Window {
+  from: string;
+  to: string;
+}
+
+/** The window from `from` to `to`, as the statements take it. */
+export function window(from: Date, to: Date): Window {
+  return { from: from.toISOString(), to: to.toISOString() };
 }

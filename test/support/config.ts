@@ -18,3 +18,14 @@ export function exampleConfig(kubeconfig?: { path: string; context: string }): C
   }
   return parseConfig(doc, EXAMPLE_CONFIG_PATH);
 }
+
+/** The example config's `medium` tier quota as a ResourceQuota's `spec.hard` says it on the wire. */
+export const MEDIUM_QUOTA = {
+  'requests.cpu': '4',
+  'requests.memory': '8Gi',
+  'limits.cpu': '8',
+  'limits.memory': '16Gi',
+  pods: '50',
+  persistentvolumeclaims: '10',
+  'services.loadbalancers': '0',
+};

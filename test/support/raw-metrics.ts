@@ -1,5 +1,5 @@
 import type { UsageSnapshotInput } from '../../src/store/adoption.ts';
-import type { EventInput } from '../../src/store/store.ts';
+import type { EventInput } from '../../src/store/events.ts';
 import { distribution, type MetricsSettings } from '../../src/workflows/adoption/metrics.ts';
 import type { IdleNamespace, TrendPoint, WeekMetrics } from '../../src/domain/adoption.ts';
 import type { Week } from '../../src/lib/calendar.ts';
@@ -22,16 +22,8 @@ interface Ev {
   auto: boolean;
 }
 
-interface Snap {
-  at: string;
-  key: string;
-  cluster: string;
-  namespace: string;
-  team: string | undefined;
-  requestId: number | undefined;
-  present: boolean;
-  runningPods: number;
-}
+/** A usage snapshot with its time as ISO text and the namespace's key (cluster/namespace). */
+type Snap = Omit<UsageSnapshotInput, 'at'> & { at: string; key: string };
 
 export class RawMetrics {
   private readonly events: Ev[];

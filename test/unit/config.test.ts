@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfig, parseConfig } from '../../src/config.ts';
+import { extendLimitsFor, isProtectedEnvironment, loadConfig, parseConfig } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../support/config.ts';
 
@@ -95,4 +95,33 @@ test('a missing file and bad YAML say what to do', () => {
   const bad = join(dir, 'bad.yaml');
   writeFileSync(bad, 'slack: [unclosed');
   assert.throws(() => loadConfig(bad), /not valid YAML/);
+});
+
+test('day 2 settings default, prod is protected, and a deletion rule may not name a protected environment', () => {
+  const config = parseConfig(exampleConfigDocument(), EXAMPLE_CONFIG_PATH);
+  assert.deepEqual(config.lifecycle.reminderDaysBefore, [3, 1]);
+  assert.equal(config.lifecycle.reminderTime, '10:00');
+  assert.equal(config.lifecycle.graceHours, 24);
+  assert.equal(isProtectedEnvironment(config, 'prod'), true);
+  assert.equal(isProtectedEnvironment(config, 'dev'), false);
+  assert.equal(isProtectedEnvironment(config, 'constructor'), true, 'an unknown environment is treated as protected');
+
+  const doc = exampleConfigDocument();
+  (doc.environments as Record<string, Record<string, unknown>>).staging = { podSecurity: 'baseline', protected: true };
+  doc.policy = { delete: { autoApprove: [{ environments: ['dev', 'staging'] }] } };
+  doc.lifecycle = { reminderTime: '25:00', extend: { maxDays: 7, maxLifetimeDays: 90, environments: { qa: { maxDays: 1 } } } };
+  assert.deepEqual(problemsOf(doc), [
+    'lifecycle.reminderTime: must be a time like 10:00',
+    'policy.delete.autoApprove[0].environments[1]: "staging" is protected: deleting a namespace there always needs an approver',
+    'lifecycle.extend.environments[0]: unknown environment "qa" (known: dev, staging, prod)',
+  ]);
+});
+
+test('extension limits come from the environment, then the defaults', () => {
+  const doc = exampleConfigDocument();
+  doc.lifecycle = { extend: { maxDays: 14, maxLifetimeDays: 120, environments: { prod: { maxDays: 0 } } } };
+  const config = parseConfig(doc, EXAMPLE_CONFIG_PATH);
+  assert.deepEqual(extendLimitsFor(config, 'prod'), { maxDays: 0, maxLifetimeDays: 120 });
+  assert.deepEqual(extendLimitsFor(config, 'dev'), { maxDays: 14, maxLifetimeDays: 120 });
+  assert.deepEqual(extendLimitsFor(config, '__proto__'), { maxDays: 14, maxLifetimeDays: 120 });
 });

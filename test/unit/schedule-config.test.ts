@@ -21,7 +21,11 @@ test('schedule and adoption settings default when the config leaves them out', (
   delete doc.schedule;
   delete doc.adoption;
   const config = parseConfig(doc, EXAMPLE_CONFIG_PATH);
-  assert.deepEqual(config.schedule, { timezone: 'UTC', missedRunGraceMinutes: 360, jobs: { digest: '0 9 * * 1', usageRefresh: '*/30 * * * *' } });
+  assert.deepEqual(config.schedule, {
+    timezone: 'UTC',
+    missedRunGraceMinutes: 360,
+    jobs: { digest: '0 9 * * 1', usageRefresh: '*/30 * * * *', lifecycle: '*/5 * * * *' },
+  });
   assert.deepEqual(config.adoption, { activeDays: 7, idleDays: 14 });
 });
 
@@ -30,14 +34,14 @@ test('a job can be turned off, and the zone is any IANA zone', () => {
   doc.schedule = { timezone: 'America/Sao_Paulo', jobs: { digest: false } };
   const config = parseConfig(doc, EXAMPLE_CONFIG_PATH);
   assert.equal(config.schedule.timezone, 'America/Sao_Paulo');
-  assert.deepEqual(config.schedule.jobs, { digest: false, usageRefresh: '*/30 * * * *' });
+  assert.deepEqual(config.schedule.jobs, { digest: false, usageRefresh: '*/30 * * * *', lifecycle: '*/5 * * * *' });
 });
 
 test('day and month names are read in full or in three letters', () => {
   const doc = exampleConfigDocument();
   doc.schedule = { jobs: { digest: '0 9 * january,Feb monday', usageRefresh: '*/30 9-17 * * MON-FRI' } };
   const config = parseConfig(doc, EXAMPLE_CONFIG_PATH);
-  assert.deepEqual(config.schedule.jobs, { digest: '0 9 * january,Feb monday', usageRefresh: '*/30 9-17 * * MON-FRI' });
+  assert.deepEqual(config.schedule.jobs, { digest: '0 9 * january,Feb monday', usageRefresh: '*/30 9-17 * * MON-FRI', lifecycle: '*/5 * * * *' });
 });
 
 test('a bad time zone or cron expression is named by its path', () => {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { migrate, Store } from '../../src/store/store.ts';
+import { migrate } from '../../src/store/migrate.ts';
+import { Store } from '../../src/store/store.ts';
 
 const now = new Date('2026-11-26T10:00:00Z');
 const input = {
@@ -118,18 +119,24 @@ test('events are append-only', (t) => {
   assert.throws(() => store.db.prepare('DELETE FROM events').run(), /append-only/);
 });
 
-test('migration 0005 drops the key kept in the database, replaces its pseudonyms, and the next start seals plain-text authors', (t) => {
-  // A database as version 0004 left it: the key in survey_secret, an open pulse, a plain author.
-  const dir = mkdtempSync(join(tmpdir(), 'slipway-0004-'));
+/** A database as the migrations before `first` left it, open without the store. */
+function databaseBefore(first: string): { path: string; raw: Database.Database } {
+  const dir = mkdtempSync(join(tmpdir(), `slipway-before-${first}-`));
   const old = join(dir, 'db');
   mkdirSync(old);
   const all = readdirSync(new URL('../../db', import.meta.url))
     .filter((f) => /^\d+_.*\.sql$/.test(f))
     .sort();
-  for (const f of all.filter((f) => f < '0005')) copyFileSync(new URL(`../../db/${f}`, import.meta.url), join(old, f));
+  for (const f of all.filter((f) => f < first)) copyFileSync(new URL(`../../db/${f}`, import.meta.url), join(old, f));
   const path = join(dir, 'slipway.db');
   const raw = new Database(path);
   migrate(raw, old);
+  return { path, raw };
+}
+
+test('migration 0005 drops the key kept in the database, replaces its pseudonyms, and the next start seals plain-text authors', (t) => {
+  // A database as version 0004 left it: the key in survey_secret, an open pulse, a plain author.
+  const { path, raw } = databaseBefore('0005');
   raw.prepare('INSERT INTO survey_secret (id, secret) VALUES (1, ?)').run(Buffer.alloc(32, 7));
   raw
     .prepare(`INSERT INTO pulse_surveys (week, opened_at, closes_at, questions, min_answers) VALUES ('2026-11-23', ?, ?, '[]', 5)`)
@@ -163,4 +170,26 @@ test('migration 0005 drops the key kept in the database, replaces its pseudonyms
   const sealed = db.prepare('SELECT author FROM feedback').pluck().get() as string;
   assert.ok(!sealed.includes('U0DEV'), sealed);
   assert.equal(store.surveys.authorOf(1), 'U0DEV', 'opened with the key outside the database');
+});
+
+test('migration 0008 gives every namespace that was ready an owner, its end date and no timers yet; a deleted name is free again', (t) => {
+  const { path, raw } = databaseBefore('0008');
+  const insert = raw.prepare(
+    `INSERT INTO requests (namespace, cluster, team, environment, tier, purpose, expires_on, requester, status, created_at, updated_at)
+     VALUES (?, 'dev-eu', 'payments', 'dev', 'small', 'tests', ?, 'U0DEV', ?, ?, ?)`,
+  );
+  insert.run('payments-ready', '2027-01-31', 'ready', now.toISOString(), now.toISOString());
+  insert.run('payments-pending', null, 'pending', now.toISOString(), now.toISOString());
+  raw.close();
+
+  const store = Store.open(path);
+  t.after(() => store.close());
+  const [ready] = store.lifecycle.findByName('payments-ready');
+  assert.equal(ready?.owner, 'U0DEV');
+  assert.equal(ready?.expiresOn, '2027-01-31');
+  assert.equal(ready?.state, 'active');
+  assert.deepEqual(store.lifecycle.findByName('payments-pending'), [], 'only ready requests made a namespace');
+  assert.equal(store.latestRun(1), undefined);
+  assert.ok(ready && store.lifecycle.transition(ready.request.id, 'active', 'deleting', now) && store.lifecycle.markDeleted(ready.request.id, now));
+  assert.equal(store.insertRequest({ ...input, namespace: 'payments-ready' }, now).created, true);
 });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
@@ -76,4 +76,16 @@ export function surveyKeyCreatedMessage(file: string): string {
     'with this key can link answers of open pulses and name feedback authors). Without it, open pulses lose track ' +
     'of who answered and replies can no longer be passed on. To keep it elsewhere, set SLIPWAY_SURVEY_KEY or SLIPWAY_SURVEY_KEY_FILE.'
   );
+}
+
+/** A key for one purpose, derived from the survey key: `pulse` for pseudonyms, `author` for sealed authors. */
+export type Subkey = (purpose: 'pulse' | 'author') => Buffer;
+
+/** Derives the keys for each purpose from the survey key, which is read on first use. */
+export function subkeys(surveyKey: () => Buffer): Subkey {
+  let key: Buffer | undefined;
+  return (purpose) =>
+    createHmac('sha256', (key ??= surveyKey()))
+      .update(`slipway:${purpose}`)
+      .digest();
 }

@@ -1,0 +1,16 @@
+// Clocks and waiting, for code that measures.
+import { performance } from 'node:perf_hooks';
+
+/** Wall-clock ms since the epoch with sub-ms resolution (Date.now() has whole ms only). */
+export const epochMs = () => performance.timeOrigin + performance.now();
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` every `everyMs` until it is true; throws naming `what` after `timeoutMs`. */
+export async function waitFor(what: string, check: () => boolean, timeoutMs: number, everyMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}

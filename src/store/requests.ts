@@ -1,0 +1,136 @@
+import type Database from 'better-sqlite3';
+import { present, type Row } from './rows.ts';
+import type { NamespaceRequest, RequestInput, RequestStatus } from '../domain/requests.ts';
+
+/**
+ * The SQL behind namespace requests (db/0001_init.sql), reached through `store` itself
+ * (`store.getRequest`). Statements are prepared once; state changes are compare-and-set, so
+ * concurrent clicks resolve in the database.
+ */
+
+// The columns of a request, named as its fields.
+const REQUEST = `SELECT id, namespace, cluster, team, environment, tier, purpose, expires_on AS expiresOn, requester, status,
+  auto_approved AS autoApproved, decided_by AS decidedBy, decided_at AS decidedAt, decision_reason AS decisionReason,
+  CASE WHEN card_channel IS NOT NULL AND card_ts IS NOT NULL THEN json_object('channel', card_channel, 'ts', card_ts) END AS card,
+  created_at AS createdAt FROM requests`;
+
+export type InsertResult =
+  { created: true; request: NamespaceRequest } | { created: false; reason: 'duplicate_submission' | 'name_taken'; request: NamespaceRequest };
+
+export type Decision = { status: 'approved' | 'denied'; by: string; reason?: string | undefined; auto?: boolean };
+
+function toRequest(row: Row<NamespaceRequest>): NamespaceRequest {
+  const card = row.card === null ? undefined : (JSON.parse(row.card) as NamespaceRequest['card']);
+  return present<NamespaceRequest>(row, { autoApproved: row.autoApproved === 1, card });
+}
+
+export class RequestStore {
+  private readonly stmts;
+
+  constructor(private readonly db: Database.Database) {
+    this.stmts = {
+      insertRequest: db.prepare(
+        `INSERT INTO requests (namespace, cluster, team, environment, tier, purpose, expires_on, requester, source_view_id, created_at, updated_at)
+         VALUES (@namespace, @cluster, @team, @environment, @tier, @purpose, @expiresOn, @requester, @sourceViewId, @now, @now)`,
+      ),
+      requestById: db.prepare<[number], Row<NamespaceRequest>>(`${REQUEST} WHERE id = ?`),
+      requestBySourceView: db.prepare<[string], Row<NamespaceRequest>>(`${REQUEST} WHERE source_view_id = ?`),
+      // A denied request or a deleted namespace frees its name (db/0008_lifecycle.sql).
+      liveRequestByName: db.prepare<[string, string], Row<NamespaceRequest>>(
+        `${REQUEST} WHERE cluster = ? AND namespace = ? AND status <> 'denied' AND deleted_at IS NULL`,
+      ),
+      latestRequestByNamespace: db.prepare<[string], Row<NamespaceRequest>>(`${REQUEST} WHERE namespace = ? ORDER BY id DESC LIMIT 1`),
+      lastRequestBy: db.prepare<[string], Row<NamespaceRequest>>(`${REQUEST} WHERE requester = ? ORDER BY id DESC LIMIT 1`),
+      setCard: db.prepare('UPDATE requests SET card_channel = ?, card_ts = ?, updated_at = ? WHERE id = ?'),
+      decide: db.prepare(
+        `UPDATE requests SET status = @status, decided_by = @by, decision_reason = @reason, auto_approved = @auto,
+                decided_at = @now, updated_at = @now
+         WHERE id = @id AND status = 'pending'`,
+      ),
+      setStatus: db.prepare('UPDATE requests SET status = ?, updated_at = ? WHERE id = ? AND status = ?'),
+      pendingOutcomes: db.prepare<[], Row<NamespaceRequest>>(`${REQUEST} WHERE status IN ('ready', 'failed') AND notified_status IS NOT status ORDER BY id`),
+      markNotified: db.prepare('UPDATE requests SET notified_status = ? WHERE id = ? AND status = ?'),
+    };
+  }
+
+  insertRequest(input: RequestInput & { sourceViewId?: string | undefined }, now: Date): InsertResult {
+    return this.db
+      .transaction((): InsertResult => {
+        if (input.sourceViewId) {
+          const existing = this.stmts.requestBySourceView.get(input.sourceViewId);
+          if (existing) return { created: false, reason: 'duplicate_submission', request: toRequest(existing) };
+        }
+        const taken = this.stmts.liveRequestByName.get(input.cluster, input.namespace);
+        if (taken) return { created: false, reason: 'name_taken', request: toRequest(taken) };
+        const info = this.stmts.insertRequest.run({
+          ...input,
+          expiresOn: input.expiresOn ?? null,
+          sourceViewId: input.sourceViewId ?? null,
+          now: now.toISOString(),
+        });
+        return { created: true, request: this.mustGetRequest(Number(info.lastInsertRowid)) };
+      })
+      .immediate();
+  }
+
+  getRequest(id: number): NamespaceRequest | undefined {
+    const row = this.stmts.requestById.get(id);
+    return row && toRequest(row);
+  }
+
+  private mustGetRequest(id: number): NamespaceRequest {
+    const request = this.getRequest(id);
+    if (!request) throw new Error(`request ${id} does not exist`);
+    return request;
+  }
+
+  findLiveRequest(cluster: string, namespace: string): NamespaceRequest | undefined {
+    const row = this.stmts.liveRequestByName.get(cluster, namespace);
+    return row && toRequest(row);
+  }
+
+  findLatestRequestForNamespace(namespace: string): NamespaceRequest | undefined {
+    const row = this.stmts.latestRequestByNamespace.get(namespace);
+    return row && toRequest(row);
+  }
+
+  lastRequestBy(user: string): NamespaceRequest | undefined {
+    const row = this.stmts.lastRequestBy.get(user);
+    return row && toRequest(row);
+  }
+
+  setCard(id: number, card: { channel: string; ts: string }, now: Date): void {
+    this.stmts.setCard.run(card.channel, card.ts, now.toISOString(), id);
+  }
+
+  /**
+   * Records a decision if the request is still pending. Returns the request as it now stands and
+   * whether this call made the decision; `decided: false` means someone else decided first.
+   */
+  decide(id: number, decision: Decision, now: Date): { decided: boolean; request: NamespaceRequest } {
+    const info = this.stmts.decide.run({
+      id,
+      status: decision.status,
+      by: decision.by,
+      reason: decision.reason ?? null,
+      auto: decision.auto ? 1 : 0,
+      now: now.toISOString(),
+    });
+    return { decided: info.changes === 1, request: this.mustGetRequest(id) };
+  }
+
+  /** Compare-and-set of the request status; false when it was not `from`. */
+  transition(id: number, from: RequestStatus, to: RequestStatus, now: Date): boolean {
+    return this.stmts.setStatus.run(to, now.toISOString(), id, from).changes === 1;
+  }
+
+  /** Requests whose outcome the requester has not been told about yet. */
+  pendingOutcomes(): NamespaceRequest[] {
+    return this.stmts.pendingOutcomes.all().map(toRequest);
+  }
+
+  /** Records that the requester was told about this outcome. */
+  markNotified(requestId: number, status: 'ready' | 'failed'): void {
+    this.stmts.markNotified.run(status, requestId, status);
+  }
+}

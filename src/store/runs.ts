@@ -1,0 +1,147 @@
+import type Database from 'better-sqlite3';
+import { present, type Row } from './rows.ts';
+import type { LifecycleStore } from './lifecycle.ts';
+import type { RequestStore } from './requests.ts';
+import type { Run, RunKind, RunStep } from '../domain/requests.ts';
+
+/**
+ * The SQL behind durable runs and their steps (db/0001_init.sql; `kind` since db/0008), reached
+ * through `store` itself (`store.startRun`). A run and what it did to its request or namespace
+ * change together, in one transaction.
+ */
+
+type RunRow = Omit<Run, 'steps'>;
+
+// The columns of each domain type, named as its fields.
+const RUN = 'SELECT id, request_id AS requestId, kind, status, progress_ts AS progressTs FROM runs';
+const STEP = 'SELECT position, name, status, attempts, last_error AS lastError FROM run_steps';
+
+export class RunStore {
+  private readonly stmts;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly requests: Pick<RequestStore, 'transition' | 'getRequest'>,
+    private readonly lifecycle: () => Pick<LifecycleStore, 'track' | 'markDeleted'>,
+  ) {
+    this.stmts = {
+      insertRun: db.prepare(`INSERT INTO runs (request_id, kind, status, started_at) VALUES (?, ?, 'running', ?)`),
+      insertStep: db.prepare('INSERT INTO run_steps (run_id, position, name) VALUES (?, ?, ?)'),
+      runById: db.prepare<[number], Row<RunRow>>(`${RUN} WHERE id = ?`),
+      latestRun: db.prepare<[number], Row<RunRow>>(`${RUN} WHERE request_id = ? ORDER BY id DESC LIMIT 1`),
+      activeRuns: db.prepare<[], Row<RunRow>>(`${RUN} WHERE status = 'running' ORDER BY id`),
+      stepsOf: db.prepare<[number], Row<RunStep>>(`${STEP} WHERE run_id = ? ORDER BY position`),
+      startStep: db.prepare(
+        `UPDATE run_steps SET status = 'running', attempts = attempts + 1, started_at = ?, finished_at = NULL
+         WHERE run_id = ? AND position = ?`,
+      ),
+      finishStep: db.prepare('UPDATE run_steps SET status = ?, last_error = ?, finished_at = ? WHERE run_id = ? AND position = ?'),
+      resetFailedSteps: db.prepare(`UPDATE run_steps SET status = 'pending' WHERE run_id = ? AND status IN ('failed', 'running')`),
+      finishRun: db.prepare(`UPDATE runs SET status = ?, finished_at = ? WHERE id = ? AND status = 'running'`),
+      reopenRun: db.prepare(`UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ? AND status = 'failed'`),
+      setProgressTs: db.prepare('UPDATE runs SET progress_ts = ? WHERE id = ?'),
+    };
+  }
+
+  /** Starts a run with its steps; undefined when the request already has an active run. */
+  startRun(requestId: number, stepNames: readonly string[], now: Date, kind: RunKind = 'provision'): Run | undefined {
+    try {
+      return this.db
+        .transaction(() => {
+          const info = this.stmts.insertRun.run(requestId, kind, now.toISOString());
+          const runId = Number(info.lastInsertRowid);
+          stepNames.forEach((name, position) => this.stmts.insertStep.run(runId, position, name));
+          return this.mustGetRun(runId);
+        })
+        .immediate();
+    } catch (err) {
+      if (isUniqueViolation(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Reopens a failed run so it continues from its failed step, and a failed provisioning's
+   * request with it; false if the run was not failed (another Retry got there first).
+   */
+  reopenRun(runId: number, now: Date): boolean {
+    return this.db
+      .transaction(() => {
+        const run = this.stmts.runById.get(runId);
+        if (!run || this.stmts.reopenRun.run(runId).changes !== 1) return false;
+        this.stmts.resetFailedSteps.run(runId);
+        if (run.kind === 'provision') this.requests.transition(run.requestId, 'failed', 'approved', now);
+        return true;
+      })
+      .immediate();
+  }
+
+  getRun(id: number): Run | undefined {
+    const row = this.stmts.runById.get(id);
+    return row && this.toRun(row);
+  }
+
+  private mustGetRun(id: number): Run {
+    const run = this.getRun(id);
+    if (!run) throw new Error(`run ${id} does not exist`);
+    return run;
+  }
+
+  latestRun(requestId: number): Run | undefined {
+    const row = this.stmts.latestRun.get(requestId);
+    return row && this.toRun(row);
+  }
+
+  activeRuns(): Run[] {
+    return this.stmts.activeRuns.all().map((row) => this.toRun(row));
+  }
+
+  startStep(runId: number, position: number, now: Date): void {
+    this.stmts.startStep.run(now.toISOString(), runId, position);
+  }
+
+  /** Ends an attempt: `pending` when the step will be tried again at the next start. */
+  finishStep(runId: number, position: number, status: 'done' | 'failed' | 'pending', error: string | undefined, now: Date): void {
+    this.stmts.finishStep.run(status, error ?? null, now.toISOString(), runId, position);
+  }
+
+  finishRun(runId: number, status: 'done' | 'failed', now: Date): boolean {
+    return this.stmts.finishRun.run(status, now.toISOString(), runId).changes === 1;
+  }
+
+  /**
+   * Ends a run and records what it did in one transaction, so the two never disagree after a
+   * crash: a provisioning moves its request to `ready` (its namespace's life begins, owned by the
+   * requester) or `failed`; a deletion that is done marks the namespace deleted (a failed one
+   * leaves it `deleting`, to be retried). False when the run was not running (someone else
+   * finished it).
+   */
+  completeRun(runId: number, requestId: number, outcome: 'done' | 'failed', now: Date): boolean {
+    return this.db
+      .transaction(() => {
+        const run = this.stmts.runById.get(runId);
+        if (!run || !this.finishRun(runId, outcome, now)) return false;
+        if (run.kind === 'delete') {
+          if (outcome === 'done') this.lifecycle().markDeleted(requestId, now);
+          return true;
+        }
+        this.requests.transition(requestId, 'approved', outcome === 'done' ? 'ready' : 'failed', now);
+        const request = outcome === 'done' ? this.requests.getRequest(requestId) : undefined;
+        if (request) this.lifecycle().track(request, now);
+        return true;
+      })
+      .immediate();
+  }
+
+  setRunProgressTs(runId: number, ts: string): void {
+    this.stmts.setProgressTs.run(ts, runId);
+  }
+
+  private toRun(row: Row<RunRow>): Run {
+    return { ...present<RunRow>(row), steps: this.stmts.stepsOf.all(row.id).map((step) => present<RunStep>(step)) };
+  }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return err instanceof Error && 'code' in err && err.code === 'SQLITE_CONSTRAINT_UNIQUE';
+}

@@ -1,0 +1,241 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { present, window, type Row, type Window } from '../rows.ts';
+import type { Subkey } from './key.ts';
+import type { FeedbackItem, FeedbackSource, NewFeedback } from '../../domain/surveys.ts';
+
+/**
+ * The SQL behind feedback (db/0004_surveys.sql): comments, low ratings held until they may be
+ * posted, their posting, "done" notes and relayed replies.
+ *
+ * `feedback.author` is the one column naming a person; it is sealed with the survey key
+ * (AES-256-GCM, src/store/surveys/key.ts), opened only to relay a reply or a "done" note, and
+ * cleared `survey.feedback.relayDays` after the item was posted.
+ */
+
+// The columns of an item, named as its fields (never `author`: nothing that lists feedback can see it).
+const FEEDBACK = `SELECT id, token, source, survey_id AS surveyId, question, request_id AS requestId, score, text, anonymous,
+  status, created_at AS createdAt, channel, ts, done_at AS doneAt, done_by AS doneBy, done_text AS doneText FROM feedback`;
+
+const toFeedback = (r: Row<FeedbackItem>): FeedbackItem => present<FeedbackItem>(r, { anonymous: r.anonymous === 1 });
+
+const LOW = 2;
+/** Sealed authors: `v1.` + base64url(iv ‖ tag ‖ ciphertext). Anything else is from before 0005. */
+const SEALED = 'v1.';
+
+const randomToken = () => randomBytes(16).toString('base64url');
+
+export class FeedbackStore {
+  private readonly stmts;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly subkey: Subkey,
+  ) {
+    this.stmts = {
+      insertFeedback: db.prepare(
+        `INSERT INTO feedback (token, source, survey_id, question, request_id, score, text, author, respondent, anonymous, status, created_at)
+         VALUES (@token, @source, @surveyId, @question, @requestId, @score, @text, @author, @respondent, @anonymous, @status, @now)`,
+      ),
+      // A pulse rating is found by the pseudonym of its pulse; a rating after provisioning by its
+      // request (only the requester answers it).
+      heldRating: db.prepare<
+        { source: string; surveyId: number | null; question: string | null; requestId: number | null; respondent: string | null },
+        { id: number }
+      >(
+        `SELECT id FROM feedback WHERE source = @source AND status = 'held' AND text IS NULL AND respondent IS @respondent
+           AND survey_id IS @surveyId AND question IS @question AND request_id IS @requestId`,
+      ),
+      setHeldScore: db.prepare(`UPDATE feedback SET score = ? WHERE id = ? AND status = 'held'`),
+      deleteHeld: db.prepare(`DELETE FROM feedback WHERE id = ? AND status = 'held'`),
+      feedbackById: db.prepare<[number], Row<FeedbackItem>>(`${FEEDBACK} WHERE id = ?`),
+      feedbackByMessage: db.prepare<[string, string], Row<FeedbackItem>>(`${FEEDBACK} WHERE channel = ? AND ts = ?`),
+      feedbackByToken: db.prepare<[string], Row<FeedbackItem>>(`${FEEDBACK} WHERE token = ?`),
+      forgetAuthors: db.prepare(`UPDATE feedback SET author = NULL WHERE anonymous = 1 AND author IS NOT NULL AND posted_at IS NOT NULL AND posted_at < ?`),
+      plainAuthors: db.prepare<[], { id: number; author: string }>(`SELECT id, author FROM feedback WHERE author IS NOT NULL AND author NOT LIKE '${SEALED}%'`),
+      setAuthor: db.prepare('UPDATE feedback SET author = ? WHERE id = ?'),
+      authorOf: db.prepare<[number], { author: string | null }>('SELECT author FROM feedback WHERE id = ?'),
+      pendingFeedback: db.prepare<[], { id: number }>(`SELECT id FROM feedback WHERE status = 'pending' ORDER BY id`),
+      claimFeedback: db.prepare(`UPDATE feedback SET status = 'posting' WHERE id = ? AND status = 'pending'`),
+      unclaimFeedback: db.prepare(`UPDATE feedback SET status = 'pending' WHERE id = ? AND status = 'posting'`),
+      postedFeedback: db.prepare(`UPDATE feedback SET status = 'posted', channel = ?, ts = ?, posted_at = ? WHERE id = ? AND status = 'posting'`),
+      // A crash between claiming and posting leaves `posting`; it is posted again at the next start.
+      resetPosting: db.prepare(`UPDATE feedback SET status = 'pending' WHERE status = 'posting'`),
+      markDone: db.prepare('UPDATE feedback SET done_at = ?, done_by = ?, done_text = ? WHERE id = ? AND done_at IS NULL AND text IS NOT NULL'),
+      doneBetween: db.prepare<Window & { limit: number }, Row<FeedbackItem>>(
+        `${FEEDBACK} WHERE done_at >= @from AND done_at < @to ORDER BY done_at LIMIT @limit`,
+      ),
+      countDoneBetween: db.prepare<Window, { n: number }>('SELECT COUNT(*) AS n FROM feedback WHERE done_at >= @from AND done_at < @to'),
+      recordRelay: db.prepare('INSERT OR IGNORE INTO feedback_replies (channel, ts, feedback_id, relayed_at) VALUES (?, ?, ?, ?)'),
+    };
+  }
+
+  /**
+   * Keeps a rating of 1 or 2 as a held item (posted, without a name, when its pulse or batch
+   * allows), changes the score of the one already held, or withdraws it for a 3 or more. Called
+   * by the pulse and post-provisioning stores, inside the transaction that records the answer.
+   */
+  holdRating(input: {
+    source: FeedbackSource;
+    surveyId: number | null;
+    question: string | null;
+    requestId: number | null;
+    respondent: string | null;
+    author: string;
+    score: number;
+    now: Date;
+  }): void {
+    const held = this.stmts.heldRating.get({
+      source: input.source,
+      surveyId: input.surveyId,
+      question: input.question,
+      requestId: input.requestId,
+      respondent: input.respondent,
+    });
+    if (input.score > LOW) {
+      if (held) this.stmts.deleteHeld.run(held.id);
+      return;
+    }
+    if (held) {
+      this.stmts.setHeldScore.run(input.score, held.id);
+      return;
+    }
+    this.stmts.insertFeedback.run({
+      token: randomToken(),
+      source: input.source,
+      surveyId: input.surveyId,
+      question: input.question,
+      requestId: input.requestId,
+      score: input.score,
+      text: null,
+      author: this.sealAuthor(input.author),
+      respondent: input.respondent,
+      anonymous: 1,
+      status: 'held',
+      now: input.now.toISOString(),
+    });
+  }
+
+  addFeedback(input: NewFeedback): FeedbackItem {
+    const info = this.stmts.insertFeedback.run({
+      token: randomToken(),
+      source: input.source,
+      surveyId: input.surveyId ?? null,
+      question: input.question ?? null,
+      requestId: input.requestId ?? null,
+      score: null,
+      text: input.text,
+      author: this.sealAuthor(input.author),
+      respondent: null,
+      anonymous: input.anonymous ? 1 : 0,
+      status: input.status,
+      now: input.now.toISOString(),
+    });
+    const item = this.getFeedback(Number(info.lastInsertRowid));
+    if (!item) throw new Error('feedback was not stored');
+    return item;
+  }
+
+  getFeedback(id: number): FeedbackItem | undefined {
+    const row = this.stmts.feedbackById.get(id);
+    return row && toFeedback(row);
+  }
+
+  /** The feedback item a platform-channel message stands for. */
+  feedbackByMessage(channel: string, ts: string): FeedbackItem | undefined {
+    const row = this.stmts.feedbackByMessage.get(channel, ts);
+    return row && toFeedback(row);
+  }
+
+  /** The item a button stands for, by its random token. */
+  feedbackByToken(token: string): FeedbackItem | undefined {
+    const row = this.stmts.feedbackByToken.get(token);
+    return row && toFeedback(row);
+  }
+
+  /**
+   * Who wrote an item: only for relaying a reply or a "done" note to them, or naming them when
+   * they chose to be named; never for display otherwise. Undefined after the relay window.
+   */
+  authorOf(id: number): string | undefined {
+    const stored = this.stmts.authorOf.get(id)?.author;
+    return stored ? this.openAuthor(stored) : undefined;
+  }
+
+  /** Ids of items waiting to be posted. */
+  pendingFeedback(): number[] {
+    return this.stmts.pendingFeedback.all().map((r) => r.id);
+  }
+
+  /** Claims an item for posting; false when another poster has it. */
+  claimFeedback(id: number): boolean {
+    return this.stmts.claimFeedback.run(id).changes === 1;
+  }
+
+  unclaimFeedback(id: number): void {
+    this.stmts.unclaimFeedback.run(id);
+  }
+
+  markFeedbackPosted(id: number, channel: string, ts: string, now: Date): void {
+    this.stmts.postedFeedback.run(channel, ts, now.toISOString(), id);
+  }
+
+  /** Items left `posting` by a process that stopped become `pending` again. */
+  resetPostingFeedback(): void {
+    this.stmts.resetPosting.run();
+  }
+
+  /** Marks a comment done with what changed; false when it was already done (or is not a comment). */
+  markDone(id: number, by: string, text: string, now: Date): boolean {
+    return this.stmts.markDone.run(now.toISOString(), by, text, id).changes === 1;
+  }
+
+  /** Comments marked done in the window, oldest first (at most `limit`), and how many in all. */
+  doneBetween(from: Date, to: Date, limit: number): { total: number; items: FeedbackItem[] } {
+    const w = window(from, to);
+    return { total: this.stmts.countDoneBetween.get(w)?.n ?? 0, items: this.stmts.doneBetween.all({ ...w, limit }).map(toFeedback) };
+  }
+
+  /** Records that a thread reply was relayed; false when it already was (a redelivered event). */
+  recordRelay(channel: string, ts: string, feedbackId: number, now: Date): boolean {
+    return this.stmts.recordRelay.run(channel, ts, feedbackId, now.toISOString()).changes === 1;
+  }
+
+  // ------------------------------------------------------------------ sealed authors
+
+  private sealAuthor(user: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.subkey('author'), iv);
+    const sealed = Buffer.concat([cipher.update(user, 'utf8'), cipher.final()]);
+    return SEALED + Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url');
+  }
+
+  private openAuthor(stored: string): string | undefined {
+    if (!stored.startsWith(SEALED)) return stored;
+    const raw = Buffer.from(stored.slice(SEALED.length), 'base64url');
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.subkey('author'), raw.subarray(0, 12));
+      decipher.setAuthTag(raw.subarray(12, 28));
+      return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+    } catch {
+      // Sealed with another key (the key was replaced): the author is unknown, as after the relay window.
+      return undefined;
+    }
+  }
+
+  /** Authors stored in plain text before migration 0005 are sealed; returns how many. */
+  sealPlainAuthors(): number {
+    return this.db
+      .transaction(() => {
+        const rows = this.stmts.plainAuthors.all();
+        for (const r of rows) this.stmts.setAuthor.run(this.sealAuthor(r.author), r.id);
+        return rows.length;
+      })
+      .immediate();
+  }
+
+  /** The relay window: anonymous items posted before `before` forget their author. Returns how many. */
+  forgetAuthors(before: Date): number {
+    return this.stmts.forgetAuthors.run(before.toISOString()).changes;
+  }
+}
