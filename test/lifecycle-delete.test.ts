@@ -5,7 +5,7 @@ import { EKSClient } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
 import Database from 'better-sqlite3';
 import type { NamespaceRequest } from '../src/domain/requests.ts';
-import { ACTION, BLOCK } from '../src/slack/ids.ts';
+import { ACTION, BLOCK, CALLBACK } from '../src/slack/ids.ts';
 import { refreshUsage } from '../src/workflows/adoption/usage.ts';
 import { deleteExpired } from '../src/workflows/lifecycle/delete.ts';
 import { setUpBotProcesses, writeConfig, type BotProcess } from './support/bot-process.ts';
@@ -347,4 +347,56 @@ test('a bot killed while a namespace is Terminating resumes the deletion after a
     { name: 'wait-until-gone', status: 'done', attempts: 2, run: 'done' },
   ]);
   assert.equal(kube.requests.filter((r) => r.method === 'DELETE').length, 1, 'the namespace is deleted once');
+});
+
+test('a Delete button (Home, reminders) opens the same form; a forged one opens nothing', async (t) => {
+  const h = await startHarness(t);
+  const request = await readyNamespace(h, 'dev');
+  const button = (value: string) => [
+    { type: 'actions', elements: [{ type: 'button', action_id: ACTION.deleteNamespace, text: { type: 'plain_text', text: 'Delete' }, value }] },
+  ];
+  const ts = h.slack.seedMessage(DEV_CHANNEL, { user: 'U0BOT', text: 'Your namespaces', blocks: button(String(request.id)) });
+  const forgedTs = h.slack.seedMessage(DEV_CHANNEL, { user: 'U0BOT', text: 'Your namespaces', blocks: button('payments-dev') });
+  const message = (at: string) => h.slack.messages(DEV_CHANNEL).find((m) => m.ts === at);
+
+  const views = h.slack.views.length;
+  await h.click(PEOPLE.dev, message(ts) ?? assert.fail('no message'), ACTION.deleteNamespace);
+  const form = await h.waitFor('the delete form', () => h.slack.views.length > views && h.slack.lastViewOpened());
+  assert.equal(form.callback_id, CALLBACK.deleteNamespace);
+  assert.match(readable(form as never), /Type payments-dev to confirm/);
+
+  await h.click(PEOPLE.dev, message(forgedTs) ?? assert.fail('no message'), ACTION.deleteNamespace);
+  // The bot is not in that channel, so Slack refuses an ephemeral there: the answer comes by DM.
+  await h.waitFor('the answer', () => h.slack.dmWith(PEOPLE.dev).find((m) => /can't find that namespace, so nothing happened/.test(m.text)));
+  assert.equal(h.slack.views.length, views + 1, 'no second form');
+});
+
+test('without a policy.delete rule the owner asks and an approver decides, even in dev', async (t) => {
+  const h = await startHarness(t, {
+    configure: (doc) => {
+      (doc.policy as Record<string, unknown>).delete = { autoApprove: [] };
+    },
+  });
+  const request = await readyNamespace(h, 'dev');
+  const form = await deleteForm(h, PEOPLE.dev, 'payments-dev');
+  assert.match(readable(form as never), /An approver decides in the request's thread before anything is deleted/);
+  await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
+  await h.waitFor('the deletion request', () => thread(h, request).find((m) => /<@U0DEV> asks to delete `payments-dev`\. An approver decides/.test(m)));
+  assert.ok(h.kube.get('namespaces', 'payments-dev'));
+  assert.deepEqual(
+    events(h, request.id, 'delete_requested').map((e) => [e.data.auto, e.data.why]),
+    [[false, 'no-rule']],
+  );
+});
+
+test('a namespace left deleting without a deletion run (the bot stopped in between) may be deleted again', async (t) => {
+  const h = await startHarness(t);
+  const request = await readyNamespace(h, 'dev');
+  // What a crash between the two writes leaves: the state moved, no run recorded.
+  assert.ok(h.slipway.deps.store.lifecycle.transition(request.id, 'active', 'deleting', new Date()));
+
+  await deleteForm(h, PEOPLE.dev, 'payments-dev');
+  await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
+  await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
+  assert.equal(h.kube.get('namespaces', 'payments-dev'), undefined);
 });

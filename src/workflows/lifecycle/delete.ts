@@ -271,7 +271,8 @@ type Check = { path: DeletePath; refusal?: undefined } | { refusal: SlackMessage
 async function checkAsk(deps: Deps, ns: ManagedNamespace, user: string): Promise<Check> {
   const request = ns.request;
   if (ns.state === 'deleted') return { refusal: deleteRefusals.unknown(request.namespace) };
-  if (ns.state === 'deleting') return { refusal: deleteRefusals.deleting(request) };
+  // `deleting` without a deletion run: the bot stopped between the two, so it may be asked again.
+  if (ns.state === 'deleting' && deps.store.latestRun(request.id)?.kind === 'delete') return { refusal: deleteRefusals.deleting(request) };
   const waiting = deps.store.lifecycle.openRequestFor(request.id, 'delete');
   if (waiting) return { refusal: deleteRefusals.waiting(request, waiting) };
   const path = deletePath(deps.config, request, { owner: ns.owner === user, approver: await isApprover(deps, user) });
@@ -332,14 +333,15 @@ export async function openDeleteFormForCommand(
 
 /**
  * A Delete button (Home, the expiry reminder) whose value is the request id: opens the same form.
- * Answers go where the person clicked, or by DM from a surface without a channel (Home).
+ * Answers go where the person clicked, or by DM from a surface without a channel (Home) or when
+ * Slack refuses the ephemeral there (a channel the bot is not in).
  */
 export async function openDeleteForm(deps: Deps, requestId: number | undefined, click: Click & { triggerId: string }): Promise<void> {
   const slack = notifier(deps);
-  const tell = (message: SlackMessage) => (click.channel ? slack.ephemeral(click.channel, click.user, message) : slack.dm(click.user, message));
+  const tell = async (message: SlackMessage) => (click.channel && (await slack.ephemeral(click.channel, click.user, message))) || slack.dm(click.user, message);
   const ns = requestId === undefined ? undefined : deps.store.lifecycle.get(requestId);
   if (!ns) {
-    await tell(deleteRefusals.unknownAsk());
+    await tell(deleteRefusals.unknownButton());
     return;
   }
   await showForm(deps, ns, click.user, click.triggerId, click.channel, tell);
