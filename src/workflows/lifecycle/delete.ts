@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isProtectedEnvironment, type Config } from '../../config.ts';
-import type { ManagedNamespace } from '../../domain/lifecycle.ts';
+import type { LifecycleRequest, ManagedNamespace } from '../../domain/lifecycle.ts';
 import type { Click, NamespaceRequest } from '../../domain/requests.ts';
 import type { Deps, RunKindHandlers } from '../../deps.ts';
 import { ClusterError, errorMessage } from '../../errors.ts';
@@ -390,19 +390,26 @@ export async function confirmDeletion(deps: Deps, requestId: number, user: strin
   };
 }
 
+/** Why this person may not decide on this deletion request now, or undefined when they may. */
+async function decisionRefusal(deps: Deps, request: NamespaceRequest, ask: LifecycleRequest, user: string): Promise<SlackMessage | undefined> {
+  if (ask.status !== 'pending') return deleteRefusals.decided(request, ask);
+  if (!(await isApprover(deps, user))) return deleteRefusals.notApprover(request);
+  if (ask.requestedBy === user) return deleteRefusals.ownAsk(request);
+  return undefined;
+}
+
 /** An approver's Approve or Deny on a deletion request: one decision wins (compare-and-set). */
 export async function decideDeletion(deps: Deps, askId: number | undefined, click: Click, status: 'approved' | 'denied'): Promise<void> {
   const slack = notifier(deps);
-  const tell = (message: SlackMessage) => slack.ephemeral(click.channel, click.user, message);
+  const refuse = async (message: SlackMessage) => void (await slack.ephemeral(click.channel, click.user, message));
   const ask = askId === undefined ? undefined : deps.store.lifecycle.getRequestById(askId);
   const request = ask?.kind === 'delete' ? deps.store.getRequest(ask.requestId) : undefined;
-  if (!ask || !request) return void (await tell(deleteRefusals.unknownAsk()));
-  if (ask.status !== 'pending') return void (await tell(deleteRefusals.decided(request, ask)));
-  if (!(await isApprover(deps, click.user))) return void (await tell(deleteRefusals.notApprover(request)));
-  if (ask.requestedBy === click.user) return void (await tell(deleteRefusals.ownAsk(request)));
+  if (!ask || !request) return refuse(deleteRefusals.unknownAsk());
+  const refusal = await decisionRefusal(deps, request, ask, click.user);
+  if (refusal) return refuse(refusal);
 
   const { decided, request: now } = deps.store.lifecycle.decideRequest(ask.id, status, click.user, deps.clock.now());
-  if (!decided) return void (await tell(deleteRefusals.decided(request, now)));
+  if (!decided) return refuse(deleteRefusals.decided(request, now));
   deps.store.appendEvent({
     type: 'delete_decided',
     at: deps.clock.now(),
