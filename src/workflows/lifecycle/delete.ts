@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { MANAGED_SELECTOR } from '../../cluster/client.ts';
+import { LABEL } from '../../cluster/manifests.ts';
 import { isProtectedEnvironment, type Config } from '../../config.ts';
 import type { LifecycleRequest, ManagedNamespace } from '../../domain/lifecycle.ts';
-import type { Click, NamespaceRequest } from '../../domain/requests.ts';
+import { requestRef, type Click, type NamespaceRequest } from '../../domain/requests.ts';
 import type { Deps, RunKindHandlers } from '../../deps.ts';
 import { ClusterError, errorMessage } from '../../errors.ts';
 import { BLOCK, LIMITS } from '../../slack/ids.ts';
@@ -105,7 +107,7 @@ const DELETE_STEPS: readonly DeleteStep[] = [
     name: 'delete-namespace',
     after: ['revoke-eks-access'],
     describe: (_deps, request) =>
-      `Delete namespace \`${request.namespace}\` (only while it is labelled \`app.kubernetes.io/managed-by=slipway\` and \`${'slipway.dev/request-id'}=R-${request.id}\`)`,
+      `Delete namespace \`${request.namespace}\` (only while it is labelled \`${MANAGED_SELECTOR}\` and \`${LABEL.requestId}=${requestRef(request.id)}\`)`,
     async apply(deps, request) {
       await deps.clusters.deleteNamespace(request.cluster, request.namespace, request.id);
     },
@@ -202,12 +204,10 @@ function beginDeletion(deps: Deps, request: NamespaceRequest): boolean {
   const now = deps.clock.now();
   const lifecycle = deps.store.lifecycle;
   const state = lifecycle.get(request.id)?.state;
-  const moved =
-    (state === 'active' || state === 'expired') && lifecycle.transition(request.id, state, 'deleting', now)
-      ? true
-      : state === 'deleting' && deps.store.latestRun(request.id)?.kind !== 'delete';
-  if (moved) lifecycle.replaceTimers(request.id, [], now);
-  return moved;
+  const fresh = (state === 'active' || state === 'expired') && lifecycle.transition(request.id, state, 'deleting', now);
+  const halfStarted = state === 'deleting' && deps.store.latestRun(request.id)?.kind !== 'delete';
+  if (fresh || halfStarted) lifecycle.replaceTimers(request.id, [], now);
+  return fresh || halfStarted;
 }
 
 /** Says in the original request's thread who is deleting it, then runs the deletion. */
