@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import type { NamespaceRequest } from '../src/domain/requests.ts';
 import { ACTION, BLOCK, CALLBACK } from '../src/slack/ids.ts';
 import { refreshUsage } from '../src/workflows/adoption/usage.ts';
-import { deleteExpired } from '../src/workflows/lifecycle/delete.ts';
+import { announceDeletions, deleteExpired } from '../src/workflows/lifecycle/delete.ts';
 import { setUpBotProcesses, writeConfig, type BotProcess } from './support/bot-process.ts';
 import { FakeAccessEntries } from './support/eks-access-entries.ts';
 import { EDIT, ROLE, startEksHarness } from './support/eks-harness.ts';
@@ -399,4 +399,19 @@ test('a namespace left deleting without a deletion run (the bot stopped in betwe
   await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
   await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
   assert.equal(h.kube.get('namespaces', 'payments-dev'), undefined);
+});
+
+test('a deletion recorded done whose owner was not told yet (a crash in between) is told once at the next start', async (t) => {
+  const h = await startHarness(t);
+  const request = await readyNamespace(h, 'dev');
+  const store = h.slipway.deps.store;
+  // What a crash right after the run was recorded done leaves: no message, no event.
+  const run = store.startRun(request.id, ['delete-namespace', 'wait-until-gone'], new Date(), 'delete');
+  assert.ok(run);
+  assert.ok(store.completeRun(run.id, request.id, 'done', new Date()));
+
+  await announceDeletions(h.slipway.deps);
+  await announceDeletions(h.slipway.deps);
+  assert.equal(h.slack.dmWith(PEOPLE.dev).filter((m) => /is deleted/.test(m.text)).length, 1);
+  assert.equal(events(h, request.id, 'namespace_deleted').length, 1);
 });

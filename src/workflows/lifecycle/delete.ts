@@ -163,6 +163,8 @@ export const deletionRuns: RunKindHandlers = {
   progress: (deps, request, run) => deletionProgress(request, clusterName(deps, request.cluster), run, (name) => describeStep(deps, request, name)),
   async done(deps, request, run) {
     const ask = lastAsk(deps, request.id);
+    await notifier(deps).dm(ownerOf(deps, request), namespaceDeleted(request, clusterName(deps, request.cluster), ask));
+    // Recorded after the owner's message: a deletion without this event is told at the next start.
     deps.store.appendEvent({
       type: 'namespace_deleted',
       at: deps.clock.now(),
@@ -172,7 +174,6 @@ export const deletionRuns: RunKindHandlers = {
       data: { runId: run.id, namespace: request.namespace, cluster: request.cluster, tier: request.tier, outsideSlipway: false },
     });
     deps.log.info({ requestId: request.id, runId: run.id }, 'namespace deleted');
-    await notifier(deps).dm(ownerOf(deps, request), namespaceDeleted(request, clusterName(deps, request.cluster), ask));
     await namespaceChanged(deps, request.id);
   },
   async failed(deps, request, run, step, error) {
@@ -194,6 +195,22 @@ export const deletionRuns: RunKindHandlers = {
     await slack.dm(ownerOf(deps, request), refused ? deletionRefused(request, reason) : ownerDeletionFailed(request));
   },
 };
+
+/** How far back the start-up looks for deletions whose owner was not told. */
+const UNTOLD_LOOKBACK_MS = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * At start-up, before runs resume: tells the owners of deletions that finished just before the
+ * bot stopped (the run was recorded done, the owner's message and the event were not).
+ */
+export async function announceDeletions(deps: Deps): Promise<void> {
+  const since = new Date(deps.clock.now().getTime() - UNTOLD_LOOKBACK_MS);
+  for (const runId of deps.store.lifecycle.untoldDeletions(since)) {
+    const run = deps.store.getRun(runId);
+    const request = run && deps.store.getRequest(run.requestId);
+    if (run && request) await deletionRuns.done(deps, request, run);
+  }
+}
 
 /**
  * Moves the namespace to `deleting` (compare-and-set) and drops its pending reminders; false when
