@@ -383,10 +383,23 @@ test('without a policy.delete rule the owner asks and an approver decides, even 
   await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
   await h.waitFor('the deletion request', () => thread(h, request).find((m) => /<@U0DEV> asks to delete `payments-dev`\. An approver decides/.test(m)));
   assert.ok(h.kube.get('namespaces', 'payments-dev'));
-  assert.deepEqual(
-    events(h, request.id, 'delete_requested').map((e) => [e.data.auto, e.data.why]),
-    [[false, 'no-rule']],
+
+  // Its grace period ends first: the expiry deletes it, and the ask has nothing left to decide.
+  assert.equal(await deleteExpired(h.slipway.deps, request.id), true);
+  await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
+  const ask = h.slack.thread(APPROVALS, request.card?.ts ?? '').find((m) => m.text.includes('asks to delete'));
+  await h.click(PEOPLE.alice, ask ?? assert.fail('no ask'), ACTION.approveDelete);
+  await h.waitFor('the answer', () =>
+    h.slack.ephemerals(PEOPLE.alice).find((m) => /is being deleted at its expiry, so this request has nothing left/.test(m.text)),
   );
+  assert.deepEqual(
+    events(h, request.id, 'delete_requested').map((e) => [e.actor, e.data.auto, e.data.why]),
+    [
+      [PEOPLE.dev, false, 'no-rule'],
+      ['expiry', true, 'expiry'],
+    ],
+  );
+  assert.deepEqual(events(h, request.id, 'delete_decided'), []);
 });
 
 test('a namespace left deleting without a deletion run (the bot stopped in between) may be deleted again', async (t) => {

@@ -173,5 +173,7 @@ export const deleteRefusals = {
   notApprover: (request: NamespaceRequest) => textMessage(`Only the approvers in Slipway's config can decide on deleting \`${request.namespace}\`.`),
   ownAsk: (request: NamespaceRequest) => textMessage(`You asked to delete \`${request.namespace}\` yourself, so another approver has to decide.`),
   decided: (request: NamespaceRequest, ask: LifecycleRequest) =>
-    textMessage(`Deleting \`${request.namespace}\` was already ${ask.status} by ${user(ask.decidedBy ?? 'unknown')}.`),
+    ask.status === 'withdrawn'
+      ? textMessage(`\`${request.namespace}\` is being deleted at its expiry, so this request has nothing left to decide.`)
+      : textMessage(`Deleting \`${request.namespace}\` was already ${ask.status} by ${user(ask.decidedBy ?? 'unknown')}.`),
 };

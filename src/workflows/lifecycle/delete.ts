@@ -261,6 +261,9 @@ export async function deleteExpired(deps: Deps, requestId: number): Promise<bool
   }
   if (!beginDeletion(deps, request)) return false;
   recordAsk(deps, request, 'expiry', { auto: true, why: 'expiry' });
+  // An owner's ask still waiting for an approver has nothing left to decide.
+  const waiting = deps.store.lifecycle.openRequestFor(requestId, 'delete');
+  if (waiting) deps.store.lifecycle.decideRequest(waiting.id, 'withdrawn', 'expiry', deps.clock.now());
   void runDeletion(deps, request, 'expiry').catch((err: unknown) => deps.log.error({ err, requestId }, 'could not run the deletion of an expired namespace'));
   return true;
 }
