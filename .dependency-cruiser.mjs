@@ -4,7 +4,7 @@
 /** Modules that talk to the outside world: Slack, Kubernetes, the database, files, the network. */
 const IO_PACKAGES = '^(node:)?(fs|net|http|https|http2|child_process|dgram|tls)(/|$)|^@slack/(web-api|bolt)$|^better-sqlite3$|^undici$|^@aws-sdk/';
 /** Block Kit builders and manifest builders: pure functions from domain values to JSON/YAML. */
-const PURE_BUILDERS = '^src/slack/(provisioning|adoption|surveys)/|^src/slack/(ids|text|usage|form-state)[.]ts$|^src/cluster/manifests[.]ts$';
+const PURE_BUILDERS = '^src/slack/(provisioning|adoption|surveys|lifecycle)/|^src/slack/(ids|text|usage|form-state)[.]ts$|^src/cluster/manifests[.]ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 export default {

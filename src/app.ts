@@ -11,6 +11,7 @@ import { errorMessage, SlipwayError } from './errors.ts';
 import * as decideHandlers from './handlers/decide.ts';
 import * as deleteHandlers from './handlers/delete.ts';
 import * as feedbackHandlers from './handlers/feedback.ts';
+import * as homeHandlers from './handlers/home.ts';
 import * as platformCommand from './handlers/platform-command.ts';
 import * as requestHandlers from './handlers/request.ts';
 import { routedApp } from './handlers/router.ts';
@@ -202,6 +203,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
   surveyHandlers.register(listeners, deps);
   feedbackHandlers.register(listeners, deps);
   deleteHandlers.register(listeners, deps);
+  homeHandlers.register(listeners, deps);
   app.error(async (err) => {
     log.error({ err, code: err.code }, 'unhandled error in a Slack listener');
   });

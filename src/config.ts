@@ -220,6 +220,15 @@ export const configSchema = z
     slack: z.object({
       approvalsChannel: slackChannelId,
       platformChannel: slackChannelId.optional(),
+      /** With both, the digest links idle namespaces to Slipway's Home tab (slack://app?team=…&id=…&tab=home). */
+      teamId: z
+        .string()
+        .regex(/^[TE][A-Z0-9]+$/, 'must be a Slack workspace id like T0123ABCD')
+        .optional(),
+      appId: z
+        .string()
+        .regex(/^A[A-Z0-9]+$/, 'must be a Slack app id like A0123ABCD')
+        .optional(),
     }),
     approvers: z
       .object({
@@ -329,6 +338,12 @@ export const configSchema = z
       });
     });
     mustBeIn(Object.keys(config.lifecycle.extend.environments), envs, ['lifecycle', 'extend', 'environments'], 'environment');
+    // The Home tab link needs both ids; one alone is a half-finished edit.
+    const { teamId, appId } = config.slack;
+    if ((teamId === undefined) !== (appId === undefined)) {
+      const [missing, given] = teamId === undefined ? ['teamId', 'appId'] : ['appId', 'teamId'];
+      ctx.addIssue({ code: 'custom', path: ['slack', missing], message: `required with slack.${given} (both link the digest to the Home tab)` });
+    }
   });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

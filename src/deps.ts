@@ -39,8 +39,9 @@ export interface Hooks {
   /** The kinds of durable run and how each works (provisioning, deletion). */
   runKinds: RunKinds;
   /**
-   * Called after anything about a managed namespace changed (ready, extended, transferred,
-   * expired, deleted), e.g. to reschedule its timers or redraw its owner's Home.
+   * Something about the namespace of this request changed: it became ready, was extended,
+   * transferred, expired or deleted. Called by provisioning's `done` and by the lifecycle
+   * workflows; each must not throw (the change itself is already recorded).
    */
   namespaceChanged: ((deps: Deps, requestId: number) => Promise<void> | void)[];
 }

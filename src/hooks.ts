@@ -2,6 +2,7 @@ import type { Hooks } from './deps.ts';
 import { provisioningRuns } from './workflows/provisioning/provision.ts';
 import { deletionRuns } from './workflows/lifecycle/delete.ts';
 import { withProvisioningQuestion } from './workflows/surveys/post-provisioning.ts';
+import { refreshHomeFor } from './workflows/lifecycle/home.ts';
 
 /**
  * How the features hook into each other, wired once for the bot and the CLI. Provisioning
@@ -10,5 +11,6 @@ import { withProvisioningQuestion } from './workflows/surveys/post-provisioning.
 export const featureHooks: Hooks = {
   onNamespaceReady: withProvisioningQuestion,
   runKinds: { provision: provisioningRuns, delete: deletionRuns },
-  namespaceChanged: [],
+  // The owner's Home tab shows the namespace as it is now.
+  namespaceChanged: [refreshHomeFor],
 };

@@ -12,6 +12,7 @@ import { writeConfig } from './support/bot-process.ts';
 import { exampleConfigDocument } from './support/config.ts';
 import { PEOPLE, PLATFORM, readable, startHarness, type Harness } from './support/harness.ts';
 import { runCli } from './support/cli.ts';
+import { readyNamespaces } from './support/namespaces.ts';
 import { appendRequest } from './support/history.ts';
 
 const NOW = new Date('2026-11-23T09:00:00Z'); // Monday morning: the digest reports Nov 16 – 22
@@ -206,6 +207,39 @@ test('a huge week stays within Slack limits: lists are cut and say how many more
   assert.match(text, /💤 \*Idle namespaces\* \(no running pods for 14\+ days\): 300\n/);
   assert.match(text, /…and 290 more/);
   assert.match(text, /\*Teams\*\n300 of 300 active · 100% adoption/);
+});
+
+test('the digest counts namespaces deleted, expired and extended, the quota they returned, and links idle ones to their owner’s Home', async (t) => {
+  const h = await startHarness(t, {
+    clock,
+    configure: (doc) => {
+      doc.slack = { ...(doc.slack as object), teamId: 'T0TEAM', appId: 'A0APP' };
+    },
+  });
+  const store = h.slipway.deps.store;
+  const at = new Date('2026-10-01T09:00:00Z');
+  const [small] = readyNamespaces(store, 1, { namespace: 'payments-old', tier: 'small', at });
+  const [medium] = readyNamespaces(store, 1, { namespace: 'payments-big', tier: 'medium', at });
+  const [kept] = readyNamespaces(store, 1, { namespace: 'payments-kept', tier: 'small', at });
+  assert.ok(small && medium && kept);
+  const event = (type: string, iso: string, requestId: number, data: Record<string, unknown> = {}) =>
+    store.appendEvent({ type, at: new Date(iso), team: 'payments', requestId, data });
+  event('namespace_deleted', '2026-11-17T10:00:00Z', small.id, { namespace: 'payments-old', cluster: 'dev-eu' });
+  // The usage refresh sees the same namespace gone afterwards: it is still one deletion.
+  event('namespace_deleted', '2026-11-17T10:30:00Z', small.id, { namespace: 'payments-old', cluster: 'dev-eu', outsideSlipway: true });
+  event('namespace_deleted', '2026-11-18T10:00:00Z', medium.id, { namespace: 'payments-big', cluster: 'dev-eu' });
+  event('namespace_deleted', '2026-11-10T10:00:00Z', kept.id, { namespace: 'elsewhere', cluster: 'dev-eu' }); // the week before
+  event('expiring', '2026-11-19T09:00:00Z', kept.id);
+  event('extended', '2026-11-19T09:05:00Z', kept.id);
+  event('extended', '2026-11-20T09:05:00Z', kept.id);
+  // An idle namespace, handed over to Bob: the digest names him and links to Slipway's Home.
+  assert.ok(store.lifecycle.transfer(kept.id, PEOPLE.dev, PEOPLE.bob, at));
+  store.adoption.insertSnapshots([{ at, cluster: 'dev-eu', namespace: 'payments-kept', team: 'payments', requestId: kept.id, present: true, runningPods: 0 }]);
+
+  const text = await postedDigest(h);
+  assert.match(text, /🧹 \*Day 2:\* 2 namespaces deleted · 1 expired · 2 extensions/);
+  assert.match(text, /Quota returned: requests\.cpu 6, requests\.memory 12Gi, limits\.cpu 12, limits\.memory 24Gi, pods 70, persistentvolumeclaims 15/);
+  assert.match(text, /`payments-kept` on dev-eu · Payments · <@U0BOB> \(<slack:\/\/app\?team=T0TEAM&id=A0APP&tab=home\|their Home>\)/);
 });
 
 test('when the chart upload fails, the text digest still goes out', async (t) => {

@@ -5,7 +5,7 @@ import { EKSClient } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
 import Database from 'better-sqlite3';
 import type { NamespaceRequest } from '../src/domain/requests.ts';
-import { ACTION, BLOCK, CALLBACK } from '../src/slack/ids.ts';
+import { ACTION, BLOCK, CALLBACK, HOME } from '../src/slack/ids.ts';
 import { refreshUsage } from '../src/workflows/adoption/usage.ts';
 import { announceDeletions, deleteExpired } from '../src/workflows/lifecycle/delete.ts';
 import { setUpBotProcesses, writeConfig, type BotProcess } from './support/bot-process.ts';
@@ -353,19 +353,19 @@ test('a Delete button (Home, reminders) opens the same form; a forged one opens 
   const h = await startHarness(t);
   const request = await readyNamespace(h, 'dev');
   const button = (value: string) => [
-    { type: 'actions', elements: [{ type: 'button', action_id: ACTION.deleteNamespace, text: { type: 'plain_text', text: 'Delete' }, value }] },
+    { type: 'actions', elements: [{ type: 'button', action_id: HOME.delete, text: { type: 'plain_text', text: 'Delete' }, value }] },
   ];
   const ts = h.slack.seedMessage(DEV_CHANNEL, { user: 'U0BOT', text: 'Your namespaces', blocks: button(String(request.id)) });
   const forgedTs = h.slack.seedMessage(DEV_CHANNEL, { user: 'U0BOT', text: 'Your namespaces', blocks: button('payments-dev') });
   const message = (at: string) => h.slack.messages(DEV_CHANNEL).find((m) => m.ts === at);
 
   const views = h.slack.views.length;
-  await h.click(PEOPLE.dev, message(ts) ?? assert.fail('no message'), ACTION.deleteNamespace);
+  await h.click(PEOPLE.dev, message(ts) ?? assert.fail('no message'), HOME.delete);
   const form = await h.waitFor('the delete form', () => h.slack.views.length > views && h.slack.lastViewOpened());
   assert.equal(form.callback_id, CALLBACK.deleteNamespace);
   assert.match(readable(form as never), /Type payments-dev to confirm/);
 
-  await h.click(PEOPLE.dev, message(forgedTs) ?? assert.fail('no message'), ACTION.deleteNamespace);
+  await h.click(PEOPLE.dev, message(forgedTs) ?? assert.fail('no message'), HOME.delete);
   // The bot is not in that channel, so Slack refuses an ephemeral there: the answer comes by DM.
   await h.waitFor('the answer', () => h.slack.dmWith(PEOPLE.dev).find((m) => /can't find that namespace, so nothing happened/.test(m.text)));
   assert.equal(h.slack.views.length, views + 1, 'no second form');

@@ -110,6 +110,17 @@ export interface AdoptionReport {
   trend: TrendPoint[];
   /** Idle at the end of the current week, longest idle first (at most `idleLimit`), and how many in all. */
   idle: { total: number; namespaces: IdleNamespace[] };
+  /** Day 2 in the current week (docs/metrics.md, "Lifecycle"). */
+  lifecycle: LifecycleWeek;
   /** Whether the current week had any activity at all (requests, decisions, runs, running namespaces). */
   quiet: boolean;
+}
+
+/** What day 2 did in a week: namespaces deleted, expired and extended, and the quota given back. */
+export interface LifecycleWeek {
+  deleted: number;
+  expired: number;
+  extended: number;
+  /** The summed tier quota of the deleted namespaces, per resource (`requests.cpu` → `6`), in config order. */
+  quotaReturned: { resource: string; amount: string }[];
 }

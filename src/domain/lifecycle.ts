@@ -46,3 +46,13 @@ export interface LifecycleRequest {
   message: { channel: string; ts: string } | undefined;
   createdAt: string;
 }
+
+/** What the usage snapshots say about one namespace (by its request): running now, or since when not. */
+export interface NamespaceUsage {
+  requestId: number;
+  runningPods: number;
+  /** When the latest snapshot was taken: the namespace has been in that state since. */
+  since: string;
+  /** When pods were last seen running (the latest snapshot with pods); undefined when never. */
+  lastRunningAt: string | undefined;
+}

@@ -4,6 +4,7 @@ import { readId, readMetadata, readValue } from '../slack/form-state.ts';
 import { ACTION, BLOCK, CALLBACK } from '../slack/ids.ts';
 import { announceDenial, approve, deny, denyFormMetadata, openDenyForm, retryRun, staleDenyForm } from '../workflows/provisioning/decide.ts';
 import { clickOf } from './click.ts';
+import { publishHome } from '../workflows/lifecycle/home.ts';
 
 /** Approve, Deny (with its reason modal) and Retry on the request card and its thread. */
 export function register(app: App, deps: Deps): void {
@@ -31,6 +32,8 @@ export function register(app: App, deps: Deps): void {
     }
     await ack();
     await announceDenial(deps, requestId);
+    // A deny form opened from the Home tab has no channel: the approver's Home is redrawn without the request.
+    if (metadata.channel === '') await publishHome(deps, body.user.id);
   });
 
   app.action<BlockAction<ButtonAction>>(ACTION.retry, async ({ ack, body, action }) => {

@@ -11,6 +11,7 @@ import { requestStatus } from '../workflows/provisioning/status.ts';
 import { requestForm } from '../workflows/provisioning/request.ts';
 import { deleteCommand, transferCommand } from './delete.ts';
 import { feedbackCommand } from './feedback.ts';
+import { listCommand } from './home.ts';
 import { surveysCommand } from './survey.ts';
 
 type Subcommand = (deps: Deps, command: SlashCommand, args: string, respond: RespondFn) => Promise<void>;
@@ -64,6 +65,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   stats,
   status,
   feedback: feedbackCommand,
+  list: listCommand,
   surveys: surveysCommand,
   delete: deleteCommand,
   transfer: transferCommand,

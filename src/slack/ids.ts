@@ -29,8 +29,6 @@ export const ACTION = {
   approve: 'request_approve',
   deny: 'request_deny',
   retry: 'run_retry',
-  /** Delete on a namespace (Home, reminders): opens the delete form; the value is the request id. */
-  deleteNamespace: 'namespace_delete',
   /** Approve / Deny on a deletion request in the original request's thread; the value is its id. */
   approveDelete: 'delete_approve',
   denyDelete: 'delete_deny',
@@ -67,4 +65,27 @@ export const SURVEY = {
 export const SURVEY_LIMITS = {
   comment: 1000,
   doneText: 500,
+} as const;
+
+/**
+ * The Home tab and `/platform list` (src/slack/lifecycle/home.ts). Extend and Delete are the
+ * lifecycle feature's buttons, read by its handlers wherever they are (reminders, Home): Extend is
+ * `namespace_extend_<days>` with `{ requestId, days, from }` (the end date shown) as its value,
+ * Delete `namespace_delete` with the request id. Details carries the request id too.
+ */
+export const HOME = {
+  extend: 'namespace_extend',
+  delete: 'namespace_delete',
+  details: 'lifecycle_details',
+  /** The details modal. */
+  detailsModal: 'lifecycle_details_modal',
+  /** The next or previous page of namespaces (value: the offset). */
+  page: 'home_page',
+  /** Approve and Deny on a request waiting for the approver (value: the request id). */
+  approve: 'home_approve',
+  deny: 'home_deny',
+  /** Opens the request form. */
+  request: 'home_request_namespace',
+  /** `/platform list`: another page of the answer (value: the query and offset, as JSON). */
+  listPage: 'list_page',
 } as const;

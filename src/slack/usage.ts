@@ -10,6 +10,7 @@ export function usageMessage(command: string, unknown?: string): SlackMessage {
   const commands = [
     `\`${command} new-namespace [name]\`: request a namespace (opens a short form)`,
     `\`${command} status <request id or namespace>\`: where a request stands, step by step`,
+    `\`${command} list [team | @person | all]\`: namespaces with their end dates and whether they are in use (yours by default; \`all\` for approvers)`,
     `\`${command} stats [current | YYYY-MM-DD]\`: adoption numbers for last week (what the weekly digest shows), this week so far, or the week of a date`,
     `\`${command} feedback [text]\`: tell the platform team anything (you choose whether your name shows)`,
     `\`${command} delete <namespace>\`: delete a namespace you own (you type its name to confirm; policy may ask an approver)`,

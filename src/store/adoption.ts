@@ -1,3 +1,4 @@
+import type { NamespaceUsage } from '../domain/lifecycle.ts';
 import type Database from 'better-sqlite3';
 import { window, type Window } from './rows.ts';
 
@@ -56,6 +57,14 @@ export interface JobRun {
   status: JobStatus;
   summary: string | undefined;
   error: string | undefined;
+}
+
+/** Day-2 counts of a week (docs/metrics.md, "Lifecycle"). */
+export interface LifecycleCounts {
+  /** Distinct namespaces deleted in the week, with their tier (from the request's `request_submitted`) when known. */
+  deleted: { requestId: number | undefined; cluster: string | undefined; namespace: string | undefined; tier: string | undefined }[];
+  expired: number;
+  extended: number;
 }
 
 interface StateRow {
@@ -225,6 +234,24 @@ export class AdoptionStore {
          ORDER BY at, namespace, cluster LIMIT @limit`,
       ),
       latestStates: db.prepare<{ before: string }, StateRow>(STATE_BEFORE),
+      // One seek per request in usage_snapshots_request; the ids come as one JSON array so the
+      // statement is prepared once whatever their number.
+      usageOf: db.prepare<[string], { request_id: number; running_pods: number; at: string; last_running: string | null }>(
+        `SELECT u.request_id, u.running_pods, MAX(u.at) AS at,
+                (SELECT MAX(r.at) FROM usage_snapshots r WHERE r.request_id = u.request_id AND r.running_pods > 0) AS last_running
+         FROM usage_snapshots u WHERE u.request_id IN (SELECT value FROM json_each(?)) GROUP BY u.request_id`,
+      ),
+      deletedIn: db.prepare<Window, { request_id: number | null; cluster: string | null; namespace: string | null; tier: string | null }>(
+        `SELECT d.request_id, json_extract(d.data, '$.cluster') AS cluster, json_extract(d.data, '$.namespace') AS namespace,
+                (SELECT json_extract(s.data, '$.tier') FROM events s
+                 WHERE s.request_id = d.request_id AND s.type = 'request_submitted' LIMIT 1) AS tier
+         FROM events d WHERE d.type = 'namespace_deleted' AND d.at >= @from AND d.at < @to ORDER BY d.at, d.id`,
+      ),
+      lifecycleCounts: db.prepare<Window, { type: string; n: number }>(
+        // Namespaces that reached their end date count once each; every extension counts.
+        `SELECT type, COUNT(DISTINCT CASE WHEN type = 'expiring' THEN coalesce(request_id, -id) ELSE id END) AS n FROM events
+         WHERE type IN ('expiring', 'extended') AND at >= @from AND at < @to GROUP BY type`,
+      ),
       readyWithoutSnapshot: db.prepare<
         { from: string; to: string },
         { request_id: number; team: string | null; cluster: string | null; namespace: string | null; at: string }
@@ -367,6 +394,39 @@ export class AdoptionStore {
   }
 
   /** Namespaces that became ready in the window and that no refresh has seen yet. */
+  /** The usage of these requests' namespaces, from their snapshots; none for a namespace never seen. */
+  usageOf(requestIds: readonly number[]): Map<number, NamespaceUsage> {
+    const usage = new Map<number, NamespaceUsage>();
+    if (requestIds.length === 0) return usage;
+    for (const row of this.stmts.usageOf.all(JSON.stringify(requestIds))) {
+      usage.set(row.request_id, { requestId: row.request_id, runningPods: row.running_pods, since: row.at, lastRunningAt: row.last_running ?? undefined });
+    }
+    return usage;
+  }
+
+  /**
+   * Deleted namespaces (each once, however many `namespace_deleted` events it has), namespaces
+   * that reached their end date (`expiring`) and extensions (`extended`) in [from, to).
+   */
+  lifecycleCounts(from: Date, to: Date): LifecycleCounts {
+    const window = { from: from.toISOString(), to: to.toISOString() };
+    const seen = new Set<string>();
+    const deleted: LifecycleCounts['deleted'] = [];
+    for (const row of this.stmts.deletedIn.all(window)) {
+      const key = row.request_id !== null ? `#${row.request_id}` : `${row.cluster ?? ''}/${row.namespace ?? ''}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      deleted.push({
+        requestId: row.request_id ?? undefined,
+        cluster: row.cluster ?? undefined,
+        namespace: row.namespace ?? undefined,
+        tier: row.tier ?? undefined,
+      });
+    }
+    const counts = new Map(this.stmts.lifecycleCounts.all(window).map((row) => [row.type, row.n]));
+    return { deleted, expired: counts.get('expiring') ?? 0, extended: counts.get('extended') ?? 0 };
+  }
+
   readyWithoutSnapshot(from: Date, to: Date): ReadyNamespace[] {
     return this.stmts.readyWithoutSnapshot
       .all(window(from, to))

@@ -41,6 +41,11 @@ export class RequestStore {
       ),
       latestRequestByNamespace: db.prepare<[string], Row<NamespaceRequest>>(`${REQUEST} WHERE namespace = ? ORDER BY id DESC LIMIT 1`),
       lastRequestBy: db.prepare<[string], Row<NamespaceRequest>>(`${REQUEST} WHERE requester = ? ORDER BY id DESC LIMIT 1`),
+      openRequestsBy: db.prepare<[string, number], Row<NamespaceRequest>>(
+        `${REQUEST} WHERE requester = ? AND status IN ('pending', 'approved', 'failed') ORDER BY id DESC LIMIT ?`,
+      ),
+      pendingRequests: db.prepare<[number], Row<NamespaceRequest>>(`${REQUEST} WHERE status = 'pending' ORDER BY id LIMIT ?`),
+      countPending: db.prepare<[], { count: number }>(`SELECT count(*) AS count FROM requests WHERE status = 'pending'`),
       setCard: db.prepare('UPDATE requests SET card_channel = ?, card_ts = ?, updated_at = ? WHERE id = ?'),
       decide: db.prepare(
         `UPDATE requests SET status = @status, decided_by = @by, decision_reason = @reason, auto_approved = @auto,
@@ -97,6 +102,16 @@ export class RequestStore {
   lastRequestBy(user: string): NamespaceRequest | undefined {
     const row = this.stmts.lastRequestBy.get(user);
     return row && toRequest(row);
+  }
+
+  /** A person's requests that are not settled yet (waiting, provisioning, failed), newest first. */
+  openRequestsBy(user: string, limit: number): NamespaceRequest[] {
+    return this.stmts.openRequestsBy.all(user, limit).map(toRequest);
+  }
+
+  /** Requests waiting for an approver, oldest first, and how many there are in all. */
+  pendingRequests(limit: number): { requests: NamespaceRequest[]; total: number } {
+    return { requests: this.stmts.pendingRequests.all(limit).map(toRequest), total: this.stmts.countPending.get()?.count ?? 0 };
   }
 
   setCard(id: number, card: { channel: string; ts: string }, now: Date): void {

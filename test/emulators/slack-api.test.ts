@@ -486,6 +486,22 @@ test('views.publish sets a user Home tab and checks its hash', async (t) => {
   assert.equal((await platformError(rawCall(client, 'views.publish', { user_id: 'U0ALICE', view: { ...modal() } }))).error, 'invalid_arguments');
 });
 
+test('views.publish follows Slack: user_id required, 100 blocks at most, not_enabled without a Home tab', async (t) => {
+  const emulator = await startEmulator(t);
+  const client = clientFor(emulator);
+  const blocks = (n: number) => Array.from({ length: n }, (_, i) => section(`line ${i}`));
+  await client.views.publish({ user_id: 'U0ALICE', view: { type: 'home', blocks: blocks(100) } });
+  const tooMany = await platformError(client.views.publish({ user_id: 'U0ALICE', view: { type: 'home', blocks: blocks(101) } }));
+  assert.equal(tooMany.error, 'invalid_arguments');
+  assert.match(JSON.stringify(tooMany.response_metadata), /no more than 100 items/);
+  assert.equal((await platformError(rawCall(client, 'views.publish', { view: { type: 'home', blocks: blocks(1) } }))).error, 'invalid_arguments');
+
+  const disabled = await SlackApiEmulator.start({ homeTabEnabled: false, users: [{ id: 'U0ALICE', name: 'alice' }] });
+  t.after(() => disabled.close());
+  const error = await platformError(clientFor(disabled).views.publish({ user_id: 'U0ALICE', view: { type: 'home', blocks: blocks(1) } }));
+  assert.equal(error.error, 'not_enabled');
+});
+
 // ---------------------------------------------------------------- faults
 
 test('WebClient waits out Retry-After on a 429 and then succeeds', async (t) => {

@@ -59,6 +59,8 @@ export interface SlackApiEmulatorOptions {
   readonly userGroups?: readonly UserGroupSpec[];
   /** Clock in epoch milliseconds, for trigger expiry and message timestamps. Default `Date.now`. */
   readonly now?: () => number;
+  /** The app's Home tab is enabled (App Home settings); without it views.publish answers `not_enabled`. Default true. */
+  readonly homeTabEnabled?: boolean;
 }
 
 /** A realistic scope list for Slipway's bot token. */
@@ -338,6 +340,7 @@ export class SlackApiEmulator {
   readonly teamDomain: string;
   readonly appId: string;
   readonly scopes: readonly string[];
+  readonly homeTabEnabled: boolean;
 
   private readonly now: () => number;
   private readonly server: Server;
@@ -375,6 +378,7 @@ export class SlackApiEmulator {
     this.teamDomain = options.teamDomain ?? 'slipway-test';
     this.appId = options.appId ?? 'A0APP';
     this.scopes = [...(options.scopes ?? DEFAULT_BOT_SCOPES)];
+    this.homeTabEnabled = options.homeTabEnabled ?? true;
     this.now = options.now ?? Date.now;
     this.users.set(this.botUserId, { id: this.botUserId, name: this.botName, isBot: true });
     for (const user of options.users ?? []) this.addUser(user);
@@ -956,6 +960,8 @@ export class SlackApiEmulator {
     const userId = stringArg(args, 'user_id');
     if (userId === undefined || !this.users.has(userId)) throw invalidArguments(['invalid `user_id`'], false);
     const input = readView(args, 'home');
+    // "not_enabled: Error returned if a `home` view is published but the Home tab isn't enabled for the app."
+    if (!this.homeTabEnabled) throw new ApiError('not_enabled');
     const existingId = this.homeViewByUser.get(userId);
     const existing = existingId === undefined ? undefined : this.viewStore.get(existingId);
     const hash = stringArg(args, 'hash');

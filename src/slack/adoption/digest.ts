@@ -25,6 +25,8 @@ export interface DigestOptions {
    * progress with the local time its numbers run to.
    */
   period?: { kind: 'last' | 'past' } | { kind: 'so-far'; until: string };
+  /** Slipway's workspace and app ids: idle namespaces link to its Home tab, where their owners extend or delete them. */
+  home?: { teamId: string; appId: string } | undefined;
 }
 
 const SPARK = '▁▂▃▄▅▆▇█';
@@ -161,18 +163,31 @@ function newTeamsText(teams: readonly NewTeam[], names: Readonly<Record<string, 
   return `🎉 *New to the platform:* ${shown.join(' · ')}${more}`;
 }
 
-function idleText(report: AdoptionReport, names: Readonly<Record<string, string>>, idleDays: number): string {
+/** A link that opens Slipway's Home tab (https://docs.slack.dev/interactivity/deep-linking). */
+export function homeLink(home: { teamId: string; appId: string }): string {
+  return `slack://app?team=${encodeURIComponent(home.teamId)}&id=${encodeURIComponent(home.appId)}&tab=home`;
+}
+
+function idleText(report: AdoptionReport, names: Readonly<Record<string, string>>, idleDays: number, home: DigestOptions['home']): string {
   const { total, namespaces } = report.idle;
   const end = report.current.week.end.getTime();
   const line = (ns: IdleNamespace) => {
     const days = Math.floor((end - Date.parse(ns.idleSince)) / 86_400_000);
-    const owner = ns.owner ? ` · ${user(ns.owner)}` : '';
+    const owner = ns.owner ? ` · ${user(ns.owner)}${home && ns.requestId !== undefined ? ` (<${homeLink(home)}|their Home>)` : ''}` : '';
     const team = ns.team ? ` · ${teamName(ns.team, names)}` : '';
     const since = ns.neverRan ? `never ran a pod (${days} days)` : `no pods for ${days} days`;
     return `• \`${ns.namespace}\` on ${escape(ns.cluster)}${team}${owner} · ${since}`;
   };
   const more = total > namespaces.length ? `\n…and ${total - namespaces.length} more` : '';
   return `💤 *Idle namespaces* (no running pods for ${idleDays}+ days): ${total}\n${namespaces.map(line).join('\n')}${more}`;
+}
+
+/** Namespaces deleted, expired and extended in the week, and the quota given back; nothing in a week without any. */
+function lifecycleText(report: AdoptionReport): string | undefined {
+  const { deleted, expired, extended, quotaReturned } = report.lifecycle;
+  if (deleted + expired + extended === 0) return undefined;
+  const quota = quotaReturned.length > 0 ? `\nQuota returned: ${quotaReturned.map((q) => `${escape(q.resource)} ${q.amount}`).join(', ')}` : '';
+  return `🧹 *Day 2:* ${plural(deleted, 'namespace')} deleted · ${expired} expired · ${plural(extended, 'extension')}${truncate(quota, 1000)}`;
 }
 
 function summaryText(report: AdoptionReport, teamCount: number, soFar: boolean): string {
@@ -228,7 +243,9 @@ export function digestMessage(report: AdoptionReport, options: DigestOptions, se
 
   blocks.push(section(trendText(report.trend)));
   if (m.newTeams.length > 0) blocks.push(section(newTeamsText(m.newTeams, names, limit)));
-  if (report.idle.total > 0) blocks.push(section(idleText(report, names, settings.idleDays)));
+  const day2 = lifecycleText(report);
+  if (day2) blocks.push(section(day2));
+  if (report.idle.total > 0) blocks.push(section(idleText(report, names, settings.idleDays, options.home)));
   const otherWeek = soFar ? 'the last complete week: `/platform stats`' : 'this week so far: `/platform stats current`';
   blocks.push(
     context(
@@ -250,6 +267,7 @@ export function digestForTerminal(message: SlackMessage): string {
     text
       .replace(/<@([A-Z0-9]+)>/g, '@$1')
       .replace(/<#([A-Z0-9]+)(\|[^>]*)?>/g, '#$1')
+      .replace(/<((?:https?|slack):[^|>]+)\|([^>]+)>/g, '$2 ($1)')
       .replace(/\*([^*\n]+)\*/g, '$1')
       .replace(/`([^`\n]+)`/g, '$1')
       .replace(/&lt;/g, '<')

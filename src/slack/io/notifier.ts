@@ -1,3 +1,4 @@
+import type { Click } from '../../domain/requests.ts';
 import type { Deps } from '../../deps.ts';
 import { errorMessage } from '../../errors.ts';
 import type { SlackMessage } from '../text.ts';
@@ -20,6 +21,13 @@ export function notifier(deps: Pick<Deps, 'slack' | 'log' | 'metrics'>) {
       return undefined;
     }
   };
+  const ephemeral = (channel: string, user: string, message: SlackMessage) =>
+    attempt('chat.postEphemeral', `ephemeral in ${channel}`, () =>
+      deps.slack.chat.postEphemeral({ channel, user, text: message.text, blocks: message.blocks }),
+    );
+  /** Messages the person in the app's DM. */
+  const dm = (user: string, message: SlackMessage) =>
+    attempt('chat.postMessage', 'dm', () => deps.slack.chat.postMessage({ channel: user, text: message.text, blocks: message.blocks, unfurl_links: false }));
   return {
     post: (channel: string, message: SlackMessage, threadTs?: string) =>
       attempt('chat.postMessage', `post to ${channel}`, async () => {
@@ -34,13 +42,13 @@ export function notifier(deps: Pick<Deps, 'slack' | 'log' | 'metrics'>) {
       }),
     update: (channel: string, ts: string, message: SlackMessage) =>
       attempt('chat.update', `update ${channel}/${ts}`, () => deps.slack.chat.update({ channel, ts, text: message.text, blocks: message.blocks })),
-    ephemeral: (channel: string, user: string, message: SlackMessage) =>
-      attempt('chat.postEphemeral', `ephemeral in ${channel}`, () =>
-        deps.slack.chat.postEphemeral({ channel, user, text: message.text, blocks: message.blocks }),
-      ),
-    /** Messages the person in the app's DM. */
-    dm: (user: string, message: SlackMessage) =>
-      attempt('chat.postMessage', 'dm', () => deps.slack.chat.postMessage({ channel: user, text: message.text, blocks: message.blocks, unfurl_links: false })),
+    ephemeral,
+    dm,
+    /**
+     * Answers the person who clicked: only to them where they clicked, or in the app's DM when
+     * the click came from a view with no channel (the Home tab).
+     */
+    toClicker: (click: Click, message: SlackMessage) => (click.channel ? ephemeral(click.channel, click.user, message) : dm(click.user, message)),
   };
 }
 

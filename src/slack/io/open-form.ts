@@ -40,5 +40,5 @@ export function openFormAfterClick(
   view: ModalView,
   what: string,
 ): Promise<void> {
-  return openForm(deps, click.triggerId, view, what, (message) => notifier(deps).ephemeral(click.channel, click.user, message));
+  return openForm(deps, click.triggerId, view, what, (message) => notifier(deps).toClicker(click, message));
 }

@@ -4,7 +4,8 @@ import { decisionLine } from './request-card.ts';
 import type { SlackMessage } from '../usage.ts';
 import { STEP_ICON, context, escape, section, truncate, user, textMessage } from '../text.ts';
 
-const STATUS_WORD = {
+/** A request's state in a few words, as `/platform status` and the Home tab say it. */
+export const STATUS_WORD = {
   pending: '⏳ waiting for approval',
   approved: '⚙️ provisioning',
   denied: '❌ denied',

@@ -30,6 +30,12 @@ export interface PostedDigest extends PreparedDigest {
   summary: string;
 }
 
+/** Where idle namespaces link to (Slipway's Home tab), when the config names the workspace and the app. */
+function homeIds(config: Deps['config']): DigestOptions['home'] {
+  const { teamId, appId } = config.slack;
+  return teamId && appId ? { teamId, appId } : undefined;
+}
+
 function teamNames(config: Deps['config']): Record<string, string> {
   return Object.fromEntries(config.teams.map((t) => [t.name, t.displayName ?? t.name]));
 }
@@ -87,7 +93,7 @@ export function prepareDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date, c
 function digestMessageFor(deps: Pick<Deps, 'store' | 'config'>, now: Date, chosen: ReportWeek | undefined, report: AdoptionReport): SlackMessage {
   const message = digestMessage(
     report,
-    { surface: 'digest', teamNames: teamNames(deps.config), period: period(deps, now, chosen) },
+    { surface: 'digest', teamNames: teamNames(deps.config), period: period(deps, now, chosen), home: homeIds(deps.config) },
     { idleDays: deps.config.adoption.idleDays },
   );
   return withSurveysOf(deps, now, chosen, report, message);
@@ -98,7 +104,13 @@ export function platformStats(deps: Pick<Deps, 'store' | 'config'>, now: Date, c
   const report = reportFor(deps, now, chosen);
   const message = digestMessage(
     report,
-    { surface: 'stats', teamNames: teamNames(deps.config), platformChannel: deps.config.slack.platformChannel, period: period(deps, now, chosen) },
+    {
+      surface: 'stats',
+      teamNames: teamNames(deps.config),
+      platformChannel: deps.config.slack.platformChannel,
+      period: period(deps, now, chosen),
+      home: homeIds(deps.config),
+    },
     { idleDays: deps.config.adoption.idleDays },
   );
   return withSurveysOf(deps, now, chosen, report, message);

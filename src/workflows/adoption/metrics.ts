@@ -1,7 +1,8 @@
 import type { Deps } from '../../deps.ts';
 import type { AdoptionStore, NamespaceState } from '../../store/adoption.ts';
 import { DAY_MS, lastCompleteWeek, shiftWeek, type Week } from '../../lib/calendar.ts';
-import type { AdoptionReport, Distribution, IdleNamespace, MetricChange, MetricKey, MetricUnit, WeekMetrics } from '../../domain/adoption.ts';
+import type { AdoptionReport, Distribution, IdleNamespace, LifecycleWeek, MetricChange, MetricKey, MetricUnit, WeekMetrics } from '../../domain/adoption.ts';
+import { formatQuantity, sumResources } from '../../lib/quantity.ts';
 
 /**
  * Adoption metrics: the one place they are defined, from events and usage snapshots only. Every
@@ -109,7 +110,8 @@ export function adoptionReport(deps: Pick<Deps, 'store' | 'config'>, now: Date, 
       const inWeek = readyIn(w);
       return { week: w, requests: store.countRequests(w.start, w.end), namespacesReady: inWeek.length, medianTimeToReadyMs: distribution(inWeek).median };
     }),
-    idle: { total: idle.total, namespaces: describeIdle(store, idle.oldest, week.end) },
+    idle: { total: idle.total, namespaces: describeIdle(store, idle.oldest, week.end, (requestId) => deps.store.lifecycle.get(requestId)?.owner) },
+    lifecycle: lifecycleWeek(deps, week),
     quiet,
   };
 }
@@ -159,16 +161,32 @@ function weekMetrics(store: AdoptionStore, readyMs: readonly number[], idleNames
  * snapshot before the idle window is when it stopped running pods, or when it appeared if it
  * never ran any: that is how long it has been idle.
  */
-function describeIdle(store: AdoptionStore, states: readonly NamespaceState[], end: Date): IdleNamespace[] {
+function describeIdle(store: AdoptionStore, states: readonly NamespaceState[], end: Date, ownerOf: (requestId: number) => string | undefined): IdleNamespace[] {
   return states.map((s) => ({
     cluster: s.cluster,
     namespace: s.namespace,
     team: s.team,
     requestId: s.requestId,
-    owner: s.requestId === undefined ? undefined : store.requester(s.requestId),
+    // The owner now (a transfer moves it); the requester for namespaces Slipway does not track.
+    owner: s.requestId === undefined ? undefined : (ownerOf(s.requestId) ?? store.requester(s.requestId)),
     idleSince: s.at,
     neverRan: store.lastRunning(s, end) === undefined,
   }));
+}
+
+/**
+ * Day 2 in a week: namespaces deleted (each once, whoever deleted it), namespaces that reached
+ * their end date, extensions, and the quota the deleted ones gave back: their tiers' quotas
+ * summed per resource (the tier from the request's `request_submitted` event; a namespace
+ * without one, or whose tier left the config, adds nothing).
+ */
+function lifecycleWeek(deps: Pick<Deps, 'store' | 'config'>, week: Week): LifecycleWeek {
+  const counts = deps.store.adoption.lifecycleCounts(week.start, week.end);
+  const quotas = counts.deleted.flatMap(({ tier }) =>
+    tier !== undefined && Object.hasOwn(deps.config.tiers, tier) ? [deps.config.tiers[tier]?.quota ?? {}] : [],
+  );
+  const quotaReturned = [...sumResources(quotas)].map(([resource, quantity]) => ({ resource, amount: formatQuantity(quantity) }));
+  return { deleted: counts.deleted.length, expired: counts.expired, extended: counts.extended, quotaReturned };
 }
 
 /** Median and p90 by linear interpolation between the closest ranks (numpy's default, Excel's PERCENTILE.INC). */

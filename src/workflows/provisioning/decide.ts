@@ -23,9 +23,9 @@ async function refusal(deps: Deps, request: NamespaceRequest, user: string): Pro
   return undefined;
 }
 
-/** Answers the clicker only, where they clicked. */
+/** Answers the clicker only, where they clicked (by DM from the Home tab). */
 async function tell(deps: Deps, click: Click, message: SlackMessage): Promise<void> {
-  await notifier(deps).ephemeral(click.channel, click.user, message);
+  await notifier(deps).toClicker(click, message);
 }
 
 function refuse(deps: Deps, click: Click, request: NamespaceRequest, why: Refusal): Promise<void> {
@@ -35,8 +35,15 @@ function refuse(deps: Deps, click: Click, request: NamespaceRequest, why: Refusa
 /**
  * An approver's Approve click: one decision wins, even when several approvers click at once.
  * `requestId` is undefined when the button's value was not an id (a forged click).
+ * `afterDecision` runs beside provisioning once this click's approval is recorded (the Home tab
+ * redraws the approver's queue).
  */
-export async function approve(deps: Deps, requestId: number | undefined, click: Click): Promise<void> {
+export async function approve(
+  deps: Deps,
+  requestId: number | undefined,
+  click: Click,
+  afterDecision?: (request: NamespaceRequest) => Promise<void>,
+): Promise<void> {
   const request = requestId === undefined ? undefined : deps.store.getRequest(requestId);
   if (requestId === undefined || !request) return tell(deps, click, clickRefusals.unknown(requestId));
   const why = await refusal(deps, request, click.user);
@@ -55,7 +62,7 @@ export async function approve(deps: Deps, requestId: number | undefined, click: 
     if (now.card) await slack.post(now.card.channel, decisionPosted(now), now.card.ts);
     await slack.dm(now.requester, requestApproved(now));
   })();
-  await Promise.all([announced, startProvisioning(deps, now, announced)]);
+  await Promise.all([announced, startProvisioning(deps, now, announced), afterDecision?.(now)]);
 }
 
 /** An approver's Deny click: opens the reason modal, or says why they cannot deny. */

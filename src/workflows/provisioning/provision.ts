@@ -41,6 +41,7 @@ export const provisioningRuns: RunKindHandlers = {
     });
     deps.log.info({ requestId: request.id, runId: run.id }, 'namespace ready');
     await announceOutcome(deps, request.id);
+    for (const changed of deps.hooks.namespaceChanged) await changed(deps, request.id);
   },
   async failed(deps, request, run, step, error) {
     deps.metrics.requests.inc({ outcome: 'failed' });
