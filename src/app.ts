@@ -27,6 +27,7 @@ import { close, createProbeServer, listen, type ProbeRoute } from './probe-serve
 import { resumeFeedback } from './workflows/surveys/feedback.ts';
 import { resumeRuns } from './workflows/provisioning/provision.ts';
 import { scheduleUntimed } from './workflows/lifecycle/timers.ts';
+import { announceDeletions } from './workflows/lifecycle/delete.ts';
 import { slackErrorCode } from './slack/io/notifier.ts';
 import { readinessProbe, type Readiness } from './workflows/ops/readiness.ts';
 
@@ -253,6 +254,8 @@ export function createSlipway(options: SlipwayOptions): Slipway {
           cause: err,
         });
       }
+      // Read before runs resume, so a deletion finishing now is not told twice.
+      void announceDeletions(deps).catch((err: unknown) => log.error({ err }, 'could not tell owners about finished deletions'));
       void resumeRuns(deps).catch((err: unknown) => log.error({ err }, 'could not resume runs'));
       void resumeFeedback(deps).catch((err: unknown) => log.error({ err }, 'could not post waiting feedback'));
       try {

@@ -338,6 +338,12 @@ export const configSchema = z
       });
     });
     mustBeIn(Object.keys(config.lifecycle.extend.environments), envs, ['lifecycle', 'extend', 'environments'], 'environment');
+    // The Home tab link needs both ids; one alone is a half-finished edit.
+    const { teamId, appId } = config.slack;
+    if ((teamId === undefined) !== (appId === undefined)) {
+      const [missing, given] = teamId === undefined ? ['teamId', 'appId'] : ['appId', 'teamId'];
+      ctx.addIssue({ code: 'custom', path: ['slack', missing], message: `required with slack.${given} (both link the digest to the Home tab)` });
+    }
   });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

@@ -4,7 +4,6 @@ import {
   AccessDeniedException,
   AssociateAccessPolicyCommand,
   CreateAccessEntryCommand,
-  DescribeClusterCommand,
   EKSClient,
   ListAssociatedAccessPoliciesCommand,
   ResourceInUseException,
@@ -12,55 +11,22 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { KubeClusters } from '../src/cluster/client.ts';
 import { EksCluster } from '../src/cluster/eks/cluster.ts';
-import { presignEksToken, type AwsCredentialIdentity } from '../src/cluster/eks/token.ts';
 import { parseConfig } from '../src/config.ts';
 import { ClusterError } from '../src/errors.ts';
 import { BLOCK } from '../src/slack/ids.ts';
-import { KubeApiEmulator } from './emulators/kube-api.ts';
-import { APPROVALS, PEOPLE, readable, startHarness } from './support/harness.ts';
+import { APPROVALS, PEOPLE, readable, type Harness } from './support/harness.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './support/config.ts';
 import { FakeAccessEntries } from './support/eks-access-entries.ts';
-import { selfSignedCert } from './support/tls.ts';
+import { clock, credentials, EDIT, ROLE, startEksHarness } from './support/eks-harness.ts';
 
-const ROLE = 'arn:aws:iam::123456789012:role/payments-developers';
-const EDIT = 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy';
-const credentials: AwsCredentialIdentity = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
-const clock = { now: () => new Date('2026-11-26T10:00:00Z') };
 const eks = mockClient(EKSClient);
 
 beforeEach(() => eks.reset());
 afterEach(() => eks.reset());
 
-/** The bot with one EKS cluster whose API server is the emulator, over TLS, requiring the token. */
-async function eksHarness(t: Parameters<typeof startHarness>[0]) {
-  const tls = await selfSignedCert();
-  const { token } = await presignEksToken({ clusterName: 'prod-eu', region: 'eu-west-1', credentials, now: clock.now() });
-  const apiServer = await KubeApiEmulator.start({ tls, token });
-  t.after(() => apiServer.close());
-  eks.on(DescribeClusterCommand, { name: 'prod-eu' }).resolves({
-    cluster: {
-      name: 'prod-eu',
-      status: 'ACTIVE',
-      endpoint: apiServer.url,
-      certificateAuthority: { data: Buffer.from(tls.cert).toString('base64') },
-      accessConfig: { authenticationMode: 'API' },
-    },
-  });
-  const h = await startHarness(t, {
-    configure: (doc) => {
-      doc.clusters = [{ name: 'prod-eu', displayName: 'Production (eu-west-1)', type: 'eks', region: 'eu-west-1', clusterName: 'prod-eu' }];
-      const teams = doc.teams as Record<string, unknown>[];
-      teams[0] = { ...teams[0], iamRoleArn: ROLE };
-    },
-    clusters: (config) =>
-      new KubeClusters(config, {
-        eks: (c) => new EksCluster({ clusterName: c.clusterName, region: c.region, credentials: async () => credentials, clock }),
-      }),
-  });
-  return { h, apiServer };
-}
+const eksHarness = (t: Parameters<typeof startEksHarness>[0]) => startEksHarness(t, eks);
 
-async function requestDevNamespace(h: Awaited<ReturnType<typeof startHarness>>) {
+async function requestDevNamespace(h: Harness) {
   await h.command(PEOPLE.dev, 'new-namespace');
   await h.waitFor('the form', () => h.slack.views[0]);
   await h.submit(PEOPLE.dev, {

@@ -1,51 +1,20 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { EKSClient } from '@aws-sdk/client-eks';
+import { mockClient } from 'aws-sdk-client-mock';
+import Database from 'better-sqlite3';
 import type { NamespaceRequest } from '../src/domain/requests.ts';
-import { ACTION, BLOCK, CALLBACK } from '../src/slack/ids.ts';
-import { deleteExpired } from '../src/workflows/lifecycle/delete.ts';
-import { APPROVALS, buttons, PEOPLE, readable, startHarness, type Harness, type HarnessOptions } from './support/harness.ts';
-import { modalsOpened } from './support/lifecycle.ts';
-
-type Environment = 'dev' | 'staging' | 'prod';
-
-/** Requests `payments-<env>` as the developer (approved by Alice when policy asks) and waits until it is ready. */
-async function readyNamespace(h: Harness, environment: Environment, tier = 'small'): Promise<NamespaceRequest> {
-  const views = modalsOpened(h);
-  await h.command(PEOPLE.dev, 'new-namespace');
-  await h.waitFor('the request form', () => modalsOpened(h) > views);
-  await h.submit(PEOPLE.dev, {
-    [BLOCK.team]: 'payments',
-    [BLOCK.environment]: environment,
-    [BLOCK.cluster]: 'dev-eu',
-    [BLOCK.tier]: tier,
-    [BLOCK.purpose]: 'Checkout experiments',
-  });
-  const store = h.slipway.deps.store;
-  const request = await h.waitFor('the request', () => store.lastRequestBy(PEOPLE.dev));
-  if (request.status === 'pending') {
-    const card = await h.waitFor('the card', () => {
-      const ts = store.getRequest(request.id)?.card?.ts;
-      return ts !== undefined && h.slack.messages(APPROVALS).find((m) => m.ts === ts);
-    });
-    await h.click(PEOPLE.alice, card, ACTION.approve);
-  }
-  await h.waitFor('the namespace to be ready', () => store.lifecycle.get(request.id));
-  return store.getRequest(request.id) ?? request;
-}
-
-/** Types `/platform delete <args>` and returns the form it opened. */
-async function deleteForm(h: Harness, user: string, args: string) {
-  const views = modalsOpened(h);
-  await h.command(user, `delete ${args}`);
-  const view = await h.waitFor('the delete form', () => modalsOpened(h) > views && h.slack.lastViewOpened());
-  assert.equal(view.callback_id, CALLBACK.deleteNamespace);
-  return view;
-}
-
-/** The private answers to slash commands (sent to their response_url). */
-function replies(h: Harness): string[] {
-  return h.slack.responseUrlPosts.map((p) => readable({ text: String(p.body.text ?? ''), blocks: Array.isArray(p.body.blocks) ? p.body.blocks : [] }));
-}
+import { ACTION, BLOCK, CALLBACK, HOME } from '../src/slack/ids.ts';
+import { refreshUsage } from '../src/workflows/adoption/usage.ts';
+import { announceDeletions, deleteExpired } from '../src/workflows/lifecycle/delete.ts';
+import { setUpBotProcesses, writeConfig, type BotProcess } from './support/bot-process.ts';
+import { FakeAccessEntries } from './support/eks-access-entries.ts';
+import { EDIT, ROLE, startEksHarness } from './support/eks-harness.ts';
+import { APPROVALS, buttons, DEV_CHANNEL, PEOPLE, readable, SIGNING_SECRET, startHarness, type Harness, type HarnessOptions } from './support/harness.ts';
+import { sendSlashCommand, sendViewSubmission, valuesFor, type Answer } from './support/slack-requests.ts';
+import { waitFor } from './support/wait.ts';
+import { deleteForm, modalsOpened, readyNamespace, replies } from './support/lifecycle.ts';
 
 const events = (h: Harness, requestId: number, type: string) => h.slipway.deps.store.eventsFor(requestId).filter((e) => e.type === type);
 const thread = (h: Harness, request: NamespaceRequest) => h.slack.thread(APPROVALS, request.card?.ts ?? '').map(readable);
@@ -91,6 +60,13 @@ test('the owner deletes a dev namespace at once after typing its name; a wrong n
     story.join('\n---\n'),
   );
   assert.ok(story.some((m) => /🗑️ Deleted `payments-dev` from Dev \(eu-west-1\); its name is free again\.\n✅ Delete namespace/.test(m)));
+  // The usage refresh sees it gone, but Slipway deleted it: not counted as deleted outside Slipway.
+  const refresh = await refreshUsage(h.slipway.deps, new Date());
+  assert.deepEqual(refresh.deleted, []);
+  assert.deepEqual(
+    events(h, request.id, 'namespace_deleted').map((e) => e.data.outsideSlipway),
+    [false],
+  );
   const [asked] = events(h, request.id, 'delete_requested');
   assert.deepEqual(asked?.data, { namespace: 'payments-dev', cluster: 'dev-eu', reason: 'Experiments are over', auto: true, why: 'policy' });
   assert.equal(asked.actor, PEOPLE.dev);
@@ -206,6 +182,7 @@ test('a 403 on delete stops the run with the permission named; Retry finishes it
   grant();
   await h.click(PEOPLE.alice, failure, ACTION.retry);
   await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
+  assert.ok(thread(h, request).some((m) => m.startsWith('🔁 <@U0ALICE> pressed Retry; the run continues from the failed step.')));
   assert.equal(h.kube.get('namespaces', 'payments-dev'), undefined);
   assert.equal(h.slipway.deps.store.lifecycle.get(request.id)?.state, 'deleted');
 });
@@ -260,4 +237,194 @@ test('at the end of its grace period an expired namespace is deleted without a f
   assert.equal(h.kube.get('namespaces', 'payments-dev'), undefined);
   assert.equal(events(h, dev.id, 'namespace_deleted')[0]?.actor, 'expiry');
   assert.ok(thread(h, dev).some((m) => /`payments-dev` expired and its grace period is over/.test(m)));
+});
+
+test("on EKS the deleted namespace leaves the team role's access scope; the last one takes the association and the entry with it", async (t) => {
+  const eks = mockClient(EKSClient);
+  t.after(() => eks.restore());
+  const entries = new FakeAccessEntries(eks);
+  const { h, apiServer } = await startEksHarness(t, eks);
+  const dev = await readyNamespace(h, 'dev', 'small', 'prod-eu');
+  const staging = await readyNamespace(h, 'staging', 'small', 'prod-eu');
+  assert.deepEqual(entries.scope(ROLE, EDIT), ['payments-dev', 'payments-staging']);
+
+  await deleteForm(h, PEOPLE.dev, 'payments-dev');
+  await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
+  await h.waitFor('the deletion', () => h.slipway.deps.store.lifecycle.get(dev.id)?.state === 'deleted');
+  assert.deepEqual(entries.scope(ROLE, EDIT), ['payments-staging'], 'the scope shrank to what is left');
+  assert.equal(apiServer.get('namespaces', 'payments-dev'), undefined);
+  assert.deepEqual(
+    h.slipway.deps.store.latestRun(dev.id)?.steps.map((s) => [s.name, s.status]),
+    [
+      ['revoke-eks-access', 'done'],
+      ['delete-namespace', 'done'],
+      ['wait-until-gone', 'done'],
+    ],
+  );
+
+  await deleteForm(h, PEOPLE.dev, 'payments-staging');
+  await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-staging', [BLOCK.deleteReason]: null });
+  await h.waitFor('the deletion', () => h.slipway.deps.store.lifecycle.get(staging.id)?.state === 'deleted');
+  assert.equal(entries.scope(ROLE, EDIT), undefined, 'the association is gone');
+  assert.equal(entries.entries.has(ROLE), false, 'and the access entry with nothing left in it');
+  const progress = await h.waitFor('the outcome in the thread', () => thread(h, staging).find((m) => m.startsWith('🗑️ Deleted')));
+  assert.match(progress, /✅ EKS: `payments-staging` leaves the scope of `AmazonEKSEditPolicy` for `arn:aws:iam::123456789012:role\/payments-developers`/);
+});
+
+test('a bot killed while a namespace is Terminating resumes the deletion after a restart, and the owner hears once', async (t) => {
+  const { slack, kube, dir, doc, start } = await setUpBotProcesses(
+    t,
+    {
+      channels: [
+        { id: APPROVALS, name: 'platform-approvals', members: ['U0BOT', PEOPLE.alice, PEOPLE.dev] },
+        { id: DEV_CHANNEL, name: 'payments-dev', members: [PEOPLE.dev] },
+      ],
+      users: [PEOPLE.dev, PEOPLE.alice].map((id) => ({ id, name: id.toLowerCase() })),
+      userGroups: [{ id: 'S0PLATFORM', handle: 'platform-team', users: [] }],
+    },
+    'slipway-delete-restart-',
+  );
+  const databasePath = join(dir, 'data', 'slipway.db');
+  const env = {
+    SLACK_BOT_TOKEN: slack.token,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.url,
+    SLIPWAY_CONFIG: writeConfig(dir, doc),
+    DATABASE_PATH: databasePath,
+  };
+  const slow = <T>(what: string, check: () => T | undefined | false) => waitFor(what, check, 20_000);
+  /** Types a command as the developer and answers the form it opens. */
+  const form = async (bot: BotProcess, text: string, answers: Record<string, Answer>) => {
+    const views = slack.views.length;
+    await sendSlashCommand(bot.baseUrl, SIGNING_SECRET, { text, userId: PEOPLE.dev, channelId: DEV_CHANNEL, triggerId: slack.issueTriggerId(PEOPLE.dev) });
+    const view = await slow('the form', () => slack.views.length > views && slack.lastViewOpened());
+    await sendViewSubmission(bot.baseUrl, SIGNING_SECRET, { view, values: valuesFor(view, answers), userId: PEOPLE.dev });
+  };
+  const deletedDms = () => slack.dmWith(PEOPLE.dev).filter((m) => /is deleted/.test(m.text));
+  const deletion = () => {
+    const db = new Database(databasePath, { readonly: true });
+    try {
+      return db
+        .prepare(
+          `SELECT s.name, s.status, s.attempts, r.status AS run FROM run_steps s JOIN runs r ON r.id = s.run_id WHERE r.kind = 'delete' ORDER BY s.position`,
+        )
+        .all();
+    } finally {
+      db.close();
+    }
+  };
+
+  const first = await start(env);
+  await form(first, 'new-namespace', {
+    [BLOCK.team]: 'payments',
+    [BLOCK.environment]: 'dev',
+    [BLOCK.cluster]: 'dev-eu',
+    [BLOCK.tier]: 'small',
+    [BLOCK.purpose]: 'Survives restarts',
+  });
+  await slow('the ready DM', () => slack.dmWith(PEOPLE.dev).find((m) => m.text.startsWith('🎉')));
+  kube.seed([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', namespace: 'payments-dev', finalizers: ['example.com/backup'] } }]);
+
+  await form(first, 'delete payments-dev', { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
+  const deleted = await slow('the DELETE', () => kube.requests.findIndex((r) => r.method === 'DELETE') + 1 || undefined);
+  await slow('the wait step looking', () => kube.requests.slice(deleted).some((r) => r.method === 'GET' && r.path === '/api/v1/namespaces/payments-dev'));
+  first.child.kill('SIGKILL');
+  await first.exited;
+  assert.deepEqual(deletion(), [
+    { name: 'delete-namespace', status: 'done', attempts: 1, run: 'running' },
+    { name: 'wait-until-gone', status: 'running', attempts: 1, run: 'running' },
+  ]);
+  assert.equal(deletedDms().length, 0);
+
+  kube.removeFinalizers('configmaps', 'payments-dev', 'held');
+  await start(env);
+  await slow('the deleted DM', () => deletedDms()[0]);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(deletedDms().length, 1, 'exactly one final message');
+  assert.equal(kube.get('namespaces', 'payments-dev'), undefined);
+  assert.deepEqual(deletion(), [
+    { name: 'delete-namespace', status: 'done', attempts: 1, run: 'done' },
+    { name: 'wait-until-gone', status: 'done', attempts: 2, run: 'done' },
+  ]);
+  assert.equal(kube.requests.filter((r) => r.method === 'DELETE').length, 1, 'the namespace is deleted once');
+});
+
+test('a Delete button (Home, reminders) opens the same form; a forged one opens nothing', async (t) => {
+  const h = await startHarness(t);
+  const request = await readyNamespace(h, 'dev');
+  const button = (value: string) => [
+    { type: 'actions', elements: [{ type: 'button', action_id: HOME.delete, text: { type: 'plain_text', text: 'Delete' }, value }] },
+  ];
+  const ts = h.slack.seedMessage(DEV_CHANNEL, { user: 'U0BOT', text: 'Your namespaces', blocks: button(String(request.id)) });
+  const forgedTs = h.slack.seedMessage(DEV_CHANNEL, { user: 'U0BOT', text: 'Your namespaces', blocks: button('payments-dev') });
+  const message = (at: string) => h.slack.messages(DEV_CHANNEL).find((m) => m.ts === at);
+
+  const views = modalsOpened(h);
+  await h.click(PEOPLE.dev, message(ts) ?? assert.fail('no message'), HOME.delete);
+  const form = await h.waitFor('the delete form', () => modalsOpened(h) > views && h.slack.lastViewOpened());
+  assert.equal(form.callback_id, CALLBACK.deleteNamespace);
+  assert.match(readable(form as never), /Type payments-dev to confirm/);
+
+  await h.click(PEOPLE.dev, message(forgedTs) ?? assert.fail('no message'), HOME.delete);
+  // The bot is not in that channel, so Slack refuses an ephemeral there: the answer comes by DM.
+  await h.waitFor('the answer', () => h.slack.dmWith(PEOPLE.dev).find((m) => /can't find that namespace, so nothing happened/.test(m.text)));
+  assert.equal(modalsOpened(h), views + 1, 'no second form');
+});
+
+test('without a policy.delete rule the owner asks and an approver decides, even in dev', async (t) => {
+  const h = await startHarness(t, {
+    configure: (doc) => {
+      (doc.policy as Record<string, unknown>).delete = { autoApprove: [] };
+    },
+  });
+  const request = await readyNamespace(h, 'dev');
+  const form = await deleteForm(h, PEOPLE.dev, 'payments-dev');
+  assert.match(readable(form as never), /An approver decides in the request's thread before anything is deleted/);
+  await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
+  await h.waitFor('the deletion request', () => thread(h, request).find((m) => /<@U0DEV> asks to delete `payments-dev`\. An approver decides/.test(m)));
+  assert.ok(h.kube.get('namespaces', 'payments-dev'));
+
+  // Its grace period ends first: the expiry deletes it, and the ask has nothing left to decide.
+  assert.equal(await deleteExpired(h.slipway.deps, request.id), true);
+  await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
+  const ask = h.slack.thread(APPROVALS, request.card?.ts ?? '').find((m) => m.text.includes('asks to delete'));
+  await h.click(PEOPLE.alice, ask ?? assert.fail('no ask'), ACTION.approveDelete);
+  await h.waitFor('the answer', () =>
+    h.slack.ephemerals(PEOPLE.alice).find((m) => /is being deleted at its expiry, so this request has nothing left/.test(m.text)),
+  );
+  assert.deepEqual(
+    events(h, request.id, 'delete_requested').map((e) => [e.actor, e.data.auto, e.data.why]),
+    [
+      [PEOPLE.dev, false, 'no-rule'],
+      ['expiry', true, 'expiry'],
+    ],
+  );
+  assert.deepEqual(events(h, request.id, 'delete_decided'), []);
+});
+
+test('a namespace left deleting without a deletion run (the bot stopped in between) may be deleted again', async (t) => {
+  const h = await startHarness(t);
+  const request = await readyNamespace(h, 'dev');
+  // What a crash between the two writes leaves: the state moved, no run recorded.
+  assert.ok(h.slipway.deps.store.lifecycle.transition(request.id, 'active', 'deleting', new Date()));
+
+  await deleteForm(h, PEOPLE.dev, 'payments-dev');
+  await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
+  await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
+  assert.equal(h.kube.get('namespaces', 'payments-dev'), undefined);
+});
+
+test('a deletion recorded done whose owner was not told yet (a crash in between) is told once at the next start', async (t) => {
+  const h = await startHarness(t);
+  const request = await readyNamespace(h, 'dev');
+  const store = h.slipway.deps.store;
+  // What a crash right after the run was recorded done leaves: no message, no event.
+  const run = store.startRun(request.id, ['delete-namespace', 'wait-until-gone'], new Date(), 'delete');
+  assert.ok(run);
+  assert.ok(store.completeRun(run.id, request.id, 'done', new Date()));
+
+  await announceDeletions(h.slipway.deps);
+  await announceDeletions(h.slipway.deps);
+  assert.equal(h.slack.dmWith(PEOPLE.dev).filter((m) => /is deleted/.test(m.text)).length, 1);
+  assert.equal(events(h, request.id, 'namespace_deleted').length, 1);
 });

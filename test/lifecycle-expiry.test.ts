@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ACTION, CALLBACK, LIFECYCLE } from '../src/slack/ids.ts';
+import { CALLBACK, HOME, LIFECYCLE } from '../src/slack/ids.ts';
 import { APPROVALS, buttons, PEOPLE, readable, startHarness, type HarnessOptions } from './support/harness.ts';
-import { endMessages, modalsOpened, movableClock, readyNamespace, sweep } from './support/lifecycle.ts';
+import { endMessages, modalsOpened, movableClock, readyNamespaceEnding, sweep } from './support/lifecycle.ts';
 
 /**
  * Expiry through the real interfaces: a namespace requested with an end date through the form,
@@ -32,7 +32,7 @@ function setUp(t: Parameters<typeof startHarness>[0], start = '2026-10-20T08:00:
 test('reminders 3 and 1 days before, at 10:00 Berlin time on both sides of the change to winter time, each once', async (t) => {
   const { time, harness } = setUp(t);
   const h = await harness;
-  await readyNamespace(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
+  await readyNamespaceEnding(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
 
   time.set('2026-10-24T07:59:00Z'); // Saturday 09:59 CEST
   assert.match(await sweep(h), /^0 reminded/);
@@ -43,7 +43,7 @@ test('reminders 3 and 1 days before, at 10:00 Berlin time on both sides of the c
   const [first] = endMessages(h);
   assert.ok(first);
   assert.match(readable(first), /Your namespace `checkout-load` on \*Dev \(eu-west-1\)\* \(dev, R-1\) reaches its end date in 3 days, on Tue Oct 27/);
-  assert.deepEqual(buttons(first), [`${LIFECYCLE.extend}_7`, `${LIFECYCLE.extend}_30`, ACTION.deleteNamespace]);
+  assert.deepEqual(buttons(first), [`${LIFECYCLE.extend}_7`, `${LIFECYCLE.extend}_30`, HOME.delete]);
 
   time.set('2026-10-24T08:05:00Z');
   await sweep(h);
@@ -60,7 +60,7 @@ test('reminders 3 and 1 days before, at 10:00 Berlin time on both sides of the c
 
   // Delete now opens the deletion form, the same as `/platform delete`.
   const views = modalsOpened(h);
-  await h.click(PEOPLE.dev, first, ACTION.deleteNamespace);
+  await h.click(PEOPLE.dev, first, HOME.delete);
   const form = await h.waitFor('the delete form', () => modalsOpened(h) > views && h.slack.lastViewOpened());
   assert.equal(form.callback_id, CALLBACK.deleteNamespace);
 
@@ -77,7 +77,7 @@ test('reminders 3 and 1 days before, at 10:00 Berlin time on both sides of the c
 test('after a restart across the reminder time the latest reminder is sent once and older ones are dropped', async (t) => {
   const { time, harness } = setUp(t);
   const h = await harness;
-  await readyNamespace(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
+  await readyNamespaceEnding(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
   time.set('2026-10-23T12:00:00Z');
   assert.match(await sweep(h), /^0 reminded/, 'the job has run before the bot goes down');
 
@@ -100,7 +100,7 @@ test('after a restart across the reminder time the latest reminder is sent once 
 test('a namespace with an end date and no timers (ready before expiry happened) gets them at start-up', async (t) => {
   const { time, harness } = setUp(t);
   const h = await harness;
-  await readyNamespace(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
+  await readyNamespaceEnding(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
   // As db/0008 leaves namespaces that were ready before it: tracked, with their end date, no timers.
   h.slipway.deps.store.lifecycle.replaceTimers(1, [], time.clock.now());
   time.set('2026-10-24T07:00:00Z');
@@ -115,9 +115,9 @@ test('a namespace with an end date and no timers (ready before expiry happened) 
 test('no reminder for a namespace deleted, or being deleted, before its time', async (t) => {
   const { time, harness } = setUp(t);
   const h = await harness;
-  await readyNamespace(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
-  const gone = await readyNamespace(h, { name: 'checkout-old', expiresOn: '2026-10-27' });
-  const going = await readyNamespace(h, { name: 'checkout-tmp', expiresOn: '2026-10-27' });
+  await readyNamespaceEnding(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
+  const gone = await readyNamespaceEnding(h, { name: 'checkout-old', expiresOn: '2026-10-27' });
+  const going = await readyNamespaceEnding(h, { name: 'checkout-tmp', expiresOn: '2026-10-27' });
   // What a finished deletion run records (src/store/store.ts completeRun), and one under way.
   const lifecycle = h.slipway.deps.store.lifecycle;
   lifecycle.markDeleted(gone, time.clock.now());
@@ -134,7 +134,7 @@ test('no reminder for a namespace deleted, or being deleted, before its time', a
 test('when the owner has left the workspace, reminders go to the team channel and the approvers in the request thread', async (t) => {
   const { time, harness } = setUp(t);
   const h = await harness;
-  await readyNamespace(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
+  await readyNamespaceEnding(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
   h.slack.deactivateUser(PEOPLE.dev);
 
   time.set('2026-10-24T08:00:00Z');
@@ -160,7 +160,7 @@ test('when the owner has left the workspace, reminders go to the team channel an
 test('on the end date a final notice with one more chance to extend; the grace period runs from it', async (t) => {
   const { time, harness } = setUp(t);
   const h = await harness;
-  await readyNamespace(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
+  await readyNamespaceEnding(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
 
   time.set('2026-10-27T09:00:00Z'); // Tuesday 10:00 CET
   assert.match(await sweep(h), /1 final notices/);
@@ -202,7 +202,7 @@ test('on the end date a final notice with one more chance to extend; the grace p
 test('a final notice Slack refused is sent at the next sweep, and the end of the grace period still comes', async (t) => {
   const { time, harness } = setUp(t, undefined, { configure: (doc) => void (doc.lifecycle = { graceHours: 0 }) });
   const h = await harness;
-  await readyNamespace(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
+  await readyNamespaceEnding(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
   time.set('2026-10-27T09:00:00Z');
   h.slack.failNext('chat.postMessage', 'ratelimited');
   assert.match(await sweep(h), /0 final notices.*1 not delivered/);
@@ -218,7 +218,7 @@ test('a final notice Slack refused is sent at the next sweep, and the end of the
 test('a protected namespace is not deleted when its grace period ends: the approvers are asked in the request thread', async (t) => {
   const { time, harness } = setUp(t);
   const h = await harness;
-  await readyNamespace(h, { name: 'checkout-prod', expiresOn: '2026-10-27', environment: 'prod' });
+  await readyNamespaceEnding(h, { name: 'checkout-prod', expiresOn: '2026-10-27', environment: 'prod' });
 
   time.set('2026-10-27T09:00:00Z');
   await sweep(h);
@@ -234,7 +234,7 @@ test('a protected namespace is not deleted when its grace period ends: the appro
   const asked = h.slack.thread(APPROVALS, card.ts).at(-1);
   assert.ok(asked);
   assert.match(readable(asked), /`checkout-prod` .* owned by <@U0DEV>, passed its end date \(Tue Oct 27\) and its grace period is over\. prod is protected/);
-  assert.deepEqual(buttons(asked), [`${LIFECYCLE.extend}_7`, `${LIFECYCLE.extend}_30`, ACTION.deleteNamespace]);
+  assert.deepEqual(buttons(asked), [`${LIFECYCLE.extend}_7`, `${LIFECYCLE.extend}_30`, HOME.delete]);
   assert.ok(h.kube.get('namespaces', undefined, 'checkout-prod'), 'not deleted');
   assert.deepEqual(
     h.slipway.deps.store

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ACTION, LIFECYCLE } from '../src/slack/ids.ts';
+import { HOME, LIFECYCLE } from '../src/slack/ids.ts';
 import type { EmulatedMessage } from './emulators/slack-api.ts';
 import { APPROVALS, buttons, PEOPLE, readable, startHarness, type Harness } from './support/harness.ts';
-import { endMessages, movableClock, readyNamespace, sweep } from './support/lifecycle.ts';
+import { endMessages, movableClock, readyNamespaceEnding, sweep } from './support/lifecycle.ts';
 import { clickHome, openHome, publishedHome } from './support/namespaces.ts';
 
 /**
@@ -26,7 +26,7 @@ function setUp(t: Parameters<typeof startHarness>[0], extend: Record<string, unk
 
 /** The namespace ready and its first reminder (3 days before) in the developer's DM. */
 async function reminded(h: Harness, time: ReturnType<typeof movableClock>): Promise<EmulatedMessage> {
-  await readyNamespace(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
+  await readyNamespaceEnding(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
   time.set('2026-10-24T08:00:00Z');
   await sweep(h);
   const reminder = endMessages(h)[0];
@@ -71,7 +71,7 @@ test('the owner extends within policy at once; the reminder says so, and the old
 test('extending during the grace period keeps the namespace: nothing is deleted when the grace would have ended', async (t) => {
   const { time, harness } = setUp(t);
   const h = await harness;
-  await readyNamespace(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
+  await readyNamespaceEnding(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
   time.set('2026-10-27T09:00:00Z');
   await sweep(h);
   const notice = endMessages(h).at(-1);
@@ -161,7 +161,7 @@ test('an extension past the maximum lifetime is refused with the reason, and not
   assert.deepEqual(buttons(h.slack.dmWith(PEOPLE.dev).find((m) => m.ts === reminder.ts) ?? reminder), [
     `${LIFECYCLE.extend}_7`,
     `${LIFECYCLE.extend}_30`,
-    ACTION.deleteNamespace,
+    HOME.delete,
   ]);
   assert.equal(h.slack.thread(APPROVALS, h.card().ts).filter((m) => m.text.startsWith('🕒')).length, 0, 'not even asked');
 });
@@ -169,7 +169,7 @@ test('an extension past the maximum lifetime is refused with the reason, and not
 test('Extend on the Home tab extends at once; the owner hears it in the app DM and the Home shows the new end date', async (t) => {
   const { harness } = setUp(t);
   const h = await harness;
-  await readyNamespace(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
+  await readyNamespaceEnding(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
   const home = await openHome(h, PEOPLE.dev);
   const before = h.slack.callsTo('views.publish').length;
   await clickHome(h, PEOPLE.dev, home, `${LIFECYCLE.extend}_30`);

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { parse } from 'yaml';
 import { ACTION, BLOCK, HOME } from '../src/slack/ids.ts';
 import { APPROVALS, buttons, PEOPLE, readable, REQUEST_FORM, startHarness, type Harness } from './support/harness.ts';
 import { clickHome, openHome, publishedHome, readyNamespaces } from './support/namespaces.ts';
@@ -139,11 +141,15 @@ test('an approver sees the requests waiting on them and approves on Home with th
 
   const card = await h.waitFor('the request card', () => h.slack.messages(APPROVALS)[0]);
   const before = h.slack.callsTo('views.publish').length;
+  // A slow cluster: the approver's Home is redrawn once the decision is made, not when provisioning ends.
+  const slow = h.kube.setLatency(1500, { method: 'PATCH', path: /\/namespaces\/checkout-load$/ });
   await clickHome(h, PEOPLE.alice, home, HOME.approve);
+  const after = await publishedHome(h, PEOPLE.alice, before);
+  assert.equal(store.getRequest(1)?.status, 'approved', 'still provisioning');
+  assert.doesNotMatch(homeText(after), /asks for `checkout-load`/, 'the decided request left the queue');
+  slow();
   await h.waitFor('provisioning', () => store.getRequest(1)?.status === 'ready');
   assert.equal(store.getRequest(1)?.decidedBy, PEOPLE.alice);
-  const after = await publishedHome(h, PEOPLE.alice, before);
-  assert.doesNotMatch(homeText(after), /asks for `checkout-load`/, 'the decided request left the queue');
 
   // The card is the same decision: a late click there is told who decided.
   await h.click(PEOPLE.bob, card, ACTION.approve);
@@ -190,4 +196,16 @@ test('a Details click on a namespace that is gone is answered, not ignored', asy
   await clickHome(h, PEOPLE.dev, home, HOME.details);
   await h.waitFor('the answer', () => h.slack.dmWith(PEOPLE.dev).some((m) => /R-1 no longer exists/.test(m.text)));
   assert.ok(!h.slack.views.some((v) => v.view.callback_id === HOME.detailsModal));
+});
+
+test('the app manifest enables the Home tab, subscribes to app_home_opened and escapes mentions for /platform list @person', () => {
+  const manifest = parse(readFileSync(new URL('../manifest.yml', import.meta.url), 'utf8')) as {
+    features: { app_home: { home_tab_enabled: boolean }; slash_commands: { command: string; should_escape: boolean; usage_hint: string }[] };
+    settings: { event_subscriptions: { bot_events: string[] } };
+  };
+  assert.equal(manifest.features.app_home.home_tab_enabled, true);
+  assert.ok(manifest.settings.event_subscriptions.bot_events.includes('app_home_opened'));
+  const platform = manifest.features.slash_commands.find((c) => c.command === '/platform');
+  assert.equal(platform?.should_escape, true);
+  assert.match(platform?.usage_hint ?? '', /list \[team\|@person\|all\]/);
 });

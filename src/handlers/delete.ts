@@ -1,7 +1,7 @@
 import type { App, BlockAction, ButtonAction, RespondFn, SlashCommand } from '@slack/bolt';
 import type { Deps } from '../deps.ts';
 import { readId, readMetadata, readValue } from '../slack/form-state.ts';
-import { ACTION, BLOCK, CALLBACK } from '../slack/ids.ts';
+import { ACTION, BLOCK, CALLBACK, HOME } from '../slack/ids.ts';
 import type { SlackMessage } from '../slack/text.ts';
 import {
   confirmDeletion,
@@ -38,7 +38,8 @@ export async function transferCommand(deps: Deps, command: SlashCommand, args: s
 
 /** Delete buttons, the delete form, and approvers' decisions on deletion requests. */
 export function register(app: App, deps: Deps): void {
-  app.action<BlockAction<ButtonAction>>(ACTION.deleteNamespace, async ({ ack, body, action }) => {
+  // Delete on a namespace, wherever it is shown (Home, reminders): the value is the request id.
+  app.action<BlockAction<ButtonAction>>(HOME.delete, async ({ ack, body, action }) => {
     await ack();
     await openDeleteForm(deps, readId(action.value), { ...clickOf(body), triggerId: body.trigger_id });
   });

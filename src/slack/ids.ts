@@ -29,8 +29,6 @@ export const ACTION = {
   approve: 'request_approve',
   deny: 'request_deny',
   retry: 'run_retry',
-  /** Delete on a namespace (Home, reminders): opens the delete form; the value is the request id. */
-  deleteNamespace: 'namespace_delete',
   /** Approve / Deny on a deletion request in the original request's thread; the value is its id. */
   approveDelete: 'delete_approve',
   denyDelete: 'delete_deny',
@@ -39,7 +37,7 @@ export const ACTION = {
 /**
  * Day 2 (src/slack/lifecycle/). Extend buttons carry `{ requestId, days, from }` (the end date the
  * message was about), extension decisions the lifecycle request's id. Delete buttons are
- * `ACTION.deleteNamespace`.
+ * `HOME.delete` (one id wherever they are: Home, reminders, the approvers' thread).
  */
 export const LIFECYCLE = {
   extend: 'namespace_extend',
@@ -88,7 +86,7 @@ export const SURVEY_LIMITS = {
  */
 export const HOME = {
   extend: LIFECYCLE.extend,
-  delete: ACTION.deleteNamespace,
+  delete: 'namespace_delete',
   details: 'lifecycle_details',
   /** The details modal. */
   detailsModal: 'lifecycle_details_modal',

@@ -105,6 +105,11 @@ export class LifecycleStore {
       openRequests: db.prepare<[number], Row<LifecycleRequestRow>>(`${LIFECYCLE_REQUEST} WHERE status = 'pending' ORDER BY id LIMIT ?`),
       setRequestMessage: db.prepare('UPDATE lifecycle_requests SET message_channel = ?, message_ts = ? WHERE id = ?'),
       decideRequest: db.prepare(`UPDATE lifecycle_requests SET status = @status, decided_by = @by, decided_at = @now WHERE id = @id AND status = 'pending'`),
+      untoldDeletions: db.prepare<[string], { id: number }>(
+        `SELECT r.id FROM runs r WHERE r.kind = 'delete' AND r.status = 'done' AND r.finished_at >= ?
+           AND NOT EXISTS (SELECT 1 FROM events e WHERE e.request_id = r.request_id AND e.type = 'namespace_deleted' AND e.at >= r.finished_at)
+         ORDER BY r.id`,
+      ),
     };
   }
 
@@ -263,6 +268,14 @@ export class LifecycleStore {
   decideRequest(id: number, status: 'approved' | 'denied' | 'withdrawn', by: string, now: Date): { decided: boolean; request: LifecycleRequest } {
     const decided = this.stmts.decideRequest.run({ id, status, by, now: now.toISOString() }).changes === 1;
     return { decided, request: this.mustGetRequest(id) };
+  }
+
+  /**
+   * Deletion runs finished since `since` whose outcome is not recorded yet: the `namespace_deleted`
+   * event is written once the owner was told, so these are the ones a crash cut short.
+   */
+  untoldDeletions(since: Date): number[] {
+    return this.stmts.untoldDeletions.all(since.toISOString()).map((row) => row.id);
   }
 
   private mustGetRequest(id: number): LifecycleRequest {

@@ -1,7 +1,51 @@
 import assert from 'node:assert/strict';
-import { ACTION, BLOCK } from '../../src/slack/ids.ts';
+import type { NamespaceRequest } from '../../src/domain/requests.ts';
+import { ACTION, BLOCK, CALLBACK } from '../../src/slack/ids.ts';
 import type { EmulatedMessage } from '../emulators/slack-api.ts';
-import { buttons, PEOPLE, readable, REQUEST_FORM, type Harness } from './harness.ts';
+import { APPROVALS, buttons, PEOPLE, readable, REQUEST_FORM, type Harness } from './harness.ts';
+
+/** Day 2 in tests: namespaces made through the real request journey, and the answers people read. */
+
+export type Environment = 'dev' | 'staging' | 'prod';
+
+/** Requests `payments-<env>` as the developer (approved by Alice when policy asks) and waits until it is ready. */
+export async function readyNamespace(h: Harness, environment: Environment, tier = 'small', cluster = 'dev-eu'): Promise<NamespaceRequest> {
+  const views = modalsOpened(h);
+  await h.command(PEOPLE.dev, 'new-namespace');
+  await h.waitFor('the request form', () => modalsOpened(h) > views);
+  await h.submit(PEOPLE.dev, {
+    [BLOCK.team]: 'payments',
+    [BLOCK.environment]: environment,
+    [BLOCK.cluster]: cluster,
+    [BLOCK.tier]: tier,
+    [BLOCK.purpose]: 'Checkout experiments',
+  });
+  const store = h.slipway.deps.store;
+  const request = await h.waitFor('the request', () => store.lastRequestBy(PEOPLE.dev));
+  if (request.status === 'pending') {
+    const card = await h.waitFor('the card', () => {
+      const ts = store.getRequest(request.id)?.card?.ts;
+      return ts !== undefined && h.slack.messages(APPROVALS).find((m) => m.ts === ts);
+    });
+    await h.click(PEOPLE.alice, card, ACTION.approve);
+  }
+  await h.waitFor('the namespace to be ready', () => store.lifecycle.get(request.id));
+  return store.getRequest(request.id) ?? request;
+}
+
+/** Types `/platform delete <args>` and returns the form it opened. */
+export async function deleteForm(h: Harness, user: string, args: string) {
+  const views = modalsOpened(h);
+  await h.command(user, `delete ${args}`);
+  const view = await h.waitFor('the delete form', () => modalsOpened(h) > views && h.slack.lastViewOpened());
+  assert.equal(view.callback_id, CALLBACK.deleteNamespace);
+  return view;
+}
+
+/** The private answers to slash commands (sent to their response_url). */
+export function replies(h: Harness): string[] {
+  return h.slack.responseUrlPosts.map((p) => readable({ text: String(p.body.text ?? ''), blocks: Array.isArray(p.body.blocks) ? p.body.blocks : [] }));
+}
 
 /** A clock the test sets and moves; the bot reads it as `deps.clock`. */
 export function movableClock(start: string) {
@@ -33,7 +77,7 @@ export async function sweep(h: Harness): Promise<string> {
  * Requests a namespace as the developer through the form (dev + small: approved by policy;
  * anything else: approved by Alice) and waits until it is ready; returns its request id.
  */
-export async function readyNamespace(h: Harness, input: { name: string; expiresOn: string; environment?: string; tier?: string }): Promise<number> {
+export async function readyNamespaceEnding(h: Harness, input: { name: string; expiresOn: string; environment?: string; tier?: string }): Promise<number> {
   const ready = () => h.slack.dmWith(PEOPLE.dev).filter((m) => m.text.startsWith('🎉')).length;
   const before = {
     ready: ready(),

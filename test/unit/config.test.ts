@@ -125,3 +125,15 @@ test('extension limits come from the environment, then the defaults', () => {
   assert.deepEqual(extendLimitsFor(config, 'dev'), { maxDays: 14, maxLifetimeDays: 120 });
   assert.deepEqual(extendLimitsFor(config, '__proto__'), { maxDays: 14, maxLifetimeDays: 120 });
 });
+
+test('slack.teamId and slack.appId come together: one without the other is refused by its path', () => {
+  const withSlack = (slack: Record<string, unknown>) => {
+    const doc = exampleConfigDocument();
+    doc.slack = { ...(doc.slack as object), ...slack };
+    return doc;
+  };
+  assert.deepEqual(problemsOf(withSlack({ teamId: 'T0TEAM' })), ['slack.appId: required with slack.teamId (both link the digest to the Home tab)']);
+  assert.deepEqual(problemsOf(withSlack({ appId: 'A0APP' })), ['slack.teamId: required with slack.appId (both link the digest to the Home tab)']);
+  assert.deepEqual(problemsOf(withSlack({ teamId: 'general', appId: 'A0APP' })), ['slack.teamId: must be a Slack workspace id like T0123ABCD']);
+  assert.equal(parseConfig(withSlack({ teamId: 'T0TEAM', appId: 'A0APP' }), 'test.yaml').slack.appId, 'A0APP');
+});

@@ -136,3 +136,15 @@ test('transfer is compare-and-set on the current owner', (t) => {
   assert.equal(store.lifecycle.ownedBy('U0NEW', { limit: 5, offset: 0 }).total, 1);
   assert.equal(store.lifecycle.ownedBy('U0DEV', { limit: 5, offset: 0 }).total, 0);
 });
+
+test('a finished deletion is untold until its namespace_deleted event is recorded, and only recent ones are looked at', (t) => {
+  const { store, request } = readyNamespace(t);
+  const run = store.startRun(request.id, ['delete-namespace'], now, 'delete');
+  assert.ok(run);
+  assert.deepEqual(store.lifecycle.untoldDeletions(at('2026-11-24T09:00:00Z')), [], 'a running deletion has nothing to tell');
+  assert.ok(store.completeRun(run.id, request.id, 'done', now));
+  assert.deepEqual(store.lifecycle.untoldDeletions(at('2026-11-24T09:00:00Z')), [run.id]);
+  assert.deepEqual(store.lifecycle.untoldDeletions(at('2026-12-02T09:00:00Z')), [], 'older than the window');
+  store.appendEvent({ type: 'namespace_deleted', at: now, requestId: request.id, data: { runId: run.id } });
+  assert.deepEqual(store.lifecycle.untoldDeletions(at('2026-11-24T09:00:00Z')), []);
+});

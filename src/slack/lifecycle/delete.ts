@@ -169,8 +169,11 @@ export const deleteRefusals = {
   waiting: (request: NamespaceRequest, ask: LifecycleRequest) =>
     textMessage(`${user(ask.requestedBy)} already asked to delete \`${request.namespace}\`; an approver decides in the request's thread.`),
   unknownAsk: () => textMessage("I can't find that deletion request. It may have been removed."),
+  unknownButton: () => textMessage("I can't find that namespace, so nothing happened. It may be deleted already."),
   notApprover: (request: NamespaceRequest) => textMessage(`Only the approvers in Slipway's config can decide on deleting \`${request.namespace}\`.`),
   ownAsk: (request: NamespaceRequest) => textMessage(`You asked to delete \`${request.namespace}\` yourself, so another approver has to decide.`),
   decided: (request: NamespaceRequest, ask: LifecycleRequest) =>
-    textMessage(`Deleting \`${request.namespace}\` was already ${ask.status} by ${user(ask.decidedBy ?? 'unknown')}.`),
+    ask.status === 'withdrawn'
+      ? textMessage(`\`${request.namespace}\` is being deleted at its expiry, so this request has nothing left to decide.`)
+      : textMessage(`Deleting \`${request.namespace}\` was already ${ask.status} by ${user(ask.decidedBy ?? 'unknown')}.`),
 };

@@ -1,6 +1,6 @@
 import type { ActionsBlock, Button } from '@slack/types';
 import { requestRef } from '../../domain/requests.ts';
-import { ACTION, LIFECYCLE } from '../ids.ts';
+import { HOME, LIFECYCLE } from '../ids.ts';
 import { escape, plain, plural, textMessage, user, type SlackMessage } from '../text.ts';
 
 /**
@@ -45,7 +45,7 @@ const extendButton = (ns: EndingNamespace, days: number): Button => ({
 
 const deleteButton = (ns: EndingNamespace, label: string): Button => ({
   type: 'button',
-  action_id: ACTION.deleteNamespace,
+  action_id: HOME.delete,
   text: plain(label),
   style: 'danger',
   value: String(ns.requestId),

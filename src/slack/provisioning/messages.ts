@@ -55,7 +55,7 @@ export function runFailed(step: string, reason: string, run: Run): SlackMessage 
 
 /** In the card's thread: an approver pressed Retry. */
 export function runRetried(by: string): SlackMessage {
-  return textMessage(`🔁 ${user(by)} pressed Retry; provisioning continues from the failed step.`);
+  return textMessage(`🔁 ${user(by)} pressed Retry; the run continues from the failed step.`);
 }
 
 /** To the requester, when provisioning failed. */

@@ -85,8 +85,10 @@ export async function refreshUsage(deps: Pick<Deps, 'config' | 'store' | 'cluste
       if (changed) rows.push({ at: now, cluster, namespace: ns.name, team, requestId, present: true, runningPods: ns.runningPods });
     }
     const gone = ({ namespace, team, requestId }: DeletedNamespace) => {
-      if (here.has(namespace) || deleted.some((d) => d.cluster === cluster && d.namespace === namespace)) return;
-      deleted.push({ cluster, namespace, team, requestId });
+      if (here.has(namespace) || rows.some((r) => r.cluster === cluster && r.namespace === namespace && !r.present)) return;
+      // A namespace Slipway is deleting (or deleted) is gone, but not outside Slipway.
+      const bySlipway = requestId !== undefined && ['deleting', 'deleted'].includes(deps.store.lifecycle.get(requestId)?.state ?? '');
+      if (!bySlipway) deleted.push({ cluster, namespace, team, requestId });
       rows.push({ at: now, cluster, namespace, team, requestId, present: false, runningPods: 0 });
     };
     for (const state of previous.values()) {

@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { MANAGED_SELECTOR } from '../../cluster/client.ts';
+import { LABEL } from '../../cluster/manifests.ts';
 import { isProtectedEnvironment, type Config } from '../../config.ts';
-import type { ManagedNamespace } from '../../domain/lifecycle.ts';
-import type { Click, NamespaceRequest } from '../../domain/requests.ts';
+import type { LifecycleRequest, ManagedNamespace } from '../../domain/lifecycle.ts';
+import { requestRef, type Click, type NamespaceRequest } from '../../domain/requests.ts';
 import { namespaceChanged, type Deps, type RunKindHandlers } from '../../deps.ts';
 import { ClusterError, errorMessage } from '../../errors.ts';
 import { BLOCK, LIMITS } from '../../slack/ids.ts';
@@ -27,7 +29,7 @@ import {
 import type { SlackMessage } from '../../slack/text.ts';
 import { isApprover } from '../provisioning/approvers.ts';
 import { describeRule, matchRule } from '../provisioning/policy.ts';
-import { clusterName } from '../provisioning/present.ts';
+import { clusterName, eksAccess } from '../provisioning/present.ts';
 import type { FieldErrors } from '../provisioning/validate.ts';
 import { startRun } from '../runs/engine.ts';
 
@@ -89,9 +91,23 @@ async function waitUntilGone(deps: Deps, request: NamespaceRequest): Promise<voi
 
 const DELETE_STEPS: readonly DeleteStep[] = [
   {
+    // First, so the team loses its EKS rights in a namespace before the namespace goes.
+    name: 'revoke-eks-access',
+    appliesTo: (deps, request) => eksAccess(deps.config, request.cluster, request.team) !== undefined,
+    describe: (deps, request) => {
+      const access = eksAccess(deps.config, request.cluster, request.team);
+      return `EKS: \`${request.namespace}\` leaves the scope of \`${access?.policyArn.split('/').pop()}\` for \`${access?.principalArn}\` (the association, and the access entry, go when nothing is left in them)`;
+    },
+    async apply(deps, request) {
+      const access = eksAccess(deps.config, request.cluster, request.team);
+      if (access) await deps.clusters.revokeNamespaceAccess(request.cluster, { ...access, namespace: request.namespace });
+    },
+  },
+  {
     name: 'delete-namespace',
+    after: ['revoke-eks-access'],
     describe: (_deps, request) =>
-      `Delete namespace \`${request.namespace}\` (only while it is labelled \`app.kubernetes.io/managed-by=slipway\` and \`${'slipway.dev/request-id'}=R-${request.id}\`)`,
+      `Delete namespace \`${request.namespace}\` (only while it is labelled \`${MANAGED_SELECTOR}\` and \`${LABEL.requestId}=${requestRef(request.id)}\`)`,
     async apply(deps, request) {
       await deps.clusters.deleteNamespace(request.cluster, request.namespace, request.id);
     },
@@ -136,6 +152,8 @@ export const deletionRuns: RunKindHandlers = {
   progress: (deps, request, run) => deletionProgress(request, clusterName(deps, request.cluster), run, (name) => describeStep(deps, request, name)),
   async done(deps, request, run) {
     const ask = lastAsk(deps, request.id);
+    await notifier(deps).dm(ownerOf(deps, request), namespaceDeleted(request, clusterName(deps, request.cluster), ask));
+    // Recorded after the owner's message: a deletion without this event is told at the next start.
     deps.store.appendEvent({
       type: 'namespace_deleted',
       at: deps.clock.now(),
@@ -145,14 +163,14 @@ export const deletionRuns: RunKindHandlers = {
       data: { runId: run.id, namespace: request.namespace, cluster: request.cluster, tier: request.tier, outsideSlipway: false },
     });
     deps.log.info({ requestId: request.id, runId: run.id }, 'namespace deleted');
-    await notifier(deps).dm(ownerOf(deps, request), namespaceDeleted(request, clusterName(deps, request.cluster), ask));
     await namespaceChanged(deps, request.id);
   },
   async failed(deps, request, run, step, error) {
     // A namespace that is not this request's own is refused for good: there is nothing to retry.
     const refused = error instanceof ClusterError && error.code === 'namespace_not_managed';
     deps.store.appendEvent({
-      type: refused ? 'delete_refused' : 'run_failed',
+      // Not `run_failed`: that counts provisioning failures in the digest's failure rate.
+      type: refused ? 'delete_refused' : 'delete_failed',
       at: deps.clock.now(),
       team: request.team,
       requestId: request.id,
@@ -167,6 +185,22 @@ export const deletionRuns: RunKindHandlers = {
   },
 };
 
+/** How far back the start-up looks for deletions whose owner was not told. */
+const UNTOLD_LOOKBACK_MS = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * At start-up, before runs resume: tells the owners of deletions that finished just before the
+ * bot stopped (the run was recorded done, the owner's message and the event were not).
+ */
+export async function announceDeletions(deps: Deps): Promise<void> {
+  const since = new Date(deps.clock.now().getTime() - UNTOLD_LOOKBACK_MS);
+  for (const runId of deps.store.lifecycle.untoldDeletions(since)) {
+    const run = deps.store.getRun(runId);
+    const request = run && deps.store.getRequest(run.requestId);
+    if (run && request) await deletionRuns.done(deps, request, run);
+  }
+}
+
 /**
  * Moves the namespace to `deleting` (compare-and-set) and drops its pending reminders; false when
  * it is already being deleted or gone. A namespace left `deleting` without a deletion run (the bot
@@ -176,12 +210,10 @@ function beginDeletion(deps: Deps, request: NamespaceRequest): boolean {
   const now = deps.clock.now();
   const lifecycle = deps.store.lifecycle;
   const state = lifecycle.get(request.id)?.state;
-  const moved =
-    (state === 'active' || state === 'expired') && lifecycle.transition(request.id, state, 'deleting', now)
-      ? true
-      : state === 'deleting' && deps.store.latestRun(request.id)?.kind !== 'delete';
-  if (moved) lifecycle.replaceTimers(request.id, [], now);
-  return moved;
+  const fresh = (state === 'active' || state === 'expired') && lifecycle.transition(request.id, state, 'deleting', now);
+  const halfStarted = state === 'deleting' && deps.store.latestRun(request.id)?.kind !== 'delete';
+  if (fresh || halfStarted) lifecycle.replaceTimers(request.id, [], now);
+  return fresh || halfStarted;
 }
 
 /** Says in the original request's thread who is deleting it, then runs the deletion. */
@@ -218,6 +250,9 @@ export async function deleteExpired(deps: Deps, requestId: number): Promise<bool
   }
   if (!beginDeletion(deps, request)) return false;
   recordAsk(deps, request, 'expiry', { auto: true, why: 'expiry' });
+  // An owner's ask still waiting for an approver has nothing left to decide.
+  const waiting = deps.store.lifecycle.openRequestFor(requestId, 'delete');
+  if (waiting) deps.store.lifecycle.decideRequest(waiting.id, 'withdrawn', 'expiry', deps.clock.now());
   void runDeletion(deps, request, 'expiry').catch((err: unknown) => deps.log.error({ err, requestId }, 'could not run the deletion of an expired namespace'));
   return true;
 }
@@ -245,7 +280,8 @@ type Check = { path: DeletePath; refusal?: undefined } | { refusal: SlackMessage
 async function checkAsk(deps: Deps, ns: ManagedNamespace, user: string): Promise<Check> {
   const request = ns.request;
   if (ns.state === 'deleted') return { refusal: deleteRefusals.unknown(request.namespace) };
-  if (ns.state === 'deleting') return { refusal: deleteRefusals.deleting(request) };
+  // `deleting` without a deletion run: the bot stopped between the two, so it may be asked again.
+  if (ns.state === 'deleting' && deps.store.latestRun(request.id)?.kind === 'delete') return { refusal: deleteRefusals.deleting(request) };
   const waiting = deps.store.lifecycle.openRequestFor(request.id, 'delete');
   if (waiting) return { refusal: deleteRefusals.waiting(request, waiting) };
   const path = deletePath(deps.config, request, { owner: ns.owner === user, approver: await isApprover(deps, user) });
@@ -306,14 +342,15 @@ export async function openDeleteFormForCommand(
 
 /**
  * A Delete button (Home, the expiry reminder) whose value is the request id: opens the same form.
- * Answers go where the person clicked, or by DM from a surface without a channel (Home).
+ * Answers go where the person clicked, or by DM from a surface without a channel (Home) or when
+ * Slack refuses the ephemeral there (a channel the bot is not in).
  */
 export async function openDeleteForm(deps: Deps, requestId: number | undefined, click: Click & { triggerId: string }): Promise<void> {
   const slack = notifier(deps);
-  const tell = (message: SlackMessage) => (click.channel ? slack.ephemeral(click.channel, click.user, message) : slack.dm(click.user, message));
+  const tell = async (message: SlackMessage) => (click.channel && (await slack.ephemeral(click.channel, click.user, message))) || slack.dm(click.user, message);
   const ns = requestId === undefined ? undefined : deps.store.lifecycle.get(requestId);
   if (!ns) {
-    await tell(deleteRefusals.unknownAsk());
+    await tell(deleteRefusals.unknownButton());
     return;
   }
   await showForm(deps, ns, click.user, click.triggerId, click.channel, tell);
@@ -362,19 +399,26 @@ export async function confirmDeletion(deps: Deps, requestId: number, user: strin
   };
 }
 
+/** Why this person may not decide on this deletion request now, or undefined when they may. */
+async function decisionRefusal(deps: Deps, request: NamespaceRequest, ask: LifecycleRequest, user: string): Promise<SlackMessage | undefined> {
+  if (ask.status !== 'pending') return deleteRefusals.decided(request, ask);
+  if (!(await isApprover(deps, user))) return deleteRefusals.notApprover(request);
+  if (ask.requestedBy === user) return deleteRefusals.ownAsk(request);
+  return undefined;
+}
+
 /** An approver's Approve or Deny on a deletion request: one decision wins (compare-and-set). */
 export async function decideDeletion(deps: Deps, askId: number | undefined, click: Click, status: 'approved' | 'denied'): Promise<void> {
   const slack = notifier(deps);
-  const tell = (message: SlackMessage) => slack.ephemeral(click.channel, click.user, message);
+  const refuse = async (message: SlackMessage) => void (await slack.ephemeral(click.channel, click.user, message));
   const ask = askId === undefined ? undefined : deps.store.lifecycle.getRequestById(askId);
   const request = ask?.kind === 'delete' ? deps.store.getRequest(ask.requestId) : undefined;
-  if (!ask || !request) return void (await tell(deleteRefusals.unknownAsk()));
-  if (ask.status !== 'pending') return void (await tell(deleteRefusals.decided(request, ask)));
-  if (!(await isApprover(deps, click.user))) return void (await tell(deleteRefusals.notApprover(request)));
-  if (ask.requestedBy === click.user) return void (await tell(deleteRefusals.ownAsk(request)));
+  if (!ask || !request) return refuse(deleteRefusals.unknownAsk());
+  const refusal = await decisionRefusal(deps, request, ask, click.user);
+  if (refusal) return refuse(refusal);
 
   const { decided, request: now } = deps.store.lifecycle.decideRequest(ask.id, status, click.user, deps.clock.now());
-  if (!decided) return void (await tell(deleteRefusals.decided(request, now)));
+  if (!decided) return refuse(deleteRefusals.decided(request, now));
   deps.store.appendEvent({
     type: 'delete_decided',
     at: deps.clock.now(),

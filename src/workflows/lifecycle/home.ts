@@ -103,11 +103,15 @@ export async function refreshHomeFor(deps: Deps, requestId: number): Promise<voi
   await Promise.all([...new Set([owner, request.requester])].map((user) => publishHome(deps, user)));
 }
 
-/** Approve on the Home tab: the same decision as on the card; then the Home shows the queue without it. */
-export async function approveFromHome(deps: Deps, requestId: number | undefined, user: string): Promise<void> {
-  await approve(deps, requestId, { user, channel: '' });
-  const request = requestId === undefined ? undefined : deps.store.getRequest(requestId);
-  await Promise.all([publishHome(deps, user), ...(request && request.requester !== user ? [publishHome(deps, request.requester)] : [])]);
+/**
+ * Approve on the Home tab: the same decision as on the card. Once it is recorded, the approver's
+ * Home shows the queue without it and the requester's the request provisioning, while the cluster
+ * work goes on.
+ */
+export function approveFromHome(deps: Deps, requestId: number | undefined, user: string): Promise<void> {
+  return approve(deps, requestId, { user, channel: '' }, async (request) => {
+    await Promise.all([publishHome(deps, user), ...(request.requester !== user ? [publishHome(deps, request.requester)] : [])]);
+  });
 }
 
 /** Deny on the Home tab opens the same reason form as on the card (its answer redraws the Home). */

@@ -35,8 +35,15 @@ function refuse(deps: Deps, click: Click, request: NamespaceRequest, why: Refusa
 /**
  * An approver's Approve click: one decision wins, even when several approvers click at once.
  * `requestId` is undefined when the button's value was not an id (a forged click).
+ * `afterDecision` runs beside provisioning once this click's approval is recorded (the Home tab
+ * redraws the approver's queue).
  */
-export async function approve(deps: Deps, requestId: number | undefined, click: Click): Promise<void> {
+export async function approve(
+  deps: Deps,
+  requestId: number | undefined,
+  click: Click,
+  afterDecision?: (request: NamespaceRequest) => Promise<void>,
+): Promise<void> {
   const request = requestId === undefined ? undefined : deps.store.getRequest(requestId);
   if (requestId === undefined || !request) return tell(deps, click, clickRefusals.unknown(requestId));
   const why = await refusal(deps, request, click.user);
@@ -55,7 +62,7 @@ export async function approve(deps: Deps, requestId: number | undefined, click: 
     if (now.card) await slack.post(now.card.channel, decisionPosted(now), now.card.ts);
     await slack.dm(now.requester, requestApproved(now));
   })();
-  await Promise.all([announced, startProvisioning(deps, now, announced)]);
+  await Promise.all([announced, startProvisioning(deps, now, announced), afterDecision?.(now)]);
 }
 
 /** An approver's Deny click: opens the reason modal, or says why they cannot deny. */
