@@ -14,7 +14,7 @@ import { EDIT, ROLE, startEksHarness } from './support/eks-harness.ts';
 import { APPROVALS, buttons, DEV_CHANNEL, PEOPLE, readable, SIGNING_SECRET, startHarness, type Harness, type HarnessOptions } from './support/harness.ts';
 import { sendSlashCommand, sendViewSubmission, valuesFor, type Answer } from './support/slack-requests.ts';
 import { waitFor } from './support/wait.ts';
-import { deleteForm, readyNamespace, replies } from './support/lifecycle.ts';
+import { deleteForm, openedForm, readyNamespace, replies } from './support/lifecycle.ts';
 
 const events = (h: Harness, requestId: number, type: string) => h.slipway.deps.store.eventsFor(requestId).filter((e) => e.type === type);
 const thread = (h: Harness, request: NamespaceRequest) => h.slack.thread(APPROVALS, request.card?.ts ?? '').map(readable);
@@ -39,6 +39,7 @@ test('the owner deletes a dev namespace at once after typing its name; a wrong n
   assert.equal(right.body, '', 'the form closes');
 
   const dm = await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
+  await h.waitFor('the event', () => events(h, request.id, 'namespace_deleted')[0]);
   assert.match(readable(dm), /Your namespace `payments-dev` on \*Dev \(eu-west-1\)\* \(\*R-1\*\) is deleted, as <@U0DEV> asked\n>Experiments are over/);
   assert.equal(h.kube.get('namespaces', 'payments-dev'), undefined, 'the namespace is gone from the cluster');
   const run = h.slipway.deps.store.latestRun(request.id);
@@ -235,7 +236,8 @@ test('at the end of its grace period an expired namespace is deleted without a f
   const dm = await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
   assert.match(dm.text, /is deleted, after its expiry date and grace period/);
   assert.equal(h.kube.get('namespaces', 'payments-dev'), undefined);
-  assert.equal(events(h, dev.id, 'namespace_deleted')[0]?.actor, 'expiry');
+  const deleted = await h.waitFor('the event', () => events(h, dev.id, 'namespace_deleted')[0]);
+  assert.equal(deleted.actor, 'expiry');
   assert.ok(thread(h, dev).some((m) => /`payments-dev` expired and its grace period is over/.test(m)));
 });
 
@@ -295,9 +297,10 @@ test('a bot killed while a namespace is Terminating resumes the deletion after a
   const slow = <T>(what: string, check: () => T | undefined | false) => waitFor(what, check, 20_000);
   /** Types a command as the developer and answers the form it opens. */
   const form = async (bot: BotProcess, text: string, answers: Record<string, Answer>) => {
-    const views = slack.views.length;
+    const opened = () => slack.callsTo('views.open').filter((c) => c.ok).length;
+    const before = opened();
     await sendSlashCommand(bot.baseUrl, SIGNING_SECRET, { text, userId: PEOPLE.dev, channelId: DEV_CHANNEL, triggerId: slack.issueTriggerId(PEOPLE.dev) });
-    const view = await slow('the form', () => slack.views.length > views && slack.lastViewOpened());
+    const view = await slow('the form', () => opened() > before && slack.lastViewOpened());
     await sendViewSubmission(bot.baseUrl, SIGNING_SECRET, { view, values: valuesFor(view, answers), userId: PEOPLE.dev });
   };
   const deletedDms = () => slack.dmWith(PEOPLE.dev).filter((m) => /is deleted/.test(m.text));
@@ -359,16 +362,14 @@ test('a Delete button (Home, reminders) opens the same form; a forged one opens 
   const forgedTs = h.slack.seedMessage(DEV_CHANNEL, { user: 'U0BOT', text: 'Your namespaces', blocks: button('payments-dev') });
   const message = (at: string) => h.slack.messages(DEV_CHANNEL).find((m) => m.ts === at);
 
-  const views = h.slack.views.length;
-  await h.click(PEOPLE.dev, message(ts) ?? assert.fail('no message'), HOME.delete);
-  const form = await h.waitFor('the delete form', () => h.slack.views.length > views && h.slack.lastViewOpened());
-  assert.equal(form.callback_id, CALLBACK.deleteNamespace);
+  const form = await openedForm(h, CALLBACK.deleteNamespace, () => h.click(PEOPLE.dev, message(ts) ?? assert.fail('no message'), HOME.delete));
   assert.match(readable(form as never), /Type payments-dev to confirm/);
+  const forms = () => h.slack.views.filter((v) => v.view.callback_id === CALLBACK.deleteNamespace).length;
 
   await h.click(PEOPLE.dev, message(forgedTs) ?? assert.fail('no message'), HOME.delete);
   // The bot is not in that channel, so Slack refuses an ephemeral there: the answer comes by DM.
   await h.waitFor('the answer', () => h.slack.dmWith(PEOPLE.dev).find((m) => /can't find that namespace, so nothing happened/.test(m.text)));
-  assert.equal(h.slack.views.length, views + 1, 'no second form');
+  assert.equal(forms(), 1, 'no second form');
 });
 
 test('without a policy.delete rule the owner asks and an approver decides, even in dev', async (t) => {
