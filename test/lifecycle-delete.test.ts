@@ -10,6 +10,7 @@ import { refreshUsage } from '../src/workflows/adoption/usage.ts';
 import { announceDeletions, deleteExpired } from '../src/workflows/lifecycle/delete.ts';
 import { setUpBotProcesses, writeConfig, type BotProcess } from './support/bot-process.ts';
 import { FakeAccessEntries } from './support/eks-access-entries.ts';
+import { clickHome, openHome, publishedHome } from './support/namespaces.ts';
 import { EDIT, ROLE, startEksHarness } from './support/eks-harness.ts';
 import { APPROVALS, buttons, DEV_CHANNEL, PEOPLE, readable, SIGNING_SECRET, startHarness, type Harness, type HarnessOptions } from './support/harness.ts';
 import { sendSlashCommand, sendViewSubmission, valuesFor, type Answer } from './support/slack-requests.ts';
@@ -352,22 +353,28 @@ test('a bot killed while a namespace is Terminating resumes the deletion after a
   assert.equal(kube.requests.filter((r) => r.method === 'DELETE').length, 1, 'the namespace is deleted once');
 });
 
-test('a Delete button (Home, reminders) opens the same form; a forged one opens nothing', async (t) => {
+test('Delete on the Home tab opens the same form, and the Home shows the namespace gone; a forged Delete button opens nothing', async (t) => {
   const h = await startHarness(t);
   const request = await readyNamespace(h, 'dev');
-  const button = (value: string) => [
-    { type: 'actions', elements: [{ type: 'button', action_id: HOME.delete, text: { type: 'plain_text', text: 'Delete' }, value }] },
-  ];
-  const ts = h.slack.seedMessage(DEV_CHANNEL, { user: 'U0BOT', text: 'Your namespaces', blocks: button(String(request.id)) });
-  const forgedTs = h.slack.seedMessage(DEV_CHANNEL, { user: 'U0BOT', text: 'Your namespaces', blocks: button('payments-dev') });
-  const message = (at: string) => h.slack.messages(DEV_CHANNEL).find((m) => m.ts === at);
+  const home = await openHome(h, PEOPLE.dev);
 
-  const form = await openedForm(h, CALLBACK.deleteNamespace, () => h.click(PEOPLE.dev, message(ts) ?? assert.fail('no message'), HOME.delete));
+  const form = await openedForm(h, CALLBACK.deleteNamespace, () => clickHome(h, PEOPLE.dev, home, HOME.delete));
   assert.match(readable(form as never), /Type payments-dev to confirm/);
-  const forms = () => h.slack.views.filter((v) => v.view.callback_id === CALLBACK.deleteNamespace).length;
+  const published = h.slack.callsTo('views.publish').length;
+  await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
+  await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
+  const after = await publishedHome(h, PEOPLE.dev, published);
+  assert.doesNotMatch(readable({ text: '', blocks: after.blocks }), /payments-dev/, 'the Home is redrawn without it');
+  assert.equal(h.slipway.deps.store.lifecycle.get(request.id)?.state, 'deleted');
 
-  await h.click(PEOPLE.dev, message(forgedTs) ?? assert.fail('no message'), HOME.delete);
-  // The bot is not in that channel, so Slack refuses an ephemeral there: the answer comes by DM.
+  // A button whose value is not a request id (forged), in a channel the bot is not in: Slack
+  // refuses an ephemeral there, so the answer comes by DM.
+  const button = [
+    { type: 'actions', elements: [{ type: 'button', action_id: HOME.delete, text: { type: 'plain_text', text: 'Delete' }, value: 'payments-dev' }] },
+  ];
+  const ts = h.slack.seedMessage(DEV_CHANNEL, { user: 'U0BOT', text: 'Your namespaces', blocks: button });
+  const forms = () => h.slack.views.filter((v) => v.view.callback_id === CALLBACK.deleteNamespace).length;
+  await h.click(PEOPLE.dev, h.slack.messages(DEV_CHANNEL).find((m) => m.ts === ts) ?? assert.fail('no message'), HOME.delete);
   await h.waitFor('the answer', () => h.slack.dmWith(PEOPLE.dev).find((m) => /can't find that namespace, so nothing happened/.test(m.text)));
   assert.equal(forms(), 1, 'no second form');
 });
