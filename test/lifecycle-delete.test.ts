@@ -10,11 +10,12 @@ import { refreshUsage } from '../src/workflows/adoption/usage.ts';
 import { announceDeletions, deleteExpired } from '../src/workflows/lifecycle/delete.ts';
 import { setUpBotProcesses, writeConfig, type BotProcess } from './support/bot-process.ts';
 import { FakeAccessEntries } from './support/eks-access-entries.ts';
+import { clickHome, openHome, publishedHome } from './support/namespaces.ts';
 import { EDIT, ROLE, startEksHarness } from './support/eks-harness.ts';
 import { APPROVALS, buttons, DEV_CHANNEL, PEOPLE, readable, SIGNING_SECRET, startHarness, type Harness, type HarnessOptions } from './support/harness.ts';
 import { sendSlashCommand, sendViewSubmission, valuesFor, type Answer } from './support/slack-requests.ts';
 import { waitFor } from './support/wait.ts';
-import { deleteForm, modalsOpened, readyNamespace, replies } from './support/lifecycle.ts';
+import { deleteForm, openedForm, readyNamespace, replies } from './support/lifecycle.ts';
 
 const events = (h: Harness, requestId: number, type: string) => h.slipway.deps.store.eventsFor(requestId).filter((e) => e.type === type);
 const thread = (h: Harness, request: NamespaceRequest) => h.slack.thread(APPROVALS, request.card?.ts ?? '').map(readable);
@@ -39,6 +40,7 @@ test('the owner deletes a dev namespace at once after typing its name; a wrong n
   assert.equal(right.body, '', 'the form closes');
 
   const dm = await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
+  await h.waitFor('the event', () => events(h, request.id, 'namespace_deleted')[0]);
   assert.match(readable(dm), /Your namespace `payments-dev` on \*Dev \(eu-west-1\)\* \(\*R-1\*\) is deleted, as <@U0DEV> asked\n>Experiments are over/);
   assert.equal(h.kube.get('namespaces', 'payments-dev'), undefined, 'the namespace is gone from the cluster');
   const run = h.slipway.deps.store.latestRun(request.id);
@@ -235,7 +237,8 @@ test('at the end of its grace period an expired namespace is deleted without a f
   const dm = await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
   assert.match(dm.text, /is deleted, after its expiry date and grace period/);
   assert.equal(h.kube.get('namespaces', 'payments-dev'), undefined);
-  assert.equal(events(h, dev.id, 'namespace_deleted')[0]?.actor, 'expiry');
+  const deleted = await h.waitFor('the event', () => events(h, dev.id, 'namespace_deleted')[0]);
+  assert.equal(deleted.actor, 'expiry');
   assert.ok(thread(h, dev).some((m) => /`payments-dev` expired and its grace period is over/.test(m)));
 });
 
@@ -295,9 +298,10 @@ test('a bot killed while a namespace is Terminating resumes the deletion after a
   const slow = <T>(what: string, check: () => T | undefined | false) => waitFor(what, check, 20_000);
   /** Types a command as the developer and answers the form it opens. */
   const form = async (bot: BotProcess, text: string, answers: Record<string, Answer>) => {
-    const views = slack.views.length;
+    const opened = () => slack.callsTo('views.open').filter((c) => c.ok).length;
+    const before = opened();
     await sendSlashCommand(bot.baseUrl, SIGNING_SECRET, { text, userId: PEOPLE.dev, channelId: DEV_CHANNEL, triggerId: slack.issueTriggerId(PEOPLE.dev) });
-    const view = await slow('the form', () => slack.views.length > views && slack.lastViewOpened());
+    const view = await slow('the form', () => opened() > before && slack.lastViewOpened());
     await sendViewSubmission(bot.baseUrl, SIGNING_SECRET, { view, values: valuesFor(view, answers), userId: PEOPLE.dev });
   };
   const deletedDms = () => slack.dmWith(PEOPLE.dev).filter((m) => /is deleted/.test(m.text));
@@ -349,26 +353,30 @@ test('a bot killed while a namespace is Terminating resumes the deletion after a
   assert.equal(kube.requests.filter((r) => r.method === 'DELETE').length, 1, 'the namespace is deleted once');
 });
 
-test('a Delete button (Home, reminders) opens the same form; a forged one opens nothing', async (t) => {
+test('Delete on the Home tab opens the same form, and the Home shows the namespace gone; a forged Delete button opens nothing', async (t) => {
   const h = await startHarness(t);
   const request = await readyNamespace(h, 'dev');
-  const button = (value: string) => [
-    { type: 'actions', elements: [{ type: 'button', action_id: HOME.delete, text: { type: 'plain_text', text: 'Delete' }, value }] },
-  ];
-  const ts = h.slack.seedMessage(DEV_CHANNEL, { user: 'U0BOT', text: 'Your namespaces', blocks: button(String(request.id)) });
-  const forgedTs = h.slack.seedMessage(DEV_CHANNEL, { user: 'U0BOT', text: 'Your namespaces', blocks: button('payments-dev') });
-  const message = (at: string) => h.slack.messages(DEV_CHANNEL).find((m) => m.ts === at);
+  const home = await openHome(h, PEOPLE.dev);
 
-  const views = modalsOpened(h);
-  await h.click(PEOPLE.dev, message(ts) ?? assert.fail('no message'), HOME.delete);
-  const form = await h.waitFor('the delete form', () => modalsOpened(h) > views && h.slack.lastViewOpened());
-  assert.equal(form.callback_id, CALLBACK.deleteNamespace);
+  const form = await openedForm(h, CALLBACK.deleteNamespace, () => clickHome(h, PEOPLE.dev, home, HOME.delete));
   assert.match(readable(form as never), /Type payments-dev to confirm/);
+  const published = h.slack.callsTo('views.publish').length;
+  await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
+  await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
+  const after = await publishedHome(h, PEOPLE.dev, published);
+  assert.doesNotMatch(readable({ text: '', blocks: after.blocks }), /payments-dev/, 'the Home is redrawn without it');
+  assert.equal(h.slipway.deps.store.lifecycle.get(request.id)?.state, 'deleted');
 
-  await h.click(PEOPLE.dev, message(forgedTs) ?? assert.fail('no message'), HOME.delete);
-  // The bot is not in that channel, so Slack refuses an ephemeral there: the answer comes by DM.
+  // A button whose value is not a request id (forged), in a channel the bot is not in: Slack
+  // refuses an ephemeral there, so the answer comes by DM.
+  const button = [
+    { type: 'actions', elements: [{ type: 'button', action_id: HOME.delete, text: { type: 'plain_text', text: 'Delete' }, value: 'payments-dev' }] },
+  ];
+  const ts = h.slack.seedMessage(DEV_CHANNEL, { user: 'U0BOT', text: 'Your namespaces', blocks: button });
+  const forms = () => h.slack.views.filter((v) => v.view.callback_id === CALLBACK.deleteNamespace).length;
+  await h.click(PEOPLE.dev, h.slack.messages(DEV_CHANNEL).find((m) => m.ts === ts) ?? assert.fail('no message'), HOME.delete);
   await h.waitFor('the answer', () => h.slack.dmWith(PEOPLE.dev).find((m) => /can't find that namespace, so nothing happened/.test(m.text)));
-  assert.equal(modalsOpened(h), views + 1, 'no second form');
+  assert.equal(forms(), 1, 'no second form');
 });
 
 test('without a policy.delete rule the owner asks and an approver decides, even in dev', async (t) => {

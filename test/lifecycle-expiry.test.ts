@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CALLBACK, HOME, LIFECYCLE } from '../src/slack/ids.ts';
 import { APPROVALS, buttons, PEOPLE, readable, startHarness, type HarnessOptions } from './support/harness.ts';
-import { endMessages, modalsOpened, movableClock, readyNamespaceEnding, sweep } from './support/lifecycle.ts';
+import { endMessages, movableClock, openedForm, readyNamespaceEnding, sweep } from './support/lifecycle.ts';
 
 /**
  * Expiry through the real interfaces: a namespace requested with an end date through the form,
@@ -59,9 +59,7 @@ test('reminders 3 and 1 days before, at 10:00 Berlin time on both sides of the c
   assert.equal(endMessages(h).length, 2);
 
   // Delete now opens the deletion form, the same as `/platform delete`.
-  const views = modalsOpened(h);
-  await h.click(PEOPLE.dev, first, HOME.delete);
-  const form = await h.waitFor('the delete form', () => modalsOpened(h) > views && h.slack.lastViewOpened());
+  const form = await openedForm(h, CALLBACK.deleteNamespace, () => h.click(PEOPLE.dev, first, HOME.delete));
   assert.equal(form.callback_id, CALLBACK.deleteNamespace);
 
   const reminded = h.slipway.deps.store.eventsFor(1).filter((e) => e.type === 'reminded');

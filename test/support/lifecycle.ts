@@ -10,9 +10,7 @@ export type Environment = 'dev' | 'staging' | 'prod';
 
 /** Requests `payments-<env>` as the developer (approved by Alice when policy asks) and waits until it is ready. */
 export async function readyNamespace(h: Harness, environment: Environment, tier = 'small', cluster = 'dev-eu'): Promise<NamespaceRequest> {
-  const views = modalsOpened(h);
-  await h.command(PEOPLE.dev, 'new-namespace');
-  await h.waitFor('the request form', () => modalsOpened(h) > views);
+  await openedForm(h, CALLBACK.newNamespace, () => h.command(PEOPLE.dev, 'new-namespace'));
   await h.submit(PEOPLE.dev, {
     [BLOCK.team]: 'payments',
     [BLOCK.environment]: environment,
@@ -34,12 +32,19 @@ export async function readyNamespace(h: Harness, environment: Environment, tier 
 }
 
 /** Types `/platform delete <args>` and returns the form it opened. */
-export async function deleteForm(h: Harness, user: string, args: string) {
-  const views = modalsOpened(h);
-  await h.command(user, `delete ${args}`);
-  const view = await h.waitFor('the delete form', () => modalsOpened(h) > views && h.slack.lastViewOpened());
-  assert.equal(view.callback_id, CALLBACK.deleteNamespace);
-  return view;
+export function deleteForm(h: Harness, user: string, args: string) {
+  return openedForm(h, CALLBACK.deleteNamespace, () => h.command(user, `delete ${args}`));
+}
+
+/**
+ * Does what opens a form (a command, a click) and returns the form with this callback id it
+ * opened. Counted by callback id: Home views published meanwhile are views too.
+ */
+export async function openedForm(h: Harness, callbackId: string, open: () => Promise<unknown>) {
+  const forms = () => h.slack.views.filter((v) => v.view.callback_id === callbackId);
+  const before = forms().length;
+  await open();
+  return (await h.waitFor(`the ${callbackId} form`, () => forms()[before])).view;
 }
 
 /** The private answers to slash commands (sent to their response_url). */
@@ -54,11 +59,6 @@ export function movableClock(start: string) {
     clock: { now: () => now },
     set: (iso: string) => void (now = new Date(iso)),
   };
-}
-
-/** How many modals the bot has opened (`views.open` that succeeded); Home tabs published do not count. */
-export function modalsOpened(h: Harness): number {
-  return h.slack.callsTo('views.open').filter((c) => c.ok).length;
 }
 
 /** The DMs the bot sent a person about the end of their namespaces (reminders and notices). */
