@@ -222,6 +222,28 @@ test('a namespace stuck Terminating is reported with what holds it, and Retry co
   );
 });
 
+test('Retry after freeing a stuck namespace gives the namespace controller its time again instead of failing at once', async (t) => {
+  let now = new Date('2026-12-01T09:00:00Z');
+  const clock = { now: () => now };
+  // The controller runs only when the test says so, as a real one takes its seconds.
+  const h = await startHarness(t, { clock, kube: { now: clock.now, namespaceDeletion: 'manual' } } satisfies HarnessOptions);
+  const request = await readyNamespace(h, 'dev');
+  await deleteForm(h, PEOPLE.dev, 'payments-dev');
+  await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
+  await h.waitFor('the wait step', () => h.slipway.deps.store.latestRun(request.id)?.steps.find((s) => s.name === 'wait-until-gone' && s.status === 'running'));
+  now = new Date(now.getTime() + 16 * 60_000);
+  const failure = await h.waitFor('the failure', () => h.slack.thread(APPROVALS, request.card?.ts ?? '').find((m) => m.text.startsWith('❌ Deleting')));
+
+  await h.click(PEOPLE.bob, failure, ACTION.retry);
+  await h.waitFor('the retried wait', () =>
+    h.slipway.deps.store.latestRun(request.id)?.steps.find((s) => s.name === 'wait-until-gone' && s.status === 'running' && s.attempts === 2),
+  );
+  assert.equal(h.slack.thread(APPROVALS, request.card?.ts ?? '').filter((m) => m.text.startsWith('❌ Deleting')).length, 1, 'no second failure');
+  h.kube.finalizeNamespace('payments-dev');
+  await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
+  assert.equal(h.slipway.deps.store.lifecycle.get(request.id)?.state, 'deleted');
+});
+
 test('at the end of its grace period an expired namespace is deleted without a form, never one in a protected environment', async (t) => {
   const h = await startHarness(t);
   const dev = await readyNamespace(h, 'dev');

@@ -73,8 +73,10 @@ async function waitUntilGone(deps: Deps, request: NamespaceRequest): Promise<voi
         transient: false,
       });
     }
-    const since = status.since ?? started;
-    if (deps.clock.now().getTime() - since.getTime() >= timeoutMinutes * 60_000) {
+    // Counted from this attempt's start when that is later: after Retry (or a restart) the
+    // namespace controller gets the whole time again to finish what was freed.
+    const since = Math.max(status.since?.getTime() ?? 0, started.getTime());
+    if (deps.clock.now().getTime() - since >= timeoutMinutes * 60_000) {
       const held = status.heldBy.length > 0 ? status.heldBy.join('; ') : 'the namespace controller has not said yet';
       throw new ClusterError(
         `${where} is still Terminating after ${timeoutMinutes} minutes. What holds it: ${held}. Remove what holds it (e.g. the finalizers of a controller that is gone), then press Retry.`,
