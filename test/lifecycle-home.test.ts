@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { ACTION, BLOCK, HOME } from '../src/slack/ids.ts';
 import { APPROVALS, buttons, PEOPLE, readable, REQUEST_FORM, startHarness, type Harness } from './support/harness.ts';
 import { clickHome, openHome, publishedHome, readyNamespaces } from './support/namespaces.ts';
+import { deleteForm, readyNamespace } from './support/lifecycle.ts';
 import type { EmulatedView } from './emulators/slack-api.ts';
 
 const NOW = new Date('2026-12-04T09:00:00Z');
@@ -208,4 +209,30 @@ test('the app manifest enables the Home tab, subscribes to app_home_opened and e
   const platform = manifest.features.slash_commands.find((c) => c.command === '/platform');
   assert.equal(platform?.should_escape, true);
   assert.match(platform?.usage_hint ?? '', /list \[team\|@person\|all\]/);
+});
+
+test('an approver decides a deletion ask on Home as in the thread: a stranger is refused by DM, the approver deletes, the queue empties', async (t) => {
+  const h = await startHarness(t);
+  const request = await readyNamespace(h, 'prod');
+  await deleteForm(h, PEOPLE.dev, 'payments-prod');
+  await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-prod', [BLOCK.deleteReason]: 'Moved to the new cluster' });
+  await h.waitFor('the ask', () => h.slipway.deps.store.lifecycle.openRequestFor(request.id, 'delete'));
+
+  const owners = await openHome(h, PEOPLE.dev);
+  assert.doesNotMatch(homeText(owners), /asks to \*delete\*/, 'only approvers see the queue');
+  const home = await openHome(h, PEOPLE.alice);
+  assert.match(homeText(home), /<@U0DEV> asks to \*delete\* `payments-prod` \(R-1\)\n>Moved to the new cluster/);
+  assert.ok(buttons(home as never).includes(HOME.approveAsk));
+
+  await clickHome(h, PEOPLE.mallory, home, HOME.approveAsk);
+  await h.waitFor('the refusal by DM', () => h.slack.dmWith(PEOPLE.mallory).find((m) => /Only the approvers/.test(m.text)));
+  assert.ok(h.kube.get('namespaces', 'payments-prod'));
+
+  const before = h.slack.callsTo('views.publish').length;
+  await clickHome(h, PEOPLE.alice, home, HOME.approveAsk);
+  await h.waitFor('the deleted DM', () => h.slack.dmWith(PEOPLE.dev).find((m) => /is deleted/.test(m.text)));
+  assert.equal(h.kube.get('namespaces', 'payments-prod'), undefined);
+  assert.equal(h.slipway.deps.store.lifecycle.getRequestById(1)?.decidedBy, PEOPLE.alice);
+  const after = await publishedHome(h, PEOPLE.alice, before);
+  assert.doesNotMatch(homeText(after), /asks to \*delete\*/);
 });

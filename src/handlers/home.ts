@@ -4,7 +4,15 @@ import { errorMessage } from '../errors.ts';
 import { readId, readMetadata } from '../slack/form-state.ts';
 import { HOME } from '../slack/ids.ts';
 import { textMessage } from '../slack/text.ts';
-import { approveFromHome, denyFromHome, homeMetadata, publishHome, requestFromHome, showNamespaceDetails } from '../workflows/lifecycle/home.ts';
+import {
+  approveFromHome,
+  decideAskFromHome,
+  denyFromHome,
+  homeMetadata,
+  publishHome,
+  requestFromHome,
+  showNamespaceDetails,
+} from '../workflows/lifecycle/home.ts';
 import { listNamespaces, listPageValue } from '../workflows/lifecycle/list.ts';
 import { clickOf } from './click.ts';
 
@@ -44,6 +52,11 @@ export function register(app: App, deps: Deps): void {
   app.action<BlockAction<ButtonAction>>(HOME.deny, async ({ ack, body, action }) => {
     await ack();
     await denyFromHome(deps, readId(action.value), body.user.id, body.trigger_id);
+  });
+
+  app.action<BlockAction<ButtonAction>>(new RegExp(`^(${HOME.approveAsk}|${HOME.denyAsk})$`), async ({ ack, body, action }) => {
+    await ack();
+    await decideAskFromHome(deps, readId(action.value), body.user.id, action.action_id === HOME.approveAsk);
   });
 
   app.action<BlockAction<ButtonAction>>(HOME.request, async ({ ack, body }) => {

@@ -95,6 +95,9 @@ export const HOME = {
   /** Approve and Deny on a request waiting for the approver (value: the request id). */
   approve: 'home_approve',
   deny: 'home_deny',
+  /** Approve and Deny on an extension or deletion ask waiting for the approver (value: the ask's id). */
+  approveAsk: 'home_ask_approve',
+  denyAsk: 'home_ask_deny',
   /** Opens the request form. */
   request: 'home_request_namespace',
   /** `/platform list`: another page of the answer (value: the query and offset, as JSON). */

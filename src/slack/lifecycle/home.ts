@@ -181,14 +181,19 @@ function approvalBlocks(queue: ApproverQueue, approver: string): KnownBlock[] {
   }
   const moreRequests = queue.total - Math.min(queue.total, HOME_APPROVALS);
   if (moreRequests > 0) blocks.push(context(`${plural(moreRequests, 'more request')} in the approvals channel.`));
-  const lifecycle = queue.lifecycle.slice(0, HOME_LIFECYCLE_APPROVALS);
-  if (lifecycle.length > 0) {
-    const lines = lifecycle.map(({ request, namespace }) => {
-      const what = request.kind === 'extend' ? `extend to ${request.expiresOn ?? '?'}` : 'delete';
-      const where = namespace ? `\`${namespace.namespace}\` (${requestRef(namespace.id)})` : requestRef(request.requestId);
-      return `• ${user(request.requestedBy)} asks to *${what}* ${where}: decide in the request's thread`;
-    });
-    blocks.push(section(lines.join('\n')));
+  // Extension and deletion asks, decided here as in the request's thread (the same compare-and-set).
+  for (const { request: ask, namespace } of queue.lifecycle.slice(0, HOME_LIFECYCLE_APPROVALS)) {
+    const what = ask.kind === 'extend' ? `extend to ${ask.expiresOn ?? '?'}` : 'delete';
+    const where = namespace ? `\`${namespace.namespace}\` (${requestRef(namespace.id)})` : requestRef(ask.requestId);
+    blocks.push(section(`${user(ask.requestedBy)} asks to *${what}* ${where}${ask.reason ? `\n>${escape(truncate(ask.reason, 300))}` : ''}`));
+    blocks.push(
+      ask.requestedBy === approver
+        ? context('Your own ask: another approver decides.')
+        : actions(`ask_${ask.id}`, [
+            button(ask.kind === 'delete' ? 'Approve deletion' : 'Approve', HOME.approveAsk, String(ask.id), ask.kind === 'delete' ? 'danger' : 'primary'),
+            button('Deny', HOME.denyAsk, String(ask.id)),
+          ]),
+    );
   }
   return blocks;
 }

@@ -412,7 +412,7 @@ async function decisionRefusal(deps: Deps, request: NamespaceRequest, ask: Lifec
 /** An approver's Approve or Deny on a deletion request: one decision wins (compare-and-set). */
 export async function decideDeletion(deps: Deps, askId: number | undefined, click: Click, status: 'approved' | 'denied'): Promise<void> {
   const slack = notifier(deps);
-  const refuse = async (message: SlackMessage) => void (await slack.ephemeral(click.channel, click.user, message));
+  const refuse = async (message: SlackMessage) => void (await slack.toClicker(click, message));
   const ask = askId === undefined ? undefined : deps.store.lifecycle.getRequestById(askId);
   const request = ask?.kind === 'delete' ? deps.store.getRequest(ask.requestId) : undefined;
   if (!ask || !request) return refuse(deleteRefusals.unknownAsk());

@@ -19,6 +19,8 @@ import {
   type NamespacePage,
 } from '../../slack/lifecycle/home.ts';
 import { isApprover } from '../provisioning/approvers.ts';
+import { decideDeletion } from './delete.ts';
+import { decideExtension } from './extend.ts';
 import { approve, openDenyForm } from '../provisioning/decide.ts';
 import { clusterName } from '../provisioning/present.ts';
 import { requestForm } from '../provisioning/request.ts';
@@ -112,6 +114,19 @@ export function approveFromHome(deps: Deps, requestId: number | undefined, user:
   return approve(deps, requestId, { user, channel: '' }, async (request) => {
     await Promise.all([publishHome(deps, user), ...(request.requester !== user ? [publishHome(deps, request.requester)] : [])]);
   });
+}
+
+/**
+ * Approve or Deny on an extension or deletion ask on the Home tab: the same decision as in the
+ * request's thread (refusals come by DM, the Home tab has no channel); then the approver's Home
+ * shows the queue without it.
+ */
+export async function decideAskFromHome(deps: Deps, askId: number | undefined, user: string, approved: boolean): Promise<void> {
+  const click = { user, channel: '' };
+  const ask = askId === undefined ? undefined : deps.store.lifecycle.getRequestById(askId);
+  if (ask?.kind === 'extend') await decideExtension(deps, askId, approved, click);
+  else await decideDeletion(deps, askId, click, approved ? 'approved' : 'denied');
+  await publishHome(deps, user);
 }
 
 /** Deny on the Home tab opens the same reason form as on the card (its answer redraws the Home). */
