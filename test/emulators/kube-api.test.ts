@@ -17,6 +17,7 @@ import {
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { canonicalQuantity, KubeApiEmulator, writeKubeconfig } from './kube-api.ts';
 import type { KubeApiEmulatorOptions } from './kube-api.ts';
+import { handEdit } from '../support/drift.ts';
 
 const TOKEN = 'test-token';
 const RBAC = 'rbac.authorization.k8s.io';
@@ -857,5 +858,72 @@ describe('canonicalQuantity', () => {
     ];
     for (const [input, stored] of seen) assert.equal(canonicalQuantity(input), stored, input);
     assert.equal(canonicalQuantity('lots'), undefined);
+  });
+});
+
+describe('kube-api emulator: managedFields after an outside edit, as kube-apiserver v1.20 records them', () => {
+  const clock = fakeClock(Date.parse('2026-12-04T22:17:38Z'));
+  const { emulator, clients } = useEmulator({ now: clock.now });
+
+  it("moves a field patched by another manager into that manager's Update entry and leaves the applier the rest", async () => {
+    const { objects, core } = clients();
+    const ssa = (obj: KubernetesObject) => objects.patch(obj, undefined, undefined, 'slipway', true, PatchStrategy.ServerSideApply);
+    await ssa({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: 'drift-probe',
+        labels: { 'app.kubernetes.io/managed-by': 'slipway', 'slipway.dev/team': 'payments' },
+        annotations: { 'slipway.dev/purpose': 'probe' },
+      },
+    });
+    await ssa({
+      ...quota({ 'requests.cpu': '2', pods: '20' }, 'drift-probe', 'slipway-quota'),
+      metadata: { name: 'slipway-quota', namespace: 'drift-probe', labels: { 'app.kubernetes.io/managed-by': 'slipway' } },
+    });
+    await handEdit(core, 'drift-probe');
+
+    // What `kubectl get -o json --show-managed-fields` printed for the same steps against v1.20.
+    const time = '2026-12-04T22:17:38Z';
+    const entries = (kind: string, ns: string, name: string) =>
+      emulator()
+        .get(kind, ns, name)
+        ?.metadata?.managedFields?.filter((m) => m.manager !== 'kube-controller-manager');
+    assert.deepEqual(entries('resourcequotas', 'drift-probe', 'slipway-quota'), [
+      {
+        manager: 'slipway',
+        operation: 'Apply',
+        apiVersion: 'v1',
+        time,
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:metadata': { 'f:labels': { 'f:app.kubernetes.io/managed-by': {} } }, 'f:spec': { 'f:hard': { 'f:pods': {} } } },
+      },
+      {
+        manager: 'kubectl-edit',
+        operation: 'Update',
+        apiVersion: 'v1',
+        time,
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:spec': { 'f:hard': { 'f:requests.cpu': {} } } },
+      },
+    ]);
+    assert.deepEqual(entries('namespaces', '', 'drift-probe'), [
+      {
+        manager: 'slipway',
+        operation: 'Apply',
+        apiVersion: 'v1',
+        time,
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:metadata': { 'f:annotations': { 'f:slipway.dev/purpose': {} }, 'f:labels': { 'f:app.kubernetes.io/managed-by': {} } } },
+      },
+      {
+        manager: 'kubectl-edit',
+        operation: 'Update',
+        apiVersion: 'v1',
+        time,
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:metadata': { 'f:labels': { 'f:extra': {}, 'f:slipway.dev/team': {} } } },
+      },
+    ]);
   });
 });
