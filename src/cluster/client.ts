@@ -59,7 +59,23 @@ export interface Clusters {
    * namespace list and one pod list across all namespaces (paged), never a call per namespace.
    */
   listManaged(cluster: string): Promise<ManagedNamespace[]>;
+  /**
+   * Every object of one golden-path kind labelled `app.kubernetes.io/managed-by=slipway`, across
+   * all namespaces, with its `managedFields`: one paged list per cluster and kind, never a call
+   * per namespace.
+   */
+  listManagedObjects(cluster: string, kind: ManagedKind): Promise<KubernetesObject[]>;
 }
+
+/** The kinds the golden path applies, by the apiVersion they are listed with. */
+export const MANAGED_KINDS = {
+  Namespace: 'v1',
+  ResourceQuota: 'v1',
+  LimitRange: 'v1',
+  NetworkPolicy: 'networking.k8s.io/v1',
+  RoleBinding: 'rbac.authorization.k8s.io/v1',
+} as const;
+export type ManagedKind = keyof typeof MANAGED_KINDS;
 
 export interface ManagedNamespace {
   name: string;
@@ -100,7 +116,7 @@ export type NamespaceDeletionStatus =
     };
 
 export const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=slipway';
-// kubectl's default chunk size: a page of 500 pods is a few MB, one request for most clusters.
+// kubectl's default chunk size: a page of 500 pods (or golden-path objects) is a few MB, one request for most clusters.
 const POD_PAGE_SIZE = 500;
 
 interface ApiClients {
@@ -237,6 +253,30 @@ export class KubeClusters implements Clusters {
       });
     } catch (err) {
       const error = toClusterError(err, { verb: 'list', resource, cluster });
+      this.forgetOnFailure(cluster, error);
+      throw error;
+    }
+  }
+
+  async listManagedObjects(cluster: string, kind: ManagedKind): Promise<KubernetesObject[]> {
+    try {
+      const timeoutMs = this.config.provisioning.requestTimeoutMs;
+      const api = await withTimeout(this.client(cluster), timeoutMs, cluster);
+      const items: KubernetesObject[] = [];
+      let page: string | undefined;
+      do {
+        const list = await withTimeout(
+          api.objects.list(MANAGED_KINDS[kind], kind, undefined, undefined, undefined, undefined, undefined, MANAGED_SELECTOR, POD_PAGE_SIZE, page),
+          timeoutMs,
+          cluster,
+        );
+        // List items carry no kind; the comparison keys objects by it.
+        for (const item of list.items) items.push({ ...item, apiVersion: MANAGED_KINDS[kind], kind });
+        page = list.metadata?._continue || undefined;
+      } while (page);
+      return items;
+    } catch (err) {
+      const error = toClusterError(err, { verb: 'list', resource: kind, cluster });
       this.forgetOnFailure(cluster, error);
       throw error;
     }

@@ -1,0 +1,129 @@
+import { FIELD_MANAGER, MANAGED_KINDS, type ManagedKind } from '../../cluster/client.ts';
+import { LABEL } from '../../cluster/manifests.ts';
+import type { Deps } from '../../deps.ts';
+import { parseRequestRef } from '../../domain/requests.ts';
+import { errorMessage, SlipwayError } from '../../errors.ts';
+import { plural } from '../../slack/text.ts';
+import { stepInput } from '../provisioning/present.ts';
+import { compareNamespace, type Difference, type LiveObject } from './compare.ts';
+
+export interface ClusterDrift {
+  cluster: string;
+  /** Undefined when the cluster answered. */
+  error: string | undefined;
+  /** Managed namespaces compared (those with a Slipway request behind them). */
+  namespaces: number;
+  /** Managed namespaces whose request label points at no request Slipway knows. */
+  unknown: string[];
+}
+
+export interface DriftReport {
+  clusters: ClusterDrift[];
+  differences: Difference[];
+  /** Namespaces with at least one difference, by kind. */
+  edited: number;
+  outdated: number;
+  /** One line for `slipway jobs` and the logs. */
+  summary: string;
+}
+
+const KINDS = Object.keys(MANAGED_KINDS) as ManagedKind[];
+
+/** The live objects of one cluster, grouped by namespace: one list per kind, never per namespace. */
+async function liveByNamespace(deps: Pick<Deps, 'clusters'>, cluster: string): Promise<Map<string, LiveObject[]>> {
+  const lists = await Promise.all(KINDS.map((kind) => deps.clusters.listManagedObjects(cluster, kind)));
+  const out = new Map<string, LiveObject[]>();
+  for (const obj of lists.flat()) {
+    const ns = obj.kind === 'Namespace' ? obj.metadata?.name : obj.metadata?.namespace;
+    if (!ns) continue;
+    const group = out.get(ns) ?? [];
+    group.push(obj as LiveObject);
+    out.set(ns, group);
+  }
+  return out;
+}
+
+function namespaceOf(objects: readonly LiveObject[]): LiveObject | undefined {
+  return objects.find((o) => o.kind === 'Namespace');
+}
+
+async function scanCluster(
+  deps: Pick<Deps, 'config' | 'store' | 'clusters'>,
+  cluster: string,
+  only: string | undefined,
+): Promise<{ drift: ClusterDrift; differences: Difference[] }> {
+  const live = await liveByNamespace(deps, cluster);
+  const differences: Difference[] = [];
+  const unknown: string[] = [];
+  let namespaces = 0;
+  for (const [name, objects] of [...live.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    if (only !== undefined && name !== only) continue;
+    const ns = namespaceOf(objects);
+    // Objects labelled managed-by slipway in a namespace Slipway did not make are not its to judge.
+    if (!ns || ns.metadata?.deletionTimestamp) continue;
+    const id = parseRequestRef(ns.metadata?.labels?.[LABEL.requestId] ?? '');
+    const request = id === undefined ? undefined : deps.store.getRequest(id);
+    if (!request || request.cluster !== cluster || request.namespace !== name) {
+      unknown.push(name);
+      continue;
+    }
+    namespaces++;
+    differences.push(...compareNamespace(stepInput(deps, request).path, objects, FIELD_MANAGER));
+  }
+  return { drift: { cluster, error: undefined, namespaces, unknown }, differences };
+}
+
+function countNamespaces(differences: readonly Difference[], kind: Difference['kind']): number {
+  return new Set(differences.filter((d) => d.kind === kind).map((d) => d.namespace)).size;
+}
+
+/**
+ * The drift scan: on every cluster, lists each golden-path kind once (label selector managed-by
+ * slipway, all namespaces) and compares every managed namespace with what its request renders
+ * today. A cluster that does not answer is reported and skipped; if none answers, the scan fails.
+ * With `namespace`, only that namespace is compared (the lists stay per cluster and kind).
+ */
+export async function scanDrift(
+  deps: Pick<Deps, 'config' | 'store' | 'clusters' | 'log'>,
+  options: { namespace?: string | undefined } = {},
+): Promise<DriftReport> {
+  const results = await Promise.all(
+    deps.config.clusters.map(async (cluster) => {
+      try {
+        return await scanCluster(deps, cluster.name, options.namespace);
+      } catch (err) {
+        deps.log.warn({ err, cluster: cluster.name }, 'drift: cluster did not answer');
+        const drift: ClusterDrift = { cluster: cluster.name, error: errorMessage(err), namespaces: 0, unknown: [] };
+        return { drift, differences: [] as Difference[] };
+      }
+    }),
+  );
+  const clusters = results.map((r) => r.drift);
+  if (clusters.length > 0 && clusters.every((c) => c.error !== undefined)) {
+    throw new SlipwayError('drift_scan_failed', `No cluster answered the drift scan: ${clusters.map((c) => `${c.cluster}: ${c.error}`).join('; ')}`);
+  }
+  const differences = results.flatMap((r) => r.differences);
+  const edited = countNamespaces(differences, 'edited');
+  const outdated = countNamespaces(differences, 'outdated');
+  const compared = clusters.reduce((n, c) => n + c.namespaces, 0);
+  const failed = clusters.filter((c) => c.error !== undefined).map((c) => c.cluster);
+  const summary =
+    `compared ${plural(compared, 'namespace')}: ${edited} edited, ${outdated} outdated (${plural(differences.length, 'difference')})` +
+    (failed.length > 0 ? `; no answer from ${failed.join(', ')}` : '');
+  return { clusters, differences, edited, outdated, summary };
+}
+
+/** The report as plain lines, for the CLI and the logs. */
+export function driftLines(report: DriftReport): string[] {
+  const lines = [report.summary];
+  for (const c of report.clusters) {
+    if (c.error !== undefined) lines.push(`${c.cluster}: no answer (${c.error})`);
+    if (c.unknown.length > 0) lines.push(`${c.cluster}: not compared, no Slipway request behind them: ${c.unknown.join(', ')}`);
+  }
+  for (const d of report.differences) {
+    lines.push(
+      `${d.kind}\t${d.namespace}\t${d.object}\t${d.field}\tlive ${d.live ?? '(none)'}\texpected ${d.expected ?? '(none)'}\tby ${d.manager ?? '(unknown)'}`,
+    );
+  }
+  return lines;
+}

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseConfig } from '../src/config.ts';
+import { scanDrift } from '../src/workflows/drift/scan.ts';
+import { handEdit, outsider } from './support/drift.ts';
+import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './support/config.ts';
+import { startHarness, type Harness } from './support/harness.ts';
+import { readyNamespace } from './support/lifecycle.ts';
+
+/** The list calls a scan made: GETs of collections across all namespaces. */
+function listCalls(h: Harness, from: number): string[] {
+  return h.kube.requests
+    .slice(from)
+    .filter(
+      (r) => r.method === 'GET' && !r.path.includes('/namespaces/') && /\/(namespaces|resourcequotas|limitranges|networkpolicies|rolebindings)$/.test(r.path),
+    )
+    .map((r) => `${r.path}?${r.query.labelSelector ?? ''}`);
+}
+
+test('a freshly provisioned namespace has no drift, and the scan lists each kind once per cluster', async (t) => {
+  const h = await startHarness(t);
+  await readyNamespace(h, 'dev');
+  await readyNamespace(h, 'staging');
+  const from = h.kube.requests.length;
+  const report = await scanDrift(h.slipway.deps);
+  assert.deepEqual(report.differences, []);
+  assert.equal(report.summary, 'compared 2 namespaces: 0 edited, 0 outdated (0 differences)');
+  assert.deepEqual(listCalls(h, from).sort(), [
+    '/api/v1/limitranges?app.kubernetes.io/managed-by=slipway',
+    '/api/v1/namespaces?app.kubernetes.io/managed-by=slipway',
+    '/api/v1/resourcequotas?app.kubernetes.io/managed-by=slipway',
+    '/apis/networking.k8s.io/v1/networkpolicies?app.kubernetes.io/managed-by=slipway',
+    '/apis/rbac.authorization.k8s.io/v1/rolebindings?app.kubernetes.io/managed-by=slipway',
+  ]);
+});
+
+test('an outside edit is reported as edited, with the field manager that made it', async (t) => {
+  const h = await startHarness(t);
+  await readyNamespace(h, 'dev');
+  await readyNamespace(h, 'staging');
+  const { core, networking } = await outsider(h.kube);
+  await handEdit(core, 'payments-dev');
+  await networking.deleteNamespacedNetworkPolicy({ name: 'default-deny-ingress', namespace: 'payments-staging' });
+
+  const report = await scanDrift(h.slipway.deps);
+  assert.deepEqual(
+    report.differences.map((d) => [d.kind, d.namespace, d.object, d.field, d.live, d.expected, d.manager]),
+    [
+      ['edited', 'payments-dev', 'Namespace/payments-dev', 'metadata.labels[slipway.dev/team]', 'search', 'payments', 'kubectl-edit'],
+      ['edited', 'payments-dev', 'ResourceQuota/slipway-quota', 'spec.hard[requests.cpu]', '8', '2', 'kubectl-edit'],
+      ['edited', 'payments-staging', 'NetworkPolicy/default-deny-ingress', '(object)', 'missing', 'present', undefined],
+    ],
+  );
+  assert.equal(report.summary, 'compared 2 namespaces: 2 edited, 0 outdated (3 differences)');
+
+  const one = await scanDrift(h.slipway.deps, { namespace: 'payments-staging' });
+  assert.deepEqual(
+    one.differences.map((d) => d.namespace),
+    ['payments-staging'],
+  );
+});
+
+test('a config change since provisioning is reported as outdated, owned by Slipway', async (t) => {
+  const h = await startHarness(t);
+  await readyNamespace(h, 'dev');
+  const doc = exampleConfigDocument();
+  const clusters = doc.clusters as Record<string, unknown>[];
+  clusters[0] = { ...clusters[0], ...(h.config.clusters[0] as object) };
+  const tiers = doc.tiers as Record<string, { quota: Record<string, string>; limits: Record<string, unknown> }>;
+  const small = tiers.small ?? assert.fail('small tier');
+  small.quota.pods = '30';
+  delete small.quota['services.loadbalancers'];
+  small.limits.max = { cpu: '2', memory: '2Gi' };
+  const config = parseConfig(doc, EXAMPLE_CONFIG_PATH);
+
+  const report = await scanDrift({ ...h.slipway.deps, config });
+  assert.deepEqual(
+    report.differences.map((d) => [d.kind, d.object, d.field, d.live, d.expected, d.manager]),
+    [
+      ['outdated', 'ResourceQuota/slipway-quota', 'spec.hard.pods', '20', '30', 'slipway'],
+      ['outdated', 'ResourceQuota/slipway-quota', 'spec.hard[services.loadbalancers]', '0', undefined, 'slipway'],
+      [
+        'outdated',
+        'LimitRange/slipway-limits',
+        'spec.limits',
+        '[{"default":{"cpu":"500m","memory":"512Mi"},"defaultRequest":{"cpu":"100m","memory":"128Mi"},"max":{"cpu":"1","memory":"2Gi"},"type":"Container"}]',
+        '[{"default":{"cpu":"500m","memory":"512Mi"},"defaultRequest":{"cpu":"100m","memory":"128Mi"},"max":{"cpu":"2","memory":"2Gi"},"type":"Container"}]',
+        'slipway',
+      ],
+    ],
+  );
+  assert.equal(report.outdated, 1);
+});
