@@ -104,6 +104,16 @@ function buildProgram(): Command {
       await runJob(name, commandContext);
     });
 
+  program
+    .command('drift')
+    .description('compare every managed namespace with what the golden path renders today and print the differences (changes nothing)')
+    .addArgument(new Argument('[namespace]', 'only this namespace'))
+    .option('--json', 'print the report as one JSON object')
+    .action(async (namespace: string | undefined, options: { json?: boolean }) => {
+      const [{ driftCommand }, { commandContext }] = await Promise.all([import('./cli/drift.ts'), actions()]);
+      await driftCommand(namespace, options, commandContext);
+    });
+
   const survey = program.command('survey').description('open or close the pulse survey now');
   survey
     .command('open')

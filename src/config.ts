@@ -112,7 +112,7 @@ const jobSchedule = z.union([
 const SCHEDULE_DEFAULTS = {
   timezone: 'UTC',
   missedRunGraceMinutes: 360,
-  jobs: { digest: '0 9 * * 1', usageRefresh: '*/30 * * * *', lifecycle: '*/5 * * * *' },
+  jobs: { digest: '0 9 * * 1', usageRefresh: '*/30 * * * *', lifecycle: '*/5 * * * *', drift: '0 6 * * *' },
 } as const;
 const scheduleSchema = z.object({
   /** IANA zone of the job schedules and of the digest's weeks (Monday to Monday). */
@@ -125,6 +125,8 @@ const scheduleSchema = z.object({
       usageRefresh: jobSchedule.default(SCHEDULE_DEFAULTS.jobs.usageRefresh),
       /** Sends expiry reminders and notices and starts deletions that are due. */
       lifecycle: jobSchedule.default(SCHEDULE_DEFAULTS.jobs.lifecycle),
+      /** Compares every managed namespace with what the golden path renders today. */
+      drift: jobSchedule.default(SCHEDULE_DEFAULTS.jobs.drift),
     })
     .default(SCHEDULE_DEFAULTS.jobs),
 });

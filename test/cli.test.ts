@@ -139,7 +139,7 @@ test('a command line that is not understood: one line saying what (and the usage
     [['digest', '--chart', 'out.png'], /^error: --chart only goes with --dry-run \(a posted digest uploads its chart to Slack\)\.\n$/],
     [
       ['jobs', 'run', 'nope'],
-      /^error: command-argument value 'nope' is invalid for argument 'name'\. Allowed choices are digest, usage-refresh, survey-open, survey-close, survey-remind, lifecycle\.\n$/,
+      /^error: command-argument value 'nope' is invalid for argument 'name'\. Allowed choices are digest, usage-refresh, survey-open, survey-close, survey-remind, lifecycle, drift\.\n$/,
     ],
   ];
   const results = await Promise.all(oneLine.map(([args]) => runCli(args)));

@@ -393,7 +393,7 @@ test('slipway digest --dry-run prints the digest without Slack; slipway digest p
   assert.equal(unknown.code, 2, 'a command line that is not understood');
   assert.match(
     unknown.stderr,
-    /^error: .*'nope' is invalid .* Allowed choices are digest, usage-refresh, survey-open, survey-close, survey-remind, lifecycle\.\n$/,
+    /^error: .*'nope' is invalid .* Allowed choices are digest, usage-refresh, survey-open, survey-close, survey-remind, lifecycle, drift\.\n$/,
   );
 });
 

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { parseConfig } from '../src/config.ts';
 import { scanDrift } from '../src/workflows/drift/scan.ts';
+import { writeConfig } from './support/bot-process.ts';
+import { runCli } from './support/cli.ts';
 import { handEdit, outsider } from './support/drift.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './support/config.ts';
 import { startHarness, type Harness } from './support/harness.ts';
@@ -90,4 +93,34 @@ test('a config change since provisioning is reported as outdated, owned by Slipw
     ],
   );
   assert.equal(report.outdated, 1);
+});
+
+test('slipway drift prints the report from config, database and cluster; one namespace with an argument, JSON with --json', async (t) => {
+  const h = await startHarness(t);
+  await readyNamespace(h, 'dev');
+  await readyNamespace(h, 'staging');
+  await handEdit((await outsider(h.kube)).core, 'payments-dev');
+  const cluster = h.config.clusters[0];
+  assert.ok(cluster?.type === 'kubeconfig');
+  const dir = dirname(cluster.path);
+  const doc = exampleConfigDocument();
+  (doc.clusters as Record<string, unknown>[])[0] = { ...(doc.clusters as Record<string, unknown>[])[0], path: cluster.path, context: cluster.context };
+  const env = { SLIPWAY_CONFIG: writeConfig(dir, doc), DATABASE_PATH: join(dir, 'slipway.db') };
+
+  const all = await runCli(['drift'], env);
+  assert.equal(all.code, 0, all.stderr);
+  assert.equal(
+    all.stdout,
+    [
+      'compared 2 namespaces: 1 edited, 0 outdated (2 differences)',
+      'edited\tpayments-dev\tNamespace/payments-dev\tmetadata.labels[slipway.dev/team]\tlive search\texpected payments\tby kubectl-edit',
+      'edited\tpayments-dev\tResourceQuota/slipway-quota\tspec.hard[requests.cpu]\tlive 8\texpected 2\tby kubectl-edit',
+      '',
+    ].join('\n'),
+  );
+  const one = await runCli(['drift', 'payments-staging', '--json'], env);
+  assert.equal(one.code, 0, one.stderr);
+  const report = JSON.parse(one.stdout) as { summary: string; differences: unknown[] };
+  assert.equal(report.summary, 'compared 1 namespace: 0 edited, 0 outdated (0 differences)');
+  assert.deepEqual(report.differences, []);
 });

@@ -6,6 +6,7 @@ import { refreshUsage } from '../workflows/adoption/usage.ts';
 import { closeDuePulses, openPulse } from '../workflows/surveys/pulse.ts';
 import { sendReminders } from '../workflows/surveys/post-provisioning.ts';
 import { sweepLifecycle } from '../workflows/lifecycle/expiry.ts';
+import { scanDrift } from '../workflows/drift/scan.ts';
 
 /**
  * A scheduled job: a workflow function of `deps` and `now`, nothing else. The scheduler decides
@@ -60,6 +61,12 @@ export const JOBS: readonly (Job & { name: (typeof JOB_NAMES)[number] })[] = [
     description: 'sends expiry reminders and final notices that are due, and deletes namespaces whose grace period is over',
     schedule: (config) => config.schedule.jobs.lifecycle,
     run: (deps, now) => sweepLifecycle(deps, now),
+  },
+  {
+    name: 'drift',
+    description: 'compares every managed namespace with what the golden path renders today (edited by hand, or outdated by a config change)',
+    schedule: (config) => config.schedule.jobs.drift,
+    run: async (deps) => (await scanDrift(deps)).summary,
   },
 ];
 
