@@ -7,8 +7,8 @@ import { writeConfig } from './support/bot-process.ts';
 import { runCli } from './support/cli.ts';
 import { handEdit, outsider } from './support/drift.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './support/config.ts';
-import { startHarness, type Harness } from './support/harness.ts';
-import { readyNamespace } from './support/lifecycle.ts';
+import { PEOPLE, startHarness, type Harness } from './support/harness.ts';
+import { readyNamespace, replies } from './support/lifecycle.ts';
 
 /** The list calls a scan made: GETs of collections across all namespaces. */
 function listCalls(h: Harness, from: number): string[] {
@@ -123,4 +123,33 @@ test('slipway drift prints the report from config, database and cluster; one nam
   const report = JSON.parse(one.stdout) as { summary: string; differences: unknown[] };
   assert.equal(report.summary, 'compared 1 namespace: 0 edited, 0 outdated (0 differences)');
   assert.deepEqual(report.differences, []);
+});
+
+test('/platform drift shows approvers each difference with who made it; others are refused', async (t) => {
+  const h = await startHarness(t);
+  await readyNamespace(h, 'dev');
+  await readyNamespace(h, 'staging');
+  await handEdit((await outsider(h.kube)).core, 'payments-dev');
+
+  await h.command(PEOPLE.dev, 'drift');
+  const refused = await h.waitFor('the refusal', () => replies(h)[0]);
+  assert.match(refused, /^Only approvers can see the drift report \(`\/platform drift`\)\./);
+
+  await h.command(PEOPLE.alice, 'drift');
+  const report = await h.waitFor('the report', () => replies(h)[1]);
+  assert.equal(
+    report,
+    [
+      'Drift: compared 2 namespaces: 1 edited, 0 outdated (2 differences).',
+      '*Drift: compared 2 namespaces: 1 edited, 0 outdated (2 differences).*',
+      '`payments-dev`',
+      '• *edited* Namespace/payments-dev `metadata.labels[slipway.dev/team]`: `search`, expected `payments` · set by `kubectl-edit`',
+      '• *edited* ResourceQuota/slipway-quota `spec.hard[requests.cpu]`: `8`, expected `2` · set by `kubectl-edit`',
+      '*edited*: changed by someone other than Slipway · *outdated*: the config changed since Slipway applied it.',
+    ].join('\n'),
+  );
+
+  await h.command(PEOPLE.alice, 'drift payments-staging');
+  const one = await h.waitFor('the report for one namespace', () => replies(h)[2]);
+  assert.match(one, /^Drift: compared 1 namespace: 0 edited, 0 outdated \(0 differences\)\.\n/);
 });

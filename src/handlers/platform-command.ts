@@ -10,6 +10,7 @@ import { platformStats } from '../workflows/adoption/digest.ts';
 import { requestStatus } from '../workflows/provisioning/status.ts';
 import { requestForm } from '../workflows/provisioning/request.ts';
 import { deleteCommand, transferCommand } from './delete.ts';
+import { driftCommand } from './drift.ts';
 import { feedbackCommand } from './feedback.ts';
 import { listCommand } from './home.ts';
 import { surveysCommand } from './survey.ts';
@@ -69,6 +70,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   surveys: surveysCommand,
   delete: deleteCommand,
   transfer: transferCommand,
+  drift: driftCommand,
 };
 
 /** Routes `/platform <subcommand>`; help, no subcommand and unknown ones get the usage message. */
