@@ -60,7 +60,7 @@ test('doctor is all green when Slack, the channels and the cluster are set up', 
   assert.match(out.stdout, /slack\s+scopes\s+✔ ok/);
   assert.match(out.stdout, /slack\s+approvals channel\s+✔ ok\s+#platform-approvals exists and the bot is in it/);
   assert.match(out.stdout, /cluster dev-eu\s+API server\s+✔ ok\s+reachable, Kubernetes v1\./);
-  assert.match(out.stdout, /cluster dev-eu\s+RBAC\s+✔ ok\s+all 31 permissions Slipway needs are granted/);
+  assert.match(out.stdout, /cluster dev-eu\s+RBAC\s+✔ ok\s+all 35 permissions Slipway needs are granted/);
   assert.match(
     out.stdout,
     /cluster dev-eu\s+admission policy\s+✔ ok\s+deploy\/admission-policy\.yaml is in force: it refused namespace "kube-slipway-doctor" \(dry run\)/,

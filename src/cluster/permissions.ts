@@ -47,6 +47,12 @@ export function requiredPermissions(config: Config): Permission[] {
     // namespace controller, not Slipway, then deletes what is inside.
     { verb: 'delete', resource: 'namespaces', group: '', why: 'delete the namespaces Slipway made, when they are no longer wanted' },
     { verb: 'list', resource: 'pods', group: '', why: 'see which namespaces run workloads' },
+    // The drift scan lists each golden-path kind once across namespaces (label selector
+    // managed-by slipway); a list cannot be limited by name, so these are granted unnamed.
+    { verb: 'list', resource: 'resourcequotas', group: '', why: 'compare quotas with the golden path (drift)' },
+    { verb: 'list', resource: 'limitranges', group: '', why: 'compare limit ranges with the golden path (drift)' },
+    { verb: 'list', resource: 'networkpolicies', group: 'networking.k8s.io', why: 'compare network policies with the golden path (drift)' },
+    { verb: 'list', resource: 'rolebindings', group: 'rbac.authorization.k8s.io', why: 'compare role bindings with the golden path (drift)' },
   ];
 }
 
