@@ -13,22 +13,11 @@
  *
  * Prints one line per step and exits 1 at the first that does not hold.
  */
-import { execFileSync } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ACTION, BLOCK } from '../src/slack/ids.ts';
 import { APPROVALS, PEOPLE, startHarness } from '../test/support/harness.ts';
 import { deleteForm, movableClock, readyNamespace } from '../test/support/lifecycle.ts';
-
-function env(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: start realk8s and source its env file (see the comment at the top of this script)`);
-  return value;
-}
-
-/** kubectl as the cluster admin, for what a person (not the bot) does on the cluster. */
-function admin(...args: string[]): string {
-  return execFileSync('kubectl', ['--kubeconfig', env('REALK8S_ADMIN_KUBECONFIG'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
+import { admin, check, env } from './realk8s.ts';
 
 function namespacePhase(name: string): string | undefined {
   try {
@@ -36,11 +25,6 @@ function namespacePhase(name: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function check(what: string, ok: unknown, detail = ''): void {
-  process.stdout.write(`${ok ? 'ok  ' : 'FAIL'} ${what}${detail ? `: ${detail}` : ''}\n`);
-  if (!ok) throw new Error(`${what} did not hold`);
 }
 
 async function main(): Promise<void> {
