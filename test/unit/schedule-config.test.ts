@@ -24,7 +24,7 @@ test('schedule and adoption settings default when the config leaves them out', (
   assert.deepEqual(config.schedule, {
     timezone: 'UTC',
     missedRunGraceMinutes: 360,
-    jobs: { digest: '0 9 * * 1', usageRefresh: '*/30 * * * *', lifecycle: '*/5 * * * *' },
+    jobs: { digest: '0 9 * * 1', usageRefresh: '*/30 * * * *', lifecycle: '*/5 * * * *', drift: '0 6 * * *' },
   });
   assert.deepEqual(config.adoption, { activeDays: 7, idleDays: 14 });
 });
@@ -34,14 +34,19 @@ test('a job can be turned off, and the zone is any IANA zone', () => {
   doc.schedule = { timezone: 'America/Sao_Paulo', jobs: { digest: false } };
   const config = parseConfig(doc, EXAMPLE_CONFIG_PATH);
   assert.equal(config.schedule.timezone, 'America/Sao_Paulo');
-  assert.deepEqual(config.schedule.jobs, { digest: false, usageRefresh: '*/30 * * * *', lifecycle: '*/5 * * * *' });
+  assert.deepEqual(config.schedule.jobs, { digest: false, usageRefresh: '*/30 * * * *', lifecycle: '*/5 * * * *', drift: '0 6 * * *' });
 });
 
 test('day and month names are read in full or in three letters', () => {
   const doc = exampleConfigDocument();
   doc.schedule = { jobs: { digest: '0 9 * january,Feb monday', usageRefresh: '*/30 9-17 * * MON-FRI' } };
   const config = parseConfig(doc, EXAMPLE_CONFIG_PATH);
-  assert.deepEqual(config.schedule.jobs, { digest: '0 9 * january,Feb monday', usageRefresh: '*/30 9-17 * * MON-FRI', lifecycle: '*/5 * * * *' });
+  assert.deepEqual(config.schedule.jobs, {
+    digest: '0 9 * january,Feb monday',
+    usageRefresh: '*/30 9-17 * * MON-FRI',
+    lifecycle: '*/5 * * * *',
+    drift: '0 6 * * *',
+  });
 });
 
 test('a bad time zone or cron expression is named by its path', () => {
