@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HOME, IDLE } from '../src/slack/ids.ts';
 import type { EmulatedMessage } from './emulators/slack-api.ts';
-import { APPROVALS, buttons, PEOPLE, readable, startHarness } from './support/harness.ts';
+import { APPROVALS, buttons, PEOPLE, PLATFORM, readable, startHarness } from './support/harness.ts';
 import { movableClock, readyNamespace, sweep } from './support/lifecycle.ts';
 
 /**
@@ -36,6 +36,18 @@ type Harness = Awaited<ReturnType<typeof setUp>>['h'];
 async function refresh(h: Harness): Promise<void> {
   const outcome = await h.slipway.scheduler.run('usage-refresh', 'manual');
   assert.equal(outcome.status, 'ok', outcome.error);
+}
+
+/** Posts the weekly digest, as the scheduler would, and returns what the platform channel read. */
+async function digest(h: Harness): Promise<string> {
+  const outcome = await h.slipway.scheduler.run('digest', 'manual');
+  assert.equal(outcome.status, 'ok', outcome.error);
+  const posted = h.slack
+    .messages(PLATFORM)
+    .filter((m) => m.text.startsWith('Platform adoption'))
+    .at(-1);
+  assert.ok(posted, 'the digest was posted');
+  return readable(posted);
 }
 
 /** The idle questions a person got by DM. */
@@ -113,6 +125,11 @@ test('without an answer the team channel hears about it, then a dev namespace is
   assert.deepEqual(buttons(note), [IDLE.keep, HOME.delete]);
   await sweep(h);
   assert.equal(teamNotes(h).length, 1, 'one note');
+  // The digest's idle list says who was asked and when.
+  assert.match(
+    await digest(h),
+    /`payments-dev` on dev-eu · Payments · <@U0DEV> · never ran a pod \(\d+ days\) · asked <@U0DEV> Mon, Nov 16, team told Mon, Nov 23/,
+  );
   assert.ok(h.kube.get('namespaces', undefined, 'payments-dev'), 'still there');
 
   time.set(day(28));
@@ -128,6 +145,13 @@ test('without an answer the team channel hears about it, then a dev namespace is
     ['idle_team_told', '2026-11-23', undefined],
     ['idle_reclaimed', '2026-11-30', 'idle'],
   ]);
+
+  // The week of the deletion: reclaimed, with the quota it gave back.
+  time.set(day(35));
+  assert.match(
+    await digest(h),
+    /🧹 \*Day 2:\* 1 namespace deleted · 0 expired · 0 extensions\nQuota returned: requests\.cpu 2, .*\n♻️ Reclaimed this week: 1 idle namespace, quota returned: requests\.cpu 2, requests\.memory/,
+  );
 });
 
 test('staging: Not mine asks the team channel; still no answer, the approvers are asked in the thread and one keeps it', async (t) => {
