@@ -35,8 +35,9 @@ export class IdleStore {
              AND (a.next_at IS NOT NULL OR a.quiet_until > @now))
          ORDER BY s.at LIMIT @limit`,
       ),
-      runningNow: db.prepare<{ requestId: number }, { n: number }>(
-        'SELECT COUNT(*) AS n FROM usage_states WHERE request_id = @requestId AND next_at IS NULL AND running_pods > 0',
+      // The namespace's latest snapshot, by the request id index (one seek, whatever the fleet).
+      runningNow: db.prepare<{ requestId: number }, { running: number }>(
+        'SELECT present = 1 AND running_pods > 0 AS running FROM usage_snapshots WHERE request_id = @requestId ORDER BY id DESC LIMIT 1',
       ),
       insert: db.prepare(
         `INSERT INTO idle_asks (request_id, idle_since, asked_at, asked_user, asked_to, stage, next_at)
@@ -68,7 +69,7 @@ export class IdleStore {
 
   /** Whether the latest usage snapshot of this request's namespace shows running pods. */
   runningNow(requestId: number): boolean {
-    return (this.stmts.runningNow.get({ requestId })?.n ?? 0) > 0;
+    return this.stmts.runningNow.get({ requestId })?.running === 1;
   }
 
   /** Opens a conversation; undefined when one is open already (another sweep was first). */
