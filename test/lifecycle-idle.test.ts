@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { HOME, IDLE } from '../src/slack/ids.ts';
+import { BLOCK, CALLBACK, HOME, IDLE } from '../src/slack/ids.ts';
 import type { EmulatedMessage } from './emulators/slack-api.ts';
 import { APPROVALS, buttons, PEOPLE, PLATFORM, readable, startHarness } from './support/harness.ts';
-import { movableClock, readyNamespace, sweep } from './support/lifecycle.ts';
+import { movableClock, openedForm, readyNamespace, sweep } from './support/lifecycle.ts';
 
 /**
  * Idle reclaim through the real interfaces: namespaces made through the request form, usage
@@ -16,7 +16,7 @@ const TEAM_CHANNEL = 'C0PAYMENTS';
 const START = Date.parse('2026-11-02T09:00:00Z'); // a Monday, 10:00 in Berlin
 const day = (n: number) => new Date(START + n * 86_400_000).toISOString();
 
-async function setUp(t: Parameters<typeof startHarness>[0]) {
+async function setUp(t: Parameters<typeof startHarness>[0], configure: (doc: Record<string, unknown>) => void = () => {}) {
   const time = movableClock(day(0));
   const h = await startHarness(t, {
     clock: time.clock,
@@ -25,6 +25,7 @@ async function setUp(t: Parameters<typeof startHarness>[0]) {
       doc.schedule = { timezone: 'Europe/Berlin' };
       const teams = doc.teams as Record<string, unknown>[];
       teams[0] = { ...teams[0], channel: TEAM_CHANNEL };
+      configure(doc);
     },
   });
   return { time, h };
@@ -226,4 +227,30 @@ test('pods running again end the conversation: the team channel hears nothing', 
     ['idle_asked', '2026-11-16', undefined],
     ['idle_ended', '2026-11-23', undefined],
   ]);
+});
+
+test('Delete it waiting for an approver answers the question: the team channel is not told, and it is not asked again meanwhile', async (t) => {
+  const { time, h } = await setUp(t, (doc) => void (doc.policy = { ...(doc.policy as object), delete: { autoApprove: [] } }));
+  const dev = await readyNamespace(h, 'dev');
+  await refresh(h);
+  time.set(day(14));
+  await sweep(h);
+  const question = only(questions(h), 'question');
+
+  const form = await openedForm(h, CALLBACK.deleteNamespace, () => h.click(PEOPLE.dev, question, HOME.delete));
+  assert.equal(form.callback_id, CALLBACK.deleteNamespace, 'the delete form of /platform delete');
+  const reply = await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: 'Not needed' });
+  assert.equal(reply.body, '');
+  await h.waitFor('the deletion request', () => h.slipway.deps.store.lifecycle.openRequestFor(dev.id, 'delete'));
+
+  time.set(day(21));
+  assert.match(await sweep(h), /0 idle teams told, .*1 idle no longer/);
+  assert.equal(teamNotes(h).length, 0);
+  time.set(day(22));
+  assert.match(await sweep(h), /; 0 idle asked/);
+  assert.deepEqual(idleEvents(h, dev.id), [
+    ['idle_asked', '2026-11-16', undefined],
+    ['idle_ended', '2026-11-23', undefined],
+  ]);
+  assert.equal(h.slipway.deps.store.eventsFor(dev.id).find((e) => e.type === 'idle_ended')?.data.why, 'delete_requested');
 });

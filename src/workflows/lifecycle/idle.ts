@@ -131,9 +131,18 @@ async function askOwners(deps: Deps, now: Date, tally: Tally): Promise<void> {
 async function nextStep(deps: Deps, now: Date, ask: IdleAsk, tally: Tally): Promise<void> {
   const store = deps.store;
   const ns = store.lifecycle.get(ask.requestId);
-  const ended = ns?.state !== 'active' ? (ns?.state ?? 'gone') : store.idle.runningNow(ask.requestId) ? 'running' : undefined;
+  const ended =
+    ns?.state !== 'active'
+      ? (ns?.state ?? 'gone')
+      : store.idle.runningNow(ask.requestId)
+        ? 'running'
+        : store.lifecycle.openRequestFor(ask.requestId, 'delete')
+          ? 'delete_requested'
+          : undefined;
   if (!ns || ended) {
-    if (store.idle.close(ask.id, OPEN, 'ended', 'idle', now)) {
+    // A deletion waiting for an approver is an answer: not asked again while they decide (a snooze).
+    const quietUntil = ended === 'delete_requested' ? later(now, deps.config.lifecycle.idle.snoozeDays) : undefined;
+    if (store.idle.close(ask.id, OPEN, 'ended', 'idle', now, quietUntil)) {
       tally.ended += 1;
       recordStep(deps, ask, 'idle_ended', now, undefined, { why: ended });
     }
