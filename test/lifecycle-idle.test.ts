@@ -140,7 +140,9 @@ test('without an answer the team channel hears about it, then a dev namespace is
   assert.equal(h.kube.get('namespaces', undefined, 'payments-dev'), undefined, 'gone from the cluster');
   const store = h.slipway.deps.store;
   assert.equal(store.lifecycle.get(dev.id)?.state, 'deleted');
-  assert.equal(store.eventsFor(dev.id).find((e) => e.type === 'namespace_deleted')?.actor, 'idle');
+  // Recorded right after the owner's DM (src/workflows/lifecycle/delete.ts).
+  const recorded = await h.waitFor('the deletion recorded', () => store.eventsFor(dev.id).find((e) => e.type === 'namespace_deleted'));
+  assert.equal(recorded.actor, 'idle');
   assert.deepEqual(idleEvents(h, dev.id), [
     ['idle_asked', '2026-11-16', undefined],
     ['idle_team_told', '2026-11-23', undefined],
