@@ -11,6 +11,7 @@ import { errorMessage, SlipwayError } from './errors.ts';
 import * as decideHandlers from './handlers/decide.ts';
 import * as deleteHandlers from './handlers/delete.ts';
 import * as feedbackHandlers from './handlers/feedback.ts';
+import * as idleHandlers from './handlers/idle.ts';
 import * as lifecycleHandlers from './handlers/lifecycle.ts';
 import * as homeHandlers from './handlers/home.ts';
 import * as platformCommand from './handlers/platform-command.ts';
@@ -205,6 +206,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
   surveyHandlers.register(listeners, deps);
   feedbackHandlers.register(listeners, deps);
   lifecycleHandlers.register(listeners, deps);
+  idleHandlers.register(listeners, deps);
   deleteHandlers.register(listeners, deps);
   homeHandlers.register(listeners, deps);
   app.error(async (err) => {

@@ -215,6 +215,19 @@ const lifecycleSchema = z.object({
   terminatingTimeoutMinutes: z.number().int().min(1).max(1440).default(15),
   /** Extensions an owner may give themselves; `environments` overrides per environment. */
   extend: extendLimits.extend({ environments: z.record(z.string(), extendLimits.partial()).default({}) }).default({ ...EXTEND_DEFAULTS, environments: {} }),
+  /** Idle reclaim: namespaces without running pods are asked about, then reclaimed (src/workflows/lifecycle/idle.ts). */
+  idle: z
+    .object({
+      /** Days without running pods before the owner is asked, per environment; one not listed (and a protected one) is never asked. */
+      afterDays: z.record(z.string(), z.number().int().min(1).max(365)).default({ dev: 14, staging: 30 }),
+      /** Keep it: not asked again for this many days. */
+      snoozeDays: z.number().int().min(1).max(365).default(30),
+      /** Days to answer, before the team's channel hears about it and again before it is reclaimed. */
+      answerDays: z.number().int().min(1).max(60).default(7),
+      /** Environments where a namespace nobody answered for is deleted; elsewhere the approvers are asked. */
+      deleteWithoutAnswer: z.array(z.string()).default(['dev']),
+    })
+    .prefault({}),
 });
 
 export const configSchema = z
@@ -340,6 +353,15 @@ export const configSchema = z
       });
     });
     mustBeIn(Object.keys(config.lifecycle.extend.environments), envs, ['lifecycle', 'extend', 'environments'], 'environment');
+    config.lifecycle.idle.deleteWithoutAnswer.forEach((env, i) => {
+      if (Object.hasOwn(config.environments, env) && isProtected(config.environments, env)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['lifecycle', 'idle', 'deleteWithoutAnswer', i],
+          message: `"${env}" is protected: an idle namespace there is never deleted without an approver`,
+        });
+      }
+    });
     // The Home tab link needs both ids; one alone is a half-finished edit.
     const { teamId, appId } = config.slack;
     if ((teamId === undefined) !== (appId === undefined)) {

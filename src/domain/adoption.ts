@@ -65,6 +65,16 @@ export interface IdleNamespace {
   /** Since when it has had no running pod (or existed without ever running one). */
   idleSince: string;
   neverRan: boolean;
+  /** The idle reclaim's question about this idle period: who was asked and when, and how far it went. */
+  asked: IdleAsked | undefined;
+}
+
+export interface IdleAsked {
+  user: string;
+  at: string;
+  /** When nobody answered (or the owner said Not mine) and the team's channel heard about it. */
+  teamToldAt: string | undefined;
+  stage: 'asked' | 'team_told' | 'kept' | 'deleting' | 'approvers' | 'ended';
 }
 
 export type MetricKey =
@@ -123,4 +133,7 @@ export interface LifecycleWeek {
   extended: number;
   /** The summed tier quota of the deleted namespaces, per resource (`requests.cpu` → `6`), in config order. */
   quotaReturned: { resource: string; amount: string }[];
+  /** Of the deleted ones, those asked about as idle before (idle reclaim), and the quota they gave back. */
+  reclaimed: number;
+  reclaimedQuota: { resource: string; amount: string }[];
 }

@@ -7,6 +7,7 @@ import { closeDuePulses, openPulse } from '../workflows/surveys/pulse.ts';
 import { sendReminders } from '../workflows/surveys/post-provisioning.ts';
 import { sweepLifecycle } from '../workflows/lifecycle/expiry.ts';
 import { scanDrift } from '../workflows/drift/scan.ts';
+import { sweepIdle } from '../workflows/lifecycle/idle.ts';
 
 /**
  * A scheduled job: a workflow function of `deps` and `now`, nothing else. The scheduler decides
@@ -58,9 +59,10 @@ export const JOBS: readonly (Job & { name: (typeof JOB_NAMES)[number] })[] = [
   },
   {
     name: 'lifecycle',
-    description: 'sends expiry reminders and final notices that are due, and deletes namespaces whose grace period is over',
+    description:
+      'sends expiry reminders and final notices that are due, deletes namespaces whose grace period is over, and asks about idle namespaces (then reclaims them)',
     schedule: (config) => config.schedule.jobs.lifecycle,
-    run: (deps, now) => sweepLifecycle(deps, now),
+    run: async (deps, now) => `${await sweepLifecycle(deps, now)}; ${await sweepIdle(deps, now)}`,
   },
   {
     name: 'drift',

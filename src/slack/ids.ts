@@ -45,6 +45,12 @@ export const LIFECYCLE = {
   extensionDeny: 'extension_deny',
 } as const;
 
+/** Idle reclaim (src/slack/lifecycle/idle.ts): Keep it and Not mine (value: the conversation's id). Delete it is `HOME.delete`. */
+export const IDLE = {
+  keep: 'idle_keep',
+  notMine: 'idle_not_mine',
+} as const;
+
 /** Limits of free-text fields, checked in the modal and again on submission. */
 export const LIMITS = {
   purpose: 500,

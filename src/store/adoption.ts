@@ -62,7 +62,7 @@ export interface JobRun {
 /** Day-2 counts of a week (docs/metrics.md, "Lifecycle"). */
 export interface LifecycleCounts {
   /** Distinct namespaces deleted in the week, with their tier (from the request's `request_submitted`) when known. */
-  deleted: { requestId: number | undefined; cluster: string | undefined; namespace: string | undefined; tier: string | undefined }[];
+  deleted: { requestId: number | undefined; cluster: string | undefined; namespace: string | undefined; tier: string | undefined; reclaimed: boolean }[];
   expired: number;
   extended: number;
 }
@@ -241,10 +241,11 @@ export class AdoptionStore {
                 (SELECT MAX(r.at) FROM usage_snapshots r WHERE r.request_id = u.request_id AND r.running_pods > 0) AS last_running
          FROM usage_snapshots u WHERE u.request_id IN (SELECT value FROM json_each(?)) GROUP BY u.request_id`,
       ),
-      deletedIn: db.prepare<Window, { request_id: number | null; cluster: string | null; namespace: string | null; tier: string | null }>(
+      deletedIn: db.prepare<Window, { request_id: number | null; cluster: string | null; namespace: string | null; tier: string | null; reclaimed: number }>(
         `SELECT d.request_id, json_extract(d.data, '$.cluster') AS cluster, json_extract(d.data, '$.namespace') AS namespace,
                 (SELECT json_extract(s.data, '$.tier') FROM events s
-                 WHERE s.request_id = d.request_id AND s.type = 'request_submitted' LIMIT 1) AS tier
+                 WHERE s.request_id = d.request_id AND s.type = 'request_submitted' LIMIT 1) AS tier,
+                EXISTS (SELECT 1 FROM events i WHERE i.request_id = d.request_id AND i.type = 'idle_asked' AND i.at <= d.at) AS reclaimed
          FROM events d WHERE d.type = 'namespace_deleted' AND d.at >= @from AND d.at < @to ORDER BY d.at, d.id`,
       ),
       lifecycleCounts: db.prepare<Window, { type: string; n: number }>(
@@ -421,6 +422,8 @@ export class AdoptionStore {
         cluster: row.cluster ?? undefined,
         namespace: row.namespace ?? undefined,
         tier: row.tier ?? undefined,
+        // Asked about as idle before it went (src/workflows/lifecycle/idle.ts): reclaimed.
+        reclaimed: row.reclaimed === 1,
       });
     }
     const counts = new Map(this.stmts.lifecycleCounts.all(window).map((row) => [row.type, row.n]));

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { AdoptionStore } from './adoption.ts';
 import { compose, type Public } from './compose.ts';
 import { EventStore } from './events.ts';
+import { IdleStore } from './idle.ts';
 import { LifecycleStore } from './lifecycle.ts';
 import { migrate, pendingMigrations } from './migrate.ts';
 import { RequestStore } from './requests.ts';
@@ -25,6 +26,8 @@ export interface Store extends Public<RequestStore>, Public<RunStore>, Public<Ev
   readonly surveys: SurveyStore;
   /** Day 2: namespaces' owners, end dates and states, timers, extension and deletion requests (src/store/lifecycle.ts). */
   readonly lifecycle: LifecycleStore;
+  /** Idle reclaim: the conversations about namespaces that run no pods (src/store/idle.ts). */
+  readonly idle: IdleStore;
   /** Whether the database is open and every migration in `db/` has been applied. */
   isReady(): boolean;
   close(): void;
@@ -55,6 +58,7 @@ export const Store = {
     let adoption: AdoptionStore | undefined;
     let surveys: SurveyStore | undefined;
     let lifecycle: LifecycleStore | undefined;
+    let idle: IdleStore | undefined;
     const requests = new RequestStore(db);
     const lifecycleStore = () => (lifecycle ??= new LifecycleStore(db, (id) => requests.getRequest(id)));
     const face = {
@@ -67,6 +71,9 @@ export const Store = {
       },
       get lifecycle(): LifecycleStore {
         return lifecycleStore();
+      },
+      get idle(): IdleStore {
+        return (idle ??= new IdleStore(db));
       },
       isReady(): boolean {
         return db.open && pendingMigrations(db).length === 0;

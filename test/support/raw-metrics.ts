@@ -179,6 +179,8 @@ export class RawMetrics {
           .sort((a, b) => (a.at < b.at ? -1 : 1))[0]?.actor,
         idleSince: s.at,
         neverRan: !this.snaps.some((r) => r.key === s.key && r.requestId === s.requestId && r.runningPods > 0 && r.at < end),
+        // The histories this model generates have no idle reclaim conversations.
+        asked: undefined,
       })),
     };
   }

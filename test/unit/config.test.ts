@@ -117,6 +117,18 @@ test('day 2 settings default, prod is protected, and a deletion rule may not nam
   ]);
 });
 
+test('idle reclaim defaults, and it may not delete without an answer in a protected environment', () => {
+  const config = parseConfig(exampleConfigDocument(), EXAMPLE_CONFIG_PATH);
+  assert.deepEqual(config.lifecycle.idle, { afterDays: { dev: 14, staging: 30 }, snoozeDays: 30, answerDays: 7, deleteWithoutAnswer: ['dev'] });
+
+  const doc = exampleConfigDocument();
+  doc.lifecycle = { idle: { deleteWithoutAnswer: ['dev', 'prod'], answerDays: 0 } };
+  assert.deepEqual(problemsOf(doc), [
+    'lifecycle.idle.answerDays: Too small: expected number to be >=1',
+    'lifecycle.idle.deleteWithoutAnswer[1]: "prod" is protected: an idle namespace there is never deleted without an approver',
+  ]);
+});
+
 test('extension limits come from the environment, then the defaults', () => {
   const doc = exampleConfigDocument();
   doc.lifecycle = { extend: { maxDays: 14, maxLifetimeDays: 120, environments: { prod: { maxDays: 0 } } } };

@@ -176,18 +176,35 @@ function idleText(report: AdoptionReport, names: Readonly<Record<string, string>
     const owner = ns.owner ? ` · ${user(ns.owner)}${home && ns.requestId !== undefined ? ` (<${homeLink(home)}|their Home>)` : ''}` : '';
     const team = ns.team ? ` · ${teamName(ns.team, names)}` : '';
     const since = ns.neverRan ? `never ran a pod (${days} days)` : `no pods for ${days} days`;
-    return `• \`${ns.namespace}\` on ${escape(ns.cluster)}${team}${owner} · ${since}`;
+    return `• \`${ns.namespace}\` on ${escape(ns.cluster)}${team}${owner} · ${since}${askedText(ns.asked, report.timeZone)}`;
   };
   const more = total > namespaces.length ? `\n…and ${total - namespaces.length} more` : '';
   return `💤 *Idle namespaces* (no running pods for ${idleDays}+ days): ${total}\n${namespaces.map(line).join('\n')}${more}`;
 }
 
+const ASKED_DAY = (timeZone: string) => new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', month: 'short', day: 'numeric' });
+
+/** Who the idle reclaim asked about an idle namespace and when, and how far it went. */
+function askedText(asked: IdleNamespace['asked'], timeZone: string): string {
+  if (!asked) return '';
+  const on = (iso: string) => ASKED_DAY(timeZone).format(new Date(iso));
+  const team = asked.teamToldAt ? `, team told ${on(asked.teamToldAt)}` : '';
+  const outcome = asked.stage === 'kept' ? ' · kept' : asked.stage === 'approvers' ? ' · approvers asked' : '';
+  return ` · asked ${user(asked.user)} ${on(asked.at)}${team}${outcome}`;
+}
+
+const quotaList = (quota: readonly { resource: string; amount: string }[]) => quota.map((q) => `${escape(q.resource)} ${q.amount}`).join(', ');
+
 /** Namespaces deleted, expired and extended in the week, and the quota given back; nothing in a week without any. */
 function lifecycleText(report: AdoptionReport): string | undefined {
-  const { deleted, expired, extended, quotaReturned } = report.lifecycle;
+  const { deleted, expired, extended, quotaReturned, reclaimed, reclaimedQuota } = report.lifecycle;
   if (deleted + expired + extended === 0) return undefined;
-  const quota = quotaReturned.length > 0 ? `\nQuota returned: ${quotaReturned.map((q) => `${escape(q.resource)} ${q.amount}`).join(', ')}` : '';
-  return `🧹 *Day 2:* ${plural(deleted, 'namespace')} deleted · ${expired} expired · ${plural(extended, 'extension')}${truncate(quota, 1000)}`;
+  const quota = quotaReturned.length > 0 ? `\nQuota returned: ${quotaList(quotaReturned)}` : '';
+  const idle =
+    reclaimed > 0
+      ? `\n♻️ Reclaimed this week: ${plural(reclaimed, 'idle namespace')}${reclaimedQuota.length > 0 ? `, quota returned: ${quotaList(reclaimedQuota)}` : ''}`
+      : '';
+  return `🧹 *Day 2:* ${plural(deleted, 'namespace')} deleted · ${expired} expired · ${plural(extended, 'extension')}${truncate(quota + idle, 1000)}`;
 }
 
 function summaryText(report: AdoptionReport, teamCount: number, soFar: boolean): string {

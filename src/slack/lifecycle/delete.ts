@@ -9,6 +9,9 @@ import { escape, multilineInput, plain, section, STEP_ICON, textMessage, truncat
 export type DeletePath = { at: 'once'; why: 'approver' } | { at: 'once'; why: 'policy'; rule: string } | { at: 'approval'; why: 'protected' | 'no-rule' };
 
 /** Who asked for a deletion and why, as the thread and the owner read it. */
+/** A deletion nobody asked for in a form: at the end of the grace period, or of an idle conversation. */
+export type Unattended = 'expiry' | 'idle';
+
 export interface DeleteAsk {
   by: string;
   reason: string | undefined;
@@ -71,7 +74,8 @@ export function wrongName(namespace: string): string {
 const reasonLine = (reason: string | undefined) => (reason ? `\n>${escape(reason).replace(/\n/g, '\n>')}` : '');
 
 /** In the original request's thread: a deletion is under way. */
-export function deletionStarted(request: NamespaceRequest, ask: DeleteAsk | 'expiry'): SlackMessage {
+export function deletionStarted(request: NamespaceRequest, ask: DeleteAsk | Unattended): SlackMessage {
+  if (ask === 'idle') return textMessage(`🗑️ \`${request.namespace}\` ran no pods and nobody answered for it: Slipway is reclaiming it.`);
   const who = ask === 'expiry' ? `\`${request.namespace}\` expired and its grace period is over` : `${user(ask.by)} is deleting \`${request.namespace}\``;
   return textMessage(`🗑️ ${who}.${ask === 'expiry' ? '' : reasonLine(ask.reason)}`);
 }
@@ -138,8 +142,13 @@ export function deletionRefused(request: NamespaceRequest, reason: string): Slac
 }
 
 /** To the owner: the namespace is gone. */
-export function namespaceDeleted(request: NamespaceRequest, clusterName: string, ask: DeleteAsk | 'expiry'): SlackMessage {
-  const by = ask === 'expiry' ? 'after its expiry date and grace period' : `as ${user(ask.by)} asked${reasonLine(ask.reason)}`;
+export function namespaceDeleted(request: NamespaceRequest, clusterName: string, ask: DeleteAsk | Unattended): SlackMessage {
+  const by =
+    ask === 'expiry'
+      ? 'after its expiry date and grace period'
+      : ask === 'idle'
+        ? 'after it ran no pods and nobody answered for it'
+        : `as ${user(ask.by)} asked${reasonLine(ask.reason)}`;
   return textMessage(
     `🗑️ Your namespace \`${request.namespace}\` on *${escape(clusterName)}* (*${requestRef(request.id)}*) is deleted, ${by}\nIts name is free for a new request (\`/platform new-namespace\`).`,
   );

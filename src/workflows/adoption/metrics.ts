@@ -1,7 +1,17 @@
 import type { Deps } from '../../deps.ts';
 import type { AdoptionStore, NamespaceState } from '../../store/adoption.ts';
 import { DAY_MS, lastCompleteWeek, shiftWeek, type Week } from '../../lib/calendar.ts';
-import type { AdoptionReport, Distribution, IdleNamespace, LifecycleWeek, MetricChange, MetricKey, MetricUnit, WeekMetrics } from '../../domain/adoption.ts';
+import type {
+  AdoptionReport,
+  Distribution,
+  IdleAsked,
+  IdleNamespace,
+  LifecycleWeek,
+  MetricChange,
+  MetricKey,
+  MetricUnit,
+  WeekMetrics,
+} from '../../domain/adoption.ts';
 import { formatQuantity, sumResources } from '../../lib/quantity.ts';
 
 /**
@@ -110,7 +120,13 @@ export function adoptionReport(deps: Pick<Deps, 'store' | 'config'>, now: Date, 
       const inWeek = readyIn(w);
       return { week: w, requests: store.countRequests(w.start, w.end), namespacesReady: inWeek.length, medianTimeToReadyMs: distribution(inWeek).median };
     }),
-    idle: { total: idle.total, namespaces: describeIdle(store, idle.oldest, week.end, (requestId) => deps.store.lifecycle.get(requestId)?.owner) },
+    idle: {
+      total: idle.total,
+      namespaces: describeIdle(store, idle.oldest, week.end, {
+        ownerOf: (requestId) => deps.store.lifecycle.get(requestId)?.owner,
+        askedOf: (requestId, idleSince) => askedAbout(deps, requestId, idleSince),
+      }),
+    },
     lifecycle: lifecycleWeek(deps, week),
     quiet,
   };
@@ -161,7 +177,13 @@ function weekMetrics(store: AdoptionStore, readyMs: readonly number[], idleNames
  * snapshot before the idle window is when it stopped running pods, or when it appeared if it
  * never ran any: that is how long it has been idle.
  */
-function describeIdle(store: AdoptionStore, states: readonly NamespaceState[], end: Date, ownerOf: (requestId: number) => string | undefined): IdleNamespace[] {
+function describeIdle(
+  store: AdoptionStore,
+  states: readonly NamespaceState[],
+  end: Date,
+  people: { ownerOf(requestId: number): string | undefined; askedOf(requestId: number, idleSince: string): IdleAsked | undefined },
+): IdleNamespace[] {
+  const { ownerOf, askedOf } = people;
   return states.map((s) => ({
     cluster: s.cluster,
     namespace: s.namespace,
@@ -171,7 +193,15 @@ function describeIdle(store: AdoptionStore, states: readonly NamespaceState[], e
     owner: s.requestId === undefined ? undefined : (ownerOf(s.requestId) ?? store.requester(s.requestId)),
     idleSince: s.at,
     neverRan: store.lastRunning(s, end) === undefined,
+    asked: s.requestId === undefined ? undefined : askedOf(s.requestId, s.at),
   }));
+}
+
+/** The idle reclaim's question about this idle period (one asked in an earlier period does not count). */
+function askedAbout(deps: Pick<Deps, 'store'>, requestId: number, idleSince: string): IdleAsked | undefined {
+  const ask = deps.store.idle.latestOf(requestId);
+  if (!ask || ask.idleSince !== idleSince) return undefined;
+  return { user: ask.askedUser, at: ask.askedAt, teamToldAt: ask.teamToldAt, stage: ask.stage };
 }
 
 /**
@@ -182,11 +212,19 @@ function describeIdle(store: AdoptionStore, states: readonly NamespaceState[], e
  */
 function lifecycleWeek(deps: Pick<Deps, 'store' | 'config'>, week: Week): LifecycleWeek {
   const counts = deps.store.adoption.lifecycleCounts(week.start, week.end);
-  const quotas = counts.deleted.flatMap(({ tier }) =>
-    tier !== undefined && Object.hasOwn(deps.config.tiers, tier) ? [deps.config.tiers[tier]?.quota ?? {}] : [],
-  );
-  const quotaReturned = [...sumResources(quotas)].map(([resource, quantity]) => ({ resource, amount: formatQuantity(quantity) }));
-  return { deleted: counts.deleted.length, expired: counts.expired, extended: counts.extended, quotaReturned };
+  const quotaOf = (deleted: typeof counts.deleted) => {
+    const quotas = deleted.flatMap(({ tier }) => (tier !== undefined && Object.hasOwn(deps.config.tiers, tier) ? [deps.config.tiers[tier]?.quota ?? {}] : []));
+    return [...sumResources(quotas)].map(([resource, quantity]) => ({ resource, amount: formatQuantity(quantity) }));
+  };
+  const reclaimed = counts.deleted.filter((d) => d.reclaimed);
+  return {
+    deleted: counts.deleted.length,
+    expired: counts.expired,
+    extended: counts.extended,
+    quotaReturned: quotaOf(counts.deleted),
+    reclaimed: reclaimed.length,
+    reclaimedQuota: quotaOf(reclaimed),
+  };
 }
 
 /** Median and p90 by linear interpolation between the closest ranks (numpy's default, Excel's PERCENTILE.INC). */

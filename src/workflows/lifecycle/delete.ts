@@ -25,6 +25,7 @@ import {
   wrongName,
   type DeleteAsk,
   type DeletePath,
+  type Unattended,
 } from '../../slack/lifecycle/delete.ts';
 import type { SlackMessage } from '../../slack/text.ts';
 import { isApprover } from '../provisioning/approvers.ts';
@@ -132,11 +133,12 @@ function describeStep(deps: Deps, request: NamespaceRequest, name: string): stri
 }
 
 /** Who asked for the latest deletion of this namespace, and why (from the event log). */
-function lastAsk(deps: Deps, requestId: number): DeleteAsk | 'expiry' {
+function lastAsk(deps: Deps, requestId: number): DeleteAsk | Unattended {
   const event = deps.store
     .eventsFor(requestId)
     .filter((e) => e.type === 'delete_requested')
     .at(-1);
+  if (event?.actor === 'idle') return 'idle';
   if (!event || event.actor === 'expiry' || event.actor === undefined) return 'expiry';
   return { by: event.actor, reason: typeof event.data.reason === 'string' ? event.data.reason : undefined };
 }
@@ -159,7 +161,7 @@ export const deletionRuns: RunKindHandlers = {
     deps.store.appendEvent({
       type: 'namespace_deleted',
       at: deps.clock.now(),
-      actor: ask === 'expiry' ? 'expiry' : ask.by,
+      actor: typeof ask === 'string' ? ask : ask.by,
       team: request.team,
       requestId: request.id,
       data: { runId: run.id, namespace: request.namespace, cluster: request.cluster, tier: request.tier, outsideSlipway: false },
@@ -219,21 +221,21 @@ function beginDeletion(deps: Deps, request: NamespaceRequest): boolean {
 }
 
 /** Says in the original request's thread who is deleting it, then runs the deletion. */
-async function runDeletion(deps: Deps, request: NamespaceRequest, ask: DeleteAsk | 'expiry'): Promise<void> {
+async function runDeletion(deps: Deps, request: NamespaceRequest, ask: DeleteAsk | Unattended): Promise<void> {
   const card = request.card;
   const announced = card ? notifier(deps).post(card.channel, deletionStarted(request, ask), card.ts) : undefined;
   const steps = deleteSteps(deps, request).map((s) => s.name);
   await Promise.all([announced, startRun(deps, request, 'delete', steps, announced)]);
 }
 
-function recordAsk(deps: Deps, request: NamespaceRequest, ask: DeleteAsk | 'expiry', data: Record<string, unknown>): void {
+function recordAsk(deps: Deps, request: NamespaceRequest, ask: DeleteAsk | Unattended, data: Record<string, unknown>): void {
   deps.store.appendEvent({
     type: 'delete_requested',
     at: deps.clock.now(),
-    actor: ask === 'expiry' ? 'expiry' : ask.by,
+    actor: typeof ask === 'string' ? ask : ask.by,
     team: request.team,
     requestId: request.id,
-    data: { namespace: request.namespace, cluster: request.cluster, ...(ask !== 'expiry' && ask.reason ? { reason: ask.reason } : {}), ...data },
+    data: { namespace: request.namespace, cluster: request.cluster, ...(typeof ask !== 'string' && ask.reason ? { reason: ask.reason } : {}), ...data },
   });
 }
 
@@ -243,19 +245,31 @@ function recordAsk(deps: Deps, request: NamespaceRequest, ask: DeleteAsk | 'expi
  * run has started; the run goes on in the background (the engine tracks it for shutdown), since
  * waiting for a namespace to empty may take minutes.
  */
-export async function deleteExpired(deps: Deps, requestId: number): Promise<boolean> {
+export function deleteExpired(deps: Deps, requestId: number): Promise<boolean> {
+  return deleteUnattended(deps, requestId, 'expiry');
+}
+
+/**
+ * The idle reclaim's deletion (src/workflows/lifecycle/idle.ts) when nobody answered twice and
+ * `lifecycle.idle.deleteWithoutAnswer` lists the environment: as `deleteExpired`, actor `idle`.
+ */
+export function deleteIdle(deps: Deps, requestId: number): Promise<boolean> {
+  return deleteUnattended(deps, requestId, 'idle');
+}
+
+async function deleteUnattended(deps: Deps, requestId: number, why: Unattended): Promise<boolean> {
   const request = deps.store.getRequest(requestId);
   if (!request) return false;
   if (isProtectedEnvironment(deps.config, request.environment)) {
-    deps.log.warn({ requestId }, 'not deleting an expired namespace in a protected environment without an approver');
+    deps.log.warn({ requestId, why }, 'not deleting a namespace in a protected environment without an approver');
     return false;
   }
   if (!beginDeletion(deps, request)) return false;
-  recordAsk(deps, request, 'expiry', { auto: true, why: 'expiry' });
+  recordAsk(deps, request, why, { auto: true, why });
   // An owner's ask still waiting for an approver has nothing left to decide.
   const waiting = deps.store.lifecycle.openRequestFor(requestId, 'delete');
-  if (waiting) deps.store.lifecycle.decideRequest(waiting.id, 'withdrawn', 'expiry', deps.clock.now());
-  void runDeletion(deps, request, 'expiry').catch((err: unknown) => deps.log.error({ err, requestId }, 'could not run the deletion of an expired namespace'));
+  if (waiting) deps.store.lifecycle.decideRequest(waiting.id, 'withdrawn', why, deps.clock.now());
+  void runDeletion(deps, request, why).catch((err: unknown) => deps.log.error({ err, requestId, why }, 'could not run an unattended deletion'));
   return true;
 }
 
