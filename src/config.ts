@@ -224,8 +224,11 @@ const lifecycleSchema = z.object({
       snoozeDays: z.number().int().min(1).max(365).default(30),
       /** Days to answer, before the team's channel hears about it and again before it is reclaimed. */
       answerDays: z.number().int().min(1).max(60).default(7),
-      /** Environments where a namespace nobody answered for is deleted; elsewhere the approvers are asked. */
-      deleteWithoutAnswer: z.array(z.string()).default(['dev']),
+      /**
+       * Environments where a namespace nobody answered for is deleted; elsewhere the approvers are
+       * asked. Left out: `dev`, unless `dev` is protected (see `idleDeletionAllowed`).
+       */
+      deleteWithoutAnswer: z.array(z.string()).optional(),
     })
     .prefault({}),
 });
@@ -353,7 +356,7 @@ export const configSchema = z
       });
     });
     mustBeIn(Object.keys(config.lifecycle.extend.environments), envs, ['lifecycle', 'extend', 'environments'], 'environment');
-    config.lifecycle.idle.deleteWithoutAnswer.forEach((env, i) => {
+    config.lifecycle.idle.deleteWithoutAnswer?.forEach((env, i) => {
       if (Object.hasOwn(config.environments, env) && isProtected(config.environments, env)) {
         ctx.addIssue({
           code: 'custom',
@@ -428,6 +431,11 @@ function isProtected(environments: Record<string, { protected?: boolean | undefi
 
 export function isProtectedEnvironment(config: Config, environment: string): boolean {
   return Object.hasOwn(config.environments, environment) ? isProtected(config.environments, environment) : true;
+}
+
+/** Whether an idle namespace nobody answered for is deleted in `environment` (else approvers are asked). */
+export function idleDeletionAllowed(config: Config, environment: string): boolean {
+  return !isProtectedEnvironment(config, environment) && (config.lifecycle.idle.deleteWithoutAnswer ?? ['dev']).includes(environment);
 }
 
 /** How far an owner may extend a namespace in `environment` without an approver. */

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { extendLimitsFor, isProtectedEnvironment, loadConfig, parseConfig } from '../../src/config.ts';
+import { extendLimitsFor, idleDeletionAllowed, isProtectedEnvironment, loadConfig, parseConfig } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../support/config.ts';
 
@@ -119,7 +119,14 @@ test('day 2 settings default, prod is protected, and a deletion rule may not nam
 
 test('idle reclaim defaults, and it may not delete without an answer in a protected environment', () => {
   const config = parseConfig(exampleConfigDocument(), EXAMPLE_CONFIG_PATH);
-  assert.deepEqual(config.lifecycle.idle, { afterDays: { dev: 14, staging: 30 }, snoozeDays: 30, answerDays: 7, deleteWithoutAnswer: ['dev'] });
+  assert.deepEqual(config.lifecycle.idle, { afterDays: { dev: 14, staging: 30 }, snoozeDays: 30, answerDays: 7 });
+  assert.equal(idleDeletionAllowed(config, 'dev'), true);
+  assert.equal(idleDeletionAllowed(config, 'staging'), false);
+  // A protected dev needs no other change: the default leaves it out rather than refusing to start.
+  const guarded = exampleConfigDocument();
+  (guarded.environments as Record<string, Record<string, unknown>>).dev = { podSecurity: 'baseline', protected: true };
+  (guarded.policy as Record<string, unknown>).delete = { autoApprove: [{ environments: ['staging'] }] };
+  assert.equal(idleDeletionAllowed(parseConfig(guarded, EXAMPLE_CONFIG_PATH), 'dev'), false);
 
   const doc = exampleConfigDocument();
   doc.lifecycle = { idle: { deleteWithoutAnswer: ['dev', 'prod'], answerDays: 0 } };

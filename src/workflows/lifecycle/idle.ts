@@ -1,4 +1,4 @@
-import { findTeam, isProtectedEnvironment, type Config } from '../../config.ts';
+import { findTeam, idleDeletionAllowed, isProtectedEnvironment, type Config } from '../../config.ts';
 import type { IdleAsk } from '../../domain/idle.ts';
 import type { ManagedNamespace } from '../../domain/lifecycle.ts';
 import type { Click, NamespaceRequest } from '../../domain/requests.ts';
@@ -56,11 +56,6 @@ const later = (now: Date, n: number) => new Date(now.getTime() + days(n));
 export function idleAfterDays(config: Config, environment: string): number | undefined {
   if (isProtectedEnvironment(config, environment)) return undefined;
   return config.lifecycle.idle.afterDays[environment];
-}
-
-/** Whether a namespace nobody answered for is deleted (true) or left to the approvers. */
-function deletesWithoutAnswer(config: Config, environment: string): boolean {
-  return !isProtectedEnvironment(config, environment) && config.lifecycle.idle.deleteWithoutAnswer.includes(environment);
 }
 
 export async function sweepIdle(deps: Deps, now: Date): Promise<string> {
@@ -149,7 +144,7 @@ async function nextStep(deps: Deps, now: Date, ask: IdleAsk, tally: Tally): Prom
     return;
   }
   const view = idleNamespace(deps, ns, ask, now);
-  const deletes = deletesWithoutAnswer(deps.config, ns.request.environment);
+  const deletes = idleDeletionAllowed(deps.config, ns.request.environment);
   if (ask.stage === 'asked') {
     const nextAt = later(now, deps.config.lifecycle.idle.answerDays);
     if (!store.idle.toldTeam(ask.id, 'asked', nextAt, false, now)) return;
@@ -217,7 +212,7 @@ export async function disownIdle(deps: Deps, askId: number | undefined, click: I
     return void (await slack.toClicker(click, idleSettled(ns.request.namespace)));
   }
   recordStep(deps, ask, 'idle_not_mine', now, click.user, {});
-  const deletes = deletesWithoutAnswer(deps.config, ns.request.environment);
+  const deletes = idleDeletionAllowed(deps.config, ns.request.environment);
   const note = idleTeamNote(idleNamespace(deps, ns, ask, now), localDate(deps.config, new Date(ask.askedAt)), true, localDate(deps.config, nextAt), deletes);
   const told = await toTeam(deps, ns.request, note);
   recordStep(deps, ask, 'idle_team_told', now, undefined, { notMine: true, delivered: told, deletesAt: deletes ? nextAt.toISOString() : undefined });
