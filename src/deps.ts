@@ -85,12 +85,18 @@ export interface BoundStep {
   apply(): Promise<void>;
 }
 
+/** One execution of a run on its request: what is worked out once, then used for every step and redraw. */
+export interface PreparedRun {
+  /** The step named `name`, or undefined if the kind has no such step. */
+  step(name: string): BoundStep | undefined;
+  /** The progress message in the request's thread, redrawn as steps change. */
+  progress(run: Run): SlackMessage;
+}
+
 /** How one kind of run works on a request: its steps, its progress message and its endings. */
 export interface RunKindHandlers {
-  /** The step named `name` for this request, or undefined if the kind has no such step. */
-  step(deps: Deps, request: NamespaceRequest, name: string): BoundStep | undefined;
-  /** The progress message in the request's thread, redrawn as steps change. */
-  progress(deps: Deps, request: NamespaceRequest, run: Run): SlackMessage;
+  /** Called once per execution (start, Retry, resume), so a run renders its inputs once. */
+  prepare(deps: Deps, request: NamespaceRequest): PreparedRun;
   /** After a progress redraw; `first` once per execution (provisioning redraws its card). */
   afterProgress?(deps: Deps, request: NamespaceRequest, run: Run, first: boolean): Promise<void>;
   /** The run is recorded as done (store.completeRun): events, metrics, messages. */

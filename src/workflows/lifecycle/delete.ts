@@ -149,11 +149,16 @@ function ownerOf(deps: Deps, request: NamespaceRequest): string {
 
 /** Deletion as a kind of durable run (src/workflows/runs/engine.ts). */
 export const deletionRuns: RunKindHandlers = {
-  step(deps, request, name) {
-    const step = DELETE_STEPS.find((s) => s.name === name);
-    return step && { after: step.after, apply: () => step.apply(deps, request) };
+  prepare(deps, request) {
+    const cluster = clusterName(deps, request.cluster);
+    return {
+      step(name) {
+        const step = DELETE_STEPS.find((s) => s.name === name);
+        return step && { after: step.after, apply: () => step.apply(deps, request) };
+      },
+      progress: (run) => deletionProgress(request, cluster, run, (name) => describeStep(deps, request, name)),
+    };
   },
-  progress: (deps, request, run) => deletionProgress(request, clusterName(deps, request.cluster), run, (name) => describeStep(deps, request, name)),
   async done(deps, request, run) {
     const ask = lastAsk(deps, request.id);
     await notifier(deps).dm(ownerOf(deps, request), namespaceDeleted(request, clusterName(deps, request.cluster), ask));

@@ -49,9 +49,8 @@ export function cardContext(deps: Pick<Deps, 'config'>, request: NamespaceReques
   };
 }
 
-/** Describes a step by name for one request, for progress messages. */
-export function stepDescriber(deps: Pick<Deps, 'config'>, request: NamespaceRequest): (name: string) => string {
-  const input = stepInput(deps, request);
+/** Describes a step by name for one request's rendered input, for progress messages. */
+export function stepDescriber(input: StepInput): (name: string) => string {
   return (name) => findStep(name)?.describe(input) ?? name;
 }
 

@@ -20,12 +20,19 @@ export async function startProvisioning(deps: Deps, request: NamespaceRequest, a
 
 /** Provisioning as a kind of durable run (src/workflows/runs/engine.ts). */
 export const provisioningRuns: RunKindHandlers = {
-  step(deps, request, name) {
-    const step = findStep(name);
-    if (!step) return undefined;
-    return { after: step.after, apply: () => step.apply(stepInput(deps, request), deps.clusters) };
+  prepare(deps, request) {
+    // The golden path is rendered once per execution, for every step and every progress redraw.
+    const input = stepInput(deps, request);
+    const describe = stepDescriber(input);
+    const cluster = clusterName(deps, request.cluster);
+    return {
+      step(name) {
+        const step = findStep(name);
+        return step && { after: step.after, apply: () => step.apply(input, deps.clusters) };
+      },
+      progress: (run) => runProgress(request, cluster, run, describe),
+    };
   },
-  progress: (deps, request, run) => runProgress(request, clusterName(deps, request.cluster), run, stepDescriber(deps, request)),
   // The card is redrawn when the run starts and when it ends, not per step.
   async afterProgress(deps, request, run, first) {
     if (first || run.status !== 'running') await refreshCard(deps, request.id);

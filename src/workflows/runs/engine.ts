@@ -1,5 +1,5 @@
 import type { NamespaceRequest, Run, RunKind, RunStep } from '../../domain/requests.ts';
-import type { Deps, RunEngine, RunKindHandlers } from '../../deps.ts';
+import type { Deps, PreparedRun, RunEngine, RunKindHandlers } from '../../deps.ts';
 import { ClusterError, errorMessage } from '../../errors.ts';
 import { coalesce } from '../../lib/coalesce.ts';
 import { notifier } from '../../slack/io/notifier.ts';
@@ -74,7 +74,8 @@ async function runSteps(deps: Deps, runId: number, announced: Promise<unknown> |
     log.error('this version of Slipway cannot execute runs of this kind; the run is left as it is');
     return;
   }
-  const progress = progressReporter(deps, kind, request, runId, announced);
+  const prepared = kind.prepare(deps, request);
+  const progress = progressReporter(deps, kind, prepared, request, runId, announced);
 
   progress.poke();
   const done = new Set(initial.steps.filter((s) => s.status === 'done').map((s) => s.name));
@@ -87,13 +88,13 @@ async function runSteps(deps: Deps, runId: number, announced: Promise<unknown> |
       return;
     }
     // Every step whose dependencies are done runs now, side by side.
-    const after = (name: string) => kind.step(deps, request, name)?.after ?? [];
+    const after = (name: string) => prepared.step(name)?.after ?? [];
     const wave = remaining.filter((s) => after(s.name).every((d) => done.has(d) || !remaining.some((r) => r.name === d)));
     const results = await Promise.all(
       wave.map(async (step) => {
         const started = Date.now();
         const failure = await runStep(deps, runId, step, progress.poke, async () => {
-          const bound = kind.step(deps, request, step.name);
+          const bound = prepared.step(step.name);
           if (!bound) throw new ClusterError(`Slipway does not know the step "${step.name}".`, { transient: false });
           await bound.apply();
         });
@@ -191,7 +192,14 @@ function failureCause(err: unknown): string {
  * once (a team onboarding) would otherwise spend the channel's Slack rate limit on intermediate
  * states.
  */
-function progressReporter(deps: Deps, kind: RunKindHandlers, request: NamespaceRequest, runId: number, announced: Promise<unknown> | undefined) {
+function progressReporter(
+  deps: Deps,
+  kind: RunKindHandlers,
+  prepared: PreparedRun,
+  request: NamespaceRequest,
+  runId: number,
+  announced: Promise<unknown> | undefined,
+) {
   const slack = notifier(deps);
   let first = true;
   return coalesce(async () => {
@@ -200,7 +208,7 @@ function progressReporter(deps: Deps, kind: RunKindHandlers, request: NamespaceR
     // The card may have been posted after the run started (auto-approval), so read it now.
     const card = deps.store.getRequest(request.id)?.card;
     if (!run || !card) return;
-    const message = kind.progress(deps, request, run);
+    const message = prepared.progress(run);
     if (run.progressTs) {
       await slack.update(card.channel, run.progressTs, message);
     } else {
