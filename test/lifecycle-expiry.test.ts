@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CALLBACK, HOME, LIFECYCLE } from '../src/slack/ids.ts';
-import { APPROVALS, buttons, PEOPLE, readable, startHarness, type HarnessOptions } from './support/harness.ts';
-import { endMessages, movableClock, openedForm, readyNamespaceEnding, sweep } from './support/lifecycle.ts';
+import type { startHarness } from './support/harness.ts';
+import { APPROVALS, buttons, PEOPLE, readable, type HarnessOptions } from './support/harness.ts';
+import { endMessages, openedForm, readyNamespaceEnding, startWithTeamChannel, sweep, TEAM_CHANNEL } from './support/lifecycle.ts';
 
 /**
  * Expiry through the real interfaces: a namespace requested with an end date through the form,
@@ -11,22 +12,8 @@ import { endMessages, movableClock, openedForm, readyNamespaceEnding, sweep } fr
  * 25 October 2026, between the two reminders of a namespace ending on Tuesday 27 October.
  */
 
-const TEAM_CHANNEL = 'C0PAYMENTS';
-
 function setUp(t: Parameters<typeof startHarness>[0], start = '2026-10-20T08:00:00Z', options: HarnessOptions = {}) {
-  const time = movableClock(start);
-  const harness = startHarness(t, {
-    ...options,
-    clock: time.clock,
-    channels: [{ id: TEAM_CHANNEL, name: 'payments', members: ['U0BOT', PEOPLE.dev] }],
-    configure: (doc) => {
-      doc.schedule = { timezone: 'Europe/Berlin' };
-      const teams = doc.teams as Record<string, unknown>[];
-      teams[0] = { ...teams[0], channel: TEAM_CHANNEL };
-      options.configure?.(doc);
-    },
-  });
-  return { time, harness };
+  return startWithTeamChannel(t, start, options);
 }
 
 test('reminders 3 and 1 days before, at 10:00 Berlin time on both sides of the change to winter time, each once', async (t) => {
@@ -192,7 +179,9 @@ test('on the end date a final notice with one more chance to extend; the grace p
   assert.match(deleted.text, /checkout-load/);
   assert.equal(h.kube.get('namespaces', undefined, 'checkout-load'), undefined, 'gone from the cluster');
   assert.equal(h.slipway.deps.store.lifecycle.get(1)?.state, 'deleted');
-  assert.equal(h.slipway.deps.store.eventsFor(1).find((e) => e.type === 'namespace_deleted')?.actor, 'expiry');
+  // Recorded just after the owner's DM went out.
+  const event = await h.waitFor('the deletion event', () => h.slipway.deps.store.eventsFor(1).find((e) => e.type === 'namespace_deleted'));
+  assert.equal(event.actor, 'expiry');
   time.set('2026-10-28T09:05:00Z');
   assert.match(await sweep(h), /^0 reminded, 0 final notices, 0 deletions started/);
 });

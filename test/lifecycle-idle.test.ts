@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BLOCK, CALLBACK, HOME, IDLE } from '../src/slack/ids.ts';
 import type { EmulatedMessage } from './emulators/slack-api.ts';
-import { APPROVALS, buttons, PEOPLE, PLATFORM, readable, startHarness } from './support/harness.ts';
-import { movableClock, openedForm, readyNamespace, sweep } from './support/lifecycle.ts';
+import type { startHarness } from './support/harness.ts';
+import { APPROVALS, buttons, PEOPLE, PLATFORM, readable } from './support/harness.ts';
+import { openedForm, readyNamespace, startWithTeamChannel, sweep, TEAM_CHANNEL } from './support/lifecycle.ts';
 
 /**
  * Idle reclaim through the real interfaces: namespaces made through the request form, usage
@@ -12,23 +13,12 @@ import { movableClock, openedForm, readyNamespace, sweep } from './support/lifec
  * staging after 30, prod (protected) never; 7 days to answer; deleted without an answer in dev only.
  */
 
-const TEAM_CHANNEL = 'C0PAYMENTS';
 const START = Date.parse('2026-11-02T09:00:00Z'); // a Monday, 10:00 in Berlin
 const day = (n: number) => new Date(START + n * 86_400_000).toISOString();
 
 async function setUp(t: Parameters<typeof startHarness>[0], configure: (doc: Record<string, unknown>) => void = () => {}) {
-  const time = movableClock(day(0));
-  const h = await startHarness(t, {
-    clock: time.clock,
-    channels: [{ id: TEAM_CHANNEL, name: 'payments', members: ['U0BOT', PEOPLE.dev] }],
-    configure: (doc) => {
-      doc.schedule = { timezone: 'Europe/Berlin' };
-      const teams = doc.teams as Record<string, unknown>[];
-      teams[0] = { ...teams[0], channel: TEAM_CHANNEL };
-      configure(doc);
-    },
-  });
-  return { time, h };
+  const { time, harness } = startWithTeamChannel(t, day(0), { configure });
+  return { time, h: await harness };
 }
 
 type Harness = Awaited<ReturnType<typeof setUp>>['h'];

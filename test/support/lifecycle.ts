@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { NamespaceRequest } from '../../src/domain/requests.ts';
 import { ACTION, BLOCK, CALLBACK } from '../../src/slack/ids.ts';
 import type { EmulatedMessage } from '../emulators/slack-api.ts';
-import { APPROVALS, buttons, PEOPLE, readable, REQUEST_FORM, type Harness } from './harness.ts';
+import { APPROVALS, buttons, PEOPLE, readable, REQUEST_FORM, startHarness, type Harness, type HarnessOptions } from './harness.ts';
 
 /** Day 2 in tests: namespaces made through the real request journey, and the answers people read. */
 
@@ -100,4 +100,27 @@ export async function readyNamespaceEnding(h: Harness, input: { name: string; ex
   const match = /R-(\d+)/.exec(readable(card));
   assert.ok(match, 'the card names the request');
   return Number(match[1]);
+}
+
+/** The payments team's channel, where reminders and idle notes go when the owner cannot be asked. */
+export const TEAM_CHANNEL = 'C0PAYMENTS';
+
+/**
+ * The harness in Berlin time (schedule.timezone) with the payments team's channel and a clock the
+ * test moves, starting at `start`; `options.configure` edits the config after that.
+ */
+export function startWithTeamChannel(t: Parameters<typeof startHarness>[0], start: string, options: HarnessOptions = {}) {
+  const time = movableClock(start);
+  const harness = startHarness(t, {
+    ...options,
+    clock: time.clock,
+    channels: [{ id: TEAM_CHANNEL, name: 'payments', members: ['U0BOT', PEOPLE.dev] }],
+    configure: (doc) => {
+      doc.schedule = { timezone: 'Europe/Berlin' };
+      const teams = doc.teams as Record<string, unknown>[];
+      teams[0] = { ...teams[0], channel: TEAM_CHANNEL };
+      options.configure?.(doc);
+    },
+  });
+  return { time, harness };
 }
