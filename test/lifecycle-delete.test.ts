@@ -62,6 +62,8 @@ test('the owner deletes a dev namespace at once after typing its name; a wrong n
     story.join('\n---\n'),
   );
   assert.ok(story.some((m) => /🗑️ Deleted `payments-dev` from Dev \(eu-west-1\); its name is free again\.\n✅ Delete namespace/.test(m)));
+  // Recorded just after the owner's DM went out.
+  await h.waitFor('the deletion event', () => events(h, request.id, 'namespace_deleted')[0]);
   // The usage refresh sees it gone, but Slipway deleted it: not counted as deleted outside Slipway.
   const refresh = await refreshUsage(h.slipway.deps, new Date());
   assert.deepEqual(refresh.deleted, []);
