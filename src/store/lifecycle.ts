@@ -86,8 +86,8 @@ export class LifecycleStore {
         `INSERT INTO lifecycle_timers (request_id, kind, days_before, due_at) VALUES (@requestId, @kind, @daysBefore, @dueAt)
          ON CONFLICT (request_id, kind, due_at) DO UPDATE SET status = 'pending', done_at = NULL WHERE lifecycle_timers.status = 'skipped'`,
       ),
-      untimed: db.prepare<[number], { requestId: number }>(
-        `SELECT n.request_id AS requestId FROM namespaces n WHERE n.state = 'active' AND n.expires_on IS NOT NULL
+      untimed: db.prepare<[number, number], { requestId: number }>(
+        `SELECT n.request_id AS requestId FROM namespaces n WHERE n.request_id > ? AND n.state = 'active' AND n.expires_on IS NOT NULL
          AND NOT EXISTS (SELECT 1 FROM lifecycle_timers t WHERE t.request_id = n.request_id AND t.status = 'pending') ORDER BY n.request_id LIMIT ?`,
       ),
       dueTimers: db.prepare<[string, number], Row<LifecycleTimer>>(`${TIMER} WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?`),
@@ -179,10 +179,11 @@ export class LifecycleStore {
 
   /**
    * Live namespaces with an end date and no pending timer: ready before timers existed (db/0008),
-   * or the bot stopped between a namespace becoming ready and its timers being planned.
+   * or the bot stopped between a namespace becoming ready and its timers being planned. Paged by
+   * request id, so a caller moves on even past a namespace that planning leaves without timers.
    */
-  untimed(limit: number): number[] {
-    return this.stmts.untimed.all(limit).map((row) => row.requestId);
+  untimed(afterRequestId: number, limit: number): number[] {
+    return this.stmts.untimed.all(afterRequestId, limit).map((row) => row.requestId);
   }
 
   /** Pending timers due at `now`, oldest first. Reads only those (see lifecycle_timers_due). */

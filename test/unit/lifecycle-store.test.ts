@@ -95,9 +95,11 @@ test('untimed: live namespaces with an end date and no pending timer', (t) => {
   const endless = makeReady(store, 'payments-forever', undefined);
   const gone = makeReady(store, 'payments-gone', '2026-12-12');
   store.lifecycle.markDeleted(gone.id, now);
-  assert.deepEqual(store.lifecycle.untimed(10), [request.id]);
+  const later = makeReady(store, 'payments-later', '2026-12-20');
+  assert.deepEqual(store.lifecycle.untimed(0, 10), [request.id, later.id]);
+  assert.deepEqual(store.lifecycle.untimed(request.id, 10), [later.id], 'paged by request id');
   store.lifecycle.replaceTimers(request.id, [{ kind: 'expiry', dueAt: at('2026-12-10T09:00:00Z') }], now);
-  assert.deepEqual(store.lifecycle.untimed(10), []);
+  assert.deepEqual(store.lifecycle.untimed(0, 10), [later.id]);
   assert.ok(endless);
 });
 

@@ -94,10 +94,11 @@ export function scheduleTimers(deps: Deps, requestId: number): void {
 export function scheduleUntimed(deps: Deps): number {
   const batch = 500;
   let planned = 0;
-  for (;;) {
-    const ids = deps.store.lifecycle.untimed(batch);
+  for (let after = 0; ;) {
+    const ids = deps.store.lifecycle.untimed(after, batch);
     for (const id of ids) scheduleTimers(deps, id);
     planned += ids.length;
     if (ids.length < batch) return planned;
+    after = ids[ids.length - 1] ?? after;
   }
 }
