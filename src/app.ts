@@ -10,6 +10,7 @@ import type { RuntimeEnv } from './env.ts';
 import { errorMessage, SlipwayError } from './errors.ts';
 import * as decideHandlers from './handlers/decide.ts';
 import * as deleteHandlers from './handlers/delete.ts';
+import * as driftHandlers from './handlers/drift.ts';
 import * as feedbackHandlers from './handlers/feedback.ts';
 import * as idleHandlers from './handlers/idle.ts';
 import * as lifecycleHandlers from './handlers/lifecycle.ts';
@@ -29,6 +30,7 @@ import { resumeFeedback } from './workflows/surveys/feedback.ts';
 import { resumeRuns } from './workflows/provisioning/provision.ts';
 import { scheduleUntimed } from './workflows/lifecycle/timers.ts';
 import { announceDeletions } from './workflows/lifecycle/delete.ts';
+import { resumeUpgrades } from './workflows/drift/upgrade.ts';
 import { slackErrorCode } from './slack/io/notifier.ts';
 import { readinessProbe, type Readiness } from './workflows/ops/readiness.ts';
 
@@ -209,6 +211,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
   idleHandlers.register(listeners, deps);
   deleteHandlers.register(listeners, deps);
   homeHandlers.register(listeners, deps);
+  driftHandlers.register(listeners, deps);
   app.error(async (err) => {
     log.error({ err, code: err.code }, 'unhandled error in a Slack listener');
   });
@@ -259,6 +262,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
       // Read before runs resume, so a deletion finishing now is not told twice.
       void announceDeletions(deps).catch((err: unknown) => log.error({ err }, 'could not tell owners about finished deletions'));
       void resumeRuns(deps).catch((err: unknown) => log.error({ err }, 'could not resume runs'));
+      void resumeUpgrades(deps).catch((err: unknown) => log.error({ err }, 'could not resume upgrades'));
       void resumeFeedback(deps).catch((err: unknown) => log.error({ err }, 'could not post waiting feedback'));
       try {
         const planned = scheduleUntimed(deps);

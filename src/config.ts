@@ -307,6 +307,12 @@ export const configSchema = z
       })
       .default({ activeDays: 7, idleDays: 14 }),
     survey: surveySchema.prefault({}),
+    drift: z
+      .object({
+        /** *Upgrade all N outdated*: the golden path re-applied to this many namespaces at a time (src/workflows/drift/upgrade.ts). */
+        upgrade: z.object({ concurrency: z.number().int().min(1).max(50).default(5) }).prefault({}),
+      })
+      .prefault({}),
   })
   .superRefine((config, ctx) => {
     const unique = (names: string[], path: string) => {

@@ -145,6 +145,7 @@ test('/platform drift shows approvers each difference with who made it; others a
       '`payments-dev`',
       '• *edited* Namespace/payments-dev `metadata.labels[slipway.dev/team]`: `search`, expected `payments` · set by `kubectl-edit`',
       '• *edited* ResourceQuota/slipway-quota `spec.hard[requests.cpu]`: `8`, expected `2` · set by `kubectl-edit`',
+      'Re-apply…',
       '*edited*: changed by someone other than Slipway · *outdated*: the config changed since Slipway applied it.',
     ].join('\n'),
   );

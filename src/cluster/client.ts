@@ -32,8 +32,15 @@ export interface NamespaceAccessGrant {
 export interface Clusters {
   /** The namespace as it stands, or undefined when it does not exist. */
   readNamespace(cluster: string, name: string, options?: { timeoutMs?: number }): Promise<ExistingNamespace | undefined>;
-  /** Server-side apply as field manager `slipway`; re-applying the same object changes nothing. */
-  apply(cluster: string, object: KubernetesObject): Promise<void>;
+  /**
+   * Server-side apply as field manager `slipway`, with `force`: the object holds only the fields
+   * Slipway sets, so force takes back those and never touches fields only other managers set.
+   * Re-applying the same object changes nothing. With `dryRun`, the server runs the apply
+   * (admission included) without storing it. Resolves the object as the server has it (or would).
+   */
+  apply(cluster: string, object: KubernetesObject, options?: { dryRun?: boolean }): Promise<KubernetesObject>;
+  /** One object as it stands (with its managedFields), or undefined when it does not exist. */
+  readObject(cluster: string, object: KubernetesObject): Promise<KubernetesObject | undefined>;
   /** EKS only: an access entry for the role, with the policy scoped to (also) this namespace. */
   grantNamespaceAccess(cluster: string, grant: NamespaceAccessGrant): Promise<string>;
   /**
@@ -202,11 +209,12 @@ export class KubeClusters implements Clusters {
     }
   }
 
-  async apply(cluster: string, object: KubernetesObject): Promise<void> {
+  async apply(cluster: string, object: KubernetesObject, options: { dryRun?: boolean } = {}): Promise<KubernetesObject> {
     try {
       const timeoutMs = this.config.provisioning.requestTimeoutMs;
       const api = await withTimeout(this.client(cluster), timeoutMs, cluster);
-      await withTimeout(api.objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply), timeoutMs, cluster);
+      const dryRun = options.dryRun ? 'All' : undefined;
+      return await withTimeout(api.objects.patch(object, undefined, dryRun, FIELD_MANAGER, true, PatchStrategy.ServerSideApply), timeoutMs, cluster);
     } catch (err) {
       const error = toClusterError(err, {
         verb: 'apply',
@@ -219,6 +227,12 @@ export class KubeClusters implements Clusters {
       this.forgetOnFailure(cluster, error);
       throw error;
     }
+  }
+
+  async readObject(cluster: string, object: KubernetesObject): Promise<KubernetesObject | undefined> {
+    const { name = '', namespace } = object.metadata ?? {};
+    const ref = { apiVersion: object.apiVersion ?? '', kind: object.kind ?? '', metadata: { name, ...(namespace ? { namespace } : {}) } };
+    return this.requestOrMissing(cluster, { verb: 'get', resource: object.kind ?? 'object', name, namespace }, (api) => api.objects.read(ref));
   }
 
   async listManaged(cluster: string): Promise<ManagedNamespace[]> {

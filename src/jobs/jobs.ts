@@ -6,7 +6,7 @@ import { refreshUsage } from '../workflows/adoption/usage.ts';
 import { closeDuePulses, openPulse } from '../workflows/surveys/pulse.ts';
 import { sendReminders } from '../workflows/surveys/post-provisioning.ts';
 import { sweepLifecycle } from '../workflows/lifecycle/expiry.ts';
-import { scanDrift } from '../workflows/drift/scan.ts';
+import { driftJob } from '../workflows/drift/scan.ts';
 import { sweepIdle } from '../workflows/lifecycle/idle.ts';
 
 /**
@@ -68,7 +68,7 @@ export const JOBS: readonly (Job & { name: (typeof JOB_NAMES)[number] })[] = [
     name: 'drift',
     description: 'compares every managed namespace with what the golden path renders today (edited by hand, or outdated by a config change)',
     schedule: (config) => config.schedule.jobs.drift,
-    run: async (deps) => (await scanDrift(deps)).summary,
+    run: (deps, now) => driftJob(deps, now),
   },
 ];
 

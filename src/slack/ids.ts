@@ -109,3 +109,15 @@ export const HOME = {
   /** `/platform list`: another page of the answer (value: the query and offset, as JSON). */
   listPage: 'list_page',
 } as const;
+
+/**
+ * Drift (src/slack/drift/): Re-apply on a namespace of the report and its Confirm (value: the
+ * request id), Upgrade all N outdated per cluster (value: the cluster's name), Resume in a stopped
+ * upgrade's thread (value: the upgrade's id).
+ */
+export const DRIFT = {
+  reapply: 'drift_reapply',
+  reapplyConfirm: 'drift_reapply_confirm',
+  upgrade: 'drift_upgrade',
+  resume: 'drift_upgrade_resume',
+} as const;

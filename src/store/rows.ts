@@ -31,3 +31,8 @@ export interface Window {
 export function window(from: Date, to: Date): Window {
   return { from: from.toISOString(), to: to.toISOString() };
 }
+
+/** A write refused by a UNIQUE constraint: someone else got there first. */
+export function isUniqueViolation(err: unknown): boolean {
+  return err instanceof Error && 'code' in err && err.code === 'SQLITE_CONSTRAINT_UNIQUE';
+}

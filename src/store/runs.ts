@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { present, type Row } from './rows.ts';
+import { isUniqueViolation, present, type Row } from './rows.ts';
 import type { LifecycleStore } from './lifecycle.ts';
 import type { RequestStore } from './requests.ts';
 import type { Run, RunKind, RunStep } from '../domain/requests.ts';
@@ -140,8 +140,4 @@ export class RunStore {
   private toRun(row: Row<RunRow>): Run {
     return { ...present<RunRow>(row), steps: this.stmts.stepsOf.all(row.id).map((step) => present<RunStep>(step)) };
   }
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  return err instanceof Error && 'code' in err && err.code === 'SQLITE_CONSTRAINT_UNIQUE';
 }

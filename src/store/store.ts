@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { AdoptionStore } from './adoption.ts';
 import { compose, type Public } from './compose.ts';
+import { DriftStore } from './drift.ts';
 import { EventStore } from './events.ts';
 import { IdleStore } from './idle.ts';
 import { LifecycleStore } from './lifecycle.ts';
@@ -28,6 +29,8 @@ export interface Store extends Public<RequestStore>, Public<RunStore>, Public<Ev
   readonly lifecycle: LifecycleStore;
   /** Idle reclaim: the conversations about namespaces that run no pods (src/store/idle.ts). */
   readonly idle: IdleStore;
+  /** Drift: the drift job's latest counts, and fleet upgrades with their namespaces (src/store/drift.ts). */
+  readonly drift: DriftStore;
   /** Whether the database is open and every migration in `db/` has been applied. */
   isReady(): boolean;
   close(): void;
@@ -59,6 +62,7 @@ export const Store = {
     let surveys: SurveyStore | undefined;
     let lifecycle: LifecycleStore | undefined;
     let idle: IdleStore | undefined;
+    let drift: DriftStore | undefined;
     const requests = new RequestStore(db);
     const lifecycleStore = () => (lifecycle ??= new LifecycleStore(db, (id) => requests.getRequest(id)));
     const face = {
@@ -74,6 +78,9 @@ export const Store = {
       },
       get idle(): IdleStore {
         return (idle ??= new IdleStore(db));
+      },
+      get drift(): DriftStore {
+        return (drift ??= new DriftStore(db));
       },
       isReady(): boolean {
         return db.open && pendingMigrations(db).length === 0;

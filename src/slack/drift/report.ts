@@ -1,31 +1,62 @@
-import type { KnownBlock } from '@slack/types';
+import type { Button, KnownBlock } from '@slack/types';
 import type { Difference } from '../../workflows/drift/compare.ts';
-import { context, escape, section, textMessage, truncate, type SlackMessage } from '../text.ts';
+import { DRIFT } from '../ids.ts';
+import { context, escape, mrkdwn, plain, section, textMessage, truncate, type SlackMessage } from '../text.ts';
 
 /** Namespaces shown in one answer; `slipway drift` prints them all. */
 const SHOWN_NAMESPACES = 10;
 
+export const driftValue = (v: string | undefined) => (v === undefined ? '_(none)_' : `\`${escape(truncate(v, 200))}\``);
+
 function differenceLine(d: Difference): string {
-  const value = (v: string | undefined) => (v === undefined ? '_(none)_' : `\`${escape(truncate(v, 200))}\``);
   const by = d.manager ? ` · set by \`${escape(d.manager)}\`` : '';
-  return `• *${d.kind}* ${escape(d.object)} \`${escape(d.field)}\`: ${value(d.live)}, expected ${value(d.expected)}${by}`;
+  return `• *${d.kind}* ${escape(d.object)} \`${escape(d.field)}\`: ${driftValue(d.live)}, expected ${driftValue(d.expected)}${by}`;
 }
 
-/** The drift report for approvers: the summary, then each namespace with its differences. */
+export const button = (actionId: string, label: string, value: string, style?: 'primary' | 'danger'): Button => ({
+  type: 'button',
+  action_id: actionId,
+  text: plain(label),
+  value,
+  ...(style ? { style } : {}),
+});
+
+/** A difference with where it is: the cluster and the request behind the namespace (Re-apply's value). */
+type Located = Difference & { cluster: string; requestId: number };
+
+/**
+ * The drift report for approvers: the summary, then each namespace with its differences and a
+ * Re-apply button, then per cluster an *Upgrade all N outdated* button.
+ */
 export function driftMessage(report: {
   summary: string;
-  differences: readonly Difference[];
+  differences: readonly Located[];
   clusters: readonly { cluster: string; error: string | undefined }[];
 }): SlackMessage {
-  const byNamespace = new Map<string, Difference[]>();
-  for (const d of report.differences) byNamespace.set(d.namespace, [...(byNamespace.get(d.namespace) ?? []), d]);
+  const byNamespace = new Map<string, Located[]>();
+  for (const d of report.differences) {
+    const key = `${d.cluster}/${d.namespace}`;
+    byNamespace.set(key, [...(byNamespace.get(key) ?? []), d]);
+  }
   const summary = `Drift: ${report.summary}.`;
   const blocks: KnownBlock[] = [section(`*${summary}*`)];
-  for (const [namespace, differences] of [...byNamespace.entries()].slice(0, SHOWN_NAMESPACES)) {
-    blocks.push(section(`\`${escape(namespace)}\`\n${differences.map(differenceLine).join('\n')}`));
+  for (const differences of [...byNamespace.values()].slice(0, SHOWN_NAMESPACES)) {
+    const first = differences[0];
+    if (!first) continue;
+    const where = report.clusters.length > 1 ? ` on ${escape(first.cluster)}` : '';
+    blocks.push({
+      type: 'section',
+      text: mrkdwn(`\`${escape(first.namespace)}\`${where}\n${differences.map(differenceLine).join('\n')}`),
+      accessory: button(DRIFT.reapply, 'Re-apply…', String(first.requestId)),
+    });
   }
   const hidden = byNamespace.size - SHOWN_NAMESPACES;
   if (hidden > 0) blocks.push(context(`…and ${hidden} more namespaces: \`slipway drift\` lists them all.`));
+  const upgrades = report.clusters.flatMap(({ cluster }) => {
+    const outdated = new Set(report.differences.filter((d) => d.cluster === cluster && d.kind === 'outdated').map((d) => d.namespace)).size;
+    return outdated > 0 ? [button(DRIFT.upgrade, `Upgrade all ${outdated} outdated${report.clusters.length > 1 ? ` on ${cluster}` : ''}`, cluster)] : [];
+  });
+  if (upgrades.length > 0) blocks.push({ type: 'actions', elements: upgrades.slice(0, 25) });
   for (const c of report.clusters) if (c.error !== undefined) blocks.push(context(`${escape(c.cluster)} did not answer: ${escape(truncate(c.error, 300))}`));
   blocks.push(context('*edited*: changed by someone other than Slipway · *outdated*: the config changed since Slipway applied it.'));
   return { text: summary, blocks };

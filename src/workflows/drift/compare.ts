@@ -117,13 +117,17 @@ function compare(w: Walk, path: Path, live: Json | undefined, expected: Json | u
 /** What is compared on each object: metadata labels and annotations Slipway sets, and the content. */
 const CONTENT = ['spec', 'roleRef', 'subjects'] as const;
 
-function compareObject(w: Walk, live: LiveObject, expected: KubernetesObject): void {
+/**
+ * `onlyExpected`: labels and annotations the expected object does not name are left alone (the
+ * render against live); without it every key counts (live against what the server would make of it).
+ */
+function compareObject(w: Walk, live: LiveObject, expected: KubernetesObject, onlyExpected = true): void {
   const liveMeta = plain(live.metadata);
   const expectedMeta = plain(expected.metadata);
   for (const key of ['labels', 'annotations']) {
     const want = isMap(expectedMeta) ? expectedMeta[key] : undefined;
-    if (want === undefined) continue;
-    compare(w, ['metadata', key], (isMap(liveMeta) ? liveMeta[key] : undefined) ?? {}, want, true);
+    if (want === undefined && onlyExpected) continue;
+    compare(w, ['metadata', key], (isMap(liveMeta) ? liveMeta[key] : undefined) ?? {}, want ?? {}, onlyExpected);
   }
   const exp = expected as KubernetesObject & Record<string, unknown>;
   for (const key of CONTENT) {
@@ -160,5 +164,25 @@ export function compareNamespace(expected: GoldenPath, live: readonly LiveObject
     const manager = ownerOf(obj.metadata?.managedFields ?? [], ['metadata', 'labels'], slipway);
     out.push({ namespace, object: key, field: '(object)', live: 'present', expected: 'absent', manager, kind: 'outdated' });
   }
+  return out;
+}
+
+/**
+ * What applying would change, object by object: `live` as the objects stand, `after` as the
+ * server's dry run of the apply returned them (defaults and other managers' fields included, so
+ * only real changes show). `expected` is the value after the apply, `manager` who set the live one.
+ */
+export function appliedChanges(live: readonly (LiveObject | undefined)[], after: readonly LiveObject[], slipway: string): Difference[] {
+  const out: Difference[] = [];
+  after.forEach((obj, i) => {
+    const namespace = (obj.kind === 'Namespace' ? obj.metadata?.name : obj.metadata?.namespace) ?? '';
+    const key = objectKey(obj);
+    const before = live[i];
+    if (!before) {
+      out.push({ namespace, object: key, field: '(object)', live: 'missing', expected: 'present', manager: undefined, kind: 'edited' });
+      return;
+    }
+    compareObject({ namespace, object: key, entries: before.metadata?.managedFields ?? [], slipway, out }, before, obj, false);
+  });
   return out;
 }

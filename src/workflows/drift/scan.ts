@@ -17,9 +17,15 @@ export interface ClusterDrift {
   unknown: string[];
 }
 
+/** A difference as the scan reports it: with the cluster and the request behind the namespace. */
+export interface ScanDifference extends Difference {
+  cluster: string;
+  requestId: number;
+}
+
 export interface DriftReport {
   clusters: ClusterDrift[];
-  differences: Difference[];
+  differences: ScanDifference[];
   /** Namespaces with at least one difference, by kind. */
   edited: number;
   outdated: number;
@@ -51,9 +57,9 @@ async function scanCluster(
   deps: Pick<Deps, 'config' | 'store' | 'clusters'>,
   cluster: string,
   only: string | undefined,
-): Promise<{ drift: ClusterDrift; differences: Difference[] }> {
+): Promise<{ drift: ClusterDrift; differences: ScanDifference[] }> {
   const live = await liveByNamespace(deps, cluster);
-  const differences: Difference[] = [];
+  const differences: ScanDifference[] = [];
   const unknown: string[] = [];
   let namespaces = 0;
   for (const [name, objects] of [...live.entries()].sort(([a], [b]) => a.localeCompare(b))) {
@@ -68,7 +74,7 @@ async function scanCluster(
       continue;
     }
     namespaces++;
-    differences.push(...compareNamespace(stepInput(deps, request).path, objects, FIELD_MANAGER));
+    for (const d of compareNamespace(stepInput(deps, request).path, objects, FIELD_MANAGER)) differences.push({ ...d, cluster, requestId: request.id });
   }
   return { drift: { cluster, error: undefined, namespaces, unknown }, differences };
 }
@@ -81,20 +87,22 @@ function countNamespaces(differences: readonly Difference[], kind: Difference['k
  * The drift scan: on every cluster, lists each golden-path kind once (label selector managed-by
  * slipway, all namespaces) and compares every managed namespace with what its request renders
  * today. A cluster that does not answer is reported and skipped; if none answers, the scan fails.
- * With `namespace`, only that namespace is compared (the lists stay per cluster and kind).
+ * With `namespace`, only that namespace is compared (the lists stay per cluster and kind); with
+ * `cluster`, only that cluster.
  */
 export async function scanDrift(
   deps: Pick<Deps, 'config' | 'store' | 'clusters' | 'log'>,
-  options: { namespace?: string | undefined } = {},
+  options: { namespace?: string | undefined; cluster?: string | undefined } = {},
 ): Promise<DriftReport> {
+  const clusterList = deps.config.clusters.filter((c) => options.cluster === undefined || c.name === options.cluster);
   const results = await Promise.all(
-    deps.config.clusters.map(async (cluster) => {
+    clusterList.map(async (cluster) => {
       try {
         return await scanCluster(deps, cluster.name, options.namespace);
       } catch (err) {
         deps.log.warn({ err, cluster: cluster.name }, 'drift: cluster did not answer');
         const drift: ClusterDrift = { cluster: cluster.name, error: errorMessage(err), namespaces: 0, unknown: [] };
-        return { drift, differences: [] as Difference[] };
+        return { drift, differences: [] as ScanDifference[] };
       }
     }),
   );
@@ -111,6 +119,19 @@ export async function scanDrift(
     `compared ${plural(compared, 'namespace')}: ${edited} edited, ${outdated} outdated (${plural(differences.length, 'difference')})` +
     (failed.length > 0 ? `; no answer from ${failed.join(', ')}` : '');
   return { clusters, differences, edited, outdated, summary };
+}
+
+/** The `drift` job: a scan of every cluster, its counts kept for the weekly digest. */
+export async function driftJob(deps: Pick<Deps, 'config' | 'store' | 'clusters' | 'log'>, now: Date): Promise<string> {
+  const report = await scanDrift(deps);
+  const namespaces = report.clusters.reduce((n, c) => n + c.namespaces, 0);
+  deps.store.drift.recordScan({ at: now.toISOString(), namespaces, edited: report.edited, outdated: report.outdated, summary: report.summary });
+  return report.summary;
+}
+
+/** The request ids of a cluster's namespaces with at least one outdated difference, in name order. */
+export function outdatedRequests(report: Pick<DriftReport, 'differences'>, cluster: string): number[] {
+  return [...new Set(report.differences.filter((d) => d.cluster === cluster && d.kind === 'outdated').map((d) => d.requestId))];
 }
 
 /** The report as plain lines, for the CLI and the logs. */

@@ -28,7 +28,7 @@ export function createRunEngine(options: RunEngineOptions = {}): RunEngine {
 const BACKOFF_CAP_MS = 30_000;
 
 /** What `runStep` returns when shutdown stopped a step that may still pass: not a failure. */
-const PAUSED = Symbol('paused for shutdown');
+export const PAUSED = Symbol('paused for shutdown');
 
 /** Exponential backoff with full jitter, never shorter than the server's Retry-After. */
 export function backoffMs(attempt: number, baseMs: number, retryAfterMs: number | undefined, random = Math.random): number {
@@ -149,20 +149,53 @@ function mustGetRun(deps: Deps, runId: number): Run {
  * it, if any, or PAUSED when shutdown began while it could still pass. Every attempt is
  * recorded before it starts and after it ends.
  */
-async function runStep(deps: Deps, runId: number, step: RunStep, onChange: () => void, apply: () => Promise<void>): Promise<unknown> {
-  const { maxAttempts, backoffBaseMs } = deps.config.provisioning;
-  for (let attempt = 1; ; attempt++) {
-    deps.store.startStep(runId, step.position, deps.clock.now());
-    onChange();
-    try {
-      await apply();
+function runStep(deps: Deps, runId: number, step: RunStep, onChange: () => void, apply: () => Promise<void>): Promise<unknown> {
+  return withRetries(deps, apply, {
+    started: () => {
+      deps.store.startStep(runId, step.position, deps.clock.now());
+      onChange();
+    },
+    succeeded: () => {
       deps.store.finishStep(runId, step.position, 'done', undefined, deps.clock.now());
       onChange();
-      return undefined;
-    } catch (err) {
+    },
+    failed: (err) => {
       deps.store.finishStep(runId, step.position, 'failed', errorMessage(err), deps.clock.now());
       deps.metrics.stepFailures.inc({ step: step.name, cause: failureCause(err) });
       onChange();
+    },
+    paused: (err) => {
+      deps.store.finishStep(runId, step.position, 'pending', errorMessage(err), deps.clock.now());
+      onChange();
+    },
+  });
+}
+
+/** What `withRetries` tells its caller about each attempt, to record it. */
+export interface AttemptHooks {
+  started(attempt: number): void;
+  succeeded(): void;
+  failed(err: unknown, attempt: number): void;
+  /** Shutdown began between attempts: the work is left to the next start. */
+  paused(err: unknown): void;
+}
+
+/**
+ * The engine's retry policy, for a run's step or any other durable unit of work (a fleet
+ * upgrade's namespace): failures that may pass (not a permanent ClusterError) are retried up to
+ * `provisioning.maxAttempts` with backoff; resolves undefined on success, the error that stopped
+ * it, or PAUSED when shutdown began while it could still pass.
+ */
+export async function withRetries(deps: Deps, apply: () => Promise<void>, hooks: AttemptHooks): Promise<unknown> {
+  const { maxAttempts, backoffBaseMs } = deps.config.provisioning;
+  for (let attempt = 1; ; attempt++) {
+    hooks.started(attempt);
+    try {
+      await apply();
+      hooks.succeeded();
+      return undefined;
+    } catch (err) {
+      hooks.failed(err, attempt);
       const transient = !(err instanceof ClusterError) || err.transient;
       if (!transient || attempt >= maxAttempts) return err;
       if (!deps.engine.runs.draining) {
@@ -170,8 +203,7 @@ async function runStep(deps: Deps, runId: number, step: RunStep, onChange: () =>
         await Promise.race([deps.engine.sleep(backoffMs(attempt, backoffBaseMs, retryAfter)), deps.engine.runs.stopped]);
       }
       if (deps.engine.runs.draining) {
-        deps.store.finishStep(runId, step.position, 'pending', errorMessage(err), deps.clock.now());
-        onChange();
+        hooks.paused(err);
         return PAUSED;
       }
     }
