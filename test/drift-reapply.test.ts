@@ -165,3 +165,19 @@ test('Upgrade all 50 outdated: stops at a permanent failure and says so in its t
   assert.equal((await scanDrift(h.slipway.deps)).outdated, 0);
   assert.equal(h.slack.messages(APPROVALS).filter((m) => /outdated namespaces on dev-eu/.test(m.text)).length, 1, 'one thread');
 });
+
+test('an upgrade interrupted by a restart resumes by itself at the next start, each namespace applied once', async (t) => {
+  const h = await startHarness(t);
+  const requests = await outdatedFleet(h, 20);
+  const from = h.kube.requests.length;
+  h.kube.setLatency(20, { method: 'PATCH' });
+  const report = await driftAnswer(h, PEOPLE.alice);
+  await clickInAnswer(h, PEOPLE.alice, report, DRIFT.upgrade);
+  await h.waitFor('some namespaces upgraded', () => requests.some((r) => appliesTo(h, QUOTA(r.namespace), from) === 1));
+  await h.restart();
+  const left = requests.filter((r) => appliesTo(h, QUOTA(r.namespace), from) === 0).length;
+  assert.ok(left > 0, 'the restart came in the middle');
+  const finished = await h.waitFor('the end in the thread', () => upgradeThread(h)?.replies.find((m) => m.text.startsWith('✅ Upgrade finished')));
+  assert.equal(finished.text, '✅ Upgrade finished: 20 namespaces re-applied.');
+  for (const r of requests) assert.equal(appliesTo(h, QUOTA(r.namespace), from), 1, `${r.namespace} applied once`);
+});
