@@ -7,7 +7,7 @@ import { writeConfig } from './support/bot-process.ts';
 import { runCli } from './support/cli.ts';
 import { handEdit, outsider } from './support/drift.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './support/config.ts';
-import { PEOPLE, startHarness, type Harness } from './support/harness.ts';
+import { PEOPLE, PLATFORM, readable, startHarness, type Harness } from './support/harness.ts';
 import { readyNamespace, replies } from './support/lifecycle.ts';
 
 /** The list calls a scan made: GETs of collections across all namespaces. */
@@ -153,4 +153,30 @@ test('/platform drift shows approvers each difference with who made it; others a
   await h.command(PEOPLE.alice, 'drift payments-staging');
   const one = await h.waitFor('the report for one namespace', () => replies(h)[2]);
   assert.match(one, /^Drift: compared 1 namespace: 0 edited, 0 outdated \(0 differences\)\.\n/);
+});
+
+test('the weekly digest carries the drift job’s latest counts, with the way to act on them', async (t) => {
+  const h = await startHarness(t);
+  await readyNamespace(h, 'dev');
+  await readyNamespace(h, 'staging');
+  await handEdit((await outsider(h.kube)).core, 'payments-dev');
+  const digestDrift = async () => {
+    assert.equal((await h.slipway.scheduler.run('digest', 'manual')).status, 'ok');
+    const digest =
+      h.slack
+        .messages(PLATFORM)
+        .filter((m) => m.text.startsWith('Platform adoption'))
+        .at(-1) ?? assert.fail('no digest');
+    return readable(digest)
+      .split('\n')
+      .find((line) => line.startsWith('🧭'));
+  };
+  assert.equal(await digestDrift(), undefined, 'no scan yet, no drift line');
+
+  const scan = await h.slipway.scheduler.run('drift', 'manual');
+  assert.equal(scan.status, 'ok', scan.error);
+  assert.match(
+    (await digestDrift()) ?? '',
+    /^🧭 \*Drift\* \(scan of .+\): 1 edited by hand, 0 outdated \(of 2 namespaces\) · approvers: `\/platform drift` shows each difference/,
+  );
 });

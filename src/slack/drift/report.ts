@@ -1,7 +1,8 @@
 import type { Button, KnownBlock } from '@slack/types';
+import type { DriftScanRecord } from '../../domain/drift.ts';
 import type { Difference } from '../../workflows/drift/compare.ts';
 import { DRIFT } from '../ids.ts';
-import { context, escape, mrkdwn, plain, section, textMessage, truncate, type SlackMessage } from '../text.ts';
+import { context, escape, mrkdwn, plain, plural, section, textMessage, truncate, type SlackMessage } from '../text.ts';
 
 /** Namespaces shown in one answer; `slipway drift` prints them all. */
 const SHOWN_NAMESPACES = 10;
@@ -64,3 +65,13 @@ export function driftMessage(report: {
 
 export const driftRefused = (command: string): SlackMessage => textMessage(`Only approvers can see the drift report (\`${command} drift\`).`);
 export const driftFailed = textMessage('Sorry, I could not compare the namespaces with the golden path. Please try again.');
+
+/** The weekly digest's drift line: the drift job's latest counts, and where approvers act on them. */
+export function driftDigestBlock(scan: DriftScanRecord, when: string): KnownBlock {
+  const differing = scan.edited + scan.outdated > 0;
+  const counts = differing
+    ? `${scan.edited} edited by hand, ${scan.outdated} outdated (of ${plural(scan.namespaces, 'namespace')})`
+    : `all ${plural(scan.namespaces, 'namespace')} match the golden path`;
+  const hint = differing ? ' · approvers: `/platform drift` shows each difference, with *Re-apply* and *Upgrade all outdated*' : '';
+  return section(`🧭 *Drift* (scan of ${escape(when)}): ${counts}${hint}`);
+}

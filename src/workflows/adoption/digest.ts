@@ -8,6 +8,7 @@ import type { AdoptionReport, TrendPoint } from '../../domain/adoption.ts';
 import { formatLocal, lastCompleteWeek, type ReportWeek } from '../../lib/calendar.ts';
 import { hasSurveyNews, surveyDigest } from '../surveys/report.ts';
 import { surveyDigestBlocks, surveySummaryText } from '../../slack/surveys/digest.ts';
+import { driftDigestBlock } from '../../slack/drift/report.ts';
 
 export interface PreparedDigest {
   report: AdoptionReport;
@@ -96,7 +97,19 @@ function digestMessageFor(deps: Pick<Deps, 'store' | 'config'>, now: Date, chose
     { surface: 'digest', teamNames: teamNames(deps.config), period: period(deps, now, chosen), home: homeIds(deps.config) },
     { idleDays: deps.config.adoption.idleDays },
   );
-  return withSurveysOf(deps, now, chosen, report, message);
+  return withDrift(deps, withSurveysOf(deps, now, chosen, report, message));
+}
+
+/**
+ * Adds the drift job's latest counts before the closing context line: the digest goes to the
+ * platform team, who act on drift (`/platform stats`, open to everyone, leaves it out).
+ */
+function withDrift(deps: Pick<Deps, 'store' | 'config'>, message: SlackMessage): SlackMessage {
+  const scan = deps.store.drift.latestScan();
+  if (!scan) return message;
+  const blocks = [...message.blocks];
+  blocks.splice(Math.max(0, blocks.length - 1), 0, driftDigestBlock(scan, formatLocal(new Date(scan.at), deps.config.schedule.timezone)));
+  return { ...message, blocks };
 }
 
 /** `/platform stats [current|last|YYYY-MM-DD]`: the same numbers, as an ephemeral answer. */
