@@ -1,4 +1,4 @@
-// Benchmark: one drift scan over a large fleet (`npm run bench:drift`).
+// Benchmark: one drift scan over a large fleet, then a fleet upgrade (`npm run bench:drift`).
 //
 // - BENCH_DRIFT_NAMESPACES (default 2,000) ready requests in a SQLite store, and their golden paths
 //   on the Kubernetes API emulator: the first is applied by Slipway's client (server-side apply),
@@ -9,18 +9,28 @@
 //   outdated as well.
 // - With BENCH_DRIFT_LATENCY_MS (default 5) on every emulator call, one scan (`scanDrift`, what the
 //   `drift` job runs) is timed and its API calls counted.
+// - Then, with the same emulator and latency, two upgrades of BENCH_DRIFT_UPGRADE (default 200)
+//   namespaces each to the changed golden path, `drift.upgrade.concurrency` (5) namespaces at a time:
+//   * raw: the golden-path objects applied straight through Slipway's client (server-side apply,
+//     all of a namespace's objects at once), no store, no Slack: the rate the API allows;
+//   * batch: another 200 through the fleet upgrade itself (`startUpgrade`: the batch in SQLite,
+//     each namespace claimed by compare-and-set, re-applied through the provisioning steps with
+//     the namespace guard and the namespace first, its progress redrawn in a Slack thread on the
+//     Slack API emulator), timed until it has finished.
+//   Both come after an untimed warm-up of raw applies on 20 other namespaces.
 // - Reported: scan_ms, list calls, calls_per_namespace (target ≤ 0.1: lists per cluster and kind,
-//   never per namespace), and the edited and outdated counts, which must be 5% and 100%.
+//   never per namespace), the edited and outdated counts, which must be 5% and 100%, and both
+//   upgrade rates (namespaces per second) with their ratio (batch / raw).
 //
-// Not measured yet: upgrading 200 namespaces (re-apply and fleet upgrade are not built).
-// Prints a table, then as the last line one JSON object. Exits 1 if the counts are wrong; missing
-// the target fails the run only with BENCH_ENFORCE_TARGETS=1.
+// Prints a table, then as the last line one JSON object. Exits 1 if the counts are wrong or an
+// upgrade misses a namespace; missing the target fails the run only with BENCH_ENFORCE_TARGETS=1.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { WebClient } from '@slack/web-api';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { buildDeps } from '../src/build-deps.ts';
 import { goldenPathObjects } from '../src/cluster/manifests.ts';
 import { parseConfig } from '../src/config.ts';
@@ -28,11 +38,16 @@ import { createLogger } from '../src/log.ts';
 import { Store } from '../src/store/store.ts';
 import { stepInput } from '../src/workflows/provisioning/present.ts';
 import { scanDrift } from '../src/workflows/drift/scan.ts';
+import { startUpgrade } from '../src/workflows/drift/upgrade.ts';
+import type { Deps } from '../src/deps.ts';
+import type { NamespaceRequest } from '../src/domain/requests.ts';
+import { startSlack } from './lib/slack.ts';
 import { KubeApiEmulator, writeKubeconfig, type KubeObject } from '../test/emulators/kube-api.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../test/support/config.ts';
 
 const NAMESPACES = positiveInt(process.env.BENCH_DRIFT_NAMESPACES, 2000);
 const LATENCY_MS = positiveInt(process.env.BENCH_DRIFT_LATENCY_MS, 5);
+const UPGRADED = positiveInt(process.env.BENCH_DRIFT_UPGRADE, 200);
 const EDITED_SHARE = 0.05;
 const ENFORCE = process.env.BENCH_ENFORCE_TARGETS === '1';
 const TARGET_CALLS_PER_NAMESPACE = 0.1;
@@ -60,9 +75,51 @@ function copyFor(obj: KubeObject, ns: string, labels: Record<string, string>): K
   return copy;
 }
 
+const rate = (n: number, ms: number) => Number(((n * 1000) / ms).toFixed(1));
+
+/** Runs `work` on each item, `concurrency` at a time. */
+async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+/**
+ * The two upgrades after the scan: the raw server-side-apply rate on one set of namespaces, then
+ * the fleet upgrade on another, both to the changed golden path.
+ */
+async function upgradeBoth(deps: Deps, requests: readonly NamespaceRequest[], kube: KubeApiEmulator) {
+  const concurrency = deps.config.drift.upgrade.concurrency;
+  const raw = requests.slice(UPGRADED, 2 * UPGRADED);
+  const batch = requests.slice(0, UPGRADED);
+  const applyRaw = (request: NamespaceRequest) =>
+    Promise.all(goldenPathObjects(stepInput(deps, request).path).map((obj: KubernetesObject) => deps.clusters.apply(request.cluster, obj)));
+  // Untimed warm-up on a third set (connections, JIT), so neither timed half pays for it.
+  await pool(requests.slice(2 * UPGRADED, 2 * UPGRADED + 20), concurrency, applyRaw);
+  let calls = kube.requests.length;
+  let started = performance.now();
+  await pool(raw, concurrency, applyRaw);
+  const rawMs = performance.now() - started;
+  const rawCalls = kube.requests.length - calls;
+
+  calls = kube.requests.length;
+  started = performance.now();
+  const upgrade = await startUpgrade(deps, { cluster: 'dev-eu', by: 'U0ALICE', requestIds: batch.map((r) => r.id) });
+  if (!upgrade) throw new Error('the upgrade did not start');
+  await upgrade.execution;
+  const batchMs = performance.now() - started;
+  const batchCalls = kube.requests.length - calls;
+  const pods = (ns: string) => (kube.get('resourcequotas', ns, 'slipway-quota') as { spec?: { hard?: Record<string, string> } } | undefined)?.spec?.hard?.pods;
+  const complete = deps.store.drift.get(upgrade.upgrade.id)?.status === 'done' && [...raw, ...batch].every((r) => pods(r.namespace) === '30');
+  return { rawMs, rawCalls, batchMs, batchCalls, complete };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-drift-'));
   const kube = await KubeApiEmulator.start();
+  const { slack } = await startSlack({ channels: [{ id: 'C0APPROVALS', name: 'platform-approvals', members: ['U0BOT'] }] });
   try {
     const kubeconfig = join(dir, 'kubeconfig.yaml');
     await writeKubeconfig(kube, kubeconfig, { context: 'dev-eu' });
@@ -71,7 +128,12 @@ async function main(): Promise<void> {
     clusters[0] = { ...clusters[0], path: kubeconfig, context: 'dev-eu' };
     const config = parseConfig(doc, EXAMPLE_CONFIG_PATH);
     const store = Store.open(join(dir, 'fleet.db'));
-    const deps = buildDeps({ config, store, slack: new WebClient('xoxb-unused'), log: createLogger('warn') });
+    const deps = buildDeps({
+      config,
+      store,
+      slack: new WebClient(slack.token, { slackApiUrl: slack.url, retryConfig: { retries: 0 } }),
+      log: createLogger('warn'),
+    });
 
     const seeding = performance.now();
     const requests = store.db.transaction(() =>
@@ -90,7 +152,10 @@ async function main(): Promise<void> {
           MADE,
         );
         store.decide(inserted.request.id, { status: 'approved', by: 'policy', auto: true }, MADE);
-        return inserted.request;
+        // Provisioned: a done run makes the request ready, as the fleet upgrade expects.
+        const run = store.startRun(inserted.request.id, ['namespace'], MADE);
+        if (run) store.completeRun(run.id, inserted.request.id, 'done', MADE);
+        return store.getRequest(inserted.request.id) ?? inserted.request;
       }),
     )();
     const [first, ...rest] = requests;
@@ -133,6 +198,8 @@ async function main(): Promise<void> {
     const calls = kube.requests.length - before;
     const callsPerNamespace = calls / NAMESPACES;
 
+    const upgrade = await upgradeBoth(scanDeps, requests, kube);
+
     const result = {
       bench: 'drift',
       namespaces: NAMESPACES,
@@ -144,7 +211,15 @@ async function main(): Promise<void> {
       edited: report.edited,
       outdated: report.outdated,
       differences: report.differences.length,
-      upgrade: 'not built',
+      upgrade_namespaces: UPGRADED,
+      upgrade_concurrency: config.drift.upgrade.concurrency,
+      raw_ssa_ms: Math.round(upgrade.rawMs),
+      raw_ssa_namespaces_per_s: rate(UPGRADED, upgrade.rawMs),
+      upgrade_ms: Math.round(upgrade.batchMs),
+      upgrade_namespaces_per_s: rate(UPGRADED, upgrade.batchMs),
+      upgrade_vs_raw: Number((upgrade.rawMs / upgrade.batchMs).toFixed(3)),
+      raw_api_calls: upgrade.rawCalls,
+      upgrade_api_calls: upgrade.batchCalls,
     };
     console.log(`namespaces            ${NAMESPACES} (${edited} edited by kubectl-edit, all outdated), ${LATENCY_MS} ms per call`);
     console.log(`seeding               ${result.seed_ms} ms`);
@@ -152,14 +227,21 @@ async function main(): Promise<void> {
       `scan                  ${result.scan_ms} ms, ${calls} API calls, ${result.calls_per_namespace} per namespace (target ≤ ${TARGET_CALLS_PER_NAMESPACE})`,
     );
     console.log(`report                ${report.summary}`);
-    const countsRight = report.edited === edited && report.outdated === NAMESPACES;
-    if (!countsRight) console.error(`wrong counts: expected ${edited} edited and ${NAMESPACES} outdated`);
+    console.log(
+      `raw server-side apply ${UPGRADED} namespaces in ${result.raw_ssa_ms} ms (${result.raw_ssa_namespaces_per_s}/s, ${upgrade.rawCalls} API calls), ${result.upgrade_concurrency} at a time`,
+    );
+    console.log(
+      `fleet upgrade         ${UPGRADED} namespaces in ${result.upgrade_ms} ms (${result.upgrade_namespaces_per_s}/s, ${upgrade.batchCalls} API calls): ${result.upgrade_vs_raw} of the raw rate`,
+    );
+    const countsRight = report.edited === edited && report.outdated === NAMESPACES && upgrade.complete;
+    if (!countsRight) console.error(`wrong counts: expected ${edited} edited and ${NAMESPACES} outdated, and every upgraded namespace at the new quota`);
     const missed = callsPerNamespace > TARGET_CALLS_PER_NAMESPACE;
     if (missed) console.error(`calls_per_namespace ${callsPerNamespace} misses the target ${TARGET_CALLS_PER_NAMESPACE}`);
     console.log(JSON.stringify(result));
     store.close();
     if (!countsRight || (ENFORCE && missed)) process.exitCode = 1;
   } finally {
+    await slack.close();
     await kube.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -136,9 +136,13 @@ async function runUpgrade(deps: Deps, id: number): Promise<void> {
 
 /**
  * Starts an upgrade of these requests' namespaces on `cluster`: recorded, announced in the
- * approvals channel (the thread), then run. Undefined when the cluster has a running upgrade.
+ * approvals channel (the thread), then run; `execution` settles when it ends or pauses.
+ * Undefined when the cluster has a running upgrade.
  */
-export async function startUpgrade(deps: Deps, input: { cluster: string; by: string; requestIds: readonly number[] }): Promise<Upgrade | undefined> {
+export async function startUpgrade(
+  deps: Deps,
+  input: { cluster: string; by: string; requestIds: readonly number[] },
+): Promise<{ upgrade: Upgrade; execution: Promise<void> } | undefined> {
   const channel = deps.config.slack.approvalsChannel;
   const upgrade = deps.store.drift.startUpgrade({ ...input, channel }, deps.clock.now());
   if (!upgrade) return undefined;
@@ -150,9 +154,8 @@ export async function startUpgrade(deps: Deps, input: { cluster: string; by: str
   });
   const ts = await notifier(deps).post(channel, progressOf(deps, upgrade));
   if (ts) deps.store.drift.setThread(upgrade.id, ts);
-  const started = deps.store.drift.get(upgrade.id) ?? upgrade;
-  void executeUpgrade(deps, upgrade.id).catch((err: unknown) => deps.log.error({ err, upgradeId: upgrade.id }, 'upgrade failed unexpectedly'));
-  return started;
+  const execution = executeUpgrade(deps, upgrade.id).catch((err: unknown) => deps.log.error({ err, upgradeId: upgrade.id }, 'upgrade failed unexpectedly'));
+  return { upgrade: deps.store.drift.get(upgrade.id) ?? upgrade, execution };
 }
 
 /** *Upgrade all N outdated*: approvers only; scans the cluster again and upgrades what is outdated now. */
@@ -166,8 +169,8 @@ export async function upgradeFromClick(deps: Deps, cluster: string | undefined, 
   if (error !== undefined) return upgradeScanFailed(name, error);
   const requestIds = outdatedRequests(report, name);
   if (requestIds.length === 0) return upgradeNothing(name);
-  const upgrade = await startUpgrade(deps, { cluster: name, by: click.user, requestIds });
-  return upgrade ? upgradeStarted(requestIds.length, name, upgrade.channel) : upgradeBusy(name);
+  const started = await startUpgrade(deps, { cluster: name, by: click.user, requestIds });
+  return started ? upgradeStarted(requestIds.length, name, started.upgrade.channel) : upgradeBusy(name);
 }
 
 /** *Resume* in a stopped upgrade's thread: approvers only; the failed and remaining namespaces run again. */
