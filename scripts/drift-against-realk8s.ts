@@ -1,8 +1,12 @@
 /**
- * The drift scan against a real kube-apiserver: a namespace is provisioned through signed Slack
- * requests as the bot user, then edited by hand with kubectl under field manager `kubectl-edit`
- * (the quota's requests.cpu, the team label), and the scan must name those fields as edited by
- * `kubectl-edit`; a changed tier in config must show as outdated and owned by Slipway.
+ * Drift and re-apply against a real kube-apiserver: a namespace is provisioned through signed
+ * Slack requests as the bot user, then edited by hand with kubectl under field manager
+ * `kubectl-edit` (the quota's requests.cpu, the team label, and fields of its own: a label and a
+ * quota entry Slipway does not set), and the scan must name Slipway's fields as edited by
+ * `kubectl-edit`. Re-apply's server-side dry run must show exactly those two fields going back and
+ * change nothing; the re-apply (as the bot user, with deploy/rbac.yaml's permissions) must take
+ * them back and leave kubectl-edit's own fields, and their ownership, alone. Then a changed tier in
+ * config must show as outdated and owned by Slipway.
  * Not part of `npm test`: it needs a real server, e.g. /work/shared/realk8s:
  *
  *   /work/shared/realk8s/up.sh && source /tmp/realk8s/run/env
@@ -14,12 +18,21 @@
  */
 import { parseConfig } from '../src/config.ts';
 import { driftLines, scanDrift } from '../src/workflows/drift/scan.ts';
+import { previewReapply, reapplyNamespace } from '../src/workflows/drift/reapply.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../test/support/config.ts';
 import { startHarness } from '../test/support/harness.ts';
 import { readyNamespaceEnding } from '../test/support/lifecycle.ts';
 import { admin, check, env } from './realk8s.ts';
 
-const NAME = 'payments-drift';
+const NAME = process.env.DRIFT_REALK8S_NAMESPACE ?? 'payments-drift';
+
+interface Managed {
+  metadata: { labels?: Record<string, string>; managedFields: { manager: string; operation: string; fieldsV1: unknown }[] };
+  spec?: { hard?: Record<string, string> };
+}
+
+const read = (...what: string[]) => JSON.parse(admin('get', ...what, '-o', 'json', '--show-managed-fields')) as Managed;
+const fieldsOf = (obj: Managed, manager: string) => JSON.stringify(obj.metadata.managedFields.find((m) => m.manager === manager)?.fieldsV1 ?? {});
 
 function show(lines: readonly string[]): void {
   for (const line of lines) process.stdout.write(`     ${line}\n`);
@@ -56,9 +69,9 @@ async function main(): Promise<void> {
       '--type',
       'merge',
       '-p',
-      '{"spec":{"hard":{"requests.cpu":"8"}}}',
+      '{"spec":{"hard":{"requests.cpu":"8","requests.storage":"5Gi"}}}',
     );
-    admin('label', 'namespace', NAME, 'slipway.dev/team=search', '--overwrite', '--field-manager', 'kubectl-edit');
+    admin('label', 'namespace', NAME, 'slipway.dev/team=search', 'example.com/note=kept', '--overwrite', '--field-manager', 'kubectl-edit');
     const managed = JSON.parse(admin('get', 'resourcequota', 'slipway-quota', '-n', NAME, '-o', 'json', '--show-managed-fields')) as {
       metadata: { managedFields: { manager: string; operation: string; fieldsV1: unknown }[] };
     };
@@ -73,6 +86,50 @@ async function main(): Promise<void> {
     );
     const label = edited.differences.find((d) => d.field === 'metadata.labels[slipway.dev/team]');
     check('the label edit is edited by kubectl-edit', label?.kind === 'edited' && label.manager === 'kubectl-edit' && label.live === 'search');
+
+    const request = h.slipway.deps.store.getRequest(id);
+    if (!request) throw new Error(`request R-${id} is not in the store`);
+    const { changes: preview, kept } = await previewReapply(h.slipway.deps, request);
+    show(preview.map((d) => `would change ${d.object} ${d.field}: ${d.live ?? '(none)'} -> ${d.expected ?? '(none)'} (set by ${d.manager ?? '?'})`));
+    check(
+      "re-apply's dry run shows exactly the two edited fields going back",
+      JSON.stringify(preview.map((d) => [d.object, d.field, d.live, d.expected, d.manager])) ===
+        JSON.stringify([
+          [`Namespace/${NAME}`, 'metadata.labels[slipway.dev/team]', 'search', 'payments', 'kubectl-edit'],
+          ['ResourceQuota/slipway-quota', 'spec.hard[requests.cpu]', '8', '2', 'kubectl-edit'],
+        ]),
+    );
+    show(kept.map((d) => `stays: ${d.object} ${d.field} (set by ${d.manager ?? '?'})`));
+    check(
+      "the preview names kubectl-edit's own quota entry as staying",
+      kept.length === 1 && kept[0]?.field === 'spec.hard[requests.storage]' && kept[0].manager === 'kubectl-edit',
+    );
+    check('the dry run changed nothing', read('resourcequota', 'slipway-quota', '-n', NAME).spec?.hard?.['requests.cpu'] === '8');
+
+    await reapplyNamespace(h.slipway.deps, request);
+    const quotaAfter = read('resourcequota', 'slipway-quota', '-n', NAME);
+    const nsAfter = read('namespace', NAME);
+    show(quotaAfter.metadata.managedFields.map((m) => `quota managedFields after re-apply: ${m.manager} ${m.operation} ${JSON.stringify(m.fieldsV1)}`));
+    show(nsAfter.metadata.managedFields.map((m) => `namespace managedFields after re-apply: ${m.manager} ${m.operation} ${JSON.stringify(m.fieldsV1)}`));
+    check('re-apply takes requests.cpu back', quotaAfter.spec?.hard?.['requests.cpu'] === '2' && /"f:requests.cpu"/.test(fieldsOf(quotaAfter, 'slipway')));
+    check(
+      "kubectl-edit's own quota entry stays, and stays its own",
+      quotaAfter.spec?.hard?.['requests.storage'] === '5Gi' &&
+        fieldsOf(quotaAfter, 'kubectl-edit').includes('"f:requests.storage"') &&
+        !fieldsOf(quotaAfter, 'kubectl-edit').includes('requests.cpu'),
+    );
+    check('re-apply takes the team label back', nsAfter.metadata.labels?.['slipway.dev/team'] === 'payments');
+    check(
+      "kubectl-edit's own label stays, and stays its own",
+      nsAfter.metadata.labels?.['example.com/note'] === 'kept' && fieldsOf(nsAfter, 'kubectl-edit').includes('"f:example.com/note"'),
+    );
+    const after = await scanDrift(h.slipway.deps, { namespace: NAME });
+    show(driftLines(after));
+    check(
+      "after the re-apply, only kubectl-edit's own quota entry differs",
+      after.differences.length === 1 && after.differences[0]?.field === 'spec.hard[requests.storage]' && after.differences[0].manager === 'kubectl-edit',
+      after.summary,
+    );
 
     const doc = exampleConfigDocument();
     (doc.clusters as Record<string, unknown>[])[0] = { ...(doc.clusters as Record<string, unknown>[])[0], ...cluster };

@@ -22,13 +22,28 @@ function changeLine(d: Difference): string {
  * What Re-apply will change, from a server-side dry run, with Confirm. Nothing to change: no
  * button, just the news.
  */
-export function reapplyPreview(target: Target, changes: readonly Difference[]): SlackMessage {
+export function reapplyPreview(target: Target, preview: { changes: readonly Difference[]; kept: readonly Difference[] }): SlackMessage {
+  const { changes, kept } = preview;
   const where = `\`${escape(target.namespace)}\` on ${escape(target.cluster)}`;
-  if (changes.length === 0) return textMessage(`Re-applying the golden path to ${where} would change nothing: it matches what Slipway applies today.`);
+  const stays =
+    kept.length > 0
+      ? [
+          context(
+            truncate(
+              `Stays as it is, not Slipway's to take back (Slipway does not set it): ${kept.map((d) => `${escape(d.object)} \`${escape(d.field)}\`${d.manager ? ` (set by \`${escape(d.manager)}\`)` : ''}`).join(', ')}`,
+              3000,
+            ),
+          ),
+        ]
+      : [];
+  if (changes.length === 0) {
+    return textMessage(`Re-applying the golden path to ${where} would change nothing: Slipway's fields match what it applies today.`, stays);
+  }
   const text = `Re-applying the golden path to ${where} will change ${changes.length === 1 ? '1 field' : `${changes.length} fields`}:`;
   const more = changes.length - SHOWN_CHANGES;
   const blocks: KnownBlock[] = [
     section(`*${text}*\n${changes.slice(0, SHOWN_CHANGES).map(changeLine).join('\n')}${more > 0 ? `\n…and ${more} more` : ''}`),
+    ...stays,
     context(
       'A server-side dry run of the apply. Slipway takes back only the fields it sets (server-side apply with force); what only others set stays as it is.',
     ),

@@ -8,7 +8,7 @@ import type { SlackMessage } from '../../slack/text.ts';
 import { isApprover } from '../provisioning/approvers.ts';
 import { stepInput } from '../provisioning/present.ts';
 import { stepsFor } from '../provisioning/steps.ts';
-import { appliedChanges, type Difference, type LiveObject } from './compare.ts';
+import { appliedChanges, compareNamespace, type Difference, type LiveObject } from './compare.ts';
 
 /**
  * Re-apply: the golden path of one namespace's request applied again as it renders today, through
@@ -40,17 +40,32 @@ export async function reapplyNamespace(deps: Pick<Deps, 'config' | 'clusters'>, 
   await Promise.all(rest.map((step) => step.apply(input, deps.clusters)));
 }
 
+/** What Re-apply would do to a namespace. */
+export interface ReapplyPreview {
+  /** Each field the apply changes: `live` now, `expected` after, `manager` who set it. */
+  changes: Difference[];
+  /**
+   * Differences from the golden path that the apply leaves as they are: fields Slipway does not
+   * set (another manager's extra quota entry), so they are not Slipway's to take back.
+   */
+  kept: Difference[];
+}
+
 /**
  * What re-applying would change: each golden-path object read as it stands and applied as a
  * server-side dry run (force, dryRun=All), the two compared field by field.
  */
-export async function previewReapply(deps: Pick<Deps, 'config' | 'clusters'>, request: NamespaceRequest): Promise<Difference[]> {
-  const objects = goldenPathObjects(stepInput(deps, request).path);
+export async function previewReapply(deps: Pick<Deps, 'config' | 'clusters'>, request: NamespaceRequest): Promise<ReapplyPreview> {
+  const path = stepInput(deps, request).path;
+  const objects = goldenPathObjects(path);
   const [live, after] = await Promise.all([
-    Promise.all(objects.map((o) => deps.clusters.readObject(request.cluster, o))),
-    Promise.all(objects.map((o) => deps.clusters.apply(request.cluster, o, { dryRun: true }))),
+    Promise.all(objects.map((o) => deps.clusters.readObject(request.cluster, o) as Promise<LiveObject | undefined>)),
+    Promise.all(objects.map((o) => deps.clusters.apply(request.cluster, o, { dryRun: true }) as Promise<LiveObject>)),
   ]);
-  return appliedChanges(live as (LiveObject | undefined)[], after as LiveObject[], FIELD_MANAGER);
+  const changes = appliedChanges(live, after, FIELD_MANAGER);
+  const present = live.flatMap((o) => (o ? [o] : []));
+  const kept = compareNamespace(path, present, FIELD_MANAGER).filter((d) => d.expected === undefined && d.field !== '(object)');
+  return { changes, kept };
 }
 
 const targetOf = (request: NamespaceRequest) => ({ namespace: request.namespace, cluster: request.cluster, requestId: request.id });
@@ -67,9 +82,9 @@ export async function reapplyFromClick(deps: Deps, requestId: number | undefined
   const event = { at: deps.clock.now(), actor: click.user, team: request.team, requestId: request.id };
   if (!confirm) {
     try {
-      const changes = await previewReapply(deps, request);
-      deps.store.appendEvent({ ...event, type: 'drift_reapply_previewed', data: { namespace: request.namespace, changes: changes.length } });
-      return { message: reapplyPreview(targetOf(request), changes), replaceOriginal: false };
+      const preview = await previewReapply(deps, request);
+      deps.store.appendEvent({ ...event, type: 'drift_reapply_previewed', data: { namespace: request.namespace, changes: preview.changes.length } });
+      return { message: reapplyPreview(targetOf(request), preview), replaceOriginal: false };
     } catch (err) {
       log.warn({ err: errorMessage(err) }, 'could not preview a re-apply');
       return { message: reapplyFailed(request.namespace, errorMessage(err)), replaceOriginal: false };
