@@ -127,6 +127,8 @@ test('Upgrade all 50 outdated: stops at a permanent failure and says so in its t
   const report = await driftAnswer(h, PEOPLE.alice);
   assert.match(report.text, /^Drift: compared 50 namespaces: 0 edited, 50 outdated/);
   assert.match(report.text, /Upgrade all 50 outdated/);
+  const one = await driftAnswer(h, PEOPLE.alice, 'ns-1');
+  assert.deepEqual(buttons({ blocks: one.blocks }), [DRIFT.reapply], 'one namespace’s report offers no fleet upgrade');
 
   assert.match((await clickInAnswer(h, PEOPLE.mallory, report, DRIFT.upgrade)).text, /^Only approvers/);
   assert.equal(upgradeThread(h), undefined, 'no upgrade for a non-approver');

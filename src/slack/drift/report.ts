@@ -27,13 +27,17 @@ type Located = Difference & { cluster: string; requestId: number };
 
 /**
  * The drift report for approvers: the summary, then each namespace with its differences and a
- * Re-apply button, then per cluster an *Upgrade all N outdated* button.
+ * Re-apply button, then per cluster an *Upgrade all N outdated* button (not in a report of one
+ * namespace: the upgrade takes every outdated namespace of the cluster).
  */
-export function driftMessage(report: {
-  summary: string;
-  differences: readonly Located[];
-  clusters: readonly { cluster: string; error: string | undefined }[];
-}): SlackMessage {
+export function driftMessage(
+  report: {
+    summary: string;
+    differences: readonly Located[];
+    clusters: readonly { cluster: string; error: string | undefined }[];
+  },
+  options: { upgrades: boolean } = { upgrades: true },
+): SlackMessage {
   const byNamespace = new Map<string, Located[]>();
   for (const d of report.differences) {
     const key = `${d.cluster}/${d.namespace}`;
@@ -57,7 +61,7 @@ export function driftMessage(report: {
     const outdated = new Set(report.differences.filter((d) => d.cluster === cluster && d.kind === 'outdated').map((d) => d.namespace)).size;
     return outdated > 0 ? [button(DRIFT.upgrade, `Upgrade all ${outdated} outdated${report.clusters.length > 1 ? ` on ${cluster}` : ''}`, cluster)] : [];
   });
-  if (upgrades.length > 0) blocks.push({ type: 'actions', elements: upgrades.slice(0, 25) });
+  if (options.upgrades && upgrades.length > 0) blocks.push({ type: 'actions', elements: upgrades.slice(0, 25) });
   for (const c of report.clusters) if (c.error !== undefined) blocks.push(context(`${escape(c.cluster)} did not answer: ${escape(truncate(c.error, 300))}`));
   blocks.push(context('*edited*: changed by someone other than Slipway · *outdated*: the config changed since Slipway applied it.'));
   return { text: summary, blocks };

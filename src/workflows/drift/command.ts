@@ -8,5 +8,5 @@ import { scanDrift } from './scan.ts';
 export async function driftForApprover(deps: Deps, user: string, command: string, args: string): Promise<SlackMessage> {
   if (!(await isApprover(deps, user))) return driftRefused(command);
   const namespace = args.trim().split(/\s+/)[0] || undefined;
-  return driftMessage(await scanDrift(deps, { namespace }));
+  return driftMessage(await scanDrift(deps, { namespace }), { upgrades: namespace === undefined });
 }

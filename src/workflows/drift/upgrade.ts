@@ -110,14 +110,14 @@ async function runUpgrade(deps: Deps, id: number): Promise<void> {
   const slack = notifier(deps);
   const thread = (message: SlackMessage) => (upgrade.threadTs ? slack.post(upgrade.channel, message, upgrade.threadTs) : Promise.resolve(undefined));
   if (stop) {
-    if (deps.store.drift.finish(id, 'failed', deps.clock.now())) {
-      log.warn({ requestId: stop.requestId, err: errorMessage(stop.error) }, 'upgrade stopped at a permanent failure');
-      deps.store.appendEvent({ type: 'drift_upgrade_stopped', at: deps.clock.now(), requestId: stop.requestId, data: { upgradeId: id } });
-      progress.poke();
-      await progress.flush();
-      const counts = deps.store.drift.counts(id);
-      await thread(upgradeStopped({ upgradeId: id, namespace: stop.namespace, error: errorMessage(stop.error), counts }));
-    }
+    const stopped = deps.store.drift.finish(id, 'failed', deps.clock.now());
+    progress.poke();
+    await progress.flush();
+    if (!stopped) return;
+    log.warn({ requestId: stop.requestId, err: errorMessage(stop.error) }, 'upgrade stopped at a permanent failure');
+    deps.store.appendEvent({ type: 'drift_upgrade_stopped', at: deps.clock.now(), requestId: stop.requestId, data: { upgradeId: id } });
+    const counts = deps.store.drift.counts(id);
+    await thread(upgradeStopped({ upgradeId: id, namespace: stop.namespace, error: errorMessage(stop.error), counts }));
     return;
   }
   const counts = deps.store.drift.counts(id);
