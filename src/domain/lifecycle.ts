@@ -28,7 +28,7 @@ export interface LifecycleTimer {
   attempts: number;
 }
 
-export type LifecycleRequestKind = 'extend' | 'delete';
+export type LifecycleRequestKind = 'extend' | 'delete' | 'change';
 export type LifecycleRequestStatus = 'pending' | 'approved' | 'denied' | 'withdrawn';
 
 /** An extension beyond policy or a deletion that needs an approver, decided in the request's thread. */
@@ -55,4 +55,22 @@ export interface NamespaceUsage {
   since: string;
   /** When pods were last seen running (the latest snapshot with pods); undefined when never. */
   lastRunningAt: string | undefined;
+}
+
+/**
+ * Extra access to a namespace for another configured team: its group bound with the owning
+ * team's ClusterRole (`edit`, the same access), or with the read-only `view` ClusterRole.
+ */
+export interface ExtraAccess {
+  team: string;
+  role: 'edit' | 'view';
+}
+
+/** What `/platform change` edits: a namespace's settings as they are today, or as asked for. */
+export interface NamespaceSettings {
+  tier: string;
+  /** YYYY-MM-DD, the last day; undefined when it has no end date. */
+  expiresOn: string | undefined;
+  purpose: string;
+  access: readonly ExtraAccess[];
 }
