@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { buildAccessBindings } from '../../src/cluster/manifests.ts';
 import { parseConfig } from '../../src/config.ts';
 import type { NamespaceSettings } from '../../src/domain/lifecycle.ts';
 import { ConfigError } from '../../src/errors.ts';
@@ -112,4 +113,27 @@ test('usage above a smaller quota is reported per resource with how much is over
     { resource: 'requests.memory', used: '6Gi', hard: '4Gi', over: '2Gi' },
   ]);
   assert.deepEqual(quotaShortfalls(hard, { 'services.loadbalancers': '1' }), [{ resource: 'services.loadbalancers', used: '1', hard: '0', over: '1' }]);
+});
+
+test("another team's access is a RoleBinding per team: its group with the owning team's ClusterRole, or view", () => {
+  const doc = exampleConfigDocument();
+  const teams = doc.teams as Record<string, unknown>[];
+  teams[0] = { ...teams[0], clusterRole: 'admin' };
+  const config = parseConfig(doc, EXAMPLE_CONFIG_PATH);
+  const bindings = buildAccessBindings(config, 'payments-dev', 'payments', [{ team: 'search', role: 'edit' }]);
+  assert.deepEqual(bindings, [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: {
+        name: 'slipway-access-search',
+        namespace: 'payments-dev',
+        labels: { 'app.kubernetes.io/managed-by': 'slipway', 'slipway.dev/team': 'search' },
+      },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'search-devs' }],
+    },
+  ]);
+  assert.equal(buildAccessBindings(config, 'payments-dev', 'payments', [{ team: 'search', role: 'view' }])[0]?.roleRef.name, 'view');
+  assert.throws(() => buildAccessBindings(config, 'payments-dev', 'payments', [{ team: 'constructor', role: 'view' }]), /unknown team "constructor"/);
 });
