@@ -60,3 +60,15 @@ INSERT INTO lifecycle_requests_new (id, request_id, kind, requested_by, expires_
 DROP TABLE lifecycle_requests;
 ALTER TABLE lifecycle_requests_new RENAME TO lifecycle_requests;
 CREATE UNIQUE INDEX lifecycle_requests_one_open ON lifecycle_requests (request_id, kind) WHERE status = 'pending';
+
+-- What changes set: NULL while the namespace still has its request's tier or purpose.
+ALTER TABLE namespaces ADD COLUMN tier TEXT;
+ALTER TABLE namespaces ADD COLUMN purpose TEXT;
+
+-- Other teams' access to a namespace, as changes gave it (one RoleBinding per row).
+CREATE TABLE namespace_access (
+  request_id INTEGER NOT NULL REFERENCES requests (id),
+  team       TEXT NOT NULL,
+  role       TEXT NOT NULL CHECK (role IN ('edit', 'view')),
+  PRIMARY KEY (request_id, team)
+);

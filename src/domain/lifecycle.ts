@@ -45,6 +45,8 @@ export interface LifecycleRequest {
   decidedAt: string | undefined;
   message: { channel: string; ts: string } | undefined;
   createdAt: string;
+  /** change: the namespace's settings asked for. */
+  change?: NamespaceSettings | undefined;
 }
 
 /** What the usage snapshots say about one namespace (by its request): running now, or since when not. */
