@@ -6,7 +6,8 @@ import type { NamespaceSettings } from '../../src/domain/lifecycle.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { quotaShortfalls } from '../../src/lib/quantity.ts';
 import { changeDiff } from '../../src/slack/lifecycle/change.ts';
-import { changeAspects, decideChange, mayDecideChange, tierDirection } from '../../src/workflows/lifecycle/change.ts';
+import { changeAspects, decideChange, mayDecideChange, planChange, tierDirection } from '../../src/workflows/lifecycle/change.ts';
+import type { NamespaceRequest } from '../../src/domain/requests.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfig, exampleConfigDocument } from '../support/config.ts';
 
 const today: NamespaceSettings = { tier: 'medium', expiresOn: '2027-01-31', purpose: 'checkout tests', access: [{ team: 'search', role: 'view' }] };
@@ -136,4 +137,54 @@ test("another team's access is a RoleBinding per team: its group with the owning
   ]);
   assert.equal(buildAccessBindings(config, 'payments-dev', 'payments', [{ team: 'search', role: 'view' }])[0]?.roleRef.name, 'view');
   assert.throws(() => buildAccessBindings(config, 'payments-dev', 'payments', [{ team: 'constructor', role: 'view' }]), /unknown team "constructor"/);
+});
+
+const request: NamespaceRequest = {
+  id: 7,
+  namespace: 'payments-checkout',
+  cluster: 'dev-eu',
+  team: 'payments',
+  environment: 'dev',
+  tier: 'medium',
+  purpose: 'checkout tests',
+  expiresOn: '2027-01-31',
+  requester: 'U0DEV',
+  status: 'ready',
+  autoApproved: false,
+  decidedBy: 'U0LEAD',
+  decidedAt: undefined,
+  decisionReason: undefined,
+  card: undefined,
+  createdAt: '2026-12-01T09:00:00.000Z',
+};
+
+test('a plan touches only what changes: the namespace for purpose or end date, quota and limits for a tier, one binding per team', () => {
+  const config = exampleConfig();
+  const nothing = planChange(config, request, today, today);
+  assert.deepEqual(nothing, { checkQuota: undefined, namespace: undefined, quota: undefined, limitRange: undefined, deleteBindings: [], applyBindings: [] });
+
+  const renamed = planChange(config, request, today, { ...today, purpose: 'load tests', expiresOn: undefined });
+  assert.deepEqual(
+    renamed.namespace?.metadata?.annotations,
+    { 'slipway.dev/purpose': 'load tests' },
+    'the end date annotation is left out, so apply removes it',
+  );
+  assert.equal(renamed.quota, undefined);
+  assert.equal(renamed.limitRange, undefined);
+
+  const smaller = planChange(config, request, today, { ...today, tier: 'small' });
+  assert.equal(smaller.namespace, undefined);
+  assert.deepEqual(smaller.quota?.spec?.hard, config.tiers.small?.quota);
+  assert.deepEqual(smaller.checkQuota, config.tiers.small?.quota, 'live usage is checked against a lower quota');
+  assert.ok(smaller.limitRange);
+  assert.equal(planChange(config, request, today, { ...today, tier: 'large' }).checkQuota, undefined, 'a higher quota needs no check');
+
+  const access = planChange(config, request, today, { ...today, access: [{ team: 'search', role: 'edit' }] });
+  assert.deepEqual(access.deleteBindings, ['slipway-access-search'], 'a roleRef cannot change in place: the binding is made again');
+  assert.deepEqual(
+    access.applyBindings.map((b) => [b.metadata?.name, b.roleRef.name]),
+    [['slipway-access-search', 'edit']],
+  );
+  assert.deepEqual(planChange(config, request, today, { ...today, access: [] }).deleteBindings, ['slipway-access-search']);
+  assert.deepEqual(planChange(config, request, today, { ...today, access: [] }).applyBindings, []);
 });

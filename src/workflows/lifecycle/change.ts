@@ -1,5 +1,8 @@
+import type { V1LimitRange, V1Namespace, V1ResourceQuota, V1RoleBinding } from '@kubernetes/client-node';
+import { accessBindingName, buildAccessBindings, buildGoldenPath } from '../../cluster/manifests.ts';
 import type { ChangeAspect, Config } from '../../config.ts';
 import type { ExtraAccess, NamespaceSettings } from '../../domain/lifecycle.ts';
+import type { NamespaceRequest } from '../../domain/requests.ts';
 import { parseQuantity } from '../../lib/quantity.ts';
 
 /**
@@ -93,4 +96,62 @@ export function decideChange(config: Config, from: NamespaceSettings, to: Namesp
 /** Whether `user` may decide a change that `requestedBy` asked for: an approver, and not the asker. */
 export function mayDecideChange(user: string, requestedBy: string, isApprover: boolean): boolean {
   return isApprover && user !== requestedBy;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plan: the objects a change touches
+// ---------------------------------------------------------------------------------------------
+
+/** What applying a change does on the cluster; an object that does not change is not in it. */
+export interface ChangePlan {
+  /** The quota to be, when any of its values goes down or appears: live usage must fit it first. */
+  checkQuota: Record<string, string> | undefined;
+  /** Applied with server-side apply, as the golden path renders them with the new settings. */
+  namespace: V1Namespace | undefined;
+  quota: V1ResourceQuota | undefined;
+  limitRange: V1LimitRange | undefined;
+  /**
+   * RoleBindings deleted: access taken back, and access whose role changes, since a binding's
+   * roleRef cannot be changed in place (the API server refuses it) and is made again.
+   */
+  deleteBindings: string[];
+  /** RoleBindings applied: access given, or made again with its new role. */
+  applyBindings: V1RoleBinding[];
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** The objects that differ between the namespace rendered with `from` and with `to`. */
+export function planChange(config: Config, request: NamespaceRequest, from: NamespaceSettings, to: NamespaceSettings): ChangePlan {
+  const render = (settings: NamespaceSettings) =>
+    buildGoldenPath(config, {
+      namespace: request.namespace,
+      team: request.team,
+      environment: request.environment,
+      tier: settings.tier,
+      requestId: request.id,
+      requester: request.requester,
+      purpose: settings.purpose,
+      expiresOn: settings.expiresOn,
+    });
+  const [before, after] = [render(from), render(to)];
+  const hardBefore = before.quota.spec?.hard ?? {};
+  const hardAfter = after.quota.spec?.hard ?? {};
+  const lowers = Object.entries(hardAfter).some(([resource, value]) => {
+    const [old, next] = [hardBefore[resource], parseQuantity(value)];
+    const previous = old === undefined ? undefined : parseQuantity(old);
+    return !previous || !next || next.value < previous.value;
+  });
+
+  const roleOf = (list: readonly ExtraAccess[], team: string) => list.find((a) => a.team === team)?.role;
+  const gone = from.access.filter((a) => roleOf(to.access, a.team) !== a.role).map((a) => accessBindingName(a.team));
+  const fresh = to.access.filter((a) => roleOf(from.access, a.team) !== a.role);
+  return {
+    checkQuota: lowers ? { ...hardAfter } : undefined,
+    namespace: same(before.namespace, after.namespace) ? undefined : after.namespace,
+    quota: same(before.quota, after.quota) ? undefined : after.quota,
+    limitRange: same(before.limitRange, after.limitRange) ? undefined : after.limitRange,
+    deleteBindings: gone,
+    applyBindings: buildAccessBindings(config, request.namespace, request.team, fresh),
+  };
 }
