@@ -51,6 +51,12 @@ export const IDLE = {
   notMine: 'idle_not_mine',
 } as const;
 
+/** A change to a namespace, decided in the original request's thread (value: the change request's id). */
+export const CHANGE = {
+  approve: 'change_approve',
+  deny: 'change_deny',
+} as const;
+
 /** Limits of free-text fields, checked in the modal and again on submission. */
 export const LIMITS = {
   purpose: 500,

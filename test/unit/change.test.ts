@@ -5,7 +5,7 @@ import { parseConfig } from '../../src/config.ts';
 import type { NamespaceSettings } from '../../src/domain/lifecycle.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { quotaShortfalls } from '../../src/lib/quantity.ts';
-import { changeDiff } from '../../src/slack/lifecycle/change.ts';
+import { changeDiff, changeRefusedForUsage, changeRequest } from '../../src/slack/lifecycle/change.ts';
 import { changeAspects, decideChange, mayDecideChange, planChange, tierDirection } from '../../src/workflows/lifecycle/change.ts';
 import type { NamespaceRequest } from '../../src/domain/requests.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfig, exampleConfigDocument } from '../support/config.ts';
@@ -187,4 +187,22 @@ test('a plan touches only what changes: the namespace for purpose or end date, q
   );
   assert.deepEqual(planChange(config, request, today, { ...today, access: [] }).deleteBindings, ['slipway-access-search']);
   assert.deepEqual(planChange(config, request, today, { ...today, access: [] }).applyBindings, []);
+});
+
+test('the thread shows the diff with Approve / Deny and why an approver decides; a refusal names each resource over the quota', () => {
+  const ns = { requestId: 7, namespace: 'payments-checkout', environment: 'dev' };
+  const asked = changeRequest(ns, { id: 3, by: 'U0DEV', lines: ['tier medium → large: pods 50 → 200'], needApprover: ['largerTier', 'moreAccess'] });
+  assert.equal(
+    asked.text,
+    '✏️ <@U0DEV> asks to change `payments-checkout` (dev, R-7):\n• tier medium → large: pods 50 → 200\nAn approver decides a larger tier, more access for another team (not the one who asked).',
+  );
+  const actions = asked.blocks.find((b) => b.type === 'actions');
+  assert.deepEqual(actions?.type === 'actions' && actions.elements.map((e) => (e.type === 'button' ? [e.action_id, e.value] : [])), [
+    ['change_approve', '3'],
+    ['change_deny', '3'],
+  ]);
+  assert.equal(
+    changeRefusedForUsage(ns, 'small', [{ resource: 'requests.cpu', used: '3500m', hard: '2', over: '1.5' }]).text,
+    '❌ `payments-checkout` (dev, R-7) stays as it is: what runs in it uses more than the small tier allows.\n• requests.cpu: 3500m in use, 2 allowed (1.5 over)\nFree that much first, or choose a larger tier.',
+  );
 });

@@ -1,6 +1,10 @@
-import type { Config } from '../../config.ts';
+import type { ActionsBlock } from '@slack/types';
+import type { ChangeAspect, Config } from '../../config.ts';
 import type { ExtraAccess, NamespaceSettings } from '../../domain/lifecycle.ts';
-import { escape, truncate } from '../text.ts';
+import { requestRef } from '../../domain/requests.ts';
+import type { QuotaShortfall } from '../../lib/quantity.ts';
+import { CHANGE } from '../ids.ts';
+import { escape, plain, textMessage, truncate, user, type SlackMessage } from '../text.ts';
 
 /**
  * Changes to a namespace as people read them in the request's thread: one line per setting that
@@ -37,4 +41,53 @@ export function changeDiff(config: Config, from: NamespaceSettings, to: Namespac
     if (before !== after) lines.push(`access for ${team} ${before} → ${after}`);
   }
   return lines;
+}
+
+/** The namespace a change is about, as its messages name it. */
+export interface ChangedNamespace {
+  requestId: number;
+  namespace: string;
+  environment: string;
+}
+
+const named = (ns: ChangedNamespace) => `\`${ns.namespace}\` (${ns.environment}, ${requestRef(ns.requestId)})`;
+
+/** Why a change waits for an approver: the aspects `policy.change` does not let through alone. */
+const ASPECT: Readonly<Record<ChangeAspect, string>> = {
+  smallerTier: 'a smaller tier',
+  largerTier: 'a larger tier',
+  shorterExpiry: 'an earlier end date',
+  longerExpiry: 'a later end date',
+  purpose: 'a new purpose',
+  moreAccess: 'more access for another team',
+  lessAccess: 'less access for another team',
+};
+
+const bullets = (lines: readonly string[]) => lines.map((line) => `• ${line}`).join('\n');
+
+/** In the original request's thread: a change that needs an approver, with Approve / Deny. */
+export function changeRequest(
+  ns: ChangedNamespace,
+  input: { id: number; by: string; lines: readonly string[]; needApprover: readonly ChangeAspect[] },
+): SlackMessage {
+  const actions: ActionsBlock = {
+    type: 'actions',
+    block_id: `change_decision_${input.id}`,
+    elements: [
+      { type: 'button', action_id: CHANGE.approve, text: plain('Approve'), style: 'primary', value: String(input.id) },
+      { type: 'button', action_id: CHANGE.deny, text: plain('Deny'), style: 'danger', value: String(input.id) },
+    ],
+  };
+  const why = input.needApprover.map((a) => ASPECT[a]).join(', ');
+  return textMessage(`✏️ ${user(input.by)} asks to change ${named(ns)}:\n${bullets(input.lines)}\nAn approver decides ${why} (not the one who asked).`, [
+    actions,
+  ]);
+}
+
+/** To the asker and in the thread: a smaller quota that the namespace's live usage does not fit. */
+export function changeRefusedForUsage(ns: ChangedNamespace, tier: string, shortfalls: readonly QuotaShortfall[]): SlackMessage {
+  const lines = shortfalls.map((s) => `${s.resource}: ${s.used} in use, ${s.hard} allowed (${s.over} over)`);
+  return textMessage(
+    `❌ ${named(ns)} stays as it is: what runs in it uses more than the ${tier} tier allows.\n${bullets(lines)}\nFree that much first, or choose a larger tier.`,
+  );
 }
