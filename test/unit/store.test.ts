@@ -194,8 +194,8 @@ test('migration 0008 gives every namespace that was ready an owner, its end date
   assert.equal(store.insertRequest({ ...input, namespace: 'payments-ready' }, now).created, true);
 });
 
-test('migration 0009 keeps runs, their steps and lifecycle requests, and allows change runs and change requests', (t) => {
-  const { path, raw } = databaseBefore('0009');
+test('migration 0010 keeps runs, their steps and lifecycle requests, and allows change runs and change requests', (t) => {
+  const { path, raw } = databaseBefore('0010');
   raw
     .prepare(
       `INSERT INTO requests (namespace, cluster, team, environment, tier, purpose, requester, status, created_at, updated_at)
