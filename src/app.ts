@@ -8,6 +8,7 @@ import type { Deps } from './deps.ts';
 import type { Clock } from './domain/requests.ts';
 import type { RuntimeEnv } from './env.ts';
 import { errorMessage, SlipwayError } from './errors.ts';
+import * as changeHandlers from './handlers/change.ts';
 import * as decideHandlers from './handlers/decide.ts';
 import * as deleteHandlers from './handlers/delete.ts';
 import * as feedbackHandlers from './handlers/feedback.ts';
@@ -208,6 +209,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
   lifecycleHandlers.register(listeners, deps);
   idleHandlers.register(listeners, deps);
   deleteHandlers.register(listeners, deps);
+  changeHandlers.register(listeners, deps);
   homeHandlers.register(listeners, deps);
   app.error(async (err) => {
     log.error({ err, code: err.code }, 'unhandled error in a Slack listener');

@@ -76,3 +76,13 @@ export interface NamespaceSettings {
   purpose: string;
   access: readonly ExtraAccess[];
 }
+
+/** The change form as submitted, before it is checked. */
+export interface ChangeFields {
+  tier: string | undefined;
+  purpose: string | undefined;
+  expiresOn: string | undefined;
+  /** Teams given the owning team's role, and teams given `view`. */
+  edit: readonly string[];
+  view: readonly string[];
+}

@@ -114,6 +114,9 @@ export class LifecycleStore {
       ),
       requestById: db.prepare<[number], Row<LifecycleRequestRow>>(`${LIFECYCLE_REQUEST} WHERE id = ?`),
       openRequest: db.prepare<[number, string], Row<LifecycleRequestRow>>(`${LIFECYCLE_REQUEST} WHERE request_id = ? AND kind = ? AND status = 'pending'`),
+      lastApproved: db.prepare<[number, string], Row<LifecycleRequestRow>>(
+        `${LIFECYCLE_REQUEST} WHERE request_id = ? AND kind = ? AND status = 'approved' ORDER BY id DESC LIMIT 1`,
+      ),
       openRequests: db.prepare<[number], Row<LifecycleRequestRow>>(`${LIFECYCLE_REQUEST} WHERE status = 'pending' ORDER BY id LIMIT ?`),
       setRequestMessage: db.prepare('UPDATE lifecycle_requests SET message_channel = ?, message_ts = ? WHERE id = ?'),
       decideRequest: db.prepare(`UPDATE lifecycle_requests SET status = @status, decided_by = @by, decided_at = @now WHERE id = @id AND status = 'pending'`),
@@ -277,6 +280,12 @@ export class LifecycleStore {
 
   openRequestFor(requestId: number, kind: LifecycleRequestKind): LifecycleRequest | undefined {
     const row = this.stmts.openRequest.get(requestId, kind);
+    return row && toLifecycleRequest(row);
+  }
+
+  /** The latest approved request of this kind for a namespace (a change run applies it). */
+  lastApproved(requestId: number, kind: LifecycleRequestKind): LifecycleRequest | undefined {
+    const row = this.stmts.lastApproved.get(requestId, kind);
     return row && toLifecycleRequest(row);
   }
 

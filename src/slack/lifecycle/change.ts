@@ -1,10 +1,11 @@
 import type { ActionsBlock } from '@slack/types';
 import type { ChangeAspect, Config } from '../../config.ts';
-import type { ExtraAccess, NamespaceSettings } from '../../domain/lifecycle.ts';
-import { requestRef } from '../../domain/requests.ts';
+import type { ExtraAccess, LifecycleRequest, NamespaceSettings } from '../../domain/lifecycle.ts';
+import { requestRef, type Run } from '../../domain/requests.ts';
 import type { QuotaShortfall } from '../../lib/quantity.ts';
 import { CHANGE } from '../ids.ts';
-import { escape, plain, textMessage, truncate, user, type SlackMessage } from '../text.ts';
+import { retryActions } from '../provisioning/request-card.ts';
+import { escape, plain, STEP_ICON, textMessage, truncate, user, type SlackMessage } from '../text.ts';
 
 /**
  * Changes to a namespace as people read them in the request's thread: one line per setting that
@@ -91,3 +92,80 @@ export function changeRefusedForUsage(ns: ChangedNamespace, tier: string, shortf
     `❌ ${named(ns)} stays as it is: what runs in it uses more than the ${tier} tier allows.\n${bullets(lines)}\nFree that much first, or choose a larger tier.`,
   );
 }
+
+/** In the thread, when policy lets a change through without an approver: what is being applied. */
+export function changeApplying(ns: ChangedNamespace, by: string, lines: readonly string[]): SlackMessage {
+  return textMessage(`✏️ ${user(by)} is changing ${named(ns)} (policy.change needs no approver for this):\n${bullets(lines)}`);
+}
+
+/** The change request once decided: who decided, without its buttons. */
+export function changeRequestDecided(ns: ChangedNamespace, ask: LifecycleRequest, lines: readonly string[]): SlackMessage {
+  const verdict = ask.status === 'approved' ? `✅ Approved by ${user(ask.decidedBy ?? 'unknown')}` : `❌ Denied by ${user(ask.decidedBy ?? 'unknown')}`;
+  return textMessage(`✏️ ${user(ask.requestedBy)} asked to change ${named(ns)}:\n${bullets(lines)}\n${verdict}`);
+}
+
+/** To the person who asked, once the form closed: applied now, or waiting for an approver. */
+export function changeAccepted(ns: ChangedNamespace, atOnce: boolean): SlackMessage {
+  return atOnce
+    ? textMessage(`✏️ Changing ${named(ns)} now; I will tell you when it is done. The request's thread shows each step.`)
+    : textMessage(`✏️ Your change to ${named(ns)} is waiting for an approver in the request's thread. I will tell you what they decide.`);
+}
+
+/** To the person who asked, when an approver decided. */
+export function changeDecisionForRequester(ns: ChangedNamespace, ask: LifecycleRequest): SlackMessage {
+  return ask.status === 'approved'
+    ? textMessage(`✅ ${user(ask.decidedBy ?? 'unknown')} approved your change to ${named(ns)}; it is being applied now.`)
+    : textMessage(
+        `❌ ${user(ask.decidedBy ?? 'unknown')} denied your change to ${named(ns)}, so it stays as it is. Ask in the request's thread if you have questions.`,
+      );
+}
+
+/** The change run's progress in the thread, one line per step. */
+export function changeProgress(ns: ChangedNamespace, run: Run, describe: (step: string) => string): SlackMessage {
+  const lines = run.steps.map((s) => `${STEP_ICON[s.status]} ${describe(s.name)}${s.attempts > 1 ? ` (attempt ${s.attempts})` : ''}`);
+  const title = run.status === 'done' ? `✏️ Changed ${named(ns)}.` : run.status === 'failed' ? `Changing ${named(ns)} stopped:` : `Changing ${named(ns)}…`;
+  return textMessage(`${title}\n${lines.join('\n')}`);
+}
+
+/** In the thread and to the one who asked: the change is applied. */
+export function changeApplied(ns: ChangedNamespace, lines: readonly string[]): SlackMessage {
+  return textMessage(`✅ ${named(ns)} is changed:\n${bullets(lines)}`);
+}
+
+/** In the thread: the step that failed and why, with Retry for approvers. */
+export function changeFailed(ns: ChangedNamespace, step: string, reason: string, run: Run): SlackMessage {
+  return textMessage(
+    `❌ Changing ${named(ns)}: step *${step}* failed: ${escape(reason)}\nFix the cause, then press Retry: the change continues from this step (approvers only).`,
+    [retryActions(run)],
+  );
+}
+
+/** To the one who asked: the change is stuck; the platform team has the details. */
+export function ownerChangeFailed(ns: ChangedNamespace): SlackMessage {
+  return textMessage(`⚠️ Changing ${named(ns)} hit a problem. The platform team has the details in the request's thread and can retry.`);
+}
+
+export const changeRefusals = {
+  usage: (command: string) => textMessage(`Usage: \`${command} change <namespace> [cluster]\`, e.g. \`${command} change payments-dev\`.`),
+  unknown: (namespace: string) =>
+    textMessage(`Slipway has no live namespace named \`${escape(namespace)}\`. It changes only namespaces it created for a request.`),
+  ambiguous: (namespace: string, clusters: readonly string[]) =>
+    textMessage(
+      `There is a \`${escape(namespace)}\` on several clusters (${clusters.map(escape).join(', ')}): add the cluster, e.g. \`change ${escape(namespace)} ${escape(clusters[0] ?? '')}\`.`,
+    ),
+  notAllowed: (ns: ChangedNamespace, owner: string) =>
+    textMessage(`Only its owner (${user(owner)}), the one who requested it or an approver can change ${named(ns)}. Ask them, or ask in the request's thread.`),
+  notActive: (ns: ChangedNamespace) => textMessage(`${named(ns)} cannot be changed now: it is past its end date or being deleted.`),
+  waiting: (ns: ChangedNamespace, ask: LifecycleRequest) =>
+    textMessage(`${user(ask.requestedBy)} already asked to change ${named(ns)}; an approver decides in the request's thread. Ask again once it is decided.`),
+  running: (ns: ChangedNamespace) =>
+    textMessage(`${named(ns)} is being changed right now; the request's thread shows how far it got. Ask again once it is done.`),
+  nothing: () => 'This is how the namespace is today: change something, or close the form.',
+  stale: () => 'This form is out of date. Close it and open the change form again.',
+  usageUnknown: (reason: string) => `Slipway could not read what the namespace uses now, so it cannot check a smaller size: ${reason} Try again.`,
+  unknownAsk: () => textMessage("I can't find that change request. It may have been removed."),
+  notApprover: (ns: ChangedNamespace) => textMessage(`Only the approvers in Slipway's config can decide on a change to ${named(ns)}.`),
+  ownAsk: (ns: ChangedNamespace) => textMessage(`You asked for this change to ${named(ns)} yourself, so another approver has to decide.`),
+  decided: (ns: ChangedNamespace, ask: LifecycleRequest) =>
+    textMessage(`This change to ${named(ns)} was already ${ask.status} by ${user(ask.decidedBy ?? 'unknown')}.`),
+};
