@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { NamespaceRequest } from '../src/domain/requests.ts';
-import { BLOCK, CALLBACK, CHANGE, HOME } from '../src/slack/ids.ts';
+import { ACTION, BLOCK, CALLBACK, CHANGE, HOME } from '../src/slack/ids.ts';
 import type { RecordedRequest } from './emulators/kube-api.ts';
 import { APPROVALS, buttons, PEOPLE, readable, startHarness, type Harness } from './support/harness.ts';
 import { openedForm, readyNamespace, replies } from './support/lifecycle.ts';
@@ -190,4 +190,30 @@ test('the requester never approves their own change, only approvers decide, and 
     events(h, request.id, 'change_decided').map((e) => [e.actor, e.data.status]),
     [[PEOPLE.bob, 'denied']],
   );
+});
+
+test('a change step that fails is reported in the thread and Retry applies the rest', async (t) => {
+  const h = await startHarness(t);
+  const request = await readyNamespace(h, 'dev', 'medium');
+  const fault = h.kube.injectFault({ method: 'PATCH', path: /\/limitranges\//, status: 403 });
+
+  await changeForm(h, PEOPLE.dev, 'payments-dev');
+  await h.submit(PEOPLE.dev, { [BLOCK.tier]: 'small', [BLOCK.purpose]: 'Smaller checkout experiments' });
+  const failure = await h.waitFor('the failure in the thread', () => thread(h, request).find((m) => m.text.startsWith('❌ Changing')));
+  assert.match(readable(failure), /step \*apply-limits\* failed: Slipway is not allowed to apply LimitRange "slipway-limits"/);
+  assert.deepEqual(buttons(failure), [ACTION.retry]);
+  await h.waitFor('the requester hears of it', () => h.slack.dmWith(PEOPLE.dev).find((m) => /Changing `payments-dev`.* hit a problem/.test(m.text)));
+  assert.equal(h.slipway.deps.store.lifecycle.settingsOf(request.id)?.tier, 'medium', 'not recorded as changed while a step failed');
+  assert.equal(events(h, request.id, 'change_failed')[0]?.data.step, 'apply-limits');
+
+  fault.remove();
+  const before = h.kube.requests.length;
+  await h.click(PEOPLE.bob, failure, ACTION.retry);
+  await h.waitFor('the outcome', () => thread(h, request).find((m) => m.text.startsWith('✅ `payments-dev`')));
+  assert.deepEqual(writesSince(h, before), ['PATCH /api/v1/namespaces/payments-dev/limitranges/slipway-limits'], 'only the failed step runs again');
+  assert.deepEqual(
+    (h.kube.get('namespaces', 'payments-dev')?.metadata as { annotations: Record<string, string> }).annotations['slipway.dev/purpose'],
+    'Smaller checkout experiments',
+  );
+  assert.equal(h.slipway.deps.store.lifecycle.settingsOf(request.id)?.tier, 'small');
 });
