@@ -42,7 +42,7 @@ export interface NamespacePage {
 export interface ApproverQueue {
   requests: NamespaceRequest[];
   total: number;
-  /** Extensions beyond policy and deletions waiting for an approver, with the namespace's request. */
+  /** Extensions beyond policy, deletions and changes waiting for an approver, with the namespace's request. */
   lifecycle: { request: LifecycleRequest; namespace: NamespaceRequest | undefined }[];
 }
 
@@ -182,7 +182,7 @@ function approvalBlocks(queue: ApproverQueue, approver: string): KnownBlock[] {
   }
   const moreRequests = queue.total - Math.min(queue.total, HOME_APPROVALS);
   if (moreRequests > 0) blocks.push(context(`${plural(moreRequests, 'more request')} in the approvals channel.`));
-  // Extension and deletion asks, decided here as in the request's thread (the same compare-and-set).
+  // Extension, deletion and change asks, decided here as in the request's thread (the same compare-and-set).
   for (const { request: ask, namespace } of queue.lifecycle.slice(0, HOME_LIFECYCLE_APPROVALS)) {
     const what = ask.kind === 'extend' ? `extend to ${ask.expiresOn ?? '?'}` : ask.kind === 'change' ? 'change' : 'delete';
     const where = namespace ? `\`${namespace.namespace}\` (${requestRef(namespace.id)})` : requestRef(ask.requestId);
