@@ -18,8 +18,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { Agent, request as send } from 'undici';
 import { parseAllDocuments } from 'yaml';
 import { ACTION, BLOCK, CALLBACK, CHANGE } from '../src/slack/ids.ts';
+import { KubeApiEmulator } from '../test/emulators/kube-api.ts';
 import { APPROVALS, buttons, PEOPLE, readable, startHarness, type Harness } from '../test/support/harness.ts';
 import { openedForm } from '../test/support/lifecycle.ts';
 import { admin, check, env } from './realk8s.ts';
@@ -71,6 +73,19 @@ async function botIdentity(dir: string): Promise<string> {
     }),
   );
   return kubeconfig;
+}
+
+/** The answer of both servers to the same request, as the admin: status and Status body. */
+async function bothAnswer(method: 'DELETE' | 'GET', path: string): Promise<{ real: unknown; emulator: unknown }> {
+  const dispatcher = new Agent({ connect: { ca: readFileSync(env('REALK8S_CA')) } });
+  const real = await send(`${env('REALK8S_SERVER')}${path}`, { method, dispatcher, headers: { authorization: `Bearer ${env('REALK8S_ADMIN_TOKEN')}` } });
+  const emulator = await KubeApiEmulator.start();
+  try {
+    const emulated = await fetch(`${emulator.url}${path}`, { method });
+    return { real: { status: real.statusCode, body: await real.body.json() }, emulator: { status: emulated.status, body: await emulated.json() } };
+  } finally {
+    await emulator.close();
+  }
 }
 
 const thread = (h: Harness, ts: string | undefined) => h.slack.thread(APPROVALS, ts ?? '');
@@ -176,6 +191,10 @@ async function main(): Promise<void> {
     check('the binding is deleted on the real server', json('get', 'rolebinding', 'slipway-access-search', '-n', NAMESPACE) === undefined);
     const again = await h.slipway.deps.clusters.deleteRoleBinding('dev-eu', NAMESPACE, 'slipway-access-search');
     check('deleting it again is answered 404 and counts as done', again === 'already-gone', again);
+    // A retried delete meets the 404 of a binding already gone: the emulator must answer as the server does.
+    const missing = await bothAnswer('DELETE', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings/slipway-access-search');
+    process.stdout.write(`     real: ${JSON.stringify(missing.real)}\n     emulator: ${JSON.stringify(missing.emulator)}\n`);
+    check('the emulator answers a missing RoleBinding delete as the real server does', JSON.stringify(missing.real) === JSON.stringify(missing.emulator));
     const runs = store.latestRun(request.id);
     check('the last change run is recorded step by step', runs?.status === 'done', JSON.stringify(runs?.steps.map((s) => [s.name, s.status])));
   } finally {

@@ -4,7 +4,7 @@ import type { NamespaceRequest } from '../src/domain/requests.ts';
 import { ACTION, BLOCK, CALLBACK, CHANGE, HOME } from '../src/slack/ids.ts';
 import type { RecordedRequest } from './emulators/kube-api.ts';
 import { APPROVALS, buttons, PEOPLE, readable, startHarness, type Harness } from './support/harness.ts';
-import { openedForm, readyNamespace, replies } from './support/lifecycle.ts';
+import { deleteForm, openedForm, readyNamespace, replies } from './support/lifecycle.ts';
 import { clickHome, openHome } from './support/namespaces.ts';
 
 const thread = (h: Harness, request: NamespaceRequest) => h.slack.thread(APPROVALS, request.card?.ts ?? '');
@@ -216,4 +216,27 @@ test('a change step that fails is reported in the thread and Retry applies the r
     'Smaller checkout experiments',
   );
   assert.equal(h.slipway.deps.store.lifecycle.settingsOf(request.id)?.tier, 'small');
+});
+
+test('a change waiting for an approver is withdrawn when the namespace is deleted meanwhile', async (t) => {
+  const h = await startHarness(t);
+  const request = await readyNamespace(h, 'dev');
+  await changeForm(h, PEOPLE.dev, 'payments-dev');
+  await h.submit(PEOPLE.dev, { [BLOCK.tier]: 'large' });
+  const ask = await h.waitFor('the change in the thread', () => thread(h, request).find((m) => m.text.includes('asks to change')));
+
+  await deleteForm(h, PEOPLE.dev, 'payments-dev');
+  await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
+  await h.waitFor('the namespace deleted', () => h.slipway.deps.store.lifecycle.get(request.id)?.state === 'deleted');
+
+  await h.click(PEOPLE.bob, ask, CHANGE.approve);
+  await h.waitFor('the refusal', () =>
+    h.slack.ephemerals(PEOPLE.bob).find((m) => /cannot be changed now: it is past its end date or being deleted/.test(m.text)),
+  );
+  const withdrawn = thread(h, request).find((m) => m.ts === ask.ts);
+  assert.ok(withdrawn);
+  assert.deepEqual(buttons(withdrawn), []);
+  assert.match(readable(withdrawn), /Withdrawn: the namespace is past its end date or being deleted\./);
+  assert.equal(h.slipway.deps.store.lifecycle.lastApproved(request.id, 'change'), undefined, 'never approved');
+  assert.notEqual(h.slipway.deps.store.latestRun(request.id)?.kind, 'change', 'no change run starts');
 });

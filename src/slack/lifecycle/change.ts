@@ -100,8 +100,15 @@ export function changeApplying(ns: ChangedNamespace, by: string, lines: readonly
 
 /** The change request once decided: who decided, without its buttons. */
 export function changeRequestDecided(ns: ChangedNamespace, ask: LifecycleRequest, lines: readonly string[]): SlackMessage {
-  const verdict = ask.status === 'approved' ? `✅ Approved by ${user(ask.decidedBy ?? 'unknown')}` : `❌ Denied by ${user(ask.decidedBy ?? 'unknown')}`;
-  return textMessage(`✏️ ${user(ask.requestedBy)} asked to change ${named(ns)}:\n${bullets(lines)}\n${verdict}`);
+  const by = user(ask.decidedBy ?? 'unknown');
+  const verdict =
+    ask.status === 'approved'
+      ? `✅ Approved by ${by}`
+      : ask.status === 'withdrawn'
+        ? `Withdrawn: the namespace is past its end date or being deleted.`
+        : `❌ Denied by ${by}`;
+  const diff = lines.length > 0 ? `:\n${bullets(lines)}` : '';
+  return textMessage(`✏️ ${user(ask.requestedBy)} asked to change ${named(ns)}${diff}\n${verdict}`);
 }
 
 /** To the person who asked, once the form closed: applied now, or waiting for an approver. */
@@ -167,5 +174,7 @@ export const changeRefusals = {
   notApprover: (ns: ChangedNamespace) => textMessage(`Only the approvers in Slipway's config can decide on a change to ${named(ns)}.`),
   ownAsk: (ns: ChangedNamespace) => textMessage(`You asked for this change to ${named(ns)} yourself, so another approver has to decide.`),
   decided: (ns: ChangedNamespace, ask: LifecycleRequest) =>
-    textMessage(`This change to ${named(ns)} was already ${ask.status} by ${user(ask.decidedBy ?? 'unknown')}.`),
+    ask.status === 'withdrawn'
+      ? textMessage(`This change to ${named(ns)} has nothing left to decide: the namespace is past its end date or being deleted.`)
+      : textMessage(`This change to ${named(ns)} was already ${ask.status} by ${user(ask.decidedBy ?? 'unknown')}.`),
 };

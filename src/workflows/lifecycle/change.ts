@@ -532,6 +532,12 @@ export async function decideChangeRequest(deps: Deps, askId: number | undefined,
   if (ask.status !== 'pending') return refuse(changeRefusals.decided(named, ask));
   if (!(await isApprover(deps, click.user))) return refuse(changeRefusals.notApprover(named));
   if (!mayDecideChange(click.user, ask.requestedBy, true)) return refuse(changeRefusals.ownAsk(named));
+  if (deps.store.lifecycle.get(request.id)?.state !== 'active') {
+    // Expired or being deleted since it was asked: nothing is left to decide.
+    const { decided, request: withdrawn } = deps.store.lifecycle.decideRequest(ask.id, 'withdrawn', click.user, deps.clock.now());
+    if (decided && withdrawn.message) await slack.update(withdrawn.message.channel, withdrawn.message.ts, changeRequestDecided(named, withdrawn, []));
+    return refuse(changeRefusals.notActive(named));
+  }
 
   const { decided, request: now } = deps.store.lifecycle.decideRequest(ask.id, status, click.user, deps.clock.now());
   if (!decided) return refuse(changeRefusals.decided(named, now));
