@@ -8,6 +8,7 @@ import type { Deps } from './deps.ts';
 import type { Clock } from './domain/requests.ts';
 import type { RuntimeEnv } from './env.ts';
 import { errorMessage, SlipwayError } from './errors.ts';
+import * as changeHandlers from './handlers/change.ts';
 import * as decideHandlers from './handlers/decide.ts';
 import * as deleteHandlers from './handlers/delete.ts';
 import * as driftHandlers from './handlers/drift.ts';
@@ -210,6 +211,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
   lifecycleHandlers.register(listeners, deps);
   idleHandlers.register(listeners, deps);
   deleteHandlers.register(listeners, deps);
+  changeHandlers.register(listeners, deps);
   homeHandlers.register(listeners, deps);
   driftHandlers.register(listeners, deps);
   app.error(async (err) => {

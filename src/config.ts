@@ -104,6 +104,17 @@ const autoApproveRule = z
     message: 'an auto-approve rule needs at least one of environments, tiers or teams',
   });
 
+/**
+ * What a change to a namespace does, one aspect at a time (`policy.change.withoutApprover`):
+ * a tier whose quota grows nowhere or somewhere, an end date earlier or later (none is latest),
+ * a new purpose, another team's access given or widened (view → the team's role), or taken back
+ * or narrowed.
+ */
+export const CHANGE_ASPECTS = ['smallerTier', 'largerTier', 'shorterExpiry', 'longerExpiry', 'purpose', 'moreAccess', 'lessAccess'] as const;
+export type ChangeAspect = (typeof CHANGE_ASPECTS)[number];
+/** By default a change that only gives back (quota, time, access) or renames the purpose needs nobody. */
+const CHANGE_WITHOUT_APPROVER: readonly ChangeAspect[] = ['smallerTier', 'shorterExpiry', 'purpose', 'lessAccess'];
+
 // A cron expression, or `false` to turn the job off.
 const jobSchedule = z.union([
   z.literal(false),
@@ -284,8 +295,12 @@ export const configSchema = z
         autoApprove: z.array(autoApproveRule).default([]),
         /** Deletions by the owner that need no approver (protected environments always do). */
         delete: z.object({ autoApprove: z.array(autoApproveRule).default([]) }).default({ autoApprove: [] }),
+        /** What a change to a namespace may do without an approver (see CHANGE_ASPECTS). */
+        change: z
+          .object({ withoutApprover: z.array(z.enum(CHANGE_ASPECTS)).default([...CHANGE_WITHOUT_APPROVER]) })
+          .default({ withoutApprover: [...CHANGE_WITHOUT_APPROVER] }),
       })
-      .default({ autoApprove: [], delete: { autoApprove: [] } }),
+      .default({ autoApprove: [], delete: { autoApprove: [] }, change: { withoutApprover: [...CHANGE_WITHOUT_APPROVER] } }),
     lifecycle: lifecycleSchema.prefault({}),
     provisioning: z
       .object({

@@ -1,6 +1,7 @@
 import type { Hooks } from './deps.ts';
 import { provisioningRuns } from './workflows/provisioning/provision.ts';
 import { deletionRuns } from './workflows/lifecycle/delete.ts';
+import { changeRuns } from './workflows/lifecycle/change.ts';
 import { withProvisioningQuestion } from './workflows/surveys/post-provisioning.ts';
 import { scheduleTimers } from './workflows/lifecycle/timers.ts';
 import { refreshHomeFor } from './workflows/lifecycle/home.ts';
@@ -11,7 +12,7 @@ import { refreshHomeFor } from './workflows/lifecycle/home.ts';
  */
 export const featureHooks: Hooks = {
   onNamespaceReady: withProvisioningQuestion,
-  runKinds: { provision: provisioningRuns, delete: deletionRuns },
+  runKinds: { provision: provisioningRuns, delete: deletionRuns, change: changeRuns },
   // A namespace that became ready gets its reminders and end-of-life timers; its owner's Home
   // tab shows it as it is now.
   namespaceChanged: [scheduleTimers, refreshHomeFor],

@@ -60,7 +60,7 @@ test('doctor is all green when Slack, the channels and the cluster are set up', 
   assert.match(out.stdout, /slack\s+scopes\s+✔ ok/);
   assert.match(out.stdout, /slack\s+approvals channel\s+✔ ok\s+#platform-approvals exists and the bot is in it/);
   assert.match(out.stdout, /cluster dev-eu\s+API server\s+✔ ok\s+reachable, Kubernetes v1\./);
-  assert.match(out.stdout, /cluster dev-eu\s+RBAC\s+✔ ok\s+all 35 permissions Slipway needs are granted/);
+  assert.match(out.stdout, /cluster dev-eu\s+RBAC\s+✔ ok\s+all 44 permissions Slipway needs are granted/);
   assert.match(
     out.stdout,
     /cluster dev-eu\s+admission policy\s+✔ ok\s+deploy\/admission-policy\.yaml is in force: it refused namespace "kube-slipway-doctor" \(dry run\)/,
@@ -114,7 +114,11 @@ test('doctor names a missing permission and a channel the bot is not in, and exi
     out.stdout,
     /cluster dev-eu\s+RBAC\s+✘ FAIL\s+missing: delete namespaces \(to delete the namespaces Slipway made, when they are no longer wanted\)/,
   );
-  assert.match(out.stdout, /4 check\(s\) failed/);
+  assert.match(
+    out.stdout,
+    /cluster dev-eu\s+RBAC\s+✘ FAIL\s+missing: bind clusterroles\.rbac\.authorization\.k8s\.io "view" \(to bind teams to ClusterRole view\)/,
+  );
+  assert.match(out.stdout, /5 check\(s\) failed/);
 });
 
 test('doctor says when the cluster does not answer or the token is refused', async (t) => {
@@ -139,7 +143,7 @@ test('doctor asks about each object Slipway writes by name, as RBAC grants them'
   assert.match(out.stdout, /1 check\(s\) failed/);
 });
 
-test('deploy/rbac.yaml grants exactly the permissions the workflows need, no wildcard, and delete only on namespaces', () => {
+test('deploy/rbac.yaml grants exactly the permissions the workflows need, no wildcard, and delete only on namespaces and named access bindings', () => {
   const docs = parseAllDocuments(readFileSync(join(ROOT, 'deploy/rbac.yaml'), 'utf8')).map(
     (d) => d.toJS() as { kind: string; rules?: { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[] },
   );
@@ -147,7 +151,12 @@ test('deploy/rbac.yaml grants exactly the permissions the workflows need, no wil
   for (const rule of rules) {
     assert.ok(![...rule.apiGroups, ...rule.resources, ...rule.verbs].includes('*'), 'no wildcards');
     assert.ok(!rule.verbs.some((v) => ['escalate', 'impersonate', 'deletecollection'].includes(v)), `no dangerous verbs: ${rule.verbs.join(',')}`);
-    if (rule.verbs.includes('delete')) assert.deepEqual([rule.apiGroups, rule.resources], [[''], ['namespaces']], 'only namespaces are deleted');
+    if (rule.verbs.includes('delete')) {
+      const namespaces = rule.apiGroups.join() === '' && rule.resources.join() === 'namespaces';
+      const accessBindings =
+        rule.resources.join() === 'rolebindings' && rule.resourceNames !== undefined && rule.resourceNames.every((n) => n.startsWith('slipway-access-'));
+      assert.ok(namespaces || accessBindings, `only namespaces and other teams' access bindings are deleted: ${JSON.stringify(rule)}`);
+    }
     // Only namespaces (named by requests) may be written without naming the objects.
     if (rule.verbs.some((v) => ['create', 'patch', 'update'].includes(v)) && !rule.resources.every((r) => r === 'namespaces')) {
       assert.ok(rule.resourceNames && rule.resourceNames.length > 0, `${rule.resources.join(',')} are granted by name`);

@@ -58,7 +58,7 @@ test('Home for one namespace: cluster, team, environment, tier, age, expiry and 
   assert.match(text, /R-1 · age 3 days · expires 2026-12-20 \(16 days left\)/);
   assert.match(text, /active: 2 pods running \(seen 2026-12-02\)/);
   assert.match(text, /You own 1 namespace\./);
-  assert.deepEqual(buttons(home), [HOME.request, `${HOME.extend}_7`, `${HOME.extend}_30`, HOME.delete, HOME.details]);
+  assert.deepEqual(buttons(home), [HOME.request, `${HOME.extend}_7`, `${HOME.extend}_30`, HOME.change, HOME.delete, HOME.details]);
   // Extend carries what the lifecycle feature checks (the end date shown); the others the request id.
   const row = home.blocks.find((b) => b.block_id === `ns_${active.id}`) as { elements: { action_id: string; value: string }[] } | undefined;
   const extend = (days: number) => JSON.stringify({ requestId: active.id, days, from: '2026-12-20' });
@@ -67,6 +67,7 @@ test('Home for one namespace: cluster, team, environment, tier, age, expiry and 
     [
       [`${HOME.extend}_7`, extend(7)],
       [`${HOME.extend}_30`, extend(30)],
+      [HOME.change, String(active.id)],
       [HOME.delete, String(active.id)],
       [HOME.details, String(active.id)],
     ],

@@ -72,6 +72,13 @@ export interface Clusters {
    * per namespace.
    */
   listManagedObjects(cluster: string, kind: ManagedKind): Promise<KubernetesObject[]>;
+  /**
+   * What a namespace's ResourceQuota counts as in use (`status.used`, written by the quota
+   * controller), or undefined when there is no such quota. Empty until the controller has counted.
+   */
+  quotaUsed(cluster: string, namespace: string, name: string, options?: { timeoutMs?: number }): Promise<Record<string, string> | undefined>;
+  /** Deletes a RoleBinding; one already gone (404) counts as deleted. Safe to repeat. */
+  deleteRoleBinding(cluster: string, namespace: string, name: string): Promise<'deleted' | 'already-gone'>;
 }
 
 /** The kinds the golden path applies, by the apiVersion they are listed with. */
@@ -311,6 +318,25 @@ export class KubeClusters implements Clusters {
       this.forgetOnFailure(cluster, error);
       throw error;
     }
+  }
+
+  async quotaUsed(cluster: string, namespace: string, name: string, options: { timeoutMs?: number } = {}): Promise<Record<string, string> | undefined> {
+    try {
+      const api = await withTimeout(this.client(cluster), options.timeoutMs, cluster);
+      const quota = await withTimeout(api.core.readNamespacedResourceQuota({ name, namespace }), options.timeoutMs, cluster);
+      return { ...(quota.status?.used ?? {}) };
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return undefined;
+      const error = toClusterError(err, { verb: 'get', resource: 'resourcequotas', name, namespace, cluster });
+      this.forgetOnFailure(cluster, error);
+      throw error;
+    }
+  }
+
+  async deleteRoleBinding(cluster: string, namespace: string, name: string): Promise<'deleted' | 'already-gone'> {
+    const body = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name, namespace } };
+    const deleted = await this.requestOrMissing(cluster, { verb: 'delete', resource: 'rolebindings', name, namespace }, (api) => api.objects.delete(body));
+    return deleted ? 'deleted' : 'already-gone';
   }
 
   async deleteNamespace(cluster: string, name: string, requestId: number): Promise<'deleting' | 'already-gone'> {

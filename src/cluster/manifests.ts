@@ -1,6 +1,7 @@
 import { dumpYaml } from '@kubernetes/client-node';
 import type { KubernetesObject, V1LimitRange, V1Namespace, V1NetworkPolicy, V1ResourceQuota, V1RoleBinding } from '@kubernetes/client-node';
 import { findTeam, type Config } from '../config.ts';
+import type { ExtraAccess } from '../domain/lifecycle.ts';
 import { requestRef } from '../domain/requests.ts';
 
 /** What a namespace is built from; the workflow and `slipway render` fill it the same way. */
@@ -198,6 +199,36 @@ function buildNetworkPolicies(
     policies.push(policy(OBJECT_NAMES.openEgress, { podSelector: allPods, policyTypes: ['Egress'], egress: [{}] }));
   }
   return policies;
+}
+
+/** The RoleBinding that gives another team access to a namespace: one per team, named after it. */
+export function accessBindingName(team: string): string {
+  return `slipway-access-${team}`;
+}
+
+/**
+ * Extra access to `namespace`, owned by `owningTeam`, for other configured teams: each team's
+ * group bound with the owning team's ClusterRole (`edit`: the same access the team has) or with
+ * the read-only `view` ClusterRole.
+ */
+export function buildAccessBindings(config: Config, namespace: string, owningTeam: string, access: readonly ExtraAccess[]): V1RoleBinding[] {
+  const owner = findTeam(config, owningTeam);
+  if (!owner) throw new UnknownSettingError(`unknown team "${owningTeam}"`);
+  return access.map((grant) => {
+    const team = findTeam(config, grant.team);
+    if (!team) throw new UnknownSettingError(`unknown team "${grant.team}" (known: ${config.teams.map((t) => t.name).join(', ')})`);
+    return {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: accessBindingName(team.name), namespace, labels: { ...MANAGED_BY, [LABEL.team]: team.name } },
+      roleRef: {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRole',
+        name: grant.role === 'view' ? 'view' : (owner.clusterRole ?? config.namespaces.clusterRole),
+      },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: team.group }],
+    };
+  });
 }
 
 /** The manifests in apply order. */

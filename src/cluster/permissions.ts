@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import { OBJECT_NAMES } from './manifests.ts';
+import { accessBindingName, OBJECT_NAMES } from './manifests.ts';
 
 /** One Kubernetes permission the bot needs, as a SelfSubjectAccessReview asks about it. */
 export interface Permission {
@@ -25,7 +25,9 @@ export function requiredPermissions(config: Config): Permission[] {
       { verb: 'create', resource, group, name, why: `create ${what} (server-side apply)` },
       { verb: 'patch', resource, group, name, why: `update ${what} (server-side apply)` },
     ]);
-  const roles = [...new Set([config.namespaces.clusterRole, ...config.teams.flatMap((t) => (t.clusterRole ? [t.clusterRole] : []))])];
+  // Another team's access (`/platform change`) binds the owning team's role or the read-only `view`.
+  const roles = [...new Set([config.namespaces.clusterRole, ...config.teams.flatMap((t) => (t.clusterRole ? [t.clusterRole] : [])), 'view'])];
+  const accessBindings = config.teams.map((t) => accessBindingName(t.name));
   const networkPolicies = [OBJECT_NAMES.denyIngress, OBJECT_NAMES.sameNamespace, OBJECT_NAMES.fromNamespaces, OBJECT_NAMES.dnsEgress, OBJECT_NAMES.openEgress];
   return [
     // Namespace names come from requests, so RBAC cannot name them; deploy/admission-policy.yaml
@@ -35,6 +37,15 @@ export function requiredPermissions(config: Config): Permission[] {
     ...apply('limitranges', '', 'the limit range', [OBJECT_NAMES.limits]),
     ...apply('networkpolicies', 'networking.k8s.io', 'network policies', networkPolicies),
     ...apply('rolebindings', 'rbac.authorization.k8s.io', 'the team role binding', [OBJECT_NAMES.teamAccess]),
+    ...apply('rolebindings', 'rbac.authorization.k8s.io', "another team's role binding", accessBindings),
+    // A change that takes another team's access back deletes its binding (and only those).
+    ...accessBindings.map((name) => ({
+      verb: 'delete',
+      resource: 'rolebindings',
+      group: 'rbac.authorization.k8s.io',
+      name,
+      why: "take another team's access back (/platform change)",
+    })),
     ...roles.map((name) => ({
       verb: 'bind',
       resource: 'clusterroles',

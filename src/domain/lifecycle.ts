@@ -28,7 +28,7 @@ export interface LifecycleTimer {
   attempts: number;
 }
 
-export type LifecycleRequestKind = 'extend' | 'delete';
+export type LifecycleRequestKind = 'extend' | 'delete' | 'change';
 export type LifecycleRequestStatus = 'pending' | 'approved' | 'denied' | 'withdrawn';
 
 /** An extension beyond policy or a deletion that needs an approver, decided in the request's thread. */
@@ -45,6 +45,8 @@ export interface LifecycleRequest {
   decidedAt: string | undefined;
   message: { channel: string; ts: string } | undefined;
   createdAt: string;
+  /** change: the namespace's settings asked for. */
+  change?: NamespaceSettings | undefined;
 }
 
 /** What the usage snapshots say about one namespace (by its request): running now, or since when not. */
@@ -55,4 +57,32 @@ export interface NamespaceUsage {
   since: string;
   /** When pods were last seen running (the latest snapshot with pods); undefined when never. */
   lastRunningAt: string | undefined;
+}
+
+/**
+ * Extra access to a namespace for another configured team: its group bound with the owning
+ * team's ClusterRole (`edit`, the same access), or with the read-only `view` ClusterRole.
+ */
+export interface ExtraAccess {
+  team: string;
+  role: 'edit' | 'view';
+}
+
+/** What `/platform change` edits: a namespace's settings as they are today, or as asked for. */
+export interface NamespaceSettings {
+  tier: string;
+  /** YYYY-MM-DD, the last day; undefined when it has no end date. */
+  expiresOn: string | undefined;
+  purpose: string;
+  access: readonly ExtraAccess[];
+}
+
+/** The change form as submitted, before it is checked. */
+export interface ChangeFields {
+  tier: string | undefined;
+  purpose: string | undefined;
+  expiresOn: string | undefined;
+  /** Teams given the owning team's role, and teams given `view`. */
+  edit: readonly string[];
+  view: readonly string[];
 }

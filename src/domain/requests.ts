@@ -36,8 +36,8 @@ export interface RunStep {
   lastError: string | undefined;
 }
 
-/** What a durable run does to its request's namespace: make it, or delete it. */
-export type RunKind = 'provision' | 'delete';
+/** What a durable run does to its request's namespace: make it, delete it, or change its settings. */
+export type RunKind = 'provision' | 'delete' | 'change';
 
 export interface Run {
   id: number;

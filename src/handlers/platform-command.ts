@@ -9,6 +9,7 @@ import { chooseWeek, parseWeekChoice } from '../lib/calendar.ts';
 import { platformStats } from '../workflows/adoption/digest.ts';
 import { requestStatus } from '../workflows/provisioning/status.ts';
 import { requestForm } from '../workflows/provisioning/request.ts';
+import { changeCommand } from './change.ts';
 import { deleteCommand, transferCommand } from './delete.ts';
 import { driftCommand } from './drift.ts';
 import { feedbackCommand } from './feedback.ts';
@@ -69,6 +70,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   list: listCommand,
   surveys: surveysCommand,
   delete: deleteCommand,
+  change: changeCommand,
   transfer: transferCommand,
   drift: driftCommand,
 };

@@ -43,3 +43,26 @@ export function sumResources(lists: readonly Readonly<Record<string, string>>[])
   }
   return sums;
 }
+
+/** A resource whose use is above a quota's hard limit, and by how much. */
+export interface QuotaShortfall {
+  resource: string;
+  used: string;
+  hard: string;
+  over: string;
+}
+
+/**
+ * The resources of `used` (a ResourceQuota's `status.used`) above `hard` (the quota to be), in
+ * the order of `hard`. A resource without a hard limit, or a value that is not a quantity, is left out.
+ */
+export function quotaShortfalls(hard: Readonly<Record<string, string>>, used: Readonly<Record<string, string>>): QuotaShortfall[] {
+  const shortfalls: QuotaShortfall[] = [];
+  for (const [resource, limit] of Object.entries(hard)) {
+    const inUse = Object.hasOwn(used, resource) ? used[resource] : undefined;
+    const [h, u] = [parseQuantity(limit), inUse === undefined ? undefined : parseQuantity(inUse)];
+    if (!h || !u || inUse === undefined || u.value <= h.value) continue;
+    shortfalls.push({ resource, used: inUse, hard: limit, over: formatQuantity({ value: u.value - h.value, binary: h.binary || u.binary }) });
+  }
+  return shortfalls;
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ChangeFields } from '../domain/lifecycle.ts';
 import type { RequestFields } from '../domain/requests.ts';
 import { ACTION, BLOCK } from './ids.ts';
 
@@ -46,6 +47,17 @@ export function readRequestFields(values: unknown): RequestFields {
     tier: readValue(values, BLOCK.tier),
     purpose: readValue(values, BLOCK.purpose),
     expiresOn: readValue(values, BLOCK.expiry),
+  };
+}
+
+/** Reads the change form's state (the request form's size, purpose and end date, and other teams' access). */
+export function readChangeFields(values: unknown): ChangeFields {
+  return {
+    tier: readValue(values, BLOCK.tier),
+    purpose: readValue(values, BLOCK.purpose),
+    expiresOn: readValue(values, BLOCK.expiry),
+    edit: readSelected(values, BLOCK.accessEdit),
+    view: readSelected(values, BLOCK.accessView),
   };
 }
 

@@ -7,6 +7,8 @@ export const CALLBACK = {
   denyReason: 'deny_reason',
   /** The typed-name confirmation of a deletion (src/slack/lifecycle/delete.ts). */
   deleteNamespace: 'delete_namespace',
+  /** The request form opened to change a namespace (src/slack/provisioning/new-namespace-modal.ts). */
+  changeNamespace: 'change_namespace',
 } as const;
 
 export const BLOCK = {
@@ -21,6 +23,9 @@ export const BLOCK = {
   decision: 'request_decision',
   deleteConfirm: 'delete_confirm',
   deleteReason: 'delete_reason',
+  /** Other teams given the owning team's access (edit) or read-only access (view) in a change. */
+  accessEdit: 'ns_access_edit',
+  accessView: 'ns_access_view',
 } as const;
 
 export const ACTION = {
@@ -49,6 +54,12 @@ export const LIFECYCLE = {
 export const IDLE = {
   keep: 'idle_keep',
   notMine: 'idle_not_mine',
+} as const;
+
+/** A change to a namespace, decided in the original request's thread (value: the change request's id). */
+export const CHANGE = {
+  approve: 'change_approve',
+  deny: 'change_deny',
 } as const;
 
 /** Limits of free-text fields, checked in the modal and again on submission. */
@@ -93,6 +104,8 @@ export const SURVEY_LIMITS = {
 export const HOME = {
   extend: LIFECYCLE.extend,
   delete: 'namespace_delete',
+  /** Opens the change form of a namespace (value: the request id). */
+  change: 'namespace_change',
   details: 'lifecycle_details',
   /** The details modal. */
   detailsModal: 'lifecycle_details_modal',

@@ -14,6 +14,7 @@ export function usageMessage(command: string, unknown?: string): SlackMessage {
     `\`${command} stats [current | YYYY-MM-DD]\`: adoption numbers for last week (what the weekly digest shows), this week so far, or the week of a date`,
     `\`${command} feedback [text]\`: tell the platform team anything (you choose whether your name shows)`,
     `\`${command} delete <namespace>\`: delete a namespace you own (you type its name to confirm; policy may ask an approver)`,
+    `\`${command} change <namespace>\`: change a namespace's size, end date, purpose or other teams' access (policy may ask an approver)`,
     `\`${command} transfer <namespace> @person\`: hand a namespace you own over to someone else`,
     `\`${command} drift [namespace]\`: for approvers, how namespaces differ from what the golden path renders today (edited by hand, or outdated)`,
     `\`${command} surveys off\` / \`on\`: stop or allow questions by DM`,

@@ -1,5 +1,14 @@
 import type Database from 'better-sqlite3';
-import type { LifecycleRequest, LifecycleRequestKind, LifecycleTimer, ManagedNamespace, NamespaceLifeState, TimerKind } from '../domain/lifecycle.ts';
+import type {
+  ExtraAccess,
+  LifecycleRequest,
+  LifecycleRequestKind,
+  LifecycleTimer,
+  ManagedNamespace,
+  NamespaceLifeState,
+  NamespaceSettings,
+  TimerKind,
+} from '../domain/lifecycle.ts';
 import type { NamespaceRequest } from '../domain/requests.ts';
 import { present, type Row } from './rows.ts';
 
@@ -11,13 +20,14 @@ import { present, type Row } from './rows.ts';
 
 type NamespaceRow = Omit<ManagedNamespace, 'request'> & { requestId: number };
 type LifecycleRequestRow = Omit<LifecycleRequest, 'message'> & { messageChannel: string | undefined; messageTs: string | undefined };
+type SettingsRow = Omit<NamespaceSettings, 'access'>;
 
 const NAMESPACE = `SELECT n.request_id AS requestId, n.owner, n.expires_on AS expiresOn, n.state, n.grace_until AS graceUntil,
   n.deleted_at AS deletedAt FROM namespaces n`;
 const TIMER = 'SELECT id, request_id AS requestId, kind, days_before AS daysBefore, due_at AS dueAt, attempts FROM lifecycle_timers';
 const LIFECYCLE_REQUEST = `SELECT id, request_id AS requestId, kind, requested_by AS requestedBy, expires_on AS expiresOn, reason, status,
-  decided_by AS decidedBy, decided_at AS decidedAt, message_channel AS messageChannel, message_ts AS messageTs, created_at AS createdAt
-  FROM lifecycle_requests`;
+  decided_by AS decidedBy, decided_at AS decidedAt, message_channel AS messageChannel, message_ts AS messageTs, created_at AS createdAt,
+  change FROM lifecycle_requests`;
 /** Namespaces that still exist (or are being deleted), newest first. */
 const LIVE = `n.state <> 'deleted'`;
 
@@ -38,6 +48,8 @@ export interface LifecycleRequestInput {
   requestedBy: string;
   expiresOn?: string | undefined;
   reason?: string | undefined;
+  /** change: the settings asked for. */
+  change?: NamespaceSettings | undefined;
 }
 
 export class LifecycleStore {
@@ -97,14 +109,28 @@ export class LifecycleStore {
         `UPDATE lifecycle_timers SET status = 'pending', done_at = NULL, attempts = attempts + 1, last_error = @error WHERE id = @id AND status = 'done'`,
       ),
       insertRequest: db.prepare(
-        `INSERT INTO lifecycle_requests (request_id, kind, requested_by, expires_on, reason, created_at)
-         VALUES (@requestId, @kind, @requestedBy, @expiresOn, @reason, @now)`,
+        `INSERT INTO lifecycle_requests (request_id, kind, requested_by, expires_on, reason, change, created_at)
+         VALUES (@requestId, @kind, @requestedBy, @expiresOn, @reason, @change, @now)`,
       ),
       requestById: db.prepare<[number], Row<LifecycleRequestRow>>(`${LIFECYCLE_REQUEST} WHERE id = ?`),
       openRequest: db.prepare<[number, string], Row<LifecycleRequestRow>>(`${LIFECYCLE_REQUEST} WHERE request_id = ? AND kind = ? AND status = 'pending'`),
+      lastApproved: db.prepare<[number, string], Row<LifecycleRequestRow>>(
+        `${LIFECYCLE_REQUEST} WHERE request_id = ? AND kind = ? AND status = 'approved' ORDER BY id DESC LIMIT 1`,
+      ),
       openRequests: db.prepare<[number], Row<LifecycleRequestRow>>(`${LIFECYCLE_REQUEST} WHERE status = 'pending' ORDER BY id LIMIT ?`),
       setRequestMessage: db.prepare('UPDATE lifecycle_requests SET message_channel = ?, message_ts = ? WHERE id = ?'),
       decideRequest: db.prepare(`UPDATE lifecycle_requests SET status = @status, decided_by = @by, decided_at = @now WHERE id = @id AND status = 'pending'`),
+      settings: db.prepare<[number], Row<SettingsRow>>(
+        `SELECT coalesce(n.tier, r.tier) AS tier, n.expires_on AS expiresOn, coalesce(n.purpose, r.purpose) AS purpose
+         FROM namespaces n JOIN requests r ON r.id = n.request_id WHERE n.request_id = ?`,
+      ),
+      accessOf: db.prepare<[number], ExtraAccess>('SELECT team, role FROM namespace_access WHERE request_id = ? ORDER BY team'),
+      setSettings: db.prepare(
+        `UPDATE namespaces SET tier = @tier, purpose = @purpose, expires_on = @expiresOn, updated_at = @now
+         WHERE request_id = @requestId AND state = 'active'`,
+      ),
+      clearAccess: db.prepare('DELETE FROM namespace_access WHERE request_id = ?'),
+      insertAccess: db.prepare('INSERT INTO namespace_access (request_id, team, role) VALUES (@requestId, @team, @role)'),
       untoldDeletions: db.prepare<[string], { id: number }>(
         `SELECT r.id FROM runs r WHERE r.kind = 'delete' AND r.status = 'done' AND r.finished_at >= ?
            AND NOT EXISTS (SELECT 1 FROM events e WHERE e.request_id = r.request_id AND e.type = 'namespace_deleted' AND e.at >= r.finished_at)
@@ -239,6 +265,7 @@ export class LifecycleStore {
           requestedBy: input.requestedBy,
           expiresOn: input.expiresOn ?? null,
           reason: input.reason ?? null,
+          change: input.change ? JSON.stringify(input.change) : null,
           now: now.toISOString(),
         });
         return { created: true, request: this.mustGetRequest(Number(info.lastInsertRowid)) };
@@ -256,6 +283,12 @@ export class LifecycleStore {
     return row && toLifecycleRequest(row);
   }
 
+  /** The latest approved request of this kind for a namespace (a change run applies it). */
+  lastApproved(requestId: number, kind: LifecycleRequestKind): LifecycleRequest | undefined {
+    const row = this.stmts.lastApproved.get(requestId, kind);
+    return row && toLifecycleRequest(row);
+  }
+
   /** Extension and deletion requests waiting for an approver, oldest first. */
   openRequests(limit: number): LifecycleRequest[] {
     return this.stmts.openRequests.all(limit).map(toLifecycleRequest);
@@ -269,6 +302,26 @@ export class LifecycleStore {
   decideRequest(id: number, status: 'approved' | 'denied' | 'withdrawn', by: string, now: Date): { decided: boolean; request: LifecycleRequest } {
     const decided = this.stmts.decideRequest.run({ id, status, by, now: now.toISOString() }).changes === 1;
     return { decided, request: this.mustGetRequest(id) };
+  }
+
+  /** A namespace's settings today, as `/platform change` shows and edits them. */
+  settingsOf(requestId: number): NamespaceSettings | undefined {
+    const row = this.stmts.settings.get(requestId);
+    return row && { ...present<SettingsRow>(row), access: this.stmts.accessOf.all(requestId) };
+  }
+
+  /** Records an applied change; false (nothing written) unless the namespace is active. */
+  applySettings(requestId: number, settings: NamespaceSettings, now: Date): boolean {
+    return this.db
+      .transaction(() => {
+        const { tier, purpose, expiresOn } = settings;
+        const changed = this.stmts.setSettings.run({ requestId, tier, purpose, expiresOn: expiresOn ?? null, now: now.toISOString() }).changes === 1;
+        if (!changed) return false;
+        this.stmts.clearAccess.run(requestId);
+        for (const access of settings.access) this.stmts.insertAccess.run({ requestId, team: access.team, role: access.role });
+        return true;
+      })
+      .immediate();
   }
 
   /**
@@ -297,6 +350,13 @@ export class LifecycleStore {
 }
 
 function toLifecycleRequest(row: Row<LifecycleRequestRow>): LifecycleRequest {
-  const { messageChannel, messageTs, ...rest } = present<LifecycleRequestRow>(row);
+  const change = typeof row.change === 'string' ? settingsFromJson(row.change) : undefined;
+  const { messageChannel, messageTs, ...rest } = present<LifecycleRequestRow>(row, { change });
   return { ...rest, message: messageChannel && messageTs ? { channel: messageChannel, ts: messageTs } : undefined };
+}
+
+/** Settings as stored in JSON, where an absent end date has no key. */
+function settingsFromJson(text: string): NamespaceSettings {
+  const { tier, expiresOn, purpose, access } = JSON.parse(text) as NamespaceSettings;
+  return { tier, expiresOn, purpose, access };
 }

@@ -150,3 +150,29 @@ test('a finished deletion is untold until its namespace_deleted event is recorde
   store.appendEvent({ type: 'namespace_deleted', at: now, requestId: request.id, data: { runId: run.id } });
   assert.deepEqual(store.lifecycle.untoldDeletions(at('2026-11-24T09:00:00Z')), []);
 });
+
+test("a namespace's settings start as its request's; an applied change records tier, purpose, end date and other teams' access", (t) => {
+  const { store, request } = readyNamespace(t);
+  assert.deepEqual(store.lifecycle.settingsOf(request.id), { tier: 'small', expiresOn: '2026-12-10', purpose: 'tests', access: [] });
+  const next = {
+    tier: 'large',
+    expiresOn: undefined,
+    purpose: 'load tests',
+    access: [
+      { team: 'search', role: 'view' as const },
+      { team: 'data', role: 'edit' as const },
+    ],
+  };
+  assert.equal(store.lifecycle.applySettings(request.id, next, now), true);
+  assert.deepEqual(store.lifecycle.settingsOf(request.id), { ...next, access: [next.access[1], next.access[0]] }, 'access in team order');
+  assert.equal(store.getRequest(request.id)?.tier, 'small', 'the request keeps what was asked for');
+  assert.equal(store.lifecycle.applySettings(request.id, { ...next, access: [] }, now), true);
+  assert.deepEqual(store.lifecycle.settingsOf(request.id)?.access, [], 'access taken back');
+
+  const ask = store.lifecycle.openRequest({ requestId: request.id, kind: 'change', requestedBy: 'U0DEV', change: next }, now);
+  assert.deepEqual(store.lifecycle.getRequestById(ask.request.id)?.change, next);
+  assert.equal(store.lifecycle.openRequestFor(request.id, 'extend'), undefined);
+
+  assert.ok(store.lifecycle.transition(request.id, 'active', 'deleting', now));
+  assert.equal(store.lifecycle.applySettings(request.id, next, now), false, 'only an active namespace changes');
+});

@@ -193,3 +193,37 @@ test('migration 0008 gives every namespace that was ready an owner, its end date
   assert.ok(ready && store.lifecycle.transition(ready.request.id, 'active', 'deleting', now) && store.lifecycle.markDeleted(ready.request.id, now));
   assert.equal(store.insertRequest({ ...input, namespace: 'payments-ready' }, now).created, true);
 });
+
+test('migration 0010 keeps runs, their steps and lifecycle requests, and allows change runs and change requests', (t) => {
+  const { path, raw } = databaseBefore('0010');
+  raw
+    .prepare(
+      `INSERT INTO requests (namespace, cluster, team, environment, tier, purpose, requester, status, created_at, updated_at)
+       VALUES ('payments-ready', 'dev-eu', 'payments', 'dev', 'small', 'tests', 'U0DEV', 'ready', ?, ?)`,
+    )
+    .run(now.toISOString(), now.toISOString());
+  raw
+    .prepare(`INSERT INTO runs (request_id, status, started_at, finished_at, kind) VALUES (1, 'done', ?, ?, 'delete')`)
+    .run(now.toISOString(), now.toISOString());
+  raw.prepare(`INSERT INTO run_steps (run_id, position, name, status, attempts) VALUES (1, 0, 'delete-namespace', 'done', 2)`).run();
+  raw
+    .prepare(`INSERT INTO lifecycle_requests (request_id, kind, requested_by, expires_on, created_at) VALUES (1, 'extend', 'U0DEV', '2027-02-01', ?)`)
+    .run(now.toISOString());
+  assert.throws(() => raw.prepare(`INSERT INTO runs (request_id, status, started_at, kind) VALUES (1, 'done', 'x', 'change')`).run(), /CHECK/);
+  raw.close();
+
+  const store = Store.open(path);
+  t.after(() => store.close());
+  const old = store.getRun(1);
+  assert.equal(old?.kind, 'delete');
+  assert.deepEqual(
+    old?.steps.map((s) => [s.name, s.status, s.attempts]),
+    [['delete-namespace', 'done', 2]],
+  );
+  assert.equal(store.lifecycle.openRequestFor(1, 'extend')?.expiresOn, '2027-02-01');
+  const change = store.startRun(1, ['quota'], now, 'change');
+  assert.equal(change?.kind, 'change');
+  assert.equal(store.startRun(1, ['quota'], now, 'change'), undefined, 'one active run per request still');
+  assert.deepEqual(store.db.pragma('foreign_key_check'), []);
+  assert.deepEqual(store.db.prepare(`SELECT sql FROM sqlite_master WHERE sql LIKE '%runs_new%'`).all(), [], 'no reference to the temporary name is left');
+});

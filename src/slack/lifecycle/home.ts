@@ -42,7 +42,7 @@ export interface NamespacePage {
 export interface ApproverQueue {
   requests: NamespaceRequest[];
   total: number;
-  /** Extensions beyond policy and deletions waiting for an approver, with the namespace's request. */
+  /** Extensions beyond policy, deletions and changes waiting for an approver, with the namespace's request. */
   lifecycle: { request: LifecycleRequest; namespace: NamespaceRequest | undefined }[];
 }
 
@@ -117,7 +117,7 @@ export interface ExtendButtonValue {
   from: string;
 }
 
-/** Extend 7 / Extend 30 (with an end date), Delete and Details; only Details while it is going away. */
+/** Extend 7 / Extend 30 (with an end date), Change (while active), Delete and Details; only Details while it is going away. */
 export function namespaceButtons(namespace: ManagedNamespace): Button[] {
   const requestId = namespace.request.id;
   const details = button('Details', HOME.details, String(requestId));
@@ -126,7 +126,8 @@ export function namespaceButtons(namespace: ManagedNamespace): Button[] {
   const extend = from
     ? EXTEND_DAYS.map((days) => button(`Extend ${days} days`, `${HOME.extend}_${days}`, JSON.stringify({ requestId, days, from } satisfies ExtendButtonValue)))
     : [];
-  return [...extend, button('Delete', HOME.delete, String(requestId), 'danger'), details];
+  const change = namespace.state === 'active' ? [button('Change', HOME.change, String(requestId))] : [];
+  return [...extend, ...change, button('Delete', HOME.delete, String(requestId), 'danger'), details];
 }
 
 function pageLabel(page: NamespacePage): string {
@@ -181,9 +182,9 @@ function approvalBlocks(queue: ApproverQueue, approver: string): KnownBlock[] {
   }
   const moreRequests = queue.total - Math.min(queue.total, HOME_APPROVALS);
   if (moreRequests > 0) blocks.push(context(`${plural(moreRequests, 'more request')} in the approvals channel.`));
-  // Extension and deletion asks, decided here as in the request's thread (the same compare-and-set).
+  // Extension, deletion and change asks, decided here as in the request's thread (the same compare-and-set).
   for (const { request: ask, namespace } of queue.lifecycle.slice(0, HOME_LIFECYCLE_APPROVALS)) {
-    const what = ask.kind === 'extend' ? `extend to ${ask.expiresOn ?? '?'}` : 'delete';
+    const what = ask.kind === 'extend' ? `extend to ${ask.expiresOn ?? '?'}` : ask.kind === 'change' ? 'change' : 'delete';
     const where = namespace ? `\`${namespace.namespace}\` (${requestRef(namespace.id)})` : requestRef(ask.requestId);
     blocks.push(section(`${user(ask.requestedBy)} asks to *${what}* ${where}${ask.reason ? `\n>${escape(truncate(ask.reason, 300))}` : ''}`));
     blocks.push(

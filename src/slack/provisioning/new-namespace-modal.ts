@@ -1,4 +1,4 @@
-import type { ModalView, Option, PlainTextOption } from '@slack/types';
+import type { InputBlock, ModalView, Option, PlainTextOption } from '@slack/types';
 import type { Config } from '../../config.ts';
 import { ACTION, BLOCK, CALLBACK, LIMITS } from '../ids.ts';
 import { multilineInput, plain, truncate } from '../text.ts';
@@ -61,6 +61,31 @@ function formOptions(config: Config): FormOptions {
   return options;
 }
 
+/** What the namespace is for: shown to approvers and kept on it. */
+function purposeBlock(initial?: string): InputBlock {
+  return multilineInput({
+    blockId: BLOCK.purpose,
+    label: 'What is it for?',
+    hint: 'Shown to approvers and kept on the namespace.',
+    minLength: 3,
+    maxLength: LIMITS.purpose,
+    placeholder: 'e.g. Load tests for the new checkout service',
+    initial,
+  });
+}
+
+/** The optional end date; empty means none. */
+function expiryBlock(config: Config, initial?: string): InputBlock {
+  return {
+    type: 'input',
+    block_id: BLOCK.expiry,
+    optional: true,
+    label: plain('Expires on'),
+    hint: plain(`For short-lived namespaces: at most ${config.namespaces.maxExpiryDays} days ahead.`),
+    element: { type: 'datepicker', action_id: ACTION.input, placeholder: plain('No expiry'), ...(initial ? { initial_date: initial } : {}) },
+  };
+}
+
 /** The request form opened by `/platform new-namespace`. */
 export function newNamespaceModal(config: Config, defaults: ModalDefaults = {}): ModalView {
   const { teams, environments, clusters, tiers } = formOptions(config);
@@ -91,22 +116,78 @@ export function newNamespaceModal(config: Config, defaults: ModalDefaults = {}):
           ...(defaults.name ? { initial_value: truncate(defaults.name, LIMITS.name) } : {}),
         },
       },
-      multilineInput({
-        blockId: BLOCK.purpose,
-        label: 'What is it for?',
-        hint: 'Shown to approvers and kept on the namespace.',
-        minLength: 3,
-        maxLength: LIMITS.purpose,
-        placeholder: 'e.g. Load tests for the new checkout service',
-      }),
-      {
-        type: 'input',
-        block_id: BLOCK.expiry,
-        optional: true,
-        label: plain('Expires on'),
-        hint: plain(`For short-lived namespaces: at most ${config.namespaces.maxExpiryDays} days ahead.`),
-        element: { type: 'datepicker', action_id: ACTION.input, placeholder: plain('No expiry') },
-      },
+      purposeBlock(),
+      expiryBlock(config),
+    ],
+  };
+}
+
+/** A namespace's settings today, as the change form starts from them. */
+export interface ChangeFormInput {
+  namespace: string;
+  /** Kept in the view's private_metadata and read back on submission. */
+  privateMetadata: string;
+  tier: string;
+  expiresOn: string | undefined;
+  purpose: string;
+  /** The configured teams other than the owning one, which may get access. */
+  otherTeams: readonly string[];
+  edit: readonly string[];
+  view: readonly string[];
+}
+
+function teamsSelect(config: Config, blockId: string, label: string, hint: string, teams: readonly string[], initial: readonly string[]): InputBlock {
+  const options = formOptions(config).teams.filter((o) => teams.includes(o.value ?? ''));
+  const chosen = options.filter((o) => initial.includes(o.value ?? ''));
+  return {
+    type: 'input',
+    block_id: blockId,
+    optional: true,
+    label: plain(label),
+    hint: plain(hint),
+    element: {
+      type: 'multi_static_select',
+      action_id: ACTION.input,
+      placeholder: plain('No team'),
+      options,
+      ...(chosen.length > 0 ? { initial_options: chosen } : {}),
+    },
+  };
+}
+
+/**
+ * The request form as `/platform change` and *Change* on Home open it: the same size, purpose and
+ * end date questions, prefilled with today's values, and other teams' access instead of team,
+ * environment, cluster and name (which a namespace keeps).
+ */
+export function changeNamespaceModal(config: Config, input: ChangeFormInput): ModalView {
+  const { tiers } = formOptions(config);
+  const access =
+    input.otherTeams.length === 0
+      ? []
+      : [
+          teamsSelect(config, BLOCK.accessEdit, 'Same access for other teams', 'Their group gets the role your team has in it.', input.otherTeams, input.edit),
+          teamsSelect(
+            config,
+            BLOCK.accessView,
+            'Read-only access for other teams',
+            'Their group may look (the view role), not change.',
+            input.otherTeams,
+            input.view,
+          ),
+        ];
+  return {
+    type: 'modal',
+    callback_id: CALLBACK.changeNamespace,
+    private_metadata: input.privateMetadata,
+    title: plain(truncate(`Change ${input.namespace}`, 24)),
+    submit: plain('Change'),
+    close: plain('Cancel'),
+    blocks: [
+      select(BLOCK.tier, 'Size', tiers, input.tier, 'Sets the namespace quota and container defaults.'),
+      purposeBlock(input.purpose),
+      expiryBlock(config, input.expiresOn),
+      ...access,
     ],
   };
 }

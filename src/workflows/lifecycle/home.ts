@@ -19,6 +19,7 @@ import {
   type NamespacePage,
 } from '../../slack/lifecycle/home.ts';
 import { isApprover } from '../provisioning/approvers.ts';
+import { decideChangeRequest } from './change.ts';
 import { decideDeletion } from './delete.ts';
 import { decideExtension } from './extend.ts';
 import { approve, openDenyForm } from '../provisioning/decide.ts';
@@ -125,6 +126,7 @@ export async function decideAskFromHome(deps: Deps, askId: number | undefined, u
   const click = { user, channel: '' };
   const ask = askId === undefined ? undefined : deps.store.lifecycle.getRequestById(askId);
   if (ask?.kind === 'extend') await decideExtension(deps, askId, approved, click);
+  else if (ask?.kind === 'change') await decideChangeRequest(deps, askId, click, approved ? 'approved' : 'denied');
   else await decideDeletion(deps, askId, click, approved ? 'approved' : 'denied');
   await publishHome(deps, user);
 }

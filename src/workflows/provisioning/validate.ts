@@ -97,7 +97,8 @@ export function checkRequestFields(config: Config, fields: RequestFields, now: D
   };
 }
 
-function expiryProblem(date: string, now: Date, maxDays: number): string | undefined {
+/** Why an end date is not acceptable (not a date, not after today, too far ahead), or undefined. */
+export function expiryProblem(date: string, now: Date, maxDays: number): string | undefined {
   const day = Date.parse(`${date}T00:00:00Z`);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(day)) return 'Pick a date from the calendar.';
   const today = Date.parse(`${now.toISOString().slice(0, 10)}T00:00:00Z`);
