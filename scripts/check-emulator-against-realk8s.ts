@@ -5,7 +5,7 @@
  * controller's conditions, finalizers, delete preconditions, the NamespaceLifecycle refusal and an
  * RBAC denial. Then it runs Slipway's own client (KubeClusters: deleteNamespace,
  * namespaceDeletion, canI) against both as the bot user, granted deploy/rbac.yaml's ClusterRole
- * on the real server. Not part of `npm test`: it needs a real server, e.g. /work/shared/realk8s:
+ * on the real server, and the Lease requests leader election makes. Not part of `npm test`: it needs a real server, e.g. /work/shared/realk8s:
  *
  *   /work/shared/realk8s/up.sh && source /tmp/realk8s/run/env
  *   npm run check:realk8s
@@ -319,13 +319,82 @@ function clientScenario(run: string): { name: string; check: (s: Server) => Prom
   ];
 }
 
+/**
+ * Leases, as leader election uses them: create, get, list, an update with the resourceVersion
+ * read (and with a stale one, and none), invalid specs, a time that is not a MicroTime.
+ */
+function leaseScenario(run: string): { name: string; check: (s: Server) => Promise<unknown> }[] {
+  const namespace = `${run}-lease`;
+  const leases = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`;
+  const lease = (name: string, spec: Record<string, unknown>, resourceVersion?: string) => ({
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name, ...(resourceVersion ? { resourceVersion } : {}) },
+    spec,
+  });
+  const held = {
+    holderIdentity: 'a',
+    leaseDurationSeconds: 15,
+    acquireTime: '2026-12-04T23:30:00.123456Z',
+    renewTime: '2026-12-04T23:30:00.123456Z',
+    leaseTransitions: 0,
+  };
+  const versions = new Map<Server, string>();
+  const read = async (s: Server) => {
+    const a = await s.call('GET', `${leases}/leader`);
+    versions.set(s, String((a.body as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion));
+    return a;
+  };
+  return [
+    {
+      name: 'create a Lease: 201; again: 409 AlreadyExists; get it: 200',
+      check: async (s) => {
+        await s.call('POST', '/api/v1/namespaces', { metadata: { name: namespace } });
+        return [await s.call('POST', leases, lease('leader', held)), await s.call('POST', leases, lease('leader', {})), await read(s)];
+      },
+    },
+    {
+      name: 'update with the resourceVersion read: 200; with a stale one: 409 Conflict; with none: 422',
+      check: async (s) => {
+        const taken = { ...held, holderIdentity: 'b', renewTime: '2026-12-04T23:30:20.000000Z', leaseTransitions: 1 };
+        const stale = versions.get(s);
+        return [
+          await s.call('PUT', `${leases}/leader`, lease('leader', taken, stale)),
+          await s.call('PUT', `${leases}/leader`, lease('leader', { ...taken, holderIdentity: 'c' }, stale)),
+          await s.call('PUT', `${leases}/leader`, lease('leader', { ...taken, holderIdentity: 'c' })),
+        ];
+      },
+    },
+    {
+      name: 'an invalid duration and transitions: 422; a renewTime that is not a MicroTime: 400',
+      check: async (s) => {
+        const badTime = await s.call('POST', leases, lease('bad-time', { renewTime: '2026-12-04T23:30:00.123Z' }));
+        const message = String((badTime.body as { message?: unknown }).message);
+        return [
+          await s.call('POST', leases, lease('bad', { leaseDurationSeconds: 0, leaseTransitions: -1 })),
+          { status: badTime.status, message: message.slice(0, message.indexOf('Z07:00"') + 'Z07:00"'.length) },
+        ];
+      },
+    },
+    {
+      name: 'PUT of a missing Lease creates it: 201; list: both',
+      check: async (s) => {
+        const created = await s.call('PUT', `${leases}/other`, lease('other', { holderIdentity: 'd' }));
+        const list = await s.call('GET', leases);
+        await s.call('DELETE', `/api/v1/namespaces/${namespace}`);
+        return [created, { status: list.status, names: (list.body as { items: { metadata: { name: string } }[] }).items.map((i) => i.metadata.name) }];
+      },
+    },
+  ];
+}
+
 async function main(): Promise<void> {
   const real = realServer();
   const emulated = await emulatedServer();
   const run = `slipway-cmp-${Date.now().toString(36)}`;
   let differences = 0;
   try {
-    for (const { name, check } of [...scenario(run), ...clientScenario(run)]) {
+    for (const { name, check } of [...scenario(run), ...clientScenario(run), ...leaseScenario(run)]) {
       const [fromReal, fromEmulator] = [normalize(await check(real)), normalize(await check(emulated.server))];
       const same = JSON.stringify(fromReal) === JSON.stringify(fromEmulator);
       if (!same) differences++;
