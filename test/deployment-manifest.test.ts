@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { LEADER_ELECTION_DEFAULTS } from '../src/config.ts';
 import { readEnv } from '../src/env.ts';
 import { OVERLAYS, renderOverlay, type KubeObject, type Overlay } from './support/kustomize.ts';
 
@@ -212,7 +213,7 @@ test("the ha overlay lets Slipway's ServiceAccount get, create and update its Le
   }
   const granted = (verb: string, name: string) =>
     role.rules.some((r) => r.verbs.includes(verb) && (r.resourceNames === undefined || r.resourceNames.includes(name)));
-  for (const verb of ['get', 'create', 'update']) assert.ok(granted(verb, 'slipway-leader'), `${verb} on the Lease`);
+  for (const verb of ['get', 'create', 'update']) assert.ok(granted(verb, LEADER_ELECTION_DEFAULTS.leaseName), `${verb} on the Lease`);
   assert.ok(!granted('get', 'another-lease') && !granted('update', 'another-lease'), 'no other Lease can be read or taken over');
   assert.deepEqual([...new Set(role.rules.flatMap((r) => r.verbs))].sort(), ['create', 'get', 'update']);
 });

@@ -4,8 +4,48 @@
  * doing a slot's work twice.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { PLATFORM, startHarness } from './support/harness.ts';
+import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
+import { LeaderElector, type LeaseClient } from '../src/leader/elector.ts';
+import { coordinationLease } from '../src/leader/lease.ts';
+import { createLogger } from '../src/log.ts';
+import { KubeApiEmulator, writeKubeconfig } from './emulators/kube-api.ts';
+import { setUpBotProcesses, writeConfig } from './support/bot-process.ts';
+import { PLATFORM, SIGNING_SECRET, startHarness } from './support/harness.ts';
+import { waitFor } from './support/wait.ts';
+
+/** Short timings, so a takeover happens within a test; the same proportions as the defaults (15/10/2 s). */
+const TIMINGS = { leaseDurationSeconds: 1, renewDeadlineSeconds: 0.6, retryPeriodSeconds: 0.1 };
+const LEASE = { namespace: 'default', name: 'slipway-leader' };
+
+/** client-node's CoordinationV1Api on the emulator, through a kubeconfig as the bot uses one. */
+async function coordinationApi(kube: KubeApiEmulator, kubeconfig: string, context: string): Promise<CoordinationV1Api> {
+  await writeKubeconfig(kube, kubeconfig, { context });
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  kc.setCurrentContext(context);
+  return kc.makeApiClient(CoordinationV1Api);
+}
+
+/** Waits until the Lease has been written `times` more times (renewals), e.g. while another candidate keeps trying. */
+async function renewals(lease: LeaseClient, times: number, timeoutMs = 15_000): Promise<void> {
+  let last = '';
+  let seen = -1;
+  const deadline = Date.now() + timeoutMs;
+  while (seen < times) {
+    const current = await lease.get();
+    const version = current?.resourceVersion ?? '';
+    if (version !== last) {
+      last = version;
+      seen++;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${times} renewals of the Lease`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 test('two replicas that both believe they lead post one digest for a slot, however their runs overlap', async (t) => {
   const h = await startHarness(t);
@@ -35,4 +75,90 @@ test('two replicas that both believe they lead post one digest for a slot, howev
   assert.equal((await second.slipway.scheduler.run('digest', 'scheduled', new Date('2026-11-30T09:00:00Z'))).status, 'ok');
   assert.equal((await h.slipway.scheduler.run('digest', 'manual')).status, 'ok');
   assert.equal(digests().length, 3);
+});
+
+test('two candidates on one Lease: one leads, the other follows; a leader that stops hands the Lease over', async (t) => {
+  const kube = await KubeApiEmulator.start();
+  t.after(() => kube.close());
+  const api = await coordinationApi(kube, join(mkdtempSync(join(tmpdir(), 'slipway-lease-')), 'kubeconfig.yaml'), 'dev-eu');
+  const lease = coordinationLease(api, LEASE.namespace, LEASE.name);
+  const events: string[] = [];
+  const electors: LeaderElector[] = [];
+  const candidate = (name: string) => {
+    const elector = new LeaderElector({
+      lease: coordinationLease(api, LEASE.namespace, LEASE.name),
+      identity: `${name}_test`,
+      leaseDurationMs: TIMINGS.leaseDurationSeconds * 1000,
+      renewDeadlineMs: TIMINGS.renewDeadlineSeconds * 1000,
+      retryPeriodMs: TIMINGS.retryPeriodSeconds * 1000,
+      log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+      onStartedLeading: () => {
+        // Never two leaders at once.
+        assert.deepEqual(
+          electors.filter((e) => e !== elector && e.isLeader()).map((e) => e.identity),
+          [],
+        );
+        events.push(`${name} leads`);
+      },
+      onStoppedLeading: () => events.push(`${name} stopped leading`),
+    });
+    electors.push(elector);
+    t.after(() => elector.stop());
+    return elector;
+  };
+  const a = candidate('a');
+  const b = candidate('b');
+
+  a.start();
+  await waitFor('a to lead', () => a.isLeader());
+  b.start();
+  await renewals(lease, 10);
+  assert.equal(b.isLeader(), false, 'b follows while a renews');
+  const held = await lease.get();
+  assert.equal(held?.record.holderIdentity, 'a_test');
+  assert.equal(held?.record.leaseTransitions, 0);
+  assert.equal(held?.record.leaseDurationSeconds, TIMINGS.leaseDurationSeconds);
+
+  await a.stop();
+  await waitFor('b to lead', () => b.isLeader(), 15_000);
+  const taken = await lease.get();
+  assert.equal(taken?.record.holderIdentity, 'b_test');
+  assert.equal(taken?.record.leaseTransitions, 1, 'one change of holder');
+  assert.deepEqual(events, ['a leads', 'a stopped leading', 'b leads']);
+});
+
+test('a leader killed with SIGKILL is replaced once its Lease lapses, and the jobs move to the new leader', async (t) => {
+  const { slack, kube, dir, doc, start } = await setUpBotProcesses(t, {}, 'slipway-leader-');
+  doc.leaderElection = { enabled: true, cluster: 'dev-eu', namespace: LEASE.namespace, leaseName: LEASE.name, ...TIMINGS };
+  const env = {
+    SLACK_BOT_TOKEN: slack.token,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.url,
+    SLIPWAY_CONFIG: writeConfig(dir, doc),
+    DATABASE_PATH: join(dir, 'data', 'slipway.db'),
+  };
+  const lease = coordinationLease(await coordinationApi(kube, join(dir, 'lease-kubeconfig.yaml'), 'dev-eu'), LEASE.namespace, LEASE.name);
+  const waitForBot = <T>(what: string, check: () => T | undefined | false) => waitFor(what, check, 20_000);
+
+  const first = await start({ ...env, POD_NAME: 'slipway-a' });
+  await waitForBot('the first replica to lead', () => first.output().includes('became the leader'));
+  await waitForBot('its job scheduler', () => first.output().includes('job scheduler started'));
+  const second = await start({ ...env, POD_NAME: 'slipway-b' });
+  await waitForBot('the second replica to join the election', () => second.output().includes('leader election started'));
+  await renewals(lease, 10);
+  assert.ok(!second.output().includes('became the leader'), 'the second replica follows');
+  assert.ok(!second.output().includes('job scheduler started'), 'a follower runs no jobs');
+  assert.match((await lease.get())?.record.holderIdentity ?? '', /^slipway-a_/);
+
+  first.child.kill('SIGKILL');
+  await first.exited;
+  const last = await lease.get();
+  assert.match(last?.record.holderIdentity ?? '', /^slipway-a_/, 'a killed leader does not hand the Lease back');
+  await waitForBot('the second replica to lead', () => second.output().includes('became the leader'));
+  await waitForBot('its job scheduler', () => second.output().includes('job scheduler started'));
+  const taken = await lease.get();
+  assert.match(taken?.record.holderIdentity ?? '', /^slipway-b_/);
+  assert.equal(taken?.record.leaseTransitions, (last?.record.leaseTransitions ?? 0) + 1);
+  // It waited for the Lease to lapse: it took it no sooner than a Lease's duration after the last renewal.
+  assert.ok(last && taken && taken.record.acquireTime.getTime() - last.record.renewTime.getTime() >= TIMINGS.leaseDurationSeconds * 1000);
 });
