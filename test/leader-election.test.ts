@@ -13,8 +13,8 @@ import { LeaderElector, type LeaseClient } from '../src/leader/elector.ts';
 import { coordinationLease } from '../src/leader/lease.ts';
 import { createLogger } from '../src/log.ts';
 import { KubeApiEmulator, writeKubeconfig } from './emulators/kube-api.ts';
-import { setUpBotProcesses, writeConfig } from './support/bot-process.ts';
-import { PLATFORM, SIGNING_SECRET, startHarness } from './support/harness.ts';
+import { setUpBotProcesses } from './support/bot-process.ts';
+import { PLATFORM, startHarness } from './support/harness.ts';
 import { waitFor } from './support/wait.ts';
 
 /** Short timings, so a takeover happens within a test; the same proportions as the defaults (15/10/2 s). */
@@ -128,15 +128,9 @@ test('two candidates on one Lease: one leads, the other follows; a leader that s
 });
 
 test('a leader killed with SIGKILL is replaced once its Lease lapses, and the jobs move to the new leader', async (t) => {
-  const { slack, kube, dir, doc, start } = await setUpBotProcesses(t, {}, 'slipway-leader-');
+  const { kube, dir, doc, start, env: botEnv } = await setUpBotProcesses(t, {}, 'slipway-leader-');
   doc.leaderElection = { enabled: true, cluster: 'dev-eu', namespace: LEASE.namespace, leaseName: LEASE.name, ...TIMINGS };
-  const env = {
-    SLACK_BOT_TOKEN: slack.token,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: slack.url,
-    SLIPWAY_CONFIG: writeConfig(dir, doc),
-    DATABASE_PATH: join(dir, 'data', 'slipway.db'),
-  };
+  const env = botEnv();
   const lease = coordinationLease(await coordinationApi(kube, join(dir, 'lease-kubeconfig.yaml'), 'dev-eu'), LEASE.namespace, LEASE.name);
   const waitForBot = <T>(what: string, check: () => T | undefined | false) => waitFor(what, check, 20_000);
 
