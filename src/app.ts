@@ -203,23 +203,31 @@ export function createSlipway(options: SlipwayOptions): Slipway {
 
   const scheduler = new Scheduler(deps);
   let elector: LeaderElector | undefined;
+  let stopping = false;
+  let resumed = false;
   /**
    * What one replica does for all (the leader, with leader election): announce finished deletions,
-   * resume unfinished runs, post waiting feedback, plan missing expiry timers, run the jobs.
+   * resume unfinished runs, post waiting feedback, plan missing expiry timers (once per process:
+   * a replica that leads again must not start its own runs a second time), and run the jobs.
    */
   const startLeaderWork = () => {
-    // Read before runs resume, so a deletion finishing now is not told twice.
-    void announceDeletions(deps).catch((err: unknown) => log.error({ err }, 'could not tell owners about finished deletions'));
-    void resumeRuns(deps).catch((err: unknown) => log.error({ err }, 'could not resume runs'));
-    void resumeFeedback(deps).catch((err: unknown) => log.error({ err }, 'could not post waiting feedback'));
-    try {
-      const planned = scheduleUntimed(deps);
-      if (planned > 0) log.info({ namespaces: planned }, 'planned the expiry timers of namespaces that had none');
-    } catch (err) {
-      log.error({ err }, 'could not plan expiry timers');
+    if (stopping) return;
+    if (!resumed) {
+      resumed = true;
+      // Read before runs resume, so a deletion finishing now is not told twice.
+      void announceDeletions(deps).catch((err: unknown) => log.error({ err }, 'could not tell owners about finished deletions'));
+      void resumeRuns(deps).catch((err: unknown) => log.error({ err }, 'could not resume runs'));
+      void resumeFeedback(deps).catch((err: unknown) => log.error({ err }, 'could not post waiting feedback'));
+      try {
+        const planned = scheduleUntimed(deps);
+        if (planned > 0) log.info({ namespaces: planned }, 'planned the expiry timers of namespaces that had none');
+      } catch (err) {
+        log.error({ err }, 'could not plan expiry timers');
+      }
     }
     if (options.scheduler !== false) scheduler.start();
   };
+
   // One Bolt listener per kind of interaction, not one per button and form (see routedApp).
   const listeners = routedApp(app);
   platformCommand.register(listeners, deps);
@@ -301,6 +309,8 @@ export function createSlipway(options: SlipwayOptions): Slipway {
     },
     async stop() {
       // Intake first (Slack requests, scheduled jobs), then the provisioning already under way.
+      // Leading from now on starts nothing.
+      stopping = true;
       await app.stop().catch((err: unknown) => log.warn({ err }, 'error while stopping the Slack listener'));
       await close(routeServer);
       await close(probeServer);

@@ -15,6 +15,7 @@ import { createLogger } from '../src/log.ts';
 import { KubeApiEmulator, writeKubeconfig } from './emulators/kube-api.ts';
 import { setUpBotProcesses } from './support/bot-process.ts';
 import { PLATFORM, startHarness } from './support/harness.ts';
+import { readyNamespace } from './support/lifecycle.ts';
 import { waitFor } from './support/wait.ts';
 
 /** Short timings, so a takeover happens within a test; the same proportions as the defaults (15/10/2 s). */
@@ -155,4 +156,36 @@ test('a leader killed with SIGKILL is replaced once its Lease lapses, and the jo
   assert.equal(taken?.record.leaseTransitions, (last?.record.leaseTransitions ?? 0) + 1);
   // It waited for the Lease to lapse: it took it no sooner than a Lease's duration after the last renewal.
   assert.ok(last && taken && taken.record.acquireTime.getTime() - last.record.renewTime.getTime() >= TIMINGS.leaseDurationSeconds * 1000);
+});
+
+test('a replica that loses the Lease and leads again does not start its own runs a second time', async (t) => {
+  const h = await startHarness(t, {
+    configure: (doc) => {
+      doc.leaderElection = { enabled: true, cluster: 'dev-eu', namespace: LEASE.namespace, leaseName: LEASE.name, ...TIMINGS };
+    },
+  });
+  const lease = coordinationLease(
+    await coordinationApi(h.kube, join(mkdtempSync(join(tmpdir(), 'slipway-lease-')), 'kubeconfig.yaml'), 'dev-eu'),
+    LEASE.namespace,
+    LEASE.name,
+  );
+  const elector = h.slipway.elector();
+  assert.ok(elector, 'leader election is on');
+  await h.waitFor('the bot to lead', () => elector.isLeader(), 15_000);
+
+  // A provisioning run in progress: the namespace's apply is slow.
+  const slow = h.kube.setLatency(3000, { method: 'PATCH', path: '/api/v1/namespaces/payments-dev' });
+  const ready = readyNamespace(h, 'dev');
+  await h.waitFor('the run to start', () => h.slipway.deps.store.activeRuns().length === 1);
+
+  // Someone else holds the Lease for a moment: the bot stops leading, then takes the Lease again once it lapses.
+  const held = await lease.get();
+  assert.ok(held);
+  await lease.update({ ...held.record, holderIdentity: 'another-replica', renewTime: new Date(), leaseDurationSeconds: 1 }, held.resourceVersion);
+  await h.waitFor('the bot to stop leading', () => !elector.isLeader(), 15_000);
+  await h.waitFor('the bot to lead again', () => elector.isLeader(), 15_000);
+  slow();
+  await ready;
+  const applies = h.kube.requests.filter((r) => r.method === 'PATCH' && r.path === '/api/v1/namespaces/payments-dev');
+  assert.equal(applies.length, 1, 'the run was executed once');
 });
