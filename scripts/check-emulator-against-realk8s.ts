@@ -18,11 +18,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Agent, request } from 'undici';
 import { parseAllDocuments } from 'yaml';
 import { KubeClusters } from '../src/cluster/client.ts';
 import { requiredPermissions } from '../src/cluster/permissions.ts';
 import { errorMessage } from '../src/errors.ts';
+import { LeaderElector } from '../src/leader/elector.ts';
+import { coordinationLease } from '../src/leader/lease.ts';
+import { createLogger } from '../src/log.ts';
 import { KubeApiEmulator, writeKubeconfig } from '../test/emulators/kube-api.ts';
 import { exampleConfig } from '../test/support/config.ts';
 
@@ -377,6 +381,10 @@ function leaseScenario(run: string): { name: string; check: (s: Server) => Promi
       },
     },
     {
+      name: "LeaderElector as the bot user holding deploy/overlays/ha's Lease Role: one leads, one follows; a leader gone without a word is replaced",
+      check: (s) => electors(s, `${run}-elect`),
+    },
+    {
       name: 'PUT of a missing Lease creates it: 201; list: both',
       check: async (s) => {
         const created = await s.call('PUT', `${leases}/other`, lease('other', { holderIdentity: 'd' }));
@@ -386,6 +394,81 @@ function leaseScenario(run: string): { name: string; check: (s: Server) => Promi
       },
     },
   ];
+}
+
+/** Polls until `done` holds (at most 15 s). */
+async function eventually(done: () => boolean | Promise<boolean>): Promise<boolean> {
+  for (let i = 0; i < 300; i++) {
+    if (await done()) return true;
+    await delay(50);
+  }
+  return false;
+}
+
+/**
+ * Two of Slipway's electors (short timings) as the bot user, which holds only the overlay's Role
+ * (bound to the user here instead of the ServiceAccount) in a namespace of its own.
+ */
+async function electors(s: Server, namespace: string): Promise<unknown> {
+  const [role, binding] = parseAllDocuments(readFileSync(new URL('../deploy/overlays/ha/leader-election-rbac.yaml', import.meta.url), 'utf8')).map(
+    (d) => d.toJS() as { metadata: { name: string } },
+  );
+  if (!role || !binding) throw new Error('deploy/overlays/ha/leader-election-rbac.yaml holds a Role and a RoleBinding');
+  await s.call('POST', '/api/v1/namespaces', { metadata: { name: namespace } });
+  const rbac = `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}`;
+  await s.call('POST', `${rbac}/roles`, { ...role, metadata: { name: role.metadata.name } });
+  await s.call('POST', `${rbac}/rolebindings`, {
+    ...binding,
+    metadata: { name: binding.metadata.name },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: env('REALK8S_BOT_USER') }],
+  });
+  const kc = new KubeConfig();
+  kc.loadFromFile(s.botKubeconfig.path);
+  kc.setCurrentContext(s.botKubeconfig.context);
+  const api = kc.makeApiClient(CoordinationV1Api);
+  const lease = coordinationLease(api, namespace, 'slipway-leader');
+  const events: string[] = [];
+  const candidate = (name: string) =>
+    new LeaderElector({
+      lease: coordinationLease(api, namespace, 'slipway-leader'),
+      identity: name,
+      leaseDurationMs: 1000,
+      renewDeadlineMs: 600,
+      retryPeriodMs: 100,
+      log: createLogger('silent'),
+      onStartedLeading: () => events.push(`${name} leads`),
+      onStoppedLeading: () => events.push(`${name} stops`),
+    });
+  const [a, b] = [candidate('a'), candidate('b')];
+  try {
+    a.start();
+    const led = await eventually(() => a.isLeader());
+    b.start();
+    let renewals = 0;
+    let version = '';
+    await eventually(async () => {
+      const current = (await lease.get())?.resourceVersion ?? '';
+      if (current !== version) [version, renewals] = [current, renewals + 1];
+      return renewals > 10;
+    });
+    const followed = !b.isLeader();
+    await a.stop({ release: false });
+    const replaced = await eventually(() => b.isLeader());
+    const taken = (await lease.get())?.record;
+    await b.stop();
+    const released = (await lease.get())?.record;
+    return {
+      led,
+      followed,
+      replaced,
+      events,
+      taken: { holder: taken?.holderIdentity, transitions: taken?.leaseTransitions },
+      released: { holder: released?.holderIdentity, duration: released?.leaseDurationSeconds },
+    };
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+    await s.call('DELETE', `/api/v1/namespaces/${namespace}`);
+  }
 }
 
 async function main(): Promise<void> {

@@ -94,7 +94,7 @@ export class LeaderElector {
     this.wake?.();
     await this.loop;
     if (!this.leading) return;
-    this.stopLeading('stopped');
+    this.stopLeading('stopped', 'info');
     if (options.release === false) return;
     try {
       await this.release();
@@ -125,9 +125,9 @@ export class LeaderElector {
     }
   }
 
-  private stopLeading(why: string): void {
+  private stopLeading(why: string, level: 'info' | 'warn' = 'warn'): void {
     this.leading = false;
-    this.options.log.warn({ lease: this.options.lease.description, identity: this.identity, why }, 'stopped leading');
+    this.options.log[level]({ lease: this.options.lease.description, identity: this.identity, why }, 'stopped leading');
     this.options.onStoppedLeading();
   }
 
