@@ -128,6 +128,35 @@ test('two candidates on one Lease: one leads, the other follows; a leader that s
   assert.deepEqual(events, ['a leads', 'a stopped leading', 'b leads']);
 });
 
+test('a leader that cannot renew keeps trying, then stops leading (renew deadline), and leads again once it can', async (t) => {
+  const kube = await KubeApiEmulator.start();
+  t.after(() => kube.close());
+  const api = await coordinationApi(kube, join(mkdtempSync(join(tmpdir(), 'slipway-lease-')), 'kubeconfig.yaml'), 'dev-eu');
+  const lease = coordinationLease(api, LEASE.namespace, LEASE.name);
+  const events: string[] = [];
+  const elector = new LeaderElector({
+    lease,
+    identity: 'a_test',
+    leaseDurationMs: TIMINGS.leaseDurationSeconds * 1000,
+    renewDeadlineMs: TIMINGS.renewDeadlineSeconds * 1000,
+    retryPeriodMs: TIMINGS.retryPeriodSeconds * 1000,
+    log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    onStartedLeading: () => events.push('leads'),
+    onStoppedLeading: () => events.push('stopped leading'),
+  });
+  t.after(() => elector.stop());
+  elector.start();
+  await waitFor('the first term', () => elector.isLeader());
+
+  // The API server answers every renewal with 500 (an outage of etcd, say).
+  const outage = kube.injectFault({ method: 'PUT', path: `/apis/coordination.k8s.io/v1/namespaces/${LEASE.namespace}/leases/${LEASE.name}`, status: 500 });
+  await waitFor('it to give up', () => !elector.isLeader(), 15_000);
+  assert.ok(outage.hits >= 2, 'it tried to renew more than once first');
+  outage.remove();
+  await waitFor('a second term', () => elector.isLeader(), 15_000);
+  assert.deepEqual(events, ['leads', 'stopped leading', 'leads']);
+});
+
 test('a leader killed with SIGKILL is replaced once its Lease lapses, and the jobs move to the new leader', async (t) => {
   const { kube, dir, doc, start, env: botEnv } = await setUpBotProcesses(t, {}, 'slipway-leader-');
   doc.leaderElection = { enabled: true, cluster: 'dev-eu', namespace: LEASE.namespace, leaseName: LEASE.name, ...TIMINGS };
