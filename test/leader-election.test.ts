@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
-import { LeaderElector, type LeaseClient } from '../src/leader/elector.ts';
+import { LeaderElector, LeaseConflict, type LeaseClient } from '../src/leader/elector.ts';
 import { coordinationLease } from '../src/leader/lease.ts';
 import { createLogger } from '../src/log.ts';
 import { KubeApiEmulator, writeKubeconfig } from './emulators/kube-api.ts';
@@ -48,6 +48,50 @@ async function renewals(lease: LeaseClient, times: number, timeoutMs = 15_000): 
   }
 }
 
+/** Writes the Lease as another holder would, again when a renewal gets in between (409). */
+async function takeLease(lease: LeaseClient, holderIdentity: string): Promise<void> {
+  for (;;) {
+    const held = await lease.get();
+    assert.ok(held, 'there is a Lease');
+    try {
+      await lease.update({ ...held.record, holderIdentity, renewTime: new Date(), leaseDurationSeconds: 1 }, held.resourceVersion);
+      return;
+    } catch (err) {
+      if (!(err instanceof LeaseConflict)) throw err;
+    }
+  }
+}
+
+/** The Lease on a fresh emulator, through client-node; the emulator closes when the test ends. */
+async function emulatedLease(t: { after(fn: () => unknown): void }): Promise<{ kube: KubeApiEmulator; api: CoordinationV1Api; lease: LeaseClient }> {
+  const kube = await KubeApiEmulator.start();
+  t.after(() => kube.close());
+  const api = await coordinationApi(kube, join(mkdtempSync(join(tmpdir(), 'slipway-lease-')), 'kubeconfig.yaml'), 'dev-eu');
+  return { kube, api, lease: coordinationLease(api, LEASE.namespace, LEASE.name) };
+}
+
+/**
+ * A candidate `<name>_test` with the test timings, which writes "<name> leads" and "<name> stopped
+ * leading" to `events` (after `onStarted`, which may check what holds then); stopped when the test ends.
+ */
+function candidate(t: { after(fn: () => unknown): void }, lease: LeaseClient, name: string, events: string[], onStarted = () => {}): LeaderElector {
+  const elector = new LeaderElector({
+    lease,
+    identity: `${name}_test`,
+    leaseDurationMs: TIMINGS.leaseDurationSeconds * 1000,
+    renewDeadlineMs: TIMINGS.renewDeadlineSeconds * 1000,
+    retryPeriodMs: TIMINGS.retryPeriodSeconds * 1000,
+    log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    onStartedLeading: () => {
+      onStarted();
+      events.push(`${name} leads`);
+    },
+    onStoppedLeading: () => events.push(`${name} stopped leading`),
+  });
+  t.after(() => elector.stop());
+  return elector;
+}
+
 test('two replicas that both believe they lead post one digest for a slot, however their runs overlap', async (t) => {
   const h = await startHarness(t);
   const second = await h.startReplica();
@@ -79,36 +123,14 @@ test('two replicas that both believe they lead post one digest for a slot, howev
 });
 
 test('two candidates on one Lease: one leads, the other follows; a leader that stops hands the Lease over', async (t) => {
-  const kube = await KubeApiEmulator.start();
-  t.after(() => kube.close());
-  const api = await coordinationApi(kube, join(mkdtempSync(join(tmpdir(), 'slipway-lease-')), 'kubeconfig.yaml'), 'dev-eu');
-  const lease = coordinationLease(api, LEASE.namespace, LEASE.name);
+  const { api, lease } = await emulatedLease(t);
   const events: string[] = [];
   const electors: LeaderElector[] = [];
-  const candidate = (name: string) => {
-    const elector = new LeaderElector({
-      lease: coordinationLease(api, LEASE.namespace, LEASE.name),
-      identity: `${name}_test`,
-      leaseDurationMs: TIMINGS.leaseDurationSeconds * 1000,
-      renewDeadlineMs: TIMINGS.renewDeadlineSeconds * 1000,
-      retryPeriodMs: TIMINGS.retryPeriodSeconds * 1000,
-      log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
-      onStartedLeading: () => {
-        // Never two leaders at once.
-        assert.deepEqual(
-          electors.filter((e) => e !== elector && e.isLeader()).map((e) => e.identity),
-          [],
-        );
-        events.push(`${name} leads`);
-      },
-      onStoppedLeading: () => events.push(`${name} stopped leading`),
-    });
-    electors.push(elector);
-    t.after(() => elector.stop());
-    return elector;
-  };
-  const a = candidate('a');
-  const b = candidate('b');
+  // Never two leaders at once: when one starts leading, it is the only one.
+  const alone = () => assert.equal(electors.filter((e) => e.isLeader()).length, 1);
+  const a = candidate(t, coordinationLease(api, LEASE.namespace, LEASE.name), 'a', events, alone);
+  const b = candidate(t, coordinationLease(api, LEASE.namespace, LEASE.name), 'b', events, alone);
+  electors.push(a, b);
 
   a.start();
   await waitFor('a to lead', () => a.isLeader());
@@ -129,22 +151,9 @@ test('two candidates on one Lease: one leads, the other follows; a leader that s
 });
 
 test('a leader that cannot renew keeps trying, then stops leading (renew deadline), and leads again once it can', async (t) => {
-  const kube = await KubeApiEmulator.start();
-  t.after(() => kube.close());
-  const api = await coordinationApi(kube, join(mkdtempSync(join(tmpdir(), 'slipway-lease-')), 'kubeconfig.yaml'), 'dev-eu');
-  const lease = coordinationLease(api, LEASE.namespace, LEASE.name);
+  const { kube, lease } = await emulatedLease(t);
   const events: string[] = [];
-  const elector = new LeaderElector({
-    lease,
-    identity: 'a_test',
-    leaseDurationMs: TIMINGS.leaseDurationSeconds * 1000,
-    renewDeadlineMs: TIMINGS.renewDeadlineSeconds * 1000,
-    retryPeriodMs: TIMINGS.retryPeriodSeconds * 1000,
-    log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
-    onStartedLeading: () => events.push('leads'),
-    onStoppedLeading: () => events.push('stopped leading'),
-  });
-  t.after(() => elector.stop());
+  const elector = candidate(t, lease, 'a', events);
   elector.start();
   await waitFor('the first term', () => elector.isLeader());
 
@@ -154,7 +163,7 @@ test('a leader that cannot renew keeps trying, then stops leading (renew deadlin
   assert.ok(outage.hits >= 2, 'it tried to renew more than once first');
   outage.remove();
   await waitFor('a second term', () => elector.isLeader(), 15_000);
-  assert.deepEqual(events, ['leads', 'stopped leading', 'leads']);
+  assert.deepEqual(events, ['a leads', 'a stopped leading', 'a leads']);
 });
 
 test('a leader killed with SIGKILL is replaced once its Lease lapses, and the jobs move to the new leader', async (t) => {
@@ -208,9 +217,7 @@ test('a replica that loses the Lease and leads again does not start its own runs
   await h.waitFor('the run to start', () => h.slipway.deps.store.activeRuns().length === 1);
 
   // Someone else holds the Lease for a moment: the bot stops leading, then takes the Lease again once it lapses.
-  const held = await lease.get();
-  assert.ok(held);
-  await lease.update({ ...held.record, holderIdentity: 'another-replica', renewTime: new Date(), leaseDurationSeconds: 1 }, held.resourceVersion);
+  await takeLease(lease, 'another-replica');
   await h.waitFor('the bot to stop leading', () => !elector.isLeader(), 15_000);
   await h.waitFor('the bot to lead again', () => elector.isLeader(), 15_000);
   slow();
