@@ -5,7 +5,7 @@
  * controller's conditions, finalizers, delete preconditions, the NamespaceLifecycle refusal and an
  * RBAC denial. Then it runs Slipway's own client (KubeClusters: deleteNamespace,
  * namespaceDeletion, canI) against both as the bot user, granted deploy/rbac.yaml's ClusterRole
- * on the real server. Not part of `npm test`: it needs a real server, e.g. /work/shared/realk8s:
+ * on the real server, and the Lease requests leader election makes. Not part of `npm test`: it needs a real server, e.g. /work/shared/realk8s:
  *
  *   /work/shared/realk8s/up.sh && source /tmp/realk8s/run/env
  *   npm run check:realk8s
@@ -18,11 +18,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Agent, request } from 'undici';
 import { parseAllDocuments } from 'yaml';
 import { KubeClusters } from '../src/cluster/client.ts';
 import { requiredPermissions } from '../src/cluster/permissions.ts';
 import { errorMessage } from '../src/errors.ts';
+import { LeaderElector } from '../src/leader/elector.ts';
+import { coordinationLease } from '../src/leader/lease.ts';
+import { createLogger } from '../src/log.ts';
 import { KubeApiEmulator, writeKubeconfig } from '../test/emulators/kube-api.ts';
 import { exampleConfig } from '../test/support/config.ts';
 
@@ -319,13 +323,161 @@ function clientScenario(run: string): { name: string; check: (s: Server) => Prom
   ];
 }
 
+/**
+ * Leases, as leader election uses them: create, get, list, an update with the resourceVersion
+ * read (and with a stale one, and none), invalid specs, a time that is not a MicroTime.
+ */
+function leaseScenario(run: string): { name: string; check: (s: Server) => Promise<unknown> }[] {
+  const namespace = `${run}-lease`;
+  const leases = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`;
+  const lease = (name: string, spec: Record<string, unknown>, resourceVersion?: string) => ({
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name, ...(resourceVersion ? { resourceVersion } : {}) },
+    spec,
+  });
+  const held = {
+    holderIdentity: 'a',
+    leaseDurationSeconds: 15,
+    acquireTime: '2026-12-04T23:30:00.123456Z',
+    renewTime: '2026-12-04T23:30:00.123456Z',
+    leaseTransitions: 0,
+  };
+  const versions = new Map<Server, string>();
+  const read = async (s: Server) => {
+    const a = await s.call('GET', `${leases}/leader`);
+    versions.set(s, String((a.body as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion));
+    return a;
+  };
+  return [
+    {
+      name: 'create a Lease: 201; again: 409 AlreadyExists; get it: 200',
+      check: async (s) => {
+        await s.call('POST', '/api/v1/namespaces', { metadata: { name: namespace } });
+        return [await s.call('POST', leases, lease('leader', held)), await s.call('POST', leases, lease('leader', {})), await read(s)];
+      },
+    },
+    {
+      name: 'update with the resourceVersion read: 200; with a stale one: 409 Conflict; with none: 422',
+      check: async (s) => {
+        const taken = { ...held, holderIdentity: 'b', renewTime: '2026-12-04T23:30:20.000000Z', leaseTransitions: 1 };
+        const stale = versions.get(s);
+        return [
+          await s.call('PUT', `${leases}/leader`, lease('leader', taken, stale)),
+          await s.call('PUT', `${leases}/leader`, lease('leader', { ...taken, holderIdentity: 'c' }, stale)),
+          await s.call('PUT', `${leases}/leader`, lease('leader', { ...taken, holderIdentity: 'c' })),
+        ];
+      },
+    },
+    {
+      name: 'an invalid duration and transitions: 422; a renewTime that is not a MicroTime: 400',
+      check: async (s) => {
+        const badTime = await s.call('POST', leases, lease('bad-time', { renewTime: '2026-12-04T23:30:00.123Z' }));
+        const message = String((badTime.body as { message?: unknown }).message);
+        return [
+          await s.call('POST', leases, lease('bad', { leaseDurationSeconds: 0, leaseTransitions: -1 })),
+          { status: badTime.status, message: message.slice(0, message.indexOf('Z07:00"') + 'Z07:00"'.length) },
+        ];
+      },
+    },
+    {
+      name: "LeaderElector as the bot user holding deploy/overlays/ha's Lease Role: one leads, one follows; a leader gone without a word is replaced",
+      check: (s) => electors(s, `${run}-elect`),
+    },
+    {
+      name: 'PUT of a missing Lease creates it: 201; list: both',
+      check: async (s) => {
+        const created = await s.call('PUT', `${leases}/other`, lease('other', { holderIdentity: 'd' }));
+        const list = await s.call('GET', leases);
+        await s.call('DELETE', `/api/v1/namespaces/${namespace}`);
+        return [created, { status: list.status, names: (list.body as { items: { metadata: { name: string } }[] }).items.map((i) => i.metadata.name) }];
+      },
+    },
+  ];
+}
+
+/** Polls until `done` holds (at most 15 s). */
+async function eventually(done: () => boolean | Promise<boolean>): Promise<boolean> {
+  for (let i = 0; i < 300; i++) {
+    if (await done()) return true;
+    await delay(50);
+  }
+  return false;
+}
+
+/**
+ * Two of Slipway's electors (short timings) as the bot user, which holds only the overlay's Role
+ * (bound to the user here instead of the ServiceAccount) in a namespace of its own.
+ */
+async function electors(s: Server, namespace: string): Promise<unknown> {
+  const [role, binding] = parseAllDocuments(readFileSync(new URL('../deploy/overlays/ha/leader-election-rbac.yaml', import.meta.url), 'utf8')).map(
+    (d) => d.toJS() as { metadata: { name: string } },
+  );
+  if (!role || !binding) throw new Error('deploy/overlays/ha/leader-election-rbac.yaml holds a Role and a RoleBinding');
+  await s.call('POST', '/api/v1/namespaces', { metadata: { name: namespace } });
+  const rbac = `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}`;
+  await s.call('POST', `${rbac}/roles`, { ...role, metadata: { name: role.metadata.name } });
+  await s.call('POST', `${rbac}/rolebindings`, {
+    ...binding,
+    metadata: { name: binding.metadata.name },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: env('REALK8S_BOT_USER') }],
+  });
+  const kc = new KubeConfig();
+  kc.loadFromFile(s.botKubeconfig.path);
+  kc.setCurrentContext(s.botKubeconfig.context);
+  const api = kc.makeApiClient(CoordinationV1Api);
+  const lease = coordinationLease(api, namespace, 'slipway-leader');
+  const events: string[] = [];
+  const candidate = (name: string) =>
+    new LeaderElector({
+      lease: coordinationLease(api, namespace, 'slipway-leader'),
+      identity: name,
+      leaseDurationMs: 1000,
+      renewDeadlineMs: 600,
+      retryPeriodMs: 100,
+      log: createLogger('silent'),
+      onStartedLeading: () => events.push(`${name} leads`),
+      onStoppedLeading: () => events.push(`${name} stops`),
+    });
+  const [a, b] = [candidate('a'), candidate('b')];
+  try {
+    a.start();
+    const led = await eventually(() => a.isLeader());
+    b.start();
+    let renewals = 0;
+    let version = '';
+    await eventually(async () => {
+      const current = (await lease.get())?.resourceVersion ?? '';
+      if (current !== version) [version, renewals] = [current, renewals + 1];
+      return renewals > 10;
+    });
+    const followed = !b.isLeader();
+    await a.stop({ release: false });
+    const replaced = await eventually(() => b.isLeader());
+    const taken = (await lease.get())?.record;
+    await b.stop();
+    const released = (await lease.get())?.record;
+    return {
+      led,
+      followed,
+      replaced,
+      events,
+      taken: { holder: taken?.holderIdentity, transitions: taken?.leaseTransitions },
+      released: { holder: released?.holderIdentity, duration: released?.leaseDurationSeconds },
+    };
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+    await s.call('DELETE', `/api/v1/namespaces/${namespace}`);
+  }
+}
+
 async function main(): Promise<void> {
   const real = realServer();
   const emulated = await emulatedServer();
   const run = `slipway-cmp-${Date.now().toString(36)}`;
   let differences = 0;
   try {
-    for (const { name, check } of [...scenario(run), ...clientScenario(run)]) {
+    for (const { name, check } of [...scenario(run), ...clientScenario(run), ...leaseScenario(run)]) {
       const [fromReal, fromEmulator] = [normalize(await check(real)), normalize(await check(emulated.server))];
       const same = JSON.stringify(fromReal) === JSON.stringify(fromEmulator);
       if (!same) differences++;

@@ -21,6 +21,8 @@ import * as requestHandlers from './handlers/request.ts';
 import { routedApp } from './handlers/router.ts';
 import * as surveyHandlers from './handlers/survey.ts';
 import { Scheduler } from './jobs/scheduler.ts';
+import { LeaderElector } from './leader/elector.ts';
+import { holderIdentity, leaseFromConfig } from './leader/lease.ts';
 import type { Logger } from './log.ts';
 import { Store } from './store/store.ts';
 import { loadSurveyKey, surveyKeyCreatedMessage } from './store/surveys/key.ts';
@@ -53,8 +55,10 @@ export interface SlipwayOptions {
 export interface Slipway {
   app: App;
   deps: Deps;
-  /** The scheduled jobs; started by `start()` unless turned off. */
+  /** The scheduled jobs; started by `start()` unless turned off (with leader election, on the leader only). */
   scheduler: Scheduler;
+  /** With leaderElection.enabled, this replica's part in the election, once started. */
+  elector(): LeaderElector | undefined;
   /** Connects to Slack, resumes unfinished runs and listens; returns the HTTP server (HTTP mode). */
   start(): Promise<Server | undefined>;
   /** The port `/readyz` and `/metrics` are served on, once started (METRICS_PORT may be 0). */
@@ -201,6 +205,33 @@ export function createSlipway(options: SlipwayOptions): Slipway {
   app.client.on(WebClientEvent.RATE_LIMITED, () => metrics.slackRateLimited.inc());
 
   const scheduler = new Scheduler(deps);
+  let elector: LeaderElector | undefined;
+  let stopping = false;
+  let resumed = false;
+  /**
+   * What one replica does for all (the leader, with leader election): announce finished deletions,
+   * resume unfinished runs, post waiting feedback, plan missing expiry timers (once per process:
+   * a replica that leads again must not start its own runs a second time), and run the jobs.
+   */
+  const startLeaderWork = () => {
+    if (stopping) return;
+    if (!resumed) {
+      resumed = true;
+      // Read before runs resume, so a deletion finishing now is not told twice.
+      void announceDeletions(deps).catch((err: unknown) => log.error({ err }, 'could not tell owners about finished deletions'));
+      void resumeRuns(deps).catch((err: unknown) => log.error({ err }, 'could not resume runs'));
+      void resumeUpgrades(deps).catch((err: unknown) => log.error({ err }, 'could not resume upgrades'));
+      void resumeFeedback(deps).catch((err: unknown) => log.error({ err }, 'could not post waiting feedback'));
+      try {
+        const planned = scheduleUntimed(deps);
+        if (planned > 0) log.info({ namespaces: planned }, 'planned the expiry timers of namespaces that had none');
+      } catch (err) {
+        log.error({ err }, 'could not plan expiry timers');
+      }
+    }
+    if (options.scheduler !== false) scheduler.start();
+  };
+
   // One Bolt listener per kind of interaction, not one per button and form (see routedApp).
   const listeners = routedApp(app);
   platformCommand.register(listeners, deps);
@@ -222,6 +253,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
     app,
     deps,
     scheduler,
+    elector: () => elector,
     metricsPort() {
       const address = probeServer?.address();
       return address && typeof address === 'object' ? address.port : undefined;
@@ -261,26 +293,36 @@ export function createSlipway(options: SlipwayOptions): Slipway {
           cause: err,
         });
       }
-      // Read before runs resume, so a deletion finishing now is not told twice.
-      void announceDeletions(deps).catch((err: unknown) => log.error({ err }, 'could not tell owners about finished deletions'));
-      void resumeRuns(deps).catch((err: unknown) => log.error({ err }, 'could not resume runs'));
-      void resumeUpgrades(deps).catch((err: unknown) => log.error({ err }, 'could not resume upgrades'));
-      void resumeFeedback(deps).catch((err: unknown) => log.error({ err }, 'could not post waiting feedback'));
-      try {
-        const planned = scheduleUntimed(deps);
-        if (planned > 0) log.info({ namespaces: planned }, 'planned the expiry timers of namespaces that had none');
-      } catch (err) {
-        log.error({ err }, 'could not plan expiry timers');
+      const election = config.leaderElection;
+      if (!election.enabled) {
+        startLeaderWork();
+        return server;
       }
-      if (options.scheduler !== false) scheduler.start();
+      const lease = await leaseFromConfig(config, env);
+      elector = new LeaderElector({
+        lease,
+        identity: holderIdentity(env),
+        leaseDurationMs: election.leaseDurationSeconds * 1000,
+        renewDeadlineMs: election.renewDeadlineSeconds * 1000,
+        retryPeriodMs: election.retryPeriodSeconds * 1000,
+        log,
+        onStartedLeading: startLeaderWork,
+        // Jobs already running finish; the job table keeps a new leader from repeating them.
+        onStoppedLeading: () => void scheduler.stop(),
+      });
+      elector.start();
       return server;
     },
     async stop() {
       // Intake first (Slack requests, scheduled jobs), then the provisioning already under way.
+      // Leading from now on starts nothing.
+      stopping = true;
       await app.stop().catch((err: unknown) => log.warn({ err }, 'error while stopping the Slack listener'));
       await close(routeServer);
       await close(probeServer);
       await scheduler.stop(5000);
+      // The Lease goes back once the jobs are done, so the next leader starts at once.
+      await elector?.stop();
       await deps.modals.close().catch((err: unknown) => log.warn({ err }, 'error while closing Slack connections'));
       const inFlight = deps.engine.runs.size;
       const finished = await deps.engine.runs.drain(options.shutdownTimeoutMs ?? 20_000);

@@ -244,6 +244,47 @@ const lifecycleSchema = z.object({
     .prefault({}),
 });
 
+// Leader election (README "Running more than one replica"): with several replicas, one of them,
+// holder of a coordination.k8s.io/v1 Lease, runs the scheduled jobs and resumes runs. The timings
+// default to what Kubernetes' own controllers use (kube-controller-manager's --leader-elect-lease-duration,
+// --leader-elect-renew-deadline and --leader-elect-retry-period).
+export const LEADER_ELECTION_DEFAULTS = {
+  enabled: false,
+  leaseName: 'slipway-leader',
+  leaseDurationSeconds: 15,
+  renewDeadlineSeconds: 10,
+  retryPeriodSeconds: 2,
+} as const;
+const leaderElectionSchema = z
+  .object({
+    /** Off: this process runs the jobs (one replica, the default). */
+    enabled: z.boolean().default(LEADER_ELECTION_DEFAULTS.enabled),
+    /** The cluster (in `clusters`) that holds the Lease; default: the one the pod runs in. */
+    cluster: z.string().optional(),
+    /** The Lease's namespace; default: the pod's (POD_NAMESPACE, else its ServiceAccount's). */
+    namespace: dnsLabel.optional(),
+    leaseName: z
+      .string()
+      .max(253)
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase DNS subdomain')
+      .default(LEADER_ELECTION_DEFAULTS.leaseName),
+    /** How long a Lease not renewed keeps others from taking it (the Lease holds whole seconds). */
+    leaseDurationSeconds: z.number().int().min(1).default(LEADER_ELECTION_DEFAULTS.leaseDurationSeconds),
+    /** The leader gives up leading when it could not renew for this long. */
+    renewDeadlineSeconds: z.number().positive().default(LEADER_ELECTION_DEFAULTS.renewDeadlineSeconds),
+    /** How often the leader renews and the others try to take the Lease. */
+    retryPeriodSeconds: z.number().positive().default(LEADER_ELECTION_DEFAULTS.retryPeriodSeconds),
+  })
+  // client-go's NewLeaderElector refuses the same: a leader must give up before its Lease lapses.
+  .refine((l) => l.leaseDurationSeconds > l.renewDeadlineSeconds, {
+    path: ['renewDeadlineSeconds'],
+    message: 'must be less than leaseDurationSeconds (a leader gives up before its Lease lapses)',
+  })
+  .refine((l) => l.renewDeadlineSeconds > l.retryPeriodSeconds, {
+    path: ['retryPeriodSeconds'],
+    message: 'must be less than renewDeadlineSeconds (a leader tries to renew more than once before it gives up)',
+  });
+
 export const configSchema = z
   .object({
     slack: z.object({
@@ -328,6 +369,7 @@ export const configSchema = z
         upgrade: z.object({ concurrency: z.number().int().min(1).max(50).default(5) }).prefault({}),
       })
       .prefault({}),
+    leaderElection: leaderElectionSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     const unique = (names: string[], path: string) => {
@@ -386,6 +428,14 @@ export const configSchema = z
         });
       }
     });
+    const leaseCluster = config.leaderElection.cluster;
+    if (leaseCluster !== undefined && !config.clusters.some((c) => c.name === leaseCluster)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['leaderElection', 'cluster'],
+        message: `unknown cluster "${leaseCluster}" (known: ${config.clusters.map((c) => c.name).join(', ')})`,
+      });
+    }
     // The Home tab link needs both ids; one alone is a half-finished edit.
     const { teamId, appId } = config.slack;
     if ((teamId === undefined) !== (appId === undefined)) {
@@ -401,6 +451,7 @@ export type TierConfig = Config['tiers'][string];
 export type EnvironmentConfig = Config['environments'][string];
 export type SurveyConfig = Config['survey'];
 export type LifecycleConfig = Config['lifecycle'];
+export type LeaderElectionConfig = Config['leaderElection'];
 
 /** Turns zod's issues into `path: message` lines, e.g. `clusters[0].context: required`. */
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {

@@ -20,6 +20,10 @@ export interface RuntimeEnv {
   surveyKey?: string | undefined;
   /** SLIPWAY_SURVEY_KEY_FILE: where the survey key file is (default `survey.key` next to the database). */
   surveyKeyFile?: string | undefined;
+  /** POD_NAME (the downward API): the start of this replica's leader election identity. */
+  podName?: string | undefined;
+  /** POD_NAMESPACE (the downward API): where the leader election Lease is, unless config says. */
+  podNamespace?: string | undefined;
 }
 
 const SLACK_API_URL = 'https://slack.com/api/';
@@ -82,5 +86,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, options: { signing
     logLevel: env.LOG_LEVEL?.trim() || 'info',
     surveyKey,
     surveyKeyFile: env.SLIPWAY_SURVEY_KEY_FILE?.trim() || undefined,
+    podName: env.POD_NAME?.trim() || undefined,
+    podNamespace: env.POD_NAMESPACE?.trim() || undefined,
   };
 }

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -8,7 +7,7 @@ import type { NamespaceRequest } from '../src/domain/requests.ts';
 import { ACTION, BLOCK, CALLBACK, HOME } from '../src/slack/ids.ts';
 import { refreshUsage } from '../src/workflows/adoption/usage.ts';
 import { announceDeletions, deleteExpired } from '../src/workflows/lifecycle/delete.ts';
-import { setUpBotProcesses, writeConfig, type BotProcess } from './support/bot-process.ts';
+import { setUpBotProcesses, type BotProcess } from './support/bot-process.ts';
 import { FakeAccessEntries } from './support/eks-access-entries.ts';
 import { clickHome, openHome, publishedHome } from './support/namespaces.ts';
 import { EDIT, ROLE, startEksHarness } from './support/eks-harness.ts';
@@ -299,7 +298,12 @@ test("on EKS the deleted namespace leaves the team role's access scope; the last
 });
 
 test('a bot killed while a namespace is Terminating resumes the deletion after a restart, and the owner hears once', async (t) => {
-  const { slack, kube, dir, doc, start } = await setUpBotProcesses(
+  const {
+    slack,
+    kube,
+    start,
+    env: botEnv,
+  } = await setUpBotProcesses(
     t,
     {
       channels: [
@@ -311,14 +315,8 @@ test('a bot killed while a namespace is Terminating resumes the deletion after a
     },
     'slipway-delete-restart-',
   );
-  const databasePath = join(dir, 'data', 'slipway.db');
-  const env = {
-    SLACK_BOT_TOKEN: slack.token,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: slack.url,
-    SLIPWAY_CONFIG: writeConfig(dir, doc),
-    DATABASE_PATH: databasePath,
-  };
+  const env = botEnv();
+  const databasePath = env.DATABASE_PATH;
   const slow = <T>(what: string, check: () => T | undefined | false) => waitFor(what, check, 20_000);
   /** Types a command as the developer and answers the form it opens. */
   const form = async (bot: BotProcess, text: string, answers: Record<string, Answer>) => {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { ACTION, BLOCK } from '../src/slack/ids.ts';
-import { setUpBotProcesses, writeConfig, type BotProcess } from './support/bot-process.ts';
+import { setUpBotProcesses, type BotProcess } from './support/bot-process.ts';
 import { APPROVALS, DEV_CHANNEL, PEOPLE, SIGNING_SECRET } from './support/harness.ts';
 import { sendBlockAction, sendSlashCommand, sendViewSubmission, valuesFor } from './support/slack-requests.ts';
 import { waitFor } from './support/wait.ts';
@@ -16,9 +15,9 @@ async function setUp(t: { after(fn: () => unknown): void }, configure?: (doc: Re
   const {
     slack,
     kube,
-    dir,
     doc,
     start: startBot,
+    env: botEnv,
   } = await setUpBotProcesses(
     t,
     {
@@ -32,13 +31,7 @@ async function setUp(t: { after(fn: () => unknown): void }, configure?: (doc: Re
     'slipway-restart-',
   );
   configure?.(doc);
-  const env = {
-    SLACK_BOT_TOKEN: slack.token,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: slack.url,
-    SLIPWAY_CONFIG: writeConfig(dir, doc),
-    DATABASE_PATH: join(dir, 'data', 'slipway.db'),
-  };
+  const env = botEnv();
   const start = () => startBot(env);
   return { slack, kube, start, databasePath: env.DATABASE_PATH };
 }

@@ -13,6 +13,8 @@ import { schedule, type Schedule } from '../lib/schedule.ts';
  *   `schedule.missedRunGraceMinutes` (node-cron never replays missed runs);
  * - a job never overlaps itself, in this process or another one (`slipway digest` beside the
  *   bot): the run is claimed in the database, a busy job's run is recorded as `skipped`;
+ * - a schedule slot runs once (job_slots): a second scheduled or catch-up run of a slot, by a
+ *   second leader of a moment or this one, does nothing;
  * - a job that throws or times out is logged and recorded as failed; the other jobs go on.
  * Time comes from `deps.clock`; node-cron only says when a slot is due.
  */
@@ -143,6 +145,11 @@ export class Scheduler {
     const started = this.deps.clock.now();
     const log = this.deps.log.child({ job: name, reason, ...(scheduledFor ? { slot: scheduledFor.toISOString() } : {}) });
     const claim = adoption.claimJobRun({ job: name, reason, scheduledFor, now: started, staleBefore: new Date(started.getTime() - 2 * timeoutMs) });
+    if (!claim.claimed && claim.why === 'slot-taken') {
+      // Another leader of a moment (or an earlier start) ran this slot: nothing to do, nothing recorded.
+      log.info({ run: claim.run.id, status: claim.run.status }, 'this slot has a run already; nothing to do');
+      return { run: claim.run, status: 'skipped', summary: undefined, error: undefined };
+    }
     if (!claim.claimed) {
       log.warn({ error: claim.run.error }, 'job is still running; this run is skipped');
       return { run: claim.run, status: 'skipped', summary: undefined, error: claim.run.error };

@@ -272,6 +272,12 @@ export class AdoptionStore {
         `INSERT INTO job_runs (job, reason, scheduled_for, started_at, finished_at, status, summary, error)
          VALUES (@job, @reason, @scheduledFor, @startedAt, @finishedAt, @status, @summary, @error)`,
       ),
+      claimSlot: db.prepare<{ job: string; scheduledFor: string; runId: number }>(
+        `INSERT INTO job_slots (job, scheduled_for, run_id) VALUES (@job, @scheduledFor, @runId)`,
+      ),
+      slotRun: db.prepare<{ job: string; scheduledFor: string }, JobRunRow>(
+        `SELECT r.* FROM job_slots s JOIN job_runs r ON r.id = s.run_id WHERE s.job = @job AND s.scheduled_for = @scheduledFor`,
+      ),
       finishJobRun: db.prepare(
         `UPDATE job_runs SET status = @status, finished_at = @finishedAt, summary = @summary, error = @error
          WHERE id = @id AND status = 'running'`,
@@ -464,10 +470,21 @@ export class AdoptionStore {
    * attempt is recorded as `skipped` and returned with `claimed: false`. A `running` row older
    * than `staleBefore` was left by a process that stopped mid-run; it is closed as failed.
    */
-  claimJobRun(input: { job: string; reason: JobReason; scheduledFor: Date | undefined; now: Date; staleBefore: Date }): { claimed: boolean; run: JobRun } {
+  /**
+   * Claims a run of the job: `slot-taken` when its schedule slot has a run already (no row is
+   * written), `busy` when another run of the job is still going (recorded as skipped).
+   */
+  claimJobRun(input: { job: string; reason: JobReason; scheduledFor: Date | undefined; now: Date; staleBefore: Date }): {
+    claimed: boolean;
+    run: JobRun;
+    why?: 'slot-taken' | 'busy';
+  } {
     return this.db
       .transaction(() => {
         const now = input.now.toISOString();
+        const slot = input.reason === 'manual' ? undefined : input.scheduledFor?.toISOString();
+        const taken = slot === undefined ? undefined : this.stmts.slotRun.get({ job: input.job, scheduledFor: slot });
+        if (taken) return { claimed: false, run: toJobRun(taken), why: 'slot-taken' as const };
         let busy: JobRunRow | undefined;
         for (const row of this.stmts.activeJobRun.all(input.job)) {
           if (row.started_at < input.staleBefore.toISOString()) {
@@ -486,10 +503,15 @@ export class AdoptionStore {
         if (busy) {
           const error = `still running since ${busy.started_at} (run ${busy.id})`;
           const info = this.stmts.insertJobRun.run({ ...base, finishedAt: now, status: 'skipped', summary: null, error });
-          return { claimed: false, run: this.mustGetRun(input.job, Number(info.lastInsertRowid)) };
+          return { claimed: false, run: this.mustGetRun(input.job, Number(info.lastInsertRowid)), why: 'busy' as const };
         }
         const info = this.stmts.insertJobRun.run({ ...base, finishedAt: null, status: 'running', summary: null, error: null });
-        return { claimed: true, run: this.mustGetRun(input.job, Number(info.lastInsertRowid)) };
+        const runId = Number(info.lastInsertRowid);
+        // In this immediate transaction the read above has seen every claim; should a claim get
+        // past it (an engine without such a transaction), the primary key refuses it and the whole
+        // claim rolls back.
+        if (slot !== undefined) this.stmts.claimSlot.run({ job: input.job, scheduledFor: slot, runId });
+        return { claimed: true, run: this.mustGetRun(input.job, runId) };
       })
       .immediate();
   }

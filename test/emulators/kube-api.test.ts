@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import {
   ApiException,
   AuthorizationV1Api,
+  CoordinationV1Api,
   CoreV1Api,
   KubeConfig,
   KubernetesObjectApi,
@@ -14,7 +15,8 @@ import {
   RbacAuthorizationV1Api,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Lease } from '@kubernetes/client-node';
+import { V1MicroTime } from '@kubernetes/client-node';
 import { canonicalQuantity, KubeApiEmulator, writeKubeconfig } from './kube-api.ts';
 import type { KubeApiEmulatorOptions } from './kube-api.ts';
 import { handEdit } from '../support/drift.ts';
@@ -826,6 +828,57 @@ describe('kube-api emulator namespace controller after a delay', () => {
       assert.equal(status, 'Terminating');
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
+  });
+});
+
+describe('kube-api emulator Leases (coordination.k8s.io/v1), as leader election uses them', () => {
+  const { clients } = useEmulator();
+  const coordination = () => clients().kc.makeApiClient(CoordinationV1Api);
+  const lease = (holderIdentity: string, resourceVersion?: string): V1Lease => ({
+    metadata: { name: 'leader', namespace: 'default', ...(resourceVersion ? { resourceVersion } : {}) },
+    spec: { holderIdentity, leaseDurationSeconds: 15, renewTime: new V1MicroTime('2026-01-01T00:00:00.5Z') },
+  });
+
+  it('creates, reads and lists a Lease, and refuses a second create with 409 AlreadyExists', async () => {
+    const api = coordination();
+    const created = await api.createNamespacedLease({ namespace: 'default', body: lease('a') });
+    assert.equal(created.spec?.holderIdentity, 'a');
+    // client-node sends a V1MicroTime with six fractional digits and hands the string back as it came.
+    assert.equal(String(created.spec?.renewTime), '2026-01-01T00:00:00.500000Z');
+    assert.equal((await api.readNamespacedLease({ namespace: 'default', name: 'leader' })).metadata?.resourceVersion, created.metadata?.resourceVersion);
+    assert.deepEqual(
+      (await api.listNamespacedLease({ namespace: 'default' })).items.map((l) => l.metadata?.name),
+      ['leader'],
+    );
+    const again = await failure(api.createNamespacedLease({ namespace: 'default', body: lease('b') }));
+    assert.equal(again.code, 409);
+    assert.equal(again.status?.reason, 'AlreadyExists');
+  });
+
+  it('updates with the resourceVersion read; a stale one is 409 Conflict, none is 422', async () => {
+    const api = coordination();
+    const created = await api.createNamespacedLease({ namespace: 'default', body: lease('a') });
+    const version = created.metadata?.resourceVersion;
+    const taken = await api.replaceNamespacedLease({ namespace: 'default', name: 'leader', body: lease('b', version) });
+    assert.equal(taken.spec?.holderIdentity, 'b');
+    assert.notEqual(taken.metadata?.resourceVersion, version);
+    const stale = await failure(api.replaceNamespacedLease({ namespace: 'default', name: 'leader', body: lease('c', version) }));
+    assert.equal(stale.code, 409);
+    assert.equal(stale.status?.reason, 'Conflict');
+    const unconditional = await failure(api.replaceNamespacedLease({ namespace: 'default', name: 'leader', body: lease('c') }));
+    assert.equal(unconditional.code, 422);
+    assert.equal(unconditional.status?.details?.causes?.[0]?.field, 'metadata.resourceVersion');
+    assert.equal((await api.readNamespacedLease({ namespace: 'default', name: 'leader' })).spec?.holderIdentity, 'b');
+  });
+
+  it('refuses a time that is not a MicroTime (a Date sends three fractional digits) and an invalid duration', async () => {
+    const api = coordination();
+    const body = { ...lease('a'), spec: { holderIdentity: 'a', renewTime: new Date('2026-01-01T00:00:00Z') as V1MicroTime } };
+    const badTime = await failure(api.createNamespacedLease({ namespace: 'default', body }));
+    assert.equal(badTime.code, 400);
+    const badDuration = await failure(api.createNamespacedLease({ namespace: 'default', body: { ...lease('a'), spec: { leaseDurationSeconds: 0 } } }));
+    assert.equal(badDuration.code, 422);
+    assert.equal(badDuration.status?.details?.causes?.[0]?.field, 'spec.leaseDurationSeconds');
   });
 });
 

@@ -3,8 +3,8 @@
  * `@kubernetes/client-node` through a kubeconfig (see `writeKubeconfig`).
  *
  * It covers what Slipway uses (namespaces and their deletion, quotas, limit ranges, network
- * policies, RBAC bindings, pods, SelfSubjectAccessReview, and config maps, e.g. to hold a namespace
- * Terminating with a finalizer) and copies the real server's `Status` wording. Requests were sent
+ * policies, RBAC bindings, pods, SelfSubjectAccessReview, Leases for leader election, and config
+ * maps, e.g. to hold a namespace Terminating with a finalizer) and copies the real server's `Status` wording. Requests were sent
  * side by side to a real kube-apiserver v1.20.2 and to this emulator; codes and Status bodies match
  * except where a comment says otherwise. `npm run check:realk8s` (scripts/
  * check-emulator-against-realk8s.ts) repeats that for namespace deletion against a running server.
@@ -189,6 +189,8 @@ interface ResourceType {
   deleteReturnsObject: boolean;
   /** PUT of a missing object creates it (the registry's AllowCreateOnUpdate). */
   createOnUpdate: boolean;
+  /** PUT must carry metadata.resourceVersion (the registry's AllowUnconditionalUpdate is false). */
+  conditionalUpdate?: boolean;
   /** metadata.generation is set and bumped on spec changes. */
   tracksGeneration: boolean;
   /** Field selectors besides metadata.name (and metadata.namespace when namespaced). */
@@ -342,6 +344,8 @@ const RESOURCE_TYPES: readonly ResourceType[] = [
   rbacType('clusterroles', 'clusterrole', 'ClusterRole', false),
   rbacType('rolebindings', 'rolebinding', 'RoleBinding', true),
   rbacType('roles', 'role', 'Role', true),
+  // Leader election (Slipway's replicas): create, get, and update with the resourceVersion read.
+  { ...plainType('coordination.k8s.io', 'leases', 'lease', 'Lease'), createOnUpdate: true, conditionalUpdate: true },
   {
     ...plainType('authorization.k8s.io', 'selfsubjectaccessreviews', 'selfsubjectaccessreview', 'SelfSubjectAccessReview'),
     namespaced: false,
@@ -349,7 +353,7 @@ const RESOURCE_TYPES: readonly ResourceType[] = [
   },
 ];
 
-const GROUPS: readonly string[] = ['networking.k8s.io', RBAC_GROUP, 'authorization.k8s.io'];
+const GROUPS: readonly string[] = ['networking.k8s.io', RBAC_GROUP, 'authorization.k8s.io', 'coordination.k8s.io'];
 
 function apiVersionOf(rt: ResourceType): string {
   return rt.group ? `${rt.group}/${rt.version}` : rt.version;
@@ -698,10 +702,43 @@ function validateBinding(rt: ResourceType, obj: JsonObject, old: JsonObject | un
   return errors;
 }
 
+/** ValidateLeaseSpec (pkg/apis/coordination/validation), its wording included. */
+function validateLease(obj: JsonObject): FieldError[] {
+  const errors: FieldError[] = [];
+  const duration = getPath(obj, ['spec', 'leaseDurationSeconds']);
+  if (typeof duration === 'number' && duration <= 0) {
+    errors.push({ type: 'FieldValueInvalid', field: 'spec.leaseDurationSeconds', detail: 'must be greater than 0', badValue: String(duration) });
+  }
+  const transitions = getPath(obj, ['spec', 'leaseTransitions']);
+  if (typeof transitions === 'number' && transitions < 0) {
+    errors.push({ type: 'FieldValueInvalid', field: 'spec.leaseTransitions', detail: 'must to greater or equal than 0', badValue: String(transitions) });
+  }
+  return errors;
+}
+
 function validateObject(rt: ResourceType, obj: JsonObject, old?: JsonObject): void {
   const errors = validateMetadata(rt, obj);
   if (rt.kind === 'RoleBinding' || rt.kind === 'ClusterRoleBinding') errors.push(...validateBinding(rt, obj, old));
+  if (rt.kind === 'Lease') errors.push(...validateLease(obj));
   if (errors.length > 0) throw invalid(rt, stringAt(obj, 'metadata', 'name'), errors);
+}
+
+/** metav1.MicroTime: RFC 3339 with exactly six fractional digits (a Date's toISOString has three). */
+const MICRO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * A Lease's times are decoded as MicroTime, and a time in another format fails the decoding (400).
+ * The real message goes on with Go's parser detail and the bytes around the error; the start is the same.
+ */
+function checkMicroTimes(lease: JsonObject): void {
+  for (const field of ['acquireTime', 'renewTime']) {
+    const value = getPath(lease, ['spec', field]);
+    if (value === undefined || value === null || (typeof value === 'string' && MICRO_TIME.test(value))) continue;
+    const goField = `${field[0]?.toUpperCase() ?? ''}${field.slice(1)}`;
+    throw badRequest(
+      `Lease in version "v1" cannot be handled as a Lease: v1.Lease.Spec: v1.LeaseSpec.${goField}: unmarshalerDecoder: parsing time ${JSON.stringify(value)} as "2006-01-02T15:04:05.000000Z07:00"`,
+    );
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2779,6 +2816,7 @@ export class KubeApiEmulator {
     }
     value.apiVersion = apiVersion;
     value.kind = kind;
+    if (rt.kind === 'Lease') checkMicroTimes(value);
     normalizeQuantities(rt, value);
     return value;
   }
@@ -2918,6 +2956,12 @@ export class KubeApiEmulator {
       return this.createObject(t.rt, obj, { kind: 'update', manager, dryRun: options.dryRun });
     }
     const rv = stringAt(obj, 'metadata', 'resourceVersion');
+    if (!rv && t.rt.conditionalUpdate) {
+      // The error names the resource, not the kind (rest.BeforeUpdate), and Go prints the empty version as 0x0.
+      throw invalid({ group: t.rt.group, kind: t.rt.resource }, t.name, [
+        { type: 'FieldValueInvalid', field: 'metadata.resourceVersion', detail: 'must be specified for an update', badValue: '0x0' },
+      ]);
+    }
     if (rv && rv !== stringAt(stored.object, 'metadata', 'resourceVersion')) throw conflict(t.rt, t.name, MODIFIED);
     return this.updateObject(stored, obj, { manager, dryRun: options.dryRun, subresource: t.subresource });
   }

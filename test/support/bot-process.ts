@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { KubeApiEmulator, writeKubeconfig } from '../emulators/kube-api.ts';
 import { SlackApiEmulator, type SlackApiEmulatorOptions } from '../emulators/slack-api.ts';
 import { exampleConfigDocument } from './config.ts';
+import { SIGNING_SECRET } from './harness.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -76,7 +77,7 @@ export async function startBotProcess(env: Record<string, string>): Promise<BotP
 /**
  * What bots started as processes run against: both emulators, a temporary folder (named from
  * `dirPrefix`) with a kubeconfig for the emulated cluster, and the example config pointing its
- * first cluster at it. `start` runs a bot; when the test ends, bots still running are killed and
+ * first cluster at it. `env` is a bot's environment there, `start` runs a bot; when the test ends, bots still running are killed and
  * the emulators closed.
  */
 export async function setUpBotProcesses(t: { after(fn: () => unknown): void }, slackOptions: SlackApiEmulatorOptions, dirPrefix: string) {
@@ -99,5 +100,13 @@ export async function setUpBotProcesses(t: { after(fn: () => unknown): void }, s
     bots.push(bot);
     return bot;
   };
-  return { slack, kube, dir, doc, start };
+  /** A bot's environment here (HTTP mode): the emulated Slack, `doc` as it is now, the database in `dir/data`. */
+  const env = () => ({
+    SLACK_BOT_TOKEN: slack.token,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.url,
+    SLIPWAY_CONFIG: writeConfig(dir, doc),
+    DATABASE_PATH: join(dir, 'data', 'slipway.db'),
+  });
+  return { slack, kube, dir, doc, start, env };
 }

@@ -89,6 +89,11 @@ export interface Harness {
    * of the process would (`scheduler`: start the job scheduler this time, with its catch-up).
    */
   restart(options?: { scheduler?: boolean }): Promise<void>;
+  /**
+   * Starts another bot on the same database, config and emulators, beside this one, as a second
+   * replica would run (its own HTTP and metrics ports); stopped when the test ends.
+   */
+  startReplica(options?: { scheduler?: boolean }): Promise<{ slipway: Slipway; baseUrl: string; metricsUrl: string }>;
   /** Waits until the condition holds (background work after an ack), or fails with `what`. */
   waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs?: number): Promise<T>;
 }
@@ -170,6 +175,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
       await harness.slipway.stop();
       Object.assign(harness, await boot(restartOptions.scheduler ?? options.scheduler ?? false));
     },
+    startReplica: (replicaOptions = {}) => boot(replicaOptions.scheduler ?? false),
     command: (user, text, opts = {}) =>
       sendSlashCommand(harness.baseUrl, SIGNING_SECRET, {
         ...opts,

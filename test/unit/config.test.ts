@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { extendLimitsFor, idleDeletionAllowed, isProtectedEnvironment, loadConfig, parseConfig } from '../../src/config.ts';
+import { extendLimitsFor, idleDeletionAllowed, isProtectedEnvironment, LEADER_ELECTION_DEFAULTS, loadConfig, parseConfig } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../support/config.ts';
 
@@ -155,4 +155,23 @@ test('slack.teamId and slack.appId come together: one without the other is refus
   assert.deepEqual(problemsOf(withSlack({ appId: 'A0APP' })), ['slack.teamId: required with slack.appId (both link the digest to the Home tab)']);
   assert.deepEqual(problemsOf(withSlack({ teamId: 'general', appId: 'A0APP' })), ['slack.teamId: must be a Slack workspace id like T0123ABCD']);
   assert.equal(parseConfig(withSlack({ teamId: 'T0TEAM', appId: 'A0APP' }), 'test.yaml').slack.appId, 'A0APP');
+});
+
+test("leader election is off by default, with Kubernetes controllers' timings (15 s / 10 s / 2 s) when turned on", () => {
+  const { leaderElection } = parseConfig(exampleConfigDocument(), EXAMPLE_CONFIG_PATH);
+  assert.deepEqual(leaderElection, { ...LEADER_ELECTION_DEFAULTS });
+  assert.equal(leaderElection.enabled, false);
+  assert.deepEqual([leaderElection.leaseDurationSeconds, leaderElection.renewDeadlineSeconds, leaderElection.retryPeriodSeconds], [15, 10, 2]);
+  const on = parseConfig({ ...exampleConfigDocument(), leaderElection: { enabled: true, cluster: 'dev-eu', namespace: 'slipway' } }, EXAMPLE_CONFIG_PATH);
+  assert.equal(on.leaderElection.leaseName, 'slipway-leader');
+});
+
+test('leader election: a leader gives up before its Lease lapses, and the Lease is on a known cluster', () => {
+  const problems = problemsOf({
+    ...exampleConfigDocument(),
+    leaderElection: { enabled: true, cluster: 'nowhere', leaseDurationSeconds: 10, renewDeadlineSeconds: 10, retryPeriodSeconds: 0 },
+  });
+  assert.ok(problems.some((p) => p.startsWith('leaderElection.cluster: unknown cluster "nowhere"')));
+  assert.ok(problems.some((p) => p.startsWith('leaderElection.retryPeriodSeconds:')));
+  assert.ok(problems.some((p) => p.startsWith('leaderElection.renewDeadlineSeconds: must be less than leaseDurationSeconds')));
 });
