@@ -116,7 +116,7 @@ interface Built {
 async function main(run: BenchRun): Promise<number> {
   const dir = KEEP_DIR ?? run.tempDir('slipway-bench-digest-');
   const config = benchConfig();
-  const built = buildDatabases(dir);
+  const built = await buildDatabases(dir);
   await warmUpChart();
   const rows: Row[] = [];
   const problems: string[] = [];
@@ -188,7 +188,7 @@ async function warmUpChart(): Promise<void> {
 
 /** Times every part of the digest and the stats on one database, and prints what the digest says. */
 async function measureDatabase(db: Built, config: Config): Promise<{ row: Row; problems: string[] }> {
-  const store = Store.open(db.path);
+  const store = await Store.open(db.path);
   try {
     // The scheduled digest: the Monday 09:00 after the data ends.
     const week = shiftWeek(weekContaining(new Date(db.last), TIME_ZONE), 1, TIME_ZONE);
@@ -211,7 +211,7 @@ async function measureDatabase(db: Built, config: Config): Promise<{ row: Row; p
     const row: Row = {
       share: db.share,
       events: db.events,
-      snapshots: store.adoption.snapshotCount(),
+      snapshots: await store.adoption.snapshotCount(),
       namespaces: db.namespaces,
       weeks: db.weeks,
       build_s: db.build_s,
@@ -238,7 +238,7 @@ async function measureDatabase(db: Built, config: Config): Promise<{ row: Row; p
     );
     return { row, problems };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -567,36 +567,42 @@ function generateSurveys(events: readonly GenEvent[]): { pulses: GenPulse[]; ask
 }
 
 /** Writes the surveys up to `cutoff` through the store, as the workflows do. */
-function writeSurveys(store: Store, data: ReturnType<typeof generateSurveys>, cutoff: number): void {
+async function writeSurveys(store: Store, data: ReturnType<typeof generateSurveys>, cutoff: number): Promise<void> {
   const surveys = store.surveys;
   for (const p of data.pulses) {
     if (p.openedAt >= cutoff) continue;
-    const { survey } = surveys.openPulse({ week: p.week, openedAt: new Date(p.openedAt), closesAt: new Date(p.closesAt), questions: QUESTIONS, minAnswers: 5 });
-    surveys.setEligible(survey.id, p.eligible);
+    const { survey } = await surveys.openPulse({
+      week: p.week,
+      openedAt: new Date(p.openedAt),
+      closesAt: new Date(p.closesAt),
+      questions: QUESTIONS,
+      minAnswers: 5,
+    });
+    await surveys.setEligible(survey.id, p.eligible);
     for (const a of p.answers)
-      if (a.at < cutoff) surveys.recordPulseAnswer({ surveyId: survey.id, question: a.question, user: a.user, score: a.score, now: new Date(a.at) });
+      if (a.at < cutoff) await surveys.recordPulseAnswer({ surveyId: survey.id, question: a.question, user: a.user, score: a.score, now: new Date(a.at) });
     if (p.closesAt < cutoff) {
       for (const q of QUESTIONS) surveys.settleHeldRatings(survey.id, q.id, true);
-      surveys.closePulse(survey.id, new Date(p.closesAt), { respondents: surveys.respondents(survey.id), eligible: p.eligible });
+      await surveys.closePulse(survey.id, new Date(p.closesAt), { respondents: await surveys.respondents(survey.id), eligible: p.eligible });
     }
   }
   for (const a of data.asks) {
     if (a.askedAt >= cutoff) continue;
-    surveys.claimProvisioningQuestion({
+    await surveys.claimProvisioningQuestion({
       requestId: a.requestId,
       requester: a.requester,
       since: new Date(a.askedAt - 14 * DAY),
       now: new Date(a.askedAt),
       timing: a.timing,
     });
-    surveys.setProvisioningMessage(a.requestId, `D${a.requester}`, `${Math.floor(a.askedAt / 1000)}.000100`);
+    await surveys.setProvisioningMessage(a.requestId, `D${a.requester}`, `${Math.floor(a.askedAt / 1000)}.000100`);
     if (a.answer && a.answer.at < cutoff)
-      surveys.recordProvisioningAnswer({ requestId: a.requestId, author: a.requester, score: a.answer.score, now: new Date(a.answer.at) });
+      await surveys.recordProvisioningAnswer({ requestId: a.requestId, author: a.requester, score: a.answer.score, now: new Date(a.answer.at) });
   }
   for (const c of data.comments) {
     if (c.at >= cutoff) continue;
-    const item = surveys.addFeedback({ source: 'command', text: c.text, author: c.user, anonymous: true, status: 'pending', now: new Date(c.at) });
-    if (c.doneAt !== undefined && c.doneAt < cutoff) surveys.markDone(item.id, 'U0ALICE', 'Staging quotas are now twice as large', new Date(c.doneAt));
+    const item = await surveys.addFeedback({ source: 'command', text: c.text, author: c.user, anonymous: true, status: 'pending', now: new Date(c.at) });
+    if (c.doneAt !== undefined && c.doneAt < cutoff) await surveys.markDone(item.id, 'U0ALICE', 'Staging quotas are now twice as large', new Date(c.doneAt));
   }
 }
 
@@ -617,7 +623,7 @@ function benchConfig(): Config {
  * million events as objects) stays in this function: measured with it in the heap, every
  * garbage collection during a timed run would walk it, which a running bot never holds.
  */
-function buildDatabases(dir: string): Built[] {
+async function buildDatabases(dir: string): Promise<Built[]> {
   const t0 = performance.now();
   const { events, incarnations } = generate();
   // A seeded sample of incarnations is observed, until the snapshot budget is spent exactly.
@@ -642,19 +648,19 @@ function buildDatabases(dir: string): Built[] {
     const cutoff = (events[count - 1]?.at ?? START) + 1;
     const path = join(dir, `history-${share * 100}.db`);
     const b0 = performance.now();
-    const store = Store.open(path);
-    store.db.transaction(() => {
+    const store = await Store.open(path);
+    await store.transaction(async () => {
       for (let i = 0; i < count; i++) {
         const e = events[i];
         if (!e) break;
-        store.appendEvent({ type: e.type, at: new Date(e.at), actor: e.actor, team: e.team, requestId: e.requestId, data: e.data });
+        await store.appendEvent({ type: e.type, at: new Date(e.at), actor: e.actor, team: e.team, requestId: e.requestId, data: e.data });
       }
-      store.adoption.insertSnapshots(snapshots.filter((s) => s.at.getTime() < cutoff));
-      writeSurveys(store, surveyData, cutoff);
-    })();
+      await store.adoption.insertSnapshots(snapshots.filter((s) => s.at.getTime() < cutoff));
+      await writeSurveys(store, surveyData, cutoff);
+    });
     const buildS = (performance.now() - b0) / 1000;
     const last = events[count - 1]?.at ?? START;
-    store.close();
+    await store.close();
     built.push({
       share,
       path,

@@ -112,7 +112,7 @@ async function upgradeBoth(deps: Deps, requests: readonly NamespaceRequest[], ku
   const batchMs = performance.now() - started;
   const batchCalls = kube.requests.length - calls;
   const pods = (ns: string) => (kube.get('resourcequotas', ns, 'slipway-quota') as { spec?: { hard?: Record<string, string> } } | undefined)?.spec?.hard?.pods;
-  const complete = deps.store.drift.get(upgrade.upgrade.id)?.status === 'done' && [...raw, ...batch].every((r) => pods(r.namespace) === '30');
+  const complete = (await deps.store.drift.get(upgrade.upgrade.id))?.status === 'done' && [...raw, ...batch].every((r) => pods(r.namespace) === '30');
   return { rawMs, rawCalls, batchMs, batchCalls, complete };
 }
 
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
     const clusters = doc.clusters as Record<string, unknown>[];
     clusters[0] = { ...clusters[0], path: kubeconfig, context: 'dev-eu' };
     const config = parseConfig(doc, EXAMPLE_CONFIG_PATH);
-    const store = Store.open(join(dir, 'fleet.db'));
+    const store = await Store.open(join(dir, 'fleet.db'));
     const deps = buildDeps({
       config,
       store,
@@ -136,9 +136,10 @@ async function main(): Promise<void> {
     });
 
     const seeding = performance.now();
-    const requests = store.db.transaction(() =>
-      Array.from({ length: NAMESPACES }, (_, i) => {
-        const inserted = store.insertRequest(
+    const requests = await store.transaction(async () => {
+      const made: NamespaceRequest[] = [];
+      for (let i = 0; i < NAMESPACES; i++) {
+        const inserted = await store.insertRequest(
           {
             namespace: name(i),
             cluster: 'dev-eu',
@@ -151,13 +152,14 @@ async function main(): Promise<void> {
           },
           MADE,
         );
-        store.decide(inserted.request.id, { status: 'approved', by: 'policy', auto: true }, MADE);
+        await store.decide(inserted.request.id, { status: 'approved', by: 'policy', auto: true }, MADE);
         // Provisioned: a done run makes the request ready, as the fleet upgrade expects.
-        const run = store.startRun(inserted.request.id, ['namespace'], MADE);
-        if (run) store.completeRun(run.id, inserted.request.id, 'done', MADE);
-        return store.getRequest(inserted.request.id) ?? inserted.request;
-      }),
-    )();
+        const run = await store.startRun(inserted.request.id, ['namespace'], MADE);
+        if (run) await store.completeRun(run.id, inserted.request.id, 'done', MADE);
+        made.push((await store.getRequest(inserted.request.id)) ?? inserted.request);
+      }
+      return made;
+    });
     const [first, ...rest] = requests;
     if (!first) throw new Error('no fleet');
     for (const obj of goldenPathObjects(stepInput(deps, first).path)) await deps.clusters.apply('dev-eu', obj);
@@ -238,7 +240,7 @@ async function main(): Promise<void> {
     const missed = callsPerNamespace > TARGET_CALLS_PER_NAMESPACE;
     if (missed) console.error(`calls_per_namespace ${callsPerNamespace} misses the target ${TARGET_CALLS_PER_NAMESPACE}`);
     console.log(JSON.stringify(result));
-    store.close();
+    await store.close();
     if (!countsRight || (ENFORCE && missed)) process.exitCode = 1;
   } finally {
     await slack.close();

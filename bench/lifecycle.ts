@@ -70,11 +70,11 @@ const name = (i: number) => `ns-${String(i).padStart(5, '0')}`;
  * A store with `count` ready namespaces; the first (ROUNDS + 1) * DUE are due one round each,
  * the others end months later. Returns when each round is due.
  */
-function writeFleet(config: Config, path: string, count: number): { store: Store; dueAt: Date[] } {
-  const store = Store.open(path);
+async function writeFleet(config: Config, path: string, count: number): Promise<{ store: Store; dueAt: Date[] }> {
+  const store = await Store.open(path);
   // An hour apart: no grace period (24 h) of a round's notices ends within the run.
   const dueAt = Array.from({ length: ROUNDS + 1 }, (_, r) => new Date(START.getTime() + (r + 1) * HOUR));
-  store.db.transaction(() => {
+  await store.transaction(async () => {
     for (let i = 0; i < count; i++) {
       const round = Math.floor(i / DUE);
       const due = dueAt[round];
@@ -82,21 +82,21 @@ function writeFleet(config: Config, path: string, count: number): { store: Store
       const notice = i % 3 === 2;
       const expiresOn = due ? shiftDate(localDate(config, due), notice ? 0 : 3) : shiftDate(localDate(config, START), 60 + (i % 90));
       const made = new Date(START.getTime() - 7 * 24 * HOUR);
-      const inserted = store.insertRequest(
+      const inserted = await store.insertRequest(
         { namespace: name(i), cluster: 'dev-eu', team: 'payments', environment: 'dev', tier: 'small', purpose: 'bench', expiresOn, requester: owner(i, count) },
         made,
       );
       if (!inserted.created) throw new Error(`could not insert ${name(i)}`);
       const id = inserted.request.id;
-      store.decide(id, { status: 'approved', by: 'policy', auto: true }, made);
-      const run = store.startRun(id, ['namespace'], made);
-      if (!run || !store.completeRun(run.id, id, 'done', made)) throw new Error(`could not make ${name(i)} ready`);
+      await store.decide(id, { status: 'approved', by: 'policy', auto: true }, made);
+      const run = await store.startRun(id, ['namespace'], made);
+      if (!run || !(await store.completeRun(run.id, id, 'done', made))) throw new Error(`could not make ${name(i)} ready`);
       // A due namespace has its reminder or notice at its round and the rest of its timers after it.
       const later = timersFor(config, expiresOn, due ?? START).filter((t) => !due || t.dueAt > due);
       const dueNow = !due ? [] : notice ? [{ kind: 'expiry' as const, dueAt: due }] : [{ kind: 'reminder' as const, daysBefore: 3, dueAt: due }];
-      store.lifecycle.replaceTimers(id, [...dueNow, ...later.filter((t) => !(notice && due && t.kind === 'expiry'))], made);
+      await store.lifecycle.replaceTimers(id, [...dueNow, ...later.filter((t) => !(notice && due && t.kind === 'expiry'))], made);
     }
-  })();
+  });
   return { store, dueAt };
 }
 
@@ -152,8 +152,8 @@ async function main(): Promise<number> {
 
     const measure = async (count: number) => {
       const written = performance.now();
-      const { store, dueAt } = writeFleet(config, join(dir, `fleet-${count}.db`), count);
-      cleanups.push(() => store.close());
+      const { store, dueAt } = await writeFleet(config, join(dir, `fleet-${count}.db`), count);
+      cleanups.push(async () => await store.close());
       const writeMs = performance.now() - written;
       let now = START;
       const deps = buildDeps({

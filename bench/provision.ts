@@ -809,7 +809,7 @@ class Rig {
     };
     const log = collectLog();
     // Production defaults: no `sleep` (real setTimeout backoff), no `slackRetries` (WebClient's own policy).
-    const slipway = createSlipway({ env, config, log: log.logger });
+    const slipway = await createSlipway({ env, config, log: log.logger });
     const server = await slipway.start();
     run.defer(() => slipway.stop());
     if (!server) throw new Error('expected an HTTP server');
@@ -828,14 +828,24 @@ class Rig {
       const name = `bench-${prefix}-${String(i).padStart(3, '0')}`;
       submitted.push({ name, requester, id: await this.submit(name, requester) });
     }
-    await waitFor(`${prefix}: every card posted`, () => submitted.every((s) => this.store.getRequest(s.id)?.card !== undefined), 10_000, 5);
+    await waitFor(
+      `${prefix}: every card posted`,
+      async () => {
+        for (const s of submitted) if ((await this.store.getRequest(s.id))?.card === undefined) return false;
+        return true;
+      },
+      10_000,
+      5,
+    );
     const byTs = new Map(this.slack.messages(this.approvals).map((m) => [m.ts, m]));
-    return submitted.map((s) => {
-      const ts = this.store.getRequest(s.id)?.card?.ts ?? '';
+    const pending: Pending[] = [];
+    for (const s of submitted) {
+      const ts = (await this.store.getRequest(s.id))?.card?.ts ?? '';
       const card = byTs.get(ts);
       if (!card) throw new Error(`card of ${s.name} not found in ${this.approvals}`);
-      return { ...s, card };
-    });
+      pending.push({ ...s, card });
+    }
+    return pending;
   }
 
   /** `/platform new-namespace <name>`, then the form it opened, submitted; returns the stored request's id. */
@@ -857,7 +867,7 @@ class Rig {
     const reply = await sendViewSubmission(baseUrl, signingSecret, { view, values: valuesFor(view, { ...FORM, [BLOCK.name]: name }), userId: requester });
     slack.applySubmissionAck(view.id, reply.body);
     if (reply.status !== 200 || reply.body !== '') throw new Error(`submission of ${name} answered ${reply.status} ${JSON.stringify(reply.body)}`);
-    const request = this.store.findLiveRequest(CLUSTER, name);
+    const request = await this.store.findLiveRequest(CLUSTER, name);
     if (!request) throw new Error(`no request stored for ${name}`);
     return request.id;
   }

@@ -129,10 +129,13 @@ async function main(): Promise<void> {
       [BLOCK.name]: NAMESPACE,
       [BLOCK.purpose]: 'Change journey against a real server',
     });
-    const request = await h.waitFor('the request', () => store.lastRequestBy(PEOPLE.dev));
-    const card = await h.waitFor('the card', () => h.slack.messages(APPROVALS).find((m) => m.ts === store.getRequest(request.id)?.card?.ts));
+    const request = await h.waitFor('the request', async () => await store.lastRequestBy(PEOPLE.dev));
+    const card = await h.waitFor('the card', async () => {
+      const ts = (await store.getRequest(request.id))?.card?.ts;
+      return h.slack.messages(APPROVALS).find((m) => m.ts === ts);
+    });
     await h.click(PEOPLE.alice, card, ACTION.approve);
-    await h.waitFor('the namespace ready', () => store.lifecycle.get(request.id), 60_000);
+    await h.waitFor('the namespace ready', async () => await store.lifecycle.get(request.id), 60_000);
     check('provisioned (medium) on the real server as the bot identity', json('get', 'namespace', NAMESPACE) !== undefined, `R-${request.id}`);
 
     // Two containers of 1.5 CPUs: no node runs it, but the quota counts a pending pod's requests.
@@ -195,7 +198,7 @@ async function main(): Promise<void> {
     const missing = await bothAnswer('DELETE', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings/slipway-access-search');
     process.stdout.write(`     real: ${JSON.stringify(missing.real)}\n     emulator: ${JSON.stringify(missing.emulator)}\n`);
     check('the emulator answers a missing RoleBinding delete as the real server does', JSON.stringify(missing.real) === JSON.stringify(missing.emulator));
-    const runs = store.latestRun(request.id);
+    const runs = await store.latestRun(request.id);
     check('the last change run is recorded step by step', runs?.status === 'done', JSON.stringify(runs?.steps.map((s) => [s.name, s.status])));
   } finally {
     for (const fn of cleanups.reverse()) await fn();

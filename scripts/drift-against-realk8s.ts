@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     const label = edited.differences.find((d) => d.field === 'metadata.labels[slipway.dev/team]');
     check('the label edit is edited by kubectl-edit', label?.kind === 'edited' && label.manager === 'kubectl-edit' && label.live === 'search');
 
-    const request = h.slipway.deps.store.getRequest(id);
+    const request = await h.slipway.deps.store.getRequest(id);
     if (!request) throw new Error(`request R-${id} is not in the store`);
     const { changes: preview, kept } = await previewReapply(h.slipway.deps, request);
     show(preview.map((d) => `would change ${d.object} ${d.field}: ${d.live ?? '(none)'} -> ${d.expected ?? '(none)'} (set by ${d.manager ?? '?'})`));

@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     const dm = await h.waitFor('the deleted DM', () => h.slack.dmWith(PEOPLE.dev).find((m) => /is deleted/.test(m.text)), 120_000);
     check('the owner hears it is deleted', true, dm.text.split('\n')[0]);
     check('the real server has no such namespace', namespacePhase('payments-dev') === undefined);
-    const run = h.slipway.deps.store.latestRun(request.id);
+    const run = await h.slipway.deps.store.latestRun(request.id);
     check('the run is recorded step by step', run?.status === 'done', JSON.stringify(run?.steps.map((s) => [s.name, s.status, s.attempts])));
   } finally {
     for (const fn of cleanups.reverse()) await fn();

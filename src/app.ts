@@ -116,12 +116,12 @@ function httpReceiver(signingSecret: string, healthz: CustomRoute, logger: BoltL
 }
 
 /** Builds the bot: store, cluster clients, the Bolt app and its listeners. Nothing connects yet. */
-export function createSlipway(options: SlipwayOptions): Slipway {
+export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
   const { env, config, log } = options;
   // The survey key lives outside the database (src/store/surveys/key.ts); made on first start.
   const surveyKey = loadSurveyKey({ databasePath: env.databasePath, key: env.surveyKey, file: env.surveyKeyFile });
   if (surveyKey.created) log.warn({ file: surveyKey.source }, surveyKeyCreatedMessage(surveyKey.source));
-  const store = Store.open(env.databasePath, { surveyKey: surveyKey.key });
+  const store = await Store.open(env.databasePath, { surveyKey: surveyKey.key });
   const socketMode = env.slackAppToken !== undefined;
   const metrics = createMetrics();
   let slackAuthenticated = false;
@@ -213,7 +213,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
    * resume unfinished runs, post waiting feedback, plan missing expiry timers (once per process:
    * a replica that leads again must not start its own runs a second time), and run the jobs.
    */
-  const startLeaderWork = () => {
+  const startLeaderWork = async () => {
     if (stopping) return;
     if (!resumed) {
       resumed = true;
@@ -223,7 +223,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
       void resumeUpgrades(deps).catch((err: unknown) => log.error({ err }, 'could not resume upgrades'));
       void resumeFeedback(deps).catch((err: unknown) => log.error({ err }, 'could not post waiting feedback'));
       try {
-        const planned = scheduleUntimed(deps);
+        const planned = await scheduleUntimed(deps);
         if (planned > 0) log.info({ namespaces: planned }, 'planned the expiry timers of namespaces that had none');
       } catch (err) {
         log.error({ err }, 'could not plan expiry timers');
@@ -295,7 +295,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
       }
       const election = config.leaderElection;
       if (!election.enabled) {
-        startLeaderWork();
+        await startLeaderWork();
         return server;
       }
       const lease = await leaseFromConfig(config, env);
@@ -306,7 +306,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
         renewDeadlineMs: election.renewDeadlineSeconds * 1000,
         retryPeriodMs: election.retryPeriodSeconds * 1000,
         log,
-        onStartedLeading: startLeaderWork,
+        onStartedLeading: () => void startLeaderWork(),
         // Jobs already running finish; the job table keeps a new leader from repeating them.
         onStoppedLeading: () => void scheduler.stop(),
       });
@@ -327,7 +327,7 @@ export function createSlipway(options: SlipwayOptions): Slipway {
       const inFlight = deps.engine.runs.size;
       const finished = await deps.engine.runs.drain(options.shutdownTimeoutMs ?? 20_000);
       if (inFlight > 0) log.info({ runs: inFlight, finished }, finished ? 'runs paused cleanly' : 'runs still busy at shutdown; they resume at the next start');
-      store.close();
+      await store.close();
     },
   };
 }

@@ -93,7 +93,7 @@ function buildProgram(): Command {
     .description('list the scheduled jobs with their last and next run')
     .action(async () => {
       const [{ listJobs }, { commandContext }] = await Promise.all([jobCommands(), actions()]);
-      listJobs(commandContext);
+      await listJobs(commandContext);
     });
   jobs
     .command('run')

@@ -35,7 +35,7 @@ export interface Hooks {
    * The ready DM as it will be sent (the survey adds its question after provisioning);
    * `delivered` runs once the DM went out. Must not throw: the ready message matters more.
    */
-  onNamespaceReady(deps: Deps, request: NamespaceRequest, message: SlackMessage): ReadyMessage;
+  onNamespaceReady(deps: Deps, request: NamespaceRequest, message: SlackMessage): Promise<ReadyMessage>;
   /** The kinds of durable run and how each works (provisioning, deletion). */
   runKinds: RunKinds;
   /**
@@ -96,7 +96,7 @@ export interface PreparedRun {
 /** How one kind of run works on a request: its steps, its progress message and its endings. */
 export interface RunKindHandlers {
   /** Called once per execution (start, Retry, resume), so a run renders its inputs once. */
-  prepare(deps: Deps, request: NamespaceRequest): PreparedRun;
+  prepare(deps: Deps, request: NamespaceRequest): PreparedRun | Promise<PreparedRun>;
   /** After a progress redraw; `first` once per execution (provisioning redraws its card). */
   afterProgress?(deps: Deps, request: NamespaceRequest, run: Run, first: boolean): Promise<void>;
   /** The run is recorded as done (store.completeRun): events, metrics, messages. */

@@ -113,7 +113,7 @@ function portLists(node: unknown, path = ''): { path: string; ports: Port[] }[] 
   );
 }
 
-test('every port in deploy/ names its protocol, so server-side apply works on 1.20 clusters too', () => {
+test('every port in deploy/ names its protocol, so server-side apply works on 1.20 clusters too', async () => {
   const objects = [...OVERLAYS.flatMap((overlay) => rendered(overlay).map((object) => ({ file: `overlays/${overlay}`, object }))), ...clusterSideObjects()];
   const lists = objects.flatMap(({ file, object }) => portLists(object).map((l) => ({ ...l, where: `${file} ${String(object.kind)}` })));
   assert.ok(lists.length >= 4, 'the Deployment and the Service of each overlay have ports');
@@ -144,7 +144,7 @@ for (const overlay of OVERLAYS) {
   });
 }
 
-test('the single overlay is one replica on SQLite: Recreate, the database on a ReadWriteOnce volume, no Lease', () => {
+test('the single overlay is one replica on SQLite: Recreate, the database on a ReadWriteOnce volume, no Lease', async () => {
   const objects = rendered('single');
   const deployment = deploymentOf('single');
   assert.equal(deployment.spec.replicas, 1);
@@ -165,7 +165,7 @@ test('the single overlay is one replica on SQLite: Recreate, the database on a R
   );
 });
 
-test('the ha overlay: three replicas rolled one at a time behind readiness, a PDB, anti-affinity, DATABASE_URL from a secret', () => {
+test('the ha overlay: three replicas rolled one at a time behind readiness, a PDB, anti-affinity, DATABASE_URL from a secret', async () => {
   const objects = rendered('ha');
   const deployment = deploymentOf('ha');
   const podLabels = deployment.spec.template.metadata.labels;
@@ -194,7 +194,7 @@ test('the ha overlay: three replicas rolled one at a time behind readiness, a PD
   assert.equal(envOf('ha', 'POD_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath, 'metadata.namespace');
 });
 
-test("the ha overlay lets Slipway's ServiceAccount get, create and update its Lease, in its own namespace only", () => {
+test("the ha overlay lets Slipway's ServiceAccount get, create and update its Lease, in its own namespace only", async () => {
   const objects = rendered('ha');
   const deployment = deploymentOf('ha');
   const namespace = deployment.metadata.namespace;
@@ -218,7 +218,7 @@ test("the ha overlay lets Slipway's ServiceAccount get, create and update its Le
   assert.deepEqual([...new Set(role.rules.flatMap((r) => r.verbs))].sort(), ['create', 'get', 'update']);
 });
 
-test('both overlays share the base: the same Namespace, ServiceAccount and Service', () => {
+test('both overlays share the base: the same Namespace, ServiceAccount and Service', async () => {
   const shared = (overlay: Overlay) => rendered(overlay).filter((o) => ['Namespace', 'ServiceAccount', 'Service'].includes(o.kind));
   assert.equal(shared('single').length, 3);
   assert.deepEqual(shared('ha'), shared('single'));

@@ -20,14 +20,14 @@ const clock = { now: () => NOW };
 const M = 60_000;
 
 /** Two ordinary weeks: last week busier and slower than the week before. */
-function seedTwoWeeks(h: Harness): void {
+async function seedTwoWeeks(h: Harness): Promise<void> {
   const store = h.slipway.deps.store;
-  appendRequest(store, { team: 'payments', at: '2026-10-01T09:00:00Z', auto: true, decideAfter: 1000, readyAfter: 40_000 });
-  appendRequest(store, { team: 'payments', at: '2026-11-10T09:00:00Z', auto: true, decideAfter: 1000, readyAfter: 60_000 });
-  appendRequest(store, { team: 'payments', at: '2026-11-11T09:00:00Z', decideAfter: 10 * M, readyAfter: 12 * M });
-  appendRequest(store, { team: 'payments', at: '2026-11-16T09:00:00Z', auto: true, decideAfter: 1000, readyAfter: 90_000 });
-  appendRequest(store, { team: 'search', at: '2026-11-17T09:00:00Z', decideAfter: 45 * M, readyAfter: 48 * M });
-  appendRequest(store, { team: 'search', at: '2026-11-18T09:00:00Z', decideAfter: 20 * M, deny: true });
+  await appendRequest(store, { team: 'payments', at: '2026-10-01T09:00:00Z', auto: true, decideAfter: 1000, readyAfter: 40_000 });
+  await appendRequest(store, { team: 'payments', at: '2026-11-10T09:00:00Z', auto: true, decideAfter: 1000, readyAfter: 60_000 });
+  await appendRequest(store, { team: 'payments', at: '2026-11-11T09:00:00Z', decideAfter: 10 * M, readyAfter: 12 * M });
+  await appendRequest(store, { team: 'payments', at: '2026-11-16T09:00:00Z', auto: true, decideAfter: 1000, readyAfter: 90_000 });
+  await appendRequest(store, { team: 'search', at: '2026-11-17T09:00:00Z', decideAfter: 45 * M, readyAfter: 48 * M });
+  await appendRequest(store, { team: 'search', at: '2026-11-18T09:00:00Z', decideAfter: 20 * M, deny: true });
 }
 
 /** Checks a PNG the way a decoder would: signature, chunk CRCs, and IDAT inflating to the pixel rows. */
@@ -101,7 +101,7 @@ function assertWithinLimits(message: EmulatedMessage): void {
 
 test('the weekly digest goes to the platform channel, readable at a glance, with its chart uploaded as a PNG', async (t) => {
   const h = await startHarness(t, { clock });
-  seedTwoWeeks(h);
+  await seedTwoWeeks(h);
   const outcome = await h.slipway.scheduler.run('digest', 'manual');
   assert.equal(outcome.status, 'ok', outcome.error);
 
@@ -155,14 +155,14 @@ test('the weekly digest goes to the platform channel, readable at a glance, with
   );
 
   assert.deepEqual(h.slack.warnings, []);
-  const [run] = h.slipway.deps.store.adoption.jobRuns('digest');
+  const [run] = await h.slipway.deps.store.adoption.jobRuns('digest');
   assert.deepEqual(run && [run.reason, run.status], ['manual', 'ok']);
   assert.match(run?.summary ?? '', /^week of Nov 16 – 22, 2026 posted to C0PLATFORM; chart uploaded \(\d+ kB\)$/);
 });
 
 test('a week without activity reads as a quiet week, not a wall of zeros', async (t) => {
   const h = await startHarness(t, { clock });
-  appendRequest(h.slipway.deps.store, { team: 'payments', at: '2026-11-10T09:00:00Z', auto: true, decideAfter: 1000, readyAfter: 60_000 });
+  await appendRequest(h.slipway.deps.store, { team: 'payments', at: '2026-11-10T09:00:00Z', auto: true, decideAfter: 1000, readyAfter: 60_000 });
   const text = await postedDigest(h);
   assert.match(
     text,
@@ -191,17 +191,17 @@ test('a huge week stays within Slack limits: lists are cut and say how many more
     },
   });
   const store = h.slipway.deps.store;
-  store.db.transaction(() => {
-    teams.forEach((team, i) => {
+  await store.transaction(async () => {
+    for (const [i, team] of teams.entries()) {
       const at = new Date(Date.parse('2026-11-16T08:00:00Z') + i * 60_000).toISOString();
-      const id = appendRequest(store, { team, at, auto: true, decideAfter: 1000, readyAfter: (i + 1) * 1000, namespace: `${team.slice(0, 55)}-ns` });
+      const id = await appendRequest(store, { team, at, auto: true, decideAfter: 1000, readyAfter: (i + 1) * 1000, namespace: `${team.slice(0, 55)}-ns` });
       // Every namespace ran nothing for weeks: each one is idle, with its owner.
       const namespace = `${String(i).padStart(3, '0')}-${'long-namespace-name-'.repeat(3).slice(0, 59)}`;
-      store.adoption.insertSnapshots([
+      await store.adoption.insertSnapshots([
         { at: new Date('2026-10-01T00:00:00Z'), cluster: 'dev-eu', namespace, team, requestId: id, present: true, runningPods: 0 },
       ]);
-    });
-  })();
+    }
+  });
   const text = await postedDigest(h);
   assert.match(text, /🎉 \*New to the platform:\* .* and 290 more/);
   assert.match(text, /💤 \*Idle namespaces\* \(no running pods for 14\+ days\): 300\n/);
@@ -218,23 +218,25 @@ test('the digest counts namespaces deleted, expired and extended, the quota they
   });
   const store = h.slipway.deps.store;
   const at = new Date('2026-10-01T09:00:00Z');
-  const [small] = readyNamespaces(store, 1, { namespace: 'payments-old', tier: 'small', at });
-  const [medium] = readyNamespaces(store, 1, { namespace: 'payments-big', tier: 'medium', at });
-  const [kept] = readyNamespaces(store, 1, { namespace: 'payments-kept', tier: 'small', at });
+  const [small] = await readyNamespaces(store, 1, { namespace: 'payments-old', tier: 'small', at });
+  const [medium] = await readyNamespaces(store, 1, { namespace: 'payments-big', tier: 'medium', at });
+  const [kept] = await readyNamespaces(store, 1, { namespace: 'payments-kept', tier: 'small', at });
   assert.ok(small && medium && kept);
-  const event = (type: string, iso: string, requestId: number, data: Record<string, unknown> = {}) =>
-    store.appendEvent({ type, at: new Date(iso), team: 'payments', requestId, data });
-  event('namespace_deleted', '2026-11-17T10:00:00Z', small.id, { namespace: 'payments-old', cluster: 'dev-eu' });
+  const event = async (type: string, iso: string, requestId: number, data: Record<string, unknown> = {}) =>
+    await store.appendEvent({ type, at: new Date(iso), team: 'payments', requestId, data });
+  await event('namespace_deleted', '2026-11-17T10:00:00Z', small.id, { namespace: 'payments-old', cluster: 'dev-eu' });
   // The usage refresh sees the same namespace gone afterwards: it is still one deletion.
-  event('namespace_deleted', '2026-11-17T10:30:00Z', small.id, { namespace: 'payments-old', cluster: 'dev-eu', outsideSlipway: true });
-  event('namespace_deleted', '2026-11-18T10:00:00Z', medium.id, { namespace: 'payments-big', cluster: 'dev-eu' });
-  event('namespace_deleted', '2026-11-10T10:00:00Z', kept.id, { namespace: 'elsewhere', cluster: 'dev-eu' }); // the week before
-  event('expiring', '2026-11-19T09:00:00Z', kept.id);
-  event('extended', '2026-11-19T09:05:00Z', kept.id);
-  event('extended', '2026-11-20T09:05:00Z', kept.id);
+  await event('namespace_deleted', '2026-11-17T10:30:00Z', small.id, { namespace: 'payments-old', cluster: 'dev-eu', outsideSlipway: true });
+  await event('namespace_deleted', '2026-11-18T10:00:00Z', medium.id, { namespace: 'payments-big', cluster: 'dev-eu' });
+  await event('namespace_deleted', '2026-11-10T10:00:00Z', kept.id, { namespace: 'elsewhere', cluster: 'dev-eu' }); // the week before
+  await event('expiring', '2026-11-19T09:00:00Z', kept.id);
+  await event('extended', '2026-11-19T09:05:00Z', kept.id);
+  await event('extended', '2026-11-20T09:05:00Z', kept.id);
   // An idle namespace, handed over to Bob: the digest names him and links to Slipway's Home.
-  assert.ok(store.lifecycle.transfer(kept.id, PEOPLE.dev, PEOPLE.bob, at));
-  store.adoption.insertSnapshots([{ at, cluster: 'dev-eu', namespace: 'payments-kept', team: 'payments', requestId: kept.id, present: true, runningPods: 0 }]);
+  assert.ok(await store.lifecycle.transfer(kept.id, PEOPLE.dev, PEOPLE.bob, at));
+  await store.adoption.insertSnapshots([
+    { at, cluster: 'dev-eu', namespace: 'payments-kept', team: 'payments', requestId: kept.id, present: true, runningPods: 0 },
+  ]);
 
   const text = await postedDigest(h);
   assert.match(text, /🧹 \*Day 2:\* 2 namespaces deleted · 1 expired · 2 extensions/);
@@ -244,7 +246,7 @@ test('the digest counts namespaces deleted, expired and extended, the quota they
 
 test('when the chart upload fails, the text digest still goes out', async (t) => {
   const h = await startHarness(t, { clock });
-  seedTwoWeeks(h);
+  await seedTwoWeeks(h);
   h.slack.failNextWithStatus('files.getUploadURLExternal', 500);
   const outcome = await h.slipway.scheduler.run('digest', 'manual');
   assert.equal(outcome.status, 'ok');
@@ -261,7 +263,7 @@ test('when the chart upload fails, the text digest still goes out', async (t) =>
 
 test('/platform stats answers the same numbers, only to the person who asked', async (t) => {
   const h = await startHarness(t, { clock });
-  seedTwoWeeks(h);
+  await seedTwoWeeks(h);
   const reply = await h.command(PEOPLE.dev, 'stats');
   assert.equal(reply.status, 200);
   assert.equal(reply.body, '', 'acknowledged at once; the answer follows');
@@ -281,10 +283,10 @@ test('/platform stats answers the same numbers, only to the person who asked', a
 });
 
 /** A question after provisioning, asked (and answered) at the given times, seeded through the store. */
-function seedQuestion(h: Harness, i: number, q: { askedAt: string; readyMs: number; score?: number; answeredAt?: string }): number {
+async function seedQuestion(h: Harness, i: number, q: { askedAt: string; readyMs: number; score?: number; answeredAt?: string }): Promise<number> {
   const store = h.slipway.deps.store;
   const requester = `U0REQ${i}`;
-  const inserted = store.insertRequest(
+  const inserted = await store.insertRequest(
     {
       namespace: `payments-q${i}`,
       cluster: 'dev-eu',
@@ -300,11 +302,12 @@ function seedQuestion(h: Harness, i: number, q: { askedAt: string; readyMs: numb
   const requestId = inserted.request.id;
   const timing = { readyMs: q.readyMs, approvalWaitMs: undefined, selfServe: true };
   assert.equal(
-    store.surveys.claimProvisioningQuestion({ requestId, requester, since: new Date(q.askedAt), now: new Date(q.askedAt), timing }).outcome,
+    (await store.surveys.claimProvisioningQuestion({ requestId, requester, since: new Date(q.askedAt), now: new Date(q.askedAt), timing })).outcome,
     'claimed',
   );
-  store.surveys.setProvisioningMessage(requestId, `D0${i}`, `${i}.000100`);
-  if (q.score !== undefined) store.surveys.recordProvisioningAnswer({ requestId, author: requester, score: q.score, now: new Date(q.answeredAt ?? q.askedAt) });
+  await store.surveys.setProvisioningMessage(requestId, `D0${i}`, `${i}.000100`);
+  if (q.score !== undefined)
+    await store.surveys.recordProvisioningAnswer({ requestId, author: requester, score: q.score, now: new Date(q.answeredAt ?? q.askedAt) });
   return requestId;
 }
 
@@ -313,9 +316,9 @@ test('/platform stats shows only frozen survey figures: no count below the minim
   const h = await startHarness(t, { clock: { now: () => now } });
   // Last week: six answers for namespaces ready within the hour, one for a slow one (a 1), all
   // approved by the policy, and one question not answered yet.
-  [4, 4, 5, 3, 4, 5].forEach((score, i) => seedQuestion(h, i, { askedAt: `2026-11-1${7 + (i % 3)}T10:00:00Z`, readyMs: 60_000, score }));
-  seedQuestion(h, 6, { askedAt: '2026-11-18T11:00:00Z', readyMs: 3 * 3_600_000, score: 1 });
-  const late = seedQuestion(h, 7, { askedAt: '2026-11-19T11:00:00Z', readyMs: 60_000 });
+  for (const [i, score] of [4, 4, 5, 3, 4, 5].entries()) await seedQuestion(h, i, { askedAt: `2026-11-1${7 + (i % 3)}T10:00:00Z`, readyMs: 60_000, score });
+  await seedQuestion(h, 6, { askedAt: '2026-11-18T11:00:00Z', readyMs: 3 * 3_600_000, score: 1 });
+  const late = await seedQuestion(h, 7, { askedAt: '2026-11-19T11:00:00Z', readyMs: 60_000 });
 
   const read = async (n: number) => {
     await h.command(PEOPLE.dev, 'stats');
@@ -330,16 +333,16 @@ test('/platform stats shows only frozen survey figures: no count below the minim
   assert.doesNotMatch(first, /too few answers \(\d+\)|, 6\)|\(1\)/, 'no count below the minimum, and nothing to subtract from');
 
   // An answer given this week to last week's question does not move last week's figures.
-  h.slipway.deps.store.surveys.recordProvisioningAnswer({ requestId: late, author: 'U0REQ7', score: 1, now });
+  await h.slipway.deps.store.surveys.recordProvisioningAnswer({ requestId: late, author: 'U0REQ7', score: 1, now });
   assert.equal(await read(2), first, 'two readings with an answer in between are the same');
 });
 
 test('the weekly reports of the split after provisioning cannot be subtracted: a week with one answer adds nothing to the window', async (t) => {
   let now = new Date('2026-11-18T12:00:00Z'); // reports Nov 9 – 15
   const h = await startHarness(t, { clock: { now: () => now } });
-  [4, 4, 5, 3, 4].forEach((score, i) => seedQuestion(h, 20 + i, { askedAt: `2026-11-1${0 + i}T10:00:00Z`, readyMs: 60_000, score }));
+  for (const [i, score] of [4, 4, 5, 3, 4].entries()) await seedQuestion(h, 20 + i, { askedAt: `2026-11-1${0 + i}T10:00:00Z`, readyMs: 60_000, score });
   // The next week, one person answers: a 1, for a namespace ready within the hour.
-  seedQuestion(h, 30, { askedAt: '2026-11-17T10:00:00Z', readyMs: 60_000, score: 1 });
+  await seedQuestion(h, 30, { askedAt: '2026-11-17T10:00:00Z', readyMs: 60_000, score: 1 });
 
   const read = async (n: number) => {
     await h.command(PEOPLE.dev, 'stats');
@@ -357,11 +360,11 @@ test('the weekly reports of the split after provisioning cannot be subtracted: a
 test('slipway digest --dry-run prints the digest without Slack; slipway digest posts it; slipway jobs lists the runs', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-digest-cli-'));
   const databasePath = join(dir, 'slipway.db');
-  const store = Store.open(databasePath);
+  const store = await Store.open(databasePath);
   // Relative to the real clock: the CLI reports the week before the current one.
   const lastWeek = new Date(Date.now() - 7 * 86_400_000).toISOString();
-  appendRequest(store, { team: 'payments', at: lastWeek, auto: true, decideAfter: 1000, readyAfter: 61_000 });
-  store.close();
+  await appendRequest(store, { team: 'payments', at: lastWeek, auto: true, decideAfter: 1000, readyAfter: 61_000 });
+  await store.close();
   const doc = exampleConfigDocument();
   const config = writeConfig(dir, doc);
   const env = { DATABASE_PATH: databasePath, SLIPWAY_CONFIG: config };
@@ -399,18 +402,18 @@ test('slipway digest --dry-run prints the digest without Slack; slipway digest p
 
 test('/platform stats names its week and how to see another: current (so far), a date, and a clear answer for anything else', async (t) => {
   const h = await startHarness(t, { clock });
-  seedTwoWeeks(h);
+  await seedTwoWeeks(h);
   // This week (it began on Monday 00:00; NOW is Monday 09:00): one request an hour ago.
-  appendRequest(h.slipway.deps.store, { team: 'search', at: '2026-11-23T08:00:00Z', auto: true, decideAfter: 1000, readyAfter: 30_000 });
+  await appendRequest(h.slipway.deps.store, { team: 'search', at: '2026-11-23T08:00:00Z', auto: true, decideAfter: 1000, readyAfter: 30_000 });
   // A pulse that closed last week: its results belong with complete weeks.
-  const { survey } = h.slipway.deps.store.surveys.openPulse({
+  const { survey } = await h.slipway.deps.store.surveys.openPulse({
     week: '2026-11-16',
     openedAt: new Date('2026-11-17T10:00:00Z'),
     closesAt: new Date('2026-11-20T10:00:00Z'),
     questions: pulseQuestions(h.slipway.deps.config),
     minAnswers: 5,
   });
-  h.slipway.deps.store.surveys.closePulse(survey.id, new Date('2026-11-20T10:00:00Z'), { respondents: 0, eligible: 10 });
+  await h.slipway.deps.store.surveys.closePulse(survey.id, new Date('2026-11-20T10:00:00Z'), { respondents: 0, eligible: 10 });
 
   const answer = async (args: string) => {
     const before = h.slack.ephemerals(PEOPLE.dev).length;
@@ -466,11 +469,11 @@ test('/platform stats names its week and how to see another: current (so far), a
 test('slipway digest --week: last by default, current shows this week so far on a fresh install, a date picks its week, a week not started is refused', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-digest-week-'));
   const databasePath = join(dir, 'slipway.db');
-  const store = Store.open(databasePath);
+  const store = await Store.open(databasePath);
   // A fresh install where someone has just made the first request (the real clock: the CLI's).
   const justNow = new Date(Date.now() - 1000);
-  appendRequest(store, { team: 'payments', at: justNow.toISOString() });
-  store.close();
+  await appendRequest(store, { team: 'payments', at: justNow.toISOString() });
+  await store.close();
   const env = { DATABASE_PATH: databasePath, SLIPWAY_CONFIG: writeConfig(dir, exampleConfigDocument()) };
   const day = (d: Date) => d.toISOString().slice(0, 10);
 

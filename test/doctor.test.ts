@@ -143,7 +143,7 @@ test('doctor asks about each object Slipway writes by name, as RBAC grants them'
   assert.match(out.stdout, /1 check\(s\) failed/);
 });
 
-test('deploy/rbac.yaml grants exactly the permissions the workflows need, no wildcard, and delete only on namespaces and named access bindings', () => {
+test('deploy/rbac.yaml grants exactly the permissions the workflows need, no wildcard, and delete only on namespaces and named access bindings', async () => {
   const docs = parseAllDocuments(readFileSync(join(ROOT, 'deploy/rbac.yaml'), 'utf8')).map(
     (d) => d.toJS() as { kind: string; rules?: { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[] },
   );

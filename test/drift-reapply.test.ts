@@ -88,12 +88,9 @@ test('Re-apply shows a server-side dry run of what changes, then takes back only
     [['edited', 'spec.hard[requests.storage]', 'kubectl-edit']],
     'only kubectl-edit’s own entry still differs',
   );
-  const request = h.slipway.deps.store.lastRequestBy(PEOPLE.dev) ?? assert.fail('request');
+  const request = (await h.slipway.deps.store.lastRequestBy(PEOPLE.dev)) ?? assert.fail('request');
   assert.deepEqual(
-    h.slipway.deps.store
-      .eventsFor(request.id)
-      .filter((e) => e.type.startsWith('drift_'))
-      .map((e) => [e.type, e.actor]),
+    (await h.slipway.deps.store.eventsFor(request.id)).filter((e) => e.type.startsWith('drift_')).map((e) => [e.type, e.actor]),
     [
       ['drift_reapply_previewed', PEOPLE.alice],
       ['drift_reapplied', PEOPLE.alice],
@@ -103,7 +100,7 @@ test('Re-apply shows a server-side dry run of what changes, then takes back only
 
 /** 50 ready namespaces on the emulator, provisioned when the small tier allowed 10 pods: all outdated now. */
 async function outdatedFleet(h: Harness, count: number) {
-  const requests = readyNamespaces(h.slipway.deps.store, count, { environment: 'dev', tier: 'small' });
+  const requests = await readyNamespaces(h.slipway.deps.store, count, { environment: 'dev', tier: 'small' });
   const doc = exampleConfigDocument();
   (doc.clusters as Record<string, unknown>[])[0] = h.config.clusters[0] as unknown as Record<string, unknown>;
   const small = (doc.tiers as Record<string, { quota: Record<string, string> }>).small ?? assert.fail('small tier');

@@ -71,7 +71,7 @@ test('an EKS cluster is reached with the generated token and the team role gets 
     card,
     /EKS access entry for `arn:aws:iam::123456789012:role\/payments-developers` with `AmazonEKSEditPolicy` scoped to namespace `payments-dev`/,
   );
-  assert.equal(h.slipway.deps.store.latestRun(1)?.steps.find((s) => s.name === 'eks-access')?.status, 'done');
+  assert.equal((await h.slipway.deps.store.latestRun(1))?.steps.find((s) => s.name === 'eks-access')?.status, 'done');
 });
 
 test('an EKS permission the bot lacks stops the run with the IAM action named', async (t) => {
@@ -90,7 +90,7 @@ test('an EKS permission the bot lacks stops the run with the IAM action named', 
   const failure = await h.waitFor('the failure', () => h.slack.thread(APPROVALS, card.ts).find((m) => m.text.startsWith('❌ Step')));
   assert.match(failure.text, /Step \*eks-access\* failed: .*eks:AssociateAccessPolicy/);
   assert.equal(eks.commandCalls(AssociateAccessPolicyCommand).length, 1, 'a permanent failure is not retried');
-  const run = h.slipway.deps.store.latestRun(1);
+  const run = await h.slipway.deps.store.latestRun(1);
   assert.equal(run?.status, 'failed');
   assert.deepEqual(
     run.steps

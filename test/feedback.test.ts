@@ -70,14 +70,14 @@ test('the requester is asked one question when the namespace is ready: stored wi
     await clickAndWait(h, PEOPLE.dev, ready, `${SURVEY.readyAnswer}_2`),
     /You answered \*2 · Hard\* to “How easy was that\?”\. Click another number before Mon Nov 23, 00:00 \(UTC\) to change it\./,
   );
-  assert.equal(surveys.provisioningQuestion(1)?.score, 2);
+  assert.equal((await surveys.provisioningQuestion(1))?.score, 2);
   // Stored with how the request went: approved by the policy, ready at once (the clock stood still).
   assert.deepEqual(h.slipway.deps.store.db.prepare('SELECT ready_ms, approval_wait_ms, self_serve FROM provisioning_answers WHERE request_id = 1').get(), {
     ready_ms: 0,
     approval_wait_ms: null,
     self_serve: 1,
   });
-  assert.equal(h.slipway.deps.store.eventsFor(1).filter((e) => e.type === 'survey_answered').length, 1);
+  assert.equal((await h.slipway.deps.store.eventsFor(1)).filter((e) => e.type === 'survey_answered').length, 1);
 
   // A comment, held with the rating until there are enough answers to hide them among.
   await h.click(PEOPLE.dev, ready, SURVEY.readyComment);
@@ -123,7 +123,7 @@ test('the requester is asked one question when the namespace is ready: stored wi
   assert.equal(h.slack.dmWith(PEOPLE.carol).filter((m) => m.text.startsWith('👋')).length, 1, 'at most one reminder');
   assert.equal(h.slack.dmWith(PEOPLE.dev).filter((m) => m.text.startsWith('👋')).length, 0, 'no reminder after an answer');
   await clickAndWait(h, PEOPLE.carol, reminder, `${SURVEY.readyAnswer}_5`);
-  assert.equal(surveys.provisioningQuestion(4)?.score, 5);
+  assert.equal((await surveys.provisioningQuestion(4))?.score, 5);
 
   // The digest relates it to time to ready and approval wait.
   time.set('2026-11-23T09:00:00Z');
@@ -145,7 +145,7 @@ test('the requester is asked one question when the namespace is ready: stored wi
     await clickAndWait(h, PEOPLE.dev, ready, `${SURVEY.readyAnswer}_5`),
     /Your answer \(2 · Hard\) is already counted in a weekly report, so it stays as it is/,
   );
-  assert.equal(surveys.provisioningQuestion(1)?.score, 2);
+  assert.equal((await surveys.provisioningQuestion(1))?.score, 2);
   assert.deepEqual(h.slack.warnings, []);
 });
 

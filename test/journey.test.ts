@@ -159,7 +159,7 @@ test('bad input comes back as field errors in the modal and nothing is stored', 
 
   assert.equal(h.slack.messages(APPROVALS).length, 0, 'no card');
   assert.equal(h.slack.dmWith(PEOPLE.dev).length, 0, 'no DM');
-  assert.equal(h.slipway.deps.store.getRequest(1), undefined, 'nothing stored');
+  assert.equal(await h.slipway.deps.store.getRequest(1), undefined, 'nothing stored');
 
   // The same form, corrected, goes through.
   const good = await h.submit(PEOPLE.dev, { ...REQUEST_FORM, [BLOCK.name]: 'checkout-load' }, { view });
@@ -202,7 +202,7 @@ test('an approver denies with a reason that reaches the requester', async (t) =>
   await h.click(PEOPLE.alice, card, ACTION.approve);
   const late = await h.waitFor('the late-click answer', () => h.slack.ephemerals(PEOPLE.alice)[0]);
   assert.match(late.text, /R-1\* was already decided: ❌ Denied by <@U0BOB>/);
-  assert.equal(h.slipway.deps.store.getRequest(1)?.status, 'denied');
+  assert.equal((await h.slipway.deps.store.getRequest(1))?.status, 'denied');
 });
 
 test('only approvers decide, nobody approves their own request, and a second click says who decided', async (t) => {
@@ -221,7 +221,7 @@ test('only approvers decide, nobody approves their own request, and a second cli
   await h.click(PEOPLE.mallory, card, ACTION.deny);
   await h.waitFor('the second refusal', () => h.slack.ephemerals(PEOPLE.mallory)[1]);
   assert.equal(h.slack.views.filter((v) => v.view.callback_id === 'deny_reason').length, 0, 'no deny form for a non-approver');
-  assert.equal(h.slipway.deps.store.getRequest(1)?.status, 'pending');
+  assert.equal((await h.slipway.deps.store.getRequest(1))?.status, 'pending');
 
   // Carol approves through the user group; Bob's click afterwards is told.
   await h.click(PEOPLE.carol, card, ACTION.approve);
@@ -229,7 +229,7 @@ test('only approvers decide, nobody approves their own request, and a second cli
   await h.click(PEOPLE.bob, card, ACTION.approve);
   const second = await h.waitFor('the late-click answer', () => h.slack.ephemerals(PEOPLE.bob)[0]);
   assert.match(second.text, /already decided: ✅ Approved by <@U0CAROL>/);
-  assert.equal(h.slipway.deps.store.latestRun(1)?.status, 'done');
+  assert.equal((await h.slipway.deps.store.latestRun(1))?.status, 'done');
 });
 
 test('/platform, help and unknown subcommands answer with an ephemeral usage message', async (t) => {

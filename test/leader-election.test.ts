@@ -113,7 +113,7 @@ test('two replicas that both believe they lead post one digest for a slot, howev
   }
   assert.equal(h.slack.messages(PLATFORM).length, posted, 'nothing more was posted');
   assert.equal(digests().length, 1);
-  const ran = h.slipway.deps.store.adoption.jobRuns('digest').filter((r) => r.status === 'ok');
+  const ran = (await h.slipway.deps.store.adoption.jobRuns('digest')).filter((r) => r.status === 'ok');
   assert.equal(ran.length, 1, 'one run of the slot is recorded');
 
   // The next slot is a new slot; a run by hand is never a slot's.
@@ -214,7 +214,7 @@ test('a replica that loses the Lease and leads again does not start its own runs
   // A provisioning run in progress: the namespace's apply is slow.
   const slow = h.kube.setLatency(3000, { method: 'PATCH', path: '/api/v1/namespaces/payments-dev' });
   const ready = readyNamespace(h, 'dev');
-  await h.waitFor('the run to start', () => h.slipway.deps.store.activeRuns().length === 1);
+  await h.waitFor('the run to start', async () => (await h.slipway.deps.store.activeRuns()).length === 1);
 
   // Someone else holds the Lease for a moment: the bot stops leading, then takes the Lease again once it lapses.
   await takeLease(lease, 'another-replica');

@@ -8,7 +8,7 @@ import { deleteForm, openedForm, readyNamespace, replies } from './support/lifec
 import { clickHome, openHome } from './support/namespaces.ts';
 
 const thread = (h: Harness, request: NamespaceRequest) => h.slack.thread(APPROVALS, request.card?.ts ?? '');
-const events = (h: Harness, requestId: number, type: string) => h.slipway.deps.store.eventsFor(requestId).filter((e) => e.type === type);
+const events = async (h: Harness, requestId: number, type: string) => (await h.slipway.deps.store.eventsFor(requestId)).filter((e) => e.type === type);
 
 /** `/platform change <args>` as this person; returns the change form it opened. */
 const changeForm = (h: Harness, user: string, args: string) => openedForm(h, CALLBACK.changeNamespace, () => h.command(user, `change ${args}`));
@@ -80,9 +80,9 @@ test('a larger tier and read-only access for another team are decided in the thr
   assert.ok(decided);
   assert.deepEqual(buttons(decided), [], 'the buttons are gone once decided');
   assert.match(readable(decided), /✅ Approved by <@U0ALICE>/);
-  assert.equal(h.slipway.deps.store.latestRun(request.id)?.kind, 'change');
-  assert.deepEqual(h.slipway.deps.store.lifecycle.settingsOf(request.id)?.access, [{ team: 'search', role: 'view' }]);
-  await h.waitFor('the change event', () => events(h, request.id, 'namespace_changed')[0]);
+  assert.equal((await h.slipway.deps.store.latestRun(request.id))?.kind, 'change');
+  assert.deepEqual((await h.slipway.deps.store.lifecycle.settingsOf(request.id))?.access, [{ team: 'search', role: 'view' }]);
+  await h.waitFor('the change event', async () => (await events(h, request.id, 'namespace_changed'))[0]);
 
   // The Home tab offers Change, and it opens the form as the namespace is now.
   const home = await openHome(h, PEOPLE.dev);
@@ -103,7 +103,7 @@ test('a larger tier and read-only access for another team are decided in the thr
       /<@U0DEV> is changing `payments-dev` \(dev, R-1\) \(policy\.change needs no approver for this\):\n• access for search view → none/.test(readable(m)),
     ),
   );
-  assert.deepEqual(h.slipway.deps.store.lifecycle.settingsOf(request.id)?.access, []);
+  assert.deepEqual((await h.slipway.deps.store.lifecycle.settingsOf(request.id))?.access, []);
 });
 
 test('a smaller tier is refused in the form while live usage does not fit it, and applied at once without an approver when it does', async (t) => {
@@ -129,7 +129,7 @@ test('a smaller tier is refused in the form while live usage does not fit it, an
     },
   });
   assert.deepEqual(writesSince(h, before), [], 'nothing is patched');
-  assert.equal(events(h, request.id, 'change_refused')[0]?.data.tier, 'small');
+  assert.equal((await events(h, request.id, 'change_refused'))[0]?.data.tier, 'small');
 
   await reportQuotaUsage(h, 'payments-dev', { 'requests.cpu': '1500m', 'requests.memory': '3Gi', pods: '4' });
   const applying = h.kube.requests.length;
@@ -154,7 +154,7 @@ test('a smaller tier is refused in the form while live usage does not fit it, an
     'PATCH /api/v1/namespaces/payments-dev/resourcequotas/slipway-quota',
     'PATCH /api/v1/namespaces/payments-dev/limitranges/slipway-limits',
   ]);
-  const ask = h.slipway.deps.store.lifecycle.lastApproved(request.id, 'change');
+  const ask = await h.slipway.deps.store.lifecycle.lastApproved(request.id, 'change');
   assert.equal(ask?.decidedBy, 'policy');
 });
 
@@ -178,16 +178,16 @@ test('the requester never approves their own change, only approvers decide, and 
   );
   await h.click(PEOPLE.dev, ask, CHANGE.approve);
   await h.waitFor('the owner is no approver', () => h.slack.ephemerals(PEOPLE.dev).find((m) => /Only the approvers/.test(m.text)));
-  assert.equal(h.slipway.deps.store.lifecycle.openRequestFor(request.id, 'change')?.requestedBy, PEOPLE.alice, 'still waiting');
+  assert.equal((await h.slipway.deps.store.lifecycle.openRequestFor(request.id, 'change'))?.requestedBy, PEOPLE.alice, 'still waiting');
 
   await h.click(PEOPLE.bob, ask, CHANGE.deny);
   await h.waitFor('the denial DM', () => h.slack.dmWith(PEOPLE.alice).find((m) => /<@U0BOB> denied your change to `payments-dev`/.test(m.text)));
   await h.click(PEOPLE.carol, ask, CHANGE.approve);
   await h.waitFor('the late click', () => h.slack.ephemerals(PEOPLE.carol).find((m) => /already denied by <@U0BOB>/.test(m.text)));
-  assert.equal(h.slipway.deps.store.lifecycle.settingsOf(request.id)?.tier, 'small', 'a denied change leaves the namespace as it was');
+  assert.equal((await h.slipway.deps.store.lifecycle.settingsOf(request.id))?.tier, 'small', 'a denied change leaves the namespace as it was');
   assert.equal((h.kube.get('resourcequotas', 'payments-dev', 'slipway-quota')?.spec as { hard: Record<string, string> }).hard.pods, '20');
   assert.deepEqual(
-    events(h, request.id, 'change_decided').map((e) => [e.actor, e.data.status]),
+    (await events(h, request.id, 'change_decided')).map((e) => [e.actor, e.data.status]),
     [[PEOPLE.bob, 'denied']],
   );
 });
@@ -203,8 +203,8 @@ test('a change step that fails is reported in the thread and Retry applies the r
   assert.match(readable(failure), /step \*apply-limits\* failed: Slipway is not allowed to apply LimitRange "slipway-limits"/);
   assert.deepEqual(buttons(failure), [ACTION.retry]);
   await h.waitFor('the requester hears of it', () => h.slack.dmWith(PEOPLE.dev).find((m) => /Changing `payments-dev`.* hit a problem/.test(m.text)));
-  assert.equal(h.slipway.deps.store.lifecycle.settingsOf(request.id)?.tier, 'medium', 'not recorded as changed while a step failed');
-  assert.equal(events(h, request.id, 'change_failed')[0]?.data.step, 'apply-limits');
+  assert.equal((await h.slipway.deps.store.lifecycle.settingsOf(request.id))?.tier, 'medium', 'not recorded as changed while a step failed');
+  assert.equal((await events(h, request.id, 'change_failed'))[0]?.data.step, 'apply-limits');
 
   fault.remove();
   const before = h.kube.requests.length;
@@ -215,7 +215,7 @@ test('a change step that fails is reported in the thread and Retry applies the r
     (h.kube.get('namespaces', 'payments-dev')?.metadata as { annotations: Record<string, string> }).annotations['slipway.dev/purpose'],
     'Smaller checkout experiments',
   );
-  assert.equal(h.slipway.deps.store.lifecycle.settingsOf(request.id)?.tier, 'small');
+  assert.equal((await h.slipway.deps.store.lifecycle.settingsOf(request.id))?.tier, 'small');
 });
 
 test('a change waiting for an approver is withdrawn when the namespace is deleted meanwhile', async (t) => {
@@ -227,7 +227,7 @@ test('a change waiting for an approver is withdrawn when the namespace is delete
 
   await deleteForm(h, PEOPLE.dev, 'payments-dev');
   await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
-  await h.waitFor('the namespace deleted', () => h.slipway.deps.store.lifecycle.get(request.id)?.state === 'deleted');
+  await h.waitFor('the namespace deleted', async () => (await h.slipway.deps.store.lifecycle.get(request.id))?.state === 'deleted');
 
   await h.click(PEOPLE.bob, ask, CHANGE.approve);
   await h.waitFor('the refusal', () =>
@@ -237,6 +237,6 @@ test('a change waiting for an approver is withdrawn when the namespace is delete
   assert.ok(withdrawn);
   assert.deepEqual(buttons(withdrawn), []);
   assert.match(readable(withdrawn), /Withdrawn: the namespace is past its end date or being deleted\./);
-  assert.equal(h.slipway.deps.store.lifecycle.lastApproved(request.id, 'change'), undefined, 'never approved');
-  assert.notEqual(h.slipway.deps.store.latestRun(request.id)?.kind, 'change', 'no change run starts');
+  assert.equal(await h.slipway.deps.store.lifecycle.lastApproved(request.id, 'change'), undefined, 'never approved');
+  assert.notEqual((await h.slipway.deps.store.latestRun(request.id))?.kind, 'change', 'no change run starts');
 });

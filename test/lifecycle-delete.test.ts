@@ -16,7 +16,7 @@ import { sendSlashCommand, sendViewSubmission, valuesFor, type Answer } from './
 import { waitFor } from './support/wait.ts';
 import { deleteForm, openedForm, readyNamespace, replies } from './support/lifecycle.ts';
 
-const events = (h: Harness, requestId: number, type: string) => h.slipway.deps.store.eventsFor(requestId).filter((e) => e.type === type);
+const events = async (h: Harness, requestId: number, type: string) => (await h.slipway.deps.store.eventsFor(requestId)).filter((e) => e.type === type);
 const thread = (h: Harness, request: NamespaceRequest) => h.slack.thread(APPROVALS, request.card?.ts ?? '').map(readable);
 const deletedDm = (h: Harness, user: string) => h.slack.dmWith(user).find((m) => /is deleted/.test(m.text));
 
@@ -33,16 +33,16 @@ test('the owner deletes a dev namespace at once after typing its name; a wrong n
     errors: { [BLOCK.deleteConfirm]: 'That is not the name. Type payments-dev exactly to confirm.' },
   });
   assert.ok(h.kube.get('namespaces', 'payments-dev'), 'nothing is deleted for a wrong name');
-  assert.equal(h.slipway.deps.store.lifecycle.get(request.id)?.state, 'active');
+  assert.equal((await h.slipway.deps.store.lifecycle.get(request.id))?.state, 'active');
 
   const right = await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: 'Experiments are over' });
   assert.equal(right.body, '', 'the form closes');
 
   const dm = await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
-  await h.waitFor('the event', () => events(h, request.id, 'namespace_deleted')[0]);
+  await h.waitFor('the event', async () => (await events(h, request.id, 'namespace_deleted'))[0]);
   assert.match(readable(dm), /Your namespace `payments-dev` on \*Dev \(eu-west-1\)\* \(\*R-1\*\) is deleted, as <@U0DEV> asked\n>Experiments are over/);
   assert.equal(h.kube.get('namespaces', 'payments-dev'), undefined, 'the namespace is gone from the cluster');
-  const run = h.slipway.deps.store.latestRun(request.id);
+  const run = await h.slipway.deps.store.latestRun(request.id);
   assert.equal(run?.kind, 'delete');
   assert.deepEqual(
     run.steps.map((s) => [s.name, s.status]),
@@ -51,9 +51,9 @@ test('the owner deletes a dev namespace at once after typing its name; a wrong n
       ['wait-until-gone', 'done'],
     ],
   );
-  const ns = h.slipway.deps.store.lifecycle.get(request.id);
+  const ns = await h.slipway.deps.store.lifecycle.get(request.id);
   assert.equal(ns?.state, 'deleted');
-  assert.deepEqual(h.slipway.deps.store.lifecycle.findByName('payments-dev'), [], 'the name is free again');
+  assert.deepEqual(await h.slipway.deps.store.lifecycle.findByName('payments-dev'), [], 'the name is free again');
 
   const story = await h.waitFor('the outcome in the thread', () => thread(h, request).some((m) => m.startsWith('🗑️ Deleted')) && thread(h, request));
   assert.ok(
@@ -62,18 +62,18 @@ test('the owner deletes a dev namespace at once after typing its name; a wrong n
   );
   assert.ok(story.some((m) => /🗑️ Deleted `payments-dev` from Dev \(eu-west-1\); its name is free again\.\n✅ Delete namespace/.test(m)));
   // Recorded just after the owner's DM went out.
-  await h.waitFor('the deletion event', () => events(h, request.id, 'namespace_deleted')[0]);
+  await h.waitFor('the deletion event', async () => (await events(h, request.id, 'namespace_deleted'))[0]);
   // The usage refresh sees it gone, but Slipway deleted it: not counted as deleted outside Slipway.
   const refresh = await refreshUsage(h.slipway.deps, new Date());
   assert.deepEqual(refresh.deleted, []);
   assert.deepEqual(
-    events(h, request.id, 'namespace_deleted').map((e) => e.data.outsideSlipway),
+    (await events(h, request.id, 'namespace_deleted')).map((e) => e.data.outsideSlipway),
     [false],
   );
-  const [asked] = events(h, request.id, 'delete_requested');
+  const [asked] = await events(h, request.id, 'delete_requested');
   assert.deepEqual(asked?.data, { namespace: 'payments-dev', cluster: 'dev-eu', reason: 'Experiments are over', auto: true, why: 'policy' });
   assert.equal(asked.actor, PEOPLE.dev);
-  const [deleted] = events(h, request.id, 'namespace_deleted');
+  const [deleted] = await events(h, request.id, 'namespace_deleted');
   assert.equal(deleted?.actor, PEOPLE.dev);
   assert.deepEqual(deleted.data, { runId: run.id, namespace: 'payments-dev', cluster: 'dev-eu', tier: 'small', outsideSlipway: false });
 });
@@ -114,7 +114,7 @@ test('a prod namespace needs an approver: the ask waits in the thread, a late cl
   await h.click(PEOPLE.bob, ask, ACTION.approveDelete);
   await h.waitFor('the late click answer', () => h.slack.ephemerals(PEOPLE.bob).find((m) => /already approved by <@U0ALICE>/.test(m.text)));
   assert.deepEqual(
-    events(h, request.id, 'delete_decided').map((e) => [e.actor, e.data.status]),
+    (await events(h, request.id, 'delete_decided')).map((e) => [e.actor, e.data.status]),
     [[PEOPLE.alice, 'approved']],
   );
 });
@@ -129,7 +129,7 @@ test('an approver denies a deletion request and the namespace stays', async (t) 
   await h.click(PEOPLE.bob, ask, ACTION.denyDelete);
   await h.waitFor('the denial DM', () => h.slack.dmWith(PEOPLE.dev).find((m) => /<@U0BOB> denied deleting `payments-prod`/.test(m.text)));
   assert.ok(h.kube.get('namespaces', 'payments-prod'));
-  assert.equal(h.slipway.deps.store.lifecycle.get(request.id)?.state, 'active');
+  assert.equal((await h.slipway.deps.store.lifecycle.get(request.id))?.state, 'active');
   // Denied, it may be asked again.
   await deleteForm(h, PEOPLE.dev, 'payments-prod');
 });
@@ -166,7 +166,7 @@ test('only the owner or an approver may delete; a namespace Slipway did not make
   await h.waitFor('the owner hears it', () => h.slack.dmWith(PEOPLE.dev).find((m) => m.text.startsWith('🚫')));
   assert.ok(h.kube.get('namespaces', 'payments-dev'), 'the namespace is still there');
   assert.equal(h.kube.requests.filter((r) => r.method === 'DELETE').length, 0);
-  assert.equal(events(h, request.id, 'delete_refused').length, 1);
+  assert.equal((await events(h, request.id, 'delete_refused')).length, 1);
 });
 
 test('a 403 on delete stops the run with the permission named; Retry finishes it once granted', async (t) => {
@@ -180,14 +180,14 @@ test('a 403 on delete stops the run with the permission named; Retry finishes it
   assert.match(failure.text, /step \*delete-namespace\* failed: Slipway is not allowed to delete namespaces "payments-dev" on cluster "dev-eu"/);
   assert.deepEqual(buttons(failure), [ACTION.retry]);
   await h.waitFor('the owner hears it', () => h.slack.dmWith(PEOPLE.dev).find((m) => /hit a problem/.test(m.text)));
-  assert.equal(h.slipway.deps.store.lifecycle.get(request.id)?.state, 'deleting');
+  assert.equal((await h.slipway.deps.store.lifecycle.get(request.id))?.state, 'deleting');
 
   grant();
   await h.click(PEOPLE.alice, failure, ACTION.retry);
   await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
   assert.ok(thread(h, request).some((m) => m.startsWith('🔁 <@U0ALICE> pressed Retry; the run continues from the failed step.')));
   assert.equal(h.kube.get('namespaces', 'payments-dev'), undefined);
-  assert.equal(h.slipway.deps.store.lifecycle.get(request.id)?.state, 'deleted');
+  assert.equal((await h.slipway.deps.store.lifecycle.get(request.id))?.state, 'deleted');
 });
 
 test('a namespace stuck Terminating is reported with what holds it, and Retry completes once it is freed', async (t) => {
@@ -199,7 +199,9 @@ test('a namespace stuck Terminating is reported with what holds it, and Retry co
 
   await deleteForm(h, PEOPLE.dev, 'payments-dev');
   await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
-  await h.waitFor('the wait step', () => h.slipway.deps.store.latestRun(request.id)?.steps.find((s) => s.name === 'wait-until-gone' && s.status === 'running'));
+  await h.waitFor('the wait step', async () =>
+    (await h.slipway.deps.store.latestRun(request.id))?.steps.find((s) => s.name === 'wait-until-gone' && s.status === 'running'),
+  );
   assert.equal((h.kube.get('namespaces', 'payments-dev') as { status?: { phase?: string } } | undefined)?.status?.phase, 'Terminating');
   now = new Date(now.getTime() + 16 * 60_000);
 
@@ -215,7 +217,7 @@ test('a namespace stuck Terminating is reported with what holds it, and Retry co
   await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
   assert.equal(h.kube.get('namespaces', 'payments-dev'), undefined);
   assert.deepEqual(
-    h.slipway.deps.store.latestRun(request.id)?.steps.map((s) => [s.name, s.status, s.attempts]),
+    (await h.slipway.deps.store.latestRun(request.id))?.steps.map((s) => [s.name, s.status, s.attempts]),
     [
       ['delete-namespace', 'done', 1],
       ['wait-until-gone', 'done', 2],
@@ -231,18 +233,20 @@ test('Retry after freeing a stuck namespace gives the namespace controller its t
   const request = await readyNamespace(h, 'dev');
   await deleteForm(h, PEOPLE.dev, 'payments-dev');
   await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
-  await h.waitFor('the wait step', () => h.slipway.deps.store.latestRun(request.id)?.steps.find((s) => s.name === 'wait-until-gone' && s.status === 'running'));
+  await h.waitFor('the wait step', async () =>
+    (await h.slipway.deps.store.latestRun(request.id))?.steps.find((s) => s.name === 'wait-until-gone' && s.status === 'running'),
+  );
   now = new Date(now.getTime() + 16 * 60_000);
   const failure = await h.waitFor('the failure', () => h.slack.thread(APPROVALS, request.card?.ts ?? '').find((m) => m.text.startsWith('❌ Deleting')));
 
   await h.click(PEOPLE.bob, failure, ACTION.retry);
-  await h.waitFor('the retried wait', () =>
-    h.slipway.deps.store.latestRun(request.id)?.steps.find((s) => s.name === 'wait-until-gone' && s.status === 'running' && s.attempts === 2),
+  await h.waitFor('the retried wait', async () =>
+    (await h.slipway.deps.store.latestRun(request.id))?.steps.find((s) => s.name === 'wait-until-gone' && s.status === 'running' && s.attempts === 2),
   );
   assert.equal(h.slack.thread(APPROVALS, request.card?.ts ?? '').filter((m) => m.text.startsWith('❌ Deleting')).length, 1, 'no second failure');
   h.kube.finalizeNamespace('payments-dev');
   await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
-  assert.equal(h.slipway.deps.store.lifecycle.get(request.id)?.state, 'deleted');
+  assert.equal((await h.slipway.deps.store.lifecycle.get(request.id))?.state, 'deleted');
 });
 
 test('at the end of its grace period an expired namespace is deleted without a form, never one in a protected environment', async (t) => {
@@ -252,7 +256,7 @@ test('at the end of its grace period an expired namespace is deleted without a f
   const deps = h.slipway.deps;
 
   assert.equal(await deleteExpired(deps, prod.id), false);
-  assert.equal(deps.store.lifecycle.get(prod.id)?.state, 'active');
+  assert.equal((await deps.store.lifecycle.get(prod.id))?.state, 'active');
   assert.ok(h.kube.get('namespaces', 'payments-prod'));
 
   assert.equal(await deleteExpired(deps, dev.id), true);
@@ -260,7 +264,7 @@ test('at the end of its grace period an expired namespace is deleted without a f
   const dm = await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
   assert.match(dm.text, /is deleted, after its expiry date and grace period/);
   assert.equal(h.kube.get('namespaces', 'payments-dev'), undefined);
-  const deleted = await h.waitFor('the event', () => events(h, dev.id, 'namespace_deleted')[0]);
+  const deleted = await h.waitFor('the event', async () => (await events(h, dev.id, 'namespace_deleted'))[0]);
   assert.equal(deleted.actor, 'expiry');
   assert.ok(thread(h, dev).some((m) => /`payments-dev` expired and its grace period is over/.test(m)));
 });
@@ -276,11 +280,11 @@ test("on EKS the deleted namespace leaves the team role's access scope; the last
 
   await deleteForm(h, PEOPLE.dev, 'payments-dev');
   await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
-  await h.waitFor('the deletion', () => h.slipway.deps.store.lifecycle.get(dev.id)?.state === 'deleted');
+  await h.waitFor('the deletion', async () => (await h.slipway.deps.store.lifecycle.get(dev.id))?.state === 'deleted');
   assert.deepEqual(entries.scope(ROLE, EDIT), ['payments-staging'], 'the scope shrank to what is left');
   assert.equal(apiServer.get('namespaces', 'payments-dev'), undefined);
   assert.deepEqual(
-    h.slipway.deps.store.latestRun(dev.id)?.steps.map((s) => [s.name, s.status]),
+    (await h.slipway.deps.store.latestRun(dev.id))?.steps.map((s) => [s.name, s.status]),
     [
       ['revoke-eks-access', 'done'],
       ['delete-namespace', 'done'],
@@ -290,7 +294,7 @@ test("on EKS the deleted namespace leaves the team role's access scope; the last
 
   await deleteForm(h, PEOPLE.dev, 'payments-staging');
   await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-staging', [BLOCK.deleteReason]: null });
-  await h.waitFor('the deletion', () => h.slipway.deps.store.lifecycle.get(staging.id)?.state === 'deleted');
+  await h.waitFor('the deletion', async () => (await h.slipway.deps.store.lifecycle.get(staging.id))?.state === 'deleted');
   assert.equal(entries.scope(ROLE, EDIT), undefined, 'the association is gone');
   assert.equal(entries.entries.has(ROLE), false, 'and the access entry with nothing left in it');
   const progress = await h.waitFor('the outcome in the thread', () => thread(h, staging).find((m) => m.startsWith('🗑️ Deleted')));
@@ -387,7 +391,7 @@ test('Delete on the Home tab opens the same form, and the Home shows the namespa
   await h.waitFor('the deleted DM', () => deletedDm(h, PEOPLE.dev));
   const after = await publishedHome(h, PEOPLE.dev, published);
   assert.doesNotMatch(readable({ text: '', blocks: after.blocks }), /payments-dev/, 'the Home is redrawn without it');
-  assert.equal(h.slipway.deps.store.lifecycle.get(request.id)?.state, 'deleted');
+  assert.equal((await h.slipway.deps.store.lifecycle.get(request.id))?.state, 'deleted');
 
   // A button whose value is not a request id (forged), in a channel the bot is not in: Slack
   // refuses an ephemeral there, so the answer comes by DM.
@@ -423,20 +427,20 @@ test('without a policy.delete rule the owner asks and an approver decides, even 
     h.slack.ephemerals(PEOPLE.alice).find((m) => /is being deleted at its expiry, so this request has nothing left/.test(m.text)),
   );
   assert.deepEqual(
-    events(h, request.id, 'delete_requested').map((e) => [e.actor, e.data.auto, e.data.why]),
+    (await events(h, request.id, 'delete_requested')).map((e) => [e.actor, e.data.auto, e.data.why]),
     [
       [PEOPLE.dev, false, 'no-rule'],
       ['expiry', true, 'expiry'],
     ],
   );
-  assert.deepEqual(events(h, request.id, 'delete_decided'), []);
+  assert.deepEqual(await events(h, request.id, 'delete_decided'), []);
 });
 
 test('a namespace left deleting without a deletion run (the bot stopped in between) may be deleted again', async (t) => {
   const h = await startHarness(t);
   const request = await readyNamespace(h, 'dev');
   // What a crash between the two writes leaves: the state moved, no run recorded.
-  assert.ok(h.slipway.deps.store.lifecycle.transition(request.id, 'active', 'deleting', new Date()));
+  assert.ok(await h.slipway.deps.store.lifecycle.transition(request.id, 'active', 'deleting', new Date()));
 
   await deleteForm(h, PEOPLE.dev, 'payments-dev');
   await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: null });
@@ -449,12 +453,12 @@ test('a deletion recorded done whose owner was not told yet (a crash in between)
   const request = await readyNamespace(h, 'dev');
   const store = h.slipway.deps.store;
   // What a crash right after the run was recorded done leaves: no message, no event.
-  const run = store.startRun(request.id, ['delete-namespace', 'wait-until-gone'], new Date(), 'delete');
+  const run = await store.startRun(request.id, ['delete-namespace', 'wait-until-gone'], new Date(), 'delete');
   assert.ok(run);
-  assert.ok(store.completeRun(run.id, request.id, 'done', new Date()));
+  assert.ok(await store.completeRun(run.id, request.id, 'done', new Date()));
 
   await announceDeletions(h.slipway.deps);
   await announceDeletions(h.slipway.deps);
   assert.equal(h.slack.dmWith(PEOPLE.dev).filter((m) => /is deleted/.test(m.text)).length, 1);
-  assert.equal(events(h, request.id, 'namespace_deleted').length, 1);
+  assert.equal((await events(h, request.id, 'namespace_deleted')).length, 1);
 });

@@ -49,7 +49,7 @@ test('reminders 3 and 1 days before, at 10:00 Berlin time on both sides of the c
   const form = await openedForm(h, CALLBACK.deleteNamespace, () => h.click(PEOPLE.dev, first, HOME.delete));
   assert.equal(form.callback_id, CALLBACK.deleteNamespace);
 
-  const reminded = h.slipway.deps.store.eventsFor(1).filter((e) => e.type === 'reminded');
+  const reminded = (await h.slipway.deps.store.eventsFor(1)).filter((e) => e.type === 'reminded');
   assert.deepEqual(
     reminded.map((e) => [e.at, e.data.daysLeft, e.data.to]),
     [
@@ -72,7 +72,7 @@ test('after a restart across the reminder time the latest reminder is sent once 
   await h.slipway.scheduler.idle();
   assert.equal(endMessages(h).length, 1, 'caught up at start-up');
   assert.match(readable(endMessages(h)[0] ?? { text: '', blocks: [] }), /reaches its end date tomorrow/);
-  const [catchUp] = h.slipway.deps.store.adoption.jobRuns('lifecycle');
+  const [catchUp] = await h.slipway.deps.store.adoption.jobRuns('lifecycle');
   assert.equal(catchUp?.reason, 'catch-up');
   assert.match(catchUp?.summary ?? '', /^1 reminded, .*1 timers dropped/);
 
@@ -87,7 +87,7 @@ test('a namespace with an end date and no timers (ready before expiry happened) 
   const h = await harness;
   await readyNamespaceEnding(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
   // As db/0008 leaves namespaces that were ready before it: tracked, with their end date, no timers.
-  h.slipway.deps.store.lifecycle.replaceTimers(1, [], time.clock.now());
+  await h.slipway.deps.store.lifecycle.replaceTimers(1, [], time.clock.now());
   time.set('2026-10-24T07:00:00Z');
   assert.match(await sweep(h), /^0 reminded/);
 
@@ -105,8 +105,8 @@ test('no reminder for a namespace deleted, or being deleted, before its time', a
   const going = await readyNamespaceEnding(h, { name: 'checkout-tmp', expiresOn: '2026-10-27' });
   // What a finished deletion run records (src/store/store.ts completeRun), and one under way.
   const lifecycle = h.slipway.deps.store.lifecycle;
-  lifecycle.markDeleted(gone, time.clock.now());
-  assert.ok(lifecycle.transition(going, 'active', 'deleting', time.clock.now()));
+  await lifecycle.markDeleted(gone, time.clock.now());
+  assert.ok(await lifecycle.transition(going, 'active', 'deleting', time.clock.now()));
 
   time.set('2026-10-24T08:00:00Z');
   assert.match(await sweep(h), /^1 reminded, .*1 timers dropped/);
@@ -139,7 +139,7 @@ test('when the owner has left the workspace, reminders go to the team channel an
     thread.some((m) => /has left the workspace/.test(m)),
     thread.join('\n---\n'),
   );
-  assert.equal(h.slipway.deps.store.eventsFor(1).find((e) => e.type === 'reminded')?.data.to, 'team');
+  assert.equal((await h.slipway.deps.store.eventsFor(1)).find((e) => e.type === 'reminded')?.data.to, 'team');
 });
 
 test('on the end date a final notice with one more chance to extend; the grace period runs from it', async (t) => {
@@ -155,7 +155,7 @@ test('on the end date a final notice with one more chance to extend; the grace p
   assert.match(readable(notice), /It will be deleted after Wed Oct 28 2026, 10:00 \(Europe\/Berlin\) unless it is extended/);
   assert.deepEqual(buttons(notice), [`${LIFECYCLE.extend}_7`, `${LIFECYCLE.extend}_30`]);
   assert.equal(endMessages(h).filter((m) => m.text.startsWith('⏳')).length, 0, 'reminders that came due with it are dropped');
-  const ns = h.slipway.deps.store.lifecycle.get(1);
+  const ns = await h.slipway.deps.store.lifecycle.get(1);
   assert.deepEqual([ns?.state, ns?.graceUntil], ['expired', '2026-10-28T09:00:00.000Z']);
   assert.ok(h.kube.get('namespaces', undefined, 'checkout-load'), 'still there during the grace period');
 
@@ -163,10 +163,7 @@ test('on the end date a final notice with one more chance to extend; the grace p
   assert.match(await sweep(h), /0 deletions started/);
   assert.equal(endMessages(h).length, 1);
   assert.deepEqual(
-    h.slipway.deps.store
-      .eventsFor(1)
-      .filter((e) => e.type === 'expiring')
-      .map((e) => e.data.graceUntil),
+    (await h.slipway.deps.store.eventsFor(1)).filter((e) => e.type === 'expiring').map((e) => e.data.graceUntil),
     ['2026-10-28T09:00:00.000Z'],
   );
 
@@ -178,9 +175,9 @@ test('on the end date a final notice with one more chance to extend; the grace p
   );
   assert.match(deleted.text, /checkout-load/);
   assert.equal(h.kube.get('namespaces', undefined, 'checkout-load'), undefined, 'gone from the cluster');
-  assert.equal(h.slipway.deps.store.lifecycle.get(1)?.state, 'deleted');
+  assert.equal((await h.slipway.deps.store.lifecycle.get(1))?.state, 'deleted');
   // Recorded just after the owner's DM went out.
-  const event = await h.waitFor('the deletion event', () => h.slipway.deps.store.eventsFor(1).find((e) => e.type === 'namespace_deleted'));
+  const event = await h.waitFor('the deletion event', async () => (await h.slipway.deps.store.eventsFor(1)).find((e) => e.type === 'namespace_deleted'));
   assert.equal(event.actor, 'expiry');
   time.set('2026-10-28T09:05:00Z');
   assert.match(await sweep(h), /^0 reminded, 0 final notices, 0 deletions started/);
@@ -224,16 +221,13 @@ test('a protected namespace is not deleted when its grace period ends: the appro
   assert.deepEqual(buttons(asked), [`${LIFECYCLE.extend}_7`, `${LIFECYCLE.extend}_30`, HOME.delete]);
   assert.ok(h.kube.get('namespaces', undefined, 'checkout-prod'), 'not deleted');
   assert.deepEqual(
-    h.slipway.deps.store
-      .eventsFor(1)
-      .filter((e) => e.type === 'expiring' || e.type === 'delete_requested')
-      .map((e) => [e.type, e.actor]),
+    (await h.slipway.deps.store.eventsFor(1)).filter((e) => e.type === 'expiring' || e.type === 'delete_requested').map((e) => [e.type, e.actor]),
     [
       ['expiring', undefined],
       ['delete_requested', 'expiry'],
     ],
   );
-  assert.equal(h.slipway.deps.store.lifecycle.get(1)?.state, 'expired');
+  assert.equal((await h.slipway.deps.store.lifecycle.get(1))?.state, 'expired');
   await sweep(h);
   assert.equal(h.slack.thread(APPROVALS, card.ts).filter((m) => m.text.startsWith('⌛')).length, 1, 'asked once');
 
@@ -247,5 +241,5 @@ test('a protected namespace is not deleted when its grace period ends: the appro
   assert.deepEqual(buttons(extended), []);
   const told = await h.waitFor('the owner told', () => h.slack.dmWith(PEOPLE.dev).find((m) => m.text.includes('now ends on')));
   assert.match(told.text, /`checkout-prod` \(prod, R-1\) now ends on Tue Nov 3 instead of Tue Oct 27: extended by <@U0ALICE>/);
-  assert.equal(h.slipway.deps.store.lifecycle.get(1)?.state, 'active');
+  assert.equal((await h.slipway.deps.store.lifecycle.get(1))?.state, 'active');
 });

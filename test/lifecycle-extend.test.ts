@@ -42,7 +42,7 @@ async function answerTo(h: Harness, user: string, message: EmulatedMessage, acti
   await h.click(user, message, actionId);
   return (await h.waitFor(`the answer to ${user}`, () => h.slack.ephemerals(user)[before])).text;
 }
-const expiresOn = (h: Harness) => h.slipway.deps.store.lifecycle.get(1)?.expiresOn;
+const expiresOn = async (h: Harness) => (await h.slipway.deps.store.lifecycle.get(1))?.expiresOn;
 
 test('the owner extends within policy at once; the reminder says so, and the old reminder times pass silently', async (t) => {
   const { time, harness } = setUp(t);
@@ -53,8 +53,8 @@ test('the owner extends within policy at once; the reminder says so, and the old
   const updated = await h.waitFor('the reminder updated', () => h.slack.dmWith(PEOPLE.dev).find((m) => m.ts === reminder.ts && m.text.startsWith('✅')));
   assert.match(readable(updated), /`checkout-load` \(dev, R-1\) now ends on Tue Nov 3 instead of Tue Oct 27: extended by <@U0DEV>/);
   assert.deepEqual(buttons(updated), [], 'no offer left to click twice');
-  assert.equal(expiresOn(h), '2026-11-03');
-  const [event] = h.slipway.deps.store.eventsFor(1).filter((e) => e.type === 'extended');
+  assert.equal(await expiresOn(h), '2026-11-03');
+  const [event] = (await h.slipway.deps.store.eventsFor(1)).filter((e) => e.type === 'extended');
   assert.deepEqual([event?.actor, event?.data.from, event?.data.to], [PEOPLE.dev, '2026-10-27', '2026-11-03']);
 
   // The old end's reminder and notice times pass without a word; the new end's reminders come.
@@ -76,12 +76,12 @@ test('extending during the grace period keeps the namespace: nothing is deleted 
   await sweep(h);
   const notice = endMessages(h).at(-1);
   assert.ok(notice && notice.text.startsWith('⌛'));
-  assert.equal(h.slipway.deps.store.lifecycle.get(1)?.state, 'expired');
+  assert.equal((await h.slipway.deps.store.lifecycle.get(1))?.state, 'expired');
 
   time.set('2026-10-27T15:00:00Z');
   await h.click(PEOPLE.dev, notice, `${LIFECYCLE.extend}_7`);
   await h.waitFor('the notice updated', () => h.slack.dmWith(PEOPLE.dev).find((m) => m.ts === notice.ts && m.text.startsWith('✅')));
-  const ns = h.slipway.deps.store.lifecycle.get(1);
+  const ns = await h.slipway.deps.store.lifecycle.get(1);
   assert.deepEqual([ns?.state, ns?.expiresOn, ns?.graceUntil], ['active', '2026-11-03', undefined]);
 
   time.set('2026-10-28T09:00:00Z');
@@ -98,7 +98,7 @@ test('beyond the days an owner may add alone, the approvers decide in the reques
     await answerTo(h, PEOPLE.dev, reminder, `${LIFECYCLE.extend}_30`),
     /Extending `checkout-load` \(dev, R-1\) to Thu Nov 26 is more than the 7 days an owner may add at a time in dev, so I asked the platform team in <#C0APPROVALS>/,
   );
-  assert.equal(expiresOn(h), '2026-10-27', 'not yet');
+  assert.equal(await expiresOn(h), '2026-10-27', 'not yet');
   const card = h.slack.messages(APPROVALS)[0];
   assert.ok(card);
   const asked = h.slack.thread(APPROVALS, card.ts).find((m) => m.text.startsWith('🕒'));
@@ -114,21 +114,18 @@ test('beyond the days an owner may add alone, the approvers decide in the reques
   await Promise.all([h.click(PEOPLE.alice, asked, LIFECYCLE.extensionApprove), h.click(PEOPLE.bob, asked, LIFECYCLE.extensionDeny)]);
   const decided = await h.waitFor('the decision', () => h.slack.thread(APPROVALS, card.ts).find((m) => m.ts === asked.ts && !m.text.startsWith('🕒')));
   await h.waitFor('the loser told', () => ephemeralTo(h, PEOPLE.alice)[0] ?? ephemeralTo(h, PEOPLE.bob)[0]);
-  const [lifecycleRequest] = h.slipway.deps.store.lifecycle.openRequests(10);
+  const [lifecycleRequest] = await h.slipway.deps.store.lifecycle.openRequests(10);
   assert.equal(lifecycleRequest, undefined, 'decided');
-  const winner = h.slipway.deps.store.lifecycle.getRequestById(1);
+  const winner = await h.slipway.deps.store.lifecycle.getRequestById(1);
   assert.ok(winner?.decidedBy);
   const loser = winner.decidedBy === PEOPLE.alice ? PEOPLE.bob : PEOPLE.alice;
   assert.match(ephemeralTo(h, loser)[0] ?? '', new RegExp(`That extension was already ${winner.status} by <@${winner.decidedBy}>`));
   assert.deepEqual(buttons(decided), []);
-  assert.equal(expiresOn(h), winner.status === 'approved' ? '2026-11-26' : '2026-10-27');
+  assert.equal(await expiresOn(h), winner.status === 'approved' ? '2026-11-26' : '2026-10-27');
   const dm = await h.waitFor('the owner told', () => h.slack.dmWith(PEOPLE.dev).find((m) => /approved by <@|denied the extension/.test(m.text)));
   assert.match(readable(dm), winner.status === 'approved' ? /now ends on Thu Nov 26 .*approved by <@U0ALICE>/ : /<@U0BOB> denied the extension/);
   assert.deepEqual(
-    h.slipway.deps.store
-      .eventsFor(1)
-      .filter((e) => e.type.startsWith('extension') || e.type === 'extended')
-      .map((e) => e.type),
+    (await h.slipway.deps.store.eventsFor(1)).filter((e) => e.type.startsWith('extension') || e.type === 'extended').map((e) => e.type),
     ['extension_requested', 'extension_decided', ...(winner.status === 'approved' ? ['extended'] : [])],
   );
 });
@@ -144,7 +141,7 @@ test('an approver approves an extension asked beyond policy; the owner hears the
   await h.click(PEOPLE.alice, asked, LIFECYCLE.extensionApprove);
   const dm = await h.waitFor('the owner told', () => h.slack.dmWith(PEOPLE.dev).find((m) => /approved by/.test(m.text)));
   assert.match(readable(dm), /`checkout-load` \(dev, R-1\) now ends on Thu Nov 26 instead of Tue Oct 27: extended by <@U0DEV>, approved by <@U0ALICE>/);
-  assert.equal(expiresOn(h), '2026-11-26');
+  assert.equal(await expiresOn(h), '2026-11-26');
   const decided = await h.waitFor('the request updated', () => h.slack.thread(APPROVALS, card.ts).find((m) => m.ts === asked.ts && !m.text.startsWith('🕒')));
   assert.match(decided.text, /<@U0ALICE> approved the extension of `checkout-load` \(dev, R-1\) asked by <@U0DEV>: it now ends on Thu Nov 26/);
 });
@@ -157,7 +154,7 @@ test('an extension past the maximum lifetime is refused with the reason, and not
     await answerTo(h, PEOPLE.dev, reminder, `${LIFECYCLE.extend}_7`),
     /`checkout-load` \(dev, R-1\) can't be extended to Tue Nov 3: a namespace in dev lives at most 10 days, so its last possible day is Fri Oct 30\. Request a new namespace/,
   );
-  assert.equal(expiresOn(h), '2026-10-27');
+  assert.equal(await expiresOn(h), '2026-10-27');
   assert.deepEqual(buttons(h.slack.dmWith(PEOPLE.dev).find((m) => m.ts === reminder.ts) ?? reminder), [
     `${LIFECYCLE.extend}_7`,
     `${LIFECYCLE.extend}_30`,
@@ -175,7 +172,7 @@ test('Extend on the Home tab extends at once; the owner hears it in the app DM a
   await clickHome(h, PEOPLE.dev, home, `${LIFECYCLE.extend}_30`);
   const told = await h.waitFor('the DM', () => h.slack.dmWith(PEOPLE.dev).find((m) => m.text.includes('now ends on')));
   assert.match(told.text, /`checkout-load` \(dev, R-1\) now ends on Thu Nov 26 instead of Tue Oct 27: extended by <@U0DEV>/);
-  assert.equal(expiresOn(h), '2026-11-26');
+  assert.equal(await expiresOn(h), '2026-11-26');
   const redrawn = await publishedHome(h, PEOPLE.dev, before);
   assert.match(readable({ text: '', blocks: redrawn.blocks }), /Nov 26|2026-11-26/);
 });

@@ -38,9 +38,14 @@ test('Home for someone with no namespaces: says so, offers "Request a namespace"
 test('Home for one namespace: cluster, team, environment, tier, age, expiry and days left, in use, and its buttons', async (t) => {
   const h = await startHarness(t, { clock });
   const store = h.slipway.deps.store;
-  const [active] = readyNamespaces(store, 1, { namespace: 'checkout-load', expiresOn: '2026-12-20', tier: 'medium', at: new Date(NOW.getTime() - 3 * DAY) });
+  const [active] = await readyNamespaces(store, 1, {
+    namespace: 'checkout-load',
+    expiresOn: '2026-12-20',
+    tier: 'medium',
+    at: new Date(NOW.getTime() - 3 * DAY),
+  });
   assert.ok(active);
-  store.adoption.insertSnapshots([
+  await store.adoption.insertSnapshots([
     {
       at: new Date(NOW.getTime() - 2 * DAY),
       cluster: 'dev-eu',
@@ -74,7 +79,7 @@ test('Home for one namespace: cluster, team, environment, tier, age, expiry and 
   );
 
   // Pods stopped since: idle, with the last time they ran.
-  store.adoption.insertSnapshots([
+  await store.adoption.insertSnapshots([
     { at: new Date(NOW.getTime() - DAY), cluster: 'dev-eu', namespace: 'checkout-load', team: 'payments', requestId: active.id, present: true, runningPods: 0 },
   ]);
   assert.match(homeText(await openHome(h, PEOPLE.dev)), /idle: pods last ran 2026-12-02, none since 2026-12-03/);
@@ -87,7 +92,7 @@ test('Home for one namespace: cluster, team, environment, tier, age, expiry and 
 
 test('Home for 200 namespaces stays within 100 blocks, shows the count and pages with Show more and Previous', async (t) => {
   const h = await startHarness(t, { clock });
-  readyNamespaces(h.slipway.deps.store, 200, { at: new Date(NOW.getTime() - DAY) });
+  await readyNamespaces(h.slipway.deps.store, 200, { at: new Date(NOW.getTime() - DAY) });
 
   const first = await openHome(h, PEOPLE.dev);
   assert.ok(first.blocks.length <= 100, `${first.blocks.length} blocks`);
@@ -118,9 +123,9 @@ test('an approver sees the requests waiting on them and approves on Home with th
   const h = await startHarness(t, { clock });
   await requestNamespace(h, PEOPLE.dev, 'checkout-load');
   const store = h.slipway.deps.store;
-  const [other] = readyNamespaces(store, 1, { namespace: 'search-dev', team: 'search', requester: PEOPLE.mallory, expiresOn: '2026-12-10' });
+  const [other] = await readyNamespaces(store, 1, { namespace: 'search-dev', team: 'search', requester: PEOPLE.mallory, expiresOn: '2026-12-10' });
   assert.ok(other);
-  store.lifecycle.openRequest({ requestId: other.id, kind: 'extend', requestedBy: PEOPLE.mallory, expiresOn: '2027-03-01' }, NOW);
+  await store.lifecycle.openRequest({ requestId: other.id, kind: 'extend', requestedBy: PEOPLE.mallory, expiresOn: '2027-03-01' }, NOW);
 
   // The requester sees their request's state, not the queue.
   const devHome = homeText(await openHome(h, PEOPLE.dev));
@@ -139,7 +144,7 @@ test('an approver sees the requests waiting on them and approves on Home with th
   // Someone who is not an approver cannot use a forged Home button; they hear why by DM.
   await clickHome(h, PEOPLE.mallory, home, HOME.approve);
   await h.waitFor('the refusal', () => h.slack.dmWith(PEOPLE.mallory).some((m) => /approver/i.test(readable(m))));
-  assert.equal(store.getRequest(1)?.status, 'pending');
+  assert.equal((await store.getRequest(1))?.status, 'pending');
 
   const card = await h.waitFor('the request card', () => h.slack.messages(APPROVALS)[0]);
   const before = h.slack.callsTo('views.publish').length;
@@ -147,11 +152,11 @@ test('an approver sees the requests waiting on them and approves on Home with th
   const slow = h.kube.setLatency(1500, { method: 'PATCH', path: /\/namespaces\/checkout-load$/ });
   await clickHome(h, PEOPLE.alice, home, HOME.approve);
   const after = await publishedHome(h, PEOPLE.alice, before);
-  assert.equal(store.getRequest(1)?.status, 'approved', 'still provisioning');
+  assert.equal((await store.getRequest(1))?.status, 'approved', 'still provisioning');
   assert.doesNotMatch(homeText(after), /asks for `checkout-load`/, 'the decided request left the queue');
   slow();
-  await h.waitFor('provisioning', () => store.getRequest(1)?.status === 'ready');
-  assert.equal(store.getRequest(1)?.decidedBy, PEOPLE.alice);
+  await h.waitFor('provisioning', async () => (await store.getRequest(1))?.status === 'ready');
+  assert.equal((await store.getRequest(1))?.decidedBy, PEOPLE.alice);
 
   // The card is the same decision: a late click there is told who decided.
   await h.click(PEOPLE.bob, card, ACTION.approve);
@@ -167,7 +172,7 @@ test('Deny on Home opens the reason form; once denied, the approver’s Home no 
   const before = h.slack.callsTo('views.publish').length;
   const reply = await h.submit(PEOPLE.alice, { [BLOCK.denyReason]: 'Use the shared staging namespace' }, { view: form });
   assert.equal(reply.body, '');
-  assert.equal(h.slipway.deps.store.getRequest(1)?.status, 'denied');
+  assert.equal((await h.slipway.deps.store.getRequest(1))?.status, 'denied');
   const after = await publishedHome(h, PEOPLE.alice, before);
   assert.doesNotMatch(homeText(after), /checkout-load/);
   await h.waitFor('the requester hears', () => h.slack.dmWith(PEOPLE.dev).some((m) => /denied/i.test(readable(m))));
@@ -180,7 +185,7 @@ test('Home is republished when a namespace of the person changes (provisioning d
   await requestNamespace(h, PEOPLE.dev, 'checkout-load');
   const card = await h.waitFor('the request card', () => h.slack.messages(APPROVALS)[0]);
   await h.click(PEOPLE.alice, card, ACTION.approve);
-  await h.waitFor('ready', () => h.slipway.deps.store.getRequest(1)?.status === 'ready');
+  await h.waitFor('ready', async () => (await h.slipway.deps.store.getRequest(1))?.status === 'ready');
   const home = await h.waitFor('the republished Home', () => {
     const view = h.slack.homeView(PEOPLE.dev);
     return view && h.slack.callsTo('views.publish').length > before && /`checkout-load`/.test(homeText(view)) ? view : undefined;
@@ -191,16 +196,16 @@ test('Home is republished when a namespace of the person changes (provisioning d
 
 test('a Details click on a namespace that is gone is answered, not ignored', async (t) => {
   const h = await startHarness(t, { clock });
-  const [ns] = readyNamespaces(h.slipway.deps.store, 1);
+  const [ns] = await readyNamespaces(h.slipway.deps.store, 1);
   assert.ok(ns);
   const home = await openHome(h, PEOPLE.dev);
-  assert.ok(h.slipway.deps.store.lifecycle.markDeleted(ns.id, NOW));
+  assert.ok(await h.slipway.deps.store.lifecycle.markDeleted(ns.id, NOW));
   await clickHome(h, PEOPLE.dev, home, HOME.details);
   await h.waitFor('the answer', () => h.slack.dmWith(PEOPLE.dev).some((m) => /R-1 no longer exists/.test(m.text)));
   assert.ok(!h.slack.views.some((v) => v.view.callback_id === HOME.detailsModal));
 });
 
-test('the app manifest enables the Home tab, subscribes to app_home_opened and escapes mentions for /platform list @person', () => {
+test('the app manifest enables the Home tab, subscribes to app_home_opened and escapes mentions for /platform list @person', async () => {
   const manifest = parse(readFileSync(new URL('../manifest.yml', import.meta.url), 'utf8')) as {
     features: { app_home: { home_tab_enabled: boolean }; slash_commands: { command: string; should_escape: boolean; usage_hint: string }[] };
     settings: { event_subscriptions: { bot_events: string[] } };
@@ -217,7 +222,7 @@ test('an approver decides a deletion ask on Home as in the thread: a stranger is
   const request = await readyNamespace(h, 'prod');
   await deleteForm(h, PEOPLE.dev, 'payments-prod');
   await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-prod', [BLOCK.deleteReason]: 'Moved to the new cluster' });
-  await h.waitFor('the ask', () => h.slipway.deps.store.lifecycle.openRequestFor(request.id, 'delete'));
+  await h.waitFor('the ask', async () => await h.slipway.deps.store.lifecycle.openRequestFor(request.id, 'delete'));
 
   const owners = await openHome(h, PEOPLE.dev);
   assert.doesNotMatch(homeText(owners), /asks to \*delete\*/, 'only approvers see the queue');
@@ -233,7 +238,7 @@ test('an approver decides a deletion ask on Home as in the thread: a stranger is
   await clickHome(h, PEOPLE.alice, home, HOME.approveAsk);
   await h.waitFor('the deleted DM', () => h.slack.dmWith(PEOPLE.dev).find((m) => /is deleted/.test(m.text)));
   assert.equal(h.kube.get('namespaces', 'payments-prod'), undefined);
-  assert.equal(h.slipway.deps.store.lifecycle.getRequestById(1)?.decidedBy, PEOPLE.alice);
+  assert.equal((await h.slipway.deps.store.lifecycle.getRequestById(1))?.decidedBy, PEOPLE.alice);
   const after = await publishedHome(h, PEOPLE.alice, before);
   assert.doesNotMatch(homeText(after), /asks to \*delete\*/);
 });

@@ -44,11 +44,8 @@ async function digest(h: Harness): Promise<string> {
 /** The idle questions a person got by DM. */
 const questions = (h: Harness, user: string = PEOPLE.dev) => h.slack.dmWith(user).filter((m) => m.text.startsWith('💤'));
 const teamNotes = (h: Harness) => h.slack.messages(TEAM_CHANNEL).filter((m) => m.text.startsWith('💤'));
-const idleEvents = (h: Harness, requestId: number) =>
-  h.slipway.deps.store
-    .eventsFor(requestId)
-    .filter((e) => e.type.startsWith('idle_'))
-    .map((e) => [e.type, e.at.slice(0, 10), e.actor] as const);
+const idleEvents = async (h: Harness, requestId: number) =>
+  (await h.slipway.deps.store.eventsFor(requestId)).filter((e) => e.type.startsWith('idle_')).map((e) => [e.type, e.at.slice(0, 10), e.actor] as const);
 
 function only(messages: EmulatedMessage[], what: string): EmulatedMessage {
   assert.equal(messages.length, 1, `one ${what}: ${messages.map((m) => m.text).join(' | ')}`);
@@ -91,12 +88,12 @@ test('a dev namespace idle for 14 days is asked about once; Keep it snoozes it f
   assert.match(await sweep(h), /; 1 idle asked/);
   assert.equal(questions(h).length, 1, 'still idle after the snooze: asked again');
 
-  assert.deepEqual(idleEvents(h, dev.id), [
+  assert.deepEqual(await idleEvents(h, dev.id), [
     ['idle_asked', '2026-11-16', undefined],
     ['idle_kept', '2026-11-17', PEOPLE.dev],
     ['idle_asked', '2026-12-17', undefined],
   ]);
-  assert.deepEqual(idleEvents(h, prod.id), [], 'a protected environment is never asked');
+  assert.deepEqual(await idleEvents(h, prod.id), [], 'a protected environment is never asked');
 });
 
 test('without an answer the team channel hears about it, then a dev namespace is deleted through the delete workflow', async (t) => {
@@ -129,11 +126,11 @@ test('without an answer the team channel hears about it, then a dev namespace is
   assert.match(deleted.text, /`payments-dev` .* is deleted, after it ran no pods and nobody answered for it/);
   assert.equal(h.kube.get('namespaces', undefined, 'payments-dev'), undefined, 'gone from the cluster');
   const store = h.slipway.deps.store;
-  assert.equal(store.lifecycle.get(dev.id)?.state, 'deleted');
+  assert.equal((await store.lifecycle.get(dev.id))?.state, 'deleted');
   // Recorded right after the owner's DM (src/workflows/lifecycle/delete.ts).
-  const recorded = await h.waitFor('the deletion recorded', () => store.eventsFor(dev.id).find((e) => e.type === 'namespace_deleted'));
+  const recorded = await h.waitFor('the deletion recorded', async () => (await store.eventsFor(dev.id)).find((e) => e.type === 'namespace_deleted'));
   assert.equal(recorded.actor, 'idle');
-  assert.deepEqual(idleEvents(h, dev.id), [
+  assert.deepEqual(await idleEvents(h, dev.id), [
     ['idle_asked', '2026-11-16', undefined],
     ['idle_team_told', '2026-11-23', undefined],
     ['idle_reclaimed', '2026-11-30', 'idle'],
@@ -169,7 +166,8 @@ test('staging: Not mine asks the team channel; still no answer, the approvers ar
   time.set(day(37));
   assert.match(await sweep(h), /0 idle deletions started, 1 idle approvers asked/);
   assert.equal(teamNotes(h).length, 1, 'the team was told once');
-  const card = h.slack.messages(APPROVALS).find((m) => m.ts === h.slipway.deps.store.getRequest(staging.id)?.card?.ts);
+  const cardTs = (await h.slipway.deps.store.getRequest(staging.id))?.card?.ts;
+  const card = h.slack.messages(APPROVALS).find((m) => m.ts === cardTs);
   assert.ok(card);
   const asked = h.slack.thread(APPROVALS, card.ts).find((m) => m.text.startsWith('💤'));
   assert.ok(asked, 'asked in the request thread');
@@ -182,7 +180,7 @@ test('staging: Not mine asks the team channel; still no answer, the approvers ar
 
   await h.click(PEOPLE.alice, asked, IDLE.keep);
   await h.waitFor('the owner told', () => h.slack.dmWith(PEOPLE.dev).find((m) => /is kept: <@U0ALICE> pressed Keep it/.test(m.text)));
-  assert.deepEqual(idleEvents(h, staging.id), [
+  assert.deepEqual(await idleEvents(h, staging.id), [
     ['idle_asked', '2026-12-02', undefined],
     ['idle_not_mine', '2026-12-02', PEOPLE.dev],
     ['idle_team_told', '2026-12-02', undefined],
@@ -215,7 +213,7 @@ test('pods running again end the conversation: the team channel hears nothing', 
   assert.equal(teamNotes(h).length, 0);
   time.set(day(60));
   assert.match(await sweep(h), /; 0 idle asked/, 'running: not idle');
-  assert.deepEqual(idleEvents(h, dev.id), [
+  assert.deepEqual(await idleEvents(h, dev.id), [
     ['idle_asked', '2026-11-16', undefined],
     ['idle_ended', '2026-11-23', undefined],
   ]);
@@ -233,16 +231,16 @@ test('Delete it waiting for an approver answers the question: the team channel i
   assert.equal(form.callback_id, CALLBACK.deleteNamespace, 'the delete form of /platform delete');
   const reply = await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-dev', [BLOCK.deleteReason]: 'Not needed' });
   assert.equal(reply.body, '');
-  await h.waitFor('the deletion request', () => h.slipway.deps.store.lifecycle.openRequestFor(dev.id, 'delete'));
+  await h.waitFor('the deletion request', async () => await h.slipway.deps.store.lifecycle.openRequestFor(dev.id, 'delete'));
 
   time.set(day(21));
   assert.match(await sweep(h), /0 idle teams told, .*1 idle no longer/);
   assert.equal(teamNotes(h).length, 0);
   time.set(day(22));
   assert.match(await sweep(h), /; 0 idle asked/);
-  assert.deepEqual(idleEvents(h, dev.id), [
+  assert.deepEqual(await idleEvents(h, dev.id), [
     ['idle_asked', '2026-11-16', undefined],
     ['idle_ended', '2026-11-23', undefined],
   ]);
-  assert.equal(h.slipway.deps.store.eventsFor(dev.id).find((e) => e.type === 'idle_ended')?.data.why, 'delete_requested');
+  assert.equal((await h.slipway.deps.store.eventsFor(dev.id)).find((e) => e.type === 'idle_ended')?.data.why, 'delete_requested');
 });

@@ -48,7 +48,7 @@ test('/platform list: your namespaces, privately, paged within a message’s 50 
   const h = await startHarness(t, { clock });
   assert.match((await list(h, PEOPLE.dev, '')).text, /Your namespaces: none\./);
 
-  readyNamespaces(h.slipway.deps.store, 45, { at: NOW });
+  await readyNamespaces(h.slipway.deps.store, 45, { at: NOW });
   const first = await list(h, PEOPLE.dev, '');
   assert.match(first.text, /Your namespaces: showing 1–20 of 45/);
   assert.match(first.text, /`ns-45`/);
@@ -66,8 +66,8 @@ test('/platform list: your namespaces, privately, paged within a message’s 50 
 test('/platform list <team> and @person for anyone; all only for approvers', async (t) => {
   const h = await startHarness(t, { clock });
   const store = h.slipway.deps.store;
-  readyNamespaces(store, 2, { at: NOW });
-  readyNamespaces(store, 1, { at: NOW, namespace: 'search-dev', team: 'search', requester: PEOPLE.bob });
+  await readyNamespaces(store, 2, { at: NOW });
+  await readyNamespaces(store, 1, { at: NOW, namespace: 'search-dev', team: 'search', requester: PEOPLE.bob });
 
   const team = await list(h, PEOPLE.mallory, 'payments');
   assert.match(team.text, /Namespaces of Payments: 2 namespaces/);

@@ -21,11 +21,11 @@ test('the owner hands a namespace over: recorded, both told, and the new owner i
   const request = await readyNamespace(h, 'dev');
 
   await answer(h, PEOPLE.dev, `transfer payments-dev ${mention(PEOPLE.mallory)}`, /^Done: <@U0MALLORY> owns `payments-dev` \(\*R-1\*, dev-eu\) now/);
-  assert.equal(h.slipway.deps.store.lifecycle.get(request.id)?.owner, PEOPLE.mallory);
+  assert.equal((await h.slipway.deps.store.lifecycle.get(request.id))?.owner, PEOPLE.mallory);
   await h.waitFor('the new owner is told', () => dms(h, PEOPLE.mallory).find((m) => /<@U0DEV> handed `payments-dev` .* over to you\. You own it now/.test(m)));
   assert.ok(dms(h, PEOPLE.dev).some((m) => /You handed `payments-dev` .* over to <@U0MALLORY>/.test(m)));
   assert.ok(h.slack.thread(APPROVALS, request.card?.ts ?? '').some((m) => /<@U0DEV> handed `payments-dev` over from <@U0DEV> to <@U0MALLORY>/.test(m.text)));
-  const [event] = h.slipway.deps.store.eventsFor(request.id).filter((e) => e.type === 'transferred');
+  const [event] = (await h.slipway.deps.store.eventsFor(request.id)).filter((e) => e.type === 'transferred');
   assert.equal(event?.actor, PEOPLE.dev);
   assert.deepEqual(event.data, { from: PEOPLE.dev, to: PEOPLE.mallory, namespace: 'payments-dev', cluster: 'dev-eu' });
 
@@ -37,7 +37,7 @@ test('the owner hands a namespace over: recorded, both told, and the new owner i
   await answer(h, PEOPLE.alice, `transfer payments-dev ${mention(PEOPLE.dev)}`, /^Done: <@U0DEV> owns/);
   await h.waitFor('the owner is told who did it', () => dms(h, PEOPLE.dev).find((m) => /<@U0ALICE> \(for <@U0MALLORY>\) handed `payments-dev`/.test(m)));
   assert.ok(dms(h, PEOPLE.mallory).some((m) => /<@U0ALICE> handed `payments-dev` .* over to <@U0DEV>/.test(m)));
-  assert.equal(h.slipway.deps.store.lifecycle.get(request.id)?.owner, PEOPLE.dev);
+  assert.equal((await h.slipway.deps.store.lifecycle.get(request.id))?.owner, PEOPLE.dev);
 });
 
 test('a transfer to nobody in particular, a bot, someone unknown or an unmanaged namespace changes nothing and says why', async (t) => {
@@ -51,9 +51,9 @@ test('a transfer to nobody in particular, a bot, someone unknown or an unmanaged
   await answer(h, PEOPLE.dev, `transfer payments-dev ${mention(PEOPLE.dev)}`, /<@U0DEV> already owns `payments-dev`/);
   await answer(h, PEOPLE.dev, `transfer kube-system ${mention(PEOPLE.mallory)}`, /Slipway has no namespace named `kube-system`/);
 
-  assert.equal(h.slipway.deps.store.lifecycle.get(request.id)?.owner, PEOPLE.dev);
+  assert.equal((await h.slipway.deps.store.lifecycle.get(request.id))?.owner, PEOPLE.dev);
   assert.deepEqual(
-    h.slipway.deps.store.eventsFor(request.id).filter((e) => e.type === 'transferred'),
+    (await h.slipway.deps.store.eventsFor(request.id)).filter((e) => e.type === 'transferred'),
     [],
   );
 });

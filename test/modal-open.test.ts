@@ -92,7 +92,7 @@ test('Deny whose form Slack refuses tells the approver in the channel; the reque
   const reply = await h.waitFor('the reply', () => h.slack.ephemerals(PEOPLE.alice)[0]);
   assert.equal(reply.channel, APPROVALS);
   assert.equal(reply.text, "Sorry, I could not open the deny form (Slack's 3 seconds for opening it had passed). Please try again.");
-  assert.equal(h.slipway.deps.store.getRequest(1)?.status, 'pending');
+  assert.equal((await h.slipway.deps.store.getRequest(1))?.status, 'pending');
 
   // A click delivered twice: the second finds the trigger used, the form is open, nothing is said.
   h.slack.failNext('views.open', 'exchanged_trigger_id');

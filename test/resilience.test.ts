@@ -48,7 +48,7 @@ test('a run survives 30% of API requests failing with 500/503 and 429s with Retr
   assert.ok(errors500.hits + errors503.hits > 0, 'faults were injected');
   assert.deepEqual(objectCounts(h), COMPLETE, 'every object exactly once');
   assert.ok(h.sleeps.filter((ms) => ms >= 2000).length >= 2, `Retry-After honoured: ${h.sleeps.join(', ')}`);
-  const run = h.slipway.deps.store.latestRun(1);
+  const run = await h.slipway.deps.store.latestRun(1);
   assert.equal(run?.status, 'done');
   assert.ok(
     run.steps.some((s) => s.attempts > 1),
@@ -70,7 +70,7 @@ test('a 403 on the RoleBinding stops the run at once, names the permission, and 
   assert.deepEqual(buttons(failure), [ACTION.retry]);
   const rolebindingCalls = () => h.kube.requests.filter((r) => r.path.includes('/rolebindings')).length;
   assert.equal(rolebindingCalls(), 1, 'no retry storm on a permanent failure');
-  const step = h.slipway.deps.store.latestRun(1)?.steps.find((s) => s.name === 'role-binding');
+  const step = (await h.slipway.deps.store.latestRun(1))?.steps.find((s) => s.name === 'role-binding');
   assert.equal(step?.status, 'failed');
   assert.equal(step?.attempts, 1);
   assert.ok(
@@ -92,7 +92,7 @@ test('a 403 on the RoleBinding stops the run at once, names the permission, and 
     namespaceWrites,
     'steps already done are not repeated',
   );
-  const run = h.slipway.deps.store.latestRun(1);
+  const run = await h.slipway.deps.store.latestRun(1);
   assert.equal(run?.steps.find((s) => s.name === 'role-binding')?.attempts, 2);
   assert.ok(h.slack.thread(APPROVALS, card.ts).some((m) => /<@U0BOB> pressed Retry/.test(m.text)));
 
@@ -118,7 +118,7 @@ test('a redelivered slash command and a double submission create nothing twice',
   await new Promise((resolve) => setTimeout(resolve, 200));
   assert.equal(h.slack.messages(APPROVALS).length, 1, 'one card');
   assert.equal(h.slack.dmWith(PEOPLE.dev).length, 1, 'one confirmation');
-  assert.equal(h.slipway.deps.store.getRequest(2), undefined, 'one request');
+  assert.equal(await h.slipway.deps.store.getRequest(2), undefined, 'one request');
 });
 
 test('a slash command delivered twice opens one form and shows no error', async (t) => {
@@ -146,7 +146,7 @@ test('two approvers clicking Approve at once give one decision and one run', asy
   const card = await requestCard(h);
   await Promise.all([h.click(PEOPLE.alice, card, ACTION.approve), h.click(PEOPLE.bob, card, ACTION.approve)]);
   await h.waitFor('the ready DM', () => readyDm(h)[0]);
-  const request = h.slipway.deps.store.getRequest(1);
+  const request = await h.slipway.deps.store.getRequest(1);
   assert.ok(request?.decidedBy === PEOPLE.alice || request?.decidedBy === PEOPLE.bob);
   const loser = request.decidedBy === PEOPLE.alice ? PEOPLE.bob : PEOPLE.alice;
   const told = await h.waitFor('the loser is told', () => h.slack.ephemerals(loser)[0]);
@@ -167,7 +167,7 @@ test('Deny racing Approve gives one outcome in the store, the card, the thread a
     h.submit(PEOPLE.bob, { [BLOCK.denyReason]: 'Use the shared namespace' }, { view: modal }),
   ]);
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const request = h.slipway.deps.store.getRequest(1);
+  const request = await h.slipway.deps.store.getRequest(1);
   assert.ok(request);
   if (request.status === 'denied') {
     assert.equal(denyReply.body, '');

@@ -25,12 +25,12 @@ interface TestContext {
 
 const TZ = 'Europe/Berlin';
 
-function setUp(t: TestContext, start: string, jobs: { name: string; cron: string; run: Job['run']; timeoutMs?: number }[], graceMinutes = 360) {
+async function setUp(t: TestContext, start: string, jobs: { name: string; cron: string; run: Job['run']; timeoutMs?: number }[], graceMinutes = 360) {
   mock.timers.enable({ apis: ['setTimeout', 'Date'], now: Date.parse(start) });
   const doc = exampleConfigDocument();
   doc.schedule = { timezone: TZ, missedRunGraceMinutes: graceMinutes };
   const config = parseConfig(doc, EXAMPLE_CONFIG_PATH);
-  const store = Store.open(join(mkdtempSync(join(tmpdir(), 'slipway-jobs-')), 'slipway.db'));
+  const store = await Store.open(join(mkdtempSync(join(tmpdir(), 'slipway-jobs-')), 'slipway.db'));
   const deps = buildDeps({
     config,
     store,
@@ -51,7 +51,7 @@ function setUp(t: TestContext, start: string, jobs: { name: string; cron: string
   t.after(async () => {
     await scheduler.stop(0);
     mock.timers.reset();
-    store.close();
+    await store.close();
   });
   return { deps, store, scheduler, make };
 }
@@ -77,7 +77,7 @@ function recorder() {
   return { calls, run };
 }
 
-test('a schedule is read in the configured time zone, summer time included', () => {
+test('a schedule is read in the configured time zone, summer time included', async () => {
   const digest = schedule('0 9 * * 1', TZ);
   assert.equal(digest.next(new Date('2026-10-14T12:00:00Z'))?.toISOString(), '2026-10-19T07:00:00.000Z', '09:00 CEST');
   assert.equal(digest.next(new Date('2026-10-21T12:00:00Z'))?.toISOString(), '2026-10-26T08:00:00.000Z', '09:00 CET');
@@ -86,7 +86,7 @@ test('a schedule is read in the configured time zone, summer time included', () 
   assert.equal(schedule('*/30 * * * *', 'Asia/Kolkata').next(new Date('2026-11-26T10:07:00Z'))?.toISOString(), '2026-11-26T10:30:00.000Z');
 });
 
-test('the nights the clocks change in schedule.timezone: a skipped time is no slot, a repeated one is one slot', () => {
+test('the nights the clocks change in schedule.timezone: a skipped time is no slot, a repeated one is one slot', async () => {
   // Europe/Berlin, 2026: clocks go forward at 02:00 on Sunday 29 March, back at 03:00 on Sunday 25 October.
   const nightly = schedule('30 2 * * *', TZ);
   assert.equal(nightly.next(new Date('2026-03-28T12:00:00Z'))?.toISOString(), '2026-03-30T00:30:00.000Z', '02:30 does not exist on 29 March');
@@ -106,9 +106,9 @@ test('the nights the clocks change in schedule.timezone: a skipped time is no sl
 test('jobs fire on their cron schedule in the configured zone, and each run is recorded', async (t) => {
   const digest = recorder();
   // Monday 08:59 in Berlin (CET, UTC+1).
-  const { store, scheduler } = setUp(t, '2026-11-23T07:59:00Z', [{ name: 'digest', cron: '0 9 * * 1', run: digest.run }]);
+  const { store, scheduler } = await setUp(t, '2026-11-23T07:59:00Z', [{ name: 'digest', cron: '0 9 * * 1', run: digest.run }]);
   scheduler.start();
-  assert.equal(scheduler.list(new Date()).at(0)?.nextRun?.toISOString(), '2026-11-23T08:00:00.000Z');
+  assert.equal((await scheduler.list(new Date())).at(0)?.nextRun?.toISOString(), '2026-11-23T08:00:00.000Z');
 
   await advance(59_000);
   assert.deepEqual(digest.calls, [], 'not before 09:00 local');
@@ -116,14 +116,14 @@ test('jobs fire on their cron schedule in the configured zone, and each run is r
   assert.deepEqual(digest.calls, ['2026-11-23T08:00:00.000Z'], '09:00 Berlin is 08:00 UTC in winter');
   await scheduler.idle();
 
-  const [run] = store.adoption.jobRuns('digest');
+  const [run] = await store.adoption.jobRuns('digest');
   assert.deepEqual(run && [run.reason, run.status, run.scheduledFor, run.summary], [
     'scheduled',
     'ok',
     '2026-11-23T08:00:00.000Z',
     'ran at 2026-11-23T08:00:00.000Z',
   ]);
-  const listed = scheduler.list(new Date());
+  const listed = await scheduler.list(new Date());
   assert.equal(listed[0]?.lastRun?.id, run?.id);
   assert.equal(listed[0]?.nextRun?.toISOString(), '2026-11-30T08:00:00.000Z');
 });
@@ -131,20 +131,20 @@ test('jobs fire on their cron schedule in the configured zone, and each run is r
 test('a run missed while the bot was down runs once at start-up within the grace period, not after it', async (t) => {
   const digest = recorder();
   // The digest ran last week; the bot was down at 09:00 this Monday and starts again at 11:30 CET.
-  const { store, scheduler, make } = setUp(t, '2026-11-23T10:30:00Z', [{ name: 'digest', cron: '0 9 * * 1', run: digest.run }], 180);
-  const lastWeek = store.adoption.claimJobRun({
+  const { store, scheduler, make } = await setUp(t, '2026-11-23T10:30:00Z', [{ name: 'digest', cron: '0 9 * * 1', run: digest.run }], 180);
+  const lastWeek = await store.adoption.claimJobRun({
     job: 'digest',
     reason: 'scheduled',
     scheduledFor: new Date('2026-11-16T08:00:00Z'),
     now: new Date('2026-11-16T08:00:00Z'),
     staleBefore: new Date(0),
   });
-  store.adoption.finishJobRun(lastWeek.run.id, { status: 'ok', summary: 'posted' }, new Date('2026-11-16T08:00:02Z'));
+  await store.adoption.finishJobRun(lastWeek.run.id, { status: 'ok', summary: 'posted' }, new Date('2026-11-16T08:00:02Z'));
 
   scheduler.start();
   await scheduler.idle();
   assert.deepEqual(digest.calls, ['2026-11-23T10:30:00.000Z'], 'caught up once, at start-up');
-  const [caughtUp] = store.adoption.jobRuns('digest');
+  const [caughtUp] = await store.adoption.jobRuns('digest');
   assert.deepEqual(caughtUp && [caughtUp.reason, caughtUp.scheduledFor, caughtUp.status], ['catch-up', '2026-11-23T08:00:00.000Z', 'ok']);
 
   // Another restart the same day: that slot has run, nothing to catch up.
@@ -163,13 +163,13 @@ test('a run missed while the bot was down runs once at start-up within the grace
   late.start();
   await late.idle();
   assert.equal(digest.calls.length, 1, 'outside the grace period the slot is skipped');
-  assert.equal(store.adoption.jobRuns('digest').length, 2);
-  assert.equal(late.list(new Date())[0]?.nextRun?.toISOString(), '2026-12-07T08:00:00.000Z');
+  assert.equal((await store.adoption.jobRuns('digest')).length, 2);
+  assert.equal((await late.list(new Date()))[0]?.nextRun?.toISOString(), '2026-12-07T08:00:00.000Z');
 });
 
 test('a job that never ran has nothing to catch up', async (t) => {
   const digest = recorder();
-  const { scheduler } = setUp(t, '2026-11-23T08:30:00Z', [{ name: 'digest', cron: '0 9 * * 1', run: digest.run }]);
+  const { scheduler } = await setUp(t, '2026-11-23T08:30:00Z', [{ name: 'digest', cron: '0 9 * * 1', run: digest.run }]);
   scheduler.start();
   await scheduler.idle();
   assert.deepEqual(digest.calls, []);
@@ -183,7 +183,7 @@ test('a job never overlaps itself: busy slots and manual runs are skipped and re
     await new Promise<void>((resolve) => (release = resolve));
     return 'finished';
   };
-  const { store, scheduler } = setUp(t, '2026-11-23T07:59:30Z', [{ name: 'usage-refresh', cron: '* * * * *', run: slow }]);
+  const { store, scheduler } = await setUp(t, '2026-11-23T07:59:30Z', [{ name: 'usage-refresh', cron: '* * * * *', run: slow }]);
   scheduler.start();
   await advance(31_000); // 08:00: the first run starts and hangs
   assert.equal(starts, 1);
@@ -198,7 +198,7 @@ test('a job never overlaps itself: busy slots and manual runs are skipped and re
   assert.equal(starts, 2);
   release();
   await scheduler.idle();
-  const runs = store.adoption.jobRuns('usage-refresh').reverse();
+  const runs = (await store.adoption.jobRuns('usage-refresh')).reverse();
   assert.deepEqual(
     runs.map((r) => [r.reason, r.status]),
     [
@@ -211,7 +211,7 @@ test('a job never overlaps itself: busy slots and manual runs are skipped and re
 
 test('a job that throws or hangs is recorded as failed, and the other jobs go on', async (t) => {
   const healthy = recorder();
-  const { deps, store, scheduler } = setUp(t, '2026-11-23T07:59:59Z', [
+  const { deps, store, scheduler } = await setUp(t, '2026-11-23T07:59:59Z', [
     {
       name: 'broken',
       cron: '* * * * *',
@@ -226,10 +226,10 @@ test('a job that throws or hangs is recorded as failed, and the other jobs go on
   await advance(180_000);
   await scheduler.idle();
   assert.equal(healthy.calls.length, 3, 'the healthy job ran every minute');
-  const broken = store.adoption.jobRuns('broken');
+  const broken = await store.adoption.jobRuns('broken');
   assert.equal(broken.length, 3);
   assert.ok(broken.every((r) => r.status === 'failed' && r.error === 'database is on fire'));
-  const stuck = store.adoption.jobRuns('stuck').reverse();
+  const stuck = (await store.adoption.jobRuns('stuck')).reverse();
   assert.deepEqual(
     stuck.map((r) => [r.status, r.error]),
     [

@@ -13,7 +13,7 @@ test('in Socket Mode the bot connects through SLACK_API_URL and answers commands
   const slack = await SlackApiEmulator.start({ appToken: 'xapp-1-test' });
   t.after(() => slack.close());
   const port = await freePort();
-  const slipway = createSlipway({
+  const slipway = await createSlipway({
     env: {
       slackBotToken: slack.token,
       slackSigningSecret: '',

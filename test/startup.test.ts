@@ -18,7 +18,7 @@ function serve(env: Record<string, string>) {
   return { status: result.status, stderr: result.stderr };
 }
 
-test('missing credentials and config stop start-up with every problem in one message', () => {
+test('missing credentials and config stop start-up with every problem in one message', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-start-'));
   const out = serve({ SLIPWAY_CONFIG: join(dir, 'missing.yaml') });
   assert.equal(out.status, 1);
@@ -29,7 +29,7 @@ test('missing credentials and config stop start-up with every problem in one mes
   assert.doesNotMatch(out.stderr, /at .*\.ts:\d+/, 'no stack trace for an operator error');
 });
 
-test('a bad config lists its problems by path', () => {
+test('a bad config lists its problems by path', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-start-'));
   const config = join(dir, 'slipway.config.yaml');
   writeFileSync(
@@ -50,7 +50,7 @@ test('a bad config lists its problems by path', () => {
   assert.match(out.stderr, /slipway\.config\.yaml: tiers\.small\.limits: required/);
 });
 
-test('a token of the wrong kind is named', () => {
+test('a token of the wrong kind is named', async () => {
   const out = serve({ SLACK_BOT_TOKEN: 'xoxp-user-token', SLACK_SIGNING_SECRET: 's', SLIPWAY_CONFIG: join(ROOT, 'slipway.config.example.yaml') });
   assert.equal(out.status, 1);
   assert.match(out.stderr, /SLACK_BOT_TOKEN does not look like a bot token: it should start with "xoxb-"/);

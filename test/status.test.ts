@@ -49,12 +49,12 @@ test('/platform status shows a request in full to its requester, team and approv
   const failing = await request(h, 'staging', 'R-1');
   h.kube.deny({ verb: ['create', 'patch'], resource: 'rolebindings', group: 'rbac.authorization.k8s.io' });
   await h.click(PEOPLE.alice, failing, ACTION.approve);
-  await h.waitFor('the failed run', () => h.slipway.deps.store.getRequest(1)?.status === 'failed');
+  await h.waitFor('the failed run', async () => (await h.slipway.deps.store.getRequest(1))?.status === 'failed');
   const denied = await request(h, 'prod', 'R-2');
   await h.click(PEOPLE.bob, denied, ACTION.deny);
   const modal = await h.waitFor('the deny modal', () => h.slack.views.find((v) => v.view.callback_id === 'deny_reason')?.view);
   await h.submit(PEOPLE.bob, { [BLOCK.denyReason]: 'Prod needs a design review first' }, { view: modal });
-  await h.waitFor('the denial', () => h.slipway.deps.store.getRequest(2)?.status === 'denied');
+  await h.waitFor('the denial', async () => (await h.slipway.deps.store.getRequest(2))?.status === 'denied');
 
   // The requester, a teammate (the team's user group), an approver by id and one by user group.
   for (const user of [PEOPLE.dev, TEAMMATE, PEOPLE.alice, PEOPLE.carol]) {

@@ -75,17 +75,17 @@ test('slipway survey open posts the pulse now, slipway survey close closes it wi
   assert.match(jobs.stdout, /survey-close +\*\/15 \* \* \* \* +closes pulses whose time is up/);
   assert.match(jobs.stdout, /survey-remind +\*\/15 \* \* \* \* +sends the one reminder/);
 
-  const store = Store.open(env.DATABASE_PATH);
+  const store = await Store.open(env.DATABASE_PATH);
   try {
     assert.deepEqual(
-      store.adoption.jobRuns('survey-open').map((r) => [r.reason, r.status]),
+      (await store.adoption.jobRuns('survey-open')).map((r) => [r.reason, r.status]),
       [
         ['manual', 'ok'],
         ['manual', 'ok'],
       ],
     );
   } finally {
-    store.close();
+    await store.close();
   }
 });
 

@@ -94,11 +94,11 @@ test('the weekly pulse is posted where the bot is a member, one answer per perso
   const changed = await answer(h, P[0], 4);
   assert.match(changed, /You answered \*4 · Easy\* \(changed from 2\)/);
   const surveys = h.slipway.deps.store.surveys;
-  assert.deepEqual(surveys.scoreCounts(1), [{ question: 'ease', score: 4, n: 1 }]);
+  assert.deepEqual(await surveys.scoreCounts(1), [{ question: 'ease', score: 4, n: 1 }]);
 
   // Two people at the same moment: both count.
   await Promise.all([answer(h, P[1], 5), answer(h, P[2], 1)]);
-  assert.equal(surveys.respondents(1), 3);
+  assert.equal(await surveys.respondents(1), 3);
 
   // Nobody else sees anything: no reply, no thread, nothing in the platform channel, and the
   // confirmations went to the clickers only.
@@ -361,13 +361,13 @@ test('with too few answers a pulse posts no comment and no rating, erases their 
     'every pseudonym was replaced',
   );
   assert.deepEqual(
-    h.slipway.deps.store.surveys.scoreCounts(1).sort((a, b) => a.score - b.score),
+    (await h.slipway.deps.store.surveys.scoreCounts(1)).sort((a, b) => a.score - b.score),
     [
       { question: 'ease', score: 1, n: 1 },
       { question: 'ease', score: 4, n: 1 },
     ],
   );
-  assert.ok(!h.slipway.deps.store.surveys.answeredPulse(1, P[0]), 'not even the bot can tell who answered a closed pulse');
+  assert.ok(!(await h.slipway.deps.store.surveys.answeredPulse(1, P[0])), 'not even the bot can tell who answered a closed pulse');
   // The append-only event log keeps when each answer came, so it must not keep what it was either:
   // a click seen at 10:03 would otherwise give that person's score.
   const answered = db.prepare<[], { actor: string | null; data: string }>(`SELECT actor, data FROM events WHERE type = 'survey_answered'`).all();

@@ -176,7 +176,7 @@ test('forged button values on the request card decide nothing and get a plain re
   const denyTold = await h.waitFor('the reply to a forged Deny', () => h.slack.ephemerals(PEOPLE.alice)[denyBefore]);
   assert.equal(denyTold.text, "I can't find that request. It may have been removed.");
   assert.equal(h.slack.callsTo('views.open').filter((c) => c.ok).length, 1, 'only the request form was opened');
-  assert.equal(h.slipway.deps.store.getRequest(1)?.status, 'pending', 'nothing was decided');
+  assert.equal((await h.slipway.deps.store.getRequest(1))?.status, 'pending', 'nothing was decided');
 });
 
 test('a deny form whose private_metadata was tampered with gets a field error and decides nothing', async (t) => {
@@ -191,7 +191,7 @@ test('a deny form whose private_metadata was tampered with gets a field error an
     const reply = await h.submit(PEOPLE.alice, { [BLOCK.denyReason]: 'Not needed any more' }, { view: { ...denyForm, private_metadata: metadata } });
     assert.deepEqual(fieldErrors(reply), { [BLOCK.denyReason]: 'This form is out of date. Close it and click Deny on the request again.' }, metadata);
   }
-  assert.equal(h.slipway.deps.store.getRequest(1)?.status, 'pending');
+  assert.equal((await h.slipway.deps.store.getRequest(1))?.status, 'pending');
 });
 
 test('feedback and comment forms with tampered private_metadata get a field error and store nothing', async (t) => {

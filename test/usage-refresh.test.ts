@@ -18,7 +18,7 @@ async function provision(h: Harness): Promise<void> {
     [BLOCK.purpose]: 'Checkout service',
     [BLOCK.expiry]: null,
   });
-  await h.waitFor('the namespace to be ready', () => h.slipway.deps.store.getRequest(1)?.status === 'ready');
+  await h.waitFor('the namespace to be ready', async () => (await h.slipway.deps.store.getRequest(1))?.status === 'ready');
 }
 
 /** Creates, deletes and lists objects through the emulator's HTTP API, as kubectl would. */
@@ -83,14 +83,14 @@ test('usage refresh: pods appear and go away, and a namespace deleted outside Sl
   const outage = h.kube.injectFault({ method: 'GET', path: '/api/v1/namespaces', status: 503, times: 1 });
   await assert.rejects(refreshUsage(h.slipway.deps, day(4)), /No cluster answered the usage refresh: dev-eu/);
   assert.equal(outage.hits, 1);
-  assert.ok(!store.eventsFor(1).some((e) => e.type === 'namespace_deleted'));
+  assert.ok(!(await store.eventsFor(1)).some((e) => e.type === 'namespace_deleted'));
 
   // 4. Someone deletes the namespace with kubectl.
   await kube(h, 'DELETE', '/api/v1/namespaces/payments-dev');
   const gone = await refreshUsage(h.slipway.deps, day(5));
   assert.deepEqual(gone.deleted, [{ cluster: 'dev-eu', namespace: 'payments-dev', team: 'payments', requestId: 1 }]);
   assert.match(gone.summary, /1 deleted outside Slipway/);
-  const deleted = store.eventsFor(1).filter((e) => e.type === 'namespace_deleted');
+  const deleted = (await store.eventsFor(1)).filter((e) => e.type === 'namespace_deleted');
   assert.equal(deleted.length, 1);
   assert.deepEqual(deleted[0]?.data, { namespace: 'payments-dev', cluster: 'dev-eu', outsideSlipway: true });
   assert.equal(deleted[0]?.team, 'payments');
@@ -98,14 +98,14 @@ test('usage refresh: pods appear and go away, and a namespace deleted outside Sl
   assert.equal((await refreshUsage(h.slipway.deps, day(6))).deleted.length, 0);
 
   // What the snapshots say, as the metrics read them.
-  const states = store.adoption.snapshotsBetween(day(-1), day(7)).map((s) => [s.at.slice(0, 10), s.present, s.runningPods]);
+  const states = (await store.adoption.snapshotsBetween(day(-1), day(7))).map((s) => [s.at.slice(0, 10), s.present, s.runningPods]);
   assert.deepEqual(states, [
     ['2026-11-02', true, 0],
     ['2026-11-03', true, 2],
     ['2026-11-05', true, 0],
     ['2026-11-07', false, 0],
   ]);
-  const report = adoptionReport(h.slipway.deps, new Date('2026-11-09T09:00:00Z'));
+  const report = await adoptionReport(h.slipway.deps, new Date('2026-11-09T09:00:00Z'));
   assert.equal(report.current.activeNamespaces, 1, 'it ran pods in the week');
   assert.equal(report.current.timeToFirstWorkload.count, 1);
 });
@@ -128,7 +128,7 @@ test('usage refresh: a managed namespace the event log does not know is tracked 
   ]);
   const result = await refreshUsage(h.slipway.deps, new Date('2026-11-02T10:00:00Z'));
   assert.deepEqual(result.clusters[0], { cluster: 'dev-eu', error: undefined, namespaces: 1, running: 1, pods: 1 });
-  const [row] = h.slipway.deps.store.adoption.presentAt(new Date('2026-11-03T00:00:00Z'));
+  const [row] = await h.slipway.deps.store.adoption.presentAt(new Date('2026-11-03T00:00:00Z'));
   assert.deepEqual(row && [row.namespace, row.team, row.requestId, row.runningPods], ['legacy-ns', 'search', 77, 1]);
 });
 
@@ -138,5 +138,5 @@ test('usage refresh: a namespace deleted before any refresh saw it is still noti
   await kube(h, 'DELETE', '/api/v1/namespaces/payments-dev');
   const result = await refreshUsage(h.slipway.deps, new Date(Date.now() + 60_000));
   assert.deepEqual(result.deleted, [{ cluster: 'dev-eu', namespace: 'payments-dev', team: 'payments', requestId: 1 }]);
-  assert.equal(h.slipway.deps.store.eventsFor(1).filter((e) => e.type === 'namespace_deleted').length, 1);
+  assert.equal((await h.slipway.deps.store.eventsFor(1)).filter((e) => e.type === 'namespace_deleted').length, 1);
 });

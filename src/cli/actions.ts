@@ -59,7 +59,7 @@ function loadStartup(options: { signingSecret?: boolean } = {}): { env: RuntimeE
 export async function serve(): Promise<void> {
   const { env, config } = loadStartup();
   const log = createLogger(env.logLevel);
-  const slipway = createSlipway({ env, config, log });
+  const slipway = await createSlipway({ env, config, log });
   await slipway.start();
   log.info(
     { port: env.port, mode: env.slackAppToken ? 'socket' : 'http', clusters: config.clusters.map((c) => c.name) },
@@ -83,9 +83,9 @@ export async function doctor(): Promise<void> {
   if (lines.some((l) => l.verdict === 'fail')) process.exitCode = 1;
 }
 
-export function migrate(): void {
+export async function migrate(): Promise<void> {
   const path = process.env.DATABASE_PATH?.trim() || './data/slipway.db';
-  Store.open(path).close();
+  await (await Store.open(path)).close();
   console.log(`Database ${path} is up to date.`);
 }
 

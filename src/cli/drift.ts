@@ -14,11 +14,11 @@ export interface DriftOptions {
  */
 export async function driftCommand(namespace: string | undefined, options: DriftOptions, ctx: CommandContext): Promise<void> {
   const config = ctx.config();
-  const store = Store.open(ctx.databasePath());
+  const store = await Store.open(ctx.databasePath());
   try {
     const report = await scanDrift(depsFor(config, store, undefined), { namespace });
     process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : `${driftLines(report).join('\n')}\n`);
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -56,9 +56,9 @@ export async function digestCommand(values: DigestOptions, ctx: CommandContext):
     const config = ctx.config();
     const now = systemClock.now();
     const week = weekFor(choice, now, config);
-    const store = Store.open(ctx.databasePath());
+    const store = await Store.open(ctx.databasePath());
     try {
-      const { report, message } = prepareDigest({ store, config }, now, week);
+      const { report, message } = await prepareDigest({ store, config }, now, week);
       process.stdout.write(digestForTerminal(message));
       if (values.chart) {
         const chart = await digestChart(report);
@@ -67,7 +67,7 @@ export async function digestCommand(values: DigestOptions, ctx: CommandContext):
       }
       process.stdout.write(`\nDry run: nothing was posted${config.slack.platformChannel ? ` to ${config.slack.platformChannel}` : ''}.\n`);
     } finally {
-      store.close();
+      await store.close();
     }
     return;
   }
@@ -83,14 +83,14 @@ export async function digestCommand(values: DigestOptions, ctx: CommandContext):
 }
 
 /** `slipway jobs`: the jobs with their last and next run. */
-export function listJobs(ctx: CommandContext): void {
+export async function listJobs(ctx: CommandContext): Promise<void> {
   const config = ctx.config();
-  const store = Store.open(ctx.databasePath());
+  const store = await Store.open(ctx.databasePath());
   try {
     const scheduler = new Scheduler(depsFor(config, store, undefined));
-    process.stdout.write(formatJobs(scheduler.list(systemClock.now()), config.schedule.timezone));
+    process.stdout.write(formatJobs(await scheduler.list(systemClock.now()), config.schedule.timezone));
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -104,7 +104,7 @@ export async function runJob(name: string, ctx: CommandContext): Promise<void> {
 async function runByHand(name: string, ctx: CommandContext, jobs?: (config: Config) => readonly Job[]): Promise<void> {
   const { env, config } = ctx.startup();
   const only = jobs?.(config);
-  const store = Store.open(ctx.databasePath());
+  const store = await Store.open(ctx.databasePath());
   try {
     const scheduler = new Scheduler(depsFor(config, store, env), only);
     const outcome = await scheduler.run(name, 'manual');
@@ -114,7 +114,7 @@ async function runByHand(name: string, ctx: CommandContext, jobs?: (config: Conf
     }
     throw new SlipwayError(`job_${outcome.status}`, `${name} ${outcome.status === 'skipped' ? 'did not run' : 'failed'}: ${outcome.error ?? 'unknown error'}`);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

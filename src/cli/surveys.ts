@@ -13,7 +13,7 @@ import { Scheduler } from '../jobs/scheduler.ts';
  */
 export async function surveyCommand(sub: 'open' | 'close', ctx: CommandContext): Promise<void> {
   const { env, config } = ctx.startup();
-  const store = Store.open(ctx.databasePath());
+  const store = await Store.open(ctx.databasePath());
   try {
     const deps = depsFor(config, store, env);
     const open = findJob('survey-open');
@@ -34,6 +34,6 @@ export async function surveyCommand(sub: 'open' | 'close', ctx: CommandContext):
       `survey ${sub} ${outcome.status === 'skipped' ? 'did not run' : 'failed'}: ${outcome.error ?? 'unknown error'}`,
     );
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -19,8 +19,8 @@ import { surveysCommand } from './survey.ts';
 type Subcommand = (deps: Deps, command: SlashCommand, args: string, respond: RespondFn) => Promise<void>;
 
 /** `/platform new-namespace [name]`: the request form must open within the trigger's 3 s. */
-const newNamespace: Subcommand = (deps, command, args, respond) =>
-  openForm(deps, command.trigger_id, requestForm(deps, command.user_id, args), 'the request form', (message) =>
+const newNamespace: Subcommand = async (deps, command, args, respond) =>
+  openForm(deps, command.trigger_id, await requestForm(deps, command.user_id, args), 'the request form', (message) =>
     respond({ response_type: 'ephemeral', ...message }),
   );
 
@@ -38,7 +38,7 @@ const stats: Subcommand = async (deps, command, args, respond) => {
     message = statsWeekProblem(command.command, args, chosen?.problem);
   } else {
     try {
-      message = platformStats(deps, now, chosen);
+      message = await platformStats(deps, now, chosen);
     } catch (err) {
       deps.log.error({ err, user: command.user_id }, 'could not compute /platform stats');
       message = statsFailed(errorMessage(err));

@@ -52,7 +52,7 @@ export function register(app: App, deps: Deps): void {
       return;
     }
     const text = readValue(view.state.values, SURVEY.commentText);
-    const result = submitComment(deps, { user: body.user.id, target, text });
+    const result = await submitComment(deps, { user: body.user.id, target, text });
     if (!result.announce) {
       await ack({ response_action: 'errors', errors: result.errors });
       return;
@@ -64,7 +64,7 @@ export function register(app: App, deps: Deps): void {
 
 /** `/platform surveys off|on`: answered to the person only. */
 export async function surveysCommand(deps: Deps, command: SlashCommand, args: string, respond: RespondFn): Promise<void> {
-  const result = setSurveys(deps, command.user_id, args);
+  const result = await setSurveys(deps, command.user_id, args);
   const message = result
     ? surveysPreference({ ...result, command: command.command })
     : { text: `Use \`${command.command} surveys off\` or \`${command.command} surveys on\`.`, blocks: [] };

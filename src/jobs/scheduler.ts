@@ -71,7 +71,12 @@ export class Scheduler {
     for (const job of this.jobs) {
       const expression = job.schedule(this.deps.config);
       if (expression === false) continue;
-      this.catchUp(job, schedule(expression, this.timeZone), now, graceMs);
+      // Tracked as in flight, so `idle()` also waits for the check and the run it may start.
+      const catchUp = this.catchUp(job, schedule(expression, this.timeZone), now, graceMs).catch((err: unknown) =>
+        this.deps.log.error({ err, job: job.name }, 'could not check for a missed run'),
+      );
+      this.inFlight.add(catchUp);
+      void catchUp.finally(() => this.inFlight.delete(catchUp));
       const task = cron.createTask(expression, (ctx) => this.run(job.name, 'scheduled', ctx.date), {
         name: `slipway:${job.name}`,
         timezone: this.timeZone,
@@ -99,12 +104,12 @@ export class Scheduler {
     };
   }
 
-  private catchUp(job: Job, slots: Schedule, now: Date, graceMs: number): void {
+  private async catchUp(job: Job, slots: Schedule, now: Date, graceMs: number): Promise<void> {
     const adoption = this.deps.store.adoption;
     // A job that never ran has missed nothing: a fresh install waits for its first slot.
-    if (!adoption.lastJobRun(job.name, { includeSkipped: true })) return;
+    if (!(await adoption.lastJobRun(job.name, { includeSkipped: true }))) return;
     const missed = slots.previous(now, MISSED_LOOKBACK_MS);
-    if (!missed || adoption.jobRanSince(job.name, missed)) return;
+    if (!missed || (await adoption.jobRanSince(job.name, missed))) return;
     const lateMs = now.getTime() - missed.getTime();
     if (lateMs > graceMs) {
       this.deps.log.info(
@@ -114,7 +119,7 @@ export class Scheduler {
       return;
     }
     this.deps.log.info({ job: job.name, slot: missed.toISOString() }, 'catching up a run missed while the bot was down');
-    void this.run(job.name, 'catch-up', missed);
+    await this.run(job.name, 'catch-up', missed);
   }
 
   /**
@@ -144,7 +149,7 @@ export class Scheduler {
     const timeoutMs = job.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const started = this.deps.clock.now();
     const log = this.deps.log.child({ job: name, reason, ...(scheduledFor ? { slot: scheduledFor.toISOString() } : {}) });
-    const claim = adoption.claimJobRun({ job: name, reason, scheduledFor, now: started, staleBefore: new Date(started.getTime() - 2 * timeoutMs) });
+    const claim = await adoption.claimJobRun({ job: name, reason, scheduledFor, now: started, staleBefore: new Date(started.getTime() - 2 * timeoutMs) });
     if (!claim.claimed && claim.why === 'slot-taken') {
       // Another leader of a moment (or an earlier start) ran this slot: nothing to do, nothing recorded.
       log.info({ run: claim.run.id, status: claim.run.status }, 'this slot has a run already; nothing to do');
@@ -164,12 +169,12 @@ export class Scheduler {
         }),
       ]);
       const finished = this.deps.clock.now();
-      adoption.finishJobRun(claim.run.id, { status: 'ok', summary }, finished);
+      await adoption.finishJobRun(claim.run.id, { status: 'ok', summary }, finished);
       log.info({ ms: finished.getTime() - started.getTime(), summary }, 'job finished');
       return { run: { ...claim.run, status: 'ok', summary }, status: 'ok', summary, error: undefined };
     } catch (err) {
       const error = errorMessage(err);
-      adoption.finishJobRun(claim.run.id, { status: 'failed', error }, this.deps.clock.now());
+      await adoption.finishJobRun(claim.run.id, { status: 'failed', error }, this.deps.clock.now());
       // Conditions an operator can fix (no channel, clusters down) are warnings; the rest is a bug.
       if (err instanceof SlipwayError) log.warn({ err }, `job failed: ${error}`);
       else log.error({ err }, 'job failed');
@@ -180,15 +185,19 @@ export class Scheduler {
   }
 
   /** Each job with its schedule, last run and next slot after `now`. */
-  list(now: Date): JobStatus[] {
-    return this.jobs.map((job) => ({
-      name: job.name,
-      description: job.description,
-      schedule: job.schedule(this.deps.config),
-      timeZone: this.timeZone,
-      lastRun: this.deps.store.adoption.lastJobRun(job.name, { includeSkipped: true }),
-      nextRun: this.scheduleOf(job)?.next(now),
-    }));
+  async list(now: Date): Promise<JobStatus[]> {
+    const statuses: JobStatus[] = [];
+    for (const job of this.jobs) {
+      statuses.push({
+        name: job.name,
+        description: job.description,
+        schedule: job.schedule(this.deps.config),
+        timeZone: this.timeZone,
+        lastRun: await this.deps.store.adoption.lastJobRun(job.name, { includeSkipped: true }),
+        nextRun: this.scheduleOf(job)?.next(now),
+      });
+    }
+    return statuses;
   }
 
   /** Resolves when no run is in flight (catch-ups included). */

@@ -1,5 +1,5 @@
 import type { NamespaceUsage } from '../domain/lifecycle.ts';
-import type Database from 'better-sqlite3';
+import type { Db } from './db.ts';
 import { window, type Window } from './rows.ts';
 
 /**
@@ -142,7 +142,7 @@ const MS_BETWEEN = (later: string, earlier: string) => `ROUND((julianday(${later
 export class AdoptionStore {
   private readonly stmts;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(private readonly db: Db) {
     this.stmts = {
       eventCounts: db.prepare<{ from: string; to: string }, { type: string; n: number; auto: number }>(
         `SELECT type, COUNT(*) AS n,
@@ -294,9 +294,9 @@ export class AdoptionStore {
 
   // ------------------------------------------------------------------ events
 
-  eventCounts(from: Date, to: Date): EventCounts {
+  async eventCounts(from: Date, to: Date): Promise<EventCounts> {
     const counts: EventCounts = { requests: 0, approved: 0, autoApproved: 0, denied: 0, ready: 0, runsFailed: 0 };
-    for (const row of this.stmts.eventCounts.all(window(from, to))) {
+    for (const row of await this.stmts.eventCounts.all(window(from, to))) {
       if (row.type === 'request_submitted') counts.requests = row.n;
       if (row.type === 'request_approved') {
         counts.approved = row.n;
@@ -309,35 +309,35 @@ export class AdoptionStore {
     return counts;
   }
 
-  countRequests(from: Date, to: Date): number {
-    return this.stmts.countRequests.get(window(from, to))?.n ?? 0;
+  async countRequests(from: Date, to: Date): Promise<number> {
+    return (await this.stmts.countRequests.get(window(from, to)))?.n ?? 0;
   }
 
   /** Request submitted → namespace ready, ms, for namespaces that became ready in the window. */
-  readyMs(from: Date, to: Date): number[] {
-    return this.stmts.readyMs.all(window(from, to));
+  async readyMs(from: Date, to: Date): Promise<number[]> {
+    return await this.stmts.readyMs.all(window(from, to));
   }
 
   /** Request submitted → a person's decision, ms, for decisions in the window (auto-approvals excluded). */
-  approvalWaitMs(from: Date, to: Date): number[] {
-    return this.stmts.approvalWaitMs.all(window(from, to));
+  async approvalWaitMs(from: Date, to: Date): Promise<number[]> {
+    return await this.stmts.approvalWaitMs.all(window(from, to));
   }
 
-  teamsWithRequests(from: Date, to: Date): string[] {
-    return this.stmts.teamsWithRequests.all(window(from, to));
+  async teamsWithRequests(from: Date, to: Date): Promise<string[]> {
+    return await this.stmts.teamsWithRequests.all(window(from, to));
   }
 
   /** Teams whose first request ever was in the window, with their first ready namespace (any time after). */
-  newTeams(from: Date, to: Date): NewTeam[] {
-    return this.stmts.newTeams.all(window(from, to)).map((r) => ({
+  async newTeams(from: Date, to: Date): Promise<NewTeam[]> {
+    return (await this.stmts.newTeams.all(window(from, to))).map((r) => ({
       team: r.team,
       firstRequestAt: r.first_request,
       firstReadyAt: r.first_ready ?? undefined,
     }));
   }
 
-  requester(requestId: number): string | undefined {
-    return this.stmts.requester.get(requestId)?.actor ?? undefined;
+  async requester(requestId: number): Promise<string | undefined> {
+    return (await this.stmts.requester.get(requestId))?.actor ?? undefined;
   }
 
   // ------------------------------------------------------------------ usage
@@ -347,27 +347,26 @@ export class AdoptionStore {
    * Read from the states open at `at` (usage_states), so it costs the namespaces there, not the
    * snapshots before.
    */
-  presentAt(at: Date): NamespaceState[] {
+  async presentAt(at: Date): Promise<NamespaceState[]> {
     // By cluster, then namespace, in SQLite's BINARY order (as the snapshots are indexed).
-    return this.stmts.presentAt
-      .all({ before: at.toISOString() })
+    return (await this.stmts.presentAt.all({ before: at.toISOString() }))
       .sort((a, b) => compareText(a.cluster, b.cluster) || compareText(a.namespace, b.namespace))
       .map(toState);
   }
 
   /** Snapshot rows written in the window, oldest first. */
-  snapshotsBetween(from: Date, to: Date): NamespaceState[] {
-    return this.stmts.snapshotsBetween.all(window(from, to)).map(toState);
+  async snapshotsBetween(from: Date, to: Date): Promise<NamespaceState[]> {
+    return (await this.stmts.snapshotsBetween.all(window(from, to))).map(toState);
   }
 
   /** When a namespace (this incarnation of it) last had running pods before `before`. */
-  lastRunning(state: Pick<NamespaceState, 'cluster' | 'namespace' | 'requestId'>, before: Date): string | undefined {
-    return this.stmts.lastRunningBefore.get({ ...key(state), before: before.toISOString() })?.at;
+  async lastRunning(state: Pick<NamespaceState, 'cluster' | 'namespace' | 'requestId'>, before: Date): Promise<string | undefined> {
+    return (await this.stmts.lastRunningBefore.get({ ...key(state), before: before.toISOString() }))?.at;
   }
 
   /** Namespace ready → first running pods seen, ms, for first workloads seen in the window. */
-  firstWorkloadMs(from: Date, to: Date): number[] {
-    return this.stmts.firstWorkloadMs.all(window(from, to));
+  async firstWorkloadMs(from: Date, to: Date): Promise<number[]> {
+    return await this.stmts.firstWorkloadMs.all(window(from, to));
   }
 
   /**
@@ -375,13 +374,13 @@ export class AdoptionStore {
    * latest snapshot before it) or in a snapshot inside it. Counted per team, each namespace under
    * the team of its latest such snapshot.
    */
-  activeByTeam(from: Date, to: Date): { team: string | undefined; namespaces: number }[] {
-    return this.stmts.activeByTeam.all(window(from, to)).map((r) => ({ team: r.team ?? undefined, namespaces: r.n }));
+  async activeByTeam(from: Date, to: Date): Promise<{ team: string | undefined; namespaces: number }[]> {
+    return (await this.stmts.activeByTeam.all(window(from, to))).map((r) => ({ team: r.team ?? undefined, namespaces: r.n }));
   }
 
   /** How many namespaces were present through the whole window (same incarnation) without a running pod. */
-  idleCount(from: Date, to: Date): number {
-    return this.stmts.idleCount.get(window(from, to))?.n ?? 0;
+  async idleCount(from: Date, to: Date): Promise<number> {
+    return (await this.stmts.idleCount.get(window(from, to)))?.n ?? 0;
   }
 
   /**
@@ -389,23 +388,23 @@ export class AdoptionStore {
    * idle longest: oldest state first, then by name (namespace names are DNS labels, whose
    * code-unit order is their alphabetical order), at most `limit`.
    */
-  idleNamespaces(from: Date, to: Date, limit: number): { total: number; oldest: NamespaceState[] } {
-    if (limit <= 0) return { total: this.idleCount(from, to), oldest: [] };
-    const rows = this.stmts.idleOldest.all({ ...window(from, to), limit });
+  async idleNamespaces(from: Date, to: Date, limit: number): Promise<{ total: number; oldest: NamespaceState[] }> {
+    if (limit <= 0) return { total: await this.idleCount(from, to), oldest: [] };
+    const rows = await this.stmts.idleOldest.all({ ...window(from, to), limit });
     return { total: rows[0]?.total ?? 0, oldest: rows.map(toState) };
   }
 
   /** Every namespace's latest snapshot before `before`. */
-  latestStates(before: Date): NamespaceState[] {
-    return this.stmts.latestStates.all({ before: before.toISOString() }).map(toState);
+  async latestStates(before: Date): Promise<NamespaceState[]> {
+    return (await this.stmts.latestStates.all({ before: before.toISOString() })).map(toState);
   }
 
   /** Namespaces that became ready in the window and that no refresh has seen yet. */
   /** The usage of these requests' namespaces, from their snapshots; none for a namespace never seen. */
-  usageOf(requestIds: readonly number[]): Map<number, NamespaceUsage> {
+  async usageOf(requestIds: readonly number[]): Promise<Map<number, NamespaceUsage>> {
     const usage = new Map<number, NamespaceUsage>();
     if (requestIds.length === 0) return usage;
-    for (const row of this.stmts.usageOf.all(JSON.stringify(requestIds))) {
+    for (const row of await this.stmts.usageOf.all(JSON.stringify(requestIds))) {
       usage.set(row.request_id, { requestId: row.request_id, runningPods: row.running_pods, since: row.at, lastRunningAt: row.last_running ?? undefined });
     }
     return usage;
@@ -415,11 +414,11 @@ export class AdoptionStore {
    * Deleted namespaces (each once, however many `namespace_deleted` events it has), namespaces
    * that reached their end date (`expiring`) and extensions (`extended`) in [from, to).
    */
-  lifecycleCounts(from: Date, to: Date): LifecycleCounts {
+  async lifecycleCounts(from: Date, to: Date): Promise<LifecycleCounts> {
     const window = { from: from.toISOString(), to: to.toISOString() };
     const seen = new Set<string>();
     const deleted: LifecycleCounts['deleted'] = [];
-    for (const row of this.stmts.deletedIn.all(window)) {
+    for (const row of await this.stmts.deletedIn.all(window)) {
       const key = row.request_id !== null ? `#${row.request_id}` : `${row.cluster ?? ''}/${row.namespace ?? ''}`;
       if (seen.has(key)) continue;
       seen.add(key);
@@ -432,21 +431,20 @@ export class AdoptionStore {
         reclaimed: row.reclaimed === 1,
       });
     }
-    const counts = new Map(this.stmts.lifecycleCounts.all(window).map((row) => [row.type, row.n]));
+    const counts = new Map((await this.stmts.lifecycleCounts.all(window)).map((row) => [row.type, row.n]));
     return { deleted, expired: counts.get('expiring') ?? 0, extended: counts.get('extended') ?? 0 };
   }
 
-  readyWithoutSnapshot(from: Date, to: Date): ReadyNamespace[] {
-    return this.stmts.readyWithoutSnapshot
-      .all(window(from, to))
+  async readyWithoutSnapshot(from: Date, to: Date): Promise<ReadyNamespace[]> {
+    return (await this.stmts.readyWithoutSnapshot.all(window(from, to)))
       .filter((r) => r.cluster !== null && r.namespace !== null)
       .map((r) => ({ requestId: r.request_id, team: r.team ?? undefined, cluster: r.cluster ?? '', namespace: r.namespace ?? '', at: r.at }));
   }
 
-  insertSnapshots(rows: readonly UsageSnapshotInput[]): void {
-    this.db.transaction(() => {
+  async insertSnapshots(rows: readonly UsageSnapshotInput[]): Promise<void> {
+    await this.db.transaction(async () => {
       for (const row of rows) {
-        this.stmts.insertSnapshot.run({
+        await this.stmts.insertSnapshot.run({
           at: row.at.toISOString(),
           cluster: row.cluster,
           namespace: row.namespace,
@@ -456,11 +454,11 @@ export class AdoptionStore {
           runningPods: row.runningPods,
         });
       }
-    })();
+    });
   }
 
-  snapshotCount(): number {
-    return this.stmts.snapshotCount.get()?.n ?? 0;
+  async snapshotCount(): Promise<number> {
+    return (await this.stmts.snapshotCount.get())?.n ?? 0;
   }
 
   // ------------------------------------------------------------------ job runs
@@ -474,68 +472,72 @@ export class AdoptionStore {
    * Claims a run of the job: `slot-taken` when its schedule slot has a run already (no row is
    * written), `busy` when another run of the job is still going (recorded as skipped).
    */
-  claimJobRun(input: { job: string; reason: JobReason; scheduledFor: Date | undefined; now: Date; staleBefore: Date }): {
+  async claimJobRun(input: { job: string; reason: JobReason; scheduledFor: Date | undefined; now: Date; staleBefore: Date }): Promise<{
     claimed: boolean;
     run: JobRun;
     why?: 'slot-taken' | 'busy';
-  } {
-    return this.db
-      .transaction(() => {
-        const now = input.now.toISOString();
-        const slot = input.reason === 'manual' ? undefined : input.scheduledFor?.toISOString();
-        const taken = slot === undefined ? undefined : this.stmts.slotRun.get({ job: input.job, scheduledFor: slot });
-        if (taken) return { claimed: false, run: toJobRun(taken), why: 'slot-taken' as const };
-        let busy: JobRunRow | undefined;
-        for (const row of this.stmts.activeJobRun.all(input.job)) {
-          if (row.started_at < input.staleBefore.toISOString()) {
-            this.stmts.finishJobRun.run({
-              id: row.id,
-              status: 'failed',
-              finishedAt: now,
-              summary: null,
-              error: 'abandoned: the process stopped while the job ran',
-            });
-          } else {
-            busy ??= row;
-          }
+  }> {
+    return await this.db.transaction(async () => {
+      const now = input.now.toISOString();
+      const slot = input.reason === 'manual' ? undefined : input.scheduledFor?.toISOString();
+      const taken = slot === undefined ? undefined : await this.stmts.slotRun.get({ job: input.job, scheduledFor: slot });
+      if (taken) return { claimed: false, run: toJobRun(taken), why: 'slot-taken' as const };
+      let busy: JobRunRow | undefined;
+      for (const row of await this.stmts.activeJobRun.all(input.job)) {
+        if (row.started_at < input.staleBefore.toISOString()) {
+          await this.stmts.finishJobRun.run({
+            id: row.id,
+            status: 'failed',
+            finishedAt: now,
+            summary: null,
+            error: 'abandoned: the process stopped while the job ran',
+          });
+        } else {
+          busy ??= row;
         }
-        const base = { job: input.job, reason: input.reason, scheduledFor: input.scheduledFor?.toISOString() ?? null, startedAt: now };
-        if (busy) {
-          const error = `still running since ${busy.started_at} (run ${busy.id})`;
-          const info = this.stmts.insertJobRun.run({ ...base, finishedAt: now, status: 'skipped', summary: null, error });
-          return { claimed: false, run: this.mustGetRun(input.job, Number(info.lastInsertRowid)), why: 'busy' as const };
-        }
-        const info = this.stmts.insertJobRun.run({ ...base, finishedAt: null, status: 'running', summary: null, error: null });
-        const runId = Number(info.lastInsertRowid);
-        // In this immediate transaction the read above has seen every claim; should a claim get
-        // past it (an engine without such a transaction), the primary key refuses it and the whole
-        // claim rolls back.
-        if (slot !== undefined) this.stmts.claimSlot.run({ job: input.job, scheduledFor: slot, runId });
-        return { claimed: true, run: this.mustGetRun(input.job, runId) };
-      })
-      .immediate();
+      }
+      const base = { job: input.job, reason: input.reason, scheduledFor: input.scheduledFor?.toISOString() ?? null, startedAt: now };
+      if (busy) {
+        const error = `still running since ${busy.started_at} (run ${busy.id})`;
+        const info = await this.stmts.insertJobRun.run({ ...base, finishedAt: now, status: 'skipped', summary: null, error });
+        return { claimed: false, run: await this.mustGetRun(input.job, Number(info.lastInsertRowid)), why: 'busy' as const };
+      }
+      const info = await this.stmts.insertJobRun.run({ ...base, finishedAt: null, status: 'running', summary: null, error: null });
+      const runId = Number(info.lastInsertRowid);
+      // In this immediate transaction the read above has seen every claim; should a claim get
+      // past it (an engine without such a transaction), the primary key refuses it and the whole
+      // claim rolls back.
+      if (slot !== undefined) await this.stmts.claimSlot.run({ job: input.job, scheduledFor: slot, runId });
+      return { claimed: true, run: await this.mustGetRun(input.job, runId) };
+    });
   }
 
-  finishJobRun(id: number, outcome: { status: 'ok' | 'failed'; summary?: string | undefined; error?: string | undefined }, now: Date): void {
-    this.stmts.finishJobRun.run({ id, status: outcome.status, finishedAt: now.toISOString(), summary: outcome.summary ?? null, error: outcome.error ?? null });
+  async finishJobRun(id: number, outcome: { status: 'ok' | 'failed'; summary?: string | undefined; error?: string | undefined }, now: Date): Promise<void> {
+    await this.stmts.finishJobRun.run({
+      id,
+      status: outcome.status,
+      finishedAt: now.toISOString(),
+      summary: outcome.summary ?? null,
+      error: outcome.error ?? null,
+    });
   }
 
-  lastJobRun(job: string, options: { includeSkipped?: boolean } = {}): JobRun | undefined {
-    const row = options.includeSkipped ? this.stmts.lastJobRun.get(job) : this.stmts.lastCompletedJobRun.get(job);
+  async lastJobRun(job: string, options: { includeSkipped?: boolean } = {}): Promise<JobRun | undefined> {
+    const row = options.includeSkipped ? await this.stmts.lastJobRun.get(job) : await this.stmts.lastCompletedJobRun.get(job);
     return row && toJobRun(row);
   }
 
   /** Whether the job ran (or started) at or after `since`, or ran for a slot at or after it. */
-  jobRanSince(job: string, since: Date): boolean {
-    return (this.stmts.ranSince.get({ job, since: since.toISOString() })?.n ?? 0) > 0;
+  async jobRanSince(job: string, since: Date): Promise<boolean> {
+    return ((await this.stmts.ranSince.get({ job, since: since.toISOString() }))?.n ?? 0) > 0;
   }
 
-  jobRuns(job: string, limit = 20): JobRun[] {
-    return this.stmts.jobRuns.all(job, limit).map(toJobRun);
+  async jobRuns(job: string, limit = 20): Promise<JobRun[]> {
+    return (await this.stmts.jobRuns.all(job, limit)).map(toJobRun);
   }
 
-  private mustGetRun(job: string, id: number): JobRun {
-    const run = this.stmts.jobRuns.all(job, 5).find((r) => r.id === id);
+  private async mustGetRun(job: string, id: number): Promise<JobRun> {
+    const run = (await this.stmts.jobRuns.all(job, 5)).find((r) => r.id === id);
     if (!run) throw new Error(`job run ${id} does not exist`);
     return toJobRun(run);
   }

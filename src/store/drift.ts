@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { Db } from './db.ts';
 import type { DriftScanRecord, Upgrade, UpgradeCounts, UpgradeItem, UpgradeItemStatus } from '../domain/drift.ts';
 import { isUniqueViolation, present, type Row } from './rows.ts';
 
@@ -15,7 +15,7 @@ const ITEM = 'SELECT request_id AS requestId, position, status, attempts, last_e
 export class DriftStore {
   private readonly stmts;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(private readonly db: Db) {
     this.stmts = {
       insertScan: db.prepare('INSERT INTO drift_scans (at, namespaces, edited, outdated, summary) VALUES (@at, @namespaces, @edited, @outdated, @summary)'),
       latestScan: db.prepare<[], DriftScanRecord>('SELECT at, namespaces, edited, outdated, summary FROM drift_scans ORDER BY id DESC LIMIT 1'),
@@ -47,104 +47,100 @@ export class DriftStore {
   }
 
   /** Keeps the counts of a drift scan (the digest shows the latest). */
-  recordScan(scan: DriftScanRecord): void {
-    this.stmts.insertScan.run(scan);
+  async recordScan(scan: DriftScanRecord): Promise<void> {
+    await this.stmts.insertScan.run(scan);
   }
 
-  latestScan(): DriftScanRecord | undefined {
-    return this.stmts.latestScan.get();
+  async latestScan(): Promise<DriftScanRecord | undefined> {
+    return await this.stmts.latestScan.get();
   }
 
   /**
    * Starts an upgrade of these requests' namespaces, in this order; undefined when the cluster
    * already has a running upgrade (someone clicked first).
    */
-  startUpgrade(input: { cluster: string; by: string; channel: string; requestIds: readonly number[] }, now: Date): Upgrade | undefined {
+  async startUpgrade(input: { cluster: string; by: string; channel: string; requestIds: readonly number[] }, now: Date): Promise<Upgrade | undefined> {
     try {
-      return this.db
-        .transaction(() => {
-          const id = Number(this.stmts.insertUpgrade.run(input.cluster, input.by, now.toISOString(), input.channel).lastInsertRowid);
-          input.requestIds.forEach((requestId, position) => this.stmts.insertItem.run(id, requestId, position));
-          return this.get(id);
-        })
-        .immediate();
+      return await this.db.transaction(async () => {
+        const id = Number((await this.stmts.insertUpgrade.run(input.cluster, input.by, now.toISOString(), input.channel)).lastInsertRowid);
+        for (const [position, requestId] of input.requestIds.entries()) await this.stmts.insertItem.run(id, requestId, position);
+        return await this.get(id);
+      });
     } catch (err) {
       if (isUniqueViolation(err)) return undefined;
       throw err;
     }
   }
 
-  get(id: number): Upgrade | undefined {
-    const row = this.stmts.byId.get(id);
+  async get(id: number): Promise<Upgrade | undefined> {
+    const row = await this.stmts.byId.get(id);
     return row && present<Upgrade>(row);
   }
 
   /** The upgrade running on this cluster, if any. */
-  runningOn(cluster: string): Upgrade | undefined {
-    const row = this.stmts.runningOn.get(cluster);
+  async runningOn(cluster: string): Promise<Upgrade | undefined> {
+    const row = await this.stmts.runningOn.get(cluster);
     return row && present<Upgrade>(row);
   }
 
   /** Every running upgrade (at start-up, the interrupted ones). */
-  running(): Upgrade[] {
-    return this.stmts.running.all().map((row) => present<Upgrade>(row));
+  async running(): Promise<Upgrade[]> {
+    return (await this.stmts.running.all()).map((row) => present<Upgrade>(row));
   }
 
-  items(id: number): UpgradeItem[] {
-    return this.stmts.items.all(id).map((row) => present<UpgradeItem>(row));
+  async items(id: number): Promise<UpgradeItem[]> {
+    return (await this.stmts.items.all(id)).map((row) => present<UpgradeItem>(row));
   }
 
-  counts(id: number): UpgradeCounts {
+  async counts(id: number): Promise<UpgradeCounts> {
     const counts: UpgradeCounts = { pending: 0, running: 0, done: 0, failed: 0 };
-    for (const { status, n } of this.stmts.counts.all(id)) counts[status] = n;
+    for (const { status, n } of await this.stmts.counts.all(id)) counts[status] = n;
     return counts;
   }
 
   /** Claims the next pending namespace of a running upgrade; undefined when none is left or it stopped. */
-  claim(id: number): number | undefined {
-    return this.stmts.claim.get({ id })?.requestId;
+  async claim(id: number): Promise<number | undefined> {
+    return (await this.stmts.claim.get({ id }))?.requestId;
   }
 
   /** Another attempt at a claimed namespace, after `error`. */
-  retryItem(id: number, requestId: number, error: string): void {
-    this.stmts.retryItem.run(error, id, requestId);
+  async retryItem(id: number, requestId: number, error: string): Promise<void> {
+    await this.stmts.retryItem.run(error, id, requestId);
   }
 
   /** Ends a claimed namespace; false when it was not claimed. */
-  finishItem(id: number, requestId: number, status: 'done' | 'failed', error: string | undefined, now: Date): boolean {
-    return this.stmts.finishItem.run(status, error ?? null, now.toISOString(), id, requestId).changes === 1;
+  async finishItem(id: number, requestId: number, status: 'done' | 'failed', error: string | undefined, now: Date): Promise<boolean> {
+    return (await this.stmts.finishItem.run(status, error ?? null, now.toISOString(), id, requestId)).changes === 1;
   }
 
   /** Namespaces claimed by a process that stopped (and, on Resume, the failed ones) are pending again. */
-  release(id: number, from: readonly ('running' | 'failed')[]): void {
-    this.stmts.release.run(id, JSON.stringify(from));
+  async release(id: number, from: readonly ('running' | 'failed')[]): Promise<void> {
+    await this.stmts.release.run(id, JSON.stringify(from));
   }
 
   /** Ends a running upgrade; false when it was not running (stopped by another worker, or already ended). */
-  finish(id: number, status: 'failed' | 'done', now: Date): boolean {
-    return this.stmts.finish.run(status, now.toISOString(), id).changes === 1;
+  async finish(id: number, status: 'failed' | 'done', now: Date): Promise<boolean> {
+    return (await this.stmts.finish.run(status, now.toISOString(), id)).changes === 1;
   }
 
   /**
    * Resume: a failed upgrade runs again, its failed namespaces pending; false when it was not
    * failed (another click resumed it first), or another upgrade is running on its cluster.
    */
-  reopen(id: number): boolean {
+  async reopen(id: number): Promise<boolean> {
     try {
-      return this.db
-        .transaction(() => {
-          if (this.stmts.reopen.run(id).changes !== 1) return false;
-          this.release(id, ['failed', 'running']);
-          return true;
-        })
-        .immediate();
+      return await this.db.transaction(async () => {
+        if ((await this.stmts.reopen.run(id)).changes !== 1) return false;
+        await this.release(id, ['failed', 'running']);
+        return true;
+      });
     } catch (err) {
       if (isUniqueViolation(err)) return false;
       throw err;
     }
   }
 
-  setThread(id: number, ts: string): void {
-    this.stmts.setThread.run(ts, id);
+  async setThread(id: number, ts: string): Promise<void> {
+    await this.stmts.setThread.run(ts, id);
   }
 }

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { Db } from './db.ts';
 import { present, type Row } from './rows.ts';
 
 /**
@@ -32,15 +32,15 @@ const EVENT = 'SELECT id, at, type, actor, team, request_id AS requestId, data F
 export class EventStore {
   private readonly stmts;
 
-  constructor(db: Database.Database) {
+  constructor(db: Db) {
     this.stmts = {
       insertEvent: db.prepare('INSERT INTO events (at, type, actor, team, request_id, data) VALUES (@at, @type, @actor, @team, @requestId, @data)'),
       eventsOf: db.prepare<[number], Row<StoredEvent>>(`${EVENT} WHERE request_id = ? ORDER BY id`),
     };
   }
 
-  appendEvent(event: EventInput): void {
-    this.stmts.insertEvent.run({
+  async appendEvent(event: EventInput): Promise<void> {
+    await this.stmts.insertEvent.run({
       at: event.at.toISOString(),
       type: event.type,
       actor: event.actor ?? null,
@@ -50,9 +50,9 @@ export class EventStore {
     });
   }
 
-  eventsFor(requestId: number): StoredEvent[] {
-    return this.stmts.eventsOf
-      .all(requestId)
-      .map((row) => present<StoredEvent>(row, { data: row.data ? (JSON.parse(row.data) as Record<string, unknown>) : {} }));
+  async eventsFor(requestId: number): Promise<StoredEvent[]> {
+    return (await this.stmts.eventsOf.all(requestId)).map((row) =>
+      present<StoredEvent>(row, { data: row.data ? (JSON.parse(row.data) as Record<string, unknown>) : {} }),
+    );
   }
 }

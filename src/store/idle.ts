@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { Db } from './db.ts';
 import type { IdleAsk, IdleCandidate, IdleStage } from '../domain/idle.ts';
 import { present, type Row } from './rows.ts';
 
@@ -24,7 +24,7 @@ export interface IdleAskInput {
 export class IdleStore {
   private readonly stmts;
 
-  constructor(db: Database.Database) {
+  constructor(db: Db) {
     this.stmts = {
       // The latest states without pods since before the cut-off (usage_states_stopped), less the
       // namespaces with an open conversation or one that keeps them quiet until after `now`.
@@ -63,55 +63,55 @@ export class IdleStore {
    * Namespaces of an environment idle since `before` or earlier with nothing open or quiet about
    * them, longest idle first.
    */
-  candidates(environment: string, before: Date, now: Date, limit: number): IdleCandidate[] {
-    return this.stmts.candidates.all({ environment, before: before.toISOString(), now: now.toISOString(), limit });
+  async candidates(environment: string, before: Date, now: Date, limit: number): Promise<IdleCandidate[]> {
+    return await this.stmts.candidates.all({ environment, before: before.toISOString(), now: now.toISOString(), limit });
   }
 
   /** Whether the latest usage snapshot of this request's namespace shows running pods. */
-  runningNow(requestId: number): boolean {
-    return this.stmts.runningNow.get({ requestId })?.running === 1;
+  async runningNow(requestId: number): Promise<boolean> {
+    return (await this.stmts.runningNow.get({ requestId }))?.running === 1;
   }
 
   /** Opens a conversation; undefined when one is open already (another sweep was first). */
-  open(input: IdleAskInput, now: Date): IdleAsk | undefined {
-    const info = this.stmts.insert.run({ ...input, nextAt: input.nextAt.toISOString(), now: now.toISOString() });
-    return info.changes === 1 ? this.get(Number(info.lastInsertRowid)) : undefined;
+  async open(input: IdleAskInput, now: Date): Promise<IdleAsk | undefined> {
+    const info = await this.stmts.insert.run({ ...input, nextAt: input.nextAt.toISOString(), now: now.toISOString() });
+    return info.changes === 1 ? await this.get(Number(info.lastInsertRowid)) : undefined;
   }
 
   /** Where the question went: to the owner, or to their team once they left. */
-  setAskedTo(id: number, to: 'owner' | 'team'): void {
-    this.stmts.setAskedTo.run(to, id);
+  async setAskedTo(id: number, to: 'owner' | 'team'): Promise<void> {
+    await this.stmts.setAskedTo.run(to, id);
   }
 
   /** Takes back a conversation whose first message could not be sent: the next sweep asks again. */
-  forget(id: number): void {
-    this.stmts.forget.run(id);
+  async forget(id: number): Promise<void> {
+    await this.stmts.forget.run(id);
   }
 
-  get(id: number): IdleAsk | undefined {
-    const row = this.stmts.byId.get(id);
+  async get(id: number): Promise<IdleAsk | undefined> {
+    const row = await this.stmts.byId.get(id);
     return row && toAsk(row);
   }
 
-  latestOf(requestId: number): IdleAsk | undefined {
-    const row = this.stmts.latestOf.get(requestId);
+  async latestOf(requestId: number): Promise<IdleAsk | undefined> {
+    const row = await this.stmts.latestOf.get(requestId);
     return row && toAsk(row);
   }
 
   /** Open conversations whose next step is due at `now`, oldest first (reads only those). */
-  due(now: Date, limit: number): IdleAsk[] {
-    return this.stmts.due.all(now.toISOString(), limit).map(toAsk);
+  async due(now: Date, limit: number): Promise<IdleAsk[]> {
+    return (await this.stmts.due.all(now.toISOString(), limit)).map(toAsk);
   }
 
   /** The team's channel heard about it (compare-and-set from `from`); its next step is due at `nextAt`. */
-  toldTeam(id: number, from: IdleStage, nextAt: Date, notMine: boolean, now: Date): boolean {
-    return this.stmts.toldTeam.run({ id, from, nextAt: nextAt.toISOString(), notMine: notMine ? 1 : 0, now: now.toISOString() }).changes === 1;
+  async toldTeam(id: number, from: IdleStage, nextAt: Date, notMine: boolean, now: Date): Promise<boolean> {
+    return (await this.stmts.toldTeam.run({ id, from, nextAt: nextAt.toISOString(), notMine: notMine ? 1 : 0, now: now.toISOString() })).changes === 1;
   }
 
   /** Closes a conversation in one of the stages `from`; false when it had moved on. */
-  close(id: number, from: readonly IdleStage[], to: IdleStage, by: string, now: Date, quietUntil?: Date): boolean {
+  async close(id: number, from: readonly IdleStage[], to: IdleStage, by: string, now: Date, quietUntil?: Date): Promise<boolean> {
     const params = { id, from: JSON.stringify(from), stage: to, by, now: now.toISOString(), quietUntil: quietUntil?.toISOString() ?? null };
-    return this.stmts.close.run(params).changes === 1;
+    return (await this.stmts.close.run(params)).changes === 1;
   }
 }
 

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { Db } from './db.ts';
 import type {
   ExtraAccess,
   LifecycleRequest,
@@ -56,8 +56,8 @@ export class LifecycleStore {
   private readonly stmts;
 
   constructor(
-    private readonly db: Database.Database,
-    private readonly getRequest: (id: number) => NamespaceRequest | undefined,
+    private readonly db: Db,
+    private readonly getRequest: (id: number) => Promise<NamespaceRequest | undefined>,
   ) {
     this.stmts = {
       insertNamespace: db.prepare(
@@ -140,67 +140,65 @@ export class LifecycleStore {
   }
 
   /** Starts the life of a ready namespace; nothing happens if it is already tracked. */
-  track(request: NamespaceRequest, now: Date): void {
-    this.stmts.insertNamespace.run({ requestId: request.id, owner: request.requester, expiresOn: request.expiresOn ?? null, now: now.toISOString() });
+  async track(request: NamespaceRequest, now: Date): Promise<void> {
+    await this.stmts.insertNamespace.run({ requestId: request.id, owner: request.requester, expiresOn: request.expiresOn ?? null, now: now.toISOString() });
   }
 
-  get(requestId: number): ManagedNamespace | undefined {
-    const row = this.stmts.byId.get(requestId);
+  async get(requestId: number): Promise<ManagedNamespace | undefined> {
+    const row = await this.stmts.byId.get(requestId);
     return row && this.toNamespace(row);
   }
 
   /** The live namespaces with this name (one per cluster at most). */
-  findByName(namespace: string): ManagedNamespace[] {
-    return this.toNamespaces(this.stmts.byName.all(namespace));
+  async findByName(namespace: string): Promise<ManagedNamespace[]> {
+    return this.toNamespaces(await this.stmts.byName.all(namespace));
   }
 
-  ownedBy(owner: string, page: Page): { namespaces: ManagedNamespace[]; total: number } {
+  async ownedBy(owner: string, page: Page): Promise<{ namespaces: ManagedNamespace[]; total: number }> {
     return {
-      namespaces: this.toNamespaces(this.stmts.ownedBy.all(owner, page.limit, page.offset)),
-      total: this.stmts.countOwnedBy.get(owner)?.count ?? 0,
+      namespaces: await this.toNamespaces(await this.stmts.ownedBy.all(owner, page.limit, page.offset)),
+      total: (await this.stmts.countOwnedBy.get(owner))?.count ?? 0,
     };
   }
 
-  ofTeam(team: string, page: Page): { namespaces: ManagedNamespace[]; total: number } {
+  async ofTeam(team: string, page: Page): Promise<{ namespaces: ManagedNamespace[]; total: number }> {
     return {
-      namespaces: this.toNamespaces(this.stmts.ofTeam.all(team, page.limit, page.offset)),
-      total: this.stmts.countOfTeam.get(team)?.count ?? 0,
+      namespaces: await this.toNamespaces(await this.stmts.ofTeam.all(team, page.limit, page.offset)),
+      total: (await this.stmts.countOfTeam.get(team))?.count ?? 0,
     };
   }
 
-  all(page: Page): { namespaces: ManagedNamespace[]; total: number } {
-    return { namespaces: this.toNamespaces(this.stmts.all.all(page.limit, page.offset)), total: this.stmts.countAll.get()?.count ?? 0 };
+  async all(page: Page): Promise<{ namespaces: ManagedNamespace[]; total: number }> {
+    return { namespaces: await this.toNamespaces(await this.stmts.all.all(page.limit, page.offset)), total: (await this.stmts.countAll.get())?.count ?? 0 };
   }
 
   /**
    * Moves the end date and replaces the pending timers with `timers`, in one transaction; an
    * expired namespace in its grace period becomes active again. False when it is being deleted.
    */
-  setExpiry(requestId: number, expiresOn: string | undefined, timers: readonly TimerInput[], now: Date): boolean {
-    return this.db
-      .transaction(() => {
-        if (this.stmts.setExpiry.run({ requestId, expiresOn: expiresOn ?? null, now: now.toISOString() }).changes !== 1) return false;
-        this.replaceTimers(requestId, timers, now);
-        return true;
-      })
-      .immediate();
+  async setExpiry(requestId: number, expiresOn: string | undefined, timers: readonly TimerInput[], now: Date): Promise<boolean> {
+    return await this.db.transaction(async () => {
+      if ((await this.stmts.setExpiry.run({ requestId, expiresOn: expiresOn ?? null, now: now.toISOString() })).changes !== 1) return false;
+      await this.replaceTimers(requestId, timers, now);
+      return true;
+    });
   }
 
   /**
    * Replaces the pending timers of a namespace; timers already sent stay sent (never twice), and
    * a pending one given again stays pending.
    */
-  replaceTimers(requestId: number, timers: readonly TimerInput[], now: Date): void {
-    this.db.transaction(() => {
-      this.stmts.skipTimers.run(now.toISOString(), requestId);
+  async replaceTimers(requestId: number, timers: readonly TimerInput[], now: Date): Promise<void> {
+    await this.db.transaction(async () => {
+      await this.stmts.skipTimers.run(now.toISOString(), requestId);
       for (const timer of timers) {
-        this.stmts.insertTimer.run({ requestId, kind: timer.kind, daysBefore: timer.daysBefore ?? null, dueAt: timer.dueAt.toISOString() });
+        await this.stmts.insertTimer.run({ requestId, kind: timer.kind, daysBefore: timer.daysBefore ?? null, dueAt: timer.dueAt.toISOString() });
       }
-    })();
+    });
   }
 
-  pendingTimers(requestId: number): LifecycleTimer[] {
-    return this.stmts.pendingTimersOf.all(requestId).map((row) => present<LifecycleTimer>(row));
+  async pendingTimers(requestId: number): Promise<LifecycleTimer[]> {
+    return (await this.stmts.pendingTimersOf.all(requestId)).map((row) => present<LifecycleTimer>(row));
   }
 
   /**
@@ -208,143 +206,147 @@ export class LifecycleStore {
    * or the bot stopped between a namespace becoming ready and its timers being planned. Paged by
    * request id, so a caller moves on even past a namespace that planning leaves without timers.
    */
-  untimed(afterRequestId: number, limit: number): number[] {
-    return this.stmts.untimed.all(afterRequestId, limit).map((row) => row.requestId);
+  async untimed(afterRequestId: number, limit: number): Promise<number[]> {
+    return (await this.stmts.untimed.all(afterRequestId, limit)).map((row) => row.requestId);
   }
 
   /** Pending timers due at `now`, oldest first. Reads only those (see lifecycle_timers_due). */
-  dueTimers(now: Date, limit: number): LifecycleTimer[] {
-    return this.stmts.dueTimers.all(now.toISOString(), limit).map((row) => present<LifecycleTimer>(row));
+  async dueTimers(now: Date, limit: number): Promise<LifecycleTimer[]> {
+    return (await this.stmts.dueTimers.all(now.toISOString(), limit)).map((row) => present<LifecycleTimer>(row));
   }
 
   /**
    * Takes a due timer before its message goes out (`done`), or drops it (`skipped`); false when
    * another sweep took it first. A crash after the claim loses the message rather than repeat it.
    */
-  claimTimer(id: number, status: 'done' | 'skipped', now: Date): boolean {
-    return this.stmts.claimTimer.run({ id, status, now: now.toISOString() }).changes === 1;
+  async claimTimer(id: number, status: 'done' | 'skipped', now: Date): Promise<boolean> {
+    return (await this.stmts.claimTimer.run({ id, status, now: now.toISOString() })).changes === 1;
   }
 
   /** Gives a claimed timer back after its message could not be sent; the next sweep tries again. */
-  releaseTimer(id: number, error: string): void {
-    this.stmts.releaseTimer.run({ id, error });
+  async releaseTimer(id: number, error: string): Promise<void> {
+    await this.stmts.releaseTimer.run({ id, error });
   }
 
   /** Compare-and-set of the owner; recorded by the caller as an event. */
-  transfer(requestId: number, from: string, to: string, now: Date): boolean {
-    return this.stmts.setOwner.run({ requestId, from, to, now: now.toISOString() }).changes === 1;
+  async transfer(requestId: number, from: string, to: string, now: Date): Promise<boolean> {
+    return (await this.stmts.setOwner.run({ requestId, from, to, now: now.toISOString() })).changes === 1;
   }
 
   /** Compare-and-set of the state; `graceUntil` is kept unless given. */
-  transition(requestId: number, from: NamespaceLifeState, to: NamespaceLifeState, now: Date, graceUntil?: Date): boolean {
-    return this.stmts.setState.run({ requestId, from, to, graceUntil: graceUntil?.toISOString() ?? null, now: now.toISOString() }).changes === 1;
+  async transition(requestId: number, from: NamespaceLifeState, to: NamespaceLifeState, now: Date, graceUntil?: Date): Promise<boolean> {
+    return (await this.stmts.setState.run({ requestId, from, to, graceUntil: graceUntil?.toISOString() ?? null, now: now.toISOString() })).changes === 1;
   }
 
   /** The namespace is gone: its state, its name (free for a new request) and its timers, at once. */
-  markDeleted(requestId: number, now: Date): boolean {
-    return this.db
-      .transaction(() => {
-        const at = now.toISOString();
-        if (this.stmts.markDeleted.run({ requestId, now: at }).changes !== 1) return false;
-        this.stmts.freeName.run({ requestId, now: at });
-        this.stmts.skipTimers.run(at, requestId);
-        return true;
-      })
-      .immediate();
+  async markDeleted(requestId: number, now: Date): Promise<boolean> {
+    return await this.db.transaction(async () => {
+      const at = now.toISOString();
+      if ((await this.stmts.markDeleted.run({ requestId, now: at })).changes !== 1) return false;
+      await this.stmts.freeName.run({ requestId, now: at });
+      await this.stmts.skipTimers.run(at, requestId);
+      return true;
+    });
   }
 
   /** Opens an extension or deletion request; `created: false` returns the one already open. */
-  openRequest(input: LifecycleRequestInput, now: Date): { created: boolean; request: LifecycleRequest } {
-    return this.db
-      .transaction(() => {
-        const open = this.stmts.openRequest.get(input.requestId, input.kind);
-        if (open) return { created: false, request: toLifecycleRequest(open) };
-        const info = this.stmts.insertRequest.run({
-          requestId: input.requestId,
-          kind: input.kind,
-          requestedBy: input.requestedBy,
-          expiresOn: input.expiresOn ?? null,
-          reason: input.reason ?? null,
-          change: input.change ? JSON.stringify(input.change) : null,
-          now: now.toISOString(),
-        });
-        return { created: true, request: this.mustGetRequest(Number(info.lastInsertRowid)) };
-      })
-      .immediate();
+  async openRequest(input: LifecycleRequestInput, now: Date): Promise<{ created: boolean; request: LifecycleRequest }> {
+    return await this.db.transaction(async () => {
+      const open = await this.stmts.openRequest.get(input.requestId, input.kind);
+      if (open) return { created: false, request: toLifecycleRequest(open) };
+      const info = await this.stmts.insertRequest.run({
+        requestId: input.requestId,
+        kind: input.kind,
+        requestedBy: input.requestedBy,
+        expiresOn: input.expiresOn ?? null,
+        reason: input.reason ?? null,
+        change: input.change ? JSON.stringify(input.change) : null,
+        now: now.toISOString(),
+      });
+      return { created: true, request: await this.mustGetRequest(Number(info.lastInsertRowid)) };
+    });
   }
 
-  getRequestById(id: number): LifecycleRequest | undefined {
-    const row = this.stmts.requestById.get(id);
+  async getRequestById(id: number): Promise<LifecycleRequest | undefined> {
+    const row = await this.stmts.requestById.get(id);
     return row && toLifecycleRequest(row);
   }
 
-  openRequestFor(requestId: number, kind: LifecycleRequestKind): LifecycleRequest | undefined {
-    const row = this.stmts.openRequest.get(requestId, kind);
+  async openRequestFor(requestId: number, kind: LifecycleRequestKind): Promise<LifecycleRequest | undefined> {
+    const row = await this.stmts.openRequest.get(requestId, kind);
     return row && toLifecycleRequest(row);
   }
 
   /** The latest approved request of this kind for a namespace (a change run applies it). */
-  lastApproved(requestId: number, kind: LifecycleRequestKind): LifecycleRequest | undefined {
-    const row = this.stmts.lastApproved.get(requestId, kind);
+  async lastApproved(requestId: number, kind: LifecycleRequestKind): Promise<LifecycleRequest | undefined> {
+    const row = await this.stmts.lastApproved.get(requestId, kind);
     return row && toLifecycleRequest(row);
   }
 
   /** Extension and deletion requests waiting for an approver, oldest first. */
-  openRequests(limit: number): LifecycleRequest[] {
-    return this.stmts.openRequests.all(limit).map(toLifecycleRequest);
+  async openRequests(limit: number): Promise<LifecycleRequest[]> {
+    return (await this.stmts.openRequests.all(limit)).map(toLifecycleRequest);
   }
 
-  setRequestMessage(id: number, message: { channel: string; ts: string }): void {
-    this.stmts.setRequestMessage.run(message.channel, message.ts, id);
+  async setRequestMessage(id: number, message: { channel: string; ts: string }): Promise<void> {
+    await this.stmts.setRequestMessage.run(message.channel, message.ts, id);
   }
 
   /** Records a decision if the request is still open; `decided: false` means someone else was first. */
-  decideRequest(id: number, status: 'approved' | 'denied' | 'withdrawn', by: string, now: Date): { decided: boolean; request: LifecycleRequest } {
-    const decided = this.stmts.decideRequest.run({ id, status, by, now: now.toISOString() }).changes === 1;
-    return { decided, request: this.mustGetRequest(id) };
+  async decideRequest(
+    id: number,
+    status: 'approved' | 'denied' | 'withdrawn',
+    by: string,
+    now: Date,
+  ): Promise<{ decided: boolean; request: LifecycleRequest }> {
+    const decided = (await this.stmts.decideRequest.run({ id, status, by, now: now.toISOString() })).changes === 1;
+    return { decided, request: await this.mustGetRequest(id) };
   }
 
   /** A namespace's settings today, as `/platform change` shows and edits them. */
-  settingsOf(requestId: number): NamespaceSettings | undefined {
-    const row = this.stmts.settings.get(requestId);
-    return row && { ...present<SettingsRow>(row), access: this.stmts.accessOf.all(requestId) };
+  async settingsOf(requestId: number): Promise<NamespaceSettings | undefined> {
+    const row = await this.stmts.settings.get(requestId);
+    return row && { ...present<SettingsRow>(row), access: await this.stmts.accessOf.all(requestId) };
   }
 
   /** Records an applied change; false (nothing written) unless the namespace is active. */
-  applySettings(requestId: number, settings: NamespaceSettings, now: Date): boolean {
-    return this.db
-      .transaction(() => {
-        const { tier, purpose, expiresOn } = settings;
-        const changed = this.stmts.setSettings.run({ requestId, tier, purpose, expiresOn: expiresOn ?? null, now: now.toISOString() }).changes === 1;
-        if (!changed) return false;
-        this.stmts.clearAccess.run(requestId);
-        for (const access of settings.access) this.stmts.insertAccess.run({ requestId, team: access.team, role: access.role });
-        return true;
-      })
-      .immediate();
+  async applySettings(requestId: number, settings: NamespaceSettings, now: Date): Promise<boolean> {
+    return await this.db.transaction(async () => {
+      const { tier, purpose, expiresOn } = settings;
+      const changed = (await this.stmts.setSettings.run({ requestId, tier, purpose, expiresOn: expiresOn ?? null, now: now.toISOString() })).changes === 1;
+      if (!changed) return false;
+      await this.stmts.clearAccess.run(requestId);
+      for (const access of settings.access) await this.stmts.insertAccess.run({ requestId, team: access.team, role: access.role });
+      return true;
+    });
   }
 
   /**
    * Deletion runs finished since `since` whose outcome is not recorded yet: the `namespace_deleted`
    * event is written once the owner was told, so these are the ones a crash cut short.
    */
-  untoldDeletions(since: Date): number[] {
-    return this.stmts.untoldDeletions.all(since.toISOString()).map((row) => row.id);
+  async untoldDeletions(since: Date): Promise<number[]> {
+    return (await this.stmts.untoldDeletions.all(since.toISOString())).map((row) => row.id);
   }
 
-  private mustGetRequest(id: number): LifecycleRequest {
-    const request = this.getRequestById(id);
+  private async mustGetRequest(id: number): Promise<LifecycleRequest> {
+    const request = await this.getRequestById(id);
     if (!request) throw new Error(`lifecycle request ${id} does not exist`);
     return request;
   }
 
-  private toNamespaces(rows: Row<NamespaceRow>[]): ManagedNamespace[] {
-    return rows.flatMap((row) => this.toNamespace(row) ?? []);
+  private async toNamespaces(rows: Row<NamespaceRow>[]): Promise<ManagedNamespace[]> {
+    const namespaces: ManagedNamespace[] = [];
+    for (const row of rows) {
+      const namespace = await this.toNamespace(row);
+      if (namespace) namespaces.push(namespace);
+    }
+    return namespaces;
   }
 
-  private toNamespace(row: Row<NamespaceRow>): ManagedNamespace | undefined {
+  private async toNamespace(row: Row<NamespaceRow>): Promise<ManagedNamespace | undefined> {
     const { requestId, ...rest } = present<NamespaceRow>(row);
-    const request = this.getRequest(requestId);
+    const request = await this.getRequest(requestId);
     return request && { request, ...rest };
   }
 }

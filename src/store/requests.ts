@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { Db } from './db.ts';
 import { present, type Row } from './rows.ts';
 import type { NamespaceRequest, RequestInput, RequestStatus } from '../domain/requests.ts';
 
@@ -27,7 +27,7 @@ function toRequest(row: Row<NamespaceRequest>): NamespaceRequest {
 export class RequestStore {
   private readonly stmts;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(private readonly db: Db) {
     this.stmts = {
       insertRequest: db.prepare(
         `INSERT INTO requests (namespace, cluster, team, environment, tier, purpose, expires_on, requester, source_view_id, created_at, updated_at)
@@ -58,72 +58,70 @@ export class RequestStore {
     };
   }
 
-  insertRequest(input: RequestInput & { sourceViewId?: string | undefined }, now: Date): InsertResult {
-    return this.db
-      .transaction((): InsertResult => {
-        if (input.sourceViewId) {
-          const existing = this.stmts.requestBySourceView.get(input.sourceViewId);
-          if (existing) return { created: false, reason: 'duplicate_submission', request: toRequest(existing) };
-        }
-        const taken = this.stmts.liveRequestByName.get(input.cluster, input.namespace);
-        if (taken) return { created: false, reason: 'name_taken', request: toRequest(taken) };
-        const info = this.stmts.insertRequest.run({
-          ...input,
-          expiresOn: input.expiresOn ?? null,
-          sourceViewId: input.sourceViewId ?? null,
-          now: now.toISOString(),
-        });
-        return { created: true, request: this.mustGetRequest(Number(info.lastInsertRowid)) };
-      })
-      .immediate();
+  async insertRequest(input: RequestInput & { sourceViewId?: string | undefined }, now: Date): Promise<InsertResult> {
+    return await this.db.transaction(async (): Promise<InsertResult> => {
+      if (input.sourceViewId) {
+        const existing = await this.stmts.requestBySourceView.get(input.sourceViewId);
+        if (existing) return { created: false, reason: 'duplicate_submission', request: toRequest(existing) };
+      }
+      const taken = await this.stmts.liveRequestByName.get(input.cluster, input.namespace);
+      if (taken) return { created: false, reason: 'name_taken', request: toRequest(taken) };
+      const info = await this.stmts.insertRequest.run({
+        ...input,
+        expiresOn: input.expiresOn ?? null,
+        sourceViewId: input.sourceViewId ?? null,
+        now: now.toISOString(),
+      });
+      return { created: true, request: await this.mustGetRequest(Number(info.lastInsertRowid)) };
+    });
   }
 
-  getRequest(id: number): NamespaceRequest | undefined {
-    const row = this.stmts.requestById.get(id);
+  async getRequest(id: number): Promise<NamespaceRequest | undefined> {
+    const row = await this.stmts.requestById.get(id);
     return row && toRequest(row);
   }
 
-  private mustGetRequest(id: number): NamespaceRequest {
-    const request = this.getRequest(id);
+  private async mustGetRequest(id: number): Promise<NamespaceRequest> {
+    const request = await this.getRequest(id);
     if (!request) throw new Error(`request ${id} does not exist`);
     return request;
   }
 
-  findLiveRequest(cluster: string, namespace: string): NamespaceRequest | undefined {
-    const row = this.stmts.liveRequestByName.get(cluster, namespace);
+  async findLiveRequest(cluster: string, namespace: string): Promise<NamespaceRequest | undefined> {
+    const row = await this.stmts.liveRequestByName.get(cluster, namespace);
     return row && toRequest(row);
   }
 
-  findLatestRequestForNamespace(namespace: string): NamespaceRequest | undefined {
-    const row = this.stmts.latestRequestByNamespace.get(namespace);
+  async findLatestRequestForNamespace(namespace: string): Promise<NamespaceRequest | undefined> {
+    const row = await this.stmts.latestRequestByNamespace.get(namespace);
     return row && toRequest(row);
   }
 
-  lastRequestBy(user: string): NamespaceRequest | undefined {
-    const row = this.stmts.lastRequestBy.get(user);
+  async lastRequestBy(user: string): Promise<NamespaceRequest | undefined> {
+    const row = await this.stmts.lastRequestBy.get(user);
     return row && toRequest(row);
   }
 
   /** A person's requests that are not settled yet (waiting, provisioning, failed), newest first. */
-  openRequestsBy(user: string, limit: number): NamespaceRequest[] {
-    return this.stmts.openRequestsBy.all(user, limit).map(toRequest);
+  async openRequestsBy(user: string, limit: number): Promise<NamespaceRequest[]> {
+    return (await this.stmts.openRequestsBy.all(user, limit)).map(toRequest);
   }
 
   /** Requests waiting for an approver, oldest first, and how many there are in all. */
-  pendingRequests(limit: number): { requests: NamespaceRequest[]; total: number } {
-    return { requests: this.stmts.pendingRequests.all(limit).map(toRequest), total: this.stmts.countPending.get()?.count ?? 0 };
+  async pendingRequests(limit: number): Promise<{ requests: NamespaceRequest[]; total: number }> {
+    return { requests: (await this.stmts.pendingRequests.all(limit)).map(toRequest), total: (await this.stmts.countPending.get())?.count ?? 0 };
   }
 
-  setCard(id: number, card: { channel: string; ts: string }, now: Date): void {
-    this.stmts.setCard.run(card.channel, card.ts, now.toISOString(), id);
+  async setCard(id: number, card: { channel: string; ts: string }, now: Date): Promise<void> {
+    await this.stmts.setCard.run(card.channel, card.ts, now.toISOString(), id);
   }
 
   /**
    * Records a decision if the request is still pending. Returns the request as it now stands and
    * whether this call made the decision; `decided: false` means someone else decided first.
    */
-  decide(id: number, decision: Decision, now: Date): { decided: boolean; request: NamespaceRequest } {
-    const info = this.stmts.decide.run({
+  async decide(id: number, decision: Decision, now: Date): Promise<{ decided: boolean; request: NamespaceRequest }> {
+    const info = await this.stmts.decide.run({
       id,
       status: decision.status,
       by: decision.by,
@@ -131,21 +129,21 @@ export class RequestStore {
       auto: decision.auto ? 1 : 0,
       now: now.toISOString(),
     });
-    return { decided: info.changes === 1, request: this.mustGetRequest(id) };
+    return { decided: info.changes === 1, request: await this.mustGetRequest(id) };
   }
 
   /** Compare-and-set of the request status; false when it was not `from`. */
-  transition(id: number, from: RequestStatus, to: RequestStatus, now: Date): boolean {
-    return this.stmts.setStatus.run(to, now.toISOString(), id, from).changes === 1;
+  async transition(id: number, from: RequestStatus, to: RequestStatus, now: Date): Promise<boolean> {
+    return (await this.stmts.setStatus.run(to, now.toISOString(), id, from)).changes === 1;
   }
 
   /** Requests whose outcome the requester has not been told about yet. */
-  pendingOutcomes(): NamespaceRequest[] {
-    return this.stmts.pendingOutcomes.all().map(toRequest);
+  async pendingOutcomes(): Promise<NamespaceRequest[]> {
+    return (await this.stmts.pendingOutcomes.all()).map(toRequest);
   }
 
   /** Records that the requester was told about this outcome. */
-  markNotified(requestId: number, status: 'ready' | 'failed'): void {
-    this.stmts.markNotified.run(status, requestId, status);
+  async markNotified(requestId: number, status: 'ready' | 'failed'): Promise<void> {
+    await this.stmts.markNotified.run(status, requestId, status);
   }
 }

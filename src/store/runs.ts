@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { Db } from './db.ts';
 import { isUniqueViolation, present, type Row } from './rows.ts';
 import type { LifecycleStore } from './lifecycle.ts';
 import type { RequestStore } from './requests.ts';
@@ -20,7 +20,7 @@ export class RunStore {
   private readonly stmts;
 
   constructor(
-    private readonly db: Database.Database,
+    private readonly db: Db,
     private readonly requests: Pick<RequestStore, 'transition' | 'getRequest'>,
     private readonly lifecycle: () => Pick<LifecycleStore, 'track' | 'markDeleted'>,
   ) {
@@ -44,16 +44,14 @@ export class RunStore {
   }
 
   /** Starts a run with its steps; undefined when the request already has an active run. */
-  startRun(requestId: number, stepNames: readonly string[], now: Date, kind: RunKind = 'provision'): Run | undefined {
+  async startRun(requestId: number, stepNames: readonly string[], now: Date, kind: RunKind = 'provision'): Promise<Run | undefined> {
     try {
-      return this.db
-        .transaction(() => {
-          const info = this.stmts.insertRun.run(requestId, kind, now.toISOString());
-          const runId = Number(info.lastInsertRowid);
-          stepNames.forEach((name, position) => this.stmts.insertStep.run(runId, position, name));
-          return this.mustGetRun(runId);
-        })
-        .immediate();
+      return await this.db.transaction(async () => {
+        const info = await this.stmts.insertRun.run(requestId, kind, now.toISOString());
+        const runId = Number(info.lastInsertRowid);
+        for (const [position, name] of stepNames.entries()) await this.stmts.insertStep.run(runId, position, name);
+        return await this.mustGetRun(runId);
+      });
     } catch (err) {
       if (isUniqueViolation(err)) return undefined;
       throw err;
@@ -64,49 +62,49 @@ export class RunStore {
    * Reopens a failed run so it continues from its failed step, and a failed provisioning's
    * request with it; false if the run was not failed (another Retry got there first).
    */
-  reopenRun(runId: number, now: Date): boolean {
-    return this.db
-      .transaction(() => {
-        const run = this.stmts.runById.get(runId);
-        if (!run || this.stmts.reopenRun.run(runId).changes !== 1) return false;
-        this.stmts.resetFailedSteps.run(runId);
-        if (run.kind === 'provision') this.requests.transition(run.requestId, 'failed', 'approved', now);
-        return true;
-      })
-      .immediate();
+  async reopenRun(runId: number, now: Date): Promise<boolean> {
+    return await this.db.transaction(async () => {
+      const run = await this.stmts.runById.get(runId);
+      if (!run || (await this.stmts.reopenRun.run(runId)).changes !== 1) return false;
+      await this.stmts.resetFailedSteps.run(runId);
+      if (run.kind === 'provision') await this.requests.transition(run.requestId, 'failed', 'approved', now);
+      return true;
+    });
   }
 
-  getRun(id: number): Run | undefined {
-    const row = this.stmts.runById.get(id);
-    return row && this.toRun(row);
+  async getRun(id: number): Promise<Run | undefined> {
+    const row = await this.stmts.runById.get(id);
+    return row && (await this.toRun(row));
   }
 
-  private mustGetRun(id: number): Run {
-    const run = this.getRun(id);
+  private async mustGetRun(id: number): Promise<Run> {
+    const run = await this.getRun(id);
     if (!run) throw new Error(`run ${id} does not exist`);
     return run;
   }
 
-  latestRun(requestId: number): Run | undefined {
-    const row = this.stmts.latestRun.get(requestId);
-    return row && this.toRun(row);
+  async latestRun(requestId: number): Promise<Run | undefined> {
+    const row = await this.stmts.latestRun.get(requestId);
+    return row && (await this.toRun(row));
   }
 
-  activeRuns(): Run[] {
-    return this.stmts.activeRuns.all().map((row) => this.toRun(row));
+  async activeRuns(): Promise<Run[]> {
+    const runs: Run[] = [];
+    for (const row of await this.stmts.activeRuns.all()) runs.push(await this.toRun(row));
+    return runs;
   }
 
-  startStep(runId: number, position: number, now: Date): void {
-    this.stmts.startStep.run(now.toISOString(), runId, position);
+  async startStep(runId: number, position: number, now: Date): Promise<void> {
+    await this.stmts.startStep.run(now.toISOString(), runId, position);
   }
 
   /** Ends an attempt: `pending` when the step will be tried again at the next start. */
-  finishStep(runId: number, position: number, status: 'done' | 'failed' | 'pending', error: string | undefined, now: Date): void {
-    this.stmts.finishStep.run(status, error ?? null, now.toISOString(), runId, position);
+  async finishStep(runId: number, position: number, status: 'done' | 'failed' | 'pending', error: string | undefined, now: Date): Promise<void> {
+    await this.stmts.finishStep.run(status, error ?? null, now.toISOString(), runId, position);
   }
 
-  finishRun(runId: number, status: 'done' | 'failed', now: Date): boolean {
-    return this.stmts.finishRun.run(status, now.toISOString(), runId).changes === 1;
+  async finishRun(runId: number, status: 'done' | 'failed', now: Date): Promise<boolean> {
+    return (await this.stmts.finishRun.run(status, now.toISOString(), runId)).changes === 1;
   }
 
   /**
@@ -116,28 +114,26 @@ export class RunStore {
    * leaves it `deleting`, to be retried). False when the run was not running (someone else
    * finished it).
    */
-  completeRun(runId: number, requestId: number, outcome: 'done' | 'failed', now: Date): boolean {
-    return this.db
-      .transaction(() => {
-        const run = this.stmts.runById.get(runId);
-        if (!run || !this.finishRun(runId, outcome, now)) return false;
-        if (run.kind === 'delete') {
-          if (outcome === 'done') this.lifecycle().markDeleted(requestId, now);
-          return true;
-        }
-        this.requests.transition(requestId, 'approved', outcome === 'done' ? 'ready' : 'failed', now);
-        const request = outcome === 'done' ? this.requests.getRequest(requestId) : undefined;
-        if (request) this.lifecycle().track(request, now);
+  async completeRun(runId: number, requestId: number, outcome: 'done' | 'failed', now: Date): Promise<boolean> {
+    return await this.db.transaction(async () => {
+      const run = await this.stmts.runById.get(runId);
+      if (!run || !(await this.finishRun(runId, outcome, now))) return false;
+      if (run.kind === 'delete') {
+        if (outcome === 'done') await this.lifecycle().markDeleted(requestId, now);
         return true;
-      })
-      .immediate();
+      }
+      await this.requests.transition(requestId, 'approved', outcome === 'done' ? 'ready' : 'failed', now);
+      const request = outcome === 'done' ? await this.requests.getRequest(requestId) : undefined;
+      if (request) await this.lifecycle().track(request, now);
+      return true;
+    });
   }
 
-  setRunProgressTs(runId: number, ts: string): void {
-    this.stmts.setProgressTs.run(ts, runId);
+  async setRunProgressTs(runId: number, ts: string): Promise<void> {
+    await this.stmts.setProgressTs.run(ts, runId);
   }
 
-  private toRun(row: Row<RunRow>): Run {
-    return { ...present<RunRow>(row), steps: this.stmts.stepsOf.all(row.id).map((step) => present<RunStep>(step)) };
+  private async toRun(row: Row<RunRow>): Promise<Run> {
+    return { ...present<RunRow>(row), steps: (await this.stmts.stepsOf.all(row.id)).map((step) => present<RunStep>(step)) };
   }
 }

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { AdoptionStore } from './adoption.ts';
 import { compose, type Public } from './compose.ts';
+import { SqliteDb } from './db.ts';
 import { DriftStore } from './drift.ts';
 import { EventStore } from './events.ts';
 import { IdleStore } from './idle.ts';
@@ -31,9 +32,14 @@ export interface Store extends Public<RequestStore>, Public<RunStore>, Public<Ev
   readonly idle: IdleStore;
   /** Drift: the drift job's latest counts, and fleet upgrades with their namespaces (src/store/drift.ts). */
   readonly drift: DriftStore;
+  /**
+   * Runs `fn` in one transaction: the store methods it calls join it (theirs become savepoints).
+   * For bulk loads, which would otherwise commit once per write.
+   */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
   /** Whether the database is open and every migration in `db/` has been applied. */
-  isReady(): boolean;
-  close(): void;
+  isReady(): Promise<boolean>;
+  close(): Promise<void>;
 }
 
 export const Store = {
@@ -42,7 +48,7 @@ export const Store = {
    * outside the database (src/store/surveys/key.ts); without it, it is read (or made) on first use
    * from SLIPWAY_SURVEY_KEY or the key file, as the bot itself does.
    */
-  open(path: string, options: { surveyKey?: Buffer } = {}): Store {
+  async open(path: string, options: { surveyKey?: Buffer } = {}): Promise<Store> {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path, { timeout: 5000 });
     db.pragma('journal_mode = WAL');
@@ -50,6 +56,7 @@ export const Store = {
     // Erased values (pulse key material, authors) are overwritten on disk, not left in free pages.
     db.pragma('secure_delete = ON');
     migrate(db);
+    const seam = new SqliteDb(db);
     const surveyKey = options.surveyKey
       ? () => options.surveyKey as Buffer
       : () => {
@@ -63,32 +70,35 @@ export const Store = {
     let lifecycle: LifecycleStore | undefined;
     let idle: IdleStore | undefined;
     let drift: DriftStore | undefined;
-    const requests = new RequestStore(db);
-    const lifecycleStore = () => (lifecycle ??= new LifecycleStore(db, (id) => requests.getRequest(id)));
+    const requests = new RequestStore(seam);
+    const lifecycleStore = () => (lifecycle ??= new LifecycleStore(seam, (id) => requests.getRequest(id)));
     const face = {
       db,
       get adoption(): AdoptionStore {
-        return (adoption ??= new AdoptionStore(db));
+        return (adoption ??= new AdoptionStore(seam));
       },
       get surveys(): SurveyStore {
-        return (surveys ??= surveyStore(db, surveyKey));
+        return (surveys ??= surveyStore(seam, surveyKey));
       },
       get lifecycle(): LifecycleStore {
         return lifecycleStore();
       },
       get idle(): IdleStore {
-        return (idle ??= new IdleStore(db));
+        return (idle ??= new IdleStore(seam));
       },
       get drift(): DriftStore {
-        return (drift ??= new DriftStore(db));
+        return (drift ??= new DriftStore(seam));
       },
-      isReady(): boolean {
+      transaction<T>(fn: () => Promise<T>): Promise<T> {
+        return seam.transaction(fn);
+      },
+      async isReady(): Promise<boolean> {
         return db.open && pendingMigrations(db).length === 0;
       },
-      close(): void {
+      async close(): Promise<void> {
         db.close();
       },
     };
-    return compose<Store>(face, [requests, new RunStore(db, requests, lifecycleStore), new EventStore(db)]);
+    return compose<Store>(face, [requests, new RunStore(seam, requests, lifecycleStore), new EventStore(seam)]);
   },
 };

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { Db } from './db.ts';
 import { compose, type Public } from './compose.ts';
 import { FeedbackStore } from './surveys/feedback.ts';
 import { subkeys } from './surveys/key.ts';
@@ -18,7 +18,7 @@ import { PulseStore } from './surveys/pulses.ts';
 export type SurveyStore = Public<PulseStore> & Public<PostProvisioningStore> & Omit<Public<FeedbackStore>, 'holdRating'> & Public<MuteStore>;
 
 /** The survey store of an open database; `surveyKey` is read on first use. */
-export function surveyStore(db: Database.Database, surveyKey: () => Buffer): SurveyStore {
+export function surveyStore(db: Db, surveyKey: () => Buffer): SurveyStore {
   const subkey = subkeys(surveyKey);
   const feedback = new FeedbackStore(db, subkey);
   return compose<SurveyStore>({}, [new PulseStore(db, subkey, feedback), new PostProvisioningStore(db, feedback), feedback, new MuteStore(db)]);

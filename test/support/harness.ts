@@ -95,7 +95,7 @@ export interface Harness {
    */
   startReplica(options?: { scheduler?: boolean }): Promise<{ slipway: Slipway; baseUrl: string; metricsUrl: string }>;
   /** Waits until the condition holds (background work after an ack), or fails with `what`. */
-  waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs?: number): Promise<T>;
+  waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs?: number): Promise<T>;
 }
 
 export async function startHarness(t: TestContext, options: HarnessOptions = {}): Promise<Harness> {
@@ -141,7 +141,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
   };
   const sleeps: number[] = [];
   const boot = async (scheduler: boolean) => {
-    const slipway = createSlipway({
+    const slipway = await createSlipway({
       env,
       config,
       log: options.log ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),

@@ -19,22 +19,22 @@ export interface RequestStory {
 let nextId = 100;
 
 /** Appends a request's events exactly as the workflows write them; returns its request id. */
-export function appendRequest(store: Store, r: RequestStory): number {
+export async function appendRequest(store: Store, r: RequestStory): Promise<number> {
   const id = nextId++;
   const t0 = Date.parse(r.at);
-  const ev = (type: string, offset: number, extra: { actor?: string; data?: Record<string, unknown> } = {}) =>
-    store.appendEvent({ type, at: new Date(t0 + offset), team: r.team, requestId: id, ...extra });
+  const ev = async (type: string, offset: number, extra: { actor?: string; data?: Record<string, unknown> } = {}) =>
+    await store.appendEvent({ type, at: new Date(t0 + offset), team: r.team, requestId: id, ...extra });
   const namespace = r.namespace ?? `${r.team}-${id}`;
   const cluster = r.cluster ?? 'dev-eu';
-  ev('request_submitted', 0, { actor: r.requester ?? 'U0DEV', data: { namespace, cluster, environment: 'dev', tier: 'small' } });
+  await ev('request_submitted', 0, { actor: r.requester ?? 'U0DEV', data: { namespace, cluster, environment: 'dev', tier: 'small' } });
   if (r.decideAfter === undefined) return id;
   if (r.deny) {
-    ev('request_denied', r.decideAfter, { actor: 'U0ALICE' });
+    await ev('request_denied', r.decideAfter, { actor: 'U0ALICE' });
     return id;
   }
-  ev('request_approved', r.decideAfter, { actor: r.auto ? 'policy' : 'U0ALICE', data: { auto: r.auto === true } });
-  ev('run_started', r.decideAfter + 100, { data: { runId: id } });
-  if (r.failAfter !== undefined) ev('run_failed', r.failAfter, { data: { runId: id, step: 'resource-quota', error: 'boom' } });
-  if (r.readyAfter !== undefined) ev('namespace_ready', r.readyAfter, { data: { runId: id, namespace, cluster } });
+  await ev('request_approved', r.decideAfter, { actor: r.auto ? 'policy' : 'U0ALICE', data: { auto: r.auto === true } });
+  await ev('run_started', r.decideAfter + 100, { data: { runId: id } });
+  if (r.failAfter !== undefined) await ev('run_failed', r.failAfter, { data: { runId: id, step: 'resource-quota', error: 'boom' } });
+  if (r.readyAfter !== undefined) await ev('namespace_ready', r.readyAfter, { data: { runId: id, namespace, cluster } });
   return id;
 }

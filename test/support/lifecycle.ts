@@ -19,16 +19,16 @@ export async function readyNamespace(h: Harness, environment: Environment, tier 
     [BLOCK.purpose]: 'Checkout experiments',
   });
   const store = h.slipway.deps.store;
-  const request = await h.waitFor('the request', () => store.lastRequestBy(PEOPLE.dev));
+  const request = await h.waitFor('the request', async () => await store.lastRequestBy(PEOPLE.dev));
   if (request.status === 'pending') {
-    const card = await h.waitFor('the card', () => {
-      const ts = store.getRequest(request.id)?.card?.ts;
+    const card = await h.waitFor('the card', async () => {
+      const ts = (await store.getRequest(request.id))?.card?.ts;
       return ts !== undefined && h.slack.messages(APPROVALS).find((m) => m.ts === ts);
     });
     await h.click(PEOPLE.alice, card, ACTION.approve);
   }
-  await h.waitFor('the namespace to be ready', () => store.lifecycle.get(request.id));
-  return store.getRequest(request.id) ?? request;
+  await h.waitFor('the namespace to be ready', async () => await store.lifecycle.get(request.id));
+  return (await store.getRequest(request.id)) ?? request;
 }
 
 /** Types `/platform delete <args>` and returns the form it opened. */

@@ -10,10 +10,11 @@ import { sendBlockAction, sendEvent, type SlackReply } from './slack-requests.ts
  * (request approved, run done, namespace tracked with its owner, and the events the workflows
  * write): for views that list many.
  */
-export function readyNamespaces(store: Store, count: number, input: Partial<RequestInput> & { at?: Date } = {}): NamespaceRequest[] {
+export async function readyNamespaces(store: Store, count: number, input: Partial<RequestInput> & { at?: Date } = {}): Promise<NamespaceRequest[]> {
   const at = input.at ?? new Date();
-  return Array.from({ length: count }, (_, i) => {
-    const inserted = store.insertRequest(
+  const made: NamespaceRequest[] = [];
+  for (let i = 0; i < count; i++) {
+    const inserted = await store.insertRequest(
       {
         namespace: input.namespace ?? `ns-${i + 1}`,
         cluster: input.cluster ?? 'dev-eu',
@@ -28,20 +29,21 @@ export function readyNamespaces(store: Store, count: number, input: Partial<Requ
     );
     assert.ok(inserted.created, `namespace ${i + 1} is new`);
     const { request } = inserted;
-    const event = (type: string, data: Record<string, unknown>, actor?: string) =>
-      store.appendEvent({ type, at, actor, team: request.team, requestId: request.id, data });
-    event(
+    const event = async (type: string, data: Record<string, unknown>, actor?: string) =>
+      await store.appendEvent({ type, at, actor, team: request.team, requestId: request.id, data });
+    await event(
       'request_submitted',
       { namespace: request.namespace, cluster: request.cluster, environment: request.environment, tier: request.tier },
       request.requester,
     );
-    store.decide(request.id, { status: 'approved', by: 'U0ALICE' }, at);
-    const run = store.startRun(request.id, ['namespace'], at);
+    await store.decide(request.id, { status: 'approved', by: 'U0ALICE' }, at);
+    const run = await store.startRun(request.id, ['namespace'], at);
     assert.ok(run);
-    assert.ok(store.completeRun(run.id, request.id, 'done', at));
-    event('namespace_ready', { runId: run.id, namespace: request.namespace, cluster: request.cluster });
-    return request;
-  });
+    assert.ok(await store.completeRun(run.id, request.id, 'done', at));
+    await event('namespace_ready', { runId: run.id, namespace: request.namespace, cluster: request.cluster });
+    made.push(request);
+  }
+  return made;
 }
 
 /** Opens the person's Home tab (the `app_home_opened` event) and returns the view Slipway publishes. */

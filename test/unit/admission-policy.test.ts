@@ -157,7 +157,7 @@ function assertDenied(verdict: Verdict, pattern: RegExp) {
   }
 }
 
-test('the binding puts the policy in force with Deny, and a failing evaluation refuses the write', () => {
+test('the binding puts the policy in force with Deny, and a failing evaluation refuses the write', async () => {
   assert.ok(policy && binding, 'deploy/admission-policy.yaml holds a ValidatingAdmissionPolicy and its binding');
   assert.equal(policy.apiVersion, 'admissionregistration.k8s.io/v1');
   assert.equal(binding.apiVersion, 'admissionregistration.k8s.io/v1');
@@ -166,7 +166,7 @@ test('the binding puts the policy in force with Deny, and a failing evaluation r
   assert.equal(policy.spec.failurePolicy, 'Fail');
 });
 
-test("Slipway's identity cannot create or delete kube-system, default or a reserved namespace, even labelled", () => {
+test("Slipway's identity cannot create or delete kube-system, default or a reserved namespace, even labelled", async () => {
   for (const name of ['kube-system', 'kube-public', 'kube-node-lease', 'kube-anything', 'default', 'slipway']) {
     for (const attempt of [
       { operation: 'CREATE', object: labelled(name) },
@@ -177,7 +177,7 @@ test("Slipway's identity cannot create or delete kube-system, default or a reser
   }
 });
 
-test("Slipway's identity cannot take over, release or delete a namespace that is not labelled as Slipway's", () => {
+test("Slipway's identity cannot take over, release or delete a namespace that is not labelled as Slipway's", async () => {
   assertDenied(
     admit({ user: BOT, operation: 'UPDATE', oldObject: unlabelled('legacy-app'), object: labelled('legacy-app') }),
     /only create, change or delete namespaces labelled app\.kubernetes\.io\/managed-by=slipway, and "legacy-app"/,
@@ -193,7 +193,7 @@ test("Slipway's identity cannot take over, release or delete a namespace that is
   assertDenied(admit({ user: SERVICE_ACCOUNT, operation: 'UPDATE', oldObject: unlabelled('team-x'), object: labelled('team-x') }), /"team-x" is not/);
 });
 
-test("Slipway's identity cannot write quotas, network policies or RoleBindings outside its namespaces", () => {
+test("Slipway's identity cannot write quotas, network policies or RoleBindings outside its namespaces", async () => {
   assertDenied(admit({ user: BOT, operation: 'CREATE', object: rolebinding('kube-system'), namespace: labelled('kube-system') }), /namespace "kube-system"/);
   assertDenied(
     admit({ user: BOT, operation: 'CREATE', object: rolebinding('legacy-app'), namespace: unlabelled('legacy-app') }),
@@ -215,7 +215,7 @@ test("Slipway's identity cannot write quotas, network policies or RoleBindings o
   assertDenied(admit({ user: SERVICE_ACCOUNT, operation: 'CREATE', object: netpol, namespace: unlabelled('observability') }), /only write networkpolicies/);
 });
 
-test('everything Slipway applies for a request, and deleting its own namespace later, is allowed', () => {
+test('everything Slipway applies for a request, and deleting its own namespace later, is allowed', async () => {
   const config = exampleConfig();
   const path = buildGoldenPath(config, { namespace: 'payments-dev', team: 'payments', environment: 'dev', tier: 'small', requestId: 7, requester: 'U0DEV' });
   const namespace = path.namespace as Obj;
@@ -232,7 +232,7 @@ test('everything Slipway applies for a request, and deleting its own namespace l
   assert.deepEqual(admit({ user: BOT, operation: 'DELETE', oldObject: labelled('payments-dev') }), { allowed: true, matched: true });
 });
 
-test("the policy reserves the example config's reserved and platform namespaces", () => {
+test("the policy reserves the example config's reserved and platform namespaces", async () => {
   assert.ok(policy);
   const expression = policy.spec.variables.find((v) => v.name === 'reserved')?.expression ?? '[]';
   const reserved = evaluate(expression) as string[];
@@ -243,7 +243,7 @@ test("the policy reserves the example config's reserved and platform namespaces"
   }
 });
 
-test('other identities and other kinds are not matched: the policy limits Slipway only', () => {
+test('other identities and other kinds are not matched: the policy limits Slipway only', async () => {
   assert.deepEqual(admit({ user: ADMIN, operation: 'CREATE', object: rolebinding('kube-system'), namespace: unlabelled('kube-system') }), {
     allowed: true,
     matched: false,

@@ -23,13 +23,13 @@ function config(timezone: string): Config {
   return parseConfig(doc, EXAMPLE_CONFIG_PATH);
 }
 
-function openStore(t: { after: (fn: () => void) => void }): Store {
-  const store = Store.open(join(mkdtempSync(join(tmpdir(), 'slipway-metrics-')), 'slipway.db'));
-  t.after(() => store.close());
+async function openStore(t: { after: (fn: () => void) => void }): Promise<Store> {
+  const store = await Store.open(join(mkdtempSync(join(tmpdir(), 'slipway-metrics-')), 'slipway.db'));
+  t.after(async () => await store.close());
   return store;
 }
 
-test('percentiles interpolate between the closest ranks', () => {
+test('percentiles interpolate between the closest ranks', async () => {
   assert.deepEqual(distribution([]), { count: 0, median: undefined, p90: undefined });
   assert.deepEqual(distribution([7]), { count: 1, median: 7, p90: 7 });
   assert.deepEqual(distribution([4, 1, 3, 2]), { count: 4, median: 2.5, p90: 3.7 });
@@ -38,7 +38,7 @@ test('percentiles interpolate between the closest ranks', () => {
   assert.ok(Math.abs((ten.p90 ?? 0) - 9.1) < 1e-9);
 });
 
-test('weeks run Monday to Monday in the configured zone, 169 hours in the week clocks go back', () => {
+test('weeks run Monday to Monday in the configured zone, 169 hours in the week clocks go back', async () => {
   const tz = 'Europe/Berlin';
   // Clocks go back on Sunday 2026-10-25 at 03:00 CEST.
   const week = weekContaining(new Date('2026-10-21T12:00:00Z'), tz);
@@ -59,30 +59,30 @@ test('weeks run Monday to Monday in the configured zone, 169 hours in the week c
   assert.equal(zonedTime(2026, 3, 29, 2, 30, tz).toISOString(), '2026-03-29T01:30:00.000Z', 'a time in the spring gap reads an hour later');
 });
 
-test('weekly metrics from a hand-built history, in Europe/Berlin across the end of summer time', (t) => {
-  const store = openStore(t);
+test('weekly metrics from a hand-built history, in Europe/Berlin across the end of summer time', async (t) => {
+  const store = await openStore(t);
   const cfg = config('Europe/Berlin');
   // Payments and search used the platform long ago: they are not new.
-  appendRequest(store, { team: 'payments', at: '2026-09-01T09:00:00Z', auto: true, decideAfter: S, readyAfter: 40 * S });
-  appendRequest(store, { team: 'search', at: '2026-09-02T09:00:00Z', auto: true, decideAfter: S, readyAfter: 40 * S });
+  await appendRequest(store, { team: 'payments', at: '2026-09-01T09:00:00Z', auto: true, decideAfter: S, readyAfter: 40 * S });
+  await appendRequest(store, { team: 'search', at: '2026-09-02T09:00:00Z', auto: true, decideAfter: S, readyAfter: 40 * S });
 
   // The week before: Mon Oct 12 00:00 CEST (Oct 11 22:00Z) to Mon Oct 19 00:00 CEST (Oct 18 22:00Z).
-  appendRequest(store, { team: 'payments', at: '2026-10-13T09:00:00Z', auto: true, decideAfter: S, readyAfter: 100 * S });
-  appendRequest(store, { team: 'search', at: '2026-10-14T09:00:00Z', decideAfter: 40 * M, readyAfter: 42 * M });
-  appendRequest(store, { team: 'payments', at: '2026-10-15T09:00:00Z', decideAfter: 8 * M, readyAfter: 10 * M });
-  appendRequest(store, { team: 'search', at: '2026-10-18T21:59:59Z' }); // Sunday 23:59:59 CEST, still pending
+  await appendRequest(store, { team: 'payments', at: '2026-10-13T09:00:00Z', auto: true, decideAfter: S, readyAfter: 100 * S });
+  await appendRequest(store, { team: 'search', at: '2026-10-14T09:00:00Z', decideAfter: 40 * M, readyAfter: 42 * M });
+  await appendRequest(store, { team: 'payments', at: '2026-10-15T09:00:00Z', decideAfter: 8 * M, readyAfter: 10 * M });
+  await appendRequest(store, { team: 'search', at: '2026-10-18T21:59:59Z' }); // Sunday 23:59:59 CEST, still pending
 
   // The week: Mon Oct 19 00:00 CEST to Mon Oct 26 00:00 CET (169 hours).
-  appendRequest(store, { team: 'payments', at: '2026-10-18T22:00:00Z', auto: true, decideAfter: S, readyAfter: 60 * S }); // Monday 00:00 CEST
-  appendRequest(store, { team: 'payments', at: '2026-10-19T08:00:00Z', decideAfter: 30 * M, readyAfter: 32 * M });
-  appendRequest(store, { team: 'search', at: '2026-10-20T09:00:00Z', auto: true, decideAfter: S, readyAfter: 120 * S });
-  appendRequest(store, { team: 'search', at: '2026-10-21T10:00:00Z', decideAfter: 10 * M, failAfter: 11 * M, readyAfter: 60 * M });
-  appendRequest(store, { team: 'payments', at: '2026-10-22T10:00:00Z', decideAfter: 20 * M, deny: true });
-  appendRequest(store, { team: 'data', at: '2026-10-25T22:30:00Z', auto: true, decideAfter: S, readyAfter: 91 * S }); // Sunday 23:30 CET
+  await appendRequest(store, { team: 'payments', at: '2026-10-18T22:00:00Z', auto: true, decideAfter: S, readyAfter: 60 * S }); // Monday 00:00 CEST
+  await appendRequest(store, { team: 'payments', at: '2026-10-19T08:00:00Z', decideAfter: 30 * M, readyAfter: 32 * M });
+  await appendRequest(store, { team: 'search', at: '2026-10-20T09:00:00Z', auto: true, decideAfter: S, readyAfter: 120 * S });
+  await appendRequest(store, { team: 'search', at: '2026-10-21T10:00:00Z', decideAfter: 10 * M, failAfter: 11 * M, readyAfter: 60 * M });
+  await appendRequest(store, { team: 'payments', at: '2026-10-22T10:00:00Z', decideAfter: 20 * M, deny: true });
+  await appendRequest(store, { team: 'data', at: '2026-10-25T22:30:00Z', auto: true, decideAfter: S, readyAfter: 91 * S }); // Sunday 23:30 CET
   // Monday 00:00 CET: the next week, not counted.
-  appendRequest(store, { team: 'payments', at: '2026-10-25T23:00:00Z', auto: true, decideAfter: S, readyAfter: 30 * S });
+  await appendRequest(store, { team: 'payments', at: '2026-10-25T23:00:00Z', auto: true, decideAfter: S, readyAfter: 30 * S });
 
-  const report = adoptionReport({ store, config: cfg }, new Date('2026-10-26T08:00:00Z'));
+  const report = await adoptionReport({ store, config: cfg }, new Date('2026-10-26T08:00:00Z'));
   const { current: week, previous: before } = report;
   assert.equal(week.week.label, 'Oct 19 – 25, 2026');
   assert.equal(before.week.label, 'Oct 12 – 18, 2026');
@@ -140,13 +140,13 @@ test('weekly metrics from a hand-built history, in Europe/Berlin across the end 
   assert.equal(report.trend.at(-1)?.week.monday, '2026-10-19');
 });
 
-test('a week without activity counts as zeros, and a drop in adoption is a regression', (t) => {
-  const store = openStore(t);
+test('a week without activity counts as zeros, and a drop in adoption is a regression', async (t) => {
+  const store = await openStore(t);
   const cfg = config('UTC');
-  appendRequest(store, { team: 'payments', at: '2026-11-10T09:00:00Z', auto: true, decideAfter: S, readyAfter: 30 * S });
-  appendRequest(store, { team: 'search', at: '2026-11-11T09:00:00Z', decideAfter: 5 * M, readyAfter: 7 * M });
+  await appendRequest(store, { team: 'payments', at: '2026-11-10T09:00:00Z', auto: true, decideAfter: S, readyAfter: 30 * S });
+  await appendRequest(store, { team: 'search', at: '2026-11-11T09:00:00Z', decideAfter: 5 * M, readyAfter: 7 * M });
 
-  const report = adoptionReport({ store, config: cfg }, new Date('2026-11-23T09:00:00Z'));
+  const report = await adoptionReport({ store, config: cfg }, new Date('2026-11-23T09:00:00Z'));
   assert.equal(report.current.week.label, 'Nov 16 – 22, 2026');
   assert.equal(report.quiet, true);
   assert.equal(report.current.requests, 0);
@@ -163,22 +163,22 @@ test('a week without activity counts as zeros, and a drop in adoption is a regre
   );
 });
 
-test('active and idle namespaces and time to first workload come from the usage snapshots', (t) => {
-  const store = openStore(t);
+test('active and idle namespaces and time to first workload come from the usage snapshots', async (t) => {
+  const store = await openStore(t);
   const cfg = config('UTC');
-  const snap = (at: string, namespace: string, requestId: number, team: string, runningPods: number, present = true) =>
-    store.adoption.insertSnapshots([{ at: new Date(at), cluster: 'dev-eu', namespace, team, requestId, present, runningPods }]);
+  const snap = async (at: string, namespace: string, requestId: number, team: string, runningPods: number, present = true) =>
+    await store.adoption.insertSnapshots([{ at: new Date(at), cluster: 'dev-eu', namespace, team, requestId, present, runningPods }]);
 
   // A: ready Nov 1, idle until its first pods on Nov 17.
-  const a = appendRequest(store, { team: 'payments', at: '2026-11-01T09:59:00Z', auto: true, decideAfter: S, readyAfter: M, namespace: 'pay-a' });
-  snap('2026-11-01T10:20:00Z', 'pay-a', a, 'payments', 0);
-  snap('2026-11-17T12:00:00Z', 'pay-a', a, 'payments', 3);
+  const a = await appendRequest(store, { team: 'payments', at: '2026-11-01T09:59:00Z', auto: true, decideAfter: S, readyAfter: M, namespace: 'pay-a' });
+  await snap('2026-11-01T10:20:00Z', 'pay-a', a, 'payments', 0);
+  await snap('2026-11-17T12:00:00Z', 'pay-a', a, 'payments', 3);
   // B: ran pods from Oct 1, stopped Nov 10.
-  const b = appendRequest(store, { team: 'search', at: '2026-09-30T23:59:00Z', auto: true, decideAfter: S, readyAfter: M, namespace: 'search-b' });
-  snap('2026-10-01T00:15:00Z', 'search-b', b, 'search', 2);
-  snap('2026-11-10T12:00:00Z', 'search-b', b, 'search', 0);
+  const b = await appendRequest(store, { team: 'search', at: '2026-09-30T23:59:00Z', auto: true, decideAfter: S, readyAfter: M, namespace: 'search-b' });
+  await snap('2026-10-01T00:15:00Z', 'search-b', b, 'search', 2);
+  await snap('2026-11-10T12:00:00Z', 'search-b', b, 'search', 0);
   // C: never ran a pod.
-  const c = appendRequest(store, {
+  const c = await appendRequest(store, {
     team: 'payments',
     at: '2026-10-20T09:59:00Z',
     requester: 'U0CAROL',
@@ -187,16 +187,16 @@ test('active and idle namespaces and time to first workload come from the usage 
     readyAfter: M,
     namespace: 'pay-c',
   });
-  snap('2026-10-20T10:30:00Z', 'pay-c', c, 'payments', 0);
+  await snap('2026-10-20T10:30:00Z', 'pay-c', c, 'payments', 0);
   // D: ran pods, deleted outside Slipway on Nov 18.
-  const d = appendRequest(store, { team: 'search', at: '2026-10-05T09:59:00Z', auto: true, decideAfter: S, readyAfter: M, namespace: 'search-d' });
-  snap('2026-10-05T10:30:00Z', 'search-d', d, 'search', 1);
-  snap('2026-11-18T08:00:00Z', 'search-d', d, 'search', 0, false);
+  const d = await appendRequest(store, { team: 'search', at: '2026-10-05T09:59:00Z', auto: true, decideAfter: S, readyAfter: M, namespace: 'search-d' });
+  await snap('2026-10-05T10:30:00Z', 'search-d', d, 'search', 1);
+  await snap('2026-11-18T08:00:00Z', 'search-d', d, 'search', 0, false);
   // E: a new team whose namespace ran pods 10 minutes after it was ready.
-  const e = appendRequest(store, { team: 'data', at: '2026-11-18T08:59:00Z', auto: true, decideAfter: S, readyAfter: M, namespace: 'data-e' });
-  snap('2026-11-18T09:10:00Z', 'data-e', e, 'data', 2);
+  const e = await appendRequest(store, { team: 'data', at: '2026-11-18T08:59:00Z', auto: true, decideAfter: S, readyAfter: M, namespace: 'data-e' });
+  await snap('2026-11-18T09:10:00Z', 'data-e', e, 'data', 2);
 
-  const report = adoptionReport({ store, config: cfg }, new Date('2026-11-23T09:00:00Z'));
+  const report = await adoptionReport({ store, config: cfg }, new Date('2026-11-23T09:00:00Z'));
   const { current: week, previous: before } = report;
   assert.equal(week.activeNamespaces, 3, 'A, D (before its deletion) and E ran pods this week');
   assert.equal(week.idleNamespaces, 1, 'C: no pods for 14 days; B stopped only 13 days ago');

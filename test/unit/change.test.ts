@@ -12,7 +12,7 @@ import { EXAMPLE_CONFIG_PATH, exampleConfig, exampleConfigDocument } from '../su
 
 const today: NamespaceSettings = { tier: 'medium', expiresOn: '2027-01-31', purpose: 'checkout tests', access: [{ team: 'search', role: 'view' }] };
 
-test('a tier is smaller when it grows nothing: no quota or container maximum higher, none left out', () => {
+test('a tier is smaller when it grows nothing: no quota or container maximum higher, none left out', async () => {
   const config = exampleConfig();
   assert.equal(tierDirection(config, 'medium', 'medium'), 'same');
   assert.equal(tierDirection(config, 'medium', 'small'), 'smaller');
@@ -29,7 +29,7 @@ test('a tier is smaller when it grows nothing: no quota or container maximum hig
   assert.equal(tierDirection(edited, 'tiny', 'small'), 'larger', 'small lowers requests.cpu but raises it from 1 to 2');
 });
 
-test('a change is split into aspects: tier, end date (none is the latest), purpose, access given or taken back', () => {
+test('a change is split into aspects: tier, end date (none is the latest), purpose, access given or taken back', async () => {
   const config = exampleConfig();
   assert.deepEqual(changeAspects(config, today, today), []);
   assert.deepEqual(changeAspects(config, today, { ...today, tier: 'small', expiresOn: '2027-01-01' }), ['smallerTier', 'shorterExpiry']);
@@ -49,7 +49,7 @@ test('a change is split into aspects: tier, end date (none is the latest), purpo
   );
 });
 
-test('by default a change that only gives back needs nobody; a larger tier, more time or more access needs an approver', () => {
+test('by default a change that only gives back needs nobody; a larger tier, more time or more access needs an approver', async () => {
   const config = exampleConfig();
   assert.deepEqual(config.policy.change.withoutApprover, ['smallerTier', 'shorterExpiry', 'purpose', 'lessAccess']);
   assert.deepEqual(decideChange(config, today, { ...today, tier: 'small', expiresOn: '2027-01-10', purpose: 'x', access: [] }).needApprover, []);
@@ -64,7 +64,7 @@ test('by default a change that only gives back needs nobody; a larger tier, more
   assert.deepEqual(decideChange(open, today, { ...today, tier: 'small' }).needApprover, ['smallerTier']);
 });
 
-test('policy.change names only known aspects', () => {
+test('policy.change names only known aspects', async () => {
   const doc = exampleConfigDocument();
   doc.policy = { change: { withoutApprover: ['biggerTier'] } };
   assert.throws(
@@ -73,13 +73,13 @@ test('policy.change names only known aspects', () => {
   );
 });
 
-test('the requester never decides their own change, approver or not', () => {
+test('the requester never decides their own change, approver or not', async () => {
   assert.equal(mayDecideChange('U0LEAD', 'U0DEV', true), true);
   assert.equal(mayDecideChange('U0LEAD', 'U0LEAD', true), false);
   assert.equal(mayDecideChange('U0OTHER', 'U0DEV', false), false);
 });
 
-test('the diff lists what changes, the quota values that move with the tier, and escapes the purpose', () => {
+test('the diff lists what changes, the quota values that move with the tier, and escapes the purpose', async () => {
   const config = exampleConfig();
   assert.deepEqual(changeDiff(config, today, today), []);
   assert.deepEqual(
@@ -106,7 +106,7 @@ test('the diff lists what changes, the quota values that move with the tier, and
   ]);
 });
 
-test('usage above a smaller quota is reported per resource with how much is over', () => {
+test('usage above a smaller quota is reported per resource with how much is over', async () => {
   const hard = { 'requests.cpu': '2', 'requests.memory': '4Gi', pods: '20', 'services.loadbalancers': '0' };
   assert.deepEqual(quotaShortfalls(hard, { 'requests.cpu': '2', 'requests.memory': '1Gi', pods: '3' }), [], 'usage equal to the limit fits');
   assert.deepEqual(quotaShortfalls(hard, { 'requests.cpu': '3500m', 'requests.memory': '6Gi', pods: '3', 'limits.cpu': '9' }), [
@@ -116,7 +116,7 @@ test('usage above a smaller quota is reported per resource with how much is over
   assert.deepEqual(quotaShortfalls(hard, { 'services.loadbalancers': '1' }), [{ resource: 'services.loadbalancers', used: '1', hard: '0', over: '1' }]);
 });
 
-test("another team's access is a RoleBinding per team: its group with the owning team's ClusterRole, or view", () => {
+test("another team's access is a RoleBinding per team: its group with the owning team's ClusterRole, or view", async () => {
   const doc = exampleConfigDocument();
   const teams = doc.teams as Record<string, unknown>[];
   teams[0] = { ...teams[0], clusterRole: 'admin' };
@@ -158,7 +158,7 @@ const request: NamespaceRequest = {
   createdAt: '2026-12-01T09:00:00.000Z',
 };
 
-test('a plan touches only what changes: the namespace for purpose or end date, quota and limits for a tier, one binding per team', () => {
+test('a plan touches only what changes: the namespace for purpose or end date, quota and limits for a tier, one binding per team', async () => {
   const config = exampleConfig();
   const nothing = planChange(config, request, today, today);
   assert.deepEqual(nothing, { checkQuota: undefined, namespace: undefined, quota: undefined, limitRange: undefined, deleteBindings: [], applyBindings: [] });
@@ -189,7 +189,7 @@ test('a plan touches only what changes: the namespace for purpose or end date, q
   assert.deepEqual(planChange(config, request, today, { ...today, access: [] }).applyBindings, []);
 });
 
-test('the thread shows the diff with Approve / Deny and why an approver decides; a refusal names each resource over the quota', () => {
+test('the thread shows the diff with Approve / Deny and why an approver decides; a refusal names each resource over the quota', async () => {
   const ns = { requestId: 7, namespace: 'payments-checkout', environment: 'dev' };
   const asked = changeRequest(ns, { id: 3, by: 'U0DEV', lines: ['tier medium → large: pods 50 → 200'], needApprover: ['largerTier', 'moreAccess'] });
   assert.equal(

@@ -16,7 +16,7 @@ class Greeter {
   }
 }
 
-test('a composed store calls each method on its own part, with its own state', () => {
+test('a composed store calls each method on its own part, with its own state', async () => {
   const face = compose<Public<Counter> & Public<Greeter> & { label: string }>({ label: 'face' }, [new Counter(), new Greeter('ops')]);
   assert.equal(face.add(2), 2);
   assert.equal(face.add(3), 5);
@@ -25,7 +25,7 @@ test('a composed store calls each method on its own part, with its own state', (
   assert.equal(face.label, 'face');
 });
 
-test('a method name found in two parts, or in the face, is refused', () => {
+test('a method name found in two parts, or in the face, is refused', async () => {
   assert.throws(() => compose({}, [new Counter(), new Counter()]), /add is defined twice/);
   assert.throws(() => compose({ greet: () => 'hi' }, [new Greeter('ops')]), /greet is defined twice/);
 });

@@ -17,7 +17,7 @@ function problemsOf(doc: unknown): readonly string[] {
   assert.fail('config was accepted');
 }
 
-test('the documented example config is valid as is', () => {
+test('the documented example config is valid as is', async () => {
   const config = loadConfig(EXAMPLE_CONFIG_PATH);
   assert.deepEqual(
     config.teams.map((t) => t.name),
@@ -30,7 +30,7 @@ test('the documented example config is valid as is', () => {
   assert.deepEqual(config.policy.autoApprove, [{ environments: ['dev'], tiers: ['small'] }]);
 });
 
-test('every problem is listed by its path in one error', () => {
+test('every problem is listed by its path in one error', async () => {
   const doc = exampleConfigDocument();
   const clusters = doc.clusters as Record<string, unknown>[];
   delete clusters[0]?.context;
@@ -49,7 +49,7 @@ test('every problem is listed by its path in one error', () => {
   assert.equal(problems.length, 3);
 });
 
-test('policy rules must name known environments, tiers and teams', () => {
+test('policy rules must name known environments, tiers and teams', async () => {
   const doc = exampleConfigDocument();
   doc.policy = { autoApprove: [{ environments: ['dev'], tiers: ['tiny'] }, {}] };
   const problems = problemsOf(doc);
@@ -63,7 +63,7 @@ test('policy rules must name known environments, tiers and teams', () => {
   );
 });
 
-test('an auto-approve rule with an empty list is refused by its path, since it could never match', () => {
+test('an auto-approve rule with an empty list is refused by its path, since it could never match', async () => {
   const doc = exampleConfigDocument();
   doc.policy = { autoApprove: [{ environments: [], tiers: ['small'] }, { teams: [] }] };
   const problems = problemsOf(doc);
@@ -73,7 +73,7 @@ test('an auto-approve rule with an empty list is refused by its path, since it c
   ]);
 });
 
-test('an approver is required and duplicate names are refused', () => {
+test('an approver is required and duplicate names are refused', async () => {
   const doc = exampleConfigDocument();
   doc.approvers = { users: [] };
   (doc.teams as unknown[]).push({ name: 'payments', costCenter: 'cc-1', group: 'g' });
@@ -82,7 +82,7 @@ test('an approver is required and duplicate names are refused', () => {
   assert.ok(problems.includes('teams[2].name: duplicate name "payments"'), problems.join('\n'));
 });
 
-test('a missing file and bad YAML say what to do', () => {
+test('a missing file and bad YAML say what to do', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-config-'));
   assert.throws(
     () => loadConfig(join(dir, 'nope.yaml')),
@@ -97,7 +97,7 @@ test('a missing file and bad YAML say what to do', () => {
   assert.throws(() => loadConfig(bad), /not valid YAML/);
 });
 
-test('day 2 settings default, prod is protected, and a deletion rule may not name a protected environment', () => {
+test('day 2 settings default, prod is protected, and a deletion rule may not name a protected environment', async () => {
   const config = parseConfig(exampleConfigDocument(), EXAMPLE_CONFIG_PATH);
   assert.deepEqual(config.lifecycle.reminderDaysBefore, [3, 1]);
   assert.equal(config.lifecycle.reminderTime, '10:00');
@@ -117,7 +117,7 @@ test('day 2 settings default, prod is protected, and a deletion rule may not nam
   ]);
 });
 
-test('idle reclaim defaults, and it may not delete without an answer in a protected environment', () => {
+test('idle reclaim defaults, and it may not delete without an answer in a protected environment', async () => {
   const config = parseConfig(exampleConfigDocument(), EXAMPLE_CONFIG_PATH);
   assert.deepEqual(config.lifecycle.idle, { afterDays: { dev: 14, staging: 30 }, snoozeDays: 30, answerDays: 7 });
   assert.equal(idleDeletionAllowed(config, 'dev'), true);
@@ -136,7 +136,7 @@ test('idle reclaim defaults, and it may not delete without an answer in a protec
   ]);
 });
 
-test('extension limits come from the environment, then the defaults', () => {
+test('extension limits come from the environment, then the defaults', async () => {
   const doc = exampleConfigDocument();
   doc.lifecycle = { extend: { maxDays: 14, maxLifetimeDays: 120, environments: { prod: { maxDays: 0 } } } };
   const config = parseConfig(doc, EXAMPLE_CONFIG_PATH);
@@ -145,7 +145,7 @@ test('extension limits come from the environment, then the defaults', () => {
   assert.deepEqual(extendLimitsFor(config, '__proto__'), { maxDays: 14, maxLifetimeDays: 120 });
 });
 
-test('slack.teamId and slack.appId come together: one without the other is refused by its path', () => {
+test('slack.teamId and slack.appId come together: one without the other is refused by its path', async () => {
   const withSlack = (slack: Record<string, unknown>) => {
     const doc = exampleConfigDocument();
     doc.slack = { ...(doc.slack as object), ...slack };
@@ -157,7 +157,7 @@ test('slack.teamId and slack.appId come together: one without the other is refus
   assert.equal(parseConfig(withSlack({ teamId: 'T0TEAM', appId: 'A0APP' }), 'test.yaml').slack.appId, 'A0APP');
 });
 
-test("leader election is off by default, with Kubernetes controllers' timings (15 s / 10 s / 2 s) when turned on", () => {
+test("leader election is off by default, with Kubernetes controllers' timings (15 s / 10 s / 2 s) when turned on", async () => {
   const { leaderElection } = parseConfig(exampleConfigDocument(), EXAMPLE_CONFIG_PATH);
   assert.deepEqual(leaderElection, { ...LEADER_ELECTION_DEFAULTS });
   assert.equal(leaderElection.enabled, false);
@@ -166,7 +166,7 @@ test("leader election is off by default, with Kubernetes controllers' timings (1
   assert.equal(on.leaderElection.leaseName, 'slipway-leader');
 });
 
-test('leader election: a leader gives up before its Lease lapses, and the Lease is on a known cluster', () => {
+test('leader election: a leader gives up before its Lease lapses, and the Lease is on a known cluster', async () => {
   const problems = problemsOf({
     ...exampleConfigDocument(),
     leaderElection: { enabled: true, cluster: 'nowhere', leaseDurationSeconds: 10, renewDeadlineSeconds: 10, retryPeriodSeconds: 0 },

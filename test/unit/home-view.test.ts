@@ -60,7 +60,7 @@ const lifecycleRequest = (id: number): LifecycleRequest => ({
   createdAt: '2026-12-01T09:00:00Z',
 });
 
-test('the fullest Home an approver can get (a middle page of 200 namespaces, open requests, the whole queue) is a valid Home tab', () => {
+test('the fullest Home an approver can get (a middle page of 200 namespaces, open requests, the whole queue) is a valid Home tab', async () => {
   const view = homeView({
     user: 'U0ALICE',
     today: '2026-12-04',
@@ -76,7 +76,7 @@ test('the fullest Home an approver can get (a middle page of 200 namespaces, ope
   assert.ok(view.blocks.length <= 100, `${view.blocks.length} blocks`);
 });
 
-test('a page of /platform list is a valid message whatever the names', () => {
+test('a page of /platform list is a valid message whatever the names', async () => {
   const message = namespaceList(
     { kind: 'all' },
     { lines: Array.from({ length: LIST_PAGE_SIZE }, (_, i) => line(i + 1)), offset: 20, total: 200, pageSize: LIST_PAGE_SIZE },

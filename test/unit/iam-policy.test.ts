@@ -18,7 +18,7 @@ const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array
 const allows = (action: string) => policy.Statement.filter((s) => s.Effect === 'Allow' && list(s.Action).includes(action));
 const denies = (action: string) => policy.Statement.filter((s) => s.Effect === 'Deny' && list(s.Action).includes(action));
 
-test('the policy allows exactly the EKS calls Slipway makes', () => {
+test('the policy allows exactly the EKS calls Slipway makes', async () => {
   // Each command the code sends, found the way a reader would: by its name in src/cluster/eks/.
   const dir = `${ROOT}src/cluster/eks/`;
   const code = readdirSync(dir)
@@ -29,7 +29,7 @@ test('the policy allows exactly the EKS calls Slipway makes', () => {
   assert.deepEqual([...new Set(allowed)].sort(), [...new Set(called)].sort());
 });
 
-test('every action is granted on named clusters and team-role access entries, not on any', () => {
+test('every action is granted on named clusters and team-role access entries, not on any', async () => {
   for (const s of policy.Statement.filter((st) => st.Effect === 'Allow')) {
     for (const arn of list(s.Resource)) {
       assert.doesNotMatch(arn, /^\*$|:\*:|cluster\/\*|access-entry\/\*/, `${s.Sid}: ${arn} names the region, account and cluster`);
@@ -45,7 +45,7 @@ test('every action is granted on named clusters and team-role access entries, no
   }
 });
 
-test('access entries are only for team roles, STANDARD, with no Kubernetes groups or username', () => {
+test('access entries are only for team roles, STANDARD, with no Kubernetes groups or username', async () => {
   const [create, ...more] = allows('eks:CreateAccessEntry');
   assert.ok(create && more.length === 0);
   assert.deepEqual(create.Condition?.ArnLike?.['eks:principalArn'], ['arn:aws:iam::ACCOUNT_ID:role/TEAM_ROLE_NAME']);
@@ -55,7 +55,7 @@ test('access entries are only for team roles, STANDARD, with no Kubernetes group
   assert.deepEqual(denied, [{ 'eks:kubernetesGroups': 'false' }, { 'eks:username': 'false' }]);
 });
 
-test("only namespace-scoped Edit (Slipway's default) is associated, never admin, cluster scope or system namespaces", () => {
+test("only namespace-scoped Edit (Slipway's default) is associated, never admin, cluster scope or system namespaces", async () => {
   const [associate, ...more] = allows('eks:AssociateAccessPolicy');
   assert.ok(associate && more.length === 0);
   assert.equal(associate.Condition?.StringEquals?.['eks:accessScope'], 'namespace');

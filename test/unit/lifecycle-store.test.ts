@@ -8,40 +8,40 @@ import { Store } from '../../src/store/store.ts';
 const now = new Date('2026-12-01T09:00:00Z');
 const at = (iso: string) => new Date(iso);
 
-function readyNamespace(t: { after: (fn: () => void) => void }, name = 'payments-dev', expiresOn: string | undefined = '2026-12-10') {
-  const store = Store.open(join(mkdtempSync(join(tmpdir(), 'slipway-lifecycle-')), 'slipway.db'));
-  t.after(() => store.close());
-  const made = makeReady(store, name, expiresOn);
+async function readyNamespace(t: { after: (fn: () => void) => void }, name = 'payments-dev', expiresOn: string | undefined = '2026-12-10') {
+  const store = await Store.open(join(mkdtempSync(join(tmpdir(), 'slipway-lifecycle-')), 'slipway.db'));
+  t.after(async () => await store.close());
+  const made = await makeReady(store, name, expiresOn);
   return { store, request: made };
 }
 
-function makeReady(store: Store, name: string, expiresOn: string | undefined) {
+async function makeReady(store: Store, name: string, expiresOn: string | undefined) {
   const input = { namespace: name, cluster: 'dev-eu', team: 'payments', environment: 'dev', tier: 'small', purpose: 'tests', expiresOn, requester: 'U0DEV' };
-  const inserted = store.insertRequest(input, now);
+  const inserted = await store.insertRequest(input, now);
   assert.ok(inserted.created);
-  store.decide(inserted.request.id, { status: 'approved', by: 'U0ALICE' }, now);
-  const run = store.startRun(inserted.request.id, ['namespace'], now);
+  await store.decide(inserted.request.id, { status: 'approved', by: 'U0ALICE' }, now);
+  const run = await store.startRun(inserted.request.id, ['namespace'], now);
   assert.ok(run);
-  assert.ok(store.completeRun(run.id, inserted.request.id, 'done', now));
+  assert.ok(await store.completeRun(run.id, inserted.request.id, 'done', now));
   return inserted.request;
 }
 
-test('a namespace that becomes ready is owned by its requester, with its end date', (t) => {
-  const { store, request } = readyNamespace(t);
-  const ns = store.lifecycle.get(request.id);
+test('a namespace that becomes ready is owned by its requester, with its end date', async (t) => {
+  const { store, request } = await readyNamespace(t);
+  const ns = await store.lifecycle.get(request.id);
   assert.equal(ns?.owner, 'U0DEV');
   assert.equal(ns?.expiresOn, '2026-12-10');
   assert.equal(ns?.state, 'active');
   assert.equal(ns?.request.namespace, 'payments-dev');
   assert.deepEqual(
-    store.lifecycle.ownedBy('U0DEV', { limit: 10, offset: 0 }).namespaces.map((n) => n.request.id),
+    (await store.lifecycle.ownedBy('U0DEV', { limit: 10, offset: 0 })).namespaces.map((n) => n.request.id),
     [request.id],
   );
 });
 
-test('a due timer is claimed once, given back when its message failed, and only due ones are read', (t) => {
-  const { store, request } = readyNamespace(t);
-  store.lifecycle.replaceTimers(
+test('a due timer is claimed once, given back when its message failed, and only due ones are read', async (t) => {
+  const { store, request } = await readyNamespace(t);
+  await store.lifecycle.replaceTimers(
     request.id,
     [
       { kind: 'reminder', daysBefore: 3, dueAt: at('2026-12-07T09:00:00Z') },
@@ -49,111 +49,111 @@ test('a due timer is claimed once, given back when its message failed, and only 
     ],
     now,
   );
-  const due = store.lifecycle.dueTimers(at('2026-12-08T00:00:00Z'), 100);
+  const due = await store.lifecycle.dueTimers(at('2026-12-08T00:00:00Z'), 100);
   assert.deepEqual(
     due.map((d) => d.daysBefore),
     [3],
   );
   const [first] = due;
   assert.ok(first);
-  assert.equal(store.lifecycle.claimTimer(first.id, 'done', now), true);
-  assert.equal(store.lifecycle.claimTimer(first.id, 'done', now), false, 'a second sweep cannot take it again');
-  store.lifecycle.releaseTimer(first.id, 'channel_not_found');
-  assert.equal(store.lifecycle.dueTimers(at('2026-12-08T00:00:00Z'), 100)[0]?.attempts, 1);
+  assert.equal(await store.lifecycle.claimTimer(first.id, 'done', now), true);
+  assert.equal(await store.lifecycle.claimTimer(first.id, 'done', now), false, 'a second sweep cannot take it again');
+  await store.lifecycle.releaseTimer(first.id, 'channel_not_found');
+  assert.equal((await store.lifecycle.dueTimers(at('2026-12-08T00:00:00Z'), 100))[0]?.attempts, 1);
 });
 
-test('a new end date replaces pending timers but never re-arms one already sent', (t) => {
-  const { store, request } = readyNamespace(t);
+test('a new end date replaces pending timers but never re-arms one already sent', async (t) => {
+  const { store, request } = await readyNamespace(t);
   const reminder = { kind: 'reminder' as const, daysBefore: 3, dueAt: at('2026-12-07T09:00:00Z') };
-  store.lifecycle.replaceTimers(request.id, [reminder], now);
-  const [sent] = store.lifecycle.dueTimers(at('2026-12-07T09:00:00Z'), 10);
-  assert.ok(sent && store.lifecycle.claimTimer(sent.id, 'done', now));
-  assert.equal(store.lifecycle.setExpiry(request.id, '2026-12-20', [reminder, { kind: 'expiry', dueAt: at('2026-12-20T09:00:00Z') }], now), true);
-  assert.equal(store.lifecycle.get(request.id)?.expiresOn, '2026-12-20');
+  await store.lifecycle.replaceTimers(request.id, [reminder], now);
+  const [sent] = await store.lifecycle.dueTimers(at('2026-12-07T09:00:00Z'), 10);
+  assert.ok(sent && (await store.lifecycle.claimTimer(sent.id, 'done', now)));
+  assert.equal(await store.lifecycle.setExpiry(request.id, '2026-12-20', [reminder, { kind: 'expiry', dueAt: at('2026-12-20T09:00:00Z') }], now), true);
+  assert.equal((await store.lifecycle.get(request.id))?.expiresOn, '2026-12-20');
   assert.deepEqual(
-    store.lifecycle.pendingTimers(request.id).map((p) => p.kind),
+    (await store.lifecycle.pendingTimers(request.id)).map((p) => p.kind),
     ['expiry'],
   );
 });
 
-test('replacing pending timers with the same ones keeps them pending', (t) => {
-  const { store, request } = readyNamespace(t);
+test('replacing pending timers with the same ones keeps them pending', async (t) => {
+  const { store, request } = await readyNamespace(t);
   const timers = [
     { kind: 'reminder' as const, daysBefore: 1, dueAt: at('2026-12-09T09:00:00Z') },
     { kind: 'expiry' as const, dueAt: at('2026-12-10T09:00:00Z') },
   ];
-  store.lifecycle.replaceTimers(request.id, timers, now);
-  store.lifecycle.replaceTimers(request.id, timers, now);
+  await store.lifecycle.replaceTimers(request.id, timers, now);
+  await store.lifecycle.replaceTimers(request.id, timers, now);
   assert.deepEqual(
-    store.lifecycle.pendingTimers(request.id).map((p) => p.kind),
+    (await store.lifecycle.pendingTimers(request.id)).map((p) => p.kind),
     ['reminder', 'expiry'],
   );
 });
 
-test('untimed: live namespaces with an end date and no pending timer', (t) => {
-  const { store, request } = readyNamespace(t);
-  const endless = makeReady(store, 'payments-forever', undefined);
-  const gone = makeReady(store, 'payments-gone', '2026-12-12');
-  store.lifecycle.markDeleted(gone.id, now);
-  const later = makeReady(store, 'payments-later', '2026-12-20');
-  assert.deepEqual(store.lifecycle.untimed(0, 10), [request.id, later.id]);
-  assert.deepEqual(store.lifecycle.untimed(request.id, 10), [later.id], 'paged by request id');
-  store.lifecycle.replaceTimers(request.id, [{ kind: 'expiry', dueAt: at('2026-12-10T09:00:00Z') }], now);
-  assert.deepEqual(store.lifecycle.untimed(0, 10), [later.id]);
+test('untimed: live namespaces with an end date and no pending timer', async (t) => {
+  const { store, request } = await readyNamespace(t);
+  const endless = await makeReady(store, 'payments-forever', undefined);
+  const gone = await makeReady(store, 'payments-gone', '2026-12-12');
+  await store.lifecycle.markDeleted(gone.id, now);
+  const later = await makeReady(store, 'payments-later', '2026-12-20');
+  assert.deepEqual(await store.lifecycle.untimed(0, 10), [request.id, later.id]);
+  assert.deepEqual(await store.lifecycle.untimed(request.id, 10), [later.id], 'paged by request id');
+  await store.lifecycle.replaceTimers(request.id, [{ kind: 'expiry', dueAt: at('2026-12-10T09:00:00Z') }], now);
+  assert.deepEqual(await store.lifecycle.untimed(0, 10), [later.id]);
   assert.ok(endless);
 });
 
-test('a deleted namespace frees its name and drops its timers', (t) => {
-  const { store, request } = readyNamespace(t);
-  store.lifecycle.replaceTimers(request.id, [{ kind: 'expiry', dueAt: at('2026-12-10T09:00:00Z') }], now);
-  assert.equal(store.lifecycle.transition(request.id, 'active', 'deleting', now), true);
-  assert.equal(store.lifecycle.setExpiry(request.id, '2027-01-01', [], now), false, 'no extension while deleting');
-  assert.equal(store.lifecycle.markDeleted(request.id, now), true);
-  assert.equal(store.lifecycle.markDeleted(request.id, now), false);
-  assert.deepEqual(store.lifecycle.pendingTimers(request.id), []);
-  assert.deepEqual(store.lifecycle.findByName('payments-dev'), []);
-  const again = makeReady(store, 'payments-dev', undefined);
+test('a deleted namespace frees its name and drops its timers', async (t) => {
+  const { store, request } = await readyNamespace(t);
+  await store.lifecycle.replaceTimers(request.id, [{ kind: 'expiry', dueAt: at('2026-12-10T09:00:00Z') }], now);
+  assert.equal(await store.lifecycle.transition(request.id, 'active', 'deleting', now), true);
+  assert.equal(await store.lifecycle.setExpiry(request.id, '2027-01-01', [], now), false, 'no extension while deleting');
+  assert.equal(await store.lifecycle.markDeleted(request.id, now), true);
+  assert.equal(await store.lifecycle.markDeleted(request.id, now), false);
+  assert.deepEqual(await store.lifecycle.pendingTimers(request.id), []);
+  assert.deepEqual(await store.lifecycle.findByName('payments-dev'), []);
+  const again = await makeReady(store, 'payments-dev', undefined);
   assert.notEqual(again.id, request.id);
-  assert.equal(store.lifecycle.findByName('payments-dev')[0]?.request.id, again.id);
+  assert.equal((await store.lifecycle.findByName('payments-dev'))[0]?.request.id, again.id);
 });
 
-test('one open extension or deletion request per namespace, decided once', (t) => {
-  const { store, request } = readyNamespace(t);
-  const first = store.lifecycle.openRequest({ requestId: request.id, kind: 'extend', requestedBy: 'U0DEV', expiresOn: '2027-03-01' }, now);
-  const second = store.lifecycle.openRequest({ requestId: request.id, kind: 'extend', requestedBy: 'U0DEV', expiresOn: '2027-04-01' }, now);
+test('one open extension or deletion request per namespace, decided once', async (t) => {
+  const { store, request } = await readyNamespace(t);
+  const first = await store.lifecycle.openRequest({ requestId: request.id, kind: 'extend', requestedBy: 'U0DEV', expiresOn: '2027-03-01' }, now);
+  const second = await store.lifecycle.openRequest({ requestId: request.id, kind: 'extend', requestedBy: 'U0DEV', expiresOn: '2027-04-01' }, now);
   assert.equal(first.created, true);
   assert.equal(second.created, false);
   assert.equal(second.request.id, first.request.id);
-  assert.equal(store.lifecycle.decideRequest(first.request.id, 'approved', 'U0ALICE', now).decided, true);
-  const late = store.lifecycle.decideRequest(first.request.id, 'denied', 'U0BOB', now);
+  assert.equal((await store.lifecycle.decideRequest(first.request.id, 'approved', 'U0ALICE', now)).decided, true);
+  const late = await store.lifecycle.decideRequest(first.request.id, 'denied', 'U0BOB', now);
   assert.equal(late.decided, false);
   assert.equal(late.request.status, 'approved');
   assert.equal(late.request.decidedBy, 'U0ALICE');
 });
 
-test('transfer is compare-and-set on the current owner', (t) => {
-  const { store, request } = readyNamespace(t);
-  assert.equal(store.lifecycle.transfer(request.id, 'U0OTHER', 'U0NEW', now), false);
-  assert.equal(store.lifecycle.transfer(request.id, 'U0DEV', 'U0NEW', now), true);
-  assert.equal(store.lifecycle.ownedBy('U0NEW', { limit: 5, offset: 0 }).total, 1);
-  assert.equal(store.lifecycle.ownedBy('U0DEV', { limit: 5, offset: 0 }).total, 0);
+test('transfer is compare-and-set on the current owner', async (t) => {
+  const { store, request } = await readyNamespace(t);
+  assert.equal(await store.lifecycle.transfer(request.id, 'U0OTHER', 'U0NEW', now), false);
+  assert.equal(await store.lifecycle.transfer(request.id, 'U0DEV', 'U0NEW', now), true);
+  assert.equal((await store.lifecycle.ownedBy('U0NEW', { limit: 5, offset: 0 })).total, 1);
+  assert.equal((await store.lifecycle.ownedBy('U0DEV', { limit: 5, offset: 0 })).total, 0);
 });
 
-test('a finished deletion is untold until its namespace_deleted event is recorded, and only recent ones are looked at', (t) => {
-  const { store, request } = readyNamespace(t);
-  const run = store.startRun(request.id, ['delete-namespace'], now, 'delete');
+test('a finished deletion is untold until its namespace_deleted event is recorded, and only recent ones are looked at', async (t) => {
+  const { store, request } = await readyNamespace(t);
+  const run = await store.startRun(request.id, ['delete-namespace'], now, 'delete');
   assert.ok(run);
-  assert.deepEqual(store.lifecycle.untoldDeletions(at('2026-11-24T09:00:00Z')), [], 'a running deletion has nothing to tell');
-  assert.ok(store.completeRun(run.id, request.id, 'done', now));
-  assert.deepEqual(store.lifecycle.untoldDeletions(at('2026-11-24T09:00:00Z')), [run.id]);
-  assert.deepEqual(store.lifecycle.untoldDeletions(at('2026-12-02T09:00:00Z')), [], 'older than the window');
-  store.appendEvent({ type: 'namespace_deleted', at: now, requestId: request.id, data: { runId: run.id } });
-  assert.deepEqual(store.lifecycle.untoldDeletions(at('2026-11-24T09:00:00Z')), []);
+  assert.deepEqual(await store.lifecycle.untoldDeletions(at('2026-11-24T09:00:00Z')), [], 'a running deletion has nothing to tell');
+  assert.ok(await store.completeRun(run.id, request.id, 'done', now));
+  assert.deepEqual(await store.lifecycle.untoldDeletions(at('2026-11-24T09:00:00Z')), [run.id]);
+  assert.deepEqual(await store.lifecycle.untoldDeletions(at('2026-12-02T09:00:00Z')), [], 'older than the window');
+  await store.appendEvent({ type: 'namespace_deleted', at: now, requestId: request.id, data: { runId: run.id } });
+  assert.deepEqual(await store.lifecycle.untoldDeletions(at('2026-11-24T09:00:00Z')), []);
 });
 
-test("a namespace's settings start as its request's; an applied change records tier, purpose, end date and other teams' access", (t) => {
-  const { store, request } = readyNamespace(t);
-  assert.deepEqual(store.lifecycle.settingsOf(request.id), { tier: 'small', expiresOn: '2026-12-10', purpose: 'tests', access: [] });
+test("a namespace's settings start as its request's; an applied change records tier, purpose, end date and other teams' access", async (t) => {
+  const { store, request } = await readyNamespace(t);
+  assert.deepEqual(await store.lifecycle.settingsOf(request.id), { tier: 'small', expiresOn: '2026-12-10', purpose: 'tests', access: [] });
   const next = {
     tier: 'large',
     expiresOn: undefined,
@@ -163,16 +163,16 @@ test("a namespace's settings start as its request's; an applied change records t
       { team: 'data', role: 'edit' as const },
     ],
   };
-  assert.equal(store.lifecycle.applySettings(request.id, next, now), true);
-  assert.deepEqual(store.lifecycle.settingsOf(request.id), { ...next, access: [next.access[1], next.access[0]] }, 'access in team order');
-  assert.equal(store.getRequest(request.id)?.tier, 'small', 'the request keeps what was asked for');
-  assert.equal(store.lifecycle.applySettings(request.id, { ...next, access: [] }, now), true);
-  assert.deepEqual(store.lifecycle.settingsOf(request.id)?.access, [], 'access taken back');
+  assert.equal(await store.lifecycle.applySettings(request.id, next, now), true);
+  assert.deepEqual(await store.lifecycle.settingsOf(request.id), { ...next, access: [next.access[1], next.access[0]] }, 'access in team order');
+  assert.equal((await store.getRequest(request.id))?.tier, 'small', 'the request keeps what was asked for');
+  assert.equal(await store.lifecycle.applySettings(request.id, { ...next, access: [] }, now), true);
+  assert.deepEqual((await store.lifecycle.settingsOf(request.id))?.access, [], 'access taken back');
 
-  const ask = store.lifecycle.openRequest({ requestId: request.id, kind: 'change', requestedBy: 'U0DEV', change: next }, now);
-  assert.deepEqual(store.lifecycle.getRequestById(ask.request.id)?.change, next);
-  assert.equal(store.lifecycle.openRequestFor(request.id, 'extend'), undefined);
+  const ask = await store.lifecycle.openRequest({ requestId: request.id, kind: 'change', requestedBy: 'U0DEV', change: next }, now);
+  assert.deepEqual((await store.lifecycle.getRequestById(ask.request.id))?.change, next);
+  assert.equal(await store.lifecycle.openRequestFor(request.id, 'extend'), undefined);
 
-  assert.ok(store.lifecycle.transition(request.id, 'active', 'deleting', now));
-  assert.equal(store.lifecycle.applySettings(request.id, next, now), false, 'only an active namespace changes');
+  assert.ok(await store.lifecycle.transition(request.id, 'active', 'deleting', now));
+  assert.equal(await store.lifecycle.applySettings(request.id, next, now), false, 'only an active namespace changes');
 });

@@ -196,41 +196,45 @@ function databaseBeforeMetricRows(path: string, events: readonly EventInput[], s
  * The same history twice: written as the workflows write it (through the store, one event or
  * refresh at a time), and written before the migration existed, then opened (and migrated).
  */
-function writtenAndBackfilled(t: TestContext, events: readonly EventInput[], snapshots: readonly UsageSnapshotInput[]): { written: Store; backfilled: Store } {
+async function writtenAndBackfilled(
+  t: TestContext,
+  events: readonly EventInput[],
+  snapshots: readonly UsageSnapshotInput[],
+): Promise<{ written: Store; backfilled: Store }> {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-metric-rows-'));
-  const written = Store.open(join(dir, 'written.db'));
+  const written = await Store.open(join(dir, 'written.db'));
   t.after(() => written.close());
-  for (const e of events) written.appendEvent(e);
-  for (const s of snapshots) written.adoption.insertSnapshots([s]);
+  for (const e of events) await written.appendEvent(e);
+  for (const s of snapshots) await written.adoption.insertSnapshots([s]);
   databaseBeforeMetricRows(join(dir, 'backfilled.db'), events, snapshots);
-  const backfilled = Store.open(join(dir, 'backfilled.db'));
+  const backfilled = await Store.open(join(dir, 'backfilled.db'));
   t.after(() => backfilled.close());
   return { written, backfilled };
 }
 
-test('metrics from the rows written with events and snapshots equal metrics from the raw rows, and so does a database filled by the migration', (t) => {
+test('metrics from the rows written with events and snapshots equal metrics from the raw rows, and so does a database filled by the migration', async (t) => {
   const cfg = config();
   const { events, snapshots, first, last } = history();
   const raw = new RawMetrics(events, snapshots, metricsSettings(cfg));
-  const { written, backfilled } = writtenAndBackfilled(t, events, snapshots);
+  const { written, backfilled } = await writtenAndBackfilled(t, events, snapshots);
 
   let busy = 0;
   for (let week = shiftWeek(first, 1, TZ); week.start < shiftWeek(last, 2, TZ).start; week = shiftWeek(week, 1, TZ)) {
     const now = new Date(week.end.getTime() + 9 * HOUR);
-    const fromWritten = adoptionReport({ store: written, config: cfg }, now);
+    const fromWritten = await adoptionReport({ store: written, config: cfg }, now);
     assert.equal(fromWritten.current.week.monday, week.monday);
     const want = expected(raw, fromWritten);
     assert.deepEqual(figures(fromWritten), want, `week of ${week.monday}, written`);
-    assert.deepEqual(figures(adoptionReport({ store: backfilled, config: cfg }, now)), want, `week of ${week.monday}, backfilled`);
+    assert.deepEqual(figures(await adoptionReport({ store: backfilled, config: cfg }, now)), want, `week of ${week.monday}, backfilled`);
     if (want.current.requests > 0 && want.current.activeNamespaces > 0 && want.idle.total > 0) busy += 1;
   }
   // The history exercises what it is meant to: busy weeks with active and idle namespaces.
   assert.ok(busy >= 8, `${busy} busy weeks`);
 });
 
-test('the migration fills the metric rows exactly as the triggers write them', (t) => {
+test('the migration fills the metric rows exactly as the triggers write them', async (t) => {
   const { events, snapshots } = history();
-  const { written, backfilled } = writtenAndBackfilled(t, events, snapshots);
+  const { written, backfilled } = await writtenAndBackfilled(t, events, snapshots);
 
   const rows = (store: Store) => ({
     durations: store.db.prepare('SELECT kind, at, ms FROM metric_durations ORDER BY kind, at, ms').all(),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatQuantity, parseQuantity, sumResources } from '../../src/lib/quantity.ts';
 
-test('Kubernetes quantities parse with decimal and binary suffixes; anything else is not a quantity', () => {
+test('Kubernetes quantities parse with decimal and binary suffixes; anything else is not a quantity', async () => {
   assert.deepEqual(parseQuantity('500m'), { value: 0.5, binary: false });
   assert.deepEqual(parseQuantity('2'), { value: 2, binary: false });
   assert.deepEqual(parseQuantity('4Gi'), { value: 4 * 2 ** 30, binary: true });
@@ -11,7 +11,7 @@ test('Kubernetes quantities parse with decimal and binary suffixes; anything els
   for (const bad of ['', 'Gi', '4GB', '4 Gi', 'four', '1.2.3']) assert.equal(parseQuantity(bad), undefined, bad);
 });
 
-test('sums are per resource and written as people read them: Gi for memory, plain numbers for CPUs', () => {
+test('sums are per resource and written as people read them: Gi for memory, plain numbers for CPUs', async () => {
   const sums = sumResources([
     { 'requests.cpu': '2', 'requests.memory': '4Gi', note: 'x' },
     { 'requests.cpu': '500m', 'requests.memory': '512Mi' },

@@ -32,7 +32,7 @@ function objects(yaml: string): K8sObject[] {
     .filter((o): o is K8sObject => o !== null);
 }
 
-test('render prints the golden path for a prod namespace as YAML', () => {
+test('render prints the golden path for a prod namespace as YAML', async () => {
   const out = render('--team', 'payments', '--env', 'prod', '--tier', 'medium', '--name', 'payments-prod');
   assert.equal(out.status, 0, out.stderr);
   const objs = objects(out.stdout);
@@ -90,7 +90,7 @@ test('render prints the golden path for a prod namespace as YAML', () => {
   assert.match(out.stdout, /^# 1\. namespace: /m, 'each step is described in a comment');
 });
 
-test('dev namespaces are baseline with open egress next to the DNS rule', () => {
+test('dev namespaces are baseline with open egress next to the DNS rule', async () => {
   const out = render(
     '--team',
     'search',
@@ -114,7 +114,7 @@ test('dev namespaces are baseline with open egress next to the DNS rule', () => 
   assert.deepEqual(open?.spec, { podSelector: {}, policyTypes: ['Egress'], egress: [{}] });
 });
 
-test('render refuses unknown settings and bad names with a usage message', () => {
+test('render refuses unknown settings and bad names with a usage message', async () => {
   const unknownTier = render('--team', 'payments', '--env', 'dev', '--tier', 'huge', '--name', 'x');
   assert.equal(unknownTier.status, 2);
   assert.match(unknownTier.stderr, /unknown tier "huge" \(known: small, medium, large\)/);
@@ -126,7 +126,7 @@ test('render refuses unknown settings and bad names with a usage message', () =>
   assert.match(missing.stderr, /render needs --env, --tier, --name/);
 });
 
-test("render refuses names allowed into every namespace and settings that are not the config's own", () => {
+test("render refuses names allowed into every namespace and settings that are not the config's own", async () => {
   // A config where ingress-nginx is only listed as allowed into every namespace, not as reserved.
   const doc = exampleConfigDocument();
   doc.namespaces = { ...(doc.namespaces as object), reserved: [], allowFromNamespaces: ['ingress-nginx'] };

@@ -16,7 +16,7 @@ function problems(edit: (doc: Record<string, unknown>) => void): readonly string
   }
 }
 
-test('schedule and adoption settings default when the config leaves them out', () => {
+test('schedule and adoption settings default when the config leaves them out', async () => {
   const doc = exampleConfigDocument();
   delete doc.schedule;
   delete doc.adoption;
@@ -29,7 +29,7 @@ test('schedule and adoption settings default when the config leaves them out', (
   assert.deepEqual(config.adoption, { activeDays: 7, idleDays: 14 });
 });
 
-test('a job can be turned off, and the zone is any IANA zone', () => {
+test('a job can be turned off, and the zone is any IANA zone', async () => {
   const doc = exampleConfigDocument();
   doc.schedule = { timezone: 'America/Sao_Paulo', jobs: { digest: false } };
   const config = parseConfig(doc, EXAMPLE_CONFIG_PATH);
@@ -37,7 +37,7 @@ test('a job can be turned off, and the zone is any IANA zone', () => {
   assert.deepEqual(config.schedule.jobs, { digest: false, usageRefresh: '*/30 * * * *', lifecycle: '*/5 * * * *', drift: '0 6 * * *' });
 });
 
-test('day and month names are read in full or in three letters', () => {
+test('day and month names are read in full or in three letters', async () => {
   const doc = exampleConfigDocument();
   doc.schedule = { jobs: { digest: '0 9 * january,Feb monday', usageRefresh: '*/30 9-17 * * MON-FRI' } };
   const config = parseConfig(doc, EXAMPLE_CONFIG_PATH);
@@ -49,7 +49,7 @@ test('day and month names are read in full or in three letters', () => {
   });
 });
 
-test('a bad time zone or cron expression is named by its path', () => {
+test('a bad time zone or cron expression is named by its path', async () => {
   assert.deepEqual(
     problems((doc) => {
       doc.schedule = { timezone: 'Europe/Atlantis', missedRunGraceMinutes: -5, jobs: { digest: '0 9 * * 8', usageRefresh: '0 */30 * * * *' } };

@@ -19,17 +19,17 @@ const input = {
   requester: 'U0DEV',
 };
 
-function openStore(t: { after: (fn: () => void) => void }) {
+async function openStore(t: { after: (fn: () => void) => void }) {
   const path = join(mkdtempSync(join(tmpdir(), 'slipway-store-')), 'nested', 'slipway.db');
-  const store = Store.open(path);
-  t.after(() => store.close());
+  const store = await Store.open(path);
+  t.after(async () => await store.close());
   return { store, path };
 }
 
-test('migrations run once and the database directory is created', (t) => {
-  const { store, path } = openStore(t);
-  store.close();
-  const reopened = Store.open(path);
+test('migrations run once and the database directory is created', async (t) => {
+  const { store, path } = await openStore(t);
+  await store.close();
+  const reopened = await Store.open(path);
   const applied = reopened.db.prepare('SELECT name FROM schema_migrations').all();
   const files = readdirSync(new URL('../../db', import.meta.url))
     .filter((f) => f.endsWith('.sql'))
@@ -39,46 +39,46 @@ test('migrations run once and the database directory is created', (t) => {
     applied,
     files.map((name) => ({ name })),
   );
-  reopened.close();
+  await reopened.close();
   const raw = new Database(path);
   t.after(() => raw.close());
   assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
 });
 
-test('a redelivered submission returns the request it created; a live name is taken once', (t) => {
-  const { store } = openStore(t);
-  const first = store.insertRequest({ ...input, sourceViewId: 'V1' }, now);
+test('a redelivered submission returns the request it created; a live name is taken once', async (t) => {
+  const { store } = await openStore(t);
+  const first = await store.insertRequest({ ...input, sourceViewId: 'V1' }, now);
   assert.equal(first.created, true);
-  const again = store.insertRequest({ ...input, sourceViewId: 'V1' }, now);
+  const again = await store.insertRequest({ ...input, sourceViewId: 'V1' }, now);
   assert.deepEqual(again, { created: false, reason: 'duplicate_submission', request: first.request });
-  const other = store.insertRequest({ ...input, requester: 'U0OTHER', sourceViewId: 'V2' }, now);
+  const other = await store.insertRequest({ ...input, requester: 'U0OTHER', sourceViewId: 'V2' }, now);
   assert.equal(other.created, false);
   assert.equal(!other.created && other.reason, 'name_taken');
 });
 
-test('a denied request frees its name', (t) => {
-  const { store } = openStore(t);
-  const first = store.insertRequest({ ...input, sourceViewId: 'V1' }, now);
+test('a denied request frees its name', async (t) => {
+  const { store } = await openStore(t);
+  const first = await store.insertRequest({ ...input, sourceViewId: 'V1' }, now);
   assert.ok(first.created);
-  assert.equal(store.decide(first.request.id, { status: 'denied', by: 'U0ALICE', reason: 'no' }, now).decided, true);
-  assert.equal(store.insertRequest({ ...input, sourceViewId: 'V2' }, now).created, true);
+  assert.equal((await store.decide(first.request.id, { status: 'denied', by: 'U0ALICE', reason: 'no' }, now)).decided, true);
+  assert.equal((await store.insertRequest({ ...input, sourceViewId: 'V2' }, now)).created, true);
 });
 
-test('the first decision wins; later ones see who decided', (t) => {
-  const { store } = openStore(t);
-  const { request } = store.insertRequest(input, now);
-  const a = store.decide(request.id, { status: 'approved', by: 'U0ALICE' }, now);
-  const b = store.decide(request.id, { status: 'denied', by: 'U0BOB', reason: 'late' }, now);
+test('the first decision wins; later ones see who decided', async (t) => {
+  const { store } = await openStore(t);
+  const { request } = await store.insertRequest(input, now);
+  const a = await store.decide(request.id, { status: 'approved', by: 'U0ALICE' }, now);
+  const b = await store.decide(request.id, { status: 'denied', by: 'U0BOB', reason: 'late' }, now);
   assert.equal(a.decided, true);
   assert.equal(b.decided, false);
   assert.equal(b.request.status, 'approved');
   assert.equal(b.request.decidedBy, 'U0ALICE');
 });
 
-test('a request has at most one active run, enforced by the database', (t) => {
-  const { store } = openStore(t);
-  const { request } = store.insertRequest(input, now);
-  const run = store.startRun(request.id, ['namespace', 'quota'], now);
+test('a request has at most one active run, enforced by the database', async (t) => {
+  const { store } = await openStore(t);
+  const { request } = await store.insertRequest(input, now);
+  const run = await store.startRun(request.id, ['namespace', 'quota'], now);
   assert.ok(run);
   assert.deepEqual(
     run.steps.map((s) => [s.name, s.status, s.attempts]),
@@ -87,32 +87,32 @@ test('a request has at most one active run, enforced by the database', (t) => {
       ['quota', 'pending', 0],
     ],
   );
-  assert.equal(store.startRun(request.id, ['namespace'], now), undefined);
+  assert.equal(await store.startRun(request.id, ['namespace'], now), undefined);
   assert.throws(
     () => store.db.prepare(`INSERT INTO runs (request_id, status, started_at) VALUES (?, 'running', ?)`).run(request.id, now.toISOString()),
     /UNIQUE constraint failed/,
   );
-  store.startStep(run.id, 0, now);
-  store.finishStep(run.id, 0, 'done', undefined, now);
-  store.startStep(run.id, 1, now);
-  store.finishStep(run.id, 1, 'failed', 'boom', now);
-  assert.equal(store.finishRun(run.id, 'failed', now), true);
-  assert.equal(store.reopenRun(run.id, now), true);
+  await store.startStep(run.id, 0, now);
+  await store.finishStep(run.id, 0, 'done', undefined, now);
+  await store.startStep(run.id, 1, now);
+  await store.finishStep(run.id, 1, 'failed', 'boom', now);
+  assert.equal(await store.finishRun(run.id, 'failed', now), true);
+  assert.equal(await store.reopenRun(run.id, now), true);
   assert.deepEqual(
-    store.getRun(run.id)?.steps.map((s) => [s.status, s.attempts, s.lastError]),
+    (await store.getRun(run.id))?.steps.map((s) => [s.status, s.attempts, s.lastError]),
     [
       ['done', 1, undefined],
       ['pending', 1, 'boom'],
     ],
   );
-  assert.equal(store.reopenRun(run.id, now), false, 'a running run cannot be reopened');
+  assert.equal(await store.reopenRun(run.id, now), false, 'a running run cannot be reopened');
 });
 
-test('events are append-only', (t) => {
-  const { store } = openStore(t);
-  store.appendEvent({ type: 'request_submitted', at: now, actor: 'U0DEV', team: 'payments', requestId: 1, data: { a: 1 } });
+test('events are append-only', async (t) => {
+  const { store } = await openStore(t);
+  await store.appendEvent({ type: 'request_submitted', at: now, actor: 'U0DEV', team: 'payments', requestId: 1, data: { a: 1 } });
   assert.deepEqual(
-    store.eventsFor(1).map((e) => [e.type, e.actor, e.data]),
+    (await store.eventsFor(1)).map((e) => [e.type, e.actor, e.data]),
     [['request_submitted', 'U0DEV', { a: 1 }]],
   );
   assert.throws(() => store.db.prepare('UPDATE events SET type = ?').run('x'), /append-only/);
@@ -134,7 +134,7 @@ function databaseBefore(first: string): { path: string; raw: Database.Database }
   return { path, raw };
 }
 
-test('migration 0005 drops the key kept in the database, replaces its pseudonyms, and the next start seals plain-text authors', (t) => {
+test('migration 0005 drops the key kept in the database, replaces its pseudonyms, and the next start seals plain-text authors', async (t) => {
   // A database as version 0004 left it: the key in survey_secret, an open pulse, a plain author.
   const { path, raw } = databaseBefore('0005');
   raw.prepare('INSERT INTO survey_secret (id, secret) VALUES (1, ?)').run(Buffer.alloc(32, 7));
@@ -153,8 +153,8 @@ test('migration 0005 drops the key kept in the database, replaces its pseudonyms
     .run(now.toISOString());
   raw.close();
 
-  const store = Store.open(path, { surveyKey: Buffer.alloc(32, 1) });
-  t.after(() => store.close());
+  const store = await Store.open(path, { surveyKey: Buffer.alloc(32, 1) });
+  t.after(async () => await store.close());
   const db = store.db;
   assert.equal(db.prepare(`SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'survey_secret'`).pluck().get(), 0, 'the old key is gone');
   const respondents = db.prepare('SELECT respondent FROM pulse_answers').pluck().all() as string[];
@@ -166,13 +166,13 @@ test('migration 0005 drops the key kept in the database, replaces its pseudonyms
   assert.ok((db.prepare('SELECT key_salt FROM pulse_surveys WHERE id = 1').pluck().get() as Buffer).length === 32, 'the open pulse gets key material');
   assert.match(db.prepare('SELECT token FROM feedback').pluck().get() as string, /^[0-9a-f]{32}$/);
 
-  assert.equal(store.surveys.sealPlainAuthors(), 1);
+  assert.equal(await store.surveys.sealPlainAuthors(), 1);
   const sealed = db.prepare('SELECT author FROM feedback').pluck().get() as string;
   assert.ok(!sealed.includes('U0DEV'), sealed);
-  assert.equal(store.surveys.authorOf(1), 'U0DEV', 'opened with the key outside the database');
+  assert.equal(await store.surveys.authorOf(1), 'U0DEV', 'opened with the key outside the database');
 });
 
-test('migration 0008 gives every namespace that was ready an owner, its end date and no timers yet; a deleted name is free again', (t) => {
+test('migration 0008 gives every namespace that was ready an owner, its end date and no timers yet; a deleted name is free again', async (t) => {
   const { path, raw } = databaseBefore('0008');
   const insert = raw.prepare(
     `INSERT INTO requests (namespace, cluster, team, environment, tier, purpose, expires_on, requester, status, created_at, updated_at)
@@ -182,19 +182,21 @@ test('migration 0008 gives every namespace that was ready an owner, its end date
   insert.run('payments-pending', null, 'pending', now.toISOString(), now.toISOString());
   raw.close();
 
-  const store = Store.open(path);
-  t.after(() => store.close());
-  const [ready] = store.lifecycle.findByName('payments-ready');
+  const store = await Store.open(path);
+  t.after(async () => await store.close());
+  const [ready] = await store.lifecycle.findByName('payments-ready');
   assert.equal(ready?.owner, 'U0DEV');
   assert.equal(ready?.expiresOn, '2027-01-31');
   assert.equal(ready?.state, 'active');
-  assert.deepEqual(store.lifecycle.findByName('payments-pending'), [], 'only ready requests made a namespace');
-  assert.equal(store.latestRun(1), undefined);
-  assert.ok(ready && store.lifecycle.transition(ready.request.id, 'active', 'deleting', now) && store.lifecycle.markDeleted(ready.request.id, now));
-  assert.equal(store.insertRequest({ ...input, namespace: 'payments-ready' }, now).created, true);
+  assert.deepEqual(await store.lifecycle.findByName('payments-pending'), [], 'only ready requests made a namespace');
+  assert.equal(await store.latestRun(1), undefined);
+  assert.ok(
+    ready && (await store.lifecycle.transition(ready.request.id, 'active', 'deleting', now)) && (await store.lifecycle.markDeleted(ready.request.id, now)),
+  );
+  assert.equal((await store.insertRequest({ ...input, namespace: 'payments-ready' }, now)).created, true);
 });
 
-test('migration 0010 keeps runs, their steps and lifecycle requests, and allows change runs and change requests', (t) => {
+test('migration 0010 keeps runs, their steps and lifecycle requests, and allows change runs and change requests', async (t) => {
   const { path, raw } = databaseBefore('0010');
   raw
     .prepare(
@@ -212,18 +214,51 @@ test('migration 0010 keeps runs, their steps and lifecycle requests, and allows 
   assert.throws(() => raw.prepare(`INSERT INTO runs (request_id, status, started_at, kind) VALUES (1, 'done', 'x', 'change')`).run(), /CHECK/);
   raw.close();
 
-  const store = Store.open(path);
-  t.after(() => store.close());
-  const old = store.getRun(1);
+  const store = await Store.open(path);
+  t.after(async () => await store.close());
+  const old = await store.getRun(1);
   assert.equal(old?.kind, 'delete');
   assert.deepEqual(
     old?.steps.map((s) => [s.name, s.status, s.attempts]),
     [['delete-namespace', 'done', 2]],
   );
-  assert.equal(store.lifecycle.openRequestFor(1, 'extend')?.expiresOn, '2027-02-01');
-  const change = store.startRun(1, ['quota'], now, 'change');
+  assert.equal((await store.lifecycle.openRequestFor(1, 'extend'))?.expiresOn, '2027-02-01');
+  const change = await store.startRun(1, ['quota'], now, 'change');
   assert.equal(change?.kind, 'change');
-  assert.equal(store.startRun(1, ['quota'], now, 'change'), undefined, 'one active run per request still');
+  assert.equal(await store.startRun(1, ['quota'], now, 'change'), undefined, 'one active run per request still');
   assert.deepEqual(store.db.pragma('foreign_key_check'), []);
   assert.deepEqual(store.db.prepare(`SELECT sql FROM sqlite_master WHERE sql LIKE '%runs_new%'`).all(), [], 'no reference to the temporary name is left');
+});
+
+test("one task's transaction holds the connection: another task's transaction and reads wait for it, and a failed one leaves nothing", async (t) => {
+  const { store } = await openStore(t);
+  const order: string[] = [];
+  let release = (): void => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const first = store.transaction(async () => {
+    await store.appendEvent({ type: 'first', at: now });
+    await held;
+    order.push('first committed');
+  });
+  const second = store.transaction(async () => {
+    order.push('second began');
+    await store.appendEvent({ type: 'second', at: now });
+  });
+  const read = store.eventsFor(0).then(() => order.push('read'));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, [], 'nothing runs while the first transaction is open');
+  release();
+  await Promise.all([first, second, read]);
+  assert.equal(order[0], 'first committed');
+  assert.deepEqual(order.slice(1).sort(), ['read', 'second began']);
+
+  await assert.rejects(
+    store.transaction(async () => {
+      await store.appendEvent({ type: 'rolled-back', at: now });
+      throw new Error('boom');
+    }),
+    /boom/,
+  );
+  const types = (store.db.prepare('SELECT type FROM events ORDER BY id').all() as { type: string }[]).map((r) => r.type);
+  assert.deepEqual(types, ['first', 'second']);
 });

@@ -10,7 +10,7 @@ import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../support/config.ts
 const close = (actual: number | undefined, expected: number, digits: number, what: string) =>
   assert.ok(actual !== undefined && Math.abs(actual - expected) < 0.5 * 10 ** -digits, `${what}: ${actual} ≠ ${expected}`);
 
-test('Student t quantiles match the published table, for small samples too', () => {
+test('Student t quantiles match the published table, for small samples too', async () => {
   // t(0.975, df), two-sided 95%: the table every statistics book prints.
   const table: [number, number][] = [
     [1, 12.706],
@@ -42,7 +42,7 @@ test('Student t quantiles match the published table, for small samples too', () 
   assert.throws(() => studentTQuantile(0.975, 0), RangeError);
 });
 
-test('a summary matches a hand-computed 95% t-interval', () => {
+test('a summary matches a hand-computed 95% t-interval', async () => {
   // Answers 5, 4, 4, 3, 5, 2, 4: n = 7, mean = 27/7 = 3.857143.
   // Σ(x − mean)² = 6.857143, s² = 6.857143 / 6 = 1.142857, s = 1.069045, s/√7 = 0.404061.
   // t(0.975, 6) = 2.446912, margin = 0.988703: the interval is 2.868441 … 4.845845.
@@ -63,7 +63,7 @@ test('a summary matches a hand-computed 95% t-interval', () => {
   assert.equal(formatInterval({ low: 0.6, high: 5.4 }), '1.0–5.0');
 });
 
-test('below the minimum a summary holds the count and nothing else, and the count is not shown', () => {
+test('below the minimum a summary holds the count and nothing else, and the count is not shown', async () => {
   const s = summarize(distributionOf([1, 5, 5, 5]), 5);
   assert.deepEqual(s, { n: 4, enough: false, distribution: [0, 0, 0, 0, 0], mean: undefined, sd: undefined, ci: undefined, topTwo: undefined });
   assert.equal(scoreLine(s, 5), 'not enough answers (fewer than the 5 needed before anything is shown)');
@@ -72,7 +72,7 @@ test('below the minimum a summary holds the count and nothing else, and the coun
   assert.equal(scoreSparkline([1, 3, 5, undefined]), '▁▅█·');
 });
 
-test('survey settings default when left out, and bad ones are named by path', () => {
+test('survey settings default when left out, and bad ones are named by path', async () => {
   const doc = exampleConfigDocument();
   delete doc.survey;
   const config = parseConfig(doc, EXAMPLE_CONFIG_PATH);

@@ -20,7 +20,7 @@ function texts(svg: string, group: string): string[] {
   return [...body.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1] ?? '');
 }
 
-test('one bar per week, as tall as its requests on the left axis, each labelled with its count', () => {
+test('one bar per week, as tall as its requests on the left axis, each labelled with its count', async () => {
   const requests = [3, 7, 12, 0, 9, 15, 11, 6];
   const svg = trendChartSvg(weeks(requests, []), 'Adoption');
   const heights = barHeights(svg);
@@ -33,7 +33,7 @@ test('one bar per week, as tall as its requests on the left axis, each labelled 
   assert.deepEqual(texts(trendChartSvg(weeks([1, 2], []), 'Adoption'), 'left-axis').slice(0, -1), ['0', '1', '2', '3', '4']);
 });
 
-test('the line breaks at a week in which nothing became ready, and has a point for every other week', () => {
+test('the line breaks at a week in which nothing became ready, and has a point for every other week', async () => {
   const svg = trendChartSvg(weeks([3, 7, 12, 0, 9, 15, 11, 6], [4.5 * M, 6 * M, 3.2 * M, undefined, 8 * M, 5.5 * M, 12.3 * M, 7 * M]), 'Adoption');
   const d = /<path class="line" d="([^"]*)"/.exec(svg)?.[1] ?? '';
   const runs = d
@@ -45,7 +45,7 @@ test('the line breaks at a week in which nothing became ready, and has a point f
   assert.match(svg, />Median time to ready, minutes \(line\)</);
 });
 
-test('the time axis switches to hours when a median reaches two hours, and to seconds below two minutes', () => {
+test('the time axis switches to hours when a median reaches two hours, and to seconds below two minutes', async () => {
   const hours = trendChartSvg(weeks([1, 2, 0, 4], [3 * H, 26 * H, undefined, 5.5 * H]), 'Adoption');
   assert.match(hours, />Median time to ready, hours \(line\)</);
   assert.deepEqual(texts(hours, 'right-axis').slice(0, -1), ['0', '5', '10', '15', '20', '25']);
@@ -59,7 +59,7 @@ test('the time axis switches to hours when a median reaches two hours, and to se
   assert.match(seconds, />Median time to ready, seconds \(line\)</);
 });
 
-test('titles are escaped into the SVG', () => {
+test('titles are escaped into the SVG', async () => {
   const svg = trendChartSvg(weeks([1], []), 'Team <script>& "co"', "it's <b>");
   assert.match(svg, />Team &lt;script&gt;&amp; &quot;co&quot;</);
   assert.match(svg, />it&apos;s &lt;b&gt;</);

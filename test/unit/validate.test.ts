@@ -16,7 +16,7 @@ const valid: RequestFields = {
   purpose: 'Load tests for checkout',
 };
 
-test('a complete form passes and an empty name becomes <team>-<environment>', () => {
+test('a complete form passes and an empty name becomes <team>-<environment>', async () => {
   const checked = checkRequestFields(config, valid, now);
   assert.equal(checked.ok, true);
   assert.ok(checked.ok);
@@ -25,7 +25,7 @@ test('a complete form passes and an empty name becomes <team>-<environment>', ()
   assert.equal(checked.input.expiresOn, undefined);
 });
 
-test('names must be DNS-1123 labels of at most 63 characters', () => {
+test('names must be DNS-1123 labels of at most 63 characters', async () => {
   assert.equal(nameProblem(config, 'checkout-load-1'), undefined);
   assert.equal(nameProblem(config, 'a'.repeat(63)), undefined);
   assert.match(nameProblem(config, 'a'.repeat(64)) ?? '', /Too long: 64 characters, at most 63/);
@@ -34,14 +34,14 @@ test('names must be DNS-1123 labels of at most 63 characters', () => {
   assert.match(nameProblem(config, 'trailing-') ?? '', /starting and ending/);
 });
 
-test('reserved names are refused: default, kube-* and the configured list', () => {
+test('reserved names are refused: default, kube-* and the configured list', async () => {
   assert.match(nameProblem(config, 'default') ?? '', /"default" is reserved/);
   assert.match(nameProblem(config, 'kube-anything') ?? '', /reserved for Kubernetes/);
   assert.match(nameProblem(config, 'monitoring') ?? '', /"monitoring" is reserved/);
   assert.match(nameProblem(config, 'com') ?? '', /"com" is reserved/);
 });
 
-test('names in allowFromNamespaces are reserved: pods there may reach every Slipway namespace', () => {
+test('names in allowFromNamespaces are reserved: pods there may reach every Slipway namespace', async () => {
   const doc = exampleConfigDocument();
   doc.namespaces = { ...(doc.namespaces as object), reserved: [], allowFromNamespaces: ['ingress-nginx'] };
   const own = parseConfig(doc, EXAMPLE_CONFIG_PATH);
@@ -49,7 +49,7 @@ test('names in allowFromNamespaces are reserved: pods there may reach every Slip
   assert.equal(nameProblem(own, 'ingress-nginx-2'), undefined);
 });
 
-test('a name made from team and environment is checked too, with words for someone who typed none', () => {
+test('a name made from team and environment is checked too, with words for someone who typed none', async () => {
   const doc = exampleConfigDocument();
   doc.namespaces = { ...(doc.namespaces as object), reserved: ['payments-dev'] };
   const own = parseConfig(doc, EXAMPLE_CONFIG_PATH);
@@ -61,7 +61,7 @@ test('a name made from team and environment is checked too, with words for someo
   assert.ok(checkRequestFields(own, { ...valid, name: 'payments-dev-2' }, now).ok);
 });
 
-test("choices are the config's own keys: constructor, toString and __proto__ are not environments or tiers", () => {
+test("choices are the config's own keys: constructor, toString and __proto__ are not environments or tiers", async () => {
   for (const value of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
     const checked = checkRequestFields(config, { ...valid, environment: value, tier: value }, now);
     assert.ok(!checked.ok, value);
@@ -69,20 +69,20 @@ test("choices are the config's own keys: constructor, toString and __proto__ are
   }
 });
 
-test('each bad field gets its own error under its block', () => {
+test('each bad field gets its own error under its block', async () => {
   const checked = checkRequestFields(config, { name: 'Bad Name', team: 'nobody', environment: 'qa', cluster: 'mars', tier: 'huge', purpose: 'x' }, now);
   assert.equal(checked.ok, false);
   assert.ok(!checked.ok);
   assert.deepEqual(Object.keys(checked.errors).sort(), [BLOCK.cluster, BLOCK.environment, BLOCK.name, BLOCK.purpose, BLOCK.team, BLOCK.tier].sort());
 });
 
-test('purpose has a length limit', () => {
+test('purpose has a length limit', async () => {
   const checked = checkRequestFields(config, { ...valid, purpose: 'x'.repeat(501) }, now);
   assert.ok(!checked.ok);
   assert.match(checked.errors[BLOCK.purpose] ?? '', /under 500 characters \(now 501\)/);
 });
 
-test('expiry must be after today and within the configured maximum', () => {
+test('expiry must be after today and within the configured maximum', async () => {
   const past = checkRequestFields(config, { ...valid, expiresOn: '2026-11-26' }, now);
   assert.ok(!past.ok);
   assert.equal(past.errors[BLOCK.expiry], 'Pick a date after today.');

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type Database from 'better-sqlite3';
+import type { Db } from '../db.ts';
 import { present, window, type Row, type Window } from '../rows.ts';
 import type { Subkey } from './key.ts';
 import type { FeedbackItem, FeedbackSource, NewFeedback } from '../../domain/surveys.ts';
@@ -29,7 +29,7 @@ export class FeedbackStore {
   private readonly stmts;
 
   constructor(
-    private readonly db: Database.Database,
+    private readonly db: Db,
     private readonly subkey: Subkey,
   ) {
     this.stmts = {
@@ -75,7 +75,7 @@ export class FeedbackStore {
    * allows), changes the score of the one already held, or withdraws it for a 3 or more. Called
    * by the pulse and post-provisioning stores, inside the transaction that records the answer.
    */
-  holdRating(input: {
+  async holdRating(input: {
     source: FeedbackSource;
     surveyId: number | null;
     question: string | null;
@@ -84,8 +84,8 @@ export class FeedbackStore {
     author: string;
     score: number;
     now: Date;
-  }): void {
-    const held = this.stmts.heldRating.get({
+  }): Promise<void> {
+    const held = await this.stmts.heldRating.get({
       source: input.source,
       surveyId: input.surveyId,
       question: input.question,
@@ -93,14 +93,14 @@ export class FeedbackStore {
       respondent: input.respondent,
     });
     if (input.score > LOW) {
-      if (held) this.stmts.deleteHeld.run(held.id);
+      if (held) await this.stmts.deleteHeld.run(held.id);
       return;
     }
     if (held) {
-      this.stmts.setHeldScore.run(input.score, held.id);
+      await this.stmts.setHeldScore.run(input.score, held.id);
       return;
     }
-    this.stmts.insertFeedback.run({
+    await this.stmts.insertFeedback.run({
       token: randomToken(),
       source: input.source,
       surveyId: input.surveyId,
@@ -116,8 +116,8 @@ export class FeedbackStore {
     });
   }
 
-  addFeedback(input: NewFeedback): FeedbackItem {
-    const info = this.stmts.insertFeedback.run({
+  async addFeedback(input: NewFeedback): Promise<FeedbackItem> {
+    const info = await this.stmts.insertFeedback.run({
       token: randomToken(),
       source: input.source,
       surveyId: input.surveyId ?? null,
@@ -131,25 +131,25 @@ export class FeedbackStore {
       status: input.status,
       now: input.now.toISOString(),
     });
-    const item = this.getFeedback(Number(info.lastInsertRowid));
+    const item = await this.getFeedback(Number(info.lastInsertRowid));
     if (!item) throw new Error('feedback was not stored');
     return item;
   }
 
-  getFeedback(id: number): FeedbackItem | undefined {
-    const row = this.stmts.feedbackById.get(id);
+  async getFeedback(id: number): Promise<FeedbackItem | undefined> {
+    const row = await this.stmts.feedbackById.get(id);
     return row && toFeedback(row);
   }
 
   /** The feedback item a platform-channel message stands for. */
-  feedbackByMessage(channel: string, ts: string): FeedbackItem | undefined {
-    const row = this.stmts.feedbackByMessage.get(channel, ts);
+  async feedbackByMessage(channel: string, ts: string): Promise<FeedbackItem | undefined> {
+    const row = await this.stmts.feedbackByMessage.get(channel, ts);
     return row && toFeedback(row);
   }
 
   /** The item a button stands for, by its random token. */
-  feedbackByToken(token: string): FeedbackItem | undefined {
-    const row = this.stmts.feedbackByToken.get(token);
+  async feedbackByToken(token: string): Promise<FeedbackItem | undefined> {
+    const row = await this.stmts.feedbackByToken.get(token);
     return row && toFeedback(row);
   }
 
@@ -157,48 +157,48 @@ export class FeedbackStore {
    * Who wrote an item: only for relaying a reply or a "done" note to them, or naming them when
    * they chose to be named; never for display otherwise. Undefined after the relay window.
    */
-  authorOf(id: number): string | undefined {
-    const stored = this.stmts.authorOf.get(id)?.author;
+  async authorOf(id: number): Promise<string | undefined> {
+    const stored = (await this.stmts.authorOf.get(id))?.author;
     return stored ? this.openAuthor(stored) : undefined;
   }
 
   /** Ids of items waiting to be posted. */
-  pendingFeedback(): number[] {
-    return this.stmts.pendingFeedback.all().map((r) => r.id);
+  async pendingFeedback(): Promise<number[]> {
+    return (await this.stmts.pendingFeedback.all()).map((r) => r.id);
   }
 
   /** Claims an item for posting; false when another poster has it. */
-  claimFeedback(id: number): boolean {
-    return this.stmts.claimFeedback.run(id).changes === 1;
+  async claimFeedback(id: number): Promise<boolean> {
+    return (await this.stmts.claimFeedback.run(id)).changes === 1;
   }
 
-  unclaimFeedback(id: number): void {
-    this.stmts.unclaimFeedback.run(id);
+  async unclaimFeedback(id: number): Promise<void> {
+    await this.stmts.unclaimFeedback.run(id);
   }
 
-  markFeedbackPosted(id: number, channel: string, ts: string, now: Date): void {
-    this.stmts.postedFeedback.run(channel, ts, now.toISOString(), id);
+  async markFeedbackPosted(id: number, channel: string, ts: string, now: Date): Promise<void> {
+    await this.stmts.postedFeedback.run(channel, ts, now.toISOString(), id);
   }
 
   /** Items left `posting` by a process that stopped become `pending` again. */
-  resetPostingFeedback(): void {
-    this.stmts.resetPosting.run();
+  async resetPostingFeedback(): Promise<void> {
+    await this.stmts.resetPosting.run();
   }
 
   /** Marks a comment done with what changed; false when it was already done (or is not a comment). */
-  markDone(id: number, by: string, text: string, now: Date): boolean {
-    return this.stmts.markDone.run(now.toISOString(), by, text, id).changes === 1;
+  async markDone(id: number, by: string, text: string, now: Date): Promise<boolean> {
+    return (await this.stmts.markDone.run(now.toISOString(), by, text, id)).changes === 1;
   }
 
   /** Comments marked done in the window, oldest first (at most `limit`), and how many in all. */
-  doneBetween(from: Date, to: Date, limit: number): { total: number; items: FeedbackItem[] } {
+  async doneBetween(from: Date, to: Date, limit: number): Promise<{ total: number; items: FeedbackItem[] }> {
     const w = window(from, to);
-    return { total: this.stmts.countDoneBetween.get(w)?.n ?? 0, items: this.stmts.doneBetween.all({ ...w, limit }).map(toFeedback) };
+    return { total: (await this.stmts.countDoneBetween.get(w))?.n ?? 0, items: (await this.stmts.doneBetween.all({ ...w, limit })).map(toFeedback) };
   }
 
   /** Records that a thread reply was relayed; false when it already was (a redelivered event). */
-  recordRelay(channel: string, ts: string, feedbackId: number, now: Date): boolean {
-    return this.stmts.recordRelay.run(channel, ts, feedbackId, now.toISOString()).changes === 1;
+  async recordRelay(channel: string, ts: string, feedbackId: number, now: Date): Promise<boolean> {
+    return (await this.stmts.recordRelay.run(channel, ts, feedbackId, now.toISOString())).changes === 1;
   }
 
   // ------------------------------------------------------------------ sealed authors
@@ -224,18 +224,16 @@ export class FeedbackStore {
   }
 
   /** Authors stored in plain text before migration 0005 are sealed; returns how many. */
-  sealPlainAuthors(): number {
-    return this.db
-      .transaction(() => {
-        const rows = this.stmts.plainAuthors.all();
-        for (const r of rows) this.stmts.setAuthor.run(this.sealAuthor(r.author), r.id);
-        return rows.length;
-      })
-      .immediate();
+  async sealPlainAuthors(): Promise<number> {
+    return await this.db.transaction(async () => {
+      const rows = await this.stmts.plainAuthors.all();
+      for (const r of rows) await this.stmts.setAuthor.run(this.sealAuthor(r.author), r.id);
+      return rows.length;
+    });
   }
 
   /** The relay window: anonymous items posted before `before` forget their author. Returns how many. */
-  forgetAuthors(before: Date): number {
-    return this.stmts.forgetAuthors.run(before.toISOString()).changes;
+  async forgetAuthors(before: Date): Promise<number> {
+    return (await this.stmts.forgetAuthors.run(before.toISOString())).changes;
   }
 }

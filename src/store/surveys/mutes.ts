@@ -1,10 +1,10 @@
-import type Database from 'better-sqlite3';
+import type { Db } from '../db.ts';
 
 /** The SQL behind muting (db/0004_surveys.sql): who turned survey questions by DM off (`/platform surveys off`). */
 export class MuteStore {
   private readonly stmts;
 
-  constructor(db: Database.Database) {
+  constructor(db: Db) {
     this.stmts = {
       mute: db.prepare('INSERT OR IGNORE INTO survey_mutes (user, muted_at) VALUES (?, ?)'),
       unmute: db.prepare('DELETE FROM survey_mutes WHERE user = ?'),
@@ -12,12 +12,12 @@ export class MuteStore {
     };
   }
 
-  setMuted(user: string, muted: boolean, now: Date): void {
-    if (muted) this.stmts.mute.run(user, now.toISOString());
-    else this.stmts.unmute.run(user);
+  async setMuted(user: string, muted: boolean, now: Date): Promise<void> {
+    if (muted) await this.stmts.mute.run(user, now.toISOString());
+    else await this.stmts.unmute.run(user);
   }
 
-  isMuted(user: string): boolean {
-    return (this.stmts.isMuted.get(user)?.n ?? 0) > 0;
+  async isMuted(user: string): Promise<boolean> {
+    return ((await this.stmts.isMuted.get(user))?.n ?? 0) > 0;
   }
 }

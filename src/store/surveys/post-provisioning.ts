@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { Db } from '../db.ts';
 import { present, window, type Row, type Window } from '../rows.ts';
 import type { FeedbackStore } from './feedback.ts';
 import type { ProvisioningQuestion, QuestionClaim, RequestTiming, TimedScoreCount } from '../../domain/surveys.ts';
@@ -17,7 +17,7 @@ export class PostProvisioningStore {
   private readonly stmts;
 
   constructor(
-    private readonly db: Database.Database,
+    private readonly db: Db,
     private readonly feedback: Pick<FeedbackStore, 'holdRating'>,
   ) {
     this.stmts = {
@@ -74,36 +74,34 @@ export class PostProvisioningStore {
    * Claims asking the requester about this request, unless they were asked about another one
    * within the cool-down (`since`). One transaction, so two namespaces ready at once ask once.
    */
-  claimProvisioningQuestion(input: { requestId: number; requester: string; since: Date; now: Date; timing: RequestTiming }): QuestionClaim {
-    return this.db
-      .transaction((): QuestionClaim => {
-        const existing = this.stmts.questionOf.get(input.requestId);
-        if (existing) return existing.ts ? { outcome: 'already-asked' } : { outcome: 'undelivered' };
-        const recent = this.stmts.askedSince.get({ requester: input.requester, since: input.since.toISOString(), requestId: input.requestId })?.n ?? 0;
-        if (recent > 0) return { outcome: 'cooldown' };
-        this.stmts.insertQuestion.run({
-          requestId: input.requestId,
-          askedAt: input.now.toISOString(),
-          readyMs: input.timing.readyMs ?? null,
-          approvalWaitMs: input.timing.approvalWaitMs ?? null,
-          selfServe: input.timing.selfServe ? 1 : 0,
-        });
-        return { outcome: 'claimed' };
-      })
-      .immediate();
+  async claimProvisioningQuestion(input: { requestId: number; requester: string; since: Date; now: Date; timing: RequestTiming }): Promise<QuestionClaim> {
+    return await this.db.transaction(async (): Promise<QuestionClaim> => {
+      const existing = await this.stmts.questionOf.get(input.requestId);
+      if (existing) return existing.ts ? { outcome: 'already-asked' } : { outcome: 'undelivered' };
+      const recent = (await this.stmts.askedSince.get({ requester: input.requester, since: input.since.toISOString(), requestId: input.requestId }))?.n ?? 0;
+      if (recent > 0) return { outcome: 'cooldown' };
+      await this.stmts.insertQuestion.run({
+        requestId: input.requestId,
+        askedAt: input.now.toISOString(),
+        readyMs: input.timing.readyMs ?? null,
+        approvalWaitMs: input.timing.approvalWaitMs ?? null,
+        selfServe: input.timing.selfServe ? 1 : 0,
+      });
+      return { outcome: 'claimed' };
+    });
   }
 
   /** Whether the person answered a question after provisioning since `since`. */
-  answeredProvisioningSince(requester: string, since: Date): boolean {
-    return (this.stmts.answeredProvisioningSince.get({ requester, since: since.toISOString() })?.n ?? 0) > 0;
+  async answeredProvisioningSince(requester: string, since: Date): Promise<boolean> {
+    return ((await this.stmts.answeredProvisioningSince.get({ requester, since: since.toISOString() }))?.n ?? 0) > 0;
   }
 
-  setProvisioningMessage(requestId: number, channel: string, ts: string): void {
-    this.stmts.setQuestionMessage.run(channel, ts, requestId);
+  async setProvisioningMessage(requestId: number, channel: string, ts: string): Promise<void> {
+    await this.stmts.setQuestionMessage.run(channel, ts, requestId);
   }
 
-  provisioningQuestion(requestId: number): ProvisioningQuestion | undefined {
-    const row = this.stmts.questionOf.get(requestId);
+  async provisioningQuestion(requestId: number): Promise<ProvisioningQuestion | undefined> {
+    const row = await this.stmts.questionOf.get(requestId);
     return row && present<ProvisioningQuestion>(row);
   }
 
@@ -112,39 +110,37 @@ export class PostProvisioningStore {
    * given before `changeableFrom` (the start of the current week) is already in a weekly report
    * and stays as it is (`locked`): a report that changed afterwards would give away the change.
    */
-  recordProvisioningAnswer(input: { requestId: number; author: string; score: number; now: Date; changeableFrom?: Date }): {
+  async recordProvisioningAnswer(input: { requestId: number; author: string; score: number; now: Date; changeableFrom?: Date }): Promise<{
     previous: number | undefined;
     locked: boolean;
-  } {
-    return this.db
-      .transaction(() => {
-        const row = this.stmts.questionOf.get(input.requestId);
-        const previous = row?.score ?? undefined;
-        if (row?.answeredAt && input.changeableFrom && row.answeredAt < input.changeableFrom.toISOString()) return { previous, locked: true };
-        this.stmts.answerQuestion.run(input.score, input.now.toISOString(), input.requestId);
-        this.feedback.holdRating({
-          source: 'provisioning',
-          surveyId: null,
-          question: null,
-          requestId: input.requestId,
-          respondent: null,
-          author: input.author,
-          score: input.score,
-          now: input.now,
-        });
-        return { previous, locked: false };
-      })
-      .immediate();
+  }> {
+    return await this.db.transaction(async () => {
+      const row = await this.stmts.questionOf.get(input.requestId);
+      const previous = row?.score ?? undefined;
+      if (row?.answeredAt && input.changeableFrom && row.answeredAt < input.changeableFrom.toISOString()) return { previous, locked: true };
+      await this.stmts.answerQuestion.run(input.score, input.now.toISOString(), input.requestId);
+      await this.feedback.holdRating({
+        source: 'provisioning',
+        surveyId: null,
+        question: null,
+        requestId: input.requestId,
+        respondent: null,
+        author: input.author,
+        score: input.score,
+        now: input.now,
+      });
+      return { previous, locked: false };
+    });
   }
 
   /** Questions asked before `askedBefore`, delivered, unanswered and never reminded. */
-  dueReminders(askedBefore: Date): ProvisioningQuestion[] {
-    return this.stmts.dueReminders.all(askedBefore.toISOString()).map((r) => present<ProvisioningQuestion>(r));
+  async dueReminders(askedBefore: Date): Promise<ProvisioningQuestion[]> {
+    return (await this.stmts.dueReminders.all(askedBefore.toISOString())).map((r) => present<ProvisioningQuestion>(r));
   }
 
   /** Claims the one reminder of a question; false if it was already sent. */
-  markReminded(requestId: number, now: Date): boolean {
-    return this.stmts.markReminded.run(now.toISOString(), requestId).changes === 1;
+  async markReminded(requestId: number, now: Date): Promise<boolean> {
+    return (await this.stmts.markReminded.run(now.toISOString(), requestId)).changes === 1;
   }
 
   /**
@@ -152,27 +148,25 @@ export class PostProvisioningStore {
    * low ratings and comments after provisioning become `pending` (to be posted) and their ids
    * are returned. Otherwise nothing changes and the list is empty.
    */
-  releaseProvisioningBatch(min: number, now: Date): number[] {
-    return this.db
-      .transaction(() => {
-        if ((this.stmts.unreleased.get()?.n ?? 0) < min) return [];
-        this.stmts.release.run(now.toISOString());
-        return this.stmts.releaseHeld.all('provisioning').map((r) => r.id);
-      })
-      .immediate();
+  async releaseProvisioningBatch(min: number, now: Date): Promise<number[]> {
+    return await this.db.transaction(async () => {
+      if (((await this.stmts.unreleased.get())?.n ?? 0) < min) return [];
+      await this.stmts.release.run(now.toISOString());
+      return (await this.stmts.releaseHeld.all('provisioning')).map((r) => r.id);
+    });
   }
 
   /**
    * Questions asked in the window (delivered) and how many of them were answered before its end
    * (so a window that is over always gives the same figures).
    */
-  provisioningParticipation(from: Date, to: Date): { asked: number; answered: number } {
-    return this.stmts.askedBetween.get(window(from, to)) ?? { asked: 0, answered: 0 };
+  async provisioningParticipation(from: Date, to: Date): Promise<{ asked: number; answered: number }> {
+    return (await this.stmts.askedBetween.get(window(from, to))) ?? { asked: 0, answered: 0 };
   }
 
   /** The scores of questions asked in the window, answered before its end. */
-  provisioningScores(from: Date, to: Date): number[] {
-    return this.stmts.scoresAskedBetween.all(window(from, to)).map((r) => r.score);
+  async provisioningScores(from: Date, to: Date): Promise<number[]> {
+    return (await this.stmts.scoresAskedBetween.all(window(from, to))).map((r) => r.score);
   }
 
   /**
@@ -180,8 +174,8 @@ export class PostProvisioningStore {
    * ready within `fastReadyMs` or not, approved by the policy, by a person within
    * `fastApprovalMs`, or later.
    */
-  provisioningScoresByTiming(from: Date, to: Date, thresholds: { fastReadyMs: number; fastApprovalMs: number }): TimedScoreCount[] {
-    return this.stmts.ratedWithTiming.all({ ...window(from, to), ...thresholds }).map((r) => ({
+  async provisioningScoresByTiming(from: Date, to: Date, thresholds: { fastReadyMs: number; fastApprovalMs: number }): Promise<TimedScoreCount[]> {
+    return (await this.stmts.ratedWithTiming.all({ ...window(from, to), ...thresholds })).map((r) => ({
       score: r.score,
       fast: r.fast === null ? undefined : r.fast === 1,
       approval: r.approval === 'self-serve' || r.approval === 'quick' || r.approval === 'slow' ? r.approval : undefined,

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import type Database from 'better-sqlite3';
+import type { Db } from '../db.ts';
 import { present, type Row } from '../rows.ts';
 import type { FeedbackStore } from './feedback.ts';
 import type { Subkey } from './key.ts';
@@ -30,7 +30,7 @@ export class PulseStore {
   private readonly stmts;
 
   constructor(
-    private readonly db: Database.Database,
+    private readonly db: Db,
     private readonly subkey: Subkey,
     private readonly feedback: Pick<FeedbackStore, 'holdRating'>,
   ) {
@@ -91,63 +91,61 @@ export class PulseStore {
    * both the survey key and the pulse's key material. Undefined once the pulse closed (its key
    * material is gone: nobody can tell any more whose its answers were).
    */
-  private respondent(surveyId: number, user: string): string | undefined {
-    const salt = this.stmts.keySalt.get(surveyId)?.key_salt;
+  private async respondent(surveyId: number, user: string): Promise<string | undefined> {
+    const salt = (await this.stmts.keySalt.get(surveyId))?.key_salt;
     if (!salt) return undefined;
     const pulseKey = createHmac('sha256', this.subkey('pulse')).update(salt).update(`:${surveyId}`).digest();
     return createHmac('sha256', pulseKey).update(user).digest('base64url').slice(0, 22);
   }
 
   /** Opens the week's pulse, or returns the one already opened that week. */
-  openPulse(input: { week: string; openedAt: Date; closesAt: Date; questions: readonly SurveyQuestion[]; minAnswers: number }): {
+  async openPulse(input: { week: string; openedAt: Date; closesAt: Date; questions: readonly SurveyQuestion[]; minAnswers: number }): Promise<{
     created: boolean;
     survey: PulseSurvey;
-  } {
-    return this.db
-      .transaction(() => {
-        const existing = this.stmts.pulseByWeek.get(input.week);
-        if (existing) return { created: false, survey: toPulse(existing) };
-        const info = this.stmts.insertPulse.run({
-          week: input.week,
-          openedAt: input.openedAt.toISOString(),
-          closesAt: input.closesAt.toISOString(),
-          questions: JSON.stringify(input.questions),
-          minAnswers: input.minAnswers,
-          keySalt: randomBytes(32),
-        });
-        return { created: true, survey: this.mustGetPulse(Number(info.lastInsertRowid)) };
-      })
-      .immediate();
+  }> {
+    return await this.db.transaction(async () => {
+      const existing = await this.stmts.pulseByWeek.get(input.week);
+      if (existing) return { created: false, survey: toPulse(existing) };
+      const info = await this.stmts.insertPulse.run({
+        week: input.week,
+        openedAt: input.openedAt.toISOString(),
+        closesAt: input.closesAt.toISOString(),
+        questions: JSON.stringify(input.questions),
+        minAnswers: input.minAnswers,
+        keySalt: randomBytes(32),
+      });
+      return { created: true, survey: await this.mustGetPulse(Number(info.lastInsertRowid)) };
+    });
   }
 
-  getPulse(id: number): PulseSurvey | undefined {
-    const row = this.stmts.pulseById.get(id);
+  async getPulse(id: number): Promise<PulseSurvey | undefined> {
+    const row = await this.stmts.pulseById.get(id);
     return row && toPulse(row);
   }
 
-  private mustGetPulse(id: number): PulseSurvey {
-    const pulse = this.getPulse(id);
+  private async mustGetPulse(id: number): Promise<PulseSurvey> {
+    const pulse = await this.getPulse(id);
     if (!pulse) throw new Error(`pulse ${id} does not exist`);
     return pulse;
   }
 
-  pulseForWeek(week: string): PulseSurvey | undefined {
-    const row = this.stmts.pulseByWeek.get(week);
+  async pulseForWeek(week: string): Promise<PulseSurvey | undefined> {
+    const row = await this.stmts.pulseByWeek.get(week);
     return row && toPulse(row);
   }
 
-  openPulses(): PulseSurvey[] {
-    return this.stmts.openPulses.all().map(toPulse);
+  async openPulses(): Promise<PulseSurvey[]> {
+    return (await this.stmts.openPulses.all()).map(toPulse);
   }
 
   /** Open pulses whose time is up at `now`. */
-  duePulses(now: Date): PulseSurvey[] {
-    return this.stmts.duePulses.all(now.toISOString()).map(toPulse);
+  async duePulses(now: Date): Promise<PulseSurvey[]> {
+    return (await this.stmts.duePulses.all(now.toISOString())).map(toPulse);
   }
 
   /** The latest pulses closed before `before`, newest first. */
-  closedPulses(before: Date, limit: number): PulseSurvey[] {
-    return this.stmts.closedPulses.all(before.toISOString(), limit).map(toPulse);
+  async closedPulses(before: Date, limit: number): Promise<PulseSurvey[]> {
+    return (await this.stmts.closedPulses.all(before.toISOString(), limit)).map(toPulse);
   }
 
   /**
@@ -156,31 +154,34 @@ export class PulseStore {
    * material is erased and its answer times become the closing time: from then on its answers
    * belong to nobody, even for someone holding the survey key.
    */
-  closePulse(id: number, now: Date, counts: { respondents: number; eligible: number | undefined }): boolean {
-    const closed = this.db
-      .transaction(() => {
-        if (this.stmts.closePulse.run(now.toISOString(), counts.respondents, counts.eligible ?? null, id).changes !== 1) return false;
-        for (const { respondent } of this.stmts.pulseRespondents.all(id)) this.stmts.renameRespondent.run(randomPseudonym(), id, respondent);
-        this.stmts.freezeAnswers.run(now.toISOString(), id);
-        this.stmts.eraseKeySalt.run(id);
-        this.stmts.forgetHeldRespondents.run(id);
-        return true;
-      })
-      .immediate();
+  async closePulse(id: number, now: Date, counts: { respondents: number; eligible: number | undefined }): Promise<boolean> {
+    const closed = await this.db.transaction(async () => {
+      if ((await this.stmts.closePulse.run(now.toISOString(), counts.respondents, counts.eligible ?? null, id)).changes !== 1) return false;
+      for (const { respondent } of await this.stmts.pulseRespondents.all(id)) await this.stmts.renameRespondent.run(randomPseudonym(), id, respondent);
+      await this.stmts.freezeAnswers.run(now.toISOString(), id);
+      await this.stmts.eraseKeySalt.run(id);
+      await this.stmts.forgetHeldRespondents.run(id);
+      return true;
+    });
     // The old pages (key material, pseudonyms) also sit in the write-ahead log until it is
     // checkpointed: copy them into the database file (where secure_delete overwrote them) and
-    // empty the log. Best effort: a reader holding an old snapshot makes it wait for a later one,
-    // and inside a caller's transaction (bulk loads) SQLite refuses it until that commits.
-    if (closed && !this.db.memory && !this.db.inTransaction) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    // empty the log.
+    if (closed) this.db.checkpoint();
     return closed;
   }
 
-  setEligible(id: number, eligible: number): void {
-    this.stmts.setEligible.run(eligible, id);
+  async setEligible(id: number, eligible: number): Promise<void> {
+    await this.stmts.setEligible.run(eligible, id);
   }
 
-  recordPost(post: { surveyId: number; channel: string; ts?: string | undefined; members?: number | undefined; skipped?: string | undefined }): void {
-    this.stmts.upsertPost.run({
+  async recordPost(post: {
+    surveyId: number;
+    channel: string;
+    ts?: string | undefined;
+    members?: number | undefined;
+    skipped?: string | undefined;
+  }): Promise<void> {
+    await this.stmts.upsertPost.run({
       surveyId: post.surveyId,
       channel: post.channel,
       ts: post.ts ?? null,
@@ -189,12 +190,12 @@ export class PulseStore {
     });
   }
 
-  postsOf(surveyId: number): PulsePost[] {
-    return this.stmts.postsOf.all(surveyId).map((r) => present<PulsePost>(r));
+  async postsOf(surveyId: number): Promise<PulsePost[]> {
+    return (await this.stmts.postsOf.all(surveyId)).map((r) => present<PulsePost>(r));
   }
 
-  setResultsTs(surveyId: number, channel: string, ts: string): void {
-    this.stmts.setResultsTs.run(ts, surveyId, channel);
+  async setResultsTs(surveyId: number, channel: string, ts: string): Promise<void> {
+    await this.stmts.setResultsTs.run(ts, surveyId, channel);
   }
 
   /**
@@ -203,56 +204,60 @@ export class PulseStore {
    * enough answers; changing it to 3 or more withdraws it. Returns the previous score, if any, or
    * undefined when the pulse has closed (nothing recorded).
    */
-  recordPulseAnswer(input: { surveyId: number; question: string; user: string; score: number; now: Date }): { previous: number | undefined } | undefined {
-    const respondent = this.respondent(input.surveyId, input.user);
+  async recordPulseAnswer(input: {
+    surveyId: number;
+    question: string;
+    user: string;
+    score: number;
+    now: Date;
+  }): Promise<{ previous: number | undefined } | undefined> {
+    const respondent = await this.respondent(input.surveyId, input.user);
     if (!respondent) return undefined;
-    return this.db
-      .transaction(() => {
-        const previous = this.stmts.answerOf.get(input.surveyId, input.question, respondent)?.score;
-        this.stmts.upsertAnswer.run({ surveyId: input.surveyId, question: input.question, respondent, score: input.score, now: input.now.toISOString() });
-        this.feedback.holdRating({
-          source: 'pulse',
-          surveyId: input.surveyId,
-          question: input.question,
-          requestId: null,
-          respondent,
-          author: input.user,
-          score: input.score,
-          now: input.now,
-        });
-        return { previous };
-      })
-      .immediate();
+    return await this.db.transaction(async () => {
+      const previous = (await this.stmts.answerOf.get(input.surveyId, input.question, respondent))?.score;
+      await this.stmts.upsertAnswer.run({ surveyId: input.surveyId, question: input.question, respondent, score: input.score, now: input.now.toISOString() });
+      await this.feedback.holdRating({
+        source: 'pulse',
+        surveyId: input.surveyId,
+        question: input.question,
+        requestId: null,
+        respondent,
+        author: input.user,
+        score: input.score,
+        now: input.now,
+      });
+      return { previous };
+    });
   }
 
   /** Whether the person answered any question of the pulse; always false once it closed. */
-  answeredPulse(surveyId: number, user: string): boolean {
-    const respondent = this.respondent(surveyId, user);
-    return respondent !== undefined && (this.stmts.answeredAny.get(surveyId, respondent)?.n ?? 0) > 0;
+  async answeredPulse(surveyId: number, user: string): Promise<boolean> {
+    const respondent = await this.respondent(surveyId, user);
+    return respondent !== undefined && ((await this.stmts.answeredAny.get(surveyId, respondent))?.n ?? 0) > 0;
   }
 
   /** How many answers each score got, per question. */
-  scoreCounts(surveyId: number): ScoreCount[] {
-    return this.stmts.scoreCounts.all(surveyId);
+  async scoreCounts(surveyId: number): Promise<ScoreCount[]> {
+    return await this.stmts.scoreCounts.all(surveyId);
   }
 
   /** People who answered at least one question. */
-  respondents(surveyId: number): number {
-    return this.stmts.respondents.get(surveyId)?.n ?? 0;
+  async respondents(surveyId: number): Promise<number> {
+    return (await this.stmts.respondents.get(surveyId))?.n ?? 0;
   }
 
   /** The comments written on a pulse, in random order (no names: the store has none to give). */
-  pulseComments(surveyId: number): string[] {
-    return this.stmts.pulseComments.all(surveyId).map((r) => r.text);
+  async pulseComments(surveyId: number): Promise<string[]> {
+    return (await this.stmts.pulseComments.all(surveyId)).map((r) => r.text);
   }
 
   /** At closing: a question's held low ratings go out (enough answers) or are dropped, author erased. */
-  settleHeldRatings(surveyId: number, question: string, post: boolean): void {
-    (post ? this.stmts.releaseHeldPulse : this.stmts.dropHeldPulse).run(surveyId, question);
+  async settleHeldRatings(surveyId: number, question: string, post: boolean): Promise<void> {
+    await (post ? this.stmts.releaseHeldPulse : this.stmts.dropHeldPulse).run(surveyId, question);
   }
 
   /** At closing: the pulse's comments go out (enough answers) or are dropped, text and author erased. */
-  settleHeldComments(surveyId: number, post: boolean): void {
-    (post ? this.stmts.releaseHeldPulse : this.stmts.dropHeldPulse).run(surveyId, null);
+  async settleHeldComments(surveyId: number, post: boolean): Promise<void> {
+    await (post ? this.stmts.releaseHeldPulse : this.stmts.dropHeldPulse).run(surveyId, null);
   }
 }

@@ -45,8 +45,8 @@ function teamNames(config: Deps['config']): Record<string, string> {
  * Adds the survey section (latest pulse score and trend, the question after provisioning, "you
  * said → we did") before the message's closing context line.
  */
-function withSurveys(deps: Pick<Deps, 'store' | 'config'>, now: Date, report: AdoptionReport, message: SlackMessage): SlackMessage {
-  const surveys = surveyDigest(deps, now, report.current.week, report.trend[0]?.week.start ?? report.current.week.start, report.trend.length);
+async function withSurveys(deps: Pick<Deps, 'store' | 'config'>, now: Date, report: AdoptionReport, message: SlackMessage): Promise<SlackMessage> {
+  const surveys = await surveyDigest(deps, now, report.current.week, report.trend[0]?.week.start ?? report.current.week.start, report.trend.length);
   if (!hasSurveyNews(surveys)) return message;
   const blocks = [...message.blocks];
   blocks.splice(Math.max(0, blocks.length - 1), 0, ...surveyDigestBlocks(surveys));
@@ -58,7 +58,7 @@ function withSurveys(deps: Pick<Deps, 'store' | 'config'>, now: Date, report: Ad
  * The report for the chosen week (default: the last complete week before `now`). A week in
  * progress is counted up to `now`, so its idle days and activity windows end now, not next Monday.
  */
-function reportFor(deps: Pick<Deps, 'store' | 'config'>, now: Date, chosen: ReportWeek | undefined): AdoptionReport {
+function reportFor(deps: Pick<Deps, 'store' | 'config'>, now: Date, chosen: ReportWeek | undefined): Promise<AdoptionReport> {
   if (!chosen) return adoptionReport(deps, now);
   return adoptionReport(deps, now, { week: chosen.inProgress ? { ...chosen.week, end: now } : chosen.week });
 }
@@ -81,31 +81,36 @@ function withSurveysOf(
   chosen: ReportWeek | undefined,
   report: AdoptionReport,
   message: SlackMessage,
-): SlackMessage {
-  return chosen?.inProgress ? message : withSurveys(deps, now, report, message);
+): Promise<SlackMessage> {
+  return chosen?.inProgress ? Promise.resolve(message) : withSurveys(deps, now, report, message);
 }
 
 /** The digest for the chosen week (default: the last complete week before `now`): its numbers and its Block Kit message. */
-export function prepareDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date, chosen?: ReportWeek): PreparedDigest {
-  const report = reportFor(deps, now, chosen);
-  return { report, message: digestMessageFor(deps, now, chosen, report) };
+export async function prepareDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date, chosen?: ReportWeek): Promise<PreparedDigest> {
+  const report = await reportFor(deps, now, chosen);
+  return { report, message: await digestMessageFor(deps, now, chosen, report) };
 }
 
-function digestMessageFor(deps: Pick<Deps, 'store' | 'config'>, now: Date, chosen: ReportWeek | undefined, report: AdoptionReport): SlackMessage {
+async function digestMessageFor(
+  deps: Pick<Deps, 'store' | 'config'>,
+  now: Date,
+  chosen: ReportWeek | undefined,
+  report: AdoptionReport,
+): Promise<SlackMessage> {
   const message = digestMessage(
     report,
     { surface: 'digest', teamNames: teamNames(deps.config), period: period(deps, now, chosen), home: homeIds(deps.config) },
     { idleDays: deps.config.adoption.idleDays },
   );
-  return withDrift(deps, withSurveysOf(deps, now, chosen, report, message));
+  return withDrift(deps, await withSurveysOf(deps, now, chosen, report, message));
 }
 
 /**
  * Adds the drift job's latest counts before the closing context line: the digest goes to the
  * platform team, who act on drift (`/platform stats`, open to everyone, leaves it out).
  */
-function withDrift(deps: Pick<Deps, 'store' | 'config'>, message: SlackMessage): SlackMessage {
-  const scan = deps.store.drift.latestScan();
+async function withDrift(deps: Pick<Deps, 'store' | 'config'>, message: SlackMessage): Promise<SlackMessage> {
+  const scan = await deps.store.drift.latestScan();
   if (!scan) return message;
   const blocks = [...message.blocks];
   blocks.splice(Math.max(0, blocks.length - 1), 0, driftDigestBlock(scan, formatLocal(new Date(scan.at), deps.config.schedule.timezone)));
@@ -113,8 +118,8 @@ function withDrift(deps: Pick<Deps, 'store' | 'config'>, message: SlackMessage):
 }
 
 /** `/platform stats [current|last|YYYY-MM-DD]`: the same numbers, as an ephemeral answer. */
-export function platformStats(deps: Pick<Deps, 'store' | 'config'>, now: Date, chosen?: ReportWeek): SlackMessage {
-  const report = reportFor(deps, now, chosen);
+export async function platformStats(deps: Pick<Deps, 'store' | 'config'>, now: Date, chosen?: ReportWeek): Promise<SlackMessage> {
+  const report = await reportFor(deps, now, chosen);
   const message = digestMessage(
     report,
     {
@@ -174,11 +179,11 @@ export async function composeDigest(
   now: Date,
   chosen?: ReportWeek,
 ): Promise<PreparedDigest & { chart: Promise<DigestChart> }> {
-  const report = reportFor(deps, now, chosen);
+  const report = await reportFor(deps, now, chosen);
   const chart = drawChart(await chartModule(), report);
   // A failed chart is the caller's to handle when it awaits it; until then it is not unhandled.
   chart.catch(() => undefined);
-  return { report, message: digestMessageFor(deps, now, chosen, report), chart };
+  return { report, message: await digestMessageFor(deps, now, chosen, report), chart };
 }
 
 /**

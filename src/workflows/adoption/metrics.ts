@@ -94,56 +94,74 @@ export function metricsSettings(config: Deps['config']): MetricsSettings {
  * figure is read for its own window (ranges of indexes, and rows the store writes as events and
  * snapshots come in), so its cost follows the weeks shown, not the length of the history.
  */
-export function adoptionReport(deps: Pick<Deps, 'store' | 'config'>, now: Date, options: { week?: Week; idleLimit?: number } = {}): AdoptionReport {
+export async function adoptionReport(
+  deps: Pick<Deps, 'store' | 'config'>,
+  now: Date,
+  options: { week?: Week; idleLimit?: number } = {},
+): Promise<AdoptionReport> {
   const settings = metricsSettings(deps.config);
   const store = deps.store.adoption;
   const week = options.week ?? lastCompleteWeek(now, settings.timeZone);
   const before = shiftWeek(week, -1, settings.timeZone);
   const weeks = Array.from({ length: TREND_WEEKS }, (_, i) => shiftWeek(week, i - (TREND_WEEKS - 1), settings.timeZone));
   // Each week's times to ready, read once for the trend and the two compared weeks.
-  const readyByWeek = new Map(weeks.map((w) => [w.monday, store.readyMs(w.start, w.end)]));
-  const readyIn = (w: Week) => readyByWeek.get(w.monday) ?? store.readyMs(w.start, w.end);
+  const readyByWeek = new Map<string, number[]>();
+  for (const w of weeks) readyByWeek.set(w.monday, await store.readyMs(w.start, w.end));
+  const readyIn = async (w: Week) => readyByWeek.get(w.monday) ?? (await store.readyMs(w.start, w.end));
   const idleFrom = (w: Week) => new Date(w.end.getTime() - settings.idleDays * DAY_MS);
   // The current week's idle namespaces, counted and listed in one pass.
-  const idle = store.idleNamespaces(idleFrom(week), week.end, options.idleLimit ?? 10);
-  const current = weekMetrics(store, readyIn(week), idle.total, settings, week);
-  const previous = weekMetrics(store, readyIn(before), store.idleCount(idleFrom(before), before.end), settings, before);
+  const idle = await store.idleNamespaces(idleFrom(week), week.end, options.idleLimit ?? 10);
+  const current = await weekMetrics(store, await readyIn(week), idle.total, settings, week);
+  const previous = await weekMetrics(store, await readyIn(before), await store.idleCount(idleFrom(before), before.end), settings, before);
   const changes = compare(current, previous);
   const quiet = current.requests === 0 && current.approved + current.denied === 0 && current.runsEnded === 0 && current.activeNamespaces === 0;
+  const trend: AdoptionReport['trend'] = [];
+  for (const w of weeks) {
+    const inWeek = await readyIn(w);
+    trend.push({
+      week: w,
+      requests: await store.countRequests(w.start, w.end),
+      namespacesReady: inWeek.length,
+      medianTimeToReadyMs: distribution(inWeek).median,
+    });
+  }
   return {
     timeZone: settings.timeZone,
     current,
     previous,
     changes,
     regressions: METRICS.map((m) => changes[m.key]).filter((c) => c.regression),
-    trend: weeks.map((w) => {
-      const inWeek = readyIn(w);
-      return { week: w, requests: store.countRequests(w.start, w.end), namespacesReady: inWeek.length, medianTimeToReadyMs: distribution(inWeek).median };
-    }),
+    trend,
     idle: {
       total: idle.total,
-      namespaces: describeIdle(store, idle.oldest, week.end, {
-        ownerOf: (requestId) => deps.store.lifecycle.get(requestId)?.owner,
+      namespaces: await describeIdle(store, idle.oldest, week.end, {
+        ownerOf: async (requestId) => (await deps.store.lifecycle.get(requestId))?.owner,
         askedOf: (requestId, idleSince) => askedAbout(deps, requestId, idleSince),
       }),
     },
-    lifecycle: lifecycleWeek(deps, week),
+    lifecycle: await lifecycleWeek(deps, week),
     quiet,
   };
 }
 
 /** Every metric of one week (`week.start <= t < week.end`, local Monday to Monday). */
-function weekMetrics(store: AdoptionStore, readyMs: readonly number[], idleNamespaces: number, settings: MetricsSettings, week: Week): WeekMetrics {
+async function weekMetrics(
+  store: AdoptionStore,
+  readyMs: readonly number[],
+  idleNamespaces: number,
+  settings: MetricsSettings,
+  week: Week,
+): Promise<WeekMetrics> {
   const { start, end } = week;
-  const counts = store.eventCounts(start, end);
+  const counts = await store.eventCounts(start, end);
   const decisions = counts.approved + counts.denied;
   const runsEnded = counts.ready + counts.runsFailed;
 
-  const active = store.activeByTeam(new Date(end.getTime() - settings.activeDays * DAY_MS), end);
+  const active = await store.activeByTeam(new Date(end.getTime() - settings.activeDays * DAY_MS), end);
   const configTeams = new Set(settings.teams);
   const activeTeams = new Set<string>();
   for (const { team } of active) if (team && configTeams.has(team)) activeTeams.add(team);
-  for (const team of store.teamsWithRequests(start, end)) if (configTeams.has(team)) activeTeams.add(team);
+  for (const team of await store.teamsWithRequests(start, end)) if (configTeams.has(team)) activeTeams.add(team);
 
   return {
     week,
@@ -154,14 +172,14 @@ function weekMetrics(store: AdoptionStore, readyMs: readonly number[], idleNames
     selfServeShare: decisions > 0 ? counts.autoApproved / decisions : undefined,
     namespacesReady: counts.ready,
     timeToReady: distribution(readyMs),
-    approvalWait: distribution(store.approvalWaitMs(start, end)),
-    timeToFirstWorkload: distribution(store.firstWorkloadMs(start, end)),
+    approvalWait: distribution(await store.approvalWaitMs(start, end)),
+    timeToFirstWorkload: distribution(await store.firstWorkloadMs(start, end)),
     activeNamespaces: active.reduce((n, a) => n + a.namespaces, 0),
     idleNamespaces,
     activeTeams: [...activeTeams].sort(),
     teamsInConfig: configTeams.size,
     adoption: configTeams.size > 0 ? activeTeams.size / configTeams.size : undefined,
-    newTeams: store.newTeams(start, end).map((t) => ({
+    newTeams: (await store.newTeams(start, end)).map((t) => ({
       team: t.team,
       firstRequestAt: t.firstRequestAt,
       timeToFirstNamespaceMs: t.firstReadyAt === undefined ? undefined : Date.parse(t.firstReadyAt) - Date.parse(t.firstRequestAt),
@@ -177,29 +195,33 @@ function weekMetrics(store: AdoptionStore, readyMs: readonly number[], idleNames
  * snapshot before the idle window is when it stopped running pods, or when it appeared if it
  * never ran any: that is how long it has been idle.
  */
-function describeIdle(
+async function describeIdle(
   store: AdoptionStore,
   states: readonly NamespaceState[],
   end: Date,
-  people: { ownerOf(requestId: number): string | undefined; askedOf(requestId: number, idleSince: string): IdleAsked | undefined },
-): IdleNamespace[] {
+  people: { ownerOf(requestId: number): Promise<string | undefined>; askedOf(requestId: number, idleSince: string): Promise<IdleAsked | undefined> },
+): Promise<IdleNamespace[]> {
   const { ownerOf, askedOf } = people;
-  return states.map((s) => ({
-    cluster: s.cluster,
-    namespace: s.namespace,
-    team: s.team,
-    requestId: s.requestId,
-    // The owner now (a transfer moves it); the requester for namespaces Slipway does not track.
-    owner: s.requestId === undefined ? undefined : (ownerOf(s.requestId) ?? store.requester(s.requestId)),
-    idleSince: s.at,
-    neverRan: store.lastRunning(s, end) === undefined,
-    asked: s.requestId === undefined ? undefined : askedOf(s.requestId, s.at),
-  }));
+  const described: IdleNamespace[] = [];
+  for (const s of states) {
+    described.push({
+      cluster: s.cluster,
+      namespace: s.namespace,
+      team: s.team,
+      requestId: s.requestId,
+      // The owner now (a transfer moves it); the requester for namespaces Slipway does not track.
+      owner: s.requestId === undefined ? undefined : ((await ownerOf(s.requestId)) ?? (await store.requester(s.requestId))),
+      idleSince: s.at,
+      neverRan: (await store.lastRunning(s, end)) === undefined,
+      asked: s.requestId === undefined ? undefined : await askedOf(s.requestId, s.at),
+    });
+  }
+  return described;
 }
 
 /** The idle reclaim's question about this idle period (one asked in an earlier period does not count). */
-function askedAbout(deps: Pick<Deps, 'store'>, requestId: number, idleSince: string): IdleAsked | undefined {
-  const ask = deps.store.idle.latestOf(requestId);
+async function askedAbout(deps: Pick<Deps, 'store'>, requestId: number, idleSince: string): Promise<IdleAsked | undefined> {
+  const ask = await deps.store.idle.latestOf(requestId);
   if (!ask || ask.idleSince !== idleSince) return undefined;
   return { user: ask.askedUser, at: ask.askedAt, teamToldAt: ask.teamToldAt, stage: ask.stage };
 }
@@ -210,8 +232,8 @@ function askedAbout(deps: Pick<Deps, 'store'>, requestId: number, idleSince: str
  * summed per resource (the tier from the request's `request_submitted` event; a namespace
  * without one, or whose tier left the config, adds nothing).
  */
-function lifecycleWeek(deps: Pick<Deps, 'store' | 'config'>, week: Week): LifecycleWeek {
-  const counts = deps.store.adoption.lifecycleCounts(week.start, week.end);
+async function lifecycleWeek(deps: Pick<Deps, 'store' | 'config'>, week: Week): Promise<LifecycleWeek> {
+  const counts = await deps.store.adoption.lifecycleCounts(week.start, week.end);
   const quotaOf = (deleted: typeof counts.deleted) => {
     const quotas = deleted.flatMap(({ tier }) => (tier !== undefined && Object.hasOwn(deps.config.tiers, tier) ? [deps.config.tiers[tier]?.quota ?? {}] : []));
     return [...sumResources(quotas)].map(([resource, quantity]) => ({ resource, amount: formatQuantity(quantity) }));

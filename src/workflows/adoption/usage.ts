@@ -61,8 +61,8 @@ export async function refreshUsage(deps: Pick<Deps, 'config' | 'store' | 'cluste
 
   // Read after listing: a namespace that became ready meanwhile is not taken for deleted.
   const previous = new Map<string, NamespaceState>();
-  for (const state of adoption.latestStates(now)) previous.set(key(state.cluster, state.namespace), state);
-  const unseenReady = adoption.readyWithoutSnapshot(new Date(now.getTime() - UNSEEN_READY_LOOKBACK_MS), now);
+  for (const state of await adoption.latestStates(now)) previous.set(key(state.cluster, state.namespace), state);
+  const unseenReady = await adoption.readyWithoutSnapshot(new Date(now.getTime() - UNSEEN_READY_LOOKBACK_MS), now);
 
   const rows: UsageSnapshotInput[] = [];
   const deleted: DeletedNamespace[] = [];
@@ -84,24 +84,24 @@ export async function refreshUsage(deps: Pick<Deps, 'config' | 'store' | 'cluste
       const changed = !before || !before.present || before.runningPods > 0 !== ns.runningPods > 0 || before.requestId !== requestId;
       if (changed) rows.push({ at: now, cluster, namespace: ns.name, team, requestId, present: true, runningPods: ns.runningPods });
     }
-    const gone = ({ namespace, team, requestId }: DeletedNamespace) => {
+    const gone = async ({ namespace, team, requestId }: DeletedNamespace) => {
       if (here.has(namespace) || rows.some((r) => r.cluster === cluster && r.namespace === namespace && !r.present)) return;
       // A namespace Slipway is deleting (or deleted) is gone, but not outside Slipway.
-      const bySlipway = requestId !== undefined && ['deleting', 'deleted'].includes(deps.store.lifecycle.get(requestId)?.state ?? '');
+      const bySlipway = requestId !== undefined && ['deleting', 'deleted'].includes((await deps.store.lifecycle.get(requestId))?.state ?? '');
       if (!bySlipway) deleted.push({ cluster, namespace, team, requestId });
       rows.push({ at: now, cluster, namespace, team, requestId, present: false, runningPods: 0 });
     };
     for (const state of previous.values()) {
-      if (state.cluster === cluster && state.present) gone(state);
+      if (state.cluster === cluster && state.present) await gone(state);
     }
     for (const ready of unseenReady) {
-      if (ready.cluster === cluster && !previous.has(key(cluster, ready.namespace))) gone(ready);
+      if (ready.cluster === cluster && !previous.has(key(cluster, ready.namespace))) await gone(ready);
     }
   }
 
-  adoption.insertSnapshots(rows);
+  await adoption.insertSnapshots(rows);
   for (const ns of deleted) {
-    deps.store.appendEvent({
+    await deps.store.appendEvent({
       type: 'namespace_deleted',
       at: now,
       team: ns.team,

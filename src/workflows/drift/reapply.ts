@@ -25,10 +25,10 @@ export interface DriftAnswer {
 }
 
 /** A request whose namespace is there to re-apply: ready, and not on its way out. */
-export function reapplicable(deps: Pick<Deps, 'store'>, requestId: number | undefined): NamespaceRequest | undefined {
-  const request = requestId === undefined ? undefined : deps.store.getRequest(requestId);
+export async function reapplicable(deps: Pick<Deps, 'store'>, requestId: number | undefined): Promise<NamespaceRequest | undefined> {
+  const request = requestId === undefined ? undefined : await deps.store.getRequest(requestId);
   if (!request || request.status !== 'ready') return undefined;
-  const state = deps.store.lifecycle.get(request.id)?.state;
+  const state = (await deps.store.lifecycle.get(request.id))?.state;
   return state === undefined || state === 'active' || state === 'expired' ? request : undefined;
 }
 
@@ -76,14 +76,14 @@ const targetOf = (request: NamespaceRequest) => ({ namespace: request.namespace,
  */
 export async function reapplyFromClick(deps: Deps, requestId: number | undefined, click: Click, confirm: boolean): Promise<DriftAnswer> {
   if (!(await isApprover(deps, click.user))) return { message: driftActionRefused, replaceOriginal: false };
-  const request = reapplicable(deps, requestId);
+  const request = await reapplicable(deps, requestId);
   if (!request) return { message: reapplyGone, replaceOriginal: false };
   const log = deps.log.child({ requestId: request.id, cluster: request.cluster, user: click.user });
   const event = { at: deps.clock.now(), actor: click.user, team: request.team, requestId: request.id };
   if (!confirm) {
     try {
       const preview = await previewReapply(deps, request);
-      deps.store.appendEvent({ ...event, type: 'drift_reapply_previewed', data: { namespace: request.namespace, changes: preview.changes.length } });
+      await deps.store.appendEvent({ ...event, type: 'drift_reapply_previewed', data: { namespace: request.namespace, changes: preview.changes.length } });
       return { message: reapplyPreview(targetOf(request), preview), replaceOriginal: false };
     } catch (err) {
       log.warn({ err: errorMessage(err) }, 'could not preview a re-apply');
@@ -94,10 +94,10 @@ export async function reapplyFromClick(deps: Deps, requestId: number | undefined
     await reapplyNamespace(deps, request);
   } catch (err) {
     log.warn({ err: errorMessage(err) }, 'could not re-apply');
-    deps.store.appendEvent({ ...event, type: 'drift_reapply_failed', data: { namespace: request.namespace, error: errorMessage(err) } });
+    await deps.store.appendEvent({ ...event, type: 'drift_reapply_failed', data: { namespace: request.namespace, error: errorMessage(err) } });
     return { message: reapplyFailed(request.namespace, errorMessage(err)), replaceOriginal: true };
   }
-  deps.store.appendEvent({ ...event, type: 'drift_reapplied', data: { namespace: request.namespace, cluster: request.cluster } });
+  await deps.store.appendEvent({ ...event, type: 'drift_reapplied', data: { namespace: request.namespace, cluster: request.cluster } });
   log.info('golden path re-applied');
   return { message: reapplyDone(targetOf(request), click.user), replaceOriginal: true };
 }

@@ -68,7 +68,7 @@ async function scanCluster(
     // Objects labelled managed-by slipway in a namespace Slipway did not make are not its to judge.
     if (!ns || ns.metadata?.deletionTimestamp) continue;
     const id = parseRequestRef(ns.metadata?.labels?.[LABEL.requestId] ?? '');
-    const request = id === undefined ? undefined : deps.store.getRequest(id);
+    const request = id === undefined ? undefined : await deps.store.getRequest(id);
     if (!request || request.cluster !== cluster || request.namespace !== name) {
       unknown.push(name);
       continue;
@@ -125,7 +125,7 @@ export async function scanDrift(
 export async function driftJob(deps: Pick<Deps, 'config' | 'store' | 'clusters' | 'log'>, now: Date): Promise<string> {
   const report = await scanDrift(deps);
   const namespaces = report.clusters.reduce((n, c) => n + c.namespaces, 0);
-  deps.store.drift.recordScan({ at: now.toISOString(), namespaces, edited: report.edited, outdated: report.outdated, summary: report.summary });
+  await deps.store.drift.recordScan({ at: now.toISOString(), namespaces, edited: report.edited, outdated: report.outdated, summary: report.summary });
   return report.summary;
 }
 

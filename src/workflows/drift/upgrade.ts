@@ -32,21 +32,21 @@ import { outdatedRequests, scanDrift } from './scan.ts';
  * stops (and a Resume button) or finishes. A restart resumes a running batch where it was.
  */
 
-function redraw(deps: Deps, id: number): Promise<void> {
-  const upgrade = deps.store.drift.get(id);
+async function redraw(deps: Deps, id: number): Promise<void> {
+  const upgrade = await deps.store.drift.get(id);
   if (!upgrade?.threadTs) return Promise.resolve();
   return notifier(deps)
-    .update(upgrade.channel, upgrade.threadTs, progressOf(deps, upgrade))
+    .update(upgrade.channel, upgrade.threadTs, await progressOf(deps, upgrade))
     .then(() => undefined);
 }
 
-function progressOf(deps: Deps, upgrade: Upgrade): SlackMessage {
+async function progressOf(deps: Deps, upgrade: Upgrade): Promise<SlackMessage> {
   return upgradeProgress({
     cluster: upgrade.cluster,
     status: upgrade.status,
     startedBy: upgrade.startedBy,
     concurrency: deps.config.drift.upgrade.concurrency,
-    counts: deps.store.drift.counts(upgrade.id),
+    counts: await deps.store.drift.counts(upgrade.id),
   });
 }
 
@@ -62,7 +62,7 @@ interface Stop {
 }
 
 async function runUpgrade(deps: Deps, id: number): Promise<void> {
-  const upgrade = deps.store.drift.get(id);
+  const upgrade = await deps.store.drift.get(id);
   if (upgrade?.status !== 'running') return;
   const log = deps.log.child({ upgradeId: id, cluster: upgrade.cluster });
   const progress = coalesce(() => redraw(deps, id), deps.engine.progressIntervalMs);
@@ -70,19 +70,19 @@ async function runUpgrade(deps: Deps, id: number): Promise<void> {
 
   const worker = async (): Promise<void> => {
     while (!deps.engine.runs.draining && !stop) {
-      const requestId = deps.store.drift.claim(id);
+      const requestId = await deps.store.drift.claim(id);
       if (requestId === undefined) return;
       progress.poke();
-      const request = reapplicable(deps, requestId);
+      const request = await reapplicable(deps, requestId);
       if (!request) {
         // Deleted or on its way out since the scan: nothing to upgrade.
-        deps.store.drift.finishItem(id, requestId, 'done', 'skipped: no longer a ready namespace', deps.clock.now());
+        await deps.store.drift.finishItem(id, requestId, 'done', 'skipped: no longer a ready namespace', deps.clock.now());
         continue;
       }
       let lastError = '';
       const outcome = await withRetries(deps, () => reapplyNamespace(deps, request), {
-        started: (attempt) => {
-          if (attempt > 1) deps.store.drift.retryItem(id, requestId, lastError);
+        started: async (attempt) => {
+          if (attempt > 1) await deps.store.drift.retryItem(id, requestId, lastError);
         },
         succeeded: () => undefined,
         failed: (err) => {
@@ -95,12 +95,24 @@ async function runUpgrade(deps: Deps, id: number): Promise<void> {
       if (outcome === PAUSED) return;
       const now = deps.clock.now();
       if (outcome !== undefined) {
-        deps.store.drift.finishItem(id, requestId, 'failed', errorMessage(outcome), now);
-        deps.store.appendEvent({ type: 'drift_upgrade_failed', at: now, team: request.team, requestId, data: { upgradeId: id, error: errorMessage(outcome) } });
+        await deps.store.drift.finishItem(id, requestId, 'failed', errorMessage(outcome), now);
+        await deps.store.appendEvent({
+          type: 'drift_upgrade_failed',
+          at: now,
+          team: request.team,
+          requestId,
+          data: { upgradeId: id, error: errorMessage(outcome) },
+        });
         stop ??= { requestId, namespace: request.namespace, error: outcome };
       } else {
-        deps.store.drift.finishItem(id, requestId, 'done', undefined, now);
-        deps.store.appendEvent({ type: 'drift_reapplied', at: now, team: request.team, requestId, data: { upgradeId: id, namespace: request.namespace } });
+        await deps.store.drift.finishItem(id, requestId, 'done', undefined, now);
+        await deps.store.appendEvent({
+          type: 'drift_reapplied',
+          at: now,
+          team: request.team,
+          requestId,
+          data: { upgradeId: id, namespace: request.namespace },
+        });
       }
       progress.poke();
     }
@@ -110,24 +122,29 @@ async function runUpgrade(deps: Deps, id: number): Promise<void> {
   const slack = notifier(deps);
   const thread = (message: SlackMessage) => (upgrade.threadTs ? slack.post(upgrade.channel, message, upgrade.threadTs) : Promise.resolve(undefined));
   if (stop) {
-    const stopped = deps.store.drift.finish(id, 'failed', deps.clock.now());
+    const stopped = await deps.store.drift.finish(id, 'failed', deps.clock.now());
     progress.poke();
     await progress.flush();
     if (!stopped) return;
     log.warn({ requestId: stop.requestId, err: errorMessage(stop.error) }, 'upgrade stopped at a permanent failure');
-    deps.store.appendEvent({ type: 'drift_upgrade_stopped', at: deps.clock.now(), requestId: stop.requestId, data: { upgradeId: id } });
-    const counts = deps.store.drift.counts(id);
+    await deps.store.appendEvent({ type: 'drift_upgrade_stopped', at: deps.clock.now(), requestId: stop.requestId, data: { upgradeId: id } });
+    const counts = await deps.store.drift.counts(id);
     await thread(upgradeStopped({ upgradeId: id, namespace: stop.namespace, error: errorMessage(stop.error), counts }));
     return;
   }
-  const counts = deps.store.drift.counts(id);
+  const counts = await deps.store.drift.counts(id);
   if (deps.engine.runs.draining || counts.pending + counts.running > 0) {
     log.info({ left: counts.pending + counts.running }, 'upgrade paused for shutdown');
     await progress.flush();
     return;
   }
-  if (!deps.store.drift.finish(id, 'done', deps.clock.now())) return;
-  deps.store.appendEvent({ type: 'drift_upgrade_done', at: deps.clock.now(), actor: upgrade.startedBy, data: { upgradeId: id, namespaces: counts.done } });
+  if (!(await deps.store.drift.finish(id, 'done', deps.clock.now()))) return;
+  await deps.store.appendEvent({
+    type: 'drift_upgrade_done',
+    at: deps.clock.now(),
+    actor: upgrade.startedBy,
+    data: { upgradeId: id, namespaces: counts.done },
+  });
   log.info({ namespaces: counts.done }, 'upgrade finished');
   progress.poke();
   await progress.flush();
@@ -144,18 +161,18 @@ export async function startUpgrade(
   input: { cluster: string; by: string; requestIds: readonly number[] },
 ): Promise<{ upgrade: Upgrade; execution: Promise<void> } | undefined> {
   const channel = deps.config.slack.approvalsChannel;
-  const upgrade = deps.store.drift.startUpgrade({ ...input, channel }, deps.clock.now());
+  const upgrade = await deps.store.drift.startUpgrade({ ...input, channel }, deps.clock.now());
   if (!upgrade) return undefined;
-  deps.store.appendEvent({
+  await deps.store.appendEvent({
     type: 'drift_upgrade_started',
     at: deps.clock.now(),
     actor: input.by,
     data: { upgradeId: upgrade.id, cluster: input.cluster, namespaces: input.requestIds.length },
   });
-  const ts = await notifier(deps).post(channel, progressOf(deps, upgrade));
-  if (ts) deps.store.drift.setThread(upgrade.id, ts);
+  const ts = await notifier(deps).post(channel, await progressOf(deps, upgrade));
+  if (ts) await deps.store.drift.setThread(upgrade.id, ts);
   const execution = executeUpgrade(deps, upgrade.id).catch((err: unknown) => deps.log.error({ err, upgradeId: upgrade.id }, 'upgrade failed unexpectedly'));
-  return { upgrade: deps.store.drift.get(upgrade.id) ?? upgrade, execution };
+  return { upgrade: (await deps.store.drift.get(upgrade.id)) ?? upgrade, execution };
 }
 
 /** *Upgrade all N outdated*: approvers only; scans the cluster again and upgrades what is outdated now. */
@@ -163,7 +180,7 @@ export async function upgradeFromClick(deps: Deps, cluster: string | undefined, 
   if (!(await isApprover(deps, click.user))) return driftActionRefused;
   const name = cluster && findCluster(deps.config, cluster)?.name;
   if (!name) return upgradeNothing(cluster ?? '?');
-  if (deps.store.drift.runningOn(name)) return upgradeBusy(name);
+  if (await deps.store.drift.runningOn(name)) return upgradeBusy(name);
   const report = await scanDrift(deps, { cluster: name });
   const error = report.clusters[0]?.error;
   if (error !== undefined) return upgradeScanFailed(name, error);
@@ -176,10 +193,10 @@ export async function upgradeFromClick(deps: Deps, cluster: string | undefined, 
 /** *Resume* in a stopped upgrade's thread: approvers only; the failed and remaining namespaces run again. */
 export async function resumeFromClick(deps: Deps, id: number | undefined, click: Click): Promise<SlackMessage | undefined> {
   if (!(await isApprover(deps, click.user))) return driftActionRefused;
-  const upgrade = id === undefined ? undefined : deps.store.drift.get(id);
-  if (!upgrade || !deps.store.drift.reopen(upgrade.id)) return upgradeNotStopped;
-  deps.store.appendEvent({ type: 'drift_upgrade_resumed', at: deps.clock.now(), actor: click.user, data: { upgradeId: upgrade.id } });
-  const counts = deps.store.drift.counts(upgrade.id);
+  const upgrade = id === undefined ? undefined : await deps.store.drift.get(id);
+  if (!upgrade || !(await deps.store.drift.reopen(upgrade.id))) return upgradeNotStopped;
+  await deps.store.appendEvent({ type: 'drift_upgrade_resumed', at: deps.clock.now(), actor: click.user, data: { upgradeId: upgrade.id } });
+  const counts = await deps.store.drift.counts(upgrade.id);
   if (upgrade.threadTs) await notifier(deps).post(upgrade.channel, upgradeResumed(click.user, counts.pending), upgrade.threadTs);
   void executeUpgrade(deps, upgrade.id).catch((err: unknown) => deps.log.error({ err, upgradeId: upgrade.id }, 'upgrade failed unexpectedly'));
   return undefined;
@@ -187,11 +204,11 @@ export async function resumeFromClick(deps: Deps, id: number | undefined, click:
 
 /** At start-up: upgrades left running by the last process continue; what it had claimed is pending again. */
 export async function resumeUpgrades(deps: Deps): Promise<void> {
-  const running = deps.store.drift.running();
+  const running = await deps.store.drift.running();
   if (running.length > 0) deps.log.info({ upgrades: running.map((u) => u.id) }, 'resuming upgrades');
   await Promise.all(
-    running.map((u) => {
-      deps.store.drift.release(u.id, ['running']);
+    running.map(async (u) => {
+      await deps.store.drift.release(u.id, ['running']);
       return executeUpgrade(deps, u.id);
     }),
   );

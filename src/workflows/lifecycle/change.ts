@@ -198,9 +198,9 @@ interface ChangeStep {
 const CHECK_USAGE = 'check-usage';
 
 /** What the change of this request applies: its latest approved change, from its settings today. */
-function pendingChange(deps: Deps, requestId: number): { ask: LifecycleRequest; from: NamespaceSettings; to: NamespaceSettings } | undefined {
-  const ask = deps.store.lifecycle.lastApproved(requestId, 'change');
-  const from = deps.store.lifecycle.settingsOf(requestId);
+async function pendingChange(deps: Deps, requestId: number): Promise<{ ask: LifecycleRequest; from: NamespaceSettings; to: NamespaceSettings } | undefined> {
+  const ask = await deps.store.lifecycle.lastApproved(requestId, 'change');
+  const from = await deps.store.lifecycle.settingsOf(requestId);
   return ask?.change && from ? { ask, from, to: ask.change } : undefined;
 }
 
@@ -257,8 +257,8 @@ function changeSteps(deps: Deps, request: NamespaceRequest, plan: ChangePlan, to
   return steps;
 }
 
-function preparedSteps(deps: Deps, request: NamespaceRequest): ChangeStep[] {
-  const change = pendingChange(deps, request.id);
+async function preparedSteps(deps: Deps, request: NamespaceRequest): Promise<ChangeStep[]> {
+  const change = await pendingChange(deps, request.id);
   return change ? changeSteps(deps, request, planChange(deps.config, request, change.from, change.to), change.to) : [];
 }
 
@@ -270,8 +270,8 @@ const changedNamespace = (request: NamespaceRequest): ChangedNamespace => ({
 
 /** Changing a namespace as a kind of durable run (src/workflows/runs/engine.ts). */
 export const changeRuns: RunKindHandlers = {
-  prepare(deps, request) {
-    const steps = preparedSteps(deps, request);
+  async prepare(deps, request) {
+    const steps = await preparedSteps(deps, request);
     const ns = changedNamespace(request);
     return {
       step(name) {
@@ -282,17 +282,17 @@ export const changeRuns: RunKindHandlers = {
     };
   },
   async done(deps, request, run) {
-    const change = pendingChange(deps, request.id);
+    const change = await pendingChange(deps, request.id);
     if (!change) return;
     const now = deps.clock.now();
     const lines = changeDiff(deps.config, change.from, change.to);
-    if (!deps.store.lifecycle.applySettings(request.id, change.to, now)) {
+    if (!(await deps.store.lifecycle.applySettings(request.id, change.to, now))) {
       deps.log.warn({ requestId: request.id, runId: run.id }, 'a change was applied to a namespace that is no longer active; its settings are not recorded');
     } else if (change.from.expiresOn !== change.to.expiresOn) {
       // A new end date gets its own reminders; none at all when the end date is taken away.
-      deps.store.lifecycle.replaceTimers(request.id, change.to.expiresOn ? timersFor(deps.config, change.to.expiresOn, now) : [], now);
+      await deps.store.lifecycle.replaceTimers(request.id, change.to.expiresOn ? timersFor(deps.config, change.to.expiresOn, now) : [], now);
     }
-    deps.store.appendEvent({
+    await deps.store.appendEvent({
       type: 'namespace_changed',
       at: now,
       actor: change.ask.requestedBy,
@@ -308,8 +308,8 @@ export const changeRuns: RunKindHandlers = {
     await namespaceChanged(deps, request.id);
   },
   async failed(deps, request, run, step, error) {
-    const change = pendingChange(deps, request.id);
-    deps.store.appendEvent({
+    const change = await pendingChange(deps, request.id);
+    await deps.store.appendEvent({
       type: 'change_failed',
       at: deps.clock.now(),
       team: request.team,
@@ -336,18 +336,18 @@ async function mayChange(deps: Deps, ns: ManagedNamespace, user: string): Promis
 }
 
 /** Why the namespace cannot be changed now, or undefined when it can. */
-function changeBlocked(deps: Deps, ns: ManagedNamespace): SlackMessage | undefined {
+async function changeBlocked(deps: Deps, ns: ManagedNamespace): Promise<SlackMessage | undefined> {
   const named = changedNamespace(ns.request);
   if (ns.state !== 'active') return changeRefusals.notActive(named);
-  const waiting = deps.store.lifecycle.openRequestFor(ns.request.id, 'change');
+  const waiting = await deps.store.lifecycle.openRequestFor(ns.request.id, 'change');
   if (waiting) return changeRefusals.waiting(named, waiting);
-  if (deps.store.latestRun(ns.request.id)?.status === 'running') return changeRefusals.running(named);
+  if ((await deps.store.latestRun(ns.request.id))?.status === 'running') return changeRefusals.running(named);
   return undefined;
 }
 
 /** The teams other than the owning one, and who of them has which access today. */
-function changeForm(deps: Deps, ns: ManagedNamespace): ModalView | undefined {
-  const settings = deps.store.lifecycle.settingsOf(ns.request.id);
+async function changeForm(deps: Deps, ns: ManagedNamespace): Promise<ModalView | undefined> {
+  const settings = await deps.store.lifecycle.settingsOf(ns.request.id);
   if (!settings) return undefined;
   return changeNamespaceModal(deps.config, {
     namespace: ns.request.namespace,
@@ -363,8 +363,8 @@ function changeForm(deps: Deps, ns: ManagedNamespace): ModalView | undefined {
 
 async function showChangeForm(deps: Deps, ns: ManagedNamespace, user: string, triggerId: string, tell: (m: SlackMessage) => Promise<unknown>) {
   if (!(await mayChange(deps, ns, user))) return void (await tell(changeRefusals.notAllowed(changedNamespace(ns.request), ns.owner)));
-  const blocked = changeBlocked(deps, ns);
-  const form = blocked ? undefined : changeForm(deps, ns);
+  const blocked = await changeBlocked(deps, ns);
+  const form = blocked ? undefined : await changeForm(deps, ns);
   if (!form) return void (await tell(blocked ?? changeRefusals.notActive(changedNamespace(ns.request))));
   await openForm(deps, triggerId, form, 'the change form', tell);
 }
@@ -378,7 +378,7 @@ export async function openChangeFormForCommand(
 ): Promise<void> {
   const [name, cluster] = args.trim().split(/\s+/).filter(Boolean);
   if (!name) return void (await tell(changeRefusals.usage(command.command)));
-  const found = deps.store.lifecycle.findByName(name).filter((ns) => !cluster || ns.request.cluster === cluster);
+  const found = (await deps.store.lifecycle.findByName(name)).filter((ns) => !cluster || ns.request.cluster === cluster);
   const [only] = found;
   if (!only) return void (await tell(changeRefusals.unknown(name.slice(0, LIMITS.name))));
   if (found.length > 1)
@@ -394,7 +394,7 @@ export async function openChangeFormForCommand(
 /** *Change* on a namespace (Home): the same form; answers where the person clicked, or by DM. */
 export async function openChangeForm(deps: Deps, requestId: number | undefined, click: Click & { triggerId: string }): Promise<void> {
   const tell = (message: SlackMessage) => notifier(deps).toClicker(click, message);
-  const ns = requestId === undefined ? undefined : deps.store.lifecycle.get(requestId);
+  const ns = requestId === undefined ? undefined : await deps.store.lifecycle.get(requestId);
   if (!ns || ns.state === 'deleted') return void (await tell(changeRefusals.unknown(ns?.request.namespace ?? '?')));
   await showChangeForm(deps, ns, click.user, click.triggerId, tell);
 }
@@ -444,13 +444,13 @@ export type ChangeSubmission = { errors: FieldErrors; proceed?: undefined } | { 
  * the modal closes; `proceed` does the rest after the ack.
  */
 export async function submitChange(deps: Deps, requestId: number, user: string, fields: ChangeFields): Promise<ChangeSubmission> {
-  const ns = deps.store.lifecycle.get(requestId);
-  const from = deps.store.lifecycle.settingsOf(requestId);
+  const ns = await deps.store.lifecycle.get(requestId);
+  const from = await deps.store.lifecycle.settingsOf(requestId);
   if (!ns || !from) return { errors: { [BLOCK.tier]: changeRefusals.stale() } };
   const request = ns.request;
   const named = changedNamespace(request);
   if (!(await mayChange(deps, ns, user))) return { errors: { [BLOCK.tier]: fieldText(changeRefusals.notAllowed(named, ns.owner)) } };
-  const blocked = changeBlocked(deps, ns);
+  const blocked = await changeBlocked(deps, ns);
   if (blocked) return { errors: { [BLOCK.tier]: fieldText(blocked) } };
   const checked = checkChangeFields(deps.config, request, from, fields, deps.clock.now());
   if (checked.errors) return { errors: checked.errors };
@@ -467,7 +467,7 @@ export async function submitChange(deps: Deps, requestId: number, user: string, 
       return { errors: { [BLOCK.tier]: changeRefusals.usageUnknown(errorMessage(err)) } };
     }
     if (shortfalls.length > 0) {
-      deps.store.appendEvent({
+      await deps.store.appendEvent({
         type: 'change_refused',
         at: deps.clock.now(),
         actor: user,
@@ -480,11 +480,11 @@ export async function submitChange(deps: Deps, requestId: number, user: string, 
   }
 
   const now = deps.clock.now();
-  const opened = deps.store.lifecycle.openRequest({ requestId, kind: 'change', requestedBy: user, change: to }, now);
+  const opened = await deps.store.lifecycle.openRequest({ requestId, kind: 'change', requestedBy: user, change: to }, now);
   if (!opened.created) return { errors: { [BLOCK.tier]: fieldText(changeRefusals.waiting(named, opened.request)) } };
   const lines = changeDiff(deps.config, from, to);
   const atOnce = decision.needApprover.length === 0;
-  deps.store.appendEvent({
+  await deps.store.appendEvent({
     type: 'change_requested',
     at: now,
     actor: user,
@@ -494,7 +494,7 @@ export async function submitChange(deps: Deps, requestId: number, user: string, 
   });
   const slack = notifier(deps);
   if (atOnce) {
-    deps.store.lifecycle.decideRequest(opened.request.id, 'approved', 'policy', now);
+    await deps.store.lifecycle.decideRequest(opened.request.id, 'approved', 'policy', now);
     return {
       proceed: async () => {
         await slack.dm(user, changeAccepted(named, true));
@@ -507,7 +507,7 @@ export async function submitChange(deps: Deps, requestId: number, user: string, 
       const where = request.card ?? { channel: deps.config.slack.approvalsChannel, ts: undefined };
       const message = changeRequest(named, { id: opened.request.id, by: user, lines, needApprover: decision.needApprover });
       const ts = await slack.post(where.channel, message, where.ts);
-      if (ts) deps.store.lifecycle.setRequestMessage(opened.request.id, { channel: where.channel, ts });
+      if (ts) await deps.store.lifecycle.setRequestMessage(opened.request.id, { channel: where.channel, ts });
       await slack.dm(user, changeAccepted(named, false));
     },
   };
@@ -517,7 +517,7 @@ export async function submitChange(deps: Deps, requestId: number, user: string, 
 async function runChange(deps: Deps, request: NamespaceRequest, announcement: SlackMessage | undefined): Promise<void> {
   const card = request.card;
   const announced = card && announcement ? notifier(deps).post(card.channel, announcement, card.ts) : undefined;
-  const steps = preparedSteps(deps, request).map((s) => s.name);
+  const steps = (await preparedSteps(deps, request)).map((s) => s.name);
   await Promise.all([announced, startRun(deps, request, 'change', steps, announced)]);
 }
 
@@ -525,23 +525,23 @@ async function runChange(deps: Deps, request: NamespaceRequest, announcement: Sl
 export async function decideChangeRequest(deps: Deps, askId: number | undefined, click: Click, status: 'approved' | 'denied'): Promise<void> {
   const slack = notifier(deps);
   const refuse = async (message: SlackMessage) => void (await slack.toClicker(click, message));
-  const ask = askId === undefined ? undefined : deps.store.lifecycle.getRequestById(askId);
-  const request = ask?.kind === 'change' ? deps.store.getRequest(ask.requestId) : undefined;
+  const ask = askId === undefined ? undefined : await deps.store.lifecycle.getRequestById(askId);
+  const request = ask?.kind === 'change' ? await deps.store.getRequest(ask.requestId) : undefined;
   if (!ask || !request) return refuse(changeRefusals.unknownAsk());
   const named = changedNamespace(request);
   if (ask.status !== 'pending') return refuse(changeRefusals.decided(named, ask));
   if (!(await isApprover(deps, click.user))) return refuse(changeRefusals.notApprover(named));
   if (!mayDecideChange(click.user, ask.requestedBy, true)) return refuse(changeRefusals.ownAsk(named));
-  if (deps.store.lifecycle.get(request.id)?.state !== 'active') {
+  if ((await deps.store.lifecycle.get(request.id))?.state !== 'active') {
     // Expired or being deleted since it was asked: nothing is left to decide.
-    const { decided, request: withdrawn } = deps.store.lifecycle.decideRequest(ask.id, 'withdrawn', click.user, deps.clock.now());
+    const { decided, request: withdrawn } = await deps.store.lifecycle.decideRequest(ask.id, 'withdrawn', click.user, deps.clock.now());
     if (decided && withdrawn.message) await slack.update(withdrawn.message.channel, withdrawn.message.ts, changeRequestDecided(named, withdrawn, []));
     return refuse(changeRefusals.notActive(named));
   }
 
-  const { decided, request: now } = deps.store.lifecycle.decideRequest(ask.id, status, click.user, deps.clock.now());
+  const { decided, request: now } = await deps.store.lifecycle.decideRequest(ask.id, status, click.user, deps.clock.now());
   if (!decided) return refuse(changeRefusals.decided(named, now));
-  deps.store.appendEvent({
+  await deps.store.appendEvent({
     type: 'change_decided',
     at: deps.clock.now(),
     actor: click.user,
@@ -550,7 +550,7 @@ export async function decideChangeRequest(deps: Deps, askId: number | undefined,
     data: { status, lifecycleRequestId: ask.id },
   });
   deps.log.info({ requestId: request.id, lifecycleRequestId: ask.id, status }, 'change request decided');
-  const from = deps.store.lifecycle.settingsOf(request.id);
+  const from = await deps.store.lifecycle.settingsOf(request.id);
   const lines = from && now.change ? changeDiff(deps.config, from, now.change) : [];
   if (now.message) await slack.update(now.message.channel, now.message.ts, changeRequestDecided(named, now, lines));
   await slack.dm(now.requestedBy, changeDecisionForRequester(named, now));

@@ -133,18 +133,15 @@ function describeStep(deps: Deps, request: NamespaceRequest, name: string): stri
 }
 
 /** Who asked for the latest deletion of this namespace, and why (from the event log). */
-function lastAsk(deps: Deps, requestId: number): DeleteAsk | Unattended {
-  const event = deps.store
-    .eventsFor(requestId)
-    .filter((e) => e.type === 'delete_requested')
-    .at(-1);
+async function lastAsk(deps: Deps, requestId: number): Promise<DeleteAsk | Unattended> {
+  const event = (await deps.store.eventsFor(requestId)).filter((e) => e.type === 'delete_requested').at(-1);
   if (event?.actor === 'idle') return 'idle';
   if (!event || event.actor === 'expiry' || event.actor === undefined) return 'expiry';
   return { by: event.actor, reason: typeof event.data.reason === 'string' ? event.data.reason : undefined };
 }
 
-function ownerOf(deps: Deps, request: NamespaceRequest): string {
-  return deps.store.lifecycle.get(request.id)?.owner ?? request.requester;
+async function ownerOf(deps: Deps, request: NamespaceRequest): Promise<string> {
+  return (await deps.store.lifecycle.get(request.id))?.owner ?? request.requester;
 }
 
 /** Deletion as a kind of durable run (src/workflows/runs/engine.ts). */
@@ -160,10 +157,10 @@ export const deletionRuns: RunKindHandlers = {
     };
   },
   async done(deps, request, run) {
-    const ask = lastAsk(deps, request.id);
-    await notifier(deps).dm(ownerOf(deps, request), namespaceDeleted(request, clusterName(deps, request.cluster), ask));
+    const ask = await lastAsk(deps, request.id);
+    await notifier(deps).dm(await ownerOf(deps, request), namespaceDeleted(request, clusterName(deps, request.cluster), ask));
     // Recorded after the owner's message: a deletion without this event is told at the next start.
-    deps.store.appendEvent({
+    await deps.store.appendEvent({
       type: 'namespace_deleted',
       at: deps.clock.now(),
       actor: typeof ask === 'string' ? ask : ask.by,
@@ -177,7 +174,7 @@ export const deletionRuns: RunKindHandlers = {
   async failed(deps, request, run, step, error) {
     // A namespace that is not this request's own is refused for good: there is nothing to retry.
     const refused = error instanceof ClusterError && error.code === 'namespace_not_managed';
-    deps.store.appendEvent({
+    await deps.store.appendEvent({
       // Not `run_failed`: that counts provisioning failures in the digest's failure rate.
       type: refused ? 'delete_refused' : 'delete_failed',
       at: deps.clock.now(),
@@ -190,7 +187,7 @@ export const deletionRuns: RunKindHandlers = {
     if (request.card) {
       await slack.post(request.card.channel, refused ? deletionRefused(request, reason) : deletionFailed(request, step, reason, run), request.card.ts);
     }
-    await slack.dm(ownerOf(deps, request), refused ? deletionRefused(request, reason) : ownerDeletionFailed(request));
+    await slack.dm(await ownerOf(deps, request), refused ? deletionRefused(request, reason) : ownerDeletionFailed(request));
   },
 };
 
@@ -203,9 +200,9 @@ const UNTOLD_LOOKBACK_MS = 7 * 24 * 60 * 60 * 1000;
  */
 export async function announceDeletions(deps: Deps): Promise<void> {
   const since = new Date(deps.clock.now().getTime() - UNTOLD_LOOKBACK_MS);
-  for (const runId of deps.store.lifecycle.untoldDeletions(since)) {
-    const run = deps.store.getRun(runId);
-    const request = run && deps.store.getRequest(run.requestId);
+  for (const runId of await deps.store.lifecycle.untoldDeletions(since)) {
+    const run = await deps.store.getRun(runId);
+    const request = run && (await deps.store.getRequest(run.requestId));
     if (run && request) await deletionRuns.done(deps, request, run);
   }
 }
@@ -215,13 +212,13 @@ export async function announceDeletions(deps: Deps): Promise<void> {
  * it is already being deleted or gone. A namespace left `deleting` without a deletion run (the bot
  * stopped between the two) may start again.
  */
-function beginDeletion(deps: Deps, request: NamespaceRequest): boolean {
+async function beginDeletion(deps: Deps, request: NamespaceRequest): Promise<boolean> {
   const now = deps.clock.now();
   const lifecycle = deps.store.lifecycle;
-  const state = lifecycle.get(request.id)?.state;
-  const fresh = (state === 'active' || state === 'expired') && lifecycle.transition(request.id, state, 'deleting', now);
-  const halfStarted = state === 'deleting' && deps.store.latestRun(request.id)?.kind !== 'delete';
-  if (fresh || halfStarted) lifecycle.replaceTimers(request.id, [], now);
+  const state = (await lifecycle.get(request.id))?.state;
+  const fresh = (state === 'active' || state === 'expired') && (await lifecycle.transition(request.id, state, 'deleting', now));
+  const halfStarted = state === 'deleting' && (await deps.store.latestRun(request.id))?.kind !== 'delete';
+  if (fresh || halfStarted) await lifecycle.replaceTimers(request.id, [], now);
   return fresh || halfStarted;
 }
 
@@ -233,8 +230,8 @@ async function runDeletion(deps: Deps, request: NamespaceRequest, ask: DeleteAsk
   await Promise.all([announced, startRun(deps, request, 'delete', steps, announced)]);
 }
 
-function recordAsk(deps: Deps, request: NamespaceRequest, ask: DeleteAsk | Unattended, data: Record<string, unknown>): void {
-  deps.store.appendEvent({
+async function recordAsk(deps: Deps, request: NamespaceRequest, ask: DeleteAsk | Unattended, data: Record<string, unknown>): Promise<void> {
+  await deps.store.appendEvent({
     type: 'delete_requested',
     at: deps.clock.now(),
     actor: typeof ask === 'string' ? ask : ask.by,
@@ -263,17 +260,17 @@ export function deleteIdle(deps: Deps, requestId: number): Promise<boolean> {
 }
 
 async function deleteUnattended(deps: Deps, requestId: number, why: Unattended): Promise<boolean> {
-  const request = deps.store.getRequest(requestId);
+  const request = await deps.store.getRequest(requestId);
   if (!request) return false;
   if (isProtectedEnvironment(deps.config, request.environment)) {
     deps.log.warn({ requestId, why }, 'not deleting a namespace in a protected environment without an approver');
     return false;
   }
-  if (!beginDeletion(deps, request)) return false;
-  recordAsk(deps, request, why, { auto: true, why });
+  if (!(await beginDeletion(deps, request))) return false;
+  await recordAsk(deps, request, why, { auto: true, why });
   // An owner's ask still waiting for an approver has nothing left to decide.
-  const waiting = deps.store.lifecycle.openRequestFor(requestId, 'delete');
-  if (waiting) deps.store.lifecycle.decideRequest(waiting.id, 'withdrawn', why, deps.clock.now());
+  const waiting = await deps.store.lifecycle.openRequestFor(requestId, 'delete');
+  if (waiting) await deps.store.lifecycle.decideRequest(waiting.id, 'withdrawn', why, deps.clock.now());
   void runDeletion(deps, request, why).catch((err: unknown) => deps.log.error({ err, requestId, why }, 'could not run an unattended deletion'));
   return true;
 }
@@ -302,8 +299,8 @@ async function checkAsk(deps: Deps, ns: ManagedNamespace, user: string): Promise
   const request = ns.request;
   if (ns.state === 'deleted') return { refusal: deleteRefusals.unknown(request.namespace) };
   // `deleting` without a deletion run: the bot stopped between the two, so it may be asked again.
-  if (ns.state === 'deleting' && deps.store.latestRun(request.id)?.kind === 'delete') return { refusal: deleteRefusals.deleting(request) };
-  const waiting = deps.store.lifecycle.openRequestFor(request.id, 'delete');
+  if (ns.state === 'deleting' && (await deps.store.latestRun(request.id))?.kind === 'delete') return { refusal: deleteRefusals.deleting(request) };
+  const waiting = await deps.store.lifecycle.openRequestFor(request.id, 'delete');
   if (waiting) return { refusal: deleteRefusals.waiting(request, waiting) };
   const path = deletePath(deps.config, request, { owner: ns.owner === user, approver: await isApprover(deps, user) });
   return path ? { path } : { refusal: deleteRefusals.notAllowed(request, ns.owner) };
@@ -337,10 +334,10 @@ export async function openDeleteFormForCommand(
     await tell(deleteRefusals.usage(command.command));
     return;
   }
-  const found = deps.store.lifecycle.findByName(name).filter((ns) => !cluster || ns.request.cluster === cluster);
+  const found = (await deps.store.lifecycle.findByName(name)).filter((ns) => !cluster || ns.request.cluster === cluster);
   const [only] = found;
   if (!only) {
-    deps.store.appendEvent({
+    await deps.store.appendEvent({
       type: 'delete_refused',
       at: deps.clock.now(),
       actor: command.user,
@@ -369,7 +366,7 @@ export async function openDeleteFormForCommand(
 export async function openDeleteForm(deps: Deps, requestId: number | undefined, click: Click & { triggerId: string }): Promise<void> {
   const slack = notifier(deps);
   const tell = async (message: SlackMessage) => (click.channel && (await slack.ephemeral(click.channel, click.user, message))) || slack.dm(click.user, message);
-  const ns = requestId === undefined ? undefined : deps.store.lifecycle.get(requestId);
+  const ns = requestId === undefined ? undefined : await deps.store.lifecycle.get(requestId);
   if (!ns) {
     await tell(deleteRefusals.unknownButton());
     return;
@@ -385,7 +382,7 @@ export type DeleteSubmission = { errors: FieldErrors; proceed?: undefined } | { 
  * the request to the approvers in the original request's thread.
  */
 export async function confirmDeletion(deps: Deps, requestId: number, user: string, typed: string, reason: string | undefined): Promise<DeleteSubmission> {
-  const ns = deps.store.lifecycle.get(requestId);
+  const ns = await deps.store.lifecycle.get(requestId);
   if (!ns) return { errors: staleDeleteForm };
   const request = ns.request;
   if (typed.trim() !== request.namespace) return { errors: { [BLOCK.deleteConfirm]: wrongName(request.namespace) } };
@@ -397,8 +394,8 @@ export async function confirmDeletion(deps: Deps, requestId: number, user: strin
   const slack = notifier(deps);
 
   if (check.path.at === 'once') {
-    if (!beginDeletion(deps, request)) return { errors: { [BLOCK.deleteConfirm]: deleteRefusals.deleting(request).text.replace(/`/g, '') } };
-    recordAsk(deps, request, ask, { auto: true, why: check.path.why });
+    if (!(await beginDeletion(deps, request))) return { errors: { [BLOCK.deleteConfirm]: deleteRefusals.deleting(request).text.replace(/`/g, '') } };
+    await recordAsk(deps, request, ask, { auto: true, why: check.path.why });
     return {
       proceed: async () => {
         await slack.dm(user, deleteAccepted(request, check.path));
@@ -407,14 +404,14 @@ export async function confirmDeletion(deps: Deps, requestId: number, user: strin
     };
   }
 
-  const opened = deps.store.lifecycle.openRequest({ requestId, kind: 'delete', requestedBy: user, reason: why }, deps.clock.now());
+  const opened = await deps.store.lifecycle.openRequest({ requestId, kind: 'delete', requestedBy: user, reason: why }, deps.clock.now());
   if (!opened.created) return { errors: { [BLOCK.deleteConfirm]: deleteRefusals.waiting(request, opened.request).text.replace(/[*`]/g, '') } };
-  recordAsk(deps, request, ask, { auto: false, why: check.path.why, lifecycleRequestId: opened.request.id });
+  await recordAsk(deps, request, ask, { auto: false, why: check.path.why, lifecycleRequestId: opened.request.id });
   return {
     proceed: async () => {
       const where = request.card ?? { channel: deps.config.slack.approvalsChannel, ts: undefined };
       const ts = await slack.post(where.channel, deletionRequested(request, opened.request, check.path), where.ts);
-      if (ts) deps.store.lifecycle.setRequestMessage(opened.request.id, { channel: where.channel, ts });
+      if (ts) await deps.store.lifecycle.setRequestMessage(opened.request.id, { channel: where.channel, ts });
       await slack.dm(user, deleteAccepted(request, check.path));
     },
   };
@@ -432,15 +429,15 @@ async function decisionRefusal(deps: Deps, request: NamespaceRequest, ask: Lifec
 export async function decideDeletion(deps: Deps, askId: number | undefined, click: Click, status: 'approved' | 'denied'): Promise<void> {
   const slack = notifier(deps);
   const refuse = async (message: SlackMessage) => void (await slack.toClicker(click, message));
-  const ask = askId === undefined ? undefined : deps.store.lifecycle.getRequestById(askId);
-  const request = ask?.kind === 'delete' ? deps.store.getRequest(ask.requestId) : undefined;
+  const ask = askId === undefined ? undefined : await deps.store.lifecycle.getRequestById(askId);
+  const request = ask?.kind === 'delete' ? await deps.store.getRequest(ask.requestId) : undefined;
   if (!ask || !request) return refuse(deleteRefusals.unknownAsk());
   const refusal = await decisionRefusal(deps, request, ask, click.user);
   if (refusal) return refuse(refusal);
 
-  const { decided, request: now } = deps.store.lifecycle.decideRequest(ask.id, status, click.user, deps.clock.now());
+  const { decided, request: now } = await deps.store.lifecycle.decideRequest(ask.id, status, click.user, deps.clock.now());
   if (!decided) return refuse(deleteRefusals.decided(request, now));
-  deps.store.appendEvent({
+  await deps.store.appendEvent({
     type: 'delete_decided',
     at: deps.clock.now(),
     actor: click.user,
@@ -449,7 +446,7 @@ export async function decideDeletion(deps: Deps, askId: number | undefined, clic
     data: { status, lifecycleRequestId: ask.id },
   });
   deps.log.info({ requestId: request.id, lifecycleRequestId: ask.id, status }, 'deletion request decided');
-  const started = status === 'approved' && beginDeletion(deps, request);
+  const started = status === 'approved' && (await beginDeletion(deps, request));
   if (now.message) await slack.update(now.message.channel, now.message.ts, deletionRequestDecided(request, now));
   await slack.dm(now.requestedBy, deleteDecisionForRequester(request, now));
   if (started) await runDeletion(deps, request, { by: now.requestedBy, reason: now.reason });

@@ -37,7 +37,7 @@ interface Tally {
 type Presence = Map<string, Promise<boolean>>;
 
 export async function sweepLifecycle(deps: Deps, now: Date): Promise<string> {
-  const due = deps.store.lifecycle.dueTimers(now, SWEEP_LIMIT);
+  const due = await deps.store.lifecycle.dueTimers(now, SWEEP_LIMIT);
   const byNamespace = new Map<number, LifecycleTimer[]>();
   for (const timer of due) byNamespace.set(timer.requestId, [...(byNamespace.get(timer.requestId) ?? []), timer]);
   const tally: Tally = { reminded: 0, notices: 0, deletions: 0, approversAsked: 0, skipped: 0, failed: 0 };
@@ -57,10 +57,10 @@ export async function sweepLifecycle(deps: Deps, now: Date): Promise<string> {
 
 async function sweepNamespace(deps: Deps, now: Date, requestId: number, timers: LifecycleTimer[], tally: Tally, presence: Presence): Promise<void> {
   const lifecycle = deps.store.lifecycle;
-  const drop = (dropped: LifecycleTimer[]) => {
-    for (const timer of dropped) if (lifecycle.claimTimer(timer.id, 'skipped', now)) tally.skipped += 1;
+  const drop = async (dropped: LifecycleTimer[]) => {
+    for (const timer of dropped) if (await lifecycle.claimTimer(timer.id, 'skipped', now)) tally.skipped += 1;
   };
-  const ns = lifecycle.get(requestId);
+  const ns = await lifecycle.get(requestId);
   // Deleted (or being deleted) since: nothing more to say about it.
   if (!ns || ns.state === 'deleted' || ns.state === 'deleting') return drop(timers);
   const latest = (kind: LifecycleTimer['kind']) => timers.filter((t) => t.kind === kind).at(-1);
@@ -68,19 +68,19 @@ async function sweepNamespace(deps: Deps, now: Date, requestId: number, timers: 
   const grace = latest('grace_end');
   if (expiry && ns.state === 'active') {
     // The notice starts the grace period from now, so a grace end that came due meanwhile waits.
-    drop(timers.filter((t) => t !== expiry));
+    await drop(timers.filter((t) => t !== expiry));
     return sendFinalNotice(deps, now, ns, expiry, tally, presence);
   }
   // Expired already: a notice Slack refused is sent again, and the grace period ends as planned.
   if (expiry) await sendFinalNotice(deps, now, ns, expiry, tally, presence);
   if (grace) {
-    drop(timers.filter((t) => t !== grace && t !== expiry));
+    await drop(timers.filter((t) => t !== grace && t !== expiry));
     return endGrace(deps, now, ns, grace, tally);
   }
   if (expiry) return drop(timers.filter((t) => t !== expiry));
   const reminders = timers.filter((t) => t.kind === 'reminder');
   const reminder = reminders.at(-1);
-  drop(reminders.slice(0, -1));
+  await drop(reminders.slice(0, -1));
   if (reminder) await sendReminder(deps, now, ns, reminder, tally, presence);
 }
 
@@ -89,15 +89,15 @@ async function sendReminder(deps: Deps, now: Date, ns: ManagedNamespace, timer: 
   const daysLeft = ns.expiresOn === undefined ? 0 : daysBetween(localDate(deps.config, now), ns.expiresOn);
   // Extended or expired meanwhile (its timers were replaced), or the end date is today: no reminder.
   if (ns.state !== 'active' || !ns.expiresOn || daysLeft < 1) {
-    if (lifecycle.claimTimer(timer.id, 'skipped', now)) tally.skipped += 1;
+    if (await lifecycle.claimTimer(timer.id, 'skipped', now)) tally.skipped += 1;
     return;
   }
-  if (!lifecycle.claimTimer(timer.id, 'done', now)) return;
+  if (!(await lifecycle.claimTimer(timer.id, 'done', now))) return;
   const ending = endingNamespace(deps, ns, ns.expiresOn);
   const outcome = await tellOwner(deps, ns.request, ns.owner, presence, (ownerLeft) => expiryReminder(ending, daysLeft, ownerLeft));
   if (!outcome.delivered) return giveBack(deps, timer, tally);
   tally.reminded += 1;
-  deps.store.appendEvent({
+  await deps.store.appendEvent({
     type: 'reminded',
     at: now,
     team: ns.request.team,
@@ -109,23 +109,23 @@ async function sendReminder(deps: Deps, now: Date, ns: ManagedNamespace, timer: 
 async function sendFinalNotice(deps: Deps, now: Date, ns: ManagedNamespace, timer: LifecycleTimer, tally: Tally, presence: Presence): Promise<void> {
   const lifecycle = deps.store.lifecycle;
   if ((ns.state !== 'active' && ns.state !== 'expired') || !ns.expiresOn) {
-    if (lifecycle.claimTimer(timer.id, 'skipped', now)) tally.skipped += 1;
+    if (await lifecycle.claimTimer(timer.id, 'skipped', now)) tally.skipped += 1;
     return;
   }
-  if (!lifecycle.claimTimer(timer.id, 'done', now)) return;
+  if (!(await lifecycle.claimTimer(timer.id, 'done', now))) return;
   let graceUntil = ns.graceUntil ? new Date(ns.graceUntil) : graceEnd(deps.config, now);
   if (ns.state === 'active') {
     // The grace period runs from the notice, even when the notice is late (the bot was down).
     graceUntil = graceEnd(deps.config, now);
-    if (!lifecycle.transition(ns.request.id, 'active', 'expired', now, graceUntil)) return;
-    lifecycle.replaceTimers(ns.request.id, [{ kind: 'grace_end', dueAt: graceUntil }], now);
+    if (!(await lifecycle.transition(ns.request.id, 'active', 'expired', now, graceUntil))) return;
+    await lifecycle.replaceTimers(ns.request.id, [{ kind: 'grace_end', dueAt: graceUntil }], now);
   }
   const isProtected = isProtectedEnvironment(deps.config, ns.request.environment);
   const deleteAt = formatLocal(graceUntil, deps.config.schedule.timezone);
   const ending = endingNamespace(deps, ns, ns.expiresOn);
   const outcome = await tellOwner(deps, ns.request, ns.owner, presence, (ownerLeft) => finalNotice(ending, deleteAt, isProtected, ownerLeft));
   if (ns.state === 'active') {
-    deps.store.appendEvent({
+    await deps.store.appendEvent({
       type: 'expiring',
       at: now,
       team: ns.request.team,
@@ -141,16 +141,16 @@ async function sendFinalNotice(deps: Deps, now: Date, ns: ManagedNamespace, time
 async function endGrace(deps: Deps, now: Date, ns: ManagedNamespace, timer: LifecycleTimer, tally: Tally): Promise<void> {
   const lifecycle = deps.store.lifecycle;
   if (ns.state !== 'expired' || !ns.expiresOn) {
-    if (lifecycle.claimTimer(timer.id, 'skipped', now)) tally.skipped += 1;
+    if (await lifecycle.claimTimer(timer.id, 'skipped', now)) tally.skipped += 1;
     return;
   }
-  if (!lifecycle.claimTimer(timer.id, 'done', now)) return;
+  if (!(await lifecycle.claimTimer(timer.id, 'done', now))) return;
   if (isProtectedEnvironment(deps.config, ns.request.environment)) {
     // Never deleted without an approver's click: they are asked in the request's thread.
     const asked = await postToApprovers(deps, ns.request, protectedGraceOver(endingNamespace(deps, ns, ns.expiresOn)));
     if (!asked) return giveBack(deps, timer, tally);
     // The approvers are asked to delete it: a deletion asked by the expiry, decided by a person.
-    deps.store.appendEvent({
+    await deps.store.appendEvent({
       type: 'delete_requested',
       at: now,
       actor: 'expiry',
@@ -165,9 +165,9 @@ async function endGrace(deps: Deps, now: Date, ns: ManagedNamespace, timer: Life
   if (await deleteExpired(deps, ns.request.id)) tally.deletions += 1;
 }
 
-function giveBack(deps: Deps, timer: LifecycleTimer, tally: Tally): void {
+async function giveBack(deps: Deps, timer: LifecycleTimer, tally: Tally): Promise<void> {
   tally.failed += 1;
-  if (timer.attempts + 1 < MAX_ATTEMPTS) deps.store.lifecycle.releaseTimer(timer.id, 'not delivered');
+  if (timer.attempts + 1 < MAX_ATTEMPTS) await deps.store.lifecycle.releaseTimer(timer.id, 'not delivered');
   else deps.log.warn({ requestId: timer.requestId, kind: timer.kind, attempts: timer.attempts + 1 }, 'lifecycle message not delivered; giving up');
 }
 

@@ -47,7 +47,7 @@ function lastPossibleDay(deps: Deps, ns: ManagedNamespace, limits: ExtendLimits)
 
 /** An Extend click. `value` is undefined when the button's value is not one the bot wrote. */
 export async function extendFromClick(deps: Deps, value: ExtendValue | undefined, click: MessageClick): Promise<void> {
-  const ns = value && deps.store.lifecycle.get(value.requestId);
+  const ns = value && (await deps.store.lifecycle.get(value.requestId));
   if (!value || !ns) return void (await tell(deps, click, extendRefusals.unknown()));
   const ending = endingNamespace(deps, ns, ns.expiresOn ?? value.from);
   if (ns.state === 'deleted' || ns.state === 'deleting') return void (await tell(deps, click, extendRefusals.gone(ending)));
@@ -77,8 +77,8 @@ export async function extendFromClick(deps: Deps, value: ExtendValue | undefined
 async function applyExtension(deps: Deps, ns: ManagedNamespace, to: string, by: string, approvedBy?: string): Promise<SlackMessage | undefined> {
   const now = deps.clock.now();
   const from = ns.expiresOn ?? to;
-  if (!deps.store.lifecycle.setExpiry(ns.request.id, to, timersFor(deps.config, to, now), now)) return undefined;
-  deps.store.appendEvent({
+  if (!(await deps.store.lifecycle.setExpiry(ns.request.id, to, timersFor(deps.config, to, now), now))) return undefined;
+  await deps.store.appendEvent({
     type: 'extended',
     at: now,
     actor: approvedBy ?? by,
@@ -96,14 +96,14 @@ async function applyExtension(deps: Deps, ns: ManagedNamespace, to: string, by: 
 async function askApprovers(deps: Deps, ns: ManagedNamespace, input: { to: string; days: number; limits: ExtendLimits }, click: Click): Promise<void> {
   const now = deps.clock.now();
   const ending = endingNamespace(deps, ns, ns.expiresOn ?? input.to);
-  const { created, request } = deps.store.lifecycle.openRequest(
+  const { created, request } = await deps.store.lifecycle.openRequest(
     { requestId: ns.request.id, kind: 'extend', requestedBy: click.user, expiresOn: input.to },
     now,
   );
   if (!created) return void (await tell(deps, click, extendRefusals.alreadyAsked(ending, request.expiresOn ?? input.to)));
   const place = await postToApprovers(deps, ns.request, extensionRequest(ending, { id: request.id, by: click.user, ...input }));
-  if (place) deps.store.lifecycle.setRequestMessage(request.id, place);
-  deps.store.appendEvent({
+  if (place) await deps.store.lifecycle.setRequestMessage(request.id, place);
+  await deps.store.appendEvent({
     type: 'extension_requested',
     at: now,
     actor: click.user,
@@ -121,18 +121,18 @@ async function askApprovers(deps: Deps, ns: ManagedNamespace, input: { to: strin
 
 /** An approver's Approve or Deny on an extension request; `id` undefined for a forged value. */
 export async function decideExtension(deps: Deps, id: number | undefined, approved: boolean, click: Click): Promise<void> {
-  const request = id === undefined ? undefined : deps.store.lifecycle.getRequestById(id);
-  const ns = request && deps.store.lifecycle.get(request.requestId);
+  const request = id === undefined ? undefined : await deps.store.lifecycle.getRequestById(id);
+  const ns = request && (await deps.store.lifecycle.get(request.requestId));
   if (id === undefined || !request || request.kind !== 'extend' || !ns || !request.expiresOn) {
     return void (await tell(deps, click, extensionDecisionRefusals.unknown()));
   }
   if (!(await isApprover(deps, click.user))) return void (await tell(deps, click, extensionDecisionRefusals.notApprover()));
   if (request.requestedBy === click.user) return void (await tell(deps, click, extensionDecisionRefusals.own()));
   const now = deps.clock.now();
-  const decision = deps.store.lifecycle.decideRequest(id, approved ? 'approved' : 'denied', click.user, now);
+  const decision = await deps.store.lifecycle.decideRequest(id, approved ? 'approved' : 'denied', click.user, now);
   if (!decision.decided) return void (await tell(deps, click, extensionDecisionRefusals.decided(decision.request.decidedBy, decision.request.status)));
   const to = request.expiresOn;
-  deps.store.appendEvent({
+  await deps.store.appendEvent({
     type: 'extension_decided',
     at: now,
     actor: click.user,

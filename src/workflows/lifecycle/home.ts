@@ -37,8 +37,8 @@ export function localToday(deps: Pick<Deps, 'config' | 'clock'>): string {
 }
 
 /** The lines of these namespaces: cluster and team names from config, usage from the snapshots (one query). */
-export function namespaceLines(deps: Pick<Deps, 'config' | 'store'>, namespaces: readonly ManagedNamespace[]): NamespaceLine[] {
-  const usage = deps.store.adoption.usageOf(namespaces.map((ns) => ns.request.id));
+export async function namespaceLines(deps: Pick<Deps, 'config' | 'store'>, namespaces: readonly ManagedNamespace[]): Promise<NamespaceLine[]> {
+  const usage = await deps.store.adoption.usageOf(namespaces.map((ns) => ns.request.id));
   return namespaces.map((namespace) => ({
     namespace,
     clusterName: clusterName(deps, namespace.request.cluster),
@@ -48,26 +48,27 @@ export function namespaceLines(deps: Pick<Deps, 'config' | 'store'>, namespaces:
 }
 
 /** A page of namespaces from a paged store query; an offset past the end shows the last page. */
-export function namespacePage(
+export async function namespacePage(
   deps: Pick<Deps, 'config' | 'store'>,
-  read: (page: { limit: number; offset: number }) => { namespaces: ManagedNamespace[]; total: number },
+  read: (page: { limit: number; offset: number }) => Promise<{ namespaces: ManagedNamespace[]; total: number }>,
   offset: number,
   pageSize: number,
-): NamespacePage {
+): Promise<NamespacePage> {
   let start = Math.max(0, Math.floor(offset));
-  let result = read({ limit: pageSize, offset: start });
+  let result = await read({ limit: pageSize, offset: start });
   if (result.namespaces.length === 0 && result.total > 0) {
     start = Math.floor((result.total - 1) / pageSize) * pageSize;
-    result = read({ limit: pageSize, offset: start });
+    result = await read({ limit: pageSize, offset: start });
   }
-  return { lines: namespaceLines(deps, result.namespaces), offset: start, total: result.total, pageSize };
+  return { lines: await namespaceLines(deps, result.namespaces), offset: start, total: result.total, pageSize };
 }
 
-function approverQueue(deps: Deps): ApproverQueue {
-  const { requests, total } = deps.store.pendingRequests(HOME_APPROVALS);
-  const lifecycle = deps.store.lifecycle
-    .openRequests(HOME_LIFECYCLE_APPROVALS)
-    .map((request) => ({ request, namespace: deps.store.getRequest(request.requestId) }));
+async function approverQueue(deps: Deps): Promise<ApproverQueue> {
+  const { requests, total } = await deps.store.pendingRequests(HOME_APPROVALS);
+  const lifecycle: ApproverQueue['lifecycle'] = [];
+  for (const request of await deps.store.lifecycle.openRequests(HOME_LIFECYCLE_APPROVALS)) {
+    lifecycle.push({ request, namespace: await deps.store.getRequest(request.requestId) });
+  }
   return { requests, total, lifecycle };
 }
 
@@ -83,9 +84,9 @@ export async function publishHome(deps: Deps, user: string, offset = 0): Promise
     const view = homeView({
       user,
       today: localToday(deps),
-      namespaces: namespacePage(deps, (page) => deps.store.lifecycle.ownedBy(user, page), offset, HOME_PAGE_SIZE),
-      openRequests: deps.store.openRequestsBy(user, HOME_OPEN_REQUESTS + 1),
-      approvals: approver ? approverQueue(deps) : undefined,
+      namespaces: await namespacePage(deps, (page) => deps.store.lifecycle.ownedBy(user, page), offset, HOME_PAGE_SIZE),
+      openRequests: await deps.store.openRequestsBy(user, HOME_OPEN_REQUESTS + 1),
+      approvals: approver ? await approverQueue(deps) : undefined,
     });
     await deps.slack.views.publish({ user_id: user, view });
     deps.log.debug({ blocks: view.blocks.length, ms: Math.round(performance.now() - started) }, 'home published');
@@ -100,9 +101,9 @@ export async function publishHome(deps: Deps, user: string, offset = 0): Promise
  * when that is someone else (a transfer changes both).
  */
 export async function refreshHomeFor(deps: Deps, requestId: number): Promise<void> {
-  const request = deps.store.getRequest(requestId);
+  const request = await deps.store.getRequest(requestId);
   if (!request) return;
-  const owner = deps.store.lifecycle.get(requestId)?.owner ?? request.requester;
+  const owner = (await deps.store.lifecycle.get(requestId))?.owner ?? request.requester;
   await Promise.all([...new Set([owner, request.requester])].map((user) => publishHome(deps, user)));
 }
 
@@ -124,7 +125,7 @@ export function approveFromHome(deps: Deps, requestId: number | undefined, user:
  */
 export async function decideAskFromHome(deps: Deps, askId: number | undefined, user: string, approved: boolean): Promise<void> {
   const click = { user, channel: '' };
-  const ask = askId === undefined ? undefined : deps.store.lifecycle.getRequestById(askId);
+  const ask = askId === undefined ? undefined : await deps.store.lifecycle.getRequestById(askId);
   if (ask?.kind === 'extend') await decideExtension(deps, askId, approved, click);
   else if (ask?.kind === 'change') await decideChangeRequest(deps, askId, click, approved ? 'approved' : 'denied');
   else await decideDeletion(deps, askId, click, approved ? 'approved' : 'denied');
@@ -137,8 +138,8 @@ export function denyFromHome(deps: Deps, requestId: number | undefined, user: st
 }
 
 /** "Request a namespace" on the Home tab: the request form, as `/platform new-namespace` opens it. */
-export function requestFromHome(deps: Deps, user: string, triggerId: string): Promise<void> {
-  return openForm(deps, triggerId, requestForm(deps, user), 'the request form', (message) => notifier(deps).dm(user, message));
+export async function requestFromHome(deps: Deps, user: string, triggerId: string): Promise<void> {
+  return openForm(deps, triggerId, await requestForm(deps, user), 'the request form', (message) => notifier(deps).dm(user, message));
 }
 
 /**
@@ -147,12 +148,12 @@ export function requestFromHome(deps: Deps, user: string, triggerId: string): Pr
  * side and approvers, the id, name and state for anyone else).
  */
 export async function showNamespaceDetails(deps: Deps, requestId: number | undefined, click: Click & { triggerId: string }): Promise<void> {
-  const namespace = requestId === undefined ? undefined : deps.store.lifecycle.get(requestId);
+  const namespace = requestId === undefined ? undefined : await deps.store.lifecycle.get(requestId);
   if (requestId === undefined || !namespace || namespace.state === 'deleted') {
     await notifier(deps).toClicker(click, namespaceGone(requestId));
     return;
   }
-  const [line] = namespaceLines(deps, [namespace]);
+  const [line] = await namespaceLines(deps, [namespace]);
   if (!line) return;
   const status = await requestStatus(deps, click.user, requestRef(requestId));
   await openForm(deps, click.triggerId, namespaceDetailsModal(line, localToday(deps), status.blocks), 'the namespace details', (message) =>

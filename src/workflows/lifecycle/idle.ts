@@ -60,7 +60,7 @@ export function idleAfterDays(config: Config, environment: string): number | und
 
 export async function sweepIdle(deps: Deps, now: Date): Promise<string> {
   const tally: Tally = { asked: 0, teamsTold: 0, deletions: 0, approversAsked: 0, ended: 0, failed: 0 };
-  for (const ask of deps.store.idle.due(now, SWEEP_LIMIT)) await nextStep(deps, now, ask, tally);
+  for (const ask of await deps.store.idle.due(now, SWEEP_LIMIT)) await nextStep(deps, now, ask, tally);
   await askOwners(deps, now, tally);
   const parts = [
     `${tally.asked} idle asked`,
@@ -94,24 +94,24 @@ async function askOwners(deps: Deps, now: Date, tally: Tally): Promise<void> {
   for (const environment of Object.keys(deps.config.environments)) {
     const afterDays = idleAfterDays(deps.config, environment);
     if (afterDays === undefined) continue;
-    for (const candidate of deps.store.idle.candidates(environment, new Date(now.getTime() - days(afterDays)), now, SWEEP_LIMIT)) {
-      const ns = deps.store.lifecycle.get(candidate.requestId);
+    for (const candidate of await deps.store.idle.candidates(environment, new Date(now.getTime() - days(afterDays)), now, SWEEP_LIMIT)) {
+      const ns = await deps.store.lifecycle.get(candidate.requestId);
       // Expiring, being deleted or gone: the expiry and the deletion speak for it.
       if (ns?.state !== 'active') continue;
       const nextAt = later(now, idle.answerDays);
-      const ask = deps.store.idle.open({ requestId: ns.request.id, idleSince: candidate.idleSince, askedUser: ns.owner, nextAt }, now);
+      const ask = await deps.store.idle.open({ requestId: ns.request.id, idleSince: candidate.idleSince, askedUser: ns.owner, nextAt }, now);
       if (!ask) continue;
       const view = idleNamespace(deps, ns, ask, now);
       const answerBy = localDate(deps.config, nextAt);
       const outcome = await tellOwner(deps, ns.request, ns.owner, presence, (ownerLeft) => idleQuestion(view, answerBy, idle.snoozeDays, ownerLeft));
       if (!outcome.delivered) {
-        deps.store.idle.forget(ask.id);
+        await deps.store.idle.forget(ask.id);
         tally.failed += 1;
         continue;
       }
-      deps.store.idle.setAskedTo(ask.id, outcome.to);
+      await deps.store.idle.setAskedTo(ask.id, outcome.to);
       tally.asked += 1;
-      deps.store.appendEvent({
+      await deps.store.appendEvent({
         type: 'idle_asked',
         at: now,
         team: ns.request.team,
@@ -125,21 +125,21 @@ async function askOwners(deps: Deps, now: Date, tally: Tally): Promise<void> {
 /** The next step of a conversation nobody answered: the team's channel, then deletion or the approvers. */
 async function nextStep(deps: Deps, now: Date, ask: IdleAsk, tally: Tally): Promise<void> {
   const store = deps.store;
-  const ns = store.lifecycle.get(ask.requestId);
+  const ns = await store.lifecycle.get(ask.requestId);
   const ended =
     ns?.state !== 'active'
       ? (ns?.state ?? 'gone')
-      : store.idle.runningNow(ask.requestId)
+      : (await store.idle.runningNow(ask.requestId))
         ? 'running'
-        : store.lifecycle.openRequestFor(ask.requestId, 'delete')
+        : (await store.lifecycle.openRequestFor(ask.requestId, 'delete'))
           ? 'delete_requested'
           : undefined;
   if (!ns || ended) {
     // A deletion waiting for an approver is an answer: not asked again while they decide (a snooze).
     const quietUntil = ended === 'delete_requested' ? later(now, deps.config.lifecycle.idle.snoozeDays) : undefined;
-    if (store.idle.close(ask.id, OPEN, 'ended', 'idle', now, quietUntil)) {
+    if (await store.idle.close(ask.id, OPEN, 'ended', 'idle', now, quietUntil)) {
       tally.ended += 1;
-      recordStep(deps, ask, 'idle_ended', now, undefined, { why: ended });
+      await recordStep(deps, ask, 'idle_ended', now, undefined, { why: ended });
     }
     return;
   }
@@ -147,30 +147,30 @@ async function nextStep(deps: Deps, now: Date, ask: IdleAsk, tally: Tally): Prom
   const deletes = idleDeletionAllowed(deps.config, ns.request.environment);
   if (ask.stage === 'asked') {
     const nextAt = later(now, deps.config.lifecycle.idle.answerDays);
-    if (!store.idle.toldTeam(ask.id, 'asked', nextAt, false, now)) return;
+    if (!(await store.idle.toldTeam(ask.id, 'asked', nextAt, false, now))) return;
     const note = idleTeamNote(view, localDate(deps.config, new Date(ask.askedAt)), false, localDate(deps.config, nextAt), deletes);
     if (await toTeam(deps, ns.request, note)) tally.teamsTold += 1;
     else tally.failed += 1;
-    recordStep(deps, ask, 'idle_team_told', now, undefined, { notMine: false, deletesAt: deletes ? nextAt.toISOString() : undefined });
+    await recordStep(deps, ask, 'idle_team_told', now, undefined, { notMine: false, deletesAt: deletes ? nextAt.toISOString() : undefined });
     return;
   }
   if (deletes) {
-    if (!store.idle.close(ask.id, ['team_told'], 'deleting', 'idle', now)) return;
-    recordStep(deps, ask, 'idle_reclaimed', now, 'idle', { tier: ns.request.tier, environment: ns.request.environment });
+    if (!(await store.idle.close(ask.id, ['team_told'], 'deleting', 'idle', now))) return;
+    await recordStep(deps, ask, 'idle_reclaimed', now, 'idle', { tier: ns.request.tier, environment: ns.request.environment });
     if (await deleteIdle(deps, ns.request.id)) tally.deletions += 1;
     return;
   }
   // Kept quiet as long as a snooze: the approvers are not asked again every sweep.
-  if (!store.idle.close(ask.id, ['team_told'], 'approvers', 'idle', now, later(now, deps.config.lifecycle.idle.snoozeDays))) return;
+  if (!(await store.idle.close(ask.id, ['team_told'], 'approvers', 'idle', now, later(now, deps.config.lifecycle.idle.snoozeDays)))) return;
   const asked = await postToApprovers(deps, ns.request, idleApproversAsked(view, localDate(deps.config, new Date(ask.askedAt))));
   if (asked) tally.approversAsked += 1;
   else tally.failed += 1;
-  recordStep(deps, ask, 'idle_approvers_asked', now, undefined, { environment: ns.request.environment });
+  await recordStep(deps, ask, 'idle_approvers_asked', now, undefined, { environment: ns.request.environment });
 }
 
-function recordStep(deps: Deps, ask: IdleAsk, type: string, now: Date, actor: string | undefined, data: Record<string, unknown>): void {
-  const request = deps.store.getRequest(ask.requestId);
-  deps.store.appendEvent({ type, at: now, actor, team: request?.team, requestId: ask.requestId, data: { askId: ask.id, ...data } });
+async function recordStep(deps: Deps, ask: IdleAsk, type: string, now: Date, actor: string | undefined, data: Record<string, unknown>): Promise<void> {
+  const request = await deps.store.getRequest(ask.requestId);
+  await deps.store.appendEvent({ type, at: now, actor, team: request?.team, requestId: ask.requestId, data: { askId: ask.id, ...data } });
 }
 
 /** In the team's channel, or in the request's thread when the team has none. */
@@ -186,14 +186,14 @@ type IdleClick = Click & { message?: { channel: string; ts: string } | undefined
 export async function keepIdle(deps: Deps, askId: number | undefined, click: IdleClick): Promise<void> {
   const slack = notifier(deps);
   const now = deps.clock.now();
-  const ask = askId === undefined ? undefined : deps.store.idle.get(askId);
-  const ns = ask && deps.store.lifecycle.get(ask.requestId);
+  const ask = askId === undefined ? undefined : await deps.store.idle.get(askId);
+  const ns = ask && (await deps.store.lifecycle.get(ask.requestId));
   if (!ask || !ns) return void (await slack.toClicker(click, idleSettled('this namespace')));
   const until = later(now, deps.config.lifecycle.idle.snoozeDays);
-  if (ns.state !== 'active' || !deps.store.idle.close(ask.id, [...OPEN, 'approvers'], 'kept', click.user, now, until)) {
+  if (ns.state !== 'active' || !(await deps.store.idle.close(ask.id, [...OPEN, 'approvers'], 'kept', click.user, now, until))) {
     return void (await slack.toClicker(click, idleSettled(ns.request.namespace)));
   }
-  recordStep(deps, ask, 'idle_kept', now, click.user, { stage: ask.stage, until: until.toISOString() });
+  await recordStep(deps, ask, 'idle_kept', now, click.user, { stage: ask.stage, until: until.toISOString() });
   const kept = idleKept({ namespace: ns.request.namespace, requestId: ns.request.id }, click.user, localDate(deps.config, until));
   if (click.message) await slack.update(click.message.channel, click.message.ts, kept);
   if (click.user !== ns.owner) await slack.dm(ns.owner, kept);
@@ -203,18 +203,18 @@ export async function keepIdle(deps: Deps, askId: number | undefined, click: Idl
 export async function disownIdle(deps: Deps, askId: number | undefined, click: IdleClick): Promise<void> {
   const slack = notifier(deps);
   const now = deps.clock.now();
-  const ask = askId === undefined ? undefined : deps.store.idle.get(askId);
-  const ns = ask && deps.store.lifecycle.get(ask.requestId);
+  const ask = askId === undefined ? undefined : await deps.store.idle.get(askId);
+  const ns = ask && (await deps.store.lifecycle.get(ask.requestId));
   if (!ask || !ns) return void (await slack.toClicker(click, idleSettled('this namespace')));
   if (click.user !== ask.askedUser) return void (await slack.toClicker(click, idleNotYours(ns.request.namespace, ask.askedUser)));
   const nextAt = later(now, deps.config.lifecycle.idle.answerDays);
-  if (ns.state !== 'active' || !deps.store.idle.toldTeam(ask.id, 'asked', nextAt, true, now)) {
+  if (ns.state !== 'active' || !(await deps.store.idle.toldTeam(ask.id, 'asked', nextAt, true, now))) {
     return void (await slack.toClicker(click, idleSettled(ns.request.namespace)));
   }
-  recordStep(deps, ask, 'idle_not_mine', now, click.user, {});
+  await recordStep(deps, ask, 'idle_not_mine', now, click.user, {});
   const deletes = idleDeletionAllowed(deps.config, ns.request.environment);
   const note = idleTeamNote(idleNamespace(deps, ns, ask, now), localDate(deps.config, new Date(ask.askedAt)), true, localDate(deps.config, nextAt), deletes);
   const told = await toTeam(deps, ns.request, note);
-  recordStep(deps, ask, 'idle_team_told', now, undefined, { notMine: true, delivered: told, deletesAt: deletes ? nextAt.toISOString() : undefined });
+  await recordStep(deps, ask, 'idle_team_told', now, undefined, { notMine: true, delivered: told, deletesAt: deletes ? nextAt.toISOString() : undefined });
   if (click.message) await slack.update(click.message.channel, click.message.ts, idleDisowned({ namespace: ns.request.namespace, requestId: ns.request.id }));
 }

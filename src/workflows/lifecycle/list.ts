@@ -48,7 +48,7 @@ export async function listNamespaces(deps: Deps, user: string, command: string, 
         return lifecycle.all(page);
     }
   };
-  const page = namespacePage(deps, read, offset, LIST_PAGE_SIZE);
+  const page = await namespacePage(deps, read, offset, LIST_PAGE_SIZE);
   const value = (o: number) => JSON.stringify({ q: query.trim().slice(0, 200), o } satisfies ListPageValue);
   return namespaceList(scope, page, localToday(deps), value);
 }

@@ -80,23 +80,23 @@ export function timersFor(config: Config, expiresOn: string, now: Date): TimerIn
  * ready) gets them. Timers already there are left alone: extensions replace them themselves, and
  * a change of owner does not move them.
  */
-export function scheduleTimers(deps: Deps, requestId: number): void {
+export async function scheduleTimers(deps: Deps, requestId: number): Promise<void> {
   const lifecycle = deps.store.lifecycle;
-  const ns = lifecycle.get(requestId);
-  if (!ns || ns.state !== 'active' || !ns.expiresOn || lifecycle.pendingTimers(requestId).length > 0) return;
-  lifecycle.replaceTimers(requestId, timersFor(deps.config, ns.expiresOn, deps.clock.now()), deps.clock.now());
+  const ns = await lifecycle.get(requestId);
+  if (!ns || ns.state !== 'active' || !ns.expiresOn || (await lifecycle.pendingTimers(requestId)).length > 0) return;
+  await lifecycle.replaceTimers(requestId, timersFor(deps.config, ns.expiresOn, deps.clock.now()), deps.clock.now());
 }
 
 /**
  * At start-up: plans the timers of the live namespaces that have an end date and none. Returns how
  * many it planned. Not part of the sweep, whose cost must follow what is due, not the fleet.
  */
-export function scheduleUntimed(deps: Deps): number {
+export async function scheduleUntimed(deps: Deps): Promise<number> {
   const batch = 500;
   let planned = 0;
   for (let after = 0; ;) {
-    const ids = deps.store.lifecycle.untimed(after, batch);
-    for (const id of ids) scheduleTimers(deps, id);
+    const ids = await deps.store.lifecycle.untimed(after, batch);
+    for (const id of ids) await scheduleTimers(deps, id);
     planned += ids.length;
     if (ids.length < batch) return planned;
     after = ids[ids.length - 1] ?? after;

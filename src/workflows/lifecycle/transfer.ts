@@ -37,7 +37,7 @@ export async function transferNamespace(deps: Deps, by: { user: string; command:
   const to = MENTION.exec(mentions[0] ?? '')?.[1];
   if (!name || !to || mentions.length > 1 || extra) return transferRefusals.usage(by.command);
 
-  const found = deps.store.lifecycle.findByName(name).filter((ns) => !cluster || ns.request.cluster === cluster);
+  const found = (await deps.store.lifecycle.findByName(name)).filter((ns) => !cluster || ns.request.cluster === cluster);
   const [ns] = found;
   if (!ns) return transferRefusals.unknown(name.slice(0, 63));
   if (found.length > 1)
@@ -54,8 +54,8 @@ export async function transferNamespace(deps: Deps, by: { user: string; command:
   if (!person) return transferRefusals.notAPerson(to);
 
   const from = ns.owner;
-  if (!deps.store.lifecycle.transfer(request.id, from, to, deps.clock.now())) return transferRefusals.changed(request);
-  deps.store.appendEvent({
+  if (!(await deps.store.lifecycle.transfer(request.id, from, to, deps.clock.now()))) return transferRefusals.changed(request);
+  await deps.store.appendEvent({
     type: 'transferred',
     at: deps.clock.now(),
     actor: by.user,

@@ -28,7 +28,9 @@ export async function checkReadiness(
 ): Promise<{ readiness: Readiness; errors: Map<string, unknown> }> {
   const errors = new Map<string, unknown>();
   const checks: ReadinessCheck[] = [
-    deps.store.isReady() ? { name: 'database', ok: true, detail: 'open and migrated' } : { name: 'database', ok: false, detail: 'closed or not migrated' },
+    (await deps.store.isReady())
+      ? { name: 'database', ok: true, detail: 'open and migrated' }
+      : { name: 'database', ok: false, detail: 'closed or not migrated' },
     slackAuthenticated ? { name: 'slack', ok: true, detail: 'auth.test succeeded' } : { name: 'slack', ok: false, detail: 'auth.test has not succeeded' },
   ];
   const clusters = await Promise.all(

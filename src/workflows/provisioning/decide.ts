@@ -44,15 +44,15 @@ export async function approve(
   click: Click,
   afterDecision?: (request: NamespaceRequest) => Promise<void>,
 ): Promise<void> {
-  const request = requestId === undefined ? undefined : deps.store.getRequest(requestId);
+  const request = requestId === undefined ? undefined : await deps.store.getRequest(requestId);
   if (requestId === undefined || !request) return tell(deps, click, clickRefusals.unknown(requestId));
   const why = await refusal(deps, request, click.user);
   if (why) return refuse(deps, click, request, why);
 
-  const { decided, request: now } = deps.store.decide(requestId, { status: 'approved', by: click.user }, deps.clock.now());
+  const { decided, request: now } = await deps.store.decide(requestId, { status: 'approved', by: click.user }, deps.clock.now());
   if (!decided) return refuse(deps, click, now, 'alreadyDecided');
   deps.metrics.requests.inc({ outcome: 'approved' });
-  deps.store.appendEvent({ type: 'request_approved', at: deps.clock.now(), actor: click.user, team: now.team, requestId, data: { auto: false } });
+  await deps.store.appendEvent({ type: 'request_approved', at: deps.clock.now(), actor: click.user, team: now.team, requestId, data: { auto: false } });
   deps.log.info({ requestId, by: click.user }, 'request approved');
 
   // The cluster work starts at once; Slack (which may be rate limiting) catches up beside it.
@@ -67,7 +67,7 @@ export async function approve(
 
 /** An approver's Deny click: opens the reason modal, or says why they cannot deny. */
 export async function openDenyForm(deps: Deps, requestId: number | undefined, click: Click & { triggerId: string }): Promise<void> {
-  const request = requestId === undefined ? undefined : deps.store.getRequest(requestId);
+  const request = requestId === undefined ? undefined : await deps.store.getRequest(requestId);
   if (requestId === undefined || !request) return tell(deps, click, clickRefusals.unknown(requestId));
   const why = await refusal(deps, request, click.user);
   if (why) return refuse(deps, click, request, why);
@@ -87,7 +87,7 @@ export async function checkDeny(deps: Deps, requestId: number, user: string, rea
   const trimmed = reason.trim();
   if (trimmed.length < 3) return { [BLOCK.denyReason]: 'Tell the requester why, in a few words.' };
   if (trimmed.length > LIMITS.denyReason) return { [BLOCK.denyReason]: `Keep it under ${LIMITS.denyReason} characters.` };
-  const request = deps.store.getRequest(requestId);
+  const request = await deps.store.getRequest(requestId);
   if (!request) return { [BLOCK.denyReason]: `Request ${requestRef(requestId)} no longer exists.` };
   const why = await refusal(deps, request, user);
   if (why) return { [BLOCK.denyReason]: clickRefusals[why](request).text.replace(/\*/g, '') };
@@ -101,17 +101,17 @@ export async function checkDeny(deps: Deps, requestId: number, user: string, rea
 export async function deny(deps: Deps, requestId: number, user: string, reason: string): Promise<FieldErrors> {
   const errors = await checkDeny(deps, requestId, user, reason);
   if (Object.keys(errors).length > 0) return errors;
-  const { decided, request } = deps.store.decide(requestId, { status: 'denied', by: user, reason: reason.trim() }, deps.clock.now());
+  const { decided, request } = await deps.store.decide(requestId, { status: 'denied', by: user, reason: reason.trim() }, deps.clock.now());
   if (!decided) return { [BLOCK.denyReason]: clickRefusals.alreadyDecided(request).text.replace(/\*/g, '') };
   deps.metrics.requests.inc({ outcome: 'denied' });
-  deps.store.appendEvent({ type: 'request_denied', at: deps.clock.now(), actor: user, team: request.team, requestId });
+  await deps.store.appendEvent({ type: 'request_denied', at: deps.clock.now(), actor: user, team: request.team, requestId });
   deps.log.info({ requestId, by: user }, 'request denied');
   return {};
 }
 
 /** After a denial is recorded: update the card, post in the thread, tell the requester. */
 export async function announceDenial(deps: Deps, requestId: number): Promise<void> {
-  const request = deps.store.getRequest(requestId);
+  const request = await deps.store.getRequest(requestId);
   if (!request || request.status !== 'denied') return;
   const slack = notifier(deps);
   await refreshCard(deps, requestId);
@@ -121,12 +121,12 @@ export async function announceDenial(deps: Deps, requestId: number): Promise<voi
 
 /** An approver's Retry click on a failed run: continues from the failed step. */
 export async function retryRun(deps: Deps, runId: number | undefined, click: Click): Promise<void> {
-  const run = runId === undefined ? undefined : deps.store.getRun(runId);
-  const request = run && deps.store.getRequest(run.requestId);
+  const run = runId === undefined ? undefined : await deps.store.getRun(runId);
+  const request = run && (await deps.store.getRequest(run.requestId));
   if (runId === undefined || !run || !request) return tell(deps, click, clickRefusals.unknownRun());
   if (!(await isApprover(deps, click.user))) return refuse(deps, click, request, 'notApprover');
-  if (!deps.store.reopenRun(runId, deps.clock.now())) return tell(deps, click, clickRefusals.notRetryable());
-  deps.store.appendEvent({ type: 'run_retried', at: deps.clock.now(), actor: click.user, team: request.team, requestId: request.id, data: { runId } });
+  if (!(await deps.store.reopenRun(runId, deps.clock.now()))) return tell(deps, click, clickRefusals.notRetryable());
+  await deps.store.appendEvent({ type: 'run_retried', at: deps.clock.now(), actor: click.user, team: request.team, requestId: request.id, data: { runId } });
   if (request.card) await notifier(deps).post(request.card.channel, runRetried(click.user), request.card.ts);
   await executeRun(deps, runId);
 }

@@ -56,8 +56,8 @@ export function stepDescriber(input: StepInput): (name: string) => string {
 
 /** Redraws the request card from the store's current state. */
 export async function refreshCard(deps: Deps, requestId: number): Promise<void> {
-  const request = deps.store.getRequest(requestId);
+  const request = await deps.store.getRequest(requestId);
   if (!request?.card) return;
-  const run = deps.store.latestRun(requestId);
+  const run = await deps.store.latestRun(requestId);
   await notifier(deps).update(request.card.channel, request.card.ts, requestCard(request, cardContext(deps, request, run)));
 }

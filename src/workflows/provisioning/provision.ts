@@ -39,7 +39,7 @@ export const provisioningRuns: RunKindHandlers = {
   },
   async done(deps, request, run) {
     deps.metrics.requests.inc({ outcome: 'ready' });
-    deps.store.appendEvent({
+    await deps.store.appendEvent({
       type: 'namespace_ready',
       at: deps.clock.now(),
       team: request.team,
@@ -52,7 +52,7 @@ export const provisioningRuns: RunKindHandlers = {
   },
   async failed(deps, request, run, step, error) {
     deps.metrics.requests.inc({ outcome: 'failed' });
-    deps.store.appendEvent({
+    await deps.store.appendEvent({
       type: 'run_failed',
       at: deps.clock.now(),
       team: request.team,
@@ -68,14 +68,14 @@ export const provisioningRuns: RunKindHandlers = {
  * told only after the requester's message went out, and untold outcomes are sent at start-up.
  */
 export async function announceOutcome(deps: Deps, requestId: number): Promise<void> {
-  const request = deps.store.getRequest(requestId);
+  const request = await deps.store.getRequest(requestId);
   if (!request || (request.status !== 'ready' && request.status !== 'failed')) return;
   const slack = notifier(deps);
-  const run = deps.store.latestRun(requestId);
+  const run = await deps.store.latestRun(requestId);
   if (request.status === 'ready') {
     const cluster = findCluster(deps.config, request.cluster);
     // Other features may add to the ready DM (the survey asks its question there).
-    const ready = deps.hooks.onNamespaceReady(
+    const ready = await deps.hooks.onNamespaceReady(
       deps,
       request,
       namespaceReady(request, {
@@ -86,13 +86,13 @@ export async function announceOutcome(deps: Deps, requestId: number): Promise<vo
     const sent = await slack.dm(request.requester, ready.message);
     if (!sent) return;
     ready.delivered(sent);
-    deps.store.markNotified(requestId, 'ready');
+    await deps.store.markNotified(requestId, 'ready');
     return;
   }
   const failed = run?.steps.find((s) => s.status === 'failed');
   const sent = await slack.dm(request.requester, requesterRunFailed(request));
   if (!sent) return;
-  deps.store.markNotified(requestId, 'failed');
+  await deps.store.markNotified(requestId, 'failed');
   if (request.card && run && failed) {
     await slack.post(request.card.channel, runFailed(failed.name, failed.lastError ?? 'unknown error', run), request.card.ts);
   }
@@ -101,5 +101,5 @@ export async function announceOutcome(deps: Deps, requestId: number): Promise<vo
 /** At start-up: continues every run that was in progress and sends outcomes not yet told. */
 export async function resumeRuns(deps: Deps): Promise<void> {
   await resumeActiveRuns(deps);
-  for (const request of deps.store.pendingOutcomes()) await announceOutcome(deps, request.id);
+  for (const request of await deps.store.pendingOutcomes()) await announceOutcome(deps, request.id);
 }

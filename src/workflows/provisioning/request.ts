@@ -14,8 +14,8 @@ import { checkNameFree, checkRequestFields, type FieldErrors } from './validate.
 import type { RequestFields } from '../../domain/requests.ts';
 
 /** The request form, prefilled with the name typed after the command and the user's last choices. */
-export function requestForm(deps: Pick<Deps, 'config' | 'store'>, user: string, name?: string): ModalView {
-  const last = deps.store.lastRequestBy(user);
+export async function requestForm(deps: Pick<Deps, 'config' | 'store'>, user: string, name?: string): Promise<ModalView> {
+  const last = await deps.store.lastRequestBy(user);
   return newNamespaceModal(deps.config, {
     name: name?.trim() || undefined,
     team: last?.team,
@@ -61,14 +61,14 @@ export async function submitRequest(deps: Deps, submission: { user: string; view
   const nameErrors = await checkNameFree(deps, checked.input, checked.derivedName);
   if (Object.keys(nameErrors).length > 0) return { ok: false, errors: nameErrors };
 
-  const result = deps.store.insertRequest({ ...checked.input, requester: submission.user, sourceViewId: submission.viewId }, deps.clock.now());
+  const result = await deps.store.insertRequest({ ...checked.input, requester: submission.user, sourceViewId: submission.viewId }, deps.clock.now());
   if (!result.created && result.reason === 'name_taken') {
     // Someone else took the name between the check and the insert.
     return { ok: false, errors: { [BLOCK.name]: `${checked.input.namespace} was just requested by someone else. Pick another name.` } };
   }
   if (result.created) {
     deps.metrics.requests.inc({ outcome: 'submitted' });
-    deps.store.appendEvent({
+    await deps.store.appendEvent({
       type: 'request_submitted',
       at: deps.clock.now(),
       actor: submission.user,
@@ -89,7 +89,7 @@ export async function announceRequest(deps: Deps, stored: NamespaceRequest): Pro
   const rule = matchAutoApprove(deps.config, stored);
   let request = stored;
   if (rule) {
-    const decision = deps.store.decide(
+    const decision = await deps.store.decide(
       stored.id,
       { status: 'approved', by: 'policy', reason: `matches auto-approve rule: ${describeRule(rule)}`, auto: true },
       deps.clock.now(),
@@ -97,7 +97,7 @@ export async function announceRequest(deps: Deps, stored: NamespaceRequest): Pro
     request = decision.request;
     if (decision.decided) {
       deps.metrics.requests.inc({ outcome: 'auto_approved' });
-      deps.store.appendEvent({
+      await deps.store.appendEvent({
         type: 'request_approved',
         at: deps.clock.now(),
         actor: 'policy',
@@ -114,7 +114,7 @@ export async function announceRequest(deps: Deps, stored: NamespaceRequest): Pro
     await slack.dm(decided.requester, requestReceived(decided, decided.autoApproved, channel));
     const ts = await slack.post(channel, requestCard(decided, cardContext(deps, decided)));
     if (!ts) return;
-    deps.store.setCard(decided.id, { channel, ts }, deps.clock.now());
+    await deps.store.setCard(decided.id, { channel, ts }, deps.clock.now());
     if (decided.autoApproved) await slack.post(channel, decisionPosted(decided), ts);
   })();
   // An auto-approved request is provisioned at once; its progress joins the card's thread.

@@ -15,10 +15,10 @@ import { clusterName } from './present.ts';
 export async function requestStatus(deps: Deps, user: string, query: string): Promise<SlackMessage> {
   const q = query.trim();
   const id = parseRequestRef(q);
-  const request = id !== undefined ? deps.store.getRequest(id) : q ? deps.store.findLatestRequestForNamespace(q) : undefined;
+  const request = id !== undefined ? await deps.store.getRequest(id) : q ? await deps.store.findLatestRequestForNamespace(q) : undefined;
   if (!request) return statusNotFound(q);
   if (!(await maySeeDetails(deps, user, request))) return statusSummary(request);
-  return statusMessage(request, clusterName(deps, request.cluster), deps.store.latestRun(request.id));
+  return statusMessage(request, clusterName(deps, request.cluster), await deps.store.latestRun(request.id));
 }
 
 async function maySeeDetails(deps: Deps, user: string, request: NamespaceRequest): Promise<boolean> {

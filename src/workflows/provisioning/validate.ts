@@ -122,7 +122,7 @@ export async function checkNameFree(
     [BLOCK.name]: derivedName ? `${input.namespace} ${why}. Enter another name, e.g. "${input.namespace}-2".` : `${input.namespace} ${why}. Pick another name.`,
   });
 
-  const live = deps.store.findLiveRequest(input.cluster, input.namespace);
+  const live = await deps.store.findLiveRequest(input.cluster, input.namespace);
   if (live) return taken(`is already requested on ${clusterName} (${requestRef(live.id)})`);
   try {
     const existing = await deps.clusters.readNamespace(input.cluster, input.namespace, { timeoutMs: CLUSTER_CHECK_TIMEOUT_MS });

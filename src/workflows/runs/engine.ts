@@ -42,12 +42,12 @@ export function backoffMs(attempt: number, baseMs: number, retryAfterMs: number 
  * which only the first progress message waits for, so the thread reads in order.
  */
 export async function startRun(deps: Deps, request: NamespaceRequest, kind: RunKind, steps: readonly string[], announced?: Promise<unknown>): Promise<boolean> {
-  const run = deps.store.startRun(request.id, steps, deps.clock.now(), kind);
+  const run = await deps.store.startRun(request.id, steps, deps.clock.now(), kind);
   if (!run) {
     deps.log.info({ requestId: request.id, kind }, 'a run is already active for this request');
     return false;
   }
-  deps.store.appendEvent({ type: 'run_started', at: deps.clock.now(), team: request.team, requestId: request.id, data: { runId: run.id, kind } });
+  await deps.store.appendEvent({ type: 'run_started', at: deps.clock.now(), team: request.team, requestId: request.id, data: { runId: run.id, kind } });
   await executeRun(deps, run.id, announced);
   return true;
 }
@@ -59,14 +59,14 @@ export function executeRun(deps: Deps, runId: number, announced?: Promise<unknow
 
 /** At start-up: continues every run that was in progress, of every kind. */
 export async function resumeActiveRuns(deps: Deps): Promise<void> {
-  const runs = deps.store.activeRuns();
+  const runs = await deps.store.activeRuns();
   if (runs.length > 0) deps.log.info({ runs: runs.map((r) => r.id) }, 'resuming runs');
   await Promise.all(runs.map((run) => executeRun(deps, run.id)));
 }
 
 async function runSteps(deps: Deps, runId: number, announced: Promise<unknown> | undefined): Promise<void> {
-  const initial = deps.store.getRun(runId);
-  const request = initial && deps.store.getRequest(initial.requestId);
+  const initial = await deps.store.getRun(runId);
+  const request = initial && (await deps.store.getRequest(initial.requestId));
   if (!initial || !request || initial.status !== 'running') return;
   const kind = deps.hooks.runKinds[initial.kind];
   const log = deps.log.child({ requestId: request.id, runId, kind: initial.kind });
@@ -74,7 +74,7 @@ async function runSteps(deps: Deps, runId: number, announced: Promise<unknown> |
     log.error('this version of Slipway cannot execute runs of this kind; the run is left as it is');
     return;
   }
-  const prepared = kind.prepare(deps, request);
+  const prepared = await kind.prepare(deps, request);
   const progress = progressReporter(deps, kind, prepared, request, runId, announced);
 
   progress.poke();
@@ -101,7 +101,7 @@ async function runSteps(deps: Deps, runId: number, announced: Promise<unknown> |
         if (!failure) {
           deps.metrics.stepDuration.observe({ step: step.name }, (Date.now() - started) / 1000);
           done.add(step.name);
-          deps.store.appendEvent({
+          await deps.store.appendEvent({
             type: 'step_done',
             at: deps.clock.now(),
             team: request.team,
@@ -123,23 +123,23 @@ async function runSteps(deps: Deps, runId: number, announced: Promise<unknown> |
     }
     if (failed) {
       log.warn({ step: failed.step.name, err: failed.failure }, 'step failed');
-      if (!deps.store.completeRun(runId, request.id, 'failed', deps.clock.now())) return;
+      if (!(await deps.store.completeRun(runId, request.id, 'failed', deps.clock.now()))) return;
       progress.poke();
       await progress.flush();
-      await kind.failed(deps, request, mustGetRun(deps, runId), failed.step.name, failed.failure);
+      await kind.failed(deps, request, await mustGetRun(deps, runId), failed.step.name, failed.failure);
       return;
     }
     remaining = remaining.filter((s) => !done.has(s.name));
   }
 
-  if (!deps.store.completeRun(runId, request.id, 'done', deps.clock.now())) return;
+  if (!(await deps.store.completeRun(runId, request.id, 'done', deps.clock.now()))) return;
   progress.poke();
   await progress.flush();
-  await kind.done(deps, request, mustGetRun(deps, runId));
+  await kind.done(deps, request, await mustGetRun(deps, runId));
 }
 
-function mustGetRun(deps: Deps, runId: number): Run {
-  const run = deps.store.getRun(runId);
+async function mustGetRun(deps: Deps, runId: number): Promise<Run> {
+  const run = await deps.store.getRun(runId);
   if (!run) throw new Error(`run ${runId} does not exist`);
   return run;
 }
@@ -151,21 +151,21 @@ function mustGetRun(deps: Deps, runId: number): Run {
  */
 function runStep(deps: Deps, runId: number, step: RunStep, onChange: () => void, apply: () => Promise<void>): Promise<unknown> {
   return withRetries(deps, apply, {
-    started: () => {
-      deps.store.startStep(runId, step.position, deps.clock.now());
+    started: async () => {
+      await deps.store.startStep(runId, step.position, deps.clock.now());
       onChange();
     },
-    succeeded: () => {
-      deps.store.finishStep(runId, step.position, 'done', undefined, deps.clock.now());
+    succeeded: async () => {
+      await deps.store.finishStep(runId, step.position, 'done', undefined, deps.clock.now());
       onChange();
     },
-    failed: (err) => {
-      deps.store.finishStep(runId, step.position, 'failed', errorMessage(err), deps.clock.now());
+    failed: async (err) => {
+      await deps.store.finishStep(runId, step.position, 'failed', errorMessage(err), deps.clock.now());
       deps.metrics.stepFailures.inc({ step: step.name, cause: failureCause(err) });
       onChange();
     },
-    paused: (err) => {
-      deps.store.finishStep(runId, step.position, 'pending', errorMessage(err), deps.clock.now());
+    paused: async (err) => {
+      await deps.store.finishStep(runId, step.position, 'pending', errorMessage(err), deps.clock.now());
       onChange();
     },
   });
@@ -236,16 +236,16 @@ function progressReporter(
   let first = true;
   return coalesce(async () => {
     await announced;
-    const run = deps.store.getRun(runId);
+    const run = await deps.store.getRun(runId);
     // The card may have been posted after the run started (auto-approval), so read it now.
-    const card = deps.store.getRequest(request.id)?.card;
+    const card = (await deps.store.getRequest(request.id))?.card;
     if (!run || !card) return;
     const message = prepared.progress(run);
     if (run.progressTs) {
       await slack.update(card.channel, run.progressTs, message);
     } else {
       const ts = await slack.post(card.channel, message, card.ts);
-      if (ts) deps.store.setRunProgressTs(runId, ts);
+      if (ts) await deps.store.setRunProgressTs(runId, ts);
     }
     await kind.afterProgress?.(deps, request, run, first);
     first = false;

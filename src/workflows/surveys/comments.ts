@@ -33,12 +33,12 @@ export async function openCommentForm(deps: SurveyDeps & Pick<Deps, 'modals'>, i
   let question: string;
   let when: string;
   if (input.target.kind === 'pulse') {
-    const survey = deps.store.surveys.getPulse(input.target.surveyId);
+    const survey = await deps.store.surveys.getPulse(input.target.surveyId);
     if (!survey || survey.closedAt) return void (await slack.ephemeral(input.channel, input.user, surveyClosedNotice()));
     question = survey.questions.map((q) => q.text).join(' / ');
     when = `when the pulse closes, and only if at least ${survey.minAnswers} people answered`;
   } else {
-    const asked = deps.store.surveys.provisioningQuestion(input.target.requestId);
+    const asked = await deps.store.surveys.provisioningQuestion(input.target.requestId);
     if (asked?.requester !== input.user) return;
     question = deps.config.survey.postProvisioning.question;
     when = 'together with the next few answers';
@@ -52,10 +52,10 @@ export async function openCommentForm(deps: SurveyDeps & Pick<Deps, 'modals'>, i
  * among the others in random order, and only if the pulse had enough answers (see `closePulse`);
  * one after provisioning waits for the next batch of answers (see `releaseProvisioningFeedback`).
  */
-export function submitComment(
+export async function submitComment(
   deps: SurveyDeps,
   input: { user: string; target: CommentTarget; text: string | undefined },
-): { errors: ModalErrors; announce?: () => Promise<void> } {
+): Promise<{ errors: ModalErrors; announce?: () => Promise<void> }> {
   const errors = checkFeedbackText(input.text, SURVEY.commentText);
   if (Object.keys(errors).length > 0) return { errors };
   const text = (input.text ?? '').trim();
@@ -63,13 +63,13 @@ export function submitComment(
   const where = platformChannelLabel(deps) ?? 'the platform channel';
   const { target } = input;
   if (target.kind === 'pulse') {
-    const survey = deps.store.surveys.getPulse(target.surveyId);
+    const survey = await deps.store.surveys.getPulse(target.surveyId);
     if (!survey || survey.closedAt)
       return {
         errors: { [SURVEY.commentText]: 'This pulse has closed, so it takes no more comments. `/platform feedback` reaches the platform team any time.' },
       };
-    const item = deps.store.surveys.addFeedback({ source: 'pulse', surveyId: survey.id, text, author: input.user, anonymous: true, status: 'held', now });
-    deps.store.appendEvent({ type: 'feedback_received', at: now, data: { feedbackId: item.id, source: 'pulse', surveyId: survey.id } });
+    const item = await deps.store.surveys.addFeedback({ source: 'pulse', surveyId: survey.id, text, author: input.user, anonymous: true, status: 'held', now });
+    await deps.store.appendEvent({ type: 'feedback_received', at: now, data: { feedbackId: item.id, source: 'pulse', surveyId: survey.id } });
     deps.log.info({ surveyId: survey.id }, 'pulse comment received; held until the pulse closes');
     return {
       errors: {},
@@ -78,9 +78,9 @@ export function submitComment(
       },
     };
   }
-  const asked = deps.store.surveys.provisioningQuestion(target.requestId);
+  const asked = await deps.store.surveys.provisioningQuestion(target.requestId);
   if (asked?.requester !== input.user) return { errors: { [SURVEY.commentText]: 'This question was asked to someone else.' } };
-  const item = deps.store.surveys.addFeedback({
+  const item = await deps.store.surveys.addFeedback({
     source: 'provisioning',
     requestId: asked.requestId,
     text,
@@ -89,7 +89,7 @@ export function submitComment(
     status: 'held',
     now,
   });
-  deps.store.appendEvent({ type: 'feedback_received', at: now, requestId: asked.requestId, data: { feedbackId: item.id, source: 'provisioning' } });
+  await deps.store.appendEvent({ type: 'feedback_received', at: now, requestId: asked.requestId, data: { feedbackId: item.id, source: 'provisioning' } });
   deps.log.info('comment after provisioning received; held for the next batch');
   return {
     errors: {},

@@ -39,12 +39,12 @@ export function platformChannelLabel(deps: Pick<Deps, 'config'>): string | undef
 }
 
 /** The question and label an item refers to, and its author when they chose to be named. */
-export function feedbackContext(deps: Pick<Deps, 'config' | 'store'>, item: FeedbackItem): FeedbackContext {
+export async function feedbackContext(deps: Pick<Deps, 'config' | 'store'>, item: FeedbackItem): Promise<FeedbackContext> {
   const { survey } = deps.config;
   let question: string | undefined;
   let labels: readonly string[] = survey.labels;
   if (item.source === 'pulse' && item.surveyId !== undefined) {
-    const questions = deps.store.surveys.getPulse(item.surveyId)?.questions ?? [];
+    const questions = (await deps.store.surveys.getPulse(item.surveyId))?.questions ?? [];
     const q = questions.find((x) => x.id === item.question);
     // A comment is about the whole pulse; a rating about one of its questions.
     question = item.question === undefined ? questions.map((x) => x.text).join(' / ') || undefined : q?.text;
@@ -55,7 +55,7 @@ export function feedbackContext(deps: Pick<Deps, 'config' | 'store'>, item: Feed
   return {
     question,
     label: item.score !== undefined ? labels[item.score - 1] : undefined,
-    named: item.anonymous ? undefined : deps.store.surveys.authorOf(item.id),
+    named: item.anonymous ? undefined : await deps.store.surveys.authorOf(item.id),
   };
 }
 
@@ -67,7 +67,7 @@ export function feedbackContext(deps: Pick<Deps, 'config' | 'store'>, item: Feed
  */
 export async function postPendingFeedback(deps: FeedbackDeps): Promise<number> {
   const channel = deps.config.slack.platformChannel;
-  const ids = deps.store.surveys.pendingFeedback();
+  const ids = await deps.store.surveys.pendingFeedback();
   if (ids.length === 0) return 0;
   if (!channel) {
     deps.log.warn({ items: ids.length }, 'feedback waits: set slack.platformChannel so it can be posted');
@@ -80,15 +80,15 @@ export async function postPendingFeedback(deps: FeedbackDeps): Promise<number> {
   const slack = notifier(deps);
   let posted = 0;
   for (const id of ids) {
-    if (!deps.store.surveys.claimFeedback(id)) continue;
-    const item = deps.store.surveys.getFeedback(id);
+    if (!(await deps.store.surveys.claimFeedback(id))) continue;
+    const item = await deps.store.surveys.getFeedback(id);
     if (!item) continue;
-    const ts = await slack.post(channel, feedbackPost(item, feedbackContext(deps, item)));
+    const ts = await slack.post(channel, feedbackPost(item, await feedbackContext(deps, item)));
     if (!ts) {
-      deps.store.surveys.unclaimFeedback(id);
+      await deps.store.surveys.unclaimFeedback(id);
       continue;
     }
-    deps.store.surveys.markFeedbackPosted(id, channel, ts, deps.clock.now());
+    await deps.store.surveys.markFeedbackPosted(id, channel, ts, deps.clock.now());
     deps.metrics.feedbackPosted.inc({ source: item.source });
     deps.log.info({ feedbackId: id, source: item.source }, 'feedback posted to the platform channel');
     posted += 1;
@@ -100,8 +100,8 @@ export async function postPendingFeedback(deps: FeedbackDeps): Promise<number> {
  * The relay window: `survey.feedback.relayDays` after an anonymous item was posted, its author is
  * forgotten (replies can no longer be passed on). Run by the `survey-close` job and at start-up.
  */
-export function forgetOldAuthors(deps: Pick<Deps, 'config' | 'store' | 'log'>, now: Date): number {
-  const forgotten = deps.store.surveys.forgetAuthors(new Date(now.getTime() - deps.config.survey.feedback.relayDays * 86_400_000));
+export async function forgetOldAuthors(deps: Pick<Deps, 'config' | 'store' | 'log'>, now: Date): Promise<number> {
+  const forgotten = await deps.store.surveys.forgetAuthors(new Date(now.getTime() - deps.config.survey.feedback.relayDays * 86_400_000));
   if (forgotten > 0) deps.log.info({ items: forgotten }, 'relay window over: authors of anonymous feedback forgotten');
   return forgotten;
 }
@@ -112,16 +112,16 @@ export function forgetOldAuthors(deps: Pick<Deps, 'config' | 'store' | 'log'>, n
  * go out now.
  */
 export async function resumeFeedback(deps: FeedbackDeps): Promise<void> {
-  const sealed = deps.store.surveys.sealPlainAuthors();
+  const sealed = await deps.store.surveys.sealPlainAuthors();
   if (sealed > 0) deps.log.info({ items: sealed }, 'feedback authors stored in plain text are now sealed with the survey key');
-  forgetOldAuthors(deps, deps.clock.now());
-  deps.store.surveys.resetPostingFeedback();
+  await forgetOldAuthors(deps, deps.clock.now());
+  await deps.store.surveys.resetPostingFeedback();
   await postPendingFeedback(deps);
 }
 
 /** `/platform feedback`: stores it, posts it (named or not), and says where it went. */
 export async function submitFeedback(deps: FeedbackDeps, input: { user: string; text: string; anonymous: boolean }): Promise<{ where: string | undefined }> {
-  const item = deps.store.surveys.addFeedback({
+  const item = await deps.store.surveys.addFeedback({
     source: 'command',
     text: input.text.trim(),
     author: input.user,
@@ -129,7 +129,11 @@ export async function submitFeedback(deps: FeedbackDeps, input: { user: string; 
     status: 'pending',
     now: deps.clock.now(),
   });
-  deps.store.appendEvent({ type: 'feedback_received', at: deps.clock.now(), data: { feedbackId: item.id, source: 'command', anonymous: input.anonymous } });
+  await deps.store.appendEvent({
+    type: 'feedback_received',
+    at: deps.clock.now(),
+    data: { feedbackId: item.id, source: 'command', anonymous: input.anonymous },
+  });
   deps.log.info({ feedbackId: item.id, anonymous: input.anonymous }, 'feedback received');
   await postPendingFeedback(deps);
   return { where: platformChannelLabel(deps) };
@@ -146,13 +150,13 @@ export function checkFeedbackText(text: string | undefined, block: string): Moda
 /** A message in the platform channel: if it replies in a feedback item's thread, relay it. */
 export async function relayReply(deps: FeedbackDeps, message: { channel: string; threadTs: string; ts: string; user: string; text: string }): Promise<void> {
   if (message.channel !== deps.config.slack.platformChannel || message.threadTs === message.ts) return;
-  const item = deps.store.surveys.feedbackByMessage(message.channel, message.threadTs);
+  const item = await deps.store.surveys.feedbackByMessage(message.channel, message.threadTs);
   if (!item) return;
-  const author = deps.store.surveys.authorOf(item.id);
+  const author = await deps.store.surveys.authorOf(item.id);
   // The author answering in their own thread (named feedback): nothing to pass on.
   if (author === message.user) return;
   // Slack delivers events at least once: a reply is relayed once.
-  if (!deps.store.surveys.recordRelay(message.channel, message.ts, item.id, deps.clock.now())) return;
+  if (!(await deps.store.surveys.recordRelay(message.channel, message.ts, item.id, deps.clock.now()))) return;
   const slack = notifier(deps);
   const tellReplier = (m: ReturnType<typeof relayConfirmation>) =>
     deps.slack.chat
@@ -170,7 +174,7 @@ export async function relayReply(deps: FeedbackDeps, message: { channel: string;
 
 /** "Mark done": the platform team says what changed. Only approvers may. */
 export async function openDoneForm(deps: Deps, input: Click & { token: string; triggerId: string }): Promise<void> {
-  const item = deps.store.surveys.feedbackByToken(input.token);
+  const item = await deps.store.surveys.feedbackByToken(input.token);
   const tell = (m: SlackMessage) => notifier(deps).ephemeral(input.channel, input.user, m);
   if (!item || item.text === undefined) return void (await tell(notPlatformTeam()));
   if (!(await isApprover(deps, input.user))) return void (await tell(notPlatformTeam()));
@@ -184,22 +188,22 @@ export async function markDone(deps: Deps, input: { token: string; user: string;
   if (text.length < 3) return { [SURVEY.doneText]: 'Say in a few words what changed.' };
   if (text.length > SURVEY_LIMITS.doneText) return { [SURVEY.doneText]: `Keep it under ${SURVEY_LIMITS.doneText} characters.` };
   if (!(await isApprover(deps, input.user))) return { [SURVEY.doneText]: notPlatformTeam().text };
-  const item = deps.store.surveys.feedbackByToken(input.token);
+  const item = await deps.store.surveys.feedbackByToken(input.token);
   if (!item) return { [SURVEY.doneText]: 'This feedback no longer exists.' };
-  if (!deps.store.surveys.markDone(item.id, input.user, text, deps.clock.now())) {
+  if (!(await deps.store.surveys.markDone(item.id, input.user, text, deps.clock.now()))) {
     return { [SURVEY.doneText]: alreadyDone(item).text.replace(/\*/g, '') };
   }
-  deps.store.appendEvent({ type: 'feedback_done', at: deps.clock.now(), actor: input.user, data: { feedbackId: item.id, source: item.source } });
+  await deps.store.appendEvent({ type: 'feedback_done', at: deps.clock.now(), actor: input.user, data: { feedbackId: item.id, source: item.source } });
   deps.log.info({ feedbackId: item.id, by: input.user }, 'feedback marked done');
   return {};
 }
 
 /** After "done" is recorded: the post shows it, and the author hears "you said → we did". */
 export async function announceDone(deps: FeedbackDeps, token: string): Promise<void> {
-  const item = deps.store.surveys.feedbackByToken(token);
+  const item = await deps.store.surveys.feedbackByToken(token);
   if (!item?.doneAt) return;
   const slack = notifier(deps);
-  if (item.channel && item.ts) await slack.update(item.channel, item.ts, feedbackPost(item, feedbackContext(deps, item)));
-  const author = deps.store.surveys.authorOf(item.id);
+  if (item.channel && item.ts) await slack.update(item.channel, item.ts, feedbackPost(item, await feedbackContext(deps, item)));
+  const author = await deps.store.surveys.authorOf(item.id);
   if (author && item.text !== undefined) await slack.dm(author, doneNotice({ said: item.text, did: item.doneText ?? '', by: item.doneBy ?? '' }));
 }

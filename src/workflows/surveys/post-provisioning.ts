@@ -25,8 +25,8 @@ type SurveyDeps = Pick<Deps, 'config' | 'store' | 'slack' | 'log' | 'metrics' | 
  * How a request went, from its events (as docs/metrics.md defines time to ready and approval
  * wait), recorded with the question so the digest relates answers to it without a join.
  */
-export function requestTiming(deps: Pick<Deps, 'store'>, requestId: number): RequestTiming {
-  const events = deps.store.eventsFor(requestId);
+export async function requestTiming(deps: Pick<Deps, 'store'>, requestId: number): Promise<RequestTiming> {
+  const events = await deps.store.eventsFor(requestId);
   const at = (type: string) => {
     const e = events.find((x) => x.type === type);
     return e ? Date.parse(e.at) : undefined;
@@ -44,10 +44,10 @@ export function requestTiming(deps: Pick<Deps, 'store'>, requestId: number): Req
 }
 
 /** Whether the person answered this week's pulse or a question after provisioning within 7 days. */
-export function answeredThisWeek(deps: Pick<Deps, 'config' | 'store'>, user: string, now: Date): boolean {
-  const pulse = deps.store.surveys.pulseForWeek(weekContaining(now, deps.config.schedule.timezone).monday);
-  if (pulse && deps.store.surveys.answeredPulse(pulse.id, user)) return true;
-  return deps.store.surveys.answeredProvisioningSince(user, new Date(now.getTime() - 7 * DAY_MS));
+export async function answeredThisWeek(deps: Pick<Deps, 'config' | 'store'>, user: string, now: Date): Promise<boolean> {
+  const pulse = await deps.store.surveys.pulseForWeek(weekContaining(now, deps.config.schedule.timezone).monday);
+  if (pulse && (await deps.store.surveys.answeredPulse(pulse.id, user))) return true;
+  return await deps.store.surveys.answeredProvisioningSince(user, new Date(now.getTime() - 7 * DAY_MS));
 }
 
 /**
@@ -56,31 +56,31 @@ export function answeredThisWeek(deps: Pick<Deps, 'config' | 'store'>, user: str
  * namespaces ready at the same moment ask once. Never throws: a problem here costs the
  * question, not the ready message.
  */
-export function withProvisioningQuestion(
+export async function withProvisioningQuestion(
   deps: SurveyDeps,
   request: NamespaceRequest,
   message: SlackMessage,
-): { message: SlackMessage; delivered(sent: ChatPostMessageResponse): void } {
+): Promise<{ message: SlackMessage; delivered(sent: ChatPostMessageResponse): void }> {
   const none = { message, delivered: () => undefined };
   try {
     const settings = deps.config.survey.postProvisioning;
     const now = deps.clock.now();
-    if (!settings.enabled || deps.store.surveys.isMuted(request.requester)) return none;
+    if (!settings.enabled || (await deps.store.surveys.isMuted(request.requester))) return none;
     // Someone who answered a survey this week is not asked again that week.
-    if (answeredThisWeek(deps, request.requester, now)) return none;
-    const claim = deps.store.surveys.claimProvisioningQuestion({
+    if (await answeredThisWeek(deps, request.requester, now)) return none;
+    const claim = await deps.store.surveys.claimProvisioningQuestion({
       requestId: request.id,
       requester: request.requester,
       since: new Date(now.getTime() - settings.cooldownDays * DAY_MS),
       now,
-      timing: requestTiming(deps, request.id),
+      timing: await requestTiming(deps, request.id),
     });
     if (claim.outcome === 'already-asked' || claim.outcome === 'cooldown') return none;
     const blocks = provisioningQuestionBlocks({ requestId: request.id, question: settings.question, labels: deps.config.survey.labels });
     return {
       message: { text: message.text, blocks: [...message.blocks, ...blocks] },
-      delivered: (sent) => {
-        if (sent.channel && sent.ts) deps.store.surveys.setProvisioningMessage(request.id, sent.channel, sent.ts);
+      delivered: async (sent) => {
+        if (sent.channel && sent.ts) await deps.store.surveys.setProvisioningMessage(request.id, sent.channel, sent.ts);
         deps.log.info({ requestId: request.id }, 'asked the question after provisioning');
       },
     };
@@ -94,7 +94,7 @@ export function withProvisioningQuestion(
 export async function answerProvisioning(deps: SurveyDeps, click: Click & { value: string | undefined }): Promise<void> {
   const slack = notifier(deps);
   const parsed = parseReadyValue(click.value);
-  const asked = parsed && deps.store.surveys.provisioningQuestion(parsed.requestId);
+  const asked = parsed && (await deps.store.surveys.provisioningQuestion(parsed.requestId));
   if (!parsed || !asked || asked.requester !== click.user) {
     const text = 'This question was asked to someone else, so your click was not counted.';
     return void (await slack.ephemeral(click.channel, click.user, { text, blocks: [{ type: 'section', text: mrkdwn(escape(text)) }] }));
@@ -103,7 +103,7 @@ export async function answerProvisioning(deps: SurveyDeps, click: Click & { valu
   const tz = deps.config.schedule.timezone;
   const week = weekContaining(now, tz);
   const labels = deps.config.survey.labels;
-  const { previous, locked } = deps.store.surveys.recordProvisioningAnswer({
+  const { previous, locked } = await deps.store.surveys.recordProvisioningAnswer({
     requestId: asked.requestId,
     author: click.user,
     score: parsed.score,
@@ -115,7 +115,7 @@ export async function answerProvisioning(deps: SurveyDeps, click: Click & { valu
     return void (await slack.ephemeral(click.channel, click.user, { text, blocks: [{ type: 'section', text: mrkdwn(escape(text)) }] }));
   }
   deps.metrics.surveyAnswers.inc({ survey: 'post_provisioning' });
-  deps.store.appendEvent({
+  await deps.store.appendEvent({
     type: 'survey_answered',
     at: now,
     requestId: asked.requestId,
@@ -138,7 +138,7 @@ export async function answerProvisioning(deps: SurveyDeps, click: Click & { valu
  * matched to the namespace that just became ready. Returns how many items were released.
  */
 export async function releaseProvisioningFeedback(deps: SurveyDeps, now: Date): Promise<number> {
-  const released = deps.store.surveys.releaseProvisioningBatch(deps.config.survey.minAnswers, now);
+  const released = await deps.store.surveys.releaseProvisioningBatch(deps.config.survey.minAnswers, now);
   if (released.length > 0) {
     deps.log.info({ items: released.length }, 'feedback after provisioning released');
     await postPendingFeedback(deps);
@@ -154,13 +154,13 @@ export async function releaseProvisioningFeedback(deps: SurveyDeps, now: Date): 
 export async function sendReminders(deps: SurveyDeps, now: Date): Promise<string> {
   const settings = deps.config.survey.postProvisioning;
   if (!settings.enabled || settings.reminderAfterHours === false) return 'reminders are off';
-  const due = deps.store.surveys.dueReminders(new Date(now.getTime() - settings.reminderAfterHours * 3_600_000));
+  const due = await deps.store.surveys.dueReminders(new Date(now.getTime() - settings.reminderAfterHours * 3_600_000));
   let sent = 0;
   let skipped = 0;
   for (const q of due) {
-    if (!deps.store.surveys.markReminded(q.requestId, now)) continue;
+    if (!(await deps.store.surveys.markReminded(q.requestId, now))) continue;
     const stale = now.getTime() - Date.parse(q.askedAt) > REMINDER_HORIZON_MS;
-    if (stale || deps.store.surveys.isMuted(q.requester) || answeredThisWeek(deps, q.requester, now)) {
+    if (stale || (await deps.store.surveys.isMuted(q.requester)) || (await answeredThisWeek(deps, q.requester, now))) {
       skipped += 1;
       continue;
     }

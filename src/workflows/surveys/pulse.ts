@@ -57,7 +57,7 @@ export async function openPulse(deps: SurveyDeps, now: Date): Promise<OpenedPuls
     return { survey: undefined, posted: [], skipped: [], summary: 'no pulse: survey.pulse.channels lists no channel' };
   }
   const week = weekContaining(now, schedule.timezone);
-  const { created, survey } = deps.store.surveys.openPulse({
+  const { created, survey } = await deps.store.surveys.openPulse({
     week: week.monday,
     openedAt: now,
     closesAt: new Date(now.getTime() + settings.pulse.durationDays * DAY_MS),
@@ -69,15 +69,10 @@ export async function openPulse(deps: SurveyDeps, now: Date): Promise<OpenedPuls
     return { survey, posted: [], skipped: [], summary: `this week's pulse (#${survey.id}) already ran and closed; the next one opens next week` };
   }
   if (created) {
-    deps.store.appendEvent({ type: 'pulse_opened', at: now, data: { surveyId: survey.id, week: week.monday } });
+    await deps.store.appendEvent({ type: 'pulse_opened', at: now, data: { surveyId: survey.id, week: week.monday } });
     log.info({ week: week.monday, closesAt: survey.closesAt }, 'pulse opened');
   }
-  const done = new Set(
-    deps.store.surveys
-      .postsOf(survey.id)
-      .filter((p) => p.ts)
-      .map((p) => p.channel),
-  );
+  const done = new Set((await deps.store.surveys.postsOf(survey.id)).filter((p) => p.ts).map((p) => p.channel));
   const closesLabel = formatLocal(new Date(survey.closesAt), schedule.timezone).replace(/ \d{4},/, ',');
   const message = pulseMessage({ survey, closesLabel });
   const cache = new Map<string, boolean>();
@@ -89,7 +84,7 @@ export async function openPulse(deps: SurveyDeps, now: Date): Promise<OpenedPuls
     if (reason) {
       // Never posted where the bot was not invited: say so in the logs, the job summary and doctor.
       log.warn({ channel, reason }, `pulse not posted to ${channel}: ${reason}`);
-      deps.store.surveys.recordPost({ surveyId: survey.id, channel, skipped: reason });
+      await deps.store.surveys.recordPost({ surveyId: survey.id, channel, skipped: reason });
       skipped.push({ channel, reason });
       continue;
     }
@@ -101,20 +96,17 @@ export async function openPulse(deps: SurveyDeps, now: Date): Promise<OpenedPuls
     }
     const ts = await notifier(deps).post(channel, message);
     if (!ts) {
-      deps.store.surveys.recordPost({ surveyId: survey.id, channel, members, skipped: 'Slack refused the message (see the log)' });
+      await deps.store.surveys.recordPost({ surveyId: survey.id, channel, members, skipped: 'Slack refused the message (see the log)' });
       skipped.push({ channel, reason: 'Slack refused the message' });
       continue;
     }
-    deps.store.surveys.recordPost({ surveyId: survey.id, channel, ts, members });
+    await deps.store.surveys.recordPost({ surveyId: survey.id, channel, ts, members });
     posted.push(channel);
     log.info({ channel, members }, 'pulse posted');
   }
-  const postedAll = deps.store.surveys
-    .postsOf(survey.id)
-    .filter((p) => p.ts)
-    .map((p) => p.channel);
+  const postedAll = (await deps.store.surveys.postsOf(survey.id)).filter((p) => p.ts).map((p) => p.channel);
   const eligible = postedAll.length > 0 ? await eligibleFor(deps, postedAll) : undefined;
-  if (eligible !== undefined) deps.store.surveys.setEligible(survey.id, eligible);
+  if (eligible !== undefined) await deps.store.surveys.setEligible(survey.id, eligible);
   const parts = [
     posted.length > 0
       ? `pulse #${survey.id} posted to ${posted.join(', ')}${eligible !== undefined ? ` (${eligible} people can answer)` : ''}`
@@ -141,11 +133,11 @@ export async function membershipProblem(deps: Pick<Deps, 'slack'>, channel: stri
 export async function answerPulse(deps: SurveyDeps, click: Click & { value: string | undefined }): Promise<void> {
   const slack = notifier(deps);
   const parsed = parsePulseValue(click.value);
-  const survey = parsed && deps.store.surveys.getPulse(parsed.surveyId);
+  const survey = parsed && (await deps.store.surveys.getPulse(parsed.surveyId));
   const question = survey?.questions.find((q) => q.id === parsed?.question);
   if (!parsed || !survey || !question) return void (await slack.ephemeral(click.channel, click.user, surveyClosedNotice()));
   if (survey.closedAt) return void (await slack.ephemeral(click.channel, click.user, surveyClosedNotice()));
-  const recorded = deps.store.surveys.recordPulseAnswer({
+  const recorded = await deps.store.surveys.recordPulseAnswer({
     surveyId: survey.id,
     question: question.id,
     user: click.user,
@@ -158,7 +150,7 @@ export async function answerPulse(deps: SurveyDeps, click: Click & { value: stri
   deps.metrics.surveyAnswers.inc({ survey: 'pulse' });
   // The event and the log say that an answer came, never what it was: both keep the time, which
   // anyone who saw the click could match to the person.
-  deps.store.appendEvent({ type: 'survey_answered', at: deps.clock.now(), data: { survey: 'pulse', surveyId: survey.id } });
+  await deps.store.appendEvent({ type: 'survey_answered', at: deps.clock.now(), data: { survey: 'pulse', surveyId: survey.id } });
   deps.log.info({ surveyId: survey.id }, 'pulse answer recorded');
   const until = `before ${formatLocal(new Date(survey.closesAt), deps.config.schedule.timezone).replace(/ \d{4},/, ',')}`;
   await slack.ephemeral(
@@ -177,32 +169,37 @@ function distributionOf(counts: readonly ScoreCount[], question: string): Distri
 }
 
 /** A pulse's summary per question (figures only above its minimum). */
-export function pulseSummaries(deps: Pick<Deps, 'store'>, survey: PulseSurvey): Map<string, ScoreSummary> {
-  const counts = deps.store.surveys.scoreCounts(survey.id);
+export async function pulseSummaries(deps: Pick<Deps, 'store'>, survey: PulseSurvey): Promise<Map<string, ScoreSummary>> {
+  const counts = await deps.store.surveys.scoreCounts(survey.id);
   return new Map(survey.questions.map((q) => [q.id, summarize(distributionOf(counts, q.id), survey.minAnswers)]));
 }
 
 /** The last closed pulse before this one that asked the same question, summarised. */
-function previousSummary(deps: Pick<Deps, 'store'>, survey: PulseSurvey, question: string): ScoreSummary | undefined {
-  const before = deps.store.surveys.closedPulses(new Date(survey.openedAt), 12).find((p) => p.id !== survey.id && p.questions.some((q) => q.id === question));
-  return before && pulseSummaries(deps, before).get(question);
+async function previousSummary(deps: Pick<Deps, 'store'>, survey: PulseSurvey, question: string): Promise<ScoreSummary | undefined> {
+  const before = (await deps.store.surveys.closedPulses(new Date(survey.openedAt), 12)).find(
+    (p) => p.id !== survey.id && p.questions.some((q) => q.id === question),
+  );
+  return before && (await pulseSummaries(deps, before)).get(question);
 }
 
 /** Everything the results message shows. */
-export function pulseResults(deps: Pick<Deps, 'store' | 'config'>, survey: PulseSurvey): PulseResults {
-  const summaries = pulseSummaries(deps, survey);
-  const results: QuestionResult[] = survey.questions.map((question) => ({
-    question,
-    summary: summaries.get(question.id) ?? summarize(emptyDistribution(), survey.minAnswers),
-    previous: previousSummary(deps, survey, question.id),
-  }));
+export async function pulseResults(deps: Pick<Deps, 'store' | 'config'>, survey: PulseSurvey): Promise<PulseResults> {
+  const summaries = await pulseSummaries(deps, survey);
+  const results: QuestionResult[] = [];
+  for (const question of survey.questions) {
+    results.push({
+      question,
+      summary: summaries.get(question.id) ?? summarize(emptyDistribution(), survey.minAnswers),
+      previous: await previousSummary(deps, survey, question.id),
+    });
+  }
   return {
     survey,
     period: pulsePeriod(survey, deps.config.schedule.timezone),
-    respondents: survey.respondents ?? deps.store.surveys.respondents(survey.id),
+    respondents: survey.respondents ?? (await deps.store.surveys.respondents(survey.id)),
     eligible: survey.eligible,
     results,
-    comments: deps.store.surveys.pulseComments(survey.id),
+    comments: await deps.store.surveys.pulseComments(survey.id),
   };
 }
 
@@ -214,8 +211,8 @@ export function pulseResults(deps: Pick<Deps, 'store' | 'config'>, survey: Pulse
  */
 export async function closePulse(deps: SurveyDeps, survey: PulseSurvey, now: Date): Promise<string> {
   const log = deps.log.child({ surveyId: survey.id });
-  const posts = deps.store.surveys.postsOf(survey.id).filter((p) => p.ts);
-  const respondents = deps.store.surveys.respondents(survey.id);
+  const posts = (await deps.store.surveys.postsOf(survey.id)).filter((p) => p.ts);
+  const respondents = await deps.store.surveys.respondents(survey.id);
   const eligible =
     posts.length > 0
       ? await eligibleFor(
@@ -223,15 +220,15 @@ export async function closePulse(deps: SurveyDeps, survey: PulseSurvey, now: Dat
           posts.map((p) => p.channel),
         )
       : undefined;
-  if (!deps.store.surveys.closePulse(survey.id, now, { respondents, eligible })) return `pulse #${survey.id} was already closed`;
-  const closed = deps.store.surveys.getPulse(survey.id) ?? survey;
-  const results = pulseResults(deps, closed);
-  for (const r of results.results) deps.store.surveys.settleHeldRatings(survey.id, r.question.id, r.summary.enough);
-  deps.store.surveys.settleHeldComments(
+  if (!(await deps.store.surveys.closePulse(survey.id, now, { respondents, eligible }))) return `pulse #${survey.id} was already closed`;
+  const closed = (await deps.store.surveys.getPulse(survey.id)) ?? survey;
+  const results = await pulseResults(deps, closed);
+  for (const r of results.results) await deps.store.surveys.settleHeldRatings(survey.id, r.question.id, r.summary.enough);
+  await deps.store.surveys.settleHeldComments(
     survey.id,
     results.results.some((r) => r.summary.enough),
   );
-  deps.store.appendEvent({ type: 'pulse_closed', at: now, data: { surveyId: survey.id, respondents, eligible: closed.eligible ?? null } });
+  await deps.store.appendEvent({ type: 'pulse_closed', at: now, data: { surveyId: survey.id, respondents, eligible: closed.eligible ?? null } });
   log.info({ respondents, eligible: closed.eligible }, 'pulse closed');
 
   const slack = notifier(deps);
@@ -241,7 +238,7 @@ export async function closePulse(deps: SurveyDeps, survey: PulseSurvey, now: Dat
     if (!post.ts) continue;
     await slack.update(post.channel, post.ts, closedMessage);
     const ts = await slack.post(post.channel, resultsMessage, post.ts);
-    if (ts) deps.store.surveys.setResultsTs(survey.id, post.channel, ts);
+    if (ts) await deps.store.surveys.setResultsTs(survey.id, post.channel, ts);
   }
   const lowPosted = await postPendingFeedback(deps);
   const scores = results.results.map((r) => (r.summary.enough ? `${r.question.id} ${r.summary.mean?.toFixed(1)}` : `${r.question.id}: not enough answers`));
@@ -250,7 +247,7 @@ export async function closePulse(deps: SurveyDeps, survey: PulseSurvey, now: Dat
 
 /** The `survey-close` job: closes pulses whose time is up, and posts feedback still waiting. */
 export async function closeDuePulses(deps: SurveyDeps, now: Date): Promise<string> {
-  const due = deps.store.surveys.duePulses(now);
+  const due = await deps.store.surveys.duePulses(now);
   const closed: string[] = [];
   for (const survey of due) {
     try {
@@ -262,8 +259,8 @@ export async function closeDuePulses(deps: SurveyDeps, now: Date): Promise<strin
   }
   await releaseProvisioningFeedback(deps, now);
   const posted = await postPendingFeedback(deps);
-  forgetOldAuthors(deps, now);
-  const open = deps.store.surveys.openPulses().length;
+  await forgetOldAuthors(deps, now);
+  const open = (await deps.store.surveys.openPulses()).length;
   return [
     ...closed,
     closed.length === 0 ? `nothing to close${open > 0 ? ` (${open} pulse open)` : ''}` : '',
@@ -275,7 +272,7 @@ export async function closeDuePulses(deps: SurveyDeps, now: Date): Promise<strin
 
 /** `slipway survey close`: closes the open pulse now, whatever its closing time. */
 export async function closeOpenPulses(deps: SurveyDeps, now: Date): Promise<string> {
-  const open = deps.store.surveys.openPulses();
+  const open = await deps.store.surveys.openPulses();
   if (open.length === 0) throw new SlipwayError('no_open_pulse', 'There is no open pulse to close.');
   const lines: string[] = [];
   for (const survey of open) lines.push(await closePulse(deps, survey, now));
@@ -283,13 +280,17 @@ export async function closeOpenPulses(deps: SurveyDeps, now: Date): Promise<stri
 }
 
 /** `/platform surveys off|on` (or nothing: how it stands). Muting stops every question by DM. */
-export function setSurveys(deps: Pick<Deps, 'store' | 'clock' | 'log'>, user: string, arg: string): { muted: boolean; changed: boolean } | undefined {
-  const before = deps.store.surveys.isMuted(user);
+export async function setSurveys(
+  deps: Pick<Deps, 'store' | 'clock' | 'log'>,
+  user: string,
+  arg: string,
+): Promise<{ muted: boolean; changed: boolean } | undefined> {
+  const before = await deps.store.surveys.isMuted(user);
   const word = arg.trim().toLowerCase();
   if (word === '') return { muted: before, changed: true };
   if (word !== 'off' && word !== 'on') return undefined;
   const muted = word === 'off';
-  deps.store.surveys.setMuted(user, muted, deps.clock.now());
+  await deps.store.surveys.setMuted(user, muted, deps.clock.now());
   deps.log.info({ muted }, 'survey preference changed');
   return { muted, changed: muted !== before };
 }

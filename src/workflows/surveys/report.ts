@@ -30,19 +30,20 @@ export const FAST_APPROVAL_MS = 60 * 60_000;
  * once their week is over). Every figure is held back below `survey.minAnswers`, and so is a
  * cell whose complement in its split is below it.
  */
-export function surveyDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date, week: Week, trendStart: Date, trendWeeks: number): SurveyDigest {
+export async function surveyDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date, week: Week, trendStart: Date, trendWeeks: number): Promise<SurveyDigest> {
   const min = deps.config.survey.minAnswers;
   const surveys = deps.store.surveys;
-  const closed = surveys.closedPulses(now, PULSE_TREND);
+  const closed = await surveys.closedPulses(now, PULSE_TREND);
   const latest = closed[0];
   let pulse: PulseDigest | undefined;
   if (latest) {
-    const r = pulseResults(deps, latest);
+    const r = await pulseResults(deps, latest);
     const first = latest.questions[0]?.id ?? '';
-    const trend = [...closed].reverse().map((s) => {
-      const summary = pulseSummaries(deps, s).get(first);
-      return { week: s.week, mean: summary?.enough ? summary.mean : undefined };
-    });
+    const trend: PulseDigest['trend'] = [];
+    for (const s of [...closed].reverse()) {
+      const summary = (await pulseSummaries(deps, s)).get(first);
+      trend.push({ week: s.week, mean: summary?.enough ? summary.mean : undefined });
+    }
     pulse = { survey: latest, period: r.period, respondents: r.respondents, eligible: r.eligible, results: r.results, trend };
   }
 
@@ -51,7 +52,7 @@ export function surveyDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date, we
   let provisioning: ProvisioningDigest | undefined;
   if (week.end.getTime() > now.getTime()) {
     // The week is still on: asked and answered move with every click.
-    const asked = surveys.provisioningParticipation(week.start, now).asked;
+    const asked = (await surveys.provisioningParticipation(week.start, now)).asked;
     if (asked > 0) {
       provisioning = {
         question,
@@ -63,8 +64,8 @@ export function surveyDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date, we
       };
     }
   } else {
-    const participation = surveys.provisioningParticipation(week.start, week.end);
-    const split = splitWindow(deps, trendStart, week, min);
+    const participation = await surveys.provisioningParticipation(week.start, week.end);
+    const split = await splitWindow(deps, trendStart, week, min);
     if (participation.asked > 0 || split.total > 0) {
       const { total } = split;
       const [fast = none(), slow = none()] = withoutSmallComplements(split.byReady, total, min);
@@ -74,12 +75,12 @@ export function surveyDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date, we
         complete: true,
         asked: participation.asked,
         answered: participation.answered,
-        summary: summarize(distributionOf(surveys.provisioningScores(week.start, week.end)), min),
+        summary: summarize(distributionOf(await surveys.provisioningScores(week.start, week.end)), min),
         window: { weeks: trendWeeks, total, fast, slow, selfServe, quickApproval, slowApproval },
       };
     }
   }
-  return { minAnswers: min, pulse, provisioning, done: surveys.doneBetween(week.start, week.end, 5) };
+  return { minAnswers: min, pulse, provisioning, done: await surveys.doneBetween(week.start, week.end, 5) };
 }
 
 /**
@@ -89,14 +90,14 @@ export function surveyDigest(deps: Pick<Deps, 'store' | 'config'>, now: Date, we
  * week). So every window is a sum of groups of at least the minimum, and subtracting the windows
  * of two reports (this week's and last week's, or any two `--week`s) reveals no small group.
  */
-function splitWindow(deps: Pick<Deps, 'store' | 'config'>, trendStart: Date, week: Week, min: number) {
+async function splitWindow(deps: Pick<Deps, 'store' | 'config'>, trendStart: Date, week: Week, min: number) {
   const tz = deps.config.schedule.timezone;
   const thresholds = { fastReadyMs: FAST_READY_MS, fastApprovalMs: FAST_APPROVAL_MS };
   const byReady: Distribution[] = [emptyDistribution(), emptyDistribution()];
   const byApproval: Distribution[] = [emptyDistribution(), emptyDistribution(), emptyDistribution()];
   let total = 0;
   for (let w = weekContaining(trendStart, tz); w.start < week.end; w = shiftWeek(w, 1, tz)) {
-    const rated = deps.store.surveys.provisioningScoresByTiming(w.start, w.end, thresholds);
+    const rated = await deps.store.surveys.provisioningScoresByTiming(w.start, w.end, thresholds);
     const weekTotal = rated.reduce((sum, r) => sum + r.n, 0);
     // A week below the minimum adds nothing (none of its groups can reach it), not even to the
     // total the window's groups are checked against.

@@ -1,0 +1,156 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type Database from 'better-sqlite3';
+
+/**
+ * The seam between the stores and a database engine: statements prepared once from SQL text,
+ * run asynchronously, and transactions. The stores hold `Statement`s and call `transaction`; they
+ * never see the driver. On SQLite a statement is a better-sqlite3 prepared statement (so the
+ * engine's speed stays), run at once unless another task's transaction holds the connection.
+ */
+
+/** What a write did: the rows it changed and, after an INSERT, the new row's id. */
+export interface RunInfo {
+  changes: number;
+  lastInsertRowid: number | bigint;
+}
+
+type Args<P> = P extends unknown[] ? P : [P];
+
+/**
+ * A prepared statement with positional (`?`) or named (`@name`) parameters, as better-sqlite3
+ * takes them. `R` is a row, or the one column's value after `pluck()`.
+ */
+export interface Statement<P = unknown[], R = unknown> {
+  get(...params: Args<P>): Promise<R | undefined>;
+  all(...params: Args<P>): Promise<R[]>;
+  run(...params: Args<P>): Promise<RunInfo>;
+  /** The statement returning each row's first column rather than the row. */
+  pluck(): Statement<P, R>;
+}
+
+export interface Db {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- better-sqlite3's own bound for named parameters
+  prepare<P extends unknown[] | {} = unknown[], R = unknown>(sql: string): Statement<P, R>;
+  /**
+   * Runs `fn` in a transaction that holds the database for writing (SQLite: BEGIN IMMEDIATE):
+   * committed when it resolves, rolled back when it throws. A transaction inside one is a
+   * savepoint, rolled back alone when its `fn` throws. Statements run by `fn` (and what it awaits)
+   * are in the transaction; other tasks' statements wait for it to end.
+   */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /** Whether the calling task is inside a transaction. */
+  readonly inTransaction: boolean;
+  /**
+   * Moves what erased rows left in the engine's log into the database file, where it is
+   * overwritten (SQLite: a WAL checkpoint, best effort, skipped inside a transaction).
+   */
+  checkpoint(): void;
+}
+
+/** The seam over one better-sqlite3 connection. */
+export class SqliteDb implements Db {
+  /** Set in the async context of a transaction's `fn`: its savepoint depth. */
+  private readonly context = new AsyncLocalStorage<{ depth: number }>();
+  /** While a transaction is open: settles when it ends. */
+  private gate: Promise<void> | undefined;
+
+  constructor(readonly raw: Database.Database) {
+    // A transaction stays open across awaits, so a connection must not wait for another's lock
+    // inside SQLite: that wait blocks the thread, and the other connection may be in this very
+    // process (replicas in tests). It gets SQLITE_BUSY at once and waits here instead (`retry`).
+    raw.pragma('busy_timeout = 0');
+  }
+
+  get inTransaction(): boolean {
+    return this.context.getStore() !== undefined;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- as in Db
+  prepare<P extends unknown[] | {} = unknown[], R = unknown>(sql: string): Statement<P, R> {
+    return this.wrap<P, R>(this.raw.prepare(sql) as unknown as Database.Statement<unknown[], R>);
+  }
+
+  private wrap<P, R>(stmt: Database.Statement<unknown[], R>): Statement<P, R> {
+    return {
+      get: (...params) => this.exec(() => stmt.get(...params)),
+      all: (...params) => this.exec(() => stmt.all(...params)),
+      run: (...params) => this.exec(() => stmt.run(...params)),
+      pluck: () => this.wrap<P, R>(stmt.pluck()),
+    };
+  }
+
+  /** Runs `op` now, or, when another task's transaction holds the connection, once it has ended. */
+  private exec<T>(op: () => T): Promise<T> {
+    if (this.gate && !this.context.getStore()) return this.gate.then(() => this.exec(op));
+    try {
+      return Promise.resolve(op());
+    } catch (err) {
+      return isBusy(err) ? retry(op) : Promise.reject(err as Error);
+    }
+  }
+
+  checkpoint(): void {
+    // A reader holding an old snapshot makes it wait for a later one; inside a caller's
+    // transaction (bulk loads) SQLite refuses it until that commits.
+    if (!this.raw.memory && !this.raw.inTransaction) this.raw.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    const outer = this.context.getStore();
+    if (outer) return this.savepoint(outer.depth + 1, fn);
+    // A transaction the caller began on the connection itself (bulk loads on `raw`), not ours.
+    if (!this.gate && this.raw.inTransaction) return this.savepoint(1, fn);
+    while (this.gate) await this.gate;
+    let release = (): void => undefined;
+    this.gate = new Promise<void>((resolve) => (release = resolve));
+    try {
+      await retry(() => this.raw.exec('BEGIN IMMEDIATE'), true);
+      try {
+        const out = await this.context.run({ depth: 0 }, fn);
+        this.raw.exec('COMMIT');
+        return out;
+      } catch (err) {
+        if (this.raw.inTransaction) this.raw.exec('ROLLBACK');
+        throw err;
+      }
+    } finally {
+      this.gate = undefined;
+      release();
+    }
+  }
+
+  private async savepoint<T>(depth: number, fn: () => Promise<T>): Promise<T> {
+    const name = `s${depth}`;
+    this.raw.exec(`SAVEPOINT ${name}`);
+    try {
+      const out = await this.context.run({ depth }, fn);
+      this.raw.exec(`RELEASE ${name}`);
+      return out;
+    } catch (err) {
+      this.raw.exec(`ROLLBACK TO ${name}`);
+      this.raw.exec(`RELEASE ${name}`);
+      throw err;
+    }
+  }
+}
+
+/** How long a statement waits for another connection's write lock (as better-sqlite3's default timeout). */
+const BUSY_WAIT_MS = 5000;
+
+function isBusy(err: unknown): boolean {
+  return err instanceof Error && 'code' in err && (err.code === 'SQLITE_BUSY' || err.code === 'SQLITE_BUSY_SNAPSHOT');
+}
+
+/** Runs `op` until it gets past SQLITE_BUSY, waiting between tries without blocking the thread. */
+async function retry<T>(op: () => T, now = false): Promise<T> {
+  const deadline = Date.now() + BUSY_WAIT_MS;
+  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+    if (!now) await new Promise((resolve) => setTimeout(resolve, wait));
+    now = false;
+    try {
+      return op();
+    } catch (err) {
+      if (!isBusy(err) || Date.now() > deadline) throw err;
+    }
+  }
+}
