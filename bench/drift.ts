@@ -28,7 +28,7 @@ import { createLogger } from '../src/log.ts';
 import { Store } from '../src/store/store.ts';
 import { stepInput } from '../src/workflows/provisioning/present.ts';
 import { scanDrift } from '../src/workflows/drift/scan.ts';
-import { KubeApiEmulator, writeKubeconfig, type KubeObject } from '../test/emulators/kube-api.ts';
+import { KubeApiEmulator, writeKubeconfig, type KubeObject } from '../src/playground/kube-api.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../test/support/config.ts';
 
 const NAMESPACES = positiveInt(process.env.BENCH_DRIFT_NAMESPACES, 2000);

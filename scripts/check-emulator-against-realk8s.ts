@@ -1,6 +1,6 @@
 /**
  * Sends the same namespace-deletion requests to a real kube-apiserver (with its
- * kube-controller-manager) and to the emulator in test/emulators/kube-api.ts, and compares what
+ * kube-controller-manager) and to the emulator in src/playground/kube-api.ts, and compares what
  * they answer: status codes, Status bodies, the Terminating namespace, the namespace
  * controller's conditions, finalizers, delete preconditions, the NamespaceLifecycle refusal and an
  * RBAC denial. Then it runs Slipway's own client (KubeClusters: deleteNamespace,
@@ -23,7 +23,7 @@ import { parseAllDocuments } from 'yaml';
 import { KubeClusters } from '../src/cluster/client.ts';
 import { requiredPermissions } from '../src/cluster/permissions.ts';
 import { errorMessage } from '../src/errors.ts';
-import { KubeApiEmulator, writeKubeconfig } from '../test/emulators/kube-api.ts';
+import { KubeApiEmulator, writeKubeconfig } from '../src/playground/kube-api.ts';
 import { exampleConfig } from '../test/support/config.ts';
 
 type Who = 'admin' | 'bot';

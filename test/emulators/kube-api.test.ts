@@ -15,8 +15,8 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { canonicalQuantity, KubeApiEmulator, writeKubeconfig } from './kube-api.ts';
-import type { KubeApiEmulatorOptions } from './kube-api.ts';
+import { canonicalQuantity, KubeApiEmulator, writeKubeconfig } from '../../src/playground/kube-api.ts';
+import type { KubeApiEmulatorOptions } from '../../src/playground/kube-api.ts';
 import { handEdit } from '../support/drift.ts';
 
 const TOKEN = 'test-token';

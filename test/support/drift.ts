@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, NetworkingV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { writeKubeconfig, type KubeApiEmulator } from '../emulators/kube-api.ts';
+import { writeKubeconfig, type KubeApiEmulator } from '../../src/playground/kube-api.ts';
 
 /** Another actor on the cluster (a person with kubectl), through its own client. */
 export async function outsider(kube: KubeApiEmulator): Promise<{ core: CoreV1Api; networking: NetworkingV1Api }> {
