@@ -17,4 +17,19 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
+  {
+    // The demo page's scripts run in the browser.
+    files: ['src/playground/web/**/*.js'],
+    languageOptions: {
+      globals: {
+        document: 'readonly',
+        window: 'readonly',
+        location: 'readonly',
+        history: 'readonly',
+        fetch: 'readonly',
+        setInterval: 'readonly',
+        URLSearchParams: 'readonly',
+      },
+    },
+  },
 );
