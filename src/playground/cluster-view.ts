@@ -43,7 +43,7 @@ const SELECTOR = Object.entries(MANAGED_BY)
 function readableYaml(object: KubernetesObject): string {
   const meta = { ...object.metadata };
   delete meta.managedFields;
-  return stringify({ ...object, metadata: meta });
+  return stringify({ apiVersion: object.apiVersion, kind: object.kind, ...object, metadata: meta });
 }
 
 function objectOf(object: KubernetesObject, kind: string): ClusterObject {

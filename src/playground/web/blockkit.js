@@ -67,7 +67,7 @@ export function mrkdwn(text, ctx = {}) {
   let last = 0;
   for (const match of source.matchAll(token)) {
     html += plainRun(source.slice(last, match.index));
-    if (match[1] !== undefined) html += `<pre>${escapeHtml(unescapeSlack(match[1]))}</pre>`;
+    if (match[1] !== undefined) html += `<pre>${escapeHtml(unescapeSlack(match[1].replace(/^\n/, '').replace(/\n$/, '')))}</pre>`;
     else if (match[2] !== undefined) html += `<code>${escapeHtml(unescapeSlack(match[2]))}</code>`;
     else html += angle(match[3], ctx);
     last = match.index + match[0].length;
