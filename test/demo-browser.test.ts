@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BLOCK } from '../src/slack/ids.ts';
-import { field, fillRequestForm, openConversation, openDemo, screenshot, switchTo, typeLine } from './support/browser.ts';
+import { approveLatestRequest, field, fillRequestForm, openConversation, openDemo, screenshot, switchTo, typeLine } from './support/browser.ts';
 
 const PURPOSE = 'Load tests for <b>checkout</b> & *more*';
 
@@ -18,14 +18,10 @@ test('demo: request in the form, approve in the thread as the approver, see the 
   await page.locator('#modal').waitFor({ state: 'hidden' });
 
   await switchTo(page, 'approver');
-  await openConversation(page, 'platform-approvals');
-  const card = page.locator('#messages .message', { hasText: 'payments-staging' });
+  const card = await approveLatestRequest(page);
   // The purpose is shown as typed: the tags in it are text, not markup.
   await card.getByText('Load tests for <b>checkout</b> &').waitFor();
   assert.equal(await card.locator('b', { hasText: 'checkout' }).count(), 0);
-  await card.locator('button', { hasText: 'Approve' }).click();
-  await card.locator('.replies').click();
-  await page.locator('#thread-messages').getByText('approved', { exact: false }).first().waitFor();
   await screenshot(page, 'demo-2-approved-thread');
 
   await switchTo(page, 'developer');

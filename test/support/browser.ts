@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { startDemo, type Demo } from '../../src/playground/demo.ts';
 import { BLOCK } from '../../src/slack/ids.ts';
 
@@ -52,7 +52,9 @@ export async function switchTo(page: Page, role: 'developer' | 'approver' | 'sec
 }
 
 export async function openConversation(page: Page, name: string): Promise<void> {
-  await page.locator('#sidebar button', { hasText: name }).click();
+  // Exactly this name: "platform" is not "platform-approvals".
+  const exact = new RegExp(`^(# )?${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  await page.locator('#sidebar button', { hasText: exact }).click();
   await page.locator('#channel-header h2', { hasText: name }).waitFor();
 }
 
@@ -76,4 +78,14 @@ export async function fillRequestForm(page: Page, answers: { team: string; envir
   await field(page, BLOCK.tier).locator('select').selectOption(answers.tier);
   if (answers.name !== undefined) await field(page, BLOCK.name).locator('input').fill(answers.name);
   await field(page, BLOCK.purpose).locator('textarea').fill(answers.purpose);
+}
+
+/** As an approver: opens the approvals channel, clicks Approve on the newest card and opens its thread. */
+export async function approveLatestRequest(page: Page): Promise<Locator> {
+  await openConversation(page, 'platform-approvals');
+  const card = page.locator('#messages .message').last();
+  await card.locator('button', { hasText: 'Approve' }).click();
+  await card.locator('.replies').click();
+  await page.locator('#thread-messages').getByText('approved', { exact: false }).first().waitFor();
+  return card;
 }

@@ -305,6 +305,7 @@ document.addEventListener('click', (event) => {
   if (t.dataset.channelId) {
     ui.channel = t.dataset.channelId;
     ui.thread = null;
+    notice('');
     ui.tab = 'messages';
     return void tick();
   }
