@@ -6,7 +6,7 @@
  */
 import type { Clock } from '../domain/requests.ts';
 import type { EmulatedMessage, EmulatedView, JsonObject, SlackApiEmulator } from './slack-api.ts';
-import { sendBlockAction, sendSlashCommand, sendViewClosed, sendViewSubmission, valuesFor, type Answer, type MessageLike } from './slack-requests.ts';
+import { sendBlockAction, sendEvent, sendSlashCommand, sendViewClosed, sendViewSubmission, valuesFor, type Answer, type MessageLike } from './slack-requests.ts';
 import { BOT_USER, type DemoWorkspace } from './workspace.ts';
 
 export interface ShownEphemeral {
@@ -166,6 +166,16 @@ export class SlackClient {
       return Object.fromEntries(Object.entries(body.errors).map(([k, v]) => [k, String(v)]));
     }
     return {};
+  }
+
+  /** The person opened the app's Home or Messages tab: Slack sends `app_home_opened` with the Home view published last. */
+  async openTab(user: string, tab: 'home' | 'messages'): Promise<void> {
+    this.person(user);
+    const view = this.slack.homeView(user);
+    await sendEvent(this.options.botUrl, this.options.signingSecret, {
+      event: { type: 'app_home_opened', user, channel: this.slack.dmChannelId(user) ?? '', tab, ...(view ? { view } : {}) },
+      botUserId: BOT_USER,
+    });
   }
 
   /** The person dismissed the modal (Cancel or ×). */

@@ -78,6 +78,7 @@ export async function startWebServer(options: WebServerOptions): Promise<Server>
       return { errors: await client.submit(text(b.as), text(b.viewId), clean) };
     },
     '/api/close': async (b) => client.close(text(b.as), text(b.viewId)),
+    '/api/tab': async (b) => client.openTab(text(b.as), b.tab === 'home' ? 'home' : 'messages'),
     '/api/job': async (b) => {
       const outcome = await slipway.scheduler.run(text(b.name), 'manual');
       return { status: outcome.status, summary: outcome.summary ?? outcome.error ?? '' };

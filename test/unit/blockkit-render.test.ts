@@ -170,6 +170,8 @@ test('mrkdwn (formatting page): code, preformatted, strike, quotes, links and me
   );
   assert.equal(mrkdwn('<!here> <!subteam^S0123|@platform>'), '<span class="mention">@here</span> <span class="mention">@platform</span>');
   assert.equal(mrkdwn('a\nb'), 'a<br>b');
+  assert.equal(mrkdwn('*`payments-dev`* · Dev'), '<b><code>payments-dev</code></b> · Dev', 'bold around code');
+  assert.equal(mrkdwn('```\nline 1\nline 2\n```'), '<pre>line 1\nline 2</pre>', 'the newlines after and before the fence are not shown');
 });
 
 test('Slack escapes (&amp; &lt; &gt;) read as the characters, and are escaped again for HTML', () => {
@@ -203,6 +205,8 @@ test('text from a message never becomes HTML', () => {
     '<a href="https://x.test/&quot;onmouseover=&quot;alert(1)" target="_blank" rel="noopener noreferrer">x</a>',
   );
   assert.equal(escapeHtml(`<>&"'`), '&lt;&gt;&amp;&quot;&#39;');
+  // The renderer's own marks for code and links, typed into a message, are dropped, not resolved.
+  assert.equal(mrkdwn('`a` \uE0000\uE001'), '<code>a</code> 0');
 });
 
 test('unsupported blocks and elements show a placeholder naming them', () => {

@@ -311,7 +311,7 @@ document.addEventListener('click', (event) => {
   }
   if (t.dataset.tab) {
     ui.tab = t.dataset.tab;
-    return void tick();
+    return void run(() => api('/api/tab', { as: ui.as, tab: ui.tab }));
   }
   if (t.dataset.openThread) {
     ui.thread = t.dataset.openThread;

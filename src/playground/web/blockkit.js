@@ -61,23 +61,23 @@ function splitOnce(text, separator) {
 
 /** Slack's mrkdwn as HTML: *bold*, _italics_, ~strike~, `code`, ```blocks```, > quotes, links and mentions. */
 export function mrkdwn(text, ctx = {}) {
-  const source = String(text ?? '');
+  // Code, links and mentions are drawn first and stand in the text as numbered marks, so that
+  // *bold* around them still works; marks typed in the text itself are dropped.
+  const source = String(text ?? '').replace(/[\uE000\uE001]/g, '');
   const token = /```([\s\S]*?)```|`([^`\n]+)`|<([^<>\n]+)>/g;
-  let html = '';
-  let last = 0;
-  for (const match of source.matchAll(token)) {
-    html += plainRun(source.slice(last, match.index));
-    if (match[1] !== undefined) html += `<pre>${escapeHtml(unescapeSlack(match[1].replace(/^\n/, '').replace(/\n$/, '')))}</pre>`;
-    else if (match[2] !== undefined) html += `<code>${escapeHtml(unescapeSlack(match[2]))}</code>`;
-    else html += angle(match[3], ctx);
-    last = match.index + match[0].length;
-  }
-  html += plainRun(source.slice(last));
-  // Quotes: lines starting with ">" (escaped above as &gt;).
-  return html
+  const parts = [];
+  const marked = source.replace(token, (_, pre, code, inner) => {
+    if (pre !== undefined) parts.push(`<pre>${escapeHtml(unescapeSlack(pre.replace(/^\n/, '').replace(/\n$/, '')))}</pre>`);
+    else if (code !== undefined) parts.push(`<code>${escapeHtml(unescapeSlack(code))}</code>`);
+    else parts.push(angle(inner, ctx));
+    return `\uE000${parts.length - 1}\uE001`;
+  });
+  // Quotes: lines starting with ">" (escaped by then as &gt;).
+  return plainRun(marked)
     .split('\n')
     .map((line) => (line.startsWith('&gt;') ? `<span class="quote">${line.slice(4).replace(/^ /, '')}</span>` : line))
-    .join('<br>');
+    .join('<br>')
+    .replace(/\uE000(\d+)\uE001/g, (_, i) => parts[Number(i)]);
 }
 
 /** A text object: mrkdwn or plain_text (plain text is only escaped; emoji codes stay as typed). */
