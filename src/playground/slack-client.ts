@@ -6,7 +6,17 @@
  */
 import type { Clock } from '../domain/requests.ts';
 import type { EmulatedMessage, EmulatedView, JsonObject, SlackApiEmulator } from './slack-api.ts';
-import { sendBlockAction, sendEvent, sendSlashCommand, sendViewClosed, sendViewSubmission, valuesFor, type Answer, type MessageLike } from './slack-requests.ts';
+import {
+  sendBlockAction,
+  sendEvent,
+  sendSlashCommand,
+  sendViewClosed,
+  sendViewSubmission,
+  threadReplyEvent,
+  valuesFor,
+  type Answer,
+  type MessageLike,
+} from './slack-requests.ts';
 import { BOT_USER, type DemoWorkspace } from './workspace.ts';
 
 export interface ShownEphemeral {
@@ -92,7 +102,12 @@ export class SlackClient {
     if (!text) return;
     const command = /^(\/\S+)\s*([\s\S]*)$/.exec(text);
     if (!command) {
-      this.slack.seedMessage(this.dmUserOf(channel) ?? channel, { user, text, ...(threadTs ? { threadTs } : {}) });
+      const dmUser = this.dmUserOf(channel);
+      const ts = this.slack.seedMessage(dmUser ?? channel, { user, text, ...(threadTs ? { threadTs } : {}) });
+      // The app subscribes to message.channels and message.groups (manifest.yml), not to DMs.
+      if (dmUser) return;
+      const event = threadTs ? threadReplyEvent({ channel, user, text, ts, threadTs }) : { type: 'message', channel, user, text, ts, channel_type: 'channel' };
+      await sendEvent(this.options.botUrl, this.options.signingSecret, { event, botUserId: BOT_USER });
       return;
     }
     const [, name = '', rest = ''] = command;
