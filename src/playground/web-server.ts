@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Slipway } from '../app.ts';
 import type { Config } from '../config.ts';
-import { errorMessage } from '../errors.ts';
+import { errorMessage, SlipwayError } from '../errors.ts';
 import { JOB_NAMES } from '../jobs/names.ts';
 import { viewClusters } from './cluster-view.ts';
 import type { DemoClock } from './clock.ts';
@@ -92,6 +92,10 @@ export async function startWebServer(options: WebServerOptions): Promise<Server>
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // Only pages loaded from this address: a site that rebinds its own name to 127.0.0.1 sends
+    // its name as Host, and is refused.
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+    if (host !== '127.0.0.1' && host !== 'localhost') return send(res, 421, { error: 'open the demo at the URL it printed' });
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const file = STATIC[url.pathname];
     if (req.method === 'GET' && file) {
@@ -142,7 +146,13 @@ export async function startWebServer(options: WebServerOptions): Promise<Server>
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new SlipwayError('demo_port', `Port ${options.port} on 127.0.0.1 is in use: choose another with --port (0 picks a free one).`, { cause: err })
+          : err,
+      ),
+    );
     server.listen(options.port, '127.0.0.1', () => resolve());
   });
   return server;

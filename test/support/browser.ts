@@ -48,7 +48,10 @@ export async function screenshot(page: Page, name: string, dir = ARTIFACTS): Pro
 /** Plays another person (the switcher in the top bar). */
 export async function switchTo(page: Page, role: 'developer' | 'approver' | 'second developer'): Promise<void> {
   const option = page.locator('#person option', { hasText: `(${role})` });
-  await page.selectOption('#person', (await option.getAttribute('value')) ?? '');
+  const id = (await option.getAttribute('value')) ?? '';
+  await page.selectOption('#person', id);
+  // The page has drawn what this person sees.
+  await page.locator(`body[data-as="${id}"]`).waitFor();
 }
 
 export async function openConversation(page: Page, name: string): Promise<void> {

@@ -68,8 +68,11 @@ function ephemeralAsMessage(e) {
   return { ts: e.ts, isBot: true, text: e.text, blocks: e.blocks, files: [], replies: [] };
 }
 
+// The DM is the person's own DM with Slipway, whoever is playing (each person's has its own id).
+const DM = '@dm';
+
 function conversation() {
-  return state.conversations.find((c) => c.id === ui.channel) ?? state.conversations[0];
+  return state.conversations.find((c) => (ui.channel === DM ? c.kind === 'dm' : c.id === ui.channel)) ?? state.conversations[0];
 }
 
 function setHtml(id, html, keepBottom) {
@@ -83,7 +86,7 @@ function setHtml(id, html, keepBottom) {
 
 function drawSidebar() {
   const item = (c) =>
-    `<li><button class="${c.id === ui.channel ? 'current' : ''}" data-channel-id="${escapeHtml(c.id)}">${c.kind === 'dm' ? '<span class="dot"></span>' : '# '}${escapeHtml(c.name)}</button></li>`;
+    `<li><button class="${c.id === conversation().id ? 'current' : ''}" data-channel-id="${escapeHtml(c.kind === 'dm' ? DM : c.id)}">${c.kind === 'dm' ? '<span class="dot"></span>' : '# '}${escapeHtml(c.name)}</button></li>`;
   const channels = state.conversations.filter((c) => c.kind === 'channel');
   const dms = state.conversations.filter((c) => c.kind === 'dm');
   setHtml('sidebar', `<h3>Channels</h3><ul>${channels.map(item).join('')}</ul><h3>Direct messages</h3><ul>${dms.map(item).join('')}</ul>`);
@@ -91,7 +94,6 @@ function drawSidebar() {
 
 function drawMain() {
   const c = conversation();
-  ui.channel = c.id;
   const tabs =
     c.kind === 'dm'
       ? `<nav class="tabs"><button data-tab="messages" class="${ui.tab === 'messages' ? 'current' : ''}">Messages</button><button data-tab="home" class="${ui.tab === 'home' ? 'current' : ''}">Home</button></nav>`
@@ -219,6 +221,8 @@ async function refresh() {
   }
   state = await api(`/api/state?as=${encodeURIComponent(ui.as)}`);
   if (!ui.channel) ui.channel = state.startChannel;
+  // Who the page shows now, for tests and screenshots to wait on after switching person.
+  document.body.dataset.as = state.me;
   drawPeople();
   drawSidebar();
   drawMain();
@@ -229,11 +233,19 @@ async function refresh() {
 }
 
 let refreshing = false;
+let again = false;
 async function tick() {
-  if (refreshing) return;
+  // A refresh asked for during another one runs right after it, with the newest choices.
+  if (refreshing) {
+    again = true;
+    return;
+  }
   refreshing = true;
   try {
-    await refresh();
+    do {
+      again = false;
+      await refresh();
+    } while (again);
   } catch (err) {
     notice(`Could not reach the demo: ${err.message}`);
   } finally {
@@ -357,7 +369,7 @@ function composer(form, box, threadOf) {
   const send = () => {
     const text = box.value;
     box.value = '';
-    run(() => api('/api/type', { as: ui.as, channel: ui.channel, text, threadTs: threadOf() }));
+    run(() => api('/api/type', { as: ui.as, channel: conversation().id, text, threadTs: threadOf() }));
   };
   form.addEventListener('submit', (event) => {
     event.preventDefault();
