@@ -1,11 +1,16 @@
 // `slipway demo` without a browser: what its page server refuses, the command line, and that the
 // page shows what the bot sent (the form it opened, as views.open carried it).
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { startDemo } from '../src/playground/demo.ts';
+import { writeConfig } from './support/bot-process.ts';
 import { runCli } from './support/cli.ts';
+import { exampleConfigDocument } from './support/config.ts';
 
 /** A GET with this Host header (fetch always sends the URL's own). */
 function statusWithHost(url: string, host: string): Promise<number | undefined> {
@@ -65,4 +70,24 @@ test('slipway demo --port refuses what is not a port (exit 2)', async () => {
   const result = await runCli(['demo', '--port', 'eighty']);
   assert.equal(result.code, 2);
   assert.match(result.stderr, /Expected a port number/);
+});
+
+test('demo --config: the workspace has the channels and the approver that config names', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-demo-config-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const doc = exampleConfigDocument();
+  doc.slack = { ...(doc.slack as object), approvalsChannel: 'C0OURAPPROVALS' };
+  doc.approvers = { users: ['U0ZED'], userGroups: [] };
+  const demo = await startDemo({ port: 0, config: writeConfig(dir, doc) });
+  t.after(() => demo.close());
+  assert.deepEqual(
+    demo.workspace.people.map((p) => [p.id, p.role]),
+    [
+      ['U0DEV', 'developer'],
+      ['U0ZED', 'approver'],
+      ['U0DEV2', 'second developer'],
+    ],
+  );
+  const state = (await (await fetch(`${demo.url}api/state?as=U0ZED`)).json()) as { conversations: { id: string; name: string }[] };
+  assert.ok(state.conversations.some((c) => c.id === 'C0OURAPPROVALS' && c.name === 'platform-approvals'));
 });

@@ -165,6 +165,9 @@ function drawModal() {
 }
 
 async function drawCluster() {
+  // Each look at the cluster lists its objects through the Kubernetes API: every 2 s is enough.
+  if (Date.now() - (ui.clusterAt ?? 0) < 2000) return;
+  ui.clusterAt = Date.now();
   const { source, clusters } = await api('/api/cluster');
   const html = clusters
     .map((c) => {
