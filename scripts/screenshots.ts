@@ -3,7 +3,7 @@
  * show what the bot really posts: the request card in its thread after an approval, and the weekly
  * digest with its chart (a week later on the demo's clock). Written to docs/.
  */
-import { approveLatestRequest, fillRequestForm, openConversation, openDemo, screenshot, switchTo } from '../test/support/browser.ts';
+import { approveLatestRequest, fillRequestForm, namespaceInClusterPane, openConversation, openDemo, screenshot, switchTo } from '../test/support/browser.ts';
 
 const DOCS = new URL('../docs/', import.meta.url).pathname;
 
@@ -16,6 +16,7 @@ try {
   await switchTo(page, 'approver');
   await approveLatestRequest(page);
   await page.locator('#thread-messages').getByText('Provisioned', { exact: false }).first().waitFor({ timeout: 20_000 });
+  await namespaceInClusterPane(page, 'payments-staging');
   console.log(await screenshot(page, 'demo-request-thread', DOCS));
 
   await page.locator('#thread-close').click();

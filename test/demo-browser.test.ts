@@ -4,7 +4,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BLOCK } from '../src/slack/ids.ts';
-import { approveLatestRequest, field, fillRequestForm, openConversation, openDemo, screenshot, switchTo, typeLine } from './support/browser.ts';
+import {
+  approveLatestRequest,
+  field,
+  fillRequestForm,
+  namespaceInClusterPane,
+  openConversation,
+  openDemo,
+  screenshot,
+  switchTo,
+  typeLine,
+} from './support/browser.ts';
 
 const PURPOSE = 'Load tests for <b>checkout</b> & *more*';
 
@@ -27,8 +37,7 @@ test('demo: request in the form, approve in the thread as the approver, see the 
   await switchTo(page, 'developer');
   await openConversation(page, 'Slipway');
   await page.locator('#messages').getByText('is ready on', { exact: false }).waitFor({ timeout: 20_000 });
-  await page.locator('#cluster-body details.namespace > summary', { hasText: 'payments-staging' }).waitFor();
-  await page.locator('#cluster-body details.namespace > summary', { hasText: 'payments-staging' }).click();
+  await (await namespaceInClusterPane(page, 'payments-staging')).click();
   await page.locator('#cluster-body details.object summary', { hasText: 'ResourceQuota' }).click();
   await page.locator('#cluster-body pre', { hasText: 'requests.cpu' }).first().waitFor();
   await screenshot(page, 'demo-3-ready-dm-and-cluster');

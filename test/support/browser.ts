@@ -92,3 +92,10 @@ export async function approveLatestRequest(page: Page): Promise<Locator> {
   await page.locator('#thread-messages').getByText('approved', { exact: false }).first().waitFor();
   return card;
 }
+
+/** The namespace's entry in the cluster pane, once the pane lists it. */
+export async function namespaceInClusterPane(page: Page, name: string): Promise<Locator> {
+  const summary = page.locator('#cluster-body details.namespace > summary', { hasText: name });
+  await summary.waitFor();
+  return summary;
+}
