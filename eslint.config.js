@@ -29,6 +29,7 @@ export default tseslint.config(
         fetch: 'readonly',
         setInterval: 'readonly',
         URLSearchParams: 'readonly',
+        CSS: 'readonly',
       },
     },
   },

@@ -64,4 +64,10 @@ test('demo: a name the bot refuses comes back as a field error under the name fi
   await typeLine(page, '/platform new-namespace');
   await page.click('#modal-submit');
   await field(page, BLOCK.team).getByText('Please complete this required field.').waitFor();
+  // So is a text shorter than the field's min_length (the purpose asks for a few words).
+  await field(page, BLOCK.purpose).locator('textarea').fill('ab');
+  await page.click('#modal-submit');
+  await field(page, BLOCK.purpose)
+    .getByText(/Please enter at least \d+ characters/)
+    .waitFor();
 });

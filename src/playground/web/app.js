@@ -153,6 +153,9 @@ function drawModal() {
   const key = `${top.id}:${top.hash}:${JSON.stringify(ui.errors)}`;
   overlay.hidden = false;
   if (key === ui.modalKey) return;
+  // views.update keeps what the person entered in blocks that are still there, as Slack's client does.
+  const previous = document.querySelector('.modal');
+  const kept = previous?.dataset.viewId === top.id ? answers(previous) : {};
   ui.modalKey = key;
   const title = top.title ? escapeHtml(top.title.text) : '';
   const submit = top.submit ? `<button class="btn primary" id="modal-submit">${escapeHtml(top.submit.text)}</button>` : '';
@@ -162,6 +165,19 @@ function drawModal() {
     `<header><h2>${title}</h2><button class="close" id="modal-x" aria-label="Close">×</button></header>` +
     `<div class="modal-body">${renderBlocks(top.blocks, ctx({ errors: ui.errors }))}</div>` +
     `<footer>${close}${submit}</footer></div>`;
+  for (const [blockId, value] of Object.entries(kept)) restore(overlay.querySelector(`[data-input-block="${CSS.escape(blockId)}"] [data-action-id]`), value);
+}
+
+function restore(el, value) {
+  if (!el || value === null) return;
+  if (el.classList.contains('choices')) {
+    const chosen = [value].flat();
+    for (const input of el.querySelectorAll('input')) input.checked = chosen.includes(input.value);
+  } else if (el.tagName === 'SELECT' && el.multiple) {
+    for (const option of el.options) option.selected = value.includes(option.value);
+  } else {
+    el.value = value;
+  }
 }
 
 async function drawCluster() {
@@ -300,8 +316,10 @@ async function submitModal() {
   const missing = {};
   for (const block of modal.querySelectorAll('[data-input-block]')) {
     const value = collected[block.dataset.inputBlock];
+    const minLength = Number(block.querySelector('[data-min-length]')?.dataset.minLength ?? 0);
     if (block.dataset.optional !== 'true' && (value === null || (Array.isArray(value) && value.length === 0)))
       missing[block.dataset.inputBlock] = 'Please complete this required field.';
+    else if (typeof value === 'string' && [...value].length < minLength) missing[block.dataset.inputBlock] = `Please enter at least ${minLength} characters.`;
   }
   if (Object.keys(missing).length) {
     ui.errors = missing;

@@ -149,7 +149,7 @@ export function element(el, ctx = {}, blockId = '') {
     case 'email_text_input':
     case 'url_text_input':
     case 'number_input': {
-      const common = attrs({ class: 'text-input', ...data, placeholder: el.placeholder?.text, maxlength: el.max_length });
+      const common = attrs({ class: 'text-input', ...data, placeholder: el.placeholder?.text, maxlength: el.max_length, 'data-min-length': el.min_length });
       if (el.multiline) return `<textarea rows="4"${common}>${escapeHtml(el.initial_value ?? '')}</textarea>`;
       const type = { email_text_input: 'email', url_text_input: 'url', number_input: 'number' }[el.type] ?? 'text';
       return `<input type="${type}"${common}${attrs({ value: el.initial_value })}>`;
