@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { NamespaceRequest } from '../src/domain/requests.ts';
 import { ACTION, BLOCK, CALLBACK, CHANGE, HOME } from '../src/slack/ids.ts';
-import type { RecordedRequest } from './emulators/kube-api.ts';
+import type { RecordedRequest } from '../src/playground/kube-api.ts';
 import { APPROVALS, buttons, PEOPLE, readable, startHarness, type Harness } from './support/harness.ts';
 import { deleteForm, openedForm, readyNamespace, replies } from './support/lifecycle.ts';
 import { clickHome, openHome } from './support/namespaces.ts';

@@ -12,7 +12,7 @@ import { FakeAccessEntries } from './support/eks-access-entries.ts';
 import { clickHome, openHome, publishedHome } from './support/namespaces.ts';
 import { EDIT, ROLE, startEksHarness } from './support/eks-harness.ts';
 import { APPROVALS, buttons, DEV_CHANNEL, PEOPLE, readable, SIGNING_SECRET, startHarness, type Harness, type HarnessOptions } from './support/harness.ts';
-import { sendSlashCommand, sendViewSubmission, valuesFor, type Answer } from './support/slack-requests.ts';
+import { sendSlashCommand, sendViewSubmission, valuesFor, type Answer } from '../src/playground/slack-requests.ts';
 import { waitFor } from './support/wait.ts';
 import { deleteForm, openedForm, readyNamespace, replies } from './support/lifecycle.ts';
 

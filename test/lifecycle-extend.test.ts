@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HOME, LIFECYCLE } from '../src/slack/ids.ts';
-import type { EmulatedMessage } from './emulators/slack-api.ts';
+import type { EmulatedMessage } from '../src/playground/slack-api.ts';
 import { APPROVALS, buttons, PEOPLE, readable, startHarness, type Harness } from './support/harness.ts';
 import { endMessages, movableClock, readyNamespaceEnding, sweep } from './support/lifecycle.ts';
 import { clickHome, openHome, publishedHome } from './support/namespaces.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BLOCK, CALLBACK, HOME, IDLE } from '../src/slack/ids.ts';
-import type { EmulatedMessage } from './emulators/slack-api.ts';
+import type { EmulatedMessage } from '../src/playground/slack-api.ts';
 import type { startHarness } from './support/harness.ts';
 import { APPROVALS, buttons, PEOPLE, PLATFORM, readable } from './support/harness.ts';
 import { openedForm, readyNamespace, startWithTeamChannel, sweep, TEAM_CHANNEL } from './support/lifecycle.ts';

@@ -4,9 +4,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import { SURVEY } from '../src/slack/ids.ts';
-import type { EmulatedMessage } from './emulators/slack-api.ts';
+import type { EmulatedMessage } from '../src/playground/slack-api.ts';
 import { buttons, DEV_CHANNEL, PEOPLE, PLATFORM, readable, SIGNING_SECRET, startHarness, type Harness, type HarnessOptions } from './support/harness.ts';
-import { sendEvent, threadReplyEvent } from './support/slack-requests.ts';
+import { sendEvent, threadReplyEvent } from '../src/playground/slack-requests.ts';
 
 /**
  * The weekly pulse through its real interfaces: the scheduled jobs open and close it (with a

@@ -3,7 +3,7 @@ import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { KubeClusters } from '../../src/cluster/client.ts';
 import { EksCluster } from '../../src/cluster/eks/cluster.ts';
 import { presignEksToken, type AwsCredentialIdentity } from '../../src/cluster/eks/token.ts';
-import { KubeApiEmulator } from '../emulators/kube-api.ts';
+import { KubeApiEmulator } from '../../src/playground/kube-api.ts';
 import { startHarness } from './harness.ts';
 import { selfSignedCert } from './tls.ts';
 

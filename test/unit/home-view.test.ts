@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { LifecycleRequest, ManagedNamespace } from '../../src/domain/lifecycle.ts';
 import type { NamespaceRequest } from '../../src/domain/requests.ts';
 import { HOME_PAGE_SIZE, homeView, LIST_PAGE_SIZE, namespaceList, type NamespaceLine } from '../../src/slack/lifecycle/home.ts';
-import { validateMessageBlocks, validateView } from '../emulators/slack-api.ts';
+import { validateMessageBlocks, validateView } from '../../src/playground/slack-api.ts';
 
 const LONG = 'x'.repeat(5000);
 
