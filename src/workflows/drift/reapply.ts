@@ -8,6 +8,7 @@ import type { SlackMessage } from '../../slack/text.ts';
 import { isApprover } from '../provisioning/approvers.ts';
 import { stepInput } from '../provisioning/present.ts';
 import { stepsFor } from '../provisioning/steps.ts';
+import { compareAccess } from './access.ts';
 import { appliedChanges, compareNamespace, type Difference, type LiveObject } from './compare.ts';
 
 /**
@@ -56,16 +57,21 @@ export interface ReapplyPreview {
  * server-side dry run (force, dryRun=All), the two compared field by field.
  */
 export async function previewReapply(deps: Pick<Deps, 'config' | 'clusters'>, request: NamespaceRequest): Promise<ReapplyPreview> {
-  const path = stepInput(deps, request).path;
+  const { path, access } = stepInput(deps, request);
   const objects = goldenPathObjects(path);
-  const [live, after] = await Promise.all([
+  const [live, after, accessChanges] = await Promise.all([
     Promise.all(objects.map((o) => deps.clusters.readObject(request.cluster, o) as Promise<LiveObject | undefined>)),
     Promise.all(objects.map((o) => deps.clusters.apply(request.cluster, o, { dryRun: true }) as Promise<LiveObject>)),
+    access ? deps.clusters.readNamespaceAccess(request.cluster, access.principalArn).then((a) => compareAccess(request.namespace, access, a)) : [],
   ]);
-  const changes = appliedChanges(live, after, FIELD_MANAGER);
   const present = live.flatMap((o) => (o ? [o] : []));
   const kept = compareNamespace(path, present, FIELD_MANAGER).filter((d) => d.expected === undefined && d.field !== '(object)');
-  return { changes, kept };
+  // EKS has no dry run; the grant adds the namespace to the scope, but leaves a cluster-wide scope alone.
+  const widened = (d: Difference) => d.field === 'accessScope.type';
+  return {
+    changes: [...appliedChanges(live, after, FIELD_MANAGER), ...accessChanges.filter((d) => !widened(d))],
+    kept: [...kept, ...accessChanges.filter(widened)],
+  };
 }
 
 const targetOf = (request: NamespaceRequest) => ({ namespace: request.namespace, cluster: request.cluster, requestId: request.id });
