@@ -4,7 +4,7 @@ import type { Deps } from '../../deps.ts';
 import { parseRequestRef } from '../../domain/requests.ts';
 import { errorMessage, SlipwayError } from '../../errors.ts';
 import { plural } from '../../slack/text.ts';
-import { stepInput } from '../provisioning/present.ts';
+import { currentStepInput } from '../provisioning/present.ts';
 import { compareNamespace, type Difference, type LiveObject } from './compare.ts';
 
 export interface ClusterDrift {
@@ -74,7 +74,7 @@ async function scanCluster(
       continue;
     }
     namespaces++;
-    for (const d of compareNamespace(stepInput(deps, request).path, objects, FIELD_MANAGER)) differences.push({ ...d, cluster, requestId: request.id });
+    for (const d of compareNamespace(currentStepInput(deps, request).path, objects, FIELD_MANAGER)) differences.push({ ...d, cluster, requestId: request.id });
   }
   return { drift: { cluster, error: undefined, namespaces, unknown }, differences };
 }
@@ -85,7 +85,7 @@ function countNamespaces(differences: readonly Difference[], kind: Difference['k
 
 /**
  * The drift scan: on every cluster, lists each golden-path kind once (label selector managed-by
- * slipway, all namespaces) and compares every managed namespace with what its request renders
+ * slipway, all namespaces) and compares every managed namespace with what its request, as changed since, renders
  * today. A cluster that does not answer is reported and skipped; if none answers, the scan fails.
  * With `namespace`, only that namespace is compared (the lists stay per cluster and kind); with
  * `cluster`, only that cluster.
