@@ -86,6 +86,7 @@ test('a larger tier and read-only access for another team are decided in the thr
 
   // The Home tab offers Change, and it opens the form as the namespace is now.
   const home = await openHome(h, PEOPLE.dev);
+  assert.match(JSON.stringify(home.blocks), /payments-dev`\* · [^"]* · dev · medium\\n/, 'Home shows the tier it has now');
   const again = await openedForm(h, CALLBACK.changeNamespace, () => clickHome(h, PEOPLE.dev, home, HOME.change));
   assert.match(JSON.stringify(again.blocks), /"initial_option":\{"text":\{"type":"plain_text","text":"medium"/);
   assert.match(JSON.stringify(again.blocks), /"block_id":"ns_access_view".*"initial_options":\[\{"text":\{"type":"plain_text","text":"Search"/);

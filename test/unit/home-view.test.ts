@@ -32,6 +32,7 @@ function request(id: number, overrides: Partial<NamespaceRequest> = {}): Namespa
 function line(id: number): NamespaceLine {
   const namespace: ManagedNamespace = {
     request: request(id),
+    tier: 'medium',
     owner: 'U0DEV',
     expiresOn: '2027-01-31',
     state: id % 3 === 0 ? 'expired' : 'active',

@@ -97,7 +97,7 @@ export function namespaceText(line: NamespaceLine, today: string, options: { own
   const { namespace: ns } = line;
   const request = ns.request;
   const age = Math.max(0, daysBetween(request.createdAt.slice(0, 10), today));
-  const first = `*\`${request.namespace}\`* · ${escape(line.clusterName)} · ${escape(line.teamName)} · ${request.environment} · ${request.tier}`;
+  const first = `*\`${request.namespace}\`* · ${escape(line.clusterName)} · ${escape(line.teamName)} · ${request.environment} · ${ns.tier}`;
   const details = [`${requestRef(request.id)}`, ...(options.owner ? [`owner ${user(ns.owner)}`] : []), `age ${plural(age, 'day')}`, expiryText(ns, today)];
   const state = stateText(ns);
   return [first, details.join(' · '), state ?? usageText(line.usage)].join('\n');

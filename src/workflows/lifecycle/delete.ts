@@ -169,7 +169,13 @@ export const deletionRuns: RunKindHandlers = {
       actor: typeof ask === 'string' ? ask : ask.by,
       team: request.team,
       requestId: request.id,
-      data: { runId: run.id, namespace: request.namespace, cluster: request.cluster, tier: request.tier, outsideSlipway: false },
+      data: {
+        runId: run.id,
+        namespace: request.namespace,
+        cluster: request.cluster,
+        tier: deps.store.lifecycle.get(request.id)?.tier ?? request.tier,
+        outsideSlipway: false,
+      },
     });
     deps.log.info({ requestId: request.id, runId: run.id }, 'namespace deleted');
     await namespaceChanged(deps, request.id);

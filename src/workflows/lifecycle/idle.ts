@@ -156,7 +156,7 @@ async function nextStep(deps: Deps, now: Date, ask: IdleAsk, tally: Tally): Prom
   }
   if (deletes) {
     if (!store.idle.close(ask.id, ['team_told'], 'deleting', 'idle', now)) return;
-    recordStep(deps, ask, 'idle_reclaimed', now, 'idle', { tier: ns.request.tier, environment: ns.request.environment });
+    recordStep(deps, ask, 'idle_reclaimed', now, 'idle', { tier: ns.tier, environment: ns.request.environment });
     if (await deleteIdle(deps, ns.request.id)) tally.deletions += 1;
     return;
   }
