@@ -27,6 +27,9 @@ test('the owner deletes a dev namespace at once after typing its name; a wrong n
 
   const form = await deleteForm(h, PEOPLE.dev, 'payments-dev');
   assert.match(readable(form as never), /Policy lets owners delete these namespaces \(environment dev or staging\)/);
+  // Slack writes "(optional)" after the label of an optional input itself.
+  const reason = form.blocks.find((b) => b.block_id === BLOCK.deleteReason) as { label: { text: string }; optional: boolean } | undefined;
+  assert.deepEqual([reason?.label.text, reason?.optional], ['Why?', true]);
   const wrong = await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-prod', [BLOCK.deleteReason]: null });
   assert.deepEqual(wrong.body, {
     response_action: 'errors',
