@@ -82,8 +82,9 @@ export function expiryReminder(ns: EndingNamespace, daysLeft: number, ownerLeft:
 }
 
 /**
- * On the end date (`today`, local; later after a downtime). `deleteAt` is when the grace period ends (local time, for people); in a
- * protected environment nothing is deleted then without an approver.
+ * On the end date (`today`, local; a later day after a downtime). `deleteAt` is when the grace
+ * period ends (local time, for people); in a protected environment nothing is deleted then
+ * without an approver.
  */
 export function finalNotice(ns: EndingNamespace, deleteAt: string, isProtected: boolean, ownerLeft: boolean, today: string): SlackMessage {
   const subject = ownerLeft ? 'The namespace' : 'Your namespace';
