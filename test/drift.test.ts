@@ -114,6 +114,17 @@ test('a namespace changed through Slipway (a larger tier, read-only access for a
   const quota = h.kube.get('resourcequotas', 'payments-dev', 'slipway-quota')?.spec as { hard: Record<string, string> };
   assert.equal(quota.hard['requests.cpu'], '4', 'the medium quota stays');
   assert.ok(h.kube.get('rolebindings', 'payments-dev', 'slipway-access-search'), 'the other team keeps its access');
+
+  // The team taken out of the config since: its binding is outdated, and the scan still works.
+  const doc = exampleConfigDocument();
+  const clusters = doc.clusters as Record<string, unknown>[];
+  clusters[0] = { ...clusters[0], ...(h.config.clusters[0] as object) };
+  doc.teams = (doc.teams as { name: string }[]).filter((team) => team.name !== 'search');
+  const withoutSearch = await scanDrift({ ...h.slipway.deps, config: parseConfig(doc, EXAMPLE_CONFIG_PATH) });
+  assert.deepEqual(
+    withoutSearch.differences.map((d) => [d.kind, d.object, d.field, d.live, d.expected]),
+    [['outdated', 'RoleBinding/slipway-access-search', '(object)', 'present', 'absent']],
+  );
 });
 
 test('slipway drift prints the report from config, database and cluster; one namespace with an argument, JSON with --json', async (t) => {

@@ -31,9 +31,14 @@ export function stepInput(deps: Pick<Deps, 'config'>, request: NamespaceRequest,
   };
 }
 
-/** The namespace as it should be today: its request with the settings its changes recorded. */
+/**
+ * The namespace as it should be today: its request with the settings its changes recorded. Access
+ * for a team the config no longer names is left out: its binding is then reported as outdated.
+ */
 export function currentStepInput(deps: Pick<Deps, 'config' | 'store'>, request: NamespaceRequest): StepInput {
-  return stepInput(deps, request, deps.store.lifecycle.settingsOf(request.id));
+  const settings = deps.store.lifecycle.settingsOf(request.id);
+  const access = settings?.access.filter((a) => findTeam(deps.config, a.team) !== undefined);
+  return stepInput(deps, request, settings && access ? { ...settings, access } : undefined);
 }
 
 /** The EKS access a team gets on a cluster: only on EKS clusters, only for teams with a role. */
