@@ -185,6 +185,8 @@ test('/platform drift shows approvers each difference with who made it; others a
   await h.command(PEOPLE.alice, 'drift payments-staging');
   const one = await h.waitFor('the report for one namespace', () => replies(h)[2]);
   assert.match(one, /^Drift: compared 1 namespace: 0 edited, 0 outdated \(0 differences\)\.\n/);
+  // Nothing differs: it says so, without the legend of kinds that are not there.
+  assert.match(one, /\n✅ As Slipway applied it: nothing to re-apply\.$/);
 });
 
 test('the weekly digest carries the drift job’s latest counts, with the way to act on them', async (t) => {
