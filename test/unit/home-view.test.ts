@@ -44,6 +44,8 @@ function line(id: number): NamespaceLine {
     clusterName: `Cluster ${LONG}`.slice(0, 200),
     teamName: 'Payments',
     usage: { requestId: id, runningPods: id % 2, since: '2026-12-01T00:00:00Z', lastRunningAt: undefined },
+    // The longest line: every kind of ask waiting.
+    waiting: ['change', 'extend', 'delete'],
   };
 }
 
