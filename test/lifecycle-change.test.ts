@@ -59,8 +59,10 @@ test('a larger tier and read-only access for another team are decided in the thr
   assert.deepEqual(buttons(ask), [CHANGE.approve, CHANGE.deny]);
   await h.waitFor('the requester hears it waits', () => h.slack.dmWith(PEOPLE.dev).find((m) => /waiting for an approver/.test(m.text)));
   assert.deepEqual(writesSince(h, before), [], 'nothing changes before an approver decides');
-  const waiting = await openHome(h, PEOPLE.dev);
-  assert.match(JSON.stringify(waiting.blocks), /🕒 Waiting for an approver in the request's thread: the change/, 'Home says what waits');
+  // The owner's Home is redrawn with what waits, without opening it again.
+  await h.waitFor('Home says what waits', () =>
+    /🕒 Waiting for an approver in the request's thread: the change/.test(JSON.stringify(h.slack.homeView(PEOPLE.dev)?.blocks ?? [])),
+  );
 
   await h.click(PEOPLE.alice, ask, CHANGE.approve);
   const applied = await h.waitFor('the outcome in the thread', () => thread(h, request).find((m) => m.text.startsWith('✅ `payments-dev`')));
