@@ -71,3 +71,30 @@ test('demo: a name the bot refuses comes back as a field error under the name fi
     .getByText(/Please enter at least \d+ characters/)
     .waitFor();
 });
+
+test('demo: the approver starts a thread on a feedback post ("Reply in thread") and the author gets the reply by DM', async (t) => {
+  const { page, close } = await openDemo();
+  t.after(close);
+
+  await typeLine(page, '/platform feedback The docs are great');
+  await page.click('#modal-submit');
+  await page.locator('.modal', { hasText: 'Thanks!' }).waitFor();
+  await page.click('#modal-cancel');
+  await page.locator('#modal').waitFor({ state: 'hidden' });
+
+  await switchTo(page, 'approver');
+  await openConversation(page, 'platform');
+  const post = page.locator('#messages .message', { hasText: 'The docs are great' });
+  await post.locator('button', { hasText: 'Reply in thread' }).click();
+  await page.locator('#thread').waitFor();
+  await page.fill('#thread-box', 'Which page helped most?');
+  await page.press('#thread-box', 'Enter');
+  await page.locator('#thread-messages .message', { hasText: 'Which page helped most?' }).waitFor();
+  assert.equal(await page.locator('#thread-messages .thread-count').textContent(), '1 reply');
+  await screenshot(page, 'demo-5-feedback-thread');
+
+  await switchTo(page, 'developer');
+  await openConversation(page, 'Slipway');
+  await page.locator('#messages').getByText('replied to your feedback', { exact: false }).waitFor();
+  await page.locator('#messages').getByText('Which page helped most?').waitFor();
+});

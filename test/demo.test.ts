@@ -56,6 +56,16 @@ test('demo: a command Slack does not know is answered by the client, not sent to
   assert.match(state.ephemerals.at(-1)?.text ?? '', /\/nope is not a valid command/);
 });
 
+test('demo: a person typed as @name in a command reaches the bot as Slack escapes a mention picked from its list', async (t) => {
+  const demo = await startDemo({ port: 0 });
+  t.after(() => demo.close());
+  await post(`${demo.url}api/type`, { as: 'U0DEV', channel: 'C0GENERAL', text: '/platform list @sam' });
+  const state = (await (await fetch(`${demo.url}api/state?as=U0DEV`)).json()) as { ephemerals: { text: string }[] };
+  const answer = state.ephemerals.at(-1)?.text ?? '';
+  assert.doesNotMatch(answer, /can't tell who/);
+  assert.match(answer, /<@U0DEV2>/, 'the answer is about sam');
+});
+
 test('slipway demo on a port in use says so and exits 1', async (t) => {
   const busy = createServer();
   await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));

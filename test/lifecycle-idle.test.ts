@@ -246,3 +246,22 @@ test('Delete it waiting for an approver answers the question: the team channel i
   ]);
   assert.equal(h.slipway.deps.store.eventsFor(dev.id).find((e) => e.type === 'idle_ended')?.data.why, 'delete_requested');
 });
+
+test('a team without a channel: the question and Not mine say the platform team is asked, in the request thread, where the note goes', async (t) => {
+  const { time, h } = await setUp(t, (doc) => {
+    const teams = doc.teams as Record<string, unknown>[];
+    delete teams[0]?.channel;
+  });
+  const dev = await readyNamespace(h, 'dev');
+  await refresh(h);
+  time.set(day(14));
+  await sweep(h);
+  const question = only(questions(h), 'question');
+  assert.match(readable(question), /Without an answer by Mon Nov 23, the platform team is asked in the request's thread\./);
+
+  await h.click(PEOPLE.dev, question, IDLE.notMine);
+  const updated = await h.waitFor('the question updated', () => h.slack.dmWith(PEOPLE.dev).find((m) => m.ts === question.ts && m.text.startsWith('👍')));
+  assert.match(readable(updated), /is not yours\. The platform team is asked in the request's thread whose it is\./);
+  const card = h.slipway.deps.store.getRequest(dev.id)?.card?.ts ?? '';
+  assert.ok(h.slack.thread(APPROVALS, card).some((m) => /says it is not theirs: whose is it\?/.test(readable(m))));
+});

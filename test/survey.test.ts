@@ -138,7 +138,7 @@ test('a pulse closes on schedule: buttons replaced, results in the thread, nothi
   assert.ok(closed);
   assert.deepEqual(buttons(closed), [], 'no more buttons');
   // Below the minimum not even the count is shown (nor a share, which would give it away).
-  assert.match(readable(closed), /🔒 This pulse closed\. fewer than 5 of 10 people answered\. The results are in this thread\./);
+  assert.match(readable(closed), /🔒 This pulse closed\. Fewer than 5 of 10 people answered\. The results are in this thread\./);
   const [below] = h.slack.thread(PULSE, first.ts);
   assert.ok(below);
   const belowText = readable(below);

@@ -122,7 +122,7 @@ export class SlackClient {
       return;
     }
     const reply = await sendSlashCommand(this.options.botUrl, this.options.signingSecret, {
-      text: rest,
+      text: this.escapeMentions(rest),
       userId: user,
       userName: this.nameOf(user),
       channelId: channel,
@@ -261,6 +261,18 @@ export class SlackClient {
   /** The person whose DM with the bot `channel` is, if it is one. */
   private dmUserOf(channel: string): string | undefined {
     return this.options.workspace.people.find((p) => this.slack.dmChannelId(p.id) === channel)?.id;
+  }
+
+  /**
+   * A command's text as Slack's client sends it with `should_escape` (manifest.yml): a person
+   * picked from the list that opens as you type @ arrives as `<@U123|name>`. The page has no such
+   * list, so an @name of someone in the workspace counts as picked.
+   */
+  private escapeMentions(text: string): string {
+    return text.replace(/(^|\s)@([\w.-]+)/g, (typed: string, before: string, name: string) => {
+      const person = this.options.workspace.users.find((u) => u.name === name);
+      return person ? `${before}<@${person.id}|${name}>` : typed;
+    });
   }
 
   private nameOf(user: string): string {

@@ -32,6 +32,7 @@ function request(id: number, overrides: Partial<NamespaceRequest> = {}): Namespa
 function line(id: number): NamespaceLine {
   const namespace: ManagedNamespace = {
     request: request(id),
+    tier: 'medium',
     owner: 'U0DEV',
     expiresOn: '2027-01-31',
     state: id % 3 === 0 ? 'expired' : 'active',
@@ -43,6 +44,8 @@ function line(id: number): NamespaceLine {
     clusterName: `Cluster ${LONG}`.slice(0, 200),
     teamName: 'Payments',
     usage: { requestId: id, runningPods: id % 2, since: '2026-12-01T00:00:00Z', lastRunningAt: undefined },
+    // The longest line: every kind of ask waiting.
+    waiting: ['change', 'extend', 'delete'],
   };
 }
 

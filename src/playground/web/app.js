@@ -45,15 +45,23 @@ function who(message) {
   return `<span class="name">${escapeHtml(state.users[message.user] ?? message.user)}</span>`;
 }
 
+const replyCount = (n) => `${n} ${n === 1 ? 'reply' : 'replies'}`;
+
 function messageHtml(m, where, options = {}) {
   const body = m.blocks?.length ? renderBlocks(m.blocks, ctx()) : `<div class="mrkdwn">${mrkdwn(m.text, ctx())}</div>`;
   const files = (m.files ?? [])
     .map((f) => `<figure class="file"><img src="${escapeHtml(f.url)}" alt="${escapeHtml(f.title)}"><figcaption>${escapeHtml(f.title)}</figcaption></figure>`)
     .join('');
+  // A message in a channel without replies yet gets Slack's "Reply in thread" (shown on hover):
+  // the bot asks people to reply in threads (feedback, request cards).
   const replies =
-    !options.inThread && m.replies?.length
-      ? `<button class="replies" data-open-thread="${escapeHtml(m.ts)}">${m.replies.length} ${m.replies.length === 1 ? 'reply' : 'replies'}</button>`
-      : '';
+    options.inThread || options.ephemeral
+      ? ''
+      : m.replies?.length
+        ? `<button class="replies" data-open-thread="${escapeHtml(m.ts)}">${replyCount(m.replies.length)}</button>`
+        : options.canReply
+          ? `<button class="replies reply-start" data-open-thread="${escapeHtml(m.ts)}">Reply in thread</button>`
+          : '';
   const ephemeral = options.ephemeral ? '<div class="ephemeral-note">Only visible to you</div>' : '';
   const initial = m.isBot ? 'S' : (state.users[m.user] ?? '?').slice(0, 1).toUpperCase();
   return (
@@ -112,7 +120,7 @@ function drawMain() {
     return;
   }
   const items = [
-    ...c.messages.map((m) => ({ ts: m.ts, html: messageHtml(m, c.id) })),
+    ...c.messages.map((m) => ({ ts: m.ts, html: messageHtml(m, c.id, { canReply: c.kind === 'channel' }) })),
     ...state.ephemerals
       .filter((e) => e.channel === c.id && !e.threadTs)
       .map((e) => ({ ts: e.ts, html: messageHtml(ephemeralAsMessage(e), c.id, { ephemeral: true }) })),
@@ -134,7 +142,7 @@ function drawThread() {
     'thread-messages',
     [
       messageHtml(parent, c.id, { inThread: true }),
-      `<div class="thread-count">${parent.replies.length} replies</div>`,
+      `<div class="thread-count">${replyCount(parent.replies.length)}</div>`,
       ...parent.replies.map((r) => messageHtml(r, c.id, { inThread: true })),
       ...ephemerals,
     ].join(''),

@@ -6,7 +6,7 @@ import { errorMessage } from '../../errors.ts';
 import { driftActionRefused, reapplyDone, reapplyFailed, reapplyGone, reapplyPreview } from '../../slack/drift/reapply.ts';
 import type { SlackMessage } from '../../slack/text.ts';
 import { isApprover } from '../provisioning/approvers.ts';
-import { stepInput } from '../provisioning/present.ts';
+import { currentStepInput } from '../provisioning/present.ts';
 import { stepsFor } from '../provisioning/steps.ts';
 import { compareAccess } from './access.ts';
 import { appliedChanges, compareNamespace, type Difference, type LiveObject } from './compare.ts';
@@ -34,8 +34,8 @@ export function reapplicable(deps: Pick<Deps, 'store'>, requestId: number | unde
 }
 
 /** Applies a request's golden path again. Idempotent; a ClusterError says whether a retry may help. */
-export async function reapplyNamespace(deps: Pick<Deps, 'config' | 'clusters'>, request: NamespaceRequest): Promise<void> {
-  const input = stepInput(deps, request);
+export async function reapplyNamespace(deps: Pick<Deps, 'config' | 'store' | 'clusters'>, request: NamespaceRequest): Promise<void> {
+  const input = currentStepInput(deps, request);
   const [first, ...rest] = stepsFor(input);
   if (first) await first.apply(input, deps.clusters);
   await Promise.all(rest.map((step) => step.apply(input, deps.clusters)));
@@ -56,8 +56,8 @@ export interface ReapplyPreview {
  * What re-applying would change: each golden-path object read as it stands and applied as a
  * server-side dry run (force, dryRun=All), the two compared field by field.
  */
-export async function previewReapply(deps: Pick<Deps, 'config' | 'clusters'>, request: NamespaceRequest): Promise<ReapplyPreview> {
-  const { path, access } = stepInput(deps, request);
+export async function previewReapply(deps: Pick<Deps, 'config' | 'store' | 'clusters'>, request: NamespaceRequest): Promise<ReapplyPreview> {
+  const { path, access } = currentStepInput(deps, request);
   const objects = goldenPathObjects(path);
   const [live, after, accessChanges] = await Promise.all([
     Promise.all(objects.map((o) => deps.clusters.readObject(request.cluster, o) as Promise<LiveObject | undefined>)),

@@ -4,7 +4,7 @@ import type { Deps } from '../../deps.ts';
 import { parseRequestRef, type NamespaceRequest } from '../../domain/requests.ts';
 import { errorMessage, SlipwayError } from '../../errors.ts';
 import { plural } from '../../slack/text.ts';
-import { stepInput } from '../provisioning/present.ts';
+import { currentStepInput } from '../provisioning/present.ts';
 import type { StepInput } from '../provisioning/steps.ts';
 import { compareAccess } from './access.ts';
 import { compareNamespace, type Difference, type LiveObject } from './compare.ts';
@@ -76,7 +76,7 @@ async function scanCluster(
     }
     compared.push({ request, objects });
   }
-  const inputs = compared.map(({ request, objects }) => ({ request, objects, input: stepInput(deps, request) }));
+  const inputs = compared.map(({ request, objects }) => ({ request, objects, input: currentStepInput(deps, request) }));
   const access = await accessByPrincipal(
     deps,
     cluster,
@@ -112,11 +112,11 @@ function countNamespaces(differences: readonly Difference[], kind: Difference['k
 
 /**
  * The drift scan: on every cluster, lists each golden-path kind once (label selector managed-by
- * slipway, all namespaces) and compares every managed namespace with what its request renders
- * today; on EKS, also whether each namespace is in its team role's access scope (one
- * ListAssociatedAccessPolicies per role and cluster, see access.ts). A cluster that does not
- * answer (its API server, or on EKS the EKS API) is reported and skipped; if none answers, the
- * scan fails.
+ * slipway, all namespaces) and compares every managed namespace with what its request, as
+ * changed since, renders today; on EKS, also whether each namespace is in its team role's access
+ * scope (one ListAssociatedAccessPolicies per role and cluster, see access.ts). A cluster that
+ * does not answer (its API server, or on EKS the EKS API) is reported and skipped; if none
+ * answers, the scan fails.
  * With `namespace`, only that namespace is compared (the lists stay per cluster and kind); with
  * `cluster`, only that cluster.
  */

@@ -36,7 +36,12 @@ export function localToday(deps: Pick<Deps, 'config' | 'clock'>): string {
   return `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
 }
 
-/** The lines of these namespaces: cluster and team names from config, usage from the snapshots (one query). */
+const ASK_KINDS = ['change', 'extend', 'delete'] as const;
+
+/**
+ * The lines of these namespaces: cluster and team names from config, usage from the snapshots
+ * (one query), and the asks about each that wait for an approver.
+ */
 export function namespaceLines(deps: Pick<Deps, 'config' | 'store'>, namespaces: readonly ManagedNamespace[]): NamespaceLine[] {
   const usage = deps.store.adoption.usageOf(namespaces.map((ns) => ns.request.id));
   return namespaces.map((namespace) => ({
@@ -44,6 +49,7 @@ export function namespaceLines(deps: Pick<Deps, 'config' | 'store'>, namespaces:
     clusterName: clusterName(deps, namespace.request.cluster),
     teamName: findTeam(deps.config, namespace.request.team)?.displayName ?? namespace.request.team,
     usage: usage.get(namespace.request.id),
+    waiting: ASK_KINDS.filter((kind) => deps.store.lifecycle.openRequestFor(namespace.request.id, kind) !== undefined),
   }));
 }
 
