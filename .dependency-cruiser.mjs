@@ -81,6 +81,15 @@ export default {
       to: { path: '^src/(jobs|workflows|handlers|slack|store|cluster|cli|chart)/' },
     },
     {
+      name: 'playground-apart',
+      severity: 'error',
+      comment:
+        'src/playground (the emulators and the demo page) plays Slack and a cluster for `slipway demo` and the tests; the bot never ' +
+        'depends on it. Only the demo command (src/cli/demo.ts) starts it.',
+      from: { path: '^src/', pathNot: ['^src/playground/', '^src/cli/demo[.]ts$'] },
+      to: { path: '^src/playground/' },
+    },
+    {
       name: 'domain-and-lib-stand-alone',
       severity: 'error',
       comment:

@@ -36,7 +36,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { SlackApiEmulator } from '../test/emulators/slack-api.ts';
+import type { SlackApiEmulator } from '../src/playground/slack-api.ts';
 import { freePort } from '../test/support/bot-process.ts';
 import type { ChildMessage, Invocation, ParentMessage, RunMessage, RunResult } from './load.ts';
 import { measureLoad, ownCpuMs, procCpuMs, procRssMb } from './lib/machine.ts';

@@ -48,9 +48,9 @@ import { renderTrendChart } from '../src/chart/trend-chart.ts';
 import { composeDigest, digestChart, platformStats, prepareDigest } from '../src/workflows/adoption/digest.ts';
 import { surveyDigest } from '../src/workflows/surveys/report.ts';
 import type { RequestTiming, SurveyQuestion } from '../src/domain/surveys.ts';
-import { validateMessageBlocks } from '../test/emulators/slack-api.ts';
+import { validateMessageBlocks } from '../src/playground/slack-api.ts';
 import { exampleConfigDocument } from '../test/support/config.ts';
-import { seededRandom } from '../test/support/random.ts';
+import { seededRandom } from '../src/lib/random.ts';
 import { positiveInt, runBench, endWithSummary, type BenchRun } from './lib/run.ts';
 import { median, round } from './lib/stats.ts';
 import { table } from './lib/table.ts';
@@ -582,7 +582,7 @@ async function writeSurveys(store: Store, data: ReturnType<typeof generateSurvey
     for (const a of p.answers)
       if (a.at < cutoff) await surveys.recordPulseAnswer({ surveyId: survey.id, question: a.question, user: a.user, score: a.score, now: new Date(a.at) });
     if (p.closesAt < cutoff) {
-      for (const q of QUESTIONS) surveys.settleHeldRatings(survey.id, q.id, true);
+      for (const q of QUESTIONS) await surveys.settleHeldRatings(survey.id, q.id, true);
       await surveys.closePulse(survey.id, new Date(p.closesAt), { respondents: await surveys.respondents(survey.id), eligible: p.eligible });
     }
   }

@@ -42,7 +42,7 @@ import { startUpgrade } from '../src/workflows/drift/upgrade.ts';
 import type { Deps } from '../src/deps.ts';
 import type { NamespaceRequest } from '../src/domain/requests.ts';
 import { startSlack } from './lib/slack.ts';
-import { KubeApiEmulator, writeKubeconfig, type KubeObject } from '../test/emulators/kube-api.ts';
+import { KubeApiEmulator, writeKubeconfig, type KubeObject } from '../src/playground/kube-api.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../test/support/config.ts';
 
 const NAMESPACES = positiveInt(process.env.BENCH_DRIFT_NAMESPACES, 2000);

@@ -37,8 +37,8 @@ import { Store } from '../src/store/store.ts';
 import { sweepLifecycle } from '../src/workflows/lifecycle/expiry.ts';
 import { publishHome } from '../src/workflows/lifecycle/home.ts';
 import { localDate, shiftDate, timersFor } from '../src/workflows/lifecycle/timers.ts';
-import { KubeApiEmulator, writeKubeconfig } from '../test/emulators/kube-api.ts';
-import { SlackApiEmulator } from '../test/emulators/slack-api.ts';
+import { KubeApiEmulator, writeKubeconfig } from '../src/playground/kube-api.ts';
+import { SlackApiEmulator } from '../src/playground/slack-api.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../test/support/config.ts';
 
 const NAMESPACES = positiveInt(process.env.BENCH_LIFECYCLE_NAMESPACES, 10_000);

@@ -13,7 +13,7 @@
 // the ack.
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { signRequest } from '../test/support/slack-requests.ts';
+import { signRequest } from '../src/playground/slack-requests.ts';
 
 export interface RunMessage {
   type: 'run';

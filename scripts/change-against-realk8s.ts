@@ -21,7 +21,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, request as send } from 'undici';
 import { parseAllDocuments } from 'yaml';
 import { ACTION, BLOCK, CALLBACK, CHANGE } from '../src/slack/ids.ts';
-import { KubeApiEmulator } from '../test/emulators/kube-api.ts';
+import { KubeApiEmulator } from '../src/playground/kube-api.ts';
 import { APPROVALS, buttons, PEOPLE, readable, startHarness, type Harness } from '../test/support/harness.ts';
 import { openedForm } from '../test/support/lifecycle.ts';
 import { admin, check, env } from './realk8s.ts';

@@ -1,6 +1,6 @@
 /**
  * Sends the same namespace-deletion requests to a real kube-apiserver (with its
- * kube-controller-manager) and to the emulator in test/emulators/kube-api.ts, and compares what
+ * kube-controller-manager) and to the emulator in src/playground/kube-api.ts, and compares what
  * they answer: status codes, Status bodies, the Terminating namespace, the namespace
  * controller's conditions, finalizers, delete preconditions, the NamespaceLifecycle refusal and an
  * RBAC denial. Then it runs Slipway's own client (KubeClusters: deleteNamespace,
@@ -27,7 +27,7 @@ import { errorMessage } from '../src/errors.ts';
 import { LeaderElector } from '../src/leader/elector.ts';
 import { coordinationLease } from '../src/leader/lease.ts';
 import { createLogger } from '../src/log.ts';
-import { KubeApiEmulator, writeKubeconfig } from '../test/emulators/kube-api.ts';
+import { KubeApiEmulator, writeKubeconfig } from '../src/playground/kube-api.ts';
 import { exampleConfig } from '../test/support/config.ts';
 
 type Who = 'admin' | 'bot';

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { RenderOptions } from './cli/actions.ts';
+import type { DemoCommandOptions } from './cli/demo.ts';
 import { SlipwayError } from './errors.ts';
 import { JOB_NAMES } from './jobs/names.ts';
 import { parseWeekChoice, WEEK_CHOICES, type WeekChoice } from './lib/calendar.ts';
@@ -25,6 +26,12 @@ const SHOW_USAGE = new Set(['commander.unknownOption', 'commander.unknownCommand
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
   return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
+function portNumber(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('Expected a port number (0 to 65535).');
+  return port;
 }
 
 function weekChoice(value: string): WeekChoice {
@@ -48,6 +55,15 @@ function buildProgram(): Command {
     .command('serve')
     .description('run the bot (the default; what `npm start` runs)')
     .action(async () => (await actions()).serve());
+
+  program
+    .command('demo')
+    .description('try Slipway in the browser: the bot with an embedded Slack workspace and cluster, on 127.0.0.1 (prints one URL)')
+    .option('--config <path>', 'rehearse this config (default: the example config)')
+    .option('--kubeconfig <path>', 'use this real cluster instead of the embedded one (every configured cluster goes there)')
+    .option('--context <context>', "the kubeconfig context to use (default: each cluster's own; with no --kubeconfig, $KUBECONFIG or ~/.kube/config)")
+    .addOption(new Option('--port <port>', "the page's port on 127.0.0.1 (0: any free port)").default(3100).argParser(portNumber))
+    .action(async (options: DemoCommandOptions) => (await import('./cli/demo.ts')).demo(options));
 
   program
     .command('migrate')

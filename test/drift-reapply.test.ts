@@ -6,7 +6,7 @@ import { parseConfig } from '../src/config.ts';
 import { DRIFT } from '../src/slack/ids.ts';
 import { stepInput } from '../src/workflows/provisioning/present.ts';
 import { scanDrift } from '../src/workflows/drift/scan.ts';
-import type { KubeObject } from './emulators/kube-api.ts';
+import type { KubeObject } from '../src/playground/kube-api.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './support/config.ts';
 import { clickInAnswer, driftAnswer, handEdit, outsider } from './support/drift.ts';
 import { APPROVALS, buttons, PEOPLE, readable, startHarness, type Harness } from './support/harness.ts';

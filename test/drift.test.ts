@@ -2,13 +2,15 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { parseConfig } from '../src/config.ts';
+import { CALLBACK, BLOCK, CHANGE } from '../src/slack/ids.ts';
+import { previewReapply, reapplyNamespace } from '../src/workflows/drift/reapply.ts';
 import { scanDrift } from '../src/workflows/drift/scan.ts';
 import { writeConfig } from './support/bot-process.ts';
 import { runCli } from './support/cli.ts';
 import { handEdit, outsider } from './support/drift.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './support/config.ts';
-import { PEOPLE, PLATFORM, readable, startHarness, type Harness } from './support/harness.ts';
-import { readyNamespace, replies } from './support/lifecycle.ts';
+import { APPROVALS, PEOPLE, PLATFORM, readable, startHarness, type Harness } from './support/harness.ts';
+import { openedForm, readyNamespace, replies } from './support/lifecycle.ts';
 
 /** The list calls a scan made: GETs of collections across all namespaces. */
 function listCalls(h: Harness, from: number): string[] {
@@ -95,6 +97,36 @@ test('a config change since provisioning is reported as outdated, owned by Slipw
   assert.equal(report.outdated, 1);
 });
 
+test('a namespace changed through Slipway (a larger tier, read-only access for another team) is as expected: no drift, and Re-apply keeps the change', async (t) => {
+  const h = await startHarness(t);
+  const request = await readyNamespace(h, 'dev');
+  await openedForm(h, CALLBACK.changeNamespace, () => h.command(PEOPLE.dev, 'change payments-dev'));
+  await h.submit(PEOPLE.dev, { [BLOCK.tier]: 'medium', [BLOCK.accessView]: ['search'] });
+  const thread = () => h.slack.thread(APPROVALS, request.card?.ts ?? '');
+  const ask = await h.waitFor('the change in the thread', () => thread().find((m) => m.text.includes('asks to change')));
+  await h.click(PEOPLE.alice, ask, CHANGE.approve);
+  await h.waitFor('the change applied', () => thread().find((m) => m.text.startsWith('✅ `payments-dev`')));
+
+  const report = await scanDrift(h.slipway.deps);
+  assert.deepEqual(report.differences, [], 'what the change applied is what Slipway expects now');
+  assert.deepEqual((await previewReapply(h.slipway.deps, request)).changes, [], 'Re-apply would change nothing');
+  await reapplyNamespace(h.slipway.deps, request);
+  const quota = h.kube.get('resourcequotas', 'payments-dev', 'slipway-quota')?.spec as { hard: Record<string, string> };
+  assert.equal(quota.hard['requests.cpu'], '4', 'the medium quota stays');
+  assert.ok(h.kube.get('rolebindings', 'payments-dev', 'slipway-access-search'), 'the other team keeps its access');
+
+  // The team taken out of the config since: its binding is outdated, and the scan still works.
+  const doc = exampleConfigDocument();
+  const clusters = doc.clusters as Record<string, unknown>[];
+  clusters[0] = { ...clusters[0], ...(h.config.clusters[0] as object) };
+  doc.teams = (doc.teams as { name: string }[]).filter((team) => team.name !== 'search');
+  const withoutSearch = await scanDrift({ ...h.slipway.deps, config: parseConfig(doc, EXAMPLE_CONFIG_PATH) });
+  assert.deepEqual(
+    withoutSearch.differences.map((d) => [d.kind, d.object, d.field, d.live, d.expected]),
+    [['outdated', 'RoleBinding/slipway-access-search', '(object)', 'present', 'absent']],
+  );
+});
+
 test('slipway drift prints the report from config, database and cluster; one namespace with an argument, JSON with --json', async (t) => {
   const h = await startHarness(t);
   await readyNamespace(h, 'dev');
@@ -153,6 +185,8 @@ test('/platform drift shows approvers each difference with who made it; others a
   await h.command(PEOPLE.alice, 'drift payments-staging');
   const one = await h.waitFor('the report for one namespace', () => replies(h)[2]);
   assert.match(one, /^Drift: compared 1 namespace: 0 edited, 0 outdated \(0 differences\)\.\n/);
+  // Nothing differs: it says so, without the legend of kinds that are not there.
+  assert.match(one, /\n✅ As Slipway applied it: nothing to re-apply\.$/);
 });
 
 test('the weekly digest carries the drift job’s latest counts, with the way to act on them', async (t) => {

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { BLOCK, SURVEY } from '../src/slack/ids.ts';
-import type { EmulatedMessage } from './emulators/slack-api.ts';
+import type { EmulatedMessage } from '../src/playground/slack-api.ts';
 import { buttons, PEOPLE, PLATFORM, readable, SIGNING_SECRET, startHarness, type Harness } from './support/harness.ts';
-import { sendEvent, threadReplyEvent } from './support/slack-requests.ts';
+import { sendEvent, threadReplyEvent } from '../src/playground/slack-requests.ts';
 
 /**
  * The question after provisioning, `/platform feedback` and muting, through signed slash

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setUpBotProcesses, writeConfig, type BotProcess } from './support/bot-process.ts';
 import { SIGNING_SECRET } from './support/harness.ts';
-import { signRequest } from './support/slack-requests.ts';
+import { signRequest } from '../src/playground/slack-requests.ts';
 
 /**
  * Sends raw bytes over TCP and returns what came back before the server closed the connection

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ACTION, BLOCK } from '../src/slack/ids.ts';
 import { APPROVALS, buttons, DEV_CHANNEL, PEOPLE, readable, SIGNING_SECRET, REQUEST_FORM, startHarness, type Harness } from './support/harness.ts';
-import { sendSlashCommand } from './support/slack-requests.ts';
+import { sendSlashCommand } from '../src/playground/slack-requests.ts';
 import { MEDIUM_QUOTA } from './support/config.ts';
 
 /** Opens the form as `user` and submits it; returns the reply to the submission. */

@@ -12,7 +12,7 @@ import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { LeaderElector, LeaseConflict, type LeaseClient } from '../src/leader/elector.ts';
 import { coordinationLease } from '../src/leader/lease.ts';
 import { createLogger } from '../src/log.ts';
-import { KubeApiEmulator, writeKubeconfig } from './emulators/kube-api.ts';
+import { KubeApiEmulator, writeKubeconfig } from '../src/playground/kube-api.ts';
 import { setUpBotProcesses } from './support/bot-process.ts';
 import { PLATFORM, startHarness } from './support/harness.ts';
 import { readyNamespace } from './support/lifecycle.ts';

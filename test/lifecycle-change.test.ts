@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { NamespaceRequest } from '../src/domain/requests.ts';
 import { ACTION, BLOCK, CALLBACK, CHANGE, HOME } from '../src/slack/ids.ts';
-import type { RecordedRequest } from './emulators/kube-api.ts';
+import type { RecordedRequest } from '../src/playground/kube-api.ts';
 import { APPROVALS, buttons, PEOPLE, readable, startHarness, type Harness } from './support/harness.ts';
 import { deleteForm, openedForm, readyNamespace, replies } from './support/lifecycle.ts';
 import { clickHome, openHome } from './support/namespaces.ts';
@@ -59,6 +59,10 @@ test('a larger tier and read-only access for another team are decided in the thr
   assert.deepEqual(buttons(ask), [CHANGE.approve, CHANGE.deny]);
   await h.waitFor('the requester hears it waits', () => h.slack.dmWith(PEOPLE.dev).find((m) => /waiting for an approver/.test(m.text)));
   assert.deepEqual(writesSince(h, before), [], 'nothing changes before an approver decides');
+  // The owner's Home is redrawn with what waits, without opening it again.
+  await h.waitFor('Home says what waits', () =>
+    /🕒 Waiting for an approver in the request's thread: the change/.test(JSON.stringify(h.slack.homeView(PEOPLE.dev)?.blocks ?? [])),
+  );
 
   await h.click(PEOPLE.alice, ask, CHANGE.approve);
   const applied = await h.waitFor('the outcome in the thread', () => thread(h, request).find((m) => m.text.startsWith('✅ `payments-dev`')));
@@ -86,6 +90,7 @@ test('a larger tier and read-only access for another team are decided in the thr
 
   // The Home tab offers Change, and it opens the form as the namespace is now.
   const home = await openHome(h, PEOPLE.dev);
+  assert.match(JSON.stringify(home.blocks), /payments-dev`\* · [^"]* · dev · medium\\n/, 'Home shows the tier it has now');
   const again = await openedForm(h, CALLBACK.changeNamespace, () => clickHome(h, PEOPLE.dev, home, HOME.change));
   assert.match(JSON.stringify(again.blocks), /"initial_option":\{"text":\{"type":"plain_text","text":"medium"/);
   assert.match(JSON.stringify(again.blocks), /"block_id":"ns_access_view".*"initial_options":\[\{"text":\{"type":"plain_text","text":"Search"/);

@@ -12,7 +12,7 @@ import { FakeAccessEntries } from './support/eks-access-entries.ts';
 import { clickHome, openHome, publishedHome } from './support/namespaces.ts';
 import { EDIT, ROLE, startEksHarness } from './support/eks-harness.ts';
 import { APPROVALS, buttons, DEV_CHANNEL, PEOPLE, readable, SIGNING_SECRET, startHarness, type Harness, type HarnessOptions } from './support/harness.ts';
-import { sendSlashCommand, sendViewSubmission, valuesFor, type Answer } from './support/slack-requests.ts';
+import { sendSlashCommand, sendViewSubmission, valuesFor, type Answer } from '../src/playground/slack-requests.ts';
 import { waitFor } from './support/wait.ts';
 import { deleteForm, openedForm, readyNamespace, replies } from './support/lifecycle.ts';
 
@@ -27,6 +27,9 @@ test('the owner deletes a dev namespace at once after typing its name; a wrong n
 
   const form = await deleteForm(h, PEOPLE.dev, 'payments-dev');
   assert.match(readable(form as never), /Policy lets owners delete these namespaces \(environment dev or staging\)/);
+  // Slack writes "(optional)" after the label of an optional input itself.
+  const reason = form.blocks.find((b) => b.block_id === BLOCK.deleteReason) as { label: { text: string }; optional: boolean } | undefined;
+  assert.deepEqual([reason?.label.text, reason?.optional], ['Why?', true]);
   const wrong = await h.submit(PEOPLE.dev, { [BLOCK.deleteConfirm]: 'payments-prod', [BLOCK.deleteReason]: null });
   assert.deepEqual(wrong.body, {
     response_action: 'errors',
@@ -93,6 +96,9 @@ test('a prod namespace needs an approver: the ask waits in the thread, a late cl
   assert.deepEqual(buttons(ask), [ACTION.approveDelete, ACTION.denyDelete]);
   assert.ok(h.kube.get('namespaces', 'payments-prod'), 'nothing is deleted before an approver decides');
   await h.waitFor('the owner hears what happens next', () => h.slack.dmWith(PEOPLE.dev).find((m) => /waiting for an approver/.test(m.text)));
+  await h.waitFor('the owner’s Home says the deletion waits', () =>
+    /🕒 Waiting for an approver in the request's thread: the deletion/.test(JSON.stringify(h.slack.homeView(PEOPLE.dev)?.blocks ?? [])),
+  );
 
   // Asking again while one is open is answered, not opened twice.
   await h.command(PEOPLE.dev, 'delete payments-prod');
@@ -130,6 +136,10 @@ test('an approver denies a deletion request and the namespace stays', async (t) 
   await h.waitFor('the denial DM', () => h.slack.dmWith(PEOPLE.dev).find((m) => /<@U0BOB> denied deleting `payments-prod`/.test(m.text)));
   assert.ok(h.kube.get('namespaces', 'payments-prod'));
   assert.equal((await h.slipway.deps.store.lifecycle.get(request.id))?.state, 'active');
+  await h.waitFor('the owner’s Home no longer says it waits', () => {
+    const home = JSON.stringify(h.slack.homeView(PEOPLE.dev)?.blocks ?? []);
+    return home.includes('payments-prod') && !home.includes('Waiting for an approver');
+  });
   // Denied, it may be asked again.
   await deleteForm(h, PEOPLE.dev, 'payments-prod');
 });

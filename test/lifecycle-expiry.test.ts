@@ -183,6 +183,18 @@ test('on the end date a final notice with one more chance to extend; the grace p
   assert.match(await sweep(h), /^0 reminded, 0 final notices, 0 deletions started/);
 });
 
+test('a final notice sent days late (the bot was down) says on which day the end date was, not today', async (t) => {
+  const { time, harness } = setUp(t);
+  const h = await harness;
+  await readyNamespaceEnding(h, { name: 'checkout-load', expiresOn: '2026-10-27' });
+
+  time.set('2026-10-29T09:00:00Z');
+  assert.match(await sweep(h), /1 final notices/);
+  const notice = endMessages(h).at(-1);
+  assert.ok(notice);
+  assert.match(readable(notice), /⌛ Your namespace `checkout-load` .* reached its end date on Tue Oct 27\./);
+});
+
 test('a final notice Slack refused is sent at the next sweep, and the end of the grace period still comes', async (t) => {
   const { time, harness } = setUp(t, undefined, { configure: (doc) => void (doc.lifecycle = { graceHours: 0 }) });
   const h = await harness;

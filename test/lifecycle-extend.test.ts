@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HOME, LIFECYCLE } from '../src/slack/ids.ts';
-import type { EmulatedMessage } from './emulators/slack-api.ts';
+import { scanDrift } from '../src/workflows/drift/scan.ts';
+import type { EmulatedMessage } from '../src/playground/slack-api.ts';
 import { APPROVALS, buttons, PEOPLE, readable, startHarness, type Harness } from './support/harness.ts';
 import { endMessages, movableClock, readyNamespaceEnding, sweep } from './support/lifecycle.ts';
 import { clickHome, openHome, publishedHome } from './support/namespaces.ts';
@@ -56,6 +57,10 @@ test('the owner extends within policy at once; the reminder says so, and the old
   assert.equal(await expiresOn(h), '2026-11-03');
   const [event] = (await h.slipway.deps.store.eventsFor(1)).filter((e) => e.type === 'extended');
   assert.deepEqual([event?.actor, event?.data.from, event?.data.to], [PEOPLE.dev, '2026-10-27', '2026-11-03']);
+  // The namespace says so too (its end-date annotation), so drift finds nothing to re-apply.
+  const annotations = () => (h.kube.get('namespaces', '', 'checkout-load')?.metadata as { annotations?: Record<string, string> }).annotations;
+  assert.equal(annotations()?.['slipway.dev/expires-on'], '2026-11-03');
+  assert.deepEqual((await scanDrift(h.slipway.deps)).differences, []);
 
   // The old end's reminder and notice times pass without a word; the new end's reminders come.
   for (const at of ['2026-10-26T09:00:00Z', '2026-10-27T09:00:00Z', '2026-10-28T09:00:00Z']) {

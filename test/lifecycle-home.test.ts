@@ -6,7 +6,7 @@ import { ACTION, BLOCK, HOME } from '../src/slack/ids.ts';
 import { APPROVALS, buttons, PEOPLE, readable, REQUEST_FORM, startHarness, type Harness } from './support/harness.ts';
 import { clickHome, openHome, publishedHome, readyNamespaces } from './support/namespaces.ts';
 import { deleteForm, readyNamespace } from './support/lifecycle.ts';
-import type { EmulatedView } from './emulators/slack-api.ts';
+import type { EmulatedView } from '../src/playground/slack-api.ts';
 
 const NOW = new Date('2026-12-04T09:00:00Z');
 const clock = { now: () => NOW };

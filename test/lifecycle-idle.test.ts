@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BLOCK, CALLBACK, HOME, IDLE } from '../src/slack/ids.ts';
-import type { EmulatedMessage } from './emulators/slack-api.ts';
+import type { EmulatedMessage } from '../src/playground/slack-api.ts';
 import type { startHarness } from './support/harness.ts';
 import { APPROVALS, buttons, PEOPLE, PLATFORM, readable } from './support/harness.ts';
 import { openedForm, readyNamespace, startWithTeamChannel, sweep, TEAM_CHANNEL } from './support/lifecycle.ts';
@@ -243,4 +243,23 @@ test('Delete it waiting for an approver answers the question: the team channel i
     ['idle_ended', '2026-11-23', undefined],
   ]);
   assert.equal((await h.slipway.deps.store.eventsFor(dev.id)).find((e) => e.type === 'idle_ended')?.data.why, 'delete_requested');
+});
+
+test('a team without a channel: the question and Not mine say the platform team is asked, in the request thread, where the note goes', async (t) => {
+  const { time, h } = await setUp(t, (doc) => {
+    const teams = doc.teams as Record<string, unknown>[];
+    delete teams[0]?.channel;
+  });
+  const dev = await readyNamespace(h, 'dev');
+  await refresh(h);
+  time.set(day(14));
+  await sweep(h);
+  const question = only(questions(h), 'question');
+  assert.match(readable(question), /Without an answer by Mon Nov 23, the platform team is asked in the request's thread\./);
+
+  await h.click(PEOPLE.dev, question, IDLE.notMine);
+  const updated = await h.waitFor('the question updated', () => h.slack.dmWith(PEOPLE.dev).find((m) => m.ts === question.ts && m.text.startsWith('👍')));
+  assert.match(readable(updated), /is not yours\. The platform team is asked in the request's thread whose it is\./);
+  const card = (await h.slipway.deps.store.getRequest(dev.id))?.card?.ts ?? '';
+  assert.ok(h.slack.thread(APPROVALS, card).some((m) => /says it is not theirs: whose is it\?/.test(readable(m))));
 });

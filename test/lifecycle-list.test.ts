@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HOME } from '../src/slack/ids.ts';
 import { buttons, DEV_CHANNEL, PEOPLE, readable, SIGNING_SECRET, startHarness, type Harness } from './support/harness.ts';
-import { sendBlockAction } from './support/slack-requests.ts';
+import { sendBlockAction } from '../src/playground/slack-requests.ts';
 import { readyNamespaces } from './support/namespaces.ts';
 
 const NOW = new Date('2026-12-04T09:00:00Z');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ACTION, BLOCK, SURVEY } from '../src/slack/ids.ts';
-import type { EmulatedMessage } from './emulators/slack-api.ts';
+import type { EmulatedMessage } from '../src/playground/slack-api.ts';
 import { APPROVALS, DEV_CHANNEL, PEOPLE, PLATFORM, REQUEST_FORM, startHarness, type Harness } from './support/harness.ts';
 
 // Opening a modal races the trigger id's 3 s (https://api.slack.com/docs/triggers): Slipway tries

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { KubeClusters } from '../src/cluster/client.ts';
 import { ClusterError } from '../src/errors.ts';
-import { KubeApiEmulator, writeKubeconfig, type KubeApiEmulatorOptions, type KubeObject } from './emulators/kube-api.ts';
+import { KubeApiEmulator, writeKubeconfig, type KubeApiEmulatorOptions, type KubeObject } from '../src/playground/kube-api.ts';
 import { exampleConfig } from './support/config.ts';
 
 const CLUSTER = 'dev-eu';

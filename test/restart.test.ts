@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { ACTION, BLOCK } from '../src/slack/ids.ts';
 import { setUpBotProcesses, type BotProcess } from './support/bot-process.ts';
 import { APPROVALS, DEV_CHANNEL, PEOPLE, SIGNING_SECRET } from './support/harness.ts';
-import { sendBlockAction, sendSlashCommand, sendViewSubmission, valuesFor } from './support/slack-requests.ts';
+import { sendBlockAction, sendSlashCommand, sendViewSubmission, valuesFor } from '../src/playground/slack-requests.ts';
 import { waitFor } from './support/wait.ts';
 
 /** A bot in its own process, started cold, takes longer to answer than one inside the test. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { createSlipway } from '../src/app.ts';
 import { createLogger } from '../src/log.ts';
-import { SlackApiEmulator } from './emulators/slack-api.ts';
+import { SlackApiEmulator } from '../src/playground/slack-api.ts';
 import { exampleConfig } from './support/config.ts';
 import { freePort } from './support/bot-process.ts';
 

@@ -57,7 +57,7 @@ test('a token of the wrong kind is named', async () => {
 });
 
 test('an unreachable Slack API and a rejected token are told apart', async (t) => {
-  const { SlackApiEmulator } = await import('./emulators/slack-api.ts');
+  const { SlackApiEmulator } = await import('../src/playground/slack-api.ts');
   const { freePort } = await import('./support/bot-process.ts');
   const slack = await SlackApiEmulator.start();
   t.after(() => slack.close());

@@ -10,7 +10,7 @@ import { KubeClusters } from '../src/cluster/client.ts';
 import { parseConfig } from '../src/config.ts';
 import { Store } from '../src/store/store.ts';
 import { checkSurveys } from '../src/workflows/ops/doctor-surveys.ts';
-import { DEFAULT_BOT_SCOPES, SlackApiEmulator } from './emulators/slack-api.ts';
+import { DEFAULT_BOT_SCOPES, SlackApiEmulator } from '../src/playground/slack-api.ts';
 import { setUpBotProcesses, writeConfig } from './support/bot-process.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './support/config.ts';
 import { runCli } from './support/cli.ts';

@@ -4,9 +4,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import { SURVEY } from '../src/slack/ids.ts';
-import type { EmulatedMessage } from './emulators/slack-api.ts';
+import type { EmulatedMessage } from '../src/playground/slack-api.ts';
 import { buttons, DEV_CHANNEL, PEOPLE, PLATFORM, readable, SIGNING_SECRET, startHarness, type Harness, type HarnessOptions } from './support/harness.ts';
-import { sendEvent, threadReplyEvent } from './support/slack-requests.ts';
+import { sendEvent, threadReplyEvent } from '../src/playground/slack-requests.ts';
 
 /**
  * The weekly pulse through its real interfaces: the scheduled jobs open and close it (with a
@@ -138,7 +138,7 @@ test('a pulse closes on schedule: buttons replaced, results in the thread, nothi
   assert.ok(closed);
   assert.deepEqual(buttons(closed), [], 'no more buttons');
   // Below the minimum not even the count is shown (nor a share, which would give it away).
-  assert.match(readable(closed), /🔒 This pulse closed\. fewer than 5 of 10 people answered\. The results are in this thread\./);
+  assert.match(readable(closed), /🔒 This pulse closed\. Fewer than 5 of 10 people answered\. The results are in this thread\./);
   const [below] = h.slack.thread(PULSE, first.ts);
   assert.ok(below);
   const belowText = readable(below);

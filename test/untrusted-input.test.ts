@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ACTION, BLOCK, CALLBACK, SURVEY } from '../src/slack/ids.ts';
-import type { EmulatedMessage, EmulatedView } from './emulators/slack-api.ts';
+import type { EmulatedMessage, EmulatedView } from '../src/playground/slack-api.ts';
 import { APPROVALS, PEOPLE, PLATFORM, SIGNING_SECRET, startHarness, type Harness } from './support/harness.ts';
-import { sendViewSubmission, valuesFor, type StateValue } from './support/slack-requests.ts';
+import { sendViewSubmission, valuesFor, type StateValue } from '../src/playground/slack-requests.ts';
 
 /**
  * Everything a Slack client sends can be forged: option values that were never offered, state of

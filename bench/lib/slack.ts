@@ -1,7 +1,7 @@
 // The Slack side of a benchmark: the Slack API emulator with credentials of the run's own, and
 // following its call log to note when calls arrive.
 import { randomBytes } from 'node:crypto';
-import { SlackApiEmulator, type RecordedCall, type SlackApiEmulatorOptions } from '../../test/emulators/slack-api.ts';
+import { SlackApiEmulator, type RecordedCall, type SlackApiEmulatorOptions } from '../../src/playground/slack-api.ts';
 import { epochMs } from './time.ts';
 
 /** Starts the Slack API emulator (127.0.0.1, an ephemeral port) with a fresh bot token, and makes a signing secret. */

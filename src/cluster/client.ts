@@ -11,6 +11,8 @@ import {
 } from '@kubernetes/client-node';
 import { findCluster, type ClusterConfig, type Config } from '../config.ts';
 import { ClusterError } from '../errors.ts';
+import type { AccessPolicyScope } from './eks/access-entries.ts';
+export type { AccessPolicyScope } from './eks/access-entries.ts';
 import { EksCluster } from './eks/cluster.ts';
 import { requestRef } from '../domain/requests.ts';
 import { LABEL, MANAGED_BY } from './manifests.ts';
@@ -50,6 +52,11 @@ export interface Clusters {
    * saying what changed.
    */
   revokeNamespaceAccess(cluster: string, grant: NamespaceAccessGrant): Promise<string>;
+  /**
+   * EKS only, read only: the access policies associated with the principal's access entry and
+   * their scopes (one ListAssociatedAccessPolicies, paged), undefined when it has no entry.
+   */
+  readNamespaceAccess(cluster: string, principalArn: string): Promise<AccessPolicyScope[] | undefined>;
   /**
    * Deletes the namespace Slipway made for request `R-<requestId>`. It must be labelled
    * `app.kubernetes.io/managed-by=slipway` and `slipway.dev/request-id=R-<requestId>`; otherwise
@@ -418,6 +425,10 @@ export class KubeClusters implements Clusters {
 
   async revokeNamespaceAccess(name: string, grant: NamespaceAccessGrant): Promise<string> {
     return (await this.accessEntries(name).revokeNamespaceAccess(grant)).summary;
+  }
+
+  readNamespaceAccess(name: string, principalArn: string): Promise<AccessPolicyScope[] | undefined> {
+    return this.accessEntries(name).accessPolicies(principalArn);
   }
 
   private accessEntries(name: string): EksCluster {

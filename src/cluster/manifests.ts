@@ -14,6 +14,8 @@ export interface GoldenPathInput {
   requester?: string | undefined;
   purpose?: string | undefined;
   expiresOn?: string | undefined;
+  /** Other teams' access, given by a change since the request (none at provisioning). */
+  access?: readonly ExtraAccess[] | undefined;
 }
 
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'slipway' } as const;
@@ -47,6 +49,8 @@ export interface GoldenPath {
   limitRange: V1LimitRange;
   networkPolicies: V1NetworkPolicy[];
   roleBinding: V1RoleBinding;
+  /** One RoleBinding per other team with access (`buildAccessBindings`). */
+  accessBindings: V1RoleBinding[];
 }
 
 export class UnknownSettingError extends Error {}
@@ -141,7 +145,8 @@ export function buildGoldenPath(config: Config, input: GoldenPathInput): GoldenP
     subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: team.group }],
   };
 
-  return { namespace, quota, limitRange, networkPolicies, roleBinding };
+  const accessBindings = buildAccessBindings(config, ns, team.name, input.access ?? []);
+  return { namespace, quota, limitRange, networkPolicies, roleBinding, accessBindings };
 }
 
 function buildNetworkPolicies(
@@ -233,7 +238,7 @@ export function buildAccessBindings(config: Config, namespace: string, owningTea
 
 /** The manifests in apply order. */
 export function goldenPathObjects(path: GoldenPath): KubernetesObject[] {
-  return [path.namespace, path.quota, path.limitRange, ...path.networkPolicies, path.roleBinding];
+  return [path.namespace, path.quota, path.limitRange, ...path.networkPolicies, path.roleBinding, ...path.accessBindings];
 }
 
 /**

@@ -7,6 +7,8 @@ export type NamespaceLifeState = 'active' | 'expired' | 'deleting' | 'deleted';
 /** A namespace Slipway made, as its owner sees it: the request that made it and its life since. */
 export interface ManagedNamespace {
   request: NamespaceRequest;
+  /** Its size today: the request's tier, or the one a change has given it since. */
+  tier: string;
   owner: string;
   /** YYYY-MM-DD, the last day; undefined when it has no end date. */
   expiresOn: string | undefined;

@@ -18,11 +18,11 @@ import { present, type Row } from './rows.ts';
  * `store.lifecycle`. State changes are compare-and-set, as everywhere in the store.
  */
 
-type NamespaceRow = Omit<ManagedNamespace, 'request'> & { requestId: number };
+type NamespaceRow = Omit<ManagedNamespace, 'request' | 'tier'> & { requestId: number; tier: string | undefined };
 type LifecycleRequestRow = Omit<LifecycleRequest, 'message'> & { messageChannel: string | undefined; messageTs: string | undefined };
 type SettingsRow = Omit<NamespaceSettings, 'access'>;
 
-const NAMESPACE = `SELECT n.request_id AS requestId, n.owner, n.expires_on AS expiresOn, n.state, n.grace_until AS graceUntil,
+const NAMESPACE = `SELECT n.request_id AS requestId, n.tier, n.owner, n.expires_on AS expiresOn, n.state, n.grace_until AS graceUntil,
   n.deleted_at AS deletedAt FROM namespaces n`;
 const TIMER = 'SELECT id, request_id AS requestId, kind, days_before AS daysBefore, due_at AS dueAt, attempts FROM lifecycle_timers';
 const LIFECYCLE_REQUEST = `SELECT id, request_id AS requestId, kind, requested_by AS requestedBy, expires_on AS expiresOn, reason, status,
@@ -345,9 +345,10 @@ export class LifecycleStore {
   }
 
   private async toNamespace(row: Row<NamespaceRow>): Promise<ManagedNamespace | undefined> {
-    const { requestId, ...rest } = present<NamespaceRow>(row);
+    const { requestId, tier, ...rest } = present<NamespaceRow>(row);
     const request = await this.getRequest(requestId);
-    return request && { request, ...rest };
+    // The namespace row has a tier once a change set one; before that it is the request's.
+    return request && { request, tier: tier ?? request.tier, ...rest };
   }
 }
 

@@ -17,8 +17,8 @@ import {
 } from '@kubernetes/client-node';
 import type { KubernetesObject, V1Lease } from '@kubernetes/client-node';
 import { V1MicroTime } from '@kubernetes/client-node';
-import { canonicalQuantity, KubeApiEmulator, writeKubeconfig } from './kube-api.ts';
-import type { KubeApiEmulatorOptions } from './kube-api.ts';
+import { canonicalQuantity, KubeApiEmulator, writeKubeconfig } from '../../src/playground/kube-api.ts';
+import type { KubeApiEmulatorOptions } from '../../src/playground/kube-api.ts';
 import { handEdit } from '../support/drift.ts';
 
 const TOKEN = 'test-token';

@@ -4,10 +4,10 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { App, LogLevel, webApi } from '@slack/bolt';
 import type { BlockButtonAction, Logger, types } from '@slack/bolt';
-import { sendBlockAction, sendSlashCommand, sendViewSubmission, signRequest, valuesFor } from '../support/slack-requests.ts';
+import { sendBlockAction, sendSlashCommand, sendViewSubmission, signRequest, valuesFor } from '../../src/playground/slack-requests.ts';
 import { waitFor } from '../support/wait.ts';
-import { DEFAULT_BOT_SCOPES, SlackApiEmulator } from './slack-api.ts';
-import type { EmulatedView, JsonObject, SlackApiEmulatorOptions } from './slack-api.ts';
+import { DEFAULT_BOT_SCOPES, SlackApiEmulator } from '../../src/playground/slack-api.ts';
+import type { EmulatedView, JsonObject, SlackApiEmulatorOptions } from '../../src/playground/slack-api.ts';
 
 const { WebClient, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIHTTPError } = webApi;
 type Client = webApi.WebClient;

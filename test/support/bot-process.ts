@@ -4,8 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { KubeApiEmulator, writeKubeconfig } from '../emulators/kube-api.ts';
-import { SlackApiEmulator, type SlackApiEmulatorOptions } from '../emulators/slack-api.ts';
+import { KubeApiEmulator, writeKubeconfig } from '../../src/playground/kube-api.ts';
+import { SlackApiEmulator, type SlackApiEmulatorOptions } from '../../src/playground/slack-api.ts';
 import { exampleConfigDocument } from './config.ts';
 import { SIGNING_SECRET } from './harness.ts';
 

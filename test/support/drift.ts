@@ -3,9 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, NetworkingV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { writeKubeconfig, type KubeApiEmulator } from '../emulators/kube-api.ts';
+import { writeKubeconfig, type KubeApiEmulator } from '../../src/playground/kube-api.ts';
 import { DEV_CHANNEL, readable, SIGNING_SECRET, type Harness } from './harness.ts';
-import { sendBlockAction } from './slack-requests.ts';
+import { sendBlockAction } from '../../src/playground/slack-requests.ts';
 
 /** Another actor on the cluster (a person with kubectl), through its own client. */
 export async function outsider(kube: KubeApiEmulator): Promise<{ core: CoreV1Api; networking: NetworkingV1Api }> {

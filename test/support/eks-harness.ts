@@ -3,7 +3,7 @@ import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { KubeClusters } from '../../src/cluster/client.ts';
 import { EksCluster } from '../../src/cluster/eks/cluster.ts';
 import { presignEksToken, type AwsCredentialIdentity } from '../../src/cluster/eks/token.ts';
-import { KubeApiEmulator } from '../emulators/kube-api.ts';
+import { KubeApiEmulator } from '../../src/playground/kube-api.ts';
 import { startHarness } from './harness.ts';
 import { selfSignedCert } from './tls.ts';
 
@@ -17,9 +17,10 @@ export const clock = { now: () => new Date('2026-11-26T10:00:00Z') };
 /**
  * The bot with one EKS cluster, `prod-eu`, whose API server is the kube emulator over TLS,
  * requiring the token Slipway signs; the payments team has an IAM role. EKS itself is `eks`, the
- * test's aws-sdk-client-mock stub (DescribeCluster is answered here).
+ * test's aws-sdk-client-mock stub (DescribeCluster is answered here). With `alsoDevEu`, the
+ * kubeconfig cluster `dev-eu` stays configured beside it.
  */
-export async function startEksHarness(t: Parameters<typeof startHarness>[0], eks: AwsClientStub<EKSClient>) {
+export async function startEksHarness(t: Parameters<typeof startHarness>[0], eks: AwsClientStub<EKSClient>, options: { alsoDevEu?: boolean } = {}) {
   const tls = await selfSignedCert();
   const { token } = await presignEksToken({ clusterName: 'prod-eu', region: 'eu-west-1', credentials, now: clock.now() });
   const apiServer = await KubeApiEmulator.start({ tls, token });
@@ -35,7 +36,9 @@ export async function startEksHarness(t: Parameters<typeof startHarness>[0], eks
   });
   const h = await startHarness(t, {
     configure: (doc) => {
-      doc.clusters = [{ name: 'prod-eu', displayName: 'Production (eu-west-1)', type: 'eks', region: 'eu-west-1', clusterName: 'prod-eu' }];
+      const prod = { name: 'prod-eu', displayName: 'Production (eu-west-1)', type: 'eks', region: 'eu-west-1', clusterName: 'prod-eu' };
+      // With `alsoDevEu`, the harness's own cluster (the kube emulator `h.kube`) stays too.
+      doc.clusters = [prod, ...(options.alsoDevEu ? (doc.clusters as unknown[]).slice(0, 1) : [])];
       const teams = doc.teams as Record<string, unknown>[];
       teams[0] = { ...teams[0], iamRoleArn: ROLE };
     },

@@ -9,10 +9,25 @@ import type { Clock } from '../../src/domain/requests.ts';
 import { BLOCK } from '../../src/slack/ids.ts';
 import type { RuntimeEnv } from '../../src/env.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
-import { KubeApiEmulator, writeKubeconfig, type KubeApiEmulatorOptions } from '../emulators/kube-api.ts';
-import { SlackApiEmulator, type ChannelSpec, type EmulatedMessage, type EmulatedView, type UserGroupSpec, type UserSpec } from '../emulators/slack-api.ts';
+import { KubeApiEmulator, writeKubeconfig, type KubeApiEmulatorOptions } from '../../src/playground/kube-api.ts';
+import {
+  SlackApiEmulator,
+  type ChannelSpec,
+  type EmulatedMessage,
+  type EmulatedView,
+  type UserGroupSpec,
+  type UserSpec,
+} from '../../src/playground/slack-api.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from './config.ts';
-import { sendBlockAction, sendSlashCommand, sendViewSubmission, valuesFor, type Answer, type DeliveryOptions, type SlackReply } from './slack-requests.ts';
+import {
+  sendBlockAction,
+  sendSlashCommand,
+  sendViewSubmission,
+  valuesFor,
+  type Answer,
+  type DeliveryOptions,
+  type SlackReply,
+} from '../../src/playground/slack-requests.ts';
 import { waitFor } from './wait.ts';
 
 export const SIGNING_SECRET = 'test-signing-secret';

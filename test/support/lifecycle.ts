@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { NamespaceRequest } from '../../src/domain/requests.ts';
 import { ACTION, BLOCK, CALLBACK } from '../../src/slack/ids.ts';
-import type { EmulatedMessage } from '../emulators/slack-api.ts';
+import type { EmulatedMessage } from '../../src/playground/slack-api.ts';
 import { APPROVALS, buttons, PEOPLE, readable, REQUEST_FORM, startHarness, type Harness, type HarnessOptions } from './harness.ts';
 
 /** Day 2 in tests: namespaces made through the real request journey, and the answers people read. */

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import type { NamespaceRequest, RequestInput } from '../../src/domain/requests.ts';
 import type { Store } from '../../src/store/store.ts';
-import type { EmulatedView } from '../emulators/slack-api.ts';
+import type { EmulatedView } from '../../src/playground/slack-api.ts';
 import { SIGNING_SECRET, type Harness } from './harness.ts';
-import { sendBlockAction, sendEvent, type SlackReply } from './slack-requests.ts';
+import { sendBlockAction, sendEvent, type SlackReply } from '../../src/playground/slack-requests.ts';
 
 /**
  * Ready namespaces written straight into the store, as a finished provisioning run leaves them

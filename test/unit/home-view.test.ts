@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { LifecycleRequest, ManagedNamespace } from '../../src/domain/lifecycle.ts';
 import type { NamespaceRequest } from '../../src/domain/requests.ts';
 import { HOME_PAGE_SIZE, homeView, LIST_PAGE_SIZE, namespaceList, type NamespaceLine } from '../../src/slack/lifecycle/home.ts';
-import { validateMessageBlocks, validateView } from '../emulators/slack-api.ts';
+import { validateMessageBlocks, validateView } from '../../src/playground/slack-api.ts';
 
 const LONG = 'x'.repeat(5000);
 
@@ -32,6 +32,7 @@ function request(id: number, overrides: Partial<NamespaceRequest> = {}): Namespa
 function line(id: number): NamespaceLine {
   const namespace: ManagedNamespace = {
     request: request(id),
+    tier: 'medium',
     owner: 'U0DEV',
     expiresOn: '2027-01-31',
     state: id % 3 === 0 ? 'expired' : 'active',
@@ -43,6 +44,8 @@ function line(id: number): NamespaceLine {
     clusterName: `Cluster ${LONG}`.slice(0, 200),
     teamName: 'Payments',
     usage: { requestId: id, runningPods: id % 2, since: '2026-12-01T00:00:00Z', lastRunningAt: undefined },
+    // The longest line: every kind of ask waiting.
+    waiting: ['change', 'extend', 'delete'],
   };
 }
 

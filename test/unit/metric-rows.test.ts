@@ -14,7 +14,7 @@ import type { AdoptionReport } from '../../src/domain/adoption.ts';
 import { shiftWeek, weekContaining, type Week } from '../../src/lib/calendar.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../support/config.ts';
 import { RawMetrics } from '../support/raw-metrics.ts';
-import { seededRandom } from '../support/random.ts';
+import { seededRandom } from '../../src/lib/random.ts';
 
 // The adoption metrics read rows derived as events and usage snapshots are written
 // (db/0006_metric_rows.sql: durations, and the state each snapshot holds until the next). These

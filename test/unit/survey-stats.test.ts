@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { parseConfig } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { distributionOf, regularizedBeta, studentTCdf, studentTQuantile, summarize } from '../../src/lib/survey-stats.ts';
-import { formatInterval, scoreLine } from '../../src/slack/surveys/blocks.ts';
+import { formatInterval, participationLine, scoreLine } from '../../src/slack/surveys/blocks.ts';
 import { scoreSparkline } from '../../src/slack/surveys/digest.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../support/config.ts';
 
@@ -70,6 +70,13 @@ test('below the minimum a summary holds the count and nothing else, and the coun
   assert.equal(summarize(distributionOf([]), 2).enough, false);
   assert.equal(summarize(distributionOf([3, 4]), 2).enough, true, 'at the minimum');
   assert.equal(scoreSparkline([1, 3, 5, undefined]), '▁▅█·');
+});
+
+test('participation below the minimum names no count, and reads right when fewer people could answer than the minimum', () => {
+  assert.equal(participationLine(2, 10, 0.3, 5), 'fewer than 5 of 10 people answered');
+  assert.equal(participationLine(1, 3, 0.3, 5), 'fewer than 5 answered (3 people in all)');
+  assert.equal(participationLine(1, 4, 0.5, 5, 'asked'), 'fewer than 5 answered (4 asked in all)');
+  assert.equal(participationLine(6, 10, 0.3, 5), '6 of 10 people answered (60%)');
 });
 
 test('survey settings default when left out, and bad ones are named by path', async () => {

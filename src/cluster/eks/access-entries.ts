@@ -273,6 +273,24 @@ async function listAssociatedAccessPolicies(
   return policies;
 }
 
+/** One access policy associated with a principal: its ARN and scope (`cluster`, or its namespaces). */
+export interface AccessPolicyScope {
+  policyArn: string;
+  scope: 'cluster' | string[];
+}
+
+/**
+ * The access policies associated with a principal, every page of one ListAssociatedAccessPolicies;
+ * undefined when the principal has no access entry on the cluster.
+ */
+export async function readAccessPolicies(client: EKSClient, clusterName: string, principalArn: string): Promise<AccessPolicyScope[] | undefined> {
+  const policies = await listAssociatedAccessPolicies(client, clusterName, principalArn, { missingEntry: 'empty' });
+  return policies?.map((p) => ({
+    policyArn: p.policyArn ?? '',
+    scope: p.accessScope?.type === 'cluster' ? 'cluster' : [...(p.accessScope?.namespaces ?? [])],
+  }));
+}
+
 /**
  * Access entries take the IAM role ARN; an `sts::…:assumed-role/…` session ARN is refused by EKS
  * with a less helpful message (https://docs.aws.amazon.com/eks/latest/userguide/creating-access-entries.html).

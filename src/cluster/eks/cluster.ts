@@ -10,6 +10,8 @@ import { EksTokenCache } from './token.ts';
 import {
   ensureAccessEntry,
   grantNamespaceAccess,
+  readAccessPolicies,
+  type AccessPolicyScope,
   revokeNamespaceAccess,
   type EnsureAccessEntryInput,
   type EnsureAccessEntryResult,
@@ -112,6 +114,11 @@ export class EksCluster {
       await ensureAccessEntry(this.client, { principalArn: input.principalArn, clusterName: this.clusterName });
       return grantNamespaceAccess(this.client, { ...input, clusterName: this.clusterName });
     });
+  }
+
+  /** The principal's associated access policies (read only), undefined without an access entry. */
+  accessPolicies(principalArn: string): Promise<AccessPolicyScope[] | undefined> {
+    return readAccessPolicies(this.client, this.clusterName, principalArn);
   }
 
   /** `namespace` out of the principal's access scope; the policy and the entry go when nothing is left. */

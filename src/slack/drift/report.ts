@@ -63,7 +63,10 @@ export function driftMessage(
   });
   if (options.upgrades && upgrades.length > 0) blocks.push({ type: 'actions', elements: upgrades.slice(0, 25) });
   for (const c of report.clusters) if (c.error !== undefined) blocks.push(context(`${escape(c.cluster)} did not answer: ${escape(truncate(c.error, 300))}`));
-  blocks.push(context('*edited*: changed by someone other than Slipway · *outdated*: the config changed since Slipway applied it.'));
+  const answered = report.clusters.some((c) => c.error === undefined);
+  if (report.differences.length > 0)
+    blocks.push(context('*edited*: changed by someone other than Slipway · *outdated*: the config changed since Slipway applied it.'));
+  else if (answered) blocks.push(context('✅ As Slipway applied it: nothing to re-apply.'));
   return { text: summary, blocks };
 }
 

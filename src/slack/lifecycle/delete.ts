@@ -55,7 +55,7 @@ export function deleteModal(request: NamespaceRequest, clusterName: string, path
       {
         ...multilineInput({
           blockId: BLOCK.deleteReason,
-          label: 'Why? (optional)',
+          label: 'Why?',
           minLength: 0,
           maxLength: LIMITS.deleteReason,
           placeholder: 'e.g. The load tests are over',

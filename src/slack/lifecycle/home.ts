@@ -1,5 +1,5 @@
 import type { ActionsBlock, Button, HomeView, KnownBlock, ModalView } from '@slack/types';
-import type { LifecycleRequest, ManagedNamespace, NamespaceUsage } from '../../domain/lifecycle.ts';
+import type { LifecycleRequest, LifecycleRequestKind, ManagedNamespace, NamespaceUsage } from '../../domain/lifecycle.ts';
 import { requestRef, type NamespaceRequest } from '../../domain/requests.ts';
 import { HOME } from '../ids.ts';
 import { STATUS_WORD } from '../provisioning/status.ts';
@@ -29,7 +29,11 @@ export interface NamespaceLine {
   clusterName: string;
   teamName: string;
   usage: NamespaceUsage | undefined;
+  /** Asks about it (a change, an extension, a deletion) waiting for an approver. */
+  waiting: readonly LifecycleRequestKind[];
 }
+
+const WAITING_WORD: Record<LifecycleRequestKind, string> = { change: 'the change', extend: 'the extension', delete: 'the deletion' };
 
 /** A page of namespaces: `offset` of the first, `total` of all. */
 export interface NamespacePage {
@@ -97,10 +101,11 @@ export function namespaceText(line: NamespaceLine, today: string, options: { own
   const { namespace: ns } = line;
   const request = ns.request;
   const age = Math.max(0, daysBetween(request.createdAt.slice(0, 10), today));
-  const first = `*\`${request.namespace}\`* · ${escape(line.clusterName)} · ${escape(line.teamName)} · ${request.environment} · ${request.tier}`;
+  const first = `*\`${request.namespace}\`* · ${escape(line.clusterName)} · ${escape(line.teamName)} · ${request.environment} · ${ns.tier}`;
   const details = [`${requestRef(request.id)}`, ...(options.owner ? [`owner ${user(ns.owner)}`] : []), `age ${plural(age, 'day')}`, expiryText(ns, today)];
   const state = stateText(ns);
-  return [first, details.join(' · '), state ?? usageText(line.usage)].join('\n');
+  const waiting = line.waiting.length > 0 ? [`🕒 Waiting for an approver in the request's thread: ${line.waiting.map((k) => WAITING_WORD[k]).join(', ')}`] : [];
+  return [first, details.join(' · '), state ?? usageText(line.usage), ...waiting].join('\n');
 }
 
 function button(text: string, actionId: string, value: string, style?: 'primary' | 'danger'): Button {

@@ -20,7 +20,13 @@ export interface IdleNamespace {
   /** YYYY-MM-DD (local): the day of its last snapshot with running pods, or when it appeared. */
   idleSince: string;
   idleDays: number;
+  /** Whether its team has a channel (`teams[].channel`); without one the request's thread is asked. */
+  teamChannel: boolean;
 }
+
+/** Who is asked after the owner: the team in its channel, or the platform team in the request's thread. */
+const teamAsked = (ns: Pick<IdleNamespace, 'teamChannel'>) =>
+  ns.teamChannel ? "your team's channel is asked" : "the platform team is asked in the request's thread";
 
 const name = (ns: IdleNamespace) => `\`${ns.namespace}\` on *${escape(ns.clusterName)}* (${ns.environment}, ${requestRef(ns.requestId)})`;
 const idleFor = (ns: IdleNamespace) => `has run no pods for ${ns.idleDays} days (since ${dayLabel(ns.idleSince)})`;
@@ -51,7 +57,7 @@ export function idleQuestion(ns: IdleNamespace, answerBy: string, snoozeDays: nu
   const who = ownerLeft
     ? `💤 The namespace ${name(ns)} ${idleFor(ns)}. ${user(ns.owner)}, who owns it, has left the workspace.`
     : `💤 Your namespace ${name(ns)} ${idleFor(ns)}. Do you still need it?`;
-  const text = `${who}\n*Keep it* and you are not asked again for ${snoozeDays} days; *Delete it* frees its quota. Without an answer by ${dayLabel(answerBy)}, your team's channel is asked.`;
+  const text = `${who}\n*Keep it* and you are not asked again for ${snoozeDays} days; *Delete it* frees its quota. Without an answer by ${dayLabel(answerBy)}, ${teamAsked(ns)}.`;
   return textMessage(text, [idleActions(ns, !ownerLeft)]);
 }
 
@@ -78,8 +84,11 @@ export function idleKept(ns: Pick<IdleNamespace, 'namespace' | 'requestId'>, by:
 }
 
 /** What the owner's question becomes after Not mine. */
-export function idleDisowned(ns: Pick<IdleNamespace, 'namespace' | 'requestId'>): SlackMessage {
-  return textMessage(`👍 Noted: \`${ns.namespace}\` (${requestRef(ns.requestId)}) is not yours. Your team's channel is asked whose it is.`);
+export function idleDisowned(ns: Pick<IdleNamespace, 'namespace' | 'requestId' | 'teamChannel'>): SlackMessage {
+  const asked = teamAsked(ns);
+  return textMessage(
+    `👍 Noted: \`${ns.namespace}\` (${requestRef(ns.requestId)}) is not yours. ${asked.charAt(0).toUpperCase()}${asked.slice(1)} whose it is.`,
+  );
 }
 
 /** A click on a question that is settled already (kept, deleted, pods ran again). */

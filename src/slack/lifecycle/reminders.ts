@@ -82,15 +82,18 @@ export function expiryReminder(ns: EndingNamespace, daysLeft: number, ownerLeft:
 }
 
 /**
- * On the end date. `deleteAt` is when the grace period ends (local time, for people); in a
- * protected environment nothing is deleted then without an approver.
+ * On the end date (`today`, local; a later day after a downtime). `deleteAt` is when the grace
+ * period ends (local time, for people); in a protected environment nothing is deleted then
+ * without an approver.
  */
-export function finalNotice(ns: EndingNamespace, deleteAt: string, isProtected: boolean, ownerLeft: boolean): SlackMessage {
+export function finalNotice(ns: EndingNamespace, deleteAt: string, isProtected: boolean, ownerLeft: boolean, today: string): SlackMessage {
   const subject = ownerLeft ? 'The namespace' : 'Your namespace';
   const next = isProtected
     ? `${ns.environment} is protected: after ${deleteAt} the platform team decides whether to delete it.`
     : `It will be deleted after ${deleteAt} unless it is extended.`;
-  const lines = [`⌛ ${subject} ${where(ns)} reached its end date today (${dayLabel(ns.expiresOn)}).`, next, ...(ownerLeft ? [ownerLeftLine(ns)] : [])];
+  // Late after a downtime, the end date is not today: the notice says which day it was.
+  const when = today === ns.expiresOn ? `today (${dayLabel(ns.expiresOn)})` : `on ${dayLabel(ns.expiresOn)}`;
+  const lines = [`⌛ ${subject} ${where(ns)} reached its end date ${when}.`, next, ...(ownerLeft ? [ownerLeftLine(ns)] : [])];
   return textMessage(lines.join('\n'), [endActions(ns, EXTEND_CHOICES, undefined)]);
 }
 

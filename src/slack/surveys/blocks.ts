@@ -51,8 +51,9 @@ export function changeLine(current: ScoreSummary, previous: ScoreSummary | undef
 /** `22 of 70 people answered (31%)`, flagged below the aim; below `minAnswers`, no count and no share. */
 export function participationLine(answered: number, eligible: number | undefined, aim: number, minAnswers: number, who = 'people'): string {
   if (answered < minAnswers) {
-    const of = eligible !== undefined && eligible > 0 ? ` of ${eligible} ${who}` : '';
-    return `fewer than ${minAnswers}${of} answered`;
+    if (eligible === undefined || eligible === 0) return `fewer than ${minAnswers} answered`;
+    // "fewer than 5 of 3" would read wrong when fewer could answer than the minimum.
+    return eligible < minAnswers ? `fewer than ${minAnswers} answered (${eligible} ${who} in all)` : `fewer than ${minAnswers} of ${eligible} ${who} answered`;
   }
   if (eligible === undefined || eligible === 0) return `${answered} ${answered === 1 ? 'person' : 'people'} answered`;
   const share = answered / eligible;
@@ -120,7 +121,8 @@ export function pulseMessage(view: PulseView): SlackMessage {
 
 /** The pulse after it closed: the questions stay, the buttons go, a pointer to the results. */
 export function closedPulseMessage(r: PulseResults): SlackMessage {
-  const text = `🔒 This pulse closed. ${participationLine(r.respondents, r.eligible, PARTICIPATION_AIM.pulse, r.survey.minAnswers)}. The results are in this thread.`;
+  const participation = participationLine(r.respondents, r.eligible, PARTICIPATION_AIM.pulse, r.survey.minAnswers);
+  const text = `🔒 This pulse closed. ${participation.charAt(0).toUpperCase()}${participation.slice(1)}. The results are in this thread.`;
   const blocks: KnownBlock[] = [
     { type: 'header', text: plain('📋 Weekly platform pulse (closed)') },
     ...r.survey.questions.map((q) => section(`*${escape(q.text)}*`)),

@@ -6,8 +6,9 @@ import { errorMessage } from '../../errors.ts';
 import { driftActionRefused, reapplyDone, reapplyFailed, reapplyGone, reapplyPreview } from '../../slack/drift/reapply.ts';
 import type { SlackMessage } from '../../slack/text.ts';
 import { isApprover } from '../provisioning/approvers.ts';
-import { stepInput } from '../provisioning/present.ts';
+import { currentStepInput } from '../provisioning/present.ts';
 import { stepsFor } from '../provisioning/steps.ts';
+import { compareAccess } from './access.ts';
 import { appliedChanges, compareNamespace, type Difference, type LiveObject } from './compare.ts';
 
 /**
@@ -33,8 +34,8 @@ export async function reapplicable(deps: Pick<Deps, 'store'>, requestId: number 
 }
 
 /** Applies a request's golden path again. Idempotent; a ClusterError says whether a retry may help. */
-export async function reapplyNamespace(deps: Pick<Deps, 'config' | 'clusters'>, request: NamespaceRequest): Promise<void> {
-  const input = stepInput(deps, request);
+export async function reapplyNamespace(deps: Pick<Deps, 'config' | 'store' | 'clusters'>, request: NamespaceRequest): Promise<void> {
+  const input = await currentStepInput(deps, request);
   const [first, ...rest] = stepsFor(input);
   if (first) await first.apply(input, deps.clusters);
   await Promise.all(rest.map((step) => step.apply(input, deps.clusters)));
@@ -55,17 +56,22 @@ export interface ReapplyPreview {
  * What re-applying would change: each golden-path object read as it stands and applied as a
  * server-side dry run (force, dryRun=All), the two compared field by field.
  */
-export async function previewReapply(deps: Pick<Deps, 'config' | 'clusters'>, request: NamespaceRequest): Promise<ReapplyPreview> {
-  const path = stepInput(deps, request).path;
+export async function previewReapply(deps: Pick<Deps, 'config' | 'store' | 'clusters'>, request: NamespaceRequest): Promise<ReapplyPreview> {
+  const { path, access } = await currentStepInput(deps, request);
   const objects = goldenPathObjects(path);
-  const [live, after] = await Promise.all([
+  const [live, after, accessChanges] = await Promise.all([
     Promise.all(objects.map((o) => deps.clusters.readObject(request.cluster, o) as Promise<LiveObject | undefined>)),
     Promise.all(objects.map((o) => deps.clusters.apply(request.cluster, o, { dryRun: true }) as Promise<LiveObject>)),
+    access ? deps.clusters.readNamespaceAccess(request.cluster, access.principalArn).then((a) => compareAccess(request.namespace, access, a)) : [],
   ]);
-  const changes = appliedChanges(live, after, FIELD_MANAGER);
   const present = live.flatMap((o) => (o ? [o] : []));
   const kept = compareNamespace(path, present, FIELD_MANAGER).filter((d) => d.expected === undefined && d.field !== '(object)');
-  return { changes, kept };
+  // EKS has no dry run; the grant adds the namespace to the scope, but leaves a cluster-wide scope alone.
+  const widened = (d: Difference) => d.field === 'accessScope.type';
+  return {
+    changes: [...appliedChanges(live, after, FIELD_MANAGER), ...accessChanges.filter((d) => !widened(d))],
+    kept: [...kept, ...accessChanges.filter(widened)],
+  };
 }
 
 const targetOf = (request: NamespaceRequest) => ({ namespace: request.namespace, cluster: request.cluster, requestId: request.id });

@@ -1,10 +1,12 @@
-import { FIELD_MANAGER, MANAGED_KINDS, type ManagedKind } from '../../cluster/client.ts';
+import { FIELD_MANAGER, MANAGED_KINDS, type AccessPolicyScope, type ManagedKind } from '../../cluster/client.ts';
 import { LABEL } from '../../cluster/manifests.ts';
 import type { Deps } from '../../deps.ts';
-import { parseRequestRef } from '../../domain/requests.ts';
+import { parseRequestRef, type NamespaceRequest } from '../../domain/requests.ts';
 import { errorMessage, SlipwayError } from '../../errors.ts';
 import { plural } from '../../slack/text.ts';
-import { stepInput } from '../provisioning/present.ts';
+import { currentStepInput } from '../provisioning/present.ts';
+import type { StepInput } from '../provisioning/steps.ts';
+import { compareAccess } from './access.ts';
 import { compareNamespace, type Difference, type LiveObject } from './compare.ts';
 
 export interface ClusterDrift {
@@ -59,9 +61,8 @@ async function scanCluster(
   only: string | undefined,
 ): Promise<{ drift: ClusterDrift; differences: ScanDifference[] }> {
   const live = await liveByNamespace(deps, cluster);
-  const differences: ScanDifference[] = [];
+  const compared: { request: NamespaceRequest; objects: LiveObject[] }[] = [];
   const unknown: string[] = [];
-  let namespaces = 0;
   for (const [name, objects] of [...live.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     if (only !== undefined && name !== only) continue;
     const ns = namespaceOf(objects);
@@ -73,10 +74,37 @@ async function scanCluster(
       unknown.push(name);
       continue;
     }
-    namespaces++;
-    for (const d of compareNamespace(stepInput(deps, request).path, objects, FIELD_MANAGER)) differences.push({ ...d, cluster, requestId: request.id });
+    compared.push({ request, objects });
   }
-  return { drift: { cluster, error: undefined, namespaces, unknown }, differences };
+  const inputs: { request: NamespaceRequest; objects: LiveObject[]; input: StepInput }[] = [];
+  for (const { request, objects } of compared) inputs.push({ request, objects, input: await currentStepInput(deps, request) });
+  const access = await accessByPrincipal(
+    deps,
+    cluster,
+    inputs.map(({ input }) => input),
+  );
+  const differences: ScanDifference[] = [];
+  for (const { request, objects, input } of inputs) {
+    const found = [...compareNamespace(input.path, objects, FIELD_MANAGER)];
+    if (input.access) found.push(...compareAccess(request.namespace, input.access, access.get(input.access.principalArn)));
+    for (const d of found) differences.push({ ...d, cluster, requestId: request.id });
+  }
+  return { drift: { cluster, error: undefined, namespaces: compared.length, unknown }, differences };
+}
+
+/**
+ * On EKS, each principal's associated access policies: one ListAssociatedAccessPolicies per
+ * principal (a team's role), however many of its namespaces are compared. A failure fails the
+ * cluster's scan like a list that fails.
+ */
+async function accessByPrincipal(
+  deps: Pick<Deps, 'clusters'>,
+  cluster: string,
+  inputs: readonly StepInput[],
+): Promise<Map<string, AccessPolicyScope[] | undefined>> {
+  const principals = [...new Set(inputs.flatMap((i) => (i.access ? [i.access.principalArn] : [])))];
+  const read = await Promise.all(principals.map((p) => deps.clusters.readNamespaceAccess(cluster, p)));
+  return new Map(principals.map((p, i) => [p, read[i]]));
 }
 
 function countNamespaces(differences: readonly Difference[], kind: Difference['kind']): number {
@@ -85,8 +113,11 @@ function countNamespaces(differences: readonly Difference[], kind: Difference['k
 
 /**
  * The drift scan: on every cluster, lists each golden-path kind once (label selector managed-by
- * slipway, all namespaces) and compares every managed namespace with what its request renders
- * today. A cluster that does not answer is reported and skipped; if none answers, the scan fails.
+ * slipway, all namespaces) and compares every managed namespace with what its request, as
+ * changed since, renders today; on EKS, also whether each namespace is in its team role's access
+ * scope (one ListAssociatedAccessPolicies per role and cluster, see access.ts). A cluster that
+ * does not answer (its API server, or on EKS the EKS API) is reported and skipped; if none
+ * answers, the scan fails.
  * With `namespace`, only that namespace is compared (the lists stay per cluster and kind); with
  * `cluster`, only that cluster.
  */

@@ -509,6 +509,8 @@ export async function submitChange(deps: Deps, requestId: number, user: string, 
       const ts = await slack.post(where.channel, message, where.ts);
       if (ts) await deps.store.lifecycle.setRequestMessage(opened.request.id, { channel: where.channel, ts });
       await slack.dm(user, changeAccepted(named, false));
+      // Home shows that the change waits.
+      await namespaceChanged(deps, requestId);
     },
   };
 }
@@ -555,4 +557,6 @@ export async function decideChangeRequest(deps: Deps, askId: number | undefined,
   if (now.message) await slack.update(now.message.channel, now.message.ts, changeRequestDecided(named, now, lines));
   await slack.dm(now.requestedBy, changeDecisionForRequester(named, now));
   if (status === 'approved') await runChange(deps, request, undefined);
+  // Home no longer shows it waiting (an approved change redraws it again when applied).
+  else await namespaceChanged(deps, request.id);
 }

@@ -166,7 +166,13 @@ export const deletionRuns: RunKindHandlers = {
       actor: typeof ask === 'string' ? ask : ask.by,
       team: request.team,
       requestId: request.id,
-      data: { runId: run.id, namespace: request.namespace, cluster: request.cluster, tier: request.tier, outsideSlipway: false },
+      data: {
+        runId: run.id,
+        namespace: request.namespace,
+        cluster: request.cluster,
+        tier: (await deps.store.lifecycle.get(request.id))?.tier ?? request.tier,
+        outsideSlipway: false,
+      },
     });
     deps.log.info({ requestId: request.id, runId: run.id }, 'namespace deleted');
     await namespaceChanged(deps, request.id);
@@ -413,6 +419,8 @@ export async function confirmDeletion(deps: Deps, requestId: number, user: strin
       const ts = await slack.post(where.channel, deletionRequested(request, opened.request, check.path), where.ts);
       if (ts) await deps.store.lifecycle.setRequestMessage(opened.request.id, { channel: where.channel, ts });
       await slack.dm(user, deleteAccepted(request, check.path));
+      // Home shows that the deletion waits.
+      await namespaceChanged(deps, requestId);
     },
   };
 }
@@ -450,4 +458,6 @@ export async function decideDeletion(deps: Deps, askId: number | undefined, clic
   if (now.message) await slack.update(now.message.channel, now.message.ts, deletionRequestDecided(request, now));
   await slack.dm(now.requestedBy, deleteDecisionForRequester(request, now));
   if (started) await runDeletion(deps, request, { by: now.requestedBy, reason: now.reason });
+  // Home no longer shows it waiting (a deletion redraws it again when done).
+  else await namespaceChanged(deps, request.id);
 }

@@ -123,7 +123,9 @@ async function sendFinalNotice(deps: Deps, now: Date, ns: ManagedNamespace, time
   const isProtected = isProtectedEnvironment(deps.config, ns.request.environment);
   const deleteAt = formatLocal(graceUntil, deps.config.schedule.timezone);
   const ending = endingNamespace(deps, ns, ns.expiresOn);
-  const outcome = await tellOwner(deps, ns.request, ns.owner, presence, (ownerLeft) => finalNotice(ending, deleteAt, isProtected, ownerLeft));
+  const outcome = await tellOwner(deps, ns.request, ns.owner, presence, (ownerLeft) =>
+    finalNotice(ending, deleteAt, isProtected, ownerLeft, localDate(deps.config, now)),
+  );
   if (ns.state === 'active') {
     await deps.store.appendEvent({
       type: 'expiring',

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { extendLimitsFor } from '../../config.ts';
 import type { ManagedNamespace } from '../../domain/lifecycle.ts';
-import type { Click } from '../../domain/requests.ts';
+import type { Click, NamespaceRequest } from '../../domain/requests.ts';
+import { errorMessage } from '../../errors.ts';
 import { namespaceChanged, type Deps } from '../../deps.ts';
 import { notifier } from '../../slack/io/notifier.ts';
 import {
@@ -16,6 +17,7 @@ import {
 import type { ExtendValue } from '../../slack/lifecycle/reminders.ts';
 import type { SlackMessage } from '../../slack/text.ts';
 import { isApprover } from '../provisioning/approvers.ts';
+import { currentStepInput } from '../provisioning/present.ts';
 import { endingNamespace, postToApprovers } from './expiry.ts';
 import { localDate, shiftDate, timersFor } from './timers.ts';
 
@@ -70,6 +72,19 @@ export async function extendFromClick(deps: Deps, value: ExtendValue | undefined
 }
 
 /**
+ * The namespace's end-date annotation follows the extension (server-side apply of the namespace
+ * object alone, as a change does). The extension stands if the cluster does not answer: the drift
+ * scan then reports the annotation, and Re-apply sets it.
+ */
+async function annotateEnd(deps: Deps, request: NamespaceRequest): Promise<void> {
+  try {
+    await deps.clusters.apply(request.cluster, (await currentStepInput(deps, request)).path.namespace);
+  } catch (err) {
+    deps.log.warn({ requestId: request.id, err: errorMessage(err) }, 'could not update the end-date annotation of an extended namespace');
+  }
+}
+
+/**
  * Moves the end date and replaces the timers (reminders for the new date; an expired namespace in
  * its grace period becomes active again). Returns the message that says so, or undefined when
  * the namespace is being deleted. The owner hears of it when someone else extended it.
@@ -87,6 +102,7 @@ async function applyExtension(deps: Deps, ns: ManagedNamespace, to: string, by: 
     data: { from, to, by, ...(approvedBy ? { approvedBy } : {}), wasExpired: ns.state === 'expired' },
   });
   deps.log.info({ requestId: ns.request.id, from, to }, 'namespace extended');
+  await annotateEnd(deps, ns.request);
   await namespaceChanged(deps, ns.request.id);
   const message = extended(endingNamespace(deps, ns, to), from, by, approvedBy);
   if (by !== ns.owner || approvedBy) await notifier(deps).dm(ns.owner, message);

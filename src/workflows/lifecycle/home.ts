@@ -36,15 +36,29 @@ export function localToday(deps: Pick<Deps, 'config' | 'clock'>): string {
   return `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
 }
 
-/** The lines of these namespaces: cluster and team names from config, usage from the snapshots (one query). */
+const ASK_KINDS = ['change', 'extend', 'delete'] as const;
+
+/**
+ * The lines of these namespaces: cluster and team names from config, usage from the snapshots
+ * (one query), and the asks about each that wait for an approver.
+ */
 export async function namespaceLines(deps: Pick<Deps, 'config' | 'store'>, namespaces: readonly ManagedNamespace[]): Promise<NamespaceLine[]> {
   const usage = await deps.store.adoption.usageOf(namespaces.map((ns) => ns.request.id));
-  return namespaces.map((namespace) => ({
-    namespace,
-    clusterName: clusterName(deps, namespace.request.cluster),
-    teamName: findTeam(deps.config, namespace.request.team)?.displayName ?? namespace.request.team,
-    usage: usage.get(namespace.request.id),
-  }));
+  const lines: NamespaceLine[] = [];
+  for (const namespace of namespaces) {
+    const waiting: (typeof ASK_KINDS)[number][] = [];
+    for (const kind of ASK_KINDS) {
+      if ((await deps.store.lifecycle.openRequestFor(namespace.request.id, kind)) !== undefined) waiting.push(kind);
+    }
+    lines.push({
+      namespace,
+      clusterName: clusterName(deps, namespace.request.cluster),
+      teamName: findTeam(deps.config, namespace.request.team)?.displayName ?? namespace.request.team,
+      usage: usage.get(namespace.request.id),
+      waiting,
+    });
+  }
+  return lines;
 }
 
 /** A page of namespaces from a paged store query; an offset past the end shows the last page. */

@@ -84,6 +84,7 @@ function idleNamespace(deps: Deps, ns: ManagedNamespace, ask: Pick<IdleAsk, 'id'
     owner: ns.owner,
     idleSince: localDate(deps.config, new Date(ask.idleSince)),
     idleDays: Math.floor((now.getTime() - Date.parse(ask.idleSince)) / DAY_MS),
+    teamChannel: findTeam(deps.config, ns.request.team)?.channel !== undefined,
   };
 }
 
@@ -156,7 +157,7 @@ async function nextStep(deps: Deps, now: Date, ask: IdleAsk, tally: Tally): Prom
   }
   if (deletes) {
     if (!(await store.idle.close(ask.id, ['team_told'], 'deleting', 'idle', now))) return;
-    await recordStep(deps, ask, 'idle_reclaimed', now, 'idle', { tier: ns.request.tier, environment: ns.request.environment });
+    await recordStep(deps, ask, 'idle_reclaimed', now, 'idle', { tier: ns.tier, environment: ns.request.environment });
     if (await deleteIdle(deps, ns.request.id)) tally.deletions += 1;
     return;
   }
@@ -213,8 +214,9 @@ export async function disownIdle(deps: Deps, askId: number | undefined, click: I
   }
   await recordStep(deps, ask, 'idle_not_mine', now, click.user, {});
   const deletes = idleDeletionAllowed(deps.config, ns.request.environment);
-  const note = idleTeamNote(idleNamespace(deps, ns, ask, now), localDate(deps.config, new Date(ask.askedAt)), true, localDate(deps.config, nextAt), deletes);
+  const view = idleNamespace(deps, ns, ask, now);
+  const note = idleTeamNote(view, localDate(deps.config, new Date(ask.askedAt)), true, localDate(deps.config, nextAt), deletes);
   const told = await toTeam(deps, ns.request, note);
   await recordStep(deps, ask, 'idle_team_told', now, undefined, { notMine: true, delivered: told, deletesAt: deletes ? nextAt.toISOString() : undefined });
-  if (click.message) await slack.update(click.message.channel, click.message.ts, idleDisowned({ namespace: ns.request.namespace, requestId: ns.request.id }));
+  if (click.message) await slack.update(click.message.channel, click.message.ts, idleDisowned(view));
 }

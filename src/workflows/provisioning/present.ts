@@ -1,13 +1,18 @@
 import { DEFAULT_ACCESS_POLICY_ARN } from '../../cluster/eks/access-entries.ts';
 import { buildGoldenPath } from '../../cluster/manifests.ts';
 import { findCluster, findTeam, type Config } from '../../config.ts';
+import type { NamespaceSettings } from '../../domain/lifecycle.ts';
 import type { NamespaceRequest, Run } from '../../domain/requests.ts';
 import type { Deps } from '../../deps.ts';
 import { notifier } from '../../slack/io/notifier.ts';
 import { requestCard, type CardContext } from '../../slack/provisioning/request-card.ts';
 import { findStep, stepsFor, type StepInput } from './steps.ts';
 
-export function stepInput(deps: Pick<Deps, 'config'>, request: NamespaceRequest): StepInput {
+/**
+ * What a request's namespace is built from: the request as submitted, or, with `settings`, as its
+ * changes since have left it (tier, end date, purpose, other teams' access).
+ */
+export function stepInput(deps: Pick<Deps, 'config'>, request: NamespaceRequest, settings?: NamespaceSettings): StepInput {
   return {
     cluster: request.cluster,
     requestId: request.id,
@@ -16,13 +21,24 @@ export function stepInput(deps: Pick<Deps, 'config'>, request: NamespaceRequest)
       namespace: request.namespace,
       team: request.team,
       environment: request.environment,
-      tier: request.tier,
+      tier: settings?.tier ?? request.tier,
       requestId: request.id,
       requester: request.requester,
-      purpose: request.purpose,
-      expiresOn: request.expiresOn,
+      purpose: settings ? settings.purpose : request.purpose,
+      expiresOn: settings ? settings.expiresOn : request.expiresOn,
+      access: settings?.access,
     }),
   };
+}
+
+/**
+ * The namespace as it should be today: its request with the settings its changes recorded. Access
+ * for a team the config no longer names is left out: its binding is then reported as outdated.
+ */
+export async function currentStepInput(deps: Pick<Deps, 'config' | 'store'>, request: NamespaceRequest): Promise<StepInput> {
+  const settings = await deps.store.lifecycle.settingsOf(request.id);
+  const access = settings?.access.filter((a) => findTeam(deps.config, a.team) !== undefined);
+  return stepInput(deps, request, settings && access ? { ...settings, access } : undefined);
 }
 
 /** The EKS access a team gets on a cluster: only on EKS clusters, only for teams with a role. */

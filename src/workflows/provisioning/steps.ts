@@ -119,7 +119,8 @@ export const STEPS: readonly Step[] = [
   ),
   step(
     'role-binding',
-    ({ path }) => [path.roleBinding],
+    // Other teams' bindings (from a change) are applied with the team's own when a namespace is re-applied.
+    ({ path }) => [path.roleBinding, ...path.accessBindings],
     ({ path }) => `RoleBinding: group \`${path.roleBinding.subjects?.[0]?.name}\` gets ClusterRole \`${path.roleBinding.roleRef.name}\``,
   ),
   {

@@ -33,7 +33,7 @@ import type { Socket } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { seededRandom } from '../support/random.ts';
+import { seededRandom } from '../lib/random.ts';
 
 // ---------------------------------------------------------------------------------------------
 // JSON values
