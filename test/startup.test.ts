@@ -26,6 +26,7 @@ test('missing credentials and config stop start-up with every problem in one mes
   assert.match(out.stderr, /- SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token/);
   assert.match(out.stderr, /- SLACK_SIGNING_SECRET is not set/);
   assert.match(out.stderr, /missing\.yaml: file not found\. Copy slipway\.config\.example\.yaml/);
+  assert.match(out.stderr, /To try Slipway first, without a Slack app or a cluster: npm run demo/);
   assert.doesNotMatch(out.stderr, /at .*\.ts:\d+/, 'no stack trace for an operator error');
 });
 

@@ -48,9 +48,11 @@ function loadStartup(options: { signingSecret?: boolean } = {}): { env: RuntimeE
     problems.push(...err.problems.map((p) => `${path}: ${p}`));
   }
   if (!env || !config) {
+    // Without Slack credentials this is most likely a first look: point at what needs none.
+    const firstLook = env ? '' : '\nTo try Slipway first, without a Slack app or a cluster: npm run demo';
     throw new SlipwayError(
       'startup',
-      `Slipway cannot start (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      `Slipway cannot start (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}${firstLook}`,
     );
   }
   return { env, config };
