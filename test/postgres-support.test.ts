@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { postgresBin, postgresMissing, startPostgres } from './support/postgres.ts';
+import { postgresBin, startPostgres } from './support/postgres.ts';
 
 /** Runs one statement with the server's own psql; its one value, as text. */
 function psql(url: string, sql: string): string {
@@ -17,7 +17,7 @@ const refused = (port: number) =>
     socket.once('error', () => resolve(true));
   });
 
-test('a test gets a PostgreSQL server of its own on 127.0.0.1, gone once stopped', { skip: postgresMissing() }, async (t) => {
+test('a test gets a PostgreSQL server of its own on 127.0.0.1, gone once stopped', async (t) => {
   const pg = await startPostgres();
   let stopped = false;
   t.after(() => stopped || pg.stop());

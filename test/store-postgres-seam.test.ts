@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { numberPlaceholders, PostgresDb } from '../src/store/pg.ts';
 import { isUniqueViolation } from '../src/store/rows.ts';
-import { postgresMissing, startPostgres } from './support/postgres.ts';
+import { startPostgres } from './support/postgres.ts';
 
 test("better-sqlite3's placeholders become PostgreSQL's, quoted text aside", () => {
   assert.deepEqual(numberPlaceholders("SELECT ? , '?@x', ? WHERE a = 'it''s'"), { text: "SELECT $1 , '?@x', $2 WHERE a = 'it''s'", names: [] });
   assert.deepEqual(numberPlaceholders('UPDATE t SET a = @a, b = @b WHERE a = @a'), { text: 'UPDATE t SET a = $1, b = $2 WHERE a = $1', names: ['a', 'b'] });
 });
 
-test('the database seam on PostgreSQL: statements, ids, transactions, savepoints, unique violations', { skip: postgresMissing() }, async (t) => {
+test('the database seam on PostgreSQL: statements, ids, transactions, savepoints, unique violations', async (t) => {
   const server = await startPostgres();
   t.after(() => server.stop());
   const db = new PostgresDb(server.url);
