@@ -1,4 +1,4 @@
-import type { InputBlock, KnownBlock, MrkdwnElement, PlainTextElement } from '@slack/types';
+import type { ActionsBlock, InputBlock, KnownBlock, MrkdwnElement, PlainTextElement } from '@slack/types';
 import { ACTION } from './ids.ts';
 
 export const plain = (text: string): PlainTextElement => ({ type: 'plain_text', text: truncate(text, 3000), emoji: true });
@@ -13,6 +13,18 @@ export interface SlackMessage {
 }
 
 /** A message whose blocks say the same as its text, optionally followed by more blocks. */
+/** Approve (primary) and Deny (danger) for an approver, both carrying `value` (the id of what is decided). */
+export function decisionActions(blockId: string, actionIds: { approve: string; deny: string }, value: number): ActionsBlock {
+  return {
+    type: 'actions',
+    block_id: blockId,
+    elements: [
+      { type: 'button', action_id: actionIds.approve, text: plain('Approve'), style: 'primary', value: String(value) },
+      { type: 'button', action_id: actionIds.deny, text: plain('Deny'), style: 'danger', value: String(value) },
+    ],
+  };
+}
+
 export const textMessage = (text: string, extra: KnownBlock[] = []): SlackMessage => ({ text, blocks: [section(text), ...extra] });
 
 /** `1 request`, `2 requests`. */

@@ -1,11 +1,10 @@
-import type { ActionsBlock } from '@slack/types';
 import type { ChangeAspect, Config } from '../../config.ts';
 import type { ExtraAccess, LifecycleRequest, NamespaceSettings } from '../../domain/lifecycle.ts';
 import { requestRef, type Run } from '../../domain/requests.ts';
 import type { QuotaShortfall } from '../../lib/quantity.ts';
 import { CHANGE } from '../ids.ts';
 import { retryActions } from '../provisioning/request-card.ts';
-import { escape, plain, STEP_ICON, textMessage, truncate, user, type SlackMessage } from '../text.ts';
+import { decisionActions, escape, STEP_ICON, textMessage, truncate, user, type SlackMessage } from '../text.ts';
 
 /**
  * Changes to a namespace as people read them in the request's thread: one line per setting that
@@ -71,14 +70,7 @@ export function changeRequest(
   ns: ChangedNamespace,
   input: { id: number; by: string; lines: readonly string[]; needApprover: readonly ChangeAspect[] },
 ): SlackMessage {
-  const actions: ActionsBlock = {
-    type: 'actions',
-    block_id: `change_decision_${input.id}`,
-    elements: [
-      { type: 'button', action_id: CHANGE.approve, text: plain('Approve'), style: 'primary', value: String(input.id) },
-      { type: 'button', action_id: CHANGE.deny, text: plain('Deny'), style: 'danger', value: String(input.id) },
-    ],
-  };
+  const actions = decisionActions(`change_decision_${input.id}`, CHANGE, input.id);
   const why = input.needApprover.map((a) => ASPECT[a]).join(', ');
   return textMessage(`✏️ ${user(input.by)} asks to change ${named(ns)}:\n${bullets(input.lines)}\nAn approver decides ${why} (not the one who asked).`, [
     actions,

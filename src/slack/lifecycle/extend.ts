@@ -1,7 +1,6 @@
-import type { ActionsBlock } from '@slack/types';
 import { requestRef } from '../../domain/requests.ts';
 import { LIFECYCLE } from '../ids.ts';
-import { plain, plural, textMessage, user, type SlackMessage } from '../text.ts';
+import { decisionActions, plural, textMessage, user, type SlackMessage } from '../text.ts';
 import { dayLabel, type EndingNamespace } from './reminders.ts';
 
 /**
@@ -26,14 +25,7 @@ export function extended(ns: EndingNamespace, from: string, by: string, approved
 
 /** In the original request's thread: an extension beyond what an owner may add alone. */
 export function extensionRequest(ns: EndingNamespace, input: { id: number; by: string; to: string; days: number; limits: ExtendLimits }): SlackMessage {
-  const actions: ActionsBlock = {
-    type: 'actions',
-    block_id: `extension_decision_${input.id}`,
-    elements: [
-      { type: 'button', action_id: LIFECYCLE.extensionApprove, text: plain('Approve'), style: 'primary', value: String(input.id) },
-      { type: 'button', action_id: LIFECYCLE.extensionDeny, text: plain('Deny'), style: 'danger', value: String(input.id) },
-    ],
-  };
+  const actions = decisionActions(`extension_decision_${input.id}`, { approve: LIFECYCLE.extensionApprove, deny: LIFECYCLE.extensionDeny }, input.id);
   return textMessage(
     `🕒 ${user(input.by)} asks to extend ${named(ns)} by ${plural(input.days, 'day')}, to ${dayLabel(input.to)} (it ends on ${dayLabel(ns.expiresOn)} now). In ${ns.environment} an owner may add ${plural(input.limits.maxDays, 'day')} at a time without an approver.`,
     [actions],

@@ -2,7 +2,7 @@ import type { ActionsBlock, KnownBlock } from '@slack/types';
 import { requestRef, type NamespaceRequest, type Run } from '../../domain/requests.ts';
 import { ACTION, BLOCK } from '../ids.ts';
 import type { SlackMessage } from '../usage.ts';
-import { STEP_ICON, context, escape, mrkdwn, plain, section, truncate, user } from '../text.ts';
+import { decisionActions, STEP_ICON, context, escape, mrkdwn, plain, section, truncate, user } from '../text.ts';
 
 /** What a request card shows besides the request itself; names are display names. */
 export interface CardContext {
@@ -51,14 +51,7 @@ function statusWord(request: NamespaceRequest, run: Run | undefined): string {
 
 function statusBlocks(request: NamespaceRequest, run: Run | undefined): KnownBlock[] {
   if (request.status === 'pending') {
-    const actions: ActionsBlock = {
-      type: 'actions',
-      block_id: BLOCK.decision,
-      elements: [
-        { type: 'button', action_id: ACTION.approve, text: plain('Approve'), style: 'primary', value: String(request.id) },
-        { type: 'button', action_id: ACTION.deny, text: plain('Deny'), style: 'danger', value: String(request.id) },
-      ],
-    };
+    const actions = decisionActions(BLOCK.decision, { approve: ACTION.approve, deny: ACTION.deny }, request.id);
     return [context('Waiting for an approver. Discuss in the thread.'), actions];
   }
   const blocks: KnownBlock[] = [context(decisionLine(request))];
