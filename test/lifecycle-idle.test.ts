@@ -52,6 +52,15 @@ function only(messages: EmulatedMessage[], what: string): EmulatedMessage {
   return messages[0] as EmulatedMessage;
 }
 
+/** A dev namespace without pods for 14 days, and the one question its owner got about it. */
+async function idleDevAsked(h: Harness, time: Awaited<ReturnType<typeof setUp>>['time']) {
+  const dev = await readyNamespace(h, 'dev');
+  await refresh(h);
+  time.set(day(14));
+  await sweep(h);
+  return { dev, question: only(questions(h), 'question') };
+}
+
 test('a dev namespace idle for 14 days is asked about once; Keep it snoozes it for 30 days; prod is never asked', async (t) => {
   const { time, h } = await setUp(t);
   const dev = await readyNamespace(h, 'dev');
@@ -98,12 +107,7 @@ test('a dev namespace idle for 14 days is asked about once; Keep it snoozes it f
 
 test('without an answer the team channel hears about it, then a dev namespace is deleted through the delete workflow', async (t) => {
   const { time, h } = await setUp(t);
-  const dev = await readyNamespace(h, 'dev');
-  await refresh(h);
-
-  time.set(day(14));
-  await sweep(h);
-  only(questions(h), 'question');
+  const { dev } = await idleDevAsked(h, time);
 
   time.set(day(21));
   assert.match(await sweep(h), /1 idle teams told/);
@@ -191,11 +195,7 @@ test('staging: Not mine asks the team channel; still no answer, the approvers ar
 
 test('pods running again end the conversation: the team channel hears nothing', async (t) => {
   const { time, h } = await setUp(t);
-  const dev = await readyNamespace(h, 'dev');
-  await refresh(h);
-  time.set(day(14));
-  await sweep(h);
-  only(questions(h), 'question');
+  const { dev } = await idleDevAsked(h, time);
 
   h.kube.seed([
     {
@@ -221,11 +221,7 @@ test('pods running again end the conversation: the team channel hears nothing', 
 
 test('Delete it waiting for an approver answers the question: the team channel is not told, and it is not asked again meanwhile', async (t) => {
   const { time, h } = await setUp(t, (doc) => void (doc.policy = { ...(doc.policy as object), delete: { autoApprove: [] } }));
-  const dev = await readyNamespace(h, 'dev');
-  await refresh(h);
-  time.set(day(14));
-  await sweep(h);
-  const question = only(questions(h), 'question');
+  const { dev, question } = await idleDevAsked(h, time);
 
   const form = await openedForm(h, CALLBACK.deleteNamespace, () => h.click(PEOPLE.dev, question, HOME.delete));
   assert.equal(form.callback_id, CALLBACK.deleteNamespace, 'the delete form of /platform delete');
@@ -250,11 +246,7 @@ test('a team without a channel: the question and Not mine say the platform team 
     const teams = doc.teams as Record<string, unknown>[];
     delete teams[0]?.channel;
   });
-  const dev = await readyNamespace(h, 'dev');
-  await refresh(h);
-  time.set(day(14));
-  await sweep(h);
-  const question = only(questions(h), 'question');
+  const { dev, question } = await idleDevAsked(h, time);
   assert.match(readable(question), /Without an answer by Mon Nov 23, the platform team is asked in the request's thread\./);
 
   await h.click(PEOPLE.dev, question, IDLE.notMine);
