@@ -100,9 +100,14 @@ export class DriftStore {
     return counts;
   }
 
-  /** Claims the next pending namespace of a running upgrade; undefined when none is left or it stopped. */
+  /**
+   * Claims the next pending namespace of a running upgrade; undefined when none is left or it
+   * stopped. In a transaction: on PostgreSQL, a statement alone that waited for another worker's
+   * claim of the same row would find it taken and claim nothing, though other rows were pending;
+   * the transaction is run again instead.
+   */
   async claim(id: number): Promise<number | undefined> {
-    return (await this.stmts.claim.get({ id }))?.requestId;
+    return await this.db.transaction(async () => (await this.stmts.claim.get({ id }))?.requestId);
   }
 
   /** Another attempt at a claimed namespace, after `error`. */
