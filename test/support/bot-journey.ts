@@ -17,7 +17,8 @@ export const BOT_WORKSPACE: SlackApiEmulatorOptions = {
 };
 
 /** A bot in its own process, started cold, takes longer to answer than one inside the test. */
-export const waitForBot = <T>(what: string, check: () => T | undefined | false, timeoutMs = 15_000) => waitFor(what, check, timeoutMs);
+export const waitForBot = <T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000) =>
+  waitFor(what, check, timeoutMs);
 
 /** Requests payments-staging as the developer through `bot` and approves it as Alice. */
 export async function requestAndApprove(slack: SlackApiEmulator, bot: BotProcess): Promise<void> {
