@@ -24,6 +24,11 @@ const LEADER = {
 const CLAIMS = { heartbeatSeconds: 0.2, lapseSeconds: 1 };
 const DAY = 86_400_000;
 
+async function kill(bot: BotProcess): Promise<void> {
+  bot.child.kill('SIGKILL');
+  await bot.exited;
+}
+
 /** Two bot processes (a, then b) with leader election and short claims; `jobs`: the schedules that are on. */
 async function twoReplicas(t: { after(fn: () => unknown): void }, jobs: Record<string, string>) {
   const s = await setUpBotProcesses(t, BOT_WORKSPACE, 'slipway-takeover-');
@@ -47,7 +52,18 @@ async function twoReplicas(t: { after(fn: () => unknown): void }, jobs: Record<s
     await waitForBot('b to join the election', () => b.output().includes('leader election started'));
     return { a, b };
   };
-  return { ...s, withStore, startLeader };
+  /** Kills the leader `a`, and waits until `b` leads and has finished the run of `job` a had started. */
+  const killLeader = async (a: BotProcess, b: BotProcess, job: string) => {
+    await kill(a);
+    await waitForBot('b to lead', () => b.output().includes('became the leader'));
+    const finished = await waitForBot(`the ${job} run to finish`, async () => {
+      const [run] = await withStore((store) => store.adoption.jobRuns(job, 1));
+      return run?.status === 'ok' && run;
+    });
+    assert.match(finished.holder ?? '', /^slipway-b_/, 'b finished the run a started');
+    return finished;
+  };
+  return { ...s, withStore, startLeader, killLeader };
 }
 
 /**
@@ -66,11 +82,6 @@ async function ranBefore(store: Store, job: string): Promise<void> {
   await store.adoption.finishJobRun(claim.run.id, { status: 'ok', summary: 'an earlier run' }, at);
 }
 
-async function kill(bot: BotProcess): Promise<void> {
-  bot.child.kill('SIGKILL');
-  await bot.exited;
-}
-
 test('a leader killed during the digest: the new leader takes its run over and finishes it, and the digest is posted once', async (t) => {
   const s = await twoReplicas(t, { digest: slotAnHourAgo() });
   await s.withStore((store) => ranBefore(store, 'digest'));
@@ -80,14 +91,7 @@ test('a leader killed during the digest: the new leader takes its run over and f
   await waitForBot('the chart upload in flight', () => s.slack.callsTo('files.getUploadURLExternal').length === 1);
   const digests = () => s.slack.messages(PLATFORM).filter((m) => m.text.startsWith('Platform adoption'));
   assert.equal(digests().length, 1, 'the digest went out before the leader died');
-  await kill(a);
-
-  await waitForBot('b to lead', () => b.output().includes('became the leader'));
-  const finished = await waitForBot('the digest run to finish', async () => {
-    const [run] = await s.withStore((store) => store.adoption.jobRuns('digest', 1));
-    return run?.status === 'ok' && run;
-  });
-  assert.match(finished.holder ?? '', /^slipway-b_/, 'b finished the run a started');
+  const finished = await s.killLeader(a, b, 'digest');
   assert.equal(finished.reason, 'catch-up');
   assert.deepEqual(Object.keys(finished.progress).sort(), ['chart', 'posted']);
   assert.ok(b.output().includes('taking over a job run'));
@@ -110,17 +114,11 @@ test('a leader killed during the expiry sweep: the new leader finishes the sweep
   s.slack.stall('chat.postMessage', 60_000);
   const { a, b } = await s.startLeader();
   await waitForBot('the first notice in flight', () => s.slack.callsTo('chat.postMessage').length === 1);
-  await kill(a);
-
-  await waitForBot('b to lead', () => b.output().includes('became the leader'));
-  const finished = await waitForBot('the sweep to finish', async () => {
-    const [run] = await s.withStore((store) => store.adoption.jobRuns('lifecycle', 1));
-    return run?.status === 'ok' && run;
-  });
-  assert.match(finished.holder ?? '', /^slipway-b_/, 'b finished the sweep a started');
+  const finished = await s.killLeader(a, b, 'lifecycle');
   const notices = s.slack.dmWith(PEOPLE.dev).filter((m) => /^⌛/u.test(m.text));
   const named = notices.map((m) => /\bns-\d\b/.exec(m.text)?.[0]).sort();
   assert.deepEqual(named, ['ns-1', 'ns-2', 'ns-3'], 'one final notice per namespace');
+  assert.match(finished.summary ?? '', /^0 reminded, 2 final notices,/, 'the new leader sent the two the old one had not');
 });
 
 test('a run claimed by a killed replica is taken over by the live one, which keeps running, after the heartbeat lapses', async (t) => {

@@ -12,8 +12,15 @@ import { Store } from '../src/store/store.ts';
 import { PEOPLE, startHarness } from './support/harness.ts';
 
 /** Short claim timings, so a lapse happens within a test (defaults: renew 5 s, lapse 30 s). */
-export const FAST_CLAIMS = { heartbeatSeconds: 0.1, lapseSeconds: 0.5 };
+const FAST_CLAIMS = { heartbeatSeconds: 0.1, lapseSeconds: 0.5 };
 const STEPS = ['namespace', 'resource-quota', 'limit-range'];
+/** A claim a replica that died a minute before `now` left behind. */
+const deadClaim = (now: Date) => ({ holder: 'slipway-dead_0', at: new Date(now.getTime() - 60_000) });
+
+async function newRequest(store: Store, now: Date) {
+  const form = { namespace: 'payments-dev', cluster: 'dev-eu', team: 'payments', environment: 'dev', tier: 'small', purpose: 'tests' };
+  return (await store.insertRequest({ ...form, expiresOn: undefined, requester: PEOPLE.dev }, now)).request;
+}
 
 test('two replicas race for a run whose replica died: one takes it over, keeps it while it works, and the run executes once', async (t) => {
   const h = await startHarness(t, { configure: (doc) => void (doc.claims = FAST_CLAIMS) });
@@ -24,23 +31,11 @@ test('two replicas race for a run whose replica died: one takes it over, keeps i
 
   // An approved request whose run was claimed a minute ago by a replica that has not renewed since.
   const now = new Date();
-  const { request } = await store.insertRequest(
-    {
-      namespace: 'payments-dev',
-      cluster: 'dev-eu',
-      team: 'payments',
-      environment: 'dev',
-      tier: 'small',
-      purpose: 'tests',
-      expiresOn: undefined,
-      requester: PEOPLE.dev,
-    },
-    now,
-  );
+  const request = await newRequest(store, now);
   await store.decide(request.id, { status: 'approved', by: PEOPLE.alice }, now);
   // The namespace's apply is slow: the run outlives several lapses, so only heartbeats keep it.
   const slow = h.kube.setLatency(1500, { method: 'PATCH', path: '/api/v1/namespaces/payments-dev' });
-  const run = await store.startRun(request.id, STEPS, now, 'provision', { holder: 'slipway-dead_0', at: new Date(now.getTime() - 60_000) });
+  const run = await store.startRun(request.id, STEPS, now, 'provision', deadClaim(now));
   assert.ok(run);
 
   const ready = () => h.slack.dmWith(PEOPLE.dev).filter((m) => m.text.startsWith('🎉'));
@@ -67,20 +62,8 @@ test('of two replicas claiming the same lapsed claim at once, compare-and-set le
     await b.close();
   });
   const now = new Date();
-  const { request } = await a.insertRequest(
-    {
-      namespace: 'payments-dev',
-      cluster: 'dev-eu',
-      team: 'payments',
-      environment: 'dev',
-      tier: 'small',
-      purpose: 'tests',
-      expiresOn: undefined,
-      requester: PEOPLE.dev,
-    },
-    now,
-  );
-  const run = await a.startRun(request.id, STEPS, now, 'provision', { holder: 'slipway-dead_0', at: new Date(now.getTime() - 60_000) });
+  const request = await newRequest(a, now);
+  const run = await a.startRun(request.id, STEPS, now, 'provision', deadClaim(now));
   assert.ok(run);
   const read = await b.runClaim(run.id);
   assert.deepEqual(read, { status: 'running', holder: 'slipway-dead_0', heartbeatAt: new Date(now.getTime() - 60_000).toISOString() });
