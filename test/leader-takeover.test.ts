@@ -82,24 +82,31 @@ async function ranBefore(store: Store, job: string): Promise<void> {
   await store.adoption.finishJobRun(claim.run.id, { status: 'ok', summary: 'an earlier run' }, at);
 }
 
-test('a leader killed during the digest: the new leader takes its run over and finishes it, and the digest is posted once', async (t) => {
-  const s = await twoReplicas(t, { digest: slotAnHourAgo() });
-  await s.withStore((store) => ranBefore(store, 'digest'));
-  // The digest goes out, then its chart's upload hangs: the leader dies in between.
-  s.slack.stall('files.getUploadURLExternal', 60_000);
-  const { a, b } = await s.startLeader();
-  await waitForBot('the chart upload in flight', () => s.slack.callsTo('files.getUploadURLExternal').length === 1);
-  const digests = () => s.slack.messages(PLATFORM).filter((m) => m.text.startsWith('Platform adoption'));
-  assert.equal(digests().length, 1, 'the digest went out before the leader died');
-  const finished = await s.killLeader(a, b, 'digest');
-  assert.equal(finished.reason, 'catch-up');
-  assert.deepEqual(Object.keys(finished.progress).sort(), ['chart', 'posted']);
-  assert.ok(b.output().includes('taking over a job run'));
-  assert.equal(digests().length, 1, 'the digest was posted once');
-  assert.equal(s.slack.uploadedFiles.filter((f) => f.completed).length, 1, 'its chart once');
-  const runs = await s.withStore((store) => store.adoption.jobRuns('digest'));
-  assert.equal(runs.filter((r) => r.status !== 'skipped').length, 2, 'the earlier run and this one: the slot was not run again');
-});
+// The leader dies while Slack carries out a call whose answer never reaches it: the digest's post
+// (Slack has the message; the leader never recorded its ts), or its chart's upload (after the post).
+for (const { stalled, when } of [
+  { stalled: 'chat.postMessage', when: 'while the digest is being posted' },
+  { stalled: 'files.getUploadURLExternal', when: 'after the digest was posted, during its chart' },
+]) {
+  test(`a leader killed ${when}: the new leader takes its run over and finishes it, and the digest is posted once`, async (t) => {
+    const s = await twoReplicas(t, { digest: slotAnHourAgo() });
+    await s.withStore((store) => ranBefore(store, 'digest'));
+    s.slack.stall(stalled, 60_000);
+    const { a, b } = await s.startLeader();
+    await waitForBot(`${stalled} in flight`, () => s.slack.callsTo(stalled).length === 1);
+    const digests = () => s.slack.messages(PLATFORM).filter((m) => m.text.startsWith('Platform adoption'));
+    assert.equal(digests().length, 1, 'Slack has the digest before the leader dies');
+    const finished = await s.killLeader(a, b, 'digest');
+    assert.equal(finished.reason, 'catch-up');
+    assert.equal(finished.progress.posted, digests()[0]?.ts, 'the run knows the message it posted');
+    assert.ok(finished.progress.chart, 'and its chart');
+    assert.ok(b.output().includes('taking over a job run'));
+    assert.equal(digests().length, 1, 'the digest was posted once');
+    assert.equal(s.slack.uploadedFiles.filter((f) => f.completed).length, 1, 'its chart once');
+    const runs = await s.withStore((store) => store.adoption.jobRuns('digest'));
+    assert.equal(runs.filter((r) => r.status !== 'skipped').length, 2, 'the earlier run and this one: the slot was not run again');
+  });
+}
 
 test('a leader killed during the expiry sweep: the new leader finishes the sweep, and each final notice goes out once', async (t) => {
   const s = await twoReplicas(t, { lifecycle: slotAnHourAgo() });

@@ -200,14 +200,21 @@ export class Scheduler {
     );
     const takenOver = () => new SlipwayError('job_taken_over', 'another replica took the run over while it was running');
     let progress = run.progress;
+    const record = async (changes: Record<string, string>) => {
+      if (claim.lost) throw takenOver();
+      progress = { ...progress, ...changes };
+      if (!(await adoption.recordJobProgress(run.id, this.deps.engine.identity, progress))) throw takenOver();
+    };
     const steps: JobSteps = {
+      runId: run.id,
       step: async (name, fn) => {
         const done = progress[name];
         if (done !== undefined) return done;
-        if (claim.lost) throw takenOver();
-        const value = await fn();
-        progress = { ...progress, [name]: value };
-        if (!(await adoption.recordJobProgress(run.id, this.deps.engine.identity, progress))) throw takenOver();
+        // Marked before it starts, so a replica taking the run over knows it may have happened.
+        const interrupted = progress[`${name}:started`] !== undefined;
+        if (!interrupted) await record({ [`${name}:started`]: new Date().toISOString() });
+        const value = await fn(interrupted);
+        await record({ [name]: value });
         return value;
       },
     };
