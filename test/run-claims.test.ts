@@ -76,3 +76,37 @@ test('of two replicas claiming the same lapsed claim at once, compare-and-set le
   assert.equal(await b.heartbeatRun(run.id, { holder: winner, at: now }), true);
   assert.equal(await a.claimRun(run.id, { holder: 'c', at: now }, read), false);
 });
+
+test('a replica that finds its run taken over (it was cut off past the lapse) stops at the next step and leaves the run to the new holder', async (t) => {
+  const h = await startHarness(t, { configure: (doc) => void (doc.claims = FAST_CLAIMS) });
+  const store = h.slipway.deps.store;
+  const now = new Date();
+  const request = await newRequest(store, now);
+  await store.decide(request.id, { status: 'approved', by: PEOPLE.alice }, now);
+  const slow = h.kube.setLatency(1500, { method: 'PATCH', path: '/api/v1/namespaces/payments-dev' });
+  t.after(slow);
+  const run = await store.startRun(request.id, STEPS, now, 'provision', deadClaim(now));
+  assert.ok(run);
+  await h.waitFor('the bot to take the run over', () => h.slipway.deps.engine.runs.executing(run.id));
+  await h.waitFor('the namespace step under way', async () => (await store.getRun(run.id))?.steps[0]?.status === 'running');
+
+  // Meanwhile another replica took the claim over (as after a pause longer than the lapse) and renews it.
+  const read = await store.runClaim(run.id);
+  assert.equal(read?.holder, h.slipway.deps.engine.identity);
+  assert.ok(await store.claimRun(run.id, { holder: 'slipway-other_0', at: new Date(Date.now() + 3_600_000) }, read));
+
+  await h.waitFor('the bot to stop executing the run', () => !h.slipway.deps.engine.runs.executing(run.id), 10_000);
+  const left = await store.getRun(run.id);
+  assert.equal(left?.status, 'running', 'the run is the other replica’s to finish');
+  assert.deepEqual(
+    left?.steps.map((s) => [s.name, s.status, s.attempts]),
+    [
+      ['namespace', 'done', 1],
+      ['resource-quota', 'pending', 0],
+      ['limit-range', 'pending', 0],
+    ],
+    'the step in flight ended; no step started after the claim was lost',
+  );
+  assert.equal((await store.runClaim(run.id))?.holder, 'slipway-other_0');
+  assert.equal(h.kube.requests.filter((r) => r.path.includes('/resourcequotas/')).length, 0);
+});
