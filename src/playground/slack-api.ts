@@ -225,6 +225,7 @@ const ACCEPTED_SCOPES: Readonly<Record<string, string>> = {
   'conversations.info': 'channels:read,groups:read,im:read,mpim:read',
   'conversations.members': 'channels:read,groups:read,im:read,mpim:read',
   'conversations.replies': 'channels:history,groups:history,im:history,mpim:history',
+  'conversations.history': 'channels:history,groups:history,im:history,mpim:history',
   'users.info': 'users:read',
   'usergroups.users.list': 'usergroups:read',
   'files.getUploadURLExternal': 'files:write',
@@ -774,6 +775,7 @@ export class SlackApiEmulator {
       ['conversations.info', (args) => this.conversationsInfo(args)],
       ['conversations.members', (args) => this.conversationsMembers(args)],
       ['conversations.replies', (args) => this.conversationsReplies(args)],
+      ['conversations.history', (args) => this.conversationsHistory(args)],
       ['users.info', (args) => this.usersInfo(args)],
       ['usergroups.users.list', (args) => this.usergroupsUsersList(args)],
       ['files.getUploadURLExternal', (args) => this.filesGetUploadUrlExternal(args)],
@@ -1040,6 +1042,32 @@ export class SlackApiEmulator {
     const page = paginate([root, ...root.replies], args, 1000);
     return {
       messages: page.items.map((m) => this.messageJson(m)),
+      has_more: page.nextCursor !== '',
+      response_metadata: { next_cursor: page.nextCursor },
+    };
+  }
+
+  /**
+   * https://docs.slack.dev/reference/methods/conversations.history: the conversation's top-level
+   * messages, newest first, between `oldest` and `latest` (both excluded unless `inclusive`), at
+   * most `limit` (default 100) a page. Message metadata only with `include_all_metadata`.
+   */
+  private conversationsHistory(args: Args): JsonObject {
+    const conversation = this.conversationById(stringArg(args, 'channel'));
+    this.requireScope(conversationScope(conversation.kind, 'history'));
+    const inclusive = boolArg(args, 'inclusive');
+    const oldest = Number(stringArg(args, 'oldest') ?? '0');
+    const latest = Number(stringArg(args, 'latest') ?? String(this.now() / 1000 + 1));
+    const inRange = (ts: number) => (inclusive ? ts >= oldest && ts <= latest : ts > oldest && ts < latest);
+    const newestFirst = [...conversation.messages].reverse().filter((m) => inRange(Number(m.ts)));
+    const page = paginate(newestFirst, args, 100);
+    const withMetadata = boolArg(args, 'include_all_metadata');
+    return {
+      messages: page.items.map((m) => {
+        const json = this.messageJson(m);
+        if (!withMetadata) delete json.metadata;
+        return json;
+      }),
       has_more: page.nextCursor !== '',
       response_metadata: { next_cursor: page.nextCursor },
     };

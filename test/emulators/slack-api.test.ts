@@ -209,6 +209,36 @@ test('a thread reply lands under its parent and conversations.replies returns th
   assert.deepEqual(emulator.warnings, []);
 });
 
+test('conversations.history returns top-level messages newest first, in the ts range asked, with metadata only when asked', async (t) => {
+  const emulator = await startEmulator(t);
+  const client = clientFor(emulator);
+  const metadata = { event_type: 'slipway_digest_posted', event_payload: { job_run: 7 } };
+  const first = await client.chat.postMessage({ channel: 'C0PLATFORM', text: 'one', metadata });
+  await client.chat.postMessage({ channel: 'C0PLATFORM', thread_ts: first.ts ?? '', text: 'a reply' });
+  const second = await client.chat.postMessage({ channel: 'C0PLATFORM', text: 'two' });
+  await client.chat.postMessage({ channel: 'C0PLATFORM', text: 'three' });
+
+  const all = await client.conversations.history({ channel: 'C0PLATFORM' });
+  assert.deepEqual(
+    all.messages?.map((m) => m.text),
+    ['three', 'two', 'one'],
+  );
+  assert.equal(all.messages?.[2]?.metadata, undefined, 'no metadata unless include_all_metadata');
+  const withMetadata = await client.conversations.history({ channel: 'C0PLATFORM', include_all_metadata: true });
+  assert.deepEqual(withMetadata.messages?.[2]?.metadata, metadata);
+  // `oldest` and `latest` are excluded unless `inclusive`.
+  const after = await client.conversations.history({ channel: 'C0PLATFORM', oldest: first.ts ?? '', latest: second.ts ?? '' });
+  assert.deepEqual(after.messages, []);
+  const between = await client.conversations.history({ channel: 'C0PLATFORM', oldest: first.ts ?? '', latest: second.ts ?? '', inclusive: true });
+  assert.deepEqual(
+    between.messages?.map((m) => m.text),
+    ['two', 'one'],
+  );
+  const page = await client.conversations.history({ channel: 'C0PLATFORM', limit: 2 });
+  assert.equal(page.has_more, true);
+  assert.equal((await platformError(client.conversations.history({ channel: 'C0NOPE' }))).error, 'channel_not_found');
+});
+
 test('a reply to a thread_ts that matches no message succeeds, as on Slack, but is invisible and flagged', async (t) => {
   const emulator = await startEmulator(t);
   const result = await clientFor(emulator).chat.postMessage({ channel: 'C0PLATFORM', thread_ts: '1700000000.000001', text: 'lost' });

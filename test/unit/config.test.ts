@@ -3,7 +3,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { extendLimitsFor, idleDeletionAllowed, isProtectedEnvironment, LEADER_ELECTION_DEFAULTS, loadConfig, parseConfig } from '../../src/config.ts';
+import {
+  CLAIMS_DEFAULTS,
+  extendLimitsFor,
+  idleDeletionAllowed,
+  isProtectedEnvironment,
+  LEADER_ELECTION_DEFAULTS,
+  loadConfig,
+  parseConfig,
+} from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../support/config.ts';
 
@@ -174,4 +182,16 @@ test('leader election: a leader gives up before its Lease lapses, and the Lease 
   assert.ok(problems.some((p) => p.startsWith('leaderElection.cluster: unknown cluster "nowhere"')));
   assert.ok(problems.some((p) => p.startsWith('leaderElection.retryPeriodSeconds:')));
   assert.ok(problems.some((p) => p.startsWith('leaderElection.renewDeadlineSeconds: must be less than leaseDurationSeconds')));
+});
+
+test('run claims renew every 5 s and lapse after 30 s by default; a lapse must outlast two heartbeats', async () => {
+  const { claims } = parseConfig(exampleConfigDocument(), EXAMPLE_CONFIG_PATH);
+  assert.deepEqual(claims, { ...CLAIMS_DEFAULTS });
+  assert.deepEqual([claims.heartbeatSeconds, claims.lapseSeconds], [5, 30]);
+  const { claims: fast } = parseConfig({ ...exampleConfigDocument(), claims: { heartbeatSeconds: 0.2, lapseSeconds: 1 } }, EXAMPLE_CONFIG_PATH);
+  assert.deepEqual(fast, { heartbeatSeconds: 0.2, lapseSeconds: 1 });
+  assert.deepEqual(problemsOf({ ...exampleConfigDocument(), claims: { heartbeatSeconds: 5, lapseSeconds: 8 } }), [
+    'claims.lapseSeconds: must be at least twice heartbeatSeconds (a heartbeat that comes late must not lose the run)',
+  ]);
+  assert.ok(problemsOf({ ...exampleConfigDocument(), claims: { heartbeatSeconds: 0 } }).some((p) => p.startsWith('claims.heartbeatSeconds:')));
 });

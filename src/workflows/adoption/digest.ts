@@ -1,10 +1,12 @@
 import type { Deps } from '../../deps.ts';
 import type { ChartWeek } from '../../chart/trend-chart.ts';
 import { errorMessage, SlipwayError } from '../../errors.ts';
+import { slackErrorCode } from '../../slack/io/notifier.ts';
 import { digestMessage, formatDuration, type DigestOptions } from '../../slack/adoption/digest.ts';
 import type { SlackMessage } from '../../slack/usage.ts';
 import { adoptionReport } from './metrics.ts';
 import type { AdoptionReport, TrendPoint } from '../../domain/adoption.ts';
+import type { JobSteps } from '../../domain/jobs.ts';
 import { formatLocal, lastCompleteWeek, type ReportWeek } from '../../lib/calendar.ts';
 import { hasSurveyNews, surveyDigest } from '../surveys/report.ts';
 import { surveyDigestBlocks, surveySummaryText } from '../../slack/surveys/digest.ts';
@@ -186,12 +188,24 @@ export async function composeDigest(
   return { report, message: await digestMessageFor(deps, now, chosen, report), chart };
 }
 
+/** Steps run as they come, recorded nowhere: a digest posted outside a job's run. */
+const unrecorded: JobSteps = { runId: undefined, step: (_name, fn) => fn(false) };
+
+/** The message metadata that marks a digest as the post of one job run (Slack's `metadata`). */
+const DIGEST_EVENT = 'slipway_digest_posted';
+
 /**
  * The digest job: posts the week's digest to the platform channel, then the chart under it. The
  * text goes out first and on its own, so a chart that cannot be rendered or uploaded costs only
- * the picture.
+ * the picture. Each is a step of the job's run (`steps`): a leader that takes over the run of one
+ * that died does not post what was posted.
  */
-export async function postDigest(deps: Pick<Deps, 'store' | 'config' | 'slack' | 'log'>, now: Date, chosen?: ReportWeek): Promise<PostedDigest> {
+export async function postDigest(
+  deps: Pick<Deps, 'store' | 'config' | 'slack' | 'log'>,
+  now: Date,
+  chosen?: ReportWeek,
+  steps: JobSteps = unrecorded,
+): Promise<PostedDigest> {
   const channel = deps.config.slack.platformChannel;
   if (!channel) {
     throw new SlipwayError(
@@ -205,11 +219,61 @@ export async function postDigest(deps: Pick<Deps, 'store' | 'config' | 'slack' |
     (chart) => ({ chart, err: undefined }),
     (err: unknown) => ({ chart: undefined, err }),
   );
-  const posted = await deps.slack.chat.postMessage({ channel, text: prepared.message.text, blocks: prepared.message.blocks, unfurl_links: false });
-  const ts = posted.ts ?? '';
   const log = deps.log.child({ job: 'digest', week: prepared.report.current.week.monday });
-  log.info({ channel, ts }, 'digest posted');
+  const { runId } = steps;
+  const ts = await steps.step('posted', async (interrupted) => {
+    // The run's earlier holder died while posting: Slack may have the message already.
+    const earlier = interrupted && runId !== undefined ? await findDigestOf(deps, channel, runId) : undefined;
+    if (earlier) {
+      log.info({ channel, ts: earlier }, 'the digest was posted before the run was taken over; not posting it again');
+      return earlier;
+    }
+    const posted = await deps.slack.chat.postMessage({
+      channel,
+      text: prepared.message.text,
+      blocks: prepared.message.blocks,
+      unfurl_links: false,
+      ...(runId === undefined ? {} : { metadata: { event_type: DIGEST_EVENT, event_payload: { job_run: runId } } }),
+    });
+    log.info({ channel, ts: posted.ts }, 'digest posted');
+    return posted.ts ?? '';
+  });
 
+  const result = JSON.parse(await steps.step('chart', async () => JSON.stringify(await uploadChart(deps, channel, rendered, log)))) as PostedDigest['chart'];
+  const chartNote = result.uploaded ? `chart uploaded (${Math.round(result.bytes / 1024)} kB)` : `chart not uploaded: ${result.error}`;
+  return {
+    ...prepared,
+    channel,
+    ts,
+    chart: result,
+    summary: `week of ${prepared.report.current.week.label}${chosen?.inProgress ? ' (so far)' : ''} posted to ${channel}; ${chartNote}`,
+  };
+}
+
+/**
+ * The ts of the digest the job run `runId` posted, found by its metadata among the channel's
+ * latest messages (conversations.history, `channels:history`); undefined when it is not there or
+ * Slack cannot say, and the digest is posted (a second digest rather than none).
+ */
+async function findDigestOf(deps: Pick<Deps, 'slack' | 'log'>, channel: string, runId: number): Promise<string | undefined> {
+  try {
+    const history = await deps.slack.conversations.history({ channel, limit: 200, include_all_metadata: true });
+    // The SDK types event_payload as `{}`: read it as the object we posted.
+    const runOf = (payload: object | undefined) => (payload && 'job_run' in payload ? payload.job_run : undefined);
+    return history.messages?.find((m) => m.metadata?.event_type === DIGEST_EVENT && runOf(m.metadata.event_payload) === runId)?.ts;
+  } catch (err) {
+    deps.log.warn({ error: slackErrorCode(err) }, 'could not read the platform channel to see whether the digest went out; posting it');
+    return undefined;
+  }
+}
+
+/** Uploads the rendered chart under the digest; what happened, never a throw. */
+async function uploadChart(
+  deps: Pick<Deps, 'slack'>,
+  channel: string,
+  rendered: { chart: DigestChart | undefined; err: unknown },
+  log: Pick<Deps['log'], 'info' | 'warn'>,
+): Promise<PostedDigest['chart']> {
   let result: PostedDigest['chart'];
   try {
     const { chart } = rendered;
@@ -228,12 +292,5 @@ export async function postDigest(deps: Pick<Deps, 'store' | 'config' | 'slack' |
     result = { uploaded: false, error: errorMessage(err) };
     log.warn({ err }, 'digest chart not uploaded; the text digest went out');
   }
-  const chartNote = result.uploaded ? `chart uploaded (${Math.round(result.bytes / 1024)} kB)` : `chart not uploaded: ${result.error}`;
-  return {
-    ...prepared,
-    channel,
-    ts,
-    chart: result,
-    summary: `week of ${prepared.report.current.week.label}${chosen?.inProgress ? ' (so far)' : ''} posted to ${channel}; ${chartNote}`,
-  };
+  return result;
 }

@@ -98,8 +98,11 @@ export async function announceOutcome(deps: Deps, requestId: number): Promise<vo
   }
 }
 
-/** At start-up: continues every run that was in progress and sends outcomes not yet told. */
-export async function resumeRuns(deps: Deps): Promise<void> {
-  await resumeActiveRuns(deps);
+/**
+ * At start-up: continues every run that was in progress and sends outcomes not yet told
+ * (`anyHolder`: see resumeActiveRuns).
+ */
+export async function resumeRuns(deps: Deps, anyHolder = false): Promise<void> {
+  await resumeActiveRuns(deps, anyHolder);
   for (const request of await deps.store.pendingOutcomes()) await announceOutcome(deps, request.id);
 }
