@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { test } from 'node:test';
 import { extendLimitsFor, idleDeletionAllowed, isProtectedEnvironment, LEADER_ELECTION_DEFAULTS, loadConfig, parseConfig } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
@@ -174,4 +174,23 @@ test('leader election: a leader gives up before its Lease lapses, and the Lease 
   assert.ok(problems.some((p) => p.startsWith('leaderElection.cluster: unknown cluster "nowhere"')));
   assert.ok(problems.some((p) => p.startsWith('leaderElection.retryPeriodSeconds:')));
   assert.ok(problems.some((p) => p.startsWith('leaderElection.renewDeadlineSeconds: must be less than leaseDurationSeconds')));
+});
+
+test('SLIPWAY_CONFIG may list several files: each is laid over the ones before it, key by key', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-config-layers-'));
+  const overlayDir = mkdtempSync(join(tmpdir(), 'slipway-config-overlay-'));
+  const overlay = join(overlayDir, 'leader-election.yaml');
+  writeFileSync(overlay, 'leaderElection:\n  enabled: true\napprovers:\n  users: [U0ZED]\n');
+  const config = loadConfig([EXAMPLE_CONFIG_PATH, overlay].join(delimiter));
+  const example = loadConfig(EXAMPLE_CONFIG_PATH);
+  assert.deepEqual(config.leaderElection, { ...example.leaderElection, enabled: true }, 'the example says enabled: false; the later file wins');
+  assert.deepEqual(config.approvers.users, ['U0ZED'], 'a list is replaced, not appended to');
+  assert.deepEqual(config.approvers.userGroups, example.approvers.userGroups, 'keys the later file does not name stay');
+  assert.deepEqual(config.clusters, example.clusters, "kubeconfig paths resolve against the file that lists the clusters, not the overlay's");
+
+  const missing = join(dir, 'nope.yaml');
+  assert.throws(
+    () => loadConfig([EXAMPLE_CONFIG_PATH, missing].join(delimiter)),
+    (err: unknown) => err instanceof ConfigError && err.message.startsWith(`Slipway cannot start: ${missing} has`),
+  );
 });
