@@ -10,8 +10,9 @@
  * that there are none.
  *
  * Not modelled: channel names in `#name` form for anything but posting, multi-person DMs,
- * archived channels, `chat.delete`, scheduled messages, Events API deliveries, and the
- * undocumented aggregate block-text limit (`msg_blocks_too_long`, bolt-js#2509).
+ * archived channels, `chat.delete`, scheduled messages, Events API deliveries over HTTP (over
+ * Socket Mode they are, retries included), and the undocumented aggregate block-text limit
+ * (`msg_blocks_too_long`, bolt-js#2509).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
