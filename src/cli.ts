@@ -73,7 +73,9 @@ function buildProgram(): Command {
 
   program
     .command('doctor')
-    .description('check the config, Slack (token, scopes, channels) and each cluster (reachable, version, RBAC); exits 1 when something is missing')
+    .description(
+      'check the config, the database (engine, migrations), Slack (token, scopes, channels), each cluster (reachable, version, RBAC) and, with leader election, the Lease RBAC; exits 1 when something is missing',
+    )
     .action(async () => (await actions()).doctor());
 
   program

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { delimiter, dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 import { isCronExpression } from './lib/schedule.ts';
+import { mergeDocuments } from './lib/merge-documents.ts';
 import { isTimeZone } from './lib/calendar.ts';
 
 // Names that end up in Kubernetes object names and label values.
@@ -489,7 +490,25 @@ export function parseConfig(raw: unknown, source: string, baseDir = process.cwd(
   });
 }
 
-export function loadConfig(path: string): Config {
+/**
+ * Reads the config from `paths`: one file, or several separated by ":" (as KUBECONFIG lists
+ * them), each laid over the ones before it (`mergeDocuments`), e.g. an overlay's part of the
+ * config (deploy/overlays/ha) over the operator's file. Relative kubeconfig paths resolve against
+ * the file that lists the clusters.
+ */
+export function loadConfig(paths: string): Config {
+  const files = paths.split(delimiter).filter((file) => file !== '');
+  let merged: unknown = undefined;
+  let baseDir = dirname(resolve(files[0] ?? paths));
+  for (const file of files) {
+    const raw = readConfigFile(file);
+    if (typeof raw === 'object' && raw !== null && 'clusters' in raw) baseDir = dirname(resolve(file));
+    merged = mergeDocuments(merged, raw);
+  }
+  return parseConfig(merged, files.join(delimiter), baseDir);
+}
+
+function readConfigFile(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -497,14 +516,12 @@ export function loadConfig(path: string): Config {
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(err);
     throw new ConfigError(path, [`${reason}. Copy slipway.config.example.yaml to ${path} and edit it, or point SLIPWAY_CONFIG at your config`]);
   }
-  let raw: unknown;
   try {
-    raw = parseYaml(text);
+    return parseYaml(text);
   } catch (err) {
     if (err instanceof YAMLParseError) throw new ConfigError(path, [`not valid YAML: ${err.message}`]);
     throw err;
   }
-  return parseConfig(raw, path, dirname(resolve(path)));
 }
 
 function resolvePath(path: string, baseDir: string): string {

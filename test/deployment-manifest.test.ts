@@ -5,12 +5,14 @@
  * kubernetes-client (kubectl 1.20, kustomize v2.0.3).
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { LEADER_ELECTION_DEFAULTS } from '../src/config.ts';
+import { LEADER_ELECTION_DEFAULTS, loadConfig, type Config } from '../src/config.ts';
 import { readEnv } from '../src/env.ts';
+import { EXAMPLE_CONFIG_PATH } from './support/config.ts';
 import { OVERLAYS, renderOverlay, type KubeObject, type Overlay } from './support/kustomize.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -49,7 +51,7 @@ interface Deployment extends KubeObject {
       spec: {
         serviceAccountName: string;
         containers: Container[];
-        volumes?: { name: string; persistentVolumeClaim?: { claimName: string } }[];
+        volumes?: { name: string; persistentVolumeClaim?: { claimName: string }; configMap?: { name: string } }[];
         affinity?: {
           podAntiAffinity?: {
             preferredDuringSchedulingIgnoredDuringExecution?: {
@@ -90,6 +92,35 @@ const containerOf = (overlay: Overlay) => {
   return container;
 };
 const envOf = (overlay: Overlay, name: string) => containerOf(overlay).env?.find((e) => e.name === name);
+
+/** The ConfigMap the operator makes from their own file (deploy/base/slipway.yaml); the example config stands in for it. */
+const OPERATORS_CONFIG_MAP = 'slipway-config';
+
+/**
+ * The config a pod of `overlay` starts with: each file SLIPWAY_CONFIG lists, read from the
+ * ConfigMap mounted at its directory (the overlay's own from the render), loaded as Slipway loads it.
+ */
+function podConfig(overlay: Overlay): Config {
+  const container = containerOf(overlay);
+  const volumes = deploymentOf(overlay).spec.template.spec.volumes ?? [];
+  const dir = mkdtempSync(join(tmpdir(), `slipway-${overlay}-config-`));
+  const listed = envOf(overlay, 'SLIPWAY_CONFIG')?.value;
+  assert.ok(listed, 'SLIPWAY_CONFIG is set');
+  const files = listed.split(':').map((path, i) => {
+    const mount = container.volumeMounts?.find((m) => path.startsWith(`${m.mountPath}/`));
+    const configMap = volumes.find((v) => v.name === mount?.name)?.configMap?.name;
+    assert.ok(mount && configMap, `${path} is in a mounted ConfigMap`);
+    const key = path.slice(mount.mountPath.length + 1);
+    const data = rendered(overlay).find((o) => o.kind === 'ConfigMap' && o.metadata.name === configMap)?.data as Record<string, string> | undefined;
+    const text = configMap === OPERATORS_CONFIG_MAP ? readFileSync(EXAMPLE_CONFIG_PATH, 'utf8') : data?.[key];
+    assert.ok(text !== undefined, `ConfigMap ${configMap} has ${key}`);
+    mkdirSync(join(dir, String(i)));
+    const file = join(dir, String(i), basename(key));
+    writeFileSync(file, text);
+    return file;
+  });
+  return loadConfig(files.join(':'));
+}
 
 /** The cluster-side files (applied with -f on every cluster Slipway manages), with their objects. */
 function clusterSideObjects(): { file: string; object: Record<string, unknown> }[] {
@@ -216,6 +247,24 @@ test("the ha overlay lets Slipway's ServiceAccount get, create and update its Le
   for (const verb of ['get', 'create', 'update']) assert.ok(granted(verb, LEADER_ELECTION_DEFAULTS.leaseName), `${verb} on the Lease`);
   assert.ok(!granted('get', 'another-lease') && !granted('update', 'another-lease'), 'no other Lease can be read or taken over');
   assert.deepEqual([...new Set(role.rules.flatMap((r) => r.verbs))].sort(), ['create', 'get', 'update']);
+});
+
+test("the ha overlay turns leader election on through its own config file, over the operator's; single leaves it off", async () => {
+  const ha = podConfig('ha').leaderElection;
+  assert.equal(ha.enabled, true, 'no hand edit of slipway.config.yaml (whose example says enabled: false)');
+  assert.equal(ha.cluster, undefined, 'the Lease is on the cluster the pods run in');
+  assert.equal(ha.namespace, undefined, "in the pods' own namespace");
+  const role = the<KubeObject & { rules: Rule[] }>(rendered('ha'), 'Role');
+  assert.equal(role.metadata.namespace, deploymentOf('ha').metadata.namespace);
+  assert.ok(
+    role.rules.some((r) => r.verbs.includes('update') && r.resourceNames?.includes(ha.leaseName)),
+    `the Role lets the replicas renew the Lease they elect on (${ha.leaseName})`,
+  );
+  assert.deepEqual(
+    [ha.leaseDurationSeconds, ha.renewDeadlineSeconds, ha.retryPeriodSeconds],
+    [LEADER_ELECTION_DEFAULTS.leaseDurationSeconds, LEADER_ELECTION_DEFAULTS.renewDeadlineSeconds, LEADER_ELECTION_DEFAULTS.retryPeriodSeconds],
+  );
+  assert.equal(podConfig('single').leaderElection.enabled, false);
 });
 
 test('both overlays share the base: the same Namespace, ServiceAccount and Service', async () => {

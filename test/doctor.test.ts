@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -9,6 +9,8 @@ import { KubeApiEmulator, writeKubeconfig } from '../src/playground/kube-api.ts'
 import { SlackApiEmulator } from '../src/playground/slack-api.ts';
 import { writeConfig } from './support/bot-process.ts';
 import { runCli } from './support/cli.ts';
+import { startPostgres } from './support/postgres.ts';
+import { Store } from '../src/store/store.ts';
 import { exampleConfig, exampleConfigDocument } from './support/config.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -35,8 +37,8 @@ async function setUp(t: { after(fn: () => unknown): void }, botInApprovals: bool
   const doc = exampleConfigDocument();
   const clusters = doc.clusters as Record<string, unknown>[];
   clusters[0] = { ...clusters[0], path: join(dir, 'kubeconfig.yaml'), context: 'dev-eu' };
-  const env = { SLACK_BOT_TOKEN: slack.token, SLACK_API_URL: slack.url, SLIPWAY_CONFIG: writeConfig(dir, doc) };
-  return { slack, kube, env };
+  const env = { SLACK_BOT_TOKEN: slack.token, SLACK_API_URL: slack.url, SLIPWAY_CONFIG: writeConfig(dir, doc), DATABASE_PATH: join(dir, 'slipway.db') };
+  return { slack, kube, env, dir, doc };
 }
 
 /** How a Kubernetes 1.30+ API server answers a write that deploy/admission-policy.yaml refuses. */
@@ -182,4 +184,82 @@ test('deploy/rbac.yaml grants exactly the permissions the workflows need, no wil
     );
     assert.ok(granted, `deploy/rbac.yaml grants ${p.verb} ${p.resource}${p.name ? ` ${p.name}` : ''}`);
   }
+});
+
+test('doctor names the database and whether its migrations are applied, changing nothing, and never shows a password', async (t) => {
+  const { env } = await setUp(t, true);
+  const before = await doctor(env);
+  assert.match(before.stdout, new RegExp(`database\\s+engine\\s+✔ ok\\s+SQLite file ${env.DATABASE_PATH}`));
+  assert.match(before.stdout, /database\s+migrations\s+! warn\s+the file does not exist yet: Slipway makes it and applies the migrations when it starts/);
+  assert.ok(!existsSync(env.DATABASE_PATH), 'doctor made no database');
+  await (await Store.open(env.DATABASE_PATH)).close();
+  const after = await doctor(env);
+  assert.match(after.stdout, /database\s+migrations\s+✔ ok\s+all \d+ applied/);
+
+  const postgres = await startPostgres();
+  let running = true;
+  t.after(() => running && postgres.stop());
+  const url = `postgres://slipway:s3cret-pw@127.0.0.1:${postgres.port}/slipway`;
+  const fresh = await doctor({ ...env, DATABASE_URL: url });
+  assert.match(
+    fresh.stdout,
+    new RegExp(`database\\s+engine\\s+✔ ok\\s+PostgreSQL database slipway on 127\\.0\\.0\\.1:${postgres.port} as slipway \\(password hidden\\)`),
+  );
+  assert.match(
+    fresh.stdout,
+    /database\s+migrations\s+! warn\s+\d+ not applied yet \(0001_init\.sql, .*\): Slipway applies them when it starts, or run slipway migrate/,
+  );
+  await (await Store.open(url)).close();
+  const migrated = await doctor({ ...env, DATABASE_URL: url });
+  assert.match(migrated.stdout, /database\s+migrations\s+✔ ok\s+all \d+ applied/);
+  postgres.stop();
+  running = false;
+  const down = await doctor({ ...env, DATABASE_URL: url });
+  assert.equal(down.code, 1);
+  assert.match(down.stdout, /database\s+migrations\s+✘ FAIL\s+could not read it: /);
+  for (const out of [fresh, migrated, down]) assert.ok(!(out.stdout + out.stderr).includes('s3cret-pw'), 'the password is not shown');
+});
+
+test('with leader election on, doctor checks that Slipway may read, renew and create its Lease, and names the file that grants it', async (t) => {
+  const { env, kube, dir, doc } = await setUp(t, true);
+  admissionPolicyInForce(kube);
+  doc.leaderElection = { enabled: true, cluster: 'dev-eu', namespace: 'slipway' };
+  const on = { ...env, SLIPWAY_CONFIG: writeConfig(dir, doc) };
+  const granted = await doctor(on);
+  assert.equal(granted.code, 0, granted.stdout);
+  assert.match(granted.stdout, /leader election\s+Lease RBAC\s+✔ ok\s+may read, renew and create Lease slipway\/slipway-leader on cluster dev-eu/);
+  const reviews = kube.requests.filter((r) => r.path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews');
+  assert.ok(reviews.length > 0);
+
+  kube.deny({ verb: 'update', resource: 'leases', group: 'coordination.k8s.io', namespace: 'slipway', name: 'slipway-leader' });
+  kube.deny({ verb: 'create', resource: 'leases', group: 'coordination.k8s.io', namespace: 'slipway' });
+  const denied = await doctor(on);
+  assert.equal(denied.code, 1);
+  assert.match(
+    denied.stdout,
+    /leader election\s+Lease RBAC\s+✘ FAIL\s+missing: update leases\.coordination\.k8s\.io "slipway-leader" in namespace slipway \(to renew the Lease, and take it over from a leader that stopped renewing\); see deploy\/overlays\/ha\/leader-election-rbac\.yaml/,
+  );
+  assert.match(
+    denied.stdout,
+    /leader election\s+Lease RBAC\s+✘ FAIL\s+missing: create leases\.coordination\.k8s\.io in namespace slipway \(to create the Lease when there is none yet\); see deploy\/overlays\/ha\/leader-election-rbac\.yaml/,
+  );
+  assert.doesNotMatch(denied.stdout, /missing: get leases/);
+  assert.match(denied.stdout, /2 check\(s\) failed/);
+
+  // Without a named cluster the Lease is on the pods' own cluster, which doctor reaches only from a pod.
+  doc.leaderElection = { enabled: true };
+  const outside = await doctor({ ...env, SLIPWAY_CONFIG: writeConfig(dir, doc), POD_NAMESPACE: 'slipway' });
+  assert.match(
+    outside.stdout,
+    /leader election\s+Lease RBAC\s+! warn\s+the Lease is on the cluster Slipway's pods run in \(leaderElection\.cluster is not set\)/,
+  );
+  assert.doesNotMatch(granted.stdout + outside.stdout, /FAIL/);
+});
+
+test('with leader election off, doctor asks nothing about Leases', async (t) => {
+  const { env, kube } = await setUp(t, true);
+  const out = await doctor(env);
+  assert.doesNotMatch(out.stdout, /leader election/);
+  const reviewed = kube.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/selfsubjectaccessreviews')).map((r) => JSON.stringify(r.body ?? ''));
+  assert.ok(!reviewed.some((b) => b.includes('leases')));
 });

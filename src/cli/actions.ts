@@ -9,7 +9,7 @@ import { KubeClusters } from '../cluster/client.ts';
 import { formatDoctor, runDoctor } from '../workflows/ops/doctor.ts';
 import { buildGoldenPath, goldenPathObjects, renderYaml, UnknownSettingError } from '../cluster/manifests.ts';
 import { clustersFor, findCluster, loadConfig, type Config } from '../config.ts';
-import { databaseTarget, readEnv, type RuntimeEnv } from '../env.ts';
+import { databaseOf, databaseTarget, readEnv, type RuntimeEnv } from '../env.ts';
 import { ConfigError, EnvError, SlipwayError } from '../errors.ts';
 import type { CommandContext } from './jobs.ts';
 import { redactUrl } from '../lib/database-url.ts';
@@ -81,7 +81,8 @@ export async function doctor(): Promise<void> {
   // Doctor talks to Slack's Web API only, so it needs the bot token but not the signing secret.
   const { env, config } = loadStartup({ signingSecret: false });
   const slack = new WebClient(env.slackBotToken, { slackApiUrl: env.slackApiUrl, retryConfig: { retries: 1 } });
-  const lines = await runDoctor({ config, slack, clusters: new KubeClusters(config) });
+  const pod = { podName: env.podName, podNamespace: env.podNamespace, inCluster: Boolean(process.env.KUBERNETES_SERVICE_HOST) };
+  const lines = await runDoctor({ config, slack, clusters: new KubeClusters(config), database: databaseOf(env), pod });
   console.log(formatDoctor(lines));
   if (lines.some((l) => l.verdict === 'fail')) process.exitCode = 1;
 }

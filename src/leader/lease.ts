@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ApiException, CoordinationV1Api, KubeConfig, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import { ApiException, AuthorizationV1Api, CoordinationV1Api, KubeConfig, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import { findCluster, type Config, type LeaderElectionConfig } from '../config.ts';
 import { loadKubeConfig } from '../cluster/client.ts';
 import { EksCluster } from '../cluster/eks/cluster.ts';
@@ -102,4 +102,30 @@ export function coordinationLease(api: CoordinationV1Api, namespace: string, nam
 export async function leaseFromConfig(config: Config, env: PodEnv): Promise<LeaseClient> {
   const kc = await kubeConfigFor(config);
   return coordinationLease(kc.makeApiClient(CoordinationV1Api), leaseNamespace(config.leaderElection, env), config.leaderElection.leaseName);
+}
+
+/** A question about Leases in one namespace, as a SelfSubjectAccessReview asks it; `name` narrows it to one Lease. */
+export interface LeaseAccessQuestion {
+  verb: string;
+  namespace: string;
+  name?: string | undefined;
+}
+
+/**
+ * Asks the Lease's cluster (leaderElection.cluster, or the one the pod runs in) whether this
+ * process's identity may do something with Leases: what `slipway doctor` checks before a replica
+ * needs it.
+ */
+export async function leaseAccessReview(config: Config): Promise<(question: LeaseAccessQuestion) => Promise<boolean>> {
+  const api = (await kubeConfigFor(config)).makeApiClient(AuthorizationV1Api);
+  return async ({ verb, namespace, name }) => {
+    const review = await api.createSelfSubjectAccessReview({
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: { resourceAttributes: { verb, group: 'coordination.k8s.io', resource: 'leases', namespace, ...(name ? { name } : {}) } },
+      },
+    });
+    return review.status?.allowed === true;
+  };
 }

@@ -10,8 +10,9 @@
  * that there are none.
  *
  * Not modelled: channel names in `#name` form for anything but posting, multi-person DMs,
- * archived channels, `chat.delete`, scheduled messages, Events API deliveries, and the
- * undocumented aggregate block-text limit (`msg_blocks_too_long`, bolt-js#2509).
+ * archived channels, `chat.delete`, scheduled messages, Events API deliveries over HTTP (over
+ * Socket Mode they are, retries included), and the undocumented aggregate block-text limit
+ * (`msg_blocks_too_long`, bolt-js#2509).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -63,6 +64,11 @@ export interface SlackApiEmulatorOptions {
   readonly now?: () => number;
   /** The app's Home tab is enabled (App Home settings); without it views.publish answers `not_enabled`. Default true. */
   readonly homeTabEnabled?: boolean;
+  /**
+   * How long after a failed delivery each retry of an Events API envelope goes out (Socket Mode).
+   * Default Slack's: at once, after 1 minute, after 5 minutes; tests shorten them.
+   */
+  readonly eventRetryDelaysMs?: readonly number[];
 }
 
 /** A realistic scope list for Slipway's bot token. */
@@ -78,6 +84,26 @@ export const DEFAULT_BOT_SCOPES: readonly string[] = [
   'channels:history',
   'groups:history',
 ];
+
+export type EnvelopeType = 'slash_commands' | 'interactive' | 'events_api';
+
+/** One Socket Mode delivery of an envelope: a retry of an Events API envelope is another delivery with the same id. */
+export interface EnvelopeDelivery {
+  readonly envelopeId: string;
+  readonly type: EnvelopeType;
+  /** Which connection it went to: connections are numbered from 1 in the order they opened. */
+  readonly connection: number;
+  /** 0 for the first delivery, then 1, 2, 3 (`retry_attempt`, Events API only). */
+  readonly retryAttempt: number;
+  outcome: 'pending' | 'acked' | 'timeout' | 'connection_closed';
+}
+
+interface SocketConnection {
+  readonly id: number;
+  readonly ws: WebSocket;
+  /** Envelopes sent on this connection and not acknowledged yet, by id. */
+  readonly pending: Map<string, { settle(result: { acked: JsonObject } | { failed: 'timeout' | 'connection_closed' }): void }>;
+}
 
 export interface RecordedCall {
   readonly method: string;
@@ -199,6 +225,10 @@ const MAX_VIEW_STACK = 3;
 const RESPONSE_URL_USES = 5;
 const UPLOAD_PATH = '/upload/v1/';
 const SOCKET_PATH = '/socket-mode';
+// "Socket Mode allows your app to maintain up to 10 open WebSocket connections at the same time."
+const MAX_SOCKET_CONNECTIONS = 10;
+// Events API redeliveries: nearly at once, after 1 minute, after 5 minutes.
+const EVENT_RETRY_DELAYS_MS: readonly number[] = [0, 60_000, 300_000];
 const RESPONSE_URL_PATH = '/commands/';
 
 // Methods that accept application/json bodies ("json_input_supported" in the method specs).
@@ -390,6 +420,7 @@ export class SlackApiEmulator {
     this.handlers = this.buildHandlers();
     this.server = createServer((req, res) => this.onRequest(req, res));
     this.appToken = options.appToken ?? 'xapp-test';
+    this.eventRetryDelaysMs = options.eventRetryDelaysMs ?? EVENT_RETRY_DELAYS_MS;
     this.server.on('upgrade', (req, socket, head) => {
       if (!(req.url ?? '').startsWith(SOCKET_PATH)) return socket.destroy();
       this.socketServer.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws));
@@ -416,7 +447,8 @@ export class SlackApiEmulator {
   async close(): Promise<void> {
     if (this.port === undefined) return;
     this.port = undefined;
-    for (const ws of this.sockets) ws.terminate();
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    for (const connection of this.sockets) connection.ws.terminate();
     this.socketServer.close();
     // WebClient keeps connections alive; close them or server.close() waits for them.
     this.server.closeAllConnections();
@@ -786,13 +818,25 @@ export class SlackApiEmulator {
   // ---------------------------------------------------------------- Socket Mode
   // https://docs.slack.dev/apis/events-api/using-socket-mode: apps.connections.open takes the
   // app-level token (xapp-) and returns a WebSocket URL; the server says `hello`, then sends
-  // envelopes, and the app acknowledges each with `{ envelope_id, payload? }`.
+  // envelopes, and the app acknowledges each with `{ envelope_id, payload? }`. "Socket Mode allows
+  // your app to maintain up to 10 open WebSocket connections at the same time. When multiple
+  // connections are active, each payload may be sent to any of the connections" (#connections):
+  // each envelope goes to one connection only, here the open ones in turn. An app acknowledges
+  // "each event so that Slack knows whether to retry" (#events): an Events API envelope that is
+  // not acknowledged within 3 s, or whose connection closes first, is delivered again, to any open
+  // connection, with `retry_attempt` and `retry_reason` (up to 3 retries: at once, after 1 min,
+  // after 5 min, as Events API retries are described; the reason's wording is not documented for
+  // Socket Mode). Slash commands and interactions are not retried: the person sees an error.
 
   private readonly appToken: string;
   private readonly socketServer = new WebSocketServer({ noServer: true });
-  private readonly sockets = new Set<WebSocket>();
-  private readonly pendingAcks = new Map<string, (ack: JsonObject) => void>();
+  private readonly sockets: SocketConnection[] = [];
+  private readonly deliveryLog: EnvelopeDelivery[] = [];
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly eventRetryDelaysMs: readonly number[];
+  private connectionCount = 0;
   private envelopeCount = 0;
+  private nextSocket = 0;
 
   private appsConnectionsOpen(token: string | undefined): Reply {
     if (token === undefined) return platformReply('not_authed');
@@ -802,8 +846,15 @@ export class SlackApiEmulator {
   }
 
   private onSocket(ws: WebSocket): void {
-    this.sockets.add(ws);
-    ws.on('close', () => this.sockets.delete(ws));
+    if (this.sockets.length >= MAX_SOCKET_CONNECTIONS) {
+      // What Slack does with an 11th connection is not documented; the emulator refuses it.
+      this.warn(`Socket Mode: an app may keep at most ${MAX_SOCKET_CONNECTIONS} connections open; connection refused`);
+      ws.terminate();
+      return;
+    }
+    const connection: SocketConnection = { id: ++this.connectionCount, ws, pending: new Map() };
+    this.sockets.push(connection);
+    ws.on('close', () => this.onSocketClosed(connection));
     ws.on('message', (data) => {
       let ack: unknown;
       try {
@@ -812,36 +863,90 @@ export class SlackApiEmulator {
         return this.warn('Socket Mode: the app sent a message that is not JSON');
       }
       if (!isObject(ack) || typeof ack.envelope_id !== 'string') return this.warn('Socket Mode: a message without envelope_id');
-      this.pendingAcks.get(ack.envelope_id)?.(ack);
-      this.pendingAcks.delete(ack.envelope_id);
+      const pending = connection.pending.get(ack.envelope_id);
+      if (pending === undefined) {
+        const elsewhere = this.sockets.find((c) => c.pending.has(String(ack.envelope_id)));
+        return this.warn(
+          elsewhere === undefined
+            ? `Socket Mode: ${ack.envelope_id} acknowledged, but it is not waiting for an acknowledgement`
+            : `Socket Mode: ${ack.envelope_id} acknowledged on connection ${connection.id}, but it was sent on connection ${elsewhere.id}`,
+        );
+      }
+      connection.pending.delete(ack.envelope_id);
+      pending.settle({ acked: ack });
     });
-    ws.send(JSON.stringify({ type: 'hello', num_connections: this.sockets.size, connection_info: { app_id: this.appId } }));
+    ws.send(JSON.stringify({ type: 'hello', num_connections: this.sockets.length, connection_info: { app_id: this.appId } }));
+  }
+
+  private onSocketClosed(connection: SocketConnection): void {
+    const index = this.sockets.indexOf(connection);
+    if (index !== -1) this.sockets.splice(index, 1);
+    for (const pending of connection.pending.values()) pending.settle({ failed: 'connection_closed' });
+    connection.pending.clear();
   }
 
   /** Open Socket Mode connections. */
   get socketConnections(): number {
-    return this.sockets.size;
+    return this.sockets.length;
+  }
+
+  /** Every envelope sent over Socket Mode (retries included), in order, with the connection it went to and its outcome. */
+  get envelopes(): readonly EnvelopeDelivery[] {
+    return this.deliveryLog.map((d) => ({ ...d }));
   }
 
   /**
-   * Delivers an envelope over Socket Mode (`slash_commands`, `interactive` or `events_api`) and
-   * resolves with the app's acknowledgement; rejects when none comes within `timeoutMs`.
+   * Delivers an envelope over one open Socket Mode connection (`slash_commands`, `interactive` or
+   * `events_api`) and resolves with the app's acknowledgement. Rejects when none comes on that
+   * connection within `timeoutMs`, or the connection closes first; an Events API envelope is then
+   * retried in the background (see `envelopes`).
    */
-  sendEnvelope(type: 'slash_commands' | 'interactive' | 'events_api', payload: JsonObject, timeoutMs = 3000): Promise<JsonObject> {
-    const ws = [...this.sockets][0];
-    if (!ws) return Promise.reject(new Error('no Socket Mode connection is open'));
+  sendEnvelope(type: EnvelopeType, payload: JsonObject, timeoutMs = 3000): Promise<JsonObject> {
     const envelopeId = `env-${++this.envelopeCount}`;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pendingAcks.delete(envelopeId);
-        reject(new Error(`no acknowledgement of ${envelopeId} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pendingAcks.set(envelopeId, (ack) => {
-        clearTimeout(timer);
-        resolve(ack);
-      });
-      ws.send(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: type !== 'events_api' }));
+      const attempt = (retryAttempt: number): void => {
+        const connection = this.pickSocket();
+        if (connection === undefined) return reject(new Error('no Socket Mode connection is open'));
+        const delivery: EnvelopeDelivery = { envelopeId, type, connection: connection.id, retryAttempt, outcome: 'pending' };
+        this.deliveryLog.push(delivery);
+        const timer = setTimeout(() => {
+          connection.pending.delete(envelopeId);
+          settle({ failed: 'timeout' });
+        }, timeoutMs);
+        const settle = (result: { acked: JsonObject } | { failed: 'timeout' | 'connection_closed' }): void => {
+          clearTimeout(timer);
+          if ('acked' in result) {
+            delivery.outcome = 'acked';
+            return retryAttempt === 0 ? resolve(result.acked) : undefined;
+          }
+          delivery.outcome = result.failed;
+          if (retryAttempt === 0) {
+            const why = result.failed === 'timeout' ? `within ${timeoutMs} ms` : 'before its connection closed';
+            reject(new Error(`no acknowledgement of ${envelopeId} (${type}) on connection ${connection.id} ${why}`));
+          }
+          const delay = this.eventRetryDelaysMs[retryAttempt];
+          if (type !== 'events_api' || delay === undefined || this.port === undefined) return;
+          const retry = setTimeout(() => {
+            this.retryTimers.delete(retry);
+            attempt(retryAttempt + 1);
+          }, delay);
+          retry.unref();
+          this.retryTimers.add(retry);
+        };
+        connection.pending.set(envelopeId, { settle });
+        const retry = type === 'events_api' ? { retry_attempt: retryAttempt, retry_reason: retryAttempt === 0 ? '' : 'timeout' } : {};
+        connection.ws.send(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: type !== 'events_api', ...retry }));
+      };
+      attempt(0);
     });
+  }
+
+  /** The open connections in turn: Slack promises no pattern, only that each envelope goes to one of them. */
+  private pickSocket(): SocketConnection | undefined {
+    if (this.sockets.length === 0) return undefined;
+    const connection = this.sockets[this.nextSocket % this.sockets.length];
+    this.nextSocket += 1;
+    return connection;
   }
 
   private authTest(): JsonObject {

@@ -170,10 +170,10 @@ export async function postToBot(baseUrl: string, secret: string, body: string, o
   return readReply(response);
 }
 
-/** A slash command, form-encoded in the field order Slack uses. */
-export async function sendSlashCommand(baseUrl: string, secret: string, input: SlashCommandInput): Promise<SlackReply> {
+/** A slash command's fields, in the order Slack sends them (a form body over HTTP, the envelope's payload in Socket Mode). */
+export function slashCommandFields(input: SlashCommandInput): Record<string, string> {
   const team = workspace(input);
-  const body = new URLSearchParams({
+  return {
     token: VERIFICATION_TOKEN,
     team_id: team.teamId,
     team_domain: team.teamDomain,
@@ -187,8 +187,12 @@ export async function sendSlashCommand(baseUrl: string, secret: string, input: S
     is_enterprise_install: 'false',
     response_url: input.responseUrl ?? `https://hooks.slack.com/commands/${team.teamId}/1/${randomBytes(12).toString('hex')}`,
     trigger_id: input.triggerId ?? fakeTriggerId(),
-  }).toString();
-  return postToBot(baseUrl, secret, body, input);
+  };
+}
+
+/** A slash command, form-encoded in the field order Slack uses. */
+export async function sendSlashCommand(baseUrl: string, secret: string, input: SlashCommandInput): Promise<SlackReply> {
+  return postToBot(baseUrl, secret, new URLSearchParams(slashCommandFields(input)).toString(), input);
 }
 
 /** A `block_actions` interaction on an element of a message or a view. */
@@ -197,15 +201,19 @@ export async function sendBlockAction(baseUrl: string, secret: string, input: Bl
   return postToBot(baseUrl, secret, payloadBody(payload), input);
 }
 
-/** A `view_submission` of `view` with `values` as its state. */
-export async function sendViewSubmission(baseUrl: string, secret: string, input: ViewSubmissionInput): Promise<SlackReply> {
-  const payload = {
+/** Builds the `view_submission` payload of `view` with `values` as its state. */
+export function viewSubmissionPayload(input: ViewSubmissionInput): JsonObject {
+  return {
     ...interaction('view_submission', input),
     trigger_id: input.triggerId ?? fakeTriggerId(),
     view: { ...input.view, state: { values: input.values } },
     response_urls: [],
   };
-  return postToBot(baseUrl, secret, payloadBody(payload), input);
+}
+
+/** A `view_submission` of `view` with `values` as its state. */
+export async function sendViewSubmission(baseUrl: string, secret: string, input: ViewSubmissionInput): Promise<SlackReply> {
+  return postToBot(baseUrl, secret, payloadBody(viewSubmissionPayload(input)), input);
 }
 
 /** A `view_closed` event (sent only for views opened with `notify_on_close: true`). */

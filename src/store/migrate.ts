@@ -35,12 +35,15 @@ async function appliedMigrations(db: Db): Promise<Set<string>> {
   return new Set(await db.prepare<[], string>('SELECT name FROM schema_migrations').pluck().all());
 }
 
+/** Every migration in `dir`, in the order they run. */
+export function migrationFiles(dir = MIGRATIONS_DIR): string[] {
+  return readdirSync(dir).filter(isMigration).sort();
+}
+
 /** The migrations in `dir` that have not run yet, in the order they will run. */
 export async function pendingMigrations(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
   const applied = await appliedMigrations(db);
-  return readdirSync(dir)
-    .filter((f) => isMigration(f) && !applied.has(f))
-    .sort();
+  return migrationFiles(dir).filter((f) => !applied.has(f));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { AdoptionStore } from './adoption.ts';
@@ -8,7 +8,7 @@ import { DriftStore } from './drift.ts';
 import { EventStore } from './events.ts';
 import { IdleStore } from './idle.ts';
 import { LifecycleStore } from './lifecycle.ts';
-import { migrate, pendingMigrations } from './migrate.ts';
+import { migrate, migrationFiles, pendingMigrations } from './migrate.ts';
 import { PostgresDb } from './pg.ts';
 import { RequestStore } from './requests.ts';
 import { RunStore } from './runs.ts';
@@ -121,6 +121,44 @@ export const Store = {
 };
 
 /** A SQLite file (its directory made if needed), or `:memory:`. */
+/** The name of a table, if the database has one by that name (a database Slipway never opened has none). */
+const TABLE_NAMED: Record<Engine, string> = {
+  sqlite: "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
+  postgres: 'SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?',
+};
+
+/** What `inspectDatabase` finds: the engine, and how far the migrations in `db/` have got. */
+export type DatabaseStatus =
+  | { engine: Engine; state: 'migrated'; applied: number }
+  | { engine: Engine; state: 'behind'; pending: string[] }
+  | { engine: 'sqlite'; state: 'missing' }
+  | { engine: Engine; state: 'unreachable'; error: unknown };
+
+/**
+ * The database `target` as it stands, changing nothing (unlike `Store.open`, which migrates): a
+ * SQLite file is opened read-only and not created; a PostgreSQL database is only read. For
+ * `slipway doctor`.
+ */
+export async function inspectDatabase(target: string): Promise<DatabaseStatus> {
+  const engine: Engine = isPostgresUrl(target) ? 'postgres' : 'sqlite';
+  if (engine === 'sqlite' && (target === ':memory:' || !existsSync(target))) return { engine: 'sqlite', state: 'missing' };
+  let seam: Db;
+  try {
+    seam = engine === 'postgres' ? new PostgresDb(target) : new SqliteDb(new Database(target, { readonly: true, fileMustExist: true, timeout: 5000 }));
+  } catch (error) {
+    return { engine, state: 'unreachable', error };
+  }
+  try {
+    const tables = await seam.prepare<[string], string>(TABLE_NAMED[engine]).pluck().all('schema_migrations');
+    const pending = tables.length === 0 ? migrationFiles() : await pendingMigrations(seam);
+    return pending.length === 0 ? { engine, state: 'migrated', applied: migrationFiles().length } : { engine, state: 'behind', pending };
+  } catch (error) {
+    return { engine, state: 'unreachable', error };
+  } finally {
+    await seam.close().catch(() => undefined);
+  }
+}
+
 function openSqlite(path: string): SqliteDb {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path, { timeout: 5000 });

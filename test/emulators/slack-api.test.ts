@@ -5,6 +5,7 @@ import type { TestContext } from 'node:test';
 import { App, LogLevel, webApi } from '@slack/bolt';
 import type { BlockButtonAction, Logger, types } from '@slack/bolt';
 import { sendBlockAction, sendSlashCommand, sendViewSubmission, signRequest, valuesFor } from '../../src/playground/slack-requests.ts';
+import { WebSocket } from 'ws';
 import { waitFor } from '../support/wait.ts';
 import { DEFAULT_BOT_SCOPES, SlackApiEmulator } from '../../src/playground/slack-api.ts';
 import type { EmulatedView, JsonObject, SlackApiEmulatorOptions } from '../../src/playground/slack-api.ts';
@@ -750,4 +751,124 @@ test('valuesFor fails loudly on answers Slack would not produce', async (t) => {
   assert.deepEqual(values.name, { value: { type: 'plain_text_input', value: 'team-a' } });
   assert.deepEqual(values.env, { value: { type: 'static_select', selected_option: { text: plain('Staging'), value: 'staging' } } });
   assert.deepEqual(values.expiry, { value: { type: 'datepicker', selected_date: null } });
+});
+
+// ---------------------------------------------------------------- Socket Mode
+
+/** A Socket Mode client as an app writes one: apps.connections.open with the app token, then the WebSocket. */
+async function openSocket(t: TestContext, emulator: SlackApiEmulator, onEnvelope: (envelope: JsonObject, ws: WebSocket) => void): Promise<WebSocket> {
+  const opened = (await new WebClient(undefined, { slackApiUrl: emulator.url }).apps.connections.open({ token: 'xapp-test' })) as { url?: string };
+  assert.ok(opened.url);
+  const ws = new WebSocket(opened.url);
+  t.after(() => ws.terminate());
+  const hello = new Promise<void>((resolve) =>
+    ws.on('message', (data) => {
+      const message = JSON.parse(String(data)) as JsonObject;
+      if (message.type === 'hello') resolve();
+      else onEnvelope(message, ws);
+    }),
+  );
+  await hello;
+  return ws;
+}
+
+const ack = (envelope: JsonObject, ws: WebSocket, payload?: JsonObject) =>
+  ws.send(JSON.stringify({ envelope_id: envelope.envelope_id, ...(payload ? { payload } : {}) }));
+
+test('Socket Mode: each envelope goes to one of the open connections, and is acknowledged there', async (t) => {
+  const emulator = await startEmulator(t);
+  const seen: number[] = [];
+  for (const n of [1, 2]) {
+    await openSocket(t, emulator, (envelope, ws) => {
+      seen.push(n);
+      ack(envelope, ws, { text: `from ${n}` });
+    });
+  }
+  assert.equal(emulator.socketConnections, 2);
+  const acks = [];
+  for (let i = 0; i < 6; i++) acks.push(await emulator.sendEnvelope('slash_commands', { command: '/platform', text: 'help' }));
+  assert.equal(seen.length, 6, 'one delivery per envelope, never to both');
+  assert.deepEqual([...new Set(seen)].sort(), [1, 2], 'both connections get envelopes');
+  assert.deepEqual(
+    acks.map((a) => (a.payload as JsonObject).text),
+    seen.map((n) => `from ${n}`),
+  );
+  assert.deepEqual(
+    emulator.envelopes.map((d) => [d.connection, d.outcome]),
+    seen.map((n) => [n, 'acked']),
+  );
+});
+
+test('Socket Mode: an acknowledgement on another connection does not count, and a command is not retried', async (t) => {
+  const emulator = await startEmulator(t);
+  // The app answers on its other connection.
+  const app: { other?: WebSocket } = {};
+  await openSocket(t, emulator, (envelope) => app.other && ack(envelope, app.other));
+  app.other = await openSocket(t, emulator, () => undefined);
+  await assert.rejects(
+    emulator.sendEnvelope('slash_commands', { command: '/platform' }, 200),
+    /no acknowledgement of env-1 \(slash_commands\) on connection 1 within 200 ms/,
+  );
+  assert.match(emulator.warnings.join('\n'), /env-1 acknowledged on connection 2, but it was sent on connection 1/);
+  assert.deepEqual(
+    emulator.envelopes.map((d) => [d.envelopeId, d.outcome]),
+    [['env-1', 'timeout']],
+    'slash commands and interactions are not delivered again',
+  );
+});
+
+test('Socket Mode: an Events API envelope not acknowledged is delivered again, with retry_attempt, to any open connection', async (t) => {
+  const emulator = await startEmulator(t, { eventRetryDelaysMs: [0, 10, 10] });
+  const received: JsonObject[] = [];
+  await openSocket(t, emulator, (envelope) => received.push(envelope));
+  await openSocket(t, emulator, (envelope, ws) => {
+    received.push(envelope);
+    ack(envelope, ws);
+  });
+  await assert.rejects(emulator.sendEnvelope('events_api', { type: 'event_callback', event: { type: 'app_home_opened' } }, 100));
+  await waitFor('the retry to be acknowledged', () => emulator.envelopes.some((d) => d.outcome === 'acked'));
+  assert.deepEqual(
+    received.map((e) => [e.envelope_id, e.retry_attempt, e.retry_reason, e.accepts_response_payload]),
+    [
+      ['env-1', 0, '', false],
+      ['env-1', 1, 'timeout', false],
+    ],
+  );
+  assert.deepEqual(
+    emulator.envelopes.map((d) => [d.connection, d.outcome]),
+    [
+      [1, 'timeout'],
+      [2, 'acked'],
+    ],
+  );
+});
+
+test('Socket Mode: a closed connection gets nothing more, and what it had not acknowledged fails at once', async (t) => {
+  const emulator = await startEmulator(t);
+  const first = await openSocket(t, emulator, () => undefined);
+  await openSocket(t, emulator, (envelope, ws) => ack(envelope, ws));
+  const unanswered = emulator.sendEnvelope('interactive', { type: 'view_submission' }, 60_000);
+  first.terminate();
+  await assert.rejects(unanswered, /before its connection closed/);
+  await waitFor('the closed connection to be gone', () => emulator.socketConnections === 1);
+  for (let i = 0; i < 3; i++) await emulator.sendEnvelope('interactive', { type: 'block_actions' });
+  assert.deepEqual(
+    emulator.envelopes.map((d) => [d.connection, d.outcome]),
+    [
+      [1, 'connection_closed'],
+      [2, 'acked'],
+      [2, 'acked'],
+      [2, 'acked'],
+    ],
+  );
+});
+
+test('Socket Mode: an app keeps at most 10 connections open', async (t) => {
+  const emulator = await startEmulator(t);
+  for (let i = 0; i < 10; i++) await openSocket(t, emulator, () => undefined);
+  const opened = (await new WebClient(undefined, { slackApiUrl: emulator.url }).apps.connections.open({ token: 'xapp-test' })) as { url: string };
+  const eleventh = new WebSocket(opened.url);
+  await new Promise((resolve) => eleventh.once('close', resolve));
+  assert.equal(emulator.socketConnections, 10);
+  assert.match(emulator.warnings.join('\n'), /at most 10 connections open/);
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { test } from 'node:test';
 import {
   CLAIMS_DEFAULTS,
@@ -194,4 +194,23 @@ test('run claims renew every 5 s and lapse after 30 s by default; a lapse must o
     'claims.lapseSeconds: must be at least twice heartbeatSeconds (a heartbeat that comes late must not lose the run)',
   ]);
   assert.ok(problemsOf({ ...exampleConfigDocument(), claims: { heartbeatSeconds: 0 } }).some((p) => p.startsWith('claims.heartbeatSeconds:')));
+});
+
+test('SLIPWAY_CONFIG may list several files: each is laid over the ones before it, key by key', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-config-layers-'));
+  const overlayDir = mkdtempSync(join(tmpdir(), 'slipway-config-overlay-'));
+  const overlay = join(overlayDir, 'leader-election.yaml');
+  writeFileSync(overlay, 'leaderElection:\n  enabled: true\napprovers:\n  users: [U0ZED]\n');
+  const config = loadConfig([EXAMPLE_CONFIG_PATH, overlay].join(delimiter));
+  const example = loadConfig(EXAMPLE_CONFIG_PATH);
+  assert.deepEqual(config.leaderElection, { ...example.leaderElection, enabled: true }, 'the example says enabled: false; the later file wins');
+  assert.deepEqual(config.approvers.users, ['U0ZED'], 'a list is replaced, not appended to');
+  assert.deepEqual(config.approvers.userGroups, example.approvers.userGroups, 'keys the later file does not name stay');
+  assert.deepEqual(config.clusters, example.clusters, "kubeconfig paths resolve against the file that lists the clusters, not the overlay's");
+
+  const missing = join(dir, 'nope.yaml');
+  assert.throws(
+    () => loadConfig([EXAMPLE_CONFIG_PATH, missing].join(delimiter)),
+    (err: unknown) => err instanceof ConfigError && err.message.startsWith(`Slipway cannot start: ${missing} has`),
+  );
 });

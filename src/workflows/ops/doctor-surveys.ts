@@ -6,7 +6,7 @@ import { membershipProblem } from '../surveys/pulse.ts';
  * is not a member), and the scope that lets replies in feedback threads be relayed. Warnings,
  * not failures: namespaces work without surveys.
  */
-export async function checkSurveys(deps: DoctorDeps): Promise<DoctorLine[]> {
+export async function checkSurveys(deps: Pick<DoctorDeps, 'config' | 'slack' | 'clusters'>): Promise<DoctorLine[]> {
   const { survey, slack } = deps.config;
   const lines: DoctorLine[] = [];
   const channels = survey.pulse.channels;

@@ -2,6 +2,8 @@ import { describePermission, requiredPermissions } from '../../cluster/permissio
 import type { Config } from '../../config.ts';
 import { errorMessage } from '../../errors.ts';
 import { slackErrorCode } from '../../slack/io/notifier.ts';
+import { checkDatabase } from './doctor-database.ts';
+import { checkLease } from './doctor-lease.ts';
 import { checkSurveys } from './doctor-surveys.ts';
 import type { DoctorDeps, DoctorLine, Verdict } from './doctor-lines.ts';
 
@@ -169,7 +171,8 @@ export async function runDoctor(deps: DoctorDeps): Promise<DoctorLine[]> {
   const slack = await checkSlack(deps);
   const surveys = slack.some((l) => l.check === 'auth.test' && l.verdict === 'ok') ? await checkSurveys(deps) : [];
   const clusters = await Promise.all(deps.config.clusters.map((c) => checkCluster(deps, c.name)));
-  return [config, ...slack, ...surveys, ...clusters.flat()];
+  const [database, lease] = await Promise.all([checkDatabase(deps), checkLease(deps)]);
+  return [config, ...database, ...slack, ...surveys, ...clusters.flat(), ...lease];
 }
 
 const MARK: Record<Verdict, string> = { ok: '✔ ok', fail: '✘ FAIL', warn: '! warn' };
