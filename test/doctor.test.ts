@@ -200,7 +200,9 @@ test('doctor names the database and whether its migrations are applied, changing
   let running = true;
   t.after(() => running && postgres.stop());
   const url = `postgres://slipway:s3cret-pw@127.0.0.1:${postgres.port}/slipway`;
-  const fresh = await doctor({ ...env, DATABASE_URL: url });
+  // Replicas on PostgreSQL share one survey key from the environment (src/env.ts).
+  const onPostgres = { ...env, DATABASE_URL: url, SLIPWAY_SURVEY_KEY: Buffer.alloc(32, 7).toString('base64') };
+  const fresh = await doctor(onPostgres);
   assert.match(
     fresh.stdout,
     new RegExp(`database\\s+engine\\s+✔ ok\\s+PostgreSQL database slipway on 127\\.0\\.0\\.1:${postgres.port} as slipway \\(password hidden\\)`),
@@ -210,11 +212,11 @@ test('doctor names the database and whether its migrations are applied, changing
     /database\s+migrations\s+! warn\s+\d+ not applied yet \(0001_init\.sql, .*\): Slipway applies them when it starts, or run slipway migrate/,
   );
   await (await Store.open(url)).close();
-  const migrated = await doctor({ ...env, DATABASE_URL: url });
+  const migrated = await doctor(onPostgres);
   assert.match(migrated.stdout, /database\s+migrations\s+✔ ok\s+all \d+ applied/);
   postgres.stop();
   running = false;
-  const down = await doctor({ ...env, DATABASE_URL: url });
+  const down = await doctor(onPostgres);
   assert.equal(down.code, 1);
   assert.match(down.stdout, /database\s+migrations\s+✘ FAIL\s+could not read it: /);
   for (const out of [fresh, migrated, down]) assert.ok(!(out.stdout + out.stderr).includes('s3cret-pw'), 'the password is not shown');
