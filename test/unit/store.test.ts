@@ -6,18 +6,10 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { migrate } from '../../src/store/migrate.ts';
 import { Store } from '../../src/store/store.ts';
+import { requestInput } from '../support/history.ts';
 
 const now = new Date('2026-11-26T10:00:00Z');
-const input = {
-  namespace: 'payments-dev',
-  cluster: 'dev-eu',
-  team: 'payments',
-  environment: 'dev',
-  tier: 'small',
-  purpose: 'tests',
-  expiresOn: undefined,
-  requester: 'U0DEV',
-};
+const input = requestInput('payments-dev');
 
 async function openStore(t: { after: (fn: () => void) => void }) {
   const path = join(mkdtempSync(join(tmpdir(), 'slipway-store-')), 'nested', 'slipway.db');
