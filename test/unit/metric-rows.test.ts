@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { parseConfig, type Config } from '../../src/config.ts';
 import type { UsageSnapshotInput } from '../../src/store/adoption.ts';
 import { migrate } from '../../src/store/migrate.ts';
+import { SqliteDb } from '../../src/store/db.ts';
 import type { EventInput } from '../../src/store/events.ts';
 import { Store } from '../../src/store/store.ts';
 import { adoptionReport, metricsSettings } from '../../src/workflows/adoption/metrics.ts';
@@ -177,12 +178,12 @@ function expected(raw: RawMetrics, report: AdoptionReport) {
 }
 
 /** A database with the schema as it was before the metric rows, written with plain SQL. */
-function databaseBeforeMetricRows(path: string, events: readonly EventInput[], snapshots: readonly UsageSnapshotInput[]): void {
+async function databaseBeforeMetricRows(path: string, events: readonly EventInput[], snapshots: readonly UsageSnapshotInput[]): Promise<void> {
   const root = new URL('../../db', import.meta.url).pathname;
   const older = mkdtempSync(join(tmpdir(), 'slipway-migrations-'));
   for (const file of readdirSync(root).filter((f) => f < FIRST_MIGRATION_WITH_METRIC_ROWS)) copyFileSync(join(root, file), join(older, file));
   const db = new Database(path);
-  migrate(db, older);
+  await migrate(new SqliteDb(db), older);
   const event = db.prepare('INSERT INTO events (at, type, actor, team, request_id, data) VALUES (?, ?, ?, ?, ?, ?)');
   const snapshot = db.prepare('INSERT INTO usage_snapshots (at, cluster, namespace, team, request_id, present, running_pods) VALUES (?, ?, ?, ?, ?, ?, ?)');
   db.transaction(() => {
@@ -206,7 +207,7 @@ async function writtenAndBackfilled(
   t.after(() => written.close());
   for (const e of events) await written.appendEvent(e);
   for (const s of snapshots) await written.adoption.insertSnapshots([s]);
-  databaseBeforeMetricRows(join(dir, 'backfilled.db'), events, snapshots);
+  await databaseBeforeMetricRows(join(dir, 'backfilled.db'), events, snapshots);
   const backfilled = await Store.open(join(dir, 'backfilled.db'));
   t.after(() => backfilled.close());
   return { written, backfilled };
@@ -236,13 +237,13 @@ test('the migration fills the metric rows exactly as the triggers write them', a
   const { events, snapshots } = history();
   const { written, backfilled } = await writtenAndBackfilled(t, events, snapshots);
 
-  const rows = (store: Store) => ({
-    durations: store.db.prepare('SELECT kind, at, ms FROM metric_durations ORDER BY kind, at, ms').all(),
-    states: store.db.prepare('SELECT * FROM usage_states ORDER BY snapshot_id').all(),
-    firstWorkloads: store.db.prepare('SELECT * FROM first_workloads ORDER BY cluster, namespace, request_id').all(),
-    teams: store.db.prepare('SELECT * FROM team_first_requests ORDER BY team').all(),
+  const rows = async (store: Store) => ({
+    durations: await store.sql.prepare('SELECT kind, at, ms FROM metric_durations ORDER BY kind, at, ms').all(),
+    states: await store.sql.prepare('SELECT * FROM usage_states ORDER BY snapshot_id').all(),
+    firstWorkloads: await store.sql.prepare('SELECT * FROM first_workloads ORDER BY cluster, namespace, request_id').all(),
+    teams: await store.sql.prepare('SELECT * FROM team_first_requests ORDER BY team').all(),
   });
-  const fromTriggers = rows(written);
+  const fromTriggers = await rows(written);
   assert.ok(fromTriggers.durations.length > 200 && fromTriggers.states.length > 200 && fromTriggers.firstWorkloads.length > 50);
-  assert.deepEqual(rows(backfilled), fromTriggers);
+  assert.deepEqual(await rows(backfilled), fromTriggers);
 });

@@ -4,9 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import { SqliteDb } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
+import { isUniqueViolation } from '../../src/store/rows.ts';
 import { Store } from '../../src/store/store.ts';
 import { requestInput } from '../support/history.ts';
+import { freshPostgresDatabase, sqliteOf } from '../support/stores.ts';
 
 const now = new Date('2026-11-26T10:00:00Z');
 const input = requestInput('payments-dev');
@@ -22,7 +25,7 @@ test('migrations run once and the database directory is created', async (t) => {
   const { store, path } = await openStore(t);
   await store.close();
   const reopened = await Store.open(path);
-  const applied = reopened.db.prepare('SELECT name FROM schema_migrations').all();
+  const applied = await reopened.sql.prepare('SELECT name FROM schema_migrations ORDER BY name').all();
   const files = readdirSync(new URL('../../db', import.meta.url))
     .filter((f) => f.endsWith('.sql'))
     .sort();
@@ -80,9 +83,9 @@ test('a request has at most one active run, enforced by the database', async (t)
     ],
   );
   assert.equal(await store.startRun(request.id, ['namespace'], now), undefined);
-  assert.throws(
-    () => store.db.prepare(`INSERT INTO runs (request_id, status, started_at) VALUES (?, 'running', ?)`).run(request.id, now.toISOString()),
-    /UNIQUE constraint failed/,
+  await assert.rejects(
+    store.sql.prepare(`INSERT INTO runs (request_id, status, started_at) VALUES (?, 'running', ?)`).run(request.id, now.toISOString()),
+    (err) => isUniqueViolation(err),
   );
   await store.startStep(run.id, 0, now);
   await store.finishStep(run.id, 0, 'done', undefined, now);
@@ -107,12 +110,12 @@ test('events are append-only', async (t) => {
     (await store.eventsFor(1)).map((e) => [e.type, e.actor, e.data]),
     [['request_submitted', 'U0DEV', { a: 1 }]],
   );
-  assert.throws(() => store.db.prepare('UPDATE events SET type = ?').run('x'), /append-only/);
-  assert.throws(() => store.db.prepare('DELETE FROM events').run(), /append-only/);
+  await assert.rejects(store.sql.prepare('UPDATE events SET type = ?').run('x'), /append-only/);
+  await assert.rejects(store.sql.prepare('DELETE FROM events').run(), /append-only/);
 });
 
 /** A database as the migrations before `first` left it, open without the store. */
-function databaseBefore(first: string): { path: string; raw: Database.Database } {
+async function databaseBefore(first: string): Promise<{ path: string; raw: Database.Database }> {
   const dir = mkdtempSync(join(tmpdir(), `slipway-before-${first}-`));
   const old = join(dir, 'db');
   mkdirSync(old);
@@ -122,13 +125,13 @@ function databaseBefore(first: string): { path: string; raw: Database.Database }
   for (const f of all.filter((f) => f < first)) copyFileSync(new URL(`../../db/${f}`, import.meta.url), join(old, f));
   const path = join(dir, 'slipway.db');
   const raw = new Database(path);
-  migrate(raw, old);
+  await migrate(new SqliteDb(raw), old);
   return { path, raw };
 }
 
 test('migration 0005 drops the key kept in the database, replaces its pseudonyms, and the next start seals plain-text authors', async (t) => {
   // A database as version 0004 left it: the key in survey_secret, an open pulse, a plain author.
-  const { path, raw } = databaseBefore('0005');
+  const { path, raw } = await databaseBefore('0005');
   raw.prepare('INSERT INTO survey_secret (id, secret) VALUES (1, ?)').run(Buffer.alloc(32, 7));
   raw
     .prepare(`INSERT INTO pulse_surveys (week, opened_at, closes_at, questions, min_answers) VALUES ('2026-11-23', ?, ?, '[]', 5)`)
@@ -147,7 +150,7 @@ test('migration 0005 drops the key kept in the database, replaces its pseudonyms
 
   const store = await Store.open(path, { surveyKey: Buffer.alloc(32, 1) });
   t.after(async () => await store.close());
-  const db = store.db;
+  const db = sqliteOf(store);
   assert.equal(db.prepare(`SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'survey_secret'`).pluck().get(), 0, 'the old key is gone');
   const respondents = db.prepare('SELECT respondent FROM pulse_answers').pluck().all() as string[];
   assert.equal(new Set(respondents).size, 2, 'still two people');
@@ -165,7 +168,7 @@ test('migration 0005 drops the key kept in the database, replaces its pseudonyms
 });
 
 test('migration 0008 gives every namespace that was ready an owner, its end date and no timers yet; a deleted name is free again', async (t) => {
-  const { path, raw } = databaseBefore('0008');
+  const { path, raw } = await databaseBefore('0008');
   const insert = raw.prepare(
     `INSERT INTO requests (namespace, cluster, team, environment, tier, purpose, expires_on, requester, status, created_at, updated_at)
      VALUES (?, 'dev-eu', 'payments', 'dev', 'small', 'tests', ?, 'U0DEV', ?, ?, ?)`,
@@ -189,7 +192,7 @@ test('migration 0008 gives every namespace that was ready an owner, its end date
 });
 
 test('migration 0010 keeps runs, their steps and lifecycle requests, and allows change runs and change requests', async (t) => {
-  const { path, raw } = databaseBefore('0010');
+  const { path, raw } = await databaseBefore('0010');
   raw
     .prepare(
       `INSERT INTO requests (namespace, cluster, team, environment, tier, purpose, requester, status, created_at, updated_at)
@@ -218,8 +221,12 @@ test('migration 0010 keeps runs, their steps and lifecycle requests, and allows 
   const change = await store.startRun(1, ['quota'], now, 'change');
   assert.equal(change?.kind, 'change');
   assert.equal(await store.startRun(1, ['quota'], now, 'change'), undefined, 'one active run per request still');
-  assert.deepEqual(store.db.pragma('foreign_key_check'), []);
-  assert.deepEqual(store.db.prepare(`SELECT sql FROM sqlite_master WHERE sql LIKE '%runs_new%'`).all(), [], 'no reference to the temporary name is left');
+  assert.deepEqual(sqliteOf(store).pragma('foreign_key_check'), []);
+  assert.deepEqual(
+    sqliteOf(store).prepare(`SELECT sql FROM sqlite_master WHERE sql LIKE '%runs_new%'`).all(),
+    [],
+    'no reference to the temporary name is left',
+  );
 });
 
 test("one task's transaction holds the connection: another task's transaction and reads wait for it, and a failed one leaves nothing", async (t) => {
@@ -251,6 +258,20 @@ test("one task's transaction holds the connection: another task's transaction an
     }),
     /boom/,
   );
-  const types = (store.db.prepare('SELECT type FROM events ORDER BY id').all() as { type: string }[]).map((r) => r.type);
+  const types = await store.sql.prepare('SELECT type FROM events ORDER BY id').pluck().all();
   assert.deepEqual(types, ['first', 'second']);
+});
+
+test('three replicas starting at once on a fresh PostgreSQL database migrate it once', async () => {
+  const url = await freshPostgresDatabase();
+  const replicas = await Promise.all([1, 2, 3].map(() => Store.open(url)));
+  try {
+    const files = readdirSync(new URL('../../db', import.meta.url)).filter((f) => /^\d+_.*\.sql$/.test(f));
+    const applied = await replicas[0]?.sql.prepare<[], string>('SELECT name FROM schema_migrations ORDER BY name').pluck().all();
+    assert.deepEqual(applied, files.sort(), 'each migration recorded once');
+    for (const replica of replicas) assert.equal(await replica.isReady(), true);
+    assert.equal(replicas[0]?.engine, 'postgres');
+  } finally {
+    for (const replica of replicas) await replica.close();
+  }
 });
