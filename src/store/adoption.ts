@@ -151,18 +151,20 @@ const IDLE = `
 /** SQLite's BINARY collation: code unit order, as `<` compares strings. */
 const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-const MS_BETWEEN = (later: string, earlier: string) => `ROUND((julianday(${later}) - julianday(${earlier})) * 86400000.0)`;
-
 export class AdoptionStore {
   private readonly stmts;
 
   constructor(private readonly db: Db) {
+    const sql = db.dialect;
+    // Policy approvals are counted from their own partial index (events_auto_approved), not from
+    // each approval's data. SQLite's planner, left alone, takes events_type_at and reads the data;
+    // PostgreSQL picks the partial index by itself (and has no INDEXED BY).
+    const autoApprovedIndex = db.engine === 'sqlite' ? 'INDEXED BY events_auto_approved' : '';
     this.stmts = {
       eventCounts: db.prepare<{ from: string; to: string }, { type: string; n: number; auto: number }>(
         `SELECT type, COUNT(*) AS n,
-                -- Policy approvals from their own partial index (events_auto_approved), not each one's data.
-                (SELECT COUNT(*) FROM events a INDEXED BY events_auto_approved
-                 WHERE a.type = 'request_approved' AND json_extract(a.data, '$.auto') AND a.at >= @from AND a.at < @to) AS auto
+                (SELECT COUNT(*) FROM events a ${autoApprovedIndex}
+                 WHERE a.type = 'request_approved' AND ${sql.jsonTrue('a.data', 'auto')} AND a.at >= @from AND a.at < @to) AS auto
          FROM events
          WHERE type IN ('request_submitted', 'request_approved', 'request_denied', 'namespace_ready', 'run_failed')
            AND at >= @from AND at < @to
@@ -218,7 +220,7 @@ export class AdoptionStore {
           // CROSS JOIN keeps the week's first workloads as the outer loop in SQLite; the ready event
           // is then one seek in events_request_type. (The join condition is in WHERE: PostgreSQL's
           // CROSS JOIN takes no ON.)
-          `SELECT ${MS_BETWEEN('f.at', 'r.at')} AS ms
+          `SELECT ${sql.msBetween('f.at', 'r.at')} AS ms
            FROM first_workloads f
            CROSS JOIN events r
            WHERE r.request_id = f.request_id AND r.type = 'namespace_ready' AND f.at >= @from AND f.at < @to`,
@@ -256,12 +258,12 @@ export class AdoptionStore {
         `SELECT u.request_id, u.running_pods, u.at,
                 (SELECT MAX(r.at) FROM usage_snapshots r WHERE r.request_id = u.request_id AND r.running_pods > 0) AS last_running
          FROM usage_snapshots u
-         WHERE u.request_id IN (SELECT value FROM json_each(?))
+         WHERE u.request_id IN (${sql.jsonArray('?', 'integer')})
            AND NOT EXISTS (SELECT 1 FROM usage_snapshots l WHERE l.request_id = u.request_id AND (l.at > u.at OR (l.at = u.at AND l.id > u.id)))`,
       ),
       deletedIn: db.prepare<Window, { request_id: number | null; cluster: string | null; namespace: string | null; tier: string | null; reclaimed: number }>(
-        `SELECT d.request_id, json_extract(d.data, '$.cluster') AS cluster, json_extract(d.data, '$.namespace') AS namespace,
-                (SELECT json_extract(s.data, '$.tier') FROM events s
+        `SELECT d.request_id, ${sql.jsonText('d.data', 'cluster')} AS cluster, ${sql.jsonText('d.data', 'namespace')} AS namespace,
+                (SELECT ${sql.jsonText('s.data', 'tier')} FROM events s
                  WHERE s.request_id = d.request_id AND s.type = 'request_submitted' LIMIT 1) AS tier,
                 CASE WHEN EXISTS (SELECT 1 FROM events i WHERE i.request_id = d.request_id AND i.type = 'idle_asked' AND i.at <= d.at)
                      THEN 1 ELSE 0 END AS reclaimed
@@ -276,7 +278,7 @@ export class AdoptionStore {
         { from: string; to: string },
         { request_id: number; team: string | null; cluster: string | null; namespace: string | null; at: string }
       >(
-        `SELECT r.request_id, r.team, json_extract(r.data, '$.cluster') AS cluster, json_extract(r.data, '$.namespace') AS namespace, r.at
+        `SELECT r.request_id, r.team, ${sql.jsonText('r.data', 'cluster')} AS cluster, ${sql.jsonText('r.data', 'namespace')} AS namespace, r.at
          FROM events r
          WHERE r.type = 'namespace_ready' AND r.at >= @from AND r.at < @to AND r.request_id IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM usage_snapshots u WHERE u.request_id = r.request_id)`,

@@ -55,7 +55,7 @@ export class IdleStore {
       ),
       close: db.prepare(
         `UPDATE idle_asks SET stage = @stage, next_at = NULL, quiet_until = @quietUntil, closed_at = @now, closed_by = @by
-         WHERE id = @id AND stage IN (SELECT value FROM json_each(@from))`,
+         WHERE id = @id AND stage IN (${db.dialect.jsonArray('@from', 'text')})`,
       ),
     };
   }

@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseConfig, type Config } from '../../src/config.ts';
-import { Store } from '../../src/store/store.ts';
 import { adoptionReport, distribution, TREND_WEEKS } from '../../src/workflows/adoption/metrics.ts';
 import { lastCompleteWeek, weekContaining, zonedTime } from '../../src/lib/calendar.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../support/config.ts';
 import { appendRequest } from '../support/history.ts';
+import { storeTest } from '../support/stores.ts';
 
 const S = 1000;
 const M = 60 * S;
@@ -21,12 +18,6 @@ function config(timezone: string): Config {
   doc.teams = [...teams, { name: 'data', displayName: 'Data', costCenter: 'cc-3001', group: 'data-devs' }];
   doc.schedule = { timezone };
   return parseConfig(doc, EXAMPLE_CONFIG_PATH);
-}
-
-async function openStore(t: { after: (fn: () => void) => void }): Promise<Store> {
-  const store = await Store.open(join(mkdtempSync(join(tmpdir(), 'slipway-metrics-')), 'slipway.db'));
-  t.after(async () => await store.close());
-  return store;
 }
 
 test('percentiles interpolate between the closest ranks', async () => {
@@ -59,8 +50,7 @@ test('weeks run Monday to Monday in the configured zone, 169 hours in the week c
   assert.equal(zonedTime(2026, 3, 29, 2, 30, tz).toISOString(), '2026-03-29T01:30:00.000Z', 'a time in the spring gap reads an hour later');
 });
 
-test('weekly metrics from a hand-built history, in Europe/Berlin across the end of summer time', async (t) => {
-  const store = await openStore(t);
+storeTest('weekly metrics from a hand-built history, in Europe/Berlin across the end of summer time', async (_t, { store }) => {
   const cfg = config('Europe/Berlin');
   // Payments and search used the platform long ago: they are not new.
   await appendRequest(store, { team: 'payments', at: '2026-09-01T09:00:00Z', auto: true, decideAfter: S, readyAfter: 40 * S });
@@ -140,8 +130,7 @@ test('weekly metrics from a hand-built history, in Europe/Berlin across the end 
   assert.equal(report.trend.at(-1)?.week.monday, '2026-10-19');
 });
 
-test('a week without activity counts as zeros, and a drop in adoption is a regression', async (t) => {
-  const store = await openStore(t);
+storeTest('a week without activity counts as zeros, and a drop in adoption is a regression', async (_t, { store }) => {
   const cfg = config('UTC');
   await appendRequest(store, { team: 'payments', at: '2026-11-10T09:00:00Z', auto: true, decideAfter: S, readyAfter: 30 * S });
   await appendRequest(store, { team: 'search', at: '2026-11-11T09:00:00Z', decideAfter: 5 * M, readyAfter: 7 * M });
@@ -163,8 +152,7 @@ test('a week without activity counts as zeros, and a drop in adoption is a regre
   );
 });
 
-test('active and idle namespaces and time to first workload come from the usage snapshots', async (t) => {
-  const store = await openStore(t);
+storeTest('active and idle namespaces and time to first workload come from the usage snapshots', async (_t, { store }) => {
   const cfg = config('UTC');
   const snap = async (at: string, namespace: string, requestId: number, team: string, runningPods: number, present = true) =>
     await store.adoption.insertSnapshots([{ at: new Date(at), cluster: 'dev-eu', namespace, team, requestId, present, runningPods }]);

@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test } from 'node:test';
-import { Store } from '../../src/store/store.ts';
+import type { Store } from '../../src/store/store.ts';
+import { storeTest } from '../support/stores.ts';
 import { requestInput } from '../support/history.ts';
 
 // The idle reclaim store (src/store/idle.ts): candidates from the usage states, one open
@@ -12,12 +9,6 @@ import { requestInput } from '../support/history.ts';
 const DAY = 24 * 60 * 60 * 1000;
 const now = new Date('2026-12-01T09:00:00Z');
 const daysAgo = (days: number) => new Date(now.getTime() - days * DAY);
-
-async function openStore(t: { after: (fn: () => Promise<void>) => void }): Promise<Store> {
-  const store = await Store.open(join(mkdtempSync(join(tmpdir(), 'slipway-idle-store-')), 'slipway.db'));
-  t.after(async () => await store.close());
-  return store;
-}
 
 /** A request for a namespace of `environment`, and its usage snapshots: pods running until `idleSince`, none after. */
 async function namespace(store: Store, name: string, environment: string, idleSince: Date | undefined): Promise<number> {
@@ -35,43 +26,44 @@ const ask = (requestId: number, idleSince: Date) => ({
   nextAt: new Date(now.getTime() + 3 * DAY),
 });
 
-test('candidates: namespaces of the environment idle since the cut-off, longest first, less those with an open or quiet conversation', async (t) => {
-  const store = await openStore(t);
-  const older = await namespace(store, 'payments-old', 'dev', daysAgo(30));
-  const newer = await namespace(store, 'payments-new', 'dev', daysAgo(20));
-  await namespace(store, 'payments-recent', 'dev', daysAgo(5));
-  await namespace(store, 'payments-running', 'dev', undefined);
-  await namespace(store, 'payments-prod', 'prod', daysAgo(30));
-  const before = daysAgo(14);
-  const candidates = async (limit = 10) => (await store.idle.candidates('dev', before, now, limit)).map((c) => c.requestId);
+storeTest(
+  'candidates: namespaces of the environment idle since the cut-off, longest first, less those with an open or quiet conversation',
+  async (_t, { store }) => {
+    const older = await namespace(store, 'payments-old', 'dev', daysAgo(30));
+    const newer = await namespace(store, 'payments-new', 'dev', daysAgo(20));
+    await namespace(store, 'payments-recent', 'dev', daysAgo(5));
+    await namespace(store, 'payments-running', 'dev', undefined);
+    await namespace(store, 'payments-prod', 'prod', daysAgo(30));
+    const before = daysAgo(14);
+    const candidates = async (limit = 10) => (await store.idle.candidates('dev', before, now, limit)).map((c) => c.requestId);
 
-  assert.deepEqual(await store.idle.candidates('dev', before, now, 10), [
-    { requestId: older, idleSince: daysAgo(30).toISOString() },
-    { requestId: newer, idleSince: daysAgo(20).toISOString() },
-  ]);
-  assert.deepEqual(await candidates(1), [older]);
-  assert.equal(await store.idle.runningNow(older), false);
+    assert.deepEqual(await store.idle.candidates('dev', before, now, 10), [
+      { requestId: older, idleSince: daysAgo(30).toISOString() },
+      { requestId: newer, idleSince: daysAgo(20).toISOString() },
+    ]);
+    assert.deepEqual(await candidates(1), [older]);
+    assert.equal(await store.idle.runningNow(older), false);
 
-  const opened = await store.idle.open(ask(older, daysAgo(30)), now);
-  assert.ok(opened);
-  assert.deepEqual(await candidates(), [newer], 'an open conversation keeps its namespace out');
-  assert.ok(await store.idle.close(opened.id, ['asked'], 'kept', 'U0DEV', now, new Date(now.getTime() + 30 * DAY)));
-  assert.deepEqual(await candidates(), [newer], 'kept quiet until after now');
-  assert.deepEqual(
-    (await store.idle.candidates('dev', before, new Date(now.getTime() + 31 * DAY), 10)).map((c) => c.requestId),
-    [older, newer],
-    'asked again once the quiet time is over',
-  );
+    const opened = await store.idle.open(ask(older, daysAgo(30)), now);
+    assert.ok(opened);
+    assert.deepEqual(await candidates(), [newer], 'an open conversation keeps its namespace out');
+    assert.ok(await store.idle.close(opened.id, ['asked'], 'kept', 'U0DEV', now, new Date(now.getTime() + 30 * DAY)));
+    assert.deepEqual(await candidates(), [newer], 'kept quiet until after now');
+    assert.deepEqual(
+      (await store.idle.candidates('dev', before, new Date(now.getTime() + 31 * DAY), 10)).map((c) => c.requestId),
+      [older, newer],
+      'asked again once the quiet time is over',
+    );
 
-  await store.adoption.insertSnapshots([
-    { at: now, cluster: 'dev-eu', namespace: 'payments-new', team: 'payments', requestId: newer, present: true, runningPods: 1 },
-  ]);
-  assert.equal(await store.idle.runningNow(newer), true);
-  assert.deepEqual(await candidates(), [], 'pods again: no longer idle');
-});
+    await store.adoption.insertSnapshots([
+      { at: now, cluster: 'dev-eu', namespace: 'payments-new', team: 'payments', requestId: newer, present: true, runningPods: 1 },
+    ]);
+    assert.equal(await store.idle.runningNow(newer), true);
+    assert.deepEqual(await candidates(), [], 'pods again: no longer idle');
+  },
+);
 
-test('one open conversation per namespace; stages move by compare-and-set', async (t) => {
-  const store = await openStore(t);
+storeTest('one open conversation per namespace; stages move by compare-and-set', async (_t, { store }) => {
   const requestId = await namespace(store, 'payments-dev', 'dev', daysAgo(30));
   const opened = await store.idle.open(ask(requestId, daysAgo(30)), now);
   assert.ok(opened);
@@ -113,8 +105,7 @@ test('one open conversation per namespace; stages move by compare-and-set', asyn
   assert.equal((await store.idle.latestOf(requestId))?.id, again.id);
 });
 
-test('a conversation whose first message failed is forgotten; one that moved on is kept', async (t) => {
-  const store = await openStore(t);
+storeTest('a conversation whose first message failed is forgotten; one that moved on is kept', async (_t, { store }) => {
   const requestId = await namespace(store, 'payments-dev', 'dev', daysAgo(30));
   const first = await store.idle.open(ask(requestId, daysAgo(30)), now);
   assert.ok(first);

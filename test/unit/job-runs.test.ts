@@ -1,9 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test } from 'node:test';
-import { Store } from '../../src/store/store.ts';
+import { storeTest } from '../support/stores.ts';
 
 // Job runs (src/store/adoption.ts): one run per job and schedule slot, one running at a time, and
 // a run left running by a stopped process closed as failed.
@@ -12,14 +8,7 @@ const MIN = 60_000;
 const slot = new Date('2026-11-16T08:00:00Z');
 const at = (minutes: number) => new Date(slot.getTime() + minutes * MIN);
 
-async function openStore(t: { after: (fn: () => Promise<void>) => void }): Promise<Store> {
-  const store = await Store.open(join(mkdtempSync(join(tmpdir(), 'slipway-job-runs-')), 'slipway.db'));
-  t.after(async () => await store.close());
-  return store;
-}
-
-test('a slot is run once; a second run while one is going is recorded as skipped; a stale one is closed as failed', async (t) => {
-  const store = await openStore(t);
+storeTest('a slot is run once; a second run while one is going is recorded as skipped; a stale one is closed as failed', async (_t, { store }) => {
   const claim = (reason: 'scheduled' | 'catch-up' | 'manual', minutes: number, scheduledFor: Date | undefined = slot) =>
     store.adoption.claimJobRun({ job: 'digest', reason, scheduledFor, now: at(minutes), staleBefore: at(minutes - 30) });
 

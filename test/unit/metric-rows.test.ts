@@ -15,6 +15,7 @@ import type { AdoptionReport } from '../../src/domain/adoption.ts';
 import { shiftWeek, weekContaining, type Week } from '../../src/lib/calendar.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../support/config.ts';
 import { RawMetrics } from '../support/raw-metrics.ts';
+import { openStore, storeTest } from '../support/stores.ts';
 import { seededRandom } from '../../src/lib/random.ts';
 
 // The adoption metrics read rows derived as events and usage snapshots are written
@@ -193,57 +194,58 @@ async function databaseBeforeMetricRows(path: string, events: readonly EventInpu
   db.close();
 }
 
-/**
- * The same history twice: written as the workflows write it (through the store, one event or
- * refresh at a time), and written before the migration existed, then opened (and migrated).
- */
-async function writtenAndBackfilled(
-  t: TestContext,
-  events: readonly EventInput[],
-  snapshots: readonly UsageSnapshotInput[],
-): Promise<{ written: Store; backfilled: Store }> {
-  const dir = mkdtempSync(join(tmpdir(), 'slipway-metric-rows-'));
-  const written = await Store.open(join(dir, 'written.db'));
-  t.after(() => written.close());
-  for (const e of events) await written.appendEvent(e);
-  for (const s of snapshots) await written.adoption.insertSnapshots([s]);
-  await databaseBeforeMetricRows(join(dir, 'backfilled.db'), events, snapshots);
-  const backfilled = await Store.open(join(dir, 'backfilled.db'));
-  t.after(() => backfilled.close());
-  return { written, backfilled };
+/** Writes a history as the workflows write it: through the store, one event or refresh at a time. */
+async function write(store: Store, events: readonly EventInput[], snapshots: readonly UsageSnapshotInput[]): Promise<Store> {
+  for (const e of events) await store.appendEvent(e);
+  for (const s of snapshots) await store.adoption.insertSnapshots([s]);
+  return store;
 }
 
-test('metrics from the rows written with events and snapshots equal metrics from the raw rows, and so does a database filled by the migration', async (t) => {
-  const cfg = config();
-  const { events, snapshots, first, last } = history();
-  const raw = new RawMetrics(events, snapshots, metricsSettings(cfg));
-  const { written, backfilled } = await writtenAndBackfilled(t, events, snapshots);
+/** The history written before the migration existed, then opened (and migrated): SQLite only, whose migrations made it. */
+async function backfilled(t: TestContext, events: readonly EventInput[], snapshots: readonly UsageSnapshotInput[]): Promise<Store> {
+  const path = join(mkdtempSync(join(tmpdir(), 'slipway-metric-rows-')), 'backfilled.db');
+  await databaseBeforeMetricRows(path, events, snapshots);
+  const store = await Store.open(path);
+  t.after(() => store.close());
+  return store;
+}
 
+/** The adoption report of every week of the history and the next, each compared with the raw rows' figures. */
+async function assertWeeks(store: Store, raw: RawMetrics, cfg: Config, first: Week, last: Week, what: string): Promise<void> {
   let busy = 0;
   for (let week = shiftWeek(first, 1, TZ); week.start < shiftWeek(last, 2, TZ).start; week = shiftWeek(week, 1, TZ)) {
-    const now = new Date(week.end.getTime() + 9 * HOUR);
-    const fromWritten = await adoptionReport({ store: written, config: cfg }, now);
-    assert.equal(fromWritten.current.week.monday, week.monday);
-    const want = expected(raw, fromWritten);
-    assert.deepEqual(figures(fromWritten), want, `week of ${week.monday}, written`);
-    assert.deepEqual(figures(await adoptionReport({ store: backfilled, config: cfg }, now)), want, `week of ${week.monday}, backfilled`);
+    const report = await adoptionReport({ store, config: cfg }, new Date(week.end.getTime() + 9 * HOUR));
+    assert.equal(report.current.week.monday, week.monday);
+    const want = expected(raw, report);
+    assert.deepEqual(figures(report), want, `week of ${week.monday}, ${what}`);
     if (want.current.requests > 0 && want.current.activeNamespaces > 0 && want.idle.total > 0) busy += 1;
   }
   // The history exercises what it is meant to: busy weeks with active and idle namespaces.
   assert.ok(busy >= 8, `${busy} busy weeks`);
+}
+
+storeTest('metrics from the rows written with events and snapshots equal metrics from the raw rows', async (_t, { store }) => {
+  const cfg = config();
+  const { events, snapshots, first, last } = history();
+  await assertWeeks(await write(store, events, snapshots), new RawMetrics(events, snapshots, metricsSettings(cfg)), cfg, first, last, 'written');
 });
 
-test('the migration fills the metric rows exactly as the triggers write them', async (t) => {
-  const { events, snapshots } = history();
-  const { written, backfilled } = await writtenAndBackfilled(t, events, snapshots);
+test('metrics from a database filled by the migration equal metrics from the raw rows', async (t) => {
+  const cfg = config();
+  const { events, snapshots, first, last } = history();
+  await assertWeeks(await backfilled(t, events, snapshots), new RawMetrics(events, snapshots, metricsSettings(cfg)), cfg, first, last, 'backfilled');
+});
 
+test("the migration fills the metric rows exactly as SQLite's triggers write them, and PostgreSQL's triggers write the same", async (t) => {
+  const { events, snapshots } = history();
   const rows = async (store: Store) => ({
     durations: await store.sql.prepare('SELECT kind, at, ms FROM metric_durations ORDER BY kind, at, ms').all(),
     states: await store.sql.prepare('SELECT * FROM usage_states ORDER BY snapshot_id').all(),
     firstWorkloads: await store.sql.prepare('SELECT * FROM first_workloads ORDER BY cluster, namespace, request_id').all(),
     teams: await store.sql.prepare('SELECT * FROM team_first_requests ORDER BY team').all(),
   });
-  const fromTriggers = await rows(written);
+  const fromTriggers = await rows(await write((await openStore(t, 'sqlite')).store, events, snapshots));
   assert.ok(fromTriggers.durations.length > 200 && fromTriggers.states.length > 200 && fromTriggers.firstWorkloads.length > 50);
-  assert.deepEqual(await rows(backfilled), fromTriggers);
+  assert.deepEqual(await rows(await backfilled(t, events, snapshots)), fromTriggers, 'filled by the migration');
+  assert.deepEqual(await rows(await write((await openStore(t, 'postgres')).store, events, snapshots)), fromTriggers, 'on PostgreSQL');
 });
