@@ -158,7 +158,10 @@ export class PostgresDb implements Db {
     // PostgreSQL's own checkpoints and vacuum take care of erased rows.
   }
 
+  private closed: Promise<void> | undefined;
+
+  /** Ends the pool's connections; closing twice is closing once. */
   close(): Promise<void> {
-    return this.pool.end();
+    return (this.closed ??= this.pool.end());
   }
 }

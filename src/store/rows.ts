@@ -36,7 +36,7 @@ export function window(from: Date, to: Date): Window {
 
 /**
  * A write refused by a UNIQUE constraint or a primary key (SQLite's codes, or PostgreSQL's 23505,
- * which it gives for both): someone else got there first.
+ * which covers both): someone else got there first.
  */
 export function isUniqueViolation(err: unknown): boolean {
   return (

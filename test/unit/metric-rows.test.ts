@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { parseConfig, type Config } from '../../src/config.ts';
 import type { UsageSnapshotInput } from '../../src/store/adoption.ts';
 import { migrate } from '../../src/store/migrate.ts';
-import { SqliteDb } from '../../src/store/db.ts';
+import { SqliteDb, type Engine } from '../../src/store/db.ts';
 import type { EventInput } from '../../src/store/events.ts';
 import { Store } from '../../src/store/store.ts';
 import { adoptionReport, metricsSettings } from '../../src/workflows/adoption/metrics.ts';
@@ -15,7 +15,7 @@ import type { AdoptionReport } from '../../src/domain/adoption.ts';
 import { shiftWeek, weekContaining, type Week } from '../../src/lib/calendar.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../support/config.ts';
 import { RawMetrics } from '../support/raw-metrics.ts';
-import { openStore, storeTest } from '../support/stores.ts';
+import { openStore } from '../support/stores.ts';
 import { seededRandom } from '../../src/lib/random.ts';
 
 // The adoption metrics read rows derived as events and usage snapshots are written
@@ -194,20 +194,39 @@ async function databaseBeforeMetricRows(path: string, events: readonly EventInpu
   db.close();
 }
 
-/** Writes a history as the workflows write it: through the store, one event or refresh at a time. */
-async function write(store: Store, events: readonly EventInput[], snapshots: readonly UsageSnapshotInput[]): Promise<Store> {
-  for (const e of events) await store.appendEvent(e);
-  for (const s of snapshots) await store.adoption.insertSnapshots([s]);
-  return store;
+/** A history written as the workflows write it: through the store, one event or refresh at a time. */
+async function writtenThroughStore(t: TestContext, engine: Engine, events: readonly EventInput[], snapshots: readonly UsageSnapshotInput[]) {
+  const opened = await openStore(t, engine);
+  for (const e of events) await opened.store.appendEvent(e);
+  for (const s of snapshots) await opened.store.adoption.insertSnapshots([s]);
+  return opened;
 }
 
-/** The history written before the migration existed, then opened (and migrated): SQLite only, whose migrations made it. */
-async function backfilled(t: TestContext, events: readonly EventInput[], snapshots: readonly UsageSnapshotInput[]): Promise<Store> {
-  const path = join(mkdtempSync(join(tmpdir(), 'slipway-metric-rows-')), 'backfilled.db');
-  await databaseBeforeMetricRows(path, events, snapshots);
-  const store = await Store.open(path);
-  t.after(() => store.close());
-  return store;
+/** The rows the triggers (or the migration) derive from events and usage snapshots. */
+async function metricRows(store: Store) {
+  return {
+    durations: await store.sql.prepare('SELECT kind, at, ms FROM metric_durations ORDER BY kind, at, ms').all(),
+    states: await store.sql.prepare('SELECT * FROM usage_states ORDER BY snapshot_id').all(),
+    firstWorkloads: await store.sql.prepare('SELECT * FROM first_workloads ORDER BY cluster, namespace, request_id').all(),
+    teams: await store.sql.prepare('SELECT * FROM team_first_requests ORDER BY team').all(),
+  };
+}
+
+/**
+ * The same history twice: written as the workflows write it (through the store, one event or
+ * refresh at a time), and written before the migration existed, then opened (and migrated).
+ */
+async function writtenAndBackfilled(
+  t: TestContext,
+  events: readonly EventInput[],
+  snapshots: readonly UsageSnapshotInput[],
+): Promise<{ written: Store; backfilled: Store }> {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-metric-rows-'));
+  const { store: written } = await writtenThroughStore(t, 'sqlite', events, snapshots);
+  await databaseBeforeMetricRows(join(dir, 'backfilled.db'), events, snapshots);
+  const backfilled = await Store.open(join(dir, 'backfilled.db'));
+  t.after(() => backfilled.close());
+  return { written, backfilled };
 }
 
 /** The adoption report of every week of the history and the next, each compared with the raw rows' figures. */
@@ -224,28 +243,35 @@ async function assertWeeks(store: Store, raw: RawMetrics, cfg: Config, first: We
   assert.ok(busy >= 8, `${busy} busy weeks`);
 }
 
-storeTest('metrics from the rows written with events and snapshots equal metrics from the raw rows', async (_t, { store }) => {
+test('metrics from the rows written with events and snapshots equal metrics from the raw rows, and so does a database filled by the migration', async (t) => {
   const cfg = config();
   const { events, snapshots, first, last } = history();
-  await assertWeeks(await write(store, events, snapshots), new RawMetrics(events, snapshots, metricsSettings(cfg)), cfg, first, last, 'written');
+  const raw = new RawMetrics(events, snapshots, metricsSettings(cfg));
+  const { written, backfilled } = await writtenAndBackfilled(t, events, snapshots);
+  await assertWeeks(written, raw, cfg, first, last, 'written');
+  await assertWeeks(backfilled, raw, cfg, first, last, 'backfilled');
 });
 
-test('metrics from a database filled by the migration equal metrics from the raw rows', async (t) => {
+test('on PostgreSQL, metrics from the rows its triggers write equal metrics from the raw rows', async (t) => {
   const cfg = config();
   const { events, snapshots, first, last } = history();
-  await assertWeeks(await backfilled(t, events, snapshots), new RawMetrics(events, snapshots, metricsSettings(cfg)), cfg, first, last, 'backfilled');
+  const { store } = await writtenThroughStore(t, 'postgres', events, snapshots);
+  await assertWeeks(store, new RawMetrics(events, snapshots, metricsSettings(cfg)), cfg, first, last, 'PostgreSQL');
 });
 
-test("the migration fills the metric rows exactly as SQLite's triggers write them, and PostgreSQL's triggers write the same", async (t) => {
+test('the migration fills the metric rows exactly as the triggers write them', async (t) => {
   const { events, snapshots } = history();
-  const rows = async (store: Store) => ({
-    durations: await store.sql.prepare('SELECT kind, at, ms FROM metric_durations ORDER BY kind, at, ms').all(),
-    states: await store.sql.prepare('SELECT * FROM usage_states ORDER BY snapshot_id').all(),
-    firstWorkloads: await store.sql.prepare('SELECT * FROM first_workloads ORDER BY cluster, namespace, request_id').all(),
-    teams: await store.sql.prepare('SELECT * FROM team_first_requests ORDER BY team').all(),
-  });
-  const fromTriggers = await rows(await write((await openStore(t, 'sqlite')).store, events, snapshots));
+  const { written, backfilled } = await writtenAndBackfilled(t, events, snapshots);
+
+  const fromTriggers = await metricRows(written);
   assert.ok(fromTriggers.durations.length > 200 && fromTriggers.states.length > 200 && fromTriggers.firstWorkloads.length > 50);
-  assert.deepEqual(await rows(await backfilled(t, events, snapshots)), fromTriggers, 'filled by the migration');
-  assert.deepEqual(await rows(await write((await openStore(t, 'postgres')).store, events, snapshots)), fromTriggers, 'on PostgreSQL');
+  assert.deepEqual(await metricRows(backfilled), fromTriggers);
+});
+
+test("PostgreSQL's triggers (db/postgres/0012_baseline.sql) write the metric rows SQLite's write", async (t) => {
+  const { events, snapshots } = history();
+  const [sqlite, postgres] = await Promise.all([writtenThroughStore(t, 'sqlite', events, snapshots), writtenThroughStore(t, 'postgres', events, snapshots)]);
+  const want = await metricRows(sqlite.store);
+  assert.ok(want.durations.length > 200 && want.states.length > 200 && want.firstWorkloads.length > 50);
+  assert.deepEqual(await metricRows(postgres.store), want);
 });

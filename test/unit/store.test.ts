@@ -9,22 +9,15 @@ import { migrate } from '../../src/store/migrate.ts';
 import { isUniqueViolation } from '../../src/store/rows.ts';
 import { Store } from '../../src/store/store.ts';
 import { requestInput } from '../support/history.ts';
-import { freshPostgresDatabase, sqliteOf } from '../support/stores.ts';
+import { freshPostgresDatabase, openStore, sqliteOf, storeTest } from '../support/stores.ts';
 
 const now = new Date('2026-11-26T10:00:00Z');
 const input = requestInput('payments-dev');
 
-async function openStore(t: { after: (fn: () => void) => void }) {
-  const path = join(mkdtempSync(join(tmpdir(), 'slipway-store-')), 'nested', 'slipway.db');
-  const store = await Store.open(path);
-  t.after(async () => await store.close());
-  return { store, path };
-}
-
-test('migrations run once and the database directory is created', async (t) => {
-  const { store, path } = await openStore(t);
+storeTest('migrations run once', async (t, { engine, target, store }) => {
   await store.close();
-  const reopened = await Store.open(path);
+  const reopened = await Store.open(target);
+  t.after(() => reopened.close());
   const applied = await reopened.sql.prepare('SELECT name FROM schema_migrations ORDER BY name').all();
   const files = readdirSync(new URL('../../db', import.meta.url))
     .filter((f) => f.endsWith('.sql'))
@@ -34,14 +27,17 @@ test('migrations run once and the database directory is created', async (t) => {
     applied,
     files.map((name) => ({ name })),
   );
-  await reopened.close();
-  const raw = new Database(path);
-  t.after(() => raw.close());
-  assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
+  assert.equal(reopened.engine, engine);
 });
 
-test('a redelivered submission returns the request it created; a live name is taken once', async (t) => {
-  const { store } = await openStore(t);
+test('a SQLite database gets its directory and the write-ahead log', async (t) => {
+  const path = join(mkdtempSync(join(tmpdir(), 'slipway-store-')), 'nested', 'slipway.db');
+  const store = await Store.open(path);
+  t.after(() => store.close());
+  assert.equal(sqliteOf(store).pragma('journal_mode', { simple: true }), 'wal');
+});
+
+storeTest('a redelivered submission returns the request it created; a live name is taken once', async (_t, { store }) => {
   const first = await store.insertRequest({ ...input, sourceViewId: 'V1' }, now);
   assert.equal(first.created, true);
   const again = await store.insertRequest({ ...input, sourceViewId: 'V1' }, now);
@@ -51,16 +47,14 @@ test('a redelivered submission returns the request it created; a live name is ta
   assert.equal(!other.created && other.reason, 'name_taken');
 });
 
-test('a denied request frees its name', async (t) => {
-  const { store } = await openStore(t);
+storeTest('a denied request frees its name', async (_t, { store }) => {
   const first = await store.insertRequest({ ...input, sourceViewId: 'V1' }, now);
   assert.ok(first.created);
   assert.equal((await store.decide(first.request.id, { status: 'denied', by: 'U0ALICE', reason: 'no' }, now)).decided, true);
   assert.equal((await store.insertRequest({ ...input, sourceViewId: 'V2' }, now)).created, true);
 });
 
-test('the first decision wins; later ones see who decided', async (t) => {
-  const { store } = await openStore(t);
+storeTest('the first decision wins; later ones see who decided', async (_t, { store }) => {
   const { request } = await store.insertRequest(input, now);
   const a = await store.decide(request.id, { status: 'approved', by: 'U0ALICE' }, now);
   const b = await store.decide(request.id, { status: 'denied', by: 'U0BOB', reason: 'late' }, now);
@@ -70,8 +64,7 @@ test('the first decision wins; later ones see who decided', async (t) => {
   assert.equal(b.request.decidedBy, 'U0ALICE');
 });
 
-test('a request has at most one active run, enforced by the database', async (t) => {
-  const { store } = await openStore(t);
+storeTest('a request has at most one active run, enforced by the database', async (_t, { store }) => {
   const { request } = await store.insertRequest(input, now);
   const run = await store.startRun(request.id, ['namespace', 'quota'], now);
   assert.ok(run);
@@ -103,8 +96,7 @@ test('a request has at most one active run, enforced by the database', async (t)
   assert.equal(await store.reopenRun(run.id, now), false, 'a running run cannot be reopened');
 });
 
-test('events are append-only', async (t) => {
-  const { store } = await openStore(t);
+storeTest('events are append-only', async (_t, { store }) => {
   await store.appendEvent({ type: 'request_submitted', at: now, actor: 'U0DEV', team: 'payments', requestId: 1, data: { a: 1 } });
   assert.deepEqual(
     (await store.eventsFor(1)).map((e) => [e.type, e.actor, e.data]),
@@ -229,8 +221,8 @@ test('migration 0010 keeps runs, their steps and lifecycle requests, and allows 
   );
 });
 
-test("one task's transaction holds the connection: another task's transaction and reads wait for it, and a failed one leaves nothing", async (t) => {
-  const { store } = await openStore(t);
+test("one task's transaction holds the SQLite connection: another task's transaction and reads wait for it, and a failed one leaves nothing", async (t) => {
+  const { store } = await openStore(t, 'sqlite');
   const order: string[] = [];
   let release = (): void => undefined;
   const held = new Promise<void>((resolve) => (release = resolve));
@@ -274,4 +266,81 @@ test('three replicas starting at once on a fresh PostgreSQL database migrate it 
   } finally {
     for (const replica of replicas) await replica.close();
   }
+});
+
+// The invariants the schema enforces, tried on both engines: by the store's own methods racing
+// each other, and by plain SQL that goes around the store, which the database must refuse.
+
+storeTest('concurrent submissions of one form make one request; concurrent decisions decide once', async (_t, { store }) => {
+  const submitted = await Promise.all([1, 2, 3, 4, 5].map(() => store.insertRequest({ ...input, sourceViewId: 'V1' }, now)));
+  assert.equal(submitted.filter((s) => s.created).length, 1);
+  assert.deepEqual(
+    submitted.filter((s) => !s.created).map((s) => !s.created && s.reason),
+    ['duplicate_submission', 'duplicate_submission', 'duplicate_submission', 'duplicate_submission'],
+  );
+  const id = submitted[0]?.request.id ?? 0;
+  const people = ['U0ALICE', 'U0BOB', 'U0CAROL', 'U0DAN'];
+  const decisions = await Promise.all(people.map((by, i) => store.decide(id, { status: i % 2 ? 'denied' : 'approved', by, reason: 'r' }, now)));
+  assert.equal(decisions.filter((d) => d.decided).length, 1, 'one decision wins');
+  const winner = decisions.find((d) => d.decided)?.request;
+  for (const d of decisions) assert.deepEqual([d.request.status, d.request.decidedBy], [winner?.status, winner?.decidedBy]);
+  await assert.rejects(store.sql.prepare(`UPDATE requests SET status = 'bogus' WHERE id = ?`).run(id), (err: Error) =>
+    /CHECK|check constraint/.test(err.message),
+  );
+});
+
+storeTest('concurrent starts of a run start one', async (_t, { store }) => {
+  const { request } = await store.insertRequest(input, now);
+  const started = await Promise.all([1, 2, 3, 4].map(() => store.startRun(request.id, ['namespace'], now)));
+  assert.equal(started.filter(Boolean).length, 1);
+  assert.equal((await store.activeRuns()).length, 1);
+});
+
+storeTest('a live name is one request per cluster, even written around the store', async (_t, { store }) => {
+  await store.insertRequest(input, now);
+  await assert.rejects(
+    store.sql
+      .prepare(
+        `INSERT INTO requests (namespace, cluster, team, environment, tier, purpose, requester, created_at, updated_at)
+         VALUES (?, ?, 'payments', 'dev', 'small', 'tests', 'U0OTHER', ?, ?)`,
+      )
+      .run(input.namespace, input.cluster, now.toISOString(), now.toISOString()),
+    (err) => isUniqueViolation(err),
+  );
+});
+
+storeTest('one answer per person and question, one run per job and schedule slot: constraints of the database', async (_t, { store }) => {
+  const at = now.toISOString();
+  const survey = await store.sql
+    .prepare<[string, string], { id: number }>(
+      `INSERT INTO pulse_surveys (week, opened_at, closes_at, questions, min_answers) VALUES ('2026-11-23', ?, ?, '[]', 5) RETURNING id`,
+    )
+    .get(at, at);
+  const answer = store.sql.prepare(`INSERT INTO pulse_answers (survey_id, question, respondent, score, answered_at) VALUES (?, 'ease', 'p1', ?, ?)`);
+  await answer.run(survey?.id, 4, at);
+  await assert.rejects(answer.run(survey?.id, 2, at), (err) => isUniqueViolation(err), 'a second answer to the same question');
+  await assert.rejects(
+    store.sql.prepare(`INSERT INTO pulse_answers (survey_id, question, respondent, score, answered_at) VALUES (?, 'speed', 'p1', 9, ?)`).run(survey?.id, at),
+    (err: Error) => /CHECK|check constraint/.test(err.message),
+    'a score is 1 to 5',
+  );
+
+  const run = store.sql.prepare<[string, string], { id: number }>(
+    `INSERT INTO job_runs (job, reason, scheduled_for, started_at, status) VALUES ('digest', 'scheduled', ?, ?, 'running') RETURNING id`,
+  );
+  const slot = store.sql.prepare('INSERT INTO job_slots (job, scheduled_for, run_id) VALUES (?, ?, ?)');
+  const first = await run.get(at, at);
+  const second = await run.get(at, at);
+  await slot.run('digest', at, first?.id);
+  await assert.rejects(slot.run('digest', at, second?.id), (err) => isUniqueViolation(err), 'a second run of the same slot');
+  await assert.rejects(slot.run('survey-open', at, 9999), (err: Error) => /FOREIGN KEY|foreign key/.test(err.message), 'a slot names its run');
+});
+
+storeTest('one open extension or deletion request per namespace, even written around the store', async (_t, { store }) => {
+  const { request } = await store.insertRequest(input, now);
+  const open = store.sql.prepare(`INSERT INTO lifecycle_requests (request_id, kind, requested_by, created_at) VALUES (?, 'extend', 'U0DEV', ?)`);
+  await open.run(request.id, now.toISOString());
+  await assert.rejects(open.run(request.id, now.toISOString()), (err) => isUniqueViolation(err));
+  const opened = await Promise.all([1, 2, 3].map(() => store.lifecycle.openRequest({ requestId: request.id, kind: 'delete', requestedBy: 'U0DEV' }, now)));
+  assert.equal(opened.filter((o) => o.created).length, 1);
 });
