@@ -210,4 +210,41 @@ storeTest('active and idle namespaces and time to first workload come from the u
       asked: undefined,
     },
   ]);
+
+  // The same snapshots as the usage refresh, App Home and `/platform list` read them.
+  const at = (iso: string) => new Date(iso);
+  assert.equal(await store.adoption.snapshotCount(), 8);
+  assert.deepEqual(
+    (await store.adoption.presentAt(at('2026-11-18T08:30:00Z'))).map((s) => [s.namespace, s.runningPods]),
+    [
+      ['pay-a', 3],
+      ['pay-c', 0],
+      ['search-b', 0],
+    ],
+    'D was deleted at 08:00, E not seen yet',
+  );
+  assert.deepEqual((await store.adoption.latestStates(at('2026-11-18T08:30:00Z'))).map((s) => [s.namespace, s.present, s.runningPods, s.at]).sort(), [
+    ['pay-a', true, 3, '2026-11-17T12:00:00.000Z'],
+    ['pay-c', true, 0, '2026-10-20T10:30:00.000Z'],
+    ['search-b', true, 0, '2026-11-10T12:00:00.000Z'],
+    ['search-d', false, 0, '2026-11-18T08:00:00.000Z'],
+  ]);
+  assert.deepEqual(
+    (await store.adoption.snapshotsBetween(at('2026-11-17T00:00:00Z'), at('2026-11-19T00:00:00Z'))).map((s) => s.namespace),
+    ['pay-a', 'search-d', 'data-e'],
+  );
+  const usage = await store.adoption.usageOf([a, c, 9999]);
+  assert.deepEqual(
+    [...usage.values()].sort((x, y) => x.requestId - y.requestId),
+    [
+      { requestId: a, runningPods: 3, since: '2026-11-17T12:00:00.000Z', lastRunningAt: '2026-11-17T12:00:00.000Z' },
+      { requestId: c, runningPods: 0, since: '2026-10-20T10:30:00.000Z', lastRunningAt: undefined },
+    ],
+    'A was requested before C; 9999 has no snapshot',
+  );
+  // F: ready, and no refresh has seen it yet (E, ready the day before, has been seen).
+  const f = await appendRequest(store, { team: 'data', at: '2026-11-19T08:59:00Z', auto: true, decideAfter: S, readyAfter: M, namespace: 'data-f' });
+  assert.deepEqual(await store.adoption.readyWithoutSnapshot(at('2026-11-18T00:00:00Z'), at('2026-11-20T00:00:00Z')), [
+    { requestId: f, team: 'data', cluster: 'dev-eu', namespace: 'data-f', at: '2026-11-19T09:00:00.000Z' },
+  ]);
 });

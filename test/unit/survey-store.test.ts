@@ -279,6 +279,11 @@ storeTest(
     assert.equal(await store.surveys.forgetAuthors(after(30 * DAY)), 1);
     assert.equal(await store.surveys.authorOf(item.id), undefined);
     assert.equal(await store.surveys.sealPlainAuthors(), 0);
+    // An author stored in plain text before migration 0005 is sealed at the next start.
+    await store.sql.prepare("UPDATE feedback SET author = 'U0OLD' WHERE id = ?").run(item.id);
+    assert.equal(await store.surveys.sealPlainAuthors(), 1);
+    assert.notEqual(await store.sql.prepare('SELECT author FROM feedback WHERE id = ?').pluck().get(item.id), 'U0OLD');
+    assert.equal(await store.surveys.authorOf(item.id), 'U0OLD');
   },
   SURVEY_KEY,
 );
