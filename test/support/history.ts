@@ -1,5 +1,4 @@
 import type { Store } from '../../src/store/store.ts';
-import type { RequestInput } from '../../src/domain/requests.ts';
 
 /** A request's story, for building event histories by hand. Offsets are ms after `at`. */
 export interface RequestStory {
@@ -38,19 +37,4 @@ export async function appendRequest(store: Store, r: RequestStory): Promise<numb
   if (r.failAfter !== undefined) await ev('run_failed', r.failAfter, { data: { runId: id, step: 'resource-quota', error: 'boom' } });
   if (r.readyAfter !== undefined) await ev('namespace_ready', r.readyAfter, { data: { runId: id, namespace, cluster } });
   return id;
-}
-
-/** A request as the form submits it, for `store.insertRequest`: a small dev namespace of payments unless overridden. */
-export function requestInput(namespace: string, overrides: Partial<RequestInput> = {}): RequestInput {
-  return {
-    namespace,
-    cluster: 'dev-eu',
-    team: 'payments',
-    environment: 'dev',
-    tier: 'small',
-    purpose: 'tests',
-    expiresOn: undefined,
-    requester: 'U0DEV',
-    ...overrides,
-  };
 }

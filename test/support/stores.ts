@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type Database from 'better-sqlite3';
 import pg from 'pg';
+import type { RequestInput } from '../../src/domain/requests.ts';
 import { SqliteDb, type Engine } from '../../src/store/db.ts';
 import { Store } from '../../src/store/store.ts';
 import { startPostgres, type TestPostgres } from './postgres.ts';
@@ -63,6 +64,21 @@ export async function openStore(t: Pick<TestContext, 'after'>, engine: Engine, o
 /** One test per engine, named `name [sqlite]` and `name [postgres]`, each on a fresh store. */
 export function storeTest(name: string, body: (t: TestContext, s: EngineStore) => Promise<void>, options: { surveyKey?: Buffer } = {}): void {
   for (const engine of ENGINES) test(`${name} [${engine}]`, async (t) => body(t, await openStore(t, engine, options)));
+}
+
+/** A request as the contract tests make them: `payments-dev` on dev-eu, by U0DEV, with `changes`. */
+export function requestInput(changes: Partial<RequestInput> = {}): RequestInput {
+  return {
+    namespace: 'payments-dev',
+    cluster: 'dev-eu',
+    team: 'payments',
+    environment: 'dev',
+    tier: 'small',
+    purpose: 'tests',
+    expiresOn: undefined,
+    requester: 'U0DEV',
+    ...changes,
+  };
 }
 
 /** The better-sqlite3 connection under a SQLite store, for tests of SQLite's own files and tables. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Store } from '../../src/store/store.ts';
-import { storeTest } from '../support/stores.ts';
+import { requestInput, storeTest } from '../support/stores.ts';
 
 const now = new Date('2026-12-01T09:00:00Z');
 
@@ -8,17 +8,7 @@ const now = new Date('2026-12-01T09:00:00Z');
 async function requests(store: Store, names: readonly string[]): Promise<number[]> {
   const ids: number[] = [];
   for (const namespace of names) {
-    const input = {
-      namespace,
-      cluster: 'dev-eu',
-      team: 'payments',
-      environment: 'dev',
-      tier: 'small',
-      purpose: 'tests',
-      expiresOn: undefined,
-      requester: 'U0DEV',
-    };
-    ids.push((await store.insertRequest(input, now)).request.id);
+    ids.push((await store.insertRequest(requestInput({ namespace }), now)).request.id);
   }
   return ids;
 }

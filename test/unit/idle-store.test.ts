@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Store } from '../../src/store/store.ts';
-import { storeTest } from '../support/stores.ts';
-import { requestInput } from '../support/history.ts';
+import { requestInput, storeTest } from '../support/stores.ts';
 
 // The idle reclaim store (src/store/idle.ts): candidates from the usage states, one open
 // conversation per namespace, and stages that move by compare-and-set.
@@ -12,7 +11,7 @@ const daysAgo = (days: number) => new Date(now.getTime() - days * DAY);
 
 /** A request for a namespace of `environment`, and its usage snapshots: pods running until `idleSince`, none after. */
 async function namespace(store: Store, name: string, environment: string, idleSince: Date | undefined): Promise<number> {
-  const { request } = await store.insertRequest(requestInput(name, { environment }), daysAgo(60));
+  const { request } = await store.insertRequest(requestInput({ namespace: name, environment }), daysAgo(60));
   const snapshot = { cluster: 'dev-eu', namespace: name, team: 'payments', requestId: request.id, present: true };
   await store.adoption.insertSnapshots([{ ...snapshot, at: daysAgo(50), runningPods: 2 }]);
   if (idleSince) await store.adoption.insertSnapshots([{ ...snapshot, at: idleSince, runningPods: 0 }]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Store } from '../../src/store/store.ts';
-import { storeTest, type EngineStore } from '../support/stores.ts';
+import { requestInput, storeTest, type EngineStore } from '../support/stores.ts';
 
 const now = new Date('2026-12-01T09:00:00Z');
 const at = (iso: string) => new Date(iso);
@@ -10,8 +10,7 @@ async function readyNamespace({ store }: EngineStore, name = 'payments-dev', exp
 }
 
 async function makeReady(store: Store, name: string, expiresOn: string | undefined) {
-  const input = { namespace: name, cluster: 'dev-eu', team: 'payments', environment: 'dev', tier: 'small', purpose: 'tests', expiresOn, requester: 'U0DEV' };
-  const inserted = await store.insertRequest(input, now);
+  const inserted = await store.insertRequest(requestInput({ namespace: name, expiresOn }), now);
   assert.ok(inserted.created);
   await store.decide(inserted.request.id, { status: 'approved', by: 'U0ALICE' }, now);
   const run = await store.startRun(inserted.request.id, ['namespace'], now);

@@ -8,14 +8,15 @@ import { SqliteDb } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { isUniqueViolation } from '../../src/store/rows.ts';
 import { Store } from '../../src/store/store.ts';
-import { requestInput } from '../support/history.ts';
-import { freshPostgresDatabase, openStore, sqliteOf, storeTest } from '../support/stores.ts';
+import { freshPostgresDatabase, openStore, requestInput, sqliteOf, storeTest } from '../support/stores.ts';
 
 const now = new Date('2026-11-26T10:00:00Z');
-const input = requestInput('payments-dev');
+const input = requestInput();
 
-storeTest('migrations run once', async (t, { engine, target, store }) => {
+storeTest('migrations run once; a closed store is not ready', async (t, { engine, target, store }) => {
+  assert.equal(await store.isReady(), true);
   await store.close();
+  assert.equal(await store.isReady(), false);
   const reopened = await Store.open(target);
   t.after(() => reopened.close());
   const applied = await reopened.sql.prepare('SELECT name FROM schema_migrations ORDER BY name').all();

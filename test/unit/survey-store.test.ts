@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Store } from '../../src/store/store.ts';
-import { storeTest } from '../support/stores.ts';
+import { requestInput, storeTest } from '../support/stores.ts';
 import { isUniqueViolation } from '../../src/store/rows.ts';
-import { requestInput } from '../support/history.ts';
 
 // The survey stores (src/store/surveys/): pulses and their anonymity at closing, the question
 // after provisioning, feedback items and mutes, through `store.surveys`.
@@ -148,7 +147,7 @@ storeTest(
 storeTest(
   'the question after provisioning: asked once per request, not twice within the cool-down, answered, reminded once',
   async (_t, { store }) => {
-    const requestOf = async (name: string) => (await store.insertRequest(requestInput(name), now)).request.id;
+    const requestOf = async (name: string) => (await store.insertRequest(requestInput({ namespace: name }), now)).request.id;
     const first = await requestOf('payments-a');
     const second = await requestOf('payments-b');
     const timing = { readyMs: 60_000, approvalWaitMs: undefined, selfServe: true };
@@ -204,7 +203,7 @@ storeTest(
     const ids: number[] = [];
     for (const [i, timing] of timings.entries()) {
       const requester = `U${i}`;
-      const id = (await store.insertRequest(requestInput(`payments-${i}`, { requester }), now)).request.id;
+      const id = (await store.insertRequest(requestInput({ namespace: `payments-${i}`, requester }), now)).request.id;
       ids.push(id);
       await store.surveys.claimProvisioningQuestion({ requestId: id, requester, since: now, now, timing });
       await store.surveys.setProvisioningMessage(id, `D${i}`, `${i}.1`);
