@@ -345,3 +345,45 @@ storeTest('one open extension or deletion request per namespace, even written ar
   const opened = await Promise.all([1, 2, 3].map(() => store.lifecycle.openRequest({ requestId: request.id, kind: 'delete', requestedBy: 'U0DEV' }, now)));
   assert.equal(opened.filter((o) => o.created).length, 1);
 });
+
+storeTest("a request's card, the lists of open and pending requests, and outcomes told once", async (_t, { store }) => {
+  const first = (await store.insertRequest(input, now)).request;
+  const second = (await store.insertRequest({ ...input, namespace: 'payments-two' }, new Date(now.getTime() + 1000))).request;
+  const other = (await store.insertRequest({ ...input, namespace: 'search-dev', requester: 'U0OTHER' }, now)).request;
+  await store.setCard(first.id, { channel: 'C0APPROVALS', ts: '1700000000.000100' }, now);
+  assert.deepEqual((await store.getRequest(first.id))?.card, { channel: 'C0APPROVALS', ts: '1700000000.000100' });
+  assert.equal((await store.getRequest(second.id))?.card, undefined);
+  assert.deepEqual(
+    (await store.openRequestsBy('U0DEV', 10)).map((r) => r.id),
+    [second.id, first.id],
+    'newest first',
+  );
+  assert.equal((await store.lastRequestBy('U0OTHER'))?.id, other.id);
+  assert.equal((await store.findLatestRequestForNamespace('payments-two'))?.id, second.id);
+  const pending = await store.pendingRequests(2);
+  assert.deepEqual([pending.requests.map((r) => r.id), pending.total], [[first.id, second.id], 3]);
+
+  // Two outcomes reached, one told: only the other is left to tell, and telling it again is a no-op.
+  for (const request of [first, second]) {
+    await store.decide(request.id, { status: 'approved', by: 'policy', auto: true }, now);
+    const run = await store.startRun(request.id, ['namespace'], now);
+    assert.ok(run && (await store.completeRun(run.id, request.id, request === first ? 'done' : 'failed', now)));
+  }
+  assert.equal((await store.getRequest(first.id))?.autoApproved, true);
+  assert.deepEqual(
+    (await store.pendingOutcomes()).map((r) => [r.id, r.status]),
+    [
+      [first.id, 'ready'],
+      [second.id, 'failed'],
+    ],
+  );
+  await store.markNotified(first.id, 'ready');
+  await store.markNotified(second.id, 'ready');
+  assert.deepEqual(
+    (await store.pendingOutcomes()).map((r) => r.id),
+    [second.id],
+    'a notice about another outcome does not count',
+  );
+  assert.equal(await store.reopenRun((await store.latestRun(second.id))?.id ?? 0, now), true);
+  assert.equal((await store.getRequest(second.id))?.status, 'approved', 'a retried provisioning is approved again');
+});
