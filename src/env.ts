@@ -79,6 +79,13 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, options: { signing
   const databaseUrl = env.DATABASE_URL?.trim() || undefined;
   const urlProblem = databaseUrl && databaseUrlProblem(databaseUrl);
   if (urlProblem) problems.push(urlProblem);
+  // A key file made by each replica would give each its own key: pseudonyms and sealed authors
+  // written by one could not be matched or opened by another.
+  if (databaseUrl && !surveyKey && !env.SLIPWAY_SURVEY_KEY_FILE?.trim()) {
+    problems.push(
+      'DATABASE_URL is set, so every replica must read the same survey key: set SLIPWAY_SURVEY_KEY (e.g. `openssl rand -base64 32`, from a Secret) or SLIPWAY_SURVEY_KEY_FILE',
+    );
+  }
 
   if (problems.length > 0) throw new EnvError(problems);
   return {

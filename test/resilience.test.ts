@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { ACTION, BLOCK } from '../src/slack/ids.ts';
 import { APPROVALS, buttons, DEV_CHANNEL, PEOPLE, readable, SIGNING_SECRET, REQUEST_FORM, startHarness, type Harness } from './support/harness.ts';
 import { sendSlashCommand } from '../src/playground/slack-requests.ts';
+import { ENGINES } from './support/stores.ts';
 
 const NS = 'payments-staging';
 
@@ -141,10 +142,25 @@ test('a slash command delivered twice opens one form and shows no error', async 
   assert.equal(h.slack.responseUrlPosts.length, 0, 'no error message to the user');
 });
 
+for (const engine of ENGINES) {
+  test(`two approvers clicking Approve at once, on two replicas of the bot, give one decision and one run [${engine}]`, async (t) => {
+    const h = await startHarness(t, { engine });
+    const replica = await h.startReplica();
+    const card = await requestCard(h);
+    await Promise.all([h.click(PEOPLE.alice, card, ACTION.approve), h.click(PEOPLE.bob, card, ACTION.approve, { via: replica.baseUrl })]);
+    await oneDecisionAndOneRun(h);
+  });
+}
+
 test('two approvers clicking Approve at once give one decision and one run', async (t) => {
   const h = await startHarness(t);
   const card = await requestCard(h);
   await Promise.all([h.click(PEOPLE.alice, card, ACTION.approve), h.click(PEOPLE.bob, card, ACTION.approve)]);
+  await oneDecisionAndOneRun(h);
+});
+
+/** After two Approve clicks at once: one of them decided, the other was told who, and one run made the namespace ready. */
+async function oneDecisionAndOneRun(h: Harness): Promise<void> {
   await h.waitFor('the ready DM', () => readyDm(h)[0]);
   const request = await h.slipway.deps.store.getRequest(1);
   assert.ok(request?.decidedBy === PEOPLE.alice || request?.decidedBy === PEOPLE.bob);
@@ -154,7 +170,7 @@ test('two approvers clicking Approve at once give one decision and one run', asy
   assert.equal(await h.slipway.deps.store.sql.prepare('SELECT COUNT(*) AS n FROM runs').pluck().get(), 1);
   assert.equal(h.slack.dmWith(PEOPLE.dev).filter((m) => /approved \*R-1\*/.test(m.text)).length, 1);
   assert.equal(readyDm(h).length, 1);
-});
+}
 
 test('Deny racing Approve gives one outcome in the store, the card, the thread and the DMs', async (t) => {
   const h = await startHarness(t);

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { sharedPostgres } from './support/stores.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -74,6 +75,32 @@ test('a DATABASE_URL that is not a PostgreSQL URL stops start-up, and its passwo
   const noDatabase = serve({ ...base, DATABASE_URL: 'postgresql://slipway:hunter2@db:5432' });
   assert.match(noDatabase.stderr, /DATABASE_URL names no database/);
   for (const out of [mysql, broken, noDatabase]) assert.doesNotMatch(out.stderr, /hunter2/);
+  // Replicas on one database share one survey key: it cannot be a file each of them makes.
+  assert.match(mysql.stderr, /DATABASE_URL is set, so every replica must read the same survey key: set SLIPWAY_SURVEY_KEY/);
+  const withKey = serve({ ...base, DATABASE_URL: 'mysql://db/slipway', SLIPWAY_SURVEY_KEY_FILE: '/run/secrets/survey.key' });
+  assert.doesNotMatch(withKey.stderr, /survey key/);
+});
+
+test('a PostgreSQL server that cannot be reached, or a database it does not have, stops start-up in one line without the password', async () => {
+  const base = {
+    SLACK_BOT_TOKEN: 'xoxb-1',
+    SLACK_SIGNING_SECRET: 's',
+    SLIPWAY_CONFIG: join(ROOT, 'slipway.config.example.yaml'),
+    SLIPWAY_SURVEY_KEY: Buffer.alloc(32, 7).toString('base64'),
+  };
+  const refused = serve({ ...base, DATABASE_URL: 'postgres://slipway:hunter2@127.0.0.1:1/slipway' });
+  assert.equal(refused.status, 1);
+  assert.equal(
+    refused.stderr.trim(),
+    'Slipway cannot start: cannot open the PostgreSQL database postgres://slipway:***@127.0.0.1:1/slipway: connect ECONNREFUSED 127.0.0.1:1',
+  );
+  const { port } = await sharedPostgres();
+  const missing = serve({ ...base, DATABASE_URL: `postgres://slipway:hunter2@127.0.0.1:${port}/nowhere` });
+  assert.equal(missing.status, 1);
+  assert.match(
+    missing.stderr,
+    /^Slipway cannot start: cannot open the PostgreSQL database postgres:\/\/slipway:\*\*\*@127\.0\.0\.1:\d+\/nowhere: database "nowhere" does not exist\n$/,
+  );
 });
 
 test('an unreachable Slack API and a rejected token are told apart', async (t) => {

@@ -14,7 +14,8 @@ import { RequestStore } from './requests.ts';
 import { RunStore } from './runs.ts';
 import { loadSurveyKey, surveyKeyCreatedMessage } from './surveys/key.ts';
 import { surveyStore, type SurveyStore } from './surveys.ts';
-import { isPostgresUrl } from '../lib/database-url.ts';
+import { isPostgresUrl, redactUrl } from '../lib/database-url.ts';
+import { SlipwayError } from '../errors.ts';
 
 /**
  * The database, and the one way into it: `src/store/` is the only place with SQL. Requests, runs
@@ -63,7 +64,7 @@ export const Store = {
       await migrate(seam);
     } catch (err) {
       await seam.close();
-      throw err;
+      throw seam.engine === 'postgres' && isConnectionProblem(err) ? new DatabaseUnreachableError(target, err) : err;
     }
     // On PostgreSQL the key file's default place is still next to DATABASE_PATH, as for the bot (src/app.ts).
     const path = seam.engine === 'sqlite' ? target : process.env.DATABASE_PATH?.trim() || './data/slipway.db';
@@ -128,4 +129,21 @@ function openSqlite(path: string): SqliteDb {
   // Erased values (pulse key material, authors) are overwritten on disk, not left in free pages.
   db.pragma('secure_delete = ON');
   return new SqliteDb(db);
+}
+
+/**
+ * The PostgreSQL server could not be reached or refused the connection: what the operator fixes
+ * (the URL, the network, the credentials), said without a stack trace or the password.
+ */
+export class DatabaseUnreachableError extends SlipwayError {
+  constructor(url: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super('database_unreachable', `Slipway cannot start: cannot open the PostgreSQL database ${redactUrl(url)}: ${reason}`, { cause });
+  }
+}
+
+/** Network failures, and PostgreSQL's refusals of a connection (credentials, unknown database, too many clients). */
+function isConnectionProblem(err: unknown): boolean {
+  const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+  return /^(E[A-Z]+|28\w{3}|3D000|53300|57P03)$/.test(code) || (err instanceof Error && /timeout|terminated/i.test(err.message));
 }

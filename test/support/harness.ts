@@ -101,7 +101,7 @@ export interface Harness {
   /** Submits the last modal the bot opened, answering by block id. */
   submit(user: string, answers: Record<string, Answer>, options?: DeliveryOptions & { view?: EmulatedView }): Promise<SlackReply>;
   /** Clicks a button in a message the bot posted (`blockId` when the action id is in several blocks). */
-  click(user: string, message: EmulatedMessage, actionId: string, options?: DeliveryOptions & { blockId?: string }): Promise<SlackReply>;
+  click(user: string, message: EmulatedMessage, actionId: string, options?: DeliveryOptions & { blockId?: string; via?: string }): Promise<SlackReply>;
   /** The latest request card in the approvals channel. */
   card(): EmulatedMessage;
   /**
@@ -217,8 +217,8 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
       slack.applySubmissionAck(view.id, reply.body);
       return reply;
     },
-    click: (user, message, actionId, opts = {}) =>
-      sendBlockAction(harness.baseUrl, SIGNING_SECRET, {
+    click: (user, message, actionId, { via, ...opts } = {}) =>
+      sendBlockAction(via ?? harness.baseUrl, SIGNING_SECRET, {
         ...opts,
         userId: user,
         message,

@@ -387,3 +387,29 @@ storeTest("a request's card, the lists of open and pending requests, and outcome
   assert.equal(await store.reopenRun((await store.latestRun(second.id))?.id ?? 0, now), true);
   assert.equal((await store.getRequest(second.id))?.status, 'approved', 'a retried provisioning is approved again');
 });
+
+storeTest('the dialect fragments give the same answers on both engines', async (_t, { store }) => {
+  const { dialect } = store.sql;
+  const data = JSON.stringify({ auto: true, off: false, cluster: 'dev-eu' });
+  const one = <R>(sql: string, ...params: unknown[]) =>
+    store.sql
+      .prepare<unknown[], R>(sql)
+      .pluck()
+      .get(...params);
+  assert.equal(await one(`SELECT ${dialect.jsonText('?', 'cluster')}`, data), 'dev-eu');
+  assert.equal(await one(`SELECT ${dialect.jsonText('?', 'missing')}`, data), null);
+  const flag = (key: string) => one(`SELECT CASE WHEN ${dialect.jsonTrue('CAST(? AS TEXT)', key)} THEN 1 ELSE 0 END`, data);
+  assert.deepEqual([await flag('auto'), await flag('off'), await flag('missing')], [1, 0, 0]);
+  assert.equal(await one(`SELECT CASE WHEN NOT coalesce(${dialect.jsonTrue('CAST(? AS TEXT)', 'missing')}, FALSE) THEN 1 ELSE 0 END`, data), 1);
+  const texts = await store.sql
+    .prepare<[string], { value: string }>(`SELECT value FROM (${dialect.jsonArray('?', 'text')}) AS v ORDER BY value`)
+    .pluck()
+    .all(JSON.stringify(['b', 'a']));
+  assert.deepEqual(texts, ['a', 'b']);
+  const { request } = await store.insertRequest(input, now);
+  assert.equal(await one(`SELECT count(*) FROM requests WHERE id IN (${dialect.jsonArray('?', 'integer')})`, JSON.stringify([request.id, 999])), 1);
+  assert.equal(
+    await one(`SELECT ${dialect.msBetween('CAST(? AS TEXT)', 'CAST(? AS TEXT)')}`, '2026-11-27T10:00:01.250Z', '2026-11-26T10:00:00.000Z'),
+    86_401_250,
+  );
+});
