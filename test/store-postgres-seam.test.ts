@@ -7,6 +7,7 @@ import { startPostgres } from './support/postgres.ts';
 test("better-sqlite3's placeholders become PostgreSQL's, quoted text aside", () => {
   assert.deepEqual(numberPlaceholders("SELECT ? , '?@x', ? WHERE a = 'it''s'"), { text: "SELECT $1 , '?@x', $2 WHERE a = 'it''s'", names: [] });
   assert.deepEqual(numberPlaceholders('UPDATE t SET a = @a, b = @b WHERE a = @a'), { text: 'UPDATE t SET a = $1, b = $2 WHERE a = $1', names: ['a', 'b'] });
+  assert.deepEqual(numberPlaceholders("SELECT ? -- the team's ?\nFROM t WHERE a = ?"), { text: "SELECT $1 -- the team's ?\nFROM t WHERE a = $2", names: [] });
 });
 
 test('the database seam on PostgreSQL: statements, ids, transactions, savepoints, unique violations', async (t) => {

@@ -25,6 +25,12 @@ export function numberPlaceholders(sql: string): { text: string; names: string[]
       const stop = end < 0 ? sql.length : end;
       text += sql.slice(i, stop + 1);
       i = stop;
+    } else if (c === '-' && sql.charAt(i + 1) === '-') {
+      // A comment runs to the end of its line and is copied as it is, an apostrophe in it too.
+      const end = sql.indexOf('\n', i);
+      const stop = end < 0 ? sql.length : end;
+      text += sql.slice(i, stop);
+      i = stop - 1;
     } else if (c === '?') {
       text += `$${++position}`;
     } else if (c === '@' && /[A-Za-z_]/.test(sql.charAt(i + 1))) {
