@@ -2,7 +2,8 @@ import type { Statement } from './db.ts';
 
 /**
  * Rows to domain objects. Statements name their columns with the domain's field names
- * (`created_at AS createdAt`), so what is left is what SQLite cannot say: an absent value is NULL
+ * (`created_at AS "createdAt"`, quoted, as PostgreSQL folds unquoted names to lower case), so what
+ * is left is what the database cannot say: an absent value is NULL
  * where the domain has `undefined`, a flag is 0 or 1, a nested value is JSON text. Times go the
  * other way as ISO strings, whose string order is time order (`window`).
  */
