@@ -32,6 +32,7 @@ import { close, createProbeServer, listen, type ProbeRoute } from './probe-serve
 import { resumeFeedback } from './workflows/surveys/feedback.ts';
 import { resumeRuns } from './workflows/provisioning/provision.ts';
 import { recoverOrphans } from './workflows/provisioning/request.ts';
+import { takeOverLapsedRuns } from './workflows/runs/engine.ts';
 import { scheduleUntimed } from './workflows/lifecycle/timers.ts';
 import { announceDeletions } from './workflows/lifecycle/delete.ts';
 import { resumeUpgrades } from './workflows/drift/upgrade.ts';
@@ -194,6 +195,8 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
     },
   });
 
+  // This replica's name, on the Lease and on the runs it claims (src/workflows/runs/claims.ts).
+  const identity = holderIdentity(env);
   const deps = buildDeps({
     config,
     store,
@@ -203,24 +206,29 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
     modals: createModalOpener({ token: env.slackBotToken, apiUrl: env.slackApiUrl, onRateLimited: () => metrics.slackRateLimited.inc() }),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.clusters ? { clusters: options.clusters } : {}),
-    ...(options.sleep ? { engine: { sleep: options.sleep } } : {}),
+    engine: { identity, ...(options.sleep ? { sleep: options.sleep } : {}) },
   });
   const probeReadiness = readinessProbe(deps, () => slackAuthenticated);
   app.client.on(WebClientEvent.RATE_LIMITED, () => metrics.slackRateLimited.inc());
 
   const scheduler = new Scheduler(deps);
   let elector: LeaderElector | undefined;
+  let stopWatchingRuns: (() => void) | undefined;
   let stopping = false;
   let resumed = false;
   // Work a replica that died left undone after acking, looked for by the leader (recoverOrphans).
   const recovering = new Set<string>();
+  let resumedOrphans = false;
   let orphanWatch: NodeJS.Timeout | undefined;
   const watchOrphans = (on: boolean) => {
     clearInterval(orphanWatch);
     orphanWatch = undefined;
     if (!on) return;
-    const check = () => void recoverOrphans(deps, recovering).catch((err: unknown) => log.error({ err }, 'could not look for unfinished requests'));
-    check();
+    const check = (anyAge = false) =>
+      void recoverOrphans(deps, recovering, anyAge).catch((err: unknown) => log.error({ err }, 'could not look for unfinished requests'));
+    // The only replica, starting: what is unfinished was left by a process that is gone.
+    check(!config.leaderElection.enabled && !resumedOrphans);
+    resumedOrphans = true;
     orphanWatch = setInterval(check, ORPHAN_CHECK_MS);
   };
   /**
@@ -234,7 +242,9 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
       resumed = true;
       // Read before runs resume, so a deletion finishing now is not told twice.
       void announceDeletions(deps).catch((err: unknown) => log.error({ err }, 'could not tell owners about finished deletions'));
-      void resumeRuns(deps).catch((err: unknown) => log.error({ err }, 'could not resume runs'));
+      // Without leader election this is the only replica: runs another process claimed are that
+      // process's, which is gone, so they continue now rather than once their heartbeat lapses.
+      void resumeRuns(deps, !config.leaderElection.enabled).catch((err: unknown) => log.error({ err }, 'could not resume runs'));
       void resumeUpgrades(deps).catch((err: unknown) => log.error({ err }, 'could not resume upgrades'));
       void resumeFeedback(deps).catch((err: unknown) => log.error({ err }, 'could not post waiting feedback'));
       try {
@@ -309,6 +319,8 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
           cause: err,
         });
       }
+      // Every replica takes over runs whose replica died, leader or not.
+      stopWatchingRuns = takeOverLapsedRuns(deps);
       const election = config.leaderElection;
       if (!election.enabled) {
         await startLeaderWork();
@@ -317,7 +329,7 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
       const lease = await leaseFromConfig(config, env);
       elector = new LeaderElector({
         lease,
-        identity: holderIdentity(env),
+        identity,
         leaseDurationMs: election.leaseDurationSeconds * 1000,
         renewDeadlineMs: election.renewDeadlineSeconds * 1000,
         retryPeriodMs: election.retryPeriodSeconds * 1000,
@@ -337,6 +349,7 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
       // Leading from now on starts nothing.
       stopping = true;
       watchOrphans(false);
+      stopWatchingRuns?.();
       await app.stop().catch((err: unknown) => log.warn({ err }, 'error while stopping the Slack listener'));
       await close(routeServer);
       await close(probeServer);

@@ -285,6 +285,21 @@ const leaderElectionSchema = z
     message: 'must be less than renewDeadlineSeconds (a leader tries to renew more than once before it gives up)',
   });
 
+// Run claims (src/workflows/runs/claims.ts): the replica executing a durable run or a job's run
+// renews its claim's heartbeat every `heartbeatSeconds`; a claim not renewed for `lapseSeconds`
+// is taken over by another replica, which continues the run where it stood.
+export const CLAIMS_DEFAULTS = { heartbeatSeconds: 5, lapseSeconds: 30 } as const;
+const claimsSchema = z
+  .object({
+    heartbeatSeconds: z.number().positive().default(CLAIMS_DEFAULTS.heartbeatSeconds),
+    lapseSeconds: z.number().positive().default(CLAIMS_DEFAULTS.lapseSeconds),
+  })
+  // A claim must survive a late heartbeat or two before another replica takes the run.
+  .refine((c) => c.lapseSeconds >= 2 * c.heartbeatSeconds, {
+    path: ['lapseSeconds'],
+    message: 'must be at least twice heartbeatSeconds (a heartbeat that comes late must not lose the run)',
+  });
+
 export const configSchema = z
   .object({
     slack: z.object({
@@ -370,6 +385,7 @@ export const configSchema = z
       })
       .prefault({}),
     leaderElection: leaderElectionSchema.prefault({}),
+    claims: claimsSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     const unique = (names: string[], path: string) => {

@@ -76,6 +76,8 @@ export interface RunEngine {
   sleep(ms: number): Promise<void>;
   /** Least time between two progress updates of one run in Slack. */
   readonly progressIntervalMs: number;
+  /** This replica's name on the runs it claims (the leader election's holderIdentity). */
+  readonly identity: string;
 }
 
 /** One step of a run, bound to its request. `apply` is idempotent: a resumed run may repeat it. */

@@ -1,67 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { ACTION, BLOCK } from '../src/slack/ids.ts';
-import { setUpBotProcesses, type BotProcess } from './support/bot-process.ts';
-import { APPROVALS, DEV_CHANNEL, PEOPLE, SIGNING_SECRET } from './support/harness.ts';
-import { sendBlockAction, sendSlashCommand, sendViewSubmission, valuesFor } from '../src/playground/slack-requests.ts';
-import { waitFor } from './support/wait.ts';
-
-/** A bot in its own process, started cold, takes longer to answer than one inside the test. */
-const waitForBot = <T>(what: string, check: () => T | undefined | false, timeoutMs = 15_000) => waitFor(what, check, timeoutMs);
+import { setUpBotProcesses } from './support/bot-process.ts';
+import { BOT_WORKSPACE, readyDms, requestAndApprove, waitForBot } from './support/bot-journey.ts';
+import { APPROVALS, PEOPLE } from './support/harness.ts';
 
 /** Emulators, a config file and a database that outlive the bot processes started on them. */
 async function setUp(t: { after(fn: () => unknown): void }, configure?: (doc: Record<string, unknown>) => void) {
-  const {
-    slack,
-    kube,
-    doc,
-    start: startBot,
-    env: botEnv,
-  } = await setUpBotProcesses(
-    t,
-    {
-      channels: [
-        { id: APPROVALS, name: 'platform-approvals', members: ['U0BOT', PEOPLE.alice, PEOPLE.dev] },
-        { id: DEV_CHANNEL, name: 'payments-dev', members: [PEOPLE.dev] },
-      ],
-      users: [PEOPLE.dev, PEOPLE.alice].map((id) => ({ id, name: id.toLowerCase() })),
-      userGroups: [{ id: 'S0PLATFORM', handle: 'platform-team', users: [] }],
-    },
-    'slipway-restart-',
-  );
+  const { slack, kube, doc, start: startBot, env: botEnv } = await setUpBotProcesses(t, BOT_WORKSPACE, 'slipway-restart-');
   configure?.(doc);
   const env = botEnv();
   const start = () => startBot(env);
   return { slack, kube, start, databasePath: env.DATABASE_PATH };
-}
-
-type Setup = Awaited<ReturnType<typeof setUp>>;
-
-/** Requests payments-staging as the developer and approves it as Alice. */
-async function requestAndApprove(s: Setup, bot: BotProcess) {
-  await sendSlashCommand(bot.baseUrl, SIGNING_SECRET, {
-    text: 'new-namespace',
-    userId: PEOPLE.dev,
-    channelId: DEV_CHANNEL,
-    triggerId: s.slack.issueTriggerId(PEOPLE.dev),
-  });
-  const view = await waitForBot('the form', () => s.slack.views[0]?.view);
-  const values = valuesFor(view, {
-    [BLOCK.team]: 'payments',
-    [BLOCK.environment]: 'staging',
-    [BLOCK.cluster]: 'dev-eu',
-    [BLOCK.tier]: 'medium',
-    [BLOCK.purpose]: 'Survives restarts',
-  });
-  await sendViewSubmission(bot.baseUrl, SIGNING_SECRET, { view, values, userId: PEOPLE.dev });
-  const card = await waitForBot('the card', () => s.slack.messages(APPROVALS)[0]);
-  await sendBlockAction(bot.baseUrl, SIGNING_SECRET, {
-    userId: PEOPLE.alice,
-    message: card,
-    actionId: ACTION.approve,
-    triggerId: s.slack.issueTriggerId(PEOPLE.alice),
-  });
 }
 
 function runState(databasePath: string) {
@@ -81,13 +31,11 @@ function runState(databasePath: string) {
   }
 }
 
-const readyDms = (s: Setup) => s.slack.dmWith(PEOPLE.dev).filter((m) => m.text.startsWith('🎉'));
-
 test('a bot killed mid-run resumes the run after a restart, and the requester gets one final message', async (t) => {
   const s = await setUp(t);
   const first = await s.start();
   const slowQuota = s.kube.setLatency(60_000, { path: /\/resourcequotas\// });
-  await requestAndApprove(s, first);
+  await requestAndApprove(s.slack, first);
   await waitForBot('the namespace step', () => s.kube.get('namespaces', 'payments-staging'));
   await waitForBot('the quota step in flight', () => s.kube.requests.some((r) => r.path.includes('/resourcequotas/')) || undefined);
 
@@ -102,13 +50,13 @@ test('a bot killed mid-run resumes the run after a restart, and the requester ge
       ['resource-quota', 'running'],
     ],
   );
-  assert.equal(readyDms(s).length, 0);
+  assert.equal(readyDms(s.slack).length, 0);
 
   slowQuota();
   await s.start();
-  await waitForBot('the ready DM', () => readyDms(s)[0], 20_000);
+  await waitForBot('the ready DM', () => readyDms(s.slack)[0], 20_000);
   await new Promise((resolve) => setTimeout(resolve, 300));
-  assert.equal(readyDms(s).length, 1, 'exactly one final message');
+  assert.equal(readyDms(s.slack).length, 1, 'exactly one final message');
   const resumed = runState(s.databasePath);
   assert.equal(resumed.run?.status, 'done');
   assert.equal(resumed.steps.find((x) => x.name === 'resource-quota')?.attempts, 2);
@@ -122,7 +70,7 @@ test('SIGTERM lets the step in flight finish, exits cleanly, and the run continu
   const first = await s.start();
   const namespacePath = /^\/api\/v1\/namespaces\/payments-staging$/;
   const slowNamespace = s.kube.setLatency(1500, { method: 'PATCH', path: namespacePath });
-  await requestAndApprove(s, first);
+  await requestAndApprove(s.slack, first);
   // The namespace step reads the namespace, then applies it (slowly): stop in between.
   await waitForBot('the namespace step in flight', () => s.kube.requests.some((r) => r.method === 'GET' && namespacePath.test(r.path)) || undefined);
   await new Promise((resolve) => setTimeout(resolve, 300));
@@ -150,9 +98,9 @@ test('SIGTERM lets the step in flight finish, exits cleanly, and the run continu
 
   slowNamespace();
   await s.start();
-  await waitForBot('the ready DM', () => readyDms(s)[0], 20_000);
+  await waitForBot('the ready DM', () => readyDms(s.slack)[0], 20_000);
   assert.equal(runState(s.databasePath).run?.status, 'done');
-  assert.equal(readyDms(s).length, 1);
+  assert.equal(readyDms(s.slack).length, 1);
 });
 
 test('SIGTERM while a step is being retried leaves the run unfinished, and the next start finishes it with one message', async (t) => {
@@ -162,7 +110,7 @@ test('SIGTERM while a step is being retried leaves the run unfinished, and the n
   const first = await s.start();
   const quotaWrites = /\/resourcequotas\//;
   const outage = s.kube.injectFault({ method: 'PATCH', path: quotaWrites, status: 503 });
-  await requestAndApprove(s, first);
+  await requestAndApprove(s.slack, first);
   await waitForBot('the quota step retried', () => outage.hits >= 2 || undefined);
 
   first.child.kill('SIGTERM');
@@ -179,11 +127,11 @@ test('SIGTERM while a step is being retried leaves the run unfinished, and the n
 
   outage.remove();
   await s.start();
-  await waitForBot('the ready DM', () => readyDms(s)[0], 20_000);
+  await waitForBot('the ready DM', () => readyDms(s.slack)[0], 20_000);
   const done = runState(s.databasePath);
   assert.equal(done.run?.status, 'done');
   assert.equal(done.steps.find((x) => x.name === 'resource-quota')?.status, 'done');
-  assert.equal(readyDms(s).length, 1, 'exactly one final message');
+  assert.equal(readyDms(s.slack).length, 1, 'exactly one final message');
   assert.deepEqual(told(), []);
   assert.equal(s.kube.list('resourcequotas', 'payments-staging').length, 1);
 });

@@ -78,7 +78,7 @@ export async function digestCommand(values: DigestOptions, ctx: CommandContext):
   if (!digest) throw new Error('the digest job is missing');
   await runByHand('digest', ctx, (config) => {
     weekFor(choice, systemClock.now(), config);
-    return [{ ...digest, run: async (deps, now) => (await postDigest(deps, now, weekFor(choice, now, deps.config))).summary }];
+    return [{ ...digest, run: async (deps, now, steps) => (await postDigest(deps, now, weekFor(choice, now, deps.config), steps)).summary }];
   });
 }
 

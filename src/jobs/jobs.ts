@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import type { Deps } from '../deps.ts';
+import type { JobSteps } from '../domain/jobs.ts';
 import { postDigest } from '../workflows/adoption/digest.ts';
 import type { JOB_NAMES } from './names.ts';
 import { refreshUsage } from '../workflows/adoption/usage.ts';
@@ -19,7 +20,11 @@ export interface Job {
   description: string;
   /** The cron expression from config, or false when the job is turned off. */
   schedule(config: Config): string | false;
-  run(deps: Deps, now: Date): Promise<string>;
+  /**
+   * `steps`: the run's durable steps; work recorded through them is not repeated when another
+   * leader takes the run over (a sweep needs none: each namespace's action is a claim of its own).
+   */
+  run(deps: Deps, now: Date, steps: JobSteps): Promise<string>;
   /** A run still going after this long counts as failed and frees the job. Default 10 min. */
   timeoutMs?: number;
 }
@@ -30,7 +35,7 @@ export const JOBS: readonly (Job & { name: (typeof JOB_NAMES)[number] })[] = [
     name: 'digest',
     description: 'posts the weekly adoption digest and its chart to the platform channel',
     schedule: (config) => config.schedule.jobs.digest,
-    run: async (deps, now) => (await postDigest(deps, now)).summary,
+    run: async (deps, now, steps) => (await postDigest(deps, now, undefined, steps)).summary,
   },
   {
     name: 'usage-refresh',

@@ -1,6 +1,7 @@
 import type { NamespaceUsage } from '../domain/lifecycle.ts';
 import type { Db } from './db.ts';
 import { window, type Window } from './rows.ts';
+import type { RunClaim } from './runs.ts';
 
 /**
  * The SQL behind adoption metrics, usage snapshots and job runs (db/0003_adoption.sql). Reached
@@ -57,7 +58,14 @@ export interface JobRun {
   status: JobStatus;
   summary: string | undefined;
   error: string | undefined;
+  /** The replica executing a running run and its last heartbeat (db/0013), and the steps it recorded. */
+  holder: string | undefined;
+  heartbeatAt: string | undefined;
+  progress: JobProgress;
 }
+
+/** What a job run has done so far: named steps and what each left (e.g. the digest's message ts). */
+export type JobProgress = Readonly<Record<string, string>>;
 
 /** Day-2 counts of a week (docs/metrics.md, "Lifecycle"). */
 export interface LifecycleCounts {
@@ -87,6 +95,9 @@ interface JobRunRow {
   status: JobStatus;
   summary: string | null;
   error: string | null;
+  claimed_by: string | null;
+  heartbeat_at: string | null;
+  progress: string | null;
 }
 
 const toState = (r: StateRow): NamespaceState => ({
@@ -109,7 +120,27 @@ const toJobRun = (r: JobRunRow): JobRun => ({
   status: r.status,
   summary: r.summary ?? undefined,
   error: r.error ?? undefined,
+  holder: r.claimed_by ?? undefined,
+  heartbeatAt: r.heartbeat_at ?? undefined,
+  progress: r.progress ? (JSON.parse(r.progress) as JobProgress) : {},
 });
+
+/** Job-run claims and progress (db/0013, src/workflows/runs/claims.ts). */
+function jobClaimStatements(db: Db) {
+  return {
+    setJobClaim: db.prepare<[string, string, number]>('UPDATE job_runs SET claimed_by = ?, heartbeat_at = ? WHERE id = ?'),
+    jobRunById: db.prepare<[number], JobRunRow>('SELECT * FROM job_runs WHERE id = ?'),
+    lapsedJobRuns: db.prepare<[string], JobRunRow>(
+      `SELECT * FROM job_runs WHERE status = 'running' AND heartbeat_at IS NOT NULL AND heartbeat_at < ? ORDER BY id`,
+    ),
+    casJobClaim: db.prepare<[string, string, number, string | null, string | null]>(
+      `UPDATE job_runs SET claimed_by = ?, heartbeat_at = ?
+       WHERE id = ? AND status = 'running' AND claimed_by IS NOT DISTINCT FROM CAST(? AS TEXT) AND heartbeat_at IS NOT DISTINCT FROM CAST(? AS TEXT)`,
+    ),
+    heartbeatJobRun: db.prepare<[string, number, string]>(`UPDATE job_runs SET heartbeat_at = ? WHERE id = ? AND claimed_by = ? AND status = 'running'`),
+    setJobProgress: db.prepare<[string, number, string]>(`UPDATE job_runs SET progress = ? WHERE id = ? AND claimed_by = ? AND status = 'running'`),
+  };
+}
 
 // The latest row of each namespace before a cut-off; SQLite takes the bare columns from the row
 // that holds the MAX (https://sqlite.org/lang_select.html#bareagg).
@@ -289,6 +320,7 @@ export class AdoptionStore {
          WHERE job = @job AND status <> 'skipped' AND (started_at >= @since OR scheduled_for >= @since)`,
       ),
       jobRuns: db.prepare<[string, number], JobRunRow>(`SELECT * FROM job_runs WHERE job = ? ORDER BY id DESC LIMIT ?`),
+      ...jobClaimStatements(db),
     };
   }
 
@@ -472,7 +504,7 @@ export class AdoptionStore {
    * Claims a run of the job: `slot-taken` when its schedule slot has a run already (no row is
    * written), `busy` when another run of the job is still going (recorded as skipped).
    */
-  async claimJobRun(input: { job: string; reason: JobReason; scheduledFor: Date | undefined; now: Date; staleBefore: Date }): Promise<{
+  async claimJobRun(input: { job: string; reason: JobReason; scheduledFor: Date | undefined; now: Date; staleBefore: Date; claim?: RunClaim }): Promise<{
     claimed: boolean;
     run: JobRun;
     why?: 'slot-taken' | 'busy';
@@ -484,7 +516,9 @@ export class AdoptionStore {
       if (taken) return { claimed: false, run: toJobRun(taken), why: 'slot-taken' as const };
       let busy: JobRunRow | undefined;
       for (const row of await this.stmts.activeJobRun.all(input.job)) {
-        if (row.started_at < input.staleBefore.toISOString()) {
+        // A run with a heartbeat is busy until it ends: once its heartbeat lapses, the leader
+        // takes it over and finishes it (takeOverJobRun). Runs from before heartbeats go stale.
+        if (row.heartbeat_at === null && row.started_at < input.staleBefore.toISOString()) {
           await this.stmts.finishJobRun.run({
             id: row.id,
             status: 'failed',
@@ -504,6 +538,7 @@ export class AdoptionStore {
       }
       const info = await this.stmts.insertJobRun.run({ ...base, finishedAt: null, status: 'running', summary: null, error: null });
       const runId = Number(info.lastInsertRowid);
+      if (input.claim) await this.stmts.setJobClaim.run(input.claim.holder, input.claim.at.toISOString(), runId);
       // In this immediate transaction the read above has seen every claim; should a claim get
       // past it (an engine without such a transaction), the primary key refuses it and the whole
       // claim rolls back.
@@ -534,6 +569,34 @@ export class AdoptionStore {
 
   async jobRuns(job: string, limit = 20): Promise<JobRun[]> {
     return (await this.stmts.jobRuns.all(job, limit)).map(toJobRun);
+  }
+
+  // ------------------------------------------------------------------ job-run claims (db/0013)
+
+  /** Running job runs whose holder's heartbeat is older than `lapsedBefore`. */
+  async lapsedJobRuns(lapsedBefore: Date): Promise<JobRun[]> {
+    return (await this.stmts.lapsedJobRuns.all(lapsedBefore.toISOString())).map(toJobRun);
+  }
+
+  /** Compare-and-set: `claim` replaces the claim read in `run`; false when someone changed it since. */
+  async takeOverJobRun(run: Pick<JobRun, 'id' | 'holder' | 'heartbeatAt'>, claim: RunClaim): Promise<boolean> {
+    const info = await this.stmts.casJobClaim.run(claim.holder, claim.at.toISOString(), run.id, run.holder ?? null, run.heartbeatAt ?? null);
+    return info.changes === 1;
+  }
+
+  /** Renews the holder's claim; false when the run ended or another replica took it over. */
+  async heartbeatJobRun(id: number, claim: RunClaim): Promise<boolean> {
+    return (await this.stmts.heartbeatJobRun.run(claim.at.toISOString(), id, claim.holder)).changes === 1;
+  }
+
+  /** Records the run's progress while `holder` holds it; false when it no longer does. */
+  async recordJobProgress(id: number, holder: string, progress: JobProgress): Promise<boolean> {
+    return (await this.stmts.setJobProgress.run(JSON.stringify(progress), id, holder)).changes === 1;
+  }
+
+  async getJobRun(id: number): Promise<JobRun | undefined> {
+    const row = await this.stmts.jobRunById.get(id);
+    return row && toJobRun(row);
   }
 
   private async mustGetRun(job: string, id: number): Promise<JobRun> {

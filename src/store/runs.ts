@@ -16,6 +16,36 @@ type RunRow = Omit<Run, 'steps'>;
 const RUN = 'SELECT id, request_id AS requestId, kind, status, progress_ts AS progressTs FROM runs';
 const STEP = 'SELECT position, name, status, attempts, last_error AS lastError FROM run_steps';
 
+/** A replica's claim on a run: its identity, and when it last said it is alive (wall-clock time). */
+export interface RunClaim {
+  holder: string;
+  at: Date;
+}
+
+export interface RunClaimState {
+  status: Run['status'];
+  holder: string | undefined;
+  heartbeatAt: string | undefined;
+}
+
+function claimStatements(db: Db) {
+  return {
+    setClaim: db.prepare<[string | null, string | null, number]>('UPDATE runs SET claimed_by = ?, heartbeat_at = ? WHERE id = ?'),
+    claimOf: db.prepare<[number], { status: Run['status']; holder: string | null; heartbeatAt: string | null }>(
+      'SELECT status, claimed_by AS "holder", heartbeat_at AS "heartbeatAt" FROM runs WHERE id = ?',
+    ),
+    casClaim: db.prepare<[string, string, number, string | null, string | null]>(
+      `UPDATE runs SET claimed_by = ?, heartbeat_at = ?
+       WHERE id = ? AND status = 'running' AND claimed_by IS NOT DISTINCT FROM CAST(? AS TEXT) AND heartbeat_at IS NOT DISTINCT FROM CAST(? AS TEXT)`,
+    ),
+    heartbeat: db.prepare<[string, number, string]>(`UPDATE runs SET heartbeat_at = ? WHERE id = ? AND claimed_by = ? AND status = 'running'`),
+    release: db.prepare<[number, string]>('UPDATE runs SET claimed_by = NULL, heartbeat_at = NULL WHERE id = ? AND claimed_by = ?'),
+    claimable: db.prepare<[string], { id: number }>(
+      `SELECT id FROM runs WHERE status = 'running' AND (claimed_by IS NULL OR heartbeat_at IS NULL OR heartbeat_at < ?) ORDER BY id`,
+    ),
+  };
+}
+
 export class RunStore {
   private readonly stmts;
 
@@ -40,16 +70,19 @@ export class RunStore {
       finishRun: db.prepare(`UPDATE runs SET status = ?, finished_at = ? WHERE id = ? AND status = 'running'`),
       reopenRun: db.prepare(`UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ? AND status = 'failed'`),
       setProgressTs: db.prepare('UPDATE runs SET progress_ts = ? WHERE id = ?'),
+      ...claimStatements(db),
     };
   }
 
   /** Starts a run with its steps; undefined when the request already has an active run. */
-  async startRun(requestId: number, stepNames: readonly string[], now: Date, kind: RunKind = 'provision'): Promise<Run | undefined> {
+  async startRun(requestId: number, stepNames: readonly string[], now: Date, kind: RunKind = 'provision', claim?: RunClaim): Promise<Run | undefined> {
     try {
       return await this.db.transaction(async () => {
         const info = await this.stmts.insertRun.run(requestId, kind, now.toISOString());
         const runId = Number(info.lastInsertRowid);
         for (const [position, name] of stepNames.entries()) await this.stmts.insertStep.run(runId, position, name);
+        // Claimed as it is made: no other replica sees it free before its starter executes it.
+        if (claim) await this.stmts.setClaim.run(claim.holder, claim.at.toISOString(), runId);
         return await this.mustGetRun(runId);
       });
     } catch (err) {
@@ -67,6 +100,8 @@ export class RunStore {
       const run = await this.stmts.runById.get(runId);
       if (!run || (await this.stmts.reopenRun.run(runId)).changes !== 1) return false;
       await this.stmts.resetFailedSteps.run(runId);
+      // Nobody executes a failed run: free to claim by whoever executes it now.
+      await this.stmts.setClaim.run(null, null, runId);
       if (run.kind === 'provision') await this.requests.transition(run.requestId, 'failed', 'approved', now);
       return true;
     });
@@ -131,6 +166,38 @@ export class RunStore {
 
   async setRunProgressTs(runId: number, ts: string): Promise<void> {
     await this.stmts.setProgressTs.run(ts, runId);
+  }
+
+  // ------------------------------------------------------------------ claims (db/0013)
+
+  /** Who executes the run and since when they last said so; undefined when there is no such run. */
+  async runClaim(runId: number): Promise<RunClaimState | undefined> {
+    const row = await this.stmts.claimOf.get(runId);
+    return row && { status: row.status, holder: row.holder ?? undefined, heartbeatAt: row.heartbeatAt ?? undefined };
+  }
+
+  /**
+   * Compare-and-set on the run's claim: `claim` replaces `expected` (what the caller read) only
+   * while the run is running and nobody changed the claim since; false when someone did.
+   */
+  async claimRun(runId: number, claim: RunClaim, expected: Pick<RunClaimState, 'holder' | 'heartbeatAt'>): Promise<boolean> {
+    const info = await this.stmts.casClaim.run(claim.holder, claim.at.toISOString(), runId, expected.holder ?? null, expected.heartbeatAt ?? null);
+    return info.changes === 1;
+  }
+
+  /** Renews the holder's claim; false when the run is no longer running or another replica took it. */
+  async heartbeatRun(runId: number, claim: RunClaim): Promise<boolean> {
+    return (await this.stmts.heartbeat.run(claim.at.toISOString(), runId, claim.holder)).changes === 1;
+  }
+
+  /** Gives the claim up (shutdown paused the run), so another replica takes the run at once. */
+  async releaseRun(runId: number, holder: string): Promise<void> {
+    await this.stmts.release.run(runId, holder);
+  }
+
+  /** Running runs nobody holds, or whose holder's heartbeat is older than `lapsedBefore`. */
+  async claimableRuns(lapsedBefore: Date): Promise<number[]> {
+    return (await this.stmts.claimable.all(lapsedBefore.toISOString())).map((r) => r.id);
   }
 
   private async toRun(row: Row<RunRow>): Promise<Run> {

@@ -16,6 +16,8 @@ import { ServiceProxy } from './service-proxy.ts';
 /** Lease timings short enough for a takeover within a test, in the defaults' proportions (15/10/2 s). */
 export const LEASE_TIMINGS = { leaseDurationSeconds: 2, renewDeadlineSeconds: 1.2, retryPeriodSeconds: 0.2 };
 export const LEASE = { namespace: 'default', name: 'slipway-leader' };
+/** Run claims renewed every second and taken over after 5 s: a busy replica of the tests is never taken for a dead one. */
+export const CLAIM_TIMINGS = { heartbeatSeconds: 1, lapseSeconds: 5 };
 
 /** The developer making request `i` (one each, so what each was told is easy to count). */
 export const developer = (i: number) => `U0DEV${String(i).padStart(4, '0')}`;
@@ -51,6 +53,8 @@ export async function startReplicaSet(t: { after(fn: () => unknown): void }, opt
     },
     'slipway-replicas-',
   );
+  // A replica that died is found out within seconds (its run claims and unfinished announcements).
+  setup.doc.claims = CLAIM_TIMINGS;
   if (options.leaderElection !== false) {
     setup.doc.leaderElection = { enabled: true, cluster: 'dev-eu', namespace: LEASE.namespace, leaseName: LEASE.name, ...(options.lease ?? LEASE_TIMINGS) };
   }

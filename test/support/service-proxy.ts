@@ -24,8 +24,10 @@ export interface ServiceProxyStats {
   answered: Record<string, number>;
   /** Connections a backend refused, tried on the next one. */
   refused: number;
-  /** Requests whose connection was reset: their backend died with them in flight, or none was ready. */
-  reset: number;
+  /** Requests whose connection was reset because their backend died with them in flight. */
+  lost: number;
+  /** Requests whose connection was reset because no backend was ready (or every one refused). */
+  unserved: number;
 }
 
 interface Endpoint extends ProxyBackend {
@@ -38,7 +40,7 @@ interface Endpoint extends ProxyBackend {
 const FAILURE_THRESHOLD = 3;
 
 export class ServiceProxy {
-  readonly stats: ServiceProxyStats = { answered: {}, refused: 0, reset: 0 };
+  readonly stats: ServiceProxyStats = { answered: {}, refused: 0, lost: 0, unserved: 0 };
   private readonly endpoints: Endpoint[] = [];
   private next = 0;
   private closed = false;
@@ -133,12 +135,16 @@ export class ServiceProxy {
         this.stats.answered[endpoint.name] = (this.stats.answered[endpoint.name] ?? 0) + 1;
         return;
       }
-      if (outcome === 'lost') break;
+      if (outcome === 'lost') {
+        this.stats.lost++;
+        res.socket?.destroy();
+        return;
+      }
       // Refused: the backend is gone; it leaves the rotation until a probe passes again.
       this.stats.refused++;
       endpoint.ready = false;
     }
-    this.stats.reset++;
+    this.stats.unserved++;
     res.socket?.destroy();
   }
 

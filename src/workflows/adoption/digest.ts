@@ -5,6 +5,7 @@ import { digestMessage, formatDuration, type DigestOptions } from '../../slack/a
 import type { SlackMessage } from '../../slack/usage.ts';
 import { adoptionReport } from './metrics.ts';
 import type { AdoptionReport, TrendPoint } from '../../domain/adoption.ts';
+import type { JobSteps } from '../../domain/jobs.ts';
 import { formatLocal, lastCompleteWeek, type ReportWeek } from '../../lib/calendar.ts';
 import { hasSurveyNews, surveyDigest } from '../surveys/report.ts';
 import { surveyDigestBlocks, surveySummaryText } from '../../slack/surveys/digest.ts';
@@ -186,12 +187,21 @@ export async function composeDigest(
   return { report, message: await digestMessageFor(deps, now, chosen, report), chart };
 }
 
+/** Steps run as they come, recorded nowhere: a digest posted outside a job's run. */
+const unrecorded: JobSteps = { step: (_name, fn) => fn() };
+
 /**
  * The digest job: posts the week's digest to the platform channel, then the chart under it. The
  * text goes out first and on its own, so a chart that cannot be rendered or uploaded costs only
- * the picture.
+ * the picture. Each is a step of the job's run (`steps`): a leader that takes over the run of one
+ * that died does not post what was posted.
  */
-export async function postDigest(deps: Pick<Deps, 'store' | 'config' | 'slack' | 'log'>, now: Date, chosen?: ReportWeek): Promise<PostedDigest> {
+export async function postDigest(
+  deps: Pick<Deps, 'store' | 'config' | 'slack' | 'log'>,
+  now: Date,
+  chosen?: ReportWeek,
+  steps: JobSteps = unrecorded,
+): Promise<PostedDigest> {
   const channel = deps.config.slack.platformChannel;
   if (!channel) {
     throw new SlipwayError(
@@ -205,11 +215,31 @@ export async function postDigest(deps: Pick<Deps, 'store' | 'config' | 'slack' |
     (chart) => ({ chart, err: undefined }),
     (err: unknown) => ({ chart: undefined, err }),
   );
-  const posted = await deps.slack.chat.postMessage({ channel, text: prepared.message.text, blocks: prepared.message.blocks, unfurl_links: false });
-  const ts = posted.ts ?? '';
   const log = deps.log.child({ job: 'digest', week: prepared.report.current.week.monday });
-  log.info({ channel, ts }, 'digest posted');
+  const ts = await steps.step('posted', async () => {
+    const posted = await deps.slack.chat.postMessage({ channel, text: prepared.message.text, blocks: prepared.message.blocks, unfurl_links: false });
+    log.info({ channel, ts: posted.ts }, 'digest posted');
+    return posted.ts ?? '';
+  });
 
+  const result = JSON.parse(await steps.step('chart', async () => JSON.stringify(await uploadChart(deps, channel, rendered, log)))) as PostedDigest['chart'];
+  const chartNote = result.uploaded ? `chart uploaded (${Math.round(result.bytes / 1024)} kB)` : `chart not uploaded: ${result.error}`;
+  return {
+    ...prepared,
+    channel,
+    ts,
+    chart: result,
+    summary: `week of ${prepared.report.current.week.label}${chosen?.inProgress ? ' (so far)' : ''} posted to ${channel}; ${chartNote}`,
+  };
+}
+
+/** Uploads the rendered chart under the digest; what happened, never a throw. */
+async function uploadChart(
+  deps: Pick<Deps, 'slack'>,
+  channel: string,
+  rendered: { chart: DigestChart | undefined; err: unknown },
+  log: Pick<Deps['log'], 'info' | 'warn'>,
+): Promise<PostedDigest['chart']> {
   let result: PostedDigest['chart'];
   try {
     const { chart } = rendered;
@@ -228,12 +258,5 @@ export async function postDigest(deps: Pick<Deps, 'store' | 'config' | 'slack' |
     result = { uploaded: false, error: errorMessage(err) };
     log.warn({ err }, 'digest chart not uploaded; the text digest went out');
   }
-  const chartNote = result.uploaded ? `chart uploaded (${Math.round(result.bytes / 1024)} kB)` : `chart not uploaded: ${result.error}`;
-  return {
-    ...prepared,
-    channel,
-    ts,
-    chart: result,
-    summary: `week of ${prepared.report.current.week.label}${chosen?.inProgress ? ' (so far)' : ''} posted to ${channel}; ${chartNote}`,
-  };
+  return result;
 }

@@ -108,7 +108,10 @@ export async function announceOutcome(deps: Deps, requestId: number): Promise<vo
   }
 }
 
-/** At start-up: continues every run that was in progress (outcomes not yet told: `recoverOrphans`). */
-export async function resumeRuns(deps: Deps): Promise<void> {
-  await resumeActiveRuns(deps);
+/**
+ * At start-up: continues every run that was in progress (`anyHolder`: see resumeActiveRuns);
+ * outcomes not yet told are told by `recoverOrphans`.
+ */
+export async function resumeRuns(deps: Deps, anyHolder = false): Promise<void> {
+  await resumeActiveRuns(deps, anyHolder);
 }

@@ -135,20 +135,16 @@ export async function announceRequest(deps: Deps, stored: NamespaceRequest): Pro
 }
 
 /**
- * How long a request may stay without its card, or an outcome untold, before another replica
- * takes it for work a dead replica left: the replica at work normally finishes within a second.
- */
-export const ORPHAN_LAPSE_MS = 10_000;
-
-/**
  * Finishes what a replica that died left undone after acking: requests stored whose card was never
  * posted (announced now: decided by policy, card, receipt) and outcomes reached but never told
  * (the ready or failed DM). Run by the replica that runs scheduled work, every few seconds, on
- * what is older than ORPHAN_LAPSE_MS, so a live replica's work in progress is left to it.
+ * what is older than a run claim's lapse (`claims.lapseSeconds`: a live replica finishes such work
+ * within a second), so a live replica's work in progress is left to it; `anyAge` at the start of
+ * the only replica (no leader election), when every such request is a dead process's.
  * `busy` holds what this process is doing already, so a slow one is not started twice.
  */
-export async function recoverOrphans(deps: Deps, busy: Set<string>): Promise<void> {
-  const before = new Date(deps.clock.now().getTime() - ORPHAN_LAPSE_MS);
+export async function recoverOrphans(deps: Deps, busy: Set<string>, anyAge = false): Promise<void> {
+  const before = new Date(deps.clock.now().getTime() - (anyAge ? 0 : deps.config.claims.lapseSeconds * 1000));
   const recover = (key: string, requestId: number, what: string, work: () => Promise<void>) => {
     if (busy.has(key)) return;
     busy.add(key);

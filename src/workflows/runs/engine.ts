@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { NamespaceRequest, Run, RunKind, RunStep } from '../../domain/requests.ts';
 import type { Deps, PreparedRun, RunEngine, RunKindHandlers } from '../../deps.ts';
 import { ClusterError, errorMessage } from '../../errors.ts';
 import { coalesce } from '../../lib/coalesce.ts';
 import { notifier } from '../../slack/io/notifier.ts';
 import { RunTracker } from './run-tracker.ts';
+import { claimNow, claimRun, keepClaim, watchForLapsedRuns, type Heartbeat } from './claims.ts';
 
 /**
  * Durable runs: a list of named steps recorded in the store before and after each attempt, so a
@@ -15,6 +18,8 @@ import { RunTracker } from './run-tracker.ts';
 export interface RunEngineOptions {
   sleep?: (ms: number) => Promise<void>;
   progressIntervalMs?: number;
+  /** This replica's name on its run claims; default one of its own. */
+  identity?: string;
 }
 
 export function createRunEngine(options: RunEngineOptions = {}): RunEngine {
@@ -22,6 +27,7 @@ export function createRunEngine(options: RunEngineOptions = {}): RunEngine {
     runs: new RunTracker(),
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     progressIntervalMs: options.progressIntervalMs ?? 1000,
+    identity: options.identity ?? `${hostname()}_${randomUUID()}`,
   };
 }
 
@@ -54,7 +60,7 @@ export async function startRun(deps: Deps, request: NamespaceRequest, kind: RunK
  * called for it, so no decision is ever recorded without its run.
  */
 export async function recordRun(deps: Deps, request: NamespaceRequest, kind: RunKind, steps: readonly string[]): Promise<number | undefined> {
-  const run = await deps.store.startRun(request.id, steps, deps.clock.now(), kind);
+  const run = await deps.store.startRun(request.id, steps, deps.clock.now(), kind, claimNow(deps));
   if (!run) {
     deps.log.info({ requestId: request.id, kind }, 'a run is already active for this request');
     return undefined;
@@ -63,19 +69,49 @@ export async function recordRun(deps: Deps, request: NamespaceRequest, kind: Run
   return run.id;
 }
 
-/** Runs the steps of a run that are not done yet, recording each before and after it runs. */
-export function executeRun(deps: Deps, runId: number, announced?: Promise<unknown>): Promise<void> {
-  return deps.engine.runs.track(runSteps(deps, runId, announced));
+/**
+ * Runs the steps of a run that are not done yet, recording each before and after it runs, once
+ * this replica holds the run's claim (src/workflows/runs/claims.ts); nothing happens when another
+ * replica holds it. `anyHolder`: take the claim whoever holds it (a single replica's start).
+ */
+export async function executeRun(deps: Deps, runId: number, announced?: Promise<unknown>, anyHolder = false): Promise<void> {
+  if (!(await claimRun(deps, runId, anyHolder))) return;
+  await deps.engine.runs.trackRun(runId, async () => {
+    const heartbeat = keepClaim(deps, () => deps.store.heartbeatRun(runId, claimNow(deps)));
+    try {
+      if ((await runSteps(deps, runId, announced, heartbeat)) === 'paused') {
+        // Handed back, so another replica continues it now rather than after the heartbeat lapses.
+        await deps.store.releaseRun(runId, deps.engine.identity);
+      }
+    } finally {
+      heartbeat.stop();
+    }
+  });
 }
 
-/** At start-up: continues every run that was in progress, of every kind. */
-export async function resumeActiveRuns(deps: Deps): Promise<void> {
+/**
+ * Continues every run that was in progress, of every kind, and whose replica is gone: at start,
+ * `anyHolder` when this is the only replica (no leader election), so an earlier process's claim
+ * does not hold the run up until its heartbeat lapses.
+ */
+export async function resumeActiveRuns(deps: Deps, anyHolder = false): Promise<void> {
   const runs = await deps.store.activeRuns();
   if (runs.length > 0) deps.log.info({ runs: runs.map((r) => r.id) }, 'resuming runs');
-  await Promise.all(runs.map((run) => executeRun(deps, run.id)));
+  await Promise.all(runs.map((run) => executeRun(deps, run.id, undefined, anyHolder)));
 }
 
-async function runSteps(deps: Deps, runId: number, announced: Promise<unknown> | undefined): Promise<void> {
+/**
+ * While the bot runs, on every replica: a run whose replica died (its heartbeat lapsed) is taken
+ * over and continues at its step. Returns a function that stops watching.
+ */
+export function takeOverLapsedRuns(deps: Deps): () => void {
+  return watchForLapsedRuns(deps, async (runId) => {
+    deps.log.info({ runId }, 'taking over a run whose replica stopped renewing its claim');
+    await executeRun(deps, runId);
+  });
+}
+
+async function runSteps(deps: Deps, runId: number, announced: Promise<unknown> | undefined, claim: Heartbeat): Promise<'paused' | undefined> {
   const initial = await deps.store.getRun(runId);
   const request = initial && (await deps.store.getRequest(initial.requestId));
   if (!initial || !request || initial.status !== 'running') return;
@@ -96,6 +132,11 @@ async function runSteps(deps: Deps, runId: number, announced: Promise<unknown> |
       // Shutting down: the run stays `running` and continues from here at the next start.
       log.info({ steps: remaining.map((s) => s.name) }, 'run paused for shutdown');
       await progress.flush();
+      return 'paused';
+    }
+    if (claim.lost) {
+      // This replica was cut off longer than the lapse, and another one executes the run now.
+      log.warn({ steps: remaining.map((s) => s.name) }, 'another replica took this run over; leaving it to them');
       return;
     }
     // Every step whose dependencies are done runs now, side by side.
@@ -130,7 +171,7 @@ async function runSteps(deps: Deps, runId: number, announced: Promise<unknown> |
       // it failed, and the step is tried again at the next start.
       log.info({ steps: results.filter((r) => r.failure === PAUSED).map((r) => r.step.name) }, 'run paused for shutdown during retries');
       await progress.flush();
-      return;
+      return 'paused';
     }
     if (failed) {
       log.warn({ step: failed.step.name, err: failed.failure }, 'step failed');

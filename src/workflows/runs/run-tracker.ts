@@ -5,6 +5,8 @@
  */
 export class RunTracker {
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** The runs this process executes now, so it never starts one twice (src/workflows/runs/claims.ts). */
+  private readonly runIds = new Set<number>();
   private stopping = false;
   private markStopped: () => void = () => undefined;
   /** Resolves when shutdown begins: a backoff waiting for the next attempt ends early. */
@@ -19,6 +21,17 @@ export class RunTracker {
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work)).catch(() => undefined);
     return work;
+  }
+
+  /** Runs `work` as the execution of run `runId`, tracked until it settles. */
+  trackRun<T>(runId: number, work: () => Promise<T>): Promise<T> {
+    this.runIds.add(runId);
+    const running = work().finally(() => this.runIds.delete(runId));
+    return this.track(running);
+  }
+
+  executing(runId: number): boolean {
+    return this.runIds.has(runId);
   }
 
   get size(): number {
