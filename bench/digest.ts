@@ -225,8 +225,8 @@ async function measureDatabase(db: Built, config: Config): Promise<{ row: Row; p
       stats_max_ms: Math.max(...stats.ms),
       blocks: digest.value.blocks.length,
       block_chars: JSON.stringify(digest.value.blocks).length,
-      survey_answers: (store.db.prepare('SELECT COUNT(*) AS n FROM pulse_answers').get() as { n: number }).n,
-      provisioning_answers: (store.db.prepare('SELECT COUNT(*) AS n FROM provisioning_answers WHERE score IS NOT NULL').get() as { n: number }).n,
+      survey_answers: (await store.sql.prepare<[], number>('SELECT COUNT(*) FROM pulse_answers').pluck().get()) ?? 0,
+      provisioning_answers: (await store.sql.prepare<[], number>('SELECT COUNT(*) FROM provisioning_answers WHERE score IS NOT NULL').pluck().get()) ?? 0,
     };
     const m = report.value.current;
     const survey = surveysTimed.value;

@@ -34,6 +34,7 @@ import { buildDeps } from '../src/build-deps.ts';
 import { parseConfig, type Config } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { Store } from '../src/store/store.ts';
+import { SqliteDb } from '../src/store/db.ts';
 import { sweepLifecycle } from '../src/workflows/lifecycle/expiry.ts';
 import { publishHome } from '../src/workflows/lifecycle/home.ts';
 import { localDate, shiftDate, timersFor } from '../src/workflows/lifecycle/timers.ts';
@@ -104,7 +105,8 @@ async function writeFleet(config: Config, path: string, count: number): Promise<
 function countStatements(store: Store): { read(): number; slowest(n: number): [string, number][] } {
   let count = 0;
   const time = new Map<string, number>();
-  const proto = Object.getPrototypeOf(store.db.prepare('SELECT 1')) as Record<string, unknown>;
+  if (!(store.sql instanceof SqliteDb)) throw new Error('the lifecycle bench counts SQLite statements');
+  const proto = Object.getPrototypeOf(store.sql.raw.prepare('SELECT 1')) as Record<string, unknown>;
   for (const method of ['run', 'get', 'all', 'iterate']) {
     const original = proto[method] as (...args: unknown[]) => unknown;
     proto[method] = function (this: { source: string }, ...args: unknown[]) {

@@ -54,6 +54,7 @@ import { CallLogFollower, startSlack } from './lib/slack.ts';
 import { mostCommon, percentile, round, spread } from './lib/stats.ts';
 import { fmt, table } from './lib/table.ts';
 import { epochMs, waitFor } from './lib/time.ts';
+import { SqliteDb } from '../src/store/db.ts';
 
 const WARMUP = positiveInt(process.env.BENCH_PROVISION_WARMUP, 5);
 const SINGLE = positiveInt(process.env.BENCH_PROVISION_SINGLE, 30);
@@ -923,15 +924,18 @@ class Rig {
 
 /** What the bench reads from Slipway's database, prepared once. */
 function storeQueries(store: Slipway['deps']['store']) {
+  // The bench runs on SQLite and reads it synchronously, between the bot's own statements.
+  if (!(store.sql instanceof SqliteDb)) throw new Error('the provisioning bench reads a SQLite store');
+  const db = store.sql.raw;
   return {
-    progress: store.db.prepare<[number], { progress_ts: string | null }>('SELECT progress_ts FROM runs WHERE request_id = ? ORDER BY id DESC LIMIT 1'),
-    run: store.db.prepare<[number], { status: string; started_at: string; finished_at: string | null }>(
+    progress: db.prepare<[number], { progress_ts: string | null }>('SELECT progress_ts FROM runs WHERE request_id = ? ORDER BY id DESC LIMIT 1'),
+    run: db.prepare<[number], { status: string; started_at: string; finished_at: string | null }>(
       'SELECT status, started_at, finished_at FROM runs WHERE request_id = ? ORDER BY id DESC LIMIT 1',
     ),
-    steps: store.db.prepare<[number], { name: string; started_at: string | null }>(
+    steps: db.prepare<[number], { name: string; started_at: string | null }>(
       'SELECT s.name, s.started_at FROM run_steps s JOIN runs r ON r.id = s.run_id WHERE r.request_id = ? ORDER BY s.position',
     ),
-    countFailed: store.db.prepare<[string], { n: number }>(
+    countFailed: db.prepare<[string], { n: number }>(
       `SELECT COUNT(*) AS n FROM runs WHERE status = 'failed' AND request_id IN (SELECT value FROM json_each(?))`,
     ),
   };

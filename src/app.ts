@@ -6,7 +6,7 @@ import { buildDeps } from './build-deps.ts';
 import type { Config } from './config.ts';
 import type { Deps } from './deps.ts';
 import type { Clock } from './domain/requests.ts';
-import type { RuntimeEnv } from './env.ts';
+import { databaseOf, type RuntimeEnv } from './env.ts';
 import { errorMessage, SlipwayError } from './errors.ts';
 import * as changeHandlers from './handlers/change.ts';
 import * as decideHandlers from './handlers/decide.ts';
@@ -126,7 +126,7 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
   // The survey key lives outside the database (src/store/surveys/key.ts); made on first start.
   const surveyKey = loadSurveyKey({ databasePath: env.databasePath, key: env.surveyKey, file: env.surveyKeyFile });
   if (surveyKey.created) log.warn({ file: surveyKey.source }, surveyKeyCreatedMessage(surveyKey.source));
-  const store = await Store.open(env.databasePath, { surveyKey: surveyKey.key });
+  const store = await Store.open(databaseOf(env), { surveyKey: surveyKey.key });
   const socketMode = env.slackAppToken !== undefined;
   const metrics = createMetrics();
   let slackAuthenticated = false;

@@ -17,7 +17,8 @@ import { parseWeekChoice, WEEK_CHOICES, type WeekChoice } from './lib/calendar.t
 
 const ENVIRONMENT = `
 Environment: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN (Socket Mode), SLACK_API_URL,
-PORT (3000), SLIPWAY_CONFIG (./slipway.config.yaml), DATABASE_PATH (./data/slipway.db), LOG_LEVEL.
+PORT (3000), SLIPWAY_CONFIG (./slipway.config.yaml), DATABASE_PATH (./data/slipway.db), DATABASE_URL
+(postgres://…: PostgreSQL instead of SQLite), LOG_LEVEL.
 Without a command, slipway runs serve.`;
 
 /** Errors after which the whole usage of the command helps: the command line itself was not understood. */

@@ -1,4 +1,5 @@
 import { EnvError } from './errors.ts';
+import { databaseUrlProblem } from './lib/database-url.ts';
 import { surveyKeyProblem } from './store/surveys/key.ts';
 
 export interface RuntimeEnv {
@@ -14,7 +15,10 @@ export interface RuntimeEnv {
   /** Address to listen on; all interfaces when unset (what a container wants). */
   host: string | undefined;
   configPath: string;
+  /** The SQLite file (DATABASE_PATH); next to it the survey key file, unless configured elsewhere. */
   databasePath: string;
+  /** DATABASE_URL: a PostgreSQL database used instead of the SQLite file. */
+  databaseUrl?: string | undefined;
   logLevel: string;
   /** SLIPWAY_SURVEY_KEY: the survey key itself (base64 or hex), kept outside the database. */
   surveyKey?: string | undefined;
@@ -72,6 +76,10 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, options: { signing
   const keyProblem = surveyKey && surveyKeyProblem(surveyKey);
   if (keyProblem) problems.push(keyProblem);
 
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  const urlProblem = databaseUrl && databaseUrlProblem(databaseUrl);
+  if (urlProblem) problems.push(urlProblem);
+
   if (problems.length > 0) throw new EnvError(problems);
   return {
     slackBotToken: botToken,
@@ -83,10 +91,30 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, options: { signing
     host: env.HOST?.trim() || undefined,
     configPath: env.SLIPWAY_CONFIG?.trim() || './slipway.config.yaml',
     databasePath: env.DATABASE_PATH?.trim() || './data/slipway.db',
+    databaseUrl,
     logLevel: env.LOG_LEVEL?.trim() || 'info',
     surveyKey,
     surveyKeyFile: env.SLIPWAY_SURVEY_KEY_FILE?.trim() || undefined,
     podName: env.POD_NAME?.trim() || undefined,
     podNamespace: env.POD_NAMESPACE?.trim() || undefined,
   };
+}
+
+/**
+ * The database to open, for `Store.open`: DATABASE_URL (PostgreSQL) when set, else the SQLite
+ * file DATABASE_PATH. For commands that need no Slack credentials; a malformed URL is an EnvError.
+ */
+export function databaseTarget(env: NodeJS.ProcessEnv = process.env): string {
+  const url = env.DATABASE_URL?.trim();
+  if (url) {
+    const problem = databaseUrlProblem(url);
+    if (problem) throw new EnvError([problem]);
+    return url;
+  }
+  return env.DATABASE_PATH?.trim() || './data/slipway.db';
+}
+
+/** The database `env` names: its PostgreSQL URL, or its SQLite file. */
+export function databaseOf(env: Pick<RuntimeEnv, 'databasePath' | 'databaseUrl'>): string {
+  return env.databaseUrl ?? env.databasePath;
 }

@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import { writeConfig } from './support/bot-process.ts';
 import { runCli, type CliResult } from './support/cli.ts';
 import { exampleConfigDocument } from './support/config.ts';
+import { freshPostgresDatabase } from './support/stores.ts';
+import { Store } from '../src/store/store.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -160,4 +162,20 @@ test('the jobs `jobs run` offers are the jobs `slipway jobs` lists', async () =>
   const offered = [...(/\(choices: ([^)]*)\)/.exec(help.stdout.replace(/\s+/g, ' '))?.[1] ?? '').matchAll(/"([a-z-]+)"/g)].map((m) => m[1]);
   assert.ok(listed.length >= 5, list.stdout);
   assert.deepEqual(offered, listed);
+});
+
+test('slipway migrate with DATABASE_URL migrates PostgreSQL, and names the database without its password', async () => {
+  const url = new URL(await freshPostgresDatabase());
+  url.password = 'hunter2';
+  const out = await runCli(['migrate'], { DATABASE_URL: url.toString() });
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(out.stdout.trim(), `Database ${url.toString().replace(':hunter2@', ':***@')} is up to date.`);
+  assert.doesNotMatch(out.stdout + out.stderr, /hunter2/);
+  const store = await Store.open(url.toString());
+  try {
+    assert.equal(await store.isReady(), true);
+    assert.equal(await store.sql.prepare('SELECT count(*) FROM requests').pluck().get(), 0);
+  } finally {
+    await store.close();
+  }
 });

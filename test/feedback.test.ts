@@ -37,8 +37,8 @@ async function provision(h: Harness, user: string, name: string): Promise<Emulat
   const dm = await h.waitFor(`${name} ready`, () => h.slack.dmWith(user).filter((m) => m.text.startsWith('🎉'))[before]);
   // The bot records that it asked only once Slack has answered its post; wait for that before
   // a test moves the clock, or the question would look asked later than it was.
-  const told = h.slipway.deps.store.db.prepare<[string], { notified_status: string | null }>('SELECT notified_status FROM requests WHERE namespace = ?');
-  await h.waitFor(`${name} recorded as told`, () => told.get(name)?.notified_status === 'ready');
+  const told = h.slipway.deps.store.sql.prepare<[string], { notified_status: string | null }>('SELECT notified_status FROM requests WHERE namespace = ?');
+  await h.waitFor(`${name} recorded as told`, async () => (await told.get(name))?.notified_status === 'ready');
   return dm;
 }
 
@@ -72,11 +72,14 @@ test('the requester is asked one question when the namespace is ready: stored wi
   );
   assert.equal((await surveys.provisioningQuestion(1))?.score, 2);
   // Stored with how the request went: approved by the policy, ready at once (the clock stood still).
-  assert.deepEqual(h.slipway.deps.store.db.prepare('SELECT ready_ms, approval_wait_ms, self_serve FROM provisioning_answers WHERE request_id = 1').get(), {
-    ready_ms: 0,
-    approval_wait_ms: null,
-    self_serve: 1,
-  });
+  assert.deepEqual(
+    await h.slipway.deps.store.sql.prepare('SELECT ready_ms, approval_wait_ms, self_serve FROM provisioning_answers WHERE request_id = 1').get(),
+    {
+      ready_ms: 0,
+      approval_wait_ms: null,
+      self_serve: 1,
+    },
+  );
   assert.equal((await h.slipway.deps.store.eventsFor(1)).filter((e) => e.type === 'survey_answered').length, 1);
 
   // A comment, held with the rating until there are enough answers to hide them among.
@@ -181,7 +184,7 @@ test('/platform feedback opens a modal with the text and "without my name" ticke
     h.slack.dmWith(PEOPLE.dev).find((m) => /<@U0BOB> from the platform team replied to your feedback “Self-serve namespaces are great”/.test(m.text)),
   );
 
-  const stored = h.slipway.deps.store.db.prepare('SELECT source, anonymous, status FROM feedback ORDER BY id').all();
+  const stored = await h.slipway.deps.store.sql.prepare('SELECT source, anonymous, status FROM feedback ORDER BY id').all();
   assert.deepEqual(stored, [
     { source: 'command', anonymous: 1, status: 'posted' },
     { source: 'command', anonymous: 0, status: 'posted' },
@@ -279,7 +282,7 @@ test('anonymous feedback: escaped in notifications, a random token on Mark done,
   // After it, Slipway forgets who wrote it: the replier is told, and the database names nobody.
   time.advance(2 * DAY);
   assert.equal((await h.slipway.scheduler.run('survey-close', 'scheduled')).status, 'ok');
-  assert.deepEqual(h.slipway.deps.store.db.prepare('SELECT author FROM feedback').all(), [{ author: null }]);
+  assert.deepEqual(await h.slipway.deps.store.sql.prepare('SELECT author FROM feedback').all(), [{ author: null }]);
   const third = h.slack.seedMessage(PLATFORM, reply);
   await sendEvent(h.baseUrl, SIGNING_SECRET, { event: threadReplyEvent({ ...reply, ts: third }) });
   const told = await h.waitFor('the replier is told', () => h.slack.ephemerals(PEOPLE.bob).find((e) => /no longer know who wrote this/.test(e.text)));

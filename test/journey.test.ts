@@ -284,3 +284,27 @@ test('the health endpoint answers', async (t) => {
   assert.equal(res.status, 200);
   assert.equal(await res.text(), 'ok');
 });
+
+test('on PostgreSQL: a request, an approval on its card, and the ready DM', async (t) => {
+  const h = await startHarness(t, { engine: 'postgres' });
+  assert.equal(h.slipway.deps.store.engine, 'postgres');
+  assert.equal((await request(h, PEOPLE.dev, { ...REQUEST_FORM, [BLOCK.name]: 'checkout-pg', [BLOCK.expiry]: null })).body, '');
+  const card = await h.waitFor('the request card', () => h.slack.messages(APPROVALS)[0]);
+  assert.match(readable(card), /R-1: namespace checkout-pg/);
+  assert.equal((await h.click(PEOPLE.alice, card, ACTION.approve)).status, 200);
+  const ready = await h.waitFor('the ready DM', () => dmTexts(h, PEOPLE.dev).find((m) => m.startsWith('🎉')));
+  assert.match(ready, /Your namespace `checkout-pg` is ready on \*Dev \(eu-west-1\)\*/);
+  assert.ok(h.kube.get('namespaces', undefined, 'checkout-pg'), 'the namespace exists');
+  await h.waitFor('the ready note in the thread', () => h.slack.thread(APPROVALS, card.ts).some((m) => m.text.startsWith('🎉')));
+  assert.deepEqual(buttons(h.slack.messages(APPROVALS)[0] ?? card), [], 'the card lost its buttons');
+
+  // What PostgreSQL holds: the request ready, decided by the approver, one finished run, its events, its namespace.
+  const store = h.slipway.deps.store;
+  const stored = await store.getRequest(1);
+  assert.deepEqual([stored?.status, stored?.decidedBy, stored?.card?.channel], ['ready', PEOPLE.alice, APPROVALS]);
+  assert.equal((await store.latestRun(1))?.status, 'done');
+  const types = (await store.eventsFor(1)).map((e) => e.type);
+  for (const type of ['request_submitted', 'request_approved', 'namespace_ready']) assert.ok(types.includes(type), `${type} in ${types.join(', ')}`);
+  assert.equal((await store.lifecycle.get(1))?.owner, PEOPLE.dev);
+  assert.equal(dmTexts(h, PEOPLE.dev).filter((m) => m.startsWith('🎉')).length, 1, 'told once');
+});

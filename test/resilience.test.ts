@@ -151,8 +151,7 @@ test('two approvers clicking Approve at once give one decision and one run', asy
   const loser = request.decidedBy === PEOPLE.alice ? PEOPLE.bob : PEOPLE.alice;
   const told = await h.waitFor('the loser is told', () => h.slack.ephemerals(loser)[0]);
   assert.match(told.text, new RegExp(`already decided: ✅ Approved by <@${request.decidedBy}>`));
-  const runs = h.slipway.deps.store.db.prepare('SELECT COUNT(*) AS n FROM runs').get() as { n: number };
-  assert.equal(runs.n, 1);
+  assert.equal(await h.slipway.deps.store.sql.prepare('SELECT COUNT(*) AS n FROM runs').pluck().get(), 1);
   assert.equal(h.slack.dmWith(PEOPLE.dev).filter((m) => /approved \*R-1\*/.test(m.text)).length, 1);
   assert.equal(readyDm(h).length, 1);
 });

@@ -57,6 +57,25 @@ test('a token of the wrong kind is named', async () => {
   assert.match(out.stderr, /SLACK_BOT_TOKEN does not look like a bot token: it should start with "xoxb-"/);
 });
 
+test('a DATABASE_URL that is not a PostgreSQL URL stops start-up, and its password is never shown', () => {
+  const base = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', SLIPWAY_CONFIG: join(ROOT, 'slipway.config.example.yaml') };
+  const mysql = serve({ ...base, DATABASE_URL: 'mysql://slipway:hunter2@db:3306/slipway' });
+  assert.equal(mysql.status, 1);
+  assert.match(
+    mysql.stderr,
+    /DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL \(SQLite is set with DATABASE_PATH\), got "mysql:\/\/slipway:\*\*\*@db:3306\/slipway"/,
+  );
+  const broken = serve({ ...base, DATABASE_URL: 'postgres://slipway:hunter2@db:notaport/slipway' });
+  assert.equal(broken.status, 1);
+  assert.match(
+    broken.stderr,
+    /DATABASE_URL must be a URL like postgres:\/\/user:password@host:5432\/slipway, got "postgres:\/\/slipway:\*\*\*@db:notaport\/slipway"/,
+  );
+  const noDatabase = serve({ ...base, DATABASE_URL: 'postgresql://slipway:hunter2@db:5432' });
+  assert.match(noDatabase.stderr, /DATABASE_URL names no database/);
+  for (const out of [mysql, broken, noDatabase]) assert.doesNotMatch(out.stderr, /hunter2/);
+});
+
 test('an unreachable Slack API and a rejected token are told apart', async (t) => {
   const { SlackApiEmulator } = await import('../src/playground/slack-api.ts');
   const { freePort } = await import('./support/bot-process.ts');

@@ -7,6 +7,7 @@ import { SURVEY } from '../src/slack/ids.ts';
 import type { EmulatedMessage } from '../src/playground/slack-api.ts';
 import { buttons, DEV_CHANNEL, PEOPLE, PLATFORM, readable, SIGNING_SECRET, startHarness, type Harness, type HarnessOptions } from './support/harness.ts';
 import { sendEvent, threadReplyEvent } from '../src/playground/slack-requests.ts';
+import { sqliteOf } from './support/stores.ts';
 
 /**
  * The weekly pulse through its real interfaces: the scheduled jobs open and close it (with a
@@ -108,7 +109,7 @@ test('the weekly pulse is posted where the bot is a member, one answer per perso
   assert.deepEqual([...new Set(h.slack.ephemerals().map((e) => e.user))].sort(), [P[0], P[1], P[2]].sort());
 
   // The database holds pseudonyms, not Slack ids; no log line names who answered.
-  const respondents = h.slipway.deps.store.db.prepare('SELECT respondent FROM pulse_answers').all() as { respondent: string }[];
+  const respondents = await h.slipway.deps.store.sql.prepare<[], { respondent: string }>('SELECT respondent FROM pulse_answers').all();
   assert.equal(respondents.length, 3);
   for (const r of respondents) assert.ok(!/^U0/.test(r.respondent) && !HUMANS.some((u) => r.respondent.includes(u)), r.respondent);
   for (const user of [P[0], P[1], P[2]])
@@ -299,7 +300,7 @@ test('with too few answers a pulse posts no comment and no rating, erases their 
   const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
   const time = mutableClock('2026-11-17T10:00:00Z');
   const h = await pulseHarness(t, { clock: time.clock, log });
-  const db = h.slipway.deps.store.db;
+  const db = sqliteOf(h.slipway.deps.store);
 
   // The key is made at first start outside the database, and the log says where and what to do.
   const keyFile = join(dirname(db.name), 'survey.key');

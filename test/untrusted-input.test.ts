@@ -41,8 +41,8 @@ async function submitForged(h: Harness, view: EmulatedView, forged: Record<strin
   return sendViewSubmission(h.baseUrl, SIGNING_SECRET, { view, values, userId: PEOPLE.dev });
 }
 
-function storedRequests(h: Harness): number {
-  return (h.slipway.deps.store.db.prepare('SELECT count(*) AS n FROM requests').get() as { n: number }).n;
+async function storedRequests(h: Harness): Promise<number | undefined> {
+  return await h.slipway.deps.store.sql.prepare<[], number>('SELECT count(*) FROM requests').pluck().get();
 }
 
 /** The field errors of a `response_action: errors` answer. */
@@ -89,7 +89,7 @@ test('an environment, tier, team or cluster that was never offered gets a field 
   );
   assert.deepEqual(Object.keys(proto).sort(), [BLOCK.cluster, BLOCK.environment, BLOCK.team, BLOCK.tier].sort());
 
-  assert.equal(storedRequests(h), 0, 'nothing stored');
+  assert.equal(await storedRequests(h), 0, 'nothing stored');
   assert.equal(h.slack.messages(APPROVALS).length, 0, 'no card');
   assert.equal(h.kube.get('namespaces', undefined, 'checkout-load'), undefined, 'nothing on the cluster');
 
@@ -97,7 +97,7 @@ test('an environment, tier, team or cluster that was never offered gets a field 
   const valid = await submitForged(h, view, {});
   assert.equal(valid.body, '');
   await h.waitFor('the namespace', () => h.kube.get('namespaces', undefined, 'checkout-load'));
-  assert.equal(storedRequests(h), 1);
+  assert.equal(await storedRequests(h), 1);
 });
 
 test('an auto-approve rule without environments does not approve an environment that was never offered', async (t) => {
@@ -111,7 +111,7 @@ test('an auto-approve rule without environments does not approve an environment 
   assert.deepEqual(errors, { [BLOCK.environment]: 'Choose an environment.' });
   // Let anything started in the background show itself.
   await new Promise((resolve) => setTimeout(resolve, 200));
-  assert.equal(storedRequests(h), 0);
+  assert.equal(await storedRequests(h), 0);
   assert.equal(h.kube.get('namespaces', undefined, 'checkout-load'), undefined, 'no namespace without pod security');
   assert.equal(h.slack.messages(APPROVALS).length, 0);
 });
@@ -128,7 +128,7 @@ test('form state of the wrong shape reads as empty: field errors, not a failed r
   );
   assert.equal(errors[BLOCK.purpose], 'Say in a few words what the namespace is for.');
   assert.equal(errors[BLOCK.tier], 'Choose a size.');
-  assert.equal(storedRequests(h), 0);
+  assert.equal(await storedRequests(h), 0);
 });
 
 test('a name made from team and environment is checked like a typed one, and names allowed into every namespace are reserved', async (t) => {
@@ -152,7 +152,7 @@ test('a name made from team and environment is checked like a typed one, and nam
   assert.deepEqual(fieldErrors(door), { [BLOCK.name]: '"ingress-nginx" is reserved. Pick a name that says what it is for, e.g. "ingress-nginx-sandbox".' });
 
   await new Promise((resolve) => setTimeout(resolve, 200));
-  assert.equal(storedRequests(h), 0);
+  assert.equal(await storedRequests(h), 0);
   assert.equal(h.kube.get('namespaces', undefined, 'payments-dev'), undefined);
   assert.equal(h.kube.get('namespaces', undefined, 'ingress-nginx'), undefined);
 });
@@ -207,8 +207,7 @@ test('feedback and comment forms with tampered private_metadata get a field erro
     const reply = await h.submit(PEOPLE.bob, { [SURVEY.doneText]: 'Quotas have their own page now' }, { view: { ...doneForm, private_metadata: metadata } });
     assert.deepEqual(fieldErrors(reply), { [SURVEY.doneText]: 'This form is out of date. Close it and click "Mark done" again.' }, metadata);
   }
-  const done = h.slipway.deps.store.db.prepare('SELECT count(*) AS n FROM feedback WHERE done_at IS NOT NULL').get() as { n: number };
-  assert.equal(done.n, 0, 'nothing marked done');
+  assert.equal(await h.slipway.deps.store.sql.prepare('SELECT count(*) FROM feedback WHERE done_at IS NOT NULL').pluck().get(), 0, 'nothing marked done');
 
   // A comment form is only ever opened by the bot, so a forged one can be sent without it.
   const commentForm = {
@@ -217,11 +216,12 @@ test('feedback and comment forms with tampered private_metadata get a field erro
     private_metadata: '{"kind":"ready","requestId":"1","channel":"C0DEV"}',
     blocks: [{ type: 'input', block_id: SURVEY.commentText, element: { type: 'plain_text_input', action_id: ACTION.input, multiline: true } }],
   };
-  const feedbackBefore = (h.slipway.deps.store.db.prepare('SELECT count(*) AS n FROM feedback').get() as { n: number }).n;
+  const countFeedback = h.slipway.deps.store.sql.prepare<[], number>('SELECT count(*) FROM feedback').pluck();
+  const feedbackBefore = await countFeedback.get();
   const values = valuesFor(commentForm, { [SURVEY.commentText]: 'Forged comment' });
   const reply = await sendViewSubmission(h.baseUrl, SIGNING_SECRET, { view: commentForm, values, userId: PEOPLE.dev });
   assert.deepEqual(fieldErrors(reply), { [SURVEY.commentText]: 'This form is out of date. Close it and click "Add a comment" again.' });
-  assert.equal((h.slipway.deps.store.db.prepare('SELECT count(*) AS n FROM feedback').get() as { n: number }).n, feedbackBefore);
+  assert.equal(await countFeedback.get(), feedbackBefore);
 });
 
 // Bounded: before own-key lookups, `__proto__` left the command unanswered.

@@ -9,9 +9,10 @@ import { KubeClusters } from '../cluster/client.ts';
 import { formatDoctor, runDoctor } from '../workflows/ops/doctor.ts';
 import { buildGoldenPath, goldenPathObjects, renderYaml, UnknownSettingError } from '../cluster/manifests.ts';
 import { clustersFor, findCluster, loadConfig, type Config } from '../config.ts';
-import { readEnv, type RuntimeEnv } from '../env.ts';
+import { databaseTarget, readEnv, type RuntimeEnv } from '../env.ts';
 import { ConfigError, EnvError, SlipwayError } from '../errors.ts';
 import type { CommandContext } from './jobs.ts';
+import { redactUrl } from '../lib/database-url.ts';
 import { createLogger } from '../log.ts';
 import { Store } from '../store/store.ts';
 import { nameProblem } from '../workflows/provisioning/validate.ts';
@@ -86,9 +87,9 @@ export async function doctor(): Promise<void> {
 }
 
 export async function migrate(): Promise<void> {
-  const path = process.env.DATABASE_PATH?.trim() || './data/slipway.db';
-  await (await Store.open(path)).close();
-  console.log(`Database ${path} is up to date.`);
+  const target = databaseTarget();
+  await (await Store.open(target)).close();
+  console.log(`Database ${redactUrl(target)} is up to date.`);
 }
 
 /** `slipway render`'s options, as the CLI parsed them; team, env, tier and name are required. */
@@ -139,5 +140,5 @@ export function render(values: RenderOptions): void {
 export const commandContext: CommandContext = {
   config: () => loadConfig(configPath()),
   startup: () => loadStartup({ signingSecret: false }),
-  databasePath: () => process.env.DATABASE_PATH?.trim() || './data/slipway.db',
+  database: () => databaseTarget(),
 };

@@ -14,7 +14,7 @@ export interface DriftOptions {
  */
 export async function driftCommand(namespace: string | undefined, options: DriftOptions, ctx: CommandContext): Promise<void> {
   const config = ctx.config();
-  const store = await Store.open(ctx.databasePath());
+  const store = await Store.open(ctx.database());
   try {
     const report = await scanDrift(depsFor(config, store, undefined), { namespace });
     process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : `${driftLines(report).join('\n')}\n`);

@@ -18,7 +18,8 @@ import { Scheduler, type JobStatus } from '../jobs/scheduler.ts';
 export interface CommandContext {
   config(): Config;
   startup(): { env: RuntimeEnv; config: Config };
-  databasePath(): string;
+  /** The database to open: DATABASE_URL (PostgreSQL) or the SQLite file DATABASE_PATH. */
+  database(): string;
 }
 
 export function depsFor(config: Config, store: Store, env: RuntimeEnv | undefined): Deps {
@@ -56,7 +57,7 @@ export async function digestCommand(values: DigestOptions, ctx: CommandContext):
     const config = ctx.config();
     const now = systemClock.now();
     const week = weekFor(choice, now, config);
-    const store = await Store.open(ctx.databasePath());
+    const store = await Store.open(ctx.database());
     try {
       const { report, message } = await prepareDigest({ store, config }, now, week);
       process.stdout.write(digestForTerminal(message));
@@ -85,7 +86,7 @@ export async function digestCommand(values: DigestOptions, ctx: CommandContext):
 /** `slipway jobs`: the jobs with their last and next run. */
 export async function listJobs(ctx: CommandContext): Promise<void> {
   const config = ctx.config();
-  const store = await Store.open(ctx.databasePath());
+  const store = await Store.open(ctx.database());
   try {
     const scheduler = new Scheduler(depsFor(config, store, undefined));
     process.stdout.write(formatJobs(await scheduler.list(systemClock.now()), config.schedule.timezone));
@@ -104,7 +105,7 @@ export async function runJob(name: string, ctx: CommandContext): Promise<void> {
 async function runByHand(name: string, ctx: CommandContext, jobs?: (config: Config) => readonly Job[]): Promise<void> {
   const { env, config } = ctx.startup();
   const only = jobs?.(config);
-  const store = await Store.open(ctx.databasePath());
+  const store = await Store.open(ctx.database());
   try {
     const scheduler = new Scheduler(depsFor(config, store, env), only);
     const outcome = await scheduler.run(name, 'manual');

@@ -13,7 +13,7 @@ import { Scheduler } from '../jobs/scheduler.ts';
  */
 export async function surveyCommand(sub: 'open' | 'close', ctx: CommandContext): Promise<void> {
   const { env, config } = ctx.startup();
-  const store = await Store.open(ctx.databasePath());
+  const store = await Store.open(ctx.database());
   try {
     const deps = depsFor(config, store, env);
     const open = findJob('survey-open');

@@ -8,11 +8,50 @@ import type Database from 'better-sqlite3';
  * engine's speed stays), run at once unless another task's transaction holds the connection.
  */
 
-/** What a write did: the rows it changed and, after an INSERT, the new row's id. */
+/**
+ * What a write did: the rows it changed and, after an INSERT, the new row's id. Only SQLite knows
+ * the id without being asked: an INSERT that needs it ends in `RETURNING id` and is run with
+ * `get` (`(await insert.get(…)).id`), which both engines answer.
+ */
 export interface RunInfo {
   changes: number;
   lastInsertRowid: number | bigint;
 }
+
+export type Engine = 'sqlite' | 'postgres';
+
+/**
+ * SQL fragments the two engines spell differently. Each returns SQL text to put in a statement;
+ * `column` and `param` are SQL (a column such as `d.data`, a placeholder such as `?` or `@from`).
+ */
+export interface Dialect {
+  /** The text of `key` in the JSON object a TEXT column holds (NULL when absent). */
+  jsonText(column: string, key: string): string;
+  /** A condition: `key` of the JSON object in a TEXT column is `true` (NULL when absent; `NOT coalesce(…, FALSE)` for "not true"). */
+  jsonTrue(column: string, key: string): string;
+  /** The values of a JSON array given as one parameter, as a subquery for `x IN (…)`. */
+  jsonArray(param: string, type: 'text' | 'integer'): string;
+  /** The milliseconds from one ISO timestamp (TEXT) to a later one, rounded to an integer. */
+  msBetween(later: string, earlier: string): string;
+}
+
+export const sqliteDialect: Dialect = {
+  jsonText: (column, key) => `json_extract(${column}, '$.${key}')`,
+  jsonTrue: (column, key) => `json_extract(${column}, '$.${key}')`,
+  jsonArray: (param) => `SELECT value FROM json_each(${param})`,
+  msBetween: (later, earlier) => `CAST(ROUND((julianday(${later}) - julianday(${earlier})) * 86400000.0) AS INTEGER)`,
+};
+
+export const postgresDialect: Dialect = {
+  jsonText: (column, key) => `(CAST(${column} AS JSONB) ->> '${key}')`,
+  // The same text as the partial index events_auto_approved (db/postgres/0012_baseline.sql), so the planner can use it.
+  jsonTrue: (column, key) => `((CAST(${column} AS JSONB) -> '${key}') = CAST('true' AS JSONB))`,
+  jsonArray: (param, type) =>
+    type === 'integer'
+      ? `SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST(${param} AS JSONB)) AS value`
+      : `SELECT value FROM jsonb_array_elements_text(CAST(${param} AS JSONB)) AS value`,
+  msBetween: (later, earlier) => `CAST(ROUND(EXTRACT(EPOCH FROM (CAST(${later} AS TIMESTAMPTZ) - CAST(${earlier} AS TIMESTAMPTZ))) * 1000) AS BIGINT)`,
+};
 
 type Args<P> = P extends unknown[] ? P : [P];
 
@@ -29,6 +68,8 @@ export interface Statement<P = unknown[], R = unknown> {
 }
 
 export interface Db {
+  readonly engine: Engine;
+  readonly dialect: Dialect;
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- better-sqlite3's own bound for named parameters
   prepare<P extends unknown[] | {} = unknown[], R = unknown>(sql: string): Statement<P, R>;
   /**
@@ -38,6 +79,13 @@ export interface Db {
    * are in the transaction; other tasks' statements wait for it to end.
    */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in a transaction that first takes the exclusive lock `lock` (a number naming it):
+   * one at a time across every process on the database, and each sees what the previous one
+   * committed. SQLite: a transaction (BEGIN IMMEDIATE already excludes other writers).
+   * PostgreSQL: an advisory lock, held until the transaction ends. Not inside a transaction.
+   */
+  exclusive<T>(lock: number, fn: () => Promise<T>): Promise<T>;
   /** Whether the calling task is inside a transaction. */
   readonly inTransaction: boolean;
   /**
@@ -45,10 +93,15 @@ export interface Db {
    * overwritten (SQLite: a WAL checkpoint, best effort, skipped inside a transaction).
    */
   checkpoint(): void;
+  /** Runs a script of several statements without parameters (a migration). */
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** The seam over one better-sqlite3 connection. */
 export class SqliteDb implements Db {
+  readonly engine = 'sqlite';
+  readonly dialect = sqliteDialect;
   /** Set in the async context of a transaction's `fn`: its savepoint depth. */
   private readonly context = new AsyncLocalStorage<{ depth: number }>();
   /** While a transaction is open: settles when it ends. */
@@ -72,21 +125,29 @@ export class SqliteDb implements Db {
 
   private wrap<P, R>(stmt: Database.Statement<unknown[], R>): Statement<P, R> {
     return {
-      get: (...params) => this.exec(() => stmt.get(...params)),
-      all: (...params) => this.exec(() => stmt.all(...params)),
-      run: (...params) => this.exec(() => stmt.run(...params)),
+      get: (...params) => this.perform(() => stmt.get(...params)),
+      all: (...params) => this.perform(() => stmt.all(...params)),
+      run: (...params) => this.perform(() => stmt.run(...params)),
       pluck: () => this.wrap<P, R>(stmt.pluck()),
     };
   }
 
   /** Runs `op` now, or, when another task's transaction holds the connection, once it has ended. */
-  private exec<T>(op: () => T): Promise<T> {
-    if (this.gate && !this.context.getStore()) return this.gate.then(() => this.exec(op));
+  private perform<T>(op: () => T): Promise<T> {
+    if (this.gate && !this.context.getStore()) return this.gate.then(() => this.perform(op));
     try {
       return Promise.resolve(op());
     } catch (err) {
       return isBusy(err) ? retry(op) : Promise.reject(err as Error);
     }
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.perform(() => void this.raw.exec(sql));
+  }
+
+  async close(): Promise<void> {
+    this.raw.close();
   }
 
   checkpoint(): void {
@@ -117,6 +178,10 @@ export class SqliteDb implements Db {
       this.gate = undefined;
       release();
     }
+  }
+
+  exclusive<T>(_lock: number, fn: () => Promise<T>): Promise<T> {
+    return this.transaction(fn);
   }
 
   private async savepoint<T>(depth: number, fn: () => Promise<T>): Promise<T> {

@@ -8,9 +8,9 @@ import { isUniqueViolation, present, type Row } from './rows.ts';
  * compare-and-set, so two workers never claim the same namespace and two clicks never both resume.
  */
 
-const UPGRADE = `SELECT id, cluster, status, started_by AS startedBy, started_at AS startedAt, finished_at AS finishedAt,
-  channel, thread_ts AS threadTs FROM upgrades`;
-const ITEM = 'SELECT request_id AS requestId, position, status, attempts, last_error AS lastError FROM upgrade_items';
+const UPGRADE = `SELECT id, cluster, status, started_by AS "startedBy", started_at AS "startedAt", finished_at AS "finishedAt",
+  channel, thread_ts AS "threadTs" FROM upgrades`;
+const ITEM = 'SELECT request_id AS "requestId", position, status, attempts, last_error AS "lastError" FROM upgrade_items';
 
 export class DriftStore {
   private readonly stmts;
@@ -19,7 +19,9 @@ export class DriftStore {
     this.stmts = {
       insertScan: db.prepare('INSERT INTO drift_scans (at, namespaces, edited, outdated, summary) VALUES (@at, @namespaces, @edited, @outdated, @summary)'),
       latestScan: db.prepare<[], DriftScanRecord>('SELECT at, namespaces, edited, outdated, summary FROM drift_scans ORDER BY id DESC LIMIT 1'),
-      insertUpgrade: db.prepare(`INSERT INTO upgrades (cluster, status, started_by, started_at, channel) VALUES (?, 'running', ?, ?, ?)`),
+      insertUpgrade: db.prepare<[string, string, string, string], { id: number }>(
+        `INSERT INTO upgrades (cluster, status, started_by, started_at, channel) VALUES (?, 'running', ?, ?, ?) RETURNING id`,
+      ),
       insertItem: db.prepare('INSERT INTO upgrade_items (upgrade_id, request_id, position) VALUES (?, ?, ?)'),
       byId: db.prepare<[number], Row<Upgrade>>(`${UPGRADE} WHERE id = ?`),
       running: db.prepare<[], Row<Upgrade>>(`${UPGRADE} WHERE status = 'running' ORDER BY id`),
@@ -33,13 +35,13 @@ export class DriftStore {
         `UPDATE upgrade_items SET status = 'running', attempts = attempts + 1
          WHERE upgrade_id = @id AND status = 'pending' AND EXISTS (SELECT 1 FROM upgrades WHERE id = @id AND status = 'running')
            AND position = (SELECT min(position) FROM upgrade_items WHERE upgrade_id = @id AND status = 'pending')
-         RETURNING request_id AS requestId`,
+         RETURNING request_id AS "requestId"`,
       ),
       retryItem: db.prepare(`UPDATE upgrade_items SET attempts = attempts + 1, last_error = ? WHERE upgrade_id = ? AND request_id = ? AND status = 'running'`),
       finishItem: db.prepare(
         `UPDATE upgrade_items SET status = ?, last_error = ?, finished_at = ? WHERE upgrade_id = ? AND request_id = ? AND status = 'running'`,
       ),
-      release: db.prepare(`UPDATE upgrade_items SET status = 'pending' WHERE upgrade_id = ? AND status IN (SELECT value FROM json_each(?))`),
+      release: db.prepare(`UPDATE upgrade_items SET status = 'pending' WHERE upgrade_id = ? AND status IN (${db.dialect.jsonArray('?', 'text')})`),
       finish: db.prepare(`UPDATE upgrades SET status = ?, finished_at = ? WHERE id = ? AND status = 'running'`),
       reopen: db.prepare(`UPDATE upgrades SET status = 'running', finished_at = NULL WHERE id = ? AND status = 'failed'`),
       setThread: db.prepare('UPDATE upgrades SET thread_ts = ? WHERE id = ?'),
@@ -62,7 +64,7 @@ export class DriftStore {
   async startUpgrade(input: { cluster: string; by: string; channel: string; requestIds: readonly number[] }, now: Date): Promise<Upgrade | undefined> {
     try {
       return await this.db.transaction(async () => {
-        const id = Number((await this.stmts.insertUpgrade.run(input.cluster, input.by, now.toISOString(), input.channel)).lastInsertRowid);
+        const id = Number((await this.stmts.insertUpgrade.get(input.cluster, input.by, now.toISOString(), input.channel))?.id);
         for (const [position, requestId] of input.requestIds.entries()) await this.stmts.insertItem.run(id, requestId, position);
         return await this.get(id);
       });
@@ -98,9 +100,14 @@ export class DriftStore {
     return counts;
   }
 
-  /** Claims the next pending namespace of a running upgrade; undefined when none is left or it stopped. */
+  /**
+   * Claims the next pending namespace of a running upgrade; undefined when none is left or it
+   * stopped. In a transaction: on PostgreSQL, a statement alone that waited for another worker's
+   * claim of the same row would find it taken and claim nothing, though other rows were pending;
+   * the transaction is run again instead.
+   */
   async claim(id: number): Promise<number | undefined> {
-    return (await this.stmts.claim.get({ id }))?.requestId;
+    return await this.db.transaction(async () => (await this.stmts.claim.get({ id }))?.requestId);
   }
 
   /** Another attempt at a claimed namespace, after `error`. */

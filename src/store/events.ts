@@ -27,7 +27,7 @@ export interface StoredEvent {
 }
 
 // The columns of an event, named as its fields.
-const EVENT = 'SELECT id, at, type, actor, team, request_id AS requestId, data FROM events';
+const EVENT = 'SELECT id, at, type, actor, team, request_id AS "requestId", data FROM events';
 
 export class EventStore {
   private readonly stmts;

@@ -22,11 +22,11 @@ type NamespaceRow = Omit<ManagedNamespace, 'request' | 'tier'> & { requestId: nu
 type LifecycleRequestRow = Omit<LifecycleRequest, 'message'> & { messageChannel: string | undefined; messageTs: string | undefined };
 type SettingsRow = Omit<NamespaceSettings, 'access'>;
 
-const NAMESPACE = `SELECT n.request_id AS requestId, n.tier, n.owner, n.expires_on AS expiresOn, n.state, n.grace_until AS graceUntil,
-  n.deleted_at AS deletedAt FROM namespaces n`;
-const TIMER = 'SELECT id, request_id AS requestId, kind, days_before AS daysBefore, due_at AS dueAt, attempts FROM lifecycle_timers';
-const LIFECYCLE_REQUEST = `SELECT id, request_id AS requestId, kind, requested_by AS requestedBy, expires_on AS expiresOn, reason, status,
-  decided_by AS decidedBy, decided_at AS decidedAt, message_channel AS messageChannel, message_ts AS messageTs, created_at AS createdAt,
+const NAMESPACE = `SELECT n.request_id AS "requestId", n.tier, n.owner, n.expires_on AS "expiresOn", n.state, n.grace_until AS "graceUntil",
+  n.deleted_at AS "deletedAt" FROM namespaces n`;
+const TIMER = 'SELECT id, request_id AS "requestId", kind, days_before AS "daysBefore", due_at AS "dueAt", attempts FROM lifecycle_timers';
+const LIFECYCLE_REQUEST = `SELECT id, request_id AS "requestId", kind, requested_by AS "requestedBy", expires_on AS "expiresOn", reason, status,
+  decided_by AS "decidedBy", decided_at AS "decidedAt", message_channel AS "messageChannel", message_ts AS "messageTs", created_at AS "createdAt",
   change FROM lifecycle_requests`;
 /** Namespaces that still exist (or are being deleted), newest first. */
 const LIVE = `n.state <> 'deleted'`;
@@ -99,7 +99,7 @@ export class LifecycleStore {
          ON CONFLICT (request_id, kind, due_at) DO UPDATE SET status = 'pending', done_at = NULL WHERE lifecycle_timers.status = 'skipped'`,
       ),
       untimed: db.prepare<[number, number], { requestId: number }>(
-        `SELECT n.request_id AS requestId FROM namespaces n WHERE n.request_id > ? AND n.state = 'active' AND n.expires_on IS NOT NULL
+        `SELECT n.request_id AS "requestId" FROM namespaces n WHERE n.request_id > ? AND n.state = 'active' AND n.expires_on IS NOT NULL
          AND NOT EXISTS (SELECT 1 FROM lifecycle_timers t WHERE t.request_id = n.request_id AND t.status = 'pending') ORDER BY n.request_id LIMIT ?`,
       ),
       dueTimers: db.prepare<[string, number], Row<LifecycleTimer>>(`${TIMER} WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?`),
@@ -108,9 +108,9 @@ export class LifecycleStore {
       releaseTimer: db.prepare(
         `UPDATE lifecycle_timers SET status = 'pending', done_at = NULL, attempts = attempts + 1, last_error = @error WHERE id = @id AND status = 'done'`,
       ),
-      insertRequest: db.prepare(
+      insertRequest: db.prepare<Record<string, unknown>, { id: number }>(
         `INSERT INTO lifecycle_requests (request_id, kind, requested_by, expires_on, reason, change, created_at)
-         VALUES (@requestId, @kind, @requestedBy, @expiresOn, @reason, @change, @now)`,
+         VALUES (@requestId, @kind, @requestedBy, @expiresOn, @reason, @change, @now) RETURNING id`,
       ),
       requestById: db.prepare<[number], Row<LifecycleRequestRow>>(`${LIFECYCLE_REQUEST} WHERE id = ?`),
       openRequest: db.prepare<[number, string], Row<LifecycleRequestRow>>(`${LIFECYCLE_REQUEST} WHERE request_id = ? AND kind = ? AND status = 'pending'`),
@@ -121,7 +121,7 @@ export class LifecycleStore {
       setRequestMessage: db.prepare('UPDATE lifecycle_requests SET message_channel = ?, message_ts = ? WHERE id = ?'),
       decideRequest: db.prepare(`UPDATE lifecycle_requests SET status = @status, decided_by = @by, decided_at = @now WHERE id = @id AND status = 'pending'`),
       settings: db.prepare<[number], Row<SettingsRow>>(
-        `SELECT coalesce(n.tier, r.tier) AS tier, n.expires_on AS expiresOn, coalesce(n.purpose, r.purpose) AS purpose
+        `SELECT coalesce(n.tier, r.tier) AS tier, n.expires_on AS "expiresOn", coalesce(n.purpose, r.purpose) AS purpose
          FROM namespaces n JOIN requests r ON r.id = n.request_id WHERE n.request_id = ?`,
       ),
       accessOf: db.prepare<[number], ExtraAccess>('SELECT team, role FROM namespace_access WHERE request_id = ? ORDER BY team'),
@@ -254,7 +254,7 @@ export class LifecycleStore {
     return await this.db.transaction(async () => {
       const open = await this.stmts.openRequest.get(input.requestId, input.kind);
       if (open) return { created: false, request: toLifecycleRequest(open) };
-      const info = await this.stmts.insertRequest.run({
+      const made = await this.stmts.insertRequest.get({
         requestId: input.requestId,
         kind: input.kind,
         requestedBy: input.requestedBy,
@@ -263,7 +263,7 @@ export class LifecycleStore {
         change: input.change ? JSON.stringify(input.change) : null,
         now: now.toISOString(),
       });
-      return { created: true, request: await this.mustGetRequest(Number(info.lastInsertRowid)) };
+      return { created: true, request: await this.mustGetRequest(Number(made?.id)) };
     });
   }
 

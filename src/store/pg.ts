@@ -1,11 +1,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
-import type { Db, RunInfo, Statement } from './db.ts';
+import { postgresDialect, type Db, type RunInfo, type Statement } from './db.ts';
 
 /**
  * The database seam (db.ts) over PostgreSQL: the same statements, with better-sqlite3's
  * placeholders (`?` in order, `@name` from an object) numbered as PostgreSQL's `$1`, `$2`…
- * A transaction holds one pooled connection for its function and what it awaits.
+ * A transaction holds one pooled connection for its function and what it awaits. It is
+ * SERIALIZABLE, as SQLite's are: a read-then-write (a claim, "is this name taken?") behaves as
+ * if no other transaction ran meanwhile, and when PostgreSQL cannot promise that it refuses the
+ * transaction (40001), which is then run again from the start. So a transaction's function does
+ * nothing but database work, as every store's does.
  */
 
 /** The SQL with `$n` placeholders, and for named parameters the name of each `$n`. */
@@ -45,12 +49,25 @@ const types = {
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
+/** Serialization failure and deadlock: the transaction did nothing and may simply run again. */
+const RETRYABLE = new Set(['40001', '40P01']);
+const ATTEMPTS = 20;
+
+function isRetryable(err: unknown): boolean {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string' && RETRYABLE.has(err.code);
+}
+
 export class PostgresDb implements Db {
+  readonly engine = 'postgres';
+  readonly dialect = postgresDialect;
   private readonly context = new AsyncLocalStorage<{ client: pg.PoolClient; depth: number }>();
   readonly pool: pg.Pool;
 
   constructor(connectionString: string) {
     this.pool = new pg.Pool({ connectionString, types });
+    // An idle connection the server closed (a restart, a failover) is dropped by the pool; the
+    // next statement gets a new one. Without a listener the error would end the process.
+    this.pool.on('error', () => undefined);
   }
 
   get inTransaction(): boolean {
@@ -97,10 +114,30 @@ export class PostgresDb implements Db {
         throw err;
       }
     }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once(fn);
+      } catch (err) {
+        if (!isRetryable(err) || attempt >= ATTEMPTS) throw err;
+        // A little wait, longer each time and never in step with the transaction it met.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 100)));
+      }
+    }
+  }
+
+  async exclusive<T>(lock: number, fn: () => Promise<T>): Promise<T> {
+    if (this.inTransaction) throw new Error('exclusive() cannot run inside a transaction');
+    // READ COMMITTED: each statement after the lock sees what the previous holder committed
+    // (a SERIALIZABLE snapshot would be taken before the wait, and miss it).
+    return await this.once(fn, lock);
+  }
+
+  private async once<T>(fn: () => Promise<T>, lock?: number): Promise<T> {
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
+      await client.query(lock === undefined ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN ISOLATION LEVEL READ COMMITTED');
       try {
+        if (lock !== undefined) await client.query('SELECT pg_advisory_xact_lock($1)', [lock]);
         const out = await this.context.run({ client, depth: 0 }, fn);
         await client.query('COMMIT');
         return out;
@@ -113,11 +150,18 @@ export class PostgresDb implements Db {
     }
   }
 
+  async exec(sql: string): Promise<void> {
+    await (this.context.getStore()?.client ?? this.pool).query(sql);
+  }
+
   checkpoint(): void {
     // PostgreSQL's own checkpoints and vacuum take care of erased rows.
   }
 
+  private closed: Promise<void> | undefined;
+
+  /** Ends the pool's connections; closing twice is closing once. */
   close(): Promise<void> {
-    return this.pool.end();
+    return (this.closed ??= this.pool.end());
   }
 }

@@ -9,19 +9,22 @@ import type { NamespaceRequest, RequestInput, RequestStatus } from '../domain/re
  */
 
 // The columns of a request, named as its fields.
-const REQUEST = `SELECT id, namespace, cluster, team, environment, tier, purpose, expires_on AS expiresOn, requester, status,
-  auto_approved AS autoApproved, decided_by AS decidedBy, decided_at AS decidedAt, decision_reason AS decisionReason,
-  CASE WHEN card_channel IS NOT NULL AND card_ts IS NOT NULL THEN json_object('channel', card_channel, 'ts', card_ts) END AS card,
-  created_at AS createdAt FROM requests`;
+const REQUEST = `SELECT id, namespace, cluster, team, environment, tier, purpose, expires_on AS "expiresOn", requester, status,
+  auto_approved AS "autoApproved", decided_by AS "decidedBy", decided_at AS "decidedAt", decision_reason AS "decisionReason",
+  card_channel AS "cardChannel", card_ts AS "cardTs",
+  created_at AS "createdAt" FROM requests`;
 
 export type InsertResult =
   { created: true; request: NamespaceRequest } | { created: false; reason: 'duplicate_submission' | 'name_taken'; request: NamespaceRequest };
 
 export type Decision = { status: 'approved' | 'denied'; by: string; reason?: string | undefined; auto?: boolean };
 
-function toRequest(row: Row<NamespaceRequest>): NamespaceRequest {
-  const card = row.card === null ? undefined : (JSON.parse(row.card) as NamespaceRequest['card']);
-  return present<NamespaceRequest>(row, { autoApproved: row.autoApproved === 1, card });
+/** A request as its row has it: the card as two columns. */
+type RequestRow = Omit<NamespaceRequest, 'card'> & { cardChannel: string | undefined; cardTs: string | undefined };
+
+function toRequest(row: Row<RequestRow>): NamespaceRequest {
+  const { cardChannel, cardTs, ...rest } = present<RequestRow>(row, { autoApproved: row.autoApproved === 1 });
+  return { ...rest, card: cardChannel && cardTs ? { channel: cardChannel, ts: cardTs } : undefined };
 }
 
 export class RequestStore {
@@ -29,25 +32,25 @@ export class RequestStore {
 
   constructor(private readonly db: Db) {
     this.stmts = {
-      insertRequest: db.prepare(
+      insertRequest: db.prepare<Record<string, unknown>, { id: number }>(
         `INSERT INTO requests (namespace, cluster, team, environment, tier, purpose, expires_on, requester, source_view_id, created_at, updated_at)
-         VALUES (@namespace, @cluster, @team, @environment, @tier, @purpose, @expiresOn, @requester, @sourceViewId, @now, @now)`,
+         VALUES (@namespace, @cluster, @team, @environment, @tier, @purpose, @expiresOn, @requester, @sourceViewId, @now, @now) RETURNING id`,
       ),
-      requestById: db.prepare<[number], Row<NamespaceRequest>>(`${REQUEST} WHERE id = ?`),
-      requestBySourceView: db.prepare<[string], Row<NamespaceRequest>>(`${REQUEST} WHERE source_view_id = ?`),
+      requestById: db.prepare<[number], Row<RequestRow>>(`${REQUEST} WHERE id = ?`),
+      requestBySourceView: db.prepare<[string], Row<RequestRow>>(`${REQUEST} WHERE source_view_id = ?`),
       // A denied request or a deleted namespace frees its name (db/0008_lifecycle.sql).
-      liveRequestByName: db.prepare<[string, string], Row<NamespaceRequest>>(
+      liveRequestByName: db.prepare<[string, string], Row<RequestRow>>(
         `${REQUEST} WHERE cluster = ? AND namespace = ? AND status <> 'denied' AND deleted_at IS NULL`,
       ),
-      latestRequestByNamespace: db.prepare<[string], Row<NamespaceRequest>>(`${REQUEST} WHERE namespace = ? ORDER BY id DESC LIMIT 1`),
-      lastRequestBy: db.prepare<[string], Row<NamespaceRequest>>(`${REQUEST} WHERE requester = ? ORDER BY id DESC LIMIT 1`),
-      openRequestsBy: db.prepare<[string, number], Row<NamespaceRequest>>(
+      latestRequestByNamespace: db.prepare<[string], Row<RequestRow>>(`${REQUEST} WHERE namespace = ? ORDER BY id DESC LIMIT 1`),
+      lastRequestBy: db.prepare<[string], Row<RequestRow>>(`${REQUEST} WHERE requester = ? ORDER BY id DESC LIMIT 1`),
+      openRequestsBy: db.prepare<[string, number], Row<RequestRow>>(
         `${REQUEST} WHERE requester = ? AND status IN ('pending', 'approved', 'failed') ORDER BY id DESC LIMIT ?`,
       ),
-      pendingRequests: db.prepare<[number], Row<NamespaceRequest>>(`${REQUEST} WHERE status = 'pending' ORDER BY id LIMIT ?`),
+      pendingRequests: db.prepare<[number], Row<RequestRow>>(`${REQUEST} WHERE status = 'pending' ORDER BY id LIMIT ?`),
       countPending: db.prepare<[], { count: number }>(`SELECT count(*) AS count FROM requests WHERE status = 'pending'`),
       setCard: db.prepare('UPDATE requests SET card_channel = ?, card_ts = ?, updated_at = ? WHERE id = ? AND card_ts IS NULL'),
-      unannounced: db.prepare<[string, number], Row<NamespaceRequest>>(
+      unannounced: db.prepare<[string, number], Row<RequestRow>>(
         `${REQUEST} WHERE card_ts IS NULL AND status IN ('pending', 'approved') AND created_at < ? ORDER BY id LIMIT ?`,
       ),
       decide: db.prepare(
@@ -56,8 +59,8 @@ export class RequestStore {
          WHERE id = @id AND status = 'pending'`,
       ),
       setStatus: db.prepare('UPDATE requests SET status = ?, updated_at = ? WHERE id = ? AND status = ?'),
-      pendingOutcomes: db.prepare<[string], Row<NamespaceRequest>>(
-        `${REQUEST} WHERE status IN ('ready', 'failed') AND notified_status IS NOT status AND updated_at < ? ORDER BY id`,
+      pendingOutcomes: db.prepare<[string], Row<RequestRow>>(
+        `${REQUEST} WHERE status IN ('ready', 'failed') AND notified_status IS DISTINCT FROM status AND updated_at < ? ORDER BY id`,
       ),
       markNotified: db.prepare('UPDATE requests SET notified_status = ? WHERE id = ? AND status = ?'),
     };
@@ -71,13 +74,13 @@ export class RequestStore {
       }
       const taken = await this.stmts.liveRequestByName.get(input.cluster, input.namespace);
       if (taken) return { created: false, reason: 'name_taken', request: toRequest(taken) };
-      const info = await this.stmts.insertRequest.run({
+      const made = await this.stmts.insertRequest.get({
         ...input,
         expiresOn: input.expiresOn ?? null,
         sourceViewId: input.sourceViewId ?? null,
         now: now.toISOString(),
       });
-      return { created: true, request: await this.mustGetRequest(Number(info.lastInsertRowid)) };
+      return { created: true, request: await this.mustGetRequest(Number(made?.id)) };
     });
   }
 

@@ -32,7 +32,12 @@ export function window(from: Date, to: Date): Window {
   return { from: from.toISOString(), to: to.toISOString() };
 }
 
-/** A write refused by a UNIQUE constraint (SQLite's code, or PostgreSQL's 23505): someone else got there first. */
+/**
+ * A write refused by a UNIQUE constraint or a primary key (SQLite's codes, or PostgreSQL's 23505,
+ * which covers both): someone else got there first.
+ */
 export function isUniqueViolation(err: unknown): boolean {
-  return err instanceof Error && 'code' in err && (err.code === 'SQLITE_CONSTRAINT_UNIQUE' || err.code === '23505');
+  return (
+    err instanceof Error && 'code' in err && (err.code === 'SQLITE_CONSTRAINT_UNIQUE' || err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || err.code === '23505')
+  );
 }

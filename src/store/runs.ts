@@ -13,8 +13,8 @@ import type { Run, RunKind, RunStep } from '../domain/requests.ts';
 type RunRow = Omit<Run, 'steps'>;
 
 // The columns of each domain type, named as its fields.
-const RUN = 'SELECT id, request_id AS requestId, kind, status, progress_ts AS progressTs FROM runs';
-const STEP = 'SELECT position, name, status, attempts, last_error AS lastError FROM run_steps';
+const RUN = 'SELECT id, request_id AS "requestId", kind, status, progress_ts AS "progressTs" FROM runs';
+const STEP = 'SELECT position, name, status, attempts, last_error AS "lastError" FROM run_steps';
 
 /** A replica's claim on a run: its identity, and when it last said it is alive (wall-clock time). */
 export interface RunClaim {
@@ -55,7 +55,9 @@ export class RunStore {
     private readonly lifecycle: () => Pick<LifecycleStore, 'track' | 'markDeleted'>,
   ) {
     this.stmts = {
-      insertRun: db.prepare(`INSERT INTO runs (request_id, kind, status, started_at) VALUES (?, ?, 'running', ?)`),
+      insertRun: db.prepare<[number, RunKind, string], { id: number }>(
+        `INSERT INTO runs (request_id, kind, status, started_at) VALUES (?, ?, 'running', ?) RETURNING id`,
+      ),
       insertStep: db.prepare('INSERT INTO run_steps (run_id, position, name) VALUES (?, ?, ?)'),
       runById: db.prepare<[number], Row<RunRow>>(`${RUN} WHERE id = ?`),
       latestRun: db.prepare<[number], Row<RunRow>>(`${RUN} WHERE request_id = ? ORDER BY id DESC LIMIT 1`),
@@ -78,8 +80,7 @@ export class RunStore {
   async startRun(requestId: number, stepNames: readonly string[], now: Date, kind: RunKind = 'provision', claim?: RunClaim): Promise<Run | undefined> {
     try {
       return await this.db.transaction(async () => {
-        const info = await this.stmts.insertRun.run(requestId, kind, now.toISOString());
-        const runId = Number(info.lastInsertRowid);
+        const runId = Number((await this.stmts.insertRun.get(requestId, kind, now.toISOString()))?.id);
         for (const [position, name] of stepNames.entries()) await this.stmts.insertStep.run(runId, position, name);
         // Claimed as it is made: no other replica sees it free before its starter executes it.
         if (claim) await this.stmts.setClaim.run(claim.holder, claim.at.toISOString(), runId);

@@ -3,16 +3,18 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { AdoptionStore } from './adoption.ts';
 import { compose, type Public } from './compose.ts';
-import { SqliteDb } from './db.ts';
+import { SqliteDb, type Db, type Engine } from './db.ts';
 import { DriftStore } from './drift.ts';
 import { EventStore } from './events.ts';
 import { IdleStore } from './idle.ts';
 import { LifecycleStore } from './lifecycle.ts';
 import { migrate, pendingMigrations } from './migrate.ts';
+import { PostgresDb } from './pg.ts';
 import { RequestStore } from './requests.ts';
 import { RunStore } from './runs.ts';
 import { loadSurveyKey, surveyKeyCreatedMessage } from './surveys/key.ts';
 import { surveyStore, type SurveyStore } from './surveys.ts';
+import { isPostgresUrl } from '../lib/database-url.ts';
 
 /**
  * The database, and the one way into it: `src/store/` is the only place with SQL. Requests, runs
@@ -21,7 +23,13 @@ import { surveyStore, type SurveyStore } from './surveys.ts';
  * `store.surveys`). Statements are prepared once; rows become domain types in the store.
  */
 export interface Store extends Public<RequestStore>, Public<RunStore>, Public<EventStore> {
-  readonly db: Database.Database;
+  /** The engine under the store: SQLite (a file) or PostgreSQL (DATABASE_URL). */
+  readonly engine: Engine;
+  /**
+   * The database seam (src/store/db.ts) the stores use. The bot itself never reaches past the
+   * store's methods; tests and benches read rows through it.
+   */
+  readonly sql: Db;
   /** Adoption metrics, usage snapshots and job runs (src/store/adoption.ts). */
   readonly adoption: AdoptionStore;
   /** Pulse surveys, the question after provisioning, feedback and mutes (src/store/surveys.ts). */
@@ -44,19 +52,21 @@ export interface Store extends Public<RequestStore>, Public<RunStore>, Public<Ev
 
 export const Store = {
   /**
-   * Opens (creating the directory if needed) and migrates the database. `surveyKey`: the key kept
+   * Opens and migrates the database `target`: a PostgreSQL URL (postgres://…, postgresql://…) or
+   * a SQLite file (its directory made if needed). `surveyKey`: the key kept
    * outside the database (src/store/surveys/key.ts); without it, it is read (or made) on first use
    * from SLIPWAY_SURVEY_KEY or the key file, as the bot itself does.
    */
-  async open(path: string, options: { surveyKey?: Buffer } = {}): Promise<Store> {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const db = new Database(path, { timeout: 5000 });
-    db.pragma('journal_mode = WAL');
-    db.pragma('foreign_keys = ON');
-    // Erased values (pulse key material, authors) are overwritten on disk, not left in free pages.
-    db.pragma('secure_delete = ON');
-    migrate(db);
-    const seam = new SqliteDb(db);
+  async open(target: string, options: { surveyKey?: Buffer } = {}): Promise<Store> {
+    const seam = isPostgresUrl(target) ? new PostgresDb(target) : openSqlite(target);
+    try {
+      await migrate(seam);
+    } catch (err) {
+      await seam.close();
+      throw err;
+    }
+    // On PostgreSQL the key file's default place is still next to DATABASE_PATH, as for the bot (src/app.ts).
+    const path = seam.engine === 'sqlite' ? target : process.env.DATABASE_PATH?.trim() || './data/slipway.db';
     const surveyKey = options.surveyKey
       ? () => options.surveyKey as Buffer
       : () => {
@@ -73,7 +83,8 @@ export const Store = {
     const requests = new RequestStore(seam);
     const lifecycleStore = () => (lifecycle ??= new LifecycleStore(seam, (id) => requests.getRequest(id)));
     const face = {
-      db,
+      engine: seam.engine,
+      sql: seam,
       get adoption(): AdoptionStore {
         return (adoption ??= new AdoptionStore(seam));
       },
@@ -93,12 +104,28 @@ export const Store = {
         return seam.transaction(fn);
       },
       async isReady(): Promise<boolean> {
-        return db.open && pendingMigrations(db).length === 0;
+        try {
+          return (await pendingMigrations(seam)).length === 0;
+        } catch {
+          // Closed, or the server cannot be reached.
+          return false;
+        }
       },
       async close(): Promise<void> {
-        db.close();
+        await seam.close();
       },
     };
     return compose<Store>(face, [requests, new RunStore(seam, requests, lifecycleStore), new EventStore(seam)]);
   },
 };
+
+/** A SQLite file (its directory made if needed), or `:memory:`. */
+function openSqlite(path: string): SqliteDb {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { timeout: 5000 });
+  db.pragma('journal_mode = WAL');
+  db.pragma('foreign_keys = ON');
+  // Erased values (pulse key material, authors) are overwritten on disk, not left in free pages.
+  db.pragma('secure_delete = ON');
+  return new SqliteDb(db);
+}

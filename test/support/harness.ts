@@ -29,6 +29,8 @@ import {
   type SlackReply,
 } from '../../src/playground/slack-requests.ts';
 import { waitFor } from './wait.ts';
+import { freshPostgresDatabase } from './stores.ts';
+import type { Engine } from '../../src/store/db.ts';
 
 export const SIGNING_SECRET = 'test-signing-secret';
 export const APPROVALS = 'C0APPROVALS';
@@ -76,11 +78,14 @@ export interface HarnessOptions {
   userGroups?: UserGroupSpec[];
   /** The bot's logger (default a silent one, or TEST_LOG_LEVEL). */
   log?: Logger;
+  /** The engine under the bot: a SQLite file (default), or a fresh database on the test file's PostgreSQL server (test/support/stores.ts). */
+  engine?: Engine;
 }
 
 /**
  * The running bot wired to local emulators: the Slack Web API emulator, the Kubernetes API
- * emulator (through a kubeconfig file) and a SQLite file, with signed requests going in over HTTP.
+ * emulator (through a kubeconfig file) and a SQLite file (or a PostgreSQL database), with signed
+ * requests going in over HTTP.
  */
 export interface Harness {
   slack: SlackApiEmulator;
@@ -152,6 +157,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
     host: '127.0.0.1',
     configPath: EXAMPLE_CONFIG_PATH,
     databasePath: join(dir, 'slipway.db'),
+    databaseUrl: options.engine === 'postgres' ? await freshPostgresDatabase() : undefined,
     logLevel: 'silent',
   };
   const sleeps: number[] = [];

@@ -1,23 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test } from 'node:test';
-import { Store } from '../../src/store/store.ts';
+import type { Store } from '../../src/store/store.ts';
+import { requestInput, storeTest, type EngineStore } from '../support/stores.ts';
 
 const now = new Date('2026-12-01T09:00:00Z');
 const at = (iso: string) => new Date(iso);
 
-async function readyNamespace(t: { after: (fn: () => void) => void }, name = 'payments-dev', expiresOn: string | undefined = '2026-12-10') {
-  const store = await Store.open(join(mkdtempSync(join(tmpdir(), 'slipway-lifecycle-')), 'slipway.db'));
-  t.after(async () => await store.close());
-  const made = await makeReady(store, name, expiresOn);
-  return { store, request: made };
+async function readyNamespace({ store }: EngineStore, name = 'payments-dev', expiresOn: string | undefined = '2026-12-10') {
+  return { store, request: await makeReady(store, name, expiresOn) };
 }
 
 async function makeReady(store: Store, name: string, expiresOn: string | undefined) {
-  const input = { namespace: name, cluster: 'dev-eu', team: 'payments', environment: 'dev', tier: 'small', purpose: 'tests', expiresOn, requester: 'U0DEV' };
-  const inserted = await store.insertRequest(input, now);
+  const inserted = await store.insertRequest(requestInput({ namespace: name, expiresOn }), now);
   assert.ok(inserted.created);
   await store.decide(inserted.request.id, { status: 'approved', by: 'U0ALICE' }, now);
   const run = await store.startRun(inserted.request.id, ['namespace'], now);
@@ -26,8 +19,8 @@ async function makeReady(store: Store, name: string, expiresOn: string | undefin
   return inserted.request;
 }
 
-test('a namespace that becomes ready is owned by its requester, with its end date', async (t) => {
-  const { store, request } = await readyNamespace(t);
+storeTest('a namespace that becomes ready is owned by its requester, with its end date', async (_t, s) => {
+  const { store, request } = await readyNamespace(s);
   const ns = await store.lifecycle.get(request.id);
   assert.equal(ns?.owner, 'U0DEV');
   assert.equal(ns?.expiresOn, '2026-12-10');
@@ -39,8 +32,8 @@ test('a namespace that becomes ready is owned by its requester, with its end dat
   );
 });
 
-test('a due timer is claimed once, given back when its message failed, and only due ones are read', async (t) => {
-  const { store, request } = await readyNamespace(t);
+storeTest('a due timer is claimed once, given back when its message failed, and only due ones are read', async (_t, s) => {
+  const { store, request } = await readyNamespace(s);
   await store.lifecycle.replaceTimers(
     request.id,
     [
@@ -62,8 +55,8 @@ test('a due timer is claimed once, given back when its message failed, and only 
   assert.equal((await store.lifecycle.dueTimers(at('2026-12-08T00:00:00Z'), 100))[0]?.attempts, 1);
 });
 
-test('a new end date replaces pending timers but never re-arms one already sent', async (t) => {
-  const { store, request } = await readyNamespace(t);
+storeTest('a new end date replaces pending timers but never re-arms one already sent', async (_t, s) => {
+  const { store, request } = await readyNamespace(s);
   const reminder = { kind: 'reminder' as const, daysBefore: 3, dueAt: at('2026-12-07T09:00:00Z') };
   await store.lifecycle.replaceTimers(request.id, [reminder], now);
   const [sent] = await store.lifecycle.dueTimers(at('2026-12-07T09:00:00Z'), 10);
@@ -76,8 +69,8 @@ test('a new end date replaces pending timers but never re-arms one already sent'
   );
 });
 
-test('replacing pending timers with the same ones keeps them pending', async (t) => {
-  const { store, request } = await readyNamespace(t);
+storeTest('replacing pending timers with the same ones keeps them pending', async (_t, s) => {
+  const { store, request } = await readyNamespace(s);
   const timers = [
     { kind: 'reminder' as const, daysBefore: 1, dueAt: at('2026-12-09T09:00:00Z') },
     { kind: 'expiry' as const, dueAt: at('2026-12-10T09:00:00Z') },
@@ -90,8 +83,8 @@ test('replacing pending timers with the same ones keeps them pending', async (t)
   );
 });
 
-test('untimed: live namespaces with an end date and no pending timer', async (t) => {
-  const { store, request } = await readyNamespace(t);
+storeTest('untimed: live namespaces with an end date and no pending timer', async (_t, s) => {
+  const { store, request } = await readyNamespace(s);
   const endless = await makeReady(store, 'payments-forever', undefined);
   const gone = await makeReady(store, 'payments-gone', '2026-12-12');
   await store.lifecycle.markDeleted(gone.id, now);
@@ -103,8 +96,8 @@ test('untimed: live namespaces with an end date and no pending timer', async (t)
   assert.ok(endless);
 });
 
-test('a deleted namespace frees its name and drops its timers', async (t) => {
-  const { store, request } = await readyNamespace(t);
+storeTest('a deleted namespace frees its name and drops its timers', async (_t, s) => {
+  const { store, request } = await readyNamespace(s);
   await store.lifecycle.replaceTimers(request.id, [{ kind: 'expiry', dueAt: at('2026-12-10T09:00:00Z') }], now);
   assert.equal(await store.lifecycle.transition(request.id, 'active', 'deleting', now), true);
   assert.equal(await store.lifecycle.setExpiry(request.id, '2027-01-01', [], now), false, 'no extension while deleting');
@@ -117,8 +110,8 @@ test('a deleted namespace frees its name and drops its timers', async (t) => {
   assert.equal((await store.lifecycle.findByName('payments-dev'))[0]?.request.id, again.id);
 });
 
-test('one open extension or deletion request per namespace, decided once', async (t) => {
-  const { store, request } = await readyNamespace(t);
+storeTest('one open extension or deletion request per namespace, decided once', async (_t, s) => {
+  const { store, request } = await readyNamespace(s);
   const first = await store.lifecycle.openRequest({ requestId: request.id, kind: 'extend', requestedBy: 'U0DEV', expiresOn: '2027-03-01' }, now);
   const second = await store.lifecycle.openRequest({ requestId: request.id, kind: 'extend', requestedBy: 'U0DEV', expiresOn: '2027-04-01' }, now);
   assert.equal(first.created, true);
@@ -131,16 +124,16 @@ test('one open extension or deletion request per namespace, decided once', async
   assert.equal(late.request.decidedBy, 'U0ALICE');
 });
 
-test('transfer is compare-and-set on the current owner', async (t) => {
-  const { store, request } = await readyNamespace(t);
+storeTest('transfer is compare-and-set on the current owner', async (_t, s) => {
+  const { store, request } = await readyNamespace(s);
   assert.equal(await store.lifecycle.transfer(request.id, 'U0OTHER', 'U0NEW', now), false);
   assert.equal(await store.lifecycle.transfer(request.id, 'U0DEV', 'U0NEW', now), true);
   assert.equal((await store.lifecycle.ownedBy('U0NEW', { limit: 5, offset: 0 })).total, 1);
   assert.equal((await store.lifecycle.ownedBy('U0DEV', { limit: 5, offset: 0 })).total, 0);
 });
 
-test('a finished deletion is untold until its namespace_deleted event is recorded, and only recent ones are looked at', async (t) => {
-  const { store, request } = await readyNamespace(t);
+storeTest('a finished deletion is untold until its namespace_deleted event is recorded, and only recent ones are looked at', async (_t, s) => {
+  const { store, request } = await readyNamespace(s);
   const run = await store.startRun(request.id, ['delete-namespace'], now, 'delete');
   assert.ok(run);
   assert.deepEqual(await store.lifecycle.untoldDeletions(at('2026-11-24T09:00:00Z')), [], 'a running deletion has nothing to tell');
@@ -151,8 +144,8 @@ test('a finished deletion is untold until its namespace_deleted event is recorde
   assert.deepEqual(await store.lifecycle.untoldDeletions(at('2026-11-24T09:00:00Z')), []);
 });
 
-test("a namespace's settings start as its request's; an applied change records tier, purpose, end date and other teams' access", async (t) => {
-  const { store, request } = await readyNamespace(t);
+storeTest("a namespace's settings start as its request's; an applied change records tier, purpose, end date and other teams' access", async (_t, s) => {
+  const { store, request } = await readyNamespace(s);
   assert.deepEqual(await store.lifecycle.settingsOf(request.id), { tier: 'small', expiresOn: '2026-12-10', purpose: 'tests', access: [] });
   const next = {
     tier: 'large',

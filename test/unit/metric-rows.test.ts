@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { parseConfig, type Config } from '../../src/config.ts';
 import type { UsageSnapshotInput } from '../../src/store/adoption.ts';
 import { migrate } from '../../src/store/migrate.ts';
+import { SqliteDb, type Engine } from '../../src/store/db.ts';
 import type { EventInput } from '../../src/store/events.ts';
 import { Store } from '../../src/store/store.ts';
 import { adoptionReport, metricsSettings } from '../../src/workflows/adoption/metrics.ts';
@@ -14,6 +15,7 @@ import type { AdoptionReport } from '../../src/domain/adoption.ts';
 import { shiftWeek, weekContaining, type Week } from '../../src/lib/calendar.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../support/config.ts';
 import { RawMetrics } from '../support/raw-metrics.ts';
+import { openStore } from '../support/stores.ts';
 import { seededRandom } from '../../src/lib/random.ts';
 
 // The adoption metrics read rows derived as events and usage snapshots are written
@@ -177,12 +179,12 @@ function expected(raw: RawMetrics, report: AdoptionReport) {
 }
 
 /** A database with the schema as it was before the metric rows, written with plain SQL. */
-function databaseBeforeMetricRows(path: string, events: readonly EventInput[], snapshots: readonly UsageSnapshotInput[]): void {
+async function databaseBeforeMetricRows(path: string, events: readonly EventInput[], snapshots: readonly UsageSnapshotInput[]): Promise<void> {
   const root = new URL('../../db', import.meta.url).pathname;
   const older = mkdtempSync(join(tmpdir(), 'slipway-migrations-'));
   for (const file of readdirSync(root).filter((f) => f < FIRST_MIGRATION_WITH_METRIC_ROWS)) copyFileSync(join(root, file), join(older, file));
   const db = new Database(path);
-  migrate(db, older);
+  await migrate(new SqliteDb(db), older);
   const event = db.prepare('INSERT INTO events (at, type, actor, team, request_id, data) VALUES (?, ?, ?, ?, ?, ?)');
   const snapshot = db.prepare('INSERT INTO usage_snapshots (at, cluster, namespace, team, request_id, present, running_pods) VALUES (?, ?, ?, ?, ?, ?, ?)');
   db.transaction(() => {
@@ -190,6 +192,24 @@ function databaseBeforeMetricRows(path: string, events: readonly EventInput[], s
     for (const s of snapshots) snapshot.run(s.at.toISOString(), s.cluster, s.namespace, s.team ?? null, s.requestId ?? null, s.present ? 1 : 0, s.runningPods);
   })();
   db.close();
+}
+
+/** A history written as the workflows write it: through the store, one event or refresh at a time. */
+async function writtenThroughStore(t: TestContext, engine: Engine, events: readonly EventInput[], snapshots: readonly UsageSnapshotInput[]) {
+  const opened = await openStore(t, engine);
+  for (const e of events) await opened.store.appendEvent(e);
+  for (const s of snapshots) await opened.store.adoption.insertSnapshots([s]);
+  return opened;
+}
+
+/** The rows the triggers (or the migration) derive from events and usage snapshots. */
+async function metricRows(store: Store) {
+  return {
+    durations: await store.sql.prepare('SELECT kind, at, ms FROM metric_durations ORDER BY kind, at, ms').all(),
+    states: await store.sql.prepare('SELECT * FROM usage_states ORDER BY snapshot_id').all(),
+    firstWorkloads: await store.sql.prepare('SELECT * FROM first_workloads ORDER BY cluster, namespace, request_id').all(),
+    teams: await store.sql.prepare('SELECT * FROM team_first_requests ORDER BY team').all(),
+  };
 }
 
 /**
@@ -202,11 +222,8 @@ async function writtenAndBackfilled(
   snapshots: readonly UsageSnapshotInput[],
 ): Promise<{ written: Store; backfilled: Store }> {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-metric-rows-'));
-  const written = await Store.open(join(dir, 'written.db'));
-  t.after(() => written.close());
-  for (const e of events) await written.appendEvent(e);
-  for (const s of snapshots) await written.adoption.insertSnapshots([s]);
-  databaseBeforeMetricRows(join(dir, 'backfilled.db'), events, snapshots);
+  const { store: written } = await writtenThroughStore(t, 'sqlite', events, snapshots);
+  await databaseBeforeMetricRows(join(dir, 'backfilled.db'), events, snapshots);
   const backfilled = await Store.open(join(dir, 'backfilled.db'));
   t.after(() => backfilled.close());
   return { written, backfilled };
@@ -236,13 +253,15 @@ test('the migration fills the metric rows exactly as the triggers write them', a
   const { events, snapshots } = history();
   const { written, backfilled } = await writtenAndBackfilled(t, events, snapshots);
 
-  const rows = (store: Store) => ({
-    durations: store.db.prepare('SELECT kind, at, ms FROM metric_durations ORDER BY kind, at, ms').all(),
-    states: store.db.prepare('SELECT * FROM usage_states ORDER BY snapshot_id').all(),
-    firstWorkloads: store.db.prepare('SELECT * FROM first_workloads ORDER BY cluster, namespace, request_id').all(),
-    teams: store.db.prepare('SELECT * FROM team_first_requests ORDER BY team').all(),
-  });
-  const fromTriggers = rows(written);
+  const fromTriggers = await metricRows(written);
   assert.ok(fromTriggers.durations.length > 200 && fromTriggers.states.length > 200 && fromTriggers.firstWorkloads.length > 50);
-  assert.deepEqual(rows(backfilled), fromTriggers);
+  assert.deepEqual(await metricRows(backfilled), fromTriggers);
+});
+
+test("PostgreSQL's triggers (db/postgres/0012_baseline.sql) write the metric rows SQLite's write", async (t) => {
+  const { events, snapshots } = history();
+  const [sqlite, postgres] = await Promise.all([writtenThroughStore(t, 'sqlite', events, snapshots), writtenThroughStore(t, 'postgres', events, snapshots)]);
+  const want = await metricRows(sqlite.store);
+  assert.ok(want.durations.length > 200 && want.states.length > 200 && want.firstWorkloads.length > 50);
+  assert.deepEqual(await metricRows(postgres.store), want);
 });

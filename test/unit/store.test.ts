@@ -4,33 +4,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import { SqliteDb } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
+import { isUniqueViolation } from '../../src/store/rows.ts';
 import { Store } from '../../src/store/store.ts';
+import { freshPostgresDatabase, openStore, requestInput, sqliteOf, storeTest } from '../support/stores.ts';
 
 const now = new Date('2026-11-26T10:00:00Z');
-const input = {
-  namespace: 'payments-dev',
-  cluster: 'dev-eu',
-  team: 'payments',
-  environment: 'dev',
-  tier: 'small',
-  purpose: 'tests',
-  expiresOn: undefined,
-  requester: 'U0DEV',
-};
+const input = requestInput();
 
-async function openStore(t: { after: (fn: () => void) => void }) {
-  const path = join(mkdtempSync(join(tmpdir(), 'slipway-store-')), 'nested', 'slipway.db');
-  const store = await Store.open(path);
-  t.after(async () => await store.close());
-  return { store, path };
-}
-
-test('migrations run once and the database directory is created', async (t) => {
-  const { store, path } = await openStore(t);
+storeTest('migrations run once; a closed store is not ready', async (t, { engine, target, store }) => {
+  assert.equal(await store.isReady(), true);
   await store.close();
-  const reopened = await Store.open(path);
-  const applied = reopened.db.prepare('SELECT name FROM schema_migrations').all();
+  assert.equal(await store.isReady(), false);
+  const reopened = await Store.open(target);
+  t.after(() => reopened.close());
+  const applied = await reopened.sql.prepare('SELECT name FROM schema_migrations ORDER BY name').all();
   const files = readdirSync(new URL('../../db', import.meta.url))
     .filter((f) => f.endsWith('.sql'))
     .sort();
@@ -39,14 +28,17 @@ test('migrations run once and the database directory is created', async (t) => {
     applied,
     files.map((name) => ({ name })),
   );
-  await reopened.close();
-  const raw = new Database(path);
-  t.after(() => raw.close());
-  assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
+  assert.equal(reopened.engine, engine);
 });
 
-test('a redelivered submission returns the request it created; a live name is taken once', async (t) => {
-  const { store } = await openStore(t);
+test('a SQLite database gets its directory and the write-ahead log', async (t) => {
+  const path = join(mkdtempSync(join(tmpdir(), 'slipway-store-')), 'nested', 'slipway.db');
+  const store = await Store.open(path);
+  t.after(() => store.close());
+  assert.equal(sqliteOf(store).pragma('journal_mode', { simple: true }), 'wal');
+});
+
+storeTest('a redelivered submission returns the request it created; a live name is taken once', async (_t, { store }) => {
   const first = await store.insertRequest({ ...input, sourceViewId: 'V1' }, now);
   assert.equal(first.created, true);
   const again = await store.insertRequest({ ...input, sourceViewId: 'V1' }, now);
@@ -56,16 +48,14 @@ test('a redelivered submission returns the request it created; a live name is ta
   assert.equal(!other.created && other.reason, 'name_taken');
 });
 
-test('a denied request frees its name', async (t) => {
-  const { store } = await openStore(t);
+storeTest('a denied request frees its name', async (_t, { store }) => {
   const first = await store.insertRequest({ ...input, sourceViewId: 'V1' }, now);
   assert.ok(first.created);
   assert.equal((await store.decide(first.request.id, { status: 'denied', by: 'U0ALICE', reason: 'no' }, now)).decided, true);
   assert.equal((await store.insertRequest({ ...input, sourceViewId: 'V2' }, now)).created, true);
 });
 
-test('the first decision wins; later ones see who decided', async (t) => {
-  const { store } = await openStore(t);
+storeTest('the first decision wins; later ones see who decided', async (_t, { store }) => {
   const { request } = await store.insertRequest(input, now);
   const a = await store.decide(request.id, { status: 'approved', by: 'U0ALICE' }, now);
   const b = await store.decide(request.id, { status: 'denied', by: 'U0BOB', reason: 'late' }, now);
@@ -75,8 +65,7 @@ test('the first decision wins; later ones see who decided', async (t) => {
   assert.equal(b.request.decidedBy, 'U0ALICE');
 });
 
-test('a request has at most one active run, enforced by the database', async (t) => {
-  const { store } = await openStore(t);
+storeTest('a request has at most one active run, enforced by the database', async (_t, { store }) => {
   const { request } = await store.insertRequest(input, now);
   const run = await store.startRun(request.id, ['namespace', 'quota'], now);
   assert.ok(run);
@@ -88,9 +77,9 @@ test('a request has at most one active run, enforced by the database', async (t)
     ],
   );
   assert.equal(await store.startRun(request.id, ['namespace'], now), undefined);
-  assert.throws(
-    () => store.db.prepare(`INSERT INTO runs (request_id, status, started_at) VALUES (?, 'running', ?)`).run(request.id, now.toISOString()),
-    /UNIQUE constraint failed/,
+  await assert.rejects(
+    store.sql.prepare(`INSERT INTO runs (request_id, status, started_at) VALUES (?, 'running', ?)`).run(request.id, now.toISOString()),
+    (err) => isUniqueViolation(err),
   );
   await store.startStep(run.id, 0, now);
   await store.finishStep(run.id, 0, 'done', undefined, now);
@@ -108,19 +97,18 @@ test('a request has at most one active run, enforced by the database', async (t)
   assert.equal(await store.reopenRun(run.id, now), false, 'a running run cannot be reopened');
 });
 
-test('events are append-only', async (t) => {
-  const { store } = await openStore(t);
+storeTest('events are append-only', async (_t, { store }) => {
   await store.appendEvent({ type: 'request_submitted', at: now, actor: 'U0DEV', team: 'payments', requestId: 1, data: { a: 1 } });
   assert.deepEqual(
     (await store.eventsFor(1)).map((e) => [e.type, e.actor, e.data]),
     [['request_submitted', 'U0DEV', { a: 1 }]],
   );
-  assert.throws(() => store.db.prepare('UPDATE events SET type = ?').run('x'), /append-only/);
-  assert.throws(() => store.db.prepare('DELETE FROM events').run(), /append-only/);
+  await assert.rejects(store.sql.prepare('UPDATE events SET type = ?').run('x'), /append-only/);
+  await assert.rejects(store.sql.prepare('DELETE FROM events').run(), /append-only/);
 });
 
 /** A database as the migrations before `first` left it, open without the store. */
-function databaseBefore(first: string): { path: string; raw: Database.Database } {
+async function databaseBefore(first: string): Promise<{ path: string; raw: Database.Database }> {
   const dir = mkdtempSync(join(tmpdir(), `slipway-before-${first}-`));
   const old = join(dir, 'db');
   mkdirSync(old);
@@ -130,13 +118,13 @@ function databaseBefore(first: string): { path: string; raw: Database.Database }
   for (const f of all.filter((f) => f < first)) copyFileSync(new URL(`../../db/${f}`, import.meta.url), join(old, f));
   const path = join(dir, 'slipway.db');
   const raw = new Database(path);
-  migrate(raw, old);
+  await migrate(new SqliteDb(raw), old);
   return { path, raw };
 }
 
 test('migration 0005 drops the key kept in the database, replaces its pseudonyms, and the next start seals plain-text authors', async (t) => {
   // A database as version 0004 left it: the key in survey_secret, an open pulse, a plain author.
-  const { path, raw } = databaseBefore('0005');
+  const { path, raw } = await databaseBefore('0005');
   raw.prepare('INSERT INTO survey_secret (id, secret) VALUES (1, ?)').run(Buffer.alloc(32, 7));
   raw
     .prepare(`INSERT INTO pulse_surveys (week, opened_at, closes_at, questions, min_answers) VALUES ('2026-11-23', ?, ?, '[]', 5)`)
@@ -155,7 +143,7 @@ test('migration 0005 drops the key kept in the database, replaces its pseudonyms
 
   const store = await Store.open(path, { surveyKey: Buffer.alloc(32, 1) });
   t.after(async () => await store.close());
-  const db = store.db;
+  const db = sqliteOf(store);
   assert.equal(db.prepare(`SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'survey_secret'`).pluck().get(), 0, 'the old key is gone');
   const respondents = db.prepare('SELECT respondent FROM pulse_answers').pluck().all() as string[];
   assert.equal(new Set(respondents).size, 2, 'still two people');
@@ -173,7 +161,7 @@ test('migration 0005 drops the key kept in the database, replaces its pseudonyms
 });
 
 test('migration 0008 gives every namespace that was ready an owner, its end date and no timers yet; a deleted name is free again', async (t) => {
-  const { path, raw } = databaseBefore('0008');
+  const { path, raw } = await databaseBefore('0008');
   const insert = raw.prepare(
     `INSERT INTO requests (namespace, cluster, team, environment, tier, purpose, expires_on, requester, status, created_at, updated_at)
      VALUES (?, 'dev-eu', 'payments', 'dev', 'small', 'tests', ?, 'U0DEV', ?, ?, ?)`,
@@ -197,7 +185,7 @@ test('migration 0008 gives every namespace that was ready an owner, its end date
 });
 
 test('migration 0010 keeps runs, their steps and lifecycle requests, and allows change runs and change requests', async (t) => {
-  const { path, raw } = databaseBefore('0010');
+  const { path, raw } = await databaseBefore('0010');
   raw
     .prepare(
       `INSERT INTO requests (namespace, cluster, team, environment, tier, purpose, requester, status, created_at, updated_at)
@@ -226,12 +214,16 @@ test('migration 0010 keeps runs, their steps and lifecycle requests, and allows 
   const change = await store.startRun(1, ['quota'], now, 'change');
   assert.equal(change?.kind, 'change');
   assert.equal(await store.startRun(1, ['quota'], now, 'change'), undefined, 'one active run per request still');
-  assert.deepEqual(store.db.pragma('foreign_key_check'), []);
-  assert.deepEqual(store.db.prepare(`SELECT sql FROM sqlite_master WHERE sql LIKE '%runs_new%'`).all(), [], 'no reference to the temporary name is left');
+  assert.deepEqual(sqliteOf(store).pragma('foreign_key_check'), []);
+  assert.deepEqual(
+    sqliteOf(store).prepare(`SELECT sql FROM sqlite_master WHERE sql LIKE '%runs_new%'`).all(),
+    [],
+    'no reference to the temporary name is left',
+  );
 });
 
-test("one task's transaction holds the connection: another task's transaction and reads wait for it, and a failed one leaves nothing", async (t) => {
-  const { store } = await openStore(t);
+test("one task's transaction holds the SQLite connection: another task's transaction and reads wait for it, and a failed one leaves nothing", async (t) => {
+  const { store } = await openStore(t, 'sqlite');
   const order: string[] = [];
   let release = (): void => undefined;
   const held = new Promise<void>((resolve) => (release = resolve));
@@ -259,6 +251,152 @@ test("one task's transaction holds the connection: another task's transaction an
     }),
     /boom/,
   );
-  const types = (store.db.prepare('SELECT type FROM events ORDER BY id').all() as { type: string }[]).map((r) => r.type);
+  const types = await store.sql.prepare('SELECT type FROM events ORDER BY id').pluck().all();
   assert.deepEqual(types, ['first', 'second']);
+});
+
+test('three replicas starting at once on a fresh PostgreSQL database migrate it once', async () => {
+  const url = await freshPostgresDatabase();
+  const replicas = await Promise.all([1, 2, 3].map(() => Store.open(url)));
+  try {
+    const files = readdirSync(new URL('../../db', import.meta.url)).filter((f) => /^\d+_.*\.sql$/.test(f));
+    const applied = await replicas[0]?.sql.prepare<[], string>('SELECT name FROM schema_migrations ORDER BY name').pluck().all();
+    assert.deepEqual(applied, files.sort(), 'each migration recorded once');
+    for (const replica of replicas) assert.equal(await replica.isReady(), true);
+    assert.equal(replicas[0]?.engine, 'postgres');
+  } finally {
+    for (const replica of replicas) await replica.close();
+  }
+});
+
+// The invariants the schema enforces, tried on both engines: by the store's own methods racing
+// each other, and by plain SQL that goes around the store, which the database must refuse.
+
+storeTest('concurrent submissions of one form make one request; concurrent decisions decide once', async (_t, { store }) => {
+  const submitted = await Promise.all([1, 2, 3, 4, 5].map(() => store.insertRequest({ ...input, sourceViewId: 'V1' }, now)));
+  assert.equal(submitted.filter((s) => s.created).length, 1);
+  assert.deepEqual(
+    submitted.filter((s) => !s.created).map((s) => !s.created && s.reason),
+    ['duplicate_submission', 'duplicate_submission', 'duplicate_submission', 'duplicate_submission'],
+  );
+  const id = submitted[0]?.request.id ?? 0;
+  const people = ['U0ALICE', 'U0BOB', 'U0CAROL', 'U0DAN'];
+  const decisions = await Promise.all(people.map((by, i) => store.decide(id, { status: i % 2 ? 'denied' : 'approved', by, reason: 'r' }, now)));
+  assert.equal(decisions.filter((d) => d.decided).length, 1, 'one decision wins');
+  const winner = decisions.find((d) => d.decided)?.request;
+  for (const d of decisions) assert.deepEqual([d.request.status, d.request.decidedBy], [winner?.status, winner?.decidedBy]);
+  await assert.rejects(store.sql.prepare(`UPDATE requests SET status = 'bogus' WHERE id = ?`).run(id), (err: Error) =>
+    /CHECK|check constraint/.test(err.message),
+  );
+});
+
+storeTest('concurrent starts of a run start one', async (_t, { store }) => {
+  const { request } = await store.insertRequest(input, now);
+  const started = await Promise.all([1, 2, 3, 4].map(() => store.startRun(request.id, ['namespace'], now)));
+  assert.equal(started.filter(Boolean).length, 1);
+  assert.equal((await store.activeRuns()).length, 1);
+});
+
+storeTest('a live name is one request per cluster, even written around the store', async (_t, { store }) => {
+  await store.insertRequest(input, now);
+  await assert.rejects(
+    store.sql
+      .prepare(
+        `INSERT INTO requests (namespace, cluster, team, environment, tier, purpose, requester, created_at, updated_at)
+         VALUES (?, ?, 'payments', 'dev', 'small', 'tests', 'U0OTHER', ?, ?)`,
+      )
+      .run(input.namespace, input.cluster, now.toISOString(), now.toISOString()),
+    (err) => isUniqueViolation(err),
+  );
+});
+
+storeTest('one answer per person and question, one run per job and schedule slot: constraints of the database', async (_t, { store }) => {
+  const at = now.toISOString();
+  const survey = await store.sql
+    .prepare<[string, string], { id: number }>(
+      `INSERT INTO pulse_surveys (week, opened_at, closes_at, questions, min_answers) VALUES ('2026-11-23', ?, ?, '[]', 5) RETURNING id`,
+    )
+    .get(at, at);
+  const answer = store.sql.prepare(`INSERT INTO pulse_answers (survey_id, question, respondent, score, answered_at) VALUES (?, 'ease', 'p1', ?, ?)`);
+  await answer.run(survey?.id, 4, at);
+  await assert.rejects(answer.run(survey?.id, 2, at), (err) => isUniqueViolation(err), 'a second answer to the same question');
+  await assert.rejects(
+    store.sql.prepare(`INSERT INTO pulse_answers (survey_id, question, respondent, score, answered_at) VALUES (?, 'speed', 'p1', 9, ?)`).run(survey?.id, at),
+    (err: Error) => /CHECK|check constraint/.test(err.message),
+    'a score is 1 to 5',
+  );
+
+  const run = store.sql.prepare<[string, string], { id: number }>(
+    `INSERT INTO job_runs (job, reason, scheduled_for, started_at, status) VALUES ('digest', 'scheduled', ?, ?, 'running') RETURNING id`,
+  );
+  const slot = store.sql.prepare('INSERT INTO job_slots (job, scheduled_for, run_id) VALUES (?, ?, ?)');
+  const first = await run.get(at, at);
+  const second = await run.get(at, at);
+  await slot.run('digest', at, first?.id);
+  await assert.rejects(slot.run('digest', at, second?.id), (err) => isUniqueViolation(err), 'a second run of the same slot');
+  await assert.rejects(slot.run('survey-open', at, 9999), (err: Error) => /FOREIGN KEY|foreign key/.test(err.message), 'a slot names its run');
+});
+
+storeTest('one open extension or deletion request per namespace, even written around the store', async (_t, { store }) => {
+  const { request } = await store.insertRequest(input, now);
+  const open = store.sql.prepare(`INSERT INTO lifecycle_requests (request_id, kind, requested_by, created_at) VALUES (?, 'extend', 'U0DEV', ?)`);
+  await open.run(request.id, now.toISOString());
+  await assert.rejects(open.run(request.id, now.toISOString()), (err) => isUniqueViolation(err));
+  const opened = await Promise.all([1, 2, 3].map(() => store.lifecycle.openRequest({ requestId: request.id, kind: 'delete', requestedBy: 'U0DEV' }, now)));
+  assert.equal(opened.filter((o) => o.created).length, 1);
+});
+
+storeTest("a request's card, the lists of open and pending requests, and outcomes told once", async (_t, { store }) => {
+  const first = (await store.insertRequest(input, now)).request;
+  const second = (await store.insertRequest({ ...input, namespace: 'payments-two' }, new Date(now.getTime() + 1000))).request;
+  const other = (await store.insertRequest({ ...input, namespace: 'search-dev', requester: 'U0OTHER' }, now)).request;
+  // Requests without a card, stored before a moment: what a replica that died left unannounced.
+  assert.deepEqual(
+    (await store.unannouncedRequests(new Date(now.getTime() + 1), 10)).map((r) => r.id),
+    [first.id, other.id],
+  );
+  assert.equal(await store.setCard(first.id, { channel: 'C0APPROVALS', ts: '1700000000.000100' }, now), true);
+  assert.equal(await store.setCard(first.id, { channel: 'C0APPROVALS', ts: '1700000000.000200' }, now), false, 'one card is recorded');
+  assert.deepEqual((await store.getRequest(first.id))?.card, { channel: 'C0APPROVALS', ts: '1700000000.000100' });
+  assert.deepEqual(
+    (await store.unannouncedRequests(new Date(now.getTime() + 2000), 10)).map((r) => r.id),
+    [second.id, other.id],
+  );
+  assert.equal((await store.getRequest(second.id))?.card, undefined);
+  assert.deepEqual(
+    (await store.openRequestsBy('U0DEV', 10)).map((r) => r.id),
+    [second.id, first.id],
+    'newest first',
+  );
+  assert.equal((await store.lastRequestBy('U0OTHER'))?.id, other.id);
+  assert.equal((await store.findLatestRequestForNamespace('payments-two'))?.id, second.id);
+  const pending = await store.pendingRequests(2);
+  assert.deepEqual([pending.requests.map((r) => r.id), pending.total], [[first.id, second.id], 3]);
+
+  // Two outcomes reached, one told: only the other is left to tell, and telling it again is a no-op.
+  for (const request of [first, second]) {
+    await store.decide(request.id, { status: 'approved', by: 'policy', auto: true }, now);
+    const run = await store.startRun(request.id, ['namespace'], now);
+    assert.ok(run && (await store.completeRun(run.id, request.id, request === first ? 'done' : 'failed', now)));
+  }
+  assert.equal((await store.getRequest(first.id))?.autoApproved, true);
+  // Outcomes reached at `now` are left to the replica that reached them until a lapse has passed.
+  const later = new Date(now.getTime() + 1);
+  assert.deepEqual(await store.pendingOutcomes(now), [], 'not settled before now');
+  assert.deepEqual(
+    (await store.pendingOutcomes(later)).map((r) => [r.id, r.status]),
+    [
+      [first.id, 'ready'],
+      [second.id, 'failed'],
+    ],
+  );
+  await store.markNotified(first.id, 'ready');
+  await store.markNotified(second.id, 'ready');
+  assert.deepEqual(
+    (await store.pendingOutcomes(later)).map((r) => r.id),
+    [second.id],
+    'a notice about another outcome does not count',
+  );
+  assert.equal(await store.reopenRun((await store.latestRun(second.id))?.id ?? 0, now), true);
+  assert.equal((await store.getRequest(second.id))?.status, 'approved', 'a retried provisioning is approved again');
 });
