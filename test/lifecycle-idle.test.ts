@@ -5,6 +5,8 @@ import type { EmulatedMessage } from '../src/playground/slack-api.ts';
 import type { startHarness } from './support/harness.ts';
 import { APPROVALS, buttons, PEOPLE, PLATFORM, readable } from './support/harness.ts';
 import { openedForm, readyNamespace, startWithTeamChannel, sweep, TEAM_CHANNEL } from './support/lifecycle.ts';
+import { ENGINES } from './support/stores.ts';
+import type { Engine } from '../src/store/db.ts';
 
 /**
  * Idle reclaim through the real interfaces: namespaces made through the request form, usage
@@ -16,8 +18,8 @@ import { openedForm, readyNamespace, startWithTeamChannel, sweep, TEAM_CHANNEL }
 const START = Date.parse('2026-11-02T09:00:00Z'); // a Monday, 10:00 in Berlin
 const day = (n: number) => new Date(START + n * 86_400_000).toISOString();
 
-async function setUp(t: Parameters<typeof startHarness>[0], configure: (doc: Record<string, unknown>) => void = () => {}) {
-  const { time, harness } = startWithTeamChannel(t, day(0), { configure });
+async function setUp(t: Parameters<typeof startHarness>[0], configure: (doc: Record<string, unknown>) => void = () => {}, engine: Engine = 'sqlite') {
+  const { time, harness } = startWithTeamChannel(t, day(0), { configure, engine });
   return { time, h: await harness };
 }
 
@@ -105,48 +107,51 @@ test('a dev namespace idle for 14 days is asked about once; Keep it snoozes it f
   assert.deepEqual(await idleEvents(h, prod.id), [], 'a protected environment is never asked');
 });
 
-test('without an answer the team channel hears about it, then a dev namespace is deleted through the delete workflow', async (t) => {
-  const { time, h } = await setUp(t);
-  const { dev } = await idleDevAsked(h, time);
+// On both engines: the idle store's SQL is the same on SQLite and PostgreSQL.
+for (const engine of ENGINES) {
+  test(`without an answer the team channel hears about it, then a dev namespace is deleted through the delete workflow [${engine}]`, async (t) => {
+    const { time, h } = await setUp(t, undefined, engine);
+    const { dev } = await idleDevAsked(h, time);
 
-  time.set(day(21));
-  assert.match(await sweep(h), /1 idle teams told/);
-  const note = only(teamNotes(h), 'team note');
-  assert.match(readable(note), /`payments-dev` .* has run no pods for 21 days .* <@U0DEV>, who owns it, was asked on Mon Nov 16 and has not answered/);
-  assert.match(readable(note), /Without an answer by Mon Nov 30 it is deleted/);
-  assert.deepEqual(buttons(note), [IDLE.keep, HOME.delete]);
-  await sweep(h);
-  assert.equal(teamNotes(h).length, 1, 'one note');
-  // The digest's idle list says who was asked and when.
-  assert.match(
-    await digest(h),
-    /`payments-dev` on dev-eu · Payments · <@U0DEV> · never ran a pod \(\d+ days\) · asked <@U0DEV> Mon, Nov 16, team told Mon, Nov 23/,
-  );
-  assert.ok(h.kube.get('namespaces', undefined, 'payments-dev'), 'still there');
+    time.set(day(21));
+    assert.match(await sweep(h), /1 idle teams told/);
+    const note = only(teamNotes(h), 'team note');
+    assert.match(readable(note), /`payments-dev` .* has run no pods for 21 days .* <@U0DEV>, who owns it, was asked on Mon Nov 16 and has not answered/);
+    assert.match(readable(note), /Without an answer by Mon Nov 30 it is deleted/);
+    assert.deepEqual(buttons(note), [IDLE.keep, HOME.delete]);
+    await sweep(h);
+    assert.equal(teamNotes(h).length, 1, 'one note');
+    // The digest's idle list says who was asked and when.
+    assert.match(
+      await digest(h),
+      /`payments-dev` on dev-eu · Payments · <@U0DEV> · never ran a pod \(\d+ days\) · asked <@U0DEV> Mon, Nov 16, team told Mon, Nov 23/,
+    );
+    assert.ok(h.kube.get('namespaces', undefined, 'payments-dev'), 'still there');
 
-  time.set(day(28));
-  assert.match(await sweep(h), /1 idle deletions started/);
-  const deleted = await h.waitFor('the deleted DM', () => h.slack.dmWith(PEOPLE.dev).find((m) => m.text.includes('is deleted')));
-  assert.match(deleted.text, /`payments-dev` .* is deleted, after it ran no pods and nobody answered for it/);
-  assert.equal(h.kube.get('namespaces', undefined, 'payments-dev'), undefined, 'gone from the cluster');
-  const store = h.slipway.deps.store;
-  assert.equal((await store.lifecycle.get(dev.id))?.state, 'deleted');
-  // Recorded right after the owner's DM (src/workflows/lifecycle/delete.ts).
-  const recorded = await h.waitFor('the deletion recorded', async () => (await store.eventsFor(dev.id)).find((e) => e.type === 'namespace_deleted'));
-  assert.equal(recorded.actor, 'idle');
-  assert.deepEqual(await idleEvents(h, dev.id), [
-    ['idle_asked', '2026-11-16', undefined],
-    ['idle_team_told', '2026-11-23', undefined],
-    ['idle_reclaimed', '2026-11-30', 'idle'],
-  ]);
+    time.set(day(28));
+    assert.match(await sweep(h), /1 idle deletions started/);
+    const deleted = await h.waitFor('the deleted DM', () => h.slack.dmWith(PEOPLE.dev).find((m) => m.text.includes('is deleted')));
+    assert.match(deleted.text, /`payments-dev` .* is deleted, after it ran no pods and nobody answered for it/);
+    assert.equal(h.kube.get('namespaces', undefined, 'payments-dev'), undefined, 'gone from the cluster');
+    const store = h.slipway.deps.store;
+    assert.equal((await store.lifecycle.get(dev.id))?.state, 'deleted');
+    // Recorded right after the owner's DM (src/workflows/lifecycle/delete.ts).
+    const recorded = await h.waitFor('the deletion recorded', async () => (await store.eventsFor(dev.id)).find((e) => e.type === 'namespace_deleted'));
+    assert.equal(recorded.actor, 'idle');
+    assert.deepEqual(await idleEvents(h, dev.id), [
+      ['idle_asked', '2026-11-16', undefined],
+      ['idle_team_told', '2026-11-23', undefined],
+      ['idle_reclaimed', '2026-11-30', 'idle'],
+    ]);
 
-  // The week of the deletion: reclaimed, with the quota it gave back.
-  time.set(day(35));
-  assert.match(
-    await digest(h),
-    /🧹 \*Day 2:\* 1 namespace deleted · 0 expired · 0 extensions\nQuota returned: requests\.cpu 2, .*\n♻️ Reclaimed this week: 1 idle namespace, quota returned: requests\.cpu 2, requests\.memory/,
-  );
-});
+    // The week of the deletion: reclaimed, with the quota it gave back.
+    time.set(day(35));
+    assert.match(
+      await digest(h),
+      /🧹 \*Day 2:\* 1 namespace deleted · 0 expired · 0 extensions\nQuota returned: requests\.cpu 2, .*\n♻️ Reclaimed this week: 1 idle namespace, quota returned: requests\.cpu 2, requests\.memory/,
+    );
+  });
+}
 
 test('staging: Not mine asks the team channel; still no answer, the approvers are asked in the thread and one keeps it', async (t) => {
   const { time, h } = await setUp(t);

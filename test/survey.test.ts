@@ -7,7 +7,7 @@ import { SURVEY } from '../src/slack/ids.ts';
 import type { EmulatedMessage } from '../src/playground/slack-api.ts';
 import { buttons, DEV_CHANNEL, PEOPLE, PLATFORM, readable, SIGNING_SECRET, startHarness, type Harness, type HarnessOptions } from './support/harness.ts';
 import { sendEvent, threadReplyEvent } from '../src/playground/slack-requests.ts';
-import { sqliteOf } from './support/stores.ts';
+import { ENGINES, sqliteOf } from './support/stores.ts';
 
 /**
  * The weekly pulse through its real interfaces: the scheduled jobs open and close it (with a
@@ -122,90 +122,93 @@ test('the weekly pulse is posted where the bot is a member, one answer per perso
   assert.deepEqual(h.slack.warnings, []);
 });
 
-test('a pulse closes on schedule: buttons replaced, results in the thread, nothing shown below the minimum, change since the last pulse', async (t) => {
-  const time = mutableClock('2026-11-03T10:00:00Z');
-  const h = await pulseHarness(t, { clock: time.clock });
+// On both engines: the survey stores' SQL is the same on SQLite and PostgreSQL.
+for (const engine of ENGINES) {
+  test(`a pulse closes on schedule: buttons replaced, results in the thread, nothing shown below the minimum, change since the last pulse [${engine}]`, async (t) => {
+    const time = mutableClock('2026-11-03T10:00:00Z');
+    const h = await pulseHarness(t, { clock: time.clock, engine });
 
-  // Week 1: two answers of ten people. Not enough, and below the participation aim.
-  await runJob(h, 'survey-open');
-  const first = pulsePost(h);
-  await answer(h, P[0], 1);
-  await answer(h, P[1], 5);
-  time.advance(3 * DAY - 60_000);
-  assert.match(await runJob(h, 'survey-close'), /^nothing to close \(1 pulse open\)/, 'not before its time');
-  time.advance(60_000);
-  assert.match(await runJob(h, 'survey-close'), /^pulse #1 closed: 2 answered of 10; ease: not enough answers/);
-  const closed = h.slack.messages(PULSE)[0];
-  assert.ok(closed);
-  assert.deepEqual(buttons(closed), [], 'no more buttons');
-  // Below the minimum not even the count is shown (nor a share, which would give it away).
-  assert.match(readable(closed), /🔒 This pulse closed\. Fewer than 5 of 10 people answered\. The results are in this thread\./);
-  const [below] = h.slack.thread(PULSE, first.ts);
-  assert.ok(below);
-  const belowText = readable(below);
-  assert.match(belowText, /Not enough answers: results are shown from 5\. Nothing else is shown, not even how many/);
-  assert.doesNotMatch(belowText, /CI|answered 4–5|█|\/ 5|\b2\b|20%/, 'no average, interval, share, distribution or count');
-  assert.equal(h.slack.messages(PLATFORM).length, 0, 'the rating of 1 is not posted: too few answers to hide it');
+    // Week 1: two answers of ten people. Not enough, and below the participation aim.
+    await runJob(h, 'survey-open');
+    const first = pulsePost(h);
+    await answer(h, P[0], 1);
+    await answer(h, P[1], 5);
+    time.advance(3 * DAY - 60_000);
+    assert.match(await runJob(h, 'survey-close'), /^nothing to close \(1 pulse open\)/, 'not before its time');
+    time.advance(60_000);
+    assert.match(await runJob(h, 'survey-close'), /^pulse #1 closed: 2 answered of 10; ease: not enough answers/);
+    const closed = h.slack.messages(PULSE)[0];
+    assert.ok(closed);
+    assert.deepEqual(buttons(closed), [], 'no more buttons');
+    // Below the minimum not even the count is shown (nor a share, which would give it away).
+    assert.match(readable(closed), /🔒 This pulse closed\. Fewer than 5 of 10 people answered\. The results are in this thread\./);
+    const [below] = h.slack.thread(PULSE, first.ts);
+    assert.ok(below);
+    const belowText = readable(below);
+    assert.match(belowText, /Not enough answers: results are shown from 5\. Nothing else is shown, not even how many/);
+    assert.doesNotMatch(belowText, /CI|answered 4–5|█|\/ 5|\b2\b|20%/, 'no average, interval, share, distribution or count');
+    assert.equal(h.slack.messages(PLATFORM).length, 0, 'the rating of 1 is not posted: too few answers to hide it');
 
-  // A late click is not counted.
-  const lateBefore = h.slack.ephemerals(P[2]).length;
-  await h.click(P[2], first, `${SURVEY.pulseAnswer}_3`);
-  assert.match((await h.waitFor('the closed notice', () => h.slack.ephemerals(P[2])[lateBefore])).text, /This survey is closed/);
+    // A late click is not counted.
+    const lateBefore = h.slack.ephemerals(P[2]).length;
+    await h.click(P[2], first, `${SURVEY.pulseAnswer}_3`);
+    assert.match((await h.waitFor('the closed notice', () => h.slack.ephemerals(P[2])[lateBefore])).text, /This survey is closed/);
 
-  // Week 2: exactly the minimum, 5 answers: 5, 4, 4, 3, 1.
-  time.set('2026-11-10T10:00:00Z');
-  await runJob(h, 'survey-open');
-  const second = pulsePost(h);
-  for (const [user, score] of [
-    [P[0], 5],
-    [P[1], 4],
-    [P[2], 4],
-    [P[3], 3],
-    [P[4], 1],
-  ] as const)
-    await answer(h, user, score, second);
-  time.set('2026-11-13T10:00:00Z');
-  await runJob(h, 'survey-close');
-  const [atMin] = h.slack.thread(PULSE, second.ts);
-  assert.ok(atMin);
-  // Hand-computed: mean 17/5 = 3.4; s² = (1.6² + 0.6² + 0.6² + 0.4² + 2.4²)/4 = 2.3, s = 1.5166;
-  // t(0.975, 4) = 2.7764; 3.4 ± 2.7764 · 1.5166/√5 = 1.517 … 5.283, shown within the 1-5 scale.
-  assert.match(readable(atMin), /\*3\.4\* \/ 5 \(95% CI 1\.5–5\.0\) · 60% answered 4–5 · 5 answers/);
-  assert.match(readable(atMin), /5 of 10 people answered \(50%\)/);
-  assert.match(readable(atMin), /5 Very easy {2}█{6} 1\n4 Easy {7}█{12} 2\n3 OK {9}█{6} 1\n2 Hard {7}· 0\n1 Very hard {2}█{6} 1/);
-  // The rating of 1 goes to the platform channel, as its own message, without a name.
-  const low = await h.waitFor('the low rating', () => h.slack.messages(PLATFORM).find((m) => m.text.startsWith('📉')));
-  assert.match(readable(low), /A rating of 1 · Very hard\* in the weekly pulse: “How easy was it/);
-  assert.ok(!JSON.stringify(low).includes(P[4]), 'no name');
+    // Week 2: exactly the minimum, 5 answers: 5, 4, 4, 3, 1.
+    time.set('2026-11-10T10:00:00Z');
+    await runJob(h, 'survey-open');
+    const second = pulsePost(h);
+    for (const [user, score] of [
+      [P[0], 5],
+      [P[1], 4],
+      [P[2], 4],
+      [P[3], 3],
+      [P[4], 1],
+    ] as const)
+      await answer(h, user, score, second);
+    time.set('2026-11-13T10:00:00Z');
+    await runJob(h, 'survey-close');
+    const [atMin] = h.slack.thread(PULSE, second.ts);
+    assert.ok(atMin);
+    // Hand-computed: mean 17/5 = 3.4; s² = (1.6² + 0.6² + 0.6² + 0.4² + 2.4²)/4 = 2.3, s = 1.5166;
+    // t(0.975, 4) = 2.7764; 3.4 ± 2.7764 · 1.5166/√5 = 1.517 … 5.283, shown within the 1-5 scale.
+    assert.match(readable(atMin), /\*3\.4\* \/ 5 \(95% CI 1\.5–5\.0\) · 60% answered 4–5 · 5 answers/);
+    assert.match(readable(atMin), /5 of 10 people answered \(50%\)/);
+    assert.match(readable(atMin), /5 Very easy {2}█{6} 1\n4 Easy {7}█{12} 2\n3 OK {9}█{6} 1\n2 Hard {7}· 0\n1 Very hard {2}█{6} 1/);
+    // The rating of 1 goes to the platform channel, as its own message, without a name.
+    const low = await h.waitFor('the low rating', () => h.slack.messages(PLATFORM).find((m) => m.text.startsWith('📉')));
+    assert.match(readable(low), /A rating of 1 · Very hard\* in the weekly pulse: “How easy was it/);
+    assert.ok(!JSON.stringify(low).includes(P[4]), 'no name');
 
-  // Week 3: seven answers; the change since the pulse before.
-  time.set('2026-11-17T10:00:00Z');
-  await runJob(h, 'survey-open');
-  const third = pulsePost(h);
-  for (const [i, score] of [5, 4, 4, 3, 5, 2, 4].entries()) await answer(h, P[i] ?? PEOPLE.dev, score, third);
-  time.set('2026-11-20T10:00:00Z');
-  await runJob(h, 'survey-close');
-  const [withChange] = h.slack.thread(PULSE, third.ts);
-  assert.ok(withChange);
-  // 27/7 = 3.857; s = 1.0690; t(0.975, 6) = 2.4469; 3.857 ± 0.989 = 2.868 … 4.846.
-  assert.match(readable(withChange), /\*3\.9\* \/ 5 \(95% CI 2\.9–4\.8\) · 71% answered 4–5 · 7 answers\n↑ 0\.5 since the last pulse \(3\.4\)/);
+    // Week 3: seven answers; the change since the pulse before.
+    time.set('2026-11-17T10:00:00Z');
+    await runJob(h, 'survey-open');
+    const third = pulsePost(h);
+    for (const [i, score] of [5, 4, 4, 3, 5, 2, 4].entries()) await answer(h, P[i] ?? PEOPLE.dev, score, third);
+    time.set('2026-11-20T10:00:00Z');
+    await runJob(h, 'survey-close');
+    const [withChange] = h.slack.thread(PULSE, third.ts);
+    assert.ok(withChange);
+    // 27/7 = 3.857; s = 1.0690; t(0.975, 6) = 2.4469; 3.857 ± 0.989 = 2.868 … 4.846.
+    assert.match(readable(withChange), /\*3\.9\* \/ 5 \(95% CI 2\.9–4\.8\) · 71% answered 4–5 · 7 answers\n↑ 0\.5 since the last pulse \(3\.4\)/);
 
-  // The digest on Monday: the latest score with its uncertainty, and its trend.
-  time.set('2026-11-23T09:00:00Z');
-  await runJob(h, 'digest');
-  const digest = h.slack.messages(PLATFORM).find((m) => m.text.startsWith('Platform adoption'));
-  assert.ok(digest);
-  assert.match(digest.text, /· pulse 3\.9\/5 \(70% answered\)$/);
-  const digestText = readable(digest);
-  assert.match(digestText, /🗣️ \*What developers say\*\n\*Weekly pulse\* · Nov 17 – 20 · 7 of 10 people answered \(70%\)/);
-  assert.match(digestText, /\*3\.9\* \/ 5 \(95% CI 2\.9–4\.8\) · 71% answered 4–5 · 7 answers · ↑ 0\.5 since the pulse before \(3\.4\)/);
-  assert.match(digestText, /`·▅▆` {2}last 3 pulses: 3\.4 → 3\.9 \(· = too few answers\)/);
-  // `/platform stats` shows the same, to whoever asks.
-  await h.command(P[5], 'stats');
-  const stats = await h.waitFor('the stats', () => h.slack.ephemerals(P[5]).find((e) => e.via === 'response_url'));
-  assert.match(readable(stats), /🗣️ \*What developers say\*\n\*Weekly pulse\* · Nov 17 – 20/);
-  assert.deepEqual(h.slack.warnings, []);
-});
+    // The digest on Monday: the latest score with its uncertainty, and its trend.
+    time.set('2026-11-23T09:00:00Z');
+    await runJob(h, 'digest');
+    const digest = h.slack.messages(PLATFORM).find((m) => m.text.startsWith('Platform adoption'));
+    assert.ok(digest);
+    assert.match(digest.text, /· pulse 3\.9\/5 \(70% answered\)$/);
+    const digestText = readable(digest);
+    assert.match(digestText, /🗣️ \*What developers say\*\n\*Weekly pulse\* · Nov 17 – 20 · 7 of 10 people answered \(70%\)/);
+    assert.match(digestText, /\*3\.9\* \/ 5 \(95% CI 2\.9–4\.8\) · 71% answered 4–5 · 7 answers · ↑ 0\.5 since the pulse before \(3\.4\)/);
+    assert.match(digestText, /`·▅▆` {2}last 3 pulses: 3\.4 → 3\.9 \(· = too few answers\)/);
+    // `/platform stats` shows the same, to whoever asks.
+    await h.command(P[5], 'stats');
+    const stats = await h.waitFor('the stats', () => h.slack.ephemerals(P[5]).find((e) => e.via === 'response_url'));
+    assert.match(readable(stats), /🗣️ \*What developers say\*\n\*Weekly pulse\* · Nov 17 – 20/);
+    assert.deepEqual(h.slack.warnings, []);
+  });
+}
 
 test('a comment goes to the platform channel without a name when the pulse closes; a reply in its thread reaches the author by DM only; done is "you said → we did"', async (t) => {
   const time = mutableClock('2026-11-17T10:00:00Z');

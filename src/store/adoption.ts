@@ -1,6 +1,6 @@
 import type { NamespaceUsage } from '../domain/lifecycle.ts';
 import type { Db } from './db.ts';
-import { window, type Window } from './rows.ts';
+import { insertedId, window, type Window } from './rows.ts';
 import type { RunClaim } from './runs.ts';
 
 /**
@@ -85,6 +85,17 @@ interface StateRow {
   at: string;
 }
 
+interface JobRunInput {
+  job: string;
+  reason: JobReason;
+  scheduledFor: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+  status: JobStatus;
+  summary: string | null;
+  error: string | null;
+}
+
 interface JobRunRow {
   id: number;
   job: string;
@@ -142,10 +153,13 @@ function jobClaimStatements(db: Db) {
   };
 }
 
-// The latest row of each namespace before a cut-off; SQLite takes the bare columns from the row
-// that holds the MAX (https://sqlite.org/lang_select.html#bareagg).
-const STATE_BEFORE = `SELECT cluster, namespace, team, request_id, present, running_pods, MAX(at) AS at
-  FROM usage_snapshots WHERE at < @before GROUP BY cluster, namespace`;
+// The latest row of each namespace before a cut-off (of two at the same moment, the one written
+// later), by a pass over the snapshots before it.
+const STATE_BEFORE = `SELECT cluster, namespace, team, request_id, present, running_pods, at FROM (
+    SELECT cluster, namespace, team, request_id, present, running_pods, at,
+           ROW_NUMBER() OVER (PARTITION BY cluster, namespace ORDER BY at DESC, id DESC) AS latest
+    FROM usage_snapshots WHERE at < @before) ranked
+  WHERE latest = 1`;
 
 // The namespaces present without running pods through a window [@from, @to): the states without
 // pods open at its start (see presentAt) that no snapshot in the window ends, by pods, deletion or
@@ -163,23 +177,25 @@ const IDLE = `
     AND NOT EXISTS (
       SELECT 1 FROM usage_snapshots u
       WHERE u.cluster = s.cluster AND u.namespace = s.namespace AND u.at >= @from AND u.at < @to
-        AND (u.running_pods > 0 OR u.present = 0 OR u.request_id IS NOT s.request_id))`;
+        AND (u.running_pods > 0 OR u.present = 0 OR u.request_id IS DISTINCT FROM s.request_id))`;
 
 /** SQLite's BINARY collation: code unit order, as `<` compares strings. */
 const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-const MS_BETWEEN = (later: string, earlier: string) => `ROUND((julianday(${later}) - julianday(${earlier})) * 86400000.0)`;
 
 export class AdoptionStore {
   private readonly stmts;
 
   constructor(private readonly db: Db) {
+    const sql = db.dialect;
+    // Policy approvals are counted from their own partial index (events_auto_approved), not from
+    // each approval's data. SQLite's planner, left alone, takes events_type_at and reads the data;
+    // PostgreSQL picks the partial index by itself (and has no INDEXED BY).
+    const autoApprovedIndex = db.engine === 'sqlite' ? 'INDEXED BY events_auto_approved' : '';
     this.stmts = {
       eventCounts: db.prepare<{ from: string; to: string }, { type: string; n: number; auto: number }>(
         `SELECT type, COUNT(*) AS n,
-                -- Policy approvals from their own partial index (events_auto_approved), not each one's data.
-                (SELECT COUNT(*) FROM events a INDEXED BY events_auto_approved
-                 WHERE a.type = 'request_approved' AND json_extract(a.data, '$.auto') AND a.at >= @from AND a.at < @to) AS auto
+                (SELECT COUNT(*) FROM events a ${autoApprovedIndex}
+                 WHERE a.type = 'request_approved' AND ${sql.jsonTrue('a.data', 'auto')} AND a.at >= @from AND a.at < @to) AS auto
          FROM events
          WHERE type IN ('request_submitted', 'request_approved', 'request_denied', 'namespace_ready', 'run_failed')
            AND at >= @from AND at < @to
@@ -227,17 +243,18 @@ export class AdoptionStore {
       ),
       lastRunningBefore: db.prepare<{ cluster: string; namespace: string; requestId: number | null; before: string }, { at: string }>(
         `SELECT at FROM usage_snapshots
-         WHERE cluster = @cluster AND namespace = @namespace AND request_id IS @requestId AND running_pods > 0 AND at < @before
+         WHERE cluster = @cluster AND namespace = @namespace AND request_id IS NOT DISTINCT FROM @requestId AND running_pods > 0 AND at < @before
          ORDER BY at DESC LIMIT 1`,
       ),
       firstWorkloadMs: db
         .prepare<Window, number>(
-          // CROSS JOIN keeps the week's first workloads as the outer loop; the ready event is then
-          // one seek in events_request_type.
-          `SELECT ${MS_BETWEEN('f.at', 'r.at')} AS ms
+          // CROSS JOIN keeps the week's first workloads as the outer loop in SQLite; the ready event
+          // is then one seek in events_request_type. (The join condition is in WHERE: PostgreSQL's
+          // CROSS JOIN takes no ON.)
+          `SELECT ${sql.msBetween('f.at', 'r.at')} AS ms
            FROM first_workloads f
-           CROSS JOIN events r ON r.request_id = f.request_id AND r.type = 'namespace_ready'
-           WHERE f.at >= @from AND f.at < @to`,
+           CROSS JOIN events r
+           WHERE r.request_id = f.request_id AND r.type = 'namespace_ready' AND f.at >= @from AND f.at < @to`,
         )
         .pluck(),
       // The namespaces that ran pods at some moment of the window, by team: each namespace's
@@ -255,28 +272,32 @@ export class AdoptionStore {
              AND NOT EXISTS (
                SELECT 1 FROM usage_states l
                WHERE l.cluster = s.cluster AND l.namespace = s.namespace AND l.at >= s.at AND l.at < @to AND l.running_pods > 0
-                 AND (l.at > s.at OR l.snapshot_id > s.snapshot_id)))
+                 AND (l.at > s.at OR l.snapshot_id > s.snapshot_id))) active
          GROUP BY team`,
       ),
-      idleCount: db.prepare<Window, { n: number }>(`SELECT COUNT(*) AS n FROM (${IDLE})`),
+      idleCount: db.prepare<Window, { n: number }>(`SELECT COUNT(*) AS n FROM (${IDLE}) idle`),
       idleOldest: db.prepare<Window & { limit: number }, StateRow & { total: number }>(
         `SELECT cluster, namespace, team, request_id, 1 AS present, 0 AS running_pods, at, COUNT(*) OVER () AS total
-         FROM (${IDLE})
+         FROM (${IDLE}) idle
          ORDER BY at, namespace, cluster LIMIT @limit`,
       ),
       latestStates: db.prepare<{ before: string }, StateRow>(STATE_BEFORE),
-      // One seek per request in usage_snapshots_request; the ids come as one JSON array so the
+      // Each request's latest snapshot (of two at the same moment, the one written later): a few
+      // seeks per request in usage_snapshots_request. The ids come as one JSON array so the
       // statement is prepared once whatever their number.
       usageOf: db.prepare<[string], { request_id: number; running_pods: number; at: string; last_running: string | null }>(
-        `SELECT u.request_id, u.running_pods, MAX(u.at) AS at,
+        `SELECT u.request_id, u.running_pods, u.at,
                 (SELECT MAX(r.at) FROM usage_snapshots r WHERE r.request_id = u.request_id AND r.running_pods > 0) AS last_running
-         FROM usage_snapshots u WHERE u.request_id IN (SELECT value FROM json_each(?)) GROUP BY u.request_id`,
+         FROM usage_snapshots u
+         WHERE u.request_id IN (${sql.jsonArray('?', 'integer')})
+           AND NOT EXISTS (SELECT 1 FROM usage_snapshots l WHERE l.request_id = u.request_id AND (l.at > u.at OR (l.at = u.at AND l.id > u.id)))`,
       ),
       deletedIn: db.prepare<Window, { request_id: number | null; cluster: string | null; namespace: string | null; tier: string | null; reclaimed: number }>(
-        `SELECT d.request_id, json_extract(d.data, '$.cluster') AS cluster, json_extract(d.data, '$.namespace') AS namespace,
-                (SELECT json_extract(s.data, '$.tier') FROM events s
+        `SELECT d.request_id, ${sql.jsonText('d.data', 'cluster')} AS cluster, ${sql.jsonText('d.data', 'namespace')} AS namespace,
+                (SELECT ${sql.jsonText('s.data', 'tier')} FROM events s
                  WHERE s.request_id = d.request_id AND s.type = 'request_submitted' LIMIT 1) AS tier,
-                EXISTS (SELECT 1 FROM events i WHERE i.request_id = d.request_id AND i.type = 'idle_asked' AND i.at <= d.at) AS reclaimed
+                CASE WHEN EXISTS (SELECT 1 FROM events i WHERE i.request_id = d.request_id AND i.type = 'idle_asked' AND i.at <= d.at)
+                     THEN 1 ELSE 0 END AS reclaimed
          FROM events d WHERE d.type = 'namespace_deleted' AND d.at >= @from AND d.at < @to ORDER BY d.at, d.id`,
       ),
       lifecycleCounts: db.prepare<Window, { type: string; n: number }>(
@@ -288,7 +309,7 @@ export class AdoptionStore {
         { from: string; to: string },
         { request_id: number; team: string | null; cluster: string | null; namespace: string | null; at: string }
       >(
-        `SELECT r.request_id, r.team, json_extract(r.data, '$.cluster') AS cluster, json_extract(r.data, '$.namespace') AS namespace, r.at
+        `SELECT r.request_id, r.team, ${sql.jsonText('r.data', 'cluster')} AS cluster, ${sql.jsonText('r.data', 'namespace')} AS namespace, r.at
          FROM events r
          WHERE r.type = 'namespace_ready' AND r.at >= @from AND r.at < @to AND r.request_id IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM usage_snapshots u WHERE u.request_id = r.request_id)`,
@@ -299,9 +320,9 @@ export class AdoptionStore {
       ),
       snapshotCount: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM usage_snapshots'),
       activeJobRun: db.prepare<[string], JobRunRow>(`SELECT * FROM job_runs WHERE job = ? AND status = 'running' ORDER BY id DESC`),
-      insertJobRun: db.prepare(
+      insertJobRun: db.prepare<JobRunInput, { id: number }>(
         `INSERT INTO job_runs (job, reason, scheduled_for, started_at, finished_at, status, summary, error)
-         VALUES (@job, @reason, @scheduledFor, @startedAt, @finishedAt, @status, @summary, @error)`,
+         VALUES (@job, @reason, @scheduledFor, @startedAt, @finishedAt, @status, @summary, @error) RETURNING id`,
       ),
       claimSlot: db.prepare<{ job: string; scheduledFor: string; runId: number }>(
         `INSERT INTO job_slots (job, scheduled_for, run_id) VALUES (@job, @scheduledFor, @runId)`,
@@ -533,11 +554,10 @@ export class AdoptionStore {
       const base = { job: input.job, reason: input.reason, scheduledFor: input.scheduledFor?.toISOString() ?? null, startedAt: now };
       if (busy) {
         const error = `still running since ${busy.started_at} (run ${busy.id})`;
-        const info = await this.stmts.insertJobRun.run({ ...base, finishedAt: now, status: 'skipped', summary: null, error });
-        return { claimed: false, run: await this.mustGetRun(input.job, Number(info.lastInsertRowid)), why: 'busy' as const };
+        const skipped = await insertedId(this.stmts.insertJobRun, { ...base, finishedAt: now, status: 'skipped', summary: null, error });
+        return { claimed: false, run: await this.mustGetRun(input.job, skipped), why: 'busy' as const };
       }
-      const info = await this.stmts.insertJobRun.run({ ...base, finishedAt: null, status: 'running', summary: null, error: null });
-      const runId = Number(info.lastInsertRowid);
+      const runId = await insertedId(this.stmts.insertJobRun, { ...base, finishedAt: null, status: 'running', summary: null, error: null });
       if (input.claim) await this.stmts.setJobClaim.run(input.claim.holder, input.claim.at.toISOString(), runId);
       // In this immediate transaction the read above has seen every claim; should a claim get
       // past it (an engine without such a transaction), the primary key refuses it and the whole

@@ -10,9 +10,9 @@ import { present, type Row } from './rows.ts';
 
 type AskRow = Omit<IdleAsk, 'notMine'> & { notMine: number };
 
-const ASK = `SELECT id, request_id AS requestId, idle_since AS idleSince, asked_at AS askedAt, asked_user AS askedUser, asked_to AS askedTo,
-  stage, next_at AS nextAt, team_told_at AS teamToldAt, not_mine AS notMine, quiet_until AS quietUntil, closed_at AS closedAt,
-  closed_by AS closedBy FROM idle_asks`;
+const ASK = `SELECT id, request_id AS "requestId", idle_since AS "idleSince", asked_at AS "askedAt", asked_user AS "askedUser",
+  asked_to AS "askedTo", stage, next_at AS "nextAt", team_told_at AS "teamToldAt", not_mine AS "notMine", quiet_until AS "quietUntil",
+  closed_at AS "closedAt", closed_by AS "closedBy" FROM idle_asks`;
 
 export interface IdleAskInput {
   requestId: number;
@@ -29,7 +29,7 @@ export class IdleStore {
       // The latest states without pods since before the cut-off (usage_states_stopped), less the
       // namespaces with an open conversation or one that keeps them quiet until after `now`.
       candidates: db.prepare<{ environment: string; before: string; now: string; limit: number }, IdleCandidate>(
-        `SELECT s.request_id AS requestId, s.at AS idleSince FROM usage_states s JOIN requests r ON r.id = s.request_id
+        `SELECT s.request_id AS "requestId", s.at AS "idleSince" FROM usage_states s JOIN requests r ON r.id = s.request_id
          WHERE s.next_at IS NULL AND s.running_pods = 0 AND s.at <= @before AND r.environment = @environment
            AND NOT EXISTS (SELECT 1 FROM idle_asks a WHERE a.request_id = s.request_id
              AND (a.next_at IS NOT NULL OR a.quiet_until > @now))
@@ -37,11 +37,12 @@ export class IdleStore {
       ),
       // The namespace's latest snapshot, by the request id index (one seek, whatever the fleet).
       runningNow: db.prepare<{ requestId: number }, { running: number }>(
-        'SELECT present = 1 AND running_pods > 0 AS running FROM usage_snapshots WHERE request_id = @requestId ORDER BY id DESC LIMIT 1',
+        `SELECT CASE WHEN present = 1 AND running_pods > 0 THEN 1 ELSE 0 END AS running
+         FROM usage_snapshots WHERE request_id = @requestId ORDER BY id DESC LIMIT 1`,
       ),
-      insert: db.prepare(
+      insert: db.prepare<Omit<IdleAskInput, 'nextAt'> & { nextAt: string; now: string }, { id: number }>(
         `INSERT INTO idle_asks (request_id, idle_since, asked_at, asked_user, asked_to, stage, next_at)
-         VALUES (@requestId, @idleSince, @now, @askedUser, 'owner', 'asked', @nextAt) ON CONFLICT DO NOTHING`,
+         VALUES (@requestId, @idleSince, @now, @askedUser, 'owner', 'asked', @nextAt) ON CONFLICT DO NOTHING RETURNING id`,
       ),
       setAskedTo: db.prepare('UPDATE idle_asks SET asked_to = ? WHERE id = ?'),
       forget: db.prepare(`DELETE FROM idle_asks WHERE id = ? AND stage = 'asked' AND team_told_at IS NULL`),
@@ -49,12 +50,12 @@ export class IdleStore {
       latestOf: db.prepare<[number], Row<AskRow>>(`${ASK} WHERE request_id = ? ORDER BY id DESC LIMIT 1`),
       due: db.prepare<[string, number], Row<AskRow>>(`${ASK} WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY next_at, id LIMIT ?`),
       toldTeam: db.prepare(
-        `UPDATE idle_asks SET stage = 'team_told', team_told_at = @now, next_at = @nextAt, not_mine = max(not_mine, @notMine)
+        `UPDATE idle_asks SET stage = 'team_told', team_told_at = @now, next_at = @nextAt, not_mine = CASE WHEN not_mine = 1 THEN 1 ELSE CAST(@notMine AS INTEGER) END
          WHERE id = @id AND stage = @from AND next_at IS NOT NULL`,
       ),
       close: db.prepare(
         `UPDATE idle_asks SET stage = @stage, next_at = NULL, quiet_until = @quietUntil, closed_at = @now, closed_by = @by
-         WHERE id = @id AND stage IN (SELECT value FROM json_each(@from))`,
+         WHERE id = @id AND stage IN (${db.dialect.jsonArray('@from', 'text')})`,
       ),
     };
   }
@@ -74,8 +75,9 @@ export class IdleStore {
 
   /** Opens a conversation; undefined when one is open already (another sweep was first). */
   async open(input: IdleAskInput, now: Date): Promise<IdleAsk | undefined> {
-    const info = await this.stmts.insert.run({ ...input, nextAt: input.nextAt.toISOString(), now: now.toISOString() });
-    return info.changes === 1 ? await this.get(Number(info.lastInsertRowid)) : undefined;
+    // No row comes back when the conflict clause kept the open one.
+    const inserted = await this.stmts.insert.get({ ...input, nextAt: input.nextAt.toISOString(), now: now.toISOString() });
+    return inserted ? await this.get(inserted.id) : undefined;
   }
 
   /** Where the question went: to the owner, or to their team once they left. */

@@ -1,3 +1,5 @@
+import type { Statement } from './db.ts';
+
 /**
  * Rows to domain objects. Statements name their columns with the domain's field names
  * (`created_at AS createdAt`), so what is left is what SQLite cannot say: an absent value is NULL
@@ -40,4 +42,11 @@ export function isUniqueViolation(err: unknown): boolean {
   return (
     err instanceof Error && 'code' in err && (err.code === 'SQLITE_CONSTRAINT_UNIQUE' || err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || err.code === '23505')
   );
+}
+
+/** Runs an `INSERT … RETURNING id` and gives the new row's id (the statement must insert one row). */
+export async function insertedId<P>(insert: Statement<P, { id: number }>, ...params: P extends unknown[] ? P : [P]): Promise<number> {
+  const row = await insert.get(...params);
+  if (!row) throw new Error('the INSERT returned no id');
+  return Number(row.id);
 }

@@ -20,13 +20,13 @@ export async function readyNamespace(h: Harness, environment: Environment, tier 
   });
   const store = h.slipway.deps.store;
   const request = await h.waitFor('the request', async () => await store.lastRequestBy(PEOPLE.dev));
-  if (request.status === 'pending') {
-    const card = await h.waitFor('the card', async () => {
-      const ts = (await store.getRequest(request.id))?.card?.ts;
-      return ts !== undefined && h.slack.messages(APPROVALS).find((m) => m.ts === ts);
-    });
-    await h.click(PEOPLE.alice, card, ACTION.approve);
-  }
+  // The policy decides before the card is posted: once the card is there, a request still
+  // pending waits for a person (read then, not when the request was first seen).
+  const card = await h.waitFor('the card', async () => {
+    const ts = (await store.getRequest(request.id))?.card?.ts;
+    return ts !== undefined && h.slack.messages(APPROVALS).find((m) => m.ts === ts);
+  });
+  if ((await store.getRequest(request.id))?.status === 'pending') await h.click(PEOPLE.alice, card, ACTION.approve);
   await h.waitFor('the namespace to be ready', async () => await store.lifecycle.get(request.id));
   return (await store.getRequest(request.id)) ?? request;
 }

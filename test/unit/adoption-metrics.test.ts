@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseConfig, type Config } from '../../src/config.ts';
-import { Store } from '../../src/store/store.ts';
 import { adoptionReport, distribution, TREND_WEEKS } from '../../src/workflows/adoption/metrics.ts';
 import { lastCompleteWeek, weekContaining, zonedTime } from '../../src/lib/calendar.ts';
 import { EXAMPLE_CONFIG_PATH, exampleConfigDocument } from '../support/config.ts';
 import { appendRequest } from '../support/history.ts';
+import { storeTest } from '../support/stores.ts';
 
 const S = 1000;
 const M = 60 * S;
@@ -21,12 +18,6 @@ function config(timezone: string): Config {
   doc.teams = [...teams, { name: 'data', displayName: 'Data', costCenter: 'cc-3001', group: 'data-devs' }];
   doc.schedule = { timezone };
   return parseConfig(doc, EXAMPLE_CONFIG_PATH);
-}
-
-async function openStore(t: { after: (fn: () => void) => void }): Promise<Store> {
-  const store = await Store.open(join(mkdtempSync(join(tmpdir(), 'slipway-metrics-')), 'slipway.db'));
-  t.after(async () => await store.close());
-  return store;
 }
 
 test('percentiles interpolate between the closest ranks', async () => {
@@ -59,8 +50,7 @@ test('weeks run Monday to Monday in the configured zone, 169 hours in the week c
   assert.equal(zonedTime(2026, 3, 29, 2, 30, tz).toISOString(), '2026-03-29T01:30:00.000Z', 'a time in the spring gap reads an hour later');
 });
 
-test('weekly metrics from a hand-built history, in Europe/Berlin across the end of summer time', async (t) => {
-  const store = await openStore(t);
+storeTest('weekly metrics from a hand-built history, in Europe/Berlin across the end of summer time', async (_t, { store }) => {
   const cfg = config('Europe/Berlin');
   // Payments and search used the platform long ago: they are not new.
   await appendRequest(store, { team: 'payments', at: '2026-09-01T09:00:00Z', auto: true, decideAfter: S, readyAfter: 40 * S });
@@ -140,8 +130,7 @@ test('weekly metrics from a hand-built history, in Europe/Berlin across the end 
   assert.equal(report.trend.at(-1)?.week.monday, '2026-10-19');
 });
 
-test('a week without activity counts as zeros, and a drop in adoption is a regression', async (t) => {
-  const store = await openStore(t);
+storeTest('a week without activity counts as zeros, and a drop in adoption is a regression', async (_t, { store }) => {
   const cfg = config('UTC');
   await appendRequest(store, { team: 'payments', at: '2026-11-10T09:00:00Z', auto: true, decideAfter: S, readyAfter: 30 * S });
   await appendRequest(store, { team: 'search', at: '2026-11-11T09:00:00Z', decideAfter: 5 * M, readyAfter: 7 * M });
@@ -163,8 +152,7 @@ test('a week without activity counts as zeros, and a drop in adoption is a regre
   );
 });
 
-test('active and idle namespaces and time to first workload come from the usage snapshots', async (t) => {
-  const store = await openStore(t);
+storeTest('active and idle namespaces and time to first workload come from the usage snapshots', async (_t, { store }) => {
   const cfg = config('UTC');
   const snap = async (at: string, namespace: string, requestId: number, team: string, runningPods: number, present = true) =>
     await store.adoption.insertSnapshots([{ at: new Date(at), cluster: 'dev-eu', namespace, team, requestId, present, runningPods }]);
@@ -221,5 +209,42 @@ test('active and idle namespaces and time to first workload come from the usage 
       // Nobody was asked about it (test/lifecycle-idle.test.ts shows who was asked and when).
       asked: undefined,
     },
+  ]);
+
+  // The same snapshots as the usage refresh, App Home and `/platform list` read them.
+  const at = (iso: string) => new Date(iso);
+  assert.equal(await store.adoption.snapshotCount(), 8);
+  assert.deepEqual(
+    (await store.adoption.presentAt(at('2026-11-18T08:30:00Z'))).map((s) => [s.namespace, s.runningPods]),
+    [
+      ['pay-a', 3],
+      ['pay-c', 0],
+      ['search-b', 0],
+    ],
+    'D was deleted at 08:00, E not seen yet',
+  );
+  assert.deepEqual((await store.adoption.latestStates(at('2026-11-18T08:30:00Z'))).map((s) => [s.namespace, s.present, s.runningPods, s.at]).sort(), [
+    ['pay-a', true, 3, '2026-11-17T12:00:00.000Z'],
+    ['pay-c', true, 0, '2026-10-20T10:30:00.000Z'],
+    ['search-b', true, 0, '2026-11-10T12:00:00.000Z'],
+    ['search-d', false, 0, '2026-11-18T08:00:00.000Z'],
+  ]);
+  assert.deepEqual(
+    (await store.adoption.snapshotsBetween(at('2026-11-17T00:00:00Z'), at('2026-11-19T00:00:00Z'))).map((s) => s.namespace),
+    ['pay-a', 'search-d', 'data-e'],
+  );
+  const usage = await store.adoption.usageOf([a, c, 9999]);
+  assert.deepEqual(
+    [...usage.values()].sort((x, y) => x.requestId - y.requestId),
+    [
+      { requestId: a, runningPods: 3, since: '2026-11-17T12:00:00.000Z', lastRunningAt: '2026-11-17T12:00:00.000Z' },
+      { requestId: c, runningPods: 0, since: '2026-10-20T10:30:00.000Z', lastRunningAt: undefined },
+    ],
+    'A was requested before C; 9999 has no snapshot',
+  );
+  // F: ready, and no refresh has seen it yet (E, ready the day before, has been seen).
+  const f = await appendRequest(store, { team: 'data', at: '2026-11-19T08:59:00Z', auto: true, decideAfter: S, readyAfter: M, namespace: 'data-f' });
+  assert.deepEqual(await store.adoption.readyWithoutSnapshot(at('2026-11-18T00:00:00Z'), at('2026-11-20T00:00:00Z')), [
+    { requestId: f, team: 'data', cluster: 'dev-eu', namespace: 'data-f', at: '2026-11-19T09:00:00.000Z' },
   ]);
 });

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Db } from '../db.ts';
-import { present, window, type Row, type Window } from '../rows.ts';
+import { insertedId, present, window, type Row, type Window } from '../rows.ts';
 import type { Subkey } from './key.ts';
 import type { FeedbackItem, FeedbackSource, NewFeedback } from '../../domain/surveys.ts';
 
@@ -14,10 +14,26 @@ import type { FeedbackItem, FeedbackSource, NewFeedback } from '../../domain/sur
  */
 
 // The columns of an item, named as its fields (never `author`: nothing that lists feedback can see it).
-const FEEDBACK = `SELECT id, token, source, survey_id AS surveyId, question, request_id AS requestId, score, text, anonymous,
-  status, created_at AS createdAt, channel, ts, done_at AS doneAt, done_by AS doneBy, done_text AS doneText FROM feedback`;
+const FEEDBACK = `SELECT id, token, source, survey_id AS "surveyId", question, request_id AS "requestId", score, text, anonymous,
+  status, created_at AS "createdAt", channel, ts, done_at AS "doneAt", done_by AS "doneBy", done_text AS "doneText" FROM feedback`;
 
 const toFeedback = (r: Row<FeedbackItem>): FeedbackItem => present<FeedbackItem>(r, { anonymous: r.anonymous === 1 });
+
+/** A feedback row as written (`now` its creation time). */
+interface FeedbackInput {
+  token: string;
+  source: FeedbackSource;
+  surveyId: number | null;
+  question: string | null;
+  requestId: number | null;
+  score: number | null;
+  text: string | null;
+  author: string;
+  respondent: string | null;
+  anonymous: number;
+  status: FeedbackItem['status'];
+  now: string;
+}
 
 const LOW = 2;
 /** Sealed authors: `v1.` + base64url(iv ‖ tag ‖ ciphertext). Anything else is from before 0005. */
@@ -33,9 +49,9 @@ export class FeedbackStore {
     private readonly subkey: Subkey,
   ) {
     this.stmts = {
-      insertFeedback: db.prepare(
+      insertFeedback: db.prepare<FeedbackInput, { id: number }>(
         `INSERT INTO feedback (token, source, survey_id, question, request_id, score, text, author, respondent, anonymous, status, created_at)
-         VALUES (@token, @source, @surveyId, @question, @requestId, @score, @text, @author, @respondent, @anonymous, @status, @now)`,
+         VALUES (@token, @source, @surveyId, @question, @requestId, @score, @text, @author, @respondent, @anonymous, @status, @now) RETURNING id`,
       ),
       // A pulse rating is found by the pseudonym of its pulse; a rating after provisioning by its
       // request (only the requester answers it).
@@ -43,8 +59,8 @@ export class FeedbackStore {
         { source: string; surveyId: number | null; question: string | null; requestId: number | null; respondent: string | null },
         { id: number }
       >(
-        `SELECT id FROM feedback WHERE source = @source AND status = 'held' AND text IS NULL AND respondent IS @respondent
-           AND survey_id IS @surveyId AND question IS @question AND request_id IS @requestId`,
+        `SELECT id FROM feedback WHERE source = @source AND status = 'held' AND text IS NULL AND respondent IS NOT DISTINCT FROM @respondent
+           AND survey_id IS NOT DISTINCT FROM @surveyId AND question IS NOT DISTINCT FROM @question AND request_id IS NOT DISTINCT FROM @requestId`,
       ),
       setHeldScore: db.prepare(`UPDATE feedback SET score = ? WHERE id = ? AND status = 'held'`),
       deleteHeld: db.prepare(`DELETE FROM feedback WHERE id = ? AND status = 'held'`),
@@ -66,7 +82,7 @@ export class FeedbackStore {
         `${FEEDBACK} WHERE done_at >= @from AND done_at < @to ORDER BY done_at LIMIT @limit`,
       ),
       countDoneBetween: db.prepare<Window, { n: number }>('SELECT COUNT(*) AS n FROM feedback WHERE done_at >= @from AND done_at < @to'),
-      recordRelay: db.prepare('INSERT OR IGNORE INTO feedback_replies (channel, ts, feedback_id, relayed_at) VALUES (?, ?, ?, ?)'),
+      recordRelay: db.prepare('INSERT INTO feedback_replies (channel, ts, feedback_id, relayed_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
     };
   }
 
@@ -100,7 +116,7 @@ export class FeedbackStore {
       await this.stmts.setHeldScore.run(input.score, held.id);
       return;
     }
-    await this.stmts.insertFeedback.run({
+    await insertedId(this.stmts.insertFeedback, {
       token: randomToken(),
       source: input.source,
       surveyId: input.surveyId,
@@ -117,7 +133,7 @@ export class FeedbackStore {
   }
 
   async addFeedback(input: NewFeedback): Promise<FeedbackItem> {
-    const info = await this.stmts.insertFeedback.run({
+    const id = await insertedId(this.stmts.insertFeedback, {
       token: randomToken(),
       source: input.source,
       surveyId: input.surveyId ?? null,
@@ -131,7 +147,7 @@ export class FeedbackStore {
       status: input.status,
       now: input.now.toISOString(),
     });
-    const item = await this.getFeedback(Number(info.lastInsertRowid));
+    const item = await this.getFeedback(id);
     if (!item) throw new Error('feedback was not stored');
     return item;
   }

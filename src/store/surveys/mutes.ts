@@ -6,9 +6,10 @@ export class MuteStore {
 
   constructor(db: Db) {
     this.stmts = {
-      mute: db.prepare('INSERT OR IGNORE INTO survey_mutes (user, muted_at) VALUES (?, ?)'),
-      unmute: db.prepare('DELETE FROM survey_mutes WHERE user = ?'),
-      isMuted: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM survey_mutes WHERE user = ?'),
+      // `user` is a reserved word in PostgreSQL (the current role): the column is always quoted.
+      mute: db.prepare('INSERT INTO survey_mutes ("user", muted_at) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+      unmute: db.prepare('DELETE FROM survey_mutes WHERE "user" = ?'),
+      isMuted: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM survey_mutes WHERE "user" = ?'),
     };
   }
 

@@ -9,8 +9,8 @@ import type { ProvisioningQuestion, QuestionClaim, RequestTiming, TimedScoreCoun
  */
 
 // The columns of a question, named as its fields.
-const QUESTION = `SELECT p.request_id AS requestId, r.requester, r.namespace, p.asked_at AS askedAt, p.channel, p.ts,
-  p.reminded_at AS remindedAt, p.score, p.answered_at AS answeredAt
+const QUESTION = `SELECT p.request_id AS "requestId", r.requester, r.namespace, p.asked_at AS "askedAt", p.channel, p.ts,
+  p.reminded_at AS "remindedAt", p.score, p.answered_at AS "answeredAt"
   FROM provisioning_answers p JOIN requests r ON r.id = p.request_id`;
 
 export class PostProvisioningStore {

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Db } from '../db.ts';
-import { present, type Row } from '../rows.ts';
+import { insertedId, present, type Row } from '../rows.ts';
 import type { FeedbackStore } from './feedback.ts';
 import type { Subkey } from './key.ts';
 import type { PulsePost, PulseSurvey, ScoreCount, SurveyQuestion } from '../../domain/surveys.ts';
@@ -18,9 +18,9 @@ import type { PulsePost, PulseSurvey, ScoreCount, SurveyQuestion } from '../../d
 
 // The columns of each domain type, named as its fields (never `key_salt`: nothing that reads
 // pulses can see it).
-const PULSE = `SELECT id, week, opened_at AS openedAt, closes_at AS closesAt, closed_at AS closedAt, questions,
-  min_answers AS minAnswers, eligible, respondents FROM pulse_surveys`;
-const POST = 'SELECT survey_id AS surveyId, channel, ts, members, skipped, results_ts AS resultsTs FROM pulse_posts';
+const PULSE = `SELECT id, week, opened_at AS "openedAt", closes_at AS "closesAt", closed_at AS "closedAt", questions,
+  min_answers AS "minAnswers", eligible, respondents FROM pulse_surveys`;
+const POST = 'SELECT survey_id AS "surveyId", channel, ts, members, skipped, results_ts AS "resultsTs" FROM pulse_posts';
 
 const toPulse = (r: Row<PulseSurvey>): PulseSurvey => present<PulseSurvey>(r, { questions: JSON.parse(r.questions) as SurveyQuestion[] });
 
@@ -45,22 +45,24 @@ export class PulseStore {
 
       pulseById: db.prepare<[number], Row<PulseSurvey>>(`${PULSE} WHERE id = ?`),
       pulseByWeek: db.prepare<[string], Row<PulseSurvey>>(`${PULSE} WHERE week = ?`),
-      insertPulse: db.prepare(
+      insertPulse: db.prepare<{ week: string; openedAt: string; closesAt: string; questions: string; minAnswers: number; keySalt: Buffer }, { id: number }>(
         `INSERT INTO pulse_surveys (week, opened_at, closes_at, questions, min_answers, key_salt)
-         VALUES (@week, @openedAt, @closesAt, @questions, @minAnswers, @keySalt)`,
+         VALUES (@week, @openedAt, @closesAt, @questions, @minAnswers, @keySalt) RETURNING id`,
       ),
       openPulses: db.prepare<[], Row<PulseSurvey>>(`${PULSE} WHERE closed_at IS NULL ORDER BY id`),
       duePulses: db.prepare<[string], Row<PulseSurvey>>(`${PULSE} WHERE closed_at IS NULL AND closes_at <= ? ORDER BY id`),
       closedPulses: db.prepare<[string, number], Row<PulseSurvey>>(
         `${PULSE} WHERE closed_at IS NOT NULL AND closed_at < ? ORDER BY closed_at DESC, id DESC LIMIT ?`,
       ),
-      closePulse: db.prepare('UPDATE pulse_surveys SET closed_at = ?, respondents = ?, eligible = coalesce(?, eligible) WHERE id = ? AND closed_at IS NULL'),
+      closePulse: db.prepare(
+        'UPDATE pulse_surveys SET closed_at = ?, respondents = ?, eligible = coalesce(CAST(? AS INTEGER), eligible) WHERE id = ? AND closed_at IS NULL',
+      ),
       setEligible: db.prepare('UPDATE pulse_surveys SET eligible = ? WHERE id = ?'),
       upsertPost: db.prepare(
         `INSERT INTO pulse_posts (survey_id, channel, ts, members, skipped) VALUES (@surveyId, @channel, @ts, @members, @skipped)
          ON CONFLICT (survey_id, channel) DO UPDATE SET ts = excluded.ts, members = excluded.members, skipped = excluded.skipped`,
       ),
-      postsOf: db.prepare<[number], Row<PulsePost>>(`${POST} WHERE survey_id = ? ORDER BY rowid`),
+      postsOf: db.prepare<[number], Row<PulsePost>>(`${POST} WHERE survey_id = ? ORDER BY channel`),
       setResultsTs: db.prepare('UPDATE pulse_posts SET results_ts = ? WHERE survey_id = ? AND channel = ?'),
       answerOf: db.prepare<[number, string, string], { score: number }>(
         'SELECT score FROM pulse_answers WHERE survey_id = ? AND question = ? AND respondent = ?',
@@ -74,11 +76,13 @@ export class PulseStore {
       respondents: db.prepare<[number], { n: number }>('SELECT COUNT(DISTINCT respondent) AS n FROM pulse_answers WHERE survey_id = ?'),
 
       // The feedback a pulse holds back until it closes: its comments and low ratings.
-      releaseHeldPulse: db.prepare(`UPDATE feedback SET status = 'pending' WHERE source = 'pulse' AND status = 'held' AND survey_id = ? AND question IS ?`),
+      releaseHeldPulse: db.prepare(
+        `UPDATE feedback SET status = 'pending' WHERE source = 'pulse' AND status = 'held' AND survey_id = ? AND question IS NOT DISTINCT FROM ?`,
+      ),
       // A dropped comment keeps nothing of what was written, nor who wrote it.
       dropHeldPulse: db.prepare(
         `UPDATE feedback SET status = 'dropped', author = NULL, text = CASE WHEN text IS NULL THEN NULL ELSE '' END
-         WHERE source = 'pulse' AND status = 'held' AND survey_id = ? AND question IS ?`,
+         WHERE source = 'pulse' AND status = 'held' AND survey_id = ? AND question IS NOT DISTINCT FROM ?`,
       ),
       pulseComments: db.prepare<[number], { text: string }>(
         `SELECT text FROM feedback WHERE source = 'pulse' AND survey_id = ? AND text IS NOT NULL AND status <> 'dropped' ORDER BY random()`,
@@ -106,7 +110,7 @@ export class PulseStore {
     return await this.db.transaction(async () => {
       const existing = await this.stmts.pulseByWeek.get(input.week);
       if (existing) return { created: false, survey: toPulse(existing) };
-      const info = await this.stmts.insertPulse.run({
+      const id = await insertedId(this.stmts.insertPulse, {
         week: input.week,
         openedAt: input.openedAt.toISOString(),
         closesAt: input.closesAt.toISOString(),
@@ -114,7 +118,7 @@ export class PulseStore {
         minAnswers: input.minAnswers,
         keySalt: randomBytes(32),
       });
-      return { created: true, survey: await this.mustGetPulse(Number(info.lastInsertRowid)) };
+      return { created: true, survey: await this.mustGetPulse(id) };
     });
   }
 
