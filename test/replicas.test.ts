@@ -18,6 +18,7 @@ import {
   type ReplicaSet,
   type RequestTrip,
 } from './support/replicas.ts';
+import { startPostgres } from './support/postgres.ts';
 import { waitFor } from './support/wait.ts';
 
 const REQUESTS = 300;
@@ -26,8 +27,12 @@ const AT_ONCE = 12;
 /** Every other request needs an approver (staging, medium); the rest policy approves (dev, small). */
 const needsApproval = (i: number) => i % 2 === 1;
 
-test('300 requests through three replicas while one is killed and one restarted: none lost, none doubled, every requester told once', async (t) => {
-  const set = await startReplicaSet(t, { replicas: 3, developers: REQUESTS });
+test('300 requests through three replicas on PostgreSQL while one is killed and one restarted: none lost, none doubled, every requester told once', async (t) => {
+  const postgres = await startPostgres();
+  const set = await startReplicaSet(t, { replicas: 3, developers: REQUESTS, database: { DATABASE_URL: postgres.url } }).finally(() =>
+    // After the replicas are stopped (hooks run in the order they were added).
+    t.after(() => postgres.stop()),
+  );
   const watch = new SlackWatch(set);
   t.after(() => watch.close());
   await waitFor('a leader', () => set.leader(), 20_000);

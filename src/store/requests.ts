@@ -84,6 +84,12 @@ export class RequestStore {
     });
   }
 
+  /** The request a submission of this view created, if any. */
+  async findRequestBySourceView(viewId: string): Promise<NamespaceRequest | undefined> {
+    const row = await this.stmts.requestBySourceView.get(viewId);
+    return row && toRequest(row);
+  }
+
   async getRequest(id: number): Promise<NamespaceRequest | undefined> {
     const row = await this.stmts.requestById.get(id);
     return row && toRequest(row);

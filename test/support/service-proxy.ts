@@ -32,12 +32,17 @@ export interface ServiceProxyStats {
 
 interface Endpoint extends ProxyBackend {
   ready: boolean;
-  /** Probes failed in a row since the last success. */
-  failures: number;
+  /** Since when its probes have failed without a success between (undefined while they pass). */
+  failingSince: number | undefined;
 }
 
-/** Consecutive failed probes that take a ready backend out of rotation (the kubelet's default failureThreshold). */
-const FAILURE_THRESHOLD = 3;
+/**
+ * How long probes must fail in a row to take a backend out of rotation. The kubelet's defaults
+ * (a probe every 10 s, out after 3 failures) take 30 s; this is quicker, yet a busy backend whose
+ * probe times out once or twice stays in. A stopped or deleted backend leaves at once (`remove`),
+ * and one that refuses connections leaves on the first refusal.
+ */
+const FAILING_FOR_MS = 3000;
 
 export class ServiceProxy {
   readonly stats: ServiceProxyStats = { answered: {}, refused: 0, lost: 0, unserved: 0 };
@@ -69,7 +74,7 @@ export class ServiceProxy {
 
   /** Adds a backend (not ready until its first probe passes), as a new pod's endpoint. */
   add(backend: ProxyBackend): void {
-    this.endpoints.push({ ...backend, ready: false, failures: 0 });
+    this.endpoints.push({ ...backend, ready: false, failingSince: undefined });
   }
 
   /** Takes a backend out of rotation, as a deleted pod's endpoint. */
@@ -106,7 +111,7 @@ export class ServiceProxy {
     }
   }
 
-  /** One readiness probe, as the kubelet's defaults have it: 1 s timeout, in rotation after one success, out after three failures. */
+  /** One readiness probe: 1 s timeout (the kubelet's default), in rotation after one success, out after FAILING_FOR_MS of failures. */
   private async probe(endpoint: Endpoint): Promise<void> {
     let ok = false;
     try {
@@ -116,9 +121,13 @@ export class ServiceProxy {
     } catch {
       // refused or timed out: a failed probe
     }
-    endpoint.failures = ok ? 0 : endpoint.failures + 1;
-    if (ok) endpoint.ready = true;
-    else if (endpoint.failures >= FAILURE_THRESHOLD) endpoint.ready = false;
+    if (ok) {
+      endpoint.ready = true;
+      endpoint.failingSince = undefined;
+      return;
+    }
+    endpoint.failingSince ??= Date.now();
+    if (Date.now() - endpoint.failingSince >= FAILING_FOR_MS) endpoint.ready = false;
   }
 
   private async forward(req: IncomingMessage, res: ServerResponse): Promise<void> {

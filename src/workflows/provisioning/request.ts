@@ -59,6 +59,9 @@ export async function submitRequest(deps: Deps, submission: { user: string; view
     };
   }
 
+  // The same form submitted again (its first answer was lost) is that request, not a name taken.
+  const submitted = await deps.store.findRequestBySourceView(submission.viewId);
+  if (submitted) return { ok: true, request: submitted, duplicate: true };
   const nameErrors = await checkNameFree(deps, checked.input, checked.derivedName);
   if (Object.keys(nameErrors).length > 0) return { ok: false, errors: nameErrors };
 
