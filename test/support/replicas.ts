@@ -16,8 +16,8 @@ import { ServiceProxy } from './service-proxy.ts';
 /** Lease timings short enough for a takeover within a test, in the defaults' proportions (15/10/2 s). */
 export const LEASE_TIMINGS = { leaseDurationSeconds: 2, renewDeadlineSeconds: 1.2, retryPeriodSeconds: 0.2 };
 export const LEASE = { namespace: 'default', name: 'slipway-leader' };
-/** Run claims renewed every second and taken over after 5 s: a busy replica of the tests is never taken for a dead one. */
-export const CLAIM_TIMINGS = { heartbeatSeconds: 1, lapseSeconds: 5 };
+/** Run claims renewed every 2 s and taken over after 10 s: a replica slowed by a busy machine is not taken for a dead one. */
+export const CLAIM_TIMINGS = { heartbeatSeconds: 2, lapseSeconds: 10 };
 
 /** The developer making request `i` (one each, so what each was told is easy to count). */
 export const developer = (i: number) => `U0DEV${String(i).padStart(4, '0')}`;
@@ -122,47 +122,25 @@ export function requestAnswers(namespace: string, needsApproval: boolean) {
 }
 
 /**
- * What the tests read from the Slack emulator while many developers work at once: the request
- * forms opened per developer and the request cards per namespace, refreshed together on a timer
- * (reading the emulator per developer would copy every message hundreds of times a second).
+ * What the tests read from the Slack emulator while many developers work at once: a developer's
+ * request forms and a namespace's request card, each looked up alone (reading every view and
+ * message per developer would copy them hundreds of times a second).
  */
 export class SlackWatch {
-  private forms = new Map<string, EmulatedView[]>();
-  private cards = new Map<string, EmulatedMessage>();
-  private timer: NodeJS.Timeout;
+  constructor(private readonly set: Pick<ReplicaSet, 'slack'>) {}
 
-  constructor(private readonly set: Pick<ReplicaSet, 'slack'>) {
-    this.refresh();
-    this.timer = setInterval(() => this.refresh(), 100);
-  }
-
-  close(): void {
-    clearInterval(this.timer);
-  }
-
-  private refresh(): void {
-    const forms = new Map<string, EmulatedView[]>();
-    for (const record of this.set.slack.views) {
-      if (record.view.callback_id !== CALLBACK.newNamespace || !record.userId) continue;
-      forms.set(record.userId, [...(forms.get(record.userId) ?? []), record.view]);
-    }
-    this.forms = forms;
-    const cards = new Map<string, EmulatedMessage>();
-    for (const message of this.set.slack.messages(APPROVALS)) {
-      const namespace = / requests namespace ([a-z0-9-]+) \(/.exec(message.text)?.[1];
-      if (namespace && !cards.has(namespace)) cards.set(namespace, message);
-    }
-    this.cards = cards;
-  }
+  /** Nothing to stop: kept so a watch is closed where it is made. */
+  close(): void {}
 
   /** The `n`th request form opened for `user` (0 the first), once it is. */
   form(user: string, n: number): Promise<EmulatedView> {
-    return until(`request form ${n} of ${user}`, () => this.forms.get(user)?.[n]);
+    return until(`request form ${n} of ${user}`, () => this.set.slack.viewsFor(user, CALLBACK.newNamespace)[n]);
   }
 
   /** The request card for `namespace`, once it is posted. */
   card(namespace: string, timeoutMs?: number): Promise<EmulatedMessage> {
-    return until(`the card for ${namespace}`, () => this.cards.get(namespace), timeoutMs);
+    const text = new RegExp(` requests namespace ${namespace} \\(`);
+    return until(`the card for ${namespace}`, () => this.set.slack.messagesMatching(APPROVALS, text)[0], timeoutMs);
   }
 }
 

@@ -80,7 +80,8 @@ export async function finishApproval(
     if (now.card) await slack.post(now.card.channel, decisionPosted(now), now.card.ts);
     await slack.dm(now.requester, requestApproved(now));
   })();
-  await Promise.all([announced, runId === undefined ? undefined : executeRun(deps, runId, announced), afterDecision?.(now)]);
+  // Tracked with the runs, so a replica stopping (SIGTERM) tells the approval before it exits.
+  await deps.engine.runs.track(Promise.all([announced, runId === undefined ? undefined : executeRun(deps, runId, announced), afterDecision?.(now)]));
 }
 
 /** An approver's Approve click, recorded and followed through (`recordApproval`, `finishApproval`). */

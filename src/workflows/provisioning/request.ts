@@ -61,7 +61,7 @@ export async function submitRequest(deps: Deps, submission: { user: string; view
 
   // The same form submitted again (its first answer was lost) is that request, not a name taken.
   const submitted = await deps.store.findRequestBySourceView(submission.viewId);
-  if (submitted) return { ok: true, request: submitted, duplicate: true };
+  if (submitted?.requester === submission.user) return { ok: true, request: submitted, duplicate: true };
   const nameErrors = await checkNameFree(deps, checked.input, checked.derivedName);
   if (Object.keys(nameErrors).length > 0) return { ok: false, errors: nameErrors };
 
@@ -133,8 +133,9 @@ export async function announceRequest(deps: Deps, stored: NamespaceRequest): Pro
     if (decided.autoApproved) await slack.post(channel, decisionPosted(decided), ts);
     await slack.dm(decided.requester, requestReceived(decided, decided.autoApproved, channel));
   })();
-  // An auto-approved request is provisioned at once; its progress joins the card's thread.
-  await Promise.all([announced, runId === undefined ? undefined : executeRun(deps, runId, announced)]);
+  // An auto-approved request is provisioned at once; its progress joins the card's thread. Tracked
+  // with the runs, so a replica stopping (SIGTERM) posts the card and the receipt before it exits.
+  await deps.engine.runs.track(Promise.all([announced, runId === undefined ? undefined : executeRun(deps, runId, announced)]));
 }
 
 /**
