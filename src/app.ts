@@ -31,6 +31,7 @@ import { createModalOpener } from './slack/io/modal-opener.ts';
 import { close, createProbeServer, listen, type ProbeRoute } from './probe-server.ts';
 import { resumeFeedback } from './workflows/surveys/feedback.ts';
 import { resumeRuns } from './workflows/provisioning/provision.ts';
+import { recoverOrphans } from './workflows/provisioning/request.ts';
 import { takeOverLapsedRuns } from './workflows/runs/engine.ts';
 import { scheduleUntimed } from './workflows/lifecycle/timers.ts';
 import { announceDeletions } from './workflows/lifecycle/delete.ts';
@@ -70,6 +71,9 @@ export interface Slipway {
    */
   stop(): Promise<void>;
 }
+
+/** How often the leader looks for requests a replica that died left unannounced or untold. */
+const ORPHAN_CHECK_MS = 2000;
 
 // At debug level the Slack clients dump whole request and response bodies: people's answers to
 // surveys, their feedback and who they are. Those lines never reach the log (no whole payloads).
@@ -212,6 +216,21 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
   let stopWatchingRuns: (() => void) | undefined;
   let stopping = false;
   let resumed = false;
+  // Work a replica that died left undone after acking, looked for by the leader (recoverOrphans).
+  const recovering = new Set<string>();
+  let resumedOrphans = false;
+  let orphanWatch: NodeJS.Timeout | undefined;
+  const watchOrphans = (on: boolean) => {
+    clearInterval(orphanWatch);
+    orphanWatch = undefined;
+    if (!on) return;
+    const check = (anyAge = false) =>
+      void recoverOrphans(deps, recovering, anyAge).catch((err: unknown) => log.error({ err }, 'could not look for unfinished requests'));
+    // The only replica, starting: what is unfinished was left by a process that is gone.
+    check(!config.leaderElection.enabled && !resumedOrphans);
+    resumedOrphans = true;
+    orphanWatch = setInterval(check, ORPHAN_CHECK_MS);
+  };
   /**
    * What one replica does for all (the leader, with leader election): announce finished deletions,
    * resume unfinished runs, post waiting feedback, plan missing expiry timers (once per process:
@@ -235,6 +254,7 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
         log.error({ err }, 'could not plan expiry timers');
       }
     }
+    watchOrphans(true);
     if (options.scheduler !== false) scheduler.start();
   };
 
@@ -316,7 +336,10 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
         log,
         onStartedLeading: () => void startLeaderWork(),
         // Jobs already running finish; the job table keeps a new leader from repeating them.
-        onStoppedLeading: () => void scheduler.stop(),
+        onStoppedLeading: () => {
+          watchOrphans(false);
+          void scheduler.stop();
+        },
       });
       elector.start();
       return server;
@@ -325,6 +348,7 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
       // Intake first (Slack requests, scheduled jobs), then the provisioning already under way.
       // Leading from now on starts nothing.
       stopping = true;
+      watchOrphans(false);
       stopWatchingRuns?.();
       await app.stop().catch((err: unknown) => log.warn({ err }, 'error while stopping the Slack listener'));
       await close(routeServer);

@@ -122,6 +122,23 @@ test('a redelivered slash command and a double submission create nothing twice',
   assert.equal(await h.slipway.deps.store.getRequest(2), undefined, 'one request');
 });
 
+test('a form submitted again after its first submission was stored closes, with no error and nothing made twice', async (t) => {
+  const h = await startHarness(t);
+  await h.command(PEOPLE.dev, 'new-namespace');
+  const view = await h.waitFor('the form', () => h.slack.views[0]?.view);
+  assert.equal((await h.submit(PEOPLE.dev, REQUEST_FORM, { view })).body, '');
+  await h.waitFor('the card', () => h.slack.messages(APPROVALS)[0]);
+
+  // The answer to that submission never reached the developer (its replica died as it answered),
+  // so they click Submit again on the same form.
+  const again = await h.submit(PEOPLE.dev, REQUEST_FORM, { view });
+  assert.equal(again.status, 200);
+  assert.equal(again.body, '', 'the form closes: no "already requested" for their own request');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(h.slack.messages(APPROVALS).length, 1, 'one card');
+  assert.equal(await h.slipway.deps.store.getRequest(2), undefined, 'one request');
+});
+
 test('a slash command delivered twice opens one form and shows no error', async (t) => {
   const h = await startHarness(t);
   const triggerId = h.slack.issueTriggerId(PEOPLE.dev);

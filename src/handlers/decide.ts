@@ -2,15 +2,26 @@ import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { Deps } from '../deps.ts';
 import { readId, readMetadata, readValue } from '../slack/form-state.ts';
 import { ACTION, BLOCK, CALLBACK } from '../slack/ids.ts';
-import { announceDenial, approve, deny, denyFormMetadata, openDenyForm, retryRun, staleDenyForm } from '../workflows/provisioning/decide.ts';
+import {
+  announceDenial,
+  deny,
+  finishApproval,
+  recordApproval,
+  denyFormMetadata,
+  openDenyForm,
+  retryRun,
+  staleDenyForm,
+} from '../workflows/provisioning/decide.ts';
 import { clickOf } from './click.ts';
 import { publishHome } from '../workflows/lifecycle/home.ts';
 
 /** Approve, Deny (with its reason modal) and Retry on the request card and its thread. */
 export function register(app: App, deps: Deps): void {
+  // The decision is recorded before the ack: an acked click is never lost with its replica.
   app.action<BlockAction<ButtonAction>>(ACTION.approve, async ({ ack, body, action }) => {
+    const approval = await recordApproval(deps, readId(action.value), clickOf(body));
     await ack();
-    await approve(deps, readId(action.value), clickOf(body));
+    await finishApproval(deps, approval, clickOf(body));
   });
 
   app.action<BlockAction<ButtonAction>>(ACTION.deny, async ({ ack, body, action }) => {

@@ -630,6 +630,25 @@ export class SlackApiEmulator {
     return this.ephemeralLog.filter((m) => userId === undefined || m.user === userId).map((m) => structuredClone(m));
   }
 
+  /**
+   * The views opened with `callbackId` (modals and pushed views) for `userId`, oldest first, each
+   * copied: what `views` gives filtered, without copying every other view (Home tabs among them).
+   */
+  viewsFor(userId: string, callbackId: string): EmulatedView[] {
+    return [...this.viewStore.values()]
+      .filter((stored) => stored.userId === userId && stored.view.callback_id === callbackId)
+      .map((stored) => structuredClone(stored.view));
+  }
+
+  /**
+   * The top-level messages of a channel whose text matches, oldest first, each copied: what
+   * `messages` gives filtered, without copying every other message.
+   */
+  messagesMatching(channelId: string, text: RegExp): EmulatedMessage[] {
+    const conversation = this.users.has(channelId) ? this.dmByUser.get(channelId) : this.conversationForTest(channelId);
+    return conversation?.messages.filter((m) => text.test(m.text)).map(snapshotMessage) ?? [];
+  }
+
   get views(): readonly ViewRecord[] {
     return [...this.viewStore.values()].map((stored) => ({
       view: structuredClone(stored.view),

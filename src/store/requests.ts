@@ -49,15 +49,18 @@ export class RequestStore {
       ),
       pendingRequests: db.prepare<[number], Row<RequestRow>>(`${REQUEST} WHERE status = 'pending' ORDER BY id LIMIT ?`),
       countPending: db.prepare<[], { count: number }>(`SELECT count(*) AS count FROM requests WHERE status = 'pending'`),
-      setCard: db.prepare('UPDATE requests SET card_channel = ?, card_ts = ?, updated_at = ? WHERE id = ?'),
+      setCard: db.prepare('UPDATE requests SET card_channel = ?, card_ts = ?, updated_at = ? WHERE id = ? AND card_ts IS NULL'),
+      unannounced: db.prepare<[string, number], Row<RequestRow>>(
+        `${REQUEST} WHERE card_ts IS NULL AND status IN ('pending', 'approved') AND created_at < ? ORDER BY id LIMIT ?`,
+      ),
       decide: db.prepare(
         `UPDATE requests SET status = @status, decided_by = @by, decision_reason = @reason, auto_approved = @auto,
                 decided_at = @now, updated_at = @now
          WHERE id = @id AND status = 'pending'`,
       ),
       setStatus: db.prepare('UPDATE requests SET status = ?, updated_at = ? WHERE id = ? AND status = ?'),
-      pendingOutcomes: db.prepare<[], Row<RequestRow>>(
-        `${REQUEST} WHERE status IN ('ready', 'failed') AND notified_status IS DISTINCT FROM status ORDER BY id`,
+      pendingOutcomes: db.prepare<[string], Row<RequestRow>>(
+        `${REQUEST} WHERE status IN ('ready', 'failed') AND notified_status IS DISTINCT FROM status AND updated_at < ? ORDER BY id`,
       ),
       markNotified: db.prepare('UPDATE requests SET notified_status = ? WHERE id = ? AND status = ?'),
     };
@@ -79,6 +82,12 @@ export class RequestStore {
       });
       return { created: true, request: await this.mustGetRequest(Number(made?.id)) };
     });
+  }
+
+  /** The request a submission of this view created, if any. */
+  async findRequestBySourceView(viewId: string): Promise<NamespaceRequest | undefined> {
+    const row = await this.stmts.requestBySourceView.get(viewId);
+    return row && toRequest(row);
   }
 
   async getRequest(id: number): Promise<NamespaceRequest | undefined> {
@@ -117,8 +126,14 @@ export class RequestStore {
     return { requests: (await this.stmts.pendingRequests.all(limit)).map(toRequest), total: (await this.stmts.countPending.get())?.count ?? 0 };
   }
 
-  async setCard(id: number, card: { channel: string; ts: string }, now: Date): Promise<void> {
-    await this.stmts.setCard.run(card.channel, card.ts, now.toISOString(), id);
+  /** Records where the request's card was posted; false when a card was recorded already (another replica posted one). */
+  async setCard(id: number, card: { channel: string; ts: string }, now: Date): Promise<boolean> {
+    return (await this.stmts.setCard.run(card.channel, card.ts, now.toISOString(), id)).changes === 1;
+  }
+
+  /** Undecided or approved requests stored before `createdBefore` whose card was never posted, oldest first. */
+  async unannouncedRequests(createdBefore: Date, limit: number): Promise<NamespaceRequest[]> {
+    return (await this.stmts.unannounced.all(createdBefore.toISOString(), limit)).map(toRequest);
   }
 
   /**
@@ -142,9 +157,9 @@ export class RequestStore {
     return (await this.stmts.setStatus.run(to, now.toISOString(), id, from)).changes === 1;
   }
 
-  /** Requests whose outcome the requester has not been told about yet. */
-  async pendingOutcomes(): Promise<NamespaceRequest[]> {
-    return (await this.stmts.pendingOutcomes.all()).map(toRequest);
+  /** Requests whose outcome, reached before `settledBefore`, the requester has not been told about yet. */
+  async pendingOutcomes(settledBefore: Date): Promise<NamespaceRequest[]> {
+    return (await this.stmts.pendingOutcomes.all(settledBefore.toISOString())).map(toRequest);
   }
 
   /** Records that the requester was told about this outcome. */

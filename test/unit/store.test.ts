@@ -350,8 +350,18 @@ storeTest("a request's card, the lists of open and pending requests, and outcome
   const first = (await store.insertRequest(input, now)).request;
   const second = (await store.insertRequest({ ...input, namespace: 'payments-two' }, new Date(now.getTime() + 1000))).request;
   const other = (await store.insertRequest({ ...input, namespace: 'search-dev', requester: 'U0OTHER' }, now)).request;
-  await store.setCard(first.id, { channel: 'C0APPROVALS', ts: '1700000000.000100' }, now);
+  // Requests without a card, stored before a moment: what a replica that died left unannounced.
+  assert.deepEqual(
+    (await store.unannouncedRequests(new Date(now.getTime() + 1), 10)).map((r) => r.id),
+    [first.id, other.id],
+  );
+  assert.equal(await store.setCard(first.id, { channel: 'C0APPROVALS', ts: '1700000000.000100' }, now), true);
+  assert.equal(await store.setCard(first.id, { channel: 'C0APPROVALS', ts: '1700000000.000200' }, now), false, 'one card is recorded');
   assert.deepEqual((await store.getRequest(first.id))?.card, { channel: 'C0APPROVALS', ts: '1700000000.000100' });
+  assert.deepEqual(
+    (await store.unannouncedRequests(new Date(now.getTime() + 2000), 10)).map((r) => r.id),
+    [second.id, other.id],
+  );
   assert.equal((await store.getRequest(second.id))?.card, undefined);
   assert.deepEqual(
     (await store.openRequestsBy('U0DEV', 10)).map((r) => r.id),
@@ -370,8 +380,11 @@ storeTest("a request's card, the lists of open and pending requests, and outcome
     assert.ok(run && (await store.completeRun(run.id, request.id, request === first ? 'done' : 'failed', now)));
   }
   assert.equal((await store.getRequest(first.id))?.autoApproved, true);
+  // Outcomes reached at `now` are left to the replica that reached them until a lapse has passed.
+  const later = new Date(now.getTime() + 1);
+  assert.deepEqual(await store.pendingOutcomes(now), [], 'not settled before now');
   assert.deepEqual(
-    (await store.pendingOutcomes()).map((r) => [r.id, r.status]),
+    (await store.pendingOutcomes(later)).map((r) => [r.id, r.status]),
     [
       [first.id, 'ready'],
       [second.id, 'failed'],
@@ -380,7 +393,7 @@ storeTest("a request's card, the lists of open and pending requests, and outcome
   await store.markNotified(first.id, 'ready');
   await store.markNotified(second.id, 'ready');
   assert.deepEqual(
-    (await store.pendingOutcomes()).map((r) => r.id),
+    (await store.pendingOutcomes(later)).map((r) => r.id),
     [second.id],
     'a notice about another outcome does not count',
   );

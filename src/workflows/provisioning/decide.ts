@@ -7,7 +7,7 @@ import { denyReasonModal } from '../../slack/provisioning/new-namespace-modal.ts
 import { openFormAfterClick } from '../../slack/io/open-form.ts';
 import { refreshCard } from './present.ts';
 import { notifier } from '../../slack/io/notifier.ts';
-import { startProvisioning } from './provision.ts';
+import { recordProvisioning } from './provision.ts';
 import { executeRun } from '../runs/engine.ts';
 import type { SlackMessage } from '../../slack/usage.ts';
 import type { FieldErrors } from './validate.ts';
@@ -33,36 +33,65 @@ function refuse(deps: Deps, click: Click, request: NamespaceRequest, why: Refusa
 }
 
 /**
- * An approver's Approve click: one decision wins, even when several approvers click at once.
- * `requestId` is undefined when the button's value was not an id (a forged click).
- * `afterDecision` runs beside provisioning once this click's approval is recorded (the Home tab
- * redraws the approver's queue).
+ * What an approver's Approve click came to, recorded before the click is acked: a refusal to
+ * show the clicker, or the approval with its provisioning run (undefined when one was active).
  */
+export type Approval = { refused: SlackMessage } | { request: NamespaceRequest; runId: number | undefined };
+
+/**
+ * Records an Approve click: one decision wins, even when several approvers click at once, and the
+ * decision commits with its provisioning run, so a replica that dies after acking the click leaves
+ * a run that another one continues, never an approved request with nothing to provision it.
+ * `requestId` is undefined when the button's value was not an id (a forged click).
+ */
+export async function recordApproval(deps: Deps, requestId: number | undefined, click: Click): Promise<Approval> {
+  const request = requestId === undefined ? undefined : await deps.store.getRequest(requestId);
+  if (requestId === undefined || !request) return { refused: clickRefusals.unknown(requestId) };
+  const why = await refusal(deps, request, click.user);
+  if (why) return { refused: clickRefusals[why](request) };
+  return await deps.store.transaction(async (): Promise<Approval> => {
+    const { decided, request: now } = await deps.store.decide(requestId, { status: 'approved', by: click.user }, deps.clock.now());
+    if (!decided) return { refused: clickRefusals.alreadyDecided(now) };
+    await deps.store.appendEvent({ type: 'request_approved', at: deps.clock.now(), actor: click.user, team: now.team, requestId, data: { auto: false } });
+    return { request: now, runId: await recordProvisioning(deps, now) };
+  });
+}
+
+/**
+ * After an Approve click is recorded and acked: the clicker hears a refusal, or the cluster work
+ * starts while the card, the thread and the requester hear of the decision. `afterDecision` runs
+ * beside provisioning (the Home tab redraws the approver's queue).
+ */
+export async function finishApproval(
+  deps: Deps,
+  approval: Approval,
+  click: Click,
+  afterDecision?: (request: NamespaceRequest) => Promise<void>,
+): Promise<void> {
+  if ('refused' in approval) return tell(deps, click, approval.refused);
+  const { request: now, runId } = approval;
+  deps.metrics.requests.inc({ outcome: 'approved' });
+  deps.log.info({ requestId: now.id, by: click.user }, 'request approved');
+
+  // The cluster work starts at once; Slack (which may be rate limiting) catches up beside it.
+  const slack = notifier(deps);
+  const announced = (async () => {
+    await refreshCard(deps, now.id);
+    if (now.card) await slack.post(now.card.channel, decisionPosted(now), now.card.ts);
+    await slack.dm(now.requester, requestApproved(now));
+  })();
+  // Tracked with the runs, so a replica stopping (SIGTERM) tells the approval before it exits.
+  await deps.engine.runs.track(Promise.all([announced, runId === undefined ? undefined : executeRun(deps, runId, announced), afterDecision?.(now)]));
+}
+
+/** An approver's Approve click, recorded and followed through (`recordApproval`, `finishApproval`). */
 export async function approve(
   deps: Deps,
   requestId: number | undefined,
   click: Click,
   afterDecision?: (request: NamespaceRequest) => Promise<void>,
 ): Promise<void> {
-  const request = requestId === undefined ? undefined : await deps.store.getRequest(requestId);
-  if (requestId === undefined || !request) return tell(deps, click, clickRefusals.unknown(requestId));
-  const why = await refusal(deps, request, click.user);
-  if (why) return refuse(deps, click, request, why);
-
-  const { decided, request: now } = await deps.store.decide(requestId, { status: 'approved', by: click.user }, deps.clock.now());
-  if (!decided) return refuse(deps, click, now, 'alreadyDecided');
-  deps.metrics.requests.inc({ outcome: 'approved' });
-  await deps.store.appendEvent({ type: 'request_approved', at: deps.clock.now(), actor: click.user, team: now.team, requestId, data: { auto: false } });
-  deps.log.info({ requestId, by: click.user }, 'request approved');
-
-  // The cluster work starts at once; Slack (which may be rate limiting) catches up beside it.
-  const slack = notifier(deps);
-  const announced = (async () => {
-    await refreshCard(deps, requestId);
-    if (now.card) await slack.post(now.card.channel, decisionPosted(now), now.card.ts);
-    await slack.dm(now.requester, requestApproved(now));
-  })();
-  await Promise.all([announced, startProvisioning(deps, now, announced), afterDecision?.(now)]);
+  await finishApproval(deps, await recordApproval(deps, requestId, click), click, afterDecision);
 }
 
 /** An approver's Deny click: opens the reason modal, or says why they cannot deny. */

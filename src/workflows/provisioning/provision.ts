@@ -4,7 +4,7 @@ import { namespaceChanged, type Deps, type RunKindHandlers } from '../../deps.ts
 import { ClusterError, errorMessage } from '../../errors.ts';
 import { namespaceReady, requesterRunFailed, runFailed, runProgress } from '../../slack/provisioning/messages.ts';
 import { notifier } from '../../slack/io/notifier.ts';
-import { resumeActiveRuns, startRun } from '../runs/engine.ts';
+import { recordRun, resumeActiveRuns, startRun } from '../runs/engine.ts';
 import { clusterName, refreshCard, stepDescriber, stepInput } from './present.ts';
 import { findStep, stepsFor } from './steps.ts';
 
@@ -16,6 +16,16 @@ import { findStep, stepsFor } from './steps.ts';
 export async function startProvisioning(deps: Deps, request: NamespaceRequest, announced?: Promise<unknown>): Promise<void> {
   const steps = stepsFor(stepInput(deps, request)).map((s) => s.name);
   await startRun(deps, request, 'provision', steps, announced);
+}
+
+/** Records the provisioning run of an approved request without executing it (`recordRun`). */
+export function recordProvisioning(deps: Deps, request: NamespaceRequest): Promise<number | undefined> {
+  return recordRun(
+    deps,
+    request,
+    'provision',
+    stepsFor(stepInput(deps, request)).map((s) => s.name),
+  );
 }
 
 /** Provisioning as a kind of durable run (src/workflows/runs/engine.ts). */
@@ -99,10 +109,9 @@ export async function announceOutcome(deps: Deps, requestId: number): Promise<vo
 }
 
 /**
- * At start-up: continues every run that was in progress and sends outcomes not yet told
- * (`anyHolder`: see resumeActiveRuns).
+ * At start-up: continues every run that was in progress (`anyHolder`: see resumeActiveRuns);
+ * outcomes not yet told are told by `recoverOrphans`.
  */
 export async function resumeRuns(deps: Deps, anyHolder = false): Promise<void> {
   await resumeActiveRuns(deps, anyHolder);
-  for (const request of await deps.store.pendingOutcomes()) await announceOutcome(deps, request.id);
 }

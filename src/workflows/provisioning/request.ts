@@ -9,7 +9,8 @@ import { BLOCK } from '../../slack/ids.ts';
 import { matchAutoApprove, describeRule } from './policy.ts';
 import { cardContext } from './present.ts';
 import { notifier } from '../../slack/io/notifier.ts';
-import { startProvisioning } from './provision.ts';
+import { announceOutcome, recordProvisioning } from './provision.ts';
+import { executeRun } from '../runs/engine.ts';
 import { checkNameFree, checkRequestFields, type FieldErrors } from './validate.ts';
 import type { RequestFields } from '../../domain/requests.ts';
 
@@ -58,6 +59,9 @@ export async function submitRequest(deps: Deps, submission: { user: string; view
     };
   }
 
+  // The same form submitted again (its first answer was lost) is that request, not a name taken.
+  const submitted = await deps.store.findRequestBySourceView(submission.viewId);
+  if (submitted?.requester === submission.user) return { ok: true, request: submitted, duplicate: true };
   const nameErrors = await checkNameFree(deps, checked.input, checked.derivedName);
   if (Object.keys(nameErrors).length > 0) return { ok: false, errors: nameErrors };
 
@@ -81,42 +85,82 @@ export async function submitRequest(deps: Deps, submission: { user: string; view
 }
 
 /**
- * What happens after a request is stored: the requester hears its id, policy decides, the card
- * goes to the approvals channel, and an auto-approved request is provisioned at once.
+ * What happens after a request is stored: policy decides (an auto-approval commits with its
+ * provisioning run), the card goes to the approvals channel, the requester hears its id, and an
+ * auto-approved request is provisioned at once. Safe to call again for a request whose card was
+ * never posted (its replica died first): a decision or a run is never made twice, and the card is
+ * recorded once.
  */
 export async function announceRequest(deps: Deps, stored: NamespaceRequest): Promise<void> {
   const slack = notifier(deps);
   const rule = matchAutoApprove(deps.config, stored);
   let request = stored;
+  let runId: number | undefined;
   if (rule) {
-    const decision = await deps.store.decide(
-      stored.id,
-      { status: 'approved', by: 'policy', reason: `matches auto-approve rule: ${describeRule(rule)}`, auto: true },
-      deps.clock.now(),
-    );
-    request = decision.request;
-    if (decision.decided) {
-      deps.metrics.requests.inc({ outcome: 'auto_approved' });
+    const auto = await deps.store.transaction(async () => {
+      const decision = await deps.store.decide(
+        stored.id,
+        { status: 'approved', by: 'policy', reason: `matches auto-approve rule: ${describeRule(rule)}`, auto: true },
+        deps.clock.now(),
+      );
+      if (!decision.decided) return { ...decision, runId: undefined };
       await deps.store.appendEvent({
         type: 'request_approved',
         at: deps.clock.now(),
         actor: 'policy',
-        team: request.team,
-        requestId: request.id,
+        team: decision.request.team,
+        requestId: decision.request.id,
         data: { auto: true },
       });
-    }
+      return { ...decision, runId: await recordProvisioning(deps, decision.request) };
+    });
+    request = auto.request;
+    runId = auto.runId;
+    if (auto.decided) deps.metrics.requests.inc({ outcome: 'auto_approved' });
   }
 
   const channel = deps.config.slack.approvalsChannel;
   const decided = request;
+  // The card first: a request whose card is recorded is announced, and the requester is told at
+  // most once, even when this replica dies halfway.
   const announced = (async () => {
-    await slack.dm(decided.requester, requestReceived(decided, decided.autoApproved, channel));
     const ts = await slack.post(channel, requestCard(decided, cardContext(deps, decided)));
     if (!ts) return;
-    await deps.store.setCard(decided.id, { channel, ts }, deps.clock.now());
+    if (!(await deps.store.setCard(decided.id, { channel, ts }, deps.clock.now()))) {
+      deps.log.warn({ requestId: decided.id }, 'another replica recorded a card for this request first');
+      return;
+    }
     if (decided.autoApproved) await slack.post(channel, decisionPosted(decided), ts);
+    await slack.dm(decided.requester, requestReceived(decided, decided.autoApproved, channel));
   })();
-  // An auto-approved request is provisioned at once; its progress joins the card's thread.
-  await Promise.all([announced, decided.status === 'approved' ? startProvisioning(deps, decided, announced) : undefined]);
+  // An auto-approved request is provisioned at once; its progress joins the card's thread. Tracked
+  // with the runs, so a replica stopping (SIGTERM) posts the card and the receipt before it exits.
+  await deps.engine.runs.track(Promise.all([announced, runId === undefined ? undefined : executeRun(deps, runId, announced)]));
+}
+
+/**
+ * Finishes what a replica that died left undone after acking: requests stored whose card was never
+ * posted (announced now: decided by policy, card, receipt) and outcomes reached but never told
+ * (the ready or failed DM). Run by the replica that runs scheduled work, every few seconds, on
+ * what is older than a run claim's lapse (`claims.lapseSeconds`: a live replica finishes such work
+ * within a second), so a live replica's work in progress is left to it; `anyAge` at the start of
+ * the only replica (no leader election), when every such request is a dead process's.
+ * `busy` holds what this process is doing already, so a slow one is not started twice.
+ */
+export async function recoverOrphans(deps: Deps, busy: Set<string>, anyAge = false): Promise<void> {
+  const before = new Date(deps.clock.now().getTime() - (anyAge ? 0 : deps.config.claims.lapseSeconds * 1000));
+  const recover = (key: string, requestId: number, what: string, work: () => Promise<void>) => {
+    if (busy.has(key)) return;
+    busy.add(key);
+    deps.log.warn({ requestId }, `${what} a request left unfinished`);
+    void work()
+      .catch((err: unknown) => deps.log.error({ err, requestId }, `could not finish ${what} a request`))
+      .finally(() => busy.delete(key));
+  };
+  for (const request of await deps.store.unannouncedRequests(before, 50)) {
+    recover(`announce:${request.id}`, request.id, 'announcing', () => announceRequest(deps, request));
+  }
+  for (const request of await deps.store.pendingOutcomes(before)) {
+    recover(`outcome:${request.id}`, request.id, 'telling the outcome of', () => announceOutcome(deps, request.id));
+  }
 }

@@ -48,14 +48,25 @@ export function backoffMs(attempt: number, baseMs: number, retryAfterMs: number 
  * which only the first progress message waits for, so the thread reads in order.
  */
 export async function startRun(deps: Deps, request: NamespaceRequest, kind: RunKind, steps: readonly string[], announced?: Promise<unknown>): Promise<boolean> {
+  const runId = await recordRun(deps, request, kind, steps);
+  if (runId === undefined) return false;
+  await executeRun(deps, runId, announced);
+  return true;
+}
+
+/**
+ * Records a run of `kind` with `steps` (not executed yet: `executeRun`); undefined when the
+ * request already has an active run. Inside a transaction it commits with the decision that
+ * called for it, so no decision is ever recorded without its run.
+ */
+export async function recordRun(deps: Deps, request: NamespaceRequest, kind: RunKind, steps: readonly string[]): Promise<number | undefined> {
   const run = await deps.store.startRun(request.id, steps, deps.clock.now(), kind, claimNow(deps));
   if (!run) {
     deps.log.info({ requestId: request.id, kind }, 'a run is already active for this request');
-    return false;
+    return undefined;
   }
   await deps.store.appendEvent({ type: 'run_started', at: deps.clock.now(), team: request.team, requestId: request.id, data: { runId: run.id, kind } });
-  await executeRun(deps, run.id, announced);
-  return true;
+  return run.id;
 }
 
 /**

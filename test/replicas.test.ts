@@ -1,0 +1,185 @@
+/**
+ * More than one replica, as the `ha` overlay runs them: three bot processes on one database
+ * behind a Service (a round-robin proxy to the ready ones), leader election on a Lease in the
+ * Kubernetes emulator, developers and an approver working through the Service while one replica
+ * is killed and another restarted.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { APPROVALS, PEOPLE, readable } from './support/harness.ts';
+import {
+  clickApprove,
+  developer,
+  requestThroughService,
+  SlackWatch,
+  startReplicaSet,
+  storedRequests,
+  submitRequest,
+  type ReplicaSet,
+  type RequestTrip,
+} from './support/replicas.ts';
+import { startPostgres } from './support/postgres.ts';
+import { waitFor } from './support/wait.ts';
+
+const REQUESTS = 300;
+/** Developers working at the same moment. */
+const AT_ONCE = 12;
+/** Every other request needs an approver (staging, medium); the rest policy approves (dev, small). */
+const needsApproval = (i: number) => i % 2 === 1;
+
+test('300 requests through three replicas on PostgreSQL while one is killed and one restarted: none lost, none doubled, every requester told once', async (t) => {
+  const postgres = await startPostgres();
+  const set = await startReplicaSet(t, { replicas: 3, developers: REQUESTS, database: { DATABASE_URL: postgres.url } }).finally(() =>
+    // After the replicas are stopped (hooks run in the order they were added).
+    t.after(() => postgres.stop()),
+  );
+  const watch = new SlackWatch(set);
+  t.after(() => watch.close());
+  await waitFor('a leader', () => set.leader(), 20_000);
+
+  const trips: RequestTrip[] = [];
+  let next = 0;
+  const developerAtWork = async () => {
+    while (next < REQUESTS) {
+      const i = next++;
+      trips.push(await requestThroughService(set, watch, i, needsApproval(i)));
+    }
+  };
+  const events: string[] = [];
+  let killedAt = NaN;
+  // A node fails under a follower, then the leader is redeployed: SIGTERM, then a new process.
+  const disruptions = (async () => {
+    await waitFor('a third of the requests', () => trips.length >= REQUESTS / 3, 120_000);
+    const follower = set.names().find((name) => name !== set.leader());
+    assert.ok(follower, 'a follower');
+    killedAt = Date.now();
+    await set.kill(follower);
+    events.push(`killed ${follower}`);
+    await waitFor('two thirds of the requests', () => trips.length >= (2 * REQUESTS) / 3, 120_000);
+    const leader = set.leader();
+    assert.ok(leader, 'a leader');
+    const exit = await set.stop(leader);
+    assert.equal(exit.code, 0, 'SIGTERM ends the replica cleanly');
+    events.push(`stopped ${leader}`);
+    events.push(`started ${await set.start()}`);
+  })();
+  await Promise.all([...Array.from({ length: AT_ONCE }, developerAtWork), disruptions]);
+  assert.deepEqual(
+    events.map((e) => e.split(' ')[0]),
+    ['killed', 'stopped', 'started'],
+  );
+
+  // Everything submitted ends ready, whichever replica took it and whatever happened to that one.
+  const expected = trips.map((trip) => trip.namespace).sort();
+  const settled = await waitFor(
+    'every namespace ready and its requester told',
+    async () => {
+      const rows = await storedRequests(set.env);
+      return rows.length >= REQUESTS && rows.every((r) => r.status === 'ready' && r.notified === 'ready') && rows;
+    },
+    60_000,
+  ).catch(async (err: unknown) => {
+    const rows = await storedRequests(set.env);
+    const stuck = rows.filter((r) => r.status !== 'ready' || r.notified !== 'ready');
+    throw new Error(`${String(err)}: ${rows.length} requests, not settled: ${JSON.stringify(stuck.slice(0, 10))}\n${set.output().slice(-20_000)}`);
+  });
+  for (const name of set.names()) await set.stop(name);
+
+  // 0 lost, 0 duplicated: one request per submission, one run, one namespace.
+  assert.equal(settled.length, REQUESTS, 'one request per submission');
+  assert.deepEqual(settled.map((r) => r.namespace).sort(), expected);
+  assert.equal(new Set(settled.map((r) => r.viewId)).size, REQUESTS, 'each from its own form');
+  for (const request of settled) {
+    assert.equal(request.requester, developer(Number(request.namespace.slice(3))), `${request.namespace} is its developer's`);
+    assert.deepEqual(request.runs, [{ status: 'done', kind: 'provision' }], `${request.namespace} was provisioned by one run`);
+  }
+  const namespaces = set.kube
+    .list('namespaces')
+    .map((ns) => ns.metadata?.name ?? '')
+    .filter((name) => name.startsWith('ha-'));
+  assert.deepEqual(namespaces.sort(), expected, 'one namespace per request');
+
+  // Every requester told of the outcome exactly once, but for one case: the killed replica told
+  // them, and died before it could record that (the outcome is then told again by another replica,
+  // rather than risk never telling it). The receipts on the way ("Got it", "approved") go out at
+  // most once: a replica that dies between posting the card and sending the receipt leaves the
+  // receipt unsent rather than sent twice.
+  let receiptsUnsent = 0;
+  const toldTwice: string[] = [];
+  for (const trip of trips) {
+    const dms = set.slack.dmWith(trip.user);
+    const count = (pattern: RegExp) => dms.filter((m) => pattern.test(m.text)).length;
+    const ready = dms.filter((m) => /^🎉 Your namespace `ha-\d+` is ready/.test(m.text)).map((m) => Number(m.ts) * 1000);
+    const diedAfterTelling = ready.length === 2 && (ready[0] ?? NaN) <= killedAt && (ready[0] ?? NaN) > killedAt - 1000;
+    assert.ok(
+      ready.length === 1 || diedAfterTelling,
+      `${trip.user} heard once that ${trip.namespace} is ready (kill at ${killedAt}): ${JSON.stringify(dms.map((m) => [m.ts, m.text.slice(0, 40)]))}`,
+    );
+    if (diedAfterTelling) toldTwice.push(trip.namespace);
+    const received = count(/^Got it! Your request/);
+    const approved = count(/^✅ .* approved/);
+    assert.ok(received <= 1 && approved <= (trip.needsApproval ? 1 : 0), `${trip.user} heard nothing twice: ${JSON.stringify(dms.map((m) => m.text))}`);
+    receiptsUnsent += 1 - received + (trip.needsApproval ? 1 - approved : 0);
+  }
+  assert.ok(
+    receiptsUnsent + toldTwice.length < AT_ONCE,
+    `${receiptsUnsent} receipts unsent, ${toldTwice.length} outcomes told twice: only requests in flight on the killed replica`,
+  );
+
+  const retried = trips.filter((trip) => trip.commands > 1 || trip.submissions > 1 || trip.clicks > 1);
+  t.diagnostic(
+    `${events.join(', ')}; ${retried.length} requests needed a second try; ${receiptsUnsent} receipts unsent; told twice: ${toldTwice.join(' ') || 'none'}; proxy ${JSON.stringify(set.proxy.stats)}`,
+  );
+});
+
+/** How many of the developer's DMs say `pattern`. */
+function told(set: ReplicaSet, user: string, pattern: RegExp): number {
+  return set.slack.dmWith(user).filter((m) => pattern.test(readable(m))).length;
+}
+
+test('an Approve click acked by a replica that dies at once still gets its namespace made, by another replica', async (t) => {
+  const set = await startReplicaSet(t, { replicas: 2, developers: 1 });
+  const watch = new SlackWatch(set);
+  t.after(() => watch.close());
+  const leader = await waitFor('a leader', () => set.leader(), 20_000);
+  const trip = await submitRequest(set, watch, 0, true);
+  const card = await watch.card(trip.namespace);
+
+  // Carol approves through her user group; Slack is slow to list its members, and the replica she
+  // reached dies as soon as it has answered her click.
+  set.slack.stall('usergroups.users.list', 1500);
+  const bot = set.bot(leader);
+  assert.ok(bot);
+  await clickApprove(bot.baseUrl, set, card, PEOPLE.carol);
+  await set.kill(leader);
+
+  await waitFor('the namespace ready, on the other replica', () => told(set, trip.user, /^🎉/) === 1 || undefined, 30_000);
+  assert.ok(set.kube.get('namespaces', trip.namespace));
+  const [request] = await storedRequests(set.env);
+  assert.equal(request?.status, 'ready');
+  assert.deepEqual(request?.runs, [{ status: 'done', kind: 'provision' }]);
+});
+
+test('a request acked by a replica that dies before posting its card is announced and made by another replica, once', async (t) => {
+  const set = await startReplicaSet(t, { replicas: 2, developers: 1 });
+  const watch = new SlackWatch(set);
+  t.after(() => watch.close());
+  const leader = await waitFor('a leader', () => set.leader(), 20_000);
+
+  // The replica that takes the submission dies while Slack is slow to take its first message.
+  set.slack.stall('chat.postMessage', 3000);
+  const bot = set.bot(leader);
+  assert.ok(bot);
+  const trip = await submitRequest(set, watch, 0, false, bot.baseUrl);
+  await set.kill(leader);
+
+  const card = await watch.card(trip.namespace, 30_000);
+  await waitFor('the namespace ready', () => told(set, trip.user, /^🎉/) === 1 || undefined, 30_000);
+  assert.ok(set.kube.get('namespaces', trip.namespace));
+  assert.equal(set.slack.messages(APPROVALS).filter((m) => m.text.includes(` ${trip.namespace} `)).length, 1, 'one card');
+  assert.ok(card.ts);
+  assert.equal(told(set, trip.user, /^Got it! Your request/), 1, 'told once that the request is in');
+  const [request] = await storedRequests(set.env);
+  assert.equal(request?.status, 'ready');
+  assert.deepEqual(request?.runs, [{ status: 'done', kind: 'provision' }]);
+});
