@@ -60,7 +60,8 @@ export async function startReplicaSet(t: { after(fn: () => unknown): void }, opt
   }
   const proxy = await ServiceProxy.start();
   t.after(() => proxy.close());
-  const env = { ...setup.env(), ...(options.database ?? {}), ...(options.env ?? {}) };
+  // Replicas read one survey key from the environment, as DATABASE_URL requires (src/env.ts).
+  const env = { ...setup.env(), SLIPWAY_SURVEY_KEY: Buffer.alloc(32, 7).toString('base64'), ...(options.database ?? {}), ...(options.env ?? {}) };
   const running = new Map<string, BotProcess>();
   let serial = 0;
 
