@@ -213,19 +213,25 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
 
   const scheduler = new Scheduler(deps);
   let elector: LeaderElector | undefined;
-  let stopWatchingRuns: (() => void) | undefined;
+  let stopWatchingRuns: (() => Promise<void>) | undefined;
   let stopping = false;
   let resumed = false;
   // Work a replica that died left undone after acking, looked for by the leader (recoverOrphans).
   const recovering = new Set<string>();
   let resumedOrphans = false;
   let orphanWatch: NodeJS.Timeout | undefined;
+  /** The look for unfinished requests under way, awaited before the database closes. */
+  let orphanCheck: Promise<void> | undefined;
   const watchOrphans = (on: boolean) => {
     clearInterval(orphanWatch);
     orphanWatch = undefined;
     if (!on) return;
-    const check = (anyAge = false) =>
-      void recoverOrphans(deps, recovering, anyAge).catch((err: unknown) => log.error({ err }, 'could not look for unfinished requests'));
+    const check = (anyAge = false) => {
+      if (orphanCheck) return;
+      orphanCheck = recoverOrphans(deps, recovering, anyAge)
+        .catch((err: unknown) => log.error({ err }, 'could not look for unfinished requests'))
+        .finally(() => (orphanCheck = undefined));
+    };
     // The only replica, starting: what is unfinished was left by a process that is gone.
     check(!config.leaderElection.enabled && !resumedOrphans);
     resumedOrphans = true;
@@ -349,7 +355,8 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
       // Leading from now on starts nothing.
       stopping = true;
       watchOrphans(false);
-      stopWatchingRuns?.();
+      await stopWatchingRuns?.();
+      await orphanCheck;
       await app.stop().catch((err: unknown) => log.warn({ err }, 'error while stopping the Slack listener'));
       await close(routeServer);
       await close(probeServer);

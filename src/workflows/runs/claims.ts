@@ -77,14 +77,14 @@ export async function claimRun(deps: Deps, runId: number, anyHolder = false): Pr
 
 /**
  * Every heartbeat interval, looks for runs whose holder's heartbeat lapsed and executes them here
- * (`execute` claims each first). Returns a function that stops looking.
+ * (`execute` claims each first). Returns a function that stops looking; it resolves once a look
+ * under way has ended, so the database can be closed after it.
  */
-export function watchForLapsedRuns(deps: Deps, execute: (runId: number) => Promise<void>): () => void {
-  let busy = false;
+export function watchForLapsedRuns(deps: Deps, execute: (runId: number) => Promise<void>): () => Promise<void> {
+  let look: Promise<void> | undefined;
   const timer = setInterval(() => {
-    if (busy || deps.engine.runs.draining) return;
-    busy = true;
-    deps.store
+    if (look || deps.engine.runs.draining) return;
+    look = deps.store
       .claimableRuns(lapsedBefore(deps))
       .then((ids) => {
         for (const id of ids.filter((i) => !deps.engine.runs.executing(i))) {
@@ -92,7 +92,10 @@ export function watchForLapsedRuns(deps: Deps, execute: (runId: number) => Promi
         }
       })
       .catch((err: unknown) => deps.log.warn({ err }, 'could not look for runs to take over'))
-      .finally(() => (busy = false));
+      .finally(() => (look = undefined));
   }, heartbeatMs(deps));
-  return () => clearInterval(timer);
+  return async () => {
+    clearInterval(timer);
+    await look;
+  };
 }

@@ -104,7 +104,7 @@ export async function resumeActiveRuns(deps: Deps, anyHolder = false): Promise<v
  * While the bot runs, on every replica: a run whose replica died (its heartbeat lapsed) is taken
  * over and continues at its step. Returns a function that stops watching.
  */
-export function takeOverLapsedRuns(deps: Deps): () => void {
+export function takeOverLapsedRuns(deps: Deps): () => Promise<void> {
   return watchForLapsedRuns(deps, async (runId) => {
     deps.log.info({ runId }, 'taking over a run whose replica stopped renewing its claim');
     await executeRun(deps, runId);
