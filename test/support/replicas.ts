@@ -60,7 +60,9 @@ export async function startReplicaSet(t: { after(fn: () => unknown): void }, opt
   }
   const proxy = await ServiceProxy.start();
   t.after(() => proxy.close());
-  const env = { ...setup.env(), ...(options.database ?? {}), ...(options.env ?? {}) };
+  // Replicas on one PostgreSQL database read one survey key, as the ha overlay's Secret gives it them.
+  const surveyKey: Record<string, string> = options.database?.DATABASE_URL ? { SLIPWAY_SURVEY_KEY: Buffer.alloc(32, 7).toString('base64') } : {};
+  const env = { ...setup.env(), ...surveyKey, ...(options.database ?? {}), ...(options.env ?? {}) };
   const running = new Map<string, BotProcess>();
   let serial = 0;
 
