@@ -165,7 +165,13 @@ test('a request acked by a replica that dies before posting its card is announce
   await set.kill(leader);
 
   const card = await watch.card(trip.namespace, 30_000);
-  await waitFor('the namespace ready', () => told(set, trip.user, /^🎉/) === 1 || undefined, 30_000);
+  // The run (taken over) and the announcement (recovered) go on side by side on the other
+  // replica: the ready DM may come before the receipt.
+  await waitFor(
+    'the namespace ready and the receipt sent',
+    () => (told(set, trip.user, /^🎉/) === 1 && told(set, trip.user, /^Got it!/) >= 1) || undefined,
+    30_000,
+  );
   assert.ok(set.kube.get('namespaces', trip.namespace));
   assert.equal(set.slack.messages(APPROVALS).filter((m) => m.text.includes(` ${trip.namespace} `)).length, 1, 'one card');
   assert.ok(card.ts);
