@@ -76,6 +76,7 @@ export const DEFAULT_BOT_SCOPES: readonly string[] = [
   'commands',
   'chat:write',
   'im:write',
+  'im:history',
   'users:read',
   'usergroups:read',
   'channels:read',
@@ -393,7 +394,7 @@ export class SlackApiEmulator {
   private readonly responseUrls = new Map<string, ResponseUrlRecord>();
   private readonly responseLog: ResponseUrlPost[] = [];
   private readonly rateLimits = new Map<string, { remaining: number; retryAfterSeconds: number }>();
-  private readonly stalls = new Map<string, { remaining: number; ms: number }>();
+  private readonly stalls = new Map<string, { remaining: number; ms: number; when: ((args: Args) => boolean) | undefined }>();
   private readonly lostAnswers = new Map<string, number>();
   private readonly failures = new Map<string, Failure[]>();
   private readonly warningLog: string[] = [];
@@ -501,9 +502,10 @@ export class SlackApiEmulator {
   /**
    * The next `times` calls to `method` are carried out at once but answered only after `ms`, as
    * when the network or Slack is slow: the caller cannot tell whether the call took effect.
+   * With `when`, only the calls whose arguments it accepts are stalled (and counted).
    */
-  stall(method: string, ms: number, times = 1): void {
-    this.stalls.set(method, { remaining: times, ms });
+  stall(method: string, ms: number, times = 1, when?: (args: Args) => boolean): void {
+    this.stalls.set(method, { remaining: times, ms, when });
   }
 
   /**
@@ -731,7 +733,7 @@ export class SlackApiEmulator {
       return;
     }
     const stall = this.stalls.get(method);
-    if (stall === undefined || stall.remaining <= 0) return answer();
+    if (stall === undefined || stall.remaining <= 0 || stall.when?.(args) === false) return answer();
     stall.remaining -= 1;
     setTimeout(answer, stall.ms).unref();
   }

@@ -63,6 +63,10 @@ export class RequestStore {
         `${REQUEST} WHERE status IN ('ready', 'failed') AND notified_status IS DISTINCT FROM status AND updated_at < ? ORDER BY id`,
       ),
       markNotified: db.prepare('UPDATE requests SET notified_status = ? WHERE id = ? AND status = ?'),
+      startTelling: db.prepare(
+        'UPDATE requests SET notified_status = ? WHERE id = ? AND status = ? AND notified_status IS DISTINCT FROM ? AND notified_status IS DISTINCT FROM ?',
+      ),
+      telling: db.prepare<[number], { status: string; notified: string | null }>('SELECT status, notified_status AS "notified" FROM requests WHERE id = ?'),
     };
   }
 
@@ -160,6 +164,19 @@ export class RequestStore {
   /** Requests whose outcome, reached before `settledBefore`, the requester has not been told about yet. */
   async pendingOutcomes(settledBefore: Date): Promise<NamespaceRequest[]> {
     return (await this.stmts.pendingOutcomes.all(settledBefore.toISOString())).map(toRequest);
+  }
+
+  /**
+   * Records that telling the requester about this outcome starts now (`notified_status` holds
+   * `telling <status>` until `markNotified`): `started` the first time; `interrupted` when a
+   * telling started before and was never recorded as done (its process died, or Slack failed), so
+   * the message may have gone out; `told` when it was recorded, or the request is past this outcome.
+   */
+  async startTelling(requestId: number, status: 'ready' | 'failed'): Promise<'started' | 'interrupted' | 'told'> {
+    const telling = `telling ${status}`;
+    if ((await this.stmts.startTelling.run(telling, requestId, status, status, telling)).changes === 1) return 'started';
+    const now = await this.stmts.telling.get(requestId);
+    return now?.status === status && now.notified === telling ? 'interrupted' : 'told';
   }
 
   /** Records that the requester was told about this outcome. */

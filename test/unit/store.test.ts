@@ -390,7 +390,18 @@ storeTest("a request's card, the lists of open and pending requests, and outcome
       [second.id, 'failed'],
     ],
   );
+  // Telling starts once; a telling started and never recorded as done is found interrupted, and
+  // stays to be told until it is.
+  assert.equal(await store.startTelling(first.id, 'ready'), 'started');
+  assert.equal(await store.startTelling(first.id, 'ready'), 'interrupted');
+  assert.equal(await store.startTelling(first.id, 'failed'), 'told', 'not its outcome');
+  assert.deepEqual(
+    (await store.pendingOutcomes(later)).map((r) => r.id),
+    [first.id, second.id],
+    'started is not told',
+  );
   await store.markNotified(first.id, 'ready');
+  assert.equal(await store.startTelling(first.id, 'ready'), 'told');
   await store.markNotified(second.id, 'ready');
   assert.deepEqual(
     (await store.pendingOutcomes(later)).map((r) => r.id),

@@ -25,9 +25,11 @@ export function notifier(deps: Pick<Deps, 'slack' | 'log' | 'metrics'>) {
     attempt('chat.postEphemeral', `ephemeral in ${channel}`, () =>
       deps.slack.chat.postEphemeral({ channel, user, text: message.text, blocks: message.blocks }),
     );
-  /** Messages the person in the app's DM. */
-  const dm = (user: string, message: SlackMessage) =>
-    attempt('chat.postMessage', 'dm', () => deps.slack.chat.postMessage({ channel: user, text: message.text, blocks: message.blocks, unfurl_links: false }));
+  /** Messages the person in the app's DM; `metadata` marks the message so that it can be found again (`findDm`). */
+  const dm = (user: string, message: SlackMessage, metadata?: DmMetadata) =>
+    attempt('chat.postMessage', 'dm', () =>
+      deps.slack.chat.postMessage({ channel: user, text: message.text, blocks: message.blocks, unfurl_links: false, ...(metadata ? { metadata } : {}) }),
+    );
   return {
     post: (channel: string, message: SlackMessage, threadTs?: string) =>
       attempt('chat.postMessage', `post to ${channel}`, async () => {
@@ -45,11 +47,33 @@ export function notifier(deps: Pick<Deps, 'slack' | 'log' | 'metrics'>) {
     ephemeral,
     dm,
     /**
+     * The ts of the message carrying `metadata` (same event type, same payload) among the latest
+     * 100 of the app's DM with `user` (conversations.open, then conversations.history with
+     * `im:history`); undefined when it is not there, or when Slack cannot say (logged).
+     */
+    findDm: (user: string, metadata: DmMetadata) =>
+      attempt('conversations.history', 'dm history', async () => {
+        const opened = await deps.slack.conversations.open({ users: user });
+        const channel = opened.channel?.id;
+        if (!channel) return undefined;
+        const history = await deps.slack.conversations.history({ channel, limit: 100, include_all_metadata: true });
+        // The SDK types event_payload as `{}`: read as the flat object it was posted as.
+        const matches = (payload: object | undefined) =>
+          payload !== undefined && Object.entries(metadata.event_payload).every(([key, value]) => (payload as Record<string, unknown>)[key] === value);
+        return history.messages?.find((m) => m.metadata?.event_type === metadata.event_type && matches(m.metadata.event_payload))?.ts;
+      }),
+    /**
      * Answers the person who clicked: only to them where they clicked, or in the app's DM when
      * the click came from a view with no channel (the Home tab).
      */
     toClicker: (click: Click, message: SlackMessage) => (click.channel ? ephemeral(click.channel, click.user, message) : dm(click.user, message)),
   };
+}
+
+/** Message metadata (Slack's `metadata`: an event type and a flat payload) that marks a DM as the one about something. */
+export interface DmMetadata {
+  event_type: string;
+  event_payload: Record<string, string | number | boolean>;
 }
 
 /** Slack's error code (`channel_not_found`, `ratelimited`…) or the client's error kind. */

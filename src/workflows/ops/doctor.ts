@@ -21,6 +21,7 @@ function requiredScopes(config: Config): Record<string, string> {
     commands: '/platform',
     'chat:write': 'request cards, threads and messages',
     'im:write': 'messages to requesters',
+    'im:history': 'whether an outcome a dead replica was telling went out',
     'users:read': 'names of people',
     'channels:read': 'checking public channels',
     'groups:read': 'checking private channels',

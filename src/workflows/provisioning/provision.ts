@@ -73,35 +73,48 @@ export const provisioningRuns: RunKindHandlers = {
   },
 };
 
+/** The metadata of the requester's outcome DM: which request, which outcome (Slack message metadata). */
+const OUTCOME_EVENT = 'slipway_outcome';
+
 /**
- * Tells the thread and the requester how provisioning ended, once: the outcome is marked as
- * told only after the requester's message went out, and untold outcomes are sent at start-up.
+ * Tells the thread and the requester how provisioning ended, once. Telling is recorded as started
+ * before the requester's message goes out and as done after; outcomes not told are told by the
+ * replica that runs scheduled work (`recoverOrphans`). When a telling had started (its replica
+ * died after sending, perhaps), the DM is looked for first by its metadata, and only sent when
+ * Slack does not have it or cannot say: a second message rather than none.
  */
 export async function announceOutcome(deps: Deps, requestId: number): Promise<void> {
   const request = await deps.store.getRequest(requestId);
   if (!request || (request.status !== 'ready' && request.status !== 'failed')) return;
+  const { status } = request;
+  const telling = await deps.store.startTelling(requestId, status);
+  if (telling === 'told') return;
   const slack = notifier(deps);
-  const run = await deps.store.latestRun(requestId);
-  if (request.status === 'ready') {
-    const cluster = findCluster(deps.config, request.cluster);
-    // Other features may add to the ready DM (the survey asks its question there).
-    const ready = await deps.hooks.onNamespaceReady(
-      deps,
-      request,
-      namespaceReady(request, {
-        clusterName: clusterName(deps, request.cluster),
-        connectCommand: cluster ? connectCommand(cluster) : `kubectl config use-context ${request.cluster}`,
-      }),
-    );
-    const sent = await slack.dm(request.requester, ready.message);
-    if (!sent) return;
-    ready.delivered(sent);
+  const metadata = { event_type: OUTCOME_EVENT, event_payload: { request_id: requestId, status } };
+  const earlier = telling === 'interrupted' ? await slack.findDm(request.requester, metadata) : undefined;
+  if (earlier) deps.log.info({ requestId, status }, 'the requester was told before the outcome was taken over; not telling them again');
+  if (status === 'ready') {
+    if (!earlier) {
+      const cluster = findCluster(deps.config, request.cluster);
+      // Other features may add to the ready DM (the survey asks its question there).
+      const ready = await deps.hooks.onNamespaceReady(
+        deps,
+        request,
+        namespaceReady(request, {
+          clusterName: clusterName(deps, request.cluster),
+          connectCommand: cluster ? connectCommand(cluster) : `kubectl config use-context ${request.cluster}`,
+        }),
+      );
+      const sent = await slack.dm(request.requester, ready.message, metadata);
+      if (!sent) return;
+      ready.delivered(sent);
+    }
     await deps.store.markNotified(requestId, 'ready');
     return;
   }
+  const run = await deps.store.latestRun(requestId);
   const failed = run?.steps.find((s) => s.status === 'failed');
-  const sent = await slack.dm(request.requester, requesterRunFailed(request));
-  if (!sent) return;
+  if (!earlier && !(await slack.dm(request.requester, requesterRunFailed(request), metadata))) return;
   await deps.store.markNotified(requestId, 'failed');
   if (request.card && run && failed) {
     await slack.post(request.card.channel, runFailed(failed.name, failed.lastError ?? 'unknown error', run), request.card.ts);
