@@ -18,8 +18,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { interactiveElements, isObject, type JsonObject } from './blocks.ts';
 
-export type JsonObject = Record<string, unknown>;
+export type { JsonObject };
 
 export interface ChannelSpec {
   readonly id: string;
@@ -1865,10 +1866,6 @@ function zoneLabel(timeZone: string, at: Date): string {
   return new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'long' }).formatToParts(at).find((part) => part.type === 'timeZoneName')?.value ?? timeZone;
 }
 
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 // Slack counts characters, not UTF-16 code units.
 function charLength(text: string): number {
   return [...text].length;
@@ -2373,11 +2370,4 @@ function normalizeBlocks(blocks: readonly unknown[]): JsonObject[] {
     }
     return block;
   });
-}
-
-function interactiveElements(block: JsonObject): JsonObject[] {
-  if (block.type === 'actions' && Array.isArray(block.elements)) return block.elements.filter(isObject);
-  if (block.type === 'input' && isObject(block.element)) return [block.element];
-  if (block.type === 'section' && isObject(block.accessory)) return [block.accessory];
-  return [];
 }

@@ -5,6 +5,7 @@
  * submission's `response_action` updates the modal stack), and reads back what the person sees.
  */
 import type { Clock } from '../domain/requests.ts';
+import { isObject } from './blocks.ts';
 import type { EmulatedMessage, EmulatedView, JsonObject, SlackApiEmulator } from './slack-api.ts';
 import {
   sendBlockAction,
@@ -282,8 +283,4 @@ export class SlackClient {
   private channelName(channel: string): string {
     return this.options.workspace.channels.find((c) => c.id === channel)?.name ?? (this.dmUserOf(channel) ? 'directmessage' : channel);
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

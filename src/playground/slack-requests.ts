@@ -8,6 +8,7 @@
  * hand-write block ids, and an answer Slack's client would not allow fails loudly.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { interactiveElements, isObject, type JsonObject } from './blocks.ts';
 
 export type RetryReason = 'http_timeout' | 'too_many_redirects' | 'connection_failed' | 'ssl_error' | 'http_error' | 'unknown_error';
 
@@ -142,8 +143,6 @@ export interface EventInput extends DeliveryOptions, WorkspaceOptions {
   /** The bot user the event was delivered for (the `authorizations` entry). */
   readonly botUserId?: string;
 }
-
-type JsonObject = Record<string, unknown>;
 
 const DEFAULT_PATH = '/slack/events';
 const DEFAULT_TEAM = { teamId: 'T0TEAM', teamDomain: 'slipway-test', apiAppId: 'A0APP' } as const;
@@ -477,26 +476,19 @@ function isEmpty(state: StateValue): boolean {
 
 function findElement(blocks: readonly unknown[], actionId: string, blockId: string | undefined): { block: JsonObject; element: JsonObject } {
   const matches = blocks.filter(isObject).flatMap((block) =>
-    elementsOf(block)
+    interactiveElements(block)
       .filter((element) => element.action_id === actionId && (blockId === undefined || block.block_id === blockId))
       .map((element) => ({ block, element })),
   );
   const [match, ...others] = matches;
   if (match === undefined) {
-    const known = blocks.filter(isObject).flatMap((block) => elementsOf(block).map((element) => String(element.action_id)));
+    const known = blocks.filter(isObject).flatMap((block) => interactiveElements(block).map((element) => String(element.action_id)));
     throw new Error(
       `sendBlockAction: no element with action_id "${actionId}"${blockId === undefined ? '' : ` in block "${blockId}"`}; action_ids present: ${known.join(', ') || 'none'}`,
     );
   }
   if (others.length > 0) throw new Error(`sendBlockAction: action_id "${actionId}" is in several blocks; pass blockId`);
   return match;
-}
-
-function elementsOf(block: JsonObject): JsonObject[] {
-  if (block.type === 'actions' && Array.isArray(block.elements)) return block.elements.filter(isObject);
-  if (block.type === 'input' && isObject(block.element)) return [block.element];
-  if (block.type === 'section' && isObject(block.accessory)) return [block.accessory];
-  return [];
 }
 
 function messageJson(message: MessageLike, teamId: string): JsonObject {
@@ -590,8 +582,4 @@ function actionTs(): string {
 
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
