@@ -570,35 +570,33 @@ function maxLenError(length: number): string {
   return `must be no more than ${length} characters`;
 }
 
-function dns1123Label(value: string): string[] {
+/** At most `max` characters, all of them matching `format`: apimachinery's checks, with its messages. */
+function lengthAndFormat(value: string, max: number, format: string, message: string, ...examples: string[]): string[] {
   const errs: string[] = [];
-  if (value.length > 63) errs.push(maxLenError(63));
-  if (!matchesWhole(DNS1123_LABEL_FMT, value)) {
-    errs.push(
-      regexError(
-        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
-        DNS1123_LABEL_FMT,
-        'my-name',
-        '123-abc',
-      ),
-    );
-  }
+  if (value.length > max) errs.push(maxLenError(max));
+  if (!matchesWhole(format, value)) errs.push(regexError(message, format, ...examples));
   return errs;
 }
 
+function dns1123Label(value: string): string[] {
+  return lengthAndFormat(
+    value,
+    63,
+    DNS1123_LABEL_FMT,
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
+    'my-name',
+    '123-abc',
+  );
+}
+
 function dns1123Subdomain(value: string): string[] {
-  const errs: string[] = [];
-  if (value.length > 253) errs.push(maxLenError(253));
-  if (!matchesWhole(DNS1123_SUBDOMAIN_FMT, value)) {
-    errs.push(
-      regexError(
-        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
-        DNS1123_SUBDOMAIN_FMT,
-        'example.com',
-      ),
-    );
-  }
-  return errs;
+  return lengthAndFormat(
+    value,
+    253,
+    DNS1123_SUBDOMAIN_FMT,
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
+    'example.com',
+  );
 }
 
 /** RBAC object names only have to be valid path segments (path.IsValidPathSegmentName). */
@@ -630,20 +628,15 @@ function qualifiedName(value: string): string[] {
 }
 
 function labelValue(value: string): string[] {
-  const errs: string[] = [];
-  if (value.length > 63) errs.push(maxLenError(63));
-  if (!matchesWhole(LABEL_VALUE_FMT, value)) {
-    errs.push(
-      regexError(
-        "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
-        LABEL_VALUE_FMT,
-        'MyValue',
-        'my_value',
-        '12345',
-      ),
-    );
-  }
-  return errs;
+  return lengthAndFormat(
+    value,
+    63,
+    LABEL_VALUE_FMT,
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+    'MyValue',
+    'my_value',
+    '12345',
+  );
 }
 
 function nameErrors(rule: NameRule, name: string): string[] {
