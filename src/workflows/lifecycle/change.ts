@@ -31,6 +31,7 @@ import type { SlackMessage } from '../../slack/text.ts';
 import { isApprover } from '../provisioning/approvers.ts';
 import { expiryProblem, type FieldErrors } from '../provisioning/validate.ts';
 import { startRun } from '../runs/engine.ts';
+import { decideAsk } from './asks.ts';
 import { timersFor } from './timers.ts';
 
 /**
@@ -541,17 +542,8 @@ export async function decideChangeRequest(deps: Deps, askId: number | undefined,
     return refuse(changeRefusals.notActive(named));
   }
 
-  const { decided, request: now } = await deps.store.lifecycle.decideRequest(ask.id, status, click.user, deps.clock.now());
+  const { decided, request: now } = await decideAsk(deps, 'change', request, ask, status, click.user);
   if (!decided) return refuse(changeRefusals.decided(named, now));
-  await deps.store.appendEvent({
-    type: 'change_decided',
-    at: deps.clock.now(),
-    actor: click.user,
-    team: request.team,
-    requestId: request.id,
-    data: { status, lifecycleRequestId: ask.id },
-  });
-  deps.log.info({ requestId: request.id, lifecycleRequestId: ask.id, status }, 'change request decided');
   const from = await deps.store.lifecycle.settingsOf(request.id);
   const lines = from && now.change ? changeDiff(deps.config, from, now.change) : [];
   if (now.message) await slack.update(now.message.channel, now.message.ts, changeRequestDecided(named, now, lines));

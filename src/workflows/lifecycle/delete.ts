@@ -5,6 +5,7 @@ import { isProtectedEnvironment, type Config } from '../../config.ts';
 import type { LifecycleRequest, ManagedNamespace } from '../../domain/lifecycle.ts';
 import { requestRef, type Click, type NamespaceRequest } from '../../domain/requests.ts';
 import { namespaceChanged, type Deps, type RunKindHandlers } from '../../deps.ts';
+import { decideAsk } from './asks.ts';
 import { ClusterError, errorMessage } from '../../errors.ts';
 import { BLOCK, LIMITS } from '../../slack/ids.ts';
 import { notifier } from '../../slack/io/notifier.ts';
@@ -443,17 +444,8 @@ export async function decideDeletion(deps: Deps, askId: number | undefined, clic
   const refusal = await decisionRefusal(deps, request, ask, click.user);
   if (refusal) return refuse(refusal);
 
-  const { decided, request: now } = await deps.store.lifecycle.decideRequest(ask.id, status, click.user, deps.clock.now());
+  const { decided, request: now } = await decideAsk(deps, 'delete', request, ask, status, click.user);
   if (!decided) return refuse(deleteRefusals.decided(request, now));
-  await deps.store.appendEvent({
-    type: 'delete_decided',
-    at: deps.clock.now(),
-    actor: click.user,
-    team: request.team,
-    requestId: request.id,
-    data: { status, lifecycleRequestId: ask.id },
-  });
-  deps.log.info({ requestId: request.id, lifecycleRequestId: ask.id, status }, 'deletion request decided');
   const started = status === 'approved' && (await beginDeletion(deps, request));
   if (now.message) await slack.update(now.message.channel, now.message.ts, deletionRequestDecided(request, now));
   await slack.dm(now.requestedBy, deleteDecisionForRequester(request, now));
