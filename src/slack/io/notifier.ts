@@ -26,7 +26,7 @@ export function notifier(deps: Pick<Deps, 'slack' | 'log' | 'metrics'>) {
       deps.slack.chat.postEphemeral({ channel, user, text: message.text, blocks: message.blocks }),
     );
   /** Messages the person in the app's DM; `metadata` marks the message so that it can be found again (`findDm`). */
-  const dm = (user: string, message: SlackMessage, metadata?: DmMetadata) =>
+  const dm = (user: string, message: SlackMessage, metadata?: MessageMetadata) =>
     attempt('chat.postMessage', 'dm', () =>
       deps.slack.chat.postMessage({ channel: user, text: message.text, blocks: message.blocks, unfurl_links: false, ...(metadata ? { metadata } : {}) }),
     );
@@ -51,16 +51,11 @@ export function notifier(deps: Pick<Deps, 'slack' | 'log' | 'metrics'>) {
      * 100 of the app's DM with `user` (conversations.open, then conversations.history with
      * `im:history`); undefined when it is not there, or when Slack cannot say (logged).
      */
-    findDm: (user: string, metadata: DmMetadata) =>
+    findDm: (user: string, metadata: MessageMetadata) =>
       attempt('conversations.history', 'dm history', async () => {
         const opened = await deps.slack.conversations.open({ users: user });
         const channel = opened.channel?.id;
-        if (!channel) return undefined;
-        const history = await deps.slack.conversations.history({ channel, limit: 100, include_all_metadata: true });
-        // The SDK types event_payload as `{}`: read as the flat object it was posted as.
-        const matches = (payload: object | undefined) =>
-          payload !== undefined && Object.entries(metadata.event_payload).every(([key, value]) => (payload as Record<string, unknown>)[key] === value);
-        return history.messages?.find((m) => m.metadata?.event_type === metadata.event_type && matches(m.metadata.event_payload))?.ts;
+        return channel ? await findMessage(deps, channel, metadata, 100) : undefined;
       }),
     /**
      * Answers the person who clicked: only to them where they clicked, or in the app's DM when
@@ -70,10 +65,23 @@ export function notifier(deps: Pick<Deps, 'slack' | 'log' | 'metrics'>) {
   };
 }
 
-/** Message metadata (Slack's `metadata`: an event type and a flat payload) that marks a DM as the one about something. */
-export interface DmMetadata {
+/** Message metadata (Slack's `metadata`: an event type and a flat payload) that marks a message as the one about something. */
+export interface MessageMetadata {
   event_type: string;
   event_payload: Record<string, string | number | boolean>;
+}
+
+/**
+ * The ts of the message carrying `metadata` (same event type, same payload) among the latest
+ * `limit` of `channel` (conversations.history with its metadata); undefined when it is not there.
+ * Throws what Slack answers, for the caller to decide what not knowing means.
+ */
+export async function findMessage(deps: Pick<Deps, 'slack'>, channel: string, metadata: MessageMetadata, limit: number): Promise<string | undefined> {
+  const history = await deps.slack.conversations.history({ channel, limit, include_all_metadata: true });
+  // The SDK types event_payload as `{}`: read as the flat object it was posted as.
+  const matches = (payload: object | undefined) =>
+    payload !== undefined && Object.entries(metadata.event_payload).every(([key, value]) => (payload as Record<string, unknown>)[key] === value);
+  return history.messages?.find((m) => m.metadata?.event_type === metadata.event_type && matches(m.metadata.event_payload))?.ts;
 }
 
 /** Slack's error code (`channel_not_found`, `ratelimited`…) or the client's error kind. */

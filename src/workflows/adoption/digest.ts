@@ -1,7 +1,7 @@
 import type { Deps } from '../../deps.ts';
 import type { ChartWeek } from '../../chart/trend-chart.ts';
 import { errorMessage, SlipwayError } from '../../errors.ts';
-import { slackErrorCode } from '../../slack/io/notifier.ts';
+import { findMessage, slackErrorCode, type MessageMetadata } from '../../slack/io/notifier.ts';
 import { digestMessage, formatDuration, type DigestOptions } from '../../slack/adoption/digest.ts';
 import type { SlackMessage } from '../../slack/usage.ts';
 import { adoptionReport } from './metrics.ts';
@@ -192,7 +192,7 @@ export async function composeDigest(
 const unrecorded: JobSteps = { runId: undefined, step: (_name, fn) => fn(false) };
 
 /** The message metadata that marks a digest as the post of one job run (Slack's `metadata`). */
-const DIGEST_EVENT = 'slipway_digest_posted';
+const digestMetadata = (runId: number): MessageMetadata => ({ event_type: 'slipway_digest_posted', event_payload: { job_run: runId } });
 
 /**
  * The digest job: posts the week's digest to the platform channel, then the chart under it. The
@@ -233,7 +233,7 @@ export async function postDigest(
       text: prepared.message.text,
       blocks: prepared.message.blocks,
       unfurl_links: false,
-      ...(runId === undefined ? {} : { metadata: { event_type: DIGEST_EVENT, event_payload: { job_run: runId } } }),
+      ...(runId === undefined ? {} : { metadata: digestMetadata(runId) }),
     });
     log.info({ channel, ts: posted.ts }, 'digest posted');
     return posted.ts ?? '';
@@ -257,10 +257,7 @@ export async function postDigest(
  */
 async function findDigestOf(deps: Pick<Deps, 'slack' | 'log'>, channel: string, runId: number): Promise<string | undefined> {
   try {
-    const history = await deps.slack.conversations.history({ channel, limit: 200, include_all_metadata: true });
-    // The SDK types event_payload as `{}`: read it as the object we posted.
-    const runOf = (payload: object | undefined) => (payload && 'job_run' in payload ? payload.job_run : undefined);
-    return history.messages?.find((m) => m.metadata?.event_type === DIGEST_EVENT && runOf(m.metadata.event_payload) === runId)?.ts;
+    return await findMessage(deps, channel, digestMetadata(runId), 200);
   } catch (err) {
     deps.log.warn({ error: slackErrorCode(err) }, 'could not read the platform channel to see whether the digest went out; posting it');
     return undefined;
