@@ -65,90 +65,98 @@ async function runUpgrade(deps: Deps, id: number): Promise<void> {
   const upgrade = await deps.store.drift.get(id);
   if (upgrade?.status !== 'running') return;
   const log = deps.log.child({ upgradeId: id, cluster: upgrade.cluster });
-  const progress = coalesce(() => redraw(deps, id), deps.engine.progressIntervalMs);
-  let stop: Stop | undefined;
+  const progress = coalesce(
+    () => redraw(deps, id),
+    deps.engine.progressIntervalMs,
+    (err) => log.warn({ err }, 'could not update the upgrade message'),
+  );
+  try {
+    let stop: Stop | undefined;
 
-  const worker = async (): Promise<void> => {
-    while (!deps.engine.runs.draining && !stop) {
-      const requestId = await deps.store.drift.claim(id);
-      if (requestId === undefined) return;
-      progress.poke();
-      const request = await reapplicable(deps, requestId);
-      if (!request) {
-        // Deleted or on its way out since the scan: nothing to upgrade.
-        await deps.store.drift.finishItem(id, requestId, 'done', 'skipped: no longer a ready namespace', deps.clock.now());
-        continue;
-      }
-      let lastError = '';
-      const outcome = await withRetries(deps, () => reapplyNamespace(deps, request), {
-        started: async (attempt) => {
-          if (attempt > 1) await deps.store.drift.retryItem(id, requestId, lastError);
-        },
-        succeeded: () => undefined,
-        failed: (err) => {
-          lastError = errorMessage(err);
-          log.warn({ requestId, err: lastError }, 'upgrade: re-applying a namespace failed');
-        },
-        paused: () => undefined,
-      });
-      // Paused for shutdown: the namespace stays claimed and is released at the next start.
-      if (outcome === PAUSED) return;
-      const now = deps.clock.now();
-      if (outcome !== undefined) {
-        await deps.store.drift.finishItem(id, requestId, 'failed', errorMessage(outcome), now);
-        await deps.store.appendEvent({
-          type: 'drift_upgrade_failed',
-          at: now,
-          team: request.team,
-          requestId,
-          data: { upgradeId: id, error: errorMessage(outcome) },
+    const worker = async (): Promise<void> => {
+      while (!deps.engine.runs.draining && !stop) {
+        const requestId = await deps.store.drift.claim(id);
+        if (requestId === undefined) return;
+        progress.poke();
+        const request = await reapplicable(deps, requestId);
+        if (!request) {
+          // Deleted or on its way out since the scan: nothing to upgrade.
+          await deps.store.drift.finishItem(id, requestId, 'done', 'skipped: no longer a ready namespace', deps.clock.now());
+          continue;
+        }
+        let lastError = '';
+        const outcome = await withRetries(deps, () => reapplyNamespace(deps, request), {
+          started: async (attempt) => {
+            if (attempt > 1) await deps.store.drift.retryItem(id, requestId, lastError);
+          },
+          succeeded: () => undefined,
+          failed: (err) => {
+            lastError = errorMessage(err);
+            log.warn({ requestId, err: lastError }, 'upgrade: re-applying a namespace failed');
+          },
+          paused: () => undefined,
         });
-        stop ??= { requestId, namespace: request.namespace, error: outcome };
-      } else {
-        await deps.store.drift.finishItem(id, requestId, 'done', undefined, now);
-        await deps.store.appendEvent({
-          type: 'drift_reapplied',
-          at: now,
-          team: request.team,
-          requestId,
-          data: { upgradeId: id, namespace: request.namespace },
-        });
+        // Paused for shutdown: the namespace stays claimed and is released at the next start.
+        if (outcome === PAUSED) return;
+        const now = deps.clock.now();
+        if (outcome !== undefined) {
+          await deps.store.drift.finishItem(id, requestId, 'failed', errorMessage(outcome), now);
+          await deps.store.appendEvent({
+            type: 'drift_upgrade_failed',
+            at: now,
+            team: request.team,
+            requestId,
+            data: { upgradeId: id, error: errorMessage(outcome) },
+          });
+          stop ??= { requestId, namespace: request.namespace, error: outcome };
+        } else {
+          await deps.store.drift.finishItem(id, requestId, 'done', undefined, now);
+          await deps.store.appendEvent({
+            type: 'drift_reapplied',
+            at: now,
+            team: request.team,
+            requestId,
+            data: { upgradeId: id, namespace: request.namespace },
+          });
+        }
+        progress.poke();
       }
+    };
+
+    await Promise.all(Array.from({ length: deps.config.drift.upgrade.concurrency }, worker));
+    const slack = notifier(deps);
+    const thread = (message: SlackMessage) => (upgrade.threadTs ? slack.post(upgrade.channel, message, upgrade.threadTs) : Promise.resolve(undefined));
+    if (stop) {
+      const stopped = await deps.store.drift.finish(id, 'failed', deps.clock.now());
       progress.poke();
+      await progress.flush();
+      if (!stopped) return;
+      log.warn({ requestId: stop.requestId, err: errorMessage(stop.error) }, 'upgrade stopped at a permanent failure');
+      await deps.store.appendEvent({ type: 'drift_upgrade_stopped', at: deps.clock.now(), requestId: stop.requestId, data: { upgradeId: id } });
+      const counts = await deps.store.drift.counts(id);
+      await thread(upgradeStopped({ upgradeId: id, namespace: stop.namespace, error: errorMessage(stop.error), counts }));
+      return;
     }
-  };
-
-  await Promise.all(Array.from({ length: deps.config.drift.upgrade.concurrency }, worker));
-  const slack = notifier(deps);
-  const thread = (message: SlackMessage) => (upgrade.threadTs ? slack.post(upgrade.channel, message, upgrade.threadTs) : Promise.resolve(undefined));
-  if (stop) {
-    const stopped = await deps.store.drift.finish(id, 'failed', deps.clock.now());
+    const counts = await deps.store.drift.counts(id);
+    if (deps.engine.runs.draining || counts.pending + counts.running > 0) {
+      log.info({ left: counts.pending + counts.running }, 'upgrade paused for shutdown');
+      await progress.flush();
+      return;
+    }
+    if (!(await deps.store.drift.finish(id, 'done', deps.clock.now()))) return;
+    await deps.store.appendEvent({
+      type: 'drift_upgrade_done',
+      at: deps.clock.now(),
+      actor: upgrade.startedBy,
+      data: { upgradeId: id, namespaces: counts.done },
+    });
+    log.info({ namespaces: counts.done }, 'upgrade finished');
     progress.poke();
     await progress.flush();
-    if (!stopped) return;
-    log.warn({ requestId: stop.requestId, err: errorMessage(stop.error) }, 'upgrade stopped at a permanent failure');
-    await deps.store.appendEvent({ type: 'drift_upgrade_stopped', at: deps.clock.now(), requestId: stop.requestId, data: { upgradeId: id } });
-    const counts = await deps.store.drift.counts(id);
-    await thread(upgradeStopped({ upgradeId: id, namespace: stop.namespace, error: errorMessage(stop.error), counts }));
-    return;
+    await thread(upgradeFinished(counts.done));
+  } finally {
+    await progress.close();
   }
-  const counts = await deps.store.drift.counts(id);
-  if (deps.engine.runs.draining || counts.pending + counts.running > 0) {
-    log.info({ left: counts.pending + counts.running }, 'upgrade paused for shutdown');
-    await progress.flush();
-    return;
-  }
-  if (!(await deps.store.drift.finish(id, 'done', deps.clock.now()))) return;
-  await deps.store.appendEvent({
-    type: 'drift_upgrade_done',
-    at: deps.clock.now(),
-    actor: upgrade.startedBy,
-    data: { upgradeId: id, namespaces: counts.done },
-  });
-  log.info({ namespaces: counts.done }, 'upgrade finished');
-  progress.poke();
-  await progress.flush();
-  await thread(upgradeFinished(counts.done));
 }
 
 /**

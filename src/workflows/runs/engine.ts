@@ -124,70 +124,75 @@ async function runSteps(deps: Deps, runId: number, announced: Promise<unknown> |
   const prepared = await kind.prepare(deps, request);
   const progress = progressReporter(deps, kind, prepared, request, runId, announced);
 
-  progress.poke();
-  const done = new Set(initial.steps.filter((s) => s.status === 'done').map((s) => s.name));
-  let remaining = initial.steps.filter((s) => s.status !== 'done');
-  while (remaining.length > 0) {
-    if (deps.engine.runs.draining) {
-      // Shutting down: the run stays `running` and continues from here at the next start.
-      log.info({ steps: remaining.map((s) => s.name) }, 'run paused for shutdown');
-      await progress.flush();
-      return 'paused';
-    }
-    if (claim.lost) {
-      // This replica was cut off longer than the lapse, and another one executes the run now.
-      log.warn({ steps: remaining.map((s) => s.name) }, 'another replica took this run over; leaving it to them');
-      return;
-    }
-    // Every step whose dependencies are done runs now, side by side.
-    const after = (name: string) => prepared.step(name)?.after ?? [];
-    const wave = remaining.filter((s) => after(s.name).every((d) => done.has(d) || !remaining.some((r) => r.name === d)));
-    const results = await Promise.all(
-      wave.map(async (step) => {
-        const started = Date.now();
-        const failure = await runStep(deps, runId, step, progress.poke, async () => {
-          const bound = prepared.step(step.name);
-          if (!bound) throw new ClusterError(`Slipway does not know the step "${step.name}".`, { transient: false });
-          await bound.apply();
-        });
-        if (!failure) {
-          deps.metrics.stepDuration.observe({ step: step.name }, (Date.now() - started) / 1000);
-          done.add(step.name);
-          await deps.store.appendEvent({
-            type: 'step_done',
-            at: deps.clock.now(),
-            team: request.team,
-            requestId: request.id,
-            data: { runId, step: step.name, ms: Date.now() - started },
+  try {
+    progress.poke();
+    const done = new Set(initial.steps.filter((s) => s.status === 'done').map((s) => s.name));
+    let remaining = initial.steps.filter((s) => s.status !== 'done');
+    while (remaining.length > 0) {
+      if (deps.engine.runs.draining) {
+        // Shutting down: the run stays `running` and continues from here at the next start.
+        log.info({ steps: remaining.map((s) => s.name) }, 'run paused for shutdown');
+        await progress.flush();
+        return 'paused';
+      }
+      if (claim.lost) {
+        // This replica was cut off longer than the lapse, and another one executes the run now.
+        log.warn({ steps: remaining.map((s) => s.name) }, 'another replica took this run over; leaving it to them');
+        return;
+      }
+      // Every step whose dependencies are done runs now, side by side.
+      const after = (name: string) => prepared.step(name)?.after ?? [];
+      const wave = remaining.filter((s) => after(s.name).every((d) => done.has(d) || !remaining.some((r) => r.name === d)));
+      const results = await Promise.all(
+        wave.map(async (step) => {
+          const started = Date.now();
+          const failure = await runStep(deps, runId, step, progress.poke, async () => {
+            const bound = prepared.step(step.name);
+            if (!bound) throw new ClusterError(`Slipway does not know the step "${step.name}".`, { transient: false });
+            await bound.apply();
           });
-          log.info({ step: step.name }, 'step applied');
-        }
-        return { step, failure };
-      }),
-    );
-    const failed = results.find((r) => r.failure !== undefined && r.failure !== PAUSED);
-    if (!failed && results.some((r) => r.failure === PAUSED)) {
-      // A step was between attempts when shutdown began: the run stays `running`, nobody is told
-      // it failed, and the step is tried again at the next start.
-      log.info({ steps: results.filter((r) => r.failure === PAUSED).map((r) => r.step.name) }, 'run paused for shutdown during retries');
-      await progress.flush();
-      return 'paused';
+          if (!failure) {
+            deps.metrics.stepDuration.observe({ step: step.name }, (Date.now() - started) / 1000);
+            done.add(step.name);
+            await deps.store.appendEvent({
+              type: 'step_done',
+              at: deps.clock.now(),
+              team: request.team,
+              requestId: request.id,
+              data: { runId, step: step.name, ms: Date.now() - started },
+            });
+            log.info({ step: step.name }, 'step applied');
+          }
+          return { step, failure };
+        }),
+      );
+      const failed = results.find((r) => r.failure !== undefined && r.failure !== PAUSED);
+      if (!failed && results.some((r) => r.failure === PAUSED)) {
+        // A step was between attempts when shutdown began: the run stays `running`, nobody is told
+        // it failed, and the step is tried again at the next start.
+        log.info({ steps: results.filter((r) => r.failure === PAUSED).map((r) => r.step.name) }, 'run paused for shutdown during retries');
+        await progress.flush();
+        return 'paused';
+      }
+      if (failed) {
+        log.warn({ step: failed.step.name, err: failed.failure }, 'step failed');
+        if (!(await deps.store.completeRun(runId, request.id, 'failed', deps.clock.now()))) return;
+        progress.poke();
+        await progress.flush();
+        await kind.failed(deps, request, await mustGetRun(deps, runId), failed.step.name, failed.failure);
+        return;
+      }
+      remaining = remaining.filter((s) => !done.has(s.name));
     }
-    if (failed) {
-      log.warn({ step: failed.step.name, err: failed.failure }, 'step failed');
-      if (!(await deps.store.completeRun(runId, request.id, 'failed', deps.clock.now()))) return;
-      progress.poke();
-      await progress.flush();
-      await kind.failed(deps, request, await mustGetRun(deps, runId), failed.step.name, failed.failure);
-      return;
-    }
-    remaining = remaining.filter((s) => !done.has(s.name));
-  }
 
-  if (!(await deps.store.completeRun(runId, request.id, 'done', deps.clock.now()))) return;
-  progress.poke();
-  await progress.flush();
-  await kind.done(deps, request, await mustGetRun(deps, runId));
+    if (!(await deps.store.completeRun(runId, request.id, 'done', deps.clock.now()))) return;
+    progress.poke();
+    await progress.flush();
+    await kind.done(deps, request, await mustGetRun(deps, runId));
+  } finally {
+    // A run left to another replica (or given up) may still have an update pending: drop it.
+    await progress.close();
+  }
 }
 
 async function mustGetRun(deps: Deps, runId: number): Promise<Run> {
@@ -286,20 +291,24 @@ function progressReporter(
 ) {
   const slack = notifier(deps);
   let first = true;
-  return coalesce(async () => {
-    await announced;
-    const run = await deps.store.getRun(runId);
-    // The card may have been posted after the run started (auto-approval), so read it now.
-    const card = (await deps.store.getRequest(request.id))?.card;
-    if (!run || !card) return;
-    const message = prepared.progress(run);
-    if (run.progressTs) {
-      await slack.update(card.channel, run.progressTs, message);
-    } else {
-      const ts = await slack.post(card.channel, message, card.ts);
-      if (ts) await deps.store.setRunProgressTs(runId, ts);
-    }
-    await kind.afterProgress?.(deps, request, run, first);
-    first = false;
-  }, deps.engine.progressIntervalMs);
+  return coalesce(
+    async () => {
+      await announced;
+      const run = await deps.store.getRun(runId);
+      // The card may have been posted after the run started (auto-approval), so read it now.
+      const card = (await deps.store.getRequest(request.id))?.card;
+      if (!run || !card) return;
+      const message = prepared.progress(run);
+      if (run.progressTs) {
+        await slack.update(card.channel, run.progressTs, message);
+      } else {
+        const ts = await slack.post(card.channel, message, card.ts);
+        if (ts) await deps.store.setRunProgressTs(runId, ts);
+      }
+      await kind.afterProgress?.(deps, request, run, first);
+      first = false;
+    },
+    deps.engine.progressIntervalMs,
+    (err) => deps.log.warn({ err, requestId: request.id, runId }, 'could not update the progress message'),
+  );
 }
