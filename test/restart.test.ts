@@ -71,9 +71,8 @@ test('SIGTERM lets the step in flight finish, exits cleanly, and the run continu
   const namespacePath = /^\/api\/v1\/namespaces\/payments-staging$/;
   const slowNamespace = s.kube.setLatency(1500, { method: 'PATCH', path: namespacePath });
   await requestAndApprove(s.slack, first);
-  // The namespace step reads the namespace, then applies it (slowly): stop in between.
-  await waitForBot('the namespace step in flight', () => s.kube.requests.some((r) => r.method === 'GET' && namespacePath.test(r.path)) || undefined);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // The namespace step applies the namespace (slowly): stop while that PATCH is in flight.
+  await waitForBot('the namespace step in flight', () => s.kube.requests.some((r) => r.method === 'PATCH' && namespacePath.test(r.path)) || undefined);
 
   const signalled = Date.now();
   first.child.kill('SIGTERM');
