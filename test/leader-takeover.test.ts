@@ -5,9 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { chooseWeek } from '../src/lib/calendar.ts';
 import { Store } from '../src/store/store.ts';
 import { setUpBotProcesses, type BotProcess } from './support/bot-process.ts';
 import { BOT_WORKSPACE, readyDms, requestAndApprove, waitForBot } from './support/bot-journey.ts';
+import { startCli } from './support/cli.ts';
 import { PEOPLE, PLATFORM } from './support/harness.ts';
 import { readyNamespaces } from './support/namespaces.ts';
 
@@ -107,6 +109,34 @@ for (const { stalled, when } of [
     assert.equal(runs.filter((r) => r.status !== 'skipped').length, 2, 'the earlier run and this one: the slot was not run again');
   });
 }
+
+test('a `slipway digest --week current` killed during its chart: the leader finishes the run for the week that was asked for', async (t) => {
+  const s = await twoReplicas(t, {});
+  s.slack.stall('files.getUploadURLExternal', 60_000);
+  const env = s.env();
+  const a = await s.start({ ...env, POD_NAME: 'slipway-a' });
+  await waitForBot('a to lead', () => a.output().includes('became the leader'));
+  const cli = startCli(['digest', '--week', 'current'], env);
+  t.after(() => cli.child.kill('SIGKILL'));
+  await waitForBot('the chart upload in flight', () => s.slack.callsTo('files.getUploadURLExternal').length === 1);
+  cli.child.kill('SIGKILL');
+  await cli.result;
+
+  const finished = await waitForBot('the leader to finish the run', async () => {
+    const [run] = await s.withStore((store) => store.adoption.jobRuns('digest', 1));
+    return run?.status === 'ok' && run;
+  });
+  assert.equal(finished.reason, 'manual');
+  assert.match(finished.holder ?? '', /^slipway-a_/, 'the leader finished the run the command started');
+  const asked = chooseWeek('current', new Date(finished.startedAt), (s.doc.schedule as { timezone: string }).timezone);
+  assert.ok(!('problem' in asked));
+  assert.deepEqual(
+    s.slack.uploadedFiles.filter((f) => f.completed).map((f) => f.filename),
+    [`slipway-adoption-${asked.week.monday}.png`],
+    'one chart, of the week in progress that was asked for',
+  );
+  assert.equal(s.slack.messages(PLATFORM).filter((m) => m.text.startsWith('Platform adoption')).length, 1, 'the digest was posted once');
+});
 
 test('a leader killed during the expiry sweep: the new leader finishes the sweep, and each final notice goes out once', async (t) => {
   const s = await twoReplicas(t, { lifecycle: slotAnHourAgo() });

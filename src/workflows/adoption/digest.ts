@@ -7,7 +7,7 @@ import type { SlackMessage } from '../../slack/usage.ts';
 import { adoptionReport } from './metrics.ts';
 import type { AdoptionReport, TrendPoint } from '../../domain/adoption.ts';
 import type { JobSteps } from '../../domain/jobs.ts';
-import { formatLocal, lastCompleteWeek, type ReportWeek } from '../../lib/calendar.ts';
+import { chooseWeek, formatLocal, lastCompleteWeek, parseWeekChoice, type ReportWeek } from '../../lib/calendar.ts';
 import { hasSurveyNews, surveyDigest } from '../surveys/report.ts';
 import { surveyDigestBlocks, surveySummaryText } from '../../slack/surveys/digest.ts';
 import { driftDigestBlock } from '../../slack/drift/report.ts';
@@ -188,6 +188,21 @@ export async function composeDigest(
   return { report, message: await digestMessageFor(deps, now, chosen, report), chart };
 }
 
+/**
+ * The week the run reports, recorded as its first step (`last`, or the chosen week's Monday): a
+ * replica that takes over the run of a `slipway digest --week …` that died reports the week that
+ * was asked for, not the job's default. `now` is the run's start on both, so a week in progress
+ * ends at the same time.
+ */
+async function reportedWeek(deps: Pick<Deps, 'config'>, now: Date, chosen: ReportWeek | undefined, steps: JobSteps): Promise<ReportWeek | undefined> {
+  const recorded = await steps.step('week', async () => chosen?.week.monday ?? 'last');
+  if (recorded === 'last') return undefined;
+  const choice = parseWeekChoice(recorded);
+  const week = choice && chooseWeek(choice, now, deps.config.schedule.timezone);
+  if (!week || 'problem' in week) throw new Error(`the run recorded a week it cannot report: ${recorded}`);
+  return week;
+}
+
 /** Steps run as they come, recorded nowhere: a digest posted outside a job's run. */
 const unrecorded: JobSteps = { runId: undefined, step: (_name, fn) => fn(false) };
 
@@ -213,7 +228,8 @@ export async function postDigest(
       'The digest has nowhere to go: set slack.platformChannel in the config (or turn the job off with schedule.jobs.digest: false).',
     );
   }
-  const { chart: drawn, ...prepared } = await composeDigest(deps, now, chosen);
+  const week = await reportedWeek(deps, now, chosen, steps);
+  const { chart: drawn, ...prepared } = await composeDigest(deps, now, week);
   // Rendered before posting, so the picture follows the text within a second.
   const rendered = await drawn.then(
     (chart) => ({ chart, err: undefined }),
