@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import { Store } from '../src/store/store.ts';
 import { setUpBotProcesses } from './support/bot-process.ts';
 import { BOT_WORKSPACE, readyDms, requestAndApprove, waitForBot } from './support/bot-journey.ts';
 import { APPROVALS, PEOPLE } from './support/harness.ts';
@@ -133,4 +134,27 @@ test('SIGTERM while a step is being retried leaves the run unfinished, and the n
   assert.equal(readyDms(s.slack).length, 1, 'exactly one final message');
   assert.deepEqual(told(), []);
   assert.equal(s.kube.list('resourcequotas', 'payments-staging').length, 1);
+});
+
+test('a request stored by a bot that died before posting its card gets its card and receipt at the next start, once', async (t) => {
+  const s = await setUp(t);
+  const first = await s.start();
+  first.child.kill('SIGTERM');
+  await first.exited;
+  // What the dead bot left: the request acked and stored, nothing posted.
+  const store = await Store.open(s.databasePath);
+  const form = { namespace: 'payments-staging', cluster: 'dev-eu', team: 'payments', environment: 'staging', tier: 'medium', purpose: 'load tests' };
+  await store.insertRequest({ ...form, expiresOn: undefined, requester: PEOPLE.dev }, new Date());
+  await store.close();
+
+  const second = await s.start();
+  const card = await waitForBot('the card', () => s.slack.messages(APPROVALS).find((m) => m.text.includes(' payments-staging ')));
+  await waitForBot('the receipt', () => s.slack.dmWith(PEOPLE.dev).find((m) => m.text.startsWith('Got it!')));
+  second.child.kill('SIGTERM');
+  await second.exited;
+  assert.equal(s.slack.messages(APPROVALS).length, 1, 'one card');
+  assert.equal(s.slack.dmWith(PEOPLE.dev).filter((m) => m.text.startsWith('Got it!')).length, 1, 'one receipt');
+  const db = new Database(s.databasePath, { readonly: true });
+  t.after(() => db.close());
+  assert.deepEqual(db.prepare('SELECT card_ts AS ts, status FROM requests').all(), [{ ts: card.ts, status: 'pending' }], 'the card is recorded');
 });

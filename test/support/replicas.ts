@@ -247,12 +247,14 @@ export interface StoredRequest {
   status: string;
   viewId: string | null;
   notified: string | null;
+  /** The ts of the request's card in the approvals channel, once recorded. */
+  cardTs: string | null;
   runs: { status: string; kind: string }[];
 }
 
 /** Reads every request and its runs from the replicas' database (SQLite file or DATABASE_URL), as an operator's query would. */
 export async function storedRequests(env: Record<string, string | undefined>): Promise<StoredRequest[]> {
-  const requestsSql = `SELECT id, namespace, requester, status, source_view_id AS "viewId", notified_status AS "notified" FROM requests ORDER BY id`;
+  const requestsSql = `SELECT id, namespace, requester, status, source_view_id AS "viewId", notified_status AS "notified", card_ts AS "cardTs" FROM requests ORDER BY id`;
   const runsSql = `SELECT request_id AS "requestId", status, kind FROM runs ORDER BY id`;
   type RunRow = { requestId: number; status: string; kind: string };
   let requests: Omit<StoredRequest, 'runs'>[];

@@ -31,7 +31,8 @@ export function notifier(deps: Pick<Deps, 'slack' | 'log' | 'metrics'>) {
       deps.slack.chat.postMessage({ channel: user, text: message.text, blocks: message.blocks, unfurl_links: false, ...(metadata ? { metadata } : {}) }),
     );
   return {
-    post: (channel: string, message: SlackMessage, threadTs?: string) =>
+    /** Posts to a channel (in a thread with `threadTs`); `metadata` marks the message so that it can be found again (`find`). */
+    post: (channel: string, message: SlackMessage, threadTs?: string, metadata?: MessageMetadata) =>
       attempt('chat.postMessage', `post to ${channel}`, async () => {
         const res = await deps.slack.chat.postMessage({
           channel,
@@ -39,9 +40,16 @@ export function notifier(deps: Pick<Deps, 'slack' | 'log' | 'metrics'>) {
           blocks: message.blocks,
           ...(threadTs ? { thread_ts: threadTs } : {}),
           unfurl_links: false,
+          ...(metadata ? { metadata } : {}),
         });
         return res.ts;
       }),
+    /**
+     * The ts of the message carrying `metadata` among the latest `limit` in `channel`; undefined
+     * when it is not there, or when Slack cannot say (logged).
+     */
+    find: (channel: string, metadata: MessageMetadata, limit: number) =>
+      attempt('conversations.history', `history of ${channel}`, () => findMessage(deps, channel, metadata, limit)),
     update: (channel: string, ts: string, message: SlackMessage) =>
       attempt('chat.update', `update ${channel}/${ts}`, () => deps.slack.chat.update({ channel, ts, text: message.text, blocks: message.blocks })),
     ephemeral,

@@ -8,7 +8,7 @@ import { decisionPosted, requestReceived } from '../../slack/provisioning/messag
 import { BLOCK } from '../../slack/ids.ts';
 import { matchAutoApprove, describeRule } from './policy.ts';
 import { cardContext } from './present.ts';
-import { notifier } from '../../slack/io/notifier.ts';
+import { notifier, type MessageMetadata } from '../../slack/io/notifier.ts';
 import { announceOutcome, recordProvisioning } from './provision.ts';
 import { executeRun } from '../runs/engine.ts';
 import { checkNameFree, checkRequestFields, type FieldErrors } from './validate.ts';
@@ -84,14 +84,23 @@ export async function submitRequest(deps: Deps, submission: { user: string; view
   return { ok: true, request: result.request, duplicate: !result.created };
 }
 
+/** The metadata of a request's card in the approvals channel (Slack message metadata). */
+const cardMetadata = (requestId: number): MessageMetadata => ({ event_type: 'slipway_request_card', event_payload: { request_id: requestId } });
+
+/**
+ * How many of the approvals channel's latest messages are searched for a card a dead replica
+ * posted: it is looked for a claim's lapse after the request was made, so it is among the latest.
+ */
+const CARD_LOOKBACK = 200;
+
 /**
  * What happens after a request is stored: policy decides (an auto-approval commits with its
  * provisioning run), the card goes to the approvals channel, the requester hears its id, and an
  * auto-approved request is provisioned at once. Safe to call again for a request whose card was
- * never posted (its replica died first): a decision or a run is never made twice, and the card is
- * recorded once.
+ * never recorded (its replica died first), `recovering`: a decision or a run is never made twice,
+ * and a card the dead replica posted is found by its metadata rather than posted again.
  */
-export async function announceRequest(deps: Deps, stored: NamespaceRequest): Promise<void> {
+export async function announceRequest(deps: Deps, stored: NamespaceRequest, recovering = false): Promise<void> {
   const slack = notifier(deps);
   const rule = matchAutoApprove(deps.config, stored);
   let request = stored;
@@ -124,7 +133,11 @@ export async function announceRequest(deps: Deps, stored: NamespaceRequest): Pro
   // The card first: a request whose card is recorded is announced, and the requester is told at
   // most once, even when this replica dies halfway.
   const announced = (async () => {
-    const ts = await slack.post(channel, requestCard(decided, cardContext(deps, decided)));
+    const metadata = cardMetadata(decided.id);
+    // A replica that died between posting the card and recording it left the card in the channel.
+    const earlier = recovering ? await slack.find(channel, metadata, CARD_LOOKBACK) : undefined;
+    if (earlier) deps.log.info({ requestId: decided.id }, 'the card was posted before the request was taken over; not posting it again');
+    const ts = earlier ?? (await slack.post(channel, requestCard(decided, cardContext(deps, decided)), undefined, metadata));
     if (!ts) return;
     if (!(await deps.store.setCard(decided.id, { channel, ts }, deps.clock.now()))) {
       deps.log.warn({ requestId: decided.id }, 'another replica recorded a card for this request first');
@@ -158,7 +171,7 @@ export async function recoverOrphans(deps: Deps, busy: Set<string>, anyAge = fal
       .finally(() => busy.delete(key));
   };
   for (const request of await deps.store.unannouncedRequests(before, 50)) {
-    recover(`announce:${request.id}`, request.id, 'announcing', () => announceRequest(deps, request));
+    recover(`announce:${request.id}`, request.id, 'announcing', () => announceRequest(deps, request, true));
   }
   for (const request of await deps.store.pendingOutcomes(before)) {
     recover(`outcome:${request.id}`, request.id, 'telling the outcome of', () => announceOutcome(deps, request.id));
