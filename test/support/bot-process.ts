@@ -57,7 +57,8 @@ export async function startBotProcess(env: Record<string, string>): Promise<BotP
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
+  // Generous: a first start on a fresh machine compiles every module (tsx), and CI's machine may be busy.
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the bot exited during start-up:\n${output}`);
     try {
