@@ -136,25 +136,45 @@ test('SIGTERM while a step is being retried leaves the run unfinished, and the n
   assert.equal(s.kube.list('resourcequotas', 'payments-staging').length, 1);
 });
 
-test('a request stored by a bot that died before posting its card gets its card and receipt at the next start, once', async (t) => {
-  const s = await setUp(t);
-  const first = await s.start();
-  first.child.kill('SIGTERM');
-  await first.exited;
-  // What the dead bot left: the request acked and stored, nothing posted.
-  const store = await Store.open(s.databasePath);
-  const form = { namespace: 'payments-staging', cluster: 'dev-eu', team: 'payments', environment: 'staging', tier: 'medium', purpose: 'load tests' };
-  await store.insertRequest({ ...form, expiresOn: undefined, requester: PEOPLE.dev }, new Date());
-  await store.close();
+// What a bot that died after acking a form left: the request stored, nothing posted. Its run may
+// have been finished by then (a replica took it over) and the requester told it is ready.
+for (const { left, settled } of [
+  { left: 'waiting for approval', settled: false },
+  { left: 'ready, its requester told', settled: true },
+]) {
+  test(`a request left unannounced, ${left}, gets its card at the next start, once, and a receipt only while it waits`, async (t) => {
+    const s = await setUp(t);
+    const first = await s.start();
+    first.child.kill('SIGTERM');
+    await first.exited;
+    const store = await Store.open(s.databasePath);
+    const form = { namespace: 'payments-staging', cluster: 'dev-eu', team: 'payments', environment: 'staging', tier: 'medium', purpose: 'load tests' };
+    const now = new Date();
+    const { request } = await store.insertRequest({ ...form, expiresOn: undefined, requester: PEOPLE.dev }, now);
+    if (settled) {
+      await store.decide(request.id, { status: 'approved', by: PEOPLE.alice }, now);
+      const run = await store.startRun(request.id, ['namespace'], now);
+      assert.ok(run && (await store.completeRun(run.id, request.id, 'done', now)));
+      await store.markNotified(request.id, 'ready');
+    }
+    await store.close();
 
-  const second = await s.start();
-  const card = await waitForBot('the card', () => s.slack.messages(APPROVALS).find((m) => m.text.includes(' payments-staging ')));
-  await waitForBot('the receipt', () => s.slack.dmWith(PEOPLE.dev).find((m) => m.text.startsWith('Got it!')));
-  second.child.kill('SIGTERM');
-  await second.exited;
-  assert.equal(s.slack.messages(APPROVALS).length, 1, 'one card');
-  assert.equal(s.slack.dmWith(PEOPLE.dev).filter((m) => m.text.startsWith('Got it!')).length, 1, 'one receipt');
-  const db = new Database(s.databasePath, { readonly: true });
-  t.after(() => db.close());
-  assert.deepEqual(db.prepare('SELECT card_ts AS ts, status FROM requests').all(), [{ ts: card.ts, status: 'pending' }], 'the card is recorded');
-});
+    const second = await s.start();
+    const recorded = () => {
+      const db = new Database(s.databasePath, { readonly: true });
+      try {
+        return db.prepare('SELECT card_ts AS ts, status FROM requests').get() as { ts: string | null; status: string };
+      } finally {
+        db.close();
+      }
+    };
+    await waitForBot('the card recorded', () => recorded().ts ?? undefined);
+    second.child.kill('SIGTERM');
+    await second.exited;
+    const cards = s.slack.messages(APPROVALS);
+    assert.equal(cards.length, 1, 'one card');
+    assert.deepEqual(recorded(), { ts: cards[0]?.ts, status: settled ? 'ready' : 'pending' }, 'the card is recorded');
+    assert.match(JSON.stringify(cards[0]?.blocks), settled ? /Ready/ : /Approve/, 'the card shows where the request stands');
+    assert.equal(s.slack.dmWith(PEOPLE.dev).filter((m) => m.text.startsWith('Got it!')).length, settled ? 0 : 1, 'a receipt only while it waits');
+  });
+}

@@ -50,8 +50,8 @@ export class RequestStore {
       pendingRequests: db.prepare<[number], Row<RequestRow>>(`${REQUEST} WHERE status = 'pending' ORDER BY id LIMIT ?`),
       countPending: db.prepare<[], { count: number }>(`SELECT count(*) AS count FROM requests WHERE status = 'pending'`),
       setCard: db.prepare('UPDATE requests SET card_channel = ?, card_ts = ?, updated_at = ? WHERE id = ? AND card_ts IS NULL'),
-      unannounced: db.prepare<[string, number], Row<RequestRow>>(
-        `${REQUEST} WHERE card_ts IS NULL AND status IN ('pending', 'approved') AND created_at < ? ORDER BY id LIMIT ?`,
+      unannounced: db.prepare<[string, string, number], Row<RequestRow>>(
+        `${REQUEST} WHERE card_ts IS NULL AND created_at < ? AND (status IN ('pending', 'approved') OR created_at >= ?) ORDER BY id LIMIT ?`,
       ),
       decide: db.prepare(
         `UPDATE requests SET status = @status, decided_by = @by, decision_reason = @reason, auto_approved = @auto,
@@ -135,9 +135,13 @@ export class RequestStore {
     return (await this.stmts.setCard.run(card.channel, card.ts, now.toISOString(), id)).changes === 1;
   }
 
-  /** Undecided or approved requests stored before `createdBefore` whose card was never posted, oldest first. */
-  async unannouncedRequests(createdBefore: Date, limit: number): Promise<NamespaceRequest[]> {
-    return (await this.stmts.unannounced.all(createdBefore.toISOString(), limit)).map(toRequest);
+  /**
+   * Requests stored before `createdBefore` whose card was never recorded, oldest first: the
+   * undecided and approved ones, and those settled since (their run finished before anyone
+   * finished announcing them) that were stored at `settledSince` or later.
+   */
+  async unannouncedRequests(window: { createdBefore: Date; settledSince: Date }, limit: number): Promise<NamespaceRequest[]> {
+    return (await this.stmts.unannounced.all(window.createdBefore.toISOString(), window.settledSince.toISOString(), limit)).map(toRequest);
   }
 
   /**

@@ -351,17 +351,13 @@ storeTest("a request's card, the lists of open and pending requests, and outcome
   const second = (await store.insertRequest({ ...input, namespace: 'payments-two' }, new Date(now.getTime() + 1000))).request;
   const other = (await store.insertRequest({ ...input, namespace: 'search-dev', requester: 'U0OTHER' }, now)).request;
   // Requests without a card, stored before a moment: what a replica that died left unannounced.
-  assert.deepEqual(
-    (await store.unannouncedRequests(new Date(now.getTime() + 1), 10)).map((r) => r.id),
-    [first.id, other.id],
-  );
+  const unannounced = async (createdBefore: Date, settledSince = now) =>
+    (await store.unannouncedRequests({ createdBefore, settledSince }, 10)).map((r) => r.id);
+  assert.deepEqual(await unannounced(new Date(now.getTime() + 1)), [first.id, other.id]);
   assert.equal(await store.setCard(first.id, { channel: 'C0APPROVALS', ts: '1700000000.000100' }, now), true);
   assert.equal(await store.setCard(first.id, { channel: 'C0APPROVALS', ts: '1700000000.000200' }, now), false, 'one card is recorded');
   assert.deepEqual((await store.getRequest(first.id))?.card, { channel: 'C0APPROVALS', ts: '1700000000.000100' });
-  assert.deepEqual(
-    (await store.unannouncedRequests(new Date(now.getTime() + 2000), 10)).map((r) => r.id),
-    [second.id, other.id],
-  );
+  assert.deepEqual(await unannounced(new Date(now.getTime() + 2000)), [second.id, other.id]);
   assert.equal((await store.getRequest(second.id))?.card, undefined);
   assert.deepEqual(
     (await store.openRequestsBy('U0DEV', 10)).map((r) => r.id),
@@ -380,6 +376,10 @@ storeTest("a request's card, the lists of open and pending requests, and outcome
     assert.ok(run && (await store.completeRun(run.id, request.id, request === first ? 'done' : 'failed', now)));
   }
   assert.equal((await store.getRequest(first.id))?.autoApproved, true);
+  // One that settled before it was announced (its run, taken over, finished first) still is,
+  // unless it was stored before `settledSince`.
+  assert.deepEqual(await unannounced(new Date(now.getTime() + 2000)), [second.id, other.id]);
+  assert.deepEqual(await unannounced(new Date(now.getTime() + 2000), new Date(now.getTime() + 1001)), [other.id]);
   // Outcomes reached at `now` are left to the replica that reached them until a lapse has passed.
   const later = new Date(now.getTime() + 1);
   assert.deepEqual(await store.pendingOutcomes(now), [], 'not settled before now');

@@ -7,7 +7,7 @@ import { requestCard } from '../../slack/provisioning/request-card.ts';
 import { decisionPosted, requestReceived } from '../../slack/provisioning/messages.ts';
 import { BLOCK } from '../../slack/ids.ts';
 import { matchAutoApprove, describeRule } from './policy.ts';
-import { cardContext } from './present.ts';
+import { cardContext, refreshCard } from './present.ts';
 import { notifier, type MessageMetadata } from '../../slack/io/notifier.ts';
 import { announceOutcome, recordProvisioning } from './provision.ts';
 import { executeRun } from '../runs/engine.ts';
@@ -131,10 +131,10 @@ export async function announceRequest(deps: Deps, stored: NamespaceRequest, reco
   const channel = deps.config.slack.approvalsChannel;
   const decided = request;
   // The card first: a request whose card is recorded is announced, and the requester is told at
-  // most once, even when this replica dies halfway.
+  // most once, even when this replica dies halfway. Recovering, the card a replica that died
+  // before recording it had posted is found by its metadata rather than posted again.
   const announced = (async () => {
     const metadata = cardMetadata(decided.id);
-    // A replica that died between posting the card and recording it left the card in the channel.
     const earlier = recovering ? await slack.find(channel, metadata, CARD_LOOKBACK) : undefined;
     if (earlier) deps.log.info({ requestId: decided.id }, 'the card was posted before the request was taken over; not posting it again');
     const ts = earlier ?? (await slack.post(channel, requestCard(decided, cardContext(deps, decided)), undefined, metadata));
@@ -144,12 +144,26 @@ export async function announceRequest(deps: Deps, stored: NamespaceRequest, reco
       return;
     }
     if (decided.autoApproved) await slack.post(channel, decisionPosted(decided), ts);
+    if (recovering) {
+      // The request may have moved on while it was announced (its run, taken over, finished).
+      await refreshCard(deps, decided.id);
+      // One settled before it was announced: its outcome DM told the requester already.
+      const status = (await deps.store.getRequest(decided.id))?.status;
+      if (status !== 'pending' && status !== 'approved') return;
+    }
     await slack.dm(decided.requester, requestReceived(decided, decided.autoApproved, channel));
   })();
   // An auto-approved request is provisioned at once; its progress joins the card's thread. Tracked
   // with the runs, so a replica stopping (SIGTERM) posts the card and the receipt before it exits.
   await deps.engine.runs.track(Promise.all([announced, runId === undefined ? undefined : executeRun(deps, runId, announced)]));
 }
+
+/**
+ * How far back a request that settled (ready, failed) before its announcement was finished still
+ * gets its card: the approvals channel keeps a record of it. An older one is left alone rather
+ * than posted long after the fact.
+ */
+const SETTLED_ANNOUNCE_MS = 24 * 3_600_000;
 
 /**
  * Finishes what a replica that died left undone after acking: requests stored whose card was never
@@ -170,7 +184,8 @@ export async function recoverOrphans(deps: Deps, busy: Set<string>, anyAge = fal
       .catch((err: unknown) => deps.log.error({ err, requestId }, `could not finish ${what} a request`))
       .finally(() => busy.delete(key));
   };
-  for (const request of await deps.store.unannouncedRequests(before, 50)) {
+  const settledSince = new Date(deps.clock.now().getTime() - SETTLED_ANNOUNCE_MS);
+  for (const request of await deps.store.unannouncedRequests({ createdBefore: before, settledSince }, 50)) {
     recover(`announce:${request.id}`, request.id, 'announcing', () => announceRequest(deps, request, true));
   }
   for (const request of await deps.store.pendingOutcomes(before)) {
