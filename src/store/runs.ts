@@ -28,6 +28,12 @@ export interface RunClaimState {
   heartbeatAt: string | undefined;
 }
 
+/**
+ * Every replica's look for runs to take over, every heartbeat: running runs nobody holds, or whose
+ * holder's heartbeat is older than `?`.
+ */
+export const CLAIMABLE_RUNS = `SELECT id FROM runs WHERE status = 'running' AND (claimed_by IS NULL OR heartbeat_at IS NULL OR heartbeat_at < ?) ORDER BY id`;
+
 function claimStatements(db: Db) {
   return {
     setClaim: db.prepare<[string | null, string | null, number]>('UPDATE runs SET claimed_by = ?, heartbeat_at = ? WHERE id = ?'),
@@ -40,9 +46,7 @@ function claimStatements(db: Db) {
     ),
     heartbeat: db.prepare<[string, number, string]>(`UPDATE runs SET heartbeat_at = ? WHERE id = ? AND claimed_by = ? AND status = 'running'`),
     release: db.prepare<[number, string]>('UPDATE runs SET claimed_by = NULL, heartbeat_at = NULL WHERE id = ? AND claimed_by = ?'),
-    claimable: db.prepare<[string], { id: number }>(
-      `SELECT id FROM runs WHERE status = 'running' AND (claimed_by IS NULL OR heartbeat_at IS NULL OR heartbeat_at < ?) ORDER BY id`,
-    ),
+    claimable: db.prepare<[string], { id: number }>(CLAIMABLE_RUNS),
   };
 }
 
