@@ -115,7 +115,7 @@ async function measure(engine: Engine, target: string, history: number, showPlan
     const before = () => new Date(Date.now() - LAPSE_MS);
     const orphans = async () => {
       const unannounced = await store.unannouncedRequests(before(), 50);
-      const untold = await store.pendingOutcomes(before());
+      const untold = await store.pendingOutcomes(before(), 50);
       return { unannounced: unannounced.length, untold: untold.length };
     };
     const claims = async () => ({ runs: (await store.claimableRuns(before())).length, jobRuns: (await store.adoption.lapsedJobRuns(before())).length });

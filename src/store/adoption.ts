@@ -138,7 +138,8 @@ const toJobRun = (r: JobRunRow): JobRun => ({
 
 /**
  * The leader's look for job runs to take over, every heartbeat: running job runs whose holder's
- * heartbeat is older than `?`.
+ * heartbeat is older than `?`. It reads only the partial index job_runs_running
+ * (db/0014_timed_looks.sql), which holds the running job runs.
  */
 export const LAPSED_JOB_RUNS = `SELECT * FROM job_runs WHERE status = 'running' AND heartbeat_at IS NOT NULL AND heartbeat_at < ? ORDER BY id`;
 

@@ -16,12 +16,14 @@ const REQUEST = `SELECT id, namespace, cluster, team, environment, tier, purpose
 
 /**
  * The leader's looks for work a replica that died left undone (`recoverOrphans`), every 2 s:
- * requests stored before `?` whose card was never posted (at most `?`, oldest first), and outcomes
- * reached before `?` that the requester was not told.
+ * requests stored before `?` whose card was never posted, and outcomes reached before `?` that the
+ * requester was not told (at most `?` of each, oldest first). Each reads only its partial index
+ * (db/0014_timed_looks.sql, requests_unannounced and requests_untold), whose WHERE is these terms
+ * word for word, in its order: a look costs what it finds, not the history.
  */
 export const ORPHAN_LOOKS = {
   unannounced: `${REQUEST} WHERE card_ts IS NULL AND status IN ('pending', 'approved') AND created_at < ? ORDER BY id LIMIT ?`,
-  untold: `${REQUEST} WHERE status IN ('ready', 'failed') AND notified_status IS DISTINCT FROM status AND updated_at < ? ORDER BY id`,
+  untold: `${REQUEST} WHERE status IN ('ready', 'failed') AND notified_status IS DISTINCT FROM status AND updated_at < ? ORDER BY updated_at, id LIMIT ?`,
 } as const;
 
 export type InsertResult =
@@ -67,7 +69,7 @@ export class RequestStore {
          WHERE id = @id AND status = 'pending'`,
       ),
       setStatus: db.prepare('UPDATE requests SET status = ?, updated_at = ? WHERE id = ? AND status = ?'),
-      pendingOutcomes: db.prepare<[string], Row<RequestRow>>(ORPHAN_LOOKS.untold),
+      pendingOutcomes: db.prepare<[string, number], Row<RequestRow>>(ORPHAN_LOOKS.untold),
       markNotified: db.prepare('UPDATE requests SET notified_status = ? WHERE id = ? AND status = ?'),
       startTelling: db.prepare(
         'UPDATE requests SET notified_status = ? WHERE id = ? AND status = ? AND notified_status IS DISTINCT FROM ? AND notified_status IS DISTINCT FROM ?',
@@ -167,9 +169,9 @@ export class RequestStore {
     return (await this.stmts.setStatus.run(to, now.toISOString(), id, from)).changes === 1;
   }
 
-  /** Requests whose outcome, reached before `settledBefore`, the requester has not been told about yet. */
-  async pendingOutcomes(settledBefore: Date): Promise<NamespaceRequest[]> {
-    return (await this.stmts.pendingOutcomes.all(settledBefore.toISOString())).map(toRequest);
+  /** Requests whose outcome, reached before `settledBefore`, the requester has not been told about yet: `limit` of them, the earliest settled first. */
+  async pendingOutcomes(settledBefore: Date, limit: number): Promise<NamespaceRequest[]> {
+    return (await this.stmts.pendingOutcomes.all(settledBefore.toISOString(), limit)).map(toRequest);
   }
 
   /**

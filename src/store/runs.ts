@@ -30,7 +30,8 @@ export interface RunClaimState {
 
 /**
  * Every replica's look for runs to take over, every heartbeat: running runs nobody holds, or whose
- * holder's heartbeat is older than `?`.
+ * holder's heartbeat is older than `?`. It reads only the partial index runs_running
+ * (db/0014_timed_looks.sql), which holds the running runs.
  */
 export const CLAIMABLE_RUNS = `SELECT id FROM runs WHERE status = 'running' AND (claimed_by IS NULL OR heartbeat_at IS NULL OR heartbeat_at < ?) ORDER BY id`;
 

@@ -90,7 +90,7 @@ export function sqliteOf(store: Store): Database.Database {
   return store.sql.raw;
 }
 
-/** A look the replicas make on a timer: its statement, parameters and the index it should read. */
+/** A look the replicas make on a timer: its statement, parameters and the partial index it must read (db/0014_timed_looks.sql). */
 export interface TimedLook {
   name: string;
   sql: string;
@@ -103,9 +103,9 @@ export function timedLooks(before: Date): TimedLook[] {
   const at = before.toISOString();
   return [
     { name: 'requests never announced', sql: ORPHAN_LOOKS.unannounced, params: [at, 50], index: 'requests_unannounced' },
-    { name: 'outcomes never told', sql: ORPHAN_LOOKS.untold, params: [at], index: 'requests_untold' },
-    { name: 'runs to take over', sql: CLAIMABLE_RUNS, params: [at], index: 'runs_claims' },
-    { name: 'job runs to take over', sql: LAPSED_JOB_RUNS, params: [at], index: 'job_runs_claims' },
+    { name: 'outcomes never told', sql: ORPHAN_LOOKS.untold, params: [at, 50], index: 'requests_untold' },
+    { name: 'runs to take over', sql: CLAIMABLE_RUNS, params: [at], index: 'runs_running' },
+    { name: 'job runs to take over', sql: LAPSED_JOB_RUNS, params: [at], index: 'job_runs_running' },
   ];
 }
 

@@ -138,6 +138,9 @@ export async function announceRequest(deps: Deps, stored: NamespaceRequest): Pro
   await deps.engine.runs.track(Promise.all([announced, runId === undefined ? undefined : executeRun(deps, runId, announced)]));
 }
 
+/** How many requests of each kind one look of `recoverOrphans` takes up; the rest, at the next look. */
+const ORPHANS_PER_LOOK = 50;
+
 /**
  * Finishes what a replica that died left undone after acking: requests stored whose card was never
  * posted (announced now: decided by policy, card, receipt) and outcomes reached but never told
@@ -157,10 +160,10 @@ export async function recoverOrphans(deps: Deps, busy: Set<string>, anyAge = fal
       .catch((err: unknown) => deps.log.error({ err, requestId }, `could not finish ${what} a request`))
       .finally(() => busy.delete(key));
   };
-  for (const request of await deps.store.unannouncedRequests(before, 50)) {
+  for (const request of await deps.store.unannouncedRequests(before, ORPHANS_PER_LOOK)) {
     recover(`announce:${request.id}`, request.id, 'announcing', () => announceRequest(deps, request));
   }
-  for (const request of await deps.store.pendingOutcomes(before)) {
+  for (const request of await deps.store.pendingOutcomes(before, ORPHANS_PER_LOOK)) {
     recover(`outcome:${request.id}`, request.id, 'telling the outcome of', () => announceOutcome(deps, request.id));
   }
 }
