@@ -27,10 +27,12 @@ import { freshPostgresDatabase, timedLooks, queryPlan } from '../test/support/st
 import { endWithSummary, positiveInt, runBench, type BenchRun } from './lib/run.ts';
 import { median, round } from './lib/stats.ts';
 import { fmt, table } from './lib/table.ts';
+import { timeRuns } from './lib/time.ts';
 
 const HISTORY_SMALL = positiveInt(process.env.BENCH_ORPHANS_SMALL, 1_000);
 const HISTORY_LARGE = positiveInt(process.env.BENCH_ORPHANS_LARGE, 100_000);
 const RUNS = positiveInt(process.env.BENCH_ORPHANS_RUNS, 50);
+const WARM_UPS = 5;
 const TARGET_RATIO = 2;
 const DEADLINE_MS = 300_000;
 /** How long ago a claim's heartbeat must be to have lapsed, and orphans to be looked for (the default claims.lapseSeconds). */
@@ -119,8 +121,8 @@ async function measure(engine: Engine, target: string, history: number, showPlan
       return { unannounced: unannounced.length, untold: untold.length };
     };
     const claims = async () => ({ runs: (await store.claimableRuns(before())).length, jobRuns: (await store.adoption.lapsedJobRuns(before())).length });
-    const o = await time(orphans);
-    const c = await time(claims);
+    const o = await timeRuns(orphans, RUNS, WARM_UPS);
+    const c = await timeRuns(claims, RUNS, WARM_UPS);
     if (showPlans) {
       console.log(`\n${engine}, ${history} requests of history: the looks' plans`);
       for (const look of timedLooks(before())) console.log(`  ${look.name}: ${(await queryPlan(store, look.sql, look.params, false)).replaceAll('\n', ' | ')}`);
@@ -129,19 +131,6 @@ async function measure(engine: Engine, target: string, history: number, showPlan
   } finally {
     await store.close();
   }
-}
-
-/** Runs `fn` a few times to warm up, then RUNS times timed: the times in ms and the last value. */
-async function time<T>(fn: () => Promise<T>): Promise<{ ms: number[]; value: T }> {
-  let value = await fn();
-  for (let i = 0; i < 4; i++) value = await fn();
-  const ms: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t = performance.now();
-    value = await fn();
-    ms.push(performance.now() - t);
-  }
-  return { ms, value };
 }
 
 // The numbers 1 … @count as a table `n (i)`, in SQL both engines run.
