@@ -54,6 +54,7 @@ import { seededRandom } from '../src/lib/random.ts';
 import { positiveInt, runBench, endWithSummary, type BenchRun } from './lib/run.ts';
 import { median, round } from './lib/stats.ts';
 import { table } from './lib/table.ts';
+import { timeRuns } from './lib/time.ts';
 
 const EVENTS = positiveInt(process.env.BENCH_DIGEST_EVENTS, 1_000_000);
 const SNAPSHOTS = positiveInt(process.env.BENCH_DIGEST_SNAPSHOTS, 100_000);
@@ -243,16 +244,7 @@ async function measureDatabase(db: Built, config: Config): Promise<{ row: Row; p
 }
 
 /** Runs `fn` once to warm up, then RUNS times timed: the times in ms and the last value. */
-async function time<T>(fn: () => T | Promise<T>): Promise<{ ms: number[]; value: T }> {
-  let value = await fn(); // warm-up
-  const ms: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t = performance.now();
-    value = await fn();
-    ms.push(performance.now() - t);
-  }
-  return { ms, value };
-}
+const time = <T>(fn: () => T | Promise<T>) => timeRuns(fn, RUNS);
 
 function printTable(rows: readonly Row[]): void {
   const layout = table(

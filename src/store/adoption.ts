@@ -136,14 +136,19 @@ const toJobRun = (r: JobRunRow): JobRun => ({
   progress: r.progress ? (JSON.parse(r.progress) as JobProgress) : {},
 });
 
+/**
+ * The leader's look for job runs to take over, every heartbeat: running job runs whose holder's
+ * heartbeat is older than `?`. It reads only the partial index job_runs_running
+ * (db/0014_timed_looks.sql), which holds the running job runs.
+ */
+export const LAPSED_JOB_RUNS = `SELECT * FROM job_runs WHERE status = 'running' AND heartbeat_at IS NOT NULL AND heartbeat_at < ? ORDER BY id`;
+
 /** Job-run claims and progress (db/0013, src/workflows/runs/claims.ts). */
 function jobClaimStatements(db: Db) {
   return {
     setJobClaim: db.prepare<[string, string, number]>('UPDATE job_runs SET claimed_by = ?, heartbeat_at = ? WHERE id = ?'),
     jobRunById: db.prepare<[number], JobRunRow>('SELECT * FROM job_runs WHERE id = ?'),
-    lapsedJobRuns: db.prepare<[string], JobRunRow>(
-      `SELECT * FROM job_runs WHERE status = 'running' AND heartbeat_at IS NOT NULL AND heartbeat_at < ? ORDER BY id`,
-    ),
+    lapsedJobRuns: db.prepare<[string], JobRunRow>(LAPSED_JOB_RUNS),
     casJobClaim: db.prepare<[string, string, number, string | null, string | null]>(
       `UPDATE job_runs SET claimed_by = ?, heartbeat_at = ?
        WHERE id = ? AND status = 'running' AND claimed_by IS NOT DISTINCT FROM CAST(? AS TEXT) AND heartbeat_at IS NOT DISTINCT FROM CAST(? AS TEXT)`,

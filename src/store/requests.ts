@@ -14,6 +14,18 @@ const REQUEST = `SELECT id, namespace, cluster, team, environment, tier, purpose
   card_channel AS "cardChannel", card_ts AS "cardTs",
   created_at AS "createdAt" FROM requests`;
 
+/**
+ * The leader's looks for work a replica that died left undone (`recoverOrphans`), every 2 s:
+ * requests stored before `?` whose card was never posted, and outcomes reached before `?` that the
+ * requester was not told (at most `?` of each, oldest first). Each reads only its partial index
+ * (db/0014_timed_looks.sql, requests_unannounced and requests_untold), whose WHERE is these terms
+ * word for word, in its order: a look costs what it finds, not the history.
+ */
+export const ORPHAN_LOOKS = {
+  unannounced: `${REQUEST} WHERE card_ts IS NULL AND created_at < ? AND (status IN ('pending', 'approved') OR created_at >= ?) ORDER BY id LIMIT ?`,
+  untold: `${REQUEST} WHERE status IN ('ready', 'failed') AND notified_status IS DISTINCT FROM status AND updated_at < ? ORDER BY updated_at, id LIMIT ?`,
+} as const;
+
 export type InsertResult =
   { created: true; request: NamespaceRequest } | { created: false; reason: 'duplicate_submission' | 'name_taken'; request: NamespaceRequest };
 
@@ -50,18 +62,14 @@ export class RequestStore {
       pendingRequests: db.prepare<[number], Row<RequestRow>>(`${REQUEST} WHERE status = 'pending' ORDER BY id LIMIT ?`),
       countPending: db.prepare<[], { count: number }>(`SELECT count(*) AS count FROM requests WHERE status = 'pending'`),
       setCard: db.prepare('UPDATE requests SET card_channel = ?, card_ts = ?, updated_at = ? WHERE id = ? AND card_ts IS NULL'),
-      unannounced: db.prepare<[string, string, number], Row<RequestRow>>(
-        `${REQUEST} WHERE card_ts IS NULL AND created_at < ? AND (status IN ('pending', 'approved') OR created_at >= ?) ORDER BY id LIMIT ?`,
-      ),
+      unannounced: db.prepare<[string, string, number], Row<RequestRow>>(ORPHAN_LOOKS.unannounced),
       decide: db.prepare(
         `UPDATE requests SET status = @status, decided_by = @by, decision_reason = @reason, auto_approved = @auto,
                 decided_at = @now, updated_at = @now
          WHERE id = @id AND status = 'pending'`,
       ),
       setStatus: db.prepare('UPDATE requests SET status = ?, updated_at = ? WHERE id = ? AND status = ?'),
-      pendingOutcomes: db.prepare<[string], Row<RequestRow>>(
-        `${REQUEST} WHERE status IN ('ready', 'failed') AND notified_status IS DISTINCT FROM status AND updated_at < ? ORDER BY id`,
-      ),
+      pendingOutcomes: db.prepare<[string, number], Row<RequestRow>>(ORPHAN_LOOKS.untold),
       markNotified: db.prepare('UPDATE requests SET notified_status = ? WHERE id = ? AND status = ?'),
       startTelling: db.prepare(
         'UPDATE requests SET notified_status = ? WHERE id = ? AND status = ? AND notified_status IS DISTINCT FROM ? AND notified_status IS DISTINCT FROM ?',
@@ -165,9 +173,9 @@ export class RequestStore {
     return (await this.stmts.setStatus.run(to, now.toISOString(), id, from)).changes === 1;
   }
 
-  /** Requests whose outcome, reached before `settledBefore`, the requester has not been told about yet. */
-  async pendingOutcomes(settledBefore: Date): Promise<NamespaceRequest[]> {
-    return (await this.stmts.pendingOutcomes.all(settledBefore.toISOString())).map(toRequest);
+  /** Requests whose outcome, reached before `settledBefore`, the requester has not been told about yet: `limit` of them, the earliest settled first. */
+  async pendingOutcomes(settledBefore: Date, limit: number): Promise<NamespaceRequest[]> {
+    return (await this.stmts.pendingOutcomes.all(settledBefore.toISOString(), limit)).map(toRequest);
   }
 
   /**

@@ -28,6 +28,13 @@ export interface RunClaimState {
   heartbeatAt: string | undefined;
 }
 
+/**
+ * Every replica's look for runs to take over, every heartbeat: running runs nobody holds, or whose
+ * holder's heartbeat is older than `?`. It reads only the partial index runs_running
+ * (db/0014_timed_looks.sql), which holds the running runs.
+ */
+export const CLAIMABLE_RUNS = `SELECT id FROM runs WHERE status = 'running' AND (claimed_by IS NULL OR heartbeat_at IS NULL OR heartbeat_at < ?) ORDER BY id`;
+
 function claimStatements(db: Db) {
   return {
     setClaim: db.prepare<[string | null, string | null, number]>('UPDATE runs SET claimed_by = ?, heartbeat_at = ? WHERE id = ?'),
@@ -40,9 +47,7 @@ function claimStatements(db: Db) {
     ),
     heartbeat: db.prepare<[string, number, string]>(`UPDATE runs SET heartbeat_at = ? WHERE id = ? AND claimed_by = ? AND status = 'running'`),
     release: db.prepare<[number, string]>('UPDATE runs SET claimed_by = NULL, heartbeat_at = NULL WHERE id = ? AND claimed_by = ?'),
-    claimable: db.prepare<[string], { id: number }>(
-      `SELECT id FROM runs WHERE status = 'running' AND (claimed_by IS NULL OR heartbeat_at IS NULL OR heartbeat_at < ?) ORDER BY id`,
-    ),
+    claimable: db.prepare<[string], { id: number }>(CLAIMABLE_RUNS),
   };
 }
 

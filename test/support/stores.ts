@@ -5,7 +5,10 @@ import { test, type TestContext } from 'node:test';
 import type Database from 'better-sqlite3';
 import pg from 'pg';
 import type { RequestInput } from '../../src/domain/requests.ts';
+import { LAPSED_JOB_RUNS } from '../../src/store/adoption.ts';
 import { SqliteDb, type Engine } from '../../src/store/db.ts';
+import { ORPHAN_LOOKS } from '../../src/store/requests.ts';
+import { CLAIMABLE_RUNS } from '../../src/store/runs.ts';
 import { Store } from '../../src/store/store.ts';
 import { startPostgres, type TestPostgres } from './postgres.ts';
 
@@ -85,4 +88,50 @@ export function requestInput(changes: Partial<RequestInput> = {}): RequestInput 
 export function sqliteOf(store: Store): Database.Database {
   if (!(store.sql instanceof SqliteDb)) throw new Error(`a SQLite store was expected, not ${store.engine}`);
   return store.sql.raw;
+}
+
+/** A look the replicas make on a timer: its statement, parameters and the partial index it must read (db/0014_timed_looks.sql). */
+export interface TimedLook {
+  name: string;
+  sql: string;
+  params: unknown[];
+  index: string;
+}
+
+/** The looks the replicas make on a timer, as they make them to find what lapsed before `before`. */
+export function timedLooks(before: Date): TimedLook[] {
+  const at = before.toISOString();
+  return [
+    {
+      name: 'requests never announced',
+      sql: ORPHAN_LOOKS.unannounced,
+      params: [at, new Date(before.getTime() - 86_400_000).toISOString(), 50],
+      index: 'requests_unannounced',
+    },
+    { name: 'outcomes never told', sql: ORPHAN_LOOKS.untold, params: [at, 50], index: 'requests_untold' },
+    { name: 'runs to take over', sql: CLAIMABLE_RUNS, params: [at], index: 'runs_running' },
+    { name: 'job runs to take over', sql: LAPSED_JOB_RUNS, params: [at], index: 'job_runs_running' },
+  ];
+}
+
+/**
+ * How the engine would run `sql`, one line per step: SQLite's EXPLAIN QUERY PLAN, PostgreSQL's
+ * EXPLAIN. `noSeqScan` (PostgreSQL): with sequential scans turned off for the statement's
+ * transaction, since a table of a few rows is read whole whatever its indexes, and only then does
+ * the plan say whether an index can serve the query.
+ */
+export async function queryPlan(store: Store, sql: string, params: unknown[], noSeqScan = true): Promise<string> {
+  const db = store.sql;
+  if (db.engine === 'sqlite') {
+    return (await db.prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`).all(...params)).map((r) => r.detail).join('\n');
+  }
+  return await db.transaction(async () => {
+    if (noSeqScan) await db.exec('SET LOCAL enable_seqscan = off');
+    return (
+      await db
+        .prepare<unknown[], string>(`EXPLAIN ${sql}`)
+        .pluck()
+        .all(...params)
+    ).join('\n');
+  });
 }

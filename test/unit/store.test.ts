@@ -8,7 +8,7 @@ import { SqliteDb } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { isUniqueViolation } from '../../src/store/rows.ts';
 import { Store } from '../../src/store/store.ts';
-import { freshPostgresDatabase, openStore, requestInput, sqliteOf, storeTest } from '../support/stores.ts';
+import { freshPostgresDatabase, openStore, queryPlan, requestInput, sqliteOf, storeTest, timedLooks } from '../support/stores.ts';
 
 const now = new Date('2026-11-26T10:00:00Z');
 const input = requestInput();
@@ -382,9 +382,9 @@ storeTest("a request's card, the lists of open and pending requests, and outcome
   assert.deepEqual(await unannounced(new Date(now.getTime() + 2000), new Date(now.getTime() + 1001)), [other.id]);
   // Outcomes reached at `now` are left to the replica that reached them until a lapse has passed.
   const later = new Date(now.getTime() + 1);
-  assert.deepEqual(await store.pendingOutcomes(now), [], 'not settled before now');
+  assert.deepEqual(await store.pendingOutcomes(now, 10), [], 'not settled before now');
   assert.deepEqual(
-    (await store.pendingOutcomes(later)).map((r) => [r.id, r.status]),
+    (await store.pendingOutcomes(later, 10)).map((r) => [r.id, r.status]),
     [
       [first.id, 'ready'],
       [second.id, 'failed'],
@@ -396,7 +396,7 @@ storeTest("a request's card, the lists of open and pending requests, and outcome
   assert.equal(await store.startTelling(first.id, 'ready'), 'interrupted');
   assert.equal(await store.startTelling(first.id, 'failed'), 'told', 'not its outcome');
   assert.deepEqual(
-    (await store.pendingOutcomes(later)).map((r) => r.id),
+    (await store.pendingOutcomes(later, 10)).map((r) => r.id),
     [first.id, second.id],
     'started is not told',
   );
@@ -404,12 +404,23 @@ storeTest("a request's card, the lists of open and pending requests, and outcome
   assert.equal(await store.startTelling(first.id, 'ready'), 'told');
   await store.markNotified(second.id, 'ready');
   assert.deepEqual(
-    (await store.pendingOutcomes(later)).map((r) => r.id),
+    (await store.pendingOutcomes(later, 10)).map((r) => r.id),
     [second.id],
     'a notice about another outcome does not count',
   );
   assert.equal(await store.reopenRun((await store.latestRun(second.id))?.id ?? 0, now), true);
   assert.equal((await store.getRequest(second.id))?.status, 'approved', 'a retried provisioning is approved again');
+});
+
+// The plan's step that reads an index by name: SQLite's `SEARCH/SCAN t USING [COVERING] INDEX i`,
+// PostgreSQL's `Index [Only] Scan using i` or `Bitmap Index Scan on i`.
+const readsIndex = (index: string) => new RegExp(`(USING (COVERING )?INDEX|Index (Only )?Scan using|Bitmap Index Scan on) ${index}\\b`);
+
+storeTest('the looks replicas make on a timer read partial indexes of what they look for, not whole tables', async (_t, { engine, store }) => {
+  for (const look of timedLooks(now)) {
+    const plan = await queryPlan(store, look.sql, look.params);
+    assert.match(plan, readsIndex(look.index), `${look.name} on ${engine}: ${plan}`);
+  }
 });
 
 storeTest('the dialect fragments give the same answers on both engines', async (_t, { store }) => {

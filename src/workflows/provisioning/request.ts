@@ -158,6 +158,9 @@ export async function announceRequest(deps: Deps, stored: NamespaceRequest, reco
   await deps.engine.runs.track(Promise.all([announced, runId === undefined ? undefined : executeRun(deps, runId, announced)]));
 }
 
+/** How many requests of each kind one look of `recoverOrphans` takes up; the rest, at the next look. */
+const ORPHANS_PER_LOOK = 50;
+
 /**
  * How far back a request that settled (ready, failed) before its announcement was finished still
  * gets its card: the approvals channel keeps a record of it. An older one is left alone rather
@@ -185,10 +188,10 @@ export async function recoverOrphans(deps: Deps, busy: Set<string>, anyAge = fal
       .finally(() => busy.delete(key));
   };
   const settledSince = new Date(deps.clock.now().getTime() - SETTLED_ANNOUNCE_MS);
-  for (const request of await deps.store.unannouncedRequests({ createdBefore: before, settledSince }, 50)) {
+  for (const request of await deps.store.unannouncedRequests({ createdBefore: before, settledSince }, ORPHANS_PER_LOOK)) {
     recover(`announce:${request.id}`, request.id, 'announcing', () => announceRequest(deps, request, true));
   }
-  for (const request of await deps.store.pendingOutcomes(before)) {
+  for (const request of await deps.store.pendingOutcomes(before, ORPHANS_PER_LOOK)) {
     recover(`outcome:${request.id}`, request.id, 'telling the outcome of', () => announceOutcome(deps, request.id));
   }
 }
