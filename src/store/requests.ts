@@ -72,7 +72,7 @@ export class RequestStore {
       pendingOutcomes: db.prepare<[string, number], Row<RequestRow>>(ORPHAN_LOOKS.untold),
       markNotified: db.prepare('UPDATE requests SET notified_status = ? WHERE id = ? AND status = ?'),
       startTelling: db.prepare(
-        'UPDATE requests SET notified_status = ? WHERE id = ? AND status = ? AND notified_status IS DISTINCT FROM ? AND notified_status IS DISTINCT FROM ?',
+        'UPDATE requests SET notified_status = ?, updated_at = ? WHERE id = ? AND status = ? AND notified_status IS DISTINCT FROM ? AND notified_status IS DISTINCT FROM ?',
       ),
       telling: db.prepare<[number], { status: string; notified: string | null }>('SELECT status, notified_status AS "notified" FROM requests WHERE id = ?'),
     };
@@ -183,12 +183,14 @@ export class RequestStore {
    * `telling <status>` until `markNotified`): `started` the first time; `interrupted` when a
    * telling started before and was never recorded as done (its process died, or Slack failed), so
    * the message may have gone out; `told` when it was recorded, or the request is past this outcome.
+   * The start is the request's `updated_at`: the leader's look for untold outcomes leaves a telling
+   * to its replica until a claim's lapse after it began, not after the outcome was reached.
    */
-  async startTelling(requestId: number, status: 'ready' | 'failed'): Promise<'started' | 'interrupted' | 'told'> {
+  async startTelling(requestId: number, status: 'ready' | 'failed', now: Date): Promise<'started' | 'interrupted' | 'told'> {
     const telling = `telling ${status}`;
-    if ((await this.stmts.startTelling.run(telling, requestId, status, status, telling)).changes === 1) return 'started';
-    const now = await this.stmts.telling.get(requestId);
-    return now?.status === status && now.notified === telling ? 'interrupted' : 'told';
+    if ((await this.stmts.startTelling.run(telling, now.toISOString(), requestId, status, status, telling)).changes === 1) return 'started';
+    const current = await this.stmts.telling.get(requestId);
+    return current?.status === status && current.notified === telling ? 'interrupted' : 'told';
   }
 
   /** Records that the requester was told about this outcome. */

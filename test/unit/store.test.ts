@@ -392,16 +392,24 @@ storeTest("a request's card, the lists of open and pending requests, and outcome
   );
   // Telling starts once; a telling started and never recorded as done is found interrupted, and
   // stays to be told until it is.
-  assert.equal(await store.startTelling(first.id, 'ready'), 'started');
-  assert.equal(await store.startTelling(first.id, 'ready'), 'interrupted');
-  assert.equal(await store.startTelling(first.id, 'failed'), 'told', 'not its outcome');
+  // A telling is left to its replica until a lapse after it began (`later` here), however long
+  // ago the outcome was reached.
+  const tellingAt = new Date(later.getTime() + 5000);
+  assert.equal(await store.startTelling(first.id, 'ready', tellingAt), 'started');
+  assert.equal(await store.startTelling(first.id, 'ready', tellingAt), 'interrupted');
+  assert.equal(await store.startTelling(first.id, 'failed', tellingAt), 'told', 'not its outcome');
   assert.deepEqual(
     (await store.pendingOutcomes(later, 10)).map((r) => r.id),
-    [first.id, second.id],
+    [second.id],
+    'a telling under way is not looked at before a lapse after it began',
+  );
+  assert.deepEqual(
+    (await store.pendingOutcomes(new Date(tellingAt.getTime() + 1), 10)).map((r) => r.id),
+    [second.id, first.id],
     'started is not told',
   );
   await store.markNotified(first.id, 'ready');
-  assert.equal(await store.startTelling(first.id, 'ready'), 'told');
+  assert.equal(await store.startTelling(first.id, 'ready', tellingAt), 'told');
   await store.markNotified(second.id, 'ready');
   assert.deepEqual(
     (await store.pendingOutcomes(later, 10)).map((r) => r.id),

@@ -87,7 +87,7 @@ export async function announceOutcome(deps: Deps, requestId: number): Promise<vo
   const request = await deps.store.getRequest(requestId);
   if (!request || (request.status !== 'ready' && request.status !== 'failed')) return;
   const { status } = request;
-  const telling = await deps.store.startTelling(requestId, status);
+  const telling = await deps.store.startTelling(requestId, status, deps.clock.now());
   if (telling === 'told') return;
   const slack = notifier(deps);
   const metadata = { event_type: OUTCOME_EVENT, event_payload: { request_id: requestId, status } };
