@@ -1,7 +1,9 @@
 // Runs every benchmark, one after another, with `node --import tsx`; exits non-zero if one fails.
 // A benchmark is bench/<name>.ts with a `bench:<name>` script in package.json (so each one can
 // also be run alone with `npm run bench:<name>`); other files in bench/ are helpers (e.g. the load
-// generator) and are not run. Arguments select benchmarks by name: `npm run bench -- ack`.
+// generator) and are not run. A script `bench:<name>:<variant>` runs a benchmark another way (e.g.
+// `bench:ack:soak`, a long soak) and is left to be run by hand. Arguments select benchmarks by
+// name: `npm run bench -- ack`.
 // This script writes its own lines to stderr, so stdout is only the benchmarks' output and its
 // last line stays the last benchmark's JSON summary.
 import { spawnSync } from 'node:child_process';
@@ -10,7 +12,7 @@ import { join } from 'node:path';
 
 const { scripts = {} } = JSON.parse(readFileSync('package.json', 'utf8'));
 const registered = Object.keys(scripts)
-  .filter((key) => key.startsWith('bench:'))
+  .filter((key) => /^bench:[^:]+$/.test(key))
   .map((key) => key.slice('bench:'.length))
   .sort();
 
