@@ -39,6 +39,12 @@ export class RequestStore {
       ),
       requestById: db.prepare<[number], Row<RequestRow>>(`${REQUEST} WHERE id = ?`),
       requestBySourceView: db.prepare<[string], Row<RequestRow>>(`${REQUEST} WHERE source_view_id = ?`),
+      // One statement, so one snapshot: the request of this form first, else the live one with its name.
+      existingFor: db.prepare<{ view: string | null; cluster: string; namespace: string }, Row<RequestRow> & { sameForm: number }>(
+        `SELECT ${COLUMNS}, CASE WHEN source_view_id = @view THEN 1 ELSE 0 END AS "sameForm" FROM requests
+         WHERE source_view_id = @view OR (cluster = @cluster AND namespace = @namespace AND status <> 'denied' AND deleted_at IS NULL)
+         ORDER BY "sameForm" DESC LIMIT 1`,
+      ),
       // A denied request or a deleted namespace frees its name (db/0008_lifecycle.sql).
       liveRequestByName: db.prepare<[string, string], Row<RequestRow>>(
         `${REQUEST} WHERE cluster = ? AND namespace = ? AND status <> 'denied' AND deleted_at IS NULL`,
@@ -98,14 +104,16 @@ export class RequestStore {
     }
   }
 
-  /** The request this submission already made, or the live one with its name. */
+  /**
+   * The request this submission already made, or the live one with its name: read by one
+   * statement, as a READ COMMITTED transaction's two reads could see a racing submission of the
+   * same form committed between them and call it a name taken.
+   */
   private async existingFor(input: RequestInput & { sourceViewId?: string | undefined }): Promise<InsertResult | undefined> {
-    if (input.sourceViewId) {
-      const existing = await this.stmts.requestBySourceView.get(input.sourceViewId);
-      if (existing) return { created: false, reason: 'duplicate_submission', request: toRequest(existing) };
-    }
-    const taken = await this.stmts.liveRequestByName.get(input.cluster, input.namespace);
-    return taken && { created: false, reason: 'name_taken', request: toRequest(taken) };
+    const found = await this.stmts.existingFor.get({ view: input.sourceViewId ?? null, cluster: input.cluster, namespace: input.namespace });
+    if (!found) return undefined;
+    const { sameForm, ...row } = found;
+    return { created: false, reason: sameForm === 1 ? 'duplicate_submission' : 'name_taken', request: toRequest(row) };
   }
 
   /** The request a submission of this view created, if any. */
