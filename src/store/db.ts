@@ -67,6 +67,21 @@ export interface Statement<P = unknown[], R = unknown> {
   pluck(): Statement<P, R>;
 }
 
+/**
+ * How a transaction is isolated on PostgreSQL (SQLite has one writer at a time, and both are the same there).
+ * - `serializable` (the default): it behaves as if no other transaction ran meanwhile, so a
+ *   read-then-write (is this person in their survey cool-down?) needs no constraint. PostgreSQL
+ *   tracks what it read by index page (by table for a scan) and refuses it (it is run again) when
+ *   another transaction wrote there meanwhile. Every new row of a table goes to the same last
+ *   page of its id index, and a foreign key check reads its parent's page, so transactions that
+ *   insert beside each other are refused often, and more often the more run at once.
+ * - `read committed`: for a transaction whose every read-then-write is one compare-and-set
+ *   statement (`UPDATE … WHERE status = 'pending'`, which waits for a concurrent writer of the
+ *   row and checks again) or is refused by a constraint (a UNIQUE index: its caller handles the
+ *   violation). It is never refused for what others wrote beside it.
+ */
+export type Isolation = 'serializable' | 'read committed';
+
 export interface Db {
   readonly engine: Engine;
   readonly dialect: Dialect;
@@ -76,9 +91,10 @@ export interface Db {
    * Runs `fn` in a transaction that holds the database for writing (SQLite: BEGIN IMMEDIATE):
    * committed when it resolves, rolled back when it throws. A transaction inside one is a
    * savepoint, rolled back alone when its `fn` throws. Statements run by `fn` (and what it awaits)
-   * are in the transaction; other tasks' statements wait for it to end.
+   * are in the transaction; other tasks' statements wait for it to end. `isolation` matters on
+   * PostgreSQL only (see `Isolation`); a savepoint has its transaction's.
    */
-  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  transaction<T>(fn: () => Promise<T>, isolation?: Isolation): Promise<T>;
   /**
    * Runs `fn` in a transaction that first takes the exclusive lock `lock` (a number naming it):
    * one at a time across every process on the database, and each sees what the previous one
@@ -156,7 +172,7 @@ export class SqliteDb implements Db {
     if (!this.raw.memory && !this.raw.inTransaction) this.raw.pragma('wal_checkpoint(TRUNCATE)');
   }
 
-  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+  async transaction<T>(fn: () => Promise<T>, _isolation?: Isolation): Promise<T> {
     const outer = this.context.getStore();
     if (outer) return this.savepoint(outer.depth + 1, fn);
     // A transaction the caller began on the connection itself (bulk loads on `raw`), not ours.

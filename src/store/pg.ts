@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
-import { postgresDialect, type Db, type RunInfo, type Statement } from './db.ts';
+import { postgresDialect, type Db, type Isolation, type RunInfo, type Statement } from './db.ts';
 
 /**
  * The database seam (db.ts) over PostgreSQL: the same statements, with better-sqlite3's
@@ -106,7 +106,7 @@ export class PostgresDb implements Db {
     };
   }
 
-  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+  async transaction<T>(fn: () => Promise<T>, isolation: Isolation = 'serializable'): Promise<T> {
     const outer = this.context.getStore();
     if (outer) {
       const name = `s${outer.depth + 1}`;
@@ -122,8 +122,9 @@ export class PostgresDb implements Db {
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.once(fn);
+        return await this.once(fn, isolation);
       } catch (err) {
+        // READ COMMITTED is never refused for others' writes, but two transactions can still deadlock.
         if (!isRetryable(err) || attempt >= ATTEMPTS) throw err;
         // A little wait, longer each time and never in step with the transaction it met.
         await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 100)));
@@ -135,13 +136,13 @@ export class PostgresDb implements Db {
     if (this.inTransaction) throw new Error('exclusive() cannot run inside a transaction');
     // READ COMMITTED: each statement after the lock sees what the previous holder committed
     // (a SERIALIZABLE snapshot would be taken before the wait, and miss it).
-    return await this.once(fn, lock);
+    return await this.once(fn, 'read committed', lock);
   }
 
-  private async once<T>(fn: () => Promise<T>, lock?: number): Promise<T> {
+  private async once<T>(fn: () => Promise<T>, isolation: Isolation, lock?: number): Promise<T> {
     const client = await this.pool.connect();
     try {
-      await client.query(lock === undefined ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN ISOLATION LEVEL READ COMMITTED');
+      await client.query(isolation === 'serializable' ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN ISOLATION LEVEL READ COMMITTED');
       try {
         if (lock !== undefined) await client.query('SELECT pg_advisory_xact_lock($1)', [lock]);
         const out = await this.context.run({ client, depth: 0 }, fn);

@@ -1,5 +1,5 @@
 import type { Db } from './db.ts';
-import { present, type Row } from './rows.ts';
+import { isUniqueViolation, present, type Row } from './rows.ts';
 import type { NamespaceRequest, RequestInput, RequestStatus } from '../domain/requests.ts';
 
 /**
@@ -9,14 +9,15 @@ import type { NamespaceRequest, RequestInput, RequestStatus } from '../domain/re
  */
 
 // The columns of a request, named as its fields.
-const REQUEST = `SELECT id, namespace, cluster, team, environment, tier, purpose, expires_on AS "expiresOn", requester, status,
+const COLUMNS = `id, namespace, cluster, team, environment, tier, purpose, expires_on AS "expiresOn", requester, status,
   auto_approved AS "autoApproved", decided_by AS "decidedBy", decided_at AS "decidedAt", decision_reason AS "decisionReason",
   card_channel AS "cardChannel", card_ts AS "cardTs",
-  created_at AS "createdAt" FROM requests`;
+  created_at AS "createdAt"`;
+const REQUEST = `SELECT ${COLUMNS} FROM requests`;
 
 /**
  * The leader's looks for work a replica that died left undone (`recoverOrphans`), every 2 s:
- * requests stored before `?` whose card was never posted, and outcomes reached before `?` that the
+ * requests stored before `?` whose card was never recorded (and, if settled, stored since `?`), and outcomes reached before `?` that the
  * requester was not told (at most `?` of each, oldest first). Each reads only its partial index
  * (db/0014_timed_looks.sql, requests_unannounced and requests_untold), whose WHERE is these terms
  * word for word, in its order: a look costs what it finds, not the history.
@@ -44,12 +45,18 @@ export class RequestStore {
 
   constructor(private readonly db: Db) {
     this.stmts = {
-      insertRequest: db.prepare<Record<string, unknown>, { id: number }>(
+      insertRequest: db.prepare<Record<string, unknown>, Row<RequestRow>>(
         `INSERT INTO requests (namespace, cluster, team, environment, tier, purpose, expires_on, requester, source_view_id, created_at, updated_at)
-         VALUES (@namespace, @cluster, @team, @environment, @tier, @purpose, @expiresOn, @requester, @sourceViewId, @now, @now) RETURNING id`,
+         VALUES (@namespace, @cluster, @team, @environment, @tier, @purpose, @expiresOn, @requester, @sourceViewId, @now, @now) RETURNING ${COLUMNS}`,
       ),
       requestById: db.prepare<[number], Row<RequestRow>>(`${REQUEST} WHERE id = ?`),
       requestBySourceView: db.prepare<[string], Row<RequestRow>>(`${REQUEST} WHERE source_view_id = ?`),
+      // One statement, so one snapshot: the request of this form first, else the live one with its name.
+      existingFor: db.prepare<{ view: string | null; cluster: string; namespace: string }, Row<RequestRow> & { sameForm: number }>(
+        `SELECT ${COLUMNS}, CASE WHEN source_view_id = @view THEN 1 ELSE 0 END AS "sameForm" FROM requests
+         WHERE source_view_id = @view OR (cluster = @cluster AND namespace = @namespace AND status <> 'denied' AND deleted_at IS NULL)
+         ORDER BY "sameForm" DESC LIMIT 1`,
+      ),
       // A denied request or a deleted namespace frees its name (db/0008_lifecycle.sql).
       liveRequestByName: db.prepare<[string, string], Row<RequestRow>>(
         `${REQUEST} WHERE cluster = ? AND namespace = ? AND status <> 'denied' AND deleted_at IS NULL`,
@@ -63,10 +70,10 @@ export class RequestStore {
       countPending: db.prepare<[], { count: number }>(`SELECT count(*) AS count FROM requests WHERE status = 'pending'`),
       setCard: db.prepare('UPDATE requests SET card_channel = ?, card_ts = ?, updated_at = ? WHERE id = ? AND card_ts IS NULL'),
       unannounced: db.prepare<[string, string, number], Row<RequestRow>>(ORPHAN_LOOKS.unannounced),
-      decide: db.prepare(
+      decide: db.prepare<Record<string, unknown>, Row<RequestRow>>(
         `UPDATE requests SET status = @status, decided_by = @by, decision_reason = @reason, auto_approved = @auto,
                 decided_at = @now, updated_at = @now
-         WHERE id = @id AND status = 'pending'`,
+         WHERE id = @id AND status = 'pending' RETURNING ${COLUMNS}`,
       ),
       setStatus: db.prepare('UPDATE requests SET status = ?, updated_at = ? WHERE id = ? AND status = ?'),
       pendingOutcomes: db.prepare<[string, number], Row<RequestRow>>(ORPHAN_LOOKS.untold),
@@ -78,22 +85,43 @@ export class RequestStore {
     };
   }
 
+  /**
+   * Stores a request unless its form was submitted before (`duplicate_submission`) or its name is
+   * live (`name_taken`). Both are UNIQUE indexes (source_view_id, requests_live_namespace), so a
+   * submission racing another past the reads is refused by the INSERT, and then read again.
+   */
   async insertRequest(input: RequestInput & { sourceViewId?: string | undefined }, now: Date): Promise<InsertResult> {
-    return await this.db.transaction(async (): Promise<InsertResult> => {
-      if (input.sourceViewId) {
-        const existing = await this.stmts.requestBySourceView.get(input.sourceViewId);
-        if (existing) return { created: false, reason: 'duplicate_submission', request: toRequest(existing) };
-      }
-      const taken = await this.stmts.liveRequestByName.get(input.cluster, input.namespace);
-      if (taken) return { created: false, reason: 'name_taken', request: toRequest(taken) };
-      const made = await this.stmts.insertRequest.get({
-        ...input,
-        expiresOn: input.expiresOn ?? null,
-        sourceViewId: input.sourceViewId ?? null,
-        now: now.toISOString(),
-      });
-      return { created: true, request: await this.mustGetRequest(Number(made?.id)) };
-    });
+    try {
+      return await this.db.transaction(async (): Promise<InsertResult> => {
+        const existing = await this.existingFor(input);
+        if (existing) return existing;
+        // The row as made comes back with the INSERT: one read fewer in the transaction.
+        const made = await this.stmts.insertRequest.get({
+          ...input,
+          expiresOn: input.expiresOn ?? null,
+          sourceViewId: input.sourceViewId ?? null,
+          now: now.toISOString(),
+        });
+        if (!made) throw new Error('the INSERT returned no row');
+        return { created: true, request: toRequest(made) };
+      }, 'read committed');
+    } catch (err) {
+      const existing = isUniqueViolation(err) ? await this.existingFor(input) : undefined;
+      if (existing) return existing;
+      throw err;
+    }
+  }
+
+  /**
+   * The request this submission already made, or the live one with its name: read by one
+   * statement, as a READ COMMITTED transaction's two reads could see a racing submission of the
+   * same form committed between them and call it a name taken.
+   */
+  private async existingFor(input: RequestInput & { sourceViewId?: string | undefined }): Promise<InsertResult | undefined> {
+    const found = await this.stmts.existingFor.get({ view: input.sourceViewId ?? null, cluster: input.cluster, namespace: input.namespace });
+    if (!found) return undefined;
+    const { sameForm, ...row } = found;
+    return { created: false, reason: sameForm === 1 ? 'duplicate_submission' : 'name_taken', request: toRequest(row) };
   }
 
   /** The request a submission of this view created, if any. */
@@ -157,7 +185,8 @@ export class RequestStore {
    * whether this call made the decision; `decided: false` means someone else decided first.
    */
   async decide(id: number, decision: Decision, now: Date): Promise<{ decided: boolean; request: NamespaceRequest }> {
-    const info = await this.stmts.decide.run({
+    // The decided row comes back with the UPDATE; it is read only when someone else decided first.
+    const decided = await this.stmts.decide.get({
       id,
       status: decision.status,
       by: decision.by,
@@ -165,7 +194,7 @@ export class RequestStore {
       auto: decision.auto ? 1 : 0,
       now: now.toISOString(),
     });
-    return { decided: info.changes === 1, request: await this.mustGetRequest(id) };
+    return decided ? { decided: true, request: toRequest(decided) } : { decided: false, request: await this.mustGetRequest(id) };
   }
 
   /** Compare-and-set of the request status; false when it was not `from`. */

@@ -1,5 +1,5 @@
-import type { Db } from './db.ts';
-import { isUniqueViolation, present, type Row } from './rows.ts';
+import type { Db, Statement } from './db.ts';
+import { insertedId, isUniqueViolation, present, type Row } from './rows.ts';
 import type { LifecycleStore } from './lifecycle.ts';
 import type { RequestStore } from './requests.ts';
 import type { Run, RunKind, RunStep } from '../domain/requests.ts';
@@ -60,10 +60,9 @@ export class RunStore {
     private readonly lifecycle: () => Pick<LifecycleStore, 'track' | 'markDeleted'>,
   ) {
     this.stmts = {
-      insertRun: db.prepare<[number, RunKind, string], { id: number }>(
-        `INSERT INTO runs (request_id, kind, status, started_at) VALUES (?, ?, 'running', ?) RETURNING id`,
+      insertRun: db.prepare<[number, RunKind, string, string | null, string | null], { id: number }>(
+        `INSERT INTO runs (request_id, kind, status, started_at, claimed_by, heartbeat_at) VALUES (?, ?, 'running', ?, ?, ?) RETURNING id`,
       ),
-      insertStep: db.prepare('INSERT INTO run_steps (run_id, position, name) VALUES (?, ?, ?)'),
       runById: db.prepare<[number], Row<RunRow>>(`${RUN} WHERE id = ?`),
       latestRun: db.prepare<[number], Row<RunRow>>(`${RUN} WHERE request_id = ? ORDER BY id DESC LIMIT 1`),
       activeRuns: db.prepare<[], Row<RunRow>>(`${RUN} WHERE status = 'running' ORDER BY id`),
@@ -81,20 +80,36 @@ export class RunStore {
     };
   }
 
-  /** Starts a run with its steps; undefined when the request already has an active run. */
+  /**
+   * Starts a run with its steps; undefined when the request already has an active run. Two writes
+   * and no read: the run as it was made is known without reading it back.
+   */
   async startRun(requestId: number, stepNames: readonly string[], now: Date, kind: RunKind = 'provision', claim?: RunClaim): Promise<Run | undefined> {
     try {
+      // One active run per request is the unique index runs_one_active: no read needs a snapshot.
       return await this.db.transaction(async () => {
-        const runId = Number((await this.stmts.insertRun.get(requestId, kind, now.toISOString()))?.id);
-        for (const [position, name] of stepNames.entries()) await this.stmts.insertStep.run(runId, position, name);
         // Claimed as it is made: no other replica sees it free before its starter executes it.
-        if (claim) await this.stmts.setClaim.run(claim.holder, claim.at.toISOString(), runId);
-        return await this.mustGetRun(runId);
-      });
+        const runId = await insertedId(this.stmts.insertRun, requestId, kind, now.toISOString(), claim?.holder ?? null, claim?.at.toISOString() ?? null);
+        if (stepNames.length > 0) await this.insertSteps(stepNames.length).run(...stepNames.flatMap((name, position) => [runId, position, name]));
+        const steps = stepNames.map((name, position): RunStep => ({ position, name, status: 'pending', attempts: 0, lastError: undefined }));
+        return { id: runId, requestId, kind, status: 'running', progressTs: undefined, steps };
+      }, 'read committed');
     } catch (err) {
       if (isUniqueViolation(err)) return undefined;
       throw err;
     }
+  }
+
+  private readonly stepInserts = new Map<number, Statement>();
+
+  /** One INSERT of `count` steps (run_id, position, name for each), prepared once per count. */
+  private insertSteps(count: number): Statement {
+    let insert = this.stepInserts.get(count);
+    if (!insert) {
+      insert = this.db.prepare(`INSERT INTO run_steps (run_id, position, name) VALUES ${Array.from({ length: count }, () => '(?, ?, ?)').join(', ')}`);
+      this.stepInserts.set(count, insert);
+    }
+    return insert;
   }
 
   /**
@@ -156,6 +171,7 @@ export class RunStore {
    * finished it).
    */
   async completeRun(runId: number, requestId: number, outcome: 'done' | 'failed', now: Date): Promise<boolean> {
+    // The run's end and its request's move are compare-and-set; its kind never changes.
     return await this.db.transaction(async () => {
       const run = await this.stmts.runById.get(runId);
       if (!run || !(await this.finishRun(runId, outcome, now))) return false;
@@ -167,7 +183,7 @@ export class RunStore {
       const request = outcome === 'done' ? await this.requests.getRequest(requestId) : undefined;
       if (request) await this.lifecycle().track(request, now);
       return true;
-    });
+    }, 'read committed');
   }
 
   async setRunProgressTs(runId: number, ts: string): Promise<void> {

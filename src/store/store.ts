@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { AdoptionStore } from './adoption.ts';
 import { compose, type Public } from './compose.ts';
-import { SqliteDb, type Db, type Engine } from './db.ts';
+import { SqliteDb, type Db, type Engine, type Isolation } from './db.ts';
 import { DriftStore } from './drift.ts';
 import { EventStore } from './events.ts';
 import { IdleStore } from './idle.ts';
@@ -43,9 +43,11 @@ export interface Store extends Public<RequestStore>, Public<RunStore>, Public<Ev
   readonly drift: DriftStore;
   /**
    * Runs `fn` in one transaction: the store methods it calls join it (theirs become savepoints).
-   * For bulk loads, which would otherwise commit once per write.
+   * For bulk loads, which would otherwise commit once per write, and for a decision with what it
+   * starts. `isolation`: see src/store/db.ts (`read committed` only when every read-then-write in
+   * `fn` is a compare-and-set or a constraint).
    */
-  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  transaction<T>(fn: () => Promise<T>, isolation?: Isolation): Promise<T>;
   /** Whether the database is open and every migration in `db/` has been applied. */
   isReady(): Promise<boolean>;
   close(): Promise<void>;
@@ -101,8 +103,8 @@ export const Store = {
       get drift(): DriftStore {
         return (drift ??= new DriftStore(seam));
       },
-      transaction<T>(fn: () => Promise<T>): Promise<T> {
-        return seam.transaction(fn);
+      transaction<T>(fn: () => Promise<T>, isolation?: Isolation): Promise<T> {
+        return seam.transaction(fn, isolation);
       },
       async isReady(): Promise<boolean> {
         try {

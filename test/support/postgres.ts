@@ -15,6 +15,10 @@ export interface TestPostgres {
   /** `postgres://…` for the database `slipway` on the server. */
   url: string;
   port: number;
+  /** The server's data directory (its postmaster.pid names the server process). */
+  dataDir: string;
+  /** The server's log file. */
+  logPath: string;
   stop(): void;
 }
 
@@ -50,7 +54,8 @@ function serverAccount(): { uid: number; gid: number } | undefined {
   throw new Error('running as root, and neither a postgres nor a nobody account exists to run PostgreSQL as');
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+/** `settings`: more server settings (`-c name=value`), e.g. a benchmark's `shared_preload_libraries`. */
+export async function startPostgres(settings: Record<string, string> = {}): Promise<TestPostgres> {
   const bin = postgresBin();
   // Never skipped: a test that needs PostgreSQL fails here, naming the package to install.
   if (!bin) throw new Error('PostgreSQL is not installed (no initdb and pg_ctl under /usr/lib/postgresql/*/bin): apt-get install postgresql');
@@ -67,8 +72,10 @@ export async function startPostgres(): Promise<TestPostgres> {
   run('initdb', ['-D', data, '-U', 'slipway', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync']);
   const port = await freePort();
   // Only TCP on 127.0.0.1 (no Unix socket directory to share), no fsync: a test's server.
-  const options = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories='' -c fsync=off -c full_page_writes=off`;
-  run('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-o', options, '-w', '-t', '30', 'start']);
+  const extra = Object.entries(settings).map(([name, value]) => ` -c ${name}=${value}`);
+  const options = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories='' -c fsync=off -c full_page_writes=off${extra.join('')}`;
+  const logPath = join(dir, 'server.log');
+  run('pg_ctl', ['-D', data, '-l', logPath, '-o', options, '-w', '-t', '30', 'start']);
   const stop = () => {
     try {
       run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
@@ -82,5 +89,5 @@ export async function startPostgres(): Promise<TestPostgres> {
     stop();
     throw err;
   }
-  return { url: `postgres://slipway@127.0.0.1:${port}/slipway`, port, stop };
+  return { url: `postgres://slipway@127.0.0.1:${port}/slipway`, port, dataDir: data, logPath, stop };
 }

@@ -290,6 +290,13 @@ storeTest('concurrent submissions of one form make one request; concurrent decis
   );
 });
 
+storeTest('concurrent submissions of one name from different forms make one request; the others are told it is taken', async (_t, { store }) => {
+  const submitted = await Promise.all(['V1', 'V2', 'V3', 'V4'].map((sourceViewId) => store.insertRequest({ ...input, sourceViewId }, now)));
+  assert.equal(submitted.filter((s) => s.created).length, 1);
+  const made = submitted.find((s) => s.created)?.request;
+  for (const s of submitted.filter((r) => !r.created)) assert.deepEqual([!s.created && s.reason, s.request.id], ['name_taken', made?.id]);
+});
+
 storeTest('concurrent starts of a run start one', async (_t, { store }) => {
   const { request } = await store.insertRequest(input, now);
   const started = await Promise.all([1, 2, 3, 4].map(() => store.startRun(request.id, ['namespace'], now)));

@@ -161,6 +161,15 @@ storeTest(
     assert.deepEqual(await claim(second, after(DAY)), { outcome: 'cooldown' });
     assert.deepEqual(await claim(second, after(8 * DAY)), { outcome: 'claimed' });
 
+    // Several of one person's namespaces ready at the same moment: asked about one of them.
+    const together = [];
+    for (const name of ['c', 'd', 'e', 'f', 'g']) together.push(await requestOf(`payments-${name}`));
+    const claims = await Promise.all(together.map((id) => claim(id, after(30 * DAY))));
+    assert.deepEqual(
+      claims.map((c) => c.outcome),
+      claims.map((c, i) => (i === claims.findIndex((f) => f.outcome === 'claimed') ? 'claimed' : 'cooldown')),
+    );
+
     assert.deepEqual(
       (await store.surveys.dueReminders(after(DAY))).map((q) => q.requestId),
       [first],

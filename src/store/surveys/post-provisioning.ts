@@ -1,4 +1,5 @@
 import type { Db } from '../db.ts';
+import { lockKey } from '../../lib/lock-key.ts';
 import { present, window, type Row, type Window } from '../rows.ts';
 import type { FeedbackStore } from './feedback.ts';
 import type { ProvisioningQuestion, QuestionClaim, RequestTiming, TimedScoreCount } from '../../domain/surveys.ts';
@@ -72,10 +73,13 @@ export class PostProvisioningStore {
 
   /**
    * Claims asking the requester about this request, unless they were asked about another one
-   * within the cool-down (`since`). One transaction, so two namespaces ready at once ask once.
+   * within the cool-down (`since`). One transaction under the requester's own lock, so two of
+   * their namespaces ready at once ask once, and other people's claims neither wait for it nor
+   * make it run again (a SERIALIZABLE one would be refused whenever anyone's question was stored
+   * beside it: src/store/db.ts).
    */
   async claimProvisioningQuestion(input: { requestId: number; requester: string; since: Date; now: Date; timing: RequestTiming }): Promise<QuestionClaim> {
-    return await this.db.transaction(async (): Promise<QuestionClaim> => {
+    return await this.db.exclusive(lockKey(`provisioning-question:${input.requester}`), async (): Promise<QuestionClaim> => {
       const existing = await this.stmts.questionOf.get(input.requestId);
       if (existing) return existing.ts ? { outcome: 'already-asked' } : { outcome: 'undelivered' };
       const recent = (await this.stmts.askedSince.get({ requester: input.requester, since: input.since.toISOString(), requestId: input.requestId }))?.n ?? 0;

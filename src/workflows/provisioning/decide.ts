@@ -54,7 +54,8 @@ export async function recordApproval(deps: Deps, requestId: number | undefined, 
     if (!decided) return { refused: clickRefusals.alreadyDecided(now) };
     await deps.store.appendEvent({ type: 'request_approved', at: deps.clock.now(), actor: click.user, team: now.team, requestId, data: { auto: false } });
     return { request: now, runId: await recordProvisioning(deps, now) };
-  });
+    // The decision is compare-and-set and one active run per request a constraint (src/store/db.ts).
+  }, 'read committed');
 }
 
 /**

@@ -122,7 +122,8 @@ export async function announceRequest(deps: Deps, stored: NamespaceRequest, reco
         data: { auto: true },
       });
       return { ...decision, runId: await recordProvisioning(deps, decision.request) };
-    });
+      // The decision is compare-and-set and one active run per request a constraint (src/store/db.ts).
+    }, 'read committed');
     request = auto.request;
     runId = auto.runId;
     if (auto.decided) deps.metrics.requests.inc({ outcome: 'auto_approved' });
