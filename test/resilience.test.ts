@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { ACTION, BLOCK } from '../src/slack/ids.ts';
 import { APPROVALS, buttons, DEV_CHANNEL, PEOPLE, readable, SIGNING_SECRET, REQUEST_FORM, startHarness, type Harness } from './support/harness.ts';
 import { sendSlashCommand } from '../src/playground/slack-requests.ts';
-import { ENGINES } from './support/stores.ts';
+import Database from 'better-sqlite3';
+import { ENGINES, sqliteOf } from './support/stores.ts';
 
 const NS = 'payments-staging';
 
@@ -234,4 +235,29 @@ test('Slack answering 429 on postMessage and update is waited out; nothing is lo
   assert.ok(h.slack.calls.filter((c) => c.status === 429).length >= 5, 'Slack did say slow down');
   assert.match(readable(h.card()), /Ready: payments-staging/);
   assert.equal(h.slack.dmWith(PEOPLE.dev).length, 3, 'received, approved, ready');
+});
+
+test('an Approve click recorded after Slack stopped waiting (3 s) is still followed through: the card, its thread and the requester hear of it', async (t) => {
+  const h = await startHarness(t);
+  const card = await requestCard(h);
+  // Another writer (an operator's sqlite3 session, a backup) holds the database as the click comes
+  // in: the decision waits for it, and Bolt answers Slack for the bot after 3 s.
+  const other = new Database(sqliteOf(h.slipway.deps.store).name);
+  t.after(() => other.close());
+  other.exec('BEGIN IMMEDIATE');
+  const reply = await h.click(PEOPLE.alice, card, ACTION.approve);
+  other.exec('COMMIT');
+  assert.equal(reply.status, 404, 'Slack shows the approver that the click failed');
+
+  await h.waitFor('the requester told of the approval', () => h.slack.dmWith(PEOPLE.dev).find((m) => m.text.startsWith('✅')), 10_000);
+  await h.waitFor('the ready DM', () => readyDm(h)[0], 15_000);
+  const thread = h.slack.thread(APPROVALS, card.ts).map((m) => m.text);
+  assert.ok(
+    thread.some((text) => text.startsWith('✅ Approved by')),
+    `the decision in the thread: ${JSON.stringify(thread)}`,
+  );
+  assert.match(readable(h.card()), /Ready: payments-staging/);
+  // The approver clicks again on the card as they saw it, as after any failed click: it was decided.
+  assert.equal((await h.click(PEOPLE.alice, card, ACTION.approve)).status, 200);
+  assert.equal(h.slack.dmWith(PEOPLE.dev).filter((m) => m.text.startsWith('✅')).length, 1, 'told once');
 });

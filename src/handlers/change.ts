@@ -4,6 +4,7 @@ import { readChangeFields, readId, readMetadata } from '../slack/form-state.ts';
 import { BLOCK, CALLBACK, CHANGE, HOME } from '../slack/ids.ts';
 import { changeFormMetadata, decideChangeRequest, openChangeForm, openChangeFormForCommand, submitChange } from '../workflows/lifecycle/change.ts';
 import { clickOf } from './click.ts';
+import { ackRecorded } from './ack.ts';
 
 /** `/platform change <namespace> [cluster]`: the change form must open within the trigger's 3 s. */
 export async function changeCommand(deps: Deps, command: SlashCommand, args: string, respond: RespondFn): Promise<void> {
@@ -28,7 +29,7 @@ export function register(app: App, deps: Deps): void {
       await ack({ response_action: 'errors', errors: result.errors });
       return;
     }
-    await ack();
+    await ackRecorded(deps, () => ack());
     await result.proceed();
   });
 

@@ -14,13 +14,14 @@ import {
 } from '../workflows/provisioning/decide.ts';
 import { clickOf } from './click.ts';
 import { publishHome } from '../workflows/lifecycle/home.ts';
+import { ackRecorded } from './ack.ts';
 
 /** Approve, Deny (with its reason modal) and Retry on the request card and its thread. */
 export function register(app: App, deps: Deps): void {
   // The decision is recorded before the ack: an acked click is never lost with its replica.
   app.action<BlockAction<ButtonAction>>(ACTION.approve, async ({ ack, body, action }) => {
     const approval = await recordApproval(deps, readId(action.value), clickOf(body));
-    await ack();
+    await ackRecorded(deps, () => ack());
     await finishApproval(deps, approval, clickOf(body));
   });
 
@@ -41,7 +42,7 @@ export function register(app: App, deps: Deps): void {
       await ack({ response_action: 'errors', errors });
       return;
     }
-    await ack();
+    await ackRecorded(deps, () => ack());
     await announceDenial(deps, requestId);
     // A deny form opened from the Home tab has no channel: the approver's Home is redrawn without the request.
     if (metadata.channel === '') await publishHome(deps, body.user.id);

@@ -7,6 +7,7 @@ import { SURVEY } from '../slack/ids.ts';
 import { feedbackModal, feedbackThanks, feedbackThanksView } from '../slack/surveys/feedback.ts';
 import { announceDone, checkFeedbackText, markDone, openDoneForm, platformChannelLabel, relayReply, submitFeedback } from '../workflows/surveys/feedback.ts';
 import { clickOf } from './click.ts';
+import { ackRecorded } from './ack.ts';
 
 /** A human's reply in a thread, as the Events API `message` event carries it. */
 interface ThreadReply {
@@ -72,7 +73,7 @@ export function register(app: App, deps: Deps): void {
       await ack({ response_action: 'errors', errors });
       return;
     }
-    await ack();
+    await ackRecorded(deps, () => ack());
     await announceDone(deps, metadata.token);
   });
 

@@ -3,6 +3,7 @@ import type { Deps } from '../deps.ts';
 import { readRequestFields } from '../slack/form-state.ts';
 import { CALLBACK } from '../slack/ids.ts';
 import { announceRequest, submitRequest } from '../workflows/provisioning/request.ts';
+import { ackRecorded } from './ack.ts';
 
 /** The request form's submission: field errors stay in the modal; a valid request closes it. */
 export function register(app: App, deps: Deps): void {
@@ -16,7 +17,7 @@ export function register(app: App, deps: Deps): void {
       await ack({ response_action: 'errors', errors: result.errors });
       return;
     }
-    await ack();
+    await ackRecorded(deps, () => ack());
     if (!result.duplicate) await announceRequest(deps, result.request);
   });
 }

@@ -8,6 +8,7 @@ import { answerPulse, setSurveys } from '../workflows/surveys/pulse.ts';
 import { openCommentForm, parseCommentTarget, submitComment } from '../workflows/surveys/comments.ts';
 import { answerProvisioning } from '../workflows/surveys/post-provisioning.ts';
 import { clickOf } from './click.ts';
+import { ackRecorded } from './ack.ts';
 
 const scale = (prefix: string) => new RegExp(`^${prefix}_[1-5]$`);
 
@@ -57,7 +58,7 @@ export function register(app: App, deps: Deps): void {
       await ack({ response_action: 'errors', errors: result.errors });
       return;
     }
-    await ack();
+    await ackRecorded(deps, () => ack());
     await result.announce();
   });
 }
