@@ -31,6 +31,7 @@ import { createModalOpener } from './slack/io/modal-opener.ts';
 import { close, createProbeServer, listen, type ProbeRoute } from './probe-server.ts';
 import { resumeFeedback } from './workflows/surveys/feedback.ts';
 import { resumeRuns } from './workflows/provisioning/provision.ts';
+import { watchAuthorizingGroups } from './workflows/provisioning/approvers.ts';
 import { recoverOrphans } from './workflows/provisioning/request.ts';
 import { takeOverLapsedRuns } from './workflows/runs/engine.ts';
 import { scheduleUntimed } from './workflows/lifecycle/timers.ts';
@@ -50,6 +51,8 @@ export interface SlipwayOptions {
   slackRetries?: number;
   /** How long shutdown waits for provisioning steps in flight. */
   shutdownTimeoutMs?: number;
+  /** How often the members of the user groups that authorize people are listed again; default 5 minutes. */
+  userGroupRefreshMs?: number;
   /** Start the job scheduler (digest, usage refresh) with the bot; default true. */
   scheduler?: boolean;
 }
@@ -204,6 +207,7 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
     log,
     metrics,
     modals: createModalOpener({ token: env.slackBotToken, apiUrl: env.slackApiUrl, onRateLimited: () => metrics.slackRateLimited.inc() }),
+    ...(options.userGroupRefreshMs !== undefined ? { userGroupRefreshMs: options.userGroupRefreshMs } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.clusters ? { clusters: options.clusters } : {}),
     engine: { identity, ...(options.sleep ? { sleep: options.sleep } : {}) },
@@ -308,6 +312,9 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
           : `Slack rejected SLACK_BOT_TOKEN (${code}). Check the Bot User OAuth Token on your app's "OAuth & Permissions" page and that the app is installed to the workspace.`;
         throw new SlipwayError('slack_auth_failed', message, { cause: err });
       }
+      // Every replica: the members of the user groups that authorize people, listed before the
+      // first click can come and kept fresh, so no click waits on Slack for them before its ack.
+      await watchAuthorizingGroups(deps);
       const listenOn = env.host ? { port: env.port, host: env.host } : { port: env.port };
       let server: Server | undefined;
       if (socketMode) {
@@ -358,6 +365,7 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
       await stopWatchingRuns?.();
       await orphanCheck;
       await app.stop().catch((err: unknown) => log.warn({ err }, 'error while stopping the Slack listener'));
+      await deps.userGroups.stop();
       await close(routeServer);
       await close(probeServer);
       await scheduler.stop(5000);

@@ -6,6 +6,7 @@ import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { ModalOpener } from './slack/io/modal-opener.ts';
 import type { SlackMessage } from './slack/text.ts';
+import type { UserGroups } from './slack/io/user-groups.ts';
 import type { Store } from './store/store.ts';
 import type { RunTracker } from './workflows/runs/run-tracker.ts';
 
@@ -17,6 +18,8 @@ export interface Deps {
   slack: WebClient;
   /** `views.open` with a trigger id, within the trigger's 3 s. */
   modals: ModalOpener;
+  /** Members of Slack user groups, kept in memory for checks on the way to an ack. */
+  userGroups: UserGroups;
   clock: Clock;
   log: Logger;
   /** The durable-run engine's own settings and the runs in flight (src/workflows/runs). */

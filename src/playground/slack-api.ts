@@ -485,7 +485,6 @@ export class SlackApiEmulator {
     return `${this.origin}${RESPONSE_URL_PATH}${this.teamId}/${id}`;
   }
 
-  /** The next `times` calls to `method` answer HTTP 429 with `Retry-After`. */
   /**
    * Deactivates a person, as a workspace admin does when someone leaves: they stay in `users.info`
    * with `deleted: true`, and chat.postMessage to them still succeeds (python-slack-sdk#1156).
@@ -496,6 +495,17 @@ export class SlackApiEmulator {
     this.users.set(userId, { ...user, deleted: true });
   }
 
+  /**
+   * Replaces a user group's members, as a workspace admin editing the group does (what
+   * `usergroups.users.update` sets); the next `usergroups.users.list` answers with them.
+   */
+  setUserGroupMembers(groupId: string, users: readonly string[]): void {
+    const group = this.userGroups.get(groupId);
+    if (group === undefined) throw new Error(`no user group ${groupId}`);
+    this.userGroups.set(groupId, { ...group, users: [...users] });
+  }
+
+  /** The next `times` calls to `method` answer HTTP 429 with `Retry-After`. */
   rateLimit(method: string, options: RateLimitOptions): void {
     this.rateLimits.set(method, { remaining: options.times, retryAfterSeconds: options.retryAfterSeconds });
   }

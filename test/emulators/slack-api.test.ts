@@ -614,6 +614,9 @@ test('users, user groups and conversations are looked up as configured', async (
 
   assert.deepEqual((await client.usergroups.users.list({ usergroup: 'S0ADMINS' })).users, ['U0ALICE']);
   assert.equal((await platformError(client.usergroups.users.list({ usergroup: 'S0NOPE' }))).error, 'no_such_subteam');
+  // An admin edits the group: the next list has its new members.
+  emulator.setUserGroupMembers('S0ADMINS', ['U0BOB']);
+  assert.deepEqual((await client.usergroups.users.list({ usergroup: 'S0ADMINS' })).users, ['U0BOB']);
 
   const info = await client.conversations.info({ channel: 'C0PLATFORM', include_num_members: true });
   assert.equal(info.channel?.name, 'platform');

@@ -78,6 +78,8 @@ export interface HarnessOptions {
   userGroups?: UserGroupSpec[];
   /** The bot's logger (default a silent one, or TEST_LOG_LEVEL). */
   log?: Logger;
+  /** How often the bot lists its user groups' members again (default the bot's own, minutes). */
+  userGroupRefreshMs?: number;
   /** The engine under the bot: a SQLite file (default), or a fresh database on the test file's PostgreSQL server (test/support/stores.ts). */
   engine?: Engine;
 }
@@ -173,6 +175,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
       slackRetries: options.slackRetries ?? 0,
       ...(options.clusters ? { clusters: options.clusters(config) } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.userGroupRefreshMs !== undefined ? { userGroupRefreshMs: options.userGroupRefreshMs } : {}),
       scheduler,
     });
     const server = await slipway.start();

@@ -85,6 +85,10 @@ export function namespaceReady(request: NamespaceRequest, info: ReadyInfo): Slac
 export const clickRefusals = {
   notApprover: (request: NamespaceRequest) =>
     textMessage(`Only the approvers in Slipway's config can decide on *${requestRef(request.id)}*. Ask in the thread if it is urgent.`),
+  approverUnknown: (request: NamespaceRequest) =>
+    textMessage(
+      `I couldn't check with Slack whether you are an approver (it did not list the approver groups' members just now), so nothing was decided on *${requestRef(request.id)}*. Please try again in a minute.`,
+    ),
   ownRequest: (request: NamespaceRequest) => textMessage(`You can't approve or deny your own request (*${requestRef(request.id)}*); another approver has to.`),
   alreadyDecided: (request: NamespaceRequest) =>
     textMessage(

@@ -11,14 +11,19 @@ import { recordProvisioning } from './provision.ts';
 import { executeRun } from '../runs/engine.ts';
 import type { SlackMessage } from '../../slack/usage.ts';
 import type { FieldErrors } from './validate.ts';
-import { isApprover } from './approvers.ts';
+import { approverStatus, isApprover } from './approvers.ts';
 
-type Refusal = 'alreadyDecided' | 'notApprover' | 'ownRequest';
+type Refusal = 'alreadyDecided' | 'notApprover' | 'approverUnknown' | 'ownRequest';
 
-/** Why this user may not decide on this request now, or undefined when they may. */
+/**
+ * Why this user may not decide on this request now, or undefined when they may. When Slack could
+ * not list an approver group's members, nobody outside the config's list decides (fail closed).
+ */
 async function refusal(deps: Deps, request: NamespaceRequest, user: string): Promise<Refusal | undefined> {
   if (request.status !== 'pending') return 'alreadyDecided';
-  if (!(await isApprover(deps, user))) return 'notApprover';
+  const approver = await approverStatus(deps, user);
+  if (approver === undefined) return 'approverUnknown';
+  if (!approver) return 'notApprover';
   if (request.requester === user) return 'ownRequest';
   return undefined;
 }
