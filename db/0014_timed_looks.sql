@@ -1,7 +1,7 @@
 -- The looks replicas make on a timer read partial indexes that hold just the rows they look for,
--- so a look costs what it finds, not the history. Each index's WHERE is the look's terms word for
--- word (the statements in src/store/requests.ts, runs.ts and adoption.ts): SQLite uses a partial
--- index only when every term of its WHERE appears in the query's. The columns are those a look
+-- so a look costs what it finds, not the history. Each term of an index's WHERE is, word for word,
+-- a term of its look's (the statements in src/store/requests.ts, runs.ts and adoption.ts): SQLite
+-- uses a partial index only when every term of its WHERE appears in the query's. The columns are those a look
 -- orders by, then compares; never heartbeat_at, which heartbeats rewrite every few seconds (on
 -- PostgreSQL an indexed column makes each such update write the indexes too).
 

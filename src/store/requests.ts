@@ -17,10 +17,11 @@ const REQUEST = `SELECT ${COLUMNS} FROM requests`;
 
 /**
  * The leader's looks for work a replica that died left undone (`recoverOrphans`), every 2 s:
- * requests stored before `?` whose card was never recorded (and, if settled, stored since `?`), and outcomes reached before `?` that the
- * requester was not told (at most `?` of each, oldest first). Each reads only its partial index
- * (db/0014_timed_looks.sql, requests_unannounced and requests_untold), whose WHERE is these terms
- * word for word, in its order: a look costs what it finds, not the history.
+ * requests stored before `?` whose card was never recorded (and, if settled, stored since `?`),
+ * and outcomes reached before `?` that the requester was not told (at most `?` of each, oldest
+ * first). Each reads only its partial index (db/0014_timed_looks.sql, requests_unannounced and
+ * requests_untold), whose WHERE terms are among these word for word: a look costs what it finds,
+ * not the history.
  */
 export const ORPHAN_LOOKS = {
   unannounced: `${REQUEST} WHERE card_ts IS NULL AND created_at < ? AND (status IN ('pending', 'approved') OR created_at >= ?) ORDER BY id LIMIT ?`,
