@@ -237,6 +237,29 @@ test('Slack answering 429 on postMessage and update is waited out; nothing is lo
   assert.equal(h.slack.dmWith(PEOPLE.dev).length, 3, 'received, approved, ready');
 });
 
+test('a request stored after Slack stopped waiting (3 s) is still announced at once: its card and its receipt', async (t) => {
+  const h = await startHarness(t);
+  await h.command(PEOPLE.dev, 'new-namespace');
+  await h.waitFor('the request form', () => h.slack.callsTo('views.open').some((c) => c.ok));
+  // Another writer holds the database as the form comes in: the request is stored after Bolt
+  // answered Slack for the bot, and the developer sees an error on the form.
+  const other = new Database(sqliteOf(h.slipway.deps.store).name);
+  t.after(() => other.close());
+  other.exec('BEGIN IMMEDIATE');
+  const reply = await h.submit(PEOPLE.dev, REQUEST_FORM);
+  other.exec('COMMIT');
+  assert.equal(reply.status, 404);
+
+  const card = await h.waitFor('the card', () => h.slack.messages(APPROVALS)[0], 10_000);
+  assert.match(readable(card), new RegExp(NS));
+  await h.waitFor('the receipt', () => h.slack.dmWith(PEOPLE.dev).find((m) => m.text.startsWith('Got it!')));
+  // The developer submits the form again, as after any error on it: it closes on the request made.
+  const again = await h.submit(PEOPLE.dev, REQUEST_FORM);
+  assert.deepEqual([again.status, again.body], [200, '']);
+  assert.equal(h.slack.messages(APPROVALS).length, 1, 'one card');
+  assert.equal(await h.slipway.deps.store.getRequest(2), undefined, 'one request');
+});
+
 test('an Approve click recorded after Slack stopped waiting (3 s) is still followed through: the card, its thread and the requester hear of it', async (t) => {
   const h = await startHarness(t);
   const card = await requestCard(h);
