@@ -70,10 +70,11 @@ export function stepDescriber(input: StepInput): (name: string) => string {
   return (name) => findStep(name)?.describe(input) ?? name;
 }
 
-/** Redraws the request card from the store's current state. */
-export async function refreshCard(deps: Deps, requestId: number): Promise<void> {
+/** Redraws the request card from the store's current state; returns the request as drawn. */
+export async function refreshCard(deps: Deps, requestId: number): Promise<NamespaceRequest | undefined> {
   const request = await deps.store.getRequest(requestId);
-  if (!request?.card) return;
+  if (!request?.card) return request;
   const run = await deps.store.latestRun(requestId);
   await notifier(deps).update(request.card.channel, request.card.ts, requestCard(request, cardContext(deps, request, run)));
+  return request;
 }

@@ -147,9 +147,8 @@ export async function announceRequest(deps: Deps, stored: NamespaceRequest, reco
     if (decided.autoApproved) await slack.post(channel, decisionPosted(decided), ts);
     if (recovering) {
       // The request may have moved on while it was announced (its run, taken over, finished).
-      await refreshCard(deps, decided.id);
+      const status = (await refreshCard(deps, decided.id))?.status;
       // One settled before it was announced: its outcome DM told the requester already.
-      const status = (await deps.store.getRequest(decided.id))?.status;
       if (status !== 'pending' && status !== 'approved') return;
     }
     await slack.dm(decided.requester, requestReceived(decided, decided.autoApproved, channel));
