@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Engine } from '../src/store/db.ts';
 import { Store } from '../src/store/store.ts';
+import { SETTLED_ANNOUNCE_MS } from '../src/workflows/provisioning/request.ts';
 import { freshPostgresDatabase, timedLooks, queryPlan } from '../test/support/stores.ts';
 import { endWithSummary, positiveInt, runBench, type BenchRun } from './lib/run.ts';
 import { median, round } from './lib/stats.ts';
@@ -116,7 +117,7 @@ async function measure(engine: Engine, target: string, history: number, showPlan
     const writeS = (performance.now() - w0) / 1000;
     const before = () => new Date(Date.now() - LAPSE_MS);
     const orphans = async () => {
-      const unannounced = await store.unannouncedRequests({ createdBefore: before(), settledSince: new Date(Date.now() - 86_400_000) }, 50);
+      const unannounced = await store.unannouncedRequests({ createdBefore: before(), settledSince: new Date(Date.now() - SETTLED_ANNOUNCE_MS) }, 50);
       const untold = await store.pendingOutcomes(before(), 50);
       return { unannounced: unannounced.length, untold: untold.length };
     };

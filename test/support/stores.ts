@@ -9,6 +9,7 @@ import { LAPSED_JOB_RUNS } from '../../src/store/adoption.ts';
 import { SqliteDb, type Engine } from '../../src/store/db.ts';
 import { ORPHAN_LOOKS } from '../../src/store/requests.ts';
 import { CLAIMABLE_RUNS } from '../../src/store/runs.ts';
+import { SETTLED_ANNOUNCE_MS } from '../../src/workflows/provisioning/request.ts';
 import { Store } from '../../src/store/store.ts';
 import { startPostgres, type TestPostgres } from './postgres.ts';
 
@@ -105,7 +106,7 @@ export function timedLooks(before: Date): TimedLook[] {
     {
       name: 'requests never announced',
       sql: ORPHAN_LOOKS.unannounced,
-      params: [at, new Date(before.getTime() - 86_400_000).toISOString(), 50],
+      params: [at, new Date(before.getTime() - SETTLED_ANNOUNCE_MS).toISOString(), 50],
       index: 'requests_unannounced',
     },
     { name: 'outcomes never told', sql: ORPHAN_LOOKS.untold, params: [at, 50], index: 'requests_untold' },

@@ -166,7 +166,7 @@ const ORPHANS_PER_LOOK = 50;
  * gets its card: the approvals channel keeps a record of it. An older one is left alone rather
  * than posted long after the fact.
  */
-const SETTLED_ANNOUNCE_MS = 24 * 3_600_000;
+export const SETTLED_ANNOUNCE_MS = 24 * 3_600_000;
 
 /**
  * Finishes what a replica that died left undone after acking: requests stored whose card was never
