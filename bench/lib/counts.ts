@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { machineBusyMs, ownCpuMs } from './machine.ts';
+import { machineBusyMs, ownCpuMs, statFields } from './machine.ts';
 
 /** Server settings for a PostgreSQL whose statements are counted (pg_stat_statements) and whose lock waits are logged. */
 export const COUNTED_POSTGRES = { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all', log_lock_waits: 'on' };
@@ -14,7 +14,7 @@ export const COUNTED_POSTGRES = { shared_preload_libraries: 'pg_stat_statements'
 /** CPU time (user + system, ms) of process `pid` and of its children: those alive now and those it has waited for. */
 export function processTreeCpuMs(pid: number): number | undefined {
   const ticks = (stat: string, fields: number[]) => {
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const rest = statFields(stat);
     return fields.reduce((sum, i) => sum + Number(rest[i]), 0) * 10;
   };
   try {
@@ -24,7 +24,7 @@ export function processTreeCpuMs(pid: number): number | undefined {
       if (!/^\d+$/.test(entry)) continue;
       try {
         const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) total += ticks(stat, [11, 12]);
+        if (Number(statFields(stat)[1]) === pid) total += ticks(stat, [11, 12]);
       } catch {
         // exited meanwhile
       }

@@ -15,12 +15,20 @@ export function machineBusyMs(): number | undefined {
   }
 }
 
+/**
+ * The fields of a `/proc/<pid>/stat` line after the command name, which may hold spaces: index 0
+ * is the state, 1 the parent pid, 11 and 12 user and system time in ticks (10 ms), 13 and 14
+ * those of children that exited and were waited for.
+ */
+export function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** CPU time (user + system) of another process so far, in ms. */
 export function procCpuMs(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'));
     return (Number(fields[11]) + Number(fields[12])) * 10;
   } catch {
     return undefined;
